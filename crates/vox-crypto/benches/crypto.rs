@@ -1,0 +1,348 @@
+//! vox-crypto benchmarks: group operations, ballot proofs, batch verification, tally.
+//!
+//! Run: `cargo bench -p vox-crypto --bench crypto` (add `-- --quick` for a fast pass).
+//! Sample sizes are small on purpose so the whole suite finishes in minutes on 2 cores;
+//! the figures go into BENCHMARKS.md with the command that produced them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::time::Duration;
+
+use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::VartimeMultiscalarMul;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use vox_crypto::batch::BatchVerifier;
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey, SecretScalar};
+use vox_crypto::proofs::link::pedersen_commit;
+use vox_crypto::proofs::{ConstantProof, LinkProof, RangeProof, RangeStatement, ZeroOneProof};
+use vox_crypto::transcript::new_transcript;
+use vox_crypto::{Hash32, Point, Scalar, Transcript};
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn transcript() -> Transcript {
+    new_transcript(b"ballot", &Hash32::sha256(&[b"bench manifest"]))
+}
+
+fn key(r: &mut ChaCha20Rng) -> ElectionPublicKey {
+    ElectionPublicKey::new(SecretScalar::random(r).public()).unwrap()
+}
+
+/// A 128-bit scalar (the batch weights' size).
+fn scalar128(r: &mut ChaCha20Rng) -> curve25519_dalek::Scalar {
+    use rand::RngCore;
+    let mut b = [0u8; 32];
+    r.fill_bytes(&mut b[..16]);
+    curve25519_dalek::Scalar::from_bytes_mod_order(b)
+}
+
+// ---------------------------------------------------------------------------
+// Ballot shapes
+// ---------------------------------------------------------------------------
+
+/// One yes/no selection: a ciphertext and its 0/1 proof, as wire bytes would carry it.
+#[derive(Clone)]
+struct YesNo {
+    ct: Ciphertext,
+    proof: ZeroOneProof,
+}
+
+fn prove_yes_no(key: &ElectionPublicKey, m: u64, r: &mut ChaCha20Rng) -> YesNo {
+    let (ct, nonce) = Ciphertext::encrypt(key, m, r);
+    let proof = ZeroOneProof::prove(&mut transcript(), key, &ct, m, &nonce, r).unwrap();
+    YesNo { ct, proof }
+}
+
+/// The wire form of a yes/no selection: 6 points and 4 scalars.
+fn yes_no_bytes(y: &YesNo) -> [[u8; 32]; 10] {
+    let p = &y.proof;
+    [
+        y.ct.a.to_bytes(),
+        y.ct.b.to_bytes(),
+        p.t0a.to_bytes(),
+        p.t0b.to_bytes(),
+        p.t1a.to_bytes(),
+        p.t1b.to_bytes(),
+        p.c0.to_bytes(),
+        p.c1.to_bytes(),
+        p.z0.to_bytes(),
+        p.z1.to_bytes(),
+    ]
+}
+
+fn decode_yes_no(b: &[[u8; 32]; 10]) -> YesNo {
+    let pt = |i: usize| Point::try_from_bytes(&b[i]).unwrap();
+    let sc = |i: usize| Scalar::try_from_bytes(&b[i]).unwrap();
+    YesNo {
+        ct: Ciphertext { a: pt(0), b: pt(1) },
+        proof: ZeroOneProof {
+            t0a: pt(2),
+            t0b: pt(3),
+            t1a: pt(4),
+            t1b: pt(5),
+            c0: sc(6),
+            c1: sc(7),
+            z0: sc(8),
+            z1: sc(9),
+        },
+    }
+}
+
+/// A 1-of-k question: k 0/1 proofs and one constant proof that the sum encrypts 1.
+#[derive(Clone)]
+struct OneOfK {
+    selections: Vec<YesNo>,
+    count: ConstantProof,
+}
+
+fn prove_one_of_k(key: &ElectionPublicKey, k: usize, choice: usize, r: &mut ChaCha20Rng) -> OneOfK {
+    let mut t = transcript();
+    let mut selections = Vec::with_capacity(k);
+    let mut r_sum = Scalar::ZERO;
+    for i in 0..k {
+        let m = u64::from(i == choice);
+        let (ct, nonce) = Ciphertext::encrypt(key, m, r);
+        let proof = ZeroOneProof::prove(&mut t, key, &ct, m, &nonce, r).unwrap();
+        r_sum = r_sum + nonce;
+        selections.push(YesNo { ct, proof });
+    }
+    let sum = Ciphertext::sum(selections.iter().map(|s| &s.ct));
+    let count = ConstantProof::prove(&mut t, key, &sum, 1, &r_sum, r);
+    OneOfK { selections, count }
+}
+
+fn check_one_of_k(
+    key: &ElectionPublicKey,
+    b: &OneOfK,
+    eq: &mut impl vox_crypto::batch::Equations,
+) -> vox_crypto::error::Result<()> {
+    let mut t = transcript();
+    for s in &b.selections {
+        s.proof.check(&mut t, key, &s.ct, eq)?;
+    }
+    let sum = Ciphertext::sum(b.selections.iter().map(|s| &s.ct));
+    b.count.check(&mut t, key, &sum, 1, eq)
+}
+
+/// A score ballot: each of k options scored 0..=max, a link proof per option and one
+/// aggregated range proof.
+#[derive(Clone)]
+struct Score {
+    cts: Vec<Ciphertext>,
+    commitments: Vec<Point>,
+    links: Vec<LinkProof>,
+    range: RangeProof,
+}
+
+fn prove_score(key: &ElectionPublicKey, scores: &[u64], max: u64, r: &mut ChaCha20Rng) -> Score {
+    let mut t = transcript();
+    let (mut cts, mut commitments, mut links, mut openings) = (vec![], vec![], vec![], vec![]);
+    for &m in scores {
+        let (ct, nonce) = Ciphertext::encrypt(key, m, r);
+        let s = Scalar::random(r);
+        let c = pedersen_commit(&Scalar::from_u64(m), &s);
+        links.push(LinkProof::prove(&mut t, key, &ct, &c, m, &nonce, &s, r));
+        cts.push(ct);
+        commitments.push(c);
+        openings.push((m, s));
+    }
+    let st = statements(&commitments, max);
+    let range = RangeProof::prove(&mut t, &st, &openings, r).unwrap();
+    Score {
+        cts,
+        commitments,
+        links,
+        range,
+    }
+}
+
+fn statements(commitments: &[Point], max: u64) -> Vec<RangeStatement> {
+    commitments
+        .iter()
+        .map(|&commitment| RangeStatement {
+            commitment,
+            lo: 0,
+            hi: max,
+        })
+        .collect()
+}
+
+fn verify_score(key: &ElectionPublicKey, b: &Score, max: u64, r: &mut ChaCha20Rng) {
+    let mut t = transcript();
+    for ((ct, c), l) in b.cts.iter().zip(&b.commitments).zip(&b.links) {
+        l.verify(&mut t, key, ct, c).unwrap();
+    }
+    b.range
+        .verify(&mut t, &statements(&b.commitments, max), r)
+        .unwrap();
+}
+
+// ---------------------------------------------------------------------------
+// Benchmarks
+// ---------------------------------------------------------------------------
+
+fn group_ops(c: &mut Criterion) {
+    let mut r = rng(1);
+    let mut g = c.benchmark_group("group");
+    let s = Scalar::random(&mut r);
+    let p = Scalar::random(&mut r).mul_base();
+    let bytes = p.to_bytes();
+    g.bench_function("point_decompress", |b| {
+        b.iter(|| Point::try_from_bytes(black_box(&bytes)).unwrap())
+    });
+    g.bench_function("fixed_base_mul", |b| b.iter(|| black_box(s).mul_base()));
+    g.bench_function("variable_base_mul", |b| {
+        b.iter(|| black_box(s).mul_point(black_box(&p)))
+    });
+    for n in [64usize, 1024] {
+        let scalars: Vec<_> = (0..n).map(|_| scalar128(&mut r)).collect();
+        let points: Vec<RistrettoPoint> = (0..n)
+            .map(|_| *Scalar::random(&mut r).mul_base().as_point())
+            .collect();
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("vartime_msm_128bit/{n}"), |b| {
+            b.iter(|| RistrettoPoint::vartime_multiscalar_mul(black_box(&scalars), &points))
+        });
+    }
+    g.finish();
+}
+
+fn yes_no(c: &mut Criterion) {
+    let mut r = rng(2);
+    let key = key(&mut r);
+    let mut g = c.benchmark_group("yes_no");
+    g.bench_function("encrypt_and_prove", |b| {
+        b.iter(|| prove_yes_no(&key, 1, &mut r))
+    });
+    let one = prove_yes_no(&key, 1, &mut rng(3));
+    g.bench_function("verify_one", |b| {
+        b.iter(|| one.proof.verify(&mut transcript(), &key, &one.ct).unwrap())
+    });
+    let wire = yes_no_bytes(&one);
+    g.bench_function("decode_and_verify_one", |b| {
+        b.iter(|| {
+            let y = decode_yes_no(black_box(&wire));
+            y.proof.verify(&mut transcript(), &key, &y.ct).unwrap()
+        })
+    });
+
+    const N: usize = 10_000;
+    let mut r2 = rng(4);
+    let ballots: Vec<YesNo> = (0..N)
+        .map(|i| prove_yes_no(&key, (i % 2) as u64, &mut r2))
+        .collect();
+    let wires: Vec<_> = ballots.iter().map(yes_no_bytes).collect();
+    g.throughput(Throughput::Elements(N as u64));
+    g.bench_function("batch_verify_10000_decoded", |b| {
+        b.iter(|| {
+            let mut batch = BatchVerifier::with_capacity(rng(5), 7 * N);
+            for y in &ballots {
+                y.proof
+                    .check(&mut transcript(), &key, &y.ct, &mut batch)
+                    .unwrap();
+            }
+            batch.finish().unwrap()
+        })
+    });
+    g.bench_function("batch_verify_10000_from_bytes", |b| {
+        b.iter(|| {
+            let mut batch = BatchVerifier::with_capacity(rng(5), 7 * N);
+            for w in &wires {
+                let y = decode_yes_no(w);
+                y.proof
+                    .check(&mut transcript(), &key, &y.ct, &mut batch)
+                    .unwrap();
+            }
+            batch.finish().unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn one_of_ten(c: &mut Criterion) {
+    let mut r = rng(6);
+    let key = key(&mut r);
+    let mut g = c.benchmark_group("one_of_10");
+    g.bench_function("encrypt_and_prove", |b| {
+        b.iter(|| prove_one_of_k(&key, 10, 3, &mut r))
+    });
+    let ballot = prove_one_of_k(&key, 10, 3, &mut rng(7));
+    g.bench_function("verify_one", |b| {
+        b.iter(|| check_one_of_k(&key, &ballot, &mut vox_crypto::batch::SingleVerifier).unwrap())
+    });
+    let mut r2 = rng(8);
+    let ballots: Vec<OneOfK> = (0..100)
+        .map(|i| prove_one_of_k(&key, 10, i % 10, &mut r2))
+        .collect();
+    g.throughput(Throughput::Elements(100));
+    g.bench_function("batch_verify_100", |b| {
+        b.iter(|| {
+            let mut batch = BatchVerifier::with_capacity(rng(9), 100 * 75);
+            for ballot in &ballots {
+                check_one_of_k(&key, ballot, &mut batch).unwrap();
+            }
+            batch.finish().unwrap()
+        })
+    });
+    g.finish();
+}
+
+fn score(c: &mut Criterion) {
+    let mut r = rng(10);
+    let key = key(&mut r);
+    let scores = [0u64, 1, 2, 3, 4, 5, 6, 7, 8, 10];
+    let mut g = c.benchmark_group("score_10_options_0_to_10");
+    g.bench_function("encrypt_and_prove", |b| {
+        b.iter(|| prove_score(&key, &scores, 10, &mut r))
+    });
+    let ballot = prove_score(&key, &scores, 10, &mut rng(11));
+    let mut r2 = rng(12);
+    g.bench_function("verify", |b| {
+        b.iter(|| verify_score(&key, &ballot, 10, &mut r2))
+    });
+    g.finish();
+}
+
+fn dlog(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dlog");
+    for (name, bound) in [("1e6", 1_000_000u64), ("1e9", 1_000_000_000u64)] {
+        g.bench_function(format!("table_new/{name}"), |b| {
+            b.iter(|| DlogTable::new(black_box(bound)).unwrap())
+        });
+        let table = DlogTable::new(bound).unwrap();
+        // Worst case: the largest value needs every giant step.
+        let target = Scalar::from_u64(bound - 1).mul_base();
+        g.bench_function(format!("solve_worst/{name}"), |b| {
+            b.iter(|| table.solve(black_box(&target)).unwrap())
+        });
+        let mid = Scalar::from_u64(bound / 2).mul_base();
+        g.bench_function(format!("new_and_solve_mid/{name}"), |b| {
+            b.iter_batched(
+                || mid,
+                |t| DlogTable::new(bound).unwrap().solve(&t).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_secs(2))
+        .without_plots()
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = group_ops, yes_no, one_of_ten, score, dlog
+}
+criterion_main!(benches);

@@ -1,0 +1,335 @@
+//! Canonical Ristretto255 points and scalars (protocol-spec/01-encodings.md).
+//!
+//! Every point and scalar that crosses a trust boundary is decoded here. Decoding
+//! rejects non-canonical encodings instead of reducing them, so each value has exactly
+//! one byte string, and hashes or signatures over encodings are unambiguous.
+
+use core::fmt;
+
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::traits::{Identity, IsIdentity};
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use zeroize::Zeroize;
+
+use crate::error::{CryptoError, Result};
+
+/// A Ristretto255 group element, kept decompressed together with its canonical encoding.
+///
+/// Keeping both avoids recompressing for hashing and decompressing again for
+/// arithmetic: decompression is most of a ballot's verification cost.
+#[derive(Clone, Copy)]
+pub struct Point {
+    point: RistrettoPoint,
+    bytes: [u8; 32],
+}
+
+impl Point {
+    /// Wrap an already computed point (computes its encoding).
+    pub fn from_point(point: RistrettoPoint) -> Self {
+        Self {
+            bytes: point.compress().to_bytes(),
+            point,
+        }
+    }
+
+    /// The generator G (the Ristretto basepoint).
+    pub fn generator() -> Self {
+        Self::from_point(curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT)
+    }
+
+    /// The identity element.
+    pub fn identity() -> Self {
+        Self::from_point(RistrettoPoint::identity())
+    }
+
+    /// Decode 32 canonical bytes. Non-canonical encodings are an error, never normalised.
+    /// The identity is accepted here; use [`Point::try_from_bytes_nonidentity`] for keys,
+    /// ciphertext `a` components and commitments.
+    pub fn try_from_bytes(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Length {
+            what: "point",
+            expected: 32,
+            got: bytes.len(),
+        })?;
+        let point = CompressedRistretto(arr)
+            .decompress()
+            .ok_or(CryptoError::NonCanonicalPoint)?;
+        Ok(Self { point, bytes: arr })
+    }
+
+    /// Decode 32 canonical bytes and reject the identity (for keys, `a` components and commitments).
+    pub fn try_from_bytes_nonidentity(bytes: &[u8], what: &'static str) -> Result<Self> {
+        let p = Self::try_from_bytes(bytes)?;
+        p.ensure_not_identity(what)?;
+        Ok(p)
+    }
+
+    /// Error if this is the identity point.
+    pub fn ensure_not_identity(&self, what: &'static str) -> Result<()> {
+        if self.point.is_identity() {
+            Err(CryptoError::IdentityPoint { what })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Whether this is the identity.
+    pub fn is_identity(&self) -> bool {
+        self.point.is_identity()
+    }
+
+    /// The canonical encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.bytes
+    }
+
+    /// The canonical encoding, borrowed.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.bytes
+    }
+
+    /// The dalek point, for arithmetic.
+    pub fn as_point(&self) -> &RistrettoPoint {
+        &self.point
+    }
+
+    /// The compressed form (for bulletproofs).
+    pub fn compressed(&self) -> CompressedRistretto {
+        CompressedRistretto(self.bytes)
+    }
+
+    /// Lower-case hexadecimal of the encoding.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.bytes)
+    }
+
+    /// Decode from hexadecimal (canonical encodings only).
+    pub fn from_hex(s: &str) -> Result<Self> {
+        let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "point" })?;
+        Self::try_from_bytes(&bytes)
+    }
+}
+
+impl PartialEq for Point {
+    fn eq(&self, other: &Self) -> bool {
+        // Canonical encodings are unique, so comparing bytes compares points.
+        self.bytes == other.bytes
+    }
+}
+impl Eq for Point {}
+
+impl fmt::Debug for Point {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Point({})", self.to_hex())
+    }
+}
+
+impl From<RistrettoPoint> for Point {
+    fn from(p: RistrettoPoint) -> Self {
+        Self::from_point(p)
+    }
+}
+
+impl Serialize for Point {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Point {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Point::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A scalar modulo the Ristretto255 group order ℓ, always canonical.
+#[derive(Clone, Copy, PartialEq, Eq, Zeroize)]
+pub struct Scalar(pub(crate) curve25519_dalek::Scalar);
+
+impl Scalar {
+    /// Zero.
+    pub const ZERO: Scalar = Scalar(curve25519_dalek::Scalar::ZERO);
+    /// One.
+    pub const ONE: Scalar = Scalar(curve25519_dalek::Scalar::ONE);
+
+    /// Uniformly random scalar.
+    pub fn random(rng: &mut (impl RngCore + CryptoRng)) -> Self {
+        Scalar(curve25519_dalek::Scalar::random(rng))
+    }
+
+    /// From a small integer.
+    pub fn from_u64(v: u64) -> Self {
+        Scalar(curve25519_dalek::Scalar::from(v))
+    }
+
+    /// Wrap a dalek scalar (already reduced by construction).
+    pub fn from_dalek(s: curve25519_dalek::Scalar) -> Self {
+        Scalar(s)
+    }
+
+    /// The dalek scalar, for arithmetic.
+    pub fn as_dalek(&self) -> &curve25519_dalek::Scalar {
+        &self.0
+    }
+
+    /// Decode 32 bytes; rejects values ≥ ℓ instead of reducing them.
+    pub fn try_from_bytes(bytes: &[u8]) -> Result<Self> {
+        let arr: [u8; 32] = bytes.try_into().map_err(|_| CryptoError::Length {
+            what: "scalar",
+            expected: 32,
+            got: bytes.len(),
+        })?;
+        Option::<curve25519_dalek::Scalar>::from(curve25519_dalek::Scalar::from_canonical_bytes(
+            arr,
+        ))
+        .map(Scalar)
+        .ok_or(CryptoError::NonCanonicalScalar)
+    }
+
+    /// The canonical little-endian encoding.
+    pub fn to_bytes(&self) -> [u8; 32] {
+        self.0.to_bytes()
+    }
+
+    /// Lower-case hexadecimal.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0.to_bytes())
+    }
+
+    /// Decode from hexadecimal (canonical only).
+    pub fn from_hex(s: &str) -> Result<Self> {
+        let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "scalar" })?;
+        Self::try_from_bytes(&bytes)
+    }
+
+    /// Multiplicative inverse (zero maps to zero; callers never invert zero).
+    pub fn invert(&self) -> Self {
+        Scalar(self.0.invert())
+    }
+
+    /// `self · G`.
+    pub fn mul_base(&self) -> Point {
+        Point::from_point(RistrettoPoint::mul_base(&self.0))
+    }
+
+    /// `self · P`.
+    pub fn mul_point(&self, p: &Point) -> Point {
+        Point::from_point(self.0 * p.as_point())
+    }
+}
+
+impl fmt::Debug for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Scalar({})", self.to_hex())
+    }
+}
+
+impl core::ops::Add for Scalar {
+    type Output = Scalar;
+    fn add(self, o: Scalar) -> Scalar {
+        Scalar(self.0 + o.0)
+    }
+}
+impl core::ops::Sub for Scalar {
+    type Output = Scalar;
+    fn sub(self, o: Scalar) -> Scalar {
+        Scalar(self.0 - o.0)
+    }
+}
+impl core::ops::Mul for Scalar {
+    type Output = Scalar;
+    fn mul(self, o: Scalar) -> Scalar {
+        Scalar(self.0 * o.0)
+    }
+}
+impl core::ops::Neg for Scalar {
+    type Output = Scalar;
+    fn neg(self) -> Scalar {
+        Scalar(-self.0)
+    }
+}
+impl core::ops::Add for Point {
+    type Output = Point;
+    fn add(self, o: Point) -> Point {
+        Point::from_point(self.point + o.point)
+    }
+}
+impl core::ops::Sub for Point {
+    type Output = Point;
+    fn sub(self, o: Point) -> Point {
+        Point::from_point(self.point - o.point)
+    }
+}
+
+impl Serialize for Scalar {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Scalar::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// A 32-byte SHA-256 digest, used for manifest hashes, tracking codes and log hashes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Hash32(pub [u8; 32]);
+
+impl Hash32 {
+    /// Lower-case hexadecimal.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+    /// Decode from exactly 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<Self> {
+        let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "hash" })?;
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| CryptoError::Length {
+                what: "hash",
+                expected: 32,
+                got: bytes.len(),
+            })?;
+        Ok(Hash32(arr))
+    }
+    /// SHA-256 of the given parts, concatenated.
+    pub fn sha256(parts: &[&[u8]]) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for p in parts {
+            h.update(p);
+        }
+        Hash32(h.finalize().into())
+    }
+}
+
+impl fmt::Debug for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Hash32({})", self.to_hex())
+    }
+}
+
+impl fmt::Display for Hash32 {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl Serialize for Hash32 {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Hash32 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        Hash32::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}

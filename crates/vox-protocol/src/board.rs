@@ -1,0 +1,575 @@
+//! The bulletin board: an append-only RFC 6962 Merkle log of every public message,
+//! with Ed25519-signed tree heads and signed voter receipts (protocol-spec/08-board.md).
+
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
+use vox_crypto::{Hash32, Point};
+
+use crate::ballot::{AuditedBallot, Ballot};
+use crate::ceremony::{CeremonyMessage, DecryptionShareMessage};
+use crate::electorate::Electorate;
+use crate::encoding::{Canonical, Encoder, Hashable};
+use crate::error::{ProtocolError, Result};
+use crate::manifest::Manifest;
+use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
+use crate::petition::{Moderation, PetitionProposal, PetitionSignature, ThresholdKind};
+use crate::tally::ReferendumResult;
+
+/// An Ed25519 public key of a log (the server's board key) or of a witness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BoardPublicKey(pub VerifyingKey);
+
+impl BoardPublicKey {
+    /// The log id: SHA-256("vox/v1/log-id" ‖ 0x00 ‖ key bytes).
+    pub fn log_id(&self) -> Hash32 {
+        Hash32::sha256(&[b"vox/v1/log-id", &[0u8], self.0.as_bytes()])
+    }
+    /// Hex of the 32 key bytes.
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0.as_bytes())
+    }
+    /// Parse 64 hex characters; rejects invalid or weak (small-order) keys.
+    pub fn from_hex(s: &str) -> Result<Self> {
+        let bytes = hex::decode(s).map_err(|_| ProtocolError::invalid("public_key", "not hex"))?;
+        let arr: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| ProtocolError::invalid("public_key", "expected 32 bytes"))?;
+        let k = VerifyingKey::from_bytes(&arr)
+            .map_err(|_| ProtocolError::invalid("public_key", "not an Ed25519 key"))?;
+        if k.is_weak() {
+            return Err(ProtocolError::invalid("public_key", "weak Ed25519 key"));
+        }
+        Ok(Self(k))
+    }
+}
+
+impl Serialize for BoardPublicKey {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+impl<'de> Deserialize<'de> for BoardPublicKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        BoardPublicKey::from_hex(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// An Ed25519 signature, as 128 hex characters on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sig(pub Signature);
+
+impl Serialize for Sig {
+    fn serialize<S: Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(self.0.to_bytes()))
+    }
+}
+impl<'de> Deserialize<'de> for Sig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        let bytes = hex::decode(s).map_err(serde::de::Error::custom)?;
+        let arr: [u8; 64] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| serde::de::Error::custom("signature must be 64 bytes"))?;
+        Ok(Sig(Signature::from_bytes(&arr)))
+    }
+}
+
+/// A tree head: size, root and time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TreeHead {
+    /// Number of leaves.
+    pub tree_size: u64,
+    /// RFC 6962 root hash.
+    pub root_hash: NodeHash,
+    /// When it was signed (Unix ms).
+    pub timestamp_ms: i64,
+}
+
+impl TreeHead {
+    /// The signed bytes: "vox/v1/tree-head" ‖ 0x00 ‖ log id ‖ size ‖ root ‖ timestamp.
+    pub fn signed_message(&self, log_id: &Hash32) -> Vec<u8> {
+        let mut e = Encoder::new();
+        e.raw32(&log_id.0)
+            .u64(self.tree_size)
+            .raw32(&self.root_hash.0)
+            .i64(self.timestamp_ms);
+        let mut m = b"vox/v1/tree-head\0".to_vec();
+        m.extend(e.into_bytes());
+        m
+    }
+}
+
+/// A witness's cosignature on a tree head it checked for consistency.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cosignature {
+    /// The witness key.
+    pub witness: BoardPublicKey,
+    /// Signature over "vox/v1/cosignature" ‖ 0x00 ‖ the tree-head message.
+    pub signature: Sig,
+}
+
+/// A tree head signed by the log's key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedTreeHead {
+    /// The head.
+    #[serde(flatten)]
+    pub head: TreeHead,
+    /// Ed25519 signature by the board key.
+    pub signature: Sig,
+    /// Witness cosignatures collected so far.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cosignatures: Vec<Cosignature>,
+}
+
+fn cosign_message(head: &TreeHead, log_id: &Hash32) -> Vec<u8> {
+    let mut m = b"vox/v1/cosignature\0".to_vec();
+    m.extend(head.signed_message(log_id));
+    m
+}
+
+impl SignedTreeHead {
+    /// Sign a head with the board key.
+    pub fn sign(head: TreeHead, key: &SigningKey) -> Self {
+        let log_id = BoardPublicKey(key.verifying_key()).log_id();
+        Self {
+            signature: Sig(key.sign(&head.signed_message(&log_id))),
+            head,
+            cosignatures: Vec::new(),
+        }
+    }
+
+    /// Check the board's signature.
+    pub fn verify(&self, board: &BoardPublicKey) -> Result<()> {
+        board
+            .0
+            .verify_strict(
+                &self.head.signed_message(&board.log_id()),
+                &self.signature.0,
+            )
+            .map_err(|_| ProtocolError::Signature("tree head"))
+    }
+
+    /// A witness cosignature for this head.
+    pub fn cosign(&self, board: &BoardPublicKey, witness: &SigningKey) -> Cosignature {
+        Cosignature {
+            witness: BoardPublicKey(witness.verifying_key()),
+            signature: Sig(witness.sign(&cosign_message(&self.head, &board.log_id()))),
+        }
+    }
+
+    /// Check one cosignature.
+    pub fn verify_cosignature(&self, board: &BoardPublicKey, c: &Cosignature) -> Result<()> {
+        c.witness
+            .0
+            .verify_strict(&cosign_message(&self.head, &board.log_id()), &c.signature.0)
+            .map_err(|_| ProtocolError::Signature("cosignature"))
+    }
+}
+
+/// A board entry: what happened, and when the board recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BoardEntry {
+    /// Unix ms, non-decreasing along the log.
+    pub timestamp_ms: i64,
+    /// The message.
+    pub payload: Payload,
+}
+
+/// The encrypted tally of a closed referendum: the sum of exactly the counted ballots.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptedTally {
+    /// The referendum.
+    pub referendum_id: String,
+    /// Number of counted ballots (last ballot per credential).
+    pub counted_ballots: u64,
+    /// Hash of the list of counted ballot hashes, in log order.
+    pub counted_hash: Hash32,
+    /// One summed ciphertext per tally slot (questions' ciphertexts flattened).
+    pub ciphertexts: Vec<Ciphertext>,
+}
+
+/// Every kind of public message (protocol-spec/08-board.md §8.2, table 8.1).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum Payload {
+    /// An electorate is published (before anything uses it).
+    ElectorateRegistered {
+        /// The list.
+        electorate: Electorate,
+    },
+    /// A petition is proposed.
+    PetitionProposed {
+        /// Signed proposal.
+        proposal: PetitionProposal,
+    },
+    /// A signature or withdrawal.
+    PetitionSigned {
+        /// The signature.
+        signature: PetitionSignature,
+    },
+    /// A threshold was reached by the entry just before.
+    PetitionThreshold {
+        /// Petition.
+        petition_id: String,
+        /// Which threshold.
+        kind: ThresholdKind,
+        /// Count at that moment.
+        count: u64,
+    },
+    /// Moderation decision.
+    PetitionModerated {
+        /// Petition.
+        petition_id: String,
+        /// Publish or reject.
+        moderation: Moderation,
+    },
+    /// The official response.
+    PetitionResponded {
+        /// Petition.
+        petition_id: String,
+        /// Response text.
+        text: String,
+    },
+    /// Signatures invalidated, with the public reason.
+    SignaturesInvalidated {
+        /// Petition.
+        petition_id: String,
+        /// The credentials whose signatures no longer count.
+        credentials: Vec<CredentialPublicKey>,
+        /// Why.
+        reason: String,
+    },
+    /// The petition closed at its deadline.
+    PetitionClosed {
+        /// Petition.
+        petition_id: String,
+        /// Final count.
+        count: u64,
+    },
+    /// A referendum is created (draft).
+    ReferendumCreated {
+        /// Its manifest.
+        manifest: Manifest,
+    },
+    /// A trustee's ceremony message.
+    Ceremony {
+        /// The signed message.
+        message: CeremonyMessage,
+    },
+    /// The ceremony finished: the joint key and every trustee's public share.
+    CeremonyCompleted {
+        /// Referendum.
+        referendum_id: String,
+        /// K.
+        election_key: ElectionPublicKey,
+        /// X_ℓ for ℓ = 1..=n.
+        public_shares: Vec<Point>,
+    },
+    /// Voting opens.
+    ReferendumOpened {
+        /// Referendum.
+        referendum_id: String,
+    },
+    /// A ballot was accepted.
+    BallotCast {
+        /// The ballot.
+        ballot: Ballot,
+    },
+    /// A ballot was opened for audit (never counted).
+    BallotAudited {
+        /// The opened ballot.
+        audited: AuditedBallot,
+    },
+    /// Voting closes.
+    ReferendumClosed {
+        /// Referendum.
+        referendum_id: String,
+    },
+    /// The encrypted tally.
+    TallyComputed {
+        /// The tally.
+        tally: EncryptedTally,
+    },
+    /// A trustee's decryption share.
+    DecryptionShare {
+        /// The share message.
+        share: DecryptionShareMessage,
+    },
+    /// The result.
+    ResultPublished {
+        /// The result.
+        result: ReferendumResult,
+    },
+}
+
+impl Canonical for ThresholdKind {
+    fn encode(&self, e: &mut Encoder) {
+        e.u8(match self {
+            ThresholdKind::Sponsor => 0,
+            ThresholdKind::Response => 1,
+            ThresholdKind::Referendum => 2,
+        });
+    }
+}
+
+impl Canonical for EncryptedTally {
+    fn encode(&self, e: &mut Encoder) {
+        e.str(&self.referendum_id)
+            .u64(self.counted_ballots)
+            .hash(&self.counted_hash)
+            .seq(&self.ciphertexts);
+    }
+}
+
+impl Canonical for Payload {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            Payload::ElectorateRegistered { electorate } => {
+                e.u8(1);
+                electorate.encode(e);
+            }
+            Payload::PetitionProposed { proposal } => {
+                e.u8(2);
+                proposal.encode(e);
+            }
+            Payload::PetitionSigned { signature } => {
+                e.u8(3);
+                signature.encode(e);
+            }
+            Payload::PetitionThreshold {
+                petition_id,
+                kind,
+                count,
+            } => {
+                e.u8(4).str(petition_id);
+                kind.encode(e);
+                e.u64(*count);
+            }
+            Payload::PetitionModerated {
+                petition_id,
+                moderation,
+            } => {
+                e.u8(5).str(petition_id);
+                match moderation {
+                    Moderation::Publish { closes_at } => e.u8(0).i64(*closes_at),
+                    Moderation::Reject { reason } => e.u8(1).str(reason),
+                };
+            }
+            Payload::PetitionResponded { petition_id, text } => {
+                e.u8(6).str(petition_id).str(text);
+            }
+            Payload::SignaturesInvalidated {
+                petition_id,
+                credentials,
+                reason,
+            } => {
+                e.u8(7).str(petition_id).count(credentials.len());
+                for c in credentials {
+                    e.raw32(&c.to_bytes());
+                }
+                e.str(reason);
+            }
+            Payload::PetitionClosed { petition_id, count } => {
+                e.u8(8).str(petition_id).u64(*count);
+            }
+            Payload::ReferendumCreated { manifest } => {
+                e.u8(9);
+                manifest.encode(e);
+            }
+            Payload::Ceremony { message } => {
+                e.u8(10);
+                message.encode(e);
+            }
+            Payload::CeremonyCompleted {
+                referendum_id,
+                election_key,
+                public_shares,
+            } => {
+                e.u8(11)
+                    .str(referendum_id)
+                    .point(election_key.point())
+                    .seq(public_shares);
+            }
+            Payload::ReferendumOpened { referendum_id } => {
+                e.u8(12).str(referendum_id);
+            }
+            Payload::BallotCast { ballot } => {
+                e.u8(13);
+                ballot.encode(e);
+            }
+            Payload::BallotAudited { audited } => {
+                e.u8(14);
+                audited.encode(e);
+            }
+            Payload::ReferendumClosed { referendum_id } => {
+                e.u8(15).str(referendum_id);
+            }
+            Payload::TallyComputed { tally } => {
+                e.u8(16);
+                tally.encode(e);
+            }
+            Payload::DecryptionShare { share } => {
+                e.u8(17);
+                share.encode(e);
+            }
+            Payload::ResultPublished { result } => {
+                e.u8(18);
+                result.encode(e);
+            }
+        }
+    }
+}
+
+impl Canonical for BoardEntry {
+    fn encode(&self, e: &mut Encoder) {
+        e.i64(self.timestamp_ms);
+        self.payload.encode(e);
+    }
+}
+
+impl BoardEntry {
+    /// The RFC 6962 leaf hash of this entry: SHA-256(0x00 ‖ canonical bytes).
+    pub fn leaf_hash(&self) -> NodeHash {
+        leaf_hash(&self.canonical_bytes())
+    }
+
+    /// The referendum or petition this entry belongs to, if any.
+    pub fn scope(&self) -> Option<&str> {
+        match &self.payload {
+            Payload::ElectorateRegistered { .. } => None,
+            Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
+            Payload::PetitionSigned { signature } => Some(&signature.petition_id),
+            Payload::PetitionThreshold { petition_id, .. }
+            | Payload::PetitionModerated { petition_id, .. }
+            | Payload::PetitionResponded { petition_id, .. }
+            | Payload::SignaturesInvalidated { petition_id, .. }
+            | Payload::PetitionClosed { petition_id, .. } => Some(petition_id),
+            Payload::ReferendumCreated { manifest } => Some(&manifest.referendum_id),
+            Payload::Ceremony { message } => Some(&message.referendum_id),
+            Payload::CeremonyCompleted { referendum_id, .. }
+            | Payload::ReferendumOpened { referendum_id }
+            | Payload::ReferendumClosed { referendum_id } => Some(referendum_id),
+            Payload::BallotCast { ballot } => Some(&ballot.referendum_id),
+            Payload::BallotAudited { audited } => Some(&audited.ballot.referendum_id),
+            Payload::TallyComputed { tally } => Some(&tally.referendum_id),
+            Payload::DecryptionShare { share } => Some(&share.referendum_id),
+            Payload::ResultPublished { result } => Some(&result.referendum_id),
+        }
+    }
+}
+
+/// A voter's receipt: the board's signed statement that a ballot is at a leaf index,
+/// with the inclusion proof against a signed tree head (protocol-spec/08-board.md §8.5).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// Referendum.
+    pub referendum_id: String,
+    /// Human-friendly tracking code of the ballot.
+    pub tracking_code: String,
+    /// Full hash of the ballot.
+    pub ballot_hash: Hash32,
+    /// Position of the ballot's entry in the log.
+    pub leaf_index: u64,
+    /// The entry's timestamp (to recompute its leaf hash from the ballot).
+    pub entry_timestamp_ms: i64,
+    /// The entry's leaf hash.
+    pub leaf_hash: NodeHash,
+    /// A tree head that includes the leaf.
+    pub tree_head: SignedTreeHead,
+    /// RFC 9162 inclusion proof of the leaf in that tree.
+    pub inclusion_proof: Vec<NodeHash>,
+    /// Board signature over all fields above.
+    pub signature: Sig,
+}
+
+fn receipt_message(r: &Receipt, log_id: &Hash32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.raw32(&log_id.0)
+        .str(&r.referendum_id)
+        .str(&r.tracking_code)
+        .hash(&r.ballot_hash)
+        .u64(r.leaf_index)
+        .i64(r.entry_timestamp_ms)
+        .raw32(&r.leaf_hash.0)
+        .u64(r.tree_head.head.tree_size)
+        .raw32(&r.tree_head.head.root_hash.0)
+        .i64(r.tree_head.head.timestamp_ms)
+        .count(r.inclusion_proof.len());
+    for n in &r.inclusion_proof {
+        e.raw32(&n.0);
+    }
+    let mut m = b"vox/v1/receipt\0".to_vec();
+    m.extend(e.into_bytes());
+    m
+}
+
+impl Receipt {
+    /// Sign a receipt (fills `signature`).
+    pub fn sign(mut self, key: &SigningKey) -> Self {
+        let log_id = BoardPublicKey(key.verifying_key()).log_id();
+        self.signature = Sig(key.sign(&receipt_message(&self, &log_id)));
+        self
+    }
+
+    /// Check the receipt's own consistency: board signature, tree-head signature,
+    /// tracking code, and the inclusion proof of its leaf against its tree head.
+    pub fn verify(&self, board: &BoardPublicKey) -> Result<()> {
+        board
+            .0
+            .verify_strict(&receipt_message(self, &board.log_id()), &self.signature.0)
+            .map_err(|_| ProtocolError::Signature("receipt"))?;
+        self.tree_head.verify(board)?;
+        if crate::encoding::human_code(&self.ballot_hash) != self.tracking_code {
+            return Err(ProtocolError::invalid(
+                "tracking_code",
+                "does not match the ballot hash",
+            ));
+        }
+        verify_inclusion(
+            &self.leaf_hash,
+            self.leaf_index,
+            self.tree_head.head.tree_size,
+            &self.inclusion_proof,
+            &self.tree_head.head.root_hash,
+        )?;
+        Ok(())
+    }
+
+    /// Check that `ballot` is the ballot this receipt is for (voter side): its hash and
+    /// the leaf hash of the entry recorded at `entry_timestamp_ms`.
+    pub fn matches_ballot(&self, ballot: &Ballot) -> Result<()> {
+        if ballot.hash() != self.ballot_hash {
+            return Err(ProtocolError::invalid(
+                "ballot_hash",
+                "receipt is for another ballot",
+            ));
+        }
+        let entry = BoardEntry {
+            timestamp_ms: self.entry_timestamp_ms,
+            payload: Payload::BallotCast {
+                ballot: ballot.clone(),
+            },
+        };
+        if entry.leaf_hash() != self.leaf_hash {
+            return Err(ProtocolError::invalid(
+                "leaf_hash",
+                "does not match the ballot's board entry",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A placeholder signature (all zero) used only before [`Receipt::sign`] fills it.
+pub fn unsigned() -> Sig {
+    Sig(Signature::from_bytes(&[0u8; 64]))
+}
+
+impl Hashable for BoardEntry {
+    const TAG: &'static str = "board-entry";
+}

@@ -1,0 +1,31 @@
+//! # vox-protocol
+//!
+//! The vox data model and its rules, with no I/O: manifests, electorates, ballots,
+//! petitions, ceremony messages, board entries, receipts, tallies and the election
+//! record. Ballot construction (client side) and ballot validation (server and
+//! verifier side) live here together, so there is one source of truth.
+//!
+//! ## Layout
+//! - [`encoding`]: canonical binary encoding and hashes of everything signed or hashed.
+//! - [`electorate`], [`manifest`]: who may vote, and what the referendum asks.
+//! - [`ballot`]: encrypt + prove a ballot; validate one; Benaloh audits.
+//! - [`petition`]: petitions, signatures and the lifecycle tracker.
+//! - [`ceremony`]: trustees' signed key-ceremony and decryption-share messages.
+//! - [`tally`]: homomorphic tally and results.
+//! - [`merkle`]: RFC 6962 / 9162 Merkle tree, inclusion and consistency proofs.
+//! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
+//! - [`record`]: the election record format read by `vox-verify`.
+
+pub mod ballot;
+pub mod board;
+pub mod ceremony;
+pub mod electorate;
+pub mod encoding;
+pub mod error;
+pub mod manifest;
+pub mod merkle;
+pub mod petition;
+pub mod record;
+pub mod tally;
+
+pub use error::ProtocolError;

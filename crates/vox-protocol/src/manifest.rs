@@ -1,0 +1,285 @@
+//! Referendum manifests and question kinds (protocol-spec/04-ballots.md §4.2).
+
+use serde::{Deserialize, Serialize};
+use vox_crypto::{Hash32, Point};
+
+use crate::encoding::{Canonical, Encoder, Hashable};
+use crate::error::{ProtocolError, Result};
+
+/// Current manifest format version.
+pub const MANIFEST_VERSION: u32 = 1;
+
+/// Upper bound on options per question (keeps ballots and tallies bounded).
+pub const MAX_OPTIONS: usize = 64;
+/// Upper bound on questions per referendum.
+pub const MAX_QUESTIONS: usize = 32;
+/// Upper bound on range statements per ballot (Bulletproofs aggregation of 64 values).
+pub const MAX_RANGE_STATEMENTS: usize = 32;
+
+/// What a voter may answer to a question.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum QuestionKind {
+    /// Yes or no, no blank. One ciphertext encrypting 1 (yes) or 0 (no): the fast path.
+    YesNo,
+    /// Exactly one option (or none if `blank_allowed`).
+    ChooseOne {
+        /// Whether selecting nothing is a valid (blank) vote.
+        blank_allowed: bool,
+    },
+    /// Approve between `min` and `max` options.
+    Approve {
+        /// Fewest options approved.
+        min: u32,
+        /// Most options approved.
+        max: u32,
+    },
+    /// A score from 0 to `max` for every option.
+    Score {
+        /// Highest score.
+        max: u32,
+    },
+}
+
+/// One question of a referendum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Question {
+    /// Stable identifier (unique within the manifest).
+    pub id: String,
+    /// The question as shown to voters.
+    pub text: String,
+    /// Option labels. For `yes-no`, exactly `["yes", "no"]` in the voter's language.
+    pub options: Vec<String>,
+    /// The kind, which fixes the ballot's proofs.
+    pub kind: QuestionKind,
+}
+
+impl Question {
+    /// Number of ciphertexts a ballot carries for this question.
+    pub fn ciphertext_count(&self) -> usize {
+        match self.kind {
+            QuestionKind::YesNo => 1,
+            _ => self.options.len(),
+        }
+    }
+
+    /// The most any one option can receive from one ballot.
+    pub fn max_per_option(&self) -> u64 {
+        match self.kind {
+            QuestionKind::Score { max } => u64::from(max),
+            _ => 1,
+        }
+    }
+}
+
+/// A trustee as named in the manifest: index (1-based) and public key.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrusteeInfo {
+    /// 1-based trustee index (the evaluation point of its key share).
+    pub index: u32,
+    /// Display name.
+    pub name: String,
+    /// The trustee's public key (signs ceremony messages; receives encrypted shares).
+    pub public_key: Point,
+}
+
+/// Everything that defines a referendum before its key exists.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Manifest {
+    /// Format version ([`MANIFEST_VERSION`]).
+    pub version: u32,
+    /// Identifier of the referendum on this board.
+    pub referendum_id: String,
+    /// Title.
+    pub title: String,
+    /// Longer description.
+    pub description: String,
+    /// The questions, in ballot order.
+    pub questions: Vec<Question>,
+    /// Voting opens (Unix milliseconds).
+    pub opens_at: i64,
+    /// Voting closes (Unix milliseconds).
+    pub closes_at: i64,
+    /// Hash of the electorate whose credentials may vote.
+    pub electorate_hash: Hash32,
+    /// The trustees, indices 1..=n in order.
+    pub trustees: Vec<TrusteeInfo>,
+    /// Trustees needed to decrypt (k of n).
+    pub threshold: u32,
+    /// The petition that triggered this referendum, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_petition: Option<String>,
+}
+
+impl Canonical for QuestionKind {
+    fn encode(&self, e: &mut Encoder) {
+        match self {
+            QuestionKind::YesNo => {
+                e.u8(0);
+            }
+            QuestionKind::ChooseOne { blank_allowed } => {
+                e.u8(1).bool(*blank_allowed);
+            }
+            QuestionKind::Approve { min, max } => {
+                e.u8(2).u32(*min).u32(*max);
+            }
+            QuestionKind::Score { max } => {
+                e.u8(3).u32(*max);
+            }
+        }
+    }
+}
+
+impl Canonical for Question {
+    fn encode(&self, e: &mut Encoder) {
+        e.str(&self.id).str(&self.text).seq(&self.options);
+        self.kind.encode(e);
+    }
+}
+
+impl Canonical for TrusteeInfo {
+    fn encode(&self, e: &mut Encoder) {
+        e.u32(self.index).str(&self.name).point(&self.public_key);
+    }
+}
+
+impl Canonical for Manifest {
+    fn encode(&self, e: &mut Encoder) {
+        e.u32(self.version)
+            .str(&self.referendum_id)
+            .str(&self.title)
+            .str(&self.description)
+            .seq(&self.questions)
+            .i64(self.opens_at)
+            .i64(self.closes_at)
+            .hash(&self.electorate_hash)
+            .seq(&self.trustees)
+            .u32(self.threshold)
+            .opt(&self.source_petition);
+    }
+}
+
+impl Hashable for Manifest {
+    const TAG: &'static str = "manifest";
+}
+
+impl Manifest {
+    /// Check every structural rule of protocol-spec/04-ballots.md §4.2.
+    pub fn validate(&self) -> Result<()> {
+        if self.version != MANIFEST_VERSION {
+            return Err(ProtocolError::invalid(
+                "version",
+                format!("unsupported manifest version {}", self.version),
+            ));
+        }
+        if self.referendum_id.is_empty() || self.referendum_id.len() > 64 {
+            return Err(ProtocolError::invalid(
+                "referendum_id",
+                "must be 1 to 64 characters",
+            ));
+        }
+        if self.closes_at <= self.opens_at {
+            return Err(ProtocolError::invalid(
+                "closes_at",
+                "must be after opens_at",
+            ));
+        }
+        if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
+            return Err(ProtocolError::invalid(
+                "questions",
+                format!("1 to {MAX_QUESTIONS} questions"),
+            ));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut ranges = 0usize;
+        for (qi, q) in self.questions.iter().enumerate() {
+            let f = |s: &str| format!("questions/{qi}/{s}");
+            if q.id.is_empty() || !ids.insert(q.id.as_str()) {
+                return Err(ProtocolError::invalid(
+                    f("id"),
+                    "empty or duplicate question id",
+                ));
+            }
+            let k = q.options.len();
+            if k == 0 || k > MAX_OPTIONS {
+                return Err(ProtocolError::invalid(
+                    f("options"),
+                    format!("1 to {MAX_OPTIONS} options"),
+                ));
+            }
+            match q.kind {
+                QuestionKind::YesNo => {
+                    if k != 2 {
+                        return Err(ProtocolError::invalid(
+                            f("options"),
+                            "a yes-no question has exactly two options (yes, no)",
+                        ));
+                    }
+                }
+                QuestionKind::ChooseOne { .. } => {
+                    if k < 2 {
+                        return Err(ProtocolError::invalid(
+                            f("options"),
+                            "choose-one needs at least two options",
+                        ));
+                    }
+                }
+                QuestionKind::Approve { min, max } => {
+                    if min > max || max as usize > k || max == 0 {
+                        return Err(ProtocolError::invalid(
+                            f("kind"),
+                            "approve needs 0 ≤ min ≤ max ≤ options, max ≥ 1",
+                        ));
+                    }
+                    if approve_sum_needs_range(min, max) {
+                        ranges += 1;
+                    }
+                }
+                QuestionKind::Score { max } => {
+                    if max == 0 {
+                        return Err(ProtocolError::invalid(
+                            f("kind"),
+                            "score max must be at least 1",
+                        ));
+                    }
+                    ranges += k;
+                }
+            }
+        }
+        if ranges > MAX_RANGE_STATEMENTS {
+            return Err(ProtocolError::invalid("questions", format!("at most {MAX_RANGE_STATEMENTS} range statements per ballot (score options plus approve sums)")));
+        }
+        let n = self.trustees.len();
+        if n == 0 || n > 255 {
+            return Err(ProtocolError::invalid("trustees", "1 to 255 trustees"));
+        }
+        for (i, t) in self.trustees.iter().enumerate() {
+            if t.index as usize != i + 1 {
+                return Err(ProtocolError::invalid(
+                    format!("trustees/{i}/index"),
+                    "trustee indices must be 1..=n in order",
+                ));
+            }
+            t.public_key
+                .ensure_not_identity("trustee public key")
+                .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/public_key"), e))?;
+        }
+        if self.threshold == 0 || self.threshold as usize > n {
+            return Err(ProtocolError::invalid(
+                "threshold",
+                "must be in 1..=number of trustees",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Flattened index of the first ciphertext of each question in a tally.
+    pub fn tally_width(&self) -> usize {
+        self.questions.iter().map(Question::ciphertext_count).sum()
+    }
+}
+
+/// Whether an approval sum needs a range proof (rather than a constant or 0/1 proof).
+pub fn approve_sum_needs_range(min: u32, max: u32) -> bool {
+    !(min == max || (min == 0 && max == 1))
+}

@@ -1,0 +1,619 @@
+//! Petitions: proposal, signatures, and the lifecycle rules that both the server and
+//! the verifier apply to the board (protocol-spec/07-petitions.md).
+//!
+//! The lifecycle follows the UK Parliament petitions site: a proposal gathers a few
+//! sponsors, goes to moderation, is published for a fixed period or rejected with a
+//! public reason; reaching the response threshold obliges an official response, reaching
+//! the referendum threshold triggers a referendum. Unlike that site, every step here is a
+//! board entry and [`PetitionTracker`] recomputes every count from the board, so the
+//! verifier can prove that each transition happened exactly when the count reached it.
+
+use std::collections::{HashMap, HashSet};
+
+use rand_core::{CryptoRng, RngCore};
+use serde::{Deserialize, Serialize};
+use vox_crypto::batch::{Equations, SingleVerifier};
+use vox_crypto::credential::{Credential, CredentialPublicKey, CredentialSignature};
+use vox_crypto::transcript::new_transcript;
+use vox_crypto::Hash32;
+
+use crate::electorate::ElectorateIndex;
+use crate::encoding::{Canonical, Encoder, Hashable};
+use crate::error::{ProtocolError, Result};
+
+/// Transcript purpose label for petition proposals.
+pub const PROPOSAL_PURPOSE: &[u8] = b"petition-proposal";
+/// Transcript purpose label for petition signatures and withdrawals.
+pub const SIGNATURE_PURPOSE: &[u8] = b"petition-signature";
+
+/// The text and rules of a petition, fixed at proposal time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Petition {
+    /// Identifier on this board.
+    pub id: String,
+    /// What the petition asks for (one sentence).
+    pub action: String,
+    /// Why.
+    pub background: String,
+    /// More detail.
+    #[serde(default)]
+    pub details: String,
+    /// The electorate whose credentials may sign.
+    pub electorate_hash: Hash32,
+    /// Supporters needed before moderation.
+    pub sponsor_threshold: u32,
+    /// Signatures that oblige an official response.
+    pub response_threshold: u32,
+    /// Signatures that trigger an advisory referendum.
+    pub referendum_threshold: u32,
+    /// How long the petition is open once published (milliseconds).
+    pub open_for_ms: i64,
+    /// How long the authority has to respond once the response threshold is reached (ms).
+    pub response_due_ms: i64,
+    /// Regions with fewer signers than this are not reported separately.
+    pub region_min_group: u32,
+}
+
+impl Canonical for Petition {
+    fn encode(&self, e: &mut Encoder) {
+        e.str(&self.id)
+            .str(&self.action)
+            .str(&self.background)
+            .str(&self.details)
+            .hash(&self.electorate_hash)
+            .u32(self.sponsor_threshold)
+            .u32(self.response_threshold)
+            .u32(self.referendum_threshold)
+            .i64(self.open_for_ms)
+            .i64(self.response_due_ms)
+            .u32(self.region_min_group);
+    }
+}
+
+impl Hashable for Petition {
+    const TAG: &'static str = "petition";
+}
+
+impl Petition {
+    /// Structural rules (protocol-spec/07-petitions.md §7.1).
+    pub fn validate(&self) -> Result<()> {
+        let len_ok = |s: &str, max: usize| !s.trim().is_empty() && s.len() <= max;
+        if self.id.is_empty() || self.id.len() > 64 {
+            return Err(ProtocolError::invalid("id", "must be 1 to 64 characters"));
+        }
+        if !len_ok(&self.action, 200) {
+            return Err(ProtocolError::invalid(
+                "action",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if !len_ok(&self.background, 2000) || self.details.len() > 10_000 {
+            return Err(ProtocolError::invalid(
+                "background",
+                "background 1 to 2000 characters, details at most 10000",
+            ));
+        }
+        if self.response_threshold == 0 || self.referendum_threshold < self.response_threshold {
+            return Err(ProtocolError::invalid(
+                "referendum_threshold",
+                "thresholds must satisfy 1 ≤ response ≤ referendum",
+            ));
+        }
+        if self.open_for_ms <= 0 || self.response_due_ms <= 0 {
+            return Err(ProtocolError::invalid(
+                "open_for_ms",
+                "durations must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A proposal: the petition signed by its proposer's credential (the first sponsor).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PetitionProposal {
+    /// The petition.
+    pub petition: Petition,
+    /// The proposer.
+    pub proposer: CredentialPublicKey,
+    /// Signature over the petition hash.
+    pub signature: CredentialSignature,
+}
+
+impl Canonical for PetitionProposal {
+    fn encode(&self, e: &mut Encoder) {
+        self.petition.encode(e);
+        e.raw32(&self.proposer.to_bytes())
+            .point(&self.signature.0.t)
+            .scalar(&self.signature.0.z);
+    }
+}
+
+impl PetitionProposal {
+    /// Sign a proposal.
+    pub fn create(
+        petition: Petition,
+        credential: &Credential,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
+        let h = petition.canonical_hash();
+        let mut t = new_transcript(PROPOSAL_PURPOSE, &h);
+        let signature = credential.sign(&mut t, &h.0, rng);
+        Self {
+            petition,
+            proposer: credential.public_key(),
+            signature,
+        }
+    }
+
+    /// Check the petition's rules and the proposer's signature and eligibility.
+    pub fn verify(&self, electorate: &ElectorateIndex) -> Result<()> {
+        self.petition.validate()?;
+        if self.petition.electorate_hash != electorate.hash {
+            return Err(ProtocolError::WrongScope {
+                what: "electorate",
+                scope: "petition",
+            });
+        }
+        if electorate.position(&self.proposer).is_none() {
+            return Err(ProtocolError::NotEligible(self.proposer.point().to_hex()));
+        }
+        let h = self.petition.canonical_hash();
+        let mut t = new_transcript(PROPOSAL_PURPOSE, &h);
+        self.signature
+            .verify(&mut t, &self.proposer, &h.0)
+            .map_err(|e| ProtocolError::crypto("signature", e))
+    }
+}
+
+/// Sign or withdraw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SignatureAction {
+    /// Add my signature.
+    Sign,
+    /// Withdraw my signature (only while the petition is open).
+    Withdraw,
+}
+
+/// A citizen's signature on (or withdrawal from) a petition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PetitionSignature {
+    /// Which petition.
+    pub petition_id: String,
+    /// Hash of that petition (binds the text that was signed).
+    pub petition_hash: Hash32,
+    /// The signer.
+    pub credential: CredentialPublicKey,
+    /// Sign or withdraw.
+    pub action: SignatureAction,
+    /// Credential signature over the fields above.
+    pub signature: CredentialSignature,
+}
+
+fn signature_message(
+    petition_id: &str,
+    petition_hash: &Hash32,
+    credential: &CredentialPublicKey,
+    action: SignatureAction,
+) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.str(petition_id)
+        .hash(petition_hash)
+        .raw32(&credential.to_bytes())
+        .u8(match action {
+            SignatureAction::Sign => 0,
+            SignatureAction::Withdraw => 1,
+        });
+    e.into_bytes()
+}
+
+impl Canonical for PetitionSignature {
+    fn encode(&self, e: &mut Encoder) {
+        let m = signature_message(
+            &self.petition_id,
+            &self.petition_hash,
+            &self.credential,
+            self.action,
+        );
+        e.bytes(&m)
+            .point(&self.signature.0.t)
+            .scalar(&self.signature.0.z);
+    }
+}
+
+impl Hashable for PetitionSignature {
+    const TAG: &'static str = "petition-signature";
+}
+
+impl PetitionSignature {
+    /// Sign (or withdraw from) a petition.
+    pub fn create(
+        petition: &Petition,
+        credential: &Credential,
+        action: SignatureAction,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
+        let h = petition.canonical_hash();
+        let pk = credential.public_key();
+        let msg = signature_message(&petition.id, &h, &pk, action);
+        let mut t = new_transcript(SIGNATURE_PURPOSE, &h);
+        let signature = credential.sign(&mut t, &msg, rng);
+        Self {
+            petition_id: petition.id.clone(),
+            petition_hash: h,
+            credential: pk,
+            action,
+            signature,
+        }
+    }
+
+    /// Hand the signature equation to `eq` after checking scope and eligibility.
+    pub fn check(
+        &self,
+        petition_hash: &Hash32,
+        electorate: &ElectorateIndex,
+        eq: &mut impl Equations,
+    ) -> Result<()> {
+        if self.petition_hash != *petition_hash {
+            return Err(ProtocolError::WrongScope {
+                what: "signature",
+                scope: "petition",
+            });
+        }
+        if electorate.position(&self.credential).is_none() {
+            return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
+        }
+        let msg = signature_message(
+            &self.petition_id,
+            &self.petition_hash,
+            &self.credential,
+            self.action,
+        );
+        let mut t = new_transcript(SIGNATURE_PURPOSE, &self.petition_hash);
+        self.signature
+            .check(&mut t, &self.credential, &msg, eq)
+            .map_err(|e| ProtocolError::crypto("signature", e))
+    }
+
+    /// Verify on its own.
+    pub fn verify(&self, petition_hash: &Hash32, electorate: &ElectorateIndex) -> Result<()> {
+        self.check(petition_hash, electorate, &mut SingleVerifier)
+    }
+}
+
+/// Where a petition is in its lifecycle.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PetitionStage {
+    /// Gathering sponsors.
+    Proposed,
+    /// Enough sponsors; waiting for the authority.
+    AwaitingModeration,
+    /// Published and collecting signatures.
+    Open,
+    /// Rejected by moderation (reason on the board).
+    Rejected,
+    /// Past its deadline.
+    Closed,
+}
+
+/// A moderation decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "decision", rename_all = "kebab-case")]
+pub enum Moderation {
+    /// Publish; open until `closes_at`.
+    Publish {
+        /// Unix ms.
+        closes_at: i64,
+    },
+    /// Reject with a public reason.
+    Reject {
+        /// Shown to everyone.
+        reason: String,
+    },
+}
+
+/// Which threshold was reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThresholdKind {
+    /// Enough sponsors for moderation.
+    Sponsor,
+    /// An official response is due.
+    Response,
+    /// An advisory referendum is triggered.
+    Referendum,
+}
+
+/// Events the tracker derives from a signature: thresholds crossed by it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Crossed(pub Vec<(ThresholdKind, u64)>);
+
+/// The state of one petition, recomputed from board entries.
+#[derive(Clone, Debug)]
+pub struct PetitionTracker {
+    /// The petition.
+    pub petition: Petition,
+    /// Its hash.
+    pub hash: Hash32,
+    /// Current stage.
+    pub stage: PetitionStage,
+    /// Signing closes at (set at publication).
+    pub closes_at: Option<i64>,
+    /// Response deadline (set when the response threshold is reached).
+    pub response_due_by: Option<i64>,
+    /// The official response, once given.
+    pub response: Option<String>,
+    /// Referendum created from this petition.
+    pub referendum_id: Option<String>,
+    /// Thresholds already reached.
+    pub reached: HashSet<ThresholdKind>,
+    signers: HashSet<[u8; 32]>,
+    withdrawn: HashSet<[u8; 32]>,
+    invalidated: HashSet<[u8; 32]>,
+    regions: HashMap<[u8; 32], Option<String>>,
+}
+
+impl PetitionTracker {
+    /// Start tracking a verified proposal; the proposer is the first sponsor.
+    pub fn new(proposal: &PetitionProposal) -> Self {
+        let mut signers = HashSet::new();
+        signers.insert(proposal.proposer.to_bytes());
+        Self {
+            hash: proposal.petition.canonical_hash(),
+            petition: proposal.petition.clone(),
+            stage: PetitionStage::Proposed,
+            closes_at: None,
+            response_due_by: None,
+            response: None,
+            referendum_id: None,
+            reached: HashSet::new(),
+            signers,
+            withdrawn: HashSet::new(),
+            invalidated: HashSet::new(),
+            regions: HashMap::new(),
+        }
+    }
+
+    /// Current number of valid signatures (signed, not withdrawn, not invalidated).
+    pub fn count(&self) -> u64 {
+        self.signers.len() as u64
+    }
+
+    /// Whether a credential currently counts as a signer.
+    pub fn has_signed(&self, credential: &CredentialPublicKey) -> bool {
+        self.signers.contains(&credential.to_bytes())
+    }
+
+    /// Apply a (verified) signature or withdrawal at time `now` (protocol-spec §7.3).
+    /// Returns the thresholds this signature makes the petition cross: the board must
+    /// carry exactly these threshold entries right after it.
+    pub fn apply_signature(
+        &mut self,
+        sig: &PetitionSignature,
+        region: Option<&str>,
+        now: i64,
+    ) -> Result<Crossed> {
+        let key = sig.credential.to_bytes();
+        match sig.action {
+            SignatureAction::Sign => {
+                match self.stage {
+                    PetitionStage::Proposed | PetitionStage::AwaitingModeration => {}
+                    PetitionStage::Open => {
+                        if self.closes_at.is_some_and(|c| now >= c) {
+                            return Err(ProtocolError::invalid("petition", "petition is closed"));
+                        }
+                    }
+                    _ => {
+                        return Err(ProtocolError::invalid(
+                            "petition",
+                            "petition is not open for signatures",
+                        ))
+                    }
+                }
+                if self.signers.contains(&key) {
+                    return Err(ProtocolError::invalid(
+                        "credential",
+                        "this credential has already signed",
+                    ));
+                }
+                if self.withdrawn.contains(&key) || self.invalidated.contains(&key) {
+                    return Err(ProtocolError::invalid(
+                        "credential",
+                        "this credential withdrew or was invalidated and cannot sign again",
+                    ));
+                }
+                self.signers.insert(key);
+                self.regions.insert(key, region.map(str::to_owned));
+                Ok(self.crossed(now))
+            }
+            SignatureAction::Withdraw => {
+                if self.stage != PetitionStage::Open || self.closes_at.is_some_and(|c| now >= c) {
+                    return Err(ProtocolError::invalid(
+                        "petition",
+                        "signatures can be withdrawn only while the petition is open",
+                    ));
+                }
+                if !self.signers.remove(&key) {
+                    return Err(ProtocolError::invalid(
+                        "credential",
+                        "this credential has not signed",
+                    ));
+                }
+                self.withdrawn.insert(key);
+                Ok(Crossed::default())
+            }
+        }
+    }
+
+    fn crossed(&mut self, now: i64) -> Crossed {
+        let n = self.count();
+        let p = &self.petition;
+        let mut out = Vec::new();
+        let checks = [
+            (
+                ThresholdKind::Sponsor,
+                u64::from(p.sponsor_threshold),
+                self.stage == PetitionStage::Proposed,
+            ),
+            (
+                ThresholdKind::Response,
+                u64::from(p.response_threshold),
+                self.stage == PetitionStage::Open,
+            ),
+            (
+                ThresholdKind::Referendum,
+                u64::from(p.referendum_threshold),
+                self.stage == PetitionStage::Open,
+            ),
+        ];
+        for (kind, threshold, applies) in checks {
+            if applies && n >= threshold && !self.reached.contains(&kind) {
+                out.push((kind, n));
+            }
+        }
+        for (kind, _) in &out {
+            self.reach(*kind, now);
+        }
+        Crossed(out)
+    }
+
+    fn reach(&mut self, kind: ThresholdKind, now: i64) {
+        self.reached.insert(kind);
+        match kind {
+            ThresholdKind::Sponsor => self.stage = PetitionStage::AwaitingModeration,
+            ThresholdKind::Response => {
+                self.response_due_by = Some(now.saturating_add(self.petition.response_due_ms))
+            }
+            ThresholdKind::Referendum => {}
+        }
+    }
+
+    /// Apply a moderation decision. Publication may cross thresholds at once
+    /// (sponsors count as signatures), which are returned like for a signature.
+    pub fn apply_moderation(&mut self, m: &Moderation, now: i64) -> Result<Crossed> {
+        if !matches!(
+            self.stage,
+            PetitionStage::AwaitingModeration | PetitionStage::Proposed
+        ) {
+            return Err(ProtocolError::invalid(
+                "petition",
+                "only a proposed petition can be moderated",
+            ));
+        }
+        match m {
+            Moderation::Publish { closes_at } => {
+                if *closes_at <= now {
+                    return Err(ProtocolError::invalid("closes_at", "must be in the future"));
+                }
+                if self.stage != PetitionStage::AwaitingModeration {
+                    return Err(ProtocolError::invalid(
+                        "petition",
+                        "needs its sponsors before it can be published",
+                    ));
+                }
+                self.stage = PetitionStage::Open;
+                self.closes_at = Some(*closes_at);
+                Ok(self.crossed(now))
+            }
+            Moderation::Reject { reason } => {
+                if reason.trim().is_empty() {
+                    return Err(ProtocolError::invalid(
+                        "reason",
+                        "a rejection needs a public reason",
+                    ));
+                }
+                self.stage = PetitionStage::Rejected;
+                Ok(Crossed::default())
+            }
+        }
+    }
+
+    /// Record the official response.
+    pub fn apply_response(&mut self, text: &str) -> Result<()> {
+        if !self.reached.contains(&ThresholdKind::Response) {
+            return Err(ProtocolError::invalid("petition", "no response is due"));
+        }
+        if self.response.is_some() {
+            return Err(ProtocolError::invalid("petition", "already responded"));
+        }
+        if text.trim().is_empty() {
+            return Err(ProtocolError::invalid("text", "empty response"));
+        }
+        self.response = Some(text.to_owned());
+        Ok(())
+    }
+
+    /// Invalidate signatures (e.g. proven fraud): they stop counting; the entry is public.
+    pub fn apply_invalidation(&mut self, credentials: &[CredentialPublicKey]) -> Result<u64> {
+        let mut n = 0;
+        for c in credentials {
+            let k = c.to_bytes();
+            if !self.signers.remove(&k) {
+                return Err(ProtocolError::invalid(
+                    "credentials",
+                    "can only invalidate current signers",
+                ));
+            }
+            self.invalidated.insert(k);
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Close at the deadline.
+    pub fn apply_close(&mut self, now: i64) -> Result<()> {
+        match (self.stage.clone(), self.closes_at) {
+            (PetitionStage::Open, Some(c)) if now >= c => {
+                self.stage = PetitionStage::Closed;
+                Ok(())
+            }
+            _ => Err(ProtocolError::invalid(
+                "petition",
+                "not open or not past its deadline",
+            )),
+        }
+    }
+
+    /// Whether the official response is overdue at `now`.
+    pub fn response_overdue(&self, now: i64) -> bool {
+        self.response.is_none() && self.response_due_by.is_some_and(|d| now > d)
+    }
+
+    /// Signature counts per region, omitting regions below `region_min_group` (privacy).
+    pub fn region_counts(&self) -> Vec<(String, u64)> {
+        let mut m: HashMap<&str, u64> = HashMap::new();
+        for k in &self.signers {
+            if let Some(Some(r)) = self.regions.get(k) {
+                *m.entry(r.as_str()).or_default() += 1;
+            }
+        }
+        let min = u64::from(self.petition.region_min_group);
+        let mut v: Vec<(String, u64)> = m
+            .into_iter()
+            .filter(|(_, n)| *n >= min)
+            .map(|(r, n)| (r.to_owned(), n))
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// Record the referendum triggered by this petition.
+    pub fn apply_referendum_created(&mut self, referendum_id: &str) -> Result<()> {
+        if !self.reached.contains(&ThresholdKind::Referendum) {
+            return Err(ProtocolError::invalid(
+                "source_petition",
+                "petition has not reached its referendum threshold",
+            ));
+        }
+        if self.referendum_id.is_some() {
+            return Err(ProtocolError::invalid(
+                "source_petition",
+                "petition already triggered a referendum",
+            ));
+        }
+        self.referendum_id = Some(referendum_id.to_owned());
+        Ok(())
+    }
+}

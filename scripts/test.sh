@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit/integration/end-to-end tests on SQLite
+# and on a real PostgreSQL, the wasm build of the browser crates, and architecture checks.
+# Idempotent: installs what it needs (wasm target, PostgreSQL) when missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s ==\n' "$*"; }
+
+step "format"
+cargo fmt --all -- --check
+
+step "architecture invariants"
+scripts/check-architecture.sh
+
+step "clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "wasm build of vox-crypto and vox-protocol"
+rustup target list --installed | grep -q wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+cargo build --locked -p vox-crypto -p vox-protocol --target wasm32-unknown-unknown
+
+step "tests (SQLite and PostgreSQL)"
+scripts/with-postgres.sh cargo test --workspace --locked
