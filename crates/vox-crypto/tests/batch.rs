@@ -120,12 +120,15 @@ fn one_bad_response_fails_the_batch_and_is_named() {
     }
 }
 
+/// A named mutation of one yes/no item.
+type Tweak = (&'static str, fn(&mut YesNo));
+
 #[test]
 fn each_kind_of_tweak_in_the_batch_is_named() {
     let mut r = rng(7);
     let key = election_key(&mut r);
     let items = yes_no_ballots(50, &key, &mut r);
-    let tweaks: [(&str, fn(&mut YesNo)); 8] = [
+    let tweaks: [Tweak; 8] = [
         ("t0a", |y| y.proof.t0a = y.proof.t0a + Point::generator()),
         ("t1b", |y| y.proof.t1b = y.proof.t1b + Point::generator()),
         ("c0", |y| y.proof.c0 = y.proof.c0 + Scalar::ONE),
