@@ -82,8 +82,14 @@ pub struct BatchVerifier<R: RngCore + CryptoRng> {
     shared: Vec<(Point, curve25519_dalek::Scalar)>,
     scalars: Vec<curve25519_dalek::Scalar>,
     points: Vec<RistrettoPoint>,
+    /// Encodings of `points`, to merge a point that recurs within one proof
+    /// (a ciphertext's `a` and `b` appear in two equations each): fewer MSM terms.
+    keys: Vec<[u8; 32]>,
     equations: usize,
 }
+
+/// How far back a variable point is looked up for merging (one ballot's proof).
+const MERGE_WINDOW: usize = 8;
 
 impl<R: RngCore + CryptoRng> BatchVerifier<R> {
     /// A new, empty batch drawing weights from `rng` (OS randomness in production).
@@ -95,6 +101,7 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
             shared: Vec::new(),
             scalars: Vec::new(),
             points: Vec::new(),
+            keys: Vec::new(),
             equations: 0,
         }
     }
@@ -104,6 +111,7 @@ impl<R: RngCore + CryptoRng> BatchVerifier<R> {
         let mut b = Self::new(rng);
         b.scalars.reserve(n);
         b.points.reserve(n);
+        b.keys.reserve(n);
         b
     }
 
@@ -171,8 +179,20 @@ impl<R: RngCore + CryptoRng> Equations for BatchVerifier<R> {
                     }
                 }
                 Base::Var(p) => {
-                    self.scalars.push(ws);
-                    self.points.push(*p.as_point());
+                    let start = self.keys.len().saturating_sub(MERGE_WINDOW);
+                    let recent = self.keys.get(start..).unwrap_or(&[]);
+                    match recent.iter().rposition(|k| k == p.as_bytes()) {
+                        Some(pos) => {
+                            if let Some(s) = self.scalars.get_mut(start + pos) {
+                                *s += ws;
+                            }
+                        }
+                        None => {
+                            self.scalars.push(ws);
+                            self.points.push(*p.as_point());
+                            self.keys.push(p.to_bytes());
+                        }
+                    }
                 }
             }
         }
