@@ -217,6 +217,16 @@ where
         }
     }
     if let Some((index, e)) = structural {
+        // An earlier item may fail an equation the batch has not evaluated yet; check
+        // those alone so that `index` is the first item that fails on its own.
+        for (earlier, item) in items.iter().enumerate().take(index) {
+            if let Err(e) = check(item, &mut SingleVerifier) {
+                return Err(CryptoError::BatchItem {
+                    index: earlier,
+                    source: Box::new(e),
+                });
+            }
+        }
         return Err(CryptoError::BatchItem {
             index,
             source: Box::new(e),

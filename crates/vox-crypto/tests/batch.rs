@@ -406,3 +406,27 @@ fn proofs_replayed_in_another_item_fail() {
     let err = verify_batch_or_find_culprit(&items, rng(27), check_yes_no(&key));
     assert!(matches!(err, Err(CryptoError::BatchItem { index: 2, .. })));
 }
+
+#[test]
+fn the_first_culprit_is_named_when_a_later_item_is_malformed() {
+    // Item 3 fails an equation (only the MSM or a single check can see it); item 5 fails
+    // a structural check (c0 + c1 ≠ c) while the batch is being filled. The error must
+    // name item 3, the first item that fails on its own (CryptoError::BatchItem's contract).
+    let mut r = rng(28);
+    let key = election_key(&mut r);
+    let mut items = yes_no_ballots(8, &key, &mut r);
+    items[3].proof.z1 = items[3].proof.z1 + Scalar::ONE;
+    items[5].proof.c0 = items[5].proof.c0 + Scalar::ONE;
+    let err = verify_batch_or_find_culprit(&items, rng(29), check_yes_no(&key));
+    assert!(
+        matches!(err, Err(CryptoError::BatchItem { index: 3, .. })),
+        "{err:?}"
+    );
+    // With item 3 repaired, item 5 is named.
+    items[3].proof.z1 = items[3].proof.z1 - Scalar::ONE;
+    let err = verify_batch_or_find_culprit(&items, rng(30), check_yes_no(&key));
+    assert!(
+        matches!(err, Err(CryptoError::BatchItem { index: 5, .. })),
+        "{err:?}"
+    );
+}

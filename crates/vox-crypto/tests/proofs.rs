@@ -1005,6 +1005,72 @@ fn weak_fiat_shamir_zero_one_forgery_for_two_is_rejected() {
 }
 
 #[test]
+fn weak_fiat_shamir_zero_one_forgery_with_fixed_key_is_rejected() {
+    // With the election key fixed and honest, but the ciphertext left out of the
+    // challenge, a voter (knowing no secret) can still forge a 0/1 proof for a ciphertext
+    // chosen after the challenge, encrypting δ = 1 − ρ/c ∉ {0, 1}:
+    //   T0 = (τ0·G, τ0·K), c0 = 0, z0 = τ0           (branch 0 holds trivially)
+    //   T1 = (τ1·G, τ1·K + ρ·G), c1 = c, z1 = τ1 + c·α,
+    //   a = α·G, b = δ·G + α·K.
+    // Branch 1: z1·K = τ1·K + c·α·K = T1b + c·(b − G) since c·(δ − 1) = −ρ.
+    for variant in 0..3 {
+        let mut r = rng(25 + variant);
+        let (x, key) = keypair(&mut r);
+        let k = *key.point();
+        let (tau0, tau1, rho, alpha) = (
+            Scalar::random(&mut r),
+            Scalar::random(&mut r),
+            Scalar::random(&mut r),
+            Scalar::random(&mut r),
+        );
+        let (t0a, t0b) = (tau0.mul_base(), tau0.mul_point(&k));
+        let (t1a, t1b) = (tau1.mul_base(), tau1.mul_point(&k) + rho.mul_base());
+        let ts = [&t0a, &t0b, &t1a, &t1b];
+        let c = match variant {
+            0 => weak_challenge(Weak::CommitmentsOnly, labels::ZERO_ONE, &ts),
+            1 => weak_challenge(Weak::ContextThenCommitments, labels::ZERO_ONE, &ts),
+            _ => {
+                // Everything but the ciphertext: context, K, commitments.
+                let mut t = honest();
+                t.domain_sep(labels::ZERO_ONE);
+                t.append_point(labels::ELECTION_KEY, &k);
+                for p in ts {
+                    t.append_point(labels::T, p);
+                }
+                t.challenge_scalar(labels::CHALLENGE)
+            }
+        };
+        let delta = Scalar::ONE - rho * c.invert();
+        let ct = Ciphertext {
+            a: alpha.mul_base(),
+            b: delta.mul_base() + alpha.mul_point(&k),
+        };
+        let forged = ZeroOneProof {
+            t0a,
+            t0b,
+            t1a,
+            t1b,
+            c0: Scalar::ZERO,
+            c1: c,
+            z0: tau0,
+            z1: tau1 + c * alpha,
+        };
+        // The ciphertext encrypts δ, which is neither 0 nor 1 ...
+        let m_point = ct.decrypt_to_point(&x);
+        assert_ne!(m_point, Point::identity());
+        assert_ne!(m_point, Point::generator());
+        assert_eq!(m_point, delta.mul_base());
+        // ... the weak verifier accepts the forgery ...
+        zero_one_equations_with(&forged, &key, &ct, c).unwrap();
+        // ... and vox's verifier, whose challenge covers a and b, rejects it.
+        assert!(
+            forged.verify(&mut honest(), &key, &ct).is_err(),
+            "variant {variant}"
+        );
+    }
+}
+
+#[test]
 fn weak_fiat_shamir_link_is_rejected() {
     for kind in [Weak::ContextThenCommitments, Weak::CommitmentsOnly] {
         let mut r = rng(24);

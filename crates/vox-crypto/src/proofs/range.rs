@@ -164,11 +164,11 @@ impl RangeProof {
 
     /// Decode; rejects malformed or non-canonical encodings.
     pub fn try_from_bytes(bytes: &[u8]) -> Result<Self> {
-        let p = bulletproofs::RangeProof::from_bytes(bytes).map_err(|_| CryptoError::Length {
-            what: "range proof",
-            expected: 0,
-            got: bytes.len(),
-        })?;
+        let p =
+            bulletproofs::RangeProof::from_bytes(bytes).map_err(|_| CryptoError::ProofInvalid {
+                proof: "range",
+                reason: "malformed Bulletproofs encoding",
+            })?;
         // Bulletproofs decodes scalars with reduction; re-encoding must give the input back.
         if p.to_bytes() != bytes {
             return Err(CryptoError::NonCanonicalScalar);
