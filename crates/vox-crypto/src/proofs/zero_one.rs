@@ -66,19 +66,27 @@ impl ZeroOneProof {
         if m > 1 {
             return Err(CryptoError::Parameter("zero-one proof needs m in {0, 1}"));
         }
-        let k = key.point();
-        let g = Point::generator();
+        // Raw dalek arithmetic: only the four commitments are compressed (compression
+        // is a third of the prover's cost otherwise).
+        let k = key.point().as_point();
+        let g = curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
         // Simulated branch j = 1 − m.
         let j = 1 - m;
         let cj = Scalar::random(rng);
         let zj = Scalar::random(rng);
-        let bj = if j == 1 { ct.b - g } else { ct.b };
-        let tja = zj.mul_base() - cj.mul_point(&ct.a);
-        let tjb = zj.mul_point(k) - cj.mul_point(&bj);
+        let bj = if j == 1 {
+            ct.b.as_point() - g
+        } else {
+            *ct.b.as_point()
+        };
+        let tja =
+            curve25519_dalek::ristretto::RistrettoPoint::mul_base(&zj.0) - cj.0 * ct.a.as_point();
+        let tjb = zj.0 * k - cj.0 * bj;
         // Real branch m.
         let w = Scalar::random(rng);
-        let tma = w.mul_base();
-        let tmb = w.mul_point(k);
+        let tma = curve25519_dalek::ristretto::RistrettoPoint::mul_base(&w.0);
+        let tmb = w.0 * k;
+        let [tja, tjb, tma, tmb] = [tja, tjb, tma, tmb].map(Point::from_point);
         let (t0a, t0b, t1a, t1b) = if m == 0 {
             (tma, tmb, tja, tjb)
         } else {
