@@ -216,6 +216,7 @@ pub fn validate_choices(manifest: &Manifest, choices: &Choices) -> Result<()> {
 
 /// The hash that the credential signs: the ballot without its signature.
 fn body_hash(
+    version: u32,
     referendum_id: &str,
     manifest_hash: &Hash32,
     credential: &CredentialPublicKey,
@@ -225,6 +226,7 @@ fn body_hash(
     let mut e = Encoder::new();
     encode_body(
         &mut e,
+        version,
         referendum_id,
         manifest_hash,
         credential,
@@ -237,13 +239,14 @@ fn body_hash(
 
 fn encode_body(
     e: &mut Encoder,
+    version: u32,
     referendum_id: &str,
     manifest_hash: &Hash32,
     credential: &CredentialPublicKey,
     answers: &[Answer],
     range_proof: &Option<RangeProof>,
 ) {
-    e.u32(BALLOT_VERSION)
+    e.u32(version)
         .str(referendum_id)
         .hash(manifest_hash)
         .raw32(&credential.to_bytes())
@@ -387,7 +390,7 @@ pub fn encrypt_ballot(
         )
     };
     let rid = ctx.manifest.referendum_id.clone();
-    let h = body_hash(&rid, &ctx.manifest_hash, &pk, &answers, &range_proof);
+    let h = body_hash(BALLOT_VERSION, &rid, &ctx.manifest_hash, &pk, &answers, &range_proof);
     let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
     let signature = credential.sign(&mut st, &h.0, rng);
     Ok((
@@ -421,6 +424,7 @@ impl Ballot {
     /// The hash signed by the credential.
     pub fn body_hash(&self) -> Hash32 {
         body_hash(
+            self.version,
             &self.referendum_id,
             &self.manifest_hash,
             &self.credential,
@@ -459,6 +463,18 @@ impl Ballot {
         }
         if electorate.position(&self.credential).is_none() {
             return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
+        }
+        self.check_shape(ctx)
+    }
+
+    /// The shape of every answer against its question kind (B4). Cheap; also run by
+    /// [`Ballot::check_proofs`] so that proofs are never checked against the wrong kind.
+    fn check_shape(&self, ctx: &BallotContext<'_>) -> Result<()> {
+        if self.version != BALLOT_VERSION {
+            return Err(ProtocolError::invalid(
+                "version",
+                format!("unsupported ballot version {}", self.version),
+            ));
         }
         let qs = &ctx.manifest.questions;
         if self.answers.len() != qs.len() {
@@ -556,6 +572,7 @@ impl Ballot {
         eq: &mut impl Equations,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<()> {
+        self.check_shape(ctx)?;
         let key = &ctx.election_key;
         let base = ctx.base_transcript(&self.credential);
         let mut range_statements = Vec::new();
@@ -759,6 +776,7 @@ impl Canonical for Ballot {
     fn encode(&self, e: &mut Encoder) {
         encode_body(
             e,
+            self.version,
             &self.referendum_id,
             &self.manifest_hash,
             &self.credential,

@@ -273,7 +273,8 @@ impl Manifest {
         Ok(())
     }
 
-    /// Flattened index of the first ciphertext of each question in a tally.
+    /// Number of tally slots: every question's ciphertexts, flattened in question order
+    /// (protocol-spec/05-tally.md §5.2).
     pub fn tally_width(&self) -> usize {
         self.questions.iter().map(Question::ciphertext_count).sum()
     }

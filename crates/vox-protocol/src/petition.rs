@@ -261,6 +261,9 @@ impl PetitionSignature {
                 scope: "petition",
             });
         }
+        if self.petition_id.is_empty() || self.petition_id.len() > 64 {
+            return Err(ProtocolError::invalid("petition_id", "must be 1 to 64 characters"));
+        }
         if electorate.position(&self.credential).is_none() {
             return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
         }
@@ -386,7 +389,8 @@ impl PetitionTracker {
         self.signers.contains(&credential.to_bytes())
     }
 
-    /// Apply a (verified) signature or withdrawal at time `now` (protocol-spec §7.3).
+    /// Apply a (verified) signature or withdrawal at time `now`
+    /// (protocol-spec/07-petitions.md §7.3).
     /// Returns the thresholds this signature makes the petition cross: the board must
     /// carry exactly these threshold entries right after it.
     pub fn apply_signature(
@@ -504,8 +508,11 @@ impl PetitionTracker {
         }
         match m {
             Moderation::Publish { closes_at } => {
-                if *closes_at <= now {
-                    return Err(ProtocolError::invalid("closes_at", "must be in the future"));
+                if *closes_at <= now || *closes_at > now.saturating_add(self.petition.open_for_ms) {
+                    return Err(ProtocolError::invalid(
+                        "closes_at",
+                        "must be in the future and at most the petition's open period away",
+                    ));
                 }
                 if self.stage != PetitionStage::AwaitingModeration {
                     return Err(ProtocolError::invalid(
@@ -547,19 +554,25 @@ impl PetitionTracker {
 
     /// Invalidate signatures (e.g. proven fraud): they stop counting; the entry is public.
     pub fn apply_invalidation(&mut self, credentials: &[CredentialPublicKey]) -> Result<u64> {
-        let mut n = 0;
-        for c in credentials {
-            let k = c.to_bytes();
-            if !self.signers.remove(&k) {
-                return Err(ProtocolError::invalid(
-                    "credentials",
-                    "can only invalidate current signers",
-                ));
-            }
-            self.invalidated.insert(k);
-            n += 1;
+        // Check everything first, so a refused invalidation changes nothing.
+        let keys: HashSet<[u8; 32]> = credentials.iter().map(|c| c.to_bytes()).collect();
+        if keys.len() != credentials.len() || credentials.is_empty() {
+            return Err(ProtocolError::invalid(
+                "credentials",
+                "a non-empty list without duplicates",
+            ));
         }
-        Ok(n)
+        if !keys.iter().all(|k| self.signers.contains(k)) {
+            return Err(ProtocolError::invalid(
+                "credentials",
+                "can only invalidate current signers",
+            ));
+        }
+        for k in keys {
+            self.signers.remove(&k);
+            self.invalidated.insert(k);
+        }
+        Ok(credentials.len() as u64)
     }
 
     /// Close at the deadline.

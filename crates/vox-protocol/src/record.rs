@@ -55,7 +55,8 @@ pub struct RecordHeader {
 }
 
 impl RecordHeader {
-    /// Structural checks of the header (protocol-spec/09-record.md step V1).
+    /// Structural checks of the header (protocol-spec/09-record.md §9.1; verifier step V1 of
+    /// protocol-spec/10-verifier.md).
     pub fn validate(&self) -> Result<()> {
         if self.format != RECORD_FORMAT {
             return Err(ProtocolError::invalid(

@@ -1,0 +1,2528 @@
+//! Deterministic test vectors for `protocol-spec/` (protocol-spec/README.md §0.7).
+//!
+//! Every test builds one JSON file from a seeded ChaCha20 RNG (proofs drawn from a seeded
+//! RNG are deterministic: merlin transcripts and Bulletproofs derive their nonces from it)
+//! and compares it byte for byte with the file checked in under `protocol-spec/vectors/`.
+//! Before comparing, it *verifies* the checked-in file: with the protocol code, and where
+//! possible a second time from the spec alone (transcripts rebuilt from the listed appends,
+//! hashes rebuilt from the documented byte layouts, HKDF/HMAC written out with SHA-256),
+//! so a vector that does not verify fails even if it matches.
+//!
+//! Regenerate (only for an intended protocol change, which bumps `v1`, see
+//! protocol-spec/README.md §0.6):
+//!
+//! ```text
+//! VOX_UPDATE_VECTORS=1 cargo test -p vox-protocol --test vectors
+//! ```
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+
+use ed25519_dalek::{SigningKey, Verifier};
+use merlin::Transcript;
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use serde::de::DeserializeOwned;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256, Sha512};
+use vox_crypto::batch::SingleVerifier;
+use vox_crypto::credential::{Credential, CredentialSignature};
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
+use vox_crypto::generators::{hash_to_point, pedersen_h};
+use vox_crypto::proofs::link::pedersen_commit;
+use vox_crypto::proofs::{
+    ConstantProof, DleqProof, LinkProof, RangeProof, RangeStatement, SchnorrProof, ZeroOneProof,
+};
+use vox_crypto::threshold::{
+    combine, lagrange_coefficient, receive_share, CeremonyParams, Dealer, DecryptionShare,
+    EncryptedShare, JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
+};
+use vox_crypto::transcript::new_transcript;
+use vox_crypto::{Hash32, Point, Scalar};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
+use vox_protocol::board::{
+    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
+};
+use vox_protocol::ceremony::{
+    completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
+    DecryptionShareMessage,
+};
+use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::encoding::{human_code, Canonical, Hashable};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::merkle::{
+    consistency_proof, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
+    verify_consistency, verify_inclusion, NodeHash,
+};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
+};
+use vox_protocol::tally::{counted_hash, ReferendumResult};
+
+// =======================================================================================
+// Harness
+// =======================================================================================
+
+const GENERATED_BY: &str = "crates/vox-protocol/tests/vectors.rs";
+const REGENERATE: &str = "VOX_UPDATE_VECTORS=1 cargo test -p vox-protocol --test vectors";
+
+fn vectors_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../protocol-spec/vectors")
+}
+
+/// Rebuild every JSON object with its keys in sorted order, so the file is the same
+/// whether or not serde_json's `preserve_order` feature is unified into this build.
+fn sorted(v: Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut items: Vec<(String, Value)> = m.into_iter().collect();
+            items.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(items.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+/// Write (with `VOX_UPDATE_VECTORS=1`) or read `name`, verify the file's content with
+/// `verify`, then require it to equal the freshly generated vector byte for byte.
+fn check(name: &str, generate: impl FnOnce() -> Value, verify: impl FnOnce(&Value)) {
+    let path = vectors_dir().join(name);
+    let generated = serde_json::to_string_pretty(&sorted(generate())).unwrap() + "\n";
+    if std::env::var("VOX_UPDATE_VECTORS").as_deref() == Ok("1") {
+        std::fs::create_dir_all(vectors_dir()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let on_disk = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "test vector {} is missing ({e}). Generate it with:\n    {REGENERATE}",
+            path.display()
+        )
+    });
+    let parsed: Value =
+        serde_json::from_str(&on_disk).unwrap_or_else(|e| panic!("{name} is not valid JSON: {e}"));
+    verify(&parsed);
+    assert!(
+        on_disk == generated,
+        "{name}: the checked-in vector differs from what the code generates now. The code \
+         changed the protocol (or its RNG use). If that is intended, bump the version as \
+         protocol-spec/README.md §0.6 requires and regenerate with:\n    {REGENERATE}"
+    );
+}
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+fn header(description: &str, spec: &str, seed: Option<u64>) -> serde_json::Map<String, Value> {
+    let mut m = serde_json::Map::new();
+    m.insert("description".into(), json!(description));
+    m.insert("spec".into(), json!(spec));
+    m.insert("generated_by".into(), json!(GENERATED_BY));
+    if let Some(seed) = seed {
+        m.insert(
+            "rng".into(),
+            json!(format!(
+                "ChaCha20Rng::seed_from_u64({seed}) (rand_chacha 0.3)"
+            )),
+        );
+    }
+    m
+}
+
+fn with(mut m: serde_json::Map<String, Value>, extra: Value) -> Value {
+    if let Value::Object(e) = extra {
+        m.extend(e);
+    }
+    Value::Object(m)
+}
+
+fn to_json<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap()
+}
+fn s(v: &Value) -> &str {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+}
+fn u(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
+fn arr(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+}
+fn pt(v: &Value) -> Point {
+    Point::from_hex(s(v)).unwrap()
+}
+fn sc(v: &Value) -> Scalar {
+    Scalar::from_hex(s(v)).unwrap()
+}
+fn h32(v: &Value) -> Hash32 {
+    Hash32::from_hex(s(v)).unwrap()
+}
+fn nh(v: &Value) -> NodeHash {
+    NodeHash::from_hex(s(v)).unwrap()
+}
+fn unhex(v: &Value) -> Vec<u8> {
+    hex::decode(s(v)).unwrap()
+}
+fn parse<T: DeserializeOwned>(v: &Value) -> T {
+    serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("cannot parse {v}: {e}"))
+}
+fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+// ---- spec replicas of the canonical encoding (01-encodings §1.5) --------------------
+
+fn be32(v: usize) -> [u8; 4] {
+    u32::try_from(v).unwrap().to_be_bytes()
+}
+fn enc_str(out: &mut Vec<u8>, v: &str) {
+    out.extend_from_slice(&be32(v.len()));
+    out.extend_from_slice(v.as_bytes());
+}
+/// SHA-256("vox/v1/" ‖ tag ‖ 0x00 ‖ canonical bytes).
+fn tagged_hash(tag: &str, canonical: &[u8]) -> Hash32 {
+    Hash32(sha256(&[b"vox/v1/", tag.as_bytes(), &[0u8], canonical]))
+}
+
+// ---- transcripts: recorded (generation) and replayed (verification) -----------------
+
+/// A merlin transcript that records every append, so a vector can list them in order.
+struct Rec {
+    t: Transcript,
+    ops: Vec<Value>,
+}
+
+impl Rec {
+    /// `Transcript::new("vox/v1")` (02-transcripts §2.2).
+    fn new() -> Self {
+        Rec {
+            t: Transcript::new(b"vox/v1"),
+            ops: Vec::new(),
+        }
+    }
+    fn msg(&mut self, label: &'static [u8], value: &[u8]) -> &mut Self {
+        self.t.append_message(label, value);
+        self.ops.push(json!({
+            "label": std::str::from_utf8(label).unwrap(),
+            "value": hex::encode(value),
+        }));
+        self
+    }
+    fn dom(&mut self, label: &'static [u8]) -> &mut Self {
+        self.msg(b"dom-sep", label)
+    }
+    fn point(&mut self, label: &'static [u8], p: &Point) -> &mut Self {
+        self.msg(label, p.as_bytes())
+    }
+    fn u64le(&mut self, label: &'static [u8], v: u64) -> &mut Self {
+        self.msg(label, &v.to_le_bytes())
+    }
+    /// The appends recorded since the last call.
+    fn take(&mut self) -> Value {
+        Value::Array(std::mem::take(&mut self.ops))
+    }
+    /// The challenge scalar "c" (02-transcripts §2.3).
+    fn challenge(&mut self) -> Scalar {
+        challenge(&mut self.t)
+    }
+}
+
+/// 64 challenge bytes under label "c", reduced modulo ℓ (02-transcripts §2.3).
+fn challenge(t: &mut Transcript) -> Scalar {
+    let mut b = [0u8; 64];
+    t.challenge_bytes(b"c", &mut b);
+    Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&b))
+}
+
+fn leak(label: &str) -> &'static [u8] {
+    Box::leak(label.as_bytes().to_vec().into_boxed_slice())
+}
+
+/// `Transcript::new("vox/v1")`, then every `{label, value}` of the given lists in order.
+fn replay(lists: &[&Value]) -> Transcript {
+    let mut t = Transcript::new(b"vox/v1");
+    for list in lists {
+        for op in arr(list) {
+            t.append_message(leak(s(&op["label"])), &unhex(&op["value"]));
+        }
+    }
+    t
+}
+
+// ---- spec replicas of each proof's appends (03-proofs) -------------------------------
+
+fn schnorr_appends(r: &mut Rec, public: &Point, msg: &[u8], t: &Point) {
+    r.dom(b"vox/v1/schnorr")
+        .point(b"G", &Point::generator())
+        .point(b"public", public)
+        .msg(b"message", msg)
+        .point(b"T", t);
+}
+
+fn dleq_appends(r: &mut Rec, base: &Point, public: &Point, image: &Point, p: &DleqProof) {
+    r.dom(b"vox/v1/dleq")
+        .point(b"G", &Point::generator())
+        .point(b"base", base)
+        .point(b"public", public)
+        .point(b"image", image)
+        .point(b"T", &p.t1)
+        .point(b"T", &p.t2);
+}
+
+fn constant_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, value: u64, p: &DleqProof) {
+    r.dom(b"vox/v1/constant")
+        .point(b"K", k)
+        .point(b"a", &ct.a)
+        .point(b"b", &ct.b)
+        .u64le(b"constant", value);
+    let d = ct.b - Scalar::from_u64(value).mul_base();
+    dleq_appends(r, k, &ct.a, &d, p);
+}
+
+fn zero_one_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, p: &ZeroOneProof) {
+    r.dom(b"vox/v1/zero-one")
+        .point(b"K", k)
+        .point(b"a", &ct.a)
+        .point(b"b", &ct.b);
+    for t in [&p.t0a, &p.t0b, &p.t1a, &p.t1b] {
+        r.point(b"T", t);
+    }
+}
+
+fn link_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, c: &Point, p: &LinkProof) {
+    r.dom(b"vox/v1/link")
+        .point(b"K", k)
+        .point(b"a", &ct.a)
+        .point(b"b", &ct.b)
+        .point(b"C", c);
+    for t in [&p.ta, &p.tb, &p.tc] {
+        r.point(b"T", t);
+    }
+}
+
+fn range_appends(r: &mut Rec, n: u64, statements: &[RangeStatement]) {
+    r.dom(b"vox/v1/range")
+        .u64le(b"n", n)
+        .u64le(b"m", statements.len() as u64);
+    for st in statements {
+        r.point(b"C", &st.commitment)
+            .u64le(b"lo", st.lo)
+            .u64le(b"hi", st.hi);
+    }
+}
+
+/// The ballot proof context of 02-transcripts table 2.2, as a recorder.
+fn ballot_context(mh: &Hash32, credential: &Point) -> Rec {
+    let mut r = Rec::new();
+    r.msg(b"purpose", b"ballot")
+        .msg(b"manifest-hash", &mh.0)
+        .msg(b"credential", credential.as_bytes());
+    r
+}
+
+fn test_manifest_hash() -> Hash32 {
+    Hash32(sha256(&[b"vox test vectors: a manifest hash"]))
+}
+
+// =======================================================================================
+// §2 transcripts
+// =======================================================================================
+
+fn gen_transcripts() -> Value {
+    let mh = test_manifest_hash();
+    let mut cases = Vec::new();
+    // Case 1: the bare context of new_transcript("ballot", mh).
+    let mut r = Rec::new();
+    r.msg(b"purpose", b"ballot").msg(b"manifest-hash", &mh.0);
+    let ops = r.take();
+    let mut bytes = [0u8; 64];
+    r.t.challenge_bytes(b"c", &mut bytes);
+    cases.push(json!({
+        "name": "new_transcript(\"ballot\", manifest_hash)",
+        "appends": ops,
+        "challenge_label": "c",
+        "challenge_bytes": hex::encode(bytes),
+        "challenge_scalar": Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&bytes)).to_hex(),
+    }));
+    // Case 2: a ballot option context with little-endian u64 appends and a domain separator.
+    let mut r = ballot_context(&mh, &Scalar::from_u64(7).mul_base());
+    r.u64le(b"question", 0)
+        .u64le(b"option", 1)
+        .dom(b"vox/v1/zero-one");
+    let ops = r.take();
+    let mut bytes = [0u8; 64];
+    r.t.challenge_bytes(b"c", &mut bytes);
+    cases.push(json!({
+        "name": "ballot option context (credential 7·G, question 0, option 1) then the zero-one domain separator",
+        "appends": ops,
+        "challenge_label": "c",
+        "challenge_bytes": hex::encode(bytes),
+        "challenge_scalar": Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&bytes)).to_hex(),
+    }));
+    with(
+        header(
+            "merlin transcripts as vox uses them: Transcript::new(\"vox/v1\"), then each append \
+             (label, value) with merlin's append_message, then challenge_bytes(\"c\", 64) reduced \
+             modulo the group order (little-endian, 512-bit wide reduction).",
+            "protocol-spec/02-transcripts.md §2.1–§2.3",
+            None,
+        ),
+        json!({ "protocol_label": "vox/v1", "cases": cases }),
+    )
+}
+
+fn verify_transcripts(v: &Value) {
+    assert_eq!(s(&v["protocol_label"]), "vox/v1");
+    for case in arr(&v["cases"]) {
+        let mut t = replay(&[&case["appends"]]);
+        let mut bytes = [0u8; 64];
+        t.challenge_bytes(leak(s(&case["challenge_label"])), &mut bytes);
+        assert_eq!(hex::encode(bytes), s(&case["challenge_bytes"]));
+        let c = Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&bytes));
+        assert_eq!(c, sc(&case["challenge_scalar"]));
+    }
+    // The code's own transcript constructor gives the same state as case 1.
+    let case = &arr(&v["cases"])[0];
+    let mh = Hash32(
+        unhex(&arr(&case["appends"])[1]["value"])
+            .try_into()
+            .unwrap(),
+    );
+    let mut t = new_transcript(b"ballot", &mh);
+    assert_eq!(challenge(&mut t), sc(&case["challenge_scalar"]));
+}
+
+#[test]
+fn transcripts() {
+    check("transcripts.json", gen_transcripts, verify_transcripts);
+}
+
+// =======================================================================================
+// §1.3–1.4 group elements and generators
+// =======================================================================================
+
+/// ℓ, the group order, little-endian.
+const ELL_LE: &str = "edd3f55c1a631258d69cf7a2def9de1400000000000000000000000000000010";
+
+fn gen_group() -> Value {
+    let multiples: Vec<Value> = (0u64..16)
+        .map(|i| json!({"k": i, "encoding": Scalar::from_u64(i).mul_base().to_hex()}))
+        .collect();
+    let label = b"vox/v1/pedersen-H";
+    let wide: [u8; 64] = Sha512::digest(label).into();
+    let h = pedersen_h();
+    let ell_minus_1 = Scalar::ZERO - Scalar::ONE;
+    with(
+        header(
+            "Ristretto255 canonical encodings of k·G for k = 0..15 (k = 0 is the identity), the \
+             Pedersen generator H derived from its label, and encodings a decoder must reject.",
+            "protocol-spec/01-encodings.md §1.3–§1.4",
+            None,
+        ),
+        json!({
+            "multiples_of_G": multiples,
+            "pedersen_h": {
+                "label": std::str::from_utf8(label).unwrap(),
+                "sha512_of_label": hex::encode(wide),
+                "point": h.to_hex(),
+            },
+            "scalars": {
+                "group_order_le": ELL_LE,
+                "valid": [Scalar::ZERO.to_hex(), Scalar::ONE.to_hex(), ell_minus_1.to_hex()],
+                "invalid_non_canonical": [
+                    ELL_LE,
+                    "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff",
+                ],
+            },
+            "invalid_points": [
+                {"encoding": "0100000000000000000000000000000000000000000000000000000000000000", "why": "s is odd (negative)"},
+                {"encoding": "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f", "why": "s = p is not a canonical field element"},
+                {"encoding": "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff", "why": "s ≥ p"},
+                {"encoding": "00", "why": "not 32 bytes"},
+            ],
+            "identity": Point::identity().to_hex(),
+        }),
+    )
+}
+
+fn verify_group(v: &Value) {
+    for m in arr(&v["multiples_of_G"]) {
+        let p = pt(&m["encoding"]);
+        assert_eq!(p, Scalar::from_u64(u(&m["k"])).mul_base());
+        assert_eq!(p.to_hex(), s(&m["encoding"]));
+    }
+    let identity = pt(&v["identity"]);
+    assert!(identity.is_identity());
+    assert!(Point::try_from_bytes_nonidentity(identity.as_bytes(), "test").is_err());
+    let h = &v["pedersen_h"];
+    let wide: [u8; 64] = Sha512::digest(s(&h["label"]).as_bytes()).into();
+    assert_eq!(hex::encode(wide), s(&h["sha512_of_label"]));
+    let from_uniform =
+        Point::from_point(curve25519_dalek::ristretto::RistrettoPoint::from_uniform_bytes(&wide));
+    assert_eq!(from_uniform, pt(&h["point"]));
+    assert_eq!(hash_to_point(s(&h["label"]).as_bytes()), pt(&h["point"]));
+    assert_eq!(*pedersen_h(), pt(&h["point"]));
+    for bad in arr(&v["invalid_points"]) {
+        assert!(
+            Point::try_from_bytes(&unhex(&bad["encoding"])).is_err(),
+            "accepted {bad}"
+        );
+    }
+    for ok in arr(&v["scalars"]["valid"]) {
+        assert_eq!(Scalar::from_hex(s(ok)).unwrap().to_hex(), s(ok));
+    }
+    for bad in arr(&v["scalars"]["invalid_non_canonical"]) {
+        assert!(Scalar::from_hex(s(bad)).is_err(), "accepted scalar {bad}");
+    }
+    // ℓ − 1 + 1 = 0.
+    let ell_minus_1 = sc(&arr(&v["scalars"]["valid"])[2]);
+    assert_eq!(ell_minus_1 + Scalar::ONE, Scalar::ZERO);
+}
+
+#[test]
+fn group() {
+    check("group.json", gen_group, verify_group);
+}
+
+// =======================================================================================
+// §3 proofs
+// =======================================================================================
+
+#[allow(clippy::too_many_arguments)]
+fn schnorr_case(
+    name: &str,
+    spec: &str,
+    x: &Scalar,
+    context: Rec,
+    signature_dom: bool,
+    msg: &[u8],
+    rng: &mut ChaCha20Rng,
+    prove: impl FnOnce(&mut Transcript, &mut ChaCha20Rng) -> SchnorrProof,
+) -> (Value, SchnorrProof) {
+    let mut rec = context;
+    let ctx_ops = rec.take();
+    let public = x.mul_base();
+    let w = Scalar::random(&mut rng.clone());
+    let mut code_t = rec.t.clone();
+    let proof = prove(&mut code_t, rng);
+    if signature_dom {
+        rec.dom(b"vox/v1/signature");
+    }
+    schnorr_appends(&mut rec, &public, msg, &proof.t);
+    let appends = rec.take();
+    let c = rec.challenge();
+    assert_eq!(proof.t, w.mul_base());
+    assert_eq!(proof.z, w + c * *x);
+    let case = json!({
+        "name": name,
+        "used_in": spec,
+        "statement": {"public": public.to_hex(), "message": hex::encode(msg)},
+        "witness": {"x": x.to_hex()},
+        "prover_nonces": {"w": w.to_hex()},
+        "transcript_context": ctx_ops,
+        "transcript_appends": appends,
+        "challenge": c.to_hex(),
+        "proof": to_json(&proof),
+        "proof_canonical": hex::encode([proof.t.to_bytes(), proof.z.to_bytes()].concat()),
+    });
+    (case, proof)
+}
+
+fn gen_schnorr() -> Value {
+    let mut rng = rng(3);
+    let mh = test_manifest_hash();
+    // Case 1: a trustee's proof of possession of its communication key (06-ceremony §6.2).
+    let keys = TrusteeKeys::generate(&mut rng);
+    let x = Scalar::try_from_bytes(keys.secret_bytes().as_ref()).unwrap();
+    let mut ctx = Rec::new();
+    ctx.msg(b"purpose", b"trustee-key")
+        .msg(b"manifest-hash", &mh.0)
+        .u64le(b"trustee", 1);
+    let (pop, _) = schnorr_case(
+        "proof of possession of a trustee communication key (trustee 1)",
+        "protocol-spec/06-ceremony.md §6.2",
+        &x,
+        ctx,
+        false,
+        b"",
+        &mut rng,
+        |t, rng| SchnorrProof::prove(t, &x, &x.mul_base(), b"", rng),
+    );
+    // Case 2: a credential signature (04-ballots §4.1) over a 32-byte ballot body hash.
+    let cred = Credential::generate(&mut rng);
+    let x = credential_secret(cred.text());
+    let body = sha256(&[b"an example ballot body"]);
+    let mut ctx = Rec::new();
+    ctx.msg(b"purpose", b"ballot-signature")
+        .msg(b"manifest-hash", &mh.0);
+    let (sig, proof) = schnorr_case(
+        "credential signature over a ballot body hash",
+        "protocol-spec/04-ballots.md §4.1, §4.4",
+        &x,
+        ctx,
+        true,
+        &body,
+        &mut rng,
+        |t, rng| cred.sign(t, &body, rng).0,
+    );
+    // The credential API produces the same kind of signature.
+    let mut t = new_transcript(b"ballot-signature", &mh);
+    CredentialSignature(proof)
+        .verify(&mut t, &cred.public_key(), &body)
+        .unwrap();
+    let mut sig = sig;
+    sig["credential_text"] = json!(cred.text());
+    with(
+        header(
+            "Schnorr proofs of knowledge (T, z): z·G = T + c·X. transcript_context is appended \
+             to Transcript::new(\"vox/v1\") by the caller, transcript_appends by the proof; the \
+             challenge is drawn under label \"c\" right after them.",
+            "protocol-spec/03-proofs.md §3.2",
+            Some(3),
+        ),
+        json!({"manifest_hash": mh.to_hex(), "cases": [pop, sig]}),
+    )
+}
+
+fn verify_schnorr(v: &Value) {
+    let mh = h32(&v["manifest_hash"]);
+    for case in arr(&v["cases"]) {
+        let x_pub = pt(&case["statement"]["public"]);
+        let msg = unhex(&case["statement"]["message"]);
+        let proof: SchnorrProof = parse(&case["proof"]);
+        // Spec replica: the listed appends give the challenge, which satisfies the equation.
+        let c = challenge(&mut replay(&[
+            &case["transcript_context"],
+            &case["transcript_appends"],
+        ]));
+        assert_eq!(c, sc(&case["challenge"]));
+        assert_eq!(proof.z.mul_base(), proof.t + c.mul_point(&x_pub));
+        // Witness and nonce reproduce the proof.
+        let x = sc(&case["witness"]["x"]);
+        let w = sc(&case["prover_nonces"]["w"]);
+        assert_eq!(x.mul_base(), x_pub);
+        assert_eq!(w.mul_base(), proof.t);
+        assert_eq!(w + c * x, proof.z);
+        assert_eq!(
+            hex::encode([proof.t.to_bytes(), proof.z.to_bytes()].concat()),
+            s(&case["proof_canonical"])
+        );
+        // The code verifies it in the listed context.
+        let mut t = replay(&[&case["transcript_context"]]);
+        if case.get("credential_text").is_some() {
+            let pk = Credential::from_text(s(&case["credential_text"]))
+                .unwrap()
+                .public_key();
+            assert_eq!(*pk.point(), x_pub);
+            let mut t2 = new_transcript(b"ballot-signature", &mh);
+            CredentialSignature(proof)
+                .verify(&mut t2, &pk, &msg)
+                .unwrap();
+            CredentialSignature(proof)
+                .verify(&mut t, &pk, &msg)
+                .unwrap();
+        } else {
+            proof.verify(&mut t, &x_pub, &msg).unwrap();
+            let announcement = vox_crypto::threshold::TrusteePublicKey {
+                trustee: TrusteeIndex::new(1).unwrap(),
+                communication_key: x_pub,
+                proof,
+            };
+            announcement.verify(&mh).unwrap();
+        }
+    }
+}
+
+#[test]
+fn schnorr() {
+    check("schnorr.json", gen_schnorr, verify_schnorr);
+}
+
+fn gen_dleq() -> Value {
+    let mut rng = rng(4);
+    let mh = test_manifest_hash();
+    let x = Scalar::random(&mut rng);
+    let x_pub = x.mul_base();
+    let a = Scalar::random(&mut rng).mul_base();
+    let d = x.mul_point(&a);
+    let mut rec = Rec::new();
+    rec.msg(b"purpose", b"decryption")
+        .msg(b"manifest-hash", &mh.0)
+        .u64le(b"trustee", 2)
+        .u64le(b"position", 0);
+    let ctx_ops = rec.take();
+    let mut t = rec.t.clone();
+    let w = Scalar::random(&mut rng.clone());
+    let proof = DleqProof::prove(&mut t, &x, &a, &x_pub, &d, &mut rng);
+    dleq_appends(&mut rec, &a, &x_pub, &d, &proof);
+    let appends = rec.take();
+    let c = rec.challenge();
+    assert_eq!(proof.z, w + c * x);
+    with(
+        header(
+            "Chaum–Pedersen (DLEQ) proof that log_G X = log_A D, in the context of trustee 2's \
+             decryption share of ciphertext position 0 (06-ceremony §6.8): T1 = w·G, T2 = w·A, \
+             z = w + c·x; z·G = T1 + c·X and z·A = T2 + c·D.",
+            "protocol-spec/03-proofs.md §3.3",
+            Some(4),
+        ),
+        json!({
+            "manifest_hash": mh.to_hex(),
+            "trustee": 2,
+            "position": 0,
+            "statement": {"base_A": a.to_hex(), "public_X": x_pub.to_hex(), "image_D": d.to_hex()},
+            "witness": {"x": x.to_hex()},
+            "prover_nonces": {"w": w.to_hex()},
+            "transcript_context": ctx_ops,
+            "transcript_appends": appends,
+            "challenge": c.to_hex(),
+            "proof": to_json(&proof),
+            "proof_canonical": hex::encode([proof.t1.to_bytes(), proof.t2.to_bytes(), proof.z.to_bytes()].concat()),
+        }),
+    )
+}
+
+fn verify_dleq(v: &Value) {
+    let mh = h32(&v["manifest_hash"]);
+    let st = &v["statement"];
+    let (a, x_pub, d) = (pt(&st["base_A"]), pt(&st["public_X"]), pt(&st["image_D"]));
+    let proof: DleqProof = parse(&v["proof"]);
+    let c = challenge(&mut replay(&[
+        &v["transcript_context"],
+        &v["transcript_appends"],
+    ]));
+    assert_eq!(c, sc(&v["challenge"]));
+    assert_eq!(proof.z.mul_base(), proof.t1 + c.mul_point(&x_pub));
+    assert_eq!(proof.z.mul_point(&a), proof.t2 + c.mul_point(&d));
+    let (x, w) = (sc(&v["witness"]["x"]), sc(&v["prover_nonces"]["w"]));
+    assert_eq!(x.mul_point(&a), d);
+    assert_eq!(w.mul_base(), proof.t1);
+    assert_eq!(w.mul_point(&a), proof.t2);
+    assert_eq!(
+        hex::encode([proof.t1.to_bytes(), proof.t2.to_bytes(), proof.z.to_bytes()].concat()),
+        s(&v["proof_canonical"])
+    );
+    let mut t = replay(&[&v["transcript_context"]]);
+    proof.verify(&mut t, &a, &x_pub, &d).unwrap();
+    // The same proof as trustee 2's decryption share of a one-ciphertext list.
+    let share = DecryptionShare {
+        trustee: TrusteeIndex::new(u(&v["trustee"]) as u32).unwrap(),
+        shares: vec![d],
+        proofs: vec![proof],
+    };
+    let ct = Ciphertext {
+        a,
+        b: Point::generator(),
+    };
+    share.verify(&mh, &x_pub, &[ct]).unwrap();
+}
+
+#[test]
+fn dleq() {
+    check("dleq.json", gen_dleq, verify_dleq);
+}
+
+/// A test-only election key K = x·G.
+fn election_key(rng: &mut ChaCha20Rng) -> (Scalar, ElectionPublicKey) {
+    let x = Scalar::random(rng);
+    (x, ElectionPublicKey::new(x.mul_base()).unwrap())
+}
+
+fn gen_constant() -> Value {
+    let mut rng = rng(5);
+    let mh = test_manifest_hash();
+    let (_, key) = election_key(&mut rng);
+    let cred = Scalar::random(&mut rng).mul_base();
+    let values = [0u64, 1, 0];
+    let nonces: Vec<Scalar> = values.iter().map(|_| Scalar::random(&mut rng)).collect();
+    let cts: Vec<Ciphertext> = values
+        .iter()
+        .zip(&nonces)
+        .map(|(v, r)| Ciphertext::encrypt_with(&key, *v, r))
+        .collect();
+    let sum = Ciphertext::sum(&cts);
+    let sum_r = nonces.iter().fold(Scalar::ZERO, |a, r| a + *r);
+    let mut rec = ballot_context(&mh, &cred);
+    rec.u64le(b"question", 0).msg(b"part", b"sum");
+    let ctx_ops = rec.take();
+    let mut t = rec.t.clone();
+    let w = Scalar::random(&mut rng.clone());
+    let proof = ConstantProof::prove(&mut t, &key, &sum, 1, &sum_r, &mut rng);
+    constant_appends(&mut rec, key.point(), &sum, 1, &proof.0);
+    let appends = rec.take();
+    let c = rec.challenge();
+    assert_eq!(proof.0.z, w + c * sum_r);
+    with(
+        header(
+            "Proof that a ciphertext (A, B) encrypts the known constant L: a DLEQ proof that \
+             log_G A = log_K (B − L·G) with witness R. Here (A, B) is the homomorphic sum of a \
+             choose-one question's three option ciphertexts (04-ballots §4.4, part \"sum\") and \
+             L = 1.",
+            "protocol-spec/03-proofs.md §3.4",
+            Some(5),
+        ),
+        json!({
+            "manifest_hash": mh.to_hex(),
+            "statement": {
+                "election_key": key.point().to_hex(),
+                "option_ciphertexts": to_json(&cts),
+                "sum_ciphertext": to_json(&sum),
+                "constant": 1,
+                "credential": cred.to_hex(),
+            },
+            "witness": {"option_values": values, "option_nonces": to_json(&nonces), "R": sum_r.to_hex()},
+            "prover_nonces": {"w": w.to_hex()},
+            "transcript_context": ctx_ops,
+            "transcript_appends": appends,
+            "challenge": c.to_hex(),
+            "proof": to_json(&proof),
+            "proof_canonical": hex::encode([proof.0.t1.to_bytes(), proof.0.t2.to_bytes(), proof.0.z.to_bytes()].concat()),
+        }),
+    )
+}
+
+fn verify_constant(v: &Value) {
+    let st = &v["statement"];
+    let key = ElectionPublicKey::new(pt(&st["election_key"])).unwrap();
+    let cts: Vec<Ciphertext> = parse(&st["option_ciphertexts"]);
+    let sum: Ciphertext = parse(&st["sum_ciphertext"]);
+    assert_eq!(Ciphertext::sum(&cts), sum);
+    let l = u(&st["constant"]);
+    let proof: ConstantProof = parse(&v["proof"]);
+    let c = challenge(&mut replay(&[
+        &v["transcript_context"],
+        &v["transcript_appends"],
+    ]));
+    assert_eq!(c, sc(&v["challenge"]));
+    let d = sum.b - Scalar::from_u64(l).mul_base();
+    assert_eq!(proof.0.z.mul_base(), proof.0.t1 + c.mul_point(&sum.a));
+    assert_eq!(
+        proof.0.z.mul_point(key.point()),
+        proof.0.t2 + c.mul_point(&d)
+    );
+    let r = sc(&v["witness"]["R"]);
+    let values: Vec<u64> = parse(&v["witness"]["option_values"]);
+    let nonces: Vec<Scalar> = parse(&v["witness"]["option_nonces"]);
+    for ((ct, m), n) in cts.iter().zip(&values).zip(&nonces) {
+        ct.check_opening(&key, *m, n).unwrap();
+    }
+    assert_eq!(sum.a, r.mul_base());
+    let w = sc(&v["prover_nonces"]["w"]);
+    assert_eq!(w + c * r, proof.0.z);
+    let mut t = replay(&[&v["transcript_context"]]);
+    proof.verify(&mut t, &key, &sum, l).unwrap();
+}
+
+#[test]
+fn constant() {
+    check("constant.json", gen_constant, verify_constant);
+}
+
+fn gen_zero_one() -> Value {
+    let mut rng = rng(6);
+    let mh = test_manifest_hash();
+    let (_, key) = election_key(&mut rng);
+    let cred = Scalar::random(&mut rng).mul_base();
+    let mut cases = Vec::new();
+    for (option, m) in [(0usize, 0u64), (1, 1)] {
+        let r = Scalar::random(&mut rng);
+        let ct = Ciphertext::encrypt_with(&key, m, &r);
+        let mut rec = ballot_context(&mh, &cred);
+        rec.u64le(b"question", 0).u64le(b"option", option as u64);
+        let ctx_ops = rec.take();
+        let mut t = rec.t.clone();
+        let mut peek = rng.clone();
+        let (cj, zj, w) = (
+            Scalar::random(&mut peek),
+            Scalar::random(&mut peek),
+            Scalar::random(&mut peek),
+        );
+        let proof = ZeroOneProof::prove(&mut t, &key, &ct, m, &r, &mut rng).unwrap();
+        zero_one_appends(&mut rec, key.point(), &ct, &proof);
+        let appends = rec.take();
+        let c = rec.challenge();
+        assert_eq!(proof.c0 + proof.c1, c);
+        cases.push(json!({
+            "name": format!("encryption of {m} (question 0, option {option})"),
+            "option": option,
+            "statement": {"election_key": key.point().to_hex(), "ciphertext": to_json(&ct), "credential": cred.to_hex()},
+            "witness": {"m": m, "r": r.to_hex()},
+            "prover_nonces": {"simulated_challenge": cj.to_hex(), "simulated_response": zj.to_hex(), "w": w.to_hex()},
+            "transcript_context": ctx_ops,
+            "transcript_appends": appends,
+            "challenge": c.to_hex(),
+            "proof": to_json(&proof),
+            "proof_canonical": hex::encode(proof.canonical_bytes()),
+        }));
+    }
+    with(
+        header(
+            "Disjunctive Chaum–Pedersen (CDS) proofs that a ciphertext encrypts 0 or 1, in a \
+             ballot option context (04-ballots §4.4). c0 + c1 = c; for j in {0, 1}: \
+             zj·G = Tja + cj·a and zj·K = Tjb + cj·(b − j·G). The simulated branch is 1 − m.",
+            "protocol-spec/03-proofs.md §3.5",
+            Some(6),
+        ),
+        json!({"manifest_hash": mh.to_hex(), "cases": cases}),
+    )
+}
+
+fn verify_zero_one(v: &Value) {
+    for case in arr(&v["cases"]) {
+        let st = &case["statement"];
+        let key = ElectionPublicKey::new(pt(&st["election_key"])).unwrap();
+        let k = *key.point();
+        let ct: Ciphertext = parse(&st["ciphertext"]);
+        let p: ZeroOneProof = parse(&case["proof"]);
+        let c = challenge(&mut replay(&[
+            &case["transcript_context"],
+            &case["transcript_appends"],
+        ]));
+        assert_eq!(c, sc(&case["challenge"]));
+        assert_eq!(p.c0 + p.c1, c);
+        let g = Point::generator();
+        assert_eq!(p.z0.mul_base(), p.t0a + p.c0.mul_point(&ct.a));
+        assert_eq!(p.z0.mul_point(&k), p.t0b + p.c0.mul_point(&ct.b));
+        assert_eq!(p.z1.mul_base(), p.t1a + p.c1.mul_point(&ct.a));
+        assert_eq!(p.z1.mul_point(&k), p.t1b + p.c1.mul_point(&(ct.b - g)));
+        // Prover side: the real branch m uses w, the simulated branch 1 − m uses (cj, zj).
+        let m = u(&case["witness"]["m"]);
+        let r = sc(&case["witness"]["r"]);
+        ct.check_opening(&key, m, &r).unwrap();
+        let n = &case["prover_nonces"];
+        let (cj, zj, w) = (
+            sc(&n["simulated_challenge"]),
+            sc(&n["simulated_response"]),
+            sc(&n["w"]),
+        );
+        let (cm, zm, cjj, zjj) = if m == 0 {
+            (p.c0, p.z0, p.c1, p.z1)
+        } else {
+            (p.c1, p.z1, p.c0, p.z0)
+        };
+        assert_eq!((cjj, zjj), (cj, zj));
+        assert_eq!(cm, c - cj);
+        assert_eq!(zm, w + cm * r);
+        assert_eq!(
+            hex::encode(p.canonical_bytes()),
+            s(&case["proof_canonical"])
+        );
+        let mut t = replay(&[&case["transcript_context"]]);
+        p.verify(&mut t, &key, &ct).unwrap();
+    }
+}
+
+#[test]
+fn zero_one() {
+    check("zero-one.json", gen_zero_one, verify_zero_one);
+}
+
+fn gen_link() -> Value {
+    let mut rng = rng(7);
+    let mh = test_manifest_hash();
+    let (_, key) = election_key(&mut rng);
+    let cred = Scalar::random(&mut rng).mul_base();
+    let m = 3u64;
+    let r = Scalar::random(&mut rng);
+    let s_blind = Scalar::random(&mut rng);
+    let ct = Ciphertext::encrypt_with(&key, m, &r);
+    let commitment = pedersen_commit(&Scalar::from_u64(m), &s_blind);
+    let mut rec = ballot_context(&mh, &cred);
+    rec.u64le(b"question", 0)
+        .u64le(b"option", 0)
+        .msg(b"part", b"score");
+    let ctx_ops = rec.take();
+    let mut t = rec.t.clone();
+    let mut peek = rng.clone();
+    let (wm, wr, ws) = (
+        Scalar::random(&mut peek),
+        Scalar::random(&mut peek),
+        Scalar::random(&mut peek),
+    );
+    let proof = LinkProof::prove(&mut t, &key, &ct, &commitment, m, &r, &s_blind, &mut rng);
+    link_appends(&mut rec, key.point(), &ct, &commitment, &proof);
+    let appends = rec.take();
+    let c = rec.challenge();
+    with(
+        header(
+            "Proof that an ElGamal ciphertext (a, b) = (r·G, m·G + r·K) and a Pedersen \
+             commitment C = m·G + s·H hold the same m, in a score option context \
+             (04-ballots §4.4, part \"score\"): z_r·G = T_a + c·a; z_m·G + z_r·K = T_b + c·b; \
+             z_m·G + z_s·H = T_C + c·C.",
+            "protocol-spec/03-proofs.md §3.6",
+            Some(7),
+        ),
+        json!({
+            "manifest_hash": mh.to_hex(),
+            "statement": {
+                "election_key": key.point().to_hex(),
+                "ciphertext": to_json(&ct),
+                "commitment": commitment.to_hex(),
+                "credential": cred.to_hex(),
+                "pedersen_h": pedersen_h().to_hex(),
+            },
+            "witness": {"m": m, "r": r.to_hex(), "s": s_blind.to_hex()},
+            "prover_nonces": {"w_m": wm.to_hex(), "w_r": wr.to_hex(), "w_s": ws.to_hex()},
+            "transcript_context": ctx_ops,
+            "transcript_appends": appends,
+            "challenge": c.to_hex(),
+            "proof": to_json(&proof),
+            "proof_canonical": hex::encode([proof.ta.to_bytes(), proof.tb.to_bytes(), proof.tc.to_bytes(), proof.zm.to_bytes(), proof.zr.to_bytes(), proof.zs.to_bytes()].concat()),
+        }),
+    )
+}
+
+fn verify_link(v: &Value) {
+    let st = &v["statement"];
+    let key = ElectionPublicKey::new(pt(&st["election_key"])).unwrap();
+    let k = *key.point();
+    let ct: Ciphertext = parse(&st["ciphertext"]);
+    let cc = pt(&st["commitment"]);
+    let h = pt(&st["pedersen_h"]);
+    assert_eq!(h, *pedersen_h());
+    let p: LinkProof = parse(&v["proof"]);
+    let c = challenge(&mut replay(&[
+        &v["transcript_context"],
+        &v["transcript_appends"],
+    ]));
+    assert_eq!(c, sc(&v["challenge"]));
+    assert_eq!(p.zr.mul_base(), p.ta + c.mul_point(&ct.a));
+    assert_eq!(
+        p.zm.mul_base() + p.zr.mul_point(&k),
+        p.tb + c.mul_point(&ct.b)
+    );
+    assert_eq!(
+        p.zm.mul_base() + p.zs.mul_point(&h),
+        p.tc + c.mul_point(&cc)
+    );
+    let w = &v["witness"];
+    let (m, r, sb) = (u(&w["m"]), sc(&w["r"]), sc(&w["s"]));
+    ct.check_opening(&key, m, &r).unwrap();
+    assert_eq!(Scalar::from_u64(m).mul_base() + sb.mul_point(&h), cc);
+    let n = &v["prover_nonces"];
+    let (wm, wr, ws) = (sc(&n["w_m"]), sc(&n["w_r"]), sc(&n["w_s"]));
+    assert_eq!(p.ta, wr.mul_base());
+    assert_eq!(p.tb, wm.mul_base() + wr.mul_point(&k));
+    assert_eq!(p.tc, wm.mul_base() + ws.mul_point(&h));
+    assert_eq!(p.zm, wm + c * Scalar::from_u64(m));
+    assert_eq!(p.zr, wr + c * r);
+    assert_eq!(p.zs, ws + c * sb);
+    let mut t = replay(&[&v["transcript_context"]]);
+    p.verify(&mut t, &key, &ct, &cc).unwrap();
+}
+
+#[test]
+fn link() {
+    check("link.json", gen_link, verify_link);
+}
+
+fn gen_range() -> Value {
+    let mut rng = rng(8);
+    let mh = test_manifest_hash();
+    let cred = Scalar::random(&mut rng).mul_base();
+    // A score option 0..=5 holding 3, and an approval sum 1..=2 holding 2.
+    let openings: Vec<(u64, Scalar)> =
+        vec![(3, Scalar::random(&mut rng)), (2, Scalar::random(&mut rng))];
+    let bounds = [(0u64, 5u64), (1, 2)];
+    let statements: Vec<RangeStatement> = openings
+        .iter()
+        .zip(bounds)
+        .map(|((m, sb), (lo, hi))| RangeStatement {
+            commitment: pedersen_commit(&Scalar::from_u64(*m), sb),
+            lo,
+            hi,
+        })
+        .collect();
+    let mut rec = ballot_context(&mh, &cred);
+    rec.msg(b"part", b"range");
+    let ctx_ops = rec.take();
+    let mut t = rec.t.clone();
+    let proof = RangeProof::prove(&mut t, &statements, &openings, &mut rng).unwrap();
+    range_appends(&mut rec, 8, &statements);
+    let appends = rec.take();
+    // The commitments the Bulletproof is over, derived by the verifier (§3.7).
+    let mut derived = Vec::new();
+    for st in &statements {
+        derived.push((st.commitment - Scalar::from_u64(st.lo).mul_base()).to_hex());
+        derived.push((Scalar::from_u64(st.hi).mul_base() - st.commitment).to_hex());
+    }
+    while derived.len() < 4 {
+        derived.push(pedersen_h().to_hex());
+    }
+    with(
+        header(
+            "One aggregated Bulletproofs range proof (bulletproofs 5.0 RangeProof, \
+             PedersenGens {B: G, B_blinding: H}, BulletproofGens(64, 64)) for two statements: \
+             a score commitment in 0..=5 and an approval-sum commitment in 1..=2. The verifier \
+             derives the value commitments [C − lo·G, hi·G − C] per statement, padded with H to \
+             a power of two; n = 8 bits. transcript_appends are vox's; the Bulletproofs protocol \
+             then appends its own (dom-sep \"rangeproof v1\", n, m, V…, A, S, y, z, T_1, T_2, x, \
+             t_x, t_x_blinding, e_blinding, w, \"ipp v1\", L/R/u…).",
+            "protocol-spec/03-proofs.md §3.7",
+            Some(8),
+        ),
+        json!({
+            "manifest_hash": mh.to_hex(),
+            "credential": cred.to_hex(),
+            "statements": statements.iter().map(|st| json!({"commitment": st.commitment.to_hex(), "lo": st.lo, "hi": st.hi})).collect::<Vec<_>>(),
+            "openings": openings.iter().map(|(m, sb)| json!({"m": m, "s": sb.to_hex()})).collect::<Vec<_>>(),
+            "bits_n": 8,
+            "aggregated_values_m": 4,
+            "bulletproof_value_commitments": derived,
+            "transcript_context": ctx_ops,
+            "transcript_appends": appends,
+            "proof": hex::encode(proof.to_bytes()),
+            "proof_length_bytes": proof.to_bytes().len(),
+        }),
+    )
+}
+
+fn verify_range(v: &Value) {
+    let statements: Vec<RangeStatement> = arr(&v["statements"])
+        .iter()
+        .map(|st| RangeStatement {
+            commitment: pt(&st["commitment"]),
+            lo: u(&st["lo"]),
+            hi: u(&st["hi"]),
+        })
+        .collect();
+    let h = *pedersen_h();
+    // Openings: C = m·G + s·H, and the derived commitments open to (m − lo, s), (hi − m, −s),
+    // then (0, 1) for the padding.
+    let derived: Vec<Point> = arr(&v["bulletproof_value_commitments"])
+        .iter()
+        .map(pt)
+        .collect();
+    assert_eq!(derived.len() as u64, u(&v["aggregated_values_m"]));
+    let mut expected = Vec::new();
+    for (st, o) in statements.iter().zip(arr(&v["openings"])) {
+        let (m, sb) = (u(&o["m"]), sc(&o["s"]));
+        assert!(st.lo <= m && m <= st.hi);
+        assert_eq!(
+            st.commitment,
+            Scalar::from_u64(m).mul_base() + sb.mul_point(&h)
+        );
+        expected.push(Scalar::from_u64(m - st.lo).mul_base() + sb.mul_point(&h));
+        expected.push(Scalar::from_u64(st.hi - m).mul_base() + (-sb).mul_point(&h));
+    }
+    while expected.len() < derived.len() {
+        expected.push(Scalar::ZERO.mul_base() + Scalar::ONE.mul_point(&h));
+    }
+    assert_eq!(expected, derived);
+    // The listed vox appends are what the code appends.
+    let mut rec = Rec::new();
+    range_appends(&mut rec, u(&v["bits_n"]), &statements);
+    assert_eq!(rec.take(), v["transcript_appends"]);
+    let proof = RangeProof::try_from_bytes(&unhex(&v["proof"])).unwrap();
+    let mut t = replay(&[&v["transcript_context"]]);
+    proof.verify(&mut t, &statements, &mut rng(0)).unwrap();
+    // A proof for other bounds does not verify.
+    let mut other = statements.clone();
+    other[0].hi = 2;
+    let mut t = replay(&[&v["transcript_context"]]);
+    assert!(proof.verify(&mut t, &other, &mut rng(0)).is_err());
+}
+
+#[test]
+fn range() {
+    check("range.json", gen_range, verify_range);
+}
+
+// =======================================================================================
+// §4.1 credentials
+// =======================================================================================
+
+/// Spec replica of 04-ballots §4.1: x = SHA-512("vox/v1/credential-key" ‖ 25 characters) mod ℓ.
+fn credential_secret(text: &str) -> Scalar {
+    let norm: String = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let wide: [u8; 64] = Sha512::new()
+        .chain_update(b"vox/v1/credential-key")
+        .chain_update(norm.as_bytes())
+        .finalize()
+        .into();
+    Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&wide))
+}
+
+fn gen_credential() -> Value {
+    let mut rng = rng(9);
+    let cred = Credential::generate(&mut rng);
+    let text = cred.text().to_owned();
+    let bare: String = text.chars().filter(|c| *c != '-').collect();
+    let x = credential_secret(&text);
+    let wide: [u8; 64] = Sha512::new()
+        .chain_update(b"vox/v1/credential-key")
+        .chain_update(bare.as_bytes())
+        .finalize()
+        .into();
+    let spaced: String = bare
+        .chars()
+        .enumerate()
+        .flat_map(|(i, c)| {
+            let sep = if i > 0 && i % 5 == 0 { Some(' ') } else { None };
+            sep.into_iter()
+                .chain(std::iter::once(c.to_ascii_lowercase()))
+        })
+        .collect();
+    with(
+        header(
+            "Credential derivation: the text is 25 Crockford base32 characters (0-9, A-Z \
+             without I, L, O, U) shown in groups of 5 joined by '-'. Dashes and spaces are \
+             ignored and letters upper-cased; x = SHA-512(\"vox/v1/credential-key\" ‖ the 25 \
+             ASCII characters) reduced modulo ℓ; the public key is x·G.",
+            "protocol-spec/04-ballots.md §4.1",
+            Some(9),
+        ),
+        json!({
+            "kdf_label": "vox/v1/credential-key",
+            "credential_text": text,
+            "normalised": bare,
+            "sha512": hex::encode(wide),
+            "secret_x": x.to_hex(),
+            "public_key": cred.public_key().point().to_hex(),
+            "equivalent_texts": [bare.clone(), spaced, text.to_ascii_lowercase()],
+            "invalid_texts": [
+                {"text": format!("{}I", &bare[..24]), "why": "I is not in the alphabet"},
+                {"text": bare[..24].to_owned(), "why": "24 characters"},
+                {"text": format!("{bare}0"), "why": "26 characters"},
+                {"text": format!("{}_", &bare[..24]), "why": "'_' is not a separator"},
+            ],
+        }),
+    )
+}
+
+fn verify_credential(v: &Value) {
+    let text = s(&v["credential_text"]);
+    let x = credential_secret(text);
+    assert_eq!(x, sc(&v["secret_x"]));
+    let wide: [u8; 64] = Sha512::new()
+        .chain_update(s(&v["kdf_label"]).as_bytes())
+        .chain_update(s(&v["normalised"]).as_bytes())
+        .finalize()
+        .into();
+    assert_eq!(hex::encode(wide), s(&v["sha512"]));
+    let public = pt(&v["public_key"]);
+    assert_eq!(x.mul_base(), public);
+    let cred = Credential::from_text(text).unwrap();
+    assert_eq!(cred.text(), text);
+    assert_eq!(*cred.public_key().point(), public);
+    for t in arr(&v["equivalent_texts"]) {
+        let c = Credential::from_text(s(t)).unwrap();
+        assert_eq!(*c.public_key().point(), public);
+        assert_eq!(c.text(), text, "the grouped upper-case form is canonical");
+    }
+    for bad in arr(&v["invalid_texts"]) {
+        assert!(
+            Credential::from_text(s(&bad["text"])).is_err(),
+            "accepted {bad}"
+        );
+    }
+}
+
+#[test]
+fn credential() {
+    check("credential.json", gen_credential, verify_credential);
+}
+
+// =======================================================================================
+// §4.2–4.6 ballots
+// =======================================================================================
+
+const OPENS_AT: i64 = 1_767_225_600_000; // 2026-01-01T00:00:00Z
+const CLOSES_AT: i64 = OPENS_AT + 7 * 24 * 3600 * 1000;
+
+struct BallotWorld {
+    electorate: Electorate,
+    manifest: Manifest,
+    election_secret: Scalar,
+    key: ElectionPublicKey,
+    credential: Credential,
+    choices: Choices,
+    ballot: Ballot,
+    nonces: Vec<Vec<Scalar>>,
+}
+
+fn ballot_world(
+    seed: u64,
+    referendum_id: &str,
+    question: Question,
+    choices: Choices,
+) -> BallotWorld {
+    let mut rng = rng(seed);
+    let creds: Vec<Credential> = (0..3).map(|_| Credential::generate(&mut rng)).collect();
+    let electorate = Electorate {
+        id: "vector-electorate".into(),
+        name: "Test-vector town".into(),
+        entries: creds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ElectorateEntry {
+                credential: c.public_key(),
+                region: (i != 2).then(|| {
+                    if i == 0 {
+                        "north".into()
+                    } else {
+                        "south".into()
+                    }
+                }),
+            })
+            .collect(),
+    };
+    let tkeys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let (election_secret, key) = election_key(&mut rng);
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: referendum_id.into(),
+        title: "Test-vector referendum".into(),
+        description: "A referendum used only for test vectors.".into(),
+        questions: vec![question],
+        opens_at: OPENS_AT,
+        closes_at: CLOSES_AT,
+        electorate_hash: electorate.canonical_hash(),
+        trustees: tkeys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| TrusteeInfo {
+                index: i as u32 + 1,
+                name: format!("Trustee {}", i + 1),
+                public_key: *k.public(),
+            })
+            .collect(),
+        threshold: 2,
+        source_petition: None,
+    };
+    manifest.validate().unwrap();
+    let ctx = BallotContext::new(&manifest, key);
+    let credential = creds[0].clone();
+    let (ballot, secrets) = encrypt_ballot(&ctx, &credential, &choices, &mut rng).unwrap();
+    BallotWorld {
+        electorate,
+        manifest,
+        election_secret,
+        key,
+        credential,
+        choices,
+        ballot,
+        nonces: secrets.nonces,
+    }
+}
+
+fn yes_no_world() -> BallotWorld {
+    ballot_world(
+        10,
+        "vector-yes-no",
+        Question {
+            id: "q1".into(),
+            text: "Should the town build a new library?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        },
+        vec![vec![1, 0]],
+    )
+}
+
+fn choose_one_world() -> BallotWorld {
+    ballot_world(
+        11,
+        "vector-choose-one",
+        Question {
+            id: "site".into(),
+            text: "Where should the library be built?".into(),
+            options: vec![
+                "Market square".into(),
+                "Old station".into(),
+                "River park".into(),
+            ],
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        },
+        vec![vec![0, 1, 0]],
+    )
+}
+
+fn ballot_vector(w: &BallotWorld, description: &str, seed: u64) -> Value {
+    let canonical = w.ballot.canonical_bytes();
+    with(
+        header(
+            description,
+            "protocol-spec/04-ballots.md §4.2–§4.6",
+            Some(seed),
+        ),
+        json!({
+            "electorate": to_json(&w.electorate),
+            "electorate_canonical": hex::encode(w.electorate.canonical_bytes()),
+            "electorate_hash": w.electorate.canonical_hash().to_hex(),
+            "manifest": to_json(&w.manifest),
+            "manifest_canonical": hex::encode(w.manifest.canonical_bytes()),
+            "manifest_hash": w.manifest.canonical_hash().to_hex(),
+            "election_secret_test_only": w.election_secret.to_hex(),
+            "election_key": w.key.point().to_hex(),
+            "credential_text": w.credential.text(),
+            "choices": w.choices,
+            "nonces": to_json(&w.nonces),
+            "ballot": to_json(&w.ballot),
+            "ballot_canonical": hex::encode(&canonical),
+            "body_hash": w.ballot.body_hash().to_hex(),
+            "ballot_hash": w.ballot.hash().to_hex(),
+            "tracking_code": w.ballot.tracking_code(),
+        }),
+    )
+}
+
+fn verify_ballot_vector(v: &Value) {
+    let electorate: Electorate = parse(&v["electorate"]);
+    electorate.validate().unwrap();
+    assert_eq!(
+        hex::encode(electorate.canonical_bytes()),
+        s(&v["electorate_canonical"])
+    );
+    assert_eq!(
+        tagged_hash("electorate", &unhex(&v["electorate_canonical"])),
+        h32(&v["electorate_hash"])
+    );
+    assert_eq!(electorate.canonical_hash(), h32(&v["electorate_hash"]));
+    let manifest: Manifest = parse(&v["manifest"]);
+    manifest.validate().unwrap();
+    assert_eq!(
+        hex::encode(manifest.canonical_bytes()),
+        s(&v["manifest_canonical"])
+    );
+    let mh = tagged_hash("manifest", &unhex(&v["manifest_canonical"]));
+    assert_eq!(mh, h32(&v["manifest_hash"]));
+    assert_eq!(manifest.canonical_hash(), mh);
+    assert_eq!(manifest.electorate_hash, h32(&v["electorate_hash"]));
+    let x = sc(&v["election_secret_test_only"]);
+    let key = ElectionPublicKey::new(pt(&v["election_key"])).unwrap();
+    assert_eq!(x.mul_base(), *key.point());
+    let ballot: Ballot = parse(&v["ballot"]);
+    let pk = Credential::from_text(s(&v["credential_text"]))
+        .unwrap()
+        .public_key();
+    assert_eq!(ballot.credential, pk);
+    // Canonical bytes, body hash (everything but the 64-byte signature), ballot hash, code.
+    let canonical = ballot.canonical_bytes();
+    assert_eq!(hex::encode(&canonical), s(&v["ballot_canonical"]));
+    let body = &canonical[..canonical.len() - 64];
+    assert_eq!(tagged_hash("ballot-body", body), h32(&v["body_hash"]));
+    assert_eq!(ballot.body_hash(), h32(&v["body_hash"]));
+    assert_eq!(tagged_hash("ballot", &canonical), h32(&v["ballot_hash"]));
+    assert_eq!(ballot.hash(), h32(&v["ballot_hash"]));
+    assert_eq!(human_code(&ballot.hash()), s(&v["tracking_code"]));
+    // Validation B1–B9.
+    let ctx = BallotContext::new(&manifest, key);
+    let index = electorate.index();
+    ballot.validate(&ctx, &index, &mut rng(0)).unwrap();
+    // The signature is over the body hash in the ballot-signature transcript.
+    let mut t = new_transcript(b"ballot-signature", &mh);
+    ballot
+        .signature
+        .verify(&mut t, &ballot.credential, &ballot.body_hash().0)
+        .unwrap();
+    // Benaloh audit with the revealed nonces, and decryption with the test-only key.
+    let choices: Choices = parse(&v["choices"]);
+    let nonces: Vec<Vec<Scalar>> = parse(&v["nonces"]);
+    AuditedBallot {
+        ballot: ballot.clone(),
+        choices: choices.clone(),
+        nonces,
+    }
+    .verify_opening(&ctx)
+    .unwrap();
+    let secret = vox_crypto::elgamal::SecretScalar::new(x);
+    for ((q, a), c) in manifest.questions.iter().zip(&ballot.answers).zip(&choices) {
+        let values: Vec<u64> = match q.kind {
+            QuestionKind::YesNo => vec![c[0]],
+            _ => c.clone(),
+        };
+        for (ct, m) in a.ciphertexts.iter().zip(values) {
+            assert_eq!(ct.decrypt_to_point(&secret), Scalar::from_u64(m).mul_base());
+        }
+    }
+    // The same ballot under another eligible credential does not verify (B9 and every proof).
+    let mut stolen = ballot.clone();
+    stolen.credential = electorate.entries[1].credential;
+    assert!(stolen.validate(&ctx, &index, &mut rng(0)).is_err());
+}
+
+#[test]
+fn ballot_yes_no() {
+    check(
+        "ballot-yes-no.json",
+        || {
+            ballot_vector(
+                &yes_no_world(),
+                "A complete yes/no ballot (choice: yes). A yes-no question carries one ciphertext \
+                 encrypting 1 for yes, 0 for no, with one zero-one proof and no sum proof. The \
+                 election key is K = x·G with a test-only x, so the ciphertext can be decrypted.",
+                10,
+            )
+        },
+        verify_ballot_vector,
+    );
+}
+
+#[test]
+fn ballot_choose_one() {
+    check(
+        "ballot-choose-one.json",
+        || {
+            ballot_vector(
+                &choose_one_world(),
+                "A complete 1-of-3 ballot (choose-one without blank, choice: the second option). \
+                 Three ciphertexts with a zero-one proof each and a constant proof that their sum \
+                 encrypts 1.",
+                11,
+            )
+        },
+        verify_ballot_vector,
+    );
+}
+
+// =======================================================================================
+// §6 threshold ceremony
+// =======================================================================================
+
+fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    let mut k = [0u8; 64];
+    if key.len() > 64 {
+        k[..32].copy_from_slice(&sha256(&[key]));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let ipad: Vec<u8> = k.iter().map(|b| b ^ 0x36).collect();
+    let opad: Vec<u8> = k.iter().map(|b| b ^ 0x5c).collect();
+    let mut inner_parts: Vec<&[u8]> = vec![&ipad];
+    inner_parts.extend_from_slice(parts);
+    let inner = sha256(&inner_parts);
+    sha256(&[&opad, &inner])
+}
+
+/// Spec replica of 06-ceremony §6.3: H_i.
+fn commitment_hash_replica(
+    mh: &Hash32,
+    dealer: u32,
+    commitments: &[Point],
+    proofs: &[SchnorrProof],
+) -> Hash32 {
+    let mut b = b"vox/v1/ceremony-commitment\x00".to_vec();
+    b.extend_from_slice(&mh.0);
+    b.extend_from_slice(&dealer.to_be_bytes());
+    b.extend_from_slice(&be32(commitments.len()));
+    for k in commitments {
+        b.extend_from_slice(k.as_bytes());
+    }
+    b.extend_from_slice(&be32(proofs.len()));
+    for p in proofs {
+        b.extend_from_slice(p.t.as_bytes());
+        b.extend_from_slice(&p.z.to_bytes());
+    }
+    Hash32(sha256(&[&b]))
+}
+
+fn gen_ceremony() -> Value {
+    let mut rng = rng(12);
+    let tkeys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: "vector-ceremony".into(),
+        title: "Key ceremony test vector".into(),
+        description: "Three trustees, any two decrypt.".into(),
+        questions: vec![Question {
+            id: "q1".into(),
+            text: "Yes or no?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        }],
+        opens_at: OPENS_AT,
+        closes_at: CLOSES_AT,
+        electorate_hash: Hash32(sha256(&[b"placeholder electorate for the ceremony vector"])),
+        trustees: tkeys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| TrusteeInfo {
+                index: i as u32 + 1,
+                name: format!("Trustee {}", i + 1),
+                public_key: *k.public(),
+            })
+            .collect(),
+        threshold: 2,
+        source_petition: None,
+    };
+    manifest.validate().unwrap();
+    let mh = manifest.canonical_hash();
+    let mut tracker = CeremonyTracker::new(&manifest, mh).unwrap();
+    let params = *tracker.params();
+    let idx = |i: u32| TrusteeIndex::new(i).unwrap();
+    let mut messages: Vec<CeremonyMessage> = Vec::new();
+    let mut send =
+        |tracker: &mut CeremonyTracker, i: u32, body: CeremonyBody, rng: &mut ChaCha20Rng| {
+            let msg = CeremonyMessage::sign(&manifest, &mh, i, &tkeys[(i - 1) as usize], body, rng);
+            let out = tracker.apply(&manifest, &msg).unwrap();
+            messages.push(msg);
+            out
+        };
+    let dealers: Vec<Dealer> = (1..=3)
+        .map(|i| Dealer::new(&params, idx(i), &mh, &mut rng).unwrap())
+        .collect();
+    for (i, d) in dealers.iter().enumerate() {
+        let i = i as u32 + 1;
+        let key = tkeys[(i - 1) as usize].announce(idx(i), &mh, &mut rng);
+        send(
+            &mut tracker,
+            i,
+            CeremonyBody::Commit {
+                key,
+                commitment: d.commitment(),
+            },
+            &mut rng,
+        );
+    }
+    let posted = tracker.commitments();
+    let revealed: Vec<_> = dealers
+        .into_iter()
+        .map(|d| d.reveal(&posted).unwrap())
+        .collect();
+    for (i, r) in revealed.iter().enumerate() {
+        send(
+            &mut tracker,
+            i as u32 + 1,
+            CeremonyBody::Reveal {
+                coefficients: r.commitments().clone(),
+            },
+            &mut rng,
+        );
+    }
+    let announced = tracker.trustee_keys();
+    let mut all_shares: Vec<EncryptedShare> = Vec::new();
+    for (i, r) in revealed.iter().enumerate() {
+        let shares = r.encrypt_shares(&announced, &mut rng).unwrap();
+        all_shares.extend(shares.iter().cloned());
+        send(
+            &mut tracker,
+            i as u32 + 1,
+            CeremonyBody::Shares { shares },
+            &mut rng,
+        );
+    }
+    let reveals = tracker.reveals();
+    let mut key_shares = Vec::new();
+    let mut joint = None;
+    for (l, r) in revealed.iter().enumerate() {
+        let li = idx(l as u32 + 1);
+        let mut got = vec![(li, r.own_share())];
+        for es in tracker.shares_for(l as u32 + 1) {
+            let dealer = reveals.iter().find(|c| c.dealer == es.dealer).unwrap();
+            match receive_share(&mh, li, &tkeys[l], dealer, &es).unwrap() {
+                ShareVerdict::Accepted(s) => got.push((es.dealer, s)),
+                ShareVerdict::Complaint(_) => panic!("honest share refused"),
+            }
+        }
+        key_shares.push(KeyShare::combine(&params, li, &got).unwrap());
+        joint = send(&mut tracker, l as u32 + 1, CeremonyBody::Confirm, &mut rng).or(joint);
+    }
+    let joint = joint.unwrap();
+    assert_eq!(tracker.phase, CeremonyPhase::Complete);
+    let (election_key, public_shares) = completed_payload(&joint).unwrap();
+
+    // One encrypted share worked through by hand (dealer 1 → recipient 2).
+    let es = all_shares
+        .iter()
+        .find(|e| e.dealer.get() == 1 && e.recipient.get() == 2)
+        .unwrap();
+    let e2 = Scalar::try_from_bytes(tkeys[1].secret_bytes().as_ref()).unwrap();
+    let shared = e2.mul_point(&es.r);
+    let mut info = mh.0.to_vec();
+    info.extend_from_slice(&1u32.to_be_bytes());
+    info.extend_from_slice(&2u32.to_be_bytes());
+    info.extend_from_slice(es.r.as_bytes());
+    info.extend_from_slice(tkeys[1].public().as_bytes());
+    let prk = hmac_sha256(b"vox/v1/share-kdf", &[shared.as_bytes()]);
+    let k_enc = hmac_sha256(&prk, &[&info, &[1u8]]);
+    let k_mac = hmac_sha256(&prk, &[&k_enc, &info, &[2u8]]);
+    let plain: Vec<u8> = es
+        .ciphertext
+        .iter()
+        .zip(k_enc)
+        .map(|(c, k)| c ^ k)
+        .collect();
+
+    // A two-slot "tally" decrypted by trustees 1 and 3.
+    let values = [2u64, 1];
+    let tally: Vec<Ciphertext> = values
+        .iter()
+        .map(|m| Ciphertext::encrypt_with(&election_key, *m, &Scalar::random(&mut rng)))
+        .collect();
+    let share_msgs: Vec<DecryptionShareMessage> = [0usize, 2]
+        .iter()
+        .map(|&t| {
+            let s = DecryptionShare::create(&key_shares[t], &mh, &tally, &mut rng);
+            DecryptionShareMessage::sign(&manifest, &mh, &tkeys[t], s, &mut rng)
+        })
+        .collect();
+    let set = [idx(1), idx(3)];
+    let lambdas: Vec<Scalar> = set
+        .iter()
+        .map(|l| lagrange_coefficient(&set, *l).unwrap())
+        .collect();
+    let shares: Vec<DecryptionShare> = share_msgs.iter().map(|m| m.share.clone()).collect();
+    let combined = combine(&params, &tally, &shares).unwrap();
+
+    with(
+        header(
+            "A complete 3-trustee, threshold-2 key ceremony run through the ceremony state \
+             machine with signed messages (commit ×3, reveal ×3, shares ×3, confirm ×3), one \
+             encrypted share worked through by hand (HKDF-SHA256 / XOR / HMAC-SHA256), the \
+             resulting joint key and public shares, and the threshold decryption of a two-slot \
+             tally by trustees 1 and 3 (DLEQ-proven shares, Lagrange coefficients at 0, bounded \
+             discrete log). trustee_secrets_test_only are the trustees' communication keys e_i \
+             (the manifest's trustee keys E_i = e_i·G), given so every encrypted share can be \
+             decrypted.",
+            "protocol-spec/06-ceremony.md §6.1–§6.12",
+            Some(12),
+        ),
+        json!({
+            "manifest": to_json(&manifest),
+            "manifest_hash": mh.to_hex(),
+            "params": to_json(&params),
+            "trustee_secrets_test_only": tkeys.iter().map(|k| hex::encode(k.secret_bytes().as_ref())).collect::<Vec<_>>(),
+            "messages": messages.iter().map(|m| json!({
+                "message": to_json(m),
+                "canonical": hex::encode(m.canonical_bytes()),
+            })).collect::<Vec<_>>(),
+            "joint_public_keys": to_json(&joint),
+            "ceremony_completed": {"election_key": election_key.point().to_hex(), "public_shares": to_json(&public_shares)},
+            "share_encryption_example": {
+                "dealer": 1,
+                "recipient": 2,
+                "R": es.r.to_hex(),
+                "recipient_key_E": tkeys[1].public().to_hex(),
+                "shared_S": shared.to_hex(),
+                "hkdf_salt": "vox/v1/share-kdf",
+                "hkdf_info": hex::encode(&info),
+                "hkdf_prk": hex::encode(prk),
+                "k_enc": hex::encode(k_enc),
+                "k_mac": hex::encode(k_mac),
+                "share_plaintext": hex::encode(&plain),
+                "ciphertext": hex::encode(es.ciphertext),
+                "tag": hex::encode(es.tag),
+            },
+            "tally_ciphertexts": to_json(&tally),
+            "tally_values": values,
+            "decryption_shares": share_msgs.iter().map(|m| json!({
+                "message": to_json(m),
+                "canonical": hex::encode(m.canonical_bytes()),
+            })).collect::<Vec<_>>(),
+            "lagrange": {
+                "set": [1, 3],
+                "coefficients": lambdas.iter().map(Scalar::to_hex).collect::<Vec<_>>(),
+            },
+            "combined_points": to_json(&combined),
+        }),
+    )
+}
+
+fn verify_ceremony(v: &Value) {
+    let manifest: Manifest = parse(&v["manifest"]);
+    manifest.validate().unwrap();
+    let mh = h32(&v["manifest_hash"]);
+    assert_eq!(manifest.canonical_hash(), mh);
+    let params: CeremonyParams = parse(&v["params"]);
+    assert_eq!((params.n(), params.k()), (3, 2));
+    let secrets: Vec<TrusteeKeys> = arr(&v["trustee_secrets_test_only"])
+        .iter()
+        .map(|x| TrusteeKeys::from_secret_bytes(&unhex(x)).unwrap())
+        .collect();
+    for (k, t) in secrets.iter().zip(&manifest.trustees) {
+        assert_eq!(*k.public(), t.public_key);
+    }
+    // Replay every signed message through the state machine (§6.10–§6.11).
+    let mut tracker = CeremonyTracker::new(&manifest, mh).unwrap();
+    let mut joint = None;
+    let mut hashes = std::collections::BTreeMap::new();
+    for m in arr(&v["messages"]) {
+        let msg: CeremonyMessage = parse(&m["message"]);
+        assert_eq!(hex::encode(msg.canonical_bytes()), s(&m["canonical"]));
+        msg.verify_signature(&manifest, &mh).unwrap();
+        match &msg.body {
+            CeremonyBody::Commit { commitment, .. } => {
+                hashes.insert(commitment.dealer.get(), commitment.hash);
+            }
+            CeremonyBody::Reveal { coefficients } => {
+                let replica = commitment_hash_replica(
+                    &mh,
+                    coefficients.dealer.get(),
+                    &coefficients.commitments,
+                    &coefficients.proofs,
+                );
+                assert_eq!(hashes[&coefficients.dealer.get()], replica);
+            }
+            _ => {}
+        }
+        joint = tracker.apply(&manifest, &msg).unwrap().or(joint);
+    }
+    let joint = joint.expect("the ceremony completes");
+    assert_eq!(tracker.phase, CeremonyPhase::Complete);
+    let recorded: JointPublicKeys = parse(&v["joint_public_keys"]);
+    assert_eq!(recorded, joint);
+    let c = &v["ceremony_completed"];
+    assert_eq!(*joint.election_key().point(), pt(&c["election_key"]));
+    // K = Σ_i K_i0 and X_l = Σ_j l^j·C_j, recomputed from the reveals.
+    let reveals = tracker.reveals();
+    let k_sum = reveals
+        .iter()
+        .fold(Point::identity(), |acc, r| acc + r.commitments[0]);
+    assert_eq!(k_sum, pt(&c["election_key"]));
+    for (l, x) in arr(&c["public_shares"]).iter().enumerate() {
+        let lf = Scalar::from_u64(l as u64 + 1);
+        let mut acc = Point::identity();
+        for r in &reveals {
+            let mut pow = Scalar::ONE;
+            for k in &r.commitments {
+                acc = acc + pow.mul_point(k);
+                pow = pow * lf;
+            }
+        }
+        assert_eq!(acc, pt(x));
+    }
+    // Every encrypted share decrypts under its recipient's key and matches the commitments.
+    for l in 1..=3u32 {
+        for es in tracker.shares_for(l) {
+            let dealer = reveals.iter().find(|r| r.dealer == es.dealer).unwrap();
+            let verdict = receive_share(
+                &mh,
+                TrusteeIndex::new(l).unwrap(),
+                &secrets[(l - 1) as usize],
+                dealer,
+                &es,
+            )
+            .unwrap();
+            assert!(matches!(verdict, ShareVerdict::Accepted(_)));
+        }
+    }
+    // The worked share, from the spec alone.
+    let ex = &v["share_encryption_example"];
+    let e2 = Scalar::try_from_bytes(secrets[1].secret_bytes().as_ref()).unwrap();
+    let r = pt(&ex["R"]);
+    assert_eq!(e2.mul_point(&r), pt(&ex["shared_S"]));
+    let mut info = mh.0.to_vec();
+    info.extend_from_slice(&(u(&ex["dealer"]) as u32).to_be_bytes());
+    info.extend_from_slice(&(u(&ex["recipient"]) as u32).to_be_bytes());
+    info.extend_from_slice(r.as_bytes());
+    info.extend_from_slice(pt(&ex["recipient_key_E"]).as_bytes());
+    assert_eq!(hex::encode(&info), s(&ex["hkdf_info"]));
+    let prk = hmac_sha256(
+        s(&ex["hkdf_salt"]).as_bytes(),
+        &[pt(&ex["shared_S"]).as_bytes()],
+    );
+    assert_eq!(hex::encode(prk), s(&ex["hkdf_prk"]));
+    let k_enc = hmac_sha256(&prk, &[&info, &[1u8]]);
+    let k_mac = hmac_sha256(&prk, &[&k_enc, &info, &[2u8]]);
+    assert_eq!(hex::encode(k_enc), s(&ex["k_enc"]));
+    assert_eq!(hex::encode(k_mac), s(&ex["k_mac"]));
+    let ct = unhex(&ex["ciphertext"]);
+    assert_eq!(
+        hex::encode(hmac_sha256(&k_mac, &[r.as_bytes(), &ct])),
+        s(&ex["tag"])
+    );
+    let plain: Vec<u8> = ct.iter().zip(k_enc).map(|(c, k)| c ^ k).collect();
+    assert_eq!(hex::encode(&plain), s(&ex["share_plaintext"]));
+    let share = Scalar::try_from_bytes(&plain).unwrap();
+    let dealer1 = reveals.iter().find(|r| r.dealer.get() == 1).unwrap();
+    dealer1
+        .verify_share(TrusteeIndex::new(2).unwrap(), &share)
+        .unwrap();
+    // Decryption shares (§6.8) and their combination (§6.9).
+    let tally: Vec<Ciphertext> = parse(&v["tally_ciphertexts"]);
+    let mut shares = Vec::new();
+    for m in arr(&v["decryption_shares"]) {
+        let msg: DecryptionShareMessage = parse(&m["message"]);
+        assert_eq!(hex::encode(msg.canonical_bytes()), s(&m["canonical"]));
+        msg.check(&manifest, &mh, &joint, &tally, &mut SingleVerifier)
+            .unwrap();
+        shares.push(msg.share);
+    }
+    let set: Vec<TrusteeIndex> = arr(&v["lagrange"]["set"])
+        .iter()
+        .map(|i| TrusteeIndex::new(u(i) as u32).unwrap())
+        .collect();
+    assert_eq!(shares.iter().map(|s| s.trustee).collect::<Vec<_>>(), set);
+    let lambdas: Vec<Scalar> = arr(&v["lagrange"]["coefficients"]).iter().map(sc).collect();
+    // λ_1 = 3/(3 − 1), λ_3 = 1/(1 − 3).
+    assert_eq!(
+        lambdas[0],
+        Scalar::from_u64(3) * Scalar::from_u64(2).invert()
+    );
+    assert_eq!(lambdas[1], -Scalar::from_u64(2).invert());
+    for (l, lambda) in set.iter().zip(&lambdas) {
+        assert_eq!(lagrange_coefficient(&set, *l).unwrap(), *lambda);
+    }
+    let combined: Vec<Point> = parse(&v["combined_points"]);
+    let values: Vec<u64> = parse(&v["tally_values"]);
+    let table = DlogTable::new(16).unwrap();
+    for (p, ((ct, want), point)) in tally.iter().zip(&values).zip(&combined).enumerate() {
+        let mut acc = ct.b;
+        for (share, lambda) in shares.iter().zip(&lambdas) {
+            acc = acc - lambda.mul_point(&share.shares[p]);
+        }
+        assert_eq!(acc, *point);
+        assert_eq!(table.solve(point).unwrap(), *want);
+    }
+    let points = joint
+        .verify_and_combine(&mh, &tally, &shares, &mut rng(0))
+        .unwrap();
+    assert_eq!(points, combined);
+}
+
+#[test]
+fn ceremony() {
+    check("ceremony.json", gen_ceremony, verify_ceremony);
+}
+
+// =======================================================================================
+// §8.1 Merkle tree
+// =======================================================================================
+
+/// Leaf inputs and roots of the Certificate Transparency reference tests
+/// (transparency-dev/merkle `testonly/constants.go`).
+const CT_LEAVES: [&str; 8] = [
+    "",
+    "00",
+    "10",
+    "2021",
+    "3031",
+    "40414243",
+    "5051525354555657",
+    "606162636465666768696a6b6c6d6e6f",
+];
+const CT_ROOT_8: &str = "5dc9da79a70659a9ad559cb701ded9a2ab9d823aad2f4960cfe370eff4604328";
+const CT_ROOT_0: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn gen_merkle() -> Value {
+    let leaves: Vec<Vec<u8>> = CT_LEAVES.iter().map(|l| hex::decode(l).unwrap()).collect();
+    let hashes: Vec<NodeHash> = leaves.iter().map(|l| leaf_hash(l)).collect();
+    let roots: Vec<Value> = (0..=8)
+        .map(|n| json!({"tree_size": n, "root": root_from_leaf_hashes(&hashes[..n]).to_hex()}))
+        .collect();
+    let mut inclusion = Vec::new();
+    for (index, size) in [(0u64, 1u64), (0, 8), (5, 8), (2, 3), (6, 7)] {
+        let proof = inclusion_proof(&hashes[..size as usize], index).unwrap();
+        inclusion.push(json!({
+            "leaf_index": index,
+            "tree_size": size,
+            "leaf_hash": hashes[index as usize].to_hex(),
+            "root": root_from_leaf_hashes(&hashes[..size as usize]).to_hex(),
+            "proof": proof.iter().map(NodeHash::to_hex).collect::<Vec<_>>(),
+        }));
+    }
+    let mut consistency = Vec::new();
+    for (m, n) in [(1u64, 8u64), (3, 7), (4, 8), (6, 8), (2, 5), (8, 8), (0, 8)] {
+        let proof = consistency_proof(&hashes[..n as usize], m).unwrap();
+        consistency.push(json!({
+            "first": m,
+            "second": n,
+            "first_root": root_from_leaf_hashes(&hashes[..m as usize]).to_hex(),
+            "second_root": root_from_leaf_hashes(&hashes[..n as usize]).to_hex(),
+            "proof": proof.iter().map(NodeHash::to_hex).collect::<Vec<_>>(),
+        }));
+    }
+    with(
+        header(
+            "RFC 6962 / RFC 9162 Merkle tree hashing on the Certificate Transparency reference \
+             leaves: leaf hash = SHA-256(0x00 ‖ leaf), node hash = SHA-256(0x01 ‖ left ‖ right), \
+             empty root = SHA-256(\"\"). Roots for every size 0..8, inclusion proofs (audit paths, \
+             from the leaf's sibling up) and consistency proofs (RFC 9162 §2.1.4 order).",
+            "protocol-spec/08-board.md §8.1",
+            None,
+        ),
+        json!({
+            "leaves": CT_LEAVES,
+            "leaf_hashes": hashes.iter().map(NodeHash::to_hex).collect::<Vec<_>>(),
+            "node_hash_example": {
+                "left": hashes[0].to_hex(),
+                "right": hashes[1].to_hex(),
+                "node": node_hash(&hashes[0], &hashes[1]).to_hex(),
+            },
+            "roots": roots,
+            "inclusion": inclusion,
+            "consistency": consistency,
+        }),
+    )
+}
+
+fn verify_merkle(v: &Value) {
+    let leaves: Vec<Vec<u8>> = arr(&v["leaves"]).iter().map(unhex).collect();
+    let hashes: Vec<NodeHash> = arr(&v["leaf_hashes"]).iter().map(nh).collect();
+    for (l, h) in leaves.iter().zip(&hashes) {
+        assert_eq!(NodeHash(sha256(&[&[0u8], l])), *h);
+        assert_eq!(leaf_hash(l), *h);
+    }
+    let ex = &v["node_hash_example"];
+    let (l, r) = (nh(&ex["left"]), nh(&ex["right"]));
+    assert_eq!(NodeHash(sha256(&[&[1u8], &l.0, &r.0])), nh(&ex["node"]));
+    for root in arr(&v["roots"]) {
+        let n = u(&root["tree_size"]) as usize;
+        assert_eq!(root_from_leaf_hashes(&hashes[..n]), nh(&root["root"]));
+    }
+    // Known answers from the CT reference implementation.
+    assert_eq!(s(&arr(&v["roots"])[8]["root"]), CT_ROOT_8);
+    assert_eq!(s(&arr(&v["roots"])[0]["root"]), CT_ROOT_0);
+    for inc in arr(&v["inclusion"]) {
+        let proof: Vec<NodeHash> = arr(&inc["proof"]).iter().map(nh).collect();
+        verify_inclusion(
+            &nh(&inc["leaf_hash"]),
+            u(&inc["leaf_index"]),
+            u(&inc["tree_size"]),
+            &proof,
+            &nh(&inc["root"]),
+        )
+        .unwrap();
+        // A wrong index fails.
+        assert!(verify_inclusion(
+            &nh(&inc["leaf_hash"]),
+            u(&inc["leaf_index"]) ^ 1,
+            u(&inc["tree_size"]),
+            &proof,
+            &nh(&inc["root"])
+        )
+        .is_err());
+    }
+    for con in arr(&v["consistency"]) {
+        let proof: Vec<NodeHash> = arr(&con["proof"]).iter().map(nh).collect();
+        verify_consistency(
+            u(&con["first"]),
+            u(&con["second"]),
+            &nh(&con["first_root"]),
+            &nh(&con["second_root"]),
+            &proof,
+        )
+        .unwrap();
+    }
+}
+
+#[test]
+fn merkle() {
+    check("merkle.json", gen_merkle, verify_merkle);
+}
+
+// =======================================================================================
+// §8.2–8.5 board entries, signed tree heads, cosignatures, receipts
+// =======================================================================================
+
+/// RFC 8032 §7.1 TEST 1 secret key: the board's key in this vector.
+const BOARD_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+/// RFC 8032 §7.1 TEST 2 secret key: a witness.
+const WITNESS_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+
+fn signing_key(seed_hex: &str) -> SigningKey {
+    SigningKey::from_bytes(&hex::decode(seed_hex).unwrap().try_into().unwrap())
+}
+
+/// (tag byte, JSON type) of every payload kind (08-board table 8.1).
+const KINDS: [(u8, &str); 18] = [
+    (1, "electorate-registered"),
+    (2, "petition-proposed"),
+    (3, "petition-signed"),
+    (4, "petition-threshold"),
+    (5, "petition-moderated"),
+    (6, "petition-responded"),
+    (7, "signatures-invalidated"),
+    (8, "petition-closed"),
+    (9, "referendum-created"),
+    (10, "ceremony"),
+    (11, "ceremony-completed"),
+    (12, "referendum-opened"),
+    (13, "ballot-cast"),
+    (14, "ballot-audited"),
+    (15, "referendum-closed"),
+    (16, "tally-computed"),
+    (17, "decryption-share"),
+    (18, "result-published"),
+];
+
+/// A small board with one entry of every kind: a petition and a one-trustee referendum.
+fn board_entries() -> Vec<BoardEntry> {
+    let mut rng = rng(13);
+    let creds: Vec<Credential> = (0..3).map(|_| Credential::generate(&mut rng)).collect();
+    let electorate = Electorate {
+        id: "vector-board-electorate".into(),
+        name: "Test-vector village".into(),
+        entries: creds
+            .iter()
+            .map(|c| ElectorateEntry {
+                credential: c.public_key(),
+                region: Some("centre".into()),
+            })
+            .collect(),
+    };
+    let petition = Petition {
+        id: "vector-petition".into(),
+        action: "Open the library on Sundays".into(),
+        background: "Many residents work on weekdays.".into(),
+        details: String::new(),
+        electorate_hash: electorate.canonical_hash(),
+        sponsor_threshold: 2,
+        response_threshold: 2,
+        referendum_threshold: 3,
+        open_for_ms: 30 * 24 * 3600 * 1000,
+        response_due_ms: 14 * 24 * 3600 * 1000,
+        region_min_group: 1,
+    };
+    let proposal = PetitionProposal::create(petition.clone(), &creds[0], &mut rng);
+    let sign = PetitionSignature::create(&petition, &creds[1], SignatureAction::Sign, &mut rng);
+    let tkey = TrusteeKeys::generate(&mut rng);
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: "vector-board-referendum".into(),
+        title: "Sunday opening".into(),
+        description: "Advisory referendum".into(),
+        questions: vec![Question {
+            id: "q1".into(),
+            text: "Open on Sundays?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        }],
+        opens_at: OPENS_AT,
+        closes_at: CLOSES_AT,
+        electorate_hash: electorate.canonical_hash(),
+        trustees: vec![TrusteeInfo {
+            index: 1,
+            name: "Sole trustee".into(),
+            public_key: *tkey.public(),
+        }],
+        threshold: 1,
+        source_petition: Some(petition.id.clone()),
+    };
+    let mh = manifest.canonical_hash();
+    let params = CeremonyParams::new(1, 1).unwrap();
+    let dealer = Dealer::new(&params, TrusteeIndex::new(1).unwrap(), &mh, &mut rng).unwrap();
+    let posted = [dealer.commitment()];
+    let revealed = dealer.reveal(&posted).unwrap();
+    let joint =
+        JointPublicKeys::from_commitments(&params, &mh, &[revealed.commitments().clone()]).unwrap();
+    let key_share = KeyShare::combine(
+        &params,
+        TrusteeIndex::new(1).unwrap(),
+        &[(TrusteeIndex::new(1).unwrap(), revealed.own_share())],
+    )
+    .unwrap();
+    let confirm = CeremonyMessage::sign(&manifest, &mh, 1, &tkey, CeremonyBody::Confirm, &mut rng);
+    let ctx = BallotContext::new(&manifest, *joint.election_key());
+    let (ballot, _) = encrypt_ballot(&ctx, &creds[1], &vec![vec![1, 0]], &mut rng).unwrap();
+    let (spoiled, secrets) = encrypt_ballot(&ctx, &creds[2], &vec![vec![0, 1]], &mut rng).unwrap();
+    let audited = AuditedBallot::new(spoiled, secrets);
+    let tally = EncryptedTally {
+        referendum_id: manifest.referendum_id.clone(),
+        counted_ballots: 1,
+        counted_hash: counted_hash([&ballot.hash()]),
+        ciphertexts: ballot.answers[0].ciphertexts.clone(),
+    };
+    let share = DecryptionShare::create(&key_share, &mh, &tally.ciphertexts, &mut rng);
+    let share_msg = DecryptionShareMessage::sign(&manifest, &mh, &tkey, share, &mut rng);
+    let result = ReferendumResult {
+        referendum_id: manifest.referendum_id.clone(),
+        counted_ballots: 1,
+        counts: vec![vec![1, 0]],
+        trustees: vec![1],
+    };
+    let pid = petition.id.clone();
+    let rid = manifest.referendum_id.clone();
+    let payloads = vec![
+        Payload::ElectorateRegistered { electorate },
+        Payload::PetitionProposed { proposal },
+        Payload::PetitionSigned { signature: sign },
+        Payload::PetitionThreshold {
+            petition_id: pid.clone(),
+            kind: ThresholdKind::Sponsor,
+            count: 2,
+        },
+        Payload::PetitionModerated {
+            petition_id: pid.clone(),
+            moderation: Moderation::Publish {
+                closes_at: OPENS_AT + 31 * 24 * 3600 * 1000,
+            },
+        },
+        Payload::PetitionModerated {
+            petition_id: "another-petition".into(),
+            moderation: Moderation::Reject {
+                reason: "Duplicate of vector-petition".into(),
+            },
+        },
+        Payload::PetitionSigned {
+            signature: PetitionSignature::create(
+                &petition,
+                &creds[1],
+                SignatureAction::Withdraw,
+                &mut rng,
+            ),
+        },
+        Payload::PetitionResponded {
+            petition_id: pid.clone(),
+            text: "The council will consider it.".into(),
+        },
+        Payload::SignaturesInvalidated {
+            petition_id: pid.clone(),
+            credentials: vec![creds[0].public_key()],
+            reason: "Example invalidation".into(),
+        },
+        Payload::PetitionClosed {
+            petition_id: pid.clone(),
+            count: 0,
+        },
+        Payload::ReferendumCreated { manifest },
+        Payload::Ceremony { message: confirm },
+        Payload::CeremonyCompleted {
+            referendum_id: rid.clone(),
+            election_key: *joint.election_key(),
+            public_shares: vec![*joint.public_share(TrusteeIndex::new(1).unwrap()).unwrap()],
+        },
+        Payload::ReferendumOpened {
+            referendum_id: rid.clone(),
+        },
+        Payload::BallotCast { ballot },
+        Payload::BallotAudited { audited },
+        Payload::ReferendumClosed {
+            referendum_id: rid.clone(),
+        },
+        Payload::TallyComputed { tally },
+        Payload::DecryptionShare { share: share_msg },
+        Payload::ResultPublished { result },
+    ];
+    payloads
+        .into_iter()
+        .enumerate()
+        .map(|(i, payload)| BoardEntry {
+            timestamp_ms: OPENS_AT - 1000 + (i as i64) * 60_000,
+            payload,
+        })
+        .collect()
+}
+
+fn gen_board() -> Value {
+    let entries = board_entries();
+    let board = signing_key(BOARD_SEED);
+    let board_pk = BoardPublicKey(board.verifying_key());
+    let log_id = board_pk.log_id();
+    let leaves: Vec<NodeHash> = entries.iter().map(BoardEntry::leaf_hash).collect();
+    let entries_json: Vec<Value> = entries
+        .iter()
+        .zip(&leaves)
+        .map(|(e, l)| {
+            let bytes = e.canonical_bytes();
+            json!({
+                "tag": bytes[8],
+                "entry": to_json(e),
+                "canonical": hex::encode(&bytes),
+                "leaf_hash": l.to_hex(),
+            })
+        })
+        .collect();
+    let small = 12usize;
+    let heads: Vec<SignedTreeHead> = [small, entries.len()]
+        .iter()
+        .map(|&n| {
+            SignedTreeHead::sign(
+                TreeHead {
+                    tree_size: n as u64,
+                    root_hash: root_from_leaf_hashes(&leaves[..n]),
+                    timestamp_ms: entries[n - 1].timestamp_ms + 500,
+                },
+                &board,
+            )
+        })
+        .collect();
+    let witness = signing_key(WITNESS_SEED);
+    let mut latest = heads[1].clone();
+    let cosig = latest.cosign(&board_pk, &witness);
+    latest.cosignatures.push(cosig.clone());
+    let mut cosign_message = b"vox/v1/cosignature\0".to_vec();
+    cosign_message.extend(latest.head.signed_message(&log_id));
+    let consistency = consistency_proof(&leaves, small as u64).unwrap();
+    // A receipt for the ballot-cast entry against the latest head.
+    let ballot_index = entries
+        .iter()
+        .position(|e| matches!(e.payload, Payload::BallotCast { .. }))
+        .unwrap();
+    let Payload::BallotCast { ballot } = &entries[ballot_index].payload else {
+        unreachable!()
+    };
+    let receipt = Receipt {
+        referendum_id: ballot.referendum_id.clone(),
+        tracking_code: ballot.tracking_code(),
+        ballot_hash: ballot.hash(),
+        leaf_index: ballot_index as u64,
+        entry_timestamp_ms: entries[ballot_index].timestamp_ms,
+        leaf_hash: leaves[ballot_index],
+        tree_head: latest.clone(),
+        inclusion_proof: inclusion_proof(&leaves, ballot_index as u64).unwrap(),
+        signature: vox_protocol::board::unsigned(),
+    }
+    .sign(&board);
+    with(
+        header(
+            "A small board with one entry of every payload kind (a petition and a one-trustee \
+             referendum; each entry is valid in its own context, but the sequence is an example, \
+             not a board that follows every lifecycle rule), with canonical bytes and leaf \
+             hashes; two signed tree heads (sizes 12 and 20) with a consistency proof; a witness \
+             cosignature; and a signed receipt for the ballot-cast entry. Ed25519 keys are the \
+             RFC 8032 §7.1 TEST 1 (board) and TEST 2 (witness) secret keys.",
+            "protocol-spec/08-board.md §8.2–§8.5",
+            Some(13),
+        ),
+        json!({
+            "board_secret_seed": BOARD_SEED,
+            "board_public_key": board_pk.to_hex(),
+            "log_id": log_id.to_hex(),
+            "witness_secret_seed": WITNESS_SEED,
+            "witness_public_key": hex::encode(witness.verifying_key().as_bytes()),
+            "entries": entries_json,
+            "tree_heads": heads.iter().map(|h| json!({
+                "signed_tree_head": to_json(h),
+                "signed_message": hex::encode(h.head.signed_message(&log_id)),
+            })).collect::<Vec<_>>(),
+            "consistency": {"first": small, "second": entries.len(), "proof": consistency.iter().map(NodeHash::to_hex).collect::<Vec<_>>()},
+            "cosigned_tree_head": to_json(&latest),
+            "cosignature_message": hex::encode(&cosign_message),
+            "receipt": to_json(&receipt),
+        }),
+    )
+}
+
+/// Spec replica of 08-board §8.5: the bytes the board signs for a receipt.
+fn receipt_message_replica(r: &Receipt, log_id: &Hash32) -> Vec<u8> {
+    let mut m = b"vox/v1/receipt\x00".to_vec();
+    m.extend_from_slice(&log_id.0);
+    enc_str(&mut m, &r.referendum_id);
+    enc_str(&mut m, &r.tracking_code);
+    m.extend_from_slice(&r.ballot_hash.0);
+    m.extend_from_slice(&r.leaf_index.to_be_bytes());
+    m.extend_from_slice(&r.entry_timestamp_ms.to_be_bytes());
+    m.extend_from_slice(&r.leaf_hash.0);
+    m.extend_from_slice(&r.tree_head.head.tree_size.to_be_bytes());
+    m.extend_from_slice(&r.tree_head.head.root_hash.0);
+    m.extend_from_slice(&r.tree_head.head.timestamp_ms.to_be_bytes());
+    m.extend_from_slice(&be32(r.inclusion_proof.len()));
+    for n in &r.inclusion_proof {
+        m.extend_from_slice(&n.0);
+    }
+    m
+}
+
+fn verify_board(v: &Value) {
+    let board = signing_key(s(&v["board_secret_seed"]));
+    let board_pk = BoardPublicKey::from_hex(s(&v["board_public_key"])).unwrap();
+    assert_eq!(board.verifying_key(), board_pk.0);
+    let log_id = h32(&v["log_id"]);
+    assert_eq!(
+        Hash32(sha256(&[b"vox/v1/log-id\x00", board_pk.0.as_bytes()])),
+        log_id
+    );
+    assert_eq!(board_pk.log_id(), log_id);
+    // Entries: tag byte, canonical bytes (timestamp first), leaf hash; then each in context.
+    let mut entries = Vec::new();
+    let mut leaves = Vec::new();
+    for (i, e) in arr(&v["entries"]).iter().enumerate() {
+        let entry: BoardEntry = parse(&e["entry"]);
+        let bytes = entry.canonical_bytes();
+        assert_eq!(hex::encode(&bytes), s(&e["canonical"]));
+        assert_eq!(&bytes[..8], &entry.timestamp_ms.to_be_bytes());
+        let kind = s(&e["entry"]["payload"]["type"]);
+        let tag = KINDS.iter().find(|(_, name)| *name == kind).unwrap().0;
+        assert_eq!(bytes[8], tag, "entry {i}: {kind}");
+        assert_eq!(u(&e["tag"]), u64::from(tag));
+        let leaf = NodeHash(sha256(&[&[0u8], &bytes]));
+        assert_eq!(leaf, nh(&e["leaf_hash"]));
+        assert_eq!(entry.leaf_hash(), leaf);
+        leaves.push(leaf);
+        entries.push(entry);
+    }
+    let kinds: std::collections::BTreeSet<u8> =
+        entries.iter().map(|e| e.canonical_bytes()[8]).collect();
+    assert_eq!(kinds.len(), KINDS.len(), "one entry of every kind");
+    verify_board_semantics(&entries);
+    // Tree heads (§8.3).
+    let mut heads = Vec::new();
+    for h in arr(&v["tree_heads"]) {
+        let sth: SignedTreeHead = parse(&h["signed_tree_head"]);
+        let mut msg = b"vox/v1/tree-head\x00".to_vec();
+        msg.extend_from_slice(&log_id.0);
+        msg.extend_from_slice(&sth.head.tree_size.to_be_bytes());
+        msg.extend_from_slice(&sth.head.root_hash.0);
+        msg.extend_from_slice(&sth.head.timestamp_ms.to_be_bytes());
+        assert_eq!(hex::encode(&msg), s(&h["signed_message"]));
+        board_pk.0.verify_strict(&msg, &sth.signature.0).unwrap();
+        sth.verify(&board_pk).unwrap();
+        assert_eq!(
+            root_from_leaf_hashes(&leaves[..sth.head.tree_size as usize]),
+            sth.head.root_hash
+        );
+        heads.push(sth);
+    }
+    let con = &v["consistency"];
+    let proof: Vec<NodeHash> = arr(&con["proof"]).iter().map(nh).collect();
+    assert_eq!(u(&con["first"]), heads[0].head.tree_size);
+    assert_eq!(u(&con["second"]), heads[1].head.tree_size);
+    verify_consistency(
+        heads[0].head.tree_size,
+        heads[1].head.tree_size,
+        &heads[0].head.root_hash,
+        &heads[1].head.root_hash,
+        &proof,
+    )
+    .unwrap();
+    // Cosignature (§8.4).
+    let cosigned: SignedTreeHead = parse(&v["cosigned_tree_head"]);
+    assert_eq!(cosigned.head, heads[1].head);
+    let witness = BoardPublicKey::from_hex(s(&v["witness_public_key"])).unwrap();
+    assert_eq!(
+        signing_key(s(&v["witness_secret_seed"])).verifying_key(),
+        witness.0
+    );
+    let mut cmsg = b"vox/v1/cosignature\x00".to_vec();
+    cmsg.extend(unhex(&arr(&v["tree_heads"])[1]["signed_message"]));
+    assert_eq!(hex::encode(&cmsg), s(&v["cosignature_message"]));
+    assert_eq!(cosigned.cosignatures.len(), 1);
+    assert_eq!(cosigned.cosignatures[0].witness, witness);
+    witness
+        .0
+        .verify(&cmsg, &cosigned.cosignatures[0].signature.0)
+        .unwrap();
+    cosigned
+        .verify_cosignature(&board_pk, &cosigned.cosignatures[0])
+        .unwrap();
+    // Receipt (§8.5).
+    let receipt: Receipt = parse(&v["receipt"]);
+    receipt.verify(&board_pk).unwrap();
+    board_pk
+        .0
+        .verify_strict(
+            &receipt_message_replica(&receipt, &log_id),
+            &receipt.signature.0,
+        )
+        .unwrap();
+    let entry = &entries[receipt.leaf_index as usize];
+    let Payload::BallotCast { ballot } = &entry.payload else {
+        panic!("receipt does not point at a ballot")
+    };
+    receipt.matches_ballot(ballot).unwrap();
+    assert_eq!(receipt.leaf_hash, leaves[receipt.leaf_index as usize]);
+    assert_eq!(receipt.tree_head.head, heads[1].head);
+}
+
+/// Check every entry of the example board in the context of the entries before it.
+fn verify_board_semantics(entries: &[BoardEntry]) {
+    let mut electorate = None;
+    let mut petition = None;
+    let mut manifest: Option<Manifest> = None;
+    let mut joint: Option<JointPublicKeys> = None;
+    let mut ballot_hashes = Vec::new();
+    let mut tally_cts = Vec::new();
+    let mut shares = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        if i > 0 {
+            assert!(e.timestamp_ms >= entries[i - 1].timestamp_ms);
+        }
+        match &e.payload {
+            Payload::ElectorateRegistered { electorate: el } => {
+                el.validate().unwrap();
+                electorate = Some(el.index());
+            }
+            Payload::PetitionProposed { proposal } => {
+                proposal.verify(electorate.as_ref().unwrap()).unwrap();
+                petition = Some(proposal.petition.canonical_hash());
+            }
+            Payload::PetitionSigned { signature } => {
+                signature
+                    .verify(petition.as_ref().unwrap(), electorate.as_ref().unwrap())
+                    .unwrap();
+            }
+            Payload::ReferendumCreated { manifest: m } => {
+                m.validate().unwrap();
+                assert_eq!(m.electorate_hash, electorate.as_ref().unwrap().hash);
+                manifest = Some(m.clone());
+            }
+            Payload::Ceremony { message } => {
+                let m = manifest.as_ref().unwrap();
+                message.verify_signature(m, &m.canonical_hash()).unwrap();
+            }
+            Payload::CeremonyCompleted {
+                election_key,
+                public_shares,
+                ..
+            } => {
+                let m = manifest.as_ref().unwrap();
+                joint = Some(parse(&json!({
+                    "params": {"n": m.trustees.len(), "k": m.threshold},
+                    "election_key": election_key,
+                    "public_shares": public_shares,
+                })));
+            }
+            Payload::BallotCast { ballot } => {
+                let m = manifest.as_ref().unwrap();
+                let ctx = BallotContext::new(m, *joint.as_ref().unwrap().election_key());
+                ballot
+                    .validate(&ctx, electorate.as_ref().unwrap(), &mut rng(0))
+                    .unwrap();
+                ballot_hashes.push(ballot.hash());
+                tally_cts = ballot.answers[0].ciphertexts.clone();
+            }
+            Payload::BallotAudited { audited } => {
+                let m = manifest.as_ref().unwrap();
+                let ctx = BallotContext::new(m, *joint.as_ref().unwrap().election_key());
+                audited.verify_opening(&ctx).unwrap();
+                assert!(!ballot_hashes.contains(&audited.ballot.hash()));
+            }
+            Payload::TallyComputed { tally } => {
+                assert_eq!(tally.ciphertexts, tally_cts);
+                assert_eq!(tally.counted_ballots, ballot_hashes.len() as u64);
+                assert_eq!(tally.counted_hash, counted_hash(&ballot_hashes));
+                let mut concat = Vec::new();
+                for h in &ballot_hashes {
+                    concat.extend_from_slice(&h.0);
+                }
+                assert_eq!(
+                    tally.counted_hash,
+                    Hash32(sha256(&[b"vox/v1/counted-ballots\x00", &concat]))
+                );
+            }
+            Payload::DecryptionShare { share } => {
+                let m = manifest.as_ref().unwrap();
+                share
+                    .check(
+                        m,
+                        &m.canonical_hash(),
+                        joint.as_ref().unwrap(),
+                        &tally_cts,
+                        &mut SingleVerifier,
+                    )
+                    .unwrap();
+                shares.push(share.share.clone());
+            }
+            Payload::ResultPublished { result } => {
+                let j = joint.as_ref().unwrap();
+                let points = combine(j.params(), &tally_cts, &shares).unwrap();
+                let table = DlogTable::new(result.counted_ballots + 1).unwrap();
+                let yes = table.solve(&points[0]).unwrap();
+                assert_eq!(result.counts, vec![vec![yes, result.counted_ballots - yes]]);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[test]
+fn board() {
+    check("board.json", gen_board, verify_board);
+}
