@@ -751,6 +751,55 @@ impl Dealer {
         self.ready_to_reveal(posted)?;
         Ok(RevealedDealer { inner: self })
     }
+
+    /// The secret polynomial's coefficients (k × 32 canonical bytes), for the trustee's
+    /// own 0600 state file only, so a ceremony can be resumed after a restart.
+    pub fn export_secret(&self) -> Zeroizing<Vec<u8>> {
+        let mut out = Zeroizing::new(Vec::with_capacity(32 * self.polynomial.0.len()));
+        for a in &self.polynomial.0 {
+            out.extend_from_slice(&a.to_bytes());
+        }
+        out
+    }
+
+    /// Restore a dealer from [`Dealer::export_secret`] and its own (public) coefficient
+    /// commitments and proofs. Checks a_ij·G = K_ij for every coefficient, so a corrupted
+    /// state file cannot silently deal shares that do not match what was committed.
+    pub fn restore(
+        params: &CeremonyParams,
+        manifest_hash: &Hash32,
+        secret: &[u8],
+        reveal: CoefficientCommitments,
+    ) -> Result<Self> {
+        params.check(reveal.dealer)?;
+        if secret.len() != 32 * params.k_usize() || reveal.commitments.len() != params.k_usize() {
+            return Err(CryptoError::Parameter(
+                "dealer state must hold exactly k coefficients",
+            ));
+        }
+        let mut coefficients = Vec::with_capacity(params.k_usize());
+        for (chunk, k_ij) in secret.chunks_exact(32).zip(&reveal.commitments) {
+            let a = Scalar::try_from_bytes(chunk)?;
+            if a.mul_base() != *k_ij {
+                return Err(CryptoError::Parameter(
+                    "dealer state does not match its coefficient commitments",
+                ));
+            }
+            coefficients.push(a);
+        }
+        reveal.verify(params, manifest_hash)?;
+        Ok(Self {
+            params: *params,
+            manifest_hash: *manifest_hash,
+            polynomial: SecretPolynomial(coefficients),
+            reveal,
+        })
+    }
+
+    /// The coefficient commitments and proofs this dealer will reveal.
+    pub fn coefficients(&self) -> &CoefficientCommitments {
+        &self.reveal
+    }
 }
 
 /// Trustee i in rounds 2 and 3: its commitments are public; it sends encrypted shares
@@ -2320,5 +2369,29 @@ mod tests {
             "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf\
              34007208d5b887185865"
         );
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod restore_tests {
+    use super::*;
+    use rand::rngs::OsRng;
+
+    #[test]
+    fn dealer_restores_from_its_exported_secret_and_rejects_a_wrong_one() {
+        let params = CeremonyParams::new(3, 2).unwrap();
+        let mh = Hash32([7u8; 32]);
+        let i = TrusteeIndex::new(2).unwrap();
+        let d = Dealer::new(&params, i, &mh, &mut OsRng).unwrap();
+        let secret = d.export_secret();
+        let restored = Dealer::restore(&params, &mh, &secret, d.coefficients().clone()).unwrap();
+        assert_eq!(restored.commitment(), d.commitment());
+        let mut bad = secret.to_vec();
+        bad[0] ^= 1;
+        assert!(Dealer::restore(&params, &mh, &bad, d.coefficients().clone()).is_err());
+        assert!(Dealer::restore(&params, &mh, &secret[..32], d.coefficients().clone()).is_err());
+        let other = Dealer::new(&params, i, &mh, &mut OsRng).unwrap();
+        assert!(Dealer::restore(&params, &mh, &secret, other.coefficients().clone()).is_err());
     }
 }

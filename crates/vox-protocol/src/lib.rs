@@ -13,6 +13,7 @@
 //! - [`ceremony`]: trustees' signed key-ceremony and decryption-share messages.
 //! - [`tally`]: homomorphic tally and results.
 //! - [`merkle`]: RFC 6962 / 9162 Merkle tree, inclusion and consistency proofs.
+//! - [`merkle_nodes`]: the same roots and proofs from stored perfect-subtree hashes (O(log n)).
 //! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
 //! - [`record`]: the election record format read by `vox-verify`.
 
@@ -24,6 +25,7 @@ pub mod encoding;
 pub mod error;
 pub mod manifest;
 pub mod merkle;
+pub mod merkle_nodes;
 pub mod petition;
 pub mod record;
 pub mod tally;

@@ -1,1 +1,196 @@
-//! placeholder
+//! # vox-server
+//!
+//! The vox HTTP API (protocol-spec/api.md) over a bulletin board kept in SQL: SQLite by
+//! default, PostgreSQL for `postgres://` URLs, with several server processes sharing
+//! one PostgreSQL.
+//!
+//! ## Layout
+//! - [`config`]: [`ServerConfig`] and its defaults.
+//! - `db`: backend choice, durability checks (the server refuses settings that could
+//!   lose acknowledged writes), embedded migrations, first-start secrets.
+//! - `board`: the sequencer. Appends are serialized by a row lock in the database; the
+//!   Merkle tree is kept as stored perfect-subtree hashes; tree heads are signed per
+//!   transaction.
+//! - `state`: the in-memory fold of the board (petition and ceremony trackers,
+//!   referendum states), caught up inside every write transaction.
+//! - `writer`: group commit of verified ballots.
+//! - `api`: one router per resource (`board`, `electorates`, `petitions`,
+//!   `referendums`, `service`), merged in `api::router`.
+//! - `extract`, `error`, `idempotency`, `limiter`: JSON with field paths, RFC 9457
+//!   problems, Idempotency-Key, body limits and rate limits.
+//! - `web`: the citizens' pages (built by `scripts/build-web.sh`) served at `/`.
+//!
+//! ## Invariants
+//! - The board is the source of truth; every state change is one transaction that
+//!   appends its entries, and an answer (receipt) is only returned after the commit.
+//! - Rejected input changes nothing: validation happens before anything is staged, and
+//!   in-memory state only moves when committed entries are folded.
+//! - Lifecycle rules are `vox_protocol`'s trackers, the code the verifier replays.
+
+mod api;
+mod app;
+mod board;
+pub mod config;
+mod db;
+pub mod error;
+mod extract;
+mod idempotency;
+mod limiter;
+mod state;
+pub mod web;
+mod writer;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+pub use app::MetricsSnapshot;
+pub use config::{now_ms, Clock, RateLimit, ServerConfig};
+pub use error::ServerError;
+use vox_protocol::board::BoardPublicKey;
+
+use crate::app::{AppState, Inner, Metrics};
+use crate::board::Board;
+use crate::limiter::RateLimiter;
+
+/// A server started by [`start`].
+#[derive(Debug)]
+pub struct RunningServer {
+    addr: SocketAddr,
+    token: Option<String>,
+    state: AppState,
+    shutdown_http: watch::Sender<bool>,
+    shutdown_tasks: watch::Sender<bool>,
+    http: JoinHandle<Result<(), std::io::Error>>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl RunningServer {
+    /// The address the server listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The authority token, only on the start that created it (print it once).
+    pub fn authority_token(&self) -> Option<String> {
+        self.token.clone()
+    }
+
+    /// The board's public key.
+    pub fn board_public_key(&self) -> BoardPublicKey {
+        self.state.board.public
+    }
+
+    /// Counters (ballots accepted, batches, time verifying and committing).
+    pub fn metrics(&self) -> MetricsSnapshot {
+        self.state.metrics.snapshot()
+    }
+
+    /// Stop accepting connections, finish requests in flight, stop the background
+    /// tasks and close the database pool.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.shutdown_http.send(true);
+        let served = self.http.await;
+        let _ = self.shutdown_tasks.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+        self.state.board.db.pool.close().await;
+        match served {
+            Ok(r) => r.map_err(ServerError::Io),
+            Err(e) => Err(ServerError::Io(std::io::Error::other(e))),
+        }
+    }
+}
+
+/// Open (or create) the database, check durability, migrate, load or create the board
+/// key and authority token, fold the board, and serve on `config.listen`.
+pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
+    let db = db::connect(config.database_url.as_deref(), config.max_connections).await?;
+    let secrets = db::init_secrets(&db).await?;
+    let board = Board::new(db, secrets.board_key, config.clock.clone());
+    board::init_empty_head(&board).await?;
+    board
+        .catch_up()
+        .await
+        .map_err(|e| ServerError::Corrupt(e.detail))?;
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = mpsc::channel(8192);
+    let inner = Arc::new(Inner {
+        board,
+        token_hash: secrets.token_hash,
+        writer: tx,
+        address_limiter: config.rate_limit_per_address.map(RateLimiter::new),
+        credential_limiter: config.rate_limit_per_credential.map(RateLimiter::new),
+        metrics: Metrics::default(),
+        config,
+    });
+    let state = AppState(Arc::clone(&inner));
+    let (shutdown_tasks, tasks_rx) = watch::channel(false);
+    let mut tasks = vec![tokio::spawn(writer::run(
+        Arc::clone(&inner),
+        rx,
+        tasks_rx.clone(),
+    ))];
+    tasks.push(tokio::spawn(sweeper(state.clone(), tasks_rx)));
+
+    let (shutdown_http, mut http_rx) = watch::channel(false);
+    let app = api::router(state.clone());
+    let http = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = http_rx.changed().await;
+        })
+        .await
+    });
+    tracing::info!(
+        %addr,
+        backend = ?state.board.db.backend,
+        board = %state.board.public.to_hex(),
+        "vox server listening"
+    );
+    Ok(RunningServer {
+        addr,
+        token: secrets.new_token,
+        state,
+        shutdown_http,
+        shutdown_tasks,
+        http,
+        tasks,
+    })
+}
+
+/// Close overdue petitions periodically.
+async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
+    let every = Duration::from_millis(state.config.sweep_interval_ms.max(10));
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => return,
+        }
+        if let Err(e) = api::petitions::close_overdue(&state).await {
+            tracing::warn!(detail = %e.detail, "petition sweep failed");
+        }
+    }
+}
+
+/// `vox serve`: start, print the authority token if this start created it, and serve
+/// until Ctrl-C.
+pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
+    let server = start(config).await?;
+    if let Some(token) = server.authority_token() {
+        // Printed once: only its hash is stored.
+        eprintln!("authority token (shown once, keep it safe): {token}");
+    }
+    eprintln!("vox listening on http://{}", server.local_addr());
+    let _ = tokio::signal::ctrl_c().await;
+    server.shutdown().await
+}

@@ -1,0 +1,706 @@
+//! `vox authority …`: electorates and credentials, petition moderation and responses,
+//! referendums (creation, opening, closing, tally, publication) and record export.
+//!
+//! Every command here needs the authority token (`--token`, `$VOX_TOKEN` or
+//! `--token-file`), except `export`, which only reads public data.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use rand::rngs::OsRng;
+use rayon::prelude::*;
+use vox_crypto::credential::Credential;
+use vox_crypto::Point;
+use vox_protocol::board::SignedTreeHead;
+use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
+use vox_protocol::petition::Moderation;
+use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
+use vox_protocol::tally::ReferendumResult;
+
+use crate::client::{tag_name, Client};
+use crate::files::{self, CredentialFile};
+use crate::progress;
+use crate::voter::default_server;
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+
+/// `vox authority [--server URL] [--token T | --token-file F] …`
+#[derive(Debug, Args)]
+pub struct AuthorityArgs {
+    /// Server URL [default: $VOX_SERVER or http://127.0.0.1:8080].
+    #[arg(long, global = true)]
+    pub server: Option<String>,
+    /// Authority token (else $VOX_TOKEN, else --token-file).
+    #[arg(long, global = true)]
+    pub token: Option<String>,
+    /// File holding the authority token (as written by `vox serve --token-file`).
+    #[arg(long, global = true)]
+    pub token_file: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: AuthorityCommand,
+}
+
+/// Authority commands.
+#[derive(Debug, Subcommand)]
+pub enum AuthorityCommand {
+    /// Electorates: the published lists of eligible credentials.
+    #[command(subcommand)]
+    Electorate(ElectorateCommand),
+    /// Petition moderation, responses, invalidations.
+    #[command(subcommand)]
+    Petition(PetitionCommand),
+    /// Referendums.
+    #[command(subcommand)]
+    Referendum(ReferendumCommand),
+    /// Export the election record (the whole board with its signed tree heads) into a
+    /// directory that `vox-verify` checks.
+    Export {
+        /// Referendum the record is about.
+        #[arg(long, conflicts_with = "petition")]
+        referendum: Option<String>,
+        /// Petition the record is about.
+        #[arg(long)]
+        petition: Option<String>,
+        /// Directory to create.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `vox authority electorate …`
+#[derive(Debug, Subcommand)]
+pub enum ElectorateCommand {
+    /// Generate N voter credentials and publish the electorate. Writes one private
+    /// credential file per voter (DIR/credentials/voter-0001.txt), DIR/credentials.csv
+    /// for a mail merge (private), and DIR/electorate.json (the public list).
+    Create {
+        /// Number of voters.
+        #[arg(long)]
+        voters: usize,
+        /// Regions assigned round-robin, comma-separated (for per-region petition counts).
+        #[arg(long, value_delimiter = ',')]
+        regions: Vec<String>,
+        /// Output directory.
+        #[arg(long)]
+        out: PathBuf,
+        /// Electorate id [default: random].
+        #[arg(long)]
+        id: Option<String>,
+        /// Display name.
+        #[arg(long, default_value = "Electorate")]
+        name: String,
+        /// Only write the files; do not publish.
+        #[arg(long)]
+        no_publish: bool,
+    },
+    /// Show a published electorate.
+    Show {
+        /// Electorate id.
+        id: String,
+    },
+}
+
+/// `vox authority petition …`
+#[derive(Debug, Subcommand)]
+pub enum PetitionCommand {
+    /// Publish a sponsored petition or reject it with a public reason.
+    Moderate {
+        /// Petition id.
+        id: String,
+        /// Publish it.
+        #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
+        publish: bool,
+        /// Days open for signatures.
+        #[arg(long, default_value_t = 180)]
+        days: u32,
+        /// Reject with this public reason.
+        #[arg(long)]
+        reject: Option<String>,
+    },
+    /// Record the official response.
+    Respond {
+        /// Petition id.
+        id: String,
+        /// The response.
+        #[arg(long)]
+        text: String,
+    },
+    /// Invalidate signatures (published with the reason and count).
+    Invalidate {
+        /// Petition id.
+        id: String,
+        /// Credential public keys (hex) whose signatures no longer count.
+        #[arg(long = "credential", value_name = "HEX", required = true)]
+        credentials: Vec<String>,
+        /// Public reason.
+        #[arg(long)]
+        reason: String,
+    },
+    /// Close a petition past its deadline.
+    Close {
+        /// Petition id.
+        id: String,
+    },
+}
+
+/// `vox authority referendum …`
+#[derive(Debug, Subcommand)]
+pub enum ReferendumCommand {
+    /// Create a referendum from a manifest file, or from a petition that reached its
+    /// referendum threshold.
+    Create(Box<CreateReferendumArgs>),
+    /// Open voting (the key ceremony must be complete).
+    Open {
+        /// Referendum id.
+        id: String,
+    },
+    /// Close voting.
+    Close {
+        /// Referendum id.
+        id: String,
+    },
+    /// Compute the encrypted tally of a closed referendum.
+    Tally {
+        /// Referendum id.
+        id: String,
+    },
+    /// Combine the trustees' decryption shares and publish the result.
+    Publish {
+        /// Referendum id.
+        id: String,
+    },
+    /// Show a referendum's state.
+    Show {
+        /// Referendum id.
+        id: String,
+    },
+}
+
+/// Arguments of `vox authority referendum create`.
+#[derive(Debug, Args)]
+pub struct CreateReferendumArgs {
+    /// A complete manifest (JSON).
+    #[arg(long, conflicts_with_all = ["from_petition", "question"])]
+    pub manifest: Option<PathBuf>,
+    /// The petition that triggered it.
+    #[arg(long)]
+    pub from_petition: Option<String>,
+    /// The yes/no question.
+    #[arg(long, required_unless_present = "manifest")]
+    pub question: Option<String>,
+    /// An extra choose-one question (with --option, at least two).
+    #[arg(long, requires = "options")]
+    pub choose_one: Option<String>,
+    /// Options of the choose-one question.
+    #[arg(long = "option")]
+    pub options: Vec<String>,
+    /// Referendum id [default: derived from the petition, else random].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Title [default: the petition's action].
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Description [default: the petition's background].
+    #[arg(long)]
+    pub description: Option<String>,
+    /// Electorate id (not needed with --from-petition).
+    #[arg(long)]
+    pub electorate: Option<String>,
+    /// Trustee public key files (`vox trustee keygen` writes FILE.pub), in index order.
+    #[arg(long = "trustee", value_name = "FILE")]
+    pub trustees: Vec<PathBuf>,
+    /// Trustees needed to decrypt (k of n).
+    #[arg(long)]
+    pub threshold: Option<u32>,
+    /// Days voting stays open.
+    #[arg(long, default_value_t = 14)]
+    pub days: u32,
+    /// Write the manifest here as well.
+    #[arg(long)]
+    pub save_manifest: Option<PathBuf>,
+}
+
+/// Run an authority command.
+pub fn run(args: AuthorityArgs) -> Result<()> {
+    let server = args.server.clone().unwrap_or_else(default_server);
+    let public = Client::new(&server);
+    let authed = || -> Result<Client> {
+        let token = files::resolve_token(args.token.as_deref(), args.token_file.as_deref())?;
+        Ok(Client::new(&server).with_token(token))
+    };
+    match args.command {
+        AuthorityCommand::Electorate(ElectorateCommand::Create {
+            voters,
+            regions,
+            out,
+            id,
+            name,
+            no_publish,
+        }) => {
+            if voters == 0 {
+                bail!("--voters must be at least 1");
+            }
+            let id = id.unwrap_or_else(|| format!("e-{}", crate::voter::random_hex(4)));
+            let (creds, electorate) = generate_electorate(voters, &regions, &id, &name);
+            write_electorate(&out, &creds, &electorate)?;
+            println!(
+                "{} credentials in {} (private), public list in {}",
+                voters,
+                out.join("credentials").display(),
+                out.join("electorate.json").display()
+            );
+            if !no_publish {
+                let c = authed()?.create_electorate(&electorate)?;
+                println!(
+                    "published electorate {} (hash {})",
+                    c.electorate_id, c.electorate_hash
+                );
+            }
+            Ok(())
+        }
+        AuthorityCommand::Electorate(ElectorateCommand::Show { id }) => {
+            let e = public.electorate(&id)?;
+            println!(
+                "electorate {} ({}): {} credentials, hash {}",
+                e.electorate.id,
+                e.electorate.name,
+                e.electorate.entries.len(),
+                e.electorate_hash
+            );
+            Ok(())
+        }
+        AuthorityCommand::Petition(cmd) => {
+            let c = authed()?;
+            let summary = match cmd {
+                PetitionCommand::Moderate {
+                    id,
+                    publish,
+                    days,
+                    reject,
+                } => {
+                    let m = match (publish, reject) {
+                        (true, _) => Moderation::Publish {
+                            closes_at: now_ms() + i64::from(days) * DAY_MS,
+                        },
+                        (false, Some(reason)) => Moderation::Reject { reason },
+                        (false, None) => bail!("pass --publish or --reject REASON"),
+                    };
+                    c.moderate(&id, &m)?
+                }
+                PetitionCommand::Respond { id, text } => c.respond(&id, &text)?,
+                PetitionCommand::Invalidate {
+                    id,
+                    credentials,
+                    reason,
+                } => {
+                    let keys = credentials
+                        .iter()
+                        .map(|h| Point::from_hex(h).map_err(|e| anyhow!("credential {h}: {e}")))
+                        .collect::<Result<Vec<_>>>()?;
+                    c.invalidate(&id, &keys, &reason)?
+                }
+                PetitionCommand::Close { id } => c.close_petition(&id)?,
+            };
+            print_summary(&summary);
+            Ok(())
+        }
+        AuthorityCommand::Referendum(cmd) => referendum(&public, authed, cmd),
+        AuthorityCommand::Export {
+            referendum,
+            petition,
+            out,
+        } => {
+            let s = export(&public, referendum.as_deref(), petition.as_deref(), &out)?;
+            println!(
+                "exported {} entries and {} signed tree heads to {}",
+                s.entries,
+                s.tree_heads,
+                out.display()
+            );
+            println!("verify it with: vox-verify {}", out.display());
+            Ok(())
+        }
+    }
+}
+
+fn print_summary(v: &serde_json::Value) {
+    let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
+    let stage = v.get("stage").map(tag_name).unwrap_or_default();
+    let count = v.get("count").and_then(|x| x.as_u64()).unwrap_or(0);
+    println!("petition {id}: {stage}, {count} signature(s)");
+}
+
+fn referendum(
+    public: &Client,
+    authed: impl Fn() -> Result<Client>,
+    cmd: ReferendumCommand,
+) -> Result<()> {
+    match cmd {
+        ReferendumCommand::Create(a) => {
+            let manifest = match &a.manifest {
+                Some(path) => files::read_json::<Manifest>(path)?,
+                None => build_manifest(public, &a)?,
+            };
+            manifest
+                .validate()
+                .map_err(|e| anyhow!("the manifest is not valid: {e}"))?;
+            if let Some(p) = &a.save_manifest {
+                files::write_json(p, &manifest)?;
+            }
+            let created = authed()?.create_referendum(&manifest)?;
+            println!(
+                "created referendum {} (manifest hash {}), state {}",
+                created.referendum_id,
+                created.manifest_hash,
+                tag_name(&created.state)
+            );
+            println!(
+                "next: each trustee runs `vox trustee ceremony --referendum {} --key KEY --state STATE --wait`",
+                created.referendum_id
+            );
+            Ok(())
+        }
+        ReferendumCommand::Open { id } => {
+            authed()?.referendum_action(&id, "open")?;
+            println!("referendum {id} is open for voting");
+            Ok(())
+        }
+        ReferendumCommand::Close { id } => {
+            authed()?.referendum_action(&id, "close")?;
+            println!("referendum {id} is closed");
+            Ok(())
+        }
+        ReferendumCommand::Tally { id } => {
+            let t = authed()?.compute_tally(&id)?;
+            println!(
+                "encrypted tally of {id}: {} counted ballots, {} ciphertexts; trustees can now post decryption shares",
+                t.counted_ballots,
+                t.ciphertexts.len()
+            );
+            Ok(())
+        }
+        ReferendumCommand::Publish { id } => {
+            let r = authed()?.publish(&id)?;
+            let d = public.referendum(&id)?;
+            print_result(&d.manifest, &r, None);
+            Ok(())
+        }
+        ReferendumCommand::Show { id } => {
+            let d = public.referendum(&id)?;
+            println!(
+                "referendum {id}: {} — state {}, ceremony {}, {} ballots cast",
+                d.manifest.title,
+                d.state_name(),
+                tag_name(&d.ceremony_phase),
+                d.ballots_cast
+            );
+            if let Some(r) = &d.result {
+                print_result(&d.manifest, r, None);
+            }
+            Ok(())
+        }
+    }
+}
+
+fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest> {
+    let question = a
+        .question
+        .clone()
+        .ok_or_else(|| anyhow!("pass --question (or --manifest FILE)"))?;
+    let (electorate_hash, title, description, id) = match &a.from_petition {
+        Some(pid) => {
+            let p = client.petition(pid)?;
+            if let Some(r) = &p.referendum_id {
+                bail!("petition {pid} already triggered referendum {r}");
+            }
+            (
+                p.petition.electorate_hash,
+                p.petition.action.clone(),
+                p.petition.background.clone(),
+                format!("r-{pid}"),
+            )
+        }
+        None => {
+            let eid = a
+                .electorate
+                .as_deref()
+                .ok_or_else(|| anyhow!("pass --electorate ID (or --from-petition ID)"))?;
+            let e = client.electorate(eid)?;
+            (
+                e.electorate_hash,
+                question.clone(),
+                String::new(),
+                format!("r-{}", crate::voter::random_hex(4)),
+            )
+        }
+    };
+    if a.trustees.is_empty() {
+        bail!("name the trustees' public key files with --trustee FILE (one per trustee)");
+    }
+    let trustees = a
+        .trustees
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let f = files::load_trustee_public(path)?;
+            Ok(TrusteeInfo {
+                index: i as u32 + 1,
+                name: f.name,
+                public_key: f.public_key,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let threshold = a
+        .threshold
+        .unwrap_or_else(|| (trustees.len() as u32 / 2) + 1);
+    let mut questions = vec![Question {
+        id: "q1".into(),
+        text: question,
+        options: vec!["yes".into(), "no".into()],
+        kind: QuestionKind::YesNo,
+    }];
+    if let Some(text) = &a.choose_one {
+        questions.push(Question {
+            id: "q2".into(),
+            text: text.clone(),
+            options: a.options.clone(),
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        });
+    }
+    let now = now_ms();
+    Ok(Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: a.id.clone().unwrap_or(id),
+        title: a.title.clone().unwrap_or(title),
+        description: a.description.clone().unwrap_or(description),
+        questions,
+        opens_at: now,
+        closes_at: now + i64::from(a.days.max(1)) * DAY_MS,
+        electorate_hash,
+        trustees,
+        threshold,
+        source_petition: a.from_petition.clone(),
+    })
+}
+
+/// Print a result with counts per option and turnout.
+pub fn print_result(manifest: &Manifest, r: &ReferendumResult, electorate_size: Option<usize>) {
+    println!("Result of {} — {}", r.referendum_id, manifest.title);
+    match electorate_size {
+        Some(n) if n > 0 => println!(
+            "  counted ballots: {} of {} eligible (turnout {:.1}%)",
+            r.counted_ballots,
+            n,
+            100.0 * r.counted_ballots as f64 / n as f64
+        ),
+        _ => println!("  counted ballots: {}", r.counted_ballots),
+    }
+    for (q, counts) in manifest.questions.iter().zip(&r.counts) {
+        println!("  {}: {}", q.id, q.text);
+        let total: u64 = counts.iter().sum();
+        for (o, c) in q.options.iter().zip(counts) {
+            let pct = if total > 0 {
+                100.0 * *c as f64 / total as f64
+            } else {
+                0.0
+            };
+            println!("    {o:<24} {c:>8}  ({pct:5.1}%)");
+        }
+    }
+    let trustees: Vec<String> = r.trustees.iter().map(u32::to_string).collect();
+    println!("  decrypted by trustees {}", trustees.join(", "));
+}
+
+/// The time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+// ---- electorates -------------------------------------------------------------------
+
+/// Draw `n` credentials (in parallel) and the public electorate listing them, with
+/// regions assigned round-robin.
+pub fn generate_electorate(
+    n: usize,
+    regions: &[String],
+    id: &str,
+    name: &str,
+) -> (Vec<Credential>, Electorate) {
+    let creds: Vec<Credential> = (0..n)
+        .into_par_iter()
+        .map(|_| Credential::generate(&mut OsRng))
+        .collect();
+    let region = |i: usize| {
+        if regions.is_empty() {
+            None
+        } else {
+            regions.get(i % regions.len()).cloned()
+        }
+    };
+    let electorate = Electorate {
+        id: id.to_owned(),
+        name: name.to_owned(),
+        entries: creds
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ElectorateEntry {
+                credential: c.public_key(),
+                region: region(i),
+            })
+            .collect(),
+    };
+    (creds, electorate)
+}
+
+/// The label of voter `i` (0-based): `voter-0001`.
+pub fn voter_label(i: usize) -> String {
+    format!("voter-{:04}", i + 1)
+}
+
+/// Write the credential files, the mail-merge CSV and the public list.
+pub fn write_electorate(dir: &Path, creds: &[Credential], electorate: &Electorate) -> Result<()> {
+    let cdir = dir.join("credentials");
+    std::fs::create_dir_all(&cdir).with_context(|| format!("creating {}", cdir.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&cdir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    let bar = progress::bar(creds.len() as u64, "writing credentials");
+    let mut csv = String::from("voter,credential,region\n");
+    for (i, (c, e)) in creds.iter().zip(&electorate.entries).enumerate() {
+        let f = CredentialFile {
+            credential: c.clone(),
+            electorate: Some(electorate.id.clone()),
+            voter: Some(voter_label(i)),
+            region: e.region.clone(),
+        };
+        f.save(&cdir.join(format!("{}.txt", voter_label(i))), false)?;
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            voter_label(i),
+            c.text(),
+            e.region.as_deref().unwrap_or("")
+        ));
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    let csv = zeroize::Zeroizing::new(csv);
+    files::write_private(&dir.join("credentials.csv"), csv.as_bytes(), true)?;
+    files::write_json(&dir.join("electorate.json"), electorate)?;
+    Ok(())
+}
+
+// ---- record export -----------------------------------------------------------------
+
+/// What an export wrote.
+#[derive(Debug, Clone)]
+pub struct ExportSummary {
+    /// Entries written.
+    pub entries: u64,
+    /// Signed tree heads written.
+    pub tree_heads: u64,
+}
+
+/// Export the record: `record.json` from `GET /api/v1/record`, every entry up to its
+/// tree size, and the signed tree heads up to that size (protocol-spec/09-record.md).
+/// Checks on the way that the entries hash to the signed root of that size.
+pub fn export(
+    client: &Client,
+    referendum: Option<&str>,
+    petition: Option<&str>,
+    out: &Path,
+) -> Result<ExportSummary> {
+    let header: RecordHeader = client.record_header(referendum, petition)?;
+    header
+        .validate()
+        .map_err(|e| anyhow!("the server's record header is not valid: {e}"))?;
+    if out.exists() && std::fs::read_dir(out)?.next().is_some() {
+        bail!("{} exists and is not empty", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let size = header.tree_size;
+
+    let bar = progress::bar(size, "exporting entries");
+    let mut w = BufWriter::new(File::create(out.join(ENTRIES_FILE))?);
+    let mut leaves: Vec<NodeHash> = Vec::with_capacity(size as usize);
+    client.all_entries(0, size, |_, entry| {
+        leaves.push(entry.leaf_hash());
+        record::write_line(&mut w, &entry)?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    w.flush()?;
+    w.into_inner()
+        .map_err(|e| anyhow!("writing entries: {e}"))?
+        .sync_all()?;
+    bar.finish_and_clear();
+
+    let heads = fetch_tree_heads(client, size)?;
+    let key = &header.board_public_key;
+    for h in &heads {
+        h.verify(key).map_err(|e| {
+            anyhow!(
+                "the tree head of size {} is not signed by the board: {e}",
+                h.head.tree_size
+            )
+        })?;
+    }
+    let root = root_from_leaf_hashes(&leaves);
+    match heads.iter().find(|h| h.head.tree_size == size) {
+        Some(h) if h.head.root_hash != root => {
+            bail!("the entries do not hash to the board's signed root of size {size}")
+        }
+        Some(_) => {}
+        None => eprintln!("warning: the board gave no signed tree head of size {size}"),
+    }
+    let mut w = BufWriter::new(File::create(out.join(TREE_HEADS_FILE))?);
+    for h in &heads {
+        record::write_line(&mut w, h)?;
+    }
+    w.flush()?;
+    files::write_json(&out.join(HEADER_FILE), &header)?;
+    Ok(ExportSummary {
+        entries: size,
+        tree_heads: heads.len() as u64,
+    })
+}
+
+/// Every signed tree head of size ≤ `max_size`, ascending, paging with `?since=`.
+fn fetch_tree_heads(client: &Client, max_size: u64) -> Result<Vec<SignedTreeHead>> {
+    let mut out: Vec<SignedTreeHead> = Vec::new();
+    let mut since: Option<u64> = None;
+    loop {
+        let page = client.tree_heads(since)?;
+        let last = out.last().map(|h| h.head.tree_size);
+        let fresh: Vec<SignedTreeHead> = page
+            .into_iter()
+            .filter(|h| match last {
+                None => true,
+                Some(l) => h.head.tree_size > l,
+            })
+            .collect();
+        let Some(max) = fresh.iter().map(|h| h.head.tree_size).max() else {
+            break;
+        };
+        out.extend(fresh.into_iter().filter(|h| h.head.tree_size <= max_size));
+        out.sort_by_key(|h| h.head.tree_size);
+        out.dedup_by_key(|h| h.head.tree_size);
+        if max >= max_size {
+            break;
+        }
+        since = Some(max);
+    }
+    Ok(out)
+}

@@ -1,0 +1,811 @@
+//! A small typed client of the vox HTTP API (protocol-spec/api.md) over blocking `ureq`.
+//!
+//! Errors from the server are RFC 9457 problem details; [`ApiError`] keeps their status,
+//! title, detail and offending field so that commands can print a clear message (and
+//! react to a specific status, e.g. 409 for a wrong state).
+
+use std::time::Duration;
+
+use anyhow::{anyhow, Result};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use vox_crypto::elgamal::ElectionPublicKey;
+use vox_crypto::threshold::{
+    CeremonyCommitment, CoefficientCommitments, Complaint, EncryptedShare, TrusteePublicKey,
+};
+use vox_crypto::{Hash32, Point};
+use vox_protocol::ballot::{AuditedBallot, Ballot};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, EncryptedTally, Receipt, SignedTreeHead};
+use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
+use vox_protocol::electorate::Electorate;
+use vox_protocol::manifest::Manifest;
+use vox_protocol::merkle::NodeHash;
+use vox_protocol::petition::{Moderation, Petition, PetitionProposal, PetitionSignature};
+use vox_protocol::record::RecordHeader;
+use vox_protocol::tally::ReferendumResult;
+
+/// Largest page of board entries the server returns.
+pub const ENTRIES_PAGE: u64 = 1000;
+
+/// A problem-details error answered by the server.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    /// HTTP method and path of the request.
+    pub request: String,
+    /// HTTP status.
+    pub status: u16,
+    /// Last path segment of the problem `type`, e.g. `not-eligible`.
+    pub kind: Option<String>,
+    /// Short title.
+    pub title: String,
+    /// Longer explanation.
+    pub detail: Option<String>,
+    /// The offending field, if any.
+    pub field: Option<String>,
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the server refused {} ({}", self.request, self.status)?;
+        if !self.title.is_empty() {
+            write!(f, " {}", self.title)?;
+        }
+        write!(f, ")")?;
+        if let Some(d) = self.detail.as_deref().filter(|d| !d.is_empty()) {
+            write!(f, ": {d}")?;
+        }
+        if let Some(field) = self.field.as_deref().filter(|d| !d.is_empty()) {
+            write!(f, " [field: {field}]")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// The status of an [`ApiError`] inside an `anyhow` error, if that is what it is.
+pub fn api_status(e: &anyhow::Error) -> Option<u16> {
+    e.downcast_ref::<ApiError>().map(|a| a.status)
+}
+
+#[derive(Deserialize)]
+struct Problem {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    field: Option<String>,
+}
+
+/// The name of a phase or state that the server may send as a string or as an
+/// internally tagged object (`{"phase": "commit"}`).
+pub fn tag_name(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Object(m) => m
+            .get("phase")
+            .or_else(|| m.get("state"))
+            .or_else(|| m.get("type"))
+            .and_then(Value::as_str)
+            .unwrap_or("unknown")
+            .to_owned(),
+        Value::Null => "unknown".into(),
+        other => other.to_string(),
+    }
+}
+
+/// `GET /api/v1/board`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BoardInfo {
+    /// The board's Ed25519 key.
+    pub board_public_key: BoardPublicKey,
+    /// Its log id.
+    pub log_id: Hash32,
+    /// Current size.
+    pub tree_size: u64,
+    /// Witness keys.
+    #[serde(default)]
+    pub witnesses: Vec<BoardPublicKey>,
+}
+
+/// One page item of `GET /api/v1/board/entries`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct IndexedEntry {
+    /// Leaf index.
+    pub index: u64,
+    /// The entry.
+    pub entry: BoardEntry,
+}
+
+/// `GET /api/v1/board/inclusion`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct InclusionProof {
+    /// Leaf index.
+    pub leaf_index: u64,
+    /// Tree size.
+    pub tree_size: u64,
+    /// Leaf hash.
+    pub leaf_hash: NodeHash,
+    /// Audit path.
+    pub proof: Vec<NodeHash>,
+}
+
+/// `GET /api/v1/board/consistency`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ConsistencyProof {
+    /// Old size.
+    pub first: u64,
+    /// New size.
+    pub second: u64,
+    /// Proof.
+    pub proof: Vec<NodeHash>,
+}
+
+/// `POST /api/v1/electorates` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ElectorateCreated {
+    /// Id.
+    pub electorate_id: String,
+    /// Canonical hash.
+    pub electorate_hash: Hash32,
+    /// Leaf index of its board entry.
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
+}
+
+/// `GET /api/v1/electorates/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ElectorateInfo {
+    /// The list.
+    pub electorate: Electorate,
+    /// Its hash.
+    pub electorate_hash: Hash32,
+}
+
+/// A petition in the list (`GET /api/v1/petitions`), loosely typed for display.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct PetitionSummary {
+    /// Id.
+    pub id: String,
+    /// What it asks.
+    #[serde(default)]
+    pub action: String,
+    /// Lifecycle stage.
+    #[serde(default)]
+    pub stage: Value,
+    /// Current count.
+    #[serde(default)]
+    pub count: u64,
+    /// Thresholds.
+    #[serde(default)]
+    pub thresholds: Value,
+    /// Closing time (ms).
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+    /// Response deadline (ms).
+    #[serde(default)]
+    pub response_due_by: Option<i64>,
+    /// Whether the response is overdue.
+    #[serde(default)]
+    pub response_overdue: bool,
+    /// Referendum created from it.
+    #[serde(default)]
+    pub referendum_id: Option<String>,
+}
+
+/// `GET /api/v1/petitions/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct PetitionDetail {
+    /// The petition text and rules.
+    pub petition: Petition,
+    /// Its hash.
+    pub petition_hash: Hash32,
+    /// Stage.
+    #[serde(default)]
+    pub stage: Value,
+    /// Count.
+    #[serde(default)]
+    pub count: u64,
+    /// Counts per region (above the minimum group size).
+    #[serde(default)]
+    pub region_counts: Vec<(String, u64)>,
+    /// Closing time.
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+    /// Response deadline.
+    #[serde(default)]
+    pub response_due_by: Option<i64>,
+    /// Whether the response is overdue.
+    #[serde(default)]
+    pub response_overdue: bool,
+    /// The official response.
+    #[serde(default)]
+    pub response: Option<String>,
+    /// Referendum created from it.
+    #[serde(default)]
+    pub referendum_id: Option<String>,
+    /// Thresholds reached.
+    #[serde(default)]
+    pub thresholds_reached: Value,
+}
+
+/// `POST /api/v1/petitions/{id}/signatures` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SignatureAccepted {
+    /// Leaf index.
+    pub leaf_index: u64,
+    /// Tree head including it.
+    pub tree_head: SignedTreeHead,
+    /// Inclusion proof against that head.
+    #[serde(default)]
+    pub inclusion_proof: Vec<NodeHash>,
+    /// New count.
+    #[serde(default)]
+    pub count: u64,
+}
+
+/// A referendum in the list.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ReferendumSummary {
+    /// Id.
+    pub id: String,
+    /// Title.
+    #[serde(default)]
+    pub title: String,
+    /// State.
+    #[serde(default)]
+    pub state: Value,
+    /// Opening time.
+    #[serde(default)]
+    pub opens_at: Option<i64>,
+    /// Closing time.
+    #[serde(default)]
+    pub closes_at: Option<i64>,
+    /// Ballots cast so far.
+    #[serde(default)]
+    pub ballots_cast: u64,
+    /// Source petition.
+    #[serde(default)]
+    pub source_petition: Option<String>,
+}
+
+/// `POST /api/v1/referendums` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ReferendumCreated {
+    /// Id.
+    pub referendum_id: String,
+    /// Manifest hash.
+    pub manifest_hash: Hash32,
+    /// State.
+    #[serde(default)]
+    pub state: Value,
+}
+
+/// `GET /api/v1/referendums/{id}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ReferendumDetail {
+    /// Manifest.
+    pub manifest: Manifest,
+    /// Its hash.
+    pub manifest_hash: Hash32,
+    /// State.
+    #[serde(default)]
+    pub state: Value,
+    /// Ceremony phase.
+    #[serde(default)]
+    pub ceremony_phase: Value,
+    /// Joint election key, once the ceremony is complete.
+    #[serde(default)]
+    pub election_key: Option<ElectionPublicKey>,
+    /// Trustees' public shares.
+    #[serde(default)]
+    pub public_shares: Option<Vec<Point>>,
+    /// Ballots cast.
+    #[serde(default)]
+    pub ballots_cast: u64,
+    /// Counted ballots (after the tally).
+    #[serde(default)]
+    pub counted_ballots: Option<u64>,
+    /// The result, once published.
+    #[serde(default)]
+    pub result: Option<ReferendumResult>,
+}
+
+impl ReferendumDetail {
+    /// The state's name.
+    pub fn state_name(&self) -> String {
+        tag_name(&self.state)
+    }
+}
+
+/// `GET /api/v1/referendums/{id}/ceremony`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CeremonyView {
+    /// Phase.
+    #[serde(default)]
+    pub phase: Value,
+    /// Announced trustee keys.
+    #[serde(default)]
+    pub keys: Vec<TrusteePublicKey>,
+    /// Posted commitment hashes.
+    #[serde(default)]
+    pub commitments: Vec<CeremonyCommitment>,
+    /// Reveals.
+    #[serde(default)]
+    pub reveals: Vec<CoefficientCommitments>,
+    /// Encrypted shares.
+    #[serde(default)]
+    pub shares: Vec<EncryptedShare>,
+    /// Open complaints.
+    #[serde(default)]
+    pub complaints: Vec<Complaint>,
+}
+
+impl CeremonyView {
+    /// The phase's name (`commit`, `reveal`, `shares`, `confirm`, `complete`, `failed`).
+    pub fn phase_name(&self) -> String {
+        tag_name(&self.phase)
+    }
+    /// Failure reason, if the ceremony failed.
+    pub fn failure(&self) -> Option<String> {
+        (self.phase_name() == "failed").then(|| {
+            self.phase
+                .get("reason")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given")
+                .to_owned()
+        })
+    }
+}
+
+/// `POST /api/v1/referendums/{id}/ceremony` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CeremonyPosted {
+    /// Leaf index.
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
+    /// Phase after the message.
+    #[serde(default)]
+    pub phase: Value,
+}
+
+/// `POST .../audits` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct AuditPosted {
+    /// Leaf index.
+    pub leaf_index: u64,
+}
+
+/// `GET .../ballots/{hash}`.
+#[derive(Clone, Debug, Deserialize)]
+pub struct BallotStatus {
+    /// Leaf index.
+    pub leaf_index: u64,
+    /// `counted` or `superseded`.
+    pub status: String,
+}
+
+/// `POST .../decryption-shares` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct SharePosted {
+    /// Leaf index.
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
+    /// Shares received so far.
+    #[serde(default)]
+    pub shares_received: Option<u64>,
+}
+
+/// A client of one vox server.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    /// A client of the server at `base` (e.g. `http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Self {
+        let agent = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .max_idle_connections_per_host(64)
+            .build();
+        Self {
+            agent,
+            base: base.trim_end_matches('/').to_owned(),
+            token: None,
+        }
+    }
+
+    /// The same client with an authority token.
+    pub fn with_token(mut self, token: String) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn call<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<T> {
+        let request = format!("{method} {path}");
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let mut req = self
+                .agent
+                .request(method, &self.url(path))
+                .set("Accept", "application/json");
+            if let Some(t) = &self.token {
+                req = req.set("Authorization", &format!("Bearer {t}"));
+            }
+            if let Some(k) = idempotency_key {
+                req = req.set("Idempotency-Key", k);
+            }
+            let result = match body {
+                Some(b) => req.send_json(b),
+                None => req.call(),
+            };
+            match result {
+                Ok(resp) => {
+                    return resp
+                        .into_json::<T>()
+                        .map_err(|e| anyhow!("{request}: unexpected answer from the server: {e}"))
+                }
+                Err(ureq::Error::Status(429, resp)) if attempt < 20 => {
+                    let wait = resp
+                        .header("Retry-After")
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .unwrap_or(1)
+                        .clamp(1, 10);
+                    std::thread::sleep(Duration::from_millis(wait * 1000));
+                }
+                Err(ureq::Error::Status(status, resp)) => {
+                    let text = resp.into_string().unwrap_or_default();
+                    let p: Option<Problem> = serde_json::from_str(&text).ok();
+                    let e = match p {
+                        Some(p) => ApiError {
+                            request,
+                            status,
+                            kind: p
+                                .kind
+                                .as_deref()
+                                .and_then(|k| k.rsplit('/').next())
+                                .map(str::to_owned),
+                            title: p.title.unwrap_or_default(),
+                            detail: p.detail,
+                            field: p.field,
+                        },
+                        None => ApiError {
+                            request,
+                            status,
+                            kind: None,
+                            title: String::new(),
+                            detail: Some(text.chars().take(300).collect()),
+                            field: None,
+                        },
+                    };
+                    return Err(e.into());
+                }
+                Err(ureq::Error::Transport(t)) => {
+                    // Connection resets under load are retried: every POST of the API is
+                    // idempotent for the same body.
+                    if attempt < 4 && matches!(t.kind(), ureq::ErrorKind::Io) {
+                        std::thread::sleep(Duration::from_millis(100 * u64::from(attempt)));
+                        continue;
+                    }
+                    return Err(anyhow!(
+                        "cannot reach the vox server at {} ({request}): {t}",
+                        self.base
+                    ));
+                }
+            }
+        }
+    }
+
+    /// GET a JSON resource.
+    pub fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T> {
+        self.call("GET", path, None, None)
+    }
+
+    /// POST a JSON body.
+    pub fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let v = serde_json::to_value(body)?;
+        self.call("POST", path, Some(&v), None)
+    }
+
+    /// POST with an `Idempotency-Key`.
+    pub fn post_idempotent<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        body: &B,
+        key: &str,
+    ) -> Result<T> {
+        let v = serde_json::to_value(body)?;
+        self.call("POST", path, Some(&v), Some(key))
+    }
+
+    // ---- service and board -------------------------------------------------------
+
+    /// `GET /healthz`.
+    pub fn health(&self) -> Result<Value> {
+        self.get("/healthz")
+    }
+
+    /// `GET /api/v1/board`.
+    pub fn board(&self) -> Result<BoardInfo> {
+        self.get("/api/v1/board")
+    }
+
+    /// `GET /api/v1/board/tree-head`.
+    pub fn tree_head(&self) -> Result<SignedTreeHead> {
+        self.get("/api/v1/board/tree-head")
+    }
+
+    /// `GET /api/v1/board/tree-heads[?since=SIZE]`.
+    pub fn tree_heads(&self, since: Option<u64>) -> Result<Vec<SignedTreeHead>> {
+        match since {
+            Some(s) => self.get(&format!("/api/v1/board/tree-heads?since={s}")),
+            None => self.get("/api/v1/board/tree-heads"),
+        }
+    }
+
+    /// `GET /api/v1/board/entries?start=A&end=B` (at most [`ENTRIES_PAGE`]).
+    pub fn entries(&self, start: u64, end: u64) -> Result<Vec<IndexedEntry>> {
+        self.get(&format!("/api/v1/board/entries?start={start}&end={end}"))
+    }
+
+    /// Every entry in `start..end`, page by page, in order (checks the indices).
+    pub fn all_entries(
+        &self,
+        start: u64,
+        end: u64,
+        mut each: impl FnMut(u64, BoardEntry) -> Result<()>,
+    ) -> Result<()> {
+        let mut next = start;
+        while next < end {
+            let stop = end.min(next + ENTRIES_PAGE);
+            let page = self.entries(next, stop)?;
+            if page.is_empty() {
+                anyhow::bail!("the server returned no entries for {next}..{stop}");
+            }
+            for item in page {
+                if item.index != next {
+                    anyhow::bail!(
+                        "the server returned entry {} where {next} was expected",
+                        item.index
+                    );
+                }
+                each(item.index, item.entry)?;
+                next += 1;
+                if next >= end {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `GET /api/v1/board/inclusion`.
+    pub fn inclusion(&self, index: u64, tree_size: u64) -> Result<InclusionProof> {
+        self.get(&format!(
+            "/api/v1/board/inclusion?index={index}&tree_size={tree_size}"
+        ))
+    }
+
+    /// `GET /api/v1/board/consistency`.
+    pub fn consistency(&self, first: u64, second: u64) -> Result<ConsistencyProof> {
+        self.get(&format!(
+            "/api/v1/board/consistency?first={first}&second={second}"
+        ))
+    }
+
+    /// `GET /api/v1/record?referendum=ID` or `?petition=ID`.
+    pub fn record_header(
+        &self,
+        referendum: Option<&str>,
+        petition: Option<&str>,
+    ) -> Result<RecordHeader> {
+        match (referendum, petition) {
+            (Some(r), _) => self.get(&format!("/api/v1/record?referendum={}", enc(r))),
+            (None, Some(p)) => self.get(&format!("/api/v1/record?petition={}", enc(p))),
+            (None, None) => self.get("/api/v1/record"),
+        }
+    }
+
+    // ---- electorates -------------------------------------------------------------
+
+    /// `POST /api/v1/electorates` (authority).
+    pub fn create_electorate(&self, e: &Electorate) -> Result<ElectorateCreated> {
+        self.post("/api/v1/electorates", e)
+    }
+
+    /// `GET /api/v1/electorates/{id}`.
+    pub fn electorate(&self, id: &str) -> Result<ElectorateInfo> {
+        self.get(&format!("/api/v1/electorates/{}", enc(id)))
+    }
+
+    // ---- petitions ---------------------------------------------------------------
+
+    /// `GET /api/v1/petitions`.
+    pub fn petitions(&self) -> Result<Vec<PetitionSummary>> {
+        self.get("/api/v1/petitions")
+    }
+
+    /// `POST /api/v1/petitions`.
+    pub fn propose(&self, p: &PetitionProposal) -> Result<PetitionSummary> {
+        self.post("/api/v1/petitions", p)
+    }
+
+    /// `GET /api/v1/petitions/{id}`.
+    pub fn petition(&self, id: &str) -> Result<PetitionDetail> {
+        self.get(&format!("/api/v1/petitions/{}", enc(id)))
+    }
+
+    /// `POST /api/v1/petitions/{id}/signatures`.
+    pub fn sign_petition(&self, id: &str, s: &PetitionSignature) -> Result<SignatureAccepted> {
+        self.post(&format!("/api/v1/petitions/{}/signatures", enc(id)), s)
+    }
+
+    /// `POST /api/v1/petitions/{id}/moderation` (authority).
+    pub fn moderate(&self, id: &str, m: &Moderation) -> Result<Value> {
+        self.post(&format!("/api/v1/petitions/{}/moderation", enc(id)), m)
+    }
+
+    /// `POST /api/v1/petitions/{id}/response` (authority).
+    pub fn respond(&self, id: &str, text: &str) -> Result<Value> {
+        self.post(
+            &format!("/api/v1/petitions/{}/response", enc(id)),
+            &serde_json::json!({ "text": text }),
+        )
+    }
+
+    /// `POST /api/v1/petitions/{id}/invalidations` (authority).
+    pub fn invalidate(&self, id: &str, credentials: &[Point], reason: &str) -> Result<Value> {
+        self.post(
+            &format!("/api/v1/petitions/{}/invalidations", enc(id)),
+            &serde_json::json!({ "credentials": credentials, "reason": reason }),
+        )
+    }
+
+    /// `POST /api/v1/petitions/{id}/close` (authority).
+    pub fn close_petition(&self, id: &str) -> Result<Value> {
+        self.post(
+            &format!("/api/v1/petitions/{}/close", enc(id)),
+            &serde_json::json!({}),
+        )
+    }
+
+    // ---- referendums -------------------------------------------------------------
+
+    /// `GET /api/v1/referendums`.
+    pub fn referendums(&self) -> Result<Vec<ReferendumSummary>> {
+        self.get("/api/v1/referendums")
+    }
+
+    /// `POST /api/v1/referendums` (authority).
+    pub fn create_referendum(&self, m: &Manifest) -> Result<ReferendumCreated> {
+        self.post("/api/v1/referendums", m)
+    }
+
+    /// `GET /api/v1/referendums/{id}`.
+    pub fn referendum(&self, id: &str) -> Result<ReferendumDetail> {
+        self.get(&format!("/api/v1/referendums/{}", enc(id)))
+    }
+
+    /// `GET /api/v1/referendums/{id}/ceremony`.
+    pub fn ceremony(&self, id: &str) -> Result<CeremonyView> {
+        self.get(&format!("/api/v1/referendums/{}/ceremony", enc(id)))
+    }
+
+    /// `POST /api/v1/referendums/{id}/ceremony` (trustee-signed).
+    pub fn post_ceremony(
+        &self,
+        id: &str,
+        m: &CeremonyMessage,
+        key: &str,
+    ) -> Result<CeremonyPosted> {
+        self.post_idempotent(&format!("/api/v1/referendums/{}/ceremony", enc(id)), m, key)
+    }
+
+    /// `POST /api/v1/referendums/{id}/{action}` for open and close (authority).
+    pub fn referendum_action(&self, id: &str, action: &str) -> Result<Value> {
+        self.post(
+            &format!("/api/v1/referendums/{}/{action}", enc(id)),
+            &serde_json::json!({}),
+        )
+    }
+
+    /// `POST /api/v1/referendums/{id}/ballots`.
+    pub fn cast(&self, id: &str, b: &Ballot) -> Result<Receipt> {
+        self.post(&format!("/api/v1/referendums/{}/ballots", enc(id)), b)
+    }
+
+    /// `POST /api/v1/referendums/{id}/audits`.
+    pub fn audit(&self, id: &str, a: &AuditedBallot) -> Result<AuditPosted> {
+        self.post(&format!("/api/v1/referendums/{}/audits", enc(id)), a)
+    }
+
+    /// `GET /api/v1/referendums/{id}/ballots/{hash}`.
+    pub fn ballot_status(&self, id: &str, hash: &Hash32) -> Result<BallotStatus> {
+        self.get(&format!(
+            "/api/v1/referendums/{}/ballots/{}",
+            enc(id),
+            hash.to_hex()
+        ))
+    }
+
+    /// `POST /api/v1/referendums/{id}/tally` (authority).
+    pub fn compute_tally(&self, id: &str) -> Result<EncryptedTally> {
+        self.post(
+            &format!("/api/v1/referendums/{}/tally", enc(id)),
+            &serde_json::json!({}),
+        )
+    }
+
+    /// `GET /api/v1/referendums/{id}/tally`.
+    pub fn tally(&self, id: &str) -> Result<EncryptedTally> {
+        self.get(&format!("/api/v1/referendums/{}/tally", enc(id)))
+    }
+
+    /// `POST /api/v1/referendums/{id}/decryption-shares` (trustee-signed).
+    pub fn post_decryption_share(
+        &self,
+        id: &str,
+        m: &DecryptionShareMessage,
+        key: &str,
+    ) -> Result<SharePosted> {
+        self.post_idempotent(
+            &format!("/api/v1/referendums/{}/decryption-shares", enc(id)),
+            m,
+            key,
+        )
+    }
+
+    /// `POST /api/v1/referendums/{id}/publish` (authority).
+    pub fn publish(&self, id: &str) -> Result<ReferendumResult> {
+        self.post(
+            &format!("/api/v1/referendums/{}/publish", enc(id)),
+            &serde_json::json!({}),
+        )
+    }
+
+    /// `GET /api/v1/referendums/{id}/result`.
+    pub fn result(&self, id: &str) -> Result<ReferendumResult> {
+        self.get(&format!("/api/v1/referendums/{}/result", enc(id)))
+    }
+}
+
+/// Percent-encode an id for a URL path segment or query value.
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,978 @@
+//! `vox demo`: a whole cycle from nothing, on a throw-away server, verified at the end.
+//!
+//! An electorate of N citizens is issued credentials; one citizen proposes a petition,
+//! sponsors sign, the authority publishes it, citizens sign until the referendum
+//! threshold triggers (the response threshold on the way obliges an official
+//! response); the authority creates a referendum from the petition; three trustees run
+//! the key ceremony over HTTP; every citizen votes (a few audit a ballot first, a few
+//! vote again); voting closes; two of the three trustees post decryption shares; the
+//! result is published; the record is exported under the current directory and checked
+//! by the verifier library, in this process.
+//!
+//! Ballots and signatures are prepared on all cores (rayon) and submitted by several
+//! concurrent HTTP clients, as many citizens' devices would.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::Args;
+use indicatif::ProgressBar;
+use rand::rngs::OsRng;
+use rand::Rng;
+use rayon::prelude::*;
+use vox_crypto::credential::Credential;
+use vox_crypto::threshold::TrusteeKeys;
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, Choices};
+use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
+};
+use vox_protocol::tally::ReferendumResult;
+
+use crate::authority::{self, now_ms};
+use crate::client::{tag_name, Client};
+use crate::files;
+use crate::progress;
+use crate::trustee::{Step, TrusteeSession};
+use crate::voter::{check_receipt, VotingContext};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
+const DESIGNS: [&str; 3] = ["painted lane", "kerb-separated lane", "shared street"];
+
+/// Arguments of `vox demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Number of citizens.
+    #[arg(long, default_value_t = 1000)]
+    pub voters: usize,
+    /// Keep the working files (database, credentials, trustee keys and state) in DIR
+    /// instead of a temporary directory that is deleted at the end.
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    /// Where to export the election record [default: ./vox-record-demo-<time>].
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Concurrent HTTP clients submitting ballots and signatures.
+    #[arg(long, default_value_t = 8)]
+    pub clients: usize,
+}
+
+/// Run the demo. Succeeds only if the verifier passes every step of the record.
+pub fn run(a: DemoArgs) -> Result<()> {
+    if a.voters < 10 {
+        bail!("--voters must be at least 10");
+    }
+    let started = Instant::now();
+    let work = WorkDir::new(a.keep.as_deref())?;
+    let record_dir = match &a.out {
+        Some(p) => p.clone(),
+        None => {
+            let base = std::env::current_dir()?.join(format!("vox-record-demo-{}", timestamp()));
+            let mut dir = base.clone();
+            let mut n = 1;
+            while dir.exists() {
+                n += 1;
+                let mut name = base.as_os_str().to_owned();
+                name.push(format!("-{n}"));
+                dir = PathBuf::from(name);
+            }
+            dir
+        }
+    };
+    println!(
+        "vox demo: {} citizens, a petition, a referendum, a verified result\n",
+        a.voters
+    );
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let mut phases = Phases::default();
+
+    // 1. Server.
+    let t = Instant::now();
+    let db = work.path().join("vox.db");
+    let config = vox_server::ServerConfig::new(
+        Some(format!("sqlite://{}", db.display())),
+        std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
+    );
+    let server = rt
+        .block_on(vox_server::start(config))
+        .map_err(|e| anyhow!("the server did not start: {e}"))?;
+    let base = format!("http://{}", server.local_addr());
+    let token = server
+        .authority_token()
+        .ok_or_else(|| anyhow!("the fresh server issued no authority token"))?;
+    phases.done(
+        "server",
+        t,
+        format!("listening on {base} (SQLite {})", db.display()),
+    );
+    let mut demo = Demo {
+        public: Client::new(&base),
+        auth: Client::new(&base).with_token(token),
+        threads: a.clients.max(1),
+        work: work.path().to_owned(),
+        keep: a.keep.is_some(),
+        creds: Vec::new(),
+        board_key: None,
+    };
+    let outcome = demo.cycle(a.voters, &mut phases, &record_dir);
+    if let Err(e) = rt.block_on(server.shutdown()) {
+        eprintln!("warning: server shutdown: {e}");
+    }
+    drop(rt);
+    let report = outcome?;
+
+    let t = Instant::now();
+    let receipts: Vec<(String, Receipt)> = report
+        .receipts
+        .iter()
+        .map(|r| (format!("receipt {}", r.tracking_code), r.clone()))
+        .collect();
+    let n_receipts = receipts.len();
+    let verdict = verify_record_with(&record_dir, receipts)?;
+    phases.done(
+        "verify",
+        t,
+        format!("record checked by the verifier library, with the citizens' {n_receipts} receipts"),
+    );
+    println!();
+    println!("Verification of {}:", record_dir.display());
+    print!("{}", verdict.human);
+    println!();
+    authority::print_result(&report.manifest, &report.result, Some(a.voters));
+    println!();
+    println!("Timings:");
+    for (name, d) in &phases.list {
+        println!("  {name:<14} {:>8.2} s", d.as_secs_f64());
+    }
+    println!(
+        "  {:<14} {:>8.2} s",
+        "total",
+        started.elapsed().as_secs_f64()
+    );
+    println!();
+    println!("Election record: {}", record_dir.display());
+    println!("Re-run the independent verifier by hand:");
+    println!(
+        "  cargo run --release -p vox-verifier -- {}",
+        record_dir.display()
+    );
+    println!(
+        "  (or the built binary: vox-verify {})",
+        record_dir.display()
+    );
+    if a.keep.is_some() {
+        println!("Working files kept in {}", work.path().display());
+    }
+    if !verdict.passed {
+        bail!("the verifier did not pass the record");
+    }
+    println!("\nverification PASSED");
+    Ok(())
+}
+
+/// What the cycle produced.
+struct CycleReport {
+    manifest: Manifest,
+    result: ReferendumResult,
+    receipts: Vec<Receipt>,
+}
+
+struct Demo {
+    public: Client,
+    auth: Client,
+    threads: usize,
+    work: PathBuf,
+    keep: bool,
+    creds: Vec<Credential>,
+    board_key: Option<BoardPublicKey>,
+}
+
+#[derive(Default)]
+struct Phases {
+    list: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn done(&mut self, name: &'static str, t: Instant, what: String) {
+        let d = t.elapsed();
+        println!(
+            "[{:>2}] {name:<12} {what}  ({:.2} s)",
+            self.list.len() + 1,
+            d.as_secs_f64()
+        );
+        self.list.push((name, d));
+    }
+}
+
+/// One citizen's plan in the referendum.
+struct Plan {
+    voter: usize,
+    audit: bool,
+    first: Option<Choices>,
+    last: Choices,
+}
+
+impl Demo {
+    fn cred(&self, i: usize) -> Result<&Credential> {
+        self.creds
+            .get(i)
+            .ok_or_else(|| anyhow!("no citizen number {i}"))
+    }
+
+    fn board_key(&mut self) -> Result<BoardPublicKey> {
+        if let Some(k) = self.board_key {
+            return Ok(k);
+        }
+        let k = self.public.board()?.board_public_key;
+        self.board_key = Some(k);
+        Ok(k)
+    }
+
+    fn cycle(
+        &mut self,
+        voters: usize,
+        phases: &mut Phases,
+        record_dir: &Path,
+    ) -> Result<CycleReport> {
+        // 2. Electorate.
+        let t = Instant::now();
+        let regions: Vec<String> = REGIONS.iter().map(|s| (*s).to_owned()).collect();
+        let (creds, electorate) =
+            authority::generate_electorate(voters, &regions, "riverton", "Riverton residents");
+        if self.keep {
+            authority::write_electorate(&self.work.join("electorate"), &creds, &electorate)?;
+        }
+        let created = self.auth.create_electorate(&electorate)?;
+        self.creds = creds;
+        let hash = created.electorate_hash.to_hex();
+        phases.done(
+            "electorate",
+            t,
+            format!(
+                "{voters} credentials issued; electorate `{}` published (hash {}…)",
+                created.electorate_id,
+                hash.get(..16).unwrap_or_default()
+            ),
+        );
+
+        // 3. Petition.
+        let t = Instant::now();
+        let (petition, signers) = self.petition(voters, created.electorate_hash)?;
+        phases.done(
+            "petition",
+            t,
+            format!(
+                "`{}` proposed, sponsored, published; {signers} citizens signed",
+                petition.id
+            ),
+        );
+        let t = Instant::now();
+        self.show_petition(&petition)?;
+        phases.done("response", t, "official response recorded".into());
+
+        // 4. Referendum and key ceremony.
+        let t = Instant::now();
+        let (manifest, trustees) = self.referendum(&petition)?;
+        phases.done(
+            "ceremony",
+            t,
+            format!(
+                "referendum `{}` created from the petition; 3 trustees completed the key ceremony (threshold 2); voting open",
+                manifest.referendum_id
+            ),
+        );
+
+        // 5. Voting.
+        let t = Instant::now();
+        let (expected, stats, receipts) = self.vote(&manifest)?;
+        phases.done("voting", t, stats);
+
+        // 6. Close, tally, two of three trustees decrypt, publish.
+        let t = Instant::now();
+        let rid = manifest.referendum_id.clone();
+        self.auth.referendum_action(&rid, "close")?;
+        let tally = self.auth.compute_tally(&rid)?;
+        let mut decrypting: Vec<TrusteeSession> = trustees
+            .into_iter()
+            .filter(|s| s.state.trustee != 2)
+            .collect();
+        let public = &self.public;
+        std::thread::scope(|s| -> Result<()> {
+            let handles: Vec<_> = decrypting
+                .iter_mut()
+                .map(|session| s.spawn(move || session.decrypt(public)))
+                .collect();
+            for h in handles {
+                h.join()
+                    .map_err(|_| anyhow!("a trustee thread panicked"))??;
+            }
+            Ok(())
+        })?;
+        let result = self.auth.publish(&rid)?;
+        if result.counts != expected {
+            bail!(
+                "the published result {:?} differs from the votes the citizens cast {:?}",
+                result.counts,
+                expected
+            );
+        }
+        phases.done(
+            "tally",
+            t,
+            format!(
+                "closed; encrypted tally of {} ballots; trustees 1 and 3 decrypted (trustee 2 absent); result published and equal to the votes cast",
+                tally.counted_ballots
+            ),
+        );
+
+        // 7. Export.
+        let t = Instant::now();
+        let s = authority::export(&self.public, Some(&rid), None, record_dir)?;
+        phases.done(
+            "export",
+            t,
+            format!(
+                "{} entries and {} signed tree heads written to {}",
+                s.entries,
+                s.tree_heads,
+                record_dir.display()
+            ),
+        );
+        Ok(CycleReport {
+            manifest,
+            result,
+            receipts,
+        })
+    }
+
+    // ---- petition ------------------------------------------------------------------
+
+    fn petition(
+        &mut self,
+        voters: usize,
+        electorate_hash: vox_crypto::Hash32,
+    ) -> Result<(Petition, usize)> {
+        let sponsors = 5u32;
+        let response = ((voters / 10) as u32).max(sponsors + 1);
+        let referendum = ((voters / 2) as u32).max(response + 1);
+        let petition = Petition {
+            id: "riverton-cycle-lane".into(),
+            action: "Build a protected cycle lane on the High Street".into(),
+            background: "Cycling to school on the High Street is dangerous; a protected lane \
+                         would make it safe for children and reduce traffic."
+                .into(),
+            details: String::new(),
+            electorate_hash,
+            sponsor_threshold: sponsors,
+            response_threshold: response,
+            referendum_threshold: referendum,
+            open_for_ms: 30 * DAY_MS,
+            response_due_ms: 14 * DAY_MS,
+            region_min_group: 5,
+        };
+        let proposer = self.cred(0)?;
+        let proposal = PetitionProposal::create(petition.clone(), proposer, &mut OsRng);
+        self.public.propose(&proposal)?;
+        for i in 1..sponsors as usize {
+            let s = PetitionSignature::create(
+                &petition,
+                self.cred(i)?,
+                SignatureAction::Sign,
+                &mut OsRng,
+            );
+            self.public.sign_petition(&petition.id, &s)?;
+        }
+        self.auth.moderate(
+            &petition.id,
+            &Moderation::Publish {
+                closes_at: now_ms() + 30 * DAY_MS,
+            },
+        )?;
+        // Citizens sign until past the referendum threshold.
+        let target = (referendum as usize + voters / 10).min(voters);
+        let first = sponsors as usize;
+        let sigs: Vec<PetitionSignature> = self
+            .creds
+            .get(first..target)
+            .unwrap_or_default()
+            .par_iter()
+            .map(|c| PetitionSignature::create(&petition, c, SignatureAction::Sign, &mut OsRng))
+            .collect();
+        let bar = progress::bar(sigs.len() as u64, "signing the petition");
+        let public = &self.public;
+        parallel(&sigs, self.threads, &bar, |s| {
+            public.sign_petition(&petition.id, s).map(|_| ())
+        })?;
+        bar.finish_and_clear();
+        // One signer changes their mind while the petition is open.
+        let w = PetitionSignature::create(
+            &petition,
+            self.cred(first)?,
+            SignatureAction::Withdraw,
+            &mut OsRng,
+        );
+        self.public.sign_petition(&petition.id, &w)?;
+        Ok((petition, target - 1))
+    }
+
+    fn show_petition(&mut self, petition: &Petition) -> Result<()> {
+        let size = self.public.board()?.tree_size;
+        let mut events = Vec::new();
+        self.public.all_entries(0, size, |i, e| {
+            if let Payload::PetitionThreshold {
+                petition_id,
+                kind,
+                count,
+            } = e.payload
+            {
+                if petition_id == petition.id {
+                    events.push((i, kind, count));
+                }
+            }
+            Ok(())
+        })?;
+        for (i, kind, count) in &events {
+            let what = match kind {
+                ThresholdKind::Sponsor => "sponsor threshold reached: sent to moderation",
+                ThresholdKind::Response => {
+                    "RESPONSE threshold reached: an official response is now due"
+                }
+                ThresholdKind::Referendum => {
+                    "REFERENDUM threshold reached: a referendum is triggered"
+                }
+            };
+            println!("       board leaf {i:>5}: {what} (at {count} signatures)");
+        }
+        if !events
+            .iter()
+            .any(|(_, k, _)| *k == ThresholdKind::Referendum)
+        {
+            bail!("the petition did not reach its referendum threshold");
+        }
+        let d = self.public.petition(&petition.id)?;
+        let regions: Vec<String> = d
+            .region_counts
+            .iter()
+            .map(|(r, n)| format!("{r} {n}"))
+            .collect();
+        println!(
+            "       petition now {} with {} signatures (by region: {})",
+            tag_name(&d.stage),
+            d.count,
+            regions.join(", ")
+        );
+        self.auth.respond(
+            &petition.id,
+            "The council welcomes the petition and will put the question to residents in an \
+             advisory referendum.",
+        )?;
+        Ok(())
+    }
+
+    // ---- referendum and ceremony ---------------------------------------------------
+
+    fn referendum(&mut self, petition: &Petition) -> Result<(Manifest, Vec<TrusteeSession>)> {
+        let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
+        let mut key_files = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            let path = self.work.join(format!("trustee-{}.key", i + 1));
+            files::save_trustee_keys(&path, &format!("Trustee {}", i + 1), k)?;
+            key_files.push(path);
+        }
+        let now = now_ms();
+        let manifest = Manifest {
+            version: MANIFEST_VERSION,
+            referendum_id: "riverton-cycle-lane-2026".into(),
+            title: petition.action.clone(),
+            description: petition.background.clone(),
+            questions: vec![
+                Question {
+                    id: "q1".into(),
+                    text: "Should the council build a protected cycle lane on the High Street?"
+                        .into(),
+                    options: vec!["yes".into(), "no".into()],
+                    kind: QuestionKind::YesNo,
+                },
+                Question {
+                    id: "q2".into(),
+                    text: "If it is built, which design do you prefer?".into(),
+                    options: DESIGNS.iter().map(|s| (*s).to_owned()).collect(),
+                    kind: QuestionKind::ChooseOne {
+                        blank_allowed: false,
+                    },
+                },
+            ],
+            opens_at: now,
+            closes_at: now + 14 * DAY_MS,
+            electorate_hash: petition.electorate_hash,
+            trustees: keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| TrusteeInfo {
+                    index: i as u32 + 1,
+                    name: format!("Trustee {}", i + 1),
+                    public_key: *k.public(),
+                })
+                .collect(),
+            threshold: 2,
+            source_petition: Some(petition.id.clone()),
+        };
+        manifest.validate().map_err(|e| anyhow!("{e}"))?;
+        let rid = manifest.referendum_id.clone();
+        self.auth.create_referendum(&manifest)?;
+
+        let mut sessions = Vec::new();
+        for (i, k) in keys.into_iter().enumerate() {
+            let state = self
+                .work
+                .join(format!("trustee-{}-{rid}.state.json", i + 1));
+            sessions.push(TrusteeSession::open(
+                &self.public,
+                &rid,
+                Some(i as u32 + 1),
+                k,
+                &state,
+            )?);
+        }
+        // Round-robin: each trustee does what it can, until all are done.
+        let mut done = vec![false; sessions.len()];
+        let mut posted: Vec<(String, Vec<u32>)> = Vec::new();
+        for _round in 0..100 {
+            let mut progressed = false;
+            for (s, d) in sessions.iter_mut().zip(done.iter_mut()) {
+                if *d {
+                    continue;
+                }
+                match s.advance(&self.public)? {
+                    Step::Posted(what) => {
+                        progressed = true;
+                        match posted.iter_mut().find(|(w, _)| *w == what) {
+                            Some((_, who)) => who.push(s.state.trustee),
+                            None => posted.push((what, vec![s.state.trustee])),
+                        }
+                    }
+                    Step::Complete => {
+                        *d = true;
+                        progressed = true;
+                    }
+                    Step::Waiting(_) => {}
+                }
+            }
+            if done.iter().all(|d| *d) {
+                break;
+            }
+            if !progressed {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        for (what, who) in &posted {
+            let who: Vec<String> = who.iter().map(u32::to_string).collect();
+            println!("       trustees {} posted their {what}", who.join(", "));
+        }
+        if !done.iter().all(|d| *d) {
+            bail!("the key ceremony did not complete");
+        }
+        self.auth.referendum_action(&rid, "open")?;
+        Ok((manifest, sessions))
+    }
+
+    // ---- voting --------------------------------------------------------------------
+
+    fn vote(&mut self, manifest: &Manifest) -> Result<(Vec<Vec<u64>>, String, Vec<Receipt>)> {
+        let rid = manifest.referendum_id.clone();
+        let vc = VotingContext::fetch(&self.public, &rid)?;
+        let ctx = vc.ballot_context();
+        let n = self.creds.len();
+        let auditors = (n / 100).max(2);
+        let revoters = (n / 50).max(2);
+        let mut rng = rand::thread_rng();
+        let mut random_choices = |yes_bias: f64| -> Choices {
+            let yes = rng.gen_bool(yes_bias);
+            let d = if yes {
+                [0.25, 0.55, 0.20]
+            } else {
+                [0.45, 0.25, 0.30]
+            };
+            let x: f64 = rng.gen();
+            let pick = if x < d[0] {
+                0
+            } else if x < d[0] + d[1] {
+                1
+            } else {
+                2
+            };
+            let mut q2 = vec![0u64; 3];
+            if let Some(s) = q2.get_mut(pick) {
+                *s = 1;
+            }
+            vec![if yes { vec![1, 0] } else { vec![0, 1] }, q2]
+        };
+        let plans: Vec<Plan> = (0..n)
+            .map(|i| {
+                let last = random_choices(0.62);
+                let first = (i >= n - revoters).then(|| {
+                    // A citizen who changes their mind: the first ballot says the opposite.
+                    let mut c = last.clone();
+                    c.reverse_yes_no();
+                    c
+                });
+                Plan {
+                    voter: i,
+                    audit: i < auditors,
+                    first,
+                    last,
+                }
+            })
+            .collect();
+        let mut expected = vec![vec![0u64; 2], vec![0u64; 3]];
+        for p in &plans {
+            for (e, c) in expected.iter_mut().zip(&p.last) {
+                for (x, y) in e.iter_mut().zip(c) {
+                    *x += *y;
+                }
+            }
+        }
+        let board_key = self.board_key()?;
+
+        // Prepare every encryption on all cores.
+        let enc_bar = progress::bar(n as u64, "encrypting ballots");
+        let creds = &self.creds;
+        let prepared: Vec<(Option<AuditedBallot>, Ballot, Option<Ballot>)> = plans
+            .par_iter()
+            .map(|p| -> Result<_> {
+                let c = creds
+                    .get(p.voter)
+                    .ok_or_else(|| anyhow!("no citizen {}", p.voter))?;
+                let enc = |ch: &Choices| {
+                    encrypt_ballot(&ctx, c, ch, &mut OsRng).map_err(|e| anyhow!("{e}"))
+                };
+                let audit = if p.audit {
+                    let (b, s) = enc(&p.last)?;
+                    Some(AuditedBallot::new(b, s))
+                } else {
+                    None
+                };
+                let out = match &p.first {
+                    Some(first) => (audit, enc(first)?.0, Some(enc(&p.last)?.0)),
+                    None => (audit, enc(&p.last)?.0, None),
+                };
+                enc_bar.inc(1);
+                Ok(out)
+            })
+            .collect::<Result<_>>()?;
+        enc_bar.finish_and_clear();
+
+        // Benaloh audits: publish the opened ballot, check the opening.
+        let audits: Vec<&AuditedBallot> = prepared.iter().filter_map(|p| p.0.as_ref()).collect();
+        let public = &self.public;
+        let bar = progress::bar(audits.len() as u64, "auditing ballots");
+        parallel(&audits, self.threads, &bar, |a| {
+            public.audit(&rid, a)?;
+            a.verify_opening(&ctx)
+                .map_err(|e| anyhow!("audit failed: {e}"))
+        })?;
+        bar.finish_and_clear();
+
+        // Cast: everyone, then the citizens who vote again.
+        let first_round: Vec<&Ballot> = prepared.iter().map(|p| &p.1).collect();
+        let bar = progress::bar(first_round.len() as u64, "casting ballots");
+        let receipts = parallel(&first_round, self.threads, &bar, |b| {
+            cast_checked(public, &rid, b, &board_key)
+        })?;
+        bar.finish_and_clear();
+        let second_round: Vec<&Ballot> = prepared.iter().filter_map(|p| p.2.as_ref()).collect();
+        let bar = progress::bar(second_round.len() as u64, "re-voting");
+        let revote_receipts = parallel(&second_round, self.threads, &bar, |b| {
+            cast_checked(public, &rid, b, &board_key)
+        })?;
+        bar.finish_and_clear();
+
+        // A citizen checks a receipt online; a re-voter sees the first ballot superseded.
+        let sample = receipts.first().ok_or_else(|| anyhow!("no receipt"))?;
+        let status = check_receipt(public, sample, false)?;
+        if status != "counted" {
+            bail!(
+                "receipt {} is {status}, expected counted",
+                sample.tracking_code
+            );
+        }
+        let superseded = receipts
+            .get(n - revoters)
+            .ok_or_else(|| anyhow!("no re-voter receipt"))?;
+        let status = check_receipt(public, superseded, false)?;
+        if status != "superseded" {
+            bail!(
+                "receipt {} of a re-voter's first ballot is {status}, expected superseded",
+                superseded.tracking_code
+            );
+        }
+        let last_revote = revote_receipts
+            .last()
+            .ok_or_else(|| anyhow!("no re-vote receipt"))?;
+        let status = check_receipt(public, last_revote, false)?;
+        if status != "counted" {
+            bail!(
+                "receipt {} is {status}, expected counted",
+                last_revote.tracking_code
+            );
+        }
+        println!(
+            "       receipt {} checked online: signed, included, consistent with the current board, counted",
+            sample.tracking_code
+        );
+        println!(
+            "       receipt {} (a re-voter's first ballot) checked: superseded by {}",
+            superseded.tracking_code, last_revote.tracking_code
+        );
+        let stats = format!(
+            "{n} citizens voted ({} ballots cast, {revoters} re-voted, {auditors} audited a ballot first); every receipt verified",
+            receipts.len() + revote_receipts.len()
+        );
+        let mut all = receipts;
+        all.extend(revote_receipts);
+        Ok((expected, stats, all))
+    }
+}
+
+trait ReverseYesNo {
+    fn reverse_yes_no(&mut self);
+}
+
+impl ReverseYesNo for Choices {
+    fn reverse_yes_no(&mut self) {
+        if let Some(q1) = self.first_mut() {
+            q1.reverse();
+        }
+    }
+}
+
+/// Cast a ballot and check its receipt offline (board signature, tree head, inclusion,
+/// and that it is for this ballot).
+fn cast_checked(
+    client: &Client,
+    rid: &str,
+    ballot: &Ballot,
+    board_key: &BoardPublicKey,
+) -> Result<Receipt> {
+    let r = client.cast(rid, ballot)?;
+    r.verify(board_key)
+        .map_err(|e| anyhow!("receipt does not verify: {e}"))?;
+    r.matches_ballot(ballot)
+        .map_err(|e| anyhow!("receipt is for another ballot: {e}"))?;
+    Ok(r)
+}
+
+/// Run `f` on every item with `threads` workers; results in item order. Stops at the
+/// first error.
+fn parallel<T: Sync, R: Send>(
+    items: &[T],
+    threads: usize,
+    bar: &ProgressBar,
+    f: impl Fn(&T) -> Result<R> + Sync,
+) -> Result<Vec<R>> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let f = &f;
+    let per_thread: Vec<Result<Vec<(usize, R)>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1).min(items.len().max(1)))
+            .map(|_| {
+                s.spawn(|| -> Result<Vec<(usize, R)>> {
+                    let mut out = Vec::new();
+                    while !failed.load(Ordering::Relaxed) {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break };
+                        match f(item) {
+                            Ok(r) => {
+                                out.push((i, r));
+                                bar.inc(1);
+                            }
+                            Err(e) => {
+                                failed.store(true, Ordering::Relaxed);
+                                return Err(e);
+                            }
+                        }
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(anyhow!("a worker thread panicked")))
+            })
+            .collect()
+    });
+    let mut all = Vec::with_capacity(items.len());
+    for r in per_thread {
+        all.extend(r?);
+    }
+    all.sort_by_key(|(i, _)| *i);
+    Ok(all.into_iter().map(|(_, r)| r).collect())
+}
+
+// ---- verifier ----------------------------------------------------------------------
+
+/// The verifier's verdict on a record.
+pub struct Verdict {
+    /// Every step passed.
+    pub passed: bool,
+    /// A short human summary: one line per step, then the faults.
+    pub human: String,
+    /// The full report.
+    pub report: vox_verifier::Report,
+}
+
+/// Run the verifier library on a record directory.
+pub fn verify_record(dir: &Path) -> Result<Verdict> {
+    verify_record_with(dir, Vec::new())
+}
+
+/// Run the verifier library on a record directory, with receipts to check (step V13).
+pub fn verify_record_with(dir: &Path, receipts: Vec<(String, Receipt)>) -> Result<Verdict> {
+    let options = vox_verifier::Options {
+        receipts: receipts
+            .into_iter()
+            .map(|(name, receipt)| vox_verifier::NamedReceipt { name, receipt })
+            .collect(),
+        ..vox_verifier::Options::default()
+    };
+    let source = vox_verifier::dir::DirSource::new(dir);
+    let report = vox_verifier::verify_record(&source, options, &mut vox_verifier::NoProgress)
+        .map_err(|e| anyhow!("the verifier could not read {}: {e}", dir.display()))?;
+    Ok(Verdict {
+        passed: report.verdict() == vox_verifier::Verdict::Pass,
+        human: summarize(&report),
+        report,
+    })
+}
+
+/// One line per step (details shortened), then up to five faults per failed step.
+fn summarize(report: &vox_verifier::Report) -> String {
+    let short = |s: &str, max: usize| -> String {
+        if s.chars().count() <= max {
+            s.to_owned()
+        } else {
+            let mut t: String = s.chars().take(max).collect();
+            t.push('…');
+            t
+        }
+    };
+    let mut out = String::new();
+    for s in &report.steps {
+        out.push_str(&format!(
+            "  {:<4} {:<11} {:<40} {:>6} {:<13} {:>6.2} s  {}\n",
+            s.id.code(),
+            s.status.to_string(),
+            s.title,
+            s.checked,
+            s.unit,
+            s.elapsed_ms.as_secs_f64(),
+            short(&s.detail, 70)
+        ));
+    }
+    for s in report.steps.iter().filter(|s| s.failures_total > 0) {
+        out.push_str(&format!(
+            "  {} failed ({} fault(s)):\n",
+            s.id.code(),
+            s.failures_total
+        ));
+        for f in s.failures.iter().take(5) {
+            out.push_str(&format!("    {}\n", short(&f.to_string(), 200)));
+        }
+    }
+    out.push_str(&format!(
+        "  verdict: {:?} ({} entries, {:.2} s)\n",
+        report.verdict(),
+        report.tree_size,
+        report.elapsed_ms.as_secs_f64()
+    ));
+    out
+}
+
+// ---- working directory -------------------------------------------------------------
+
+/// The demo's working directory: kept if the user asked, else removed at the end.
+struct WorkDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl WorkDir {
+    fn new(keep: Option<&Path>) -> Result<Self> {
+        let (path, remove) = match keep {
+            Some(p) if p.is_absolute() => (p.to_owned(), false),
+            Some(p) => (std::env::current_dir()?.join(p), false),
+            None => (
+                std::env::temp_dir().join(format!("vox-demo-{}-{}", std::process::id(), now_ms())),
+                true,
+            ),
+        };
+        if path.join("vox.db").exists() {
+            bail!(
+                "{} already holds a demo database; choose another --keep directory",
+                path.display()
+            );
+        }
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
+        }
+        Ok(Self { path, remove })
+    }
+
+    fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// UTC time as `YYYYMMDD-HHMMSS`.
+fn timestamp() -> String {
+    let secs = now_ms().div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn timestamp_shape() {
+        let t = super::timestamp();
+        assert_eq!(t.len(), 15);
+        assert!(t.starts_with("20"));
+    }
+}

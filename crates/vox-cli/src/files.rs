@@ -1,0 +1,388 @@
+//! Files on the user's own disk: private files (voter credentials, trustee keys,
+//! trustee ceremony state, the authority token) written with mode 0600, and public
+//! JSON files.
+//!
+//! Nothing in this module sends anything anywhere: private keys only ever go to a
+//! private file on the machine that made them.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use vox_crypto::credential::Credential;
+use vox_crypto::threshold::TrusteeKeys;
+use vox_crypto::Point;
+use zeroize::Zeroizing;
+
+/// `format` field of a trustee's secret key file.
+pub const TRUSTEE_KEY_FORMAT: &str = "vox-trustee-key";
+/// `format` field of a trustee's public key file.
+pub const TRUSTEE_PUBLIC_FORMAT: &str = "vox-trustee-public-key";
+
+fn open_new(path: &Path, private: bool) -> std::io::Result<File> {
+    let mut o = OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    if private {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = private;
+    o.open(path)
+}
+
+fn write_atomically(path: &Path, bytes: &[u8], private: bool, overwrite: bool) -> Result<()> {
+    if !overwrite && path.exists() {
+        bail!(
+            "refusing to overwrite {} (move it away first)",
+            path.display()
+        );
+    }
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let name = path
+        .file_name()
+        .ok_or_else(|| anyhow!("{} is not a file path", path.display()))?;
+    let mut tmp_name = std::ffi::OsString::from(".");
+    tmp_name.push(name);
+    tmp_name.push(format!(".tmp-{}", std::process::id()));
+    let tmp = path.with_file_name(tmp_name);
+    let _ = fs::remove_file(&tmp);
+    let result = (|| -> Result<()> {
+        let mut f =
+            open_new(&tmp, private).with_context(|| format!("creating {}", tmp.display()))?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// Write a private file (mode 0600 on Unix), atomically (temporary file + rename).
+pub fn write_private(path: &Path, bytes: &[u8], overwrite: bool) -> Result<()> {
+    write_atomically(path, bytes, true, overwrite)
+}
+
+/// Write a public file, atomically.
+pub fn write_public(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomically(path, bytes, false, true)
+}
+
+/// Write a value as pretty JSON to a public file.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> Result<()> {
+    let mut s = serde_json::to_string_pretty(value)?;
+    s.push('\n');
+    write_public(path, s.as_bytes())
+}
+
+/// Read and parse a JSON file.
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+}
+
+/// Warn when a private file can be read by others (it may have been copied carelessly).
+pub fn warn_if_exposed(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(m) = fs::metadata(path) {
+            if m.permissions().mode() & 0o077 != 0 {
+                eprintln!(
+                    "warning: {} is readable by other users; run `chmod 600 {}`",
+                    path.display(),
+                    path.display()
+                );
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+// ---- voter credentials -------------------------------------------------------------
+
+/// A voter's credential file: the secret credential plus the labels printed with it.
+///
+/// The format is plain text so that it can be printed on a letter:
+/// ```text
+/// # comment lines
+/// electorate: town-2026
+/// voter: voter-0001
+/// region: north
+/// credential: ABCDE-FGHJK-MNPQR-STVWX-YZ012
+/// ```
+/// A file holding only the credential text is accepted too.
+pub struct CredentialFile {
+    /// The secret credential.
+    pub credential: Credential,
+    /// Electorate id, if recorded.
+    pub electorate: Option<String>,
+    /// Voter label, if recorded.
+    pub voter: Option<String>,
+    /// Region, if any.
+    pub region: Option<String>,
+}
+
+impl CredentialFile {
+    /// The file's text.
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        s.push_str("# vox voting credential. Keep it secret: whoever holds it can vote and\n");
+        s.push_str("# sign petitions in your name. Re-voting replaces your earlier ballot.\n");
+        let mut line = |k: &str, v: &Option<String>| {
+            if let Some(v) = v {
+                s.push_str(&format!("{k}: {v}\n"));
+            }
+        };
+        line("electorate", &self.electorate);
+        line("voter", &self.voter);
+        line("region", &self.region);
+        s.push_str(&format!("credential: {}\n", self.credential.text()));
+        s
+    }
+
+    /// Parse a credential file's text.
+    pub fn parse(text: &str) -> Result<Self> {
+        let mut credential = None;
+        let mut electorate = None;
+        let mut voter = None;
+        let mut region = None;
+        for line in text.lines().map(str::trim) {
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            match line.split_once(':') {
+                Some((k, v)) => {
+                    let v = v.trim().to_owned();
+                    match k.trim() {
+                        "credential" => credential = Some(v),
+                        "electorate" => electorate = Some(v),
+                        "voter" => voter = Some(v),
+                        "region" => region = Some(v),
+                        _ => {}
+                    }
+                }
+                None if credential.is_none() => credential = Some(line.to_owned()),
+                None => bail!("unexpected line in credential file"),
+            }
+        }
+        let text = Zeroizing::new(credential.ok_or_else(|| anyhow!("no `credential:` line"))?);
+        let credential = Credential::from_text(&text).map_err(|e| anyhow!("{e}"))?;
+        Ok(Self {
+            credential,
+            electorate,
+            voter,
+            region,
+        })
+    }
+
+    /// Read a credential file (warns when others can read it).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = Zeroizing::new(
+            fs::read_to_string(path)
+                .with_context(|| format!("reading credential file {}", path.display()))?,
+        );
+        warn_if_exposed(path);
+        Self::parse(&text).with_context(|| format!("credential file {}", path.display()))
+    }
+
+    /// Write it as a private file.
+    pub fn save(&self, path: &Path, overwrite: bool) -> Result<()> {
+        let text = Zeroizing::new(self.render());
+        write_private(path, text.as_bytes(), overwrite)
+    }
+}
+
+// ---- trustee keys ------------------------------------------------------------------
+
+/// A trustee's secret key file (JSON, mode 0600).
+#[derive(Serialize, Deserialize)]
+struct TrusteeKeyFile {
+    format: String,
+    version: u32,
+    name: String,
+    public_key: Point,
+    secret_key: String,
+}
+
+/// A trustee's public key file, handed to the authority for the manifest.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TrusteePublicFile {
+    /// [`TRUSTEE_PUBLIC_FORMAT`].
+    pub format: String,
+    /// Display name in the manifest.
+    pub name: String,
+    /// The trustee's public key.
+    pub public_key: Point,
+}
+
+/// Where `keygen --out FILE` puts the public half: `FILE.pub`.
+pub fn public_key_path(secret_path: &Path) -> PathBuf {
+    let mut s = secret_path.as_os_str().to_owned();
+    s.push(".pub");
+    PathBuf::from(s)
+}
+
+/// Write a trustee's secret key file (0600, never overwritten) and its public file.
+pub fn save_trustee_keys(path: &Path, name: &str, keys: &TrusteeKeys) -> Result<PathBuf> {
+    let secret = keys.secret_bytes();
+    let file = TrusteeKeyFile {
+        format: TRUSTEE_KEY_FORMAT.into(),
+        version: 1,
+        name: name.to_owned(),
+        public_key: *keys.public(),
+        secret_key: hex::encode(secret.as_ref()),
+    };
+    let text = Zeroizing::new(serde_json::to_string_pretty(&file)? + "\n");
+    drop(file);
+    write_private(path, text.as_bytes(), false)?;
+    let public_path = public_key_path(path);
+    write_json(
+        &public_path,
+        &TrusteePublicFile {
+            format: TRUSTEE_PUBLIC_FORMAT.into(),
+            name: name.to_owned(),
+            public_key: *keys.public(),
+        },
+    )?;
+    Ok(public_path)
+}
+
+/// Read a trustee's secret key file; returns its name and keys.
+pub fn load_trustee_keys(path: &Path) -> Result<(String, TrusteeKeys)> {
+    let text = Zeroizing::new(
+        fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?,
+    );
+    warn_if_exposed(path);
+    let file: TrusteeKeyFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a trustee key file", path.display()))?;
+    if file.format != TRUSTEE_KEY_FORMAT {
+        bail!("{} is not a trustee key file", path.display());
+    }
+    let bytes = Zeroizing::new(hex::decode(&file.secret_key).context("secret_key is not hex")?);
+    let keys = TrusteeKeys::from_secret_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
+    if *keys.public() != file.public_key {
+        bail!(
+            "{}: the secret key does not match its public key",
+            path.display()
+        );
+    }
+    Ok((file.name, keys))
+}
+
+/// Read a trustee's public key: a public key file, or a file holding only the hex key.
+pub fn load_trustee_public(path: &Path) -> Result<TrusteePublicFile> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    if text.contains("secret_key") || text.contains(TRUSTEE_KEY_FORMAT) {
+        bail!(
+            "{} is a trustee's SECRET key file; use its public `.pub` file instead",
+            path.display()
+        );
+    }
+    if let Ok(f) = serde_json::from_str::<TrusteePublicFile>(&text) {
+        if f.format != TRUSTEE_PUBLIC_FORMAT {
+            bail!("{} is not a trustee public key file", path.display());
+        }
+        return Ok(f);
+    }
+    let public_key = Point::from_hex(text.trim())
+        .map_err(|e| anyhow!("{}: not a trustee public key file ({e})", path.display()))?;
+    let name = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "trustee".into());
+    Ok(TrusteePublicFile {
+        format: TRUSTEE_PUBLIC_FORMAT.into(),
+        name,
+        public_key,
+    })
+}
+
+// ---- authority token ---------------------------------------------------------------
+
+/// Environment variable holding the authority token.
+pub const TOKEN_ENV: &str = "VOX_TOKEN";
+
+/// The authority token: `--token`, else `$VOX_TOKEN`, else `--token-file`.
+pub fn resolve_token(flag: Option<&str>, file: Option<&Path>) -> Result<String> {
+    if let Some(t) = flag.filter(|t| !t.trim().is_empty()) {
+        return Ok(t.trim().to_owned());
+    }
+    if let Ok(t) = std::env::var(TOKEN_ENV) {
+        if !t.trim().is_empty() {
+            return Ok(t.trim().to_owned());
+        }
+    }
+    if let Some(path) = file {
+        warn_if_exposed(path);
+        let t = fs::read_to_string(path)
+            .with_context(|| format!("reading token file {}", path.display()))?;
+        let t = t.trim();
+        if t.is_empty() {
+            bail!("token file {} is empty", path.display());
+        }
+        return Ok(t.to_owned());
+    }
+    bail!("no authority token: pass --token, set {TOKEN_ENV}, or pass --token-file FILE")
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn credential_file_round_trip() {
+        let c = Credential::generate(&mut rand::rngs::OsRng);
+        let f = CredentialFile {
+            credential: c.clone(),
+            electorate: Some("e1".into()),
+            voter: Some("voter-0001".into()),
+            region: None,
+        };
+        let back = CredentialFile::parse(&f.render()).unwrap();
+        assert_eq!(back.credential.public_key(), c.public_key());
+        assert_eq!(back.electorate.as_deref(), Some("e1"));
+        let bare = CredentialFile::parse(c.text()).unwrap();
+        assert_eq!(bare.credential.public_key(), c.public_key());
+        assert!(CredentialFile::parse("credential: nope").is_err());
+    }
+
+    #[test]
+    fn trustee_key_files() {
+        let dir = std::env::temp_dir().join(format!("vox-files-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let path = dir.join("t.key");
+        let keys = TrusteeKeys::generate(&mut rand::rngs::OsRng);
+        let public = save_trustee_keys(&path, "T", &keys).unwrap();
+        assert!(
+            save_trustee_keys(&path, "T", &keys).is_err(),
+            "never overwrites"
+        );
+        let (name, back) = load_trustee_keys(&path).unwrap();
+        assert_eq!(name, "T");
+        assert_eq!(back.public(), keys.public());
+        assert_eq!(
+            load_trustee_public(&public).unwrap().public_key,
+            *keys.public()
+        );
+        let e = load_trustee_public(&path).err().unwrap();
+        assert!(e.to_string().contains("SECRET"), "{e}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+        }
+        let _ = fs::remove_dir_all(&dir);
+    }
+}

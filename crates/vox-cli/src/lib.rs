@@ -1,0 +1,87 @@
+//! # vox-cli
+//!
+//! The `vox` command: run the server, the authority's, trustees' and voters' clients,
+//! and `vox demo`, which runs a whole petition-to-referendum cycle end to end and
+//! verifies its record.
+//!
+//! ## Layout
+//! - [`serve`]: `vox serve`.
+//! - [`authority`]: electorates and credentials, petitions, referendums, record export.
+//! - [`trustee`]: key generation, the key ceremony, decryption shares.
+//! - [`voter`]: list, sign, propose, vote (with Benaloh audit), check a receipt.
+//! - [`demo`]: `vox demo`.
+//! - [`client`]: the typed HTTP client of protocol-spec/api.md.
+//! - [`files`]: private (0600) and public files.
+//!
+//! ## Invariants
+//! - Secrets (credentials, trustee keys, dealer seeds, key shares) are only ever written
+//!   to 0600 files on the machine that made them; nothing secret is sent to the server.
+//! - Clients check what they can before acting: the election key against the trustees'
+//!   reveals before encrypting; receipts against the board key; the tally against the
+//!   board before a trustee decrypts it.
+
+use clap::{Parser, Subcommand};
+
+pub mod authority;
+pub mod client;
+pub mod demo;
+pub mod files;
+pub mod progress;
+pub mod serve;
+pub mod trustee;
+pub mod voter;
+
+/// vox: verifiable e-petitions and advisory referendums.
+#[derive(Debug, Parser)]
+#[command(
+    name = "vox",
+    version,
+    about = "vox: verifiable e-petitions and advisory referendums",
+    long_about = None
+)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the vox server.
+    Serve(serve::ServeArgs),
+    /// Run a whole petition → referendum → verified result cycle on a throw-away
+    /// server, and verify the exported election record.
+    Demo(demo::DemoArgs),
+    /// Authority: electorates, petitions, referendums, record export.
+    Authority(authority::AuthorityArgs),
+    /// Trustee: keys, key ceremony, decryption shares.
+    #[command(subcommand)]
+    Trustee(trustee::TrusteeCommand),
+    /// Citizen: list, sign, propose, vote, check receipts.
+    Voter(voter::VoterArgs),
+    /// Vote in a referendum (same as `vox voter vote`).
+    Vote {
+        /// Server URL [default: $VOX_SERVER or http://127.0.0.1:8080].
+        #[arg(long)]
+        server: Option<String>,
+        /// Vote arguments.
+        #[command(flatten)]
+        args: voter::VoteArgs,
+    },
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::Demo(a) => demo::run(a),
+        Command::Authority(a) => authority::run(a),
+        Command::Trustee(c) => trustee::run(c),
+        Command::Voter(a) => voter::run(a),
+        Command::Vote { server, args } => voter::run(voter::VoterArgs {
+            server,
+            command: voter::VoterCommand::Vote(args),
+        }),
+    }
+}

@@ -1,0 +1,725 @@
+//! `vox voter …` (and `vox vote`): list, sign and propose petitions, vote (with an
+//! optional Benaloh audit first), and check a receipt against the board.
+//!
+//! Ballots are encrypted and signed here, on the voter's machine; the credential never
+//! leaves it. The election key is recomputed from the trustees' public reveals before
+//! encrypting, so a server cannot substitute a key it knows.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use rand::rngs::OsRng;
+use vox_crypto::elgamal::ElectionPublicKey;
+use vox_crypto::threshold::{CeremonyParams, JointPublicKeys};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, Choices};
+use vox_protocol::board::Receipt;
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::{Manifest, QuestionKind};
+use vox_protocol::merkle::{verify_consistency, verify_inclusion};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
+
+use crate::client::{tag_name, Client, ReferendumDetail};
+use crate::files::{self, CredentialFile};
+
+/// Default server URL (overridden by `--server` or `$VOX_SERVER`).
+pub fn default_server() -> String {
+    std::env::var("VOX_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
+}
+
+/// `vox voter [--server URL] …`
+#[derive(Debug, Args)]
+pub struct VoterArgs {
+    /// Server URL [default: $VOX_SERVER or http://127.0.0.1:8080].
+    #[arg(long, global = true)]
+    pub server: Option<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: VoterCommand,
+}
+
+/// Voter commands.
+#[derive(Debug, Subcommand)]
+pub enum VoterCommand {
+    /// List petitions and referendums.
+    List,
+    /// Sign a petition (or withdraw your signature with --withdraw).
+    Sign {
+        /// Petition id.
+        petition: String,
+        /// Your credential file.
+        #[arg(long)]
+        credential: PathBuf,
+        /// Withdraw your signature instead (only while the petition is open).
+        #[arg(long)]
+        withdraw: bool,
+    },
+    /// Propose a petition; you are its first sponsor. It goes to moderation once enough
+    /// other citizens have sponsored (signed) it.
+    Propose(ProposeArgs),
+    /// Vote in a referendum.
+    Vote(VoteArgs),
+    /// Check a receipt: board signature, tree head, inclusion of your ballot in the
+    /// current board (with a consistency proof from the receipt's tree), and whether the
+    /// ballot is counted or superseded by a later one.
+    CheckReceipt {
+        /// Receipt file saved by `vox vote`.
+        file: PathBuf,
+    },
+}
+
+/// Arguments of `vox voter propose`.
+#[derive(Debug, Args)]
+pub struct ProposeArgs {
+    /// Your credential file.
+    #[arg(long)]
+    pub credential: PathBuf,
+    /// What the petition asks for (one sentence).
+    #[arg(long)]
+    pub action: String,
+    /// Why.
+    #[arg(long)]
+    pub background: String,
+    /// More detail.
+    #[arg(long, default_value = "")]
+    pub details: String,
+    /// Petition id [default: random].
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Electorate id [default: the one named in the credential file].
+    #[arg(long)]
+    pub electorate: Option<String>,
+    /// Sponsors needed (you included) before moderation.
+    #[arg(long, default_value_t = 5)]
+    pub sponsors: u32,
+    /// Signatures that oblige an official response.
+    #[arg(long, default_value_t = 10_000)]
+    pub response_threshold: u32,
+    /// Signatures that trigger an advisory referendum.
+    #[arg(long, default_value_t = 100_000)]
+    pub referendum_threshold: u32,
+    /// Days open once published.
+    #[arg(long, default_value_t = 180)]
+    pub days: u32,
+    /// Days the authority has to respond once the response threshold is reached.
+    #[arg(long, default_value_t = 30)]
+    pub response_days: u32,
+    /// Smallest region group reported separately.
+    #[arg(long, default_value_t = 10)]
+    pub region_min_group: u32,
+}
+
+/// Arguments of `vox vote` / `vox voter vote`.
+#[derive(Debug, Args)]
+pub struct VoteArgs {
+    /// Referendum id.
+    pub referendum: String,
+    /// Your credential file.
+    #[arg(long)]
+    pub credential: PathBuf,
+    /// An answer, as QUESTION=VALUE; QUESTION is the question id or number (from 1).
+    /// VALUE: yes/no; an option label or number for choose-one (empty for blank);
+    /// a comma-separated list for approval (`q2=1,3`); scores for every option in
+    /// order for score questions (`q4=3,0,5`). Missing answers are asked for
+    /// interactively on a terminal.
+    #[arg(long = "choice", value_name = "QUESTION=VALUE")]
+    pub choices: Vec<String>,
+    /// Audit first (Benaloh challenge): encrypt, show the tracking code, publish that
+    /// ballot opened, check the opening, then cast a FRESH encryption.
+    #[arg(long)]
+    pub audit: bool,
+    /// Where to save the receipt [default: ./receipt-<tracking code>.json].
+    #[arg(long)]
+    pub receipt_out: Option<PathBuf>,
+}
+
+/// Run a voter command.
+pub fn run(args: VoterArgs) -> Result<()> {
+    let client = Client::new(&args.server.unwrap_or_else(default_server));
+    match args.command {
+        VoterCommand::List => list(&client),
+        VoterCommand::Sign {
+            petition,
+            credential,
+            withdraw,
+        } => {
+            let cred = CredentialFile::load(&credential)?;
+            let action = if withdraw {
+                SignatureAction::Withdraw
+            } else {
+                SignatureAction::Sign
+            };
+            let count = sign(&client, &petition, &cred, action)?;
+            println!(
+                "{} petition {petition}; it now has {count} signature(s)",
+                if withdraw { "withdrew from" } else { "signed" }
+            );
+            Ok(())
+        }
+        VoterCommand::Propose(a) => propose(&client, a),
+        VoterCommand::Vote(a) => vote_command(&client, a),
+        VoterCommand::CheckReceipt { file } => {
+            let receipt: Receipt = files::read_json(&file)?;
+            check_receipt(&client, &receipt, true)?;
+            Ok(())
+        }
+    }
+}
+
+fn list(client: &Client) -> Result<()> {
+    let petitions = client.petitions()?;
+    println!("Petitions ({}):", petitions.len());
+    for p in &petitions {
+        let mut extra = String::new();
+        if p.response_overdue {
+            extra.push_str("  RESPONSE OVERDUE");
+        }
+        if let Some(r) = &p.referendum_id {
+            extra.push_str(&format!("  → referendum {r}"));
+        }
+        println!(
+            "  {:<20} {:<20} {:>7} signatures  {}{extra}",
+            p.id,
+            tag_name(&p.stage),
+            p.count,
+            p.action
+        );
+    }
+    let refs = client.referendums()?;
+    println!("Referendums ({}):", refs.len());
+    for r in &refs {
+        println!(
+            "  {:<20} {:<12} {:>7} ballots  {}",
+            r.id,
+            tag_name(&r.state),
+            r.ballots_cast,
+            r.title
+        );
+    }
+    Ok(())
+}
+
+/// Sign or withdraw; returns the petition's new count.
+pub fn sign(
+    client: &Client,
+    petition_id: &str,
+    cred: &CredentialFile,
+    action: SignatureAction,
+) -> Result<u64> {
+    let detail = client.petition(petition_id)?;
+    if detail.petition.canonical_hash() != detail.petition_hash {
+        bail!("the server's petition hash does not match the petition text it sent");
+    }
+    let sig = PetitionSignature::create(&detail.petition, &cred.credential, action, &mut OsRng);
+    let accepted = client
+        .sign_petition(petition_id, &sig)
+        .context("the signature was not accepted")?;
+    let board = client.board()?;
+    accepted
+        .tree_head
+        .verify(&board.board_public_key)
+        .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
+    Ok(accepted.count)
+}
+
+fn propose(client: &Client, a: ProposeArgs) -> Result<()> {
+    let cred = CredentialFile::load(&a.credential)?;
+    let electorate_id = a
+        .electorate
+        .or_else(|| cred.electorate.clone())
+        .ok_or_else(|| anyhow!("which electorate? pass --electorate ID"))?;
+    let electorate = client.electorate(&electorate_id)?;
+    let id = a.id.unwrap_or_else(|| format!("p-{}", random_hex(4)));
+    const DAY_MS: i64 = 24 * 3600 * 1000;
+    let petition = Petition {
+        id: id.clone(),
+        action: a.action,
+        background: a.background,
+        details: a.details,
+        electorate_hash: electorate.electorate_hash,
+        sponsor_threshold: a.sponsors,
+        response_threshold: a.response_threshold,
+        referendum_threshold: a.referendum_threshold,
+        open_for_ms: i64::from(a.days) * DAY_MS,
+        response_due_ms: i64::from(a.response_days) * DAY_MS,
+        region_min_group: a.region_min_group,
+    };
+    petition.validate().map_err(|e| anyhow!("{e}"))?;
+    let proposal = PetitionProposal::create(petition, &cred.credential, &mut OsRng);
+    let s = client.propose(&proposal)?;
+    println!(
+        "proposed petition {id} ({}); it needs {} sponsors in all before moderation",
+        tag_name(&s.stage),
+        a.sponsors
+    );
+    Ok(())
+}
+
+/// Random lower-case hex of `n` bytes.
+pub fn random_hex(n: usize) -> String {
+    let mut b = vec![0u8; n];
+    rand::RngCore::fill_bytes(&mut OsRng, &mut b);
+    hex::encode(b)
+}
+
+// ---- voting ------------------------------------------------------------------------
+
+/// A referendum ready for voting: manifest and checked election key.
+pub struct VotingContext {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// The election key, checked against the trustees' reveals.
+    pub election_key: ElectionPublicKey,
+    /// State name.
+    pub state: String,
+}
+
+impl VotingContext {
+    /// Fetch and check: manifest hash, and the election key recomputed from the
+    /// ceremony's public reveals.
+    pub fn fetch(client: &Client, referendum: &str) -> Result<Self> {
+        let detail: ReferendumDetail = client.referendum(referendum)?;
+        let mh = detail.manifest.canonical_hash();
+        if mh != detail.manifest_hash {
+            bail!("the server's manifest hash does not match its manifest");
+        }
+        let state = detail.state_name();
+        let key = detail.election_key.ok_or_else(|| {
+            anyhow!("referendum {referendum} is {state}: its election key does not exist yet")
+        })?;
+        let view = client.ceremony(referendum)?;
+        let params = CeremonyParams::new(
+            detail.manifest.trustees.len() as u32,
+            detail.manifest.threshold,
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        let joint = JointPublicKeys::from_commitments(&params, &mh, &view.reveals)
+            .map_err(|e| anyhow!("the trustees' public reveals do not check out: {e}"))?;
+        if *joint.election_key() != key {
+            bail!("the server's election key is not the one the trustees' reveals define");
+        }
+        Ok(Self {
+            manifest: detail.manifest,
+            election_key: key,
+            state,
+        })
+    }
+
+    /// The ballot context.
+    pub fn ballot_context(&self) -> BallotContext<'_> {
+        BallotContext::new(&self.manifest, self.election_key)
+    }
+}
+
+fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
+    let cred = CredentialFile::load(&a.credential)?;
+    let vc = VotingContext::fetch(client, &a.referendum)?;
+    match vc.state.as_str() {
+        "open" => {}
+        "key-ceremony" | "ready" => bail!(
+            "referendum {} is not open for voting yet (state: {})",
+            a.referendum,
+            vc.state
+        ),
+        s => bail!(
+            "referendum {} is {s}: voting has ended, no ballot can be cast",
+            a.referendum
+        ),
+    }
+    if let Some(eid) = &cred.electorate {
+        if let Ok(e) = client.electorate(eid) {
+            if e.electorate_hash == vc.manifest.electorate_hash
+                && !e
+                    .electorate
+                    .entries
+                    .iter()
+                    .any(|x| x.credential == cred.credential.public_key())
+            {
+                bail!(
+                    "your credential is not in the electorate of referendum {}",
+                    a.referendum
+                );
+            }
+        }
+    }
+    let choices = collect_choices(&vc.manifest, &a.choices)?;
+    let ctx = vc.ballot_context();
+    if a.audit {
+        let (ballot, secrets) = encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng)
+            .map_err(|e| anyhow!("{e}"))?;
+        println!(
+            "Audit: prepared a ballot with tracking code {}",
+            ballot.tracking_code()
+        );
+        let audited = AuditedBallot::new(ballot, secrets);
+        let posted = client
+            .audit(&a.referendum, &audited)
+            .context("the audited ballot was not accepted")?;
+        audited
+            .verify_opening(&ctx)
+            .map_err(|e| anyhow!("AUDIT FAILED: the ballot does not encrypt your choices: {e}"))?;
+        println!(
+            "Audit: published opened at leaf {}; it encrypts exactly: {}",
+            posted.leaf_index,
+            describe_choices(&vc.manifest, &audited.choices)
+        );
+        println!("Audit: that ballot is spoiled (never counted). Casting a fresh encryption…");
+    }
+    let (ballot, _secrets) =
+        encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng).map_err(|e| anyhow!("{e}"))?;
+    let receipt = client
+        .cast(&a.referendum, &ballot)
+        .context("your ballot was not accepted")?;
+    let board = client.board()?;
+    receipt
+        .verify(&board.board_public_key)
+        .map_err(|e| anyhow!("the receipt does not verify: {e}"))?;
+    receipt
+        .matches_ballot(&ballot)
+        .map_err(|e| anyhow!("the receipt is not for your ballot: {e}"))?;
+    let out = a
+        .receipt_out
+        .unwrap_or_else(|| PathBuf::from(format!("receipt-{}.json", receipt.tracking_code)));
+    files::write_json(&out, &receipt)?;
+    println!(
+        "Your ballot is cast: {}",
+        describe_choices(&vc.manifest, &choices)
+    );
+    println!("Tracking code: {}", receipt.tracking_code);
+    println!("Board leaf:    {}", receipt.leaf_index);
+    println!("Receipt:       {}", out.display());
+    println!(
+        "Check it any time with: vox voter check-receipt {} --server {}",
+        out.display(),
+        client.base()
+    );
+    Ok(())
+}
+
+/// Parse `--choice` specs into choices, prompting for missing answers on a terminal.
+pub fn collect_choices(manifest: &Manifest, specs: &[String]) -> Result<Choices> {
+    let mut given: Vec<Option<String>> = vec![None; manifest.questions.len()];
+    for spec in specs {
+        let (q, v) = spec
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--choice {spec}: expected QUESTION=VALUE"))?;
+        let pos = manifest
+            .questions
+            .iter()
+            .position(|x| x.id == q.trim())
+            .or_else(|| {
+                q.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1 && *n <= manifest.questions.len())
+                    .map(|n| n - 1)
+            })
+            .ok_or_else(|| anyhow!("--choice {spec}: no question `{q}` in this referendum"))?;
+        if let Some(slot) = given.get_mut(pos) {
+            *slot = Some(v.trim().to_owned());
+        }
+    }
+    let interactive = std::io::stdin().is_terminal();
+    let mut out = Vec::with_capacity(manifest.questions.len());
+    for (qi, (q, g)) in manifest.questions.iter().zip(given).enumerate() {
+        let mut value = g;
+        loop {
+            let v = match value.take() {
+                Some(v) => v,
+                None if interactive => prompt(qi, q)?,
+                None => bail!(
+                    "no answer for question {} ({}): pass --choice {}=…",
+                    q.id,
+                    q.text,
+                    q.id
+                ),
+            };
+            match parse_answer(q, &v) {
+                Ok(c) => {
+                    out.push(c);
+                    break;
+                }
+                Err(e) if interactive => eprintln!("  {e}; try again"),
+                Err(e) => return Err(e.context(format!("question {}", q.id))),
+            }
+        }
+    }
+    vox_protocol::ballot::validate_choices(manifest, &out).map_err(|e| anyhow!("{e}"))?;
+    Ok(out)
+}
+
+fn prompt(qi: usize, q: &vox_protocol::manifest::Question) -> Result<String> {
+    let mut err = std::io::stderr();
+    writeln!(err, "\nQuestion {}: {}", qi + 1, q.text)?;
+    for (i, o) in q.options.iter().enumerate() {
+        writeln!(err, "  {}. {o}", i + 1)?;
+    }
+    let hint = match q.kind {
+        QuestionKind::YesNo => "yes or no".to_owned(),
+        QuestionKind::ChooseOne { blank_allowed } => format!(
+            "one option number{}",
+            if blank_allowed {
+                " (empty for blank)"
+            } else {
+                ""
+            }
+        ),
+        QuestionKind::Approve { min, max } => {
+            format!("between {min} and {max} option numbers, comma-separated")
+        }
+        QuestionKind::Score { max } => format!("a score 0..{max} per option, comma-separated"),
+    };
+    write!(err, "Your answer ({hint}): ")?;
+    err.flush()?;
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+fn option_index(q: &vox_protocol::manifest::Question, v: &str) -> Result<usize> {
+    let v = v.trim();
+    if let Some(i) = q.options.iter().position(|o| o.eq_ignore_ascii_case(v)) {
+        return Ok(i);
+    }
+    v.parse::<usize>()
+        .ok()
+        .filter(|n| *n >= 1 && *n <= q.options.len())
+        .map(|n| n - 1)
+        .ok_or_else(|| anyhow!("`{v}` is not an option (options: {})", q.options.join(", ")))
+}
+
+/// One question's answer from its VALUE text.
+pub fn parse_answer(q: &vox_protocol::manifest::Question, v: &str) -> Result<Vec<u64>> {
+    let k = q.options.len();
+    let mut out = vec![0u64; k];
+    let set = |out: &mut Vec<u64>, i: usize, x: u64| {
+        if let Some(s) = out.get_mut(i) {
+            *s = x;
+        }
+    };
+    match q.kind {
+        QuestionKind::YesNo => {
+            let i = match v.to_ascii_lowercase().as_str() {
+                "yes" | "y" => 0,
+                "no" | "n" => 1,
+                other => option_index(q, other)?,
+            };
+            set(&mut out, i, 1);
+        }
+        QuestionKind::ChooseOne { blank_allowed } => {
+            if v.is_empty() || v.eq_ignore_ascii_case("blank") {
+                if !blank_allowed {
+                    bail!("a blank answer is not allowed here");
+                }
+            } else {
+                set(&mut out, option_index(q, v)?, 1);
+            }
+        }
+        QuestionKind::Approve { min, max } => {
+            for part in v.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+                set(&mut out, option_index(q, part)?, 1);
+            }
+            let n: u64 = out.iter().sum();
+            if n < u64::from(min) || n > u64::from(max) {
+                bail!("approve between {min} and {max} options (you chose {n})");
+            }
+        }
+        QuestionKind::Score { max } => {
+            let parts: Vec<&str> = v.split(',').map(str::trim).collect();
+            if parts.len() != k {
+                bail!("give one score per option ({k}), comma-separated");
+            }
+            for (i, p) in parts.iter().enumerate() {
+                let s: u64 = p.parse().map_err(|_| anyhow!("`{p}` is not a score"))?;
+                if s > u64::from(max) {
+                    bail!("scores go from 0 to {max}");
+                }
+                set(&mut out, i, s);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Human-readable choices.
+pub fn describe_choices(manifest: &Manifest, choices: &Choices) -> String {
+    let mut parts = Vec::new();
+    for (q, c) in manifest.questions.iter().zip(choices) {
+        let picked: Vec<String> = match q.kind {
+            QuestionKind::Score { .. } => q
+                .options
+                .iter()
+                .zip(c)
+                .map(|(o, s)| format!("{o}:{s}"))
+                .collect(),
+            _ => q
+                .options
+                .iter()
+                .zip(c)
+                .filter(|(_, s)| **s > 0)
+                .map(|(o, _)| o.clone())
+                .collect(),
+        };
+        let shown = if picked.is_empty() {
+            "(blank)".to_owned()
+        } else {
+            picked.join("+")
+        };
+        parts.push(format!("{}={shown}", q.id));
+    }
+    parts.join(", ")
+}
+
+// ---- receipts ----------------------------------------------------------------------
+
+/// Check a receipt against the live board; prints each check when `verbose`.
+/// Returns the ballot's status (`counted` or `superseded`).
+pub fn check_receipt(client: &Client, receipt: &Receipt, verbose: bool) -> Result<String> {
+    let say = |s: String| {
+        if verbose {
+            println!("  ok  {s}");
+        }
+    };
+    let board = client.board()?;
+    let key = &board.board_public_key;
+    if board.log_id != key.log_id() {
+        bail!("the server's log id does not match its key");
+    }
+    receipt
+        .verify(key)
+        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    say(format!(
+        "receipt signed by the board, tracking code {}",
+        receipt.tracking_code
+    ));
+    let old = &receipt.tree_head.head;
+    say(format!(
+        "ballot at leaf {} is in the signed tree of size {}",
+        receipt.leaf_index, old.tree_size
+    ));
+    let latest = client.tree_head()?;
+    latest
+        .verify(key)
+        .map_err(|e| anyhow!("the board's latest tree head is not signed by the board: {e}"))?;
+    let new = &latest.head;
+    if new.tree_size < old.tree_size {
+        bail!(
+            "EQUIVOCATION: the board now claims {} entries, fewer than the {} your receipt saw",
+            new.tree_size,
+            old.tree_size
+        );
+    }
+    let cons = client.consistency(old.tree_size, new.tree_size)?;
+    verify_consistency(
+        old.tree_size,
+        new.tree_size,
+        &old.root_hash,
+        &new.root_hash,
+        &cons.proof,
+    )
+    .map_err(|e| {
+        anyhow!("EQUIVOCATION: the current board does not extend the one your receipt saw: {e}")
+    })?;
+    say(format!(
+        "the current board (size {}) extends the receipt's tree (consistency proof)",
+        new.tree_size
+    ));
+    let inc = client.inclusion(receipt.leaf_index, new.tree_size)?;
+    verify_inclusion(
+        &receipt.leaf_hash,
+        receipt.leaf_index,
+        new.tree_size,
+        &inc.proof,
+        &new.root_hash,
+    )
+    .map_err(|e| anyhow!("your ballot is NOT in the current board: {e}"))?;
+    say(format!(
+        "the ballot is still at leaf {} of the current board (inclusion proof)",
+        receipt.leaf_index
+    ));
+    for w in &board.witnesses {
+        match latest.cosignatures.iter().find(|c| c.witness == *w) {
+            Some(c) => {
+                latest
+                    .verify_cosignature(key, c)
+                    .map_err(|e| anyhow!("witness {} cosignature invalid: {e}", w.to_hex()))?;
+                say(format!("cosigned by witness {}", w.to_hex()));
+            }
+            None if verbose => println!(
+                "  --  witness {} has not cosigned the latest tree head yet",
+                w.to_hex()
+            ),
+            None => {}
+        }
+    }
+    let status = client.ballot_status(&receipt.referendum_id, &receipt.ballot_hash)?;
+    if status.leaf_index != receipt.leaf_index {
+        bail!(
+            "the server places this ballot at leaf {}, the receipt at {}",
+            status.leaf_index,
+            receipt.leaf_index
+        );
+    }
+    if verbose {
+        println!(
+            "  ok  status: {}{}",
+            status.status,
+            if status.status == "superseded" {
+                " (you voted again later; your last ballot counts)"
+            } else {
+                ""
+            }
+        );
+        println!("Receipt {} checks out.", receipt.tracking_code);
+    }
+    Ok(status.status)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+    use vox_protocol::manifest::Question;
+
+    fn q(kind: QuestionKind, options: &[&str]) -> Question {
+        Question {
+            id: "q".into(),
+            text: "?".into(),
+            options: options.iter().map(|s| (*s).to_owned()).collect(),
+            kind,
+        }
+    }
+
+    #[test]
+    fn answers_parse_by_label_and_number() {
+        let yn = q(QuestionKind::YesNo, &["yes", "no"]);
+        assert_eq!(parse_answer(&yn, "yes").unwrap(), vec![1, 0]);
+        assert_eq!(parse_answer(&yn, "No").unwrap(), vec![0, 1]);
+        assert_eq!(parse_answer(&yn, "2").unwrap(), vec![0, 1]);
+        assert!(parse_answer(&yn, "maybe").is_err());
+        let one = q(
+            QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+            &["a", "b", "c"],
+        );
+        assert_eq!(parse_answer(&one, "b").unwrap(), vec![0, 1, 0]);
+        assert_eq!(parse_answer(&one, "3").unwrap(), vec![0, 0, 1]);
+        assert!(parse_answer(&one, "").is_err());
+        let blank = q(
+            QuestionKind::ChooseOne {
+                blank_allowed: true,
+            },
+            &["a", "b"],
+        );
+        assert_eq!(parse_answer(&blank, "").unwrap(), vec![0, 0]);
+        let appr = q(QuestionKind::Approve { min: 1, max: 2 }, &["a", "b", "c"]);
+        assert_eq!(parse_answer(&appr, "1,3").unwrap(), vec![1, 0, 1]);
+        assert!(parse_answer(&appr, "1,2,3").is_err());
+        let score = q(QuestionKind::Score { max: 5 }, &["a", "b"]);
+        assert_eq!(parse_answer(&score, "3, 5").unwrap(), vec![3, 5]);
+        assert!(parse_answer(&score, "6,0").is_err());
+        assert!(parse_answer(&score, "1").is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! The trustee client's complaint paths against a real server: a dishonest dealer sends
+//! a corrupted share (the victim complains, the dealer must reveal the share publicly,
+//! the victim uses it) and files a false complaint (the honest dealer answers it).
+//! Trustee 1 is played by hand; trustees 2 and 3 are the `vox trustee` client.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use rand::rngs::OsRng;
+use vox_cli::client::Client;
+use vox_cli::trustee::{Step, TrusteeSession};
+use vox_crypto::credential::Credential;
+use vox_crypto::threshold::{CeremonyParams, Complaint, Dealer, TrusteeIndex, TrusteeKeys};
+use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage};
+use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+
+fn post(client: &Client, m: &Manifest, keys: &TrusteeKeys, body: CeremonyBody, tag: &str) {
+    let mh = m.canonical_hash();
+    let msg = CeremonyMessage::sign(m, &mh, 1, keys, body, &mut OsRng);
+    client
+        .post_ceremony(&m.referendum_id, &msg, &format!("t1-{tag}"))
+        .unwrap();
+}
+
+fn advance(client: &Client, s: &mut TrusteeSession) -> Step {
+    s.advance(client).unwrap()
+}
+
+#[test]
+fn complaints_are_raised_answered_and_resolved() {
+    let dir = std::env::temp_dir().join(format!("vox-cli-ceremony-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let config = vox_server::ServerConfig::new(
+        Some(format!("sqlite://{}", dir.join("vox.db").display())),
+        "127.0.0.1:0".parse().unwrap(),
+    );
+    let server = rt.block_on(vox_server::start(config)).unwrap();
+    let url = format!("http://{}", server.local_addr());
+    let public = Client::new(&url);
+    let auth = Client::new(&url).with_token(server.authority_token().unwrap());
+
+    let electorate = Electorate {
+        id: "e".into(),
+        name: "E".into(),
+        entries: vec![ElectorateEntry {
+            credential: Credential::generate(&mut OsRng).public_key(),
+            region: None,
+        }],
+    };
+    auth.create_electorate(&electorate).unwrap();
+    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: "r".into(),
+        title: "T".into(),
+        description: "D".into(),
+        questions: vec![Question {
+            id: "q1".into(),
+            text: "?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        }],
+        opens_at: 0,
+        closes_at: i64::MAX / 2,
+        electorate_hash: electorate.canonical_hash(),
+        trustees: keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| TrusteeInfo {
+                index: i as u32 + 1,
+                name: format!("T{}", i + 1),
+                public_key: *k.public(),
+            })
+            .collect(),
+        threshold: 2,
+        source_petition: None,
+    };
+    auth.create_referendum(&manifest).unwrap();
+    let mh = manifest.canonical_hash();
+    let params = CeremonyParams::new(3, 2).unwrap();
+    let one = TrusteeIndex::new(1).unwrap();
+
+    let mut sessions: Vec<TrusteeSession> = (2..=3)
+        .map(|i| {
+            TrusteeSession::open(
+                &public,
+                "r",
+                Some(i),
+                keys[i as usize - 1].clone(),
+                &dir.join(format!("t{i}.state")),
+            )
+            .unwrap()
+        })
+        .collect();
+
+    // Round 1 and the reveals.
+    let dealer = Dealer::new(&params, one, &mh, &mut OsRng).unwrap();
+    let announce = keys[0].announce(one, &mh, &mut OsRng);
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Commit {
+            key: announce,
+            commitment: dealer.commitment(),
+        },
+        "commit",
+    );
+    for s in sessions.iter_mut() {
+        assert_eq!(advance(&public, s), Step::Posted("commitment".into()));
+    }
+    let view = public.ceremony("r").unwrap();
+    let revealed = dealer.reveal(&view.commitments).unwrap();
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Reveal {
+            coefficients: revealed.commitments().clone(),
+        },
+        "reveal",
+    );
+    for s in sessions.iter_mut() {
+        assert_eq!(advance(&public, s), Step::Posted("reveal".into()));
+    }
+
+    // Trustee 1 corrupts the share it sends to trustee 2.
+    let mut view = public.ceremony("r").unwrap();
+    view.keys.sort_by_key(|k| k.trustee);
+    let mut shares = revealed.encrypt_shares(&view.keys, &mut OsRng).unwrap();
+    shares[0].ciphertext[0] ^= 1;
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Shares { shares },
+        "shares",
+    );
+    for s in sessions.iter_mut() {
+        assert_eq!(advance(&public, s), Step::Posted("encrypted shares".into()));
+    }
+
+    // Trustee 1 also complains, falsely, about trustee 3.
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Complaint {
+            complaint: Complaint {
+                dealer: TrusteeIndex::new(3).unwrap(),
+                recipient: one,
+            },
+        },
+        "complaint",
+    );
+    // Trustee 2 finds the bad share and complains; it waits for the answer.
+    let (s2, s3) = sessions.split_at_mut(1);
+    let (s2, s3) = (&mut s2[0], &mut s3[0]);
+    assert_eq!(
+        advance(&public, s2),
+        Step::Posted("complaint about trustee 1".into())
+    );
+    assert!(matches!(advance(&public, s2), Step::Waiting(w) if w.contains("answer")));
+    // Trustee 3 answers the complaint about it, then checks its shares and confirms.
+    assert_eq!(
+        advance(&public, s3),
+        Step::Posted("complaint answer".into())
+    );
+    assert_eq!(advance(&public, s3), Step::Posted("confirmation".into()));
+
+    // Trustee 1 must reveal the disputed share; trustee 2 then uses it and confirms.
+    let view = public.ceremony("r").unwrap();
+    let c = view
+        .complaints
+        .iter()
+        .find(|c| c.dealer == one)
+        .copied()
+        .unwrap();
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Answer {
+            answer: revealed.answer_complaint(&c).unwrap(),
+        },
+        "answer",
+    );
+    assert_eq!(advance(&public, s2), Step::Posted("confirmation".into()));
+    post(
+        &public,
+        &manifest,
+        &keys[0],
+        CeremonyBody::Confirm,
+        "confirm",
+    );
+
+    // Complete: both clients' key shares match the published public shares.
+    assert_eq!(advance(&public, s2), Step::Complete);
+    assert_eq!(advance(&public, s3), Step::Complete);
+    let detail = public.referendum("r").unwrap();
+    assert!(detail.election_key.is_some());
+
+    let _ = rt.block_on(server.shutdown());
+    let _ = std::fs::remove_dir_all(&dir);
+}

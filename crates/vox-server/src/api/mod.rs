@@ -1,0 +1,48 @@
+//! The HTTP API (protocol-spec/api.md): one router per resource, merged here.
+
+pub mod board;
+pub mod electorates;
+pub mod openapi;
+pub mod petitions;
+pub mod referendums;
+pub mod service;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use crate::app::AppState;
+use crate::error::AppError;
+
+/// The whole API (and the web pages, when configured) with its middleware (outermost
+/// first): request tracing, per-address rate limit, body limit + Idempotency-Key.
+pub fn router(state: AppState) -> Router {
+    let web = crate::web::web_router(state.config.web_dir.clone());
+    Router::new()
+        .merge(service::routes())
+        .merge(board::routes())
+        .merge(electorates::routes())
+        .merge(petitions::routes())
+        .merge(referendums::routes())
+        .with_state(state.clone())
+        // The pages (if configured) answer every other GET path.
+        .merge(web)
+        .fallback(|| async { AppError::not_found("resource", "at this path") })
+        .method_not_allowed_fallback(|| async {
+            let mut e = AppError::bad_request(None, "this method is not allowed on this path");
+            e.status = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+            e.slug = "method-not-allowed";
+            e
+        })
+        // Bodies are limited (with a problem-details 413) by our own middleware.
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::idempotency::body_and_idempotency,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            crate::limiter::per_address,
+        ))
+        .layer(TraceLayer::new_for_http())
+}

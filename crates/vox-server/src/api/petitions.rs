@@ -1,0 +1,508 @@
+//! Petitions: proposal, sponsors and signatures, moderation, response, invalidations,
+//! closing; JSON and CSV listings. Every rule is `vox_protocol::petition::PetitionTracker`'s:
+//! each change is validated on a copy of the petition's tracker at the locked board
+//! state, and the tracker itself only moves when the committed entries are folded.
+
+use std::sync::Arc;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::Hash32;
+use vox_protocol::board::{Payload, SignedTreeHead};
+use vox_protocol::merkle::NodeHash;
+use vox_protocol::petition::{
+    Crossed, Moderation, Petition, PetitionProposal, PetitionSignature, PetitionStage,
+    PetitionTracker, SignatureAction, ThresholdKind,
+};
+
+use crate::app::AppState;
+use crate::board::WriteTx;
+use crate::error::{rule_error, AppError};
+use crate::extract::{ApiJson, ApiResult, Authority, JsonResponse, MaybeIdem};
+use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo};
+
+/// Routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/petitions", get(list).post(propose))
+        .route("/api/v1/petitions.csv", get(list_csv))
+        .route("/api/v1/petitions/{id}", get(show))
+        .route("/api/v1/petitions/{id}/signatures", post(sign))
+        .route("/api/v1/petitions/{id}/moderation", post(moderate))
+        .route("/api/v1/petitions/{id}/response", post(respond))
+        .route("/api/v1/petitions/{id}/invalidations", post(invalidate))
+        .route("/api/v1/petitions/{id}/close", post(close))
+}
+
+/// The three thresholds.
+#[derive(Serialize, Debug, Clone, Copy)]
+pub struct Thresholds {
+    sponsor: u32,
+    response: u32,
+    referendum: u32,
+}
+
+/// One line of the petition list.
+#[derive(Serialize, Debug, Clone)]
+pub struct PetitionSummary {
+    id: String,
+    action: String,
+    stage: PetitionStage,
+    count: u64,
+    thresholds: Thresholds,
+    closes_at: Option<i64>,
+    response_due_by: Option<i64>,
+    response_overdue: bool,
+    referendum_id: Option<String>,
+}
+
+fn thresholds(p: &Petition) -> Thresholds {
+    Thresholds {
+        sponsor: p.sponsor_threshold,
+        response: p.response_threshold,
+        referendum: p.referendum_threshold,
+    }
+}
+
+/// The summary of a tracker at `now`.
+pub fn summary(t: &PetitionTracker, now: i64) -> PetitionSummary {
+    PetitionSummary {
+        id: t.petition.id.clone(),
+        action: t.petition.action.clone(),
+        stage: t.stage.clone(),
+        count: t.count(),
+        thresholds: thresholds(&t.petition),
+        closes_at: t.closes_at,
+        response_due_by: t.response_due_by,
+        response_overdue: t.response_overdue(now),
+        referendum_id: t.referendum_id.clone(),
+    }
+}
+
+fn reached(t: &PetitionTracker) -> Vec<ThresholdKind> {
+    [
+        ThresholdKind::Sponsor,
+        ThresholdKind::Response,
+        ThresholdKind::Referendum,
+    ]
+    .into_iter()
+    .filter(|k| t.reached.contains(k))
+    .collect()
+}
+
+async fn list(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
+    let now = s.board.clock.now_ms();
+    let st = s.board.read();
+    let out: Vec<PetitionSummary> = st
+        .petition_order
+        .iter()
+        .filter_map(|id| st.petitions.get(id))
+        .map(|p| summary(&p.tracker, now))
+        .collect();
+    JsonResponse::ok(&out)
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn opt<T: ToString>(v: &Option<T>) -> String {
+    v.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
+    s.board.catch_up().await?;
+    let now = s.board.clock.now_ms();
+    let st = s.board.read();
+    let mut out = String::from(
+        "id,action,stage,count,sponsor_threshold,response_threshold,referendum_threshold,closes_at,response_due_by,response_overdue,referendum_id\r\n",
+    );
+    for p in st
+        .petition_order
+        .iter()
+        .filter_map(|id| st.petitions.get(id))
+    {
+        let sm = summary(&p.tracker, now);
+        let stage = serde_json::to_value(&sm.stage)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        let row = [
+            csv_field(&sm.id),
+            csv_field(&sm.action),
+            stage,
+            sm.count.to_string(),
+            sm.thresholds.sponsor.to_string(),
+            sm.thresholds.response.to_string(),
+            sm.thresholds.referendum.to_string(),
+            opt(&sm.closes_at),
+            opt(&sm.response_due_by),
+            sm.response_overdue.to_string(),
+            csv_field(&opt(&sm.referendum_id)),
+        ];
+        out.push_str(&row.join(","));
+        out.push_str("\r\n");
+    }
+    let mut res = (StatusCode::OK, out).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    Ok(res)
+}
+
+#[derive(Serialize)]
+struct PetitionDetail<'a> {
+    petition: &'a Petition,
+    petition_hash: Hash32,
+    stage: &'a PetitionStage,
+    count: u64,
+    region_counts: Vec<(String, u64)>,
+    closes_at: Option<i64>,
+    response_due_by: Option<i64>,
+    response_overdue: bool,
+    response: Option<&'a str>,
+    referendum_id: Option<&'a str>,
+    thresholds_reached: Vec<ThresholdKind>,
+    thresholds: Thresholds,
+    rejection_reason: Option<&'a str>,
+    invalidations: &'a [Invalidation],
+    proposed_at: i64,
+    leaf_index: u64,
+}
+
+async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.board.catch_up().await?;
+    let now = s.board.clock.now_ms();
+    let st = s.board.read();
+    let p = st
+        .petitions
+        .get(&id)
+        .ok_or_else(|| AppError::not_found("petition", &id))?;
+    let t = &p.tracker;
+    JsonResponse::ok(&PetitionDetail {
+        petition: &t.petition,
+        petition_hash: t.hash,
+        stage: &t.stage,
+        count: t.count(),
+        region_counts: t.region_counts(),
+        closes_at: t.closes_at,
+        response_due_by: t.response_due_by,
+        response_overdue: t.response_overdue(now),
+        response: t.response.as_deref(),
+        referendum_id: t.referendum_id.as_deref(),
+        thresholds_reached: reached(t),
+        thresholds: thresholds(&t.petition),
+        rejection_reason: p.rejection_reason.as_deref(),
+        invalidations: &p.invalidations,
+        proposed_at: p.proposed_at,
+        leaf_index: p.leaf_index,
+    })
+}
+
+fn electorate_of(st: &Derived, hash: &Hash32) -> Option<Arc<ElectorateInfo>> {
+    st.electorates.get(hash).cloned()
+}
+
+async fn propose(
+    State(s): State<AppState>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(proposal): ApiJson<PetitionProposal>,
+) -> ApiResult {
+    s.board.catch_up().await?;
+    let electorate = electorate_of(&s.board.read(), &proposal.petition.electorate_hash)
+        .ok_or_else(|| {
+            AppError::invalid(
+                "petition/electorate_hash",
+                "no electorate with this hash is registered",
+            )
+        })?;
+    s.limit_credential(&proposal.proposer.to_bytes())?;
+    let proposal =
+        tokio::task::spawn_blocking(move || proposal.verify(&electorate.index).map(|()| proposal))
+            .await
+            .map_err(AppError::internal)?
+            .map_err(|e| match e {
+                vox_protocol::ProtocolError::Invalid { field, reason } => {
+                    AppError::invalid(format!("petition/{field}"), reason)
+                }
+                other => AppError::from(other),
+            })?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        if st.petitions.contains_key(&proposal.petition.id) {
+            return Err(AppError::conflict(
+                "already-exists",
+                format!("petition {:?} already exists", proposal.petition.id),
+            )
+            .with_field("petition/id"));
+        }
+        let tracker = PetitionTracker::new(&proposal);
+        w.push(Payload::PetitionProposed { proposal })?;
+        JsonResponse::created(&summary(&tracker, w.ts))
+    })
+    .await
+}
+
+/// Stage the threshold entries a change made the petition cross.
+fn push_thresholds(w: &mut WriteTx, petition_id: &str, crossed: Crossed) -> Result<(), AppError> {
+    for (kind, count) in crossed.0 {
+        w.push(Payload::PetitionThreshold {
+            petition_id: petition_id.to_owned(),
+            kind,
+            count,
+        })?;
+    }
+    Ok(())
+}
+
+/// The petition's tracker, copied for validation.
+fn tracker_copy(
+    st: &Derived,
+    id: &str,
+) -> Result<(PetitionTracker, Option<Arc<ElectorateInfo>>), AppError> {
+    let p: &PetitionInfo = st
+        .petitions
+        .get(id)
+        .ok_or_else(|| AppError::not_found("petition", id))?;
+    Ok((
+        p.tracker.clone(),
+        electorate_of(st, &p.tracker.petition.electorate_hash),
+    ))
+}
+
+#[derive(Serialize)]
+struct SignAnswer {
+    leaf_index: u64,
+    tree_head: SignedTreeHead,
+    inclusion_proof: Vec<NodeHash>,
+    count: u64,
+}
+
+async fn sign(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(sig): ApiJson<PetitionSignature>,
+) -> ApiResult {
+    if !s.board.read().petitions.contains_key(&id) {
+        s.board.catch_up().await?;
+    }
+    let (hash, electorate) = {
+        let st = s.board.read();
+        let p = st
+            .petitions
+            .get(&id)
+            .ok_or_else(|| AppError::not_found("petition", &id))?;
+        (
+            p.tracker.hash,
+            electorate_of(&st, &p.tracker.petition.electorate_hash),
+        )
+    };
+    if sig.petition_id != id {
+        return Err(AppError::invalid(
+            "petition_id",
+            "does not match the petition in the path",
+        ));
+    }
+    s.limit_credential(&sig.credential.to_bytes())?;
+    let electorate =
+        electorate.ok_or_else(|| AppError::internal("petition without its electorate"))?;
+    let e2 = Arc::clone(&electorate);
+    let sig = tokio::task::spawn_blocking(move || sig.verify(&hash, &e2.index).map(|()| sig))
+        .await
+        .map_err(AppError::internal)??;
+    s.write(idem.as_ref(), move |w, st, key| {
+        let (mut t, _) = tracker_copy(st, &id)?;
+        let region = match sig.action {
+            SignatureAction::Sign => electorate.region_of(&sig.credential),
+            SignatureAction::Withdraw => None,
+        };
+        let crossed = t.apply_signature(&sig, region, w.ts).map_err(rule_error)?;
+        let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
+        push_thresholds(w, &id, crossed)?;
+        let tree_head = w.seal(key)?;
+        JsonResponse::created(&SignAnswer {
+            leaf_index,
+            inclusion_proof: w.inclusion_proof(leaf_index)?,
+            tree_head,
+            count: t.count(),
+        })
+    })
+    .await
+}
+
+/// A moderation decision as the authority sends it. `closes_at` is optional: by default
+/// the petition stays open for its fixed `open_for_ms`, and never longer.
+#[derive(Deserialize, Debug)]
+#[serde(tag = "decision", rename_all = "kebab-case")]
+enum ModerationRequest {
+    Publish {
+        #[serde(default)]
+        closes_at: Option<i64>,
+    },
+    Reject {
+        reason: String,
+    },
+}
+
+async fn moderate(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(req): ApiJson<ModerationRequest>,
+) -> ApiResult {
+    s.write(idem.as_ref(), move |w, st, _| {
+        let (mut t, _) = tracker_copy(st, &id)?;
+        let moderation = match req {
+            ModerationRequest::Publish { closes_at } => {
+                let latest = w.ts.saturating_add(t.petition.open_for_ms);
+                let closes_at = closes_at.unwrap_or(latest);
+                if closes_at > latest {
+                    return Err(AppError::invalid(
+                        "closes_at",
+                        "a petition is open for at most its open_for_ms",
+                    ));
+                }
+                Moderation::Publish { closes_at }
+            }
+            ModerationRequest::Reject { reason } => Moderation::Reject { reason },
+        };
+        let crossed = t.apply_moderation(&moderation, w.ts).map_err(rule_error)?;
+        w.push(Payload::PetitionModerated {
+            petition_id: id.clone(),
+            moderation,
+        })?;
+        push_thresholds(w, &id, crossed)?;
+        JsonResponse::ok(&summary(&t, w.ts))
+    })
+    .await
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct ResponseRequest {
+    text: String,
+}
+
+async fn respond(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(req): ApiJson<ResponseRequest>,
+) -> ApiResult {
+    s.write(idem.as_ref(), move |w, st, _| {
+        let (mut t, _) = tracker_copy(st, &id)?;
+        t.apply_response(&req.text).map_err(rule_error)?;
+        w.push(Payload::PetitionResponded {
+            petition_id: id.clone(),
+            text: req.text,
+        })?;
+        JsonResponse::ok(&summary(&t, w.ts))
+    })
+    .await
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct InvalidationRequest {
+    credentials: Vec<CredentialPublicKey>,
+    reason: String,
+}
+
+async fn invalidate(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(req): ApiJson<InvalidationRequest>,
+) -> ApiResult {
+    if req.reason.trim().is_empty() {
+        return Err(AppError::invalid(
+            "reason",
+            "an invalidation needs a public reason",
+        ));
+    }
+    if req.credentials.is_empty() {
+        return Err(AppError::invalid(
+            "credentials",
+            "no credential to invalidate",
+        ));
+    }
+    s.write(idem.as_ref(), move |w, st, _| {
+        let (mut t, _) = tracker_copy(st, &id)?;
+        t.apply_invalidation(&req.credentials).map_err(rule_error)?;
+        w.push(Payload::SignaturesInvalidated {
+            petition_id: id.clone(),
+            credentials: req.credentials,
+            reason: req.reason,
+        })?;
+        JsonResponse::ok(&summary(&t, w.ts))
+    })
+    .await
+}
+
+async fn close(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+) -> ApiResult {
+    s.write(idem.as_ref(), move |w, st, _| close_plan(w, st, &id))
+        .await
+}
+
+fn close_plan(w: &mut WriteTx, st: &Derived, id: &str) -> ApiResult {
+    let (mut t, _) = tracker_copy(st, id)?;
+    t.apply_close(w.ts).map_err(rule_error)?;
+    w.push(Payload::PetitionClosed {
+        petition_id: id.to_owned(),
+        count: t.count(),
+    })?;
+    JsonResponse::ok(&summary(&t, w.ts))
+}
+
+/// Close every open petition past its deadline (the server's own sweep).
+pub async fn close_overdue(s: &AppState) -> Result<(), AppError> {
+    s.board.catch_up().await?;
+    let now = s.board.clock.now_ms();
+    let due: Vec<String> = {
+        let st = s.board.read();
+        st.petition_order
+            .iter()
+            .filter(|id| {
+                st.petitions.get(*id).is_some_and(|p| {
+                    p.tracker.stage == PetitionStage::Open
+                        && p.tracker.closes_at.is_some_and(|c| now >= c)
+                })
+            })
+            .cloned()
+            .collect()
+    };
+    for id in due {
+        let r = s
+            .write(None, |w, st, _| {
+                // Another process may have closed it meanwhile: then there is nothing to do.
+                match st.petitions.get(&id) {
+                    Some(p) if p.tracker.stage == PetitionStage::Open => close_plan(w, st, &id),
+                    _ => JsonResponse::ok(&()),
+                }
+            })
+            .await;
+        if let Err(e) = r {
+            tracing::warn!(petition = %id, detail = %e.detail, "could not close overdue petition");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,981 @@
+//! Referendums: creation from a manifest (optionally from a petition), the trustees' key
+//! ceremony, opening, casting (verified in parallel, group-committed by
+//! [`crate::writer`]), Benaloh audits, closing, the homomorphic tally, decryption shares
+//! and the published result. Every transition is a board entry.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::routing::{get, post};
+use axum::Router;
+use curve25519_dalek::ristretto::RistrettoPoint;
+use curve25519_dalek::traits::Identity;
+use rand::rngs::OsRng;
+use serde::Serialize;
+use sqlx::Row;
+use tokio::sync::oneshot;
+use vox_crypto::batch::{BatchVerifier, SingleVerifier};
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
+use vox_crypto::threshold::{
+    CeremonyCommitment, CoefficientCommitments, Complaint, ComplaintAnswer, EncryptedShare,
+    JointPublicKeys, TrusteePublicKey,
+};
+use vox_crypto::{CryptoError, Hash32, Point};
+use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
+use vox_protocol::board::{EncryptedTally, Payload};
+use vox_protocol::ceremony::{
+    completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
+};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::Manifest;
+use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
+use vox_protocol::ProtocolError;
+
+use crate::app::AppState;
+use crate::board::{to_i64, to_u64};
+use crate::error::{rule_error, AppError};
+use crate::extract::{ApiJson, ApiResult, Authority, JsonResponse, MaybeIdem};
+use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
+use crate::writer::PendingBallot;
+
+/// Routes.
+pub fn routes() -> Router<AppState> {
+    let r = "/api/v1/referendums/{id}";
+    Router::new()
+        .route("/api/v1/referendums", get(list).post(create))
+        .route(r, get(show))
+        .route(
+            &format!("{r}/ceremony"),
+            get(ceremony).post(ceremony_message),
+        )
+        .route(&format!("{r}/open"), post(open))
+        .route(&format!("{r}/ballots"), post(cast))
+        .route(&format!("{r}/ballots/{{ballot_hash}}"), get(ballot_status))
+        .route(&format!("{r}/audits"), post(audit))
+        .route(&format!("{r}/close"), post(close))
+        .route(&format!("{r}/tally"), get(get_tally).post(compute_tally))
+        .route(&format!("{r}/decryption-shares"), post(decryption_share))
+        .route(&format!("{r}/publish"), post(publish))
+        .route(&format!("{r}/result"), get(result))
+}
+
+/// One line of the referendum list.
+#[derive(Serialize, Debug)]
+pub struct ReferendumSummary {
+    id: String,
+    title: String,
+    state: RefState,
+    opens_at: i64,
+    closes_at: i64,
+    ballots_cast: u64,
+    source_petition: Option<String>,
+}
+
+fn summary(r: &ReferendumInfo) -> ReferendumSummary {
+    ReferendumSummary {
+        id: r.manifest.referendum_id.clone(),
+        title: r.manifest.title.clone(),
+        state: r.state,
+        opens_at: r.manifest.opens_at,
+        closes_at: r.manifest.closes_at,
+        ballots_cast: r.ballots_cast,
+        source_petition: r.manifest.source_petition.clone(),
+    }
+}
+
+fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError> {
+    st.referendums
+        .get(id)
+        .ok_or_else(|| AppError::not_found("referendum", id))
+}
+
+fn wrong_state(r: &ReferendumInfo, wanted: &str) -> AppError {
+    AppError::conflict(
+        "wrong-state",
+        format!(
+            "referendum {} is {}; this needs it {wanted}",
+            r.manifest.referendum_id,
+            r.state.as_str()
+        ),
+    )
+}
+
+/// Whether ballots are accepted at `ts`: the referendum is open and `ts` is within
+/// `[opens_at, closes_at)`.
+pub fn voting_window(r: &ReferendumInfo, ts: i64) -> Result<(), AppError> {
+    if r.state != RefState::Open {
+        return Err(wrong_state(r, "open"));
+    }
+    if ts < r.manifest.opens_at {
+        return Err(AppError::conflict(
+            "wrong-state",
+            "voting has not started yet",
+        ));
+    }
+    if ts >= r.manifest.closes_at {
+        return Err(AppError::conflict("wrong-state", "voting has closed"));
+    }
+    Ok(())
+}
+
+/// Audits need the election key: the referendum is ready or later, and not failed
+/// (protocol-spec/10-verifier.md §10.3).
+fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
+    if r.joint.is_none() || matches!(r.state, RefState::KeyCeremony | RefState::Failed) {
+        return Err(wrong_state(r, "past its key ceremony"));
+    }
+    Ok(())
+}
+
+/// Decryption shares are accepted once the tally exists (tallied or published).
+fn shares_allowed(r: &ReferendumInfo) -> Result<Arc<EncryptedTally>, AppError> {
+    match (&r.state, &r.tally) {
+        (RefState::Tallied | RefState::Published, Some(t)) => Ok(Arc::clone(t)),
+        _ => Err(wrong_state(r, "tallied")),
+    }
+}
+
+/// What validation outside the lock needs, copied out of the state.
+struct Snapshot {
+    manifest: Arc<Manifest>,
+    manifest_hash: Hash32,
+    joint: Option<Arc<JointPublicKeys>>,
+    electorate: Option<Arc<ElectorateInfo>>,
+    info: ReferendumInfo,
+}
+
+async fn snapshot(s: &AppState, id: &str) -> Result<Snapshot, AppError> {
+    if !s.board.read().referendums.contains_key(id) {
+        // Maybe another process created it.
+        s.board.catch_up().await?;
+    }
+    let st = s.board.read();
+    let r = get_ref(&st, id)?;
+    Ok(Snapshot {
+        manifest: Arc::clone(&r.manifest),
+        manifest_hash: r.manifest_hash,
+        joint: r.joint.clone(),
+        electorate: st.electorates.get(&r.manifest.electorate_hash).cloned(),
+        info: r.clone(),
+    })
+}
+
+impl Snapshot {
+    fn election_key(&self) -> Result<ElectionPublicKey, AppError> {
+        self.joint
+            .as_ref()
+            .map(|j| *j.election_key())
+            .ok_or_else(|| wrong_state(&self.info, "past its key ceremony"))
+    }
+
+    fn electorate(&self) -> Result<Arc<ElectorateInfo>, AppError> {
+        self.electorate
+            .clone()
+            .ok_or_else(|| AppError::internal("referendum without its electorate"))
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(AppError::internal)?
+}
+
+// ---- list, create, show ------------------------------------------------------------
+
+async fn list(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    let out: Vec<ReferendumSummary> = st
+        .referendum_order
+        .iter()
+        .filter_map(|id| st.referendums.get(id))
+        .map(summary)
+        .collect();
+    JsonResponse::ok(&out)
+}
+
+#[derive(Serialize)]
+struct Created {
+    referendum_id: String,
+    manifest_hash: Hash32,
+    state: RefState,
+    leaf_index: u64,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    _: Authority,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(manifest): ApiJson<Manifest>,
+) -> ApiResult {
+    manifest.validate()?;
+    let manifest_hash = manifest.canonical_hash();
+    s.write(idem.as_ref(), move |w, st, _| {
+        if st.referendums.contains_key(&manifest.referendum_id) {
+            return Err(AppError::conflict(
+                "already-exists",
+                format!("referendum {:?} already exists", manifest.referendum_id),
+            )
+            .with_field("referendum_id"));
+        }
+        if !st.electorates.contains_key(&manifest.electorate_hash) {
+            return Err(AppError::invalid(
+                "electorate_hash",
+                "no electorate with this hash is registered",
+            ));
+        }
+        if let Some(pid) = &manifest.source_petition {
+            let p = st
+                .petitions
+                .get(pid)
+                .ok_or_else(|| AppError::invalid("source_petition", "no such petition"))?;
+            let mut t = p.tracker.clone();
+            t.apply_referendum_created(&manifest.referendum_id)
+                .map_err(rule_error)?;
+        }
+        vox_protocol::ceremony::CeremonyTracker::new(&manifest, manifest_hash)?;
+        let referendum_id = manifest.referendum_id.clone();
+        let leaf_index = w.push(Payload::ReferendumCreated { manifest })?;
+        JsonResponse::created(&Created {
+            referendum_id,
+            manifest_hash,
+            state: RefState::KeyCeremony,
+            leaf_index,
+        })
+    })
+    .await
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    manifest: &'a Manifest,
+    manifest_hash: Hash32,
+    state: RefState,
+    ceremony_phase: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    election_key: Option<ElectionPublicKey>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    public_shares: Option<Vec<Point>>,
+    ballots_cast: u64,
+    audited_ballots: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counted_ballots: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<&'a ReferendumResult>,
+    leaf_index: u64,
+}
+
+fn failure_reason(p: &CeremonyPhase) -> Option<&str> {
+    match p {
+        CeremonyPhase::Failed { reason } => Some(reason),
+        _ => None,
+    }
+}
+
+async fn counted_now(s: &AppState, id: &str) -> Result<u64, AppError> {
+    let n: i64 = sqlx::query("SELECT COUNT(*) FROM latest_ballot WHERE referendum_id = $1")
+        .bind(id)
+        .fetch_one(&s.board.db.pool)
+        .await?
+        .try_get(0)?;
+    Ok(to_u64(n))
+}
+
+async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.board.catch_up().await?;
+    let needs_count = {
+        let st = s.board.read();
+        let r = get_ref(&st, &id)?;
+        matches!(r.state, RefState::Closed)
+    };
+    let counted = if needs_count {
+        Some(counted_now(&s, &id).await?)
+    } else {
+        None
+    };
+    let st = s.board.read();
+    let r = get_ref(&st, &id)?;
+    let (election_key, public_shares) = match r.joint.as_deref().map(completed_payload) {
+        Some(Ok((k, shares))) => (Some(k), Some(shares)),
+        _ => (None, None),
+    };
+    JsonResponse::ok(&Detail {
+        manifest: &r.manifest,
+        manifest_hash: r.manifest_hash,
+        state: r.state,
+        ceremony_phase: phase_name(&r.ceremony.phase),
+        failure_reason: failure_reason(&r.ceremony.phase),
+        election_key,
+        public_shares,
+        ballots_cast: r.ballots_cast,
+        audited_ballots: r.audited,
+        counted_ballots: r.tally.as_ref().map(|t| t.counted_ballots).or(counted),
+        result: r.result.as_ref(),
+        leaf_index: r.leaf_index,
+    })
+}
+
+// ---- key ceremony --------------------------------------------------------------------
+
+#[derive(Serialize)]
+struct CeremonyView<'a> {
+    phase: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<&'a str>,
+    keys: Vec<TrusteePublicKey>,
+    commitments: Vec<CeremonyCommitment>,
+    reveals: Vec<CoefficientCommitments>,
+    shares: Vec<EncryptedShare>,
+    complaints: &'a [Complaint],
+    answers: &'a [ComplaintAnswer],
+    confirmed: &'a [u32],
+}
+
+async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    let r = get_ref(&st, &id)?;
+    let c = &r.ceremony;
+    let n = u32::try_from(r.manifest.trustees.len()).unwrap_or(0);
+    JsonResponse::ok(&CeremonyView {
+        phase: phase_name(&c.phase),
+        failure_reason: failure_reason(&c.phase),
+        keys: c.trustee_keys(),
+        commitments: c.commitments(),
+        reveals: c.reveals(),
+        shares: (1..=n).flat_map(|i| c.shares_for(i)).collect(),
+        complaints: c.complaints(),
+        answers: &r.answers,
+        confirmed: &r.confirmed,
+    })
+}
+
+/// Whether a message of this kind can arrive in this phase (out of phase → 409).
+fn expected_now(phase: &CeremonyPhase, body: &CeremonyBody) -> bool {
+    matches!(
+        (phase, body),
+        (CeremonyPhase::Commit, CeremonyBody::Commit { .. })
+            | (CeremonyPhase::Reveal, CeremonyBody::Reveal { .. })
+            | (CeremonyPhase::Shares, CeremonyBody::Shares { .. })
+            | (
+                CeremonyPhase::Confirm,
+                CeremonyBody::Confirm
+                    | CeremonyBody::Complaint { .. }
+                    | CeremonyBody::Answer { .. }
+            )
+    )
+}
+
+/// Tracker errors about what was already said are conflicts; the rest is invalid input.
+fn ceremony_error(e: ProtocolError) -> AppError {
+    match &e {
+        ProtocolError::Invalid { field, reason }
+            if reason.contains("already")
+                || reason.contains("open complaint")
+                || reason.contains("not expected now") =>
+        {
+            AppError::conflict("wrong-state", reason.clone()).with_field(field.clone())
+        }
+        _ => AppError::from(e),
+    }
+}
+
+#[derive(Serialize)]
+struct CeremonyAnswer<'a> {
+    leaf_index: u64,
+    phase: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure_reason: Option<&'a str>,
+}
+
+async fn ceremony_message(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(msg): ApiJson<CeremonyMessage>,
+) -> ApiResult {
+    let snap = snapshot(&s, &id).await?;
+    if msg.referendum_id != id {
+        return Err(AppError::invalid(
+            "referendum_id",
+            "does not match the referendum in the path",
+        ));
+    }
+    let msg = blocking(move || {
+        msg.verify_signature(&snap.manifest, &snap.manifest_hash)?;
+        Ok(msg)
+    })
+    .await?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::KeyCeremony || !expected_now(&r.ceremony.phase, &msg.body) {
+            return Err(AppError::conflict(
+                "wrong-state",
+                format!(
+                    "not expected now: the ceremony is in the {} phase",
+                    phase_name(&r.ceremony.phase)
+                ),
+            )
+            .with_field("body/step"));
+        }
+        let mut c = r.ceremony.clone();
+        let joint = c.apply(&r.manifest, &msg).map_err(ceremony_error)?;
+        let leaf_index = w.push(Payload::Ceremony { message: msg })?;
+        if let Some(joint) = joint {
+            let (election_key, public_shares) = completed_payload(&joint)?;
+            w.push(Payload::CeremonyCompleted {
+                referendum_id: id.clone(),
+                election_key,
+                public_shares,
+            })?;
+        }
+        JsonResponse::created(&CeremonyAnswer {
+            leaf_index,
+            phase: phase_name(&c.phase),
+            failure_reason: failure_reason(&c.phase),
+        })
+    })
+    .await
+}
+
+// ---- open, close -----------------------------------------------------------------------
+
+async fn open(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+) -> ApiResult {
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Ready {
+            return Err(wrong_state(r, "ready (key ceremony complete)"));
+        }
+        if w.ts >= r.manifest.closes_at {
+            return Err(AppError::conflict(
+                "wrong-state",
+                "the manifest's closes_at has passed",
+            ));
+        }
+        let mut sm = summary(r);
+        w.push(Payload::ReferendumOpened {
+            referendum_id: id.clone(),
+        })?;
+        sm.state = RefState::Open;
+        JsonResponse::ok(&sm)
+    })
+    .await
+}
+
+async fn close(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+) -> ApiResult {
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Open {
+            return Err(wrong_state(r, "open"));
+        }
+        let mut sm = summary(r);
+        w.push(Payload::ReferendumClosed {
+            referendum_id: id.clone(),
+        })?;
+        sm.state = RefState::Closed;
+        JsonResponse::ok(&sm)
+    })
+    .await
+}
+
+// ---- ballots --------------------------------------------------------------------------
+
+/// Verify every proof of a ballot whose structure was checked: one batch (a single
+/// multiscalar multiplication); if it fails, again equation by equation to name the
+/// failing field.
+fn verify_proofs(ballot: &Ballot, ctx: &BallotContext<'_>) -> Result<(), ProtocolError> {
+    let mut batch = BatchVerifier::new(OsRng);
+    ballot.check_proofs(ctx, &mut batch, &mut OsRng)?;
+    if batch.finish().is_ok() {
+        return Ok(());
+    }
+    ballot.check_proofs(ctx, &mut SingleVerifier, &mut OsRng)?;
+    Err(ProtocolError::crypto(
+        "answers",
+        CryptoError::ProofInvalid {
+            proof: "batch",
+            reason: "batch failed but no single equation fails; retry",
+        },
+    ))
+}
+
+/// Every (a, b) of a ballot in tally order, 64 bytes each.
+fn ciphertext_blob(ballot: &Ballot) -> Vec<u8> {
+    let mut out = Vec::new();
+    for ct in ballot.answers.iter().flat_map(|a| a.ciphertexts.iter()) {
+        out.extend_from_slice(ct.a.as_bytes());
+        out.extend_from_slice(ct.b.as_bytes());
+    }
+    out
+}
+
+async fn cast(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(ballot): ApiJson<Ballot>,
+) -> ApiResult {
+    let snap = snapshot(&s, &id).await?;
+    if ballot.referendum_id != id {
+        return Err(AppError::invalid(
+            "referendum_id",
+            "does not match the referendum in the path",
+        ));
+    }
+    s.limit_credential(&ballot.credential.to_bytes())?;
+    voting_window(&snap.info, s.board.clock.now_ms())?;
+    let election_key = snap.election_key()?;
+    let electorate = snap.electorate()?;
+    // Structure, sizes and eligibility first: no scalar multiplication for bad ballots.
+    {
+        let ctx = BallotContext {
+            manifest: &snap.manifest,
+            manifest_hash: snap.manifest_hash,
+            election_key,
+        };
+        ballot.check_structure(&ctx, &electorate.index)?;
+    }
+    let manifest = Arc::clone(&snap.manifest);
+    let manifest_hash = snap.manifest_hash;
+    let (ballot, nanos) = blocking(move || {
+        let t0 = Instant::now();
+        let ctx = BallotContext {
+            manifest: &manifest,
+            manifest_hash,
+            election_key,
+        };
+        verify_proofs(&ballot, &ctx)?;
+        Ok((ballot, t0.elapsed()))
+    })
+    .await?;
+    let nanos = u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX);
+    s.metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
+
+    let (reply, answer) = oneshot::channel();
+    let pending = PendingBallot {
+        hash: ballot.hash(),
+        ciphertexts: ciphertext_blob(&ballot),
+        ballot,
+        idem,
+        reply,
+    };
+    s.writer
+        .send(pending)
+        .await
+        .map_err(|_| AppError::unavailable("the ballot writer is not running"))?;
+    answer
+        .await
+        .map_err(|_| AppError::unavailable("the ballot writer stopped"))?
+}
+
+#[derive(Serialize)]
+struct BallotStatus {
+    leaf_index: u64,
+    status: &'static str,
+}
+
+async fn ballot_status(
+    State(s): State<AppState>,
+    Path((id, hash)): Path<(String, String)>,
+) -> ApiResult {
+    let hash = Hash32::from_hex(&hash)
+        .map_err(|e| AppError::bad_request(Some("ballot_hash".into()), e.to_string()))?;
+    let row = sqlx::query(
+        "SELECT b.seq, l.ballot_hash FROM ballots b LEFT JOIN latest_ballot l \
+         ON l.referendum_id = b.referendum_id AND l.credential = b.credential \
+         WHERE b.ballot_hash = $1 AND b.referendum_id = $2",
+    )
+    .bind(hash.0.to_vec())
+    .bind(&id)
+    .fetch_optional(&s.board.db.pool)
+    .await?;
+    if let Some(r) = row {
+        let seq: i64 = r.try_get(0)?;
+        let latest: Option<Vec<u8>> = r.try_get(1)?;
+        let counted = latest.as_deref() == Some(hash.0.as_slice());
+        return JsonResponse::ok(&BallotStatus {
+            leaf_index: to_u64(seq),
+            status: if counted { "counted" } else { "superseded" },
+        });
+    }
+    let row = sqlx::query(
+        "SELECT seq FROM audited_ballots WHERE ballot_hash = $1 AND referendum_id = $2",
+    )
+    .bind(hash.0.to_vec())
+    .bind(&id)
+    .fetch_optional(&s.board.db.pool)
+    .await?;
+    match row {
+        Some(r) => JsonResponse::ok(&BallotStatus {
+            leaf_index: to_u64(r.try_get::<i64, _>(0)?),
+            status: "audited",
+        }),
+        None => Err(AppError::not_found("ballot", &hash.to_hex())),
+    }
+}
+
+#[derive(Serialize)]
+struct AuditAnswer {
+    leaf_index: u64,
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(audited): ApiJson<AuditedBallot>,
+) -> ApiResult {
+    let snap = snapshot(&s, &id).await?;
+    if audited.ballot.referendum_id != id {
+        return Err(AppError::invalid(
+            "ballot/referendum_id",
+            "does not match the referendum in the path",
+        ));
+    }
+    audits_allowed(&snap.info)?;
+    let election_key = snap.election_key()?;
+    let electorate = snap.electorate()?;
+    let manifest = Arc::clone(&snap.manifest);
+    let manifest_hash = snap.manifest_hash;
+    let audited = blocking(move || {
+        let ctx = BallotContext {
+            manifest: &manifest,
+            manifest_hash,
+            election_key,
+        };
+        audited
+            .ballot
+            .check_structure(&ctx, &electorate.index)
+            .map_err(|e| match e {
+                ProtocolError::Invalid { field, reason } => {
+                    AppError::invalid(format!("ballot/{field}"), reason)
+                }
+                other => AppError::from(other),
+            })?;
+        audited.verify_opening(&ctx)?;
+        Ok(audited)
+    })
+    .await?;
+    let hash = audited.ballot.hash();
+
+    let mut w = s.board.begin().await?;
+    if let Some(i) = &idem {
+        if let Some(stored) = w.idempotency_lookup(&i.key).await? {
+            return i.replay(stored);
+        }
+    }
+    let cast = sqlx::query("SELECT seq FROM ballots WHERE ballot_hash = $1")
+        .bind(hash.0.to_vec())
+        .fetch_optional(w.conn())
+        .await?;
+    if cast.is_some() {
+        return Err(AppError::conflict(
+            "ballot-cast",
+            "this ballot was cast; opening it would reveal a counted vote",
+        ));
+    }
+    let prior = sqlx::query("SELECT seq FROM audited_ballots WHERE ballot_hash = $1")
+        .bind(hash.0.to_vec())
+        .fetch_optional(w.conn())
+        .await?;
+    if let Some(r) = prior {
+        return JsonResponse::ok(&AuditAnswer {
+            leaf_index: to_u64(r.try_get::<i64, _>(0)?),
+        });
+    }
+    let (resp, leaf_index) = {
+        let st = s.board.read();
+        audits_allowed(get_ref(&st, &id)?)?;
+        let leaf_index = w.push(Payload::BallotAudited { audited })?;
+        (
+            JsonResponse::created(&AuditAnswer { leaf_index })?,
+            leaf_index,
+        )
+    };
+    sqlx::query(
+        "INSERT INTO audited_ballots (ballot_hash, referendum_id, seq) VALUES ($1, $2, $3)",
+    )
+    .bind(hash.0.to_vec())
+    .bind(&id)
+    .bind(to_i64(leaf_index))
+    .execute(w.conn())
+    .await?;
+    if let Some(i) = &idem {
+        w.idempotency_store(&i.key, &i.hash, resp.status.as_u16(), &resp.body)
+            .await?;
+    }
+    s.board.commit(w).await?;
+    Ok(resp)
+}
+
+// ---- tally, decryption, result ------------------------------------------------------------
+
+/// Sum the counted ballots' ciphertexts (rows in log order).
+fn sum_ciphertexts(
+    width: usize,
+    rows: Vec<(Vec<u8>, Vec<u8>)>,
+) -> Result<(Vec<Ciphertext>, Vec<Hash32>), AppError> {
+    let mut sums = vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); width];
+    let mut hashes = Vec::with_capacity(rows.len());
+    for (hash, blob) in rows {
+        if blob.len() != width * 64 {
+            return Err(AppError::internal(
+                "stored ballot has the wrong tally width",
+            ));
+        }
+        for (slot, ct) in sums.iter_mut().zip(blob.chunks_exact(64)) {
+            let (a, b) = ct.split_at(32);
+            let a = Point::try_from_bytes(a).map_err(AppError::internal)?;
+            let b = Point::try_from_bytes(b).map_err(AppError::internal)?;
+            slot.0 += a.as_point();
+            slot.1 += b.as_point();
+        }
+        let h: [u8; 32] = hash
+            .as_slice()
+            .try_into()
+            .map_err(|_| AppError::internal("stored ballot hash is not 32 bytes"))?;
+        hashes.push(Hash32(h));
+    }
+    let cts = sums
+        .into_iter()
+        .map(|(a, b)| Ciphertext {
+            a: Point::from_point(a),
+            b: Point::from_point(b),
+        })
+        .collect();
+    Ok((cts, hashes))
+}
+
+async fn compute_tally(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+) -> ApiResult {
+    s.board.catch_up().await?;
+    let snap = snapshot(&s, &id).await?;
+    if snap.info.state != RefState::Closed {
+        return Err(wrong_state(&snap.info, "closed and not yet tallied"));
+    }
+    // The counted set is final once the close entry is committed: the writer refuses
+    // ballots for a referendum that is not open.
+    let rows = sqlx::query(
+        "SELECT b.ballot_hash, b.ciphertexts FROM latest_ballot l \
+         JOIN ballots b ON b.ballot_hash = l.ballot_hash \
+         WHERE l.referendum_id = $1 ORDER BY l.seq",
+    )
+    .bind(&id)
+    .fetch_all(&s.board.db.pool)
+    .await?;
+    let rows = rows
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<Vec<(Vec<u8>, Vec<u8>)>, sqlx::Error>>()?;
+    let width = snap.manifest.tally_width();
+    let rid = id.clone();
+    let tally = blocking(move || {
+        let (ciphertexts, hashes) = sum_ciphertexts(width, rows)?;
+        Ok(EncryptedTally {
+            referendum_id: rid,
+            counted_ballots: hashes.len() as u64,
+            counted_hash: counted_hash(&hashes),
+            ciphertexts,
+        })
+    })
+    .await?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Closed {
+            return Err(wrong_state(r, "closed and not yet tallied"));
+        }
+        let answer = JsonResponse::created(&tally)?;
+        w.push(Payload::TallyComputed { tally })?;
+        Ok(answer)
+    })
+    .await
+}
+
+async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    let r = get_ref(&st, &id)?;
+    match &r.tally {
+        Some(t) => JsonResponse::ok(t.as_ref()),
+        None => Err(AppError::not_found("tally of referendum", &id)),
+    }
+}
+
+#[derive(Serialize)]
+struct ShareAnswer {
+    leaf_index: u64,
+    shares_received: usize,
+}
+
+async fn decryption_share(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(msg): ApiJson<DecryptionShareMessage>,
+) -> ApiResult {
+    s.board.catch_up().await?;
+    let snap = snapshot(&s, &id).await?;
+    if msg.referendum_id != id {
+        return Err(AppError::invalid(
+            "referendum_id",
+            "does not match the referendum in the path",
+        ));
+    }
+    let tally = shares_allowed(&snap.info)?;
+    let trustee = msg.share.trustee;
+    if snap.info.shares.iter().any(|m| m.share.trustee == trustee) {
+        return Err(AppError::conflict(
+            "already-exists",
+            format!("trustee {trustee} already sent a decryption share"),
+        ));
+    }
+    let joint = snap
+        .joint
+        .clone()
+        .ok_or_else(|| AppError::internal("tallied without joint keys"))?;
+    let (manifest, manifest_hash) = (Arc::clone(&snap.manifest), snap.manifest_hash);
+    let msg = blocking(move || {
+        msg.check(
+            &manifest,
+            &manifest_hash,
+            &joint,
+            &tally.ciphertexts,
+            &mut SingleVerifier,
+        )?;
+        Ok(msg)
+    })
+    .await?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        shares_allowed(r)?;
+        if r.shares.iter().any(|m| m.share.trustee == trustee) {
+            return Err(AppError::conflict(
+                "already-exists",
+                format!("trustee {trustee} already sent a decryption share"),
+            ));
+        }
+        let shares_received = r.shares.len() + 1;
+        let leaf_index = w.push(Payload::DecryptionShare { share: msg })?;
+        JsonResponse::created(&ShareAnswer {
+            leaf_index,
+            shares_received,
+        })
+    })
+    .await
+}
+
+/// Combine the shares (Lagrange), solve each slot's discrete log and form the counts.
+fn decrypt_result(
+    manifest: &Manifest,
+    manifest_hash: &Hash32,
+    joint: &JointPublicKeys,
+    tally: &EncryptedTally,
+    shares: &[DecryptionShareMessage],
+) -> Result<ReferendumResult, AppError> {
+    let decryption: Vec<_> = shares.iter().map(|m| m.share.clone()).collect();
+    let points = joint
+        .verify_and_combine(manifest_hash, &tally.ciphertexts, &decryption, &mut OsRng)
+        .map_err(|e| AppError::invalid("decryption_shares", e.to_string()))?;
+    let bounds = slot_bounds(manifest, tally.counted_ballots);
+    let mut tables: HashMap<u64, DlogTable> = HashMap::new();
+    let mut slots = Vec::with_capacity(points.len());
+    for (p, b) in points.iter().zip(&bounds) {
+        let bound = b.saturating_add(1);
+        let table = match tables.entry(bound) {
+            std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(DlogTable::new(bound).map_err(AppError::internal)?)
+            }
+        };
+        slots.push(
+            table
+                .solve(p)
+                .map_err(|e| AppError::invalid("decryption_shares", e.to_string()))?,
+        );
+    }
+    let counts = counts_from_slots(manifest, tally.counted_ballots, &slots)?;
+    let mut trustees: Vec<u32> = shares.iter().map(|m| m.share.trustee.get()).collect();
+    trustees.sort_unstable();
+    Ok(ReferendumResult {
+        referendum_id: tally.referendum_id.clone(),
+        counted_ballots: tally.counted_ballots,
+        counts,
+        trustees,
+    })
+}
+
+async fn publish(
+    State(s): State<AppState>,
+    _: Authority,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+) -> ApiResult {
+    s.board.catch_up().await?;
+    let snap = snapshot(&s, &id).await?;
+    let tally = match (&snap.info.state, &snap.info.tally) {
+        (RefState::Tallied, Some(t)) => Arc::clone(t),
+        _ => return Err(wrong_state(&snap.info, "tallied")),
+    };
+    let k = snap.manifest.threshold as usize;
+    if snap.info.shares.len() < k {
+        return Err(AppError::conflict(
+            "wrong-state",
+            format!(
+                "{} of the {k} decryption shares needed have arrived",
+                snap.info.shares.len()
+            ),
+        ));
+    }
+    let joint = snap
+        .joint
+        .clone()
+        .ok_or_else(|| AppError::internal("tallied without joint keys"))?;
+    let shares = snap.info.shares.clone();
+    let (manifest, manifest_hash) = (Arc::clone(&snap.manifest), snap.manifest_hash);
+    let result =
+        blocking(move || decrypt_result(&manifest, &manifest_hash, &joint, &tally, &shares))
+            .await?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Tallied {
+            return Err(wrong_state(r, "tallied"));
+        }
+        let answer = JsonResponse::created(&result)?;
+        w.push(Payload::ResultPublished { result })?;
+        Ok(answer)
+    })
+    .await
+}
+
+async fn result(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    let r = get_ref(&st, &id)?;
+    match &r.result {
+        Some(res) => JsonResponse::ok(res),
+        None => Err(AppError::not_found("result of referendum", &id)),
+    }
+}

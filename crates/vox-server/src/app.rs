@@ -1,0 +1,121 @@
+//! The shared application state and the one way to change it.
+
+use std::net::IpAddr;
+use std::ops::Deref;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use ed25519_dalek::SigningKey;
+use tokio::sync::mpsc;
+
+use crate::board::{Board, WriteTx};
+use crate::config::ServerConfig;
+use crate::error::AppError;
+use crate::extract::JsonResponse;
+use crate::idempotency::Idem;
+use crate::limiter::RateLimiter;
+use crate::state::Derived;
+use crate::writer::PendingBallot;
+
+/// Counters for benchmarks and monitoring.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Ballots accepted (committed).
+    pub ballots_accepted: AtomicU64,
+    /// Group-commit transactions of ballots.
+    pub ballot_batches: AtomicU64,
+    /// Nanoseconds spent verifying ballot proofs (all threads).
+    pub verify_nanos: AtomicU64,
+    /// Nanoseconds spent in ballot transactions (lock to commit).
+    pub commit_nanos: AtomicU64,
+}
+
+/// A snapshot of [`Metrics`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MetricsSnapshot {
+    /// Ballots accepted (committed).
+    pub ballots_accepted: u64,
+    /// Group-commit transactions of ballots.
+    pub ballot_batches: u64,
+    /// Nanoseconds spent verifying ballot proofs (summed over threads).
+    pub verify_nanos: u64,
+    /// Nanoseconds spent in ballot transactions.
+    pub commit_nanos: u64,
+}
+
+impl Metrics {
+    /// Read every counter.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        MetricsSnapshot {
+            ballots_accepted: self.ballots_accepted.load(Ordering::Relaxed),
+            ballot_batches: self.ballot_batches.load(Ordering::Relaxed),
+            verify_nanos: self.verify_nanos.load(Ordering::Relaxed),
+            commit_nanos: self.commit_nanos.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Everything handlers share.
+#[derive(Debug)]
+pub struct Inner {
+    /// The board (database, key, folded state).
+    pub board: Board,
+    /// Configuration.
+    pub config: ServerConfig,
+    /// SHA-256 of the authority token.
+    pub token_hash: [u8; 32],
+    /// Queue of verified ballots for the group-commit writer.
+    pub writer: mpsc::Sender<PendingBallot>,
+    /// Per-address limiter.
+    pub address_limiter: Option<RateLimiter<IpAddr>>,
+    /// Per-credential limiter.
+    pub credential_limiter: Option<RateLimiter<[u8; 32]>>,
+    /// Counters.
+    pub metrics: Metrics,
+}
+
+/// Cheap to clone; passed to the router with `with_state`.
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<Inner>);
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Run one state change: lock the board, replay a known Idempotency-Key, let `plan`
+    /// validate against the caught-up state and stage entries, store the answer under
+    /// the key, commit. `plan` runs with the state read-locked and must not block.
+    pub async fn write<F>(&self, idem: Option<&Idem>, plan: F) -> Result<JsonResponse, AppError>
+    where
+        F: FnOnce(&mut WriteTx, &Derived, &SigningKey) -> Result<JsonResponse, AppError>,
+    {
+        let mut w = self.board.begin().await?;
+        if let Some(i) = idem {
+            if let Some(stored) = w.idempotency_lookup(&i.key).await? {
+                return i.replay(stored);
+            }
+        }
+        let resp = {
+            let st = self.board.read();
+            plan(&mut w, &st, self.board.key())?
+        };
+        if let Some(i) = idem {
+            w.idempotency_store(&i.key, &i.hash, resp.status.as_u16(), &resp.body)
+                .await?;
+        }
+        self.board.commit(w).await?;
+        Ok(resp)
+    }
+
+    /// Check the per-credential limit.
+    pub fn limit_credential(&self, credential: &[u8; 32]) -> Result<(), AppError> {
+        match &self.credential_limiter {
+            Some(l) => l.check(credential, "credential"),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Server configuration.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use vox_protocol::board::BoardPublicKey;
+
+/// A token bucket: up to `burst` requests at once, refilled at `per_second`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RateLimit {
+    /// Bucket capacity (requests allowed in a burst).
+    pub burst: u32,
+    /// Sustained rate (requests per second).
+    pub per_second: f64,
+}
+
+/// The wall clock in Unix milliseconds. Injectable so tests can move time.
+#[derive(Clone)]
+pub struct Clock(pub Arc<dyn Fn() -> i64 + Send + Sync>);
+
+impl Clock {
+    /// The system clock.
+    pub fn system() -> Self {
+        Self(Arc::new(now_ms))
+    }
+
+    /// Read the clock.
+    pub fn now_ms(&self) -> i64 {
+        (self.0)()
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::system()
+    }
+}
+
+impl std::fmt::Debug for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Clock")
+    }
+}
+
+/// The system time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Everything `vox serve` can be told.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// `sqlite://PATH` (default `sqlite://vox.db`, created on first run) or
+    /// `postgres://…`. SQLite URLs may carry `synchronous=` and `journal_mode=`, which
+    /// are applied and then checked: anything that could lose an acknowledged write
+    /// (synchronous below FULL, a journal other than WAL, an in-memory database) is
+    /// refused at start.
+    pub database_url: Option<String>,
+    /// Where to listen (`127.0.0.1:0` picks a free port).
+    pub listen: SocketAddr,
+    /// Largest request body in bytes (413 above, checked before parsing).
+    pub max_body_bytes: usize,
+    /// Largest electorate registration body (electorates list every credential).
+    pub max_electorate_body_bytes: usize,
+    /// Per client address limit; `None` disables it.
+    pub rate_limit_per_address: Option<RateLimit>,
+    /// Whether loopback clients (demo, tests, a local reverse proxy) skip the
+    /// per-address limit.
+    pub rate_limit_exempt_loopback: bool,
+    /// Per credential limit on ballots and petition signatures; `None` disables it.
+    pub rate_limit_per_credential: Option<RateLimit>,
+    /// Witness keys whose cosignatures the board accepts.
+    pub witnesses: Vec<BoardPublicKey>,
+    /// Database connections in the pool.
+    pub max_connections: u32,
+    /// Most ballots committed in one transaction (group commit).
+    pub max_ballot_batch: usize,
+    /// How often the server closes petitions past their deadline (ms).
+    pub sweep_interval_ms: u64,
+    /// The clock.
+    pub clock: Clock,
+    /// Directory of the built web pages served at `/` (see `web`); `None` serves the API
+    /// only. Defaults to `$VOX_WEB_DIR`, else `target/vox-web-dist` if it has an index.
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            max_body_bytes: 1 << 20,
+            max_electorate_body_bytes: 64 << 20,
+            rate_limit_per_address: Some(RateLimit {
+                burst: 200,
+                per_second: 50.0,
+            }),
+            rate_limit_exempt_loopback: true,
+            rate_limit_per_credential: Some(RateLimit {
+                burst: 20,
+                per_second: 2.0,
+            }),
+            witnesses: Vec::new(),
+            max_connections: 16,
+            max_ballot_batch: 512,
+            sweep_interval_ms: 1000,
+            clock: Clock::system(),
+            web_dir: crate::web::default_web_dir(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Defaults with another database and listen address.
+    pub fn new(database_url: Option<String>, listen: SocketAddr) -> Self {
+        Self {
+            database_url,
+            listen,
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Opening the database: backend choice, durability checks, migrations, first-start
+//! secrets.
+//!
+//! One `AnyPool` serves both backends: every query uses `$n` placeholders in ascending
+//! order of first appearance, integers are `i64` (BIGINT on PostgreSQL) and bytes are
+//! `Vec<u8>` (BLOB / BYTEA). Migrations are embedded, one folder per backend.
+
+use std::time::Duration;
+
+use ed25519_dalek::SigningKey;
+use rand::rngs::OsRng;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+use crate::error::ServerError;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which engine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite (WAL, synchronous=FULL).
+    Sqlite,
+    /// PostgreSQL (shared by several server processes).
+    Postgres,
+}
+
+/// The pool and its backend.
+#[derive(Clone, Debug)]
+pub struct Db {
+    /// Connections.
+    pub pool: AnyPool,
+    /// Engine.
+    pub backend: Backend,
+}
+
+/// What the SQLite URL asked for, beyond what sqlx understands.
+#[derive(Debug, PartialEq, Eq)]
+struct SqliteSettings {
+    url: String,
+    synchronous: String,
+    journal_mode: String,
+}
+
+/// Split our own parameters (`synchronous`, `journal_mode`) off a SQLite URL, add
+/// `mode=rwc` so the file is created on first run, and refuse in-memory databases.
+fn parse_sqlite_url(url: &str) -> Result<SqliteSettings, ServerError> {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, q),
+        None => (url, ""),
+    };
+    let path = base
+        .strip_prefix("sqlite://")
+        .or_else(|| base.strip_prefix("sqlite:"))
+        .unwrap_or(base);
+    if path.is_empty() || path.contains(":memory:") {
+        return Err(ServerError::Durability(
+            "an in-memory SQLite database loses every acknowledged write at exit".into(),
+        ));
+    }
+    let mut synchronous = String::from("FULL");
+    let mut journal_mode = String::from("WAL");
+    let mut kept = Vec::new();
+    let mut has_mode = false;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        match k {
+            "synchronous" => synchronous = v.to_ascii_uppercase(),
+            "journal_mode" => journal_mode = v.to_ascii_uppercase(),
+            "mode" => {
+                if v == "memory" {
+                    return Err(ServerError::Durability(
+                        "an in-memory SQLite database loses every acknowledged write at exit"
+                            .into(),
+                    ));
+                }
+                has_mode = true;
+                kept.push(pair.to_owned());
+            }
+            _ => kept.push(pair.to_owned()),
+        }
+    }
+    if !has_mode {
+        kept.push("mode=rwc".into());
+    }
+    let ok_word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric());
+    if !ok_word(&synchronous) || !ok_word(&journal_mode) {
+        return Err(ServerError::Config(
+            "synchronous and journal_mode must be plain words".into(),
+        ));
+    }
+    Ok(SqliteSettings {
+        url: format!("sqlite://{path}?{}", kept.join("&")),
+        synchronous,
+        journal_mode,
+    })
+}
+
+/// Connect, check durability, migrate.
+pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, ServerError> {
+    sqlx::any::install_default_drivers();
+    let url = url.unwrap_or("sqlite://vox.db");
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect(url)
+            .await?;
+        check_postgres(&pool).await?;
+        POSTGRES_MIGRATOR.run(&pool).await?;
+        Ok(Db {
+            pool,
+            backend: Backend::Postgres,
+        })
+    } else if url.starts_with("sqlite:") {
+        let s = parse_sqlite_url(url)?;
+        let pragmas = [
+            "PRAGMA busy_timeout = 30000".to_owned(),
+            format!("PRAGMA journal_mode = {}", s.journal_mode),
+            format!("PRAGMA synchronous = {}", s.synchronous),
+            "PRAGMA foreign_keys = ON".to_owned(),
+        ];
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _meta| {
+                let pragmas = pragmas.clone();
+                Box::pin(async move {
+                    for p in &pragmas {
+                        conn.execute(p.as_str()).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(&s.url)
+            .await?;
+        check_sqlite(&pool).await?;
+        SQLITE_MIGRATOR.run(&pool).await?;
+        Ok(Db {
+            pool,
+            backend: Backend::Sqlite,
+        })
+    } else {
+        Err(ServerError::Config(format!(
+            "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
+        )))
+    }
+}
+
+/// SQLite must run in WAL mode with synchronous=FULL (or EXTRA): with NORMAL a power
+/// loss can undo transactions that were acknowledged.
+async fn check_sqlite(pool: &AnyPool) -> Result<(), ServerError> {
+    let mut conn = pool.acquire().await?;
+    let sync: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if sync < 2 {
+        return Err(ServerError::Durability(format!(
+            "SQLite synchronous={} could lose acknowledged writes; use FULL",
+            match sync {
+                0 => "OFF",
+                _ => "NORMAL",
+            }
+        )));
+    }
+    let journal: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get(0)?;
+    if !journal.eq_ignore_ascii_case("wal") {
+        return Err(ServerError::Durability(format!(
+            "SQLite journal_mode={journal}; vox requires WAL"
+        )));
+    }
+    Ok(())
+}
+
+/// PostgreSQL must flush commits: fsync on, synchronous_commit not off, full-page writes.
+async fn check_postgres(pool: &AnyPool) -> Result<(), ServerError> {
+    let mut conn = pool.acquire().await?;
+    for (setting, bad) in [
+        ("fsync", "off"),
+        ("synchronous_commit", "off"),
+        ("full_page_writes", "off"),
+    ] {
+        let row: AnyRow = sqlx::query(&format!("SHOW {setting}"))
+            .fetch_one(&mut *conn)
+            .await?;
+        let value: String = row.try_get(0)?;
+        if value.eq_ignore_ascii_case(bad) {
+            return Err(ServerError::Durability(format!(
+                "PostgreSQL {setting}={value} could lose acknowledged writes"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The secrets every process shares, created by whichever process starts first.
+pub struct Secrets {
+    /// The board's signing key.
+    pub board_key: SigningKey,
+    /// SHA-256 of the authority token.
+    pub token_hash: [u8; 32],
+    /// The token itself, only when this start created it.
+    pub new_token: Option<String>,
+}
+
+/// SHA-256 of a token, as stored.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Create (first start) or load the board key and the authority token hash, and the
+/// board head row. Concurrent first starts agree: inserts do nothing on conflict and
+/// everyone reads back what was stored.
+pub async fn init_secrets(db: &Db) -> Result<Secrets, ServerError> {
+    let mut tx = db.pool.begin().await?;
+    sqlx::query(
+        "INSERT INTO board_head (id, size, last_timestamp_ms, root_hash) VALUES (1, 0, 0, $1) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(vox_protocol::merkle::EMPTY_ROOT.0.to_vec())
+    .execute(&mut *tx)
+    .await?;
+
+    let mut seed = [0u8; 32];
+    OsRng.fill_bytes(&mut seed);
+    sqlx::query(
+        "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind("board_signing_key")
+    .bind(seed.to_vec())
+    .execute(&mut *tx)
+    .await?;
+    seed.fill(0);
+
+    let mut raw = [0u8; 32];
+    OsRng.fill_bytes(&mut raw);
+    let token = hex::encode(raw);
+    let inserted = sqlx::query(
+        "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+    )
+    .bind("authority_token_sha256")
+    .bind(token_hash(&token).to_vec())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+
+    let key_bytes: Vec<u8> = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
+        .bind("board_signing_key")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    let stored_hash: Vec<u8> = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
+        .bind("authority_token_sha256")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    tx.commit().await?;
+
+    let key: [u8; 32] = key_bytes
+        .as_slice()
+        .try_into()
+        .map_err(|_| ServerError::Corrupt("board signing key is not 32 bytes".into()))?;
+    let token_hash: [u8; 32] = stored_hash
+        .as_slice()
+        .try_into()
+        .map_err(|_| ServerError::Corrupt("authority token hash is not 32 bytes".into()))?;
+    Ok(Secrets {
+        board_key: SigningKey::from_bytes(&key),
+        token_hash,
+        new_token: (inserted == 1).then_some(token),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_url_parameters() {
+        let s = parse_sqlite_url("sqlite:///tmp/x/vox.db").unwrap();
+        assert_eq!(s.url, "sqlite:///tmp/x/vox.db?mode=rwc");
+        assert_eq!(
+            (s.synchronous.as_str(), s.journal_mode.as_str()),
+            ("FULL", "WAL")
+        );
+        let s = parse_sqlite_url("sqlite://vox.db?synchronous=normal&mode=rw").unwrap();
+        assert_eq!(s.url, "sqlite://vox.db?mode=rw");
+        assert_eq!(s.synchronous, "NORMAL");
+        assert!(matches!(
+            parse_sqlite_url("sqlite::memory:"),
+            Err(ServerError::Durability(_))
+        ));
+        assert!(matches!(
+            parse_sqlite_url("sqlite://x.db?mode=memory"),
+            Err(ServerError::Durability(_))
+        ));
+        assert!(parse_sqlite_url("sqlite://x.db?synchronous=full;DROP").is_err());
+    }
+}

@@ -1,0 +1,223 @@
+//! Errors: [`ServerError`] for starting the server, [`AppError`] for HTTP answers
+//! (RFC 9457 problem details that name the offending field and never leak internals).
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use vox_protocol::ProtocolError;
+
+/// Why the server could not start (or stopped).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServerError {
+    /// The configuration is unusable.
+    #[error("configuration: {0}")]
+    Config(String),
+    /// The database configuration could lose acknowledged writes.
+    #[error("refusing to start: {0}")]
+    Durability(String),
+    /// The database failed.
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The stored board is inconsistent (e.g. a board key that does not decode).
+    #[error("stored state: {0}")]
+    Corrupt(String),
+    /// Binding or serving failed.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Problem type URIs are `https://vox.invalid/problems/<slug>`.
+const PROBLEM_BASE: &str = "https://vox.invalid/problems/";
+
+/// An HTTP error answer: RFC 9457 problem details.
+#[derive(Debug, Clone)]
+pub struct AppError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Last segment of the problem type URI.
+    pub slug: &'static str,
+    /// Human-readable detail.
+    pub detail: String,
+    /// The offending field (JSON-pointer-like path), if any.
+    pub field: Option<String>,
+    /// Seconds before retrying (429).
+    pub retry_after: Option<u64>,
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_: String,
+    title: &'a str,
+    status: u16,
+    detail: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl AppError {
+    fn new(status: StatusCode, slug: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            status,
+            slug,
+            detail: detail.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// Attach the offending field.
+    pub fn with_field(mut self, field: impl Into<String>) -> Self {
+        self.field = Some(field.into());
+        self
+    }
+
+    /// 400: malformed JSON, wrong types, non-canonical encodings.
+    pub fn bad_request(field: Option<String>, detail: impl Into<String>) -> Self {
+        Self {
+            field,
+            ..Self::new(StatusCode::BAD_REQUEST, "malformed-request", detail)
+        }
+    }
+
+    /// 401: missing or wrong authority token.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "this endpoint needs the authority token (Authorization: Bearer …)",
+        )
+    }
+
+    /// 404: unknown id.
+    pub fn not_found(what: &str, id: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not-found",
+            format!("no {what} with id {id:?}"),
+        )
+    }
+
+    /// 409: wrong state, or a conflict with what is already recorded.
+    pub fn conflict(slug: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, slug, detail)
+    }
+
+    /// 422: well-formed but invalid.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail).with_field(field)
+    }
+
+    /// 413: body too large.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body-too-large",
+            format!("request body exceeds the limit of {limit} bytes"),
+        )
+    }
+
+    /// 429 with Retry-After.
+    pub fn rate_limited(what: &str, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                format!("too many requests from this {what}; retry later"),
+            )
+        }
+    }
+
+    /// 503: the server is shutting down or overloaded.
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+    }
+
+    /// 500, logged with its cause; the client learns nothing internal.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal error; nothing was recorded",
+        )
+    }
+
+    /// The problem-details JSON body.
+    pub fn body(&self) -> String {
+        let title = self.status.canonical_reason().unwrap_or("Error");
+        serde_json::to_string(&Problem {
+            type_: format!("{PROBLEM_BASE}{}", self.slug),
+            title,
+            status: self.status.as_u16(),
+            detail: &self.detail,
+            field: self.field.as_deref(),
+        })
+        .unwrap_or_else(|_| String::from("{}"))
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, self.body()).into_response();
+        let h = res.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(s) = self.retry_after {
+            if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
+                h.insert(header::RETRY_AFTER, v);
+            }
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        res
+    }
+}
+
+impl From<ProtocolError> for AppError {
+    /// A broken protocol rule on well-formed input: 422 naming the field.
+    fn from(e: ProtocolError) -> Self {
+        let detail = e.to_string();
+        match e {
+            ProtocolError::Invalid { field, .. } | ProtocolError::Crypto { field, .. } => {
+                AppError::invalid(field, detail)
+            }
+            ProtocolError::NotEligible(_) => AppError::invalid("credential", detail),
+            ProtocolError::WrongScope { what, .. } => AppError::invalid(what, detail),
+            ProtocolError::Signature(what) => AppError::invalid(what, detail),
+            ProtocolError::Json { .. } => AppError::bad_request(None, detail),
+            _ => AppError::invalid("body", detail),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        AppError::internal(format!("database: {e}"))
+    }
+}
+
+/// A state-rule error from a lifecycle tracker: fields that name the object's state
+/// (`petition`, `source_petition`, `credential` for "already signed") are conflicts with
+/// what is recorded (409); anything else is invalid input (422).
+pub fn rule_error(e: ProtocolError) -> AppError {
+    match &e {
+        ProtocolError::Invalid { field, reason }
+            if matches!(
+                field.as_str(),
+                "petition" | "source_petition" | "credential"
+            ) =>
+        {
+            AppError::conflict("wrong-state", reason.clone()).with_field(field.clone())
+        }
+        _ => AppError::from(e),
+    }
+}

@@ -1,0 +1,246 @@
+//! Request extractors and the JSON answer type, all failing with problem details.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::app::AppState;
+use crate::db::token_hash;
+use crate::error::AppError;
+use crate::idempotency::Idem;
+
+/// A JSON answer whose body is kept as text (so Idempotency-Key replays return the
+/// very same bytes).
+#[derive(Debug, Clone)]
+pub struct JsonResponse {
+    /// Status.
+    pub status: StatusCode,
+    /// JSON text.
+    pub body: String,
+}
+
+impl JsonResponse {
+    /// Serialize `value`.
+    pub fn new<T: Serialize>(status: StatusCode, value: &T) -> Result<Self, AppError> {
+        Ok(Self {
+            status,
+            body: serde_json::to_string(value).map_err(AppError::internal)?,
+        })
+    }
+
+    /// 200.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Self, AppError> {
+        Self::new(StatusCode::OK, value)
+    }
+
+    /// 201.
+    pub fn created<T: Serialize>(value: &T) -> Result<Self, AppError> {
+        Self::new(StatusCode::CREATED, value)
+    }
+}
+
+impl IntoResponse for JsonResponse {
+    fn into_response(self) -> Response {
+        let mut res = (self.status, self.body).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        res
+    }
+}
+
+/// Handler result.
+pub type ApiResult = Result<JsonResponse, AppError>;
+
+/// Format a serde path as `answers/0/ciphertexts/1`.
+fn field_path(path: &serde_path_to_error::Path) -> Option<String> {
+    use serde_path_to_error::Segment;
+    let parts: Vec<String> = path
+        .iter()
+        .filter_map(|s| match s {
+            Segment::Seq { index } => Some(index.to_string()),
+            Segment::Map { key } => Some(key.clone()),
+            Segment::Enum { variant } => Some(variant.clone()),
+            Segment::Unknown => None,
+        })
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("/"))
+}
+
+/// Parse JSON, naming the offending field on failure (400).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let field = field_path(e.path());
+        AppError::bad_request(field, format!("malformed JSON: {}", e.inner()))
+    })?;
+    de.end()
+        .map_err(|e| AppError::bad_request(None, format!("malformed JSON: {e}")))?;
+    Ok(value)
+}
+
+/// A JSON body (size already limited by the middleware), parsed with field paths.
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| AppError::bad_request(None, format!("unreadable body: {e}")))?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// Proof that the request carries the authority token.
+#[derive(Debug, Clone, Copy)]
+pub struct Authority;
+
+impl FromRequestParts<AppState> for Authority {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .ok_or_else(AppError::unauthorized)?;
+        if bool::from(token_hash(token).ct_eq(&state.token_hash)) {
+            Ok(Authority)
+        } else {
+            Err(AppError::unauthorized())
+        }
+    }
+}
+
+/// The request's Idempotency-Key context, if it carried one.
+#[derive(Debug, Clone)]
+pub struct MaybeIdem(pub Option<Idem>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeIdem {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(MaybeIdem(parts.extensions.get::<Idem>().cloned()))
+    }
+}
+
+/// Decoded query parameters.
+#[derive(Debug, Default)]
+pub struct QueryParams(pub HashMap<String, String>);
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hexpair = bytes
+                    .get(i + 1..i + 3)
+                    .and_then(|h| std::str::from_utf8(h).ok())
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
+                if let Some(v) = hexpair {
+                    out.push(v);
+                    i += 2;
+                } else {
+                    out.push(b'%');
+                }
+            }
+            _ => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        let mut map = HashMap::new();
+        if let Some(q) = parts.uri.query() {
+            for pair in q.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                map.insert(percent_decode(k), percent_decode(v));
+            }
+        }
+        Ok(QueryParams(map))
+    }
+}
+
+impl QueryParams {
+    /// A required unsigned integer parameter (400 naming it otherwise).
+    pub fn u64(&self, name: &str) -> Result<u64, AppError> {
+        self.opt_u64(name)?.ok_or_else(|| {
+            AppError::bad_request(
+                Some(name.into()),
+                format!("query parameter {name} is required"),
+            )
+        })
+    }
+
+    /// An optional unsigned integer parameter.
+    pub fn opt_u64(&self, name: &str) -> Result<Option<u64>, AppError> {
+        match self.0.get(name) {
+            None => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                AppError::bad_request(
+                    Some(name.into()),
+                    format!("query parameter {name} must be a non-negative integer"),
+                )
+            }),
+        }
+    }
+
+    /// A string parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Outer {
+        items: Vec<Inner>,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Outer>(br#"{"items":[{"n":1},{"n":"x"}]}"#).unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert_eq!(e.field.as_deref(), Some("items/1/n"));
+        let e = parse_json::<Outer>(b"{").unwrap_err();
+        assert_eq!(e.status, StatusCode::BAD_REQUEST);
+        assert!(parse_json::<Outer>(br#"{"items":[]} x"#).is_err());
+        assert!(parse_json::<Outer>(br#"{"items":[]}"#).is_ok());
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
+    }
+}

@@ -1,0 +1,429 @@
+//! Derived state: what the board's entries add up to, folded in log order.
+//!
+//! The board is the source of truth. Every process keeps this fold in memory together
+//! with a cursor (the number of entries folded) and, inside each write transaction, after
+//! locking the board head, folds whatever other processes appended before validating
+//! anything. So all processes validate against the same state, and the lifecycle rules
+//! are those of `vox_protocol` ([`PetitionTracker`], [`CeremonyTracker`]) — the same code
+//! the verifier replays.
+//!
+//! Ballots and audits change nothing here: their indexes (`ballots`, `latest_ballot`,
+//! `audited_ballots`) live in the database, written in the same transaction as the
+//! entries, so catching up never needs to read ballot bodies.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::Serialize;
+use vox_crypto::threshold::{ComplaintAnswer, JointPublicKeys};
+use vox_crypto::Hash32;
+use vox_protocol::board::{BoardEntry, EncryptedTally, Payload};
+use vox_protocol::ceremony::{
+    CeremonyBody, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
+};
+use vox_protocol::electorate::{Electorate, ElectorateIndex};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::Manifest;
+use vox_protocol::petition::{PetitionTracker, SignatureAction};
+use vox_protocol::tally::ReferendumResult;
+use vox_protocol::ProtocolError;
+
+/// Entry kinds that leave the in-memory state unchanged (skipped when catching up).
+pub const UNFOLDED_KINDS: [&str; 2] = ["ballot-cast", "ballot-audited"];
+
+/// The `type` tag of a payload, as in its JSON.
+pub fn payload_kind(p: &Payload) -> &'static str {
+    match p {
+        Payload::ElectorateRegistered { .. } => "electorate-registered",
+        Payload::PetitionProposed { .. } => "petition-proposed",
+        Payload::PetitionSigned { .. } => "petition-signed",
+        Payload::PetitionThreshold { .. } => "petition-threshold",
+        Payload::PetitionModerated { .. } => "petition-moderated",
+        Payload::PetitionResponded { .. } => "petition-responded",
+        Payload::SignaturesInvalidated { .. } => "signatures-invalidated",
+        Payload::PetitionClosed { .. } => "petition-closed",
+        Payload::ReferendumCreated { .. } => "referendum-created",
+        Payload::Ceremony { .. } => "ceremony",
+        Payload::CeremonyCompleted { .. } => "ceremony-completed",
+        Payload::ReferendumOpened { .. } => "referendum-opened",
+        Payload::BallotCast { .. } => "ballot-cast",
+        Payload::BallotAudited { .. } => "ballot-audited",
+        Payload::ReferendumClosed { .. } => "referendum-closed",
+        Payload::TallyComputed { .. } => "tally-computed",
+        Payload::DecryptionShare { .. } => "decryption-share",
+        Payload::ResultPublished { .. } => "result-published",
+    }
+}
+
+/// A registered electorate.
+#[derive(Debug)]
+pub struct ElectorateInfo {
+    /// The list.
+    pub electorate: Electorate,
+    /// Eligibility index.
+    pub index: ElectorateIndex,
+    /// Its hash.
+    pub hash: Hash32,
+    /// Its board entry.
+    pub leaf_index: u64,
+}
+
+impl ElectorateInfo {
+    /// Region of an eligible credential.
+    pub fn region_of(
+        &self,
+        credential: &vox_crypto::credential::CredentialPublicKey,
+    ) -> Option<&str> {
+        let pos = self.index.position(credential)?;
+        self.electorate.entries.get(pos)?.region.as_deref()
+    }
+}
+
+/// A published invalidation.
+#[derive(Clone, Debug, Serialize)]
+pub struct Invalidation {
+    /// Its board entry.
+    pub leaf_index: u64,
+    /// Signatures invalidated.
+    pub count: u64,
+    /// The public reason.
+    pub reason: String,
+}
+
+/// A petition and its lifecycle.
+#[derive(Clone, Debug)]
+pub struct PetitionInfo {
+    /// The tracker (the protocol's rules).
+    pub tracker: PetitionTracker,
+    /// Its proposal's board entry.
+    pub leaf_index: u64,
+    /// When it was proposed.
+    pub proposed_at: i64,
+    /// Rejection reason, if rejected.
+    pub rejection_reason: Option<String>,
+    /// Published invalidations.
+    pub invalidations: Vec<Invalidation>,
+}
+
+/// Where a referendum is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefState {
+    /// Trustees are running the key ceremony.
+    KeyCeremony,
+    /// The joint key is fixed; waiting to open.
+    Ready,
+    /// Accepting ballots.
+    Open,
+    /// No more ballots.
+    Closed,
+    /// The encrypted tally is on the board.
+    Tallied,
+    /// The result is on the board.
+    Published,
+    /// The ceremony failed.
+    Failed,
+}
+
+impl RefState {
+    /// The API name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefState::KeyCeremony => "key-ceremony",
+            RefState::Ready => "ready",
+            RefState::Open => "open",
+            RefState::Closed => "closed",
+            RefState::Tallied => "tallied",
+            RefState::Published => "published",
+            RefState::Failed => "failed",
+        }
+    }
+}
+
+/// A referendum and its lifecycle.
+#[derive(Clone, Debug)]
+pub struct ReferendumInfo {
+    /// The manifest.
+    pub manifest: Arc<Manifest>,
+    /// Its hash.
+    pub manifest_hash: Hash32,
+    /// Its creation entry.
+    pub leaf_index: u64,
+    /// Lifecycle state.
+    pub state: RefState,
+    /// The key ceremony.
+    pub ceremony: CeremonyTracker,
+    /// Complaint answers posted (their shares are public).
+    pub answers: Vec<ComplaintAnswer>,
+    /// Trustees that confirmed.
+    pub confirmed: Vec<u32>,
+    /// The joint keys, once the ceremony completed.
+    pub joint: Option<Arc<JointPublicKeys>>,
+    /// The encrypted tally.
+    pub tally: Option<Arc<EncryptedTally>>,
+    /// Decryption shares received (each checked on arrival).
+    pub shares: Vec<DecryptionShareMessage>,
+    /// The published result.
+    pub result: Option<ReferendumResult>,
+    /// Ballots cast (every `ballot-cast` entry, re-votes included).
+    pub ballots_cast: u64,
+    /// Ballots opened for audit.
+    pub audited: u64,
+}
+
+/// The API name of a ceremony phase.
+pub fn phase_name(p: &CeremonyPhase) -> &'static str {
+    match p {
+        CeremonyPhase::Commit => "commit",
+        CeremonyPhase::Reveal => "reveal",
+        CeremonyPhase::Shares => "shares",
+        CeremonyPhase::Confirm => "confirm",
+        CeremonyPhase::Complete => "complete",
+        CeremonyPhase::Failed { .. } => "failed",
+    }
+}
+
+/// Everything folded from the board.
+#[derive(Debug, Default)]
+pub struct Derived {
+    /// Number of entries folded (the next entry's index).
+    pub cursor: u64,
+    /// Electorates by hash.
+    pub electorates: HashMap<Hash32, Arc<ElectorateInfo>>,
+    /// Electorate hash by id.
+    pub electorate_ids: HashMap<String, Hash32>,
+    /// Petitions by id.
+    pub petitions: HashMap<String, PetitionInfo>,
+    /// Petition ids in proposal order.
+    pub petition_order: Vec<String>,
+    /// Referendums by id.
+    pub referendums: HashMap<String, ReferendumInfo>,
+    /// Referendum ids in creation order.
+    pub referendum_order: Vec<String>,
+}
+
+/// Folding an entry that does not apply means the stored board contradicts the rules
+/// it was validated against: a bug or tampering. It is logged, never ignored silently.
+#[derive(Debug, thiserror::Error)]
+#[error("entry {index}: {reason}")]
+pub struct FoldError {
+    /// The entry.
+    pub index: u64,
+    /// What does not apply.
+    pub reason: String,
+}
+
+impl Derived {
+    /// Fold entry `index`. Entries must come in order; an entry already folded is
+    /// skipped (several tasks may race to fold the same committed entries).
+    pub fn fold(&mut self, index: u64, entry: &BoardEntry) -> Result<(), FoldError> {
+        if index < self.cursor {
+            return Ok(());
+        }
+        if index > self.cursor {
+            return Err(FoldError {
+                index,
+                reason: format!("gap: expected entry {}", self.cursor),
+            });
+        }
+        self.cursor = index + 1;
+        if UNFOLDED_KINDS.contains(&payload_kind(&entry.payload)) {
+            self.cursor = index;
+            self.note_unfolded(index, payload_kind(&entry.payload), entry.scope());
+            return Ok(());
+        }
+        self.apply(index, entry).map_err(|e| FoldError {
+            index,
+            reason: e.to_string(),
+        })
+    }
+
+    /// Fold a ballot or audit entry from its kind and scope alone (its body changes
+    /// nothing here but the counters).
+    pub fn note_unfolded(&mut self, index: u64, kind: &str, scope: Option<&str>) {
+        if index < self.cursor {
+            return;
+        }
+        self.cursor = index + 1;
+        if let Some(r) = scope.and_then(|id| self.referendums.get_mut(id)) {
+            match kind {
+                "ballot-cast" => r.ballots_cast += 1,
+                "ballot-audited" => r.audited += 1,
+                _ => {}
+            }
+        }
+    }
+
+    fn petition(&mut self, id: &str) -> Result<&mut PetitionInfo, ProtocolError> {
+        self.petitions
+            .get_mut(id)
+            .ok_or_else(|| ProtocolError::invalid("petition_id", format!("unknown petition {id}")))
+    }
+
+    fn referendum(&mut self, id: &str) -> Result<&mut ReferendumInfo, ProtocolError> {
+        self.referendums.get_mut(id).ok_or_else(|| {
+            ProtocolError::invalid("referendum_id", format!("unknown referendum {id}"))
+        })
+    }
+
+    fn apply(&mut self, index: u64, entry: &BoardEntry) -> Result<(), ProtocolError> {
+        let ts = entry.timestamp_ms;
+        match &entry.payload {
+            Payload::ElectorateRegistered { electorate } => {
+                let hash = electorate.canonical_hash();
+                let info = Arc::new(ElectorateInfo {
+                    index: electorate.index(),
+                    electorate: electorate.clone(),
+                    hash,
+                    leaf_index: index,
+                });
+                self.electorate_ids.insert(electorate.id.clone(), hash);
+                self.electorates.insert(hash, info);
+            }
+            Payload::PetitionProposed { proposal } => {
+                let id = proposal.petition.id.clone();
+                self.petitions.insert(
+                    id.clone(),
+                    PetitionInfo {
+                        tracker: PetitionTracker::new(proposal),
+                        leaf_index: index,
+                        proposed_at: ts,
+                        rejection_reason: None,
+                        invalidations: Vec::new(),
+                    },
+                );
+                self.petition_order.push(id);
+            }
+            Payload::PetitionSigned { signature } => {
+                let electorate = self
+                    .petitions
+                    .get(&signature.petition_id)
+                    .and_then(|p| self.electorates.get(&p.tracker.petition.electorate_hash))
+                    .cloned();
+                let region = match signature.action {
+                    SignatureAction::Sign => electorate
+                        .as_ref()
+                        .and_then(|e| e.region_of(&signature.credential)),
+                    SignatureAction::Withdraw => None,
+                };
+                let p = self.petition(&signature.petition_id)?;
+                p.tracker.apply_signature(signature, region, ts)?;
+            }
+            // Thresholds are consequences the tracker derives itself; the entries make
+            // them visible on the board.
+            Payload::PetitionThreshold { .. } => {}
+            Payload::PetitionModerated {
+                petition_id,
+                moderation,
+            } => {
+                let p = self.petition(petition_id)?;
+                p.tracker.apply_moderation(moderation, ts)?;
+                if let vox_protocol::petition::Moderation::Reject { reason } = moderation {
+                    p.rejection_reason = Some(reason.clone());
+                }
+            }
+            Payload::PetitionResponded { petition_id, text } => {
+                self.petition(petition_id)?.tracker.apply_response(text)?;
+            }
+            Payload::SignaturesInvalidated {
+                petition_id,
+                credentials,
+                reason,
+            } => {
+                let p = self.petition(petition_id)?;
+                let count = p.tracker.apply_invalidation(credentials)?;
+                p.invalidations.push(Invalidation {
+                    leaf_index: index,
+                    count,
+                    reason: reason.clone(),
+                });
+            }
+            Payload::PetitionClosed { petition_id, .. } => {
+                self.petition(petition_id)?.tracker.apply_close(ts)?;
+            }
+            Payload::ReferendumCreated { manifest } => {
+                if let Some(pid) = &manifest.source_petition {
+                    self.petition(pid)?
+                        .tracker
+                        .apply_referendum_created(&manifest.referendum_id)?;
+                }
+                let manifest_hash = manifest.canonical_hash();
+                let ceremony = CeremonyTracker::new(manifest, manifest_hash)?;
+                let id = manifest.referendum_id.clone();
+                self.referendums.insert(
+                    id.clone(),
+                    ReferendumInfo {
+                        manifest: Arc::new(manifest.clone()),
+                        manifest_hash,
+                        leaf_index: index,
+                        state: RefState::KeyCeremony,
+                        ceremony,
+                        answers: Vec::new(),
+                        confirmed: Vec::new(),
+                        joint: None,
+                        tally: None,
+                        shares: Vec::new(),
+                        result: None,
+                        ballots_cast: 0,
+                        audited: 0,
+                    },
+                );
+                self.referendum_order.push(id);
+            }
+            Payload::Ceremony { message } => {
+                let r = self.referendum(&message.referendum_id)?;
+                let manifest = Arc::clone(&r.manifest);
+                if let Some(joint) = r.ceremony.apply(&manifest, message)? {
+                    r.joint = Some(Arc::new(joint));
+                }
+                match &message.body {
+                    CeremonyBody::Answer { answer } => r.answers.push(*answer),
+                    CeremonyBody::Confirm => r.confirmed.push(message.trustee),
+                    _ => {}
+                }
+                if matches!(r.ceremony.phase, CeremonyPhase::Failed { .. }) {
+                    r.state = RefState::Failed;
+                }
+            }
+            Payload::CeremonyCompleted {
+                referendum_id,
+                election_key,
+                ..
+            } => {
+                let r = self.referendum(referendum_id)?;
+                match &r.joint {
+                    Some(j) if j.election_key() == election_key => r.state = RefState::Ready,
+                    _ => {
+                        return Err(ProtocolError::invalid(
+                            "election_key",
+                            "does not match the ceremony",
+                        ))
+                    }
+                }
+            }
+            Payload::ReferendumOpened { referendum_id } => {
+                self.referendum(referendum_id)?.state = RefState::Open;
+            }
+            Payload::BallotCast { .. } | Payload::BallotAudited { .. } => {}
+            Payload::ReferendumClosed { referendum_id } => {
+                self.referendum(referendum_id)?.state = RefState::Closed;
+            }
+            Payload::TallyComputed { tally } => {
+                let r = self.referendum(&tally.referendum_id)?;
+                r.tally = Some(Arc::new(tally.clone()));
+                r.state = RefState::Tallied;
+            }
+            Payload::DecryptionShare { share } => {
+                self.referendum(&share.referendum_id)?
+                    .shares
+                    .push(share.clone());
+            }
+            Payload::ResultPublished { result } => {
+                let r = self.referendum(&result.referendum_id)?;
+                r.result = Some(result.clone());
+                r.state = RefState::Published;
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,321 @@
+//! The whole system over HTTP: petition → triggered referendum → key ceremony (3
+//! trustees, k = 2) → casting with re-votes and an audit → close → tally → 2 decryption
+//! shares → result; then the exported log reproduces the signed tree head.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use vox_protocol::ballot::AuditedBallot;
+use vox_protocol::board::{Payload, Receipt, SignedTreeHead};
+use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
+use vox_protocol::petition::SignatureAction;
+use vox_protocol::record::RecordHeader;
+
+fn full_flow(db: &TestDb) {
+    let h = Harness::start(config(&db.url));
+    let c = &h.client;
+    assert!(h.token.is_some(), "first start creates the authority token");
+    c.get("/healthz").expect(200);
+    assert_eq!(c.get("/api/v1/").json()["api"], "v1");
+    let openapi = c.get("/api/v1/openapi.json").json();
+    assert_eq!(openapi["openapi"], "3.1.0");
+
+    // Electorate: regions north (4) and south (2).
+    let voters = Voters::new("town", 6, |i| {
+        Some(if i < 4 { "north" } else { "south" }.into())
+    });
+    let eh = voters.register(c);
+    let shown = c.get("/api/v1/electorates/town").json();
+    assert_eq!(shown["electorate_hash"], eh.to_hex());
+
+    // Petition lifecycle.
+    let mut p = petition("p1", eh, 60_000);
+    p.response_due_ms = 150;
+    let proposal = vox_protocol::petition::PetitionProposal::create(
+        p.clone(),
+        &voters.creds[0],
+        &mut rand::rngs::OsRng,
+    );
+    let r = c.post("/api/v1/petitions", &proposal);
+    r.expect(201);
+    assert_eq!(r.json()["stage"], "proposed");
+    // Moderation before enough sponsors is a state conflict.
+    c.post_auth(
+        "/api/v1/petitions/p1/moderation",
+        &serde_json::json!({"decision": "publish"}),
+    )
+    .expect(409);
+    let r = sign(c, &p, &voters.creds[1], SignatureAction::Sign);
+    r.expect(201);
+    assert_eq!(r.json()["count"], 2);
+    let detail = c.get("/api/v1/petitions/p1").json();
+    assert_eq!(detail["stage"], "awaiting-moderation");
+    let r = c.post_auth(
+        "/api/v1/petitions/p1/moderation",
+        &serde_json::json!({"decision": "publish"}),
+    );
+    r.expect(200);
+    assert_eq!(r.json()["stage"], "open");
+    // The signature receipt's inclusion proof checks against its signed tree head.
+    let r = sign(c, &p, &voters.creds[2], SignatureAction::Sign);
+    r.expect(201);
+    let v = r.json();
+    let sth: SignedTreeHead = serde_json::from_value(v["tree_head"].clone()).unwrap();
+    sth.verify(&c.board_key()).unwrap();
+    let proof: Vec<NodeHash> = serde_json::from_value(v["inclusion_proof"].clone()).unwrap();
+    let leaf = v["leaf_index"].as_u64().unwrap();
+    let entries = check_log(c);
+    verify_inclusion(
+        &entries[leaf as usize].leaf_hash(),
+        leaf,
+        sth.head.tree_size,
+        &proof,
+        &sth.head.root_hash,
+    )
+    .unwrap();
+    // Response threshold (3) reached: a response is due, and becomes overdue.
+    assert!(matches!(
+        entries.last().unwrap().payload,
+        Payload::PetitionThreshold { count: 3, .. }
+    ));
+    std::thread::sleep(std::time::Duration::from_millis(250));
+    let d = c.get("/api/v1/petitions/p1").json();
+    assert_eq!(d["response_overdue"], true, "{d}");
+    assert!(d["response_due_by"].as_i64().is_some());
+    c.post_auth(
+        "/api/v1/petitions/p1/response",
+        &serde_json::json!({"text": "We will consider it."}),
+    )
+    .expect(200);
+    let d = c.get("/api/v1/petitions/p1").json();
+    assert_eq!(d["response_overdue"], false);
+    assert_eq!(d["response"], "We will consider it.");
+    // Voter 4 signs and withdraws; voter 5 signs and is invalidated; voter 3 triggers.
+    sign(c, &p, &voters.creds[4], SignatureAction::Sign).expect(201);
+    let r = sign(c, &p, &voters.creds[4], SignatureAction::Withdraw);
+    r.expect(201);
+    assert_eq!(r.json()["count"], 3);
+    sign(c, &p, &voters.creds[5], SignatureAction::Sign).expect(201);
+    let inv = serde_json::json!({"credentials": [voters.creds[5].public_key()], "reason": "proven duplicate person"});
+    let r = c.post_auth("/api/v1/petitions/p1/invalidations", &inv);
+    r.expect(200);
+    assert_eq!(r.json()["count"], 3);
+    sign(c, &p, &voters.creds[3], SignatureAction::Sign).expect(201);
+    let d = c.get("/api/v1/petitions/p1").json();
+    assert_eq!(d["count"], 4);
+    assert_eq!(
+        d["thresholds_reached"],
+        serde_json::json!(["sponsor", "response", "referendum"])
+    );
+    // North has 4 signers, but PetitionTracker::new records no region for the proposer,
+    // so 3 are attributed; south has none left (withdrawn, invalidated).
+    assert_eq!(d["region_counts"], serde_json::json!([["north", 3]]));
+    assert_eq!(d["invalidations"][0]["count"], 1);
+    let list = c.get("/api/v1/petitions").json();
+    assert_eq!(list[0]["id"], "p1");
+    let csv = c.get("/api/v1/petitions.csv");
+    csv.expect(200);
+    assert!(csv.content_type.as_deref().unwrap().starts_with("text/csv"));
+    assert!(csv
+        .body
+        .lines()
+        .nth(1)
+        .unwrap()
+        .starts_with("p1,Do the thing p1,open,4,"));
+
+    // Referendum triggered by the petition.
+    let trustees = Trustees::new(3);
+    let m = manifest("r1", eh, &trustees, 2, Some("p1".into()));
+    let r = c.post_auth("/api/v1/referendums", &m);
+    r.expect(201);
+    assert_eq!(r.json()["state"], "key-ceremony");
+    assert_eq!(c.get("/api/v1/petitions/p1").json()["referendum_id"], "r1");
+    // A second referendum from the same petition is refused.
+    let m2 = manifest("r1b", eh, &trustees, 2, Some("p1".into()));
+    c.post_auth("/api/v1/referendums", &m2).expect(409);
+    let key_shares = run_ceremony(c, &m, &trustees);
+    c.post_auth_empty("/api/v1/referendums/r1/open").expect(200);
+    let key = election_key(c, "r1");
+    let board = c.board_key();
+
+    // Ballots: every voter votes; voter 0 re-votes; voter 1 audits one ballot first.
+    let votes = [
+        (true, 0),
+        (false, 1),
+        (true, 2),
+        (true, 0),
+        (false, 0),
+        (true, 1),
+    ];
+    let mut receipts = Vec::new();
+    let mut first_ballot_v0 = None;
+    for (i, (yes, pick)) in votes.iter().enumerate() {
+        let (b, secrets) = encrypt(&m, key, &voters.creds[i], &choices(&m, *yes, *pick));
+        if i == 1 {
+            let audited = AuditedBallot::new(b.clone(), secrets);
+            let r = c.post("/api/v1/referendums/r1/audits", &audited);
+            r.expect(201);
+            // The audited ballot can never be cast.
+            let size = c.size();
+            cast(c, &m, &b).expect(409);
+            assert_eq!(c.size(), size);
+            let (b2, _) = encrypt(&m, key, &voters.creds[i], &choices(&m, *yes, *pick));
+            let r = cast(c, &m, &b2);
+            r.expect(201);
+            receipts.push((b2, r.parse::<Receipt>()));
+            continue;
+        }
+        let r = cast(c, &m, &b);
+        r.expect(201);
+        let receipt: Receipt = r.parse();
+        receipt.verify(&board).unwrap();
+        receipt.matches_ballot(&b).unwrap();
+        if i == 0 {
+            // Re-posting the same ballot returns the same receipt, appends nothing.
+            let size = c.size();
+            let again = cast(c, &m, &b);
+            again.expect(200);
+            assert_eq!(again.parse::<Receipt>(), receipt);
+            assert_eq!(c.size(), size);
+            first_ballot_v0 = Some(b.clone());
+        }
+        receipts.push((b, receipt));
+    }
+    // Voter 0 changes their mind: no and option c.
+    let (revote, _) = encrypt(&m, key, &voters.creds[0], &choices(&m, false, 2));
+    cast(c, &m, &revote).expect(201);
+    let first = first_ballot_v0.unwrap();
+    let st = c
+        .get(&format!(
+            "/api/v1/referendums/r1/ballots/{}",
+            first.hash().to_hex()
+        ))
+        .json();
+    assert_eq!(st["status"], "superseded");
+    let st = c
+        .get(&format!(
+            "/api/v1/referendums/r1/ballots/{}",
+            revote.hash().to_hex()
+        ))
+        .json();
+    assert_eq!(st["status"], "counted");
+    let d = c.get("/api/v1/referendums/r1").json();
+    assert_eq!(d["ballots_cast"], 7);
+    assert_eq!(d["audited_ballots"], 1);
+
+    // Close, tally, two of three trustees decrypt, publish.
+    let result = close_and_publish(c, &m, &trustees, &key_shares, &[0, 2]);
+    // Counted: v0 (no, c), v1 (no, b), v2 (yes, c), v3 (yes, a), v4 (no, a), v5 (yes, b).
+    assert_eq!(result["counted_ballots"], 6);
+    assert_eq!(result["counts"], serde_json::json!([[3, 3], [2, 2, 2]]));
+    assert_eq!(result["trustees"], serde_json::json!([1, 3]));
+    let d = c.get("/api/v1/referendums/r1").json();
+    assert_eq!(d["state"], "published");
+    assert_eq!(c.get("/api/v1/referendums/r1/result").json(), result);
+    let listed = c.get("/api/v1/referendums").json();
+    assert_eq!(listed[0]["state"], "published");
+    assert_eq!(listed[0]["source_petition"], "p1");
+
+    // The exported log reproduces the latest signed tree head; every receipt's tree head
+    // is consistent with it; served proofs verify.
+    let entries = check_log(c);
+    let head = c.sth();
+    for (_, r) in &receipts {
+        let old = &r.tree_head.head;
+        let p = c
+            .get(&format!(
+                "/api/v1/board/consistency?first={}&second={}",
+                old.tree_size, head.head.tree_size
+            ))
+            .json();
+        let proof: Vec<NodeHash> = serde_json::from_value(p["proof"].clone()).unwrap();
+        verify_consistency(
+            old.tree_size,
+            head.head.tree_size,
+            &old.root_hash,
+            &head.head.root_hash,
+            &proof,
+        )
+        .unwrap();
+        let inc = c
+            .get(&format!(
+                "/api/v1/board/inclusion?index={}&tree_size={}",
+                r.leaf_index, head.head.tree_size
+            ))
+            .json();
+        let proof: Vec<NodeHash> = serde_json::from_value(inc["proof"].clone()).unwrap();
+        assert_eq!(inc["leaf_hash"], r.leaf_hash.to_hex());
+        verify_inclusion(
+            &r.leaf_hash,
+            r.leaf_index,
+            head.head.tree_size,
+            &proof,
+            &head.head.root_hash,
+        )
+        .unwrap();
+    }
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| match &e.payload {
+            Payload::ReferendumOpened { .. } => "opened",
+            Payload::ReferendumClosed { .. } => "closed",
+            Payload::TallyComputed { .. } => "tally",
+            Payload::ResultPublished { .. } => "result",
+            Payload::CeremonyCompleted { .. } => "completed",
+            _ => "",
+        })
+        .filter(|k| !k.is_empty())
+        .collect();
+    assert_eq!(kinds, ["completed", "opened", "closed", "tally", "result"]);
+    let heads: Vec<SignedTreeHead> = c.get("/api/v1/board/tree-heads").parse();
+    assert_eq!(heads.first().unwrap().head.tree_size, 0);
+    assert_eq!(heads.last().unwrap(), &head);
+    assert!(heads
+        .windows(2)
+        .all(|w| w[0].head.tree_size < w[1].head.tree_size));
+    assert!(heads
+        .windows(2)
+        .all(|w| w[0].head.timestamp_ms <= w[1].head.timestamp_ms));
+    // Entries are never older than the head of the board before them.
+    assert!(entries.first().unwrap().timestamp_ms >= heads.first().unwrap().head.timestamp_ms);
+    let rec: RecordHeader = c.get("/api/v1/record?referendum=r1").parse();
+    rec.validate().unwrap();
+    assert_eq!(rec.tree_size, head.head.tree_size);
+    assert_eq!(rec.board_public_key, board);
+    c.get("/api/v1/record?referendum=nope").expect(404);
+}
+
+#[test]
+fn full_flow_on_every_backend() {
+    for db in databases("flow") {
+        eprintln!("full flow on {}", db.label);
+        full_flow(&db);
+    }
+}
+
+#[test]
+fn restart_keeps_board_key_state_and_token_hash() {
+    let db = sqlite_db();
+    let h = Harness::start(config(&db.url));
+    let token = h.token.clone().unwrap();
+    let key = h.client.board_key();
+    let voters = Voters::new("e", 3, |_| None);
+    voters.register(&h.client);
+    let size = h.client.size();
+    h.stop();
+    let h2 = Harness::start(config(&db.url));
+    assert!(
+        h2.token.is_none(),
+        "the token is only shown on the first start"
+    );
+    assert_eq!(h2.client.board_key(), key);
+    assert_eq!(h2.client.size(), size);
+    h2.client.get("/api/v1/electorates/e").expect(200);
+    // The old token still works (only its hash is stored).
+    let mut c = h2.client.clone();
+    c.token = token;
+    let voters2 = Voters::new("e2", 2, |_| None);
+    voters2.register(&c);
+    check_log(&c);
+}

@@ -1,0 +1,453 @@
+//! Every rejected input gets the right 4xx problem and changes nothing: the board size is
+//! the same before and after.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+mod common;
+
+use common::*;
+use rand::rngs::OsRng;
+use serde_json::{json, Value};
+use vox_crypto::credential::Credential;
+use vox_protocol::ballot::AuditedBallot;
+use vox_protocol::ceremony::CeremonyBody;
+use vox_protocol::petition::{PetitionProposal, SignatureAction};
+
+/// Run `f`, check it answered `status` (as RFC 9457 problem details) and that the board
+/// did not change.
+#[track_caller]
+fn refused(c: &Client, status: u16, f: impl FnOnce() -> Resp) -> Resp {
+    let before = c.size();
+    let r = f();
+    assert_eq!(r.status, status, "expected {status}: {}", r.body);
+    assert_eq!(
+        r.content_type.as_deref(),
+        Some("application/problem+json"),
+        "{}",
+        r.body
+    );
+    let p = r.json();
+    assert_eq!(p["status"], status);
+    assert!(p["type"]
+        .as_str()
+        .unwrap()
+        .starts_with("https://vox.invalid/problems/"));
+    assert_eq!(c.size(), before, "a refused request changed the board");
+    r
+}
+
+fn set(v: &mut Value, path: &[&str], new: Value) {
+    let mut cur = v;
+    for p in path {
+        cur = match p.parse::<usize>() {
+            Ok(i) => &mut cur[i],
+            Err(_) => &mut cur[*p],
+        };
+    }
+    *cur = new;
+}
+
+fn rejections(db: &TestDb) {
+    let mut cfg = config(&db.url);
+    cfg.max_body_bytes = 64 * 1024;
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let voters = Voters::new("e", 6, |_| None);
+    let eh = voters.register(c);
+    let outsider = Credential::generate(&mut OsRng);
+
+    // An open petition p (voters 0 and 1 signed), a short one that will close.
+    let p = petition("p", eh, 600_000);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
+    c.post_auth(
+        "/api/v1/petitions/p/moderation",
+        &json!({"decision": "publish"}),
+    )
+    .expect(200);
+    let short = petition("short", eh, 300);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(short.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    sign(c, &short, &voters.creds[1], SignatureAction::Sign).expect(201);
+    c.post_auth(
+        "/api/v1/petitions/short/moderation",
+        &json!({"decision": "publish"}),
+    )
+    .expect(200);
+
+    // Referendums: r open, rc closed, rk in its key ceremony.
+    let trustees = Trustees::new(3);
+    let m = manifest("r", eh, &trustees, 2, None);
+    let (_, key) = open_referendum(c, &m, &trustees);
+    let mc = manifest("rc", eh, &trustees, 2, None);
+    let (_, key_c) = open_referendum(c, &mc, &trustees);
+    c.post_auth_empty("/api/v1/referendums/rc/close")
+        .expect(200);
+    let mk = manifest("rk", eh, &trustees, 2, None);
+    c.post_auth("/api/v1/referendums", &mk).expect(201);
+
+    let sig_path = "/api/v1/petitions/p/signatures";
+
+    // 400: malformed JSON, wrong types, wrong lengths, non-canonical encodings.
+    refused(c, 400, || c.request("POST", sig_path, Some("{"), &[]));
+    let r = refused(c, 400, || {
+        c.request("POST", sig_path, Some(r#"{"petition_id": 5}"#), &[])
+    });
+    assert_eq!(r.field().as_deref(), Some("petition_id"));
+    let (ballot, secrets) = encrypt(&m, key, &voters.creds[2], &choices(&m, true, 0));
+    let bv = serde_json::to_value(&ballot).unwrap();
+    let ballots = "/api/v1/referendums/r/ballots";
+    let a_hex = bv["answers"][0]["ciphertexts"][0]["a"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for bad in [a_hex[..62].to_owned(), "ff".repeat(32), "zz".repeat(32)] {
+        let mut v = bv.clone();
+        set(
+            &mut v,
+            &["answers", "0", "ciphertexts", "0", "a"],
+            json!(bad),
+        );
+        let r = refused(c, 400, || c.post(ballots, &v));
+        assert_eq!(
+            r.field().as_deref(),
+            Some("answers/0/ciphertexts/0/a"),
+            "{}",
+            r.body
+        );
+    }
+    // The identity as `a` is canonical but forbidden: 422 before any proof is checked.
+    let mut v = bv.clone();
+    set(
+        &mut v,
+        &["answers", "0", "ciphertexts", "0", "a"],
+        json!("00".repeat(32)),
+    );
+    let r = refused(c, 422, || c.post(ballots, &v));
+    assert_eq!(r.field().as_deref(), Some("answers/0/ciphertexts/0"));
+    // Wrong number of ciphertexts: a structure error.
+    let mut v = bv.clone();
+    let extra = v["answers"][1]["ciphertexts"][0].clone();
+    v["answers"][1]["ciphertexts"]
+        .as_array_mut()
+        .unwrap()
+        .push(extra);
+    let r = refused(c, 422, || c.post(ballots, &v));
+    assert_eq!(r.field().as_deref(), Some("answers/1/ciphertexts"));
+    // A proof that does not verify names its field.
+    let mut v = bv.clone();
+    let z = v["answers"][0]["selection_proofs"][0]["z0"].clone();
+    let z1 = v["answers"][0]["selection_proofs"][0]["z1"].clone();
+    set(&mut v, &["answers", "0", "selection_proofs", "0", "z0"], z1);
+    set(&mut v, &["answers", "0", "selection_proofs", "0", "z1"], z);
+    let r = refused(c, 422, || c.post(ballots, &v));
+    assert_eq!(
+        r.field().as_deref(),
+        Some("answers/0/selection_proofs/0"),
+        "{}",
+        r.body
+    );
+    // Not eligible.
+    let (foreign, _) = encrypt(&m, key, &outsider, &choices(&m, true, 0));
+    let r = refused(c, 422, || cast(c, &m, &foreign));
+    assert_eq!(r.field().as_deref(), Some("credential"));
+    // A ballot for r posted to rc: wrong scope.
+    refused(c, 422, || c.post("/api/v1/referendums/rc/ballots", &ballot));
+
+    // 404: unknown ids.
+    refused(c, 404, || c.get("/api/v1/petitions/nope"));
+    refused(c, 404, || c.get("/api/v1/referendums/nope"));
+    refused(c, 404, || c.get("/api/v1/referendums/nope/ceremony"));
+    refused(c, 404, || c.get("/api/v1/electorates/nope"));
+    refused(c, 404, || {
+        c.post("/api/v1/referendums/nope/ballots", &ballot)
+    });
+    refused(c, 404, || {
+        c.post(
+            "/api/v1/petitions/nope/signatures",
+            &signature(&p, &voters.creds[3], SignatureAction::Sign),
+        )
+    });
+    refused(c, 404, || {
+        c.post_auth_empty("/api/v1/referendums/nope/open")
+    });
+    refused(c, 404, || c.get("/api/v1/no/such/route"));
+    refused(c, 405, || {
+        c.request("DELETE", "/api/v1/petitions", None, &[])
+    });
+    refused(c, 404, || {
+        c.get(&format!(
+            "/api/v1/referendums/r/ballots/{}",
+            "ab".repeat(32)
+        ))
+    });
+
+    // 409: wrong state.
+    let (closed_ballot, _) = encrypt(&mc, key_c, &voters.creds[2], &choices(&mc, true, 0));
+    refused(c, 409, || cast(c, &mc, &closed_ballot));
+    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/r/tally"));
+    refused(c, 409, || {
+        c.post_auth_empty("/api/v1/referendums/r/publish")
+    });
+    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/rk/open"));
+    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/rc/close"));
+    // The short petition closes by itself at its deadline; signing it then is refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.get("/api/v1/petitions/short").json()["stage"] != "closed" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sweeper did not close the petition"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    refused(c, 409, || {
+        sign(c, &short, &voters.creds[3], SignatureAction::Sign)
+    });
+    refused(c, 409, || {
+        c.post_auth_empty("/api/v1/petitions/short/close")
+    });
+    // Duplicate signature; withdrawing what was never signed.
+    refused(c, 409, || {
+        sign(c, &p, &voters.creds[1], SignatureAction::Sign)
+    });
+    refused(c, 409, || {
+        sign(c, &p, &voters.creds[4], SignatureAction::Withdraw)
+    });
+    // Not eligible to sign.
+    let r = refused(c, 422, || sign(c, &p, &outsider, SignatureAction::Sign));
+    assert_eq!(r.field().as_deref(), Some("credential"));
+    // A signature whose bytes were altered.
+    let mut sv =
+        serde_json::to_value(signature(&p, &voters.creds[3], SignatureAction::Sign)).unwrap();
+    sv["action"] = json!("withdraw");
+    refused(c, 422, || c.post(sig_path, &sv));
+    // Publishing beyond the petition's fixed period.
+    let far = now_ms() + 10_000_000;
+    refused(c, 422, || {
+        c.post_auth(
+            "/api/v1/petitions/p/moderation",
+            &json!({"decision": "publish", "closes_at": far}),
+        )
+    });
+    refused(c, 409, || {
+        c.post_auth(
+            "/api/v1/petitions/p/moderation",
+            &json!({"decision": "reject", "reason": "x"}),
+        )
+    });
+    refused(c, 409, || {
+        c.post_auth("/api/v1/petitions/p/response", &json!({"text": "early"}))
+    });
+    refused(c, 422, || {
+        c.post_auth(
+            "/api/v1/petitions/p/invalidations",
+            &json!({"credentials": [voters.creds[5].public_key()], "reason": "never signed"}),
+        )
+    });
+
+    // 401: missing or wrong authority token.
+    let v = Voters::new("e-new", 2, |_| None);
+    refused(c, 401, || c.post("/api/v1/electorates", &v.electorate));
+    refused(c, 401, || {
+        c.request(
+            "POST",
+            "/api/v1/electorates",
+            Some(&serde_json::to_string(&v.electorate).unwrap()),
+            &[("Authorization", "Bearer 0000")],
+        )
+    });
+    refused(c, 401, || {
+        c.request("POST", "/api/v1/referendums/r/close", Some(""), &[])
+    });
+
+    // Ceremony: out of phase (409), bad signature and strangers (422).
+    let ck = "/api/v1/referendums/rk/ceremony";
+    refused(c, 409, || {
+        c.post(
+            ck,
+            &ceremony_message(&mk, &trustees, 1, CeremonyBody::Confirm),
+        )
+    });
+    let mh = vox_protocol::encoding::Hashable::canonical_hash(&mk);
+    let dealer = vox_crypto::threshold::Dealer::new(
+        &vox_crypto::threshold::CeremonyParams::new(3, 2).unwrap(),
+        vox_crypto::threshold::TrusteeIndex::new(1).unwrap(),
+        &mh,
+        &mut OsRng,
+    )
+    .unwrap();
+    let commit = CeremonyBody::Commit {
+        key: trustees.keys[0].announce(
+            vox_crypto::threshold::TrusteeIndex::new(1).unwrap(),
+            &mh,
+            &mut OsRng,
+        ),
+        commitment: dealer.commitment(),
+    };
+    let good = ceremony_message(&mk, &trustees, 1, commit.clone());
+    let mut forged = serde_json::to_value(&good).unwrap();
+    // Trustee 1's signature of another message does not sign this one.
+    let other_sig = ceremony_message(&mk, &trustees, 1, CeremonyBody::Confirm).signature;
+    forged["signature"] = serde_json::to_value(other_sig).unwrap();
+    let r = refused(c, 422, || c.post(ck, &forged));
+    assert_eq!(r.field().as_deref(), Some("signature"));
+    // Trustee 2 cannot send trustee 1's commitment.
+    refused(c, 422, || {
+        c.post(ck, &ceremony_message(&mk, &trustees, 2, commit.clone()))
+    });
+    c.post(ck, &good).expect(201);
+    // Sending it twice.
+    refused(c, 409, || c.post(ck, &good));
+
+    // Audits: a cast ballot can never be opened.
+    cast(c, &m, &ballot).expect(201);
+    refused(c, 409, || {
+        c.post(
+            "/api/v1/referendums/r/audits",
+            &AuditedBallot::new(ballot.clone(), secrets.clone()),
+        )
+    });
+    // An audit whose opening is wrong.
+    let (b2, s2) = encrypt(&m, key, &voters.creds[3], &choices(&m, true, 0));
+    let mut wrong = AuditedBallot::new(b2, s2);
+    wrong.choices = choices(&m, false, 0);
+    refused(c, 422, || c.post("/api/v1/referendums/r/audits", &wrong));
+
+    // 413 before parsing.
+    let big = "x".repeat(100 * 1024);
+    refused(c, 413, || c.request("POST", sig_path, Some(&big), &[]));
+
+    // Idempotency-Key: replay returns the original answer; another body → 409.
+    let s3 = signature(&p, &voters.creds[3], SignatureAction::Sign);
+    let body = serde_json::to_string(&s3).unwrap();
+    let k = [("Idempotency-Key", "sig-3")];
+    let first = c.request("POST", sig_path, Some(&body), &k);
+    first.expect(201);
+    let size = c.size();
+    let again = c.request("POST", sig_path, Some(&body), &k);
+    assert_eq!((again.status, &again.body), (201, &first.body));
+    assert_eq!(c.size(), size);
+    let other =
+        serde_json::to_string(&signature(&p, &voters.creds[4], SignatureAction::Sign)).unwrap();
+    let r = refused(c, 409, || c.request("POST", sig_path, Some(&other), &k));
+    assert_eq!(r.field().as_deref(), Some("Idempotency-Key"));
+    refused(c, 400, || {
+        c.request(
+            "POST",
+            sig_path,
+            Some(&other),
+            &[("Idempotency-Key", "has space")],
+        )
+    });
+    // Idempotent ballots too: same key, same ballot → same receipt.
+    let (b4, _) = encrypt(&m, key, &voters.creds[4], &choices(&m, false, 1));
+    let body = serde_json::to_string(&b4).unwrap();
+    let k = [("Idempotency-Key", "ballot-4")];
+    let first = c.request("POST", ballots, Some(&body), &k);
+    first.expect(201);
+    let size = c.size();
+    let again = c.request("POST", ballots, Some(&body), &k);
+    assert_eq!((again.status, &again.body), (201, &first.body));
+    assert_eq!(c.size(), size);
+
+    check_log(c);
+}
+
+#[test]
+fn rejected_requests_change_nothing_on_every_backend() {
+    for db in databases("reject") {
+        eprintln!("rejections on {}", db.label);
+        rejections(&db);
+    }
+}
+
+#[test]
+fn refuses_to_start_when_writes_could_be_lost() {
+    for bad in [
+        "?synchronous=normal",
+        "?synchronous=OFF",
+        "?journal_mode=delete",
+        "?journal_mode=memory",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}{bad}", dir.path().join("vox.db").display());
+        match Harness::try_start(config(&url)) {
+            Err(vox_server::ServerError::Durability(reason)) => {
+                eprintln!("{bad}: refused: {reason}")
+            }
+            Err(e) => panic!("{bad}: wrong error {e}"),
+            Ok(_) => panic!("{bad}: started with a configuration that can lose writes"),
+        }
+    }
+    assert!(matches!(
+        Harness::try_start(config("sqlite::memory:")),
+        Err(vox_server::ServerError::Durability(_))
+    ));
+    // PostgreSQL: a session with synchronous_commit=off is refused too.
+    if let Some(db) = postgres_db("durability") {
+        let sep = if db.url.contains('?') { '&' } else { '?' };
+        let url = format!("{}{sep}options=-c%20synchronous_commit%3Doff", db.url);
+        match Harness::try_start(config(&url)) {
+            Err(vox_server::ServerError::Durability(reason)) => {
+                eprintln!("postgres: refused: {reason}")
+            }
+            Err(e) => panic!("postgres: wrong error {e}"),
+            Ok(_) => panic!("postgres: started with synchronous_commit=off"),
+        }
+        Harness::start(config(&db.url)).stop();
+    }
+    // FULL and EXTRA are fine.
+    for good in ["", "?synchronous=full", "?synchronous=extra"] {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}{good}", dir.path().join("vox.db").display());
+        Harness::start(config(&url)).stop();
+    }
+}
+
+#[test]
+fn rate_limits_answer_429_with_retry_after() {
+    let db = sqlite_db();
+    let mut cfg = config(&db.url);
+    cfg.rate_limit_exempt_loopback = false;
+    cfg.rate_limit_per_address = Some(vox_server::RateLimit {
+        burst: 30,
+        per_second: 0.5,
+    });
+    cfg.rate_limit_per_credential = Some(vox_server::RateLimit {
+        burst: 1,
+        per_second: 0.01,
+    });
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let voters = Voters::new("e", 3, |_| None);
+    let eh = voters.register(c);
+    let p = petition("p", eh, 600_000);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    // Per credential: voter 0 proposed (one token); a second request is throttled.
+    let r = refused(c, 429, || {
+        sign(c, &p, &voters.creds[0], SignatureAction::Withdraw)
+    });
+    assert!(r.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
+    // Per address: the burst runs out.
+    let mut limited = None;
+    for _ in 0..40 {
+        let r = c.get("/healthz");
+        if r.status == 429 {
+            limited = Some(r);
+            break;
+        }
+    }
+    let r = limited.expect("per-address limit never triggered");
+    assert!(r.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
+}

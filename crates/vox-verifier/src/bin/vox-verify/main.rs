@@ -1,0 +1,165 @@
+//! `vox-verify`: check a vox election or petition record, download one from a server,
+//! or monitor a live board (protocol-spec/10-verifier.md).
+//!
+//! Exit status: 0 every step passed; 1 a step failed (or the monitor caught the board
+//! misbehaving); 2 usage, I/O or download error; 3 nothing failed but some step is
+//! NOT-CHECKED (incomplete record) and `--allow-partial` was not given.
+
+mod http;
+mod monitor;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use vox_protocol::board::Receipt;
+use vox_verifier::dir::DirSource;
+use vox_verifier::report::{EXIT_ERROR, EXIT_FAIL};
+use vox_verifier::{verify_record, NamedReceipt, Options, VerifyError, STEPS};
+
+/// Independent verifier of vox records.
+///
+/// Re-checks, from the public board alone, every signed tree head, petition count and
+/// threshold, key-ceremony message, ballot (eligibility and proofs, batch-verified on
+/// all cores), the encrypted tally, every decryption share and the published result.
+/// Each check is a numbered step V1…V13 (`vox-verify steps`); the report gives PASS,
+/// FAIL (with the leaf, ballot tracking code, trustee or petition at fault) or
+/// NOT-CHECKED for each.
+///
+/// Exit status: 0 every step passed (V13 receipts may be NOT-CHECKED when no --receipt is
+/// given); 1 some step failed; 2 usage, I/O or download error; 3 nothing failed but a
+/// step is NOT-CHECKED, e.g. a referendum without a result yet (0 with --allow-partial).
+#[derive(Parser, Debug)]
+#[command(name = "vox-verify", version, args_conflicts_with_subcommands = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    verify: VerifyArgs,
+}
+
+#[derive(Args, Debug)]
+struct VerifyArgs {
+    /// Record directory: record.json, entries.jsonl, tree-heads.jsonl.
+    #[arg(value_name = "RECORD_DIR", required_unless_present = "server")]
+    record: Option<PathBuf>,
+    /// Download the record from this vox server first (http://host:port), then verify it.
+    #[arg(long, value_name = "URL", conflicts_with = "record")]
+    server: Option<String>,
+    /// With --server: where to write the downloaded record (default: a new directory
+    /// in the system temp dir; its path is printed).
+    #[arg(long, value_name = "DIR", requires = "server")]
+    out: Option<PathBuf>,
+    /// A voter receipt (JSON, as returned when the ballot was cast) to check against the
+    /// record: signature, inclusion, and that its ballot is counted or superseded.
+    /// Repeat for several.
+    #[arg(long = "receipt", value_name = "FILE")]
+    receipts: Vec<PathBuf>,
+    /// Verify the ballots, tally and result of this referendum only (others get the log,
+    /// ceremony and lifecycle checks). Default: the header's referendum, else all.
+    #[arg(long, value_name = "ID")]
+    referendum: Option<String>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Exit 0 when nothing failed even if some step is NOT-CHECKED (incomplete record).
+    #[arg(long)]
+    allow_partial: bool,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Follow a live board: check every new signed tree head's signature, its
+    /// consistency with the last head seen (equivocation), the new entries and their
+    /// root; optionally cosign each checked head as a witness. Exits 1 on any
+    /// inconsistency.
+    Monitor(monitor::MonitorArgs),
+    /// Print the table of verification steps (markdown).
+    Steps,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let code = match cli.command {
+        Some(Command::Monitor(args)) => monitor::run(&args),
+        Some(Command::Steps) => {
+            print_steps();
+            0
+        }
+        None => match verify(&cli.verify) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("vox-verify: {e}");
+                EXIT_ERROR
+            }
+        },
+    };
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+fn print_steps() {
+    println!("| step | title | spec | checks |");
+    println!("| --- | --- | --- | --- |");
+    for s in STEPS {
+        println!("| {} | {} | {} | {} |", s.id, s.title, s.spec, s.checks);
+    }
+}
+
+fn read_receipt(path: &PathBuf) -> Result<NamedReceipt, VerifyError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| VerifyError::io(path.display().to_string(), e))?;
+    let receipt: Receipt = serde_json::from_str(&text).map_err(|e| VerifyError::Malformed {
+        what: "receipt",
+        reason: format!("{}: {e}", path.display()),
+    })?;
+    Ok(NamedReceipt {
+        name: path.display().to_string(),
+        receipt,
+    })
+}
+
+fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
+    let receipts = args
+        .receipts
+        .iter()
+        .map(read_receipt)
+        .collect::<Result<Vec<_>, _>>()?;
+    let dir = match (&args.record, &args.server) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(url)) => {
+            let out = args.out.clone().unwrap_or_else(http::temp_record_dir);
+            let dir = http::download(url, args.referendum.as_deref(), &out, !args.quiet)?;
+            eprintln!("record written to {}", dir.display());
+            dir
+        }
+        (None, None) => {
+            return Err(VerifyError::Source(
+                "give RECORD_DIR or --server URL".into(),
+            ))
+        }
+    };
+    let options = Options {
+        referendums: args.referendum.clone().map(|r| vec![r]),
+        receipts,
+        ..Options::default()
+    };
+    let source = DirSource::new(&dir);
+    let mut bars = progress::Bars::new(args.quiet || args.json);
+    let report = verify_record(&source, options, &mut bars)?;
+    if args.json {
+        let v = report.to_json(args.allow_partial);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&v).unwrap_or_else(|_| v.to_string())
+        );
+    } else {
+        print!("{}", report.to_human());
+    }
+    let code = report.exit_code(args.allow_partial);
+    debug_assert!(code != EXIT_FAIL || !report.failed_steps().is_empty());
+    Ok(code)
+}

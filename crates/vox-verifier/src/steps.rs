@@ -1,0 +1,295 @@
+//! The numbered verification steps V1…V13 (protocol-spec/10-verifier.md).
+//!
+//! [`STEPS`] is the one table of what `vox-verify` checks; the spec copies it. Every
+//! failure the verifier reports names one of these steps and a location.
+
+use serde::{Serialize, Serializer};
+
+/// A verification step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum StepId {
+    /// V1 record header.
+    Record,
+    /// V2 log structure and Merkle roots.
+    Log,
+    /// V3 tree-head signatures and witness cosignatures.
+    TreeHeads,
+    /// V4 electorates.
+    Electorates,
+    /// V5 petitions.
+    Petitions,
+    /// V6 referendum manifests.
+    Manifests,
+    /// V7 key ceremony.
+    Ceremony,
+    /// V8 referendum lifecycle.
+    Lifecycle,
+    /// V9 ballots.
+    Ballots,
+    /// V10 encrypted tally.
+    Tally,
+    /// V11 decryption shares.
+    Shares,
+    /// V12 result.
+    Result,
+    /// V13 receipts.
+    Receipts,
+}
+
+/// One row of the step table.
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct StepInfo {
+    /// The step.
+    #[serde(skip)]
+    pub step: StepId,
+    /// Its number, `"V1"` … `"V13"`.
+    pub id: &'static str,
+    /// Short title (one report line).
+    pub title: &'static str,
+    /// Where the rules it applies are specified.
+    pub spec: &'static str,
+    /// What exactly is checked.
+    pub checks: &'static str,
+    /// Whether the step needs input beyond the record (receipts). Such a step is
+    /// NOT-CHECKED when that input is absent and, unlike every other step, this does not
+    /// make the verdict partial: it says nothing about the record.
+    pub needs_input: bool,
+}
+
+/// Every step, in report order.
+pub const STEPS: &[StepInfo] = &[
+    StepInfo {
+        step: StepId::Record,
+        id: "V1",
+        title: "record header and version",
+        spec: "protocol-spec/09-record.md §9.1",
+        checks: "record.json parses with no unknown field (a record cannot carry its own \
+                 generators, group or parameters: every generator is recomputed from its \
+                 label), format \"vox-record\" version 1, log id = SHA-256(\"vox/v1/log-id\" ‖ 0 ‖ \
+                 board key), and the referendum or petition the header (or --referendum) names \
+                 occurs in the log",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Log,
+        id: "V2",
+        title: "board log and Merkle roots",
+        spec: "protocol-spec/08-board.md §8.1, §8.3",
+        checks: "entries.jsonl holds leaves 0..tree_size, each a well-formed board entry with \
+                 canonical encodings; entry timestamps never decrease; tree heads are in size \
+                 order; the RFC 6962 root of every prefix equals the root of each signed tree \
+                 head of that size (computed streaming with a compact stack of subtrees, which \
+                 also proves consistency between successive heads); no two heads of one size \
+                 differ; the last head covers the whole record",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::TreeHeads,
+        id: "V3",
+        title: "tree-head signatures and cosignatures",
+        spec: "protocol-spec/08-board.md §8.4",
+        checks: "every signed tree head verifies (Ed25519, strict) under the board key; every \
+                 witness cosignature present verifies; when the header lists witnesses, the \
+                 head covering the record carries a valid cosignature from each (NOT-CHECKED \
+                 while a witness has not cosigned it yet)",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Electorates,
+        id: "V4",
+        title: "electorates",
+        spec: "protocol-spec/04-ballots.md §4.1",
+        checks: "every registered electorate is well-formed (id, at least one credential, no \
+                 duplicate credential) and registered once; every petition and manifest names \
+                 an electorate registered earlier in the log",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Petitions,
+        id: "V5",
+        title: "petitions",
+        spec: "protocol-spec/07-petitions.md §7.1–7.5",
+        checks: "every proposal and signature is valid and from a credential of the \
+                 petition's electorate; the whole lifecycle is replayed through \
+                 PetitionTracker (one signature per credential, withdrawals only while open, \
+                 moderation, response, invalidations, close after the deadline); threshold \
+                 entries appear exactly when the count reaches them, immediately after the \
+                 signature or moderation entry that crossed them, in the order \
+                 sponsor/response/referendum, with the recomputed count, and never otherwise; \
+                 every published count equals the recomputed one",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Manifests,
+        id: "V6",
+        title: "referendum manifests",
+        spec: "protocol-spec/04-ballots.md §4.2",
+        checks: "every manifest is valid (questions, options, trustees 1..n, threshold), its \
+                 referendum id is new, and a source petition exists and had reached its \
+                 referendum threshold (and triggers one referendum only)",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Ceremony,
+        id: "V7",
+        title: "key ceremony",
+        spec: "protocol-spec/06-ceremony.md §6.10–6.12",
+        checks: "every ceremony message is signed by the manifest's trustee key and is \
+                 replayed through CeremonyTracker (phase order, proofs of possession and of \
+                 knowledge, reveals against their hash commitments, shares, complaints); the \
+                 CeremonyCompleted entry comes after completion and its election key and \
+                 public shares equal those computed from the reveals",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Lifecycle,
+        id: "V8",
+        title: "referendum lifecycle",
+        spec: "protocol-spec/10-verifier.md §10.3",
+        checks: "created → ceremony complete → opened → ballots → closed → tally → shares → \
+                 result, each once and in this order; ballots only while open and with an \
+                 entry timestamp in [opens_at, closes_at); audits only once the key exists",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Ballots,
+        id: "V9",
+        title: "ballots",
+        spec: "protocol-spec/04-ballots.md §4.5–4.6",
+        checks: "every cast ballot: credential in the electorate, structure, every proof and \
+                 the credential signature bound to the manifest hash and the credential \
+                 (batch-verified: one random linear combination per chunk in one multiscalar \
+                 multiplication, falling back to single checks to name the culprit); no \
+                 ballot cast twice; the counted ballot of a credential is its last; every \
+                 audited ballot opens to its claimed choices and is never cast",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Tally,
+        id: "V10",
+        title: "encrypted tally",
+        spec: "protocol-spec/05-tally.md §5.1–5.2",
+        checks: "the TallyComputed entry equals the homomorphic sum of exactly the counted \
+                 ballots: every ciphertext, the counted-ballot count and counted_hash (the \
+                 hash of the counted ballot hashes in log order)",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Shares,
+        id: "V11",
+        title: "decryption shares",
+        spec: "protocol-spec/06-ceremony.md §6.8",
+        checks: "every decryption share is from a trustee of the manifest, once, signed by \
+                 that trustee, with a valid DLEQ proof per tally ciphertext against that \
+                 trustee's public share; at least k valid shares",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Result,
+        id: "V12",
+        title: "result",
+        spec: "protocol-spec/05-tally.md §5.3, protocol-spec/06-ceremony.md §6.9",
+        checks: "the result names at least k distinct trustees with valid shares; the \
+                 Lagrange combination of exactly their shares decrypts every tally slot to \
+                 the published count (checked as count·G, with a bounded discrete log to \
+                 report the true value on mismatch); every slot ≤ counted × max per option; \
+                 the counted-ballot count matches the tally",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Receipts,
+        id: "V13",
+        title: "voter receipts",
+        spec: "protocol-spec/08-board.md §8.5",
+        checks: "each --receipt: board signature, tree-head signature, tracking code, \
+                 inclusion proof; its tree head's root equals the record's root of that size; \
+                 the record's leaf at that index has that leaf hash and is the BallotCast of \
+                 that ballot; the ballot is counted or superseded by a later ballot of the \
+                 same credential",
+        needs_input: true,
+    },
+];
+
+impl StepId {
+    /// Every step, in order.
+    pub const ALL: [StepId; 13] = [
+        StepId::Record,
+        StepId::Log,
+        StepId::TreeHeads,
+        StepId::Electorates,
+        StepId::Petitions,
+        StepId::Manifests,
+        StepId::Ceremony,
+        StepId::Lifecycle,
+        StepId::Ballots,
+        StepId::Tally,
+        StepId::Shares,
+        StepId::Result,
+        StepId::Receipts,
+    ];
+
+    /// Position in [`STEPS`].
+    pub fn position(self) -> usize {
+        Self::ALL.iter().position(|s| *s == self).unwrap_or(0)
+    }
+
+    /// The table row of this step.
+    pub fn info(self) -> &'static StepInfo {
+        STEPS
+            .iter()
+            .find(|s| s.step == self)
+            .unwrap_or(&FALLBACK_INFO)
+    }
+
+    /// `"V1"` … `"V13"`.
+    pub fn code(self) -> &'static str {
+        self.info().id
+    }
+
+    /// Parse `"V9"` (case-insensitive).
+    pub fn from_code(code: &str) -> Option<Self> {
+        STEPS
+            .iter()
+            .find(|s| s.id.eq_ignore_ascii_case(code))
+            .map(|s| s.step)
+    }
+}
+
+// Never used: every StepId has a row (a unit test checks it); this keeps `info` total.
+const FALLBACK_INFO: StepInfo = StepInfo {
+    step: StepId::Record,
+    id: "V?",
+    title: "unknown step",
+    spec: "",
+    checks: "",
+    needs_input: false,
+};
+
+impl core::fmt::Display for StepId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl Serialize for StepId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.code())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_is_complete_and_ordered() {
+        assert_eq!(STEPS.len(), StepId::ALL.len());
+        for (i, (row, step)) in STEPS.iter().zip(StepId::ALL).enumerate() {
+            assert_eq!(row.step, step);
+            assert_eq!(row.id, format!("V{}", i + 1));
+            assert_eq!(step.position(), i);
+            assert_eq!(StepId::from_code(row.id), Some(step));
+        }
+    }
+}

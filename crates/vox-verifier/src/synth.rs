@@ -1,0 +1,1119 @@
+//! Honest records for tests and benchmarks (feature `synth`; never for production).
+//!
+//! The generator builds a board the way the server does: every message goes through
+//! the same `vox-protocol` constructors and state machines (PetitionTracker for
+//! thresholds, CeremonyTracker for the key ceremony), entries get non-decreasing
+//! timestamps, and tree heads are signed with an Ed25519 board key as the log grows.
+//! [`honest`] builds the small complete scenario the tests tamper with;
+//! [`write_bench_record`] streams a large record of ballots to disk for the benchmark.
+//! Seeded RNGs make failures reproducible; nothing here is used by the verifier.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use curve25519_dalek::ristretto::{CompressedRistretto, RistrettoPoint};
+use curve25519_dalek::traits::Identity;
+use ed25519_dalek::SigningKey;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{CryptoRng, RngCore, SeedableRng};
+use vox_crypto::credential::Credential;
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::elgamal::Ciphertext;
+use vox_crypto::threshold::{
+    receive_share, Dealer, DecryptionShare, JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex,
+    TrusteeKeys,
+};
+use vox_crypto::{Hash32, Point};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
+use vox_protocol::board::{
+    unsigned, BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead,
+    TreeHead,
+};
+use vox_protocol::ceremony::{
+    completed_payload, CeremonyBody, CeremonyMessage, CeremonyTracker, DecryptionShareMessage,
+};
+use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::encoding::{human_code, Hashable};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::merkle::{inclusion_proof, NodeHash};
+use vox_protocol::petition::{
+    Crossed, Moderation, Petition, PetitionProposal, PetitionSignature, PetitionTracker,
+    SignatureAction,
+};
+use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
+
+use crate::compact::CompactTree;
+use crate::dir::RecordWriter;
+use crate::error::VerifyError;
+use crate::parallel;
+use crate::source::MemorySource;
+
+type Result<T> = core::result::Result<T, VerifyError>;
+
+fn err(e: impl core::fmt::Display) -> VerifyError {
+    VerifyError::Synth(e.to_string())
+}
+
+/// 2026-01-01T00:00:00Z in Unix milliseconds: where synthetic clocks start.
+pub const T0: i64 = 1_767_225_600_000;
+/// One day in milliseconds.
+pub const DAY: i64 = 86_400_000;
+
+// -------------------------------------------------------------------------------------
+// The board
+// -------------------------------------------------------------------------------------
+
+/// Where a synthetic board's entries go.
+pub trait EntrySink {
+    /// Store the next entry.
+    fn put(&mut self, entry: BoardEntry) -> Result<()>;
+}
+
+impl EntrySink for Vec<BoardEntry> {
+    fn put(&mut self, entry: BoardEntry) -> Result<()> {
+        self.push(entry);
+        Ok(())
+    }
+}
+
+/// An append-only board with a clock and an Ed25519 key, like the server's.
+pub struct Board<S> {
+    key: SigningKey,
+    witnesses: Vec<SigningKey>,
+    now: i64,
+    tree: CompactTree,
+    leaves: Vec<NodeHash>,
+    heads: Vec<SignedTreeHead>,
+    sink: S,
+}
+
+impl<S: EntrySink> Board<S> {
+    /// An empty board whose clock reads `start_ms`; heads are cosigned by `witnesses`.
+    pub fn new(key: SigningKey, witnesses: Vec<SigningKey>, start_ms: i64, sink: S) -> Self {
+        Self {
+            key,
+            witnesses,
+            now: start_ms,
+            tree: CompactTree::new(),
+            leaves: Vec::new(),
+            heads: Vec::new(),
+            sink,
+        }
+    }
+
+    /// The clock.
+    pub fn now(&self) -> i64 {
+        self.now
+    }
+
+    /// Move the clock forward.
+    pub fn advance_clock(&mut self, ms: i64) {
+        self.now = self.now.saturating_add(ms.max(0));
+    }
+
+    /// Entries so far.
+    pub fn size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The board key.
+    pub fn public_key(&self) -> BoardPublicKey {
+        BoardPublicKey(self.key.verifying_key())
+    }
+
+    /// Append an entry stamped with the clock (which then ticks 1 ms). Returns its index.
+    pub fn append(&mut self, payload: Payload) -> Result<u64> {
+        let entry = BoardEntry {
+            timestamp_ms: self.now,
+            payload,
+        };
+        let index = self.tree.size();
+        let leaf = entry.leaf_hash();
+        self.tree.push(leaf);
+        self.leaves.push(leaf);
+        self.sink.put(entry)?;
+        self.now = self.now.saturating_add(1);
+        Ok(index)
+    }
+
+    /// Sign (and have every witness cosign) a head of the current tree.
+    pub fn sign_head(&mut self) -> SignedTreeHead {
+        let head = TreeHead {
+            tree_size: self.tree.size(),
+            root_hash: self.tree.root(),
+            timestamp_ms: self.now,
+        };
+        let mut sth = SignedTreeHead::sign(head, &self.key);
+        let board = self.public_key();
+        for w in &self.witnesses {
+            let c = sth.cosign(&board, w);
+            sth.cosignatures.push(c);
+        }
+        self.heads.push(sth.clone());
+        sth
+    }
+
+    /// Heads signed so far.
+    pub fn heads(&self) -> &[SignedTreeHead] {
+        &self.heads
+    }
+
+    /// The record header for this board.
+    pub fn header(&self, referendum_id: Option<String>) -> RecordHeader {
+        RecordHeader {
+            format: RECORD_FORMAT.into(),
+            version: RECORD_VERSION,
+            board_public_key: self.public_key(),
+            log_id: self.public_key().log_id(),
+            tree_size: self.tree.size(),
+            referendum_id,
+            petition_id: None,
+            witnesses: self
+                .witnesses
+                .iter()
+                .map(|w| BoardPublicKey(w.verifying_key()))
+                .collect(),
+        }
+    }
+
+    /// The signed receipt the server returns for the BallotCast `entry` at `leaf`,
+    /// against `head`.
+    pub fn receipt(&self, entry: &BoardEntry, leaf: u64, head: &SignedTreeHead) -> Result<Receipt> {
+        let Payload::BallotCast { ballot } = &entry.payload else {
+            return Err(err("a receipt is only for a cast ballot"));
+        };
+        let size = usize::try_from(head.head.tree_size).map_err(err)?;
+        let leaves = self
+            .leaves
+            .get(..size)
+            .ok_or_else(|| err("head beyond board"))?;
+        let hash = ballot.hash();
+        Ok(Receipt {
+            referendum_id: ballot.referendum_id.clone(),
+            tracking_code: human_code(&hash),
+            ballot_hash: hash,
+            leaf_index: leaf,
+            entry_timestamp_ms: entry.timestamp_ms,
+            leaf_hash: entry.leaf_hash(),
+            tree_head: head.clone(),
+            inclusion_proof: inclusion_proof(leaves, leaf).map_err(err)?,
+            signature: unsigned(),
+        }
+        .sign(&self.key))
+    }
+
+    /// The sink (the entries), and the heads.
+    pub fn into_parts(self) -> (S, Vec<SignedTreeHead>) {
+        (self.sink, self.heads)
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Electorates and petitions
+// -------------------------------------------------------------------------------------
+
+/// `n` fresh credentials and their electorate (regions "north" and "south" alternate).
+pub fn electorate(
+    id: &str,
+    n: usize,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> (Vec<Credential>, Electorate) {
+    let creds: Vec<Credential> = (0..n).map(|_| Credential::generate(rng)).collect();
+    let entries = creds
+        .iter()
+        .enumerate()
+        .map(|(i, c)| ElectorateEntry {
+            credential: c.public_key(),
+            region: Some(if i % 2 == 0 { "north" } else { "south" }.into()),
+        })
+        .collect();
+    (
+        creds,
+        Electorate {
+            id: id.into(),
+            name: format!("Electorate {id}"),
+            entries,
+        },
+    )
+}
+
+/// A petition followed through the same tracker as the server's.
+pub struct PetitionRun {
+    /// The tracker (its counts are the truth the verifier recomputes).
+    pub tracker: PetitionTracker,
+}
+
+impl PetitionRun {
+    /// Post a proposal.
+    pub fn propose<S: EntrySink>(
+        board: &mut Board<S>,
+        petition: Petition,
+        proposer: &Credential,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        let proposal = PetitionProposal::create(petition, proposer, rng);
+        let tracker = PetitionTracker::new(&proposal);
+        board.append(Payload::PetitionProposed { proposal })?;
+        Ok(Self { tracker })
+    }
+
+    fn thresholds<S: EntrySink>(&self, board: &mut Board<S>, crossed: Crossed) -> Result<()> {
+        for (kind, count) in crossed.0 {
+            board.append(Payload::PetitionThreshold {
+                petition_id: self.tracker.petition.id.clone(),
+                kind,
+                count,
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Sign or withdraw, then post the thresholds this crosses.
+    pub fn sign<S: EntrySink>(
+        &mut self,
+        board: &mut Board<S>,
+        electorate: &Electorate,
+        credential: &Credential,
+        action: SignatureAction,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<u64> {
+        let sig = PetitionSignature::create(&self.tracker.petition, credential, action, rng);
+        let region = electorate
+            .entries
+            .iter()
+            .find(|e| e.credential == credential.public_key())
+            .and_then(|e| e.region.clone());
+        let crossed = self
+            .tracker
+            .apply_signature(&sig, region.as_deref(), board.now())
+            .map_err(err)?;
+        let index = board.append(Payload::PetitionSigned { signature: sig })?;
+        self.thresholds(board, crossed)?;
+        Ok(index)
+    }
+
+    /// Moderate, then post the thresholds publication crosses.
+    pub fn moderate<S: EntrySink>(&mut self, board: &mut Board<S>, m: Moderation) -> Result<()> {
+        let crossed = self
+            .tracker
+            .apply_moderation(&m, board.now())
+            .map_err(err)?;
+        board.append(Payload::PetitionModerated {
+            petition_id: self.tracker.petition.id.clone(),
+            moderation: m,
+        })?;
+        self.thresholds(board, crossed)
+    }
+
+    /// The official response.
+    pub fn respond<S: EntrySink>(&mut self, board: &mut Board<S>, text: &str) -> Result<()> {
+        self.tracker.apply_response(text).map_err(err)?;
+        board.append(Payload::PetitionResponded {
+            petition_id: self.tracker.petition.id.clone(),
+            text: text.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Invalidate signatures with a public reason.
+    pub fn invalidate<S: EntrySink>(
+        &mut self,
+        board: &mut Board<S>,
+        credentials: Vec<vox_crypto::credential::CredentialPublicKey>,
+        reason: &str,
+    ) -> Result<()> {
+        self.tracker.apply_invalidation(&credentials).map_err(err)?;
+        board.append(Payload::SignaturesInvalidated {
+            petition_id: self.tracker.petition.id.clone(),
+            credentials,
+            reason: reason.into(),
+        })?;
+        Ok(())
+    }
+
+    /// Close at the deadline with the final count.
+    pub fn close<S: EntrySink>(&mut self, board: &mut Board<S>) -> Result<()> {
+        self.tracker.apply_close(board.now()).map_err(err)?;
+        board.append(Payload::PetitionClosed {
+            petition_id: self.tracker.petition.id.clone(),
+            count: self.tracker.count(),
+        })?;
+        Ok(())
+    }
+}
+
+/// A petition with the given thresholds, open for 30 days.
+pub fn petition(
+    id: &str,
+    electorate: &Electorate,
+    sponsor: u32,
+    response: u32,
+    referendum: u32,
+) -> Petition {
+    Petition {
+        id: id.into(),
+        action: format!("Do the thing asked by {id}"),
+        background: "Because many residents want it.".into(),
+        details: String::new(),
+        electorate_hash: electorate.canonical_hash(),
+        sponsor_threshold: sponsor,
+        response_threshold: response,
+        referendum_threshold: referendum,
+        open_for_ms: 30 * DAY,
+        response_due_ms: 14 * DAY,
+        region_min_group: 2,
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Referendums
+// -------------------------------------------------------------------------------------
+
+/// A manifest with `trustees` (k = `threshold`), open for a week from `opens_at`.
+pub fn manifest(
+    id: &str,
+    electorate: &Electorate,
+    questions: Vec<Question>,
+    trustees: &[TrusteeKeys],
+    threshold: u32,
+    opens_at: i64,
+    source_petition: Option<String>,
+) -> Manifest {
+    Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: id.into(),
+        title: format!("Referendum {id}"),
+        description: "A synthetic referendum.".into(),
+        questions,
+        opens_at,
+        closes_at: opens_at.saturating_add(7 * DAY),
+        electorate_hash: electorate.canonical_hash(),
+        trustees: trustees
+            .iter()
+            .enumerate()
+            .map(|(i, k)| TrusteeInfo {
+                index: i as u32 + 1,
+                name: format!("Trustee {}", i + 1),
+                public_key: *k.public(),
+            })
+            .collect(),
+        threshold,
+        source_petition,
+    }
+}
+
+/// A question.
+pub fn question(id: &str, options: usize, kind: QuestionKind) -> Question {
+    Question {
+        id: id.into(),
+        text: format!("Question {id}?"),
+        options: if matches!(kind, QuestionKind::YesNo) {
+            vec!["yes".into(), "no".into()]
+        } else {
+            (0..options).map(|i| format!("option {}", i + 1)).collect()
+        },
+        kind,
+    }
+}
+
+/// A credential's last ballot: leaf index, hash, compressed ciphertexts (to subtract
+/// them from the running sums when it is replaced).
+struct LastBallot {
+    index: u64,
+    hash: Hash32,
+    ciphertexts: Vec<[u8; 64]>,
+}
+
+/// A referendum run by the server: ceremony, ballots, tally, decryption, result.
+pub struct Referendum {
+    /// The manifest.
+    pub manifest: Manifest,
+    /// Its hash.
+    pub manifest_hash: Hash32,
+    /// The ceremony's outcome.
+    pub joint: JointPublicKeys,
+    trustee_keys: Vec<TrusteeKeys>,
+    key_shares: Vec<KeyShare>,
+    /// Per credential, its last ballot.
+    last: HashMap<[u8; 32], LastBallot>,
+    sums: Vec<(RistrettoPoint, RistrettoPoint)>,
+}
+
+impl Referendum {
+    /// Post the manifest and run the whole key ceremony on the board (3 rounds, every
+    /// message signed and applied to a CeremonyTracker), then CeremonyCompleted.
+    pub fn create<S: EntrySink>(
+        board: &mut Board<S>,
+        manifest: Manifest,
+        trustee_keys: Vec<TrusteeKeys>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        let mh = manifest.canonical_hash();
+        board.append(Payload::ReferendumCreated {
+            manifest: manifest.clone(),
+        })?;
+        let mut tracker = CeremonyTracker::new(&manifest, mh).map_err(err)?;
+        let params = *tracker.params();
+        let n = params.n();
+        let idx = |i: u32| TrusteeIndex::new(i).map_err(err);
+        let key = |i: u32| {
+            trustee_keys
+                .get((i as usize).saturating_sub(1))
+                .ok_or_else(|| err("missing trustee key"))
+        };
+        let send = |board: &mut Board<S>,
+                    tracker: &mut CeremonyTracker,
+                    i: u32,
+                    body: CeremonyBody,
+                    rng: &mut ChaCha20Rng|
+         -> Result<Option<JointPublicKeys>> {
+            let msg = CeremonyMessage::sign(&manifest, &mh, i, key(i)?, body, rng);
+            let joint = tracker.apply(&manifest, &msg).map_err(err)?;
+            board.append(Payload::Ceremony { message: msg })?;
+            Ok(joint)
+        };
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        let mut fresh = ChaCha20Rng::from_seed(seed);
+        let mut dealers = Vec::new();
+        for i in 1..=n {
+            dealers.push(Dealer::new(&params, idx(i)?, &mh, rng).map_err(err)?);
+        }
+        for (d, i) in dealers.iter().zip(1..=n) {
+            let announced = key(i)?.announce(idx(i)?, &mh, rng);
+            send(
+                board,
+                &mut tracker,
+                i,
+                CeremonyBody::Commit {
+                    key: announced,
+                    commitment: d.commitment(),
+                },
+                &mut fresh,
+            )?;
+        }
+        let posted = tracker.commitments();
+        let revealed = dealers
+            .into_iter()
+            .map(|d| d.reveal(&posted).map_err(err))
+            .collect::<Result<Vec<_>>>()?;
+        for (r, i) in revealed.iter().zip(1..=n) {
+            send(
+                board,
+                &mut tracker,
+                i,
+                CeremonyBody::Reveal {
+                    coefficients: r.commitments().clone(),
+                },
+                &mut fresh,
+            )?;
+        }
+        let announced = tracker.trustee_keys();
+        for (r, i) in revealed.iter().zip(1..=n) {
+            let shares = r.encrypt_shares(&announced, rng).map_err(err)?;
+            send(
+                board,
+                &mut tracker,
+                i,
+                CeremonyBody::Shares { shares },
+                &mut fresh,
+            )?;
+        }
+        let reveals = tracker.reveals();
+        let mut key_shares = Vec::new();
+        let mut joint = None;
+        for (r, l) in revealed.iter().zip(1..=n) {
+            let li = idx(l)?;
+            let mut got = vec![(li, r.own_share())];
+            for es in tracker.shares_for(l) {
+                let dealer = reveals
+                    .iter()
+                    .find(|c| c.dealer == es.dealer)
+                    .ok_or_else(|| err("dealer without reveal"))?;
+                match receive_share(&mh, li, key(l)?, dealer, &es).map_err(err)? {
+                    ShareVerdict::Accepted(s) => got.push((es.dealer, s)),
+                    ShareVerdict::Complaint(_) => return Err(err("honest share refused")),
+                }
+            }
+            key_shares.push(KeyShare::combine(&params, li, &got).map_err(err)?);
+            joint = send(board, &mut tracker, l, CeremonyBody::Confirm, &mut fresh)?.or(joint);
+        }
+        let joint = joint.ok_or_else(|| err("ceremony did not complete"))?;
+        let (election_key, public_shares) = completed_payload(&joint).map_err(err)?;
+        board.append(Payload::CeremonyCompleted {
+            referendum_id: manifest.referendum_id.clone(),
+            election_key,
+            public_shares,
+        })?;
+        let width = manifest.tally_width();
+        Ok(Self {
+            manifest,
+            manifest_hash: mh,
+            joint,
+            trustee_keys,
+            key_shares,
+            last: HashMap::new(),
+            sums: vec![(RistrettoPoint::identity(), RistrettoPoint::identity()); width],
+        })
+    }
+
+    /// The ballot context voters use.
+    pub fn context(&self) -> BallotContext<'_> {
+        BallotContext::new(&self.manifest, *self.joint.election_key())
+    }
+
+    /// Open voting.
+    pub fn open<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
+        board.append(Payload::ReferendumOpened {
+            referendum_id: self.manifest.referendum_id.clone(),
+        })
+    }
+
+    /// Encrypt a ballot for `credential` (the voter's device).
+    pub fn encrypt(
+        &self,
+        credential: &Credential,
+        choices: &Choices,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(Ballot, vox_protocol::ballot::BallotSecrets)> {
+        encrypt_ballot(&self.context(), credential, choices, rng).map_err(err)
+    }
+
+    /// Accept a ballot (the last ballot of a credential replaces its earlier one).
+    pub fn cast<S: EntrySink>(&mut self, board: &mut Board<S>, ballot: Ballot) -> Result<u64> {
+        let hash = ballot.hash();
+        let cred = ballot.credential.to_bytes();
+        let cts: Vec<&Ciphertext> = ballot.answers.iter().flat_map(|a| &a.ciphertexts).collect();
+        if let Some(old) = self.last.get(&cred) {
+            for ((a, b), bytes) in self.sums.iter_mut().zip(&old.ciphertexts) {
+                let (x, y) = bytes.split_at(32);
+                let pa = CompressedRistretto::from_slice(x)
+                    .map_err(err)?
+                    .decompress()
+                    .ok_or_else(|| err("stored point"))?;
+                let pb = CompressedRistretto::from_slice(y)
+                    .map_err(err)?
+                    .decompress()
+                    .ok_or_else(|| err("stored point"))?;
+                *a -= pa;
+                *b -= pb;
+            }
+        }
+        let mut stored = Vec::with_capacity(cts.len());
+        for ((a, b), ct) in self.sums.iter_mut().zip(&cts) {
+            *a += ct.a.as_point();
+            *b += ct.b.as_point();
+            let mut bytes = [0u8; 64];
+            let (x, y) = bytes.split_at_mut(32);
+            x.copy_from_slice(ct.a.as_bytes());
+            y.copy_from_slice(ct.b.as_bytes());
+            stored.push(bytes);
+        }
+        let index = board.append(Payload::BallotCast { ballot })?;
+        self.last.insert(
+            cred,
+            LastBallot {
+                index,
+                hash,
+                ciphertexts: stored,
+            },
+        );
+        Ok(index)
+    }
+
+    /// Post a Benaloh audit of a prepared (never cast) ballot.
+    pub fn audit<S: EntrySink>(&self, board: &mut Board<S>, audited: AuditedBallot) -> Result<u64> {
+        board.append(Payload::BallotAudited { audited })
+    }
+
+    /// Close voting.
+    pub fn close<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
+        board.append(Payload::ReferendumClosed {
+            referendum_id: self.manifest.referendum_id.clone(),
+        })
+    }
+
+    /// The encrypted tally of the counted ballots, as the server computes it.
+    pub fn tally(&self) -> EncryptedTally {
+        let mut counted: Vec<(u64, Hash32)> =
+            self.last.values().map(|l| (l.index, l.hash)).collect();
+        counted.sort();
+        let hashes: Vec<Hash32> = counted.iter().map(|(_, h)| *h).collect();
+        EncryptedTally {
+            referendum_id: self.manifest.referendum_id.clone(),
+            counted_ballots: counted.len() as u64,
+            counted_hash: counted_hash(&hashes),
+            ciphertexts: self
+                .sums
+                .iter()
+                .map(|(a, b)| Ciphertext {
+                    a: Point::from_point(*a),
+                    b: Point::from_point(*b),
+                })
+                .collect(),
+        }
+    }
+
+    /// Post the tally, the decryption shares of `trustees` (1-based) and the result.
+    pub fn publish<S: EntrySink>(
+        &self,
+        board: &mut Board<S>,
+        trustees: &[u32],
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<ReferendumResult> {
+        let tally = self.tally();
+        board.append(Payload::TallyComputed {
+            tally: tally.clone(),
+        })?;
+        let mut shares = Vec::new();
+        for t in trustees {
+            let slot = (*t as usize).saturating_sub(1);
+            let ks = self
+                .key_shares
+                .get(slot)
+                .ok_or_else(|| err("no such trustee"))?;
+            let keys = self
+                .trustee_keys
+                .get(slot)
+                .ok_or_else(|| err("no such trustee"))?;
+            let share = DecryptionShare::create(ks, &self.manifest_hash, &tally.ciphertexts, rng);
+            let msg = DecryptionShareMessage::sign(
+                &self.manifest,
+                &self.manifest_hash,
+                keys,
+                share.clone(),
+                rng,
+            );
+            board.append(Payload::DecryptionShare { share: msg })?;
+            shares.push(share);
+        }
+        let points = self
+            .joint
+            .verify_and_combine(&self.manifest_hash, &tally.ciphertexts, &shares, rng)
+            .map_err(err)?;
+        let bounds = slot_bounds(&self.manifest, tally.counted_ballots);
+        let mut slots = Vec::with_capacity(points.len());
+        for (p, b) in points.iter().zip(&bounds) {
+            let table = DlogTable::new(b.saturating_add(1)).map_err(err)?;
+            slots.push(table.solve(p).map_err(err)?);
+        }
+        let counts =
+            counts_from_slots(&self.manifest, tally.counted_ballots, &slots).map_err(err)?;
+        let result = ReferendumResult {
+            referendum_id: self.manifest.referendum_id.clone(),
+            counted_ballots: tally.counted_ballots,
+            counts,
+            trustees: trustees.to_vec(),
+        };
+        board.append(Payload::ResultPublished {
+            result: result.clone(),
+        })?;
+        Ok(result)
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Whole records
+// -------------------------------------------------------------------------------------
+
+/// A record in memory.
+#[derive(Clone, Debug)]
+pub struct SynthRecord {
+    /// `record.json`.
+    pub header: RecordHeader,
+    /// `tree-heads.jsonl`.
+    pub heads: Vec<SignedTreeHead>,
+    /// `entries.jsonl`.
+    pub entries: Vec<BoardEntry>,
+}
+
+impl SynthRecord {
+    /// As a [`MemorySource`].
+    pub fn source(&self) -> Result<MemorySource> {
+        MemorySource::from_parts(&self.header, &self.heads, &self.entries)
+    }
+
+    /// Write the record directory.
+    pub fn write_dir(&self, dir: &Path) -> Result<PathBuf> {
+        let mut w = RecordWriter::create(dir)?;
+        w.header(&serde_json::to_string_pretty(&self.header).map_err(err)?)?;
+        for e in &self.entries {
+            w.entry(&serde_json::to_string(e).map_err(err)?)?;
+        }
+        for h in &self.heads {
+            w.tree_head(&serde_json::to_string(h).map_err(err)?)?;
+        }
+        w.finish()
+    }
+
+    /// Index of the first entry matching `pred`.
+    pub fn find(&self, pred: impl Fn(&Payload) -> bool) -> Option<usize> {
+        self.entries.iter().position(|e| pred(&e.payload))
+    }
+
+    /// Indices of every entry matching `pred`.
+    pub fn find_all(&self, pred: impl Fn(&Payload) -> bool) -> Vec<usize> {
+        (0..self.entries.len())
+            .filter(|i| self.entries.get(*i).is_some_and(|e| pred(&e.payload)))
+            .collect()
+    }
+
+    /// What a dishonest server holding the board key would do after editing entries:
+    /// re-sign every head (same sizes and times) over the edited log, drop heads beyond
+    /// it, make sure the last head covers it, and fix the header's size. Witnesses (if
+    /// given) cosign again.
+    pub fn resign(&mut self, key: &SigningKey, witnesses: &[SigningKey]) {
+        let len = self.entries.len() as u64;
+        let mut sizes: Vec<(u64, i64)> = self
+            .heads
+            .iter()
+            .filter(|h| h.head.tree_size <= len)
+            .map(|h| (h.head.tree_size, h.head.timestamp_ms))
+            .collect();
+        if sizes.last().is_none_or(|(s, _)| *s < len) {
+            let ts = self.entries.last().map_or(T0, |e| e.timestamp_ms);
+            let ts = sizes.last().map_or(ts, |(_, t)| ts.max(*t));
+            sizes.push((len, ts));
+        }
+        let board = BoardPublicKey(key.verifying_key());
+        let mut tree = CompactTree::new();
+        let mut entries = self.entries.iter();
+        let mut heads = Vec::with_capacity(sizes.len());
+        for (size, ts) in sizes {
+            while tree.size() < size {
+                match entries.next() {
+                    Some(e) => tree.push(e.leaf_hash()),
+                    None => break,
+                }
+            }
+            let mut sth = SignedTreeHead::sign(
+                TreeHead {
+                    tree_size: size,
+                    root_hash: tree.root(),
+                    timestamp_ms: ts,
+                },
+                key,
+            );
+            for w in witnesses {
+                let c = sth.cosign(&board, w);
+                sth.cosignatures.push(c);
+            }
+            heads.push(sth);
+        }
+        self.heads = heads;
+        self.header.tree_size = len;
+    }
+}
+
+/// The small complete scenario of the tests, and what the tests need to tamper with it.
+pub struct Honest {
+    /// The record.
+    pub record: SynthRecord,
+    /// The board's signing key (a dishonest server has it).
+    pub board_key: SigningKey,
+    /// Witness keys cosigning every head (if any were asked for).
+    pub witness_keys: Vec<SigningKey>,
+    /// Receipts: [0] for a counted ballot, [1] for a ballot superseded by a re-vote.
+    pub receipts: Vec<Receipt>,
+    /// Every voter's credential (index = position in the electorate).
+    pub credentials: Vec<Credential>,
+    /// The trustees' keys (1..=3).
+    pub trustee_keys: Vec<TrusteeKeys>,
+    /// The referendum's manifest.
+    pub manifest: Manifest,
+    /// The joint election keys.
+    pub joint: JointPublicKeys,
+    /// The published result.
+    pub result: ReferendumResult,
+}
+
+/// Choices for the honest referendum's four questions (yes-no; choose one of 3;
+/// approve 1..2 of 3; score 0..3 for 2 options), varied by voter.
+fn honest_choices(v: usize) -> Choices {
+    vec![
+        if v.is_multiple_of(3) {
+            vec![0, 1]
+        } else {
+            vec![1, 0]
+        },
+        (0..3).map(|o| u64::from(o == v % 3)).collect(),
+        match v % 3 {
+            0 => vec![1, 0, 0],
+            1 => vec![0, 1, 1],
+            _ => vec![1, 0, 1],
+        },
+        vec![(v % 4) as u64, ((v + 1) % 4) as u64],
+    ]
+}
+
+/// Build the honest record: an electorate of 16; petition p1 (sponsor 3, response 3,
+/// referendum 6) sponsored, published (crossing the response threshold on publication),
+/// signed, withdrawn from, invalidated in part, crossing the referendum threshold,
+/// answered and finally closed; petition p2 sponsored and rejected; referendum r1 from p1
+/// with four question kinds, a signed ceremony of 3 trustees (k = 2), 10 voters of whom
+/// 2 re-vote, one Benaloh audit, close, tally, shares of trustees 1 and 3, and the
+/// result. Tree heads are signed every few entries (cosigned by `witnesses` new keys).
+pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let board_key = SigningKey::generate(&mut rng);
+    let witness_keys: Vec<SigningKey> = (0..witnesses)
+        .map(|_| SigningKey::generate(&mut rng))
+        .collect();
+    let mut b = Board::new(board_key.clone(), witness_keys.clone(), T0, Vec::new());
+
+    let (creds, town) = electorate("town", 16, &mut rng);
+    let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
+    b.append(Payload::ElectorateRegistered {
+        electorate: town.clone(),
+    })?;
+    b.sign_head();
+
+    // Petition p1: proposal by voter 0, sponsors 1 and 2 (sponsor threshold 3).
+    let mut p1 = PetitionRun::propose(&mut b, petition("p1", &town, 3, 3, 6), cred(0)?, &mut rng)?;
+    for v in [1, 2] {
+        p1.sign(&mut b, &town, cred(v)?, SignatureAction::Sign, &mut rng)?;
+    }
+    // Petition p2: sponsored, then rejected with a reason.
+    let mut p2 = PetitionRun::propose(&mut b, petition("p2", &town, 2, 5, 10), cred(3)?, &mut rng)?;
+    p2.sign(&mut b, &town, cred(4)?, SignatureAction::Sign, &mut rng)?;
+    p2.moderate(
+        &mut b,
+        Moderation::Reject {
+            reason: "Duplicate of p1.".into(),
+        },
+    )?;
+    b.sign_head();
+    // Publication crosses the response threshold (3 signatures already).
+    let closes_at = b.now().saturating_add(30 * DAY);
+    p1.moderate(&mut b, Moderation::Publish { closes_at })?;
+    for v in [4, 5] {
+        p1.sign(&mut b, &town, cred(v)?, SignatureAction::Sign, &mut rng)?;
+    }
+    p1.sign(&mut b, &town, cred(4)?, SignatureAction::Withdraw, &mut rng)?;
+    b.sign_head();
+    for v in [6, 7, 8] {
+        p1.sign(&mut b, &town, cred(v)?, SignatureAction::Sign, &mut rng)?;
+    }
+    p1.invalidate(
+        &mut b,
+        vec![cred(8)?.public_key()],
+        "Credential reported stolen.",
+    )?;
+    p1.sign(&mut b, &town, cred(9)?, SignatureAction::Sign, &mut rng)?;
+    p1.respond(&mut b, "The council will hold a referendum.")?;
+    b.sign_head();
+
+    // Referendum r1, triggered by p1.
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let questions = vec![
+        question("q1", 2, QuestionKind::YesNo),
+        question(
+            "q2",
+            3,
+            QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        ),
+        question("q3", 3, QuestionKind::Approve { min: 1, max: 2 }),
+        question("q4", 2, QuestionKind::Score { max: 3 }),
+    ];
+    let m = manifest(
+        "r1",
+        &town,
+        questions,
+        &trustee_keys,
+        2,
+        b.now(),
+        Some("p1".into()),
+    );
+    let mut r = Referendum::create(&mut b, m, trustee_keys.clone(), &mut rng)?;
+    b.sign_head();
+    r.open(&mut b)?;
+
+    let mut cast = Vec::new();
+    for v in 0..10 {
+        b.advance_clock(60_000);
+        let (ballot, _) = r.encrypt(cred(v)?, &honest_choices(v), &mut rng)?;
+        cast.push(r.cast(&mut b, ballot)?);
+        if v % 4 == 3 {
+            b.sign_head();
+        }
+    }
+    // A Benaloh audit by voter 10, who then casts a fresh ballot.
+    let (spoiled, secrets) = r.encrypt(cred(10)?, &honest_choices(10), &mut rng)?;
+    r.audit(&mut b, AuditedBallot::new(spoiled, secrets))?;
+    let (ballot, _) = r.encrypt(cred(10)?, &honest_choices(11), &mut rng)?;
+    r.cast(&mut b, ballot)?;
+    let head_after_first = b.sign_head();
+    // Voters 2 and 5 change their minds.
+    for v in [2, 5] {
+        b.advance_clock(60_000);
+        let (ballot, _) = r.encrypt(cred(v)?, &honest_choices(v + 1), &mut rng)?;
+        r.cast(&mut b, ballot)?;
+    }
+    b.sign_head();
+    r.close(&mut b)?;
+    let result = r.publish(&mut b, &[1, 3], &mut rng)?;
+    b.sign_head();
+    // The petition closes at its deadline.
+    b.advance_clock(31 * DAY);
+    p1.close(&mut b)?;
+    b.sign_head();
+
+    let header = b.header(None);
+    let counted_leaf = *cast.first().ok_or_else(|| err("no ballot"))?;
+    let superseded_leaf = *cast.get(2).ok_or_else(|| err("no ballot"))?;
+    let joint = r.joint.clone();
+    let manifest = r.manifest.clone();
+    let receipts_for =
+        |b: &Board<Vec<BoardEntry>>, entries: &[BoardEntry]| -> Result<Vec<Receipt>> {
+            let mut out = Vec::new();
+            for leaf in [counted_leaf, superseded_leaf] {
+                let e = entries
+                    .get(usize::try_from(leaf).map_err(err)?)
+                    .ok_or_else(|| err("leaf"))?;
+                out.push(b.receipt(e, leaf, &head_after_first)?);
+            }
+            Ok(out)
+        };
+    let receipts = receipts_for(&b, &b.sink)?;
+    let (entries, heads) = b.into_parts();
+    Ok(Honest {
+        record: SynthRecord {
+            header,
+            heads,
+            entries,
+        },
+        board_key,
+        witness_keys,
+        receipts,
+        credentials: creds,
+        trustee_keys,
+        manifest,
+        joint,
+        result,
+    })
+}
+
+// -------------------------------------------------------------------------------------
+// The benchmark record
+// -------------------------------------------------------------------------------------
+
+/// What [`write_bench_record`] wrote.
+#[derive(Clone, Debug)]
+pub struct BenchRecord {
+    /// The directory.
+    pub dir: PathBuf,
+    /// Entries.
+    pub entries: u64,
+    /// Ballots per referendum.
+    pub voters: usize,
+}
+
+/// A referendum of the benchmark record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BenchKind {
+    /// Referendum "yes-no": one yes/no question.
+    YesNo,
+    /// Referendum "ten": choose exactly one of 10 options.
+    ChooseOneOfTen,
+}
+
+/// Stream a record to `dir` with one referendum per kind in `kinds`, each with `voters`
+/// ballots (one per credential), tallied, decrypted by 2 of 3 trustees and published; a
+/// head every 10,000 entries. Ballots are encrypted in parallel; nothing is kept in
+/// memory but the running sums. `progress(referendum, done)` is called as ballots are
+/// written.
+pub fn write_bench_record(
+    dir: &Path,
+    voters: usize,
+    kinds: &[BenchKind],
+    seed: u64,
+    mut progress: impl FnMut(&str, usize),
+) -> Result<BenchRecord> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let board_key = SigningKey::generate(&mut rng);
+    let mut writer = RecordWriter::create(dir)?;
+    // Entries go straight into the record's entries.jsonl.
+    let mut b = Board::new(board_key, Vec::new(), T0, WriterSink(&mut writer));
+    let (creds, all) = electorate("bench", voters, &mut rng);
+    b.append(Payload::ElectorateRegistered {
+        electorate: all.clone(),
+    })?;
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    for kind in kinds {
+        let (id, q) = match kind {
+            BenchKind::YesNo => ("yes-no", question("q", 2, QuestionKind::YesNo)),
+            BenchKind::ChooseOneOfTen => (
+                "ten",
+                question(
+                    "q",
+                    10,
+                    QuestionKind::ChooseOne {
+                        blank_allowed: false,
+                    },
+                ),
+            ),
+        };
+        let ten = *kind == BenchKind::ChooseOneOfTen;
+        let m = manifest(id, &all, vec![q], &trustee_keys, 2, b.now(), None);
+        let mut r = Referendum::create(&mut b, m, trustee_keys.clone(), &mut rng)?;
+        r.open(&mut b)?;
+        const CHUNK: usize = 1024;
+        let mut done = 0usize;
+        while done < voters {
+            let end = (done + CHUNK).min(voters);
+            let jobs: Vec<(usize, u64)> = (done..end).map(|v| (v, rng.next_u64())).collect();
+            let ctx = r.context();
+            let ballots = parallel::map(jobs, |(v, s)| {
+                let choices: Choices = if ten {
+                    vec![(0..10).map(|o| u64::from(o == (v * 7) % 10)).collect()]
+                } else if v.is_multiple_of(3) {
+                    vec![vec![0, 1]]
+                } else {
+                    vec![vec![1, 0]]
+                };
+                let c = creds.get(v).ok_or_else(|| err("voter"))?;
+                encrypt_ballot(&ctx, c, &choices, &mut ChaCha20Rng::seed_from_u64(s))
+                    .map(|(b, _)| b)
+                    .map_err(err)
+            });
+            for ballot in ballots {
+                r.cast(&mut b, ballot?)?;
+                if b.size() % 10_000 == 0 {
+                    b.sign_head();
+                }
+            }
+            done = end;
+            progress(id, done);
+        }
+        r.close(&mut b)?;
+        r.publish(&mut b, &[1, 3], &mut rng)?;
+        b.sign_head();
+    }
+    b.sign_head();
+    let header = b.header(None);
+    let entries = b.size();
+    let (_, heads) = b.into_parts();
+    for h in &heads {
+        writer.tree_head(&serde_json::to_string(h).map_err(err)?)?;
+    }
+    writer.header(&serde_json::to_string_pretty(&header).map_err(err)?)?;
+    let dir = writer.finish()?;
+    Ok(BenchRecord {
+        dir,
+        entries,
+        voters,
+    })
+}
+
+/// Writes entries into a [`RecordWriter`] borrowed for the board's lifetime.
+struct WriterSink<'a>(&'a mut RecordWriter);
+
+impl EntrySink for WriterSink<'_> {
+    fn put(&mut self, entry: BoardEntry) -> Result<()> {
+        let line = serde_json::to_string(&entry).map_err(err)?;
+        self.0.entry(&line)
+    }
+}

@@ -1,0 +1,2282 @@
+//! The incremental verifier: it consumes board entries in log order and applies every
+//! rule of steps V2–V13 (protocol-spec/10-verifier.md).
+//!
+//! [`Verifier`] is a state machine fed one block of entry lines at a time. Cheap,
+//! order-dependent rules (log, lifecycles, petitions, ceremonies) run as each entry
+//! arrives; the expensive, order-independent ones (ballot proofs, petition signatures)
+//! are queued and verified in parallel batches (module `work`) at the end of each
+//! block and before any entry that depends on them (the tally). Memory holds one block,
+//! per-credential bookkeeping and per-referendum sums — never all ballots.
+//!
+//! [`crate::run::verify_record`] drives it over a whole record (with the pass-1
+//! [`CountedIndex`]); the monitor drives it over new entries as the board grows.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+
+use sha2::{Digest, Sha256};
+use vox_crypto::batch::SingleVerifier;
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::threshold::{combine, DecryptionShare, JointPublicKeys};
+use vox_crypto::{Hash32, Scalar};
+use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
+use vox_protocol::board::{
+    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
+};
+use vox_protocol::ceremony::{
+    completed_payload, CeremonyMessage, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
+};
+use vox_protocol::electorate::{Electorate, ElectorateIndex};
+use vox_protocol::encoding::{human_code, Hashable};
+use vox_protocol::manifest::Manifest;
+use vox_protocol::merkle::{leaf_hash, NodeHash};
+use vox_protocol::petition::{
+    Moderation, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
+};
+use vox_protocol::record::RecordHeader;
+use vox_protocol::tally::{counts_from_slots, slot_bounds, ReferendumResult};
+
+use crate::compact::CompactTree;
+use crate::parallel;
+use crate::report::{
+    Failure, Location, PetitionSummary, ReferendumSummary, Report, StepReport, Steps,
+};
+use crate::scan::CountedIndex;
+use crate::steps::StepId;
+use crate::timer::Stopwatch;
+use crate::work::{self, add_sums, zero_sums, BallotInputs, BallotWork, SignatureWork, Sums};
+
+/// Ballots or signatures per batch (one multiscalar multiplication each).
+pub const DEFAULT_CHUNK: usize = 256;
+
+/// A receipt given to the verifier, with a name for the report (its file name).
+#[derive(Clone, Debug)]
+pub struct NamedReceipt {
+    /// Shown in locations.
+    pub name: String,
+    /// The receipt.
+    pub receipt: Receipt,
+}
+
+/// What to verify.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Referendums whose ballots, tally, shares and result are verified. `None`: the
+    /// referendum named by the record header, or every referendum if it names none.
+    /// Other referendums get the log, manifest, ceremony and lifecycle checks only.
+    pub referendums: Option<Vec<String>>,
+    /// Receipts to check (V13).
+    pub receipts: Vec<NamedReceipt>,
+    /// Items per batch.
+    pub chunk_size: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            referendums: None,
+            receipts: Vec::new(),
+            chunk_size: DEFAULT_CHUNK,
+        }
+    }
+}
+
+/// One entry after the parallel decoding stage.
+pub(crate) struct Parsed {
+    index: u64,
+    leaf_hash: NodeHash,
+    entry: Result<BoardEntry, String>,
+    ballot_hash: Option<Hash32>,
+    /// JSON fields outside the protocol (paths), for entries other than the bulk ones.
+    extra: Vec<String>,
+}
+
+/// Paths of keys present (and not null) in `original` but not in `known`.
+fn unknown_fields(
+    original: &serde_json::Value,
+    known: &serde_json::Value,
+    path: &str,
+    out: &mut Vec<String>,
+) {
+    use serde_json::Value;
+    if out.len() >= 5 {
+        return;
+    }
+    match (original, known) {
+        (Value::Object(o), Value::Object(k)) => {
+            for (key, v) in o {
+                let p = format!("{path}/{key}");
+                match k.get(key) {
+                    None if !v.is_null() => out.push(p),
+                    None => {}
+                    Some(kv) => unknown_fields(v, kv, &p, out),
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(k)) => {
+            for (i, (v, kv)) in o.iter().zip(k).enumerate() {
+                unknown_fields(v, kv, &format!("{path}/{i}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Decode one entry line: parse (decompressing and validating every point), re-encode
+/// canonically for the leaf hash, and hash a cast ballot. Runs in parallel.
+///
+/// Entries other than the bulk ones (ballots, petition signatures, electorate lists) are
+/// also checked for JSON fields the protocol does not know: such data is covered by no
+/// hash or signature, and a record must not smuggle in its own generators or parameters
+/// (a manifest, a ceremony message, a tally…). In the bulk entries extra fields are
+/// ignored like everywhere else: nothing reads them.
+pub(crate) fn parse_entry(index: u64, line: &str) -> Parsed {
+    match serde_json::from_str::<BoardEntry>(line) {
+        Ok(entry) => {
+            let ballot_hash = match &entry.payload {
+                Payload::BallotCast { ballot } => Some(ballot.hash()),
+                _ => None,
+            };
+            let mut extra = Vec::new();
+            if !matches!(
+                entry.payload,
+                Payload::BallotCast { .. }
+                    | Payload::PetitionSigned { .. }
+                    | Payload::ElectorateRegistered { .. }
+            ) {
+                if let (Ok(original), Ok(known)) = (
+                    serde_json::from_str::<serde_json::Value>(line),
+                    serde_json::to_value(&entry),
+                ) {
+                    unknown_fields(&original, &known, "", &mut extra);
+                }
+            }
+            Parsed {
+                index,
+                leaf_hash: entry.leaf_hash(),
+                entry: Ok(entry),
+                ballot_hash,
+                extra,
+            }
+        }
+        Err(e) => Parsed {
+            index,
+            // Not a leaf the board can have signed; the root checks will say so too.
+            leaf_hash: leaf_hash(line.as_bytes()),
+            entry: Err(e.to_string()),
+            ballot_hash: None,
+            extra: Vec::new(),
+        },
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Phase {
+    Ceremony,
+    Ready,
+    Open,
+    Closed,
+    Tallied,
+    Published,
+    Failed,
+}
+
+impl Phase {
+    fn name(self) -> &'static str {
+        match self {
+            Phase::Ceremony => "in its key ceremony",
+            Phase::Ready => "ready (key ceremony complete, not opened)",
+            Phase::Open => "open",
+            Phase::Closed => "closed",
+            Phase::Tallied => "tallied",
+            Phase::Published => "published",
+            Phase::Failed => "failed (key ceremony failed)",
+        }
+    }
+}
+
+#[derive(Default)]
+struct CredentialBallots {
+    cast: Vec<Hash32>,
+    audited: Vec<Hash32>,
+}
+
+struct ReferendumState {
+    id: String,
+    manifest: Manifest,
+    manifest_hash: Hash32,
+    /// Electorate hash, if registered before the manifest.
+    electorate: Option<Hash32>,
+    manifest_ok: bool,
+    focus: bool,
+    ceremony: Option<CeremonyTracker>,
+    joint: Option<JointPublicKeys>,
+    phase: Phase,
+    credentials: HashMap<[u8; 32], CredentialBallots>,
+    ballots_cast: u64,
+    audited: u64,
+    counted: u64,
+    counted_hasher: Sha256,
+    sums: Sums,
+    sums_fit: bool,
+    unverifiable_noted: bool,
+    tally: Option<EncryptedTally>,
+    share_trustees: BTreeSet<u32>,
+    valid_shares: BTreeMap<u32, DecryptionShare>,
+    result: Option<Vec<Vec<u64>>>,
+}
+
+impl ReferendumState {
+    fn location(&self, leaf: u64) -> Location {
+        Location::Referendum {
+            referendum: self.id.clone(),
+            leaf: Some(leaf),
+        }
+    }
+
+    fn trustee(&self, trustee: u32, leaf: u64) -> Location {
+        Location::Trustee {
+            referendum: self.id.clone(),
+            trustee,
+            leaf: Some(leaf),
+        }
+    }
+}
+
+struct ElectorateState {
+    electorate: Electorate,
+    index: ElectorateIndex,
+}
+
+struct PetitionState {
+    tracker: PetitionTracker,
+    electorate: Option<Hash32>,
+}
+
+struct Expected {
+    petition: String,
+    kind: ThresholdKind,
+    count: u64,
+    cause: u64,
+}
+
+#[derive(Clone, Copy, Debug)]
+enum RootCheck {
+    Head,
+    Receipt(usize),
+}
+
+struct ReceiptState {
+    named: NamedReceipt,
+    leaf_checked: bool,
+    root_checked: bool,
+}
+
+enum Focus {
+    All,
+    Only(HashSet<String>),
+}
+
+impl Focus {
+    fn contains(&self, id: &str) -> bool {
+        match self {
+            Focus::All => true,
+            Focus::Only(s) => s.contains(id),
+        }
+    }
+}
+
+/// The signature checks of one tree head (pure, so they can run in parallel).
+pub(crate) struct HeadVerdict {
+    signature: Result<(), String>,
+    /// Per cosignature: the witness key, or why it does not verify.
+    cosignatures: Vec<Result<[u8; 32], String>>,
+}
+
+impl HeadVerdict {
+    pub(crate) fn check(board: &BoardPublicKey, sth: &SignedTreeHead) -> Self {
+        Self {
+            signature: sth.verify(board).map_err(|e| e.to_string()),
+            cosignatures: sth
+                .cosignatures
+                .iter()
+                .map(|c| {
+                    sth.verify_cosignature(board, c)
+                        .map(|()| *c.witness.0.as_bytes())
+                        .map_err(|e| format!("cosignature by witness {}: {e}", c.witness.to_hex()))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// The verifier state machine. See the module documentation.
+pub struct Verifier {
+    board: BoardPublicKey,
+    header: Option<RecordHeader>,
+    focus: Focus,
+    focus_named: Vec<String>,
+    counted_index: Option<CountedIndex>,
+    chunk: usize,
+    steps: Steps,
+    recent: Option<Vec<(StepId, Failure)>>,
+    // ---- log (V2, V3)
+    tree: CompactTree,
+    last_timestamp: Option<i64>,
+    roots: BTreeMap<u64, Vec<(NodeHash, RootCheck)>>,
+    last_head: Option<TreeHead>,
+    final_head: Option<TreeHead>,
+    final_cosigners: HashSet<[u8; 32]>,
+    witness_best: HashMap<[u8; 32], u64>,
+    // ---- receipts (V13)
+    receipts: Vec<ReceiptState>,
+    receipt_leaves: HashMap<u64, Vec<usize>>,
+    // ---- content
+    electorates: HashMap<Hash32, ElectorateState>,
+    electorate_ids: HashMap<String, Hash32>,
+    petitions: BTreeMap<String, PetitionState>,
+    referendums: Vec<ReferendumState>,
+    referendum_ids: HashMap<String, usize>,
+    expected: VecDeque<Expected>,
+    ballots: Vec<BallotWork>,
+    signatures: Vec<SignatureWork>,
+    /// Per referendum id: ballots pass 2 found to be a credential's last (pass 1).
+    last_seen: HashMap<String, u64>,
+    started: Stopwatch,
+}
+
+impl Verifier {
+    /// A verifier for a whole record whose header passed V1. `counted` is the pass-1
+    /// index; without it the tally, shares and result are NOT-CHECKED.
+    pub fn new(header: RecordHeader, options: Options, counted: Option<CountedIndex>) -> Self {
+        let named: Vec<String> = match (&options.referendums, &header.referendum_id) {
+            (Some(list), _) => list.clone(),
+            (None, Some(id)) => vec![id.clone()],
+            (None, None) => Vec::new(),
+        };
+        let mut v = Self::empty(header.board_public_key, options.chunk_size, counted);
+        if !named.is_empty() {
+            v.focus = Focus::Only(named.iter().cloned().collect());
+        }
+        v.focus_named = named;
+        for (i, r) in options.receipts.into_iter().enumerate() {
+            v.add_receipt(i, r);
+        }
+        v.header = Some(header);
+        v
+    }
+
+    /// A verifier for a live board (the monitor): every referendum, no pass-1 index, and
+    /// failures collected for [`Verifier::take_new_failures`].
+    pub fn for_monitor(board: BoardPublicKey) -> Self {
+        let mut v = Self::empty(board, DEFAULT_CHUNK, None);
+        v.recent = Some(Vec::new());
+        v
+    }
+
+    fn empty(board: BoardPublicKey, chunk: usize, counted: Option<CountedIndex>) -> Self {
+        Self {
+            board,
+            header: None,
+            focus: Focus::All,
+            focus_named: Vec::new(),
+            counted_index: counted,
+            chunk: chunk.max(1),
+            steps: Steps::new(),
+            recent: None,
+            tree: CompactTree::new(),
+            last_timestamp: None,
+            roots: BTreeMap::new(),
+            last_head: None,
+            final_head: None,
+            final_cosigners: HashSet::new(),
+            witness_best: HashMap::new(),
+            receipts: Vec::new(),
+            receipt_leaves: HashMap::new(),
+            electorates: HashMap::new(),
+            electorate_ids: HashMap::new(),
+            petitions: BTreeMap::new(),
+            referendums: Vec::new(),
+            referendum_ids: HashMap::new(),
+            expected: VecDeque::new(),
+            ballots: Vec::new(),
+            signatures: Vec::new(),
+            last_seen: HashMap::new(),
+            started: Stopwatch::start(),
+        }
+    }
+
+    /// The board key.
+    pub fn board(&self) -> &BoardPublicKey {
+        &self.board
+    }
+
+    /// Entries consumed so far.
+    pub fn tree_size(&self) -> u64 {
+        self.tree.size()
+    }
+
+    /// The root of the entries consumed so far.
+    pub fn root(&self) -> NodeHash {
+        self.tree.root()
+    }
+
+    /// Failures found since the last call (monitor mode only; empty otherwise).
+    pub fn take_new_failures(&mut self) -> Vec<(StepId, Failure)> {
+        self.recent.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    pub(crate) fn fail(&mut self, step: StepId, location: Location, message: impl Into<String>) {
+        let message = message.into();
+        if let Some(r) = self.recent.as_mut() {
+            r.push((
+                step,
+                Failure {
+                    location: location.clone(),
+                    message: message.clone(),
+                },
+            ));
+        }
+        self.steps.get(step).fail(location, message);
+    }
+
+    pub(crate) fn not_checked(&mut self, step: StepId, reason: impl Into<String>) {
+        self.steps.get(step).not_checked.push(reason.into());
+    }
+
+    pub(crate) fn note(&mut self, step: StepId, note: impl Into<String>) {
+        self.steps.get(step).notes.push(note.into());
+    }
+
+    pub(crate) fn count(&mut self, step: StepId, n: u64) {
+        let s = self.steps.get(step);
+        s.checked = s.checked.saturating_add(n);
+    }
+
+    pub(crate) fn time(&mut self, step: StepId, since: Stopwatch) {
+        let s = self.steps.get(step);
+        s.elapsed += since.elapsed();
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Tree heads (V2, V3)
+    // ---------------------------------------------------------------------------------
+
+    /// Announce a signed tree head. Heads must come in ascending size and before the
+    /// entry that completes their size (the record driver and the monitor both do so).
+    pub fn queue_tree_head(&mut self, sth: &SignedTreeHead) {
+        let verdict = HeadVerdict::check(&self.board, sth);
+        self.queue_checked_tree_head(sth, verdict);
+    }
+
+    /// [`Verifier::queue_tree_head`] with the signatures already checked (in parallel).
+    pub(crate) fn queue_checked_tree_head(&mut self, sth: &SignedTreeHead, verdict: HeadVerdict) {
+        let sw = Stopwatch::start();
+        let size = sth.head.tree_size;
+        let at = Location::TreeHead { tree_size: size };
+        self.count(StepId::TreeHeads, 1);
+        if let Err(e) = verdict.signature {
+            self.fail(StepId::TreeHeads, at.clone(), e);
+        }
+        let mut valid_cosigners = HashSet::new();
+        for c in verdict.cosignatures {
+            match c {
+                Ok(k) => {
+                    valid_cosigners.insert(k);
+                    let best = self.witness_best.entry(k).or_insert(0);
+                    *best = (*best).max(size);
+                }
+                Err(e) => self.fail(StepId::TreeHeads, at.clone(), e),
+            }
+        }
+        self.time(StepId::TreeHeads, sw);
+        let sw = Stopwatch::start();
+        if let Some(last) = self.last_head {
+            if size < last.tree_size {
+                self.fail(
+                    StepId::Log,
+                    at.clone(),
+                    format!(
+                        "tree heads out of order: size {size} after size {}",
+                        last.tree_size
+                    ),
+                );
+            } else if size == last.tree_size && sth.head.root_hash != last.root_hash {
+                self.fail(
+                    StepId::Log,
+                    at.clone(),
+                    format!(
+                        "equivocation: two signed tree heads of size {size} with roots {} and {}",
+                        last.root_hash, sth.head.root_hash
+                    ),
+                );
+            } else if sth.head.timestamp_ms < last.timestamp_ms {
+                self.fail(
+                    StepId::Log,
+                    at.clone(),
+                    "tree head timestamp is earlier than that of a smaller head",
+                );
+            }
+        }
+        if self.last_head.is_none_or(|l| size >= l.tree_size) {
+            self.last_head = Some(sth.head);
+        }
+        match self.final_head {
+            Some(f) if f.tree_size > size => {}
+            Some(f) if f.tree_size == size => {
+                self.final_cosigners.extend(valid_cosigners);
+            }
+            _ => {
+                self.final_head = Some(sth.head);
+                self.final_cosigners = valid_cosigners;
+            }
+        }
+        self.expect_root(size, sth.head.root_hash, RootCheck::Head, at);
+        self.time(StepId::Log, sw);
+    }
+
+    fn expect_root(&mut self, size: u64, root: NodeHash, check: RootCheck, at: Location) {
+        let current = self.tree.size();
+        if size == current {
+            self.compare_root(size, root, check);
+        } else if size > current {
+            self.roots.entry(size).or_default().push((root, check));
+        } else {
+            let (step, what) = match check {
+                RootCheck::Head => (StepId::Log, "tree head"),
+                RootCheck::Receipt(_) => (StepId::Receipts, "receipt's tree head"),
+            };
+            self.fail(
+                step,
+                at,
+                format!(
+                    "{what} of size {size} arrived after entry {current}: its root cannot be checked"
+                ),
+            );
+        }
+    }
+
+    fn compare_root(&mut self, size: u64, root: NodeHash, check: RootCheck) {
+        let computed = self.tree.root();
+        if computed == root {
+            if let RootCheck::Receipt(i) = check {
+                if let Some(r) = self.receipts.get_mut(i) {
+                    r.root_checked = true;
+                }
+            }
+            return;
+        }
+        match check {
+            RootCheck::Head => self.fail(
+                StepId::Log,
+                Location::TreeHead { tree_size: size },
+                format!("signed root {root} differs from the root {computed} of the first {size} entries"),
+            ),
+            RootCheck::Receipt(i) => {
+                let name = self.receipt_name(i);
+                self.fail(
+                    StepId::Receipts,
+                    Location::Receipt { name },
+                    format!(
+                        "the receipt's signed tree head of size {size} has root {root}, but the record's first {size} entries give {computed}: the board showed this voter another log"
+                    ),
+                )
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Receipts (V13)
+    // ---------------------------------------------------------------------------------
+
+    fn receipt_name(&self, i: usize) -> String {
+        self.receipts
+            .get(i)
+            .map(|r| r.named.name.clone())
+            .unwrap_or_default()
+    }
+
+    fn add_receipt(&mut self, i: usize, named: NamedReceipt) {
+        let sw = Stopwatch::start();
+        let at = Location::Receipt {
+            name: named.name.clone(),
+        };
+        self.count(StepId::Receipts, 1);
+        if let Err(e) = named.receipt.verify(&self.board) {
+            self.fail(StepId::Receipts, at.clone(), e.to_string());
+        }
+        let size = named.receipt.tree_head.head.tree_size;
+        let root = named.receipt.tree_head.head.root_hash;
+        let leaf = named.receipt.leaf_index;
+        self.receipts.push(ReceiptState {
+            named,
+            leaf_checked: false,
+            root_checked: false,
+        });
+        self.receipt_leaves.entry(leaf).or_default().push(i);
+        self.expect_root(size, root, RootCheck::Receipt(i), at);
+        self.time(StepId::Receipts, sw);
+    }
+
+    fn check_receipt_leaf(&mut self, index: u64, p: &Parsed) {
+        let Some(ids) = self.receipt_leaves.remove(&index) else {
+            return;
+        };
+        let sw = Stopwatch::start();
+        let mut notes = Vec::new();
+        for i in ids {
+            let Some(state) = self.receipts.get(i) else {
+                continue;
+            };
+            let r = state.named.receipt.clone();
+            let at = Location::Receipt {
+                name: state.named.name.clone(),
+            };
+            let mut faults = Vec::new();
+            if r.leaf_hash != p.leaf_hash {
+                faults.push(format!(
+                    "leaf {index} of the record has hash {}, the receipt says {}",
+                    p.leaf_hash, r.leaf_hash
+                ));
+            }
+            match &p.entry {
+                Ok(BoardEntry {
+                    timestamp_ms,
+                    payload: Payload::BallotCast { ballot },
+                }) => {
+                    if p.ballot_hash != Some(r.ballot_hash) {
+                        faults.push(format!(
+                            "leaf {index} holds another ballot ({})",
+                            ballot.tracking_code()
+                        ));
+                    }
+                    if *timestamp_ms != r.entry_timestamp_ms {
+                        faults.push("entry timestamp differs from the receipt".into());
+                    }
+                    if ballot.referendum_id != r.referendum_id {
+                        faults.push("the ballot is for another referendum".into());
+                    }
+                    if faults.is_empty() {
+                        match self
+                            .counted_index
+                            .as_ref()
+                            .and_then(|c| c.last(&ballot.referendum_id, &ballot.credential.to_bytes()))
+                        {
+                            Some(last) if last == index => notes.push(format!(
+                                "{}: ballot {} at leaf {index} is counted",
+                                state.named.name, r.tracking_code
+                            )),
+                            Some(last) if last > index => notes.push(format!(
+                                "{}: ballot {} at leaf {index} is superseded by the credential's later ballot at leaf {last}",
+                                state.named.name, r.tracking_code
+                            )),
+                            Some(_) | None if self.counted_index.is_some() => faults.push(
+                                "the ballot is neither counted nor superseded by a later ballot of its credential"
+                                    .into(),
+                            ),
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(_) => faults.push(format!("leaf {index} is not a cast ballot")),
+                Err(_) => faults.push(format!("leaf {index} is not a valid entry")),
+            }
+            if let Some(s) = self.receipts.get_mut(i) {
+                s.leaf_checked = true;
+            }
+            for f in faults {
+                self.fail(StepId::Receipts, at.clone(), f);
+            }
+        }
+        for n in notes {
+            self.note(StepId::Receipts, n);
+        }
+        self.time(StepId::Receipts, sw);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Entries
+    // ---------------------------------------------------------------------------------
+
+    /// Consume the next block of entry lines (leaf indices continue from
+    /// [`Verifier::tree_size`]; blank lines must already be removed). Decoding runs in
+    /// parallel; proofs queued by the block are verified before returning.
+    pub fn push_lines(&mut self, lines: Vec<String>) {
+        let sw = Stopwatch::start();
+        let first = self.tree.size();
+        let numbered: Vec<(u64, String)> = lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, l)| (first.saturating_add(i as u64), l))
+            .collect();
+        let parsed = parallel::map(numbered, |(i, l)| parse_entry(i, &l));
+        self.time(StepId::Log, sw);
+        for p in parsed {
+            self.push_parsed(p);
+        }
+        self.flush();
+    }
+
+    /// Consume already-parsed entries (the monitor, tests).
+    pub fn push_entries(&mut self, entries: Vec<BoardEntry>) {
+        for entry in entries {
+            let index = self.tree.size();
+            let ballot_hash = match &entry.payload {
+                Payload::BallotCast { ballot } => Some(ballot.hash()),
+                _ => None,
+            };
+            self.push_parsed(Parsed {
+                index,
+                leaf_hash: entry.leaf_hash(),
+                entry: Ok(entry),
+                ballot_hash,
+                extra: Vec::new(),
+            });
+        }
+        self.flush();
+    }
+
+    fn push_parsed(&mut self, p: Parsed) {
+        let sw = Stopwatch::start();
+        let index = p.index;
+        self.count(StepId::Log, 1);
+        match &p.entry {
+            Err(e) => self.fail(
+                StepId::Log,
+                Location::Leaf { index },
+                format!("not a valid board entry: {e}"),
+            ),
+            Ok(entry) => {
+                if self.last_timestamp.is_some_and(|t| entry.timestamp_ms < t) {
+                    self.fail(
+                        StepId::Log,
+                        Location::Leaf { index },
+                        "entry timestamp is earlier than the previous entry's",
+                    );
+                }
+                self.last_timestamp = Some(entry.timestamp_ms);
+            }
+        }
+        if !p.extra.is_empty() {
+            self.fail(
+                StepId::Record,
+                Location::Leaf { index },
+                format!(
+                    "entry carries fields outside the protocol, covered by no hash or signature: {}",
+                    p.extra.join(", ")
+                ),
+            );
+        }
+        self.tree.push(p.leaf_hash);
+        let size = self.tree.size();
+        if let Some(checks) = self.roots.remove(&size) {
+            for (root, check) in checks {
+                self.compare_root(size, root, check);
+            }
+        }
+        self.time(StepId::Log, sw);
+        self.check_receipt_leaf(index, &p);
+        let Parsed {
+            entry, ballot_hash, ..
+        } = p;
+        if let Ok(entry) = entry {
+            let consumed = self.check_expected_thresholds(index, &entry.payload);
+            if !consumed {
+                self.dispatch(index, entry, ballot_hash);
+            }
+        }
+    }
+
+    fn dispatch(&mut self, index: u64, entry: BoardEntry, ballot_hash: Option<Hash32>) {
+        let ts = entry.timestamp_ms;
+        match entry.payload {
+            Payload::ElectorateRegistered { electorate } => self.on_electorate(index, electorate),
+            Payload::PetitionProposed { proposal } => self.on_proposal(index, proposal),
+            Payload::PetitionSigned { signature } => self.on_signature(index, ts, signature),
+            Payload::PetitionThreshold {
+                petition_id,
+                kind,
+                count,
+            } => {
+                let sw = Stopwatch::start();
+                self.count(StepId::Petitions, 1);
+                self.fail(
+                    StepId::Petitions,
+                    Location::Petition {
+                        petition: petition_id,
+                        leaf: Some(index),
+                    },
+                    format!(
+                        "{} threshold entry (count {count}) that no preceding signature or moderation crossed: early, late or duplicate",
+                        threshold_name(kind)
+                    ),
+                );
+                self.time(StepId::Petitions, sw);
+            }
+            Payload::PetitionModerated {
+                petition_id,
+                moderation,
+            } => self.on_moderation(index, ts, petition_id, moderation),
+            Payload::PetitionResponded { petition_id, text } => {
+                self.petition_step(index, &petition_id, |t| {
+                    t.apply_response(&text).map(|()| None)
+                })
+            }
+            Payload::SignaturesInvalidated {
+                petition_id,
+                credentials,
+                reason,
+            } => {
+                if reason.trim().is_empty() {
+                    self.fail(
+                        StepId::Petitions,
+                        Location::Petition {
+                            petition: petition_id.clone(),
+                            leaf: Some(index),
+                        },
+                        "signatures invalidated without a public reason",
+                    );
+                }
+                self.petition_step(index, &petition_id, |t| {
+                    t.apply_invalidation(&credentials).map(|_| None)
+                })
+            }
+            Payload::PetitionClosed { petition_id, count } => {
+                self.petition_step(index, &petition_id, |t| {
+                    t.apply_close(ts)?;
+                    if t.count() != count {
+                        return Ok(Some(format!(
+                            "published final count {count}, recomputed {}",
+                            t.count()
+                        )));
+                    }
+                    Ok(None)
+                })
+            }
+            Payload::ReferendumCreated { manifest } => self.on_manifest(index, manifest),
+            Payload::Ceremony { message } => self.on_ceremony(index, message),
+            Payload::CeremonyCompleted {
+                referendum_id,
+                election_key,
+                public_shares,
+            } => self.on_completed(index, &referendum_id, election_key, public_shares),
+            Payload::ReferendumOpened { referendum_id } => self.transition(
+                index,
+                &referendum_id,
+                &[Phase::Ready],
+                Phase::Open,
+                "opened",
+            ),
+            Payload::BallotCast { ballot } => self.on_ballot(index, ts, ballot, ballot_hash),
+            Payload::BallotAudited { audited } => self.on_audit(index, audited),
+            Payload::ReferendumClosed { referendum_id } => self.transition(
+                index,
+                &referendum_id,
+                &[Phase::Open],
+                Phase::Closed,
+                "closed",
+            ),
+            Payload::TallyComputed { tally } => self.on_tally(index, tally),
+            Payload::DecryptionShare { share } => self.on_share(index, share),
+            Payload::ResultPublished { result } => self.on_result(index, result),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Electorates (V4)
+    // ---------------------------------------------------------------------------------
+
+    fn on_electorate(&mut self, index: u64, electorate: Electorate) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Electorates, 1);
+        let at = Location::Electorate {
+            electorate: electorate.id.clone(),
+            leaf: Some(index),
+        };
+        if let Err(e) = electorate.validate() {
+            self.fail(StepId::Electorates, at.clone(), e.to_string());
+        }
+        let index_ = electorate.index();
+        let hash = index_.hash;
+        if self.electorates.contains_key(&hash) {
+            self.fail(StepId::Electorates, at, "electorate registered twice");
+        } else {
+            if let Some(prev) = self.electorate_ids.get(&electorate.id) {
+                if *prev != hash {
+                    self.fail(
+                        StepId::Electorates,
+                        at,
+                        "another electorate with this id was registered earlier",
+                    );
+                }
+            }
+            self.electorate_ids.insert(electorate.id.clone(), hash);
+            self.electorates.insert(
+                hash,
+                ElectorateState {
+                    electorate,
+                    index: index_,
+                },
+            );
+        }
+        self.time(StepId::Electorates, sw);
+    }
+
+    /// The electorate `hash` if registered earlier; otherwise a V4 failure at `at`.
+    fn use_electorate(&mut self, hash: &Hash32, at: Location) -> Option<Hash32> {
+        self.count(StepId::Electorates, 1);
+        if self.electorates.contains_key(hash) {
+            Some(*hash)
+        } else {
+            self.fail(
+                StepId::Electorates,
+                at,
+                format!("uses electorate {hash}, which was not registered earlier in the log"),
+            );
+            None
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Petitions (V5)
+    // ---------------------------------------------------------------------------------
+
+    fn on_proposal(&mut self, index: u64, proposal: PetitionProposal) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Petitions, 1);
+        let id = proposal.petition.id.clone();
+        let at = Location::Petition {
+            petition: id.clone(),
+            leaf: Some(index),
+        };
+        if self.petitions.contains_key(&id) {
+            self.fail(
+                StepId::Petitions,
+                at,
+                "a petition with this id exists already",
+            );
+            self.time(StepId::Petitions, sw);
+            return;
+        }
+        let electorate = self.use_electorate(&proposal.petition.electorate_hash, at.clone());
+        if let Some(e) = electorate.and_then(|h| self.electorates.get(&h)) {
+            if let Err(err) = proposal.verify(&e.index) {
+                self.fail(StepId::Petitions, at, format!("proposal: {err}"));
+            }
+        }
+        self.petitions.insert(
+            id,
+            PetitionState {
+                tracker: PetitionTracker::new(&proposal),
+                electorate,
+            },
+        );
+        self.time(StepId::Petitions, sw);
+    }
+
+    fn on_signature(&mut self, index: u64, ts: i64, signature: PetitionSignature) {
+        let sw = Stopwatch::start();
+        let id = signature.petition_id.clone();
+        let at = Location::Petition {
+            petition: id.clone(),
+            leaf: Some(index),
+        };
+        let Some(p) = self.petitions.get_mut(&id) else {
+            self.count(StepId::Petitions, 1);
+            self.fail(StepId::Petitions, at, "signature for an unknown petition");
+            self.time(StepId::Petitions, sw);
+            return;
+        };
+        let region = p
+            .electorate
+            .and_then(|h| self.electorates.get(&h))
+            .and_then(|e| {
+                e.index
+                    .position(&signature.credential)
+                    .and_then(|pos| e.electorate.entries.get(pos))
+                    .and_then(|entry| entry.region.clone())
+            });
+        let applied = p.tracker.apply_signature(&signature, region.as_deref(), ts);
+        let petition_hash = p.tracker.hash;
+        let electorate = p.electorate;
+        match applied {
+            Ok(crossed) => {
+                for (kind, count) in crossed.0 {
+                    self.expected.push_back(Expected {
+                        petition: id.clone(),
+                        kind,
+                        count,
+                        cause: index,
+                    });
+                }
+            }
+            Err(e) => self.fail(StepId::Petitions, at.clone(), e.to_string()),
+        }
+        match electorate {
+            Some(electorate) => self.signatures.push(SignatureWork {
+                leaf: index,
+                petition: id,
+                petition_hash,
+                electorate,
+                signature,
+            }),
+            None => {
+                self.count(StepId::Petitions, 1);
+                self.fail(
+                    StepId::Petitions,
+                    at,
+                    "signature cannot be checked: the petition's electorate is unknown",
+                );
+            }
+        }
+        self.time(StepId::Petitions, sw);
+    }
+
+    fn on_moderation(&mut self, index: u64, ts: i64, id: String, m: Moderation) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Petitions, 1);
+        let at = Location::Petition {
+            petition: id.clone(),
+            leaf: Some(index),
+        };
+        match self.petitions.get_mut(&id) {
+            None => self.fail(StepId::Petitions, at, "moderation of an unknown petition"),
+            Some(p) => match p.tracker.apply_moderation(&m, ts) {
+                Ok(crossed) => {
+                    for (kind, count) in crossed.0 {
+                        self.expected.push_back(Expected {
+                            petition: id.clone(),
+                            kind,
+                            count,
+                            cause: index,
+                        });
+                    }
+                }
+                Err(e) => self.fail(StepId::Petitions, at, e.to_string()),
+            },
+        }
+        self.time(StepId::Petitions, sw);
+    }
+
+    /// Apply a tracker rule; `Ok(Some(msg))` is a fault found by the closure.
+    fn petition_step(
+        &mut self,
+        index: u64,
+        id: &str,
+        f: impl FnOnce(&mut PetitionTracker) -> vox_protocol::error::Result<Option<String>>,
+    ) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Petitions, 1);
+        let at = Location::Petition {
+            petition: id.to_owned(),
+            leaf: Some(index),
+        };
+        let outcome = match self.petitions.get_mut(id) {
+            None => Err("entry for an unknown petition".to_owned()),
+            Some(p) => match f(&mut p.tracker) {
+                Ok(None) => Ok(()),
+                Ok(Some(msg)) => Err(msg),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+        if let Err(msg) = outcome {
+            self.fail(StepId::Petitions, at, msg);
+        }
+        self.time(StepId::Petitions, sw);
+    }
+
+    /// If thresholds are due, `payload` must be the next one. Returns whether it was.
+    fn check_expected_thresholds(&mut self, index: u64, payload: &Payload) -> bool {
+        if self.expected.is_empty() {
+            return false;
+        }
+        let sw = Stopwatch::start();
+        if let Payload::PetitionThreshold {
+            petition_id,
+            kind,
+            count,
+        } = payload
+        {
+            if let Some(front) = self.expected.front() {
+                if front.petition == *petition_id && front.kind == *kind && front.count == *count {
+                    self.expected.pop_front();
+                    self.count(StepId::Petitions, 1);
+                    self.time(StepId::Petitions, sw);
+                    return true;
+                }
+            }
+        }
+        let missing: Vec<Expected> = self.expected.drain(..).collect();
+        for e in missing {
+            self.fail(
+                StepId::Petitions,
+                Location::Petition {
+                    petition: e.petition,
+                    leaf: Some(index),
+                },
+                format!(
+                    "leaf {} took the petition to {} signatures, crossing its {} threshold, but the {} threshold entry (count {}) is not at leaf {index}",
+                    e.cause,
+                    e.count,
+                    threshold_name(e.kind),
+                    threshold_name(e.kind),
+                    e.count
+                ),
+            );
+        }
+        self.time(StepId::Petitions, sw);
+        false
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Referendums: manifests (V6), ceremony (V7), lifecycle (V8)
+    // ---------------------------------------------------------------------------------
+
+    fn on_manifest(&mut self, index: u64, manifest: Manifest) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Manifests, 1);
+        let id = manifest.referendum_id.clone();
+        let at = Location::Referendum {
+            referendum: id.clone(),
+            leaf: Some(index),
+        };
+        if self.referendum_ids.contains_key(&id) {
+            self.fail(
+                StepId::Manifests,
+                at,
+                "a referendum with this id was created earlier",
+            );
+            self.time(StepId::Manifests, sw);
+            return;
+        }
+        let mut ok = true;
+        if let Err(e) = manifest.validate() {
+            ok = false;
+            self.fail(StepId::Manifests, at.clone(), e.to_string());
+        }
+        let electorate = self.use_electorate(&manifest.electorate_hash, at.clone());
+        ok &= electorate.is_some();
+        if let Some(src) = &manifest.source_petition {
+            let res = match self.petitions.get_mut(src) {
+                None => Err(format!("source petition {src} does not exist")),
+                Some(p) => p
+                    .tracker
+                    .apply_referendum_created(&id)
+                    .map_err(|e| format!("source petition {src}: {e}")),
+            };
+            if let Err(msg) = res {
+                self.fail(StepId::Manifests, at.clone(), msg);
+            }
+        }
+        let manifest_hash = manifest.canonical_hash();
+        let ceremony = if ok {
+            match CeremonyTracker::new(&manifest, manifest_hash) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    ok = false;
+                    self.fail(StepId::Ceremony, at, e.to_string());
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let width = manifest.tally_width();
+        let mut hasher = Sha256::new();
+        hasher.update(b"vox/v1/counted-ballots");
+        hasher.update([0u8]);
+        let focus = self.focus.contains(&id);
+        self.referendum_ids
+            .insert(id.clone(), self.referendums.len());
+        self.referendums.push(ReferendumState {
+            id,
+            manifest,
+            manifest_hash,
+            electorate,
+            manifest_ok: ok,
+            focus,
+            ceremony,
+            joint: None,
+            phase: Phase::Ceremony,
+            credentials: HashMap::new(),
+            ballots_cast: 0,
+            audited: 0,
+            counted: 0,
+            counted_hasher: hasher,
+            sums: zero_sums(width),
+            sums_fit: true,
+            unverifiable_noted: false,
+            tally: None,
+            share_trustees: BTreeSet::new(),
+            valid_shares: BTreeMap::new(),
+            result: None,
+        });
+        self.time(StepId::Manifests, sw);
+    }
+
+    /// The referendum `id`, or a V8 failure.
+    fn referendum(&mut self, index: u64, id: &str, what: &str) -> Option<usize> {
+        match self.referendum_ids.get(id) {
+            Some(r) => Some(*r),
+            None => {
+                self.count(StepId::Lifecycle, 1);
+                self.fail(
+                    StepId::Lifecycle,
+                    Location::Referendum {
+                        referendum: id.to_owned(),
+                        leaf: Some(index),
+                    },
+                    format!("{what} for a referendum that was never created"),
+                );
+                None
+            }
+        }
+    }
+
+    fn transition(&mut self, index: u64, id: &str, from: &[Phase], to: Phase, what: &str) {
+        let sw = Stopwatch::start();
+        if let Some(r) = self.referendum(index, id, what) {
+            self.count(StepId::Lifecycle, 1);
+            if let Some(st) = self.referendums.get_mut(r) {
+                let phase = st.phase;
+                let at = st.location(index);
+                if from.contains(&phase) {
+                    st.phase = to;
+                } else {
+                    self.fail(
+                        StepId::Lifecycle,
+                        at,
+                        format!("{what} while the referendum is {}", phase.name()),
+                    );
+                }
+            }
+        }
+        self.time(StepId::Lifecycle, sw);
+    }
+
+    fn on_ceremony(&mut self, index: u64, message: CeremonyMessage) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, &message.referendum_id, "ceremony message") else {
+            return;
+        };
+        self.count(StepId::Ceremony, 1);
+        let mut faults: Vec<(StepId, String)> = Vec::new();
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.trustee(message.trustee, index);
+        if st.phase != Phase::Ceremony {
+            faults.push((
+                StepId::Lifecycle,
+                format!(
+                    "ceremony message while the referendum is {}",
+                    st.phase.name()
+                ),
+            ));
+        } else if let Some(tracker) = st.ceremony.as_mut() {
+            match message.verify_signature(&st.manifest, &st.manifest_hash) {
+                Err(e) => faults.push((StepId::Ceremony, e.to_string())),
+                Ok(()) => match tracker.apply(&st.manifest, &message) {
+                    Ok(Some(joint)) => st.joint = Some(joint),
+                    Ok(None) => {}
+                    Err(e) => faults.push((StepId::Ceremony, e.to_string())),
+                },
+            }
+            if let CeremonyPhase::Failed { reason } = &tracker.phase {
+                st.phase = Phase::Failed;
+                let note = format!("referendum {}: key ceremony failed: {reason}", st.id);
+                self.note(StepId::Ceremony, note);
+            }
+        }
+        for (step, f) in faults {
+            self.fail(step, at.clone(), f);
+        }
+        self.time(StepId::Ceremony, sw);
+    }
+
+    fn on_completed(
+        &mut self,
+        index: u64,
+        id: &str,
+        election_key: vox_crypto::elgamal::ElectionPublicKey,
+        public_shares: Vec<vox_crypto::Point>,
+    ) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, id, "ceremony completion") else {
+            return;
+        };
+        self.count(StepId::Ceremony, 1);
+        self.count(StepId::Lifecycle, 1);
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.location(index);
+        let mut faults = Vec::new();
+        if st.phase != Phase::Ceremony {
+            faults.push((
+                StepId::Lifecycle,
+                format!(
+                    "ceremony completed while the referendum is {}",
+                    st.phase.name()
+                ),
+            ));
+        } else if !st.manifest_ok {
+            st.phase = Phase::Ready;
+        } else {
+            match &st.joint {
+                None => faults.push((
+                    StepId::Ceremony,
+                    "CeremonyCompleted before every trustee confirmed".to_owned(),
+                )),
+                Some(joint) => match completed_payload(joint) {
+                    Err(e) => faults.push((StepId::Ceremony, e.to_string())),
+                    Ok((key, shares)) => {
+                        if key != election_key {
+                            faults.push((
+                                StepId::Ceremony,
+                                "published election key differs from the key the reveals give"
+                                    .to_owned(),
+                            ));
+                        }
+                        if shares != public_shares {
+                            faults.push((
+                                StepId::Ceremony,
+                                "published public shares differ from those the reveals give"
+                                    .to_owned(),
+                            ));
+                        }
+                    }
+                },
+            }
+            st.phase = Phase::Ready;
+        }
+        for (step, f) in faults {
+            self.fail(step, at.clone(), f);
+        }
+        self.time(StepId::Ceremony, sw);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Ballots (V9)
+    // ---------------------------------------------------------------------------------
+
+    fn on_ballot(&mut self, index: u64, ts: i64, ballot: Ballot, hash: Option<Hash32>) {
+        let sw = Stopwatch::start();
+        let hash = hash.unwrap_or_else(|| ballot.hash());
+        let at = Location::Ballot {
+            referendum: ballot.referendum_id.clone(),
+            leaf: index,
+            tracking_code: human_code(&hash),
+        };
+        // Counted = the credential's last ballot, as pass 1 found it (if there was one).
+        let counted = match self
+            .counted_index
+            .as_ref()
+            .map(|c| c.last(&ballot.referendum_id, &ballot.credential.to_bytes()))
+        {
+            None => false,
+            Some(Some(last)) if last == index => {
+                *self
+                    .last_seen
+                    .entry(ballot.referendum_id.clone())
+                    .or_default() += 1;
+                true
+            }
+            Some(Some(last)) if last > index => false,
+            Some(_) => {
+                self.fail(
+                    StepId::Log,
+                    at.clone(),
+                    "pass 1 did not see this ballot: the record changed between the passes",
+                );
+                false
+            }
+        };
+        let Some(r) = self.referendum(index, &ballot.referendum_id, "ballot") else {
+            return;
+        };
+        self.count(StepId::Lifecycle, 1);
+        let mut faults: Vec<(StepId, Location, String)> = Vec::new();
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        st.ballots_cast += 1;
+        if st.phase != Phase::Open {
+            faults.push((
+                StepId::Lifecycle,
+                at.clone(),
+                format!("ballot cast while the referendum is {}", st.phase.name()),
+            ));
+        }
+        if ts < st.manifest.opens_at || ts >= st.manifest.closes_at {
+            faults.push((
+                StepId::Lifecycle,
+                at.clone(),
+                format!(
+                    "ballot recorded at {ts}, outside the voting period [{}, {})",
+                    st.manifest.opens_at, st.manifest.closes_at
+                ),
+            ));
+        }
+        let mut unverifiable = 0;
+        if st.focus {
+            let cred = st
+                .credentials
+                .entry(ballot.credential.to_bytes())
+                .or_default();
+            if cred.cast.contains(&hash) {
+                faults.push((
+                    StepId::Ballots,
+                    at.clone(),
+                    "this ballot was cast before: a ballot may appear once (replay)".into(),
+                ));
+            }
+            if cred.audited.contains(&hash) {
+                faults.push((
+                    StepId::Ballots,
+                    at.clone(),
+                    "this ballot was opened for audit and must never be cast".into(),
+                ));
+            }
+            cred.cast.push(hash);
+            if counted {
+                st.counted += 1;
+                st.counted_hasher.update(hash.0);
+            }
+            let verifiable = st.manifest_ok && st.joint.is_some() && st.electorate.is_some();
+            if verifiable {
+                self.ballots.push(BallotWork {
+                    leaf: index,
+                    referendum: r,
+                    ballot: Box::new(ballot),
+                    hash,
+                    counted,
+                });
+            } else {
+                unverifiable += 1;
+                if !st.unverifiable_noted {
+                    st.unverifiable_noted = true;
+                    faults.push((
+                        StepId::Ballots,
+                        at.clone(),
+                        "ballots of this referendum cannot be verified: no valid manifest, electorate or election key".into(),
+                    ));
+                }
+                if counted {
+                    st.sums_fit = false;
+                }
+            }
+        }
+        self.count(StepId::Ballots, unverifiable);
+        for (step, loc, f) in faults {
+            self.fail(step, loc, f);
+        }
+        if self.ballots.len() >= self.chunk.saturating_mul(16) {
+            self.flush();
+        }
+        self.time(StepId::Ballots, sw);
+    }
+
+    fn on_audit(&mut self, index: u64, audited: AuditedBallot) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, &audited.ballot.referendum_id, "audited ballot")
+        else {
+            return;
+        };
+        self.count(StepId::Lifecycle, 1);
+        let hash = audited.ballot.hash();
+        let mut faults = Vec::new();
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        st.audited += 1;
+        let at = Location::Ballot {
+            referendum: st.id.clone(),
+            leaf: index,
+            tracking_code: human_code(&hash),
+        };
+        match (&st.joint, st.phase) {
+            (_, Phase::Ceremony | Phase::Failed) | (None, _) => faults.push((
+                StepId::Lifecycle,
+                format!(
+                    "ballot audit while the referendum is {} (no election key)",
+                    st.phase.name()
+                ),
+            )),
+            (Some(joint), _) if st.focus => {
+                let ctx = BallotContext::new(&st.manifest, *joint.election_key());
+                let electorate = st.electorate.and_then(|h| self.electorates.get(&h));
+                if let Some(e) = electorate {
+                    if let Err(err) = audited.ballot.check_structure(&ctx, &e.index) {
+                        faults.push((StepId::Ballots, format!("audited ballot: {err}")));
+                    }
+                }
+                if let Err(err) = audited.verify_opening(&ctx) {
+                    faults.push((StepId::Ballots, format!("audit opening: {err}")));
+                }
+                let cred = st
+                    .credentials
+                    .entry(audited.ballot.credential.to_bytes())
+                    .or_default();
+                if cred.cast.contains(&hash) {
+                    faults.push((
+                        StepId::Ballots,
+                        "this audited ballot was also cast: an audited ballot is never counted"
+                            .into(),
+                    ));
+                }
+                cred.audited.push(hash);
+            }
+            _ => {}
+        }
+        if st.focus {
+            self.count(StepId::Ballots, 1);
+        }
+        for (step, f) in faults {
+            self.fail(step, at.clone(), f);
+        }
+        self.time(StepId::Ballots, sw);
+    }
+
+    /// Verify every queued ballot and petition signature (in parallel chunks).
+    pub fn flush(&mut self) {
+        if !self.ballots.is_empty() {
+            let sw = Stopwatch::start();
+            let items = std::mem::take(&mut self.ballots);
+            let mut chunks: Vec<Vec<BallotWork>> = Vec::new();
+            for w in items {
+                match chunks.last_mut() {
+                    Some(c)
+                        if c.len() < self.chunk
+                            && c.first().is_some_and(|f| f.referendum == w.referendum) =>
+                    {
+                        c.push(w)
+                    }
+                    _ => chunks.push(vec![w]),
+                }
+            }
+            let refs = &self.referendums;
+            let elects = &self.electorates;
+            let outcomes = parallel::map_ref(&chunks, |chunk| {
+                let inputs = chunk.first().and_then(|f| {
+                    let st = refs.get(f.referendum)?;
+                    Some(BallotInputs {
+                        manifest: &st.manifest,
+                        key: *st.joint.as_ref()?.election_key(),
+                        electorate: &elects.get(&st.electorate?)?.index,
+                    })
+                });
+                match inputs {
+                    Some(i) => work::verify_ballots(&i, chunk),
+                    None => work::Outcome::default(),
+                }
+            });
+            for o in outcomes {
+                self.apply_outcome(StepId::Ballots, o);
+            }
+            self.time(StepId::Ballots, sw);
+        }
+        if !self.signatures.is_empty() {
+            let sw = Stopwatch::start();
+            let items = std::mem::take(&mut self.signatures);
+            let mut chunks: Vec<Vec<SignatureWork>> = Vec::new();
+            for w in items {
+                match chunks.last_mut() {
+                    Some(c)
+                        if c.len() < self.chunk
+                            && c.first().is_some_and(|f| f.electorate == w.electorate) =>
+                    {
+                        c.push(w)
+                    }
+                    _ => chunks.push(vec![w]),
+                }
+            }
+            let elects = &self.electorates;
+            let outcomes = parallel::map_ref(&chunks, |chunk| {
+                match chunk.first().and_then(|f| elects.get(&f.electorate)) {
+                    Some(e) => work::verify_signatures(&e.index, chunk),
+                    None => work::Outcome::default(),
+                }
+            });
+            for o in outcomes {
+                self.apply_outcome(StepId::Petitions, o);
+            }
+            self.time(StepId::Petitions, sw);
+        }
+    }
+
+    fn apply_outcome(&mut self, step: StepId, o: work::Outcome) {
+        self.count(step, o.checked);
+        for (step, loc, msg) in o.failures {
+            self.fail(step, loc, msg);
+        }
+        if let Some((r, sums, fits)) = o.sums {
+            if let Some(st) = self.referendums.get_mut(r) {
+                add_sums(&mut st.sums, &sums);
+                st.sums_fit &= fits;
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Tally (V10), shares (V11), result (V12)
+    // ---------------------------------------------------------------------------------
+
+    fn on_tally(&mut self, index: u64, tally: EncryptedTally) {
+        self.flush();
+        self.transition(
+            index,
+            &tally.referendum_id.clone(),
+            &[Phase::Closed],
+            Phase::Tallied,
+            "tally",
+        );
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum_ids.get(&tally.referendum_id).copied() else {
+            return;
+        };
+        let have_index = self.counted_index.is_some();
+        let mut faults = Vec::new();
+        let mut not_checked = None;
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.location(index);
+        if st.tally.is_some() {
+            faults.push("a second tally for this referendum".to_owned());
+        } else if st.focus {
+            if !have_index {
+                not_checked = Some(format!(
+                    "referendum {}: the tally is checked only on a whole record (vox-verify RECORD_DIR)",
+                    st.id
+                ));
+            } else {
+                faults.extend(compare_tally(st, &tally));
+            }
+            st.tally = Some(tally);
+        } else {
+            st.tally = Some(tally);
+        }
+        if st.focus {
+            self.count(StepId::Tally, 1);
+        }
+        for f in faults {
+            self.fail(StepId::Tally, at.clone(), f);
+        }
+        if let Some(n) = not_checked {
+            self.not_checked(StepId::Tally, n);
+        }
+        self.time(StepId::Tally, sw);
+    }
+
+    fn on_share(&mut self, index: u64, msg: DecryptionShareMessage) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, &msg.referendum_id, "decryption share") else {
+            return;
+        };
+        self.count(StepId::Lifecycle, 1);
+        let trustee = msg.share.trustee.get();
+        let mut faults = Vec::new();
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.trustee(trustee, index);
+        if !matches!(st.phase, Phase::Tallied | Phase::Published) {
+            faults.push((
+                StepId::Lifecycle,
+                format!(
+                    "decryption share while the referendum is {}",
+                    st.phase.name()
+                ),
+            ));
+        } else if st.focus {
+            if !st.manifest.trustees.iter().any(|t| t.index == trustee) {
+                faults.push((
+                    StepId::Shares,
+                    format!("share from trustee {trustee}, who is not a trustee of the manifest"),
+                ));
+            } else if !st.share_trustees.insert(trustee) {
+                faults.push((
+                    StepId::Shares,
+                    format!("a second decryption share from trustee {trustee}"),
+                ));
+            } else if let (Some(joint), Some(tally)) = (&st.joint, &st.tally) {
+                match msg.check(
+                    &st.manifest,
+                    &st.manifest_hash,
+                    joint,
+                    &tally.ciphertexts,
+                    &mut SingleVerifier,
+                ) {
+                    Ok(()) => {
+                        st.valid_shares.insert(trustee, msg.share);
+                    }
+                    Err(e) => faults.push((StepId::Shares, e.to_string())),
+                }
+            }
+        }
+        if st.focus {
+            self.count(StepId::Shares, 1);
+        }
+        for (step, f) in faults {
+            self.fail(step, at.clone(), f);
+        }
+        self.time(StepId::Shares, sw);
+    }
+
+    fn on_result(&mut self, index: u64, result: ReferendumResult) {
+        self.transition(
+            index,
+            &result.referendum_id.clone(),
+            &[Phase::Tallied],
+            Phase::Published,
+            "result",
+        );
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum_ids.get(&result.referendum_id).copied() else {
+            return;
+        };
+        if !self.referendums.get(r).is_some_and(|st| st.focus) {
+            return;
+        }
+        self.count(StepId::Result, 1);
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.location(index);
+        let faults = if st.result.is_some() {
+            vec![(at.clone(), "a second result for this referendum".to_owned())]
+        } else {
+            let f = check_result(st, &result, index);
+            if f.is_empty() {
+                st.result = Some(result.counts.clone());
+            }
+            f
+        };
+        for (loc, f) in faults {
+            self.fail(StepId::Result, loc, f);
+        }
+        self.time(StepId::Result, sw);
+    }
+
+    // ---------------------------------------------------------------------------------
+    // The end
+    // ---------------------------------------------------------------------------------
+
+    /// Finish a whole-record run: end-of-log rules, completeness, and the report.
+    pub fn finish(mut self) -> Report {
+        self.flush();
+        let size = self.tree.size();
+        // Thresholds still due at the end of the log.
+        if !self.expected.is_empty() {
+            let missing: Vec<Expected> = self.expected.drain(..).collect();
+            for e in missing {
+                self.fail(
+                    StepId::Petitions,
+                    Location::Petition {
+                        petition: e.petition,
+                        leaf: Some(e.cause),
+                    },
+                    format!(
+                        "leaf {} crossed the {} threshold, but the log ends without its threshold entry",
+                        e.cause,
+                        threshold_name(e.kind)
+                    ),
+                );
+            }
+        }
+        self.finish_log(size);
+        self.finish_receipts(size);
+        self.finish_referendums();
+        if let Some(h) = &self.header {
+            for (what, id, known) in [
+                (
+                    "referendum_id",
+                    h.referendum_id.clone(),
+                    h.referendum_id
+                        .as_ref()
+                        .is_some_and(|r| self.referendum_ids.contains_key(r)),
+                ),
+                (
+                    "petition_id",
+                    h.petition_id.clone(),
+                    h.petition_id
+                        .as_ref()
+                        .is_some_and(|p| self.petitions.contains_key(p)),
+                ),
+            ] {
+                if let (Some(id), false) = (id, known) {
+                    self.fail(
+                        StepId::Record,
+                        Location::Record { what: what.into() },
+                        format!("the header names {id}, which does not occur in the log"),
+                    );
+                }
+            }
+        }
+        let named = std::mem::take(&mut self.focus_named);
+        for id in named {
+            if !self.referendum_ids.contains_key(&id) {
+                self.fail(
+                    StepId::Record,
+                    Location::Referendum {
+                        referendum: id,
+                        leaf: None,
+                    },
+                    "this referendum was asked for but does not occur in the log",
+                );
+            }
+        }
+        self.report()
+    }
+
+    fn finish_log(&mut self, size: u64) {
+        let beyond: Vec<(u64, Vec<(NodeHash, RootCheck)>)> =
+            std::mem::take(&mut self.roots).into_iter().collect();
+        for (s, checks) in beyond {
+            for (_, check) in checks {
+                if let RootCheck::Head = check {
+                    self.fail(
+                        StepId::Log,
+                        Location::TreeHead { tree_size: s },
+                        format!(
+                            "signed tree head of size {s}, but the record has only {size} entries"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(h) = &self.header {
+            if h.tree_size != size {
+                let declared = h.tree_size;
+                self.fail(
+                    StepId::Log,
+                    Location::Record {
+                        what: "entries.jsonl".into(),
+                    },
+                    format!("the header declares {declared} entries, entries.jsonl holds {size}"),
+                );
+            }
+        }
+        match self.final_head {
+            None => self.fail(
+                StepId::Log,
+                Location::Record {
+                    what: "tree-heads.jsonl".into(),
+                },
+                "no signed tree head: nothing vouches for the log",
+            ),
+            Some(f) if f.tree_size < size => self.fail(
+                StepId::Log,
+                Location::TreeHead {
+                    tree_size: f.tree_size,
+                },
+                format!(
+                    "the last signed tree head covers {} of {size} entries",
+                    f.tree_size
+                ),
+            ),
+            _ => {}
+        }
+        let witnesses = self
+            .header
+            .as_ref()
+            .map(|h| h.witnesses.clone())
+            .unwrap_or_default();
+        let final_size = self.final_head.map_or(0, |f| f.tree_size);
+        for w in witnesses {
+            let k = *w.0.as_bytes();
+            self.count(StepId::TreeHeads, 1);
+            if !self.final_cosigners.contains(&k) {
+                let best = self.witness_best.get(&k).copied();
+                self.not_checked(
+                    StepId::TreeHeads,
+                    match best {
+                        Some(b) => format!(
+                            "witness {} has cosigned heads up to size {b}, not the head of size {final_size} that covers the record",
+                            w.to_hex()
+                        ),
+                        None => format!("witness {} has cosigned no tree head", w.to_hex()),
+                    },
+                );
+            }
+        }
+    }
+
+    fn finish_receipts(&mut self, size: u64) {
+        let final_ts = self.final_head.map(|f| f.timestamp_ms);
+        let pending: Vec<(usize, String, u64, i64, bool, bool)> = self
+            .receipts
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                (
+                    i,
+                    r.named.name.clone(),
+                    r.named.receipt.tree_head.head.tree_size,
+                    r.named.receipt.tree_head.head.timestamp_ms,
+                    r.leaf_checked,
+                    r.root_checked,
+                )
+            })
+            .collect();
+        for (_, name, head_size, head_ts, leaf_checked, root_checked) in pending {
+            if leaf_checked && (root_checked || head_size <= size) {
+                continue;
+            }
+            let at = Location::Receipt { name };
+            if head_size > size && final_ts.is_some_and(|t| t >= head_ts) {
+                self.fail(
+                    StepId::Receipts,
+                    at,
+                    format!(
+                        "the board signed a head of size {head_size}, yet its later head in this record has only {size} entries: the log was truncated or forked"
+                    ),
+                );
+            } else {
+                self.not_checked(
+                    StepId::Receipts,
+                    format!(
+                        "{at}: the record ({size} entries) is older than the receipt's tree head ({head_size} entries)"
+                    ),
+                );
+            }
+        }
+        if self.receipts.is_empty() {
+            self.not_checked(StepId::Receipts, "no receipt given (--receipt FILE)");
+        }
+    }
+
+    fn finish_referendums(&mut self) {
+        let have_index = self.counted_index.is_some();
+        let mut notes = Vec::new();
+        let mut gaps: Vec<(StepId, String)> = Vec::new();
+        let mut changed = Vec::new();
+        if let Some(c) = &self.counted_index {
+            for (id, voters) in c.referendums() {
+                if self.last_seen.get(id).copied().unwrap_or(0) != voters {
+                    changed.push(id.to_owned());
+                }
+            }
+        }
+        for st in self.referendums.iter().filter(|s| s.focus) {
+            notes.push(format!(
+                "{}: {} cast, {} counted, {} audited",
+                st.id, st.ballots_cast, st.counted, st.audited
+            ));
+            if !have_index || !st.manifest_ok {
+                continue;
+            }
+            match st.phase {
+                Phase::Failed | Phase::Published => {}
+                Phase::Tallied => {
+                    let k = st.manifest.threshold as usize;
+                    if st.valid_shares.len() < k {
+                        gaps.push((
+                            StepId::Shares,
+                            format!(
+                                "referendum {}: {} of {k} decryption shares so far",
+                                st.id,
+                                st.valid_shares.len()
+                            ),
+                        ));
+                    }
+                    gaps.push((
+                        StepId::Result,
+                        format!("referendum {} is tallied but has no result yet", st.id),
+                    ));
+                }
+                phase => {
+                    for step in [StepId::Tally, StepId::Shares, StepId::Result] {
+                        gaps.push((
+                            step,
+                            format!("referendum {} is {}: no tally yet", st.id, phase.name()),
+                        ));
+                    }
+                }
+            }
+        }
+        for n in notes {
+            self.note(StepId::Ballots, n);
+        }
+        for (step, g) in gaps {
+            self.not_checked(step, g);
+        }
+        for id in changed {
+            self.fail(
+                StepId::Log,
+                Location::Referendum {
+                    referendum: id,
+                    leaf: None,
+                },
+                "pass 1 and pass 2 disagree on the ballots: the record changed while it was read",
+            );
+        }
+        let others = self.referendums.iter().filter(|s| !s.focus).count();
+        if others > 0 {
+            self.note(
+                StepId::Ballots,
+                format!("{others} other referendum(s) checked for lifecycle only"),
+            );
+        }
+    }
+
+    fn report(self) -> Report {
+        let referendums = self
+            .referendums
+            .iter()
+            .map(|st| ReferendumSummary {
+                id: st.id.clone(),
+                state: st.phase.name().to_owned(),
+                verified: st.focus,
+                ballots_cast: st.ballots_cast,
+                counted: st.counted,
+                audited: st.audited,
+                result: st.result.clone(),
+            })
+            .collect();
+        let petitions = self
+            .petitions
+            .iter()
+            .map(|(id, p)| PetitionSummary {
+                id: id.clone(),
+                stage: format!("{:?}", p.tracker.stage).to_lowercase(),
+                count: p.tracker.count(),
+                thresholds: [
+                    ThresholdKind::Sponsor,
+                    ThresholdKind::Response,
+                    ThresholdKind::Referendum,
+                ]
+                .into_iter()
+                .filter(|k| p.tracker.reached.contains(k))
+                .map(|k| threshold_name(k).to_owned())
+                .collect(),
+            })
+            .collect();
+        let tree_size = self.tree.size();
+        let log_id = self.header.as_ref().map(|h| h.log_id.to_hex());
+        let elapsed = self.started.elapsed();
+        let steps: Vec<StepReport> = self
+            .steps
+            .into_states()
+            .into_iter()
+            .map(|s| {
+                let unit = unit_of(s.info.step);
+                s.finish(unit)
+            })
+            .collect();
+        Report {
+            tree_size,
+            log_id,
+            steps,
+            referendums,
+            petitions,
+            elapsed_ms: elapsed,
+        }
+    }
+
+    /// Count and time the V1 header check.
+    pub(crate) fn record_checked(&mut self, took: core::time::Duration) {
+        self.count(StepId::Record, 1);
+        self.steps.get(StepId::Record).elapsed += took;
+    }
+
+    /// Time spent outside entry processing (reading, pass 1) charged to a step.
+    pub(crate) fn charge(&mut self, step: StepId, since: Stopwatch) {
+        self.time(step, since);
+    }
+}
+
+fn unit_of(step: StepId) -> &'static str {
+    match step {
+        StepId::Record => "headers",
+        StepId::Log => "entries",
+        StepId::TreeHeads => "heads+witn.",
+        StepId::Electorates => "uses",
+        StepId::Petitions => "entries",
+        StepId::Manifests => "manifests",
+        StepId::Ceremony => "messages",
+        StepId::Lifecycle => "transitions",
+        StepId::Ballots => "ballots",
+        StepId::Tally => "tallies",
+        StepId::Shares => "shares",
+        StepId::Result => "results",
+        StepId::Receipts => "receipts",
+    }
+}
+
+fn threshold_name(kind: ThresholdKind) -> &'static str {
+    match kind {
+        ThresholdKind::Sponsor => "sponsor",
+        ThresholdKind::Response => "response",
+        ThresholdKind::Referendum => "referendum",
+    }
+}
+
+/// V10: the published tally against the recomputed one.
+fn compare_tally(st: &ReferendumState, tally: &EncryptedTally) -> Vec<String> {
+    let mut faults = Vec::new();
+    if tally.counted_ballots != st.counted {
+        faults.push(format!(
+            "tally counts {} ballots, the log has {} counted ballots (last per credential)",
+            tally.counted_ballots, st.counted
+        ));
+    }
+    let hash = Hash32(st.counted_hasher.clone().finalize().into());
+    if tally.counted_hash != hash {
+        faults.push(format!(
+            "counted_hash {} differs from the hash {hash} of the counted ballots in log order",
+            tally.counted_hash
+        ));
+    }
+    if !st.sums_fit {
+        faults.push(
+            "some counted ballot does not fit the tally shape; the sum cannot be recomputed".into(),
+        );
+        return faults;
+    }
+    if tally.ciphertexts.len() != st.sums.len() {
+        faults.push(format!(
+            "tally has {} ciphertexts, the manifest needs {}",
+            tally.ciphertexts.len(),
+            st.sums.len()
+        ));
+        return faults;
+    }
+    for (slot, (ct, (a, b))) in tally.ciphertexts.iter().zip(&st.sums).enumerate() {
+        if ct.a.to_bytes() != a.compress().to_bytes() || ct.b.to_bytes() != b.compress().to_bytes()
+        {
+            faults.push(format!(
+                "tally ciphertext {slot} is not the sum of the counted ballots"
+            ));
+        }
+    }
+    faults
+}
+
+/// V12: the published result against the combination of the named shares.
+fn check_result(
+    st: &ReferendumState,
+    result: &ReferendumResult,
+    index: u64,
+) -> Vec<(Location, String)> {
+    let at = st.location(index);
+    let mut faults = Vec::new();
+    let (Some(tally), Some(joint)) = (&st.tally, &st.joint) else {
+        faults.push((at, "result without a tally or an election key".to_owned()));
+        return faults;
+    };
+    if result.counted_ballots != tally.counted_ballots {
+        faults.push((
+            at.clone(),
+            format!(
+                "result counts {} ballots, the tally {}",
+                result.counted_ballots, tally.counted_ballots
+            ),
+        ));
+    }
+    // The trustees named must have valid shares: those are the shares combined.
+    let mut seen = BTreeSet::new();
+    let mut shares = Vec::new();
+    for t in &result.trustees {
+        if !seen.insert(*t) {
+            faults.push((
+                st.trustee(*t, index),
+                "named twice in the result".to_owned(),
+            ));
+            continue;
+        }
+        match st.valid_shares.get(t) {
+            Some(s) => shares.push(s.clone()),
+            None => faults.push((
+                st.trustee(*t, index),
+                "named in the result but has no valid decryption share before it".to_owned(),
+            )),
+        }
+    }
+    let k = st.manifest.threshold as usize;
+    if seen.len() < k {
+        faults.push((
+            at.clone(),
+            format!(
+                "the result combines {} shares; the threshold is {k}",
+                seen.len()
+            ),
+        ));
+    }
+    if !faults.is_empty() {
+        return faults;
+    }
+    let points = match combine(joint.params(), &tally.ciphertexts, &shares) {
+        Ok(p) => p,
+        Err(e) => {
+            faults.push((at, format!("combining the shares: {e}")));
+            return faults;
+        }
+    };
+    let counted = tally.counted_ballots;
+    // Slots the published counts claim (yes-no publishes [yes, no]; the slot is yes).
+    let mut claimed = Vec::new();
+    for (q, counts) in st.manifest.questions.iter().zip(&result.counts) {
+        match q.kind {
+            vox_protocol::manifest::QuestionKind::YesNo => {
+                claimed.push(counts.first().copied().unwrap_or(u64::MAX))
+            }
+            _ => claimed.extend(counts.iter().copied()),
+        }
+    }
+    match counts_from_slots(&st.manifest, counted, &claimed) {
+        Ok(shape) if shape == result.counts => {}
+        Ok(_) | Err(_) => {
+            faults.push((
+                at.clone(),
+                "the counts do not have the manifest's shape (per question, per option; yes-no as [yes, counted − yes])".to_owned(),
+            ));
+            return faults;
+        }
+    }
+    let bounds = slot_bounds(&st.manifest, counted);
+    for (slot, ((point, value), bound)) in points.iter().zip(&claimed).zip(&bounds).enumerate() {
+        if value > bound {
+            faults.push((
+                at.clone(),
+                format!(
+                    "slot {slot}: {value} exceeds the maximum {bound} (counted × max per option)"
+                ),
+            ));
+            continue;
+        }
+        if Scalar::from_u64(*value).mul_base() == *point {
+            continue;
+        }
+        let actual = DlogTable::new(bound.saturating_add(1))
+            .and_then(|t| t.solve(point))
+            .map(|v| v.to_string())
+            .unwrap_or_else(|_| format!("no value in 0..={bound}"));
+        faults.push((
+            at.clone(),
+            format!(
+                "slot {slot}: the result says {value}, the shares decrypt the tally to {actual}"
+            ),
+        ));
+    }
+    faults
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use vox_protocol::tally::counted_hash;
+
+    #[test]
+    fn streaming_counted_hash_matches_the_protocol() {
+        let hashes: Vec<Hash32> = (0u8..5).map(|i| Hash32([i; 32])).collect();
+        let mut h = Sha256::new();
+        h.update(b"vox/v1/counted-ballots");
+        h.update([0u8]);
+        for x in &hashes {
+            h.update(x.0);
+        }
+        assert_eq!(Hash32(h.finalize().into()), counted_hash(&hashes));
+    }
+}

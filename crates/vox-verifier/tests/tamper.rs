@@ -1,0 +1,649 @@
+//! The tampered corpus: each edit of the honest record is caught by the step that owns
+//! the rule it breaks. Edits marked "re-signed" are what a dishonest server holding the
+//! board key would publish (it re-signs every tree head over the edited log), so the
+//! log checks V2/V3 pass and the semantic step must catch the edit on its own.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::sync::OnceLock;
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use vox_crypto::credential::Credential;
+use vox_crypto::threshold::{DecryptionShare, TrusteeIndex, TrusteeKeys};
+use vox_crypto::{Hash32, Point, Scalar};
+use vox_protocol::ballot::{encrypt_ballot, BallotContext};
+use vox_protocol::board::{BoardEntry, Payload, SignedTreeHead, TreeHead};
+use vox_protocol::ceremony::DecryptionShareMessage;
+use vox_protocol::encoding::Hashable;
+use vox_protocol::merkle::NodeHash;
+use vox_protocol::petition::ThresholdKind;
+use vox_verifier::report::{Location, Report};
+use vox_verifier::synth::{honest, Honest, SynthRecord};
+use vox_verifier::{verify_record, MemorySource, NoProgress, Options, Status, StepId, Verdict};
+
+fn base() -> &'static Honest {
+    static BASE: OnceLock<Honest> = OnceLock::new();
+    BASE.get_or_init(|| honest(11, 0).unwrap())
+}
+
+fn verify_source(src: &MemorySource) -> Report {
+    verify_record(src, Options::default(), &mut NoProgress).unwrap()
+}
+
+fn verify(rec: &SynthRecord) -> Report {
+    verify_source(&rec.source().unwrap())
+}
+
+/// The edited record must fail `step`; with `resigned`, the log steps must still pass.
+fn expect(rec: &SynthRecord, step: StepId, resigned: bool) -> Report {
+    let report = verify(rec);
+    let text = report.to_human();
+    assert_eq!(report.verdict(), Verdict::Fail, "{text}");
+    assert_eq!(
+        report.status(step),
+        Status::Fail,
+        "expected {step} to fail:\n{text}"
+    );
+    if resigned {
+        for s in [StepId::Record, StepId::Log, StepId::TreeHeads] {
+            assert_eq!(report.status(s), Status::Pass, "{s} should pass:\n{text}");
+        }
+    }
+    report
+}
+
+fn edit(f: impl FnOnce(&mut SynthRecord)) -> SynthRecord {
+    let mut rec = base().record.clone();
+    f(&mut rec);
+    rec
+}
+
+fn edit_resigned(f: impl FnOnce(&mut SynthRecord)) -> SynthRecord {
+    let mut rec = edit(f);
+    rec.resign(&base().board_key, &[]);
+    rec
+}
+
+fn ballots(rec: &SynthRecord) -> Vec<usize> {
+    rec.find_all(|p| matches!(p, Payload::BallotCast { .. }))
+}
+
+fn ballot_mut(rec: &mut SynthRecord, i: usize) -> &mut vox_protocol::ballot::Ballot {
+    match &mut rec.entries[i].payload {
+        Payload::BallotCast { ballot } => ballot,
+        _ => panic!("not a ballot"),
+    }
+}
+
+/// Insert `payload` before entry `at`, with the timestamp of the entry before it.
+fn insert(rec: &mut SynthRecord, at: usize, payload: Payload) {
+    let ts = rec.entries[at - 1].timestamp_ms;
+    rec.entries.insert(
+        at,
+        BoardEntry {
+            timestamp_ms: ts,
+            payload,
+        },
+    );
+}
+
+/// A dishonest server that moves entries also restamps them to keep time monotonic.
+fn restamp(rec: &mut SynthRecord) {
+    let mut last = i64::MIN;
+    for e in &mut rec.entries {
+        e.timestamp_ms = e.timestamp_ms.max(last);
+        last = e.timestamp_ms;
+    }
+}
+
+fn closed_at(rec: &SynthRecord) -> usize {
+    rec.find(|p| matches!(p, Payload::ReferendumClosed { .. }))
+        .unwrap()
+}
+
+fn failure_locations(report: &Report, step: StepId) -> Vec<Location> {
+    report
+        .step(step)
+        .unwrap()
+        .failures
+        .iter()
+        .map(|f| f.location.clone())
+        .collect()
+}
+
+fn g() -> Point {
+    Point::generator()
+}
+
+// ---- no false alarms --------------------------------------------------------------
+
+#[test]
+fn untouched_and_resigned_records_pass() {
+    assert_eq!(verify(&base().record).verdict(), Verdict::Pass);
+    // Re-signing an unedited record changes nothing the verifier cares about.
+    let rec = edit_resigned(|_| {});
+    assert_eq!(
+        verify(&rec).verdict(),
+        Verdict::Pass,
+        "{}",
+        verify(&rec).to_human()
+    );
+}
+
+// ---- ballots (V9), tally (V10) -------------------------------------------------------
+
+#[test]
+fn altered_ciphertext_is_caught_by_v9() {
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = ballots(r)[3];
+        let b = ballot_mut(r, leaf);
+        b.answers[0].ciphertexts[0].b = b.answers[0].ciphertexts[0].b + g();
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    // The culprit is named by its leaf.
+    assert!(failure_locations(&report, StepId::Ballots)
+        .iter()
+        .any(|l| matches!(l, Location::Ballot { leaf: x, .. } if *x == leaf as u64)));
+}
+
+#[test]
+fn altered_proof_response_is_caught_by_v9() {
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = ballots(r)[1];
+        let b = ballot_mut(r, leaf);
+        let p = &mut b.answers[1].selection_proofs[2];
+        p.z0 = p.z0 + Scalar::ONE;
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let locs = failure_locations(&report, StepId::Ballots);
+    assert_eq!(locs.len(), 1, "{locs:?}");
+    assert!(matches!(&locs[0], Location::Ballot { leaf: x, .. } if *x == leaf as u64));
+}
+
+#[test]
+fn altered_signature_is_caught_by_v9() {
+    let rec = edit_resigned(|r| {
+        let i = ballots(r)[0];
+        let b = ballot_mut(r, i);
+        b.signature.0.z = b.signature.0.z + Scalar::ONE;
+    });
+    expect(&rec, StepId::Ballots, true);
+}
+
+#[test]
+fn removed_ballot_is_caught_by_v10() {
+    let rec = edit_resigned(|r| {
+        let i = ballots(r)[0];
+        r.entries.remove(i);
+    });
+    expect(&rec, StepId::Tally, true);
+}
+
+#[test]
+fn duplicated_ballot_is_caught_by_v9() {
+    let rec = edit_resigned(|r| {
+        let i = ballots(r)[4];
+        let dup = r.entries[i].clone();
+        r.entries.insert(i + 1, dup);
+    });
+    expect(&rec, StepId::Ballots, true);
+}
+
+#[test]
+fn ballot_without_credential_is_caught_by_v9() {
+    let h = base();
+    let rec = edit_resigned(|r| {
+        let mut rng = ChaCha20Rng::seed_from_u64(5);
+        let outsider = Credential::generate(&mut rng);
+        let ctx = BallotContext::new(&h.manifest, *h.joint.election_key());
+        let choices = vec![vec![1, 0], vec![1, 0, 0], vec![1, 0, 0], vec![3, 3]];
+        let (ballot, _) = encrypt_ballot(&ctx, &outsider, &choices, &mut rng).unwrap();
+        let at = closed_at(r);
+        insert(r, at, Payload::BallotCast { ballot });
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let first = &report.step(StepId::Ballots).unwrap().failures[0];
+    assert!(first.message.contains("not in the electorate"), "{first}");
+}
+
+#[test]
+fn ballot_copied_under_another_credential_is_caught_by_v9() {
+    let h = base();
+    let rec = edit_resigned(|r| {
+        let i = ballots(r)[0];
+        let mut copy = match &r.entries[i].payload {
+            Payload::BallotCast { ballot } => ballot.clone(),
+            _ => unreachable!(),
+        };
+        // Voter 15 never voted: the copy would be their only, counted, ballot.
+        copy.credential = h.credentials[15].public_key();
+        let at = closed_at(r);
+        insert(r, at, Payload::BallotCast { ballot: copy });
+    });
+    expect(&rec, StepId::Ballots, true);
+}
+
+#[test]
+fn ballot_for_another_manifest_is_caught_by_v9() {
+    let rec = edit_resigned(|r| {
+        let i = ballots(r)[2];
+        ballot_mut(r, i).manifest_hash = Hash32([7; 32]);
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let first = &report.step(StepId::Ballots).unwrap().failures[0];
+    assert!(first.message.contains("another referendum"), "{first}");
+}
+
+#[test]
+fn audited_ballot_that_is_also_cast_is_caught_by_v9() {
+    let rec = edit_resigned(|r| {
+        let a = r
+            .find(|p| matches!(p, Payload::BallotAudited { .. }))
+            .unwrap();
+        let ballot = match &r.entries[a].payload {
+            Payload::BallotAudited { audited } => audited.ballot.clone(),
+            _ => unreachable!(),
+        };
+        let at = closed_at(r);
+        insert(r, at, Payload::BallotCast { ballot });
+    });
+    expect(&rec, StepId::Ballots, true);
+}
+
+#[test]
+fn ballot_after_close_is_caught_by_v8() {
+    let rec = edit_resigned(|r| {
+        let i = *ballots(r).last().unwrap();
+        let e = r.entries.remove(i);
+        let at = closed_at(r) + 1;
+        insert(r, at, e.payload);
+    });
+    expect(&rec, StepId::Lifecycle, true);
+}
+
+#[test]
+fn changed_tally_is_caught_by_v10() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::TallyComputed { .. }))
+            .unwrap();
+        if let Payload::TallyComputed { tally } = &mut r.entries[i].payload {
+            tally.ciphertexts[0].b = tally.ciphertexts[0].b + g();
+        }
+    });
+    expect(&rec, StepId::Tally, true);
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::TallyComputed { .. }))
+            .unwrap();
+        if let Payload::TallyComputed { tally } = &mut r.entries[i].payload {
+            tally.counted_ballots += 1;
+        }
+    });
+    expect(&rec, StepId::Tally, true);
+}
+
+// ---- shares (V11), result (V12), ceremony (V7) --------------------------------------
+
+#[test]
+fn result_changed_by_one_is_caught_by_v12() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::ResultPublished { .. }))
+            .unwrap();
+        if let Payload::ResultPublished { result } = &mut r.entries[i].payload {
+            result.counts[1][0] += 1;
+        }
+    });
+    let report = expect(&rec, StepId::Result, true);
+    let msg = &report.step(StepId::Result).unwrap().failures[0].message;
+    assert!(msg.contains("decrypt the tally to"), "{msg}");
+    // Shifting a yes-no vote keeps the shape but not the decryption.
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::ResultPublished { .. }))
+            .unwrap();
+        if let Payload::ResultPublished { result } = &mut r.entries[i].payload {
+            result.counts[0][0] += 1;
+            result.counts[0][1] -= 1;
+        }
+    });
+    expect(&rec, StepId::Result, true);
+}
+
+fn first_share(r: &SynthRecord) -> (usize, DecryptionShareMessage) {
+    let i = r
+        .find(|p| matches!(p, Payload::DecryptionShare { .. }))
+        .unwrap();
+    match &r.entries[i].payload {
+        Payload::DecryptionShare { share } => (i, share.clone()),
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn share_from_a_non_trustee_is_caught_by_v11() {
+    let h = base();
+    let rec = edit_resigned(|r| {
+        let (i, msg) = first_share(r);
+        let mut rng = ChaCha20Rng::seed_from_u64(9);
+        let outsider = TrusteeKeys::generate(&mut rng);
+        let share = DecryptionShare {
+            trustee: TrusteeIndex::new(4).unwrap(),
+            ..msg.share
+        };
+        let forged = DecryptionShareMessage::sign(
+            &h.manifest,
+            &h.manifest.canonical_hash(),
+            &outsider,
+            share,
+            &mut rng,
+        );
+        insert(r, i + 1, Payload::DecryptionShare { share: forged });
+    });
+    let report = expect(&rec, StepId::Shares, true);
+    assert!(failure_locations(&report, StepId::Shares)
+        .iter()
+        .any(|l| matches!(l, Location::Trustee { trustee: 4, .. })));
+}
+
+#[test]
+fn share_with_a_bad_proof_is_caught_by_v11_naming_the_trustee() {
+    let h = base();
+    let rec = edit_resigned(|r| {
+        let (i, msg) = first_share(r);
+        let mut share = msg.share.clone();
+        share.proofs[0].z = share.proofs[0].z + Scalar::ONE;
+        let t = share.trustee.get();
+        let mut rng = ChaCha20Rng::seed_from_u64(10);
+        // Correctly signed by the real trustee: only the DLEQ proof is wrong.
+        let resigned = DecryptionShareMessage::sign(
+            &h.manifest,
+            &h.manifest.canonical_hash(),
+            &h.trustee_keys[(t - 1) as usize],
+            share,
+            &mut rng,
+        );
+        r.entries[i].payload = Payload::DecryptionShare { share: resigned };
+    });
+    let report = expect(&rec, StepId::Shares, true);
+    let (_, msg) = first_share(&base().record);
+    let t = msg.share.trustee.get();
+    assert!(failure_locations(&report, StepId::Shares)
+        .iter()
+        .any(|l| matches!(l, Location::Trustee { trustee, .. } if *trustee == t)));
+    // The result used that share, so it is not proven either.
+    assert_eq!(report.status(StepId::Result), Status::Fail);
+}
+
+#[test]
+fn published_election_key_differing_from_the_ceremony_is_caught_by_v7() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::CeremonyCompleted { .. }))
+            .unwrap();
+        if let Payload::CeremonyCompleted { public_shares, .. } = &mut r.entries[i].payload {
+            public_shares[0] = public_shares[0] + g();
+        }
+    });
+    expect(&rec, StepId::Ceremony, true);
+}
+
+#[test]
+fn ceremony_message_out_of_order_is_caught_by_v7() {
+    let rec = edit_resigned(|r| {
+        let msgs = r.find_all(|p| matches!(p, Payload::Ceremony { .. }));
+        // Move the first reveal before the last commitment.
+        let reveal = r.entries.remove(msgs[3]);
+        r.entries.insert(msgs[2], reveal);
+        restamp(r);
+    });
+    expect(&rec, StepId::Ceremony, true);
+}
+
+// ---- the log (V2), tree heads (V3) ---------------------------------------------------
+
+#[test]
+fn changed_leaf_is_caught_by_v2() {
+    let rec = edit(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::PetitionResponded { .. }))
+            .unwrap();
+        if let Payload::PetitionResponded { text, .. } = &mut r.entries[i].payload {
+            text.push_str(" Maybe.");
+        }
+    });
+    expect(&rec, StepId::Log, false);
+}
+
+#[test]
+fn dropped_leaf_is_caught_by_v2() {
+    let rec = edit(|r| {
+        r.entries.remove(20);
+    });
+    expect(&rec, StepId::Log, false);
+}
+
+#[test]
+fn reordered_leaves_are_caught_by_v2() {
+    let rec = edit(|r| {
+        let b = ballots(r);
+        r.entries.swap(b[0], b[1]);
+    });
+    expect(&rec, StepId::Log, false);
+}
+
+#[test]
+fn corrupt_entry_line_is_caught_by_v2() {
+    let mut src = base().record.source().unwrap();
+    let i = ballots(&base().record)[0];
+    // Flip one hex digit of a point: not a canonical encoding any more, or another point.
+    let line = &mut src.entries[i];
+    let pos = line.find("\"a\":\"").unwrap() + 6;
+    let c = line.as_bytes()[pos];
+    let flipped = if c == b'0' { "1" } else { "0" };
+    line.replace_range(pos..pos + 1, flipped);
+    let report = verify_source(&src);
+    assert_eq!(
+        report.status(StepId::Log),
+        Status::Fail,
+        "{}",
+        report.to_human()
+    );
+}
+
+#[test]
+fn forged_tree_head_signature_is_caught_by_v3() {
+    let rec = edit(|r| {
+        let mut bytes = r.heads[2].signature.0.to_bytes();
+        bytes[5] ^= 1;
+        r.heads[2].signature.0 = ed25519_dalek::Signature::from_bytes(&bytes);
+    });
+    expect(&rec, StepId::TreeHeads, false);
+}
+
+#[test]
+fn two_heads_of_one_size_with_different_roots_are_caught_by_v2() {
+    let h = base();
+    let rec = edit(|r| {
+        let orig = r.heads[3].head;
+        let fork = SignedTreeHead::sign(
+            TreeHead {
+                tree_size: orig.tree_size,
+                root_hash: NodeHash([9; 32]),
+                timestamp_ms: orig.timestamp_ms,
+            },
+            &h.board_key,
+        );
+        r.heads.insert(4, fork);
+    });
+    let report = expect(&rec, StepId::Log, false);
+    let faults = &report.step(StepId::Log).unwrap().failures;
+    assert!(
+        faults.iter().any(|f| f.message.contains("equivocation")),
+        "{faults:?}"
+    );
+    // Both heads are validly signed: V3 has nothing to object to.
+    assert_eq!(report.status(StepId::TreeHeads), Status::Pass);
+}
+
+#[test]
+fn head_not_covering_the_record_is_caught_by_v2() {
+    let rec = edit(|r| {
+        r.heads.pop();
+    });
+    expect(&rec, StepId::Log, false);
+}
+
+// ---- petitions (V5) -----------------------------------------------------------------
+
+#[test]
+fn inflated_petition_count_is_caught_by_v5() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| matches!(p, Payload::PetitionClosed { .. }))
+            .unwrap();
+        if let Payload::PetitionClosed { count, .. } = &mut r.entries[i].payload {
+            *count += 1;
+        }
+    });
+    expect(&rec, StepId::Petitions, true);
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| {
+                matches!(
+                    p,
+                    Payload::PetitionThreshold {
+                        kind: ThresholdKind::Referendum,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        if let Payload::PetitionThreshold { count, .. } = &mut r.entries[i].payload {
+            *count += 1;
+        }
+    });
+    expect(&rec, StepId::Petitions, true);
+}
+
+#[test]
+fn duplicated_petition_signature_is_caught_by_v5() {
+    let rec = edit_resigned(|r| {
+        let i = r.find_all(|p| matches!(p, Payload::PetitionSigned { .. }))[5];
+        let dup = r.entries[i].clone();
+        r.entries.insert(i + 1, dup);
+    });
+    expect(&rec, StepId::Petitions, true);
+}
+
+#[test]
+fn missing_threshold_entry_is_caught_by_v5() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| {
+                matches!(
+                    p,
+                    Payload::PetitionThreshold {
+                        kind: ThresholdKind::Referendum,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        r.entries.remove(i);
+    });
+    expect(&rec, StepId::Petitions, true);
+}
+
+#[test]
+fn early_threshold_entry_is_caught_by_v5() {
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(|p| {
+                matches!(
+                    p,
+                    Payload::PetitionThreshold {
+                        kind: ThresholdKind::Referendum,
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        // Move it before the signature that crossed it.
+        let e = r.entries.remove(i);
+        r.entries.insert(i - 1, e);
+        restamp(r);
+    });
+    expect(&rec, StepId::Petitions, true);
+}
+
+#[test]
+fn forged_petition_signature_is_caught_by_v5() {
+    let rec = edit_resigned(|r| {
+        let i = r.find_all(|p| matches!(p, Payload::PetitionSigned { .. }))[3];
+        if let Payload::PetitionSigned { signature } = &mut r.entries[i].payload {
+            signature.signature.0.z = signature.signature.0.z + Scalar::ONE;
+        }
+    });
+    let report = expect(&rec, StepId::Petitions, true);
+    assert!(failure_locations(&report, StepId::Petitions)
+        .iter()
+        .any(|l| matches!(l, Location::Petition { leaf: Some(_), .. })));
+}
+
+// ---- the header (V1) -----------------------------------------------------------------
+
+#[test]
+fn header_with_its_own_generators_is_refused_by_v1() {
+    let mut src = base().record.source().unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&src.header).unwrap();
+    v["generators"] = serde_json::json!({"H": Point::generator().to_hex()});
+    src.header = v.to_string();
+    let report = verify_source(&src);
+    assert_eq!(report.status(StepId::Record), Status::Fail);
+    assert_eq!(report.status(StepId::Ballots), Status::NotChecked);
+    assert_eq!(report.verdict(), Verdict::Fail);
+}
+
+#[test]
+fn header_with_a_wrong_log_id_is_refused_by_v1() {
+    let rec = edit(|r| r.header.log_id = Hash32([3; 32]));
+    expect(&rec, StepId::Record, false);
+}
+
+#[test]
+fn header_naming_an_unknown_referendum_fails_v1() {
+    let rec = edit(|r| r.header.referendum_id = Some("nope".into()));
+    expect(&rec, StepId::Record, false);
+}
+
+#[test]
+fn manifest_carrying_its_own_generators_is_refused_by_v1() {
+    let mut src = base().record.source().unwrap();
+    let i = base()
+        .record
+        .find(|p| matches!(p, Payload::ReferendumCreated { .. }))
+        .unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&src.entries[i]).unwrap();
+    v["payload"]["manifest"]["generators"] = serde_json::json!({"H": g().to_hex()});
+    src.entries[i] = v.to_string();
+    let report = verify_source(&src);
+    assert_eq!(
+        report.status(StepId::Record),
+        Status::Fail,
+        "{}",
+        report.to_human()
+    );
+    let f = &report.step(StepId::Record).unwrap().failures[0];
+    assert!(f.message.contains("/payload/manifest/generators"), "{f}");
+    // A null optional field is not an extra field.
+    let mut src = base().record.source().unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&src.entries[i]).unwrap();
+    v["payload"]["manifest"]["source_petition"] = serde_json::Value::Null;
+    src.entries[i] = v.to_string();
+    // (This changes the manifest's source petition, so other steps may object; V1 not.)
+    assert_eq!(verify_source(&src).status(StepId::Record), Status::Pass);
+}

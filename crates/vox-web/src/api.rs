@@ -1,0 +1,478 @@
+//! The JSON functions behind the exports. Each takes the request as a JSON string and
+//! returns `{"ok": …}` or `{"error": "…"}`; they are the same natively (tests) and in
+//! the browser. Field names and types are the serde forms of `vox-protocol`
+//! (points, scalars and hashes as lower-case hex).
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use vox_crypto::batch::SingleVerifier;
+use vox_crypto::credential::Credential;
+use vox_crypto::elgamal::ElectionPublicKey;
+use vox_crypto::threshold::{CeremonyParams, CoefficientCommitments, JointPublicKeys};
+use vox_crypto::{Hash32, Point};
+use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, BallotContext};
+use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
+use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::{Manifest, QuestionKind};
+use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
+use vox_protocol::petition::{Petition, PetitionSignature, SignatureAction};
+
+use crate::rng::with_rng;
+
+type Res<T> = Result<T, String>;
+
+/// `{"error": message}` as a string.
+pub fn error_json(message: &str) -> String {
+    json!({ "error": message }).to_string()
+}
+
+fn envelope(r: Res<Value>) -> String {
+    match r {
+        Ok(v) => json!({ "ok": v }).to_string(),
+        Err(e) => error_json(&e),
+    }
+}
+
+fn parse<T: DeserializeOwned>(input: &str) -> Res<T> {
+    serde_json::from_str(input).map_err(|e| format!("bad request JSON: {e}"))
+}
+
+fn to_value<T: Serialize>(v: &T) -> Res<Value> {
+    serde_json::to_value(v).map_err(|e| format!("cannot encode the answer: {e}"))
+}
+
+fn credential(text: &str) -> Res<Credential> {
+    Credential::from_text(text).map_err(|e| format!("credential: {e}"))
+}
+
+/// The manifest's hash, checked against the one the server announced (if given).
+fn manifest_context(
+    manifest: &Manifest,
+    announced: Option<Hash32>,
+    key: ElectionPublicKey,
+) -> Res<BallotContext<'_>> {
+    let ctx = BallotContext::new(manifest, key);
+    if let Some(h) = announced {
+        if h != ctx.manifest_hash {
+            return Err(format!(
+                "manifest_hash: the manifest hashes to {}, not to the announced {}",
+                ctx.manifest_hash.to_hex(),
+                h.to_hex()
+            ));
+        }
+    }
+    Ok(ctx)
+}
+
+// ---- encrypt -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct EncryptRequest {
+    manifest: Manifest,
+    #[serde(default)]
+    manifest_hash: Option<Hash32>,
+    election_key: ElectionPublicKey,
+    credential: String,
+    choices: Vec<Vec<u64>>,
+    /// The ceremony's public reveals (GET /referendums/{id}/ceremony): if given, the
+    /// election key is recomputed from them and must equal `election_key`.
+    #[serde(default)]
+    reveals: Option<Vec<CoefficientCommitments>>,
+}
+
+/// Encrypt and prove a ballot on this device.
+///
+/// Request: `{"manifest", "manifest_hash"?, "election_key", "credential": text,
+/// "choices": [[u64]], "reveals"?: [CoefficientCommitments]}` (yes-no: `[1,0]` yes,
+/// `[0,1]` no). With `reveals` (the trustees' public reveals from the ceremony), the
+/// election key is recomputed from them first, as `vox voter vote` does.
+/// Answer: `{"ballot": Ballot, "ballot_hash", "tracking_code", "credential_public_key",
+/// "election_key_checked": bool, "secrets": {"choices", "nonces"}}`. `{ballot, ...secrets}` is the `AuditedBallot`
+/// to POST to `/audits` for a Benaloh challenge; the secrets must otherwise be discarded.
+pub fn encrypt_ballot(input: &str) -> String {
+    envelope(encrypt_inner(input))
+}
+
+fn encrypt_inner(input: &str) -> Res<Value> {
+    let req: EncryptRequest = parse(input)?;
+    req.manifest
+        .validate()
+        .map_err(|e| format!("manifest: {e}"))?;
+    let ctx = manifest_context(&req.manifest, req.manifest_hash, req.election_key)?;
+    let key_checked = match &req.reveals {
+        None => false,
+        Some(reveals) => {
+            check_election_key(
+                &req.manifest,
+                &ctx.manifest_hash,
+                reveals,
+                &req.election_key,
+            )?;
+            true
+        }
+    };
+    let cred = credential(&req.credential)?;
+    let (ballot, secrets) = with_rng(|rng| {
+        encrypt(&ctx, &cred, &req.choices, rng).map_err(|e| format!("ballot: {e}"))
+    })?;
+    Ok(json!({
+        "ballot": to_value(&ballot)?,
+        "ballot_hash": ballot.hash().to_hex(),
+        "tracking_code": ballot.tracking_code(),
+        "credential_public_key": ballot.credential.point().to_hex(),
+        "election_key_checked": key_checked,
+        "secrets": {
+            "choices": secrets.choices,
+            "nonces": to_value(&secrets.nonces)?,
+        },
+    }))
+}
+
+fn check_election_key(
+    manifest: &Manifest,
+    manifest_hash: &Hash32,
+    reveals: &[CoefficientCommitments],
+    key: &ElectionPublicKey,
+) -> Res<()> {
+    let n = u32::try_from(manifest.trustees.len()).map_err(|_| "manifest: too many trustees")?;
+    let params =
+        CeremonyParams::new(n, manifest.threshold).map_err(|e| format!("manifest: {e}"))?;
+    let joint = JointPublicKeys::from_commitments(&params, manifest_hash, reveals)
+        .map_err(|e| format!("reveals: the trustees' public reveals do not check out: {e}"))?;
+    if joint.election_key() != key {
+        return Err(
+            "election_key: not the key the trustees' public reveals define (do not vote)".into(),
+        );
+    }
+    Ok(())
+}
+
+// ---- Benaloh audit -------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct AuditRequest {
+    manifest: Manifest,
+    #[serde(default)]
+    manifest_hash: Option<Hash32>,
+    election_key: ElectionPublicKey,
+    audited: AuditedBallot,
+}
+
+/// Check an opened ballot (Benaloh challenge) and decrypt it with its revealed nonces.
+///
+/// Request: `{"manifest", "manifest_hash"?, "election_key", "audited": AuditedBallot}`.
+/// Checks: the ballot belongs to this manifest; every ciphertext decrypts, with its
+/// nonce, to a value in range (found independently of the claimed choices); those
+/// values are the claimed choices; every proof and the signature of the ballot verify.
+/// Answer: `{"tracking_code", "choices": [[u64]], "answers": [{"question", "selected":
+/// [{"option", "value"}]}]}`.
+pub fn audit_opening(input: &str) -> String {
+    envelope(audit_inner(input))
+}
+
+fn audit_inner(input: &str) -> Res<Value> {
+    let req: AuditRequest = parse(input)?;
+    let ctx = manifest_context(&req.manifest, req.manifest_hash, req.election_key)?;
+    let ballot = &req.audited.ballot;
+    if ballot.referendum_id != req.manifest.referendum_id
+        || ballot.manifest_hash != ctx.manifest_hash
+    {
+        return Err("ballot: belongs to another referendum or manifest".into());
+    }
+    let qs = &req.manifest.questions;
+    if ballot.answers.len() != qs.len() || req.audited.nonces.len() != qs.len() {
+        return Err("audited: one answer and one nonce list per question".into());
+    }
+    let key = ctx.election_key;
+    let mut decrypted: Vec<Vec<u64>> = Vec::with_capacity(qs.len());
+    for (qi, ((q, a), ns)) in qs
+        .iter()
+        .zip(&ballot.answers)
+        .zip(&req.audited.nonces)
+        .enumerate()
+    {
+        if ns.len() != a.ciphertexts.len() {
+            return Err(format!("nonces/{qi}: one nonce per ciphertext"));
+        }
+        let mut values = Vec::with_capacity(ns.len());
+        for (i, (ct, r)) in a.ciphertexts.iter().zip(ns).enumerate() {
+            // m·G = b − r·K, then m by a short search in 0..=max (the nonce is public now).
+            let target = ct.b - r.mul_point(key.point());
+            let mut acc = Point::identity();
+            let g = Point::generator();
+            let mut found = None;
+            for m in 0..=q.max_per_option() {
+                if acc == target {
+                    found = Some(m);
+                    break;
+                }
+                acc = acc + g;
+            }
+            match found {
+                Some(m) if ct.check_opening(&key, m, r).is_ok() => values.push(m),
+                _ => {
+                    return Err(format!(
+                        "answers/{qi}/ciphertexts/{i}: does not open to a value in range with its nonce"
+                    ))
+                }
+            }
+        }
+        let values = match q.kind {
+            QuestionKind::YesNo => match values.first() {
+                Some(1) => vec![1, 0],
+                Some(0) => vec![0, 1],
+                _ => return Err(format!("answers/{qi}: yes-no ciphertext is not 0 or 1")),
+            },
+            _ => values,
+        };
+        decrypted.push(values);
+    }
+    if decrypted != req.audited.choices {
+        return Err(
+            "choices: the ballot does not encrypt the choices it claims (do NOT cast ballots from this device)"
+                .into(),
+        );
+    }
+    req.audited
+        .verify_opening(&ctx)
+        .map_err(|e| format!("opening: {e}"))?;
+    with_rng(|rng| {
+        ballot
+            .check_proofs(&ctx, &mut SingleVerifier, rng)
+            .map_err(|e| format!("ballot proofs: {e}"))
+    })?;
+    let answers: Vec<Value> = qs
+        .iter()
+        .zip(&decrypted)
+        .map(|(q, vals)| {
+            let selected: Vec<Value> = q
+                .options
+                .iter()
+                .zip(vals)
+                .filter(|(_, v)| **v > 0 || matches!(q.kind, QuestionKind::Score { .. }))
+                .map(|(o, v)| json!({ "option": o, "value": v }))
+                .collect();
+            json!({ "question": q.text, "selected": selected })
+        })
+        .collect();
+    Ok(json!({
+        "tracking_code": ballot.tracking_code(),
+        "ballot_hash": ballot.hash().to_hex(),
+        "choices": decrypted,
+        "answers": answers,
+    }))
+}
+
+// ---- petitions -----------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct SignRequest {
+    petition: Petition,
+    #[serde(default)]
+    petition_hash: Option<Hash32>,
+    credential: String,
+    #[serde(default)]
+    action: Option<SignatureAction>,
+}
+
+/// Sign (or withdraw from) a petition.
+///
+/// Request: `{"petition": Petition, "petition_hash"?, "credential": text,
+/// "action"?: "sign" | "withdraw"}`. Answer: `{"signature": PetitionSignature,
+/// "signature_hash", "credential_public_key"}`; the signature is checked before it is
+/// returned.
+pub fn sign_petition(input: &str) -> String {
+    envelope(sign_inner(input))
+}
+
+fn sign_inner(input: &str) -> Res<Value> {
+    let req: SignRequest = parse(input)?;
+    let h = req.petition.canonical_hash();
+    if let Some(announced) = req.petition_hash {
+        if announced != h {
+            return Err(format!(
+                "petition_hash: the petition hashes to {}, not to the announced {}",
+                h.to_hex(),
+                announced.to_hex()
+            ));
+        }
+    }
+    let cred = credential(&req.credential)?;
+    let action = req.action.unwrap_or(SignatureAction::Sign);
+    let sig = with_rng(|rng| Ok(PetitionSignature::create(&req.petition, &cred, action, rng)))?;
+    // Self-check against a one-entry electorate (eligibility is the server's business).
+    let me = Electorate {
+        id: "self".into(),
+        name: "self".into(),
+        entries: vec![ElectorateEntry {
+            credential: sig.credential,
+            region: None,
+        }],
+    };
+    sig.verify(&h, &me.index())
+        .map_err(|e| format!("signature self-check: {e}"))?;
+    Ok(json!({
+        "signature": to_value(&sig)?,
+        "signature_hash": sig.canonical_hash().to_hex(),
+        "credential_public_key": sig.credential.point().to_hex(),
+    }))
+}
+
+#[derive(Deserialize)]
+struct CredentialRequest {
+    credential: String,
+}
+
+/// `{"credential": text}` → `{"public_key": hex, "credential": normalised text}`. The
+/// normalised text is only ever returned to the page that supplied it.
+pub fn credential_public_key(input: &str) -> String {
+    envelope((|| {
+        let req: CredentialRequest = parse(input)?;
+        let cred = credential(&req.credential)?;
+        Ok(json!({
+            "public_key": cred.public_key().point().to_hex(),
+            "credential": cred.text(),
+        }))
+    })())
+}
+
+// ---- receipts ------------------------------------------------------------------
+
+#[derive(Deserialize)]
+struct ConsistencyAnswer {
+    first: u64,
+    second: u64,
+    proof: Vec<NodeHash>,
+}
+
+#[derive(Deserialize)]
+struct InclusionAnswer {
+    leaf_index: u64,
+    tree_size: u64,
+    leaf_hash: NodeHash,
+    proof: Vec<NodeHash>,
+}
+
+#[derive(Deserialize)]
+struct ReceiptRequest {
+    receipt: Receipt,
+    board_public_key: BoardPublicKey,
+    #[serde(default)]
+    tree_head: Option<SignedTreeHead>,
+    #[serde(default)]
+    consistency: Option<ConsistencyAnswer>,
+    #[serde(default)]
+    inclusion: Option<InclusionAnswer>,
+    #[serde(default)]
+    ballot: Option<Ballot>,
+}
+
+/// Verify a receipt, and that the board it points into still contains the ballot.
+///
+/// Request: `{"receipt", "board_public_key", "tree_head"?: the current SignedTreeHead,
+/// "consistency"?: GET /board/consistency?first=<receipt size>&second=<current size>,
+/// "inclusion"?: GET /board/inclusion?index=<leaf>&tree_size=<current size>,
+/// "ballot"?: the ballot the receipt is for}`.
+/// Checks: the receipt's board signature, its tree head's signature, its tracking code,
+/// its inclusion proof; with `ballot`, that the receipt is for that ballot; with
+/// `tree_head`, its signature and cosignatures, and that it extends the receipt's head
+/// (a consistency proof; equal roots at equal sizes), and, with `inclusion`, that the
+/// leaf is in the current tree. Answer: `{"tracking_code", "leaf_index",
+/// "receipt_tree_size", "current_tree_size"?, "checks": [string]}`.
+pub fn verify_receipt(input: &str) -> String {
+    envelope(receipt_inner(input))
+}
+
+fn receipt_inner(input: &str) -> Res<Value> {
+    let req: ReceiptRequest = parse(input)?;
+    let board = req.board_public_key;
+    let r = &req.receipt;
+    let mut checks: Vec<&str> = Vec::new();
+    r.verify(&board).map_err(|e| format!("receipt: {e}"))?;
+    checks.push("receipt-signature");
+    checks.push("receipt-tree-head-signature");
+    checks.push("tracking-code");
+    checks.push("inclusion-in-receipt-tree-head");
+    if let Some(b) = &req.ballot {
+        r.matches_ballot(b).map_err(|e| format!("ballot: {e}"))?;
+        checks.push("receipt-matches-ballot");
+    }
+    let old = r.tree_head.head;
+    let mut current_size = None;
+    if let Some(sth) = &req.tree_head {
+        sth.verify(&board)
+            .map_err(|e| format!("current tree head: {e}"))?;
+        checks.push("current-tree-head-signature");
+        for (i, c) in sth.cosignatures.iter().enumerate() {
+            sth.verify_cosignature(&board, c)
+                .map_err(|e| format!("current tree head cosignature {i}: {e}"))?;
+        }
+        if !sth.cosignatures.is_empty() {
+            checks.push("current-tree-head-cosignatures");
+        }
+        let new = sth.head;
+        current_size = Some(new.tree_size);
+        if new.tree_size < old.tree_size {
+            return Err(format!(
+                "current tree head (size {}) is older than the receipt's (size {})",
+                new.tree_size, old.tree_size
+            ));
+        }
+        if new.tree_size == old.tree_size {
+            if new.root_hash != old.root_hash {
+                return Err(
+                    "equivocation: two signed tree heads of the same size with different roots"
+                        .into(),
+                );
+            }
+        } else {
+            let c = req.consistency.as_ref().ok_or(
+                "consistency: a proof from the receipt's tree head to the current one is needed",
+            )?;
+            if c.first != old.tree_size || c.second != new.tree_size {
+                return Err(format!(
+                    "consistency: proof is for sizes {}→{}, expected {}→{}",
+                    c.first, c.second, old.tree_size, new.tree_size
+                ));
+            }
+            verify_consistency(
+                old.tree_size,
+                new.tree_size,
+                &old.root_hash,
+                &new.root_hash,
+                &c.proof,
+            )
+            .map_err(|e| format!("consistency: {e} (the board rewrote its history)"))?;
+        }
+        checks.push("current-tree-head-extends-receipt");
+        if let Some(inc) = &req.inclusion {
+            if inc.leaf_index != r.leaf_index
+                || inc.leaf_hash != r.leaf_hash
+                || inc.tree_size != new.tree_size
+            {
+                return Err("inclusion: proof is for another leaf or tree size".into());
+            }
+            verify_inclusion(
+                &r.leaf_hash,
+                r.leaf_index,
+                new.tree_size,
+                &inc.proof,
+                &new.root_hash,
+            )
+            .map_err(|e| format!("inclusion in the current tree: {e}"))?;
+            checks.push("inclusion-in-current-tree-head");
+        }
+    } else if req.inclusion.is_some() || req.consistency.is_some() {
+        return Err("tree_head: proofs against the current tree need the current tree head".into());
+    }
+    Ok(json!({
+        "tracking_code": r.tracking_code,
+        "referendum_id": r.referendum_id,
+        "leaf_index": r.leaf_index,
+        "receipt_tree_size": old.tree_size,
+        "current_tree_size": current_size,
+        "checks": checks,
+    }))
+}

@@ -1,0 +1,157 @@
+//! The `extern "C"` exports: buffers in linear memory, JSON in, JSON out.
+//!
+//! Addresses are `usize` (i32 in wasm32). A result buffer holds a 4-byte little-endian
+//! length followed by that many bytes of JSON; the caller frees it with
+//! `vox_free(ptr, 4 + length)`. Input buffers are not consumed: the caller frees them too.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::api;
+
+/// Live buffers, keyed by the address of their first byte. A `Vec` in here is never
+/// resized, so its address stays valid until `vox_free` removes it.
+static BUFFERS: Mutex<BTreeMap<usize, Vec<u8>>> = Mutex::new(BTreeMap::new());
+
+fn register(mut v: Vec<u8>) -> usize {
+    let addr = v.as_mut_ptr() as usize;
+    match BUFFERS.lock() {
+        Ok(mut map) => {
+            map.insert(addr, v);
+            addr
+        }
+        Err(_) => 0,
+    }
+}
+
+/// Allocate a zeroed buffer of `len` bytes (at least 1) and return its address
+/// (0 on failure).
+#[no_mangle]
+pub extern "C" fn vox_alloc(len: usize) -> usize {
+    register(vec![0u8; len.max(1)])
+}
+
+/// Free a buffer returned by `vox_alloc` or by a `vox_*` function. Unknown addresses
+/// are ignored.
+#[no_mangle]
+pub extern "C" fn vox_free(ptr: usize, _len: usize) {
+    if let Ok(mut map) = BUFFERS.lock() {
+        map.remove(&ptr);
+    }
+}
+
+/// A copy of the first `len` bytes of the buffer at `ptr`.
+fn read(ptr: usize, len: usize) -> Option<Vec<u8>> {
+    let map = BUFFERS.lock().ok()?;
+    map.get(&ptr)?.get(..len).map(<[u8]>::to_vec)
+}
+
+/// Store `json` as a length-prefixed result buffer.
+fn result(json: String) -> usize {
+    let bytes = json.into_bytes();
+    let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
+    let mut out = Vec::with_capacity(bytes.len() + 4);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&bytes);
+    register(out)
+}
+
+fn call(ptr: usize, len: usize, f: fn(&str) -> String) -> usize {
+    let out = match read(ptr, len) {
+        None => api::error_json("input buffer: unknown address or length past its end"),
+        Some(bytes) => match std::str::from_utf8(&bytes) {
+            Err(_) => api::error_json("input is not UTF-8"),
+            // Natively a panic would be caught here; in wasm32 panics abort (trap) and the
+            // page re-instantiates the module. Library code is written not to panic.
+            Ok(s) => std::panic::catch_unwind(|| f(s))
+                .unwrap_or_else(|_| api::error_json("internal error (panic)")),
+        },
+    };
+    result(out)
+}
+
+/// Mix 32+ random bytes from the page into the CSPRNG: 0 on success, -1 on error.
+#[no_mangle]
+pub extern "C" fn vox_seed(ptr: usize, len: usize) -> i32 {
+    match read(ptr, len) {
+        Some(bytes) if crate::rng::seed(&bytes).is_ok() => 0,
+        _ => -1,
+    }
+}
+
+/// Encrypt and prove a ballot: see [`api::encrypt_ballot`].
+#[no_mangle]
+pub extern "C" fn vox_encrypt_ballot(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::encrypt_ballot)
+}
+
+/// Check an opened (audited) ballot and decrypt it: see [`api::audit_opening`].
+#[no_mangle]
+pub extern "C" fn vox_audit_opening(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::audit_opening)
+}
+
+/// Sign or withdraw from a petition: see [`api::sign_petition`].
+#[no_mangle]
+pub extern "C" fn vox_sign_petition(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::sign_petition)
+}
+
+/// The public key of a credential: see [`api::credential_public_key`].
+#[no_mangle]
+pub extern "C" fn vox_credential_public_key(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::credential_public_key)
+}
+
+/// Verify a receipt against the current tree head: see [`api::verify_receipt`].
+#[no_mangle]
+pub extern "C" fn vox_verify_receipt(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::verify_receipt)
+}
+
+/// The ABI version (bumped on incompatible changes to the JSON shapes).
+#[no_mangle]
+pub extern "C" fn vox_version() -> u32 {
+    1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(s: &str) -> usize {
+        let p = vox_alloc(s.len());
+        let mut map = BUFFERS.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(buf) = map.get_mut(&p) {
+            if let Some(d) = buf.get_mut(..s.len()) {
+                d.copy_from_slice(s.as_bytes());
+            }
+        }
+        p
+    }
+
+    fn take(p: usize) -> String {
+        let map = BUFFERS.lock().unwrap_or_else(|e| e.into_inner());
+        let buf = map.get(&p).cloned().unwrap_or_default();
+        drop(map);
+        vox_free(p, buf.len());
+        String::from_utf8(buf.get(4..).unwrap_or_default().to_vec()).unwrap_or_default()
+    }
+
+    #[test]
+    fn round_trip_through_the_abi() {
+        let input = r#"{"credential": "not a credential"}"#;
+        let p = write(input);
+        let out = take(vox_credential_public_key(p, input.len()));
+        vox_free(p, input.len());
+        assert!(out.starts_with(r#"{"error":"#), "{out}");
+        // An unknown address is an error, not a crash.
+        let out = take(vox_credential_public_key(12345, 3));
+        assert!(out.contains("unknown address"), "{out}");
+        // Length past the end of the buffer.
+        let p = write("{}");
+        let out = take(vox_sign_petition(p, 100));
+        vox_free(p, 2);
+        assert!(out.contains("error"), "{out}");
+    }
+}

@@ -1,0 +1,52 @@
+//! # vox-web
+//!
+//! The citizen's browser client: the same `vox-crypto` / `vox-protocol` code the server
+//! and the verifier run, compiled to `wasm32-unknown-unknown`, behind a small
+//! JSON-in / JSON-out ABI over linear memory (no wasm-bindgen), plus the static pages in
+//! `static/` that drive it.
+//!
+//! ## ABI (what `static/js/vox.js` calls)
+//! - `vox_alloc(len) -> ptr`: a zeroed buffer of `len` bytes the page writes JSON into.
+//! - `vox_free(ptr, len)`: release a buffer (inputs and results alike).
+//! - `vox_seed(ptr, len) -> 0 | -1`: mix 32+ bytes from `crypto.getRandomValues` into
+//!   the ChaCha20 CSPRNG. The page calls it before every randomized call.
+//! - `vox_<fn>(ptr, len) -> ptr`: read UTF-8 JSON from the input buffer, return a result
+//!   buffer: 4 bytes little-endian length, then `{"ok": …}` or `{"error": "…"}`.
+//!   Functions: [`encrypt_ballot`], [`audit_opening`], [`sign_petition`],
+//!   [`credential_public_key`], [`verify_receipt`].
+//!
+//! ## Why a seeded ChaCha20 and not `OsRng`
+//! `wasm32-unknown-unknown` has no operating system: `OsRng` there needs `getrandom`'s
+//! wasm-bindgen glue, which this build deliberately does not use. The page's
+//! `crypto.getRandomValues` (the browser's CSPRNG) supplies the entropy instead: every
+//! call to [`seed`] hashes 32+ fresh bytes from it together with output of the current
+//! generator into a new ChaCha20 key, so the state only ever gains entropy. Nothing is
+//! randomized before the first seed: those calls fail with an error.
+//!
+//! ## Why there is no `unsafe` block here
+//! Buffers are `Vec<u8>`s owned by a registry keyed by their address. The page writes
+//! into a buffer between calls (as a C caller would write into memory it was handed);
+//! Rust reads it back through the registry, never through a raw pointer. The only thing rustc's
+//! `unsafe_code` lint flags is `#[no_mangle]` on the exports, allowed in `ffi` alone.
+//!
+//! ## Invariants
+//! - The credential text is passed in, used, and dropped (zeroized by `Credential`); it
+//!   is never returned and never leaves the page.
+//! - No function panics on input: every failure is `{"error": …}`.
+
+pub mod api;
+// `#[no_mangle]` counts as unsafe code for rustc (duplicate symbol names across
+// libraries are the linker's business). The exports need it; this module holds only
+// them and no `unsafe` block.
+#[allow(unsafe_code)]
+mod ffi;
+mod rng;
+
+pub use api::{
+    audit_opening, credential_public_key, encrypt_ballot, sign_petition, verify_receipt,
+};
+pub use ffi::{
+    vox_alloc, vox_audit_opening, vox_credential_public_key, vox_encrypt_ballot, vox_free,
+    vox_seed, vox_sign_petition, vox_verify_receipt, vox_version,
+};
+pub use rng::seed;

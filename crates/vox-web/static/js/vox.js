@@ -1,0 +1,213 @@
+// vox browser client: wasm loader, HTTP API helpers, i18n and small DOM helpers.
+// No framework, no external network: everything is served by the vox server itself.
+'use strict';
+
+const Vox = (() => {
+  // ---- wasm (plain extern "C" exports, JSON over linear memory) ----
+  let wasm = null;
+  let loading = null;
+
+  async function load() {
+    if (wasm) return wasm;
+    if (!loading) {
+      loading = (async () => {
+        const resp = await fetch('vox_web.wasm');
+        if (!resp.ok) throw new Error('vox_web.wasm: HTTP ' + resp.status);
+        const module = await WebAssembly.compile(await resp.arrayBuffer());
+        // Any import the module declares (none are expected) is a stub that fails loudly.
+        const imports = {};
+        for (const imp of WebAssembly.Module.imports(module)) {
+          imports[imp.module] = imports[imp.module] || {};
+          imports[imp.module][imp.name] = () => { throw new Error('wasm import ' + imp.module + '.' + imp.name + ' is not provided'); };
+        }
+        const instance = await WebAssembly.instantiate(module, imports);
+        wasm = instance.exports;
+        loading = null;
+        return wasm;
+      })();
+      loading.catch(() => { loading = null; });
+    }
+    return loading;
+  }
+
+  function writeBytes(w, bytes) {
+    const ptr = w.vox_alloc(bytes.length);
+    if (!ptr) throw new Error('wasm: out of memory');
+    new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
+    return ptr;
+  }
+
+  // Fresh browser randomness into the wasm ChaCha20 generator before every call.
+  function seed(w) {
+    const bytes = new Uint8Array(32);
+    crypto.getRandomValues(bytes);
+    const ptr = writeBytes(w, bytes);
+    const rc = w.vox_seed(ptr, bytes.length);
+    w.vox_free(ptr, bytes.length);
+    if (rc !== 0) throw new Error('wasm: seeding failed');
+  }
+
+  async function call(name, request) {
+    const w = await load();
+    const input = new TextEncoder().encode(JSON.stringify(request));
+    try {
+      seed(w);
+      const ptr = writeBytes(w, input);
+      const out = w['vox_' + name](ptr, input.length);
+      w.vox_free(ptr, input.length);
+      const len = new DataView(w.memory.buffer).getUint32(out, true);
+      const json = new TextDecoder().decode(new Uint8Array(w.memory.buffer, out + 4, len));
+      w.vox_free(out, len + 4);
+      const answer = JSON.parse(json);
+      if (answer.error !== undefined) throw new VoxError(answer.error);
+      return answer.ok;
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) wasm = null; // trapped: start afresh next time
+      throw e;
+    }
+  }
+
+  class VoxError extends Error {}
+
+  // ---- HTTP API ----
+  async function api(path, options) {
+    const opts = Object.assign({ headers: {} }, options || {});
+    if (opts.body !== undefined && typeof opts.body !== 'string') {
+      opts.body = JSON.stringify(opts.body);
+      opts.headers['Content-Type'] = 'application/json';
+    }
+    if (opts.method === 'POST' && !opts.headers['Idempotency-Key']) {
+      const b = new Uint8Array(16);
+      crypto.getRandomValues(b);
+      opts.headers['Idempotency-Key'] = Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+    }
+    const resp = await fetch('/api/v1' + path, opts);
+    const text = await resp.text();
+    let body = null;
+    try { body = text ? JSON.parse(text) : null; } catch (_) { body = text; }
+    if (!resp.ok) {
+      const detail = body && typeof body === 'object'
+        ? (body.detail || body.title || JSON.stringify(body)) + (body.field ? ' (' + body.field + ')' : '')
+        : String(body || resp.statusText);
+      const err = new Error(detail);
+      err.status = resp.status;
+      err.problem = body;
+      throw err;
+    }
+    return body;
+  }
+
+  // ---- i18n ----
+  const LANGS = ['en', 'fr'];
+  let strings = {};
+  let lang = 'en';
+
+  function pickLang() {
+    const saved = localStorage.getItem('vox-lang');
+    if (LANGS.includes(saved)) return saved;
+    const nav = (navigator.language || 'en').slice(0, 2).toLowerCase();
+    return LANGS.includes(nav) ? nav : 'en';
+  }
+
+  function t(key, vars) {
+    let s = strings[key];
+    if (s === undefined) s = key;
+    if (vars) for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+
+  function applyI18n(root) {
+    (root || document).querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+    (root || document).querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
+    (root || document).querySelectorAll('[data-i18n-aria-label]').forEach((el) => { el.setAttribute('aria-label', t(el.dataset.i18nAriaLabel)); });
+    document.documentElement.lang = lang;
+    const title = document.querySelector('title[data-i18n]');
+    if (title) document.title = t(title.dataset.i18n) + ' · vox';
+  }
+
+  const listeners = [];
+  async function setLang(l) {
+    lang = LANGS.includes(l) ? l : 'en';
+    localStorage.setItem('vox-lang', lang);
+    const resp = await fetch('i18n/' + lang + '.json');
+    strings = await resp.json();
+    applyI18n();
+    const sel = document.getElementById('lang');
+    if (sel) sel.value = lang;
+    for (const f of listeners) f(lang);
+  }
+
+  function onLang(f) { listeners.push(f); }
+
+  // ---- DOM helpers ----
+  function el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === null || v === undefined || v === false) continue;
+      if (k === 'class') e.className = v;
+      else if (k === 'text') e.textContent = v;
+      else if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
+      else e.setAttribute(k, v === true ? '' : v);
+    }
+    for (const c of children.flat()) {
+      if (c === null || c === undefined || c === false) continue;
+      e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return e;
+  }
+
+  function fmtDate(ms) {
+    if (ms === null || ms === undefined) return '—';
+    return new Date(ms).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+  }
+
+  function fmtNum(n) { return Number(n).toLocaleString(lang === 'fr' ? 'fr-FR' : 'en-GB'); }
+
+  function param(name) { return new URLSearchParams(location.search).get(name); }
+
+  // Status messages go to an aria-live region.
+  function status(elOrId, message, kind) {
+    const e = typeof elOrId === 'string' ? document.getElementById(elOrId) : elOrId;
+    if (!e) return;
+    e.textContent = message;
+    e.className = 'status' + (kind ? ' ' + kind : '');
+    e.hidden = !message;
+  }
+
+  function download(filename, data) {
+    const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type: 'application/json' });
+    const a = el('a', { href: URL.createObjectURL(blob), download: filename });
+    document.body.append(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  }
+
+  function readFile(input) {
+    return new Promise((resolve, reject) => {
+      const f = input.files && input.files[0];
+      if (!f) { resolve(null); return; }
+      const r = new FileReader();
+      r.onload = () => resolve(String(r.result));
+      r.onerror = () => reject(r.error);
+      r.readAsText(f);
+    });
+  }
+
+  // A credential file may be the bare credential text or JSON with a "credential" field.
+  function credentialFromFile(text) {
+    const s = text.trim();
+    if (s.startsWith('{')) {
+      try { const j = JSON.parse(s); if (j.credential) return String(j.credential); } catch (_) { /* plain text */ }
+    }
+    const m = s.match(/[0-9A-Za-z]{5}(?:[- ]?[0-9A-Za-z]{5}){4}/);
+    return m ? m[0] : s;
+  }
+
+  async function init() {
+    const sel = document.getElementById('lang');
+    if (sel) sel.addEventListener('change', () => setLang(sel.value));
+    await setLang(pickLang());
+  }
+
+  return { load, call, api, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+})();
