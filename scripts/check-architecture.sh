@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 fail=0
-for crate in vox-crypto vox-protocol vox-verifier; do
+for crate in vox-crypto vox-protocol vox-verifier vox-web; do
   deps=$(cargo tree -p "$crate" -e normal --prefix none --locked 2>/dev/null | awk '{print $1}' | sort -u)
   for banned in tokio axum sqlx hyper vox-server; do
     if grep -qx "$banned" <<<"$deps"; then

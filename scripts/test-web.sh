@@ -34,10 +34,17 @@ scripts/build-web.sh
 export VOX_WEB_DIR="$TARGET_DIR/vox-web-dist"
 
 say "vox and vox-verify"
-cargo build --release -p vox-cli --bin vox
-cargo build --release -p vox-verifier --bin vox-verify
-VOX="$TARGET_DIR/release/vox"
-VERIFY="$TARGET_DIR/release/vox-verify"
+# VOX_PROFILE=debug reuses the test build (scripts/test.sh does this); default release.
+PROFILE=${VOX_PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build --release -p vox-cli --bin vox
+  cargo build --release -p vox-verifier --bin vox-verify
+else
+  cargo build -p vox-cli --bin vox
+  cargo build -p vox-verifier --bin vox-verify
+fi
+VOX="$TARGET_DIR/$PROFILE/vox"
+VERIFY="$TARGET_DIR/$PROFILE/vox-verify"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vox-web-test.XXXXXX")
 PIDS=()

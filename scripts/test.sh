@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite: formatting, lints, unit/integration/end-to-end tests on SQLite
-# and on a real PostgreSQL, the wasm build of the browser crates, and architecture checks.
-# Idempotent: installs what it needs (wasm target, PostgreSQL) when missing.
+# The whole test suite: formatting, lints, architecture checks, the wasm build of the
+# browser crates, unit/integration/end-to-end tests on SQLite and on a real PostgreSQL,
+# and the web app in headless Chromium. Idempotent: installs what it needs (wasm target,
+# PostgreSQL, Chromium, the Node test's dependencies) when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,3 +23,6 @@ cargo build --locked -p vox-crypto -p vox-protocol --target wasm32-unknown-unkno
 
 step "tests (SQLite and PostgreSQL)"
 scripts/with-postgres.sh cargo test --workspace --locked
+
+step "citizens' web app in headless Chromium"
+VOX_PROFILE=debug scripts/test-web.sh

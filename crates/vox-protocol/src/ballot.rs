@@ -390,7 +390,14 @@ pub fn encrypt_ballot(
         )
     };
     let rid = ctx.manifest.referendum_id.clone();
-    let h = body_hash(BALLOT_VERSION, &rid, &ctx.manifest_hash, &pk, &answers, &range_proof);
+    let h = body_hash(
+        BALLOT_VERSION,
+        &rid,
+        &ctx.manifest_hash,
+        &pk,
+        &answers,
+        &range_proof,
+    );
     let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
     let signature = credential.sign(&mut st, &h.0, rng);
     Ok((

@@ -93,6 +93,12 @@ impl Petition {
                 "background 1 to 2000 characters, details at most 10000",
             ));
         }
+        if self.sponsor_threshold < 2 {
+            return Err(ProtocolError::invalid(
+                "sponsor_threshold",
+                "at least 2: the proposer and at least one supporter",
+            ));
+        }
         if self.response_threshold == 0 || self.referendum_threshold < self.response_threshold {
             return Err(ProtocolError::invalid(
                 "referendum_threshold",
@@ -262,7 +268,10 @@ impl PetitionSignature {
             });
         }
         if self.petition_id.is_empty() || self.petition_id.len() > 64 {
-            return Err(ProtocolError::invalid("petition_id", "must be 1 to 64 characters"));
+            return Err(ProtocolError::invalid(
+                "petition_id",
+                "must be 1 to 64 characters",
+            ));
         }
         if electorate.position(&self.credential).is_none() {
             return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
@@ -360,9 +369,14 @@ pub struct PetitionTracker {
 
 impl PetitionTracker {
     /// Start tracking a verified proposal; the proposer is the first sponsor.
-    pub fn new(proposal: &PetitionProposal) -> Self {
+    pub fn new(proposal: &PetitionProposal, proposer_region: Option<&str>) -> Self {
         let mut signers = HashSet::new();
         signers.insert(proposal.proposer.to_bytes());
+        let mut regions = HashMap::new();
+        regions.insert(
+            proposal.proposer.to_bytes(),
+            proposer_region.map(str::to_owned),
+        );
         Self {
             hash: proposal.petition.canonical_hash(),
             petition: proposal.petition.clone(),
@@ -375,7 +389,7 @@ impl PetitionTracker {
             signers,
             withdrawn: HashSet::new(),
             invalidated: HashSet::new(),
-            regions: HashMap::new(),
+            regions,
         }
     }
 

@@ -99,7 +99,7 @@ fn whole_referendum_in_memory() {
     let dealers: Vec<Dealer> = (1..=3)
         .map(|i| Dealer::new(&params, TrusteeIndex::new(i).unwrap(), &mh, &mut rng).unwrap())
         .collect();
-    let mut send =
+    let send =
         |tracker: &mut CeremonyTracker, i: u32, body: CeremonyBody, rng: &mut ChaCha20Rng| {
             let msg = CeremonyMessage::sign(&m, &mh, i, &tkeys[(i - 1) as usize], body, rng);
             msg.verify_signature(&m, &mh).unwrap();

@@ -282,10 +282,14 @@ impl Derived {
             }
             Payload::PetitionProposed { proposal } => {
                 let id = proposal.petition.id.clone();
+                let proposer_region = self
+                    .electorates
+                    .get(&proposal.petition.electorate_hash)
+                    .and_then(|e| e.region_of(&proposal.proposer));
                 self.petitions.insert(
                     id.clone(),
                     PetitionInfo {
-                        tracker: PetitionTracker::new(proposal),
+                        tracker: PetitionTracker::new(proposal, proposer_region),
                         leaf_index: index,
                         proposed_at: ts,
                         rejection_reason: None,

@@ -108,9 +108,9 @@ fn full_flow(db: &TestDb) {
         d["thresholds_reached"],
         serde_json::json!(["sponsor", "response", "referendum"])
     );
-    // North has 4 signers, but PetitionTracker::new records no region for the proposer,
-    // so 3 are attributed; south has none left (withdrawn, invalidated).
-    assert_eq!(d["region_counts"], serde_json::json!([["north", 3]]));
+    // North has 4 signers (the proposer included); south has none left (withdrawn,
+    // invalidated).
+    assert_eq!(d["region_counts"], serde_json::json!([["north", 4]]));
     assert_eq!(d["invalidations"][0]["count"], 1);
     let list = c.get("/api/v1/petitions").json();
     assert_eq!(list[0]["id"], "p1");

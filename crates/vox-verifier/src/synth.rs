@@ -248,12 +248,18 @@ impl PetitionRun {
     /// Post a proposal.
     pub fn propose<S: EntrySink>(
         board: &mut Board<S>,
+        electorate: &Electorate,
         petition: Petition,
         proposer: &Credential,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
         let proposal = PetitionProposal::create(petition, proposer, rng);
-        let tracker = PetitionTracker::new(&proposal);
+        let region = electorate
+            .entries
+            .iter()
+            .find(|e| e.credential == proposal.proposer)
+            .and_then(|e| e.region.clone());
+        let tracker = PetitionTracker::new(&proposal, region.as_deref());
         board.append(Payload::PetitionProposed { proposal })?;
         Ok(Self { tracker })
     }
@@ -870,12 +876,24 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
     b.sign_head();
 
     // Petition p1: proposal by voter 0, sponsors 1 and 2 (sponsor threshold 3).
-    let mut p1 = PetitionRun::propose(&mut b, petition("p1", &town, 3, 3, 6), cred(0)?, &mut rng)?;
+    let mut p1 = PetitionRun::propose(
+        &mut b,
+        &town,
+        petition("p1", &town, 3, 3, 6),
+        cred(0)?,
+        &mut rng,
+    )?;
     for v in [1, 2] {
         p1.sign(&mut b, &town, cred(v)?, SignatureAction::Sign, &mut rng)?;
     }
     // Petition p2: sponsored, then rejected with a reason.
-    let mut p2 = PetitionRun::propose(&mut b, petition("p2", &town, 2, 5, 10), cred(3)?, &mut rng)?;
+    let mut p2 = PetitionRun::propose(
+        &mut b,
+        &town,
+        petition("p2", &town, 2, 5, 10),
+        cred(3)?,
+        &mut rng,
+    )?;
     p2.sign(&mut b, &town, cred(4)?, SignatureAction::Sign, &mut rng)?;
     p2.moderate(
         &mut b,

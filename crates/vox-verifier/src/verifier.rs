@@ -958,6 +958,14 @@ impl Verifier {
             return;
         }
         let electorate = self.use_electorate(&proposal.petition.electorate_hash, at.clone());
+        let proposer_region = electorate
+            .and_then(|h| self.electorates.get(&h))
+            .and_then(|e| {
+                e.index
+                    .position(&proposal.proposer)
+                    .and_then(|pos| e.electorate.entries.get(pos))
+                    .and_then(|entry| entry.region.clone())
+            });
         if let Some(e) = electorate.and_then(|h| self.electorates.get(&h)) {
             if let Err(err) = proposal.verify(&e.index) {
                 self.fail(StepId::Petitions, at, format!("proposal: {err}"));
@@ -966,7 +974,7 @@ impl Verifier {
         self.petitions.insert(
             id,
             PetitionState {
-                tracker: PetitionTracker::new(&proposal),
+                tracker: PetitionTracker::new(&proposal, proposer_region.as_deref()),
                 electorate,
             },
         );

@@ -177,7 +177,7 @@ fn petition_signature_verifies() {
         background: "Because".into(),
         details: "".into(),
         electorate_hash: s.electorate.canonical_hash(),
-        sponsor_threshold: 1,
+        sponsor_threshold: 2,
         response_threshold: 2,
         referendum_threshold: 3,
         open_for_ms: 1000,

@@ -246,7 +246,11 @@ async fn propose(
             )
             .with_field("petition/id"));
         }
-        let tracker = PetitionTracker::new(&proposal);
+        let proposer_region = st
+            .electorates
+            .get(&proposal.petition.electorate_hash)
+            .and_then(|e| e.region_of(&proposal.proposer));
+        let tracker = PetitionTracker::new(&proposal, proposer_region);
         w.push(Payload::PetitionProposed { proposal })?;
         JsonResponse::created(&summary(&tracker, w.ts))
     })
