@@ -335,6 +335,77 @@ fn dlog(c: &mut Criterion) {
     g.finish();
 }
 
+/// Threshold decryption of a 100-option tally: 2 of 3 trustees post shares with DLEQ
+/// proofs; the combiner verifies both shares (batched) and combines them by Lagrange.
+fn decryption(c: &mut Criterion) {
+    use vox_crypto::threshold::{
+        receive_share, CeremonyParams, Dealer, DecryptionShare, JointPublicKeys, KeyShare,
+        ShareVerdict, TrusteeIndex, TrusteeKeys,
+    };
+    let mut r = rng(11);
+    let params = CeremonyParams::new(3, 2).unwrap();
+    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut r)).collect();
+    let idx = |i: u32| TrusteeIndex::new(i).unwrap();
+    let announced: Vec<_> = (1..=3)
+        .map(|i| keys[(i - 1) as usize].announce(idx(i), &MANIFEST, &mut r))
+        .collect();
+    let dealers: Vec<Dealer> = (1..=3)
+        .map(|i| Dealer::new(&params, idx(i), &MANIFEST, &mut r).unwrap())
+        .collect();
+    let posted: Vec<_> = dealers.iter().map(Dealer::commitment).collect();
+    let revealed: Vec<_> = dealers
+        .into_iter()
+        .map(|d| d.reveal(&posted).unwrap())
+        .collect();
+    let reveals: Vec<_> = revealed.iter().map(|d| d.commitments().clone()).collect();
+    let joint = JointPublicKeys::from_commitments(&params, &MANIFEST, &reveals).unwrap();
+    let mut key_shares = Vec::new();
+    for l in 1..=3u32 {
+        let mut got = Vec::new();
+        for d in &revealed {
+            if d.dealer() == idx(l) {
+                got.push((idx(l), d.own_share()));
+            } else {
+                let enc = d
+                    .encrypt_share(&announced[(l - 1) as usize], &mut r)
+                    .unwrap();
+                match receive_share(
+                    &MANIFEST,
+                    idx(l),
+                    &keys[(l - 1) as usize],
+                    d.commitments(),
+                    &enc,
+                )
+                .unwrap()
+                {
+                    ShareVerdict::Accepted(s) => got.push((d.dealer(), s)),
+                    ShareVerdict::Complaint(_) => panic!("honest share refused"),
+                }
+            }
+        }
+        key_shares.push(KeyShare::combine(&params, idx(l), &got).unwrap());
+    }
+    let tally: Vec<Ciphertext> = (0..100)
+        .map(|i| Ciphertext::encrypt(joint.election_key(), i, &mut r).0)
+        .collect();
+    let shares: Vec<DecryptionShare> = [0usize, 2]
+        .iter()
+        .map(|&t| DecryptionShare::create(&key_shares[t], &MANIFEST, &tally, &mut r))
+        .collect();
+    let mut g = c.benchmark_group("decryption_100_options");
+    g.bench_function("trustee_share_with_proofs", |b| {
+        b.iter(|| DecryptionShare::create(&key_shares[0], &MANIFEST, black_box(&tally), &mut r))
+    });
+    g.bench_function("verify_2_shares_and_combine", |b| {
+        b.iter(|| {
+            joint
+                .verify_and_combine(&MANIFEST, black_box(&tally), &shares, &mut r)
+                .unwrap()
+        })
+    });
+    g.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(10)
@@ -346,6 +417,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = group_ops, yes_no, one_of_ten, score, dlog
+    targets = group_ops, yes_no, one_of_ten, score, dlog, decryption
 }
 criterion_main!(benches);
