@@ -5,6 +5,7 @@
 //! cannot make it accept an encryption of 2, because the relation proven is about
 //! (a, b) with bases G and K, and the challenge covers K, a, b and both commitments.
 
+use curve25519_dalek::traits::MultiscalarMul;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
@@ -79,9 +80,14 @@ impl ZeroOneProof {
         } else {
             *ct.b.as_point()
         };
-        let tja =
-            curve25519_dalek::ristretto::RistrettoPoint::mul_base(&zj.0) - cj.0 * ct.a.as_point();
-        let tjb = zj.0 * k - cj.0 * bj;
+        // Two-term constant-time multiscalar products: ≈ 1.3 scalar multiplications each
+        // instead of 2 (the simulated branch must not be distinguishable by timing).
+        let tja = curve25519_dalek::ristretto::RistrettoPoint::multiscalar_mul(
+            [zj.0, -cj.0],
+            [g, *ct.a.as_point()],
+        );
+        let tjb =
+            curve25519_dalek::ristretto::RistrettoPoint::multiscalar_mul([zj.0, -cj.0], [*k, bj]);
         // Real branch m.
         let w = Scalar::random(rng);
         let tma = curve25519_dalek::ristretto::RistrettoPoint::mul_base(&w.0);
