@@ -15,7 +15,9 @@
 //!
 //! ## Layout
 //! - [`steps`]: the table of steps V1…V13.
-//! - [`run`]: [`verify_record`], the two-pass driver over a [`RecordSource`].
+//! - [`run`]: [`verify_record`], the two-pass driver over a [`RecordSource`], and
+//!   [`StagedVerification`], the same two passes over a record held in memory, one
+//!   call per page (a browser draws progress between calls).
 //! - [`verifier`]: the incremental state machine that applies every rule to the entries.
 //! - `work` (private): batch verification of ballots and petition
 //!   signatures in parallel chunks, and the homomorphic sums.
@@ -30,6 +32,9 @@
 //! - No I/O in the core: records arrive as lines from a [`RecordSource`]; files are
 //!   behind feature `fs`, HTTP and terminals in the `vox-verify` binary (feature `cli`).
 //!   Without default features the library builds for wasm32 (no rayon).
+//! - Randomness (batch weights) is injectable: [`Options::seed`]. Natively `None` means
+//!   `OsRng`; on wasm32 `OsRng` is not compiled at all, so a browser build needs no
+//!   wasm-bindgen glue and must pass a seed (else the batches fail, never pass).
 //! - Memory does not grow with the number of ballots beyond per-credential bookkeeping:
 //!   entries are streamed in blocks, the Merkle tree is a compact stack, the tally is a
 //!   running sum.
@@ -63,7 +68,7 @@ mod work;
 
 pub use error::VerifyError;
 pub use report::{Report, Status, Verdict};
-pub use run::{verify_record, NoProgress, Progress};
+pub use run::{verify_record, NoProgress, Progress, StagedVerification};
 pub use source::{MemorySource, RecordSource};
 pub use steps::{StepId, StepInfo, STEPS};
-pub use verifier::{NamedReceipt, Options, Verifier};
+pub use verifier::{NamedReceipt, Options, Seed, Verifier};

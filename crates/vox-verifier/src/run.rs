@@ -121,6 +121,15 @@ impl<'a> Heads<'a> {
     }
 }
 
+/// V1: parse and validate the header text, or the reason it is unusable.
+fn read_header(text: &str) -> Result<RecordHeader, String> {
+    let header = serde_json::from_str::<RecordHeader>(text).map_err(|e| {
+        format!("record.json is not a valid record header (unknown fields are refused): {e}")
+    })?;
+    header.validate().map_err(|e| format!("record.json: {e}"))?;
+    Ok(header)
+}
+
 /// Verify a whole record. `Err` only when the record cannot be read; every fault in
 /// the record is in the report.
 pub fn verify_record(
@@ -132,20 +141,10 @@ pub fn verify_record(
     // V1: the header.
     let sw = Stopwatch::start();
     let text = source.header()?;
-    let header = match serde_json::from_str::<RecordHeader>(&text) {
+    let header = match read_header(&text) {
         Ok(h) => h,
-        Err(e) => {
-            return Ok(unusable_header(
-                format!(
-                    "record.json is not a valid record header (unknown fields are refused): {e}"
-                ),
-                total,
-            ))
-        }
+        Err(why) => return Ok(unusable_header(why, total)),
     };
-    if let Err(e) = header.validate() {
-        return Ok(unusable_header(format!("record.json: {e}"), total));
-    }
     let expected = header.tree_size;
     let v1_time = sw.elapsed();
 
@@ -219,5 +218,167 @@ fn unusable_header(message: String, total: Stopwatch) -> Report {
         referendums: Vec::new(),
         petitions: Vec::new(),
         elapsed_ms: total.elapsed(),
+    }
+}
+
+/// The two passes of [`verify_record`] over a record held in memory, driven one call at
+/// a time so that a caller without threads (a browser page) can draw progress and stay
+/// responsive between calls. Same checks, same report:
+///
+/// 1. [`StagedVerification::new`]: V1 on the header; the tree heads are kept.
+/// 2. [`StagedVerification::add_entries`], once per page of entry lines, in log order:
+///    pass 1 (the last ballot of each credential); the lines are kept for pass 2.
+/// 3. [`StagedVerification::verify_some`] until it reports nothing left: pass 2.
+/// 4. [`StagedVerification::finish`]: the report (it runs whatever pass 2 has left).
+///
+/// Memory holds the whole record's entry text (a browser already downloaded it).
+pub struct StagedVerification {
+    total: Stopwatch,
+    stage: Stage,
+}
+
+/// Where a [`StagedVerification`] is.
+enum Stage {
+    /// V1 failed: the report is ready.
+    Unusable(Box<Report>),
+    /// Pass 1: entries arrive.
+    Indexing(Box<Indexing>),
+    /// Pass 2: the verifier consumes the kept entries.
+    Verifying(Box<Verifying>),
+    /// Only while moving between stages.
+    Moving,
+}
+
+struct Indexing {
+    header: RecordHeader,
+    options: Options,
+    v1_time: core::time::Duration,
+    p1: Stopwatch,
+    index: CountedIndex,
+    tree_heads: Vec<String>,
+    entries: Vec<String>,
+}
+
+struct Verifying {
+    v: Verifier,
+    heads: Heads<'static>,
+    entries: std::vec::IntoIter<String>,
+    done: u64,
+    total: u64,
+}
+
+impl StagedVerification {
+    /// Start: V1 on `header` (the text of `record.json`); `tree_heads` are the lines of
+    /// `tree-heads.jsonl` (ascending by size).
+    pub fn new(header: &str, tree_heads: Vec<String>, options: Options) -> Self {
+        let total = Stopwatch::start();
+        let sw = Stopwatch::start();
+        let stage = match read_header(header) {
+            Err(why) => Stage::Unusable(Box::new(unusable_header(why, total))),
+            Ok(header) => Stage::Indexing(Box::new(Indexing {
+                header,
+                options,
+                v1_time: sw.elapsed(),
+                p1: Stopwatch::start(),
+                index: CountedIndex::new(),
+                tree_heads,
+                entries: Vec::new(),
+            })),
+        };
+        Self { total, stage }
+    }
+
+    /// The tree size the header announces (0 if it is unusable): how many entries
+    /// [`Self::add_entries`] should receive.
+    pub fn expected_entries(&self) -> u64 {
+        match &self.stage {
+            Stage::Indexing(i) => i.header.tree_size,
+            Stage::Verifying(v) => v.total,
+            Stage::Unusable(_) | Stage::Moving => 0,
+        }
+    }
+
+    /// Pass 1 over the next entry lines (blank lines are skipped). Ignored once pass 2
+    /// has started or when the header is unusable.
+    pub fn add_entries(&mut self, lines: Vec<String>) {
+        if let Stage::Indexing(i) = &mut self.stage {
+            let lines: Vec<String> = lines.into_iter().filter(|l| !is_blank(l)).collect();
+            i.entries.extend(lines.iter().cloned());
+            i.index.observe_block(lines);
+        }
+    }
+
+    /// Pass 2 over up to `max` more entries (at least one block of 1 when `max` is 0).
+    /// Returns `(verified so far, total entries)`; pass 2 is over when they are equal.
+    /// The first call ends pass 1: later [`Self::add_entries`] are ignored.
+    pub fn verify_some(&mut self, max: usize) -> Result<(u64, u64), VerifyError> {
+        self.start_pass_two()?;
+        match &mut self.stage {
+            Stage::Verifying(s) => {
+                let block: Vec<String> = s.entries.by_ref().take(max.max(1)).collect();
+                if !block.is_empty() {
+                    let n = block.len() as u64;
+                    let upto = s.v.tree_size().saturating_add(n);
+                    s.heads.feed(&mut s.v, upto)?;
+                    s.v.push_lines(block);
+                    s.done = s.done.saturating_add(n);
+                }
+                Ok((s.done, s.total))
+            }
+            Stage::Unusable(_) | Stage::Indexing(_) | Stage::Moving => Ok((0, 0)),
+        }
+    }
+
+    /// The report: finishes pass 2 if needed.
+    pub fn finish(mut self) -> Result<Report, VerifyError> {
+        self.start_pass_two()?;
+        match std::mem::replace(&mut self.stage, Stage::Moving) {
+            Stage::Verifying(mut s) => {
+                loop {
+                    let block: Vec<String> = s.entries.by_ref().take(BLOCK).collect();
+                    if block.is_empty() {
+                        break;
+                    }
+                    let upto = s.v.tree_size().saturating_add(block.len() as u64);
+                    s.heads.feed(&mut s.v, upto)?;
+                    s.v.push_lines(block);
+                }
+                s.heads.feed(&mut s.v, u64::MAX)?;
+                let mut report = s.v.finish();
+                report.elapsed_ms = self.total.elapsed();
+                Ok(report)
+            }
+            Stage::Unusable(r) => Ok(*r),
+            Stage::Indexing(_) | Stage::Moving => Err(VerifyError::Malformed {
+                what: "record",
+                reason: "the staged verification lost its state".into(),
+            }),
+        }
+    }
+
+    /// Pass 1 → pass 2 (once).
+    fn start_pass_two(&mut self) -> Result<(), VerifyError> {
+        if !matches!(self.stage, Stage::Indexing(_)) {
+            return Ok(());
+        }
+        let Stage::Indexing(i) = std::mem::replace(&mut self.stage, Stage::Moving) else {
+            return Ok(());
+        };
+        let i = *i;
+        let total = i.entries.len() as u64;
+        let mut v = Verifier::new(i.header, i.options, Some(i.index));
+        v.record_checked(i.v1_time);
+        v.charge(StepId::Tally, i.p1);
+        let lines: Lines<'static> = Box::new(i.tree_heads.into_iter().map(Ok));
+        let mut heads = Heads::new(lines);
+        heads.feed(&mut v, 0)?;
+        self.stage = Stage::Verifying(Box::new(Verifying {
+            v,
+            heads,
+            entries: i.entries.into_iter(),
+            done: 0,
+            total,
+        }));
+        Ok(())
     }
 }

@@ -13,6 +13,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use vox_crypto::batch::SingleVerifier;
 use vox_crypto::dlog::DlogTable;
@@ -68,6 +70,16 @@ pub struct Options {
     pub receipts: Vec<NamedReceipt>,
     /// Items per batch.
     pub chunk_size: usize,
+    /// Where the random weights of batch verification (and of Bulletproofs
+    /// verification) come from. `None`: the operating system's generator (`OsRng`),
+    /// drawn afresh in every chunk on every thread. `Some(seed)`: a ChaCha20 generator
+    /// keyed by `seed`, which hands each chunk its own sub-seed; callers without an OS
+    /// generator (wasm32 in a browser, no wasm-bindgen) must pass one drawn from a
+    /// CSPRNG (`crypto.getRandomValues`) *after* the record was fetched, and keep it
+    /// secret: the weights only have to be unpredictable to whoever made the record.
+    /// On wasm32 `None` is refused (every batch fails V9/V5 with a message saying so)
+    /// rather than silently falling back to a predictable source.
+    pub seed: Option<Seed>,
 }
 
 impl Default for Options {
@@ -76,7 +88,19 @@ impl Default for Options {
             referendums: None,
             receipts: Vec::new(),
             chunk_size: DEFAULT_CHUNK,
+            seed: None,
         }
+    }
+}
+
+/// 32 secret bytes keying the batch-verification weights ([`Options::seed`]).
+/// `Debug` does not print them.
+#[derive(Clone)]
+pub struct Seed(pub [u8; 32]);
+
+impl core::fmt::Debug for Seed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("Seed(..)")
     }
 }
 
@@ -317,6 +341,8 @@ pub struct Verifier {
     focus_named: Vec<String>,
     counted_index: Option<CountedIndex>,
     chunk: usize,
+    /// Source of the per-chunk weight seeds (`None`: `OsRng` in each chunk).
+    weights: Option<ChaCha20Rng>,
     steps: Steps,
     recent: Option<Vec<(StepId, Failure)>>,
     // ---- log (V2, V3)
@@ -354,6 +380,7 @@ impl Verifier {
             (None, None) => Vec::new(),
         };
         let mut v = Self::empty(header.board_public_key, options.chunk_size, counted);
+        v.weights = options.seed.map(|s| ChaCha20Rng::from_seed(s.0));
         if !named.is_empty() {
             v.focus = Focus::Only(named.iter().cloned().collect());
         }
@@ -381,6 +408,7 @@ impl Verifier {
             focus_named: Vec::new(),
             counted_index: counted,
             chunk: chunk.max(1),
+            weights: None,
             steps: Steps::new(),
             recent: None,
             tree: CompactTree::new(),
@@ -1562,9 +1590,10 @@ impl Verifier {
                     _ => chunks.push(vec![w]),
                 }
             }
+            let chunks = self.with_seeds(chunks);
             let refs = &self.referendums;
             let elects = &self.electorates;
-            let outcomes = parallel::map_ref(&chunks, |chunk| {
+            let outcomes = parallel::map_ref(&chunks, |(chunk, seed)| {
                 let inputs = chunk.first().and_then(|f| {
                     let st = refs.get(f.referendum)?;
                     Some(BallotInputs {
@@ -1574,7 +1603,7 @@ impl Verifier {
                     })
                 });
                 match inputs {
-                    Some(i) => work::verify_ballots(&i, chunk),
+                    Some(i) => work::verify_ballots(&i, chunk, seed.as_ref()),
                     None => work::Outcome::default(),
                 }
             });
@@ -1598,10 +1627,11 @@ impl Verifier {
                     _ => chunks.push(vec![w]),
                 }
             }
+            let chunks = self.with_seeds(chunks);
             let elects = &self.electorates;
-            let outcomes = parallel::map_ref(&chunks, |chunk| {
+            let outcomes = parallel::map_ref(&chunks, |(chunk, seed)| {
                 match chunk.first().and_then(|f| elects.get(&f.electorate)) {
-                    Some(e) => work::verify_signatures(&e.index, chunk),
+                    Some(e) => work::verify_signatures(&e.index, chunk, seed.as_ref()),
                     None => work::Outcome::default(),
                 }
             });
@@ -1610,6 +1640,22 @@ impl Verifier {
             }
             self.time(StepId::Petitions, sw);
         }
+    }
+
+    /// Pair every chunk with its weight seed, drawn in order from the seeded generator
+    /// (so the parallel chunks never share a stream); `None` without one (`OsRng`).
+    fn with_seeds<T>(&mut self, chunks: Vec<T>) -> Vec<(T, Option<[u8; 32]>)> {
+        chunks
+            .into_iter()
+            .map(|c| {
+                let seed = self.weights.as_mut().map(|rng| {
+                    let mut s = [0u8; 32];
+                    rng.fill_bytes(&mut s);
+                    s
+                });
+                (c, seed)
+            })
+            .collect()
     }
 
     fn apply_outcome(&mut self, step: StepId, o: work::Outcome) {

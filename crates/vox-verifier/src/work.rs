@@ -3,15 +3,18 @@
 //!
 //! Ballots and petition signatures are queued while the log streams past and verified
 //! in chunks of about 256: each chunk hands every equation of every item to one
-//! [`BatchVerifier`] (fresh 128-bit OS-random weights), which folds them into a single
-//! multiscalar multiplication. Only if that fails is each item of the chunk re-checked on
+//! [`BatchVerifier`] (fresh 128-bit random weights, see [`chunk_rngs`]), which folds
+//! them into a single multiscalar multiplication. Only if that fails is each item of the chunk re-checked on
 //! its own, to name the culprit by leaf index. Chunks run on all cores (feature
 //! `parallel`). The homomorphic sum of the counted ballots of a chunk is computed on the
 //! decompressed points the ballots already hold, without recompressing.
 
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
+use rand_chacha::ChaCha20Rng;
+#[cfg(not(target_arch = "wasm32"))]
 use rand_core::OsRng;
+use rand_core::{CryptoRng, RngCore, SeedableRng};
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
@@ -22,6 +25,81 @@ use vox_protocol::petition::PetitionSignature;
 
 use crate::report::Location;
 use crate::steps::StepId;
+
+/// One chunk's generator: seeded ChaCha20 ([`crate::Options::seed`]) or, natively
+/// only, the operating system's.
+///
+/// The weights of a batch only have to be unpredictable to whoever wrote the entries:
+/// a forged proof survives a batch with probability about 2^-128 when its weight is
+/// drawn after the record is fixed, from a source its author cannot predict. A seed
+/// drawn by the verifying browser from `crypto.getRandomValues` once the record was
+/// downloaded, and never sent anywhere, is such a source; ChaCha20 stretches it.
+pub(crate) enum ChunkRng {
+    Seeded(Box<ChaCha20Rng>),
+    #[cfg(not(target_arch = "wasm32"))]
+    Os(OsRng),
+}
+
+impl RngCore for ChunkRng {
+    fn next_u32(&mut self) -> u32 {
+        match self {
+            Self::Seeded(r) => r.next_u32(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Os(r) => r.next_u32(),
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        match self {
+            Self::Seeded(r) => r.next_u64(),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Os(r) => r.next_u64(),
+        }
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        match self {
+            Self::Seeded(r) => r.fill_bytes(dest),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Os(r) => r.fill_bytes(dest),
+        }
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        match self {
+            Self::Seeded(r) => r.try_fill_bytes(dest),
+            #[cfg(not(target_arch = "wasm32"))]
+            Self::Os(r) => r.try_fill_bytes(dest),
+        }
+    }
+}
+
+impl CryptoRng for ChunkRng {}
+
+/// Why a chunk could not be verified on wasm32 without a seed.
+#[cfg(target_arch = "wasm32")]
+const NO_SEED: &str = "no randomness for batch verification: this build has no OS \
+                       generator, the caller must pass a seed (Options::seed)";
+
+/// The two generators of one chunk (batch weights; proof-verification challenges), from
+/// its sub-seed (two ChaCha20 streams of one key) or, natively without a seed, `OsRng`.
+pub(crate) fn chunk_rngs(seed: Option<&[u8; 32]>) -> Result<(ChunkRng, ChunkRng), &'static str> {
+    match seed {
+        Some(s) => {
+            let weights = ChaCha20Rng::from_seed(*s);
+            let mut proofs = weights.clone();
+            proofs.set_stream(1);
+            Ok((
+                ChunkRng::Seeded(Box::new(weights)),
+                ChunkRng::Seeded(Box::new(proofs)),
+            ))
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        None => Ok((ChunkRng::Os(OsRng), ChunkRng::Os(OsRng))),
+        #[cfg(target_arch = "wasm32")]
+        None => Err(NO_SEED),
+    }
+}
 
 /// A running sum of ciphertexts, one (a, b) pair per tally slot.
 pub(crate) type Sums = Vec<(RistrettoPoint, RistrettoPoint)>;
@@ -99,12 +177,29 @@ fn ballot_location(manifest: &Manifest, w: &BallotWork) -> Location {
 }
 
 /// Verify a chunk of ballots of one referendum and sum the counted ones.
-pub(crate) fn verify_ballots(inputs: &BallotInputs<'_>, items: &[BallotWork]) -> Outcome {
+pub(crate) fn verify_ballots(
+    inputs: &BallotInputs<'_>,
+    items: &[BallotWork],
+    seed: Option<&[u8; 32]>,
+) -> Outcome {
     let ctx = BallotContext::new(inputs.manifest, inputs.key);
     let mut out = Outcome::default();
+    let (weights, mut rng) = match chunk_rngs(seed) {
+        Ok(r) => r,
+        Err(why) => {
+            out.checked = items.len() as u64;
+            if let Some(first) = items.first() {
+                out.failures.push((
+                    StepId::Ballots,
+                    ballot_location(inputs.manifest, first),
+                    why.into(),
+                ));
+            }
+            return out;
+        }
+    };
     let mut ok = vec![true; items.len()];
-    let mut batch = BatchVerifier::with_capacity(OsRng, items.len().saturating_mul(16));
-    let mut rng = OsRng;
+    let mut batch = BatchVerifier::with_capacity(weights, items.len().saturating_mul(16));
     for (w, good) in items.iter().zip(ok.iter_mut()) {
         out.checked += 1;
         let res = w
@@ -158,14 +253,29 @@ pub(crate) fn verify_ballots(inputs: &BallotInputs<'_>, items: &[BallotWork]) ->
 }
 
 /// Verify a chunk of petition signatures of one electorate.
-pub(crate) fn verify_signatures(electorate: &ElectorateIndex, items: &[SignatureWork]) -> Outcome {
+pub(crate) fn verify_signatures(
+    electorate: &ElectorateIndex,
+    items: &[SignatureWork],
+    seed: Option<&[u8; 32]>,
+) -> Outcome {
     let mut out = Outcome::default();
-    let mut ok = vec![true; items.len()];
-    let mut batch = BatchVerifier::with_capacity(OsRng, items.len().saturating_mul(2));
     let location = |w: &SignatureWork| Location::Petition {
         petition: w.petition.clone(),
         leaf: Some(w.leaf),
     };
+    let weights = match chunk_rngs(seed) {
+        Ok((weights, _)) => weights,
+        Err(why) => {
+            out.checked = items.len() as u64;
+            if let Some(first) = items.first() {
+                out.failures
+                    .push((StepId::Petitions, location(first), why.into()));
+            }
+            return out;
+        }
+    };
+    let mut ok = vec![true; items.len()];
+    let mut batch = BatchVerifier::with_capacity(weights, items.len().saturating_mul(2));
     for (w, good) in items.iter().zip(ok.iter_mut()) {
         out.checked += 1;
         if let Err(e) = w.signature.check(&w.petition_hash, electorate, &mut batch) {

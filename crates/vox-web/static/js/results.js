@@ -75,6 +75,108 @@
     $('verify-box').hidden = false;
   }
 
+  // ---- Verify in this browser: the vox-verifier (wasm) on the public record ----
+  // Downloads the header, the tree heads and the entries (pages of ≤ 1000), feeding each
+  // page to the verifier's pass 1 as it arrives; then pass 2 a few hundred entries per
+  // call, repainting the progress bar in between. Entry pages go to the wasm as the
+  // server's text, unparsed, so no number is rounded by JavaScript.
+  const PAGE = 1000;
+  const RUN = 200;
+  let lastReport = null;
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+
+  function setProgress(phase, n, total, offset) {
+    $('verify-progress-box').hidden = false;
+    $('verify-phase').textContent = t(phase, { n: fmtNum(n), total: fmtNum(total) });
+    const bar = $('verify-progress');
+    bar.max = Math.max(1, 2 * total);
+    bar.value = offset + n;
+  }
+
+  async function fetchText(path) {
+    const resp = await fetch('/api/v1' + path);
+    const text = await resp.text();
+    if (!resp.ok) throw new Error(path + ': HTTP ' + resp.status + ' ' + text.slice(0, 200));
+    return text;
+  }
+
+  async function treeHeads(upto) {
+    let all = await api('/board/tree-heads?since=0');
+    for (;;) {
+      const last = all.length ? all[all.length - 1].tree_size : null;
+      if (last === null || last >= upto) break;
+      const fresh = (await api('/board/tree-heads?since=' + (last + 1))).filter((h) => h.tree_size > last);
+      if (!fresh.length) break;
+      all = all.concat(fresh);
+    }
+    // The board may have grown since the header was read: keep the heads it covers.
+    return all.filter((h) => h.tree_size <= upto);
+  }
+
+  function renderReport(report) {
+    lastReport = report;
+    const kind = { pass: 'ok', fail: 'error', partial: 'warn' }[report.verdict] || 'warn';
+    Vox.status('verify-status', t('verify.verdict.' + report.verdict), kind);
+    const rows = report.steps.map((s) => {
+      const details = [];
+      if (s.detail) details.push(el('div', { text: s.detail }));
+      const faults = (s.failures || []).map((f) => el('li', { text: describeFailure(f) }));
+      if (s.failures_total > faults.length) faults.push(el('li', { text: t('verify.failures_more', { n: fmtNum(s.failures_total - faults.length) }) }));
+      if (faults.length) details.push(el('ul', {}, faults));
+      return el('tr', { 'data-step': s.id, 'data-status': s.status },
+        el('th', { scope: 'row', text: s.id }),
+        el('td', { text: s.title }),
+        el('td', {}, el('span', { class: 'step-status ' + s.status, text: t('verify.status.' + s.status) })),
+        el('td', { class: 'num', text: fmtNum(s.checked) + ' ' + s.unit }),
+        el('td', { class: 'detail' }, details));
+    });
+    $('verify-steps').querySelector('tbody').replaceChildren(...rows);
+    $('verify-steps').hidden = false;
+  }
+
+  function describeFailure(f) {
+    const loc = f.location || {};
+    const fields = Object.entries(loc).filter(([k, v]) => k !== 'kind' && v !== null).map(([k, v]) => k + ' ' + v);
+    const where = [loc.kind].concat(fields).filter(Boolean).join(', ');
+    return (where ? where + ': ' : '') + f.message;
+  }
+
+  async function verifyInBrowser() {
+    const button = $('verify-run');
+    button.disabled = true;
+    $('verify-steps').hidden = true;
+    Vox.status('verify-status', t('verify.running'), '');
+    try {
+      const header = await api('/record?referendum=' + encodeURIComponent(id));
+      const total = header.tree_size;
+      setProgress('verify.phase_download', 0, total, 0);
+      const heads = await treeHeads(total);
+      await Vox.call('verify_begin', { header, tree_heads: heads, referendum_id: id });
+      for (let start = 0; start < total; start += PAGE) {
+        const end = Math.min(total, start + PAGE);
+        const page = await fetchText('/board/entries?start=' + start + '&end=' + end);
+        const fed = await Vox.call('verify_feed', '{"entries":' + page + '}');
+        setProgress('verify.phase_download', fed.received, total, 0);
+        if (fed.received !== end) throw new Error('entries: expected ' + end + ', got ' + fed.received);
+      }
+      for (;;) {
+        const p = await Vox.call('verify_run', { max: RUN });
+        setProgress('verify.phase_verify', p.verified, total, total);
+        if (p.done) break;
+        await tick();
+      }
+      renderReport(await Vox.call('verify_finish', {}));
+      $('verify-progress').value = $('verify-progress').max;
+    } catch (e) {
+      Vox.status('verify-status', t('verify.error') + ' ' + e.message, 'error');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  $('verify-run').addEventListener('click', verifyInBrowser);
+  Vox.onLang(() => { if (lastReport) renderReport(lastReport); });
+
   Vox.onLang(render);
   try {
     if (!id) throw new Error(t('error.no_id'));

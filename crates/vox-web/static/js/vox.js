@@ -49,7 +49,8 @@ const Vox = (() => {
 
   async function call(name, request) {
     const w = await load();
-    const input = new TextEncoder().encode(JSON.stringify(request));
+    // A string is sent as is (JSON text the page did not parse, e.g. raw API pages).
+    const input = new TextEncoder().encode(typeof request === 'string' ? request : JSON.stringify(request));
     try {
       seed(w);
       const ptr = writeBytes(w, input);

@@ -1,0 +1,536 @@
+//! # vox-fuzz
+//!
+//! One function per fuzz target, each `pub fn NAME(data: &[u8])`. The property every
+//! target checks is that **no input makes vox panic**; some targets also check cheap
+//! algebraic properties (decode → encode gives the input back, JSON round trips, single
+//! and batch verification agree, honestly generated Merkle proofs verify). A violated
+//! property is a panic too, so libFuzzer and the stable replay test both report it.
+//!
+//! The same functions are driven by
+//! - `fuzz/fuzz_targets/*.rs` under `cargo +nightly fuzz` (libFuzzer), see `fuzz/README.md`;
+//! - `tests/replay.rs` on stable: every file of `fuzz/corpus/<target>/`, then a few
+//!   thousand pseudo-random mutations per target from a fixed seed.
+//!
+//! Verification runs against one fixed [`Fixture`] (manifest, electorate, election key,
+//! petition, board key) built once from a seeded ChaCha RNG, so the seed corpora can hold
+//! inputs that pass every check and mutations start deep inside the verifiers.
+
+use std::sync::OnceLock;
+
+use ed25519_dalek::SigningKey;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+use vox_crypto::batch::{BatchVerifier, SingleVerifier};
+use vox_crypto::credential::Credential;
+use vox_crypto::elgamal::{ElectionPublicKey, SecretScalar};
+use vox_crypto::proofs::RangeProof;
+use vox_crypto::{Hash32, Point, Scalar};
+use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Receipt, SignedTreeHead, TreeHead};
+use vox_protocol::electorate::{Electorate, ElectorateEntry, ElectorateIndex};
+use vox_protocol::encoding::{Canonical, Hashable};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::merkle::{
+    consistency_proof, inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_consistency,
+    verify_inclusion, NodeHash,
+};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature};
+use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_verifier::{verify_record, MemorySource, NoProgress, Options};
+
+/// A fuzz target: must not panic on any input.
+pub type Target = fn(&[u8]);
+
+/// Every target with its name (= its `fuzz/fuzz_targets/` file and `fuzz/corpus/` dir).
+pub const TARGETS: &[(&str, Target)] = &[
+    ("point_and_scalar", point_and_scalar),
+    ("ballot_json", ballot_json),
+    ("petition_signature_json", petition_signature_json),
+    ("receipt_json", receipt_json),
+    ("merkle_proofs", merkle_proofs),
+    ("board_entry_json", board_entry_json),
+    ("record_lines", record_lines),
+];
+
+/// Seed of the fixture RNG (changing it invalidates the valid seeds of the corpora).
+pub const FIXTURE_SEED: u64 = 0x766f_785f_6675_7a7a; // "vox_fuzz"
+
+/// Separator line in [`record_lines`] input: entry lines before it, tree-head lines after.
+pub const HEADS_SEPARATOR: &str = "#heads";
+
+/// Unix ms at which the fixture referendum opens (2026-01-01T00:00:00Z).
+pub const T0: i64 = 1_767_225_600_000;
+
+/// The fixed public context every verify target checks against.
+pub struct Fixture {
+    /// Four questions, one of every kind (the approve question needs a range proof).
+    pub manifest: Manifest,
+    /// `manifest.canonical_hash()`.
+    pub manifest_hash: Hash32,
+    /// The election key (a plain key pair, no ceremony: only ballots are checked here).
+    pub election_key: ElectionPublicKey,
+    /// Eight voters; their public keys form [`Fixture::electorate`].
+    pub credentials: Vec<Credential>,
+    /// The electorate.
+    pub electorate: Electorate,
+    /// Its index.
+    pub electorate_index: ElectorateIndex,
+    /// A petition on that electorate.
+    pub petition: Petition,
+    /// `petition.canonical_hash()`.
+    pub petition_hash: Hash32,
+    /// The board's signing key (receipts, tree heads).
+    pub board_key: SigningKey,
+    /// Its public key.
+    pub board: BoardPublicKey,
+}
+
+impl Fixture {
+    /// The ballot context of [`Fixture::manifest`].
+    pub fn context(&self) -> BallotContext<'_> {
+        BallotContext {
+            manifest: &self.manifest,
+            manifest_hash: self.manifest_hash,
+            election_key: self.election_key,
+        }
+    }
+
+    /// A fresh RNG for proof generation and batch weights (deterministic).
+    pub fn rng(tag: u64) -> ChaCha20Rng {
+        ChaCha20Rng::seed_from_u64(FIXTURE_SEED ^ tag)
+    }
+
+    /// A valid ballot by voter `voter` (used to generate seeds and receipts).
+    pub fn ballot(&self, voter: usize, rng: &mut ChaCha20Rng) -> Ballot {
+        let Some(credential) = self.credentials.get(voter) else {
+            panic!("fixture: no voter {voter}");
+        };
+        let choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 0, 1], vec![3, 1]];
+        match encrypt_ballot(&self.context(), credential, &choices, rng) {
+            Ok((ballot, _)) => ballot,
+            Err(e) => panic!("fixture: cannot encrypt a ballot: {e}"),
+        }
+    }
+
+    /// The record header [`record_lines`] verifies against, for `tree_size` entries.
+    pub fn record_header(&self, tree_size: u64) -> RecordHeader {
+        RecordHeader {
+            format: RECORD_FORMAT.into(),
+            version: RECORD_VERSION,
+            board_public_key: self.board,
+            log_id: self.board.log_id(),
+            tree_size,
+            referendum_id: None,
+            petition_id: None,
+            witnesses: Vec::new(),
+        }
+    }
+
+    /// A board-signed receipt for a valid ballot at leaf 2 of a 5-leaf log.
+    pub fn receipt(&self) -> Receipt {
+        let mut rng = Self::rng(3);
+        let ballot = self.ballot(1, &mut rng);
+        let entry = BoardEntry {
+            timestamp_ms: T0 + 1000,
+            payload: Payload::BallotCast {
+                ballot: ballot.clone(),
+            },
+        };
+        let mut leaves: Vec<NodeHash> = (0u8..5).map(|i| leaf_hash(&[i])).collect();
+        if let Some(l) = leaves.get_mut(2) {
+            *l = entry.leaf_hash();
+        }
+        let proof = match inclusion_proof(&leaves, 2) {
+            Ok(p) => p,
+            Err(e) => panic!("fixture: inclusion proof: {e}"),
+        };
+        let head = SignedTreeHead::sign(
+            TreeHead {
+                tree_size: 5,
+                root_hash: root_from_leaf_hashes(&leaves),
+                timestamp_ms: T0 + 2000,
+            },
+            &self.board_key,
+        );
+        Receipt {
+            referendum_id: self.manifest.referendum_id.clone(),
+            tracking_code: ballot.tracking_code(),
+            ballot_hash: ballot.hash(),
+            leaf_index: 2,
+            entry_timestamp_ms: entry.timestamp_ms,
+            leaf_hash: entry.leaf_hash(),
+            tree_head: head,
+            inclusion_proof: proof,
+            signature: vox_protocol::board::unsigned(),
+        }
+        .sign(&self.board_key)
+    }
+}
+
+fn question(id: &str, options: usize, kind: QuestionKind) -> Question {
+    Question {
+        id: id.into(),
+        text: format!("Question {id}?"),
+        options: if matches!(kind, QuestionKind::YesNo) {
+            vec!["yes".into(), "no".into()]
+        } else {
+            (0..options).map(|i| format!("option {}", i + 1)).collect()
+        },
+        kind,
+    }
+}
+
+fn build_fixture() -> Fixture {
+    let mut rng = ChaCha20Rng::seed_from_u64(FIXTURE_SEED);
+    let credentials: Vec<Credential> = (0..8).map(|_| Credential::generate(&mut rng)).collect();
+    let electorate = Electorate {
+        id: "fuzz-town".into(),
+        name: "Fuzz Town".into(),
+        entries: credentials
+            .iter()
+            .enumerate()
+            .map(|(i, c)| ElectorateEntry {
+                credential: c.public_key(),
+                region: Some(if i % 2 == 0 { "north" } else { "south" }.into()),
+            })
+            .collect(),
+    };
+    let electorate_index = electorate.index();
+    let secret = SecretScalar::random(&mut rng);
+    let election_key = match ElectionPublicKey::new(secret.public()) {
+        Ok(k) => k,
+        Err(e) => panic!("fixture: election key: {e}"),
+    };
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: "r1".into(),
+        title: "Fuzz referendum".into(),
+        description: "Fixed context of the vox fuzz targets.".into(),
+        questions: vec![
+            question("q1", 2, QuestionKind::YesNo),
+            question(
+                "q2",
+                3,
+                QuestionKind::ChooseOne {
+                    blank_allowed: true,
+                },
+            ),
+            question("q3", 3, QuestionKind::Approve { min: 1, max: 2 }),
+            question("q4", 2, QuestionKind::Score { max: 3 }),
+        ],
+        opens_at: T0,
+        closes_at: T0 + 7 * 86_400_000,
+        electorate_hash: electorate.canonical_hash(),
+        trustees: vec![TrusteeInfo {
+            index: 1,
+            name: "Trustee 1".into(),
+            public_key: *election_key.point(),
+        }],
+        threshold: 1,
+        source_petition: None,
+    };
+    let manifest_hash = manifest.canonical_hash();
+    let petition = Petition {
+        id: "p1".into(),
+        action: "Plant more trees".into(),
+        background: "Because many residents want it.".into(),
+        details: String::new(),
+        electorate_hash: electorate.canonical_hash(),
+        sponsor_threshold: 2,
+        response_threshold: 3,
+        referendum_threshold: 5,
+        open_for_ms: 30 * 86_400_000,
+        response_due_ms: 14 * 86_400_000,
+        region_min_group: 2,
+    };
+    let petition_hash = petition.canonical_hash();
+    let board_key = SigningKey::generate(&mut rng);
+    let board = BoardPublicKey(board_key.verifying_key());
+    Fixture {
+        manifest,
+        manifest_hash,
+        election_key,
+        credentials,
+        electorate,
+        electorate_index,
+        petition,
+        petition_hash,
+        board_key,
+        board,
+    }
+}
+
+/// The fixture, built on first use.
+pub fn fixture() -> &'static Fixture {
+    static FIXTURE: OnceLock<Fixture> = OnceLock::new();
+    FIXTURE.get_or_init(build_fixture)
+}
+
+/// Parse JSON, then check that serializing and re-parsing gives the same value.
+fn parse_roundtrip<T>(data: &[u8]) -> Option<T>
+where
+    T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
+{
+    let value: T = serde_json::from_slice(data).ok()?;
+    let again = match serde_json::to_vec(&value) {
+        Ok(v) => v,
+        Err(e) => panic!("parsed value does not serialize: {e}"),
+    };
+    match serde_json::from_slice::<T>(&again) {
+        Ok(v) => assert_eq!(v, value, "JSON round trip changed the value"),
+        Err(e) => panic!("serialized value does not parse again: {e}"),
+    }
+    Some(value)
+}
+
+/// `Point::try_from_bytes`, `Point::try_from_bytes_nonidentity`, `Scalar::try_from_bytes`
+/// and `RangeProof::try_from_bytes` on the input (and on each 32-byte window of it);
+/// whatever decodes must re-encode to exactly its input.
+pub fn point_and_scalar(data: &[u8]) {
+    let one = |bytes: &[u8]| {
+        if let Ok(p) = Point::try_from_bytes(bytes) {
+            assert_eq!(&p.to_bytes()[..], bytes, "point re-encoding differs");
+            let ni = Point::try_from_bytes_nonidentity(bytes, "fuzz");
+            assert_eq!(
+                ni.is_ok(),
+                !p.is_identity(),
+                "nonidentity decoder disagrees"
+            );
+        } else {
+            assert!(Point::try_from_bytes_nonidentity(bytes, "fuzz").is_err());
+        }
+        if let Ok(s) = Scalar::try_from_bytes(bytes) {
+            assert_eq!(&s.to_bytes()[..], bytes, "scalar re-encoding differs");
+        }
+    };
+    one(data);
+    for w in data.chunks(32).take(64) {
+        one(w);
+    }
+    if let Ok(r) = RangeProof::try_from_bytes(data) {
+        assert_eq!(r.to_bytes(), data, "range proof re-encoding differs");
+        let again = RangeProof::try_from_bytes(&r.to_bytes());
+        assert!(
+            again.is_ok_and(|a| a == r),
+            "range proof does not decode again"
+        );
+    }
+}
+
+/// Parse a `Ballot` from JSON; if it parses, run `check_structure` and `check_proofs`
+/// (single and batch verification, which must agree) against the fixture.
+pub fn ballot_json(data: &[u8]) {
+    let Some(ballot) = parse_roundtrip::<Ballot>(data) else {
+        return;
+    };
+    let f = fixture();
+    let ctx = f.context();
+    let _ = (ballot.hash(), ballot.tracking_code(), ballot.body_hash());
+    let structure = ballot.check_structure(&ctx, &f.electorate_index);
+    // check_proofs re-checks the shape itself, so it is also driven on ballots that fail
+    // the structural checks: no input may make it panic either.
+    let mut rng = Fixture::rng(1);
+    let single = ballot.check_proofs(&ctx, &mut SingleVerifier, &mut rng);
+    let mut batch = BatchVerifier::new(Fixture::rng(2));
+    let batched = ballot
+        .check_proofs(&ctx, &mut batch, &mut rng)
+        .is_ok_and(|()| batch.finish().is_ok());
+    assert_eq!(
+        single.is_ok(),
+        batched,
+        "single and batch verification disagree: single {single:?}"
+    );
+    if structure.is_ok() && single.is_ok() {
+        assert!(ballot
+            .validate(&ctx, &f.electorate_index, &mut Fixture::rng(4))
+            .is_ok());
+    }
+}
+
+/// Parse a `PetitionSignature` (or, failing that, a `PetitionProposal`) from JSON and
+/// verify it against the fixture petition and electorate (single and batch must agree).
+pub fn petition_signature_json(data: &[u8]) {
+    let f = fixture();
+    if let Some(sig) = parse_roundtrip::<PetitionSignature>(data) {
+        let _ = sig.canonical_hash();
+        let single = sig.verify(&f.petition_hash, &f.electorate_index);
+        let mut batch = BatchVerifier::new(Fixture::rng(5));
+        let batched = sig
+            .check(&f.petition_hash, &f.electorate_index, &mut batch)
+            .is_ok_and(|()| batch.finish().is_ok());
+        assert_eq!(
+            single.is_ok(),
+            batched,
+            "single and batch verification disagree: single {single:?}"
+        );
+    } else if let Some(proposal) = parse_roundtrip::<PetitionProposal>(data) {
+        let _ = proposal.canonical_bytes();
+        let _ = proposal.verify(&f.electorate_index);
+    }
+}
+
+/// Parse a `Receipt` from JSON and verify it against the fixture board key (and, as a
+/// voter would, against the fixture's ballot).
+pub fn receipt_json(data: &[u8]) {
+    let Some(receipt) = parse_roundtrip::<Receipt>(data) else {
+        return;
+    };
+    let f = fixture();
+    let _ = receipt.verify(&f.board);
+    let _ = receipt.tree_head.verify(&f.board);
+    for c in &receipt.tree_head.cosignatures {
+        let _ = receipt.tree_head.verify_cosignature(&f.board, c);
+    }
+    static BALLOT: OnceLock<Ballot> = OnceLock::new();
+    let ballot = BALLOT.get_or_init(|| f.ballot(1, &mut Fixture::rng(3)));
+    let _ = receipt.matches_ballot(ballot);
+}
+
+/// Reads fixed-width fields from the input, zero-padding past its end.
+struct Fields<'a>(&'a [u8]);
+
+impl Fields<'_> {
+    fn take<const N: usize>(&mut self) -> [u8; N] {
+        let mut out = [0u8; N];
+        let n = self.0.len().min(N);
+        let (head, rest) = self.0.split_at(n);
+        if let Some(dst) = out.get_mut(..n) {
+            dst.copy_from_slice(head);
+        }
+        self.0 = rest;
+        out
+    }
+    fn u64(&mut self) -> u64 {
+        u64::from_le_bytes(self.take())
+    }
+    fn node(&mut self) -> NodeHash {
+        NodeHash(self.take())
+    }
+}
+
+/// Split the input into index ‖ size ‖ old size (u64 LE each) ‖ leaf ‖ root ‖ old root
+/// (32 bytes each) ‖ proof nodes, and call `verify_inclusion` and `verify_consistency`
+/// (which must never panic). Then, on a tree of `size % 65` leaves derived from the
+/// input, honestly generated inclusion and consistency proofs must verify and a proof
+/// with one node changed must not.
+pub fn merkle_proofs(data: &[u8]) {
+    let mut r = Fields(data);
+    let index = r.u64();
+    let size = r.u64();
+    let old_size = r.u64();
+    let leaf = r.node();
+    let root = r.node();
+    let old_root = r.node();
+    let proof: Vec<NodeHash> = r.0.chunks(32).take(128).map(|c| Fields(c).node()).collect();
+    let _ = verify_inclusion(&leaf, index, size, &proof, &root);
+    let _ = verify_consistency(old_size, size, &old_root, &root, &proof);
+    let _ = verify_consistency(old_size, index, &old_root, &leaf, &proof);
+
+    // Honest proofs on a small tree must verify; tampered ones must not.
+    let n = size % 65;
+    let leaves: Vec<NodeHash> = (0..n)
+        .map(|i| leaf_hash(&[&leaf.0[..], &i.to_le_bytes()[..]].concat()))
+        .collect();
+    let full = root_from_leaf_hashes(&leaves);
+    let tamper = |p: &[NodeHash]| -> Option<Vec<NodeHash>> {
+        let mut p = p.to_vec();
+        let k = (index as usize) % p.len().max(1);
+        let node = p.get_mut(k)?;
+        node.0[0] ^= 1;
+        Some(p)
+    };
+    if n > 0 {
+        let i = index % n;
+        match inclusion_proof(&leaves, i) {
+            Ok(p) => {
+                let Some(l) = leaves.get(i as usize) else {
+                    panic!("leaf {i} missing");
+                };
+                if let Err(e) = verify_inclusion(l, i, n, &p, &full) {
+                    panic!("honest inclusion proof of {i} in {n} rejected: {e}");
+                }
+                if let Some(bad) = tamper(&p) {
+                    assert!(
+                        verify_inclusion(l, i, n, &bad, &full).is_err(),
+                        "tampered inclusion proof of {i} in {n} accepted"
+                    );
+                }
+            }
+            Err(e) => panic!("inclusion_proof({i}, {n}) failed: {e}"),
+        }
+    }
+    let m = old_size % (n + 1);
+    let Some(old_leaves) = leaves.get(..m as usize) else {
+        panic!("old tree {m} > {n}");
+    };
+    let old = root_from_leaf_hashes(old_leaves);
+    match consistency_proof(&leaves, m) {
+        Ok(p) => {
+            if let Err(e) = verify_consistency(m, n, &old, &full, &p) {
+                panic!("honest consistency proof {m} -> {n} rejected: {e}");
+            }
+            if let Some(bad) = tamper(&p) {
+                assert!(
+                    verify_consistency(m, n, &old, &full, &bad).is_err(),
+                    "tampered consistency proof {m} -> {n} accepted"
+                );
+            }
+        }
+        Err(e) => panic!("consistency_proof({m}, {n}) failed: {e}"),
+    }
+}
+
+/// Parse a `BoardEntry` from JSON and compute its leaf hash, canonical bytes and scope
+/// (re-parsing its JSON must give the same leaf hash). Inputs that are not entries are
+/// tried as a signed tree head (verified against the fixture board) and a record header.
+pub fn board_entry_json(data: &[u8]) {
+    if let Some(entry) = parse_roundtrip::<BoardEntry>(data) {
+        let leaf = entry.leaf_hash();
+        let bytes = entry.canonical_bytes();
+        let _ = (entry.scope(), entry.canonical_hash());
+        assert_eq!(
+            leaf,
+            leaf_hash(&bytes),
+            "leaf hash is not the hash of the canonical bytes"
+        );
+    } else if let Some(head) = parse_roundtrip::<SignedTreeHead>(data) {
+        let f = fixture();
+        let _ = head.verify(&f.board);
+        for c in &head.cosignatures {
+            let _ = head.verify_cosignature(&f.board, c);
+        }
+    } else if let Some(header) = parse_roundtrip::<RecordHeader>(data) {
+        let _ = header.validate();
+    }
+}
+
+/// Feed the input to the verifier as a record held in memory: the lines before a line
+/// `#heads` are `entries.jsonl`, the lines after it `tree-heads.jsonl`; `record.json` is
+/// the fixture's header, claiming as many entries as there are non-blank entry lines.
+/// `verify_record` must return (a report or an error), never panic.
+pub fn record_lines(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut entries = Vec::new();
+    let mut tree_heads = Vec::new();
+    let mut in_heads = false;
+    for line in text.split('\n') {
+        if line.trim_end_matches('\r') == HEADS_SEPARATOR {
+            in_heads = true;
+        } else if in_heads {
+            tree_heads.push(line.to_owned());
+        } else {
+            entries.push(line.to_owned());
+        }
+    }
+    let size = entries.iter().filter(|l| !l.trim().is_empty()).count() as u64;
+    let header = match serde_json::to_string(&fixture().record_header(size)) {
+        Ok(h) => h,
+        Err(e) => panic!("fixture header does not serialize: {e}"),
+    };
+    let source = MemorySource {
+        header,
+        tree_heads,
+        entries,
+    };
+    let _ = verify_record(&source, Options::default(), &mut NoProgress);
+}

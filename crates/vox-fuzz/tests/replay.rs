@@ -1,0 +1,443 @@
+//! Stable replay of the fuzz corpora, plus a short deterministic mutation loop.
+//!
+//! - `replay_corpora`: every file of every `fuzz/corpus/<target>/` through its target;
+//!   a missing or empty corpus directory fails the test.
+//! - `mutations`: a few thousand mutated corpus inputs per target from a fixed seed,
+//!   bounded in time (0.3 s per target), so CI exercises mutations without nightly or
+//!   libFuzzer.
+//! - `generate_valid_seeds`: with `VOX_UPDATE_CORPUS=1`, (re)writes the `valid-*`
+//!   seeds from the fixture; otherwise checks that the checked-in ones are still valid.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use vox_fuzz::{fixture, Fixture, HEADS_SEPARATOR, TARGETS};
+use vox_protocol::board::{SignedTreeHead, TreeHead};
+use vox_protocol::merkle::{consistency_proof, inclusion_proof, root_from_leaf_hashes};
+use vox_protocol::petition::{PetitionProposal, PetitionSignature, SignatureAction};
+use vox_verifier::{verify_record, MemorySource, NoProgress, Options, Verdict};
+
+fn corpus_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus")
+}
+
+fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let dir = corpus_root().join(target);
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("corpus directory {} missing: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "corpus {} is empty", dir.display());
+    files
+        .into_iter()
+        .map(|p| {
+            let data = fs::read(&p).unwrap();
+            (p, data)
+        })
+        .collect()
+}
+
+#[test]
+fn replay_corpora() {
+    for (name, target) in TARGETS {
+        for (path, data) in corpus(name) {
+            let r = std::panic::catch_unwind(|| target(&data));
+            assert!(r.is_ok(), "{name}: {} panicked", path.display());
+        }
+    }
+}
+
+/// xorshift64*: a tiny deterministic generator (no extra dependency).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
+    }
+}
+
+const INTERESTING: &[&[u8]] = &[
+    b"0",
+    b"-1",
+    b"18446744073709551615",
+    b"18446744073709551616",
+    b"-9223372036854775808",
+    b"1e999",
+    b"null",
+    b"\"\"",
+    b"[]",
+    b"{}",
+    b"\"ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\"",
+    b"\"0000000000000000000000000000000000000000000000000000000000000000\"",
+    b"\"edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f\"",
+    b"\n",
+    b"\xff",
+];
+
+/// One libFuzzer-like mutation: byte flips, insertions, deletions, duplications,
+/// splices with another corpus input, and JSON-aware token swaps.
+fn mutate(rng: &mut Rng, data: &[u8], other: &[u8]) -> Vec<u8> {
+    let mut d = data.to_vec();
+    for _ in 0..=rng.below(4) {
+        let len = d.len();
+        match rng.below(9) {
+            0 if len > 0 => {
+                let i = rng.below(len);
+                d[i] ^= 1 << rng.below(8);
+            }
+            1 if len > 0 => {
+                let i = rng.below(len);
+                d[i] = rng.next() as u8;
+            }
+            2 => {
+                let i = rng.below(len + 1);
+                d.insert(i, rng.next() as u8);
+            }
+            3 if len > 0 => {
+                let i = rng.below(len);
+                let n = 1 + rng.below((len - i).min(64));
+                d.drain(i..i + n);
+            }
+            4 if len > 0 => {
+                let i = rng.below(len);
+                let n = 1 + rng.below((len - i).min(64));
+                let chunk = d[i..i + n].to_vec();
+                let j = rng.below(len + 1);
+                d.splice(j..j, chunk);
+            }
+            5 if !other.is_empty() => {
+                let i = rng.below(len + 1);
+                let j = rng.below(other.len());
+                let n = 1 + rng.below((other.len() - j).min(256));
+                d.truncate(i);
+                d.extend_from_slice(&other[j..j + n]);
+            }
+            6 => {
+                // Replace a JSON scalar token (number or string) with an interesting one.
+                let starts: Vec<usize> = d
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| **c == b'"' || c.is_ascii_digit())
+                    .map(|(i, _)| i)
+                    .collect();
+                if let Some(&s) = starts.get(rng.below(starts.len())) {
+                    let end = if d[s] == b'"' {
+                        d[s + 1..]
+                            .iter()
+                            .position(|c| *c == b'"')
+                            .map_or(d.len(), |p| s + p + 2)
+                    } else {
+                        d[s..]
+                            .iter()
+                            .position(|c| !c.is_ascii_digit())
+                            .map_or(d.len(), |p| s + p)
+                    };
+                    let tok = INTERESTING[rng.below(INTERESTING.len())];
+                    d.splice(s..end, tok.iter().copied());
+                }
+            }
+            7 if len > 0 => {
+                // Increment or decrement a byte (off-by-one in numbers and hex digits).
+                let i = rng.below(len);
+                d[i] = if rng.next() & 1 == 0 {
+                    d[i].wrapping_add(1)
+                } else {
+                    d[i].wrapping_sub(1)
+                };
+            }
+            _ => {
+                let i = rng.below(len + 1);
+                d.truncate(i);
+            }
+        }
+    }
+    d
+}
+
+/// `VOX_FUZZ_MUTATIONS=N` (per target) and `VOX_FUZZ_SECONDS=S` (per target) widen the
+/// loop for a local bug hunt without nightly; `VOX_FUZZ_SEED` changes the seed.
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn mutations() {
+    let per_target: usize = env_or("VOX_FUZZ_MUTATIONS", 3000);
+    let budget = Duration::from_secs_f64(env_or("VOX_FUZZ_SECONDS", 0.3));
+    let mut rng = Rng(env_or("VOX_FUZZ_SEED", 0x9e37_79b9_7f4a_7c15_u64) | 1);
+    for (name, target) in TARGETS {
+        let seeds = corpus(name);
+        // The fixture is built outside the timed loop.
+        target(&seeds[0].1);
+        let start = Instant::now();
+        let mut runs = 0;
+        while runs < per_target && start.elapsed() < budget {
+            let (path, base) = &seeds[rng.below(seeds.len())];
+            let other = &seeds[rng.below(seeds.len())].1;
+            let input = mutate(&mut rng, base, other);
+            let r = std::panic::catch_unwind(|| target(&input));
+            if r.is_err() {
+                let out = std::env::temp_dir().join(format!("vox-fuzz-crash-{name}-{runs}"));
+                fs::write(&out, &input).unwrap();
+                panic!(
+                    "{name}: mutation {runs} of {} panicked; input saved to {}",
+                    path.display(),
+                    out.display()
+                );
+            }
+            runs += 1;
+        }
+        eprintln!("{name}: {runs} mutated inputs in {:?}", start.elapsed());
+        assert!(runs >= 50, "{name}: only {runs} mutations ran");
+    }
+}
+
+/// The valid seeds, generated from the fixture (and, for records, from the verifier's
+/// honest-record generator, re-signed with the fixture's board key).
+fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let f = fixture();
+    let json = |v: &dyn erased::Json| v.to_json();
+    let mut out = Vec::new();
+
+    // point_and_scalar: a canonical point, the basepoint, a scalar, a range proof.
+    let ballot = f.ballot(0, &mut Fixture::rng(10));
+    out.push((
+        "point_and_scalar",
+        "valid-point".into(),
+        f.election_key.point().to_bytes().to_vec(),
+    ));
+    out.push((
+        "point_and_scalar",
+        "valid-credential".into(),
+        f.credentials[0].public_key().to_bytes().to_vec(),
+    ));
+    let rp = ballot
+        .range_proof
+        .as_ref()
+        .expect("approve question has a range proof");
+    out.push((
+        "point_and_scalar",
+        "valid-range-proof".into(),
+        rp.to_bytes(),
+    ));
+
+    // ballot_json: a valid ballot (passes every check), pretty and compact.
+    out.push(("ballot_json", "valid-ballot.json".into(), json(&ballot)));
+    out.push((
+        "ballot_json",
+        "valid-ballot-pretty.json".into(),
+        serde_json::to_vec_pretty(&ballot).unwrap(),
+    ));
+
+    // petition_signature_json: a signature, a withdrawal and a proposal.
+    for (i, action) in [SignatureAction::Sign, SignatureAction::Withdraw]
+        .into_iter()
+        .enumerate()
+    {
+        let s = PetitionSignature::create(
+            &f.petition,
+            &f.credentials[i + 1],
+            action,
+            &mut Fixture::rng(20 + i as u64),
+        );
+        out.push((
+            "petition_signature_json",
+            format!("valid-{}.json", if i == 0 { "sign" } else { "withdraw" }),
+            json(&s),
+        ));
+    }
+    let p = PetitionProposal::create(f.petition.clone(), &f.credentials[0], &mut Fixture::rng(22));
+    out.push((
+        "petition_signature_json",
+        "valid-proposal.json".into(),
+        json(&p),
+    ));
+
+    // receipt_json.
+    out.push((
+        "receipt_json",
+        "valid-receipt.json".into(),
+        json(&f.receipt()),
+    ));
+
+    // merkle_proofs: honest inclusion and consistency proofs over 11 leaves.
+    let leaves: Vec<_> = (0u8..11)
+        .map(|i| vox_protocol::merkle::leaf_hash(&[i]))
+        .collect();
+    let root = root_from_leaf_hashes(&leaves);
+    let old_root = root_from_leaf_hashes(&leaves[..6]);
+    let frame = |index: u64, size: u64, old: u64, leaf: &[u8; 32], proof: &[_]| {
+        let mut b = Vec::new();
+        b.extend(index.to_le_bytes());
+        b.extend(size.to_le_bytes());
+        b.extend(old.to_le_bytes());
+        b.extend(leaf);
+        b.extend(root.0);
+        b.extend(old_root.0);
+        for n in proof {
+            let n: &vox_protocol::merkle::NodeHash = n;
+            b.extend(n.0);
+        }
+        b
+    };
+    let ip = inclusion_proof(&leaves, 4).unwrap();
+    out.push((
+        "merkle_proofs",
+        "valid-inclusion".into(),
+        frame(4, 11, 6, &leaves[4].0, &ip),
+    ));
+    let cp = consistency_proof(&leaves, 6).unwrap();
+    out.push((
+        "merkle_proofs",
+        "valid-consistency".into(),
+        frame(4, 11, 6, &leaves[4].0, &cp),
+    ));
+
+    // board_entry_json and record_lines: an honest record (every payload kind), with
+    // its tree heads re-signed by the fixture board so that the header matches.
+    let honest = vox_verifier::synth::honest(7, 0).unwrap();
+    let entries = &honest.record.entries;
+    let mut kinds = std::collections::BTreeMap::new();
+    for e in entries {
+        let v = serde_json::to_value(&e.payload).unwrap();
+        let kind = v["type"].as_str().unwrap().to_owned();
+        kinds.entry(kind).or_insert(e);
+    }
+    for (kind, e) in &kinds {
+        out.push(("board_entry_json", format!("valid-{kind}.json"), json(*e)));
+    }
+    let leaf_hashes: Vec<_> = entries.iter().map(|e| e.leaf_hash()).collect();
+    let heads: Vec<SignedTreeHead> = honest
+        .record
+        .heads
+        .iter()
+        .map(|h| {
+            let size = h.head.tree_size as usize;
+            SignedTreeHead::sign(
+                TreeHead {
+                    tree_size: h.head.tree_size,
+                    root_hash: root_from_leaf_hashes(&leaf_hashes[..size]),
+                    timestamp_ms: h.head.timestamp_ms,
+                },
+                &f.board_key,
+            )
+        })
+        .collect();
+    out.push((
+        "board_entry_json",
+        "valid-tree-head.json".into(),
+        json(heads.last().unwrap()),
+    ));
+    out.push((
+        "board_entry_json",
+        "valid-record-header.json".into(),
+        json(&f.record_header(entries.len() as u64)),
+    ));
+    let src =
+        MemorySource::from_parts(&f.record_header(entries.len() as u64), &heads, entries).unwrap();
+    let report = verify_record(&src, Options::default(), &mut NoProgress).unwrap();
+    assert_ne!(
+        report.verdict(),
+        Verdict::Fail,
+        "the re-signed honest record must not fail:\n{}",
+        report.to_human()
+    );
+    let mut text = src.entries.join("\n");
+    text.push('\n');
+    text.push_str(HEADS_SEPARATOR);
+    text.push('\n');
+    text.push_str(&src.tree_heads.join("\n"));
+    text.push('\n');
+    out.push(("record_lines", "valid-record.txt".into(), text.into_bytes()));
+    // A short prefix (electorate + petition proposal), without heads.
+    let short: Vec<_> = src.entries.iter().take(3).cloned().collect();
+    out.push((
+        "record_lines",
+        "valid-prefix.txt".into(),
+        (short.join("\n") + "\n").into_bytes(),
+    ));
+    out
+}
+
+mod erased {
+    pub trait Json {
+        fn to_json(&self) -> Vec<u8>;
+    }
+    impl<T: serde::Serialize> Json for T {
+        fn to_json(&self) -> Vec<u8> {
+            serde_json::to_vec(self).unwrap()
+        }
+    }
+}
+
+#[test]
+fn generate_valid_seeds() {
+    let update = std::env::var_os("VOX_UPDATE_CORPUS").is_some_and(|v| v == "1");
+    let seeds = valid_seeds();
+    for (target, name, data) in &seeds {
+        let path = corpus_root().join(target).join(name);
+        if update {
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, data).unwrap();
+        } else {
+            // The seeds are deterministic: a stale checked-in seed means the fixture or an
+            // encoding changed; rerun with VOX_UPDATE_CORPUS=1.
+            let on_disk = fs::read(&path).unwrap_or_else(|e| {
+                panic!(
+                    "{} missing ({e}); run VOX_UPDATE_CORPUS=1 cargo test -p vox-fuzz",
+                    path.display()
+                )
+            });
+            assert!(
+                on_disk == *data,
+                "{} is stale; run VOX_UPDATE_CORPUS=1 cargo test -p vox-fuzz",
+                path.display()
+            );
+        }
+    }
+    // The valid seeds must pass verification (so mutations start deep in the checks).
+    let f = fixture();
+    let ctx = f.context();
+    for (target, name, data) in &seeds {
+        match *target {
+            "ballot_json" => {
+                let b: vox_protocol::ballot::Ballot = serde_json::from_slice(data).unwrap();
+                b.validate(&ctx, &f.electorate_index, &mut Fixture::rng(9))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "receipt_json" => {
+                let r: vox_protocol::board::Receipt = serde_json::from_slice(data).unwrap();
+                r.verify(&f.board).unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "petition_signature_json" if name.contains("proposal") => {
+                let p: PetitionProposal = serde_json::from_slice(data).unwrap();
+                p.verify(&f.electorate_index)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "petition_signature_json" => {
+                let s: PetitionSignature = serde_json::from_slice(data).unwrap();
+                s.verify(&f.petition_hash, &f.electorate_index)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            _ => {}
+        }
+    }
+}
