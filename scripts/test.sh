@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-step() { printf '\n== %s ==\n' "$*"; }
+stages=0
+step() { stages=$((stages + 1)); printf '\n== %s ==\n' "$*"; }
 
 step "format"
 cargo fmt --all -- --check
@@ -26,3 +27,6 @@ scripts/with-postgres.sh cargo test --workspace --locked
 
 step "citizens' web app in headless Chromium"
 VOX_PROFILE=debug scripts/test-web.sh
+
+# Every stage above exits non-zero on failure (set -e), so reaching here means all passed.
+printf '\ntest-suite: %d passed, 0 failed\n' "$stages"
