@@ -468,6 +468,7 @@ impl Board {
             entry_rows,
         )
         .await?;
+        crate::failpoint::hit("after-append");
         let node_rows = w
             .new_nodes
             .iter()
@@ -504,6 +505,7 @@ impl Board {
         .bind(sth.signature.0.to_bytes().to_vec())
         .execute(&mut *w.tx)
         .await?;
+        crate::failpoint::hit("before-commit");
         w.tx.commit().await?;
 
         // Committed: now memory may follow.

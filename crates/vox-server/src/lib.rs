@@ -34,6 +34,7 @@ pub mod config;
 mod db;
 pub mod error;
 mod extract;
+mod failpoint;
 mod idempotency;
 mod limiter;
 mod state;

@@ -311,6 +311,7 @@ async fn try_commit(
             ballot_rows,
         )
         .await?;
+        crate::failpoint::hit("after-insert");
         let latest_rows = latest
             .into_iter()
             .map(|((rid, cred), (hash, seq))| {
@@ -340,6 +341,7 @@ async fn try_commit(
         .await?;
     }
     board.commit(w).await?;
+    crate::failpoint::hit("after-commit");
 
     // Answers, duplicates resolved to their first occurrence.
     let mut answers: Vec<Result<JsonResponse, AppError>> = Vec::with_capacity(decisions.len());

@@ -569,6 +569,7 @@ async fn cast(
     .await?;
     let nanos = u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX);
     s.metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
+    crate::failpoint::hit("after-proofs");
 
     let (reply, answer) = oneshot::channel();
     let pending = PendingBallot {

@@ -1,0 +1,32 @@
+//! Crash-test failpoints (feature `failpoints`, off by default; without it [`hit`] is an
+//! empty inline function).
+//!
+//! With the feature, `VOX_FAILPOINT=NAME:N` (read once) aborts the process on the N-th
+//! hit of `NAME` (N ≥ 1). Names in the ballot path: `after-proofs`, `after-insert`,
+//! `after-append`, `before-commit`, `after-commit`.
+
+/// Count a hit of `name`; abort the process if `VOX_FAILPOINT` says so.
+#[cfg(feature = "failpoints")]
+pub(crate) fn hit(name: &'static str) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::OnceLock;
+    static TARGET: OnceLock<Option<(String, u64)>> = OnceLock::new();
+    static HITS: AtomicU64 = AtomicU64::new(0);
+    let target = TARGET.get_or_init(|| {
+        let v = std::env::var("VOX_FAILPOINT").ok()?;
+        let (n, k) = v.rsplit_once(':')?;
+        let k: u64 = k.parse().ok().filter(|k| *k >= 1)?;
+        Some((n.to_owned(), k))
+    });
+    if let Some((n, k)) = target {
+        if n == name && HITS.fetch_add(1, Ordering::SeqCst) + 1 == *k {
+            eprintln!("failpoint {name}:{k} hit: aborting");
+            std::process::abort();
+        }
+    }
+}
+
+/// Without the feature: nothing.
+#[cfg(not(feature = "failpoints"))]
+#[inline(always)]
+pub(crate) fn hit(_name: &'static str) {}
