@@ -129,15 +129,7 @@ fn in_memory_manifest(id: &str, electorate_hash: Hash32, trustees: &[TrusteeKeys
         opens_at: 0,
         closes_at: 4_000_000_000_000,
         electorate_hash,
-        trustees: trustees
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
         threshold: 2,
         source_petition: None,
     }

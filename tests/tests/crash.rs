@@ -225,15 +225,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys]) -> Manifest {
         opens_at: now - 60_000,
         closes_at: now + 3_600_000,
         electorate_hash,
-        trustees: trustees
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
         threshold: 2,
         source_petition: None,
     }

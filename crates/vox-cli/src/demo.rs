@@ -512,15 +512,7 @@ impl Demo {
             opens_at: now,
             closes_at: now + 14 * DAY_MS,
             electorate_hash: petition.electorate_hash,
-            trustees: keys
-                .iter()
-                .enumerate()
-                .map(|(i, k)| TrusteeInfo {
-                    index: i as u32 + 1,
-                    name: format!("Trustee {}", i + 1),
-                    public_key: *k.public(),
-                })
-                .collect(),
+            trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
             threshold: 2,
             source_petition: Some(petition.id.clone()),
         };

@@ -68,15 +68,7 @@ fn complaints_are_raised_answered_and_resolved() {
         opens_at: 0,
         closes_at: i64::MAX / 2,
         electorate_hash: electorate.canonical_hash(),
-        trustees: keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("T{}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
         threshold: 2,
         source_petition: None,
     };

@@ -137,6 +137,21 @@ impl Canonical for Question {
     }
 }
 
+impl TrusteeInfo {
+    /// The manifest's trustee list for keys in index order: indices 1..=n, named
+    /// "Trustee i" (what every tool that builds a manifest from bare keys needs).
+    pub fn numbered<'a>(keys: impl IntoIterator<Item = &'a Point>) -> Vec<TrusteeInfo> {
+        keys.into_iter()
+            .zip(1u32..)
+            .map(|(k, index)| TrusteeInfo {
+                index,
+                name: format!("Trustee {index}"),
+                public_key: *k,
+            })
+            .collect()
+    }
+}
+
 impl Canonical for TrusteeInfo {
     fn encode(&self, e: &mut Encoder) {
         e.u32(self.index).str(&self.name).point(&self.public_key);

@@ -57,15 +57,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys]) -> Manifest {
         opens_at: 0,
         closes_at: 10,
         electorate_hash,
-        trustees: trustees
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("T{}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
         threshold: 2,
         source_petition: None,
     }

@@ -408,16 +408,7 @@ pub fn manifest(
         opens_at: now - 60_000,
         closes_at: now + 3_600_000,
         electorate_hash,
-        trustees: trustees
-            .keys
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(trustees.keys.iter().map(TrusteeKeys::public)),
         threshold: k,
         source_petition,
     }
