@@ -22,6 +22,48 @@ pub struct ServeArgs {
     /// printing it.
     #[arg(long)]
     pub token_file: Option<PathBuf>,
+    /// Per client address limit on every request, as `BURST/PER_SECOND` (e.g. `200/50`),
+    /// or `off`. Loopback clients are exempt unless `--limit-loopback`.
+    #[arg(long, value_parser = parse_limit, default_value = "200/50")]
+    pub rate_limit_address: Limit,
+    /// Per credential limit on ballots and petition signatures, as `BURST/PER_SECOND`
+    /// (e.g. `20/2`), or `off`.
+    #[arg(long, value_parser = parse_limit, default_value = "20/2")]
+    pub rate_limit_credential: Limit,
+    /// Apply the per-address limit to loopback clients too. Set it when a reverse proxy
+    /// on this machine forwards the public traffic: otherwise every client looks like
+    /// the proxy and is exempt.
+    #[arg(long)]
+    pub limit_loopback: bool,
+    /// Database connections in the pool.
+    #[arg(long, default_value_t = 16)]
+    pub max_connections: u32,
+}
+
+/// A rate limit from the command line (`None` = off).
+#[derive(Clone, Copy, Debug)]
+pub struct Limit(pub Option<vox_server::RateLimit>);
+
+/// `BURST/PER_SECOND` or `off`.
+fn parse_limit(s: &str) -> Result<Limit, String> {
+    if s.eq_ignore_ascii_case("off") {
+        return Ok(Limit(None));
+    }
+    let (burst, rate) = s
+        .split_once('/')
+        .ok_or_else(|| format!("expected BURST/PER_SECOND (e.g. 20/2) or off, got {s:?}"))?;
+    let burst: u32 = burst
+        .trim()
+        .parse()
+        .map_err(|_| format!("burst {burst:?} is not a whole number"))?;
+    let per_second: f64 = rate
+        .trim()
+        .parse()
+        .map_err(|_| format!("rate {rate:?} is not a number"))?;
+    if burst == 0 || !(per_second.is_finite() && per_second > 0.0) {
+        return Err("burst and rate must be positive (use `off` to disable)".into());
+    }
+    Ok(Limit(Some(vox_server::RateLimit { burst, per_second })))
 }
 
 /// Run the server until Ctrl-C or SIGTERM.
@@ -38,7 +80,11 @@ pub fn run(a: ServeArgs) -> Result<()> {
         .build()
         .context("starting the async runtime")?;
     rt.block_on(async move {
-        let config = vox_server::ServerConfig::new(a.database_url.clone(), a.listen);
+        let mut config = vox_server::ServerConfig::new(a.database_url.clone(), a.listen);
+        config.rate_limit_per_address = a.rate_limit_address.0;
+        config.rate_limit_per_credential = a.rate_limit_credential.0;
+        config.rate_limit_exempt_loopback = !a.limit_loopback;
+        config.max_connections = a.max_connections.max(1);
         let server = vox_server::start(config)
             .await
             .map_err(|e| anyhow!("the server did not start: {e}"))?;
@@ -84,5 +130,21 @@ async fn wait_for_shutdown_signal() -> Result<()> {
     #[cfg(not(unix))]
     {
         tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+    use super::*;
+
+    #[test]
+    fn limits_parse_or_explain() {
+        let l = parse_limit("20/2").unwrap().0.unwrap();
+        assert_eq!((l.burst, l.per_second), (20, 2.0));
+        assert!(parse_limit("OFF").unwrap().0.is_none());
+        for bad in ["20", "x/2", "20/x", "0/2", "20/0", "20/-1", "20/inf"] {
+            assert!(parse_limit(bad).is_err(), "{bad}");
+        }
     }
 }
