@@ -1295,3 +1295,88 @@ fn http_flood_from_one_credential_is_429_while_another_is_served() {
     assert!(limited, "the per-credential limit never triggered");
     c.post(BALLOTS, &o.ballot(1)).expect(201);
 }
+
+/// One HTTP/1.1 request over a fresh connection whose source address is `from` (any
+/// 127.x.y.z is loopback on Linux), so one test can play several client addresses.
+/// Returns the status code and the body.
+fn request_from(o: &Open, from: [u8; 4], method: &str, path: &str, body: &str) -> (u16, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server: std::net::SocketAddr = o.c().base.trim_start_matches("http://").parse().unwrap();
+    o.srv.rt.block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
+        let mut s = socket.connect(server).await.unwrap();
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {server}\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(body.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        s.read_to_string(&mut answer).await.unwrap();
+        let status = answer
+            .split(' ')
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or_else(|| panic!("no status line: {answer}"));
+        let body = answer
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    })
+}
+
+#[test]
+fn http_flood_from_one_address_is_429_while_other_addresses_are_served() {
+    // Loopback is not exempt here: 127.0.0.2 floods, 127.0.0.3 is an honest voter.
+    let o = open(|cfg| {
+        cfg.rate_limit_exempt_loopback = false;
+        cfg.rate_limit_per_address = Some(vox_server::RateLimit {
+            burst: 40,
+            per_second: 0.5,
+        });
+    });
+    let (flooder, honest) = ([127, 0, 0, 2], [127, 0, 0, 3]);
+    let mut served = 0;
+    let mut limited = 0;
+    for _ in 0..80 {
+        match request_from(&o, flooder, "GET", "/api/v1/board", "").0 {
+            200 => served += 1,
+            429 => limited += 1,
+            s => panic!("flood request answered {s}"),
+        }
+    }
+    assert!(served <= 42, "the flooder was served {served} times");
+    assert!(
+        limited >= 38,
+        "only {limited} flood requests were throttled"
+    );
+
+    // A ballot from the flooding address is refused with a typed problem and changes
+    // nothing; the same kind of ballot from another address is accepted.
+    let size = |o: &Open| -> u64 {
+        let (s, b) = request_from(o, honest, "GET", "/api/v1/board", "");
+        assert_eq!(s, 200, "{b}");
+        serde_json::from_str::<Value>(&b).unwrap()["tree_size"]
+            .as_u64()
+            .unwrap()
+    };
+    let before = size(&o);
+    let ballot = serde_json::to_string(&o.ballot(0)).unwrap();
+    let (s, b) = request_from(&o, flooder, "POST", BALLOTS, &ballot);
+    assert_eq!(s, 429, "{b}");
+    let p: Value = serde_json::from_str(&b).unwrap();
+    assert_eq!(p["type"], "https://vox.invalid/problems/rate-limited");
+    assert_eq!(size(&o), before, "a throttled ballot changed the board");
+    for voter in 1..4 {
+        let ballot = serde_json::to_string(&o.ballot(voter)).unwrap();
+        let (s, b) = request_from(&o, honest, "POST", BALLOTS, &ballot);
+        assert_eq!(
+            s, 201,
+            "an honest voter was not served during the flood: {b}"
+        );
+    }
+    assert_eq!(size(&o), before + 3);
+}
