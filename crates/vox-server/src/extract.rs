@@ -171,18 +171,23 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, AppError> {
+        Ok(QueryParams::parse(parts.uri.query()))
+    }
+}
+
+impl QueryParams {
+    /// Decode a query string (`a=1&b=x%20y`; a repeated name keeps its last value).
+    pub fn parse(query: Option<&str>) -> Self {
         let mut map = HashMap::new();
-        if let Some(q) = parts.uri.query() {
+        if let Some(q) = query {
             for pair in q.split('&').filter(|p| !p.is_empty()) {
                 let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
                 map.insert(percent_decode(k), percent_decode(v));
             }
         }
-        Ok(QueryParams(map))
+        QueryParams(map)
     }
-}
 
-impl QueryParams {
     /// A required unsigned integer parameter (400 naming it otherwise).
     pub fn u64(&self, name: &str) -> Result<u64, AppError> {
         self.opt_u64(name)?.ok_or_else(|| {

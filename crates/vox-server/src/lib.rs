@@ -18,6 +18,8 @@
 //!   `referendums`, `service`), merged in `api::router`.
 //! - `extract`, `error`, `idempotency`, `limiter`: JSON with field paths, RFC 9457
 //!   problems, Idempotency-Key, body limits and rate limits.
+//! - [`bodies`]: every JSON request body through the handlers' parser and stateless
+//!   checks, without a database (driven by the fuzz targets in `crates/vox-fuzz`).
 //! - `web`: the citizens' pages (built by `scripts/build-web.sh`) served at `/`.
 //!
 //! ## Invariants
@@ -30,6 +32,7 @@
 mod api;
 mod app;
 mod board;
+pub mod bodies;
 pub mod config;
 mod db;
 pub mod error;

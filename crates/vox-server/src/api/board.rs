@@ -148,7 +148,7 @@ async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct CosignRequest {
+pub(crate) struct CosignRequest {
     tree_size: u64,
     root_hash: NodeHash,
     timestamp_ms: i64,

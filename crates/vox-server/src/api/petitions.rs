@@ -349,7 +349,7 @@ async fn sign(
 /// the petition stays open for its fixed `open_for_ms`, and never longer.
 #[derive(Deserialize, Debug)]
 #[serde(tag = "decision", rename_all = "kebab-case")]
-enum ModerationRequest {
+pub(crate) enum ModerationRequest {
     Publish {
         #[serde(default)]
         closes_at: Option<i64>,
@@ -395,7 +395,7 @@ async fn moderate(
 
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
-struct ResponseRequest {
+pub(crate) struct ResponseRequest {
     text: String,
 }
 
@@ -420,9 +420,28 @@ async fn respond(
 
 #[derive(Deserialize, Debug)]
 #[serde(deny_unknown_fields)]
-struct InvalidationRequest {
+pub(crate) struct InvalidationRequest {
     credentials: Vec<CredentialPublicKey>,
     reason: String,
+}
+
+impl InvalidationRequest {
+    /// The checks that need no state: a public reason and at least one credential.
+    pub(crate) fn check(&self) -> Result<(), AppError> {
+        if self.reason.trim().is_empty() {
+            return Err(AppError::invalid(
+                "reason",
+                "an invalidation needs a public reason",
+            ));
+        }
+        if self.credentials.is_empty() {
+            return Err(AppError::invalid(
+                "credentials",
+                "no credential to invalidate",
+            ));
+        }
+        Ok(())
+    }
 }
 
 async fn invalidate(
@@ -432,18 +451,7 @@ async fn invalidate(
     MaybeIdem(idem): MaybeIdem,
     ApiJson(req): ApiJson<InvalidationRequest>,
 ) -> ApiResult {
-    if req.reason.trim().is_empty() {
-        return Err(AppError::invalid(
-            "reason",
-            "an invalidation needs a public reason",
-        ));
-    }
-    if req.credentials.is_empty() {
-        return Err(AppError::invalid(
-            "credentials",
-            "no credential to invalidate",
-        ));
-    }
+    req.check()?;
     s.write(idem.as_ref(), move |w, st, _| {
         let (mut t, _) = tracker_copy(st, &id)?;
         t.apply_invalidation(&req.credentials).map_err(rule_error)?;
