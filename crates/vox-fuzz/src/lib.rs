@@ -1,10 +1,20 @@
 //! # vox-fuzz
 //!
 //! One function per fuzz target, each `pub fn NAME(data: &[u8])`. The property every
-//! target checks is that **no input makes vox panic**; some targets also check cheap
-//! algebraic properties (decode → encode gives the input back, JSON round trips, single
-//! and batch verification agree, honestly generated Merkle proofs verify). A violated
-//! property is a panic too, so libFuzzer and the stable replay test both report it.
+//! target checks is that **no input makes vox panic**; on top of it each target checks
+//! what the decoder or verifier promises (a violated property is a panic too, so
+//! libFuzzer and the stable replay test both report it):
+//! - **no forgery**: whatever a verify entry point accepts was produced by the honest
+//!   party holding the key — a signed ballot, petition signature, proposal, receipt,
+//!   tree head, ceremony message or decryption share that verifies is canonically
+//!   identical to one the fixture made, so a mutated valid input never verifies unless
+//!   it means the same bytes;
+//! - **soundness**: an accepted Benaloh opening decrypts to the claimed choices, an
+//!   accepted partial decryption is the trustee's real one, a Merkle proof with a node
+//!   flipped is refused, signed ceremony messages only complete the honest ceremony;
+//! - **consistency**: decode → encode gives the input back, JSON round trips, single
+//!   and batch verification agree, a refused ceremony message leaves the state machine
+//!   unchanged, the server's parser agrees with serde_json and refuses with a 400/422.
 //!
 //! The same functions are driven by
 //! - `fuzz/fuzz_targets/*.rs` under `cargo +nightly fuzz` (libFuzzer), see `fuzz/README.md`;
@@ -15,6 +25,7 @@
 //! petition, board key) built once from a seeded ChaCha RNG, so the seed corpora can hold
 //! inputs that pass every check and mutations start deep inside the verifiers.
 
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
 use ed25519_dalek::SigningKey;
@@ -34,9 +45,21 @@ use vox_protocol::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_consistency,
     verify_inclusion, NodeHash,
 };
-use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 use vox_verifier::{verify_record, MemorySource, NoProgress, Options};
+
+mod audit;
+mod ceremony;
+mod http;
+mod nodes;
+
+pub use audit::audit_opening_json;
+pub use ceremony::{
+    ceremony_fixture, ceremony_messages, decryption_share_json, CeremonyFixture, TALLY_MOD,
+};
+pub use http::{http_bodies, QUERY_SELECTOR};
+pub use nodes::merkle_nodes;
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);
@@ -50,6 +73,11 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("merkle_proofs", merkle_proofs),
     ("board_entry_json", board_entry_json),
     ("record_lines", record_lines),
+    ("ceremony_messages", ceremony_messages),
+    ("decryption_share_json", decryption_share_json),
+    ("audit_opening_json", audit_opening_json),
+    ("merkle_nodes", merkle_nodes),
+    ("http_bodies", http_bodies),
 ];
 
 /// Seed of the fixture RNG (changing it invalidates the valid seeds of the corpora).
@@ -69,6 +97,8 @@ pub struct Fixture {
     pub manifest_hash: Hash32,
     /// The election key (a plain key pair, no ceremony: only ballots are checked here).
     pub election_key: ElectionPublicKey,
+    /// Its secret (to check that accepted audit openings tell the truth).
+    pub election_secret: SecretScalar,
     /// Eight voters; their public keys form [`Fixture::electorate`].
     pub credentials: Vec<Credential>,
     /// The electorate.
@@ -79,6 +109,8 @@ pub struct Fixture {
     pub petition: Petition,
     /// `petition.canonical_hash()`.
     pub petition_hash: Hash32,
+    /// The petition as proposed by voter 0 ([`Fixture::proposal_seed`]).
+    pub proposal: PetitionProposal,
     /// The board's signing key (receipts, tree heads).
     pub board_key: SigningKey,
     /// Its public key.
@@ -110,6 +142,27 @@ impl Fixture {
             Ok((ballot, _)) => ballot,
             Err(e) => panic!("fixture: cannot encrypt a ballot: {e}"),
         }
+    }
+
+    /// The honest ballots: (voter, RNG tag) of every ballot the seeds and the receipt
+    /// hold. A ballot that verifies must be one of these.
+    pub const HONEST_BALLOTS: [(usize, u64); 2] = [(0, 10), (1, 3)];
+
+    /// An honest signature (`Sign` by voter 1) or withdrawal (`Withdraw` by voter 2).
+    pub fn petition_signature(&self, action: SignatureAction) -> PetitionSignature {
+        let (voter, tag) = match action {
+            SignatureAction::Sign => (1, 20),
+            SignatureAction::Withdraw => (2, 21),
+        };
+        let Some(c) = self.credentials.get(voter) else {
+            panic!("fixture: no voter {voter}");
+        };
+        PetitionSignature::create(&self.petition, c, action, &mut Self::rng(tag))
+    }
+
+    /// The honest proposal of the fixture petition (by voter 0).
+    pub fn proposal_seed(&self) -> PetitionProposal {
+        proposal(&self.petition, &self.credentials)
     }
 
     /// The record header [`record_lines`] verifies against, for `tree_size` entries.
@@ -180,6 +233,13 @@ fn question(id: &str, options: usize, kind: QuestionKind) -> Question {
     }
 }
 
+fn proposal(petition: &Petition, credentials: &[Credential]) -> PetitionProposal {
+    let Some(c) = credentials.first() else {
+        panic!("fixture: no voter 0");
+    };
+    PetitionProposal::create(petition.clone(), c, &mut Fixture::rng(22))
+}
+
 fn build_fixture() -> Fixture {
     let mut rng = ChaCha20Rng::seed_from_u64(FIXTURE_SEED);
     let credentials: Vec<Credential> = (0..8).map(|_| Credential::generate(&mut rng)).collect();
@@ -244,17 +304,20 @@ fn build_fixture() -> Fixture {
         region_min_group: 2,
     };
     let petition_hash = petition.canonical_hash();
+    let proposal = proposal(&petition, &credentials);
     let board_key = SigningKey::generate(&mut rng);
     let board = BoardPublicKey(board_key.verifying_key());
     Fixture {
         manifest,
         manifest_hash,
         election_key,
+        election_secret: secret,
         credentials,
         electorate,
         electorate_index,
         petition,
         petition_hash,
+        proposal,
         board_key,
         board,
     }
@@ -266,8 +329,37 @@ pub fn fixture() -> &'static Fixture {
     FIXTURE.get_or_init(build_fixture)
 }
 
+/// Canonical encodings of the honest signed objects: anything a verify entry point
+/// accepts must be in here.
+struct Honest {
+    ballots: BTreeSet<Vec<u8>>,
+    petition_signatures: BTreeSet<Vec<u8>>,
+    proposal: Vec<u8>,
+    receipt: Receipt,
+}
+
+/// Built on first use: only when something verified (encrypting the ballots is slow).
+fn honest() -> &'static Honest {
+    static HONEST: OnceLock<Honest> = OnceLock::new();
+    HONEST.get_or_init(|| {
+        let f = fixture();
+        Honest {
+            ballots: Fixture::HONEST_BALLOTS
+                .iter()
+                .map(|(voter, tag)| f.ballot(*voter, &mut Fixture::rng(*tag)).canonical_bytes())
+                .collect(),
+            petition_signatures: [SignatureAction::Sign, SignatureAction::Withdraw]
+                .into_iter()
+                .map(|a| f.petition_signature(a).canonical_bytes())
+                .collect(),
+            proposal: f.proposal.canonical_bytes(),
+            receipt: f.receipt(),
+        }
+    })
+}
+
 /// Parse JSON, then check that serializing and re-parsing gives the same value.
-fn parse_roundtrip<T>(data: &[u8]) -> Option<T>
+pub(crate) fn parse_roundtrip<T>(data: &[u8]) -> Option<T>
 where
     T: serde::de::DeserializeOwned + serde::Serialize + PartialEq + std::fmt::Debug,
 {
@@ -320,9 +412,14 @@ pub fn point_and_scalar(data: &[u8]) {
 /// Parse a `Ballot` from JSON; if it parses, run `check_structure` and `check_proofs`
 /// (single and batch verification, which must agree) against the fixture.
 pub fn ballot_json(data: &[u8]) {
-    let Some(ballot) = parse_roundtrip::<Ballot>(data) else {
-        return;
-    };
+    if let Some(ballot) = parse_roundtrip::<Ballot>(data) {
+        check_ballot(&ballot);
+    }
+}
+
+/// The checks of [`ballot_json`]; returns whether the ballot is accepted (structure and
+/// proofs), in which case it must be one of the honest ballots.
+pub(crate) fn check_ballot(ballot: &Ballot) -> bool {
     let f = fixture();
     let ctx = f.context();
     let _ = (ballot.hash(), ballot.tracking_code(), ballot.body_hash());
@@ -340,33 +437,63 @@ pub fn ballot_json(data: &[u8]) {
         batched,
         "single and batch verification disagree: single {single:?}"
     );
-    if structure.is_ok() && single.is_ok() {
+    let accepted = structure.is_ok() && single.is_ok();
+    if accepted {
         assert!(ballot
             .validate(&ctx, &f.electorate_index, &mut Fixture::rng(4))
             .is_ok());
+        assert!(
+            honest().ballots.contains(&ballot.canonical_bytes()),
+            "forged ballot accepted: {ballot:?}"
+        );
     }
+    accepted
 }
 
 /// Parse a `PetitionSignature` (or, failing that, a `PetitionProposal`) from JSON and
 /// verify it against the fixture petition and electorate (single and batch must agree).
 pub fn petition_signature_json(data: &[u8]) {
-    let f = fixture();
     if let Some(sig) = parse_roundtrip::<PetitionSignature>(data) {
-        let _ = sig.canonical_hash();
-        let single = sig.verify(&f.petition_hash, &f.electorate_index);
-        let mut batch = BatchVerifier::new(Fixture::rng(5));
-        let batched = sig
-            .check(&f.petition_hash, &f.electorate_index, &mut batch)
-            .is_ok_and(|()| batch.finish().is_ok());
-        assert_eq!(
-            single.is_ok(),
-            batched,
-            "single and batch verification disagree: single {single:?}"
-        );
+        check_petition_signature(&sig);
     } else if let Some(proposal) = parse_roundtrip::<PetitionProposal>(data) {
-        let _ = proposal.canonical_bytes();
-        let _ = proposal.verify(&f.electorate_index);
+        check_proposal(&proposal);
     }
+}
+
+/// Single and batch verification must agree; an accepted signature must be an honest
+/// one. Returns whether it was accepted.
+pub(crate) fn check_petition_signature(sig: &PetitionSignature) -> bool {
+    let f = fixture();
+    let _ = sig.canonical_hash();
+    let single = sig.verify(&f.petition_hash, &f.electorate_index);
+    let mut batch = BatchVerifier::new(Fixture::rng(5));
+    let batched = sig
+        .check(&f.petition_hash, &f.electorate_index, &mut batch)
+        .is_ok_and(|()| batch.finish().is_ok());
+    assert_eq!(
+        single.is_ok(),
+        batched,
+        "single and batch verification disagree: single {single:?}"
+    );
+    let ok = single.is_ok();
+    assert!(
+        !ok || honest()
+            .petition_signatures
+            .contains(&sig.canonical_bytes()),
+        "forged petition signature accepted: {sig:?}"
+    );
+    ok
+}
+
+/// An accepted proposal must be the honest one. Returns whether it was accepted.
+pub(crate) fn check_proposal(proposal: &PetitionProposal) -> bool {
+    let f = fixture();
+    let ok = proposal.verify(&f.electorate_index).is_ok();
+    assert!(
+        !ok || honest().proposal == proposal.canonical_bytes(),
+        "forged petition proposal accepted: {proposal:?}"
+    );
+    ok
 }
 
 /// Parse a `Receipt` from JSON and verify it against the fixture board key (and, as a
@@ -376,8 +503,22 @@ pub fn receipt_json(data: &[u8]) {
         return;
     };
     let f = fixture();
-    let _ = receipt.verify(&f.board);
-    let _ = receipt.tree_head.verify(&f.board);
+    let h = honest();
+    if receipt.verify(&f.board).is_ok() {
+        // Everything but the tree head's (unsigned) cosignatures is under the signature.
+        let mut same = receipt.clone();
+        same.tree_head
+            .cosignatures
+            .clone_from(&h.receipt.tree_head.cosignatures);
+        assert!(same == h.receipt, "forged receipt accepted: {receipt:?}");
+    }
+    if receipt.tree_head.verify(&f.board).is_ok() {
+        assert!(
+            receipt.tree_head.head == h.receipt.tree_head.head,
+            "forged tree head accepted: {:?}",
+            receipt.tree_head
+        );
+    }
     for c in &receipt.tree_head.cosignatures {
         let _ = receipt.tree_head.verify_cosignature(&f.board, c);
     }
@@ -387,7 +528,7 @@ pub fn receipt_json(data: &[u8]) {
 }
 
 /// Reads fixed-width fields from the input, zero-padding past its end.
-struct Fields<'a>(&'a [u8]);
+pub(crate) struct Fields<'a>(&'a [u8]);
 
 impl Fields<'_> {
     fn take<const N: usize>(&mut self) -> [u8; N] {

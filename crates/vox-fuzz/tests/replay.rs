@@ -14,10 +14,12 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use vox_fuzz::{fixture, Fixture, HEADS_SEPARATOR, TARGETS};
-use vox_protocol::board::{SignedTreeHead, TreeHead};
+use vox_fuzz::{ceremony_fixture, fixture, Fixture, HEADS_SEPARATOR, QUERY_SELECTOR, TARGETS};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
+use vox_protocol::board::{Cosignature, SignedTreeHead, TreeHead};
 use vox_protocol::merkle::{consistency_proof, inclusion_proof, root_from_leaf_hashes};
 use vox_protocol::petition::{PetitionProposal, PetitionSignature, SignatureAction};
+use vox_server::bodies::{parse_body, Route};
 use vox_verifier::{verify_record, MemorySource, NoProgress, Options, Verdict};
 
 fn corpus_root() -> PathBuf {
@@ -248,27 +250,20 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ));
 
     // petition_signature_json: a signature, a withdrawal and a proposal.
-    for (i, action) in [SignatureAction::Sign, SignatureAction::Withdraw]
-        .into_iter()
-        .enumerate()
-    {
-        let s = PetitionSignature::create(
-            &f.petition,
-            &f.credentials[i + 1],
-            action,
-            &mut Fixture::rng(20 + i as u64),
-        );
+    for (name, action) in [
+        ("sign", SignatureAction::Sign),
+        ("withdraw", SignatureAction::Withdraw),
+    ] {
         out.push((
             "petition_signature_json",
-            format!("valid-{}.json", if i == 0 { "sign" } else { "withdraw" }),
-            json(&s),
+            format!("valid-{name}.json"),
+            json(&f.petition_signature(action)),
         ));
     }
-    let p = PetitionProposal::create(f.petition.clone(), &f.credentials[0], &mut Fixture::rng(22));
     out.push((
         "petition_signature_json",
         "valid-proposal.json".into(),
-        json(&p),
+        json(&f.proposal_seed()),
     ));
 
     // receipt_json.
@@ -360,6 +355,7 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "the re-signed honest record must not fail:\n{}",
         report.to_human()
     );
+    new_target_seeds(&mut out, &json(&ballot));
     let mut text = src.entries.join("\n");
     text.push('\n');
     text.push_str(HEADS_SEPARATOR);
@@ -375,6 +371,166 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         (short.join("\n") + "\n").into_bytes(),
     ));
     out
+}
+
+/// A Benaloh audit opening of a prepared (never cast) ballot by voter 3.
+fn audit_seed() -> AuditedBallot {
+    let f = fixture();
+    let choices = vec![vec![0, 1], vec![0, 0, 1], vec![0, 1, 1], vec![2, 0]];
+    let (ballot, secrets) = encrypt_ballot(
+        &f.context(),
+        &f.credentials[3],
+        &choices,
+        &mut Fixture::rng(30),
+    )
+    .unwrap();
+    AuditedBallot::new(ballot, secrets)
+}
+
+/// merkle_nodes input: size ‖ index ‖ old size ‖ seed.
+fn nodes_input(size: u64, index: u64, old: u64, seed: u8) -> Vec<u8> {
+    let mut b = Vec::new();
+    b.extend(size.to_le_bytes());
+    b.extend(index.to_le_bytes());
+    b.extend(old.to_le_bytes());
+    b.extend([seed; 32]);
+    b
+}
+
+/// Seeds of the ceremony, decryption-share, audit, Merkle-node and HTTP-body targets.
+fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8]) {
+    let f = fixture();
+    let cf = ceremony_fixture();
+    let json = |v: &dyn erased::Json| v.to_json();
+
+    // ceremony_messages: the whole honest ceremony (one message per line), and one
+    // message of every kind on its own.
+    let lines: Vec<String> = cf
+        .messages
+        .iter()
+        .map(|m| serde_json::to_string(m).unwrap())
+        .collect();
+    out.push((
+        "ceremony_messages",
+        "valid-ceremony.txt".into(),
+        (lines.join("\n") + "\n").into_bytes(),
+    ));
+    for (name, i) in [
+        ("commit", 0),
+        ("reveal", 3),
+        ("shares", 6),
+        ("confirm", 9),
+        ("complaint", 10),
+        ("answer", 11),
+    ] {
+        out.push((
+            "ceremony_messages",
+            format!("valid-{name}.json"),
+            json(&cf.messages[i]),
+        ));
+    }
+
+    // decryption_share_json: every trustee's share, and the joint keys.
+    for (i, s) in cf.shares.iter().enumerate() {
+        out.push((
+            "decryption_share_json",
+            format!("valid-share-{}.json", i + 1),
+            json(s),
+        ));
+    }
+    out.push((
+        "decryption_share_json",
+        "valid-joint-keys.json".into(),
+        json(&cf.joint),
+    ));
+
+    // audit_opening_json.
+    let audit = audit_seed();
+    out.push((
+        "audit_opening_json",
+        "valid-audit.json".into(),
+        json(&audit),
+    ));
+
+    // merkle_nodes: small, power of two, one leaf, huge.
+    for (name, size, index, old, seed) in [
+        ("valid-11", 11, 4, 6, 1),
+        ("valid-64", 64, 63, 32, 2),
+        ("valid-1", 1, 0, 1, 3),
+        ("valid-96", 96, 95, 95, 4),
+        ("valid-huge", u64::MAX, u64::MAX - 1, 1 << 63, 5),
+        ("valid-2pow40", 1 << 40, (1 << 40) - 1, (1 << 40) - 1, 6),
+    ] {
+        out.push((
+            "merkle_nodes",
+            name.into(),
+            nodes_input(size, index, old, seed),
+        ));
+    }
+
+    // http_bodies: the selector byte, then a body the route accepts.
+    let cosign = {
+        let head = f.receipt().tree_head;
+        let witness = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
+        let c: Cosignature = head.cosign(&f.board, &witness);
+        serde_json::json!({
+            "tree_size": head.head.tree_size,
+            "root_hash": head.head.root_hash,
+            "timestamp_ms": head.head.timestamp_ms,
+            "cosignature": c,
+        })
+    };
+    let bodies: Vec<(Route, &str, Vec<u8>)> = vec![
+        (Route::Electorate, "electorate", json(&f.electorate)),
+        (Route::Referendum, "referendum", json(&cf.manifest)),
+        (Route::CeremonyMessage, "ceremony", json(&cf.messages[3])),
+        (Route::Ballot, "ballot", ballot.to_vec()),
+        (Route::Audit, "audit", json(&audit)),
+        (
+            Route::DecryptionShare,
+            "decryption-share",
+            json(&cf.shares[1]),
+        ),
+        (Route::Proposal, "proposal", json(&f.proposal_seed())),
+        (
+            Route::Signature,
+            "signature",
+            json(&f.petition_signature(SignatureAction::Sign)),
+        ),
+        (
+            Route::Moderation,
+            "moderation",
+            br#"{"decision":"publish","closes_at":1767312000000}"#.to_vec(),
+        ),
+        (
+            Route::Response,
+            "response",
+            br#"{"text":"The council will plant 200 trees."}"#.to_vec(),
+        ),
+        (
+            Route::Invalidation,
+            "invalidation",
+            serde_json::to_vec(&serde_json::json!({
+                "credentials": [f.credentials[5].public_key()],
+                "reason": "registered twice",
+            }))
+            .unwrap(),
+        ),
+        (Route::Cosignature, "cosignature", json(&cosign)),
+    ];
+    for (route, name, body) in bodies {
+        let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;
+        let mut data = vec![selector];
+        data.extend(body);
+        out.push((
+            "http_bodies",
+            format!("valid-{selector:02}-{name}.json"),
+            data,
+        ));
+    }
+    let mut q = vec![QUERY_SELECTOR];
+    q.extend_from_slice(b"index=3&tree_size=10&since=%31%32&x=a+b%2");
+    out.push(("http_bodies", "valid-12-query.txt".into(), q));
 }
 
 mod erased {
@@ -437,7 +593,66 @@ fn generate_valid_seeds() {
                 s.verify(&f.petition_hash, &f.electorate_index)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
+            "ceremony_messages" => {
+                let cf = ceremony_fixture();
+                for line in data.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                    let m: vox_protocol::ceremony::CeremonyMessage =
+                        serde_json::from_slice(line).unwrap();
+                    m.verify_signature(&cf.manifest, &cf.manifest_hash)
+                        .unwrap_or_else(|e| panic!("{name}: {e}"));
+                }
+            }
+            "decryption_share_json" if name.contains("share") => {
+                let cf = ceremony_fixture();
+                let m: vox_protocol::ceremony::DecryptionShareMessage =
+                    serde_json::from_slice(data).unwrap();
+                m.check(
+                    &cf.manifest,
+                    &cf.manifest_hash,
+                    &cf.joint,
+                    &cf.tally,
+                    &mut vox_crypto::batch::SingleVerifier,
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "audit_opening_json" => {
+                let a: AuditedBallot = serde_json::from_slice(data).unwrap();
+                a.ballot
+                    .check_structure(&ctx, &f.electorate_index)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+                a.verify_opening(&ctx)
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "http_bodies" if data[0] < QUERY_SELECTOR => {
+                let route = Route::ALL[usize::from(data[0])];
+                parse_body(route, &data[1..]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            }
             _ => {}
+        }
+    }
+}
+
+/// Any two honest decryption shares decrypt the fixture tally to its plaintexts, and
+/// the honest ceremony ends with the fixture's joint keys.
+#[test]
+fn ceremony_fixture_is_honest() {
+    use vox_crypto::{Point, Scalar};
+    let cf = ceremony_fixture();
+    let mut t = cf.tracker();
+    let mut joint = None;
+    for m in &cf.messages {
+        joint = t.apply(&cf.manifest, m).unwrap().or(joint);
+    }
+    assert_eq!(joint.as_ref(), Some(&cf.joint));
+    for pair in [[0, 1], [0, 2], [1, 2]] {
+        let shares: Vec<_> = pair.iter().map(|i| cf.shares[*i].share.clone()).collect();
+        let points = cf
+            .joint
+            .verify_and_combine(&cf.manifest_hash, &cf.tally, &shares, &mut Fixture::rng(8))
+            .unwrap();
+        for (i, p) in points.iter().enumerate() {
+            let want: Point = Scalar::from_u64(i as u64 % vox_fuzz::TALLY_MOD).mul_base();
+            assert_eq!(*p, want, "slot {i} with trustees {pair:?}");
         }
     }
 }
