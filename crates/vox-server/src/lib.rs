@@ -14,6 +14,8 @@
 //! - `state`: the in-memory fold of the board (petition and ceremony trackers,
 //!   referendum states), caught up inside every write transaction.
 //! - `writer`: group commit of verified ballots.
+//! - [`integrity`]: the log, its tree and the side tables agree (checked at every start;
+//!   the server refuses an inconsistent database).
 //! - `api`: one router per resource (`board`, `electorates`, `petitions`,
 //!   `referendums`, `service`), merged in `api::router`.
 //! - `extract`, `error`, `idempotency`, `limiter`: JSON with field paths, RFC 9457
@@ -39,6 +41,7 @@ pub mod error;
 mod extract;
 mod failpoint;
 mod idempotency;
+pub mod integrity;
 mod limiter;
 mod state;
 pub mod web;
@@ -111,12 +114,26 @@ impl RunningServer {
 }
 
 /// Open (or create) the database, check durability, migrate, load or create the board
-/// key and authority token, fold the board, and serve on `config.listen`.
+/// key and authority token, check the stored board's integrity ([`integrity`], quick
+/// depth; an inconsistent database is refused), fold the board, and serve on
+/// `config.listen`.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let db = db::connect(config.database_url.as_deref(), config.max_connections).await?;
     let secrets = db::init_secrets(&db).await?;
     let board = Board::new(db, secrets.board_key, config.clock.clone());
     board::init_empty_head(&board).await?;
+    let report = integrity::check_pool(&board.db.pool, board.db.backend, integrity::Depth::Quick)
+        .await
+        .map_err(|e| match e {
+            integrity::IntegrityError::Database(e) => ServerError::Database(e),
+            other => ServerError::Corrupt(format!("refusing to start: {other}")),
+        })?;
+    tracing::info!(
+        entries = report.tree_size,
+        ballots = report.ballots,
+        millis = report.elapsed.as_millis() as u64,
+        "integrity check passed"
+    );
     board
         .catch_up()
         .await
