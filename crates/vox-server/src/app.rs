@@ -108,6 +108,7 @@ impl AppState {
                 .await?;
         }
         self.board.commit(w).await?;
+        crate::failpoint::hit("after-commit");
         Ok(resp)
     }
 
