@@ -1,0 +1,1789 @@
+//! "A realistic day": a load benchmark of real `vox serve` processes (not a test).
+//!
+//! Starts one or more `vox serve` processes (the binary built with this bench) on
+//! 127.0.0.1 and free ports, on a fresh SQLite file or a fresh PostgreSQL database that
+//! they all share; registers an electorate, publishes a few petitions and opens a yes/no
+//! referendum after a 3-trustee key ceremony (all over HTTP, as `vox demo` does); then
+//! `--clients` threads act as citizens for `--secs` seconds, round-robin over the
+//! servers, each on its own keep-alive connection(s), with no think time (closed loop):
+//!
+//! - vote: encrypt a yes/no ballot *on the fly* (proofs included) for the next
+//!   credential that has not voted yet, or (a share `--revote-share`) re-vote with a
+//!   credential that already voted; cast it; check the receipt (board signature,
+//!   inclusion proof, that it is for this ballot);
+//! - sign: sign one of the petitions with a credential that has not signed it yet;
+//!   check the signed tree head of the answer;
+//! - check: re-check the last receipt against the live board like a citizen's device
+//!   (latest tree head, consistency and inclusion proofs, counted/superseded status);
+//! - read: fetch a petition page and the referendum page;
+//! - audit: Benaloh audit (encrypt, publish the opened ballot, check the opening), then
+//!   cast a fresh encryption;
+//! - `--rapid` of the clients are deliberate rapid re-voters: every `--rapid-pause`
+//!   seconds each fires `--rapid-burst` fresh ballots of one credential at once at one
+//!   server, so the per-credential rate limit (left at its default, 20 burst / 2 per s
+//!   per process) answers 429 to the excess. Those 429s are counted as intended; any
+//!   other non-2xx answer, transport error or failed client-side check is an error.
+//!
+//! Progress every 10 s on stderr. At the end: close, tally, two of three trustees
+//! decrypt, publish; the result must equal the last accepted ballot of every credential
+//! as the clients saw them; the record is exported and checked by the verifier library
+//! with every receipt the clients got; every accepted signature and audit must be at its
+//! leaf in the record. Exits non-zero on any error or failed check.
+//!
+//! ```text
+//! cargo bench -p vox-cli --bench day -- --backend sqlite --clients 300 --secs 150
+//! scripts/with-postgres.sh cargo bench -p vox-cli --bench day -- --backend postgres --servers 2 --clients 300 --secs 150
+//! ```
+//!
+//! `cargo bench` adds `--bench`; without it the program only prints how to run it (so a
+//! `cargo test --benches` does not start a long run). `--help` lists every option.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::too_many_arguments
+)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{anyhow, bail, Context, Result};
+use rand::rngs::OsRng;
+use rand::seq::SliceRandom;
+use rand::Rng;
+use vox_cli::authority;
+use vox_cli::client::{AuditPosted, Client, ConsistencyProof, InclusionProof, SignatureAccepted};
+use vox_cli::trustee::{Step, TrusteeSession};
+use vox_cli::voter::VotingContext;
+use vox_crypto::credential::Credential;
+use vox_crypto::threshold::TrusteeKeys;
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext};
+use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+};
+
+const DAY_MS: i64 = 24 * 3600 * 1000;
+const WINDOW: Duration = Duration::from_secs(10);
+const RID: &str = "day-referendum";
+
+// ---- options -----------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, Clone)]
+struct Args {
+    backend: Backend,
+    servers: usize,
+    clients: usize,
+    secs: u64,
+    voters: usize,
+    petitions: usize,
+    sign_share: f64,
+    check_share: f64,
+    read_share: f64,
+    audit_share: f64,
+    revote_share: f64,
+    rapid: usize,
+    rapid_burst: usize,
+    rapid_pause: u64,
+    max_connections: u32,
+    keep: Option<PathBuf>,
+}
+
+const USAGE: &str = "\
+day: a realistic day of load on real `vox serve` processes (a benchmark, not a test)
+
+  cargo bench -p vox-cli --bench day -- [OPTIONS]
+  scripts/with-postgres.sh cargo bench -p vox-cli --bench day -- --backend postgres --servers 2 [OPTIONS]
+  (or the built binary: target/release/deps/day-<hash> --bench [OPTIONS])
+
+  --backend sqlite|postgres  storage (postgres needs DATABASE_URL; a fresh database is
+                             created on that server and dropped at the end) [sqlite]
+  --servers N                server processes sharing the database [1]
+  --clients N                concurrent client threads [300]
+  --secs S                   length of the timed period [120]
+  --voters N                 credentials in the electorate [50000]
+  --petitions N              petitions open for signing [4]
+  --sign-share X             share of client actions that sign a petition [0.15]
+  --check-share X            share that re-check their last receipt [0.10]
+  --read-share X             share that read a petition and the referendum page [0.04]
+  --audit-share X            share that audit a ballot, then cast [0.01]
+                             (the rest vote)
+  --revote-share X           share of votes that are re-votes [0.10]
+  --rapid N                  of the clients, deliberate rapid re-voters [3]
+  --rapid-burst N            ballots each fires at once [30]
+  --rapid-pause S            seconds between bursts [15]
+  --max-connections N        database pool size per server [16]
+  --keep DIR                 keep the working files (database, logs, record) in DIR
+";
+
+fn parse_args() -> Result<Option<Args>> {
+    let raw: Vec<String> = std::env::args().skip(1).collect();
+    if raw.iter().any(|a| a == "--help" || a == "-h") {
+        print!("{USAGE}");
+        return Ok(None);
+    }
+    if !raw.iter().any(|a| a == "--bench") {
+        println!(
+            "day: a load benchmark; run it with `cargo bench -p vox-cli --bench day -- …` \
+             (or pass --bench to the built binary); --help lists the options"
+        );
+        return Ok(None);
+    }
+    let mut a = Args {
+        backend: Backend::Sqlite,
+        servers: 1,
+        clients: 300,
+        secs: 120,
+        voters: 50_000,
+        petitions: 4,
+        sign_share: 0.15,
+        check_share: 0.10,
+        read_share: 0.04,
+        audit_share: 0.01,
+        revote_share: 0.10,
+        rapid: 3,
+        rapid_burst: 30,
+        rapid_pause: 15,
+        max_connections: 16,
+        keep: None,
+    };
+    let mut it = raw.into_iter();
+    while let Some(flag) = it.next() {
+        if flag == "--bench" {
+            continue;
+        }
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow!("{flag} needs a value (see --help)"))
+        };
+        fn num<T: std::str::FromStr>(flag: &str, v: String) -> Result<T> {
+            v.parse()
+                .map_err(|_| anyhow!("{flag}: {v:?} is not a valid number"))
+        }
+        match flag.as_str() {
+            "--backend" => {
+                a.backend = match value()?.as_str() {
+                    "sqlite" => Backend::Sqlite,
+                    "postgres" | "postgresql" => Backend::Postgres,
+                    other => bail!("--backend {other}: use sqlite or postgres"),
+                }
+            }
+            "--servers" => a.servers = num(&flag, value()?)?,
+            "--clients" => a.clients = num(&flag, value()?)?,
+            "--secs" => a.secs = num(&flag, value()?)?,
+            "--voters" => a.voters = num(&flag, value()?)?,
+            "--petitions" => a.petitions = num(&flag, value()?)?,
+            "--sign-share" => a.sign_share = num(&flag, value()?)?,
+            "--check-share" => a.check_share = num(&flag, value()?)?,
+            "--read-share" => a.read_share = num(&flag, value()?)?,
+            "--audit-share" => a.audit_share = num(&flag, value()?)?,
+            "--revote-share" => a.revote_share = num(&flag, value()?)?,
+            "--rapid" => a.rapid = num(&flag, value()?)?,
+            "--rapid-burst" => a.rapid_burst = num(&flag, value()?)?,
+            "--rapid-pause" => a.rapid_pause = num(&flag, value()?)?,
+            "--max-connections" => a.max_connections = num(&flag, value()?)?,
+            "--keep" => a.keep = Some(PathBuf::from(value()?)),
+            other => bail!("unknown option {other} (see --help)"),
+        }
+    }
+    let shares = a.sign_share + a.check_share + a.read_share + a.audit_share;
+    if !(0.0..=1.0).contains(&shares) || !(0.0..=1.0).contains(&a.revote_share) {
+        bail!("the action shares must add up to at most 1");
+    }
+    if a.servers == 0 || a.clients == 0 || a.petitions == 0 || a.secs == 0 {
+        bail!("--servers, --clients, --petitions and --secs must be positive");
+    }
+    if a.rapid >= a.clients {
+        bail!("--rapid must be below --clients");
+    }
+    if a.voters < 2 * a.petitions + a.rapid + 100 {
+        bail!("--voters is too small for the petitions and rapid re-voters");
+    }
+    Ok(Some(a))
+}
+
+// ---- server processes --------------------------------------------------------------
+
+/// Process ids of the servers, killed on Ctrl-C / SIGTERM of the bench.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn signal_pid(pid: u32, sig: &str) {
+    let _ = Command::new("kill")
+        .arg(sig)
+        .arg(pid.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Kill the servers if the bench itself is interrupted (drops do not run then).
+fn kill_children_on_signal() {
+    std::thread::spawn(|| {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            use tokio::signal::unix::{signal, SignalKind};
+            let Ok(mut term) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        });
+        for pid in CHILDREN.lock().unwrap().iter() {
+            signal_pid(*pid, "-KILL");
+        }
+        eprintln!("day: interrupted; servers killed");
+        std::process::exit(130);
+    });
+}
+
+/// A `vox serve` child, killed when dropped.
+struct ServerProc {
+    child: Child,
+    pid: u32,
+    url: String,
+    log: PathBuf,
+}
+
+impl ServerProc {
+    fn start(bin: &Path, db_url: &str, work: &Path, i: usize, args: &Args) -> Result<Self> {
+        let log = work.join(format!("server-{}.log", i + 1));
+        let token_file = work.join("authority-token");
+        let mut child = Command::new(bin)
+            .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url])
+            .arg("--token-file")
+            .arg(&token_file)
+            .args(["--max-connections", &args.max_connections.to_string()])
+            .env("RUST_LOG", "info")
+            .env_remove("VOX_WEB_DIR")
+            // Benches build `vox` with the crash test's failpoints (a dev-dependency
+            // feature); they stay inert unless this is set.
+            .env_remove("VOX_FAILPOINT")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log)?)
+            .spawn()
+            .with_context(|| format!("starting {}", bin.display()))?;
+        let pid = child.id();
+        CHILDREN.lock().unwrap().push(pid);
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| anyhow!("no stdout from the server"))?;
+        let (tx, rx) = mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                let _ = tx.send(line);
+            }
+        });
+        let mut server = ServerProc {
+            child,
+            pid,
+            url: String::new(),
+            log,
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        let mut token_line = false;
+        while server.url.is_empty() || !token_line {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) => {
+                    if let Some(rest) = line.strip_prefix("vox server listening on ") {
+                        server.url = rest.trim().to_owned();
+                    } else if line.contains("authority token") {
+                        token_line = true;
+                    }
+                }
+                Err(_) => bail!(
+                    "server {} did not start; its log ({}):\n{}",
+                    i + 1,
+                    server.log.display(),
+                    tail(&server.log, 30)
+                ),
+            }
+        }
+        Ok(server)
+    }
+
+    /// SIGTERM (graceful shutdown), then SIGKILL after 20 s.
+    fn stop(mut self) -> Result<()> {
+        signal_pid(self.pid, "-TERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait()? {
+                if !status.success() {
+                    eprintln!(
+                        "day: server pid {} exited with {status}; log tail:\n{}",
+                        self.pid,
+                        tail(&self.log, 15)
+                    );
+                }
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        bail!("server pid {} did not stop within 20 s", self.pid)
+    }
+}
+
+impl Drop for ServerProc {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+        }
+        let _ = self.child.wait();
+        CHILDREN.lock().unwrap().retain(|p| *p != self.pid);
+    }
+}
+
+fn tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+// ---- databases ---------------------------------------------------------------------
+
+/// A fresh database for the run; PostgreSQL databases are dropped at the end.
+struct Database {
+    url: String,
+    pg_admin: Option<(String, String)>,
+}
+
+fn fresh_database(backend: Backend, work: &Path) -> Result<Database> {
+    match backend {
+        Backend::Sqlite => Ok(Database {
+            url: format!("sqlite://{}", work.join("vox.db").display()),
+            pg_admin: None,
+        }),
+        Backend::Postgres => {
+            let base = std::env::var("DATABASE_URL").map_err(|_| {
+                anyhow!(
+                    "--backend postgres needs DATABASE_URL (run under scripts/with-postgres.sh)"
+                )
+            })?;
+            if !base.starts_with("postgres") {
+                bail!("DATABASE_URL is not a postgres:// URL");
+            }
+            let admin = std::env::var("VOX_TEST_POSTGRES_ADMIN_URL").unwrap_or(base);
+            let admin = admin
+                .split_once('?')
+                .map_or(admin.clone(), |(u, _)| u.to_owned());
+            let name = format!("vox_day_{}_{}", std::process::id(), authority::now_ms());
+            pg_exec(&admin, &format!("CREATE DATABASE {name}"))?;
+            let (prefix, _) = admin
+                .rsplit_once('/')
+                .ok_or_else(|| anyhow!("cannot find the database name in DATABASE_URL"))?;
+            Ok(Database {
+                url: format!("{prefix}/{name}"),
+                pg_admin: Some((admin, name)),
+            })
+        }
+    }
+}
+
+fn pg_exec(url: &str, sql: &str) -> Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        use sqlx::{Connection, Executor};
+        let mut c = sqlx::PgConnection::connect(url).await?;
+        c.execute(sql).await?;
+        c.close().await?;
+        Ok::<_, sqlx::Error>(())
+    })
+    .with_context(|| format!("PostgreSQL: {sql}"))
+}
+
+/// The port of the PostgreSQL server in a URL, to find its processes.
+fn pg_port(url: &str) -> Option<String> {
+    let after_at = url.rsplit_once('@').map_or(url, |(_, r)| r);
+    let host_port = after_at.split('/').next()?;
+    Some(
+        host_port
+            .rsplit_once(':')
+            .map_or("5432", |(_, p)| p)
+            .to_owned(),
+    )
+}
+
+// ---- CPU accounting ----------------------------------------------------------------
+
+fn ticks_per_sec() -> f64 {
+    100.0 // USER_HZ on Linux
+}
+
+/// (utime + stime, cutime + cstime, ppid) of a process, in seconds.
+fn proc_cpu(pid: u32) -> Option<(f64, f64, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let n = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ppid = f.get(1)?.parse().ok()?;
+    Some((
+        (n(11) + n(12)) / ticks_per_sec(),
+        (n(13) + n(14)) / ticks_per_sec(),
+        ppid,
+    ))
+}
+
+/// (busy, total) jiffies of the whole machine.
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let line = stat.lines().next().unwrap_or("");
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
+    let total: f64 = v.iter().sum();
+    let idle = v.get(3).copied().unwrap_or(0.0) + v.get(4).copied().unwrap_or(0.0);
+    (total - idle, total)
+}
+
+/// CPU seconds of the PostgreSQL server listening on `port` and its children.
+fn postgres_cpu(port: &str) -> Option<f64> {
+    let mut postmaster = None;
+    let mut all = Vec::new();
+    for e in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<u32>().ok()) else {
+            continue;
+        };
+        if let Ok(cmd) = std::fs::read(format!("/proc/{pid}/cmdline")) {
+            let args: Vec<String> = cmd
+                .split(|b| *b == 0)
+                .map(|s| String::from_utf8_lossy(s).into_owned())
+                .collect();
+            if args.first().is_some_and(|a| a.ends_with("/postgres"))
+                && args.windows(2).any(|w| w[0] == "-p" && w[1] == port)
+            {
+                postmaster = Some(pid);
+            }
+        }
+        if let Some(c) = proc_cpu(pid) {
+            all.push((pid, c));
+        }
+    }
+    let pm = postmaster?;
+    let mut sum = 0.0;
+    for (pid, (own, children, ppid)) in all {
+        if pid == pm {
+            sum += own + children;
+        } else if ppid == pm {
+            sum += own;
+        }
+    }
+    Some(sum)
+}
+
+struct CpuSnap {
+    machine: (f64, f64),
+    me: f64,
+    servers: Vec<f64>,
+    postgres: Option<f64>,
+}
+
+fn cpu_snap(servers: &[ServerProc], pg: Option<&str>) -> CpuSnap {
+    CpuSnap {
+        machine: machine_cpu(),
+        me: proc_cpu(std::process::id()).map_or(0.0, |c| c.0),
+        servers: servers
+            .iter()
+            .map(|s| proc_cpu(s.pid).map_or(0.0, |c| c.0))
+            .collect(),
+        postgres: pg.and_then(postgres_cpu),
+    }
+}
+
+// ---- HTTP --------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Kind {
+    Cast,
+    RapidCast,
+    Sign,
+    Audit,
+    TreeHead,
+    Consistency,
+    Inclusion,
+    BallotStatus,
+    PetitionPage,
+    ReferendumPage,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Cast => "cast ballot",
+            Kind::RapidCast => "cast (rapid re-voter)",
+            Kind::Sign => "sign petition",
+            Kind::Audit => "post Benaloh audit",
+            Kind::TreeHead => "GET tree head",
+            Kind::Consistency => "GET consistency proof",
+            Kind::Inclusion => "GET inclusion proof",
+            Kind::BallotStatus => "GET ballot status",
+            Kind::PetitionPage => "GET petition",
+            Kind::ReferendumPage => "GET referendum",
+        }
+    }
+}
+
+fn http(agent: &ureq::Agent, method: &str, url: &str, body: Option<&str>) -> (u16, String) {
+    let req = agent.request(method, url);
+    let res = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(r) => {
+            let s = r.status();
+            (s, r.into_string().unwrap_or_default())
+        }
+        Err(ureq::Error::Status(s, r)) => (s, r.into_string().unwrap_or_default()),
+        Err(e) => (0, e.to_string()),
+    }
+}
+
+// ---- shared state and per-client results -------------------------------------------
+
+#[derive(Default)]
+struct Counters {
+    ballots: AtomicU64,
+    signatures: AtomicU64,
+    audits: AtomicU64,
+    checks: AtomicU64,
+    reads: AtomicU64,
+    requests: AtomicU64,
+    intended_429: AtomicU64,
+    errors: AtomicU64,
+}
+
+struct Shared<'a> {
+    urls: Vec<String>,
+    creds: &'a [Credential],
+    manifest: &'a Manifest,
+    election_key: vox_crypto::elgamal::ElectionPublicKey,
+    board_key: BoardPublicKey,
+    petitions: &'a [Petition],
+    /// Pool credentials in voting order (first votes), and in signing order.
+    vote_order: Vec<u32>,
+    sign_order: Vec<u32>,
+    next_vote: AtomicUsize,
+    next_sign: AtomicUsize,
+    /// Credentials of the rapid re-voters.
+    rapid_creds: Vec<u32>,
+    args: &'a Args,
+    stop: AtomicBool,
+    c: Counters,
+    error_samples: Mutex<Vec<String>>,
+    signing_exhausted: AtomicBool,
+}
+
+/// An accepted signature, for the record check.
+struct SignedRec {
+    leaf: u64,
+    signature: PetitionSignature,
+    tree_size: u64,
+    root: NodeHash,
+}
+
+#[derive(Default)]
+struct ClientOut {
+    lat: HashMap<Kind, Vec<u32>>,
+    status: BTreeMap<(Kind, u16), u64>,
+    /// (credential index, leaf, voted yes) of every accepted ballot.
+    ballots: Vec<(u32, u64, bool)>,
+    receipts: Vec<Receipt>,
+    signatures: Vec<SignedRec>,
+    audits: Vec<u64>,
+}
+
+impl Shared<'_> {
+    fn error(&self, what: String) {
+        self.c.errors.fetch_add(1, Ordering::Relaxed);
+        let mut s = self.error_samples.lock().unwrap();
+        if s.len() < 40 {
+            s.push(what);
+        }
+    }
+
+    /// One timed request; non-2xx answers are errors unless `ok_429`.
+    fn call(
+        &self,
+        out: &mut ClientOut,
+        agent: &ureq::Agent,
+        kind: Kind,
+        method: &str,
+        url: &str,
+        body: Option<&str>,
+    ) -> Option<(u16, String)> {
+        let t = Instant::now();
+        let (status, text) = http(agent, method, url, body);
+        let micros = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
+        out.lat.entry(kind).or_default().push(micros);
+        *out.status.entry((kind, status)).or_default() += 1;
+        self.c.requests.fetch_add(1, Ordering::Relaxed);
+        if (200..300).contains(&status) {
+            return Some((status, text));
+        }
+        if status == 429 && kind == Kind::RapidCast {
+            self.c.intended_429.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
+        let short: String = text.chars().take(300).collect();
+        self.error(format!("{} {method} {url}: {status} {short}", kind.name()));
+        None
+    }
+}
+
+fn yes_no(yes: bool) -> Vec<Vec<u64>> {
+    vec![if yes { vec![1, 0] } else { vec![0, 1] }]
+}
+
+// ---- client actions ----------------------------------------------------------------
+
+/// Encrypt and cast a ballot for credential `ci`; check the receipt.
+fn vote(
+    sh: &Shared<'_>,
+    out: &mut ClientOut,
+    agent: &ureq::Agent,
+    base: &str,
+    ctx: &BallotContext<'_>,
+    ci: u32,
+    kind: Kind,
+    last: &mut Option<Receipt>,
+) {
+    let yes = rand::thread_rng().gen_bool(0.55);
+    let cred = &sh.creds[ci as usize];
+    let ballot = match encrypt_ballot(ctx, cred, &yes_no(yes), &mut OsRng) {
+        Ok((b, _)) => b,
+        Err(e) => return sh.error(format!("encrypting: {e}")),
+    };
+    let body = serde_json::to_string(&ballot).unwrap();
+    let url = format!("{base}/api/v1/referendums/{RID}/ballots");
+    let Some((status, text)) = sh.call(out, agent, kind, "POST", &url, Some(&body)) else {
+        return;
+    };
+    let receipt: Receipt = match serde_json::from_str(&text) {
+        Ok(r) => r,
+        Err(e) => return sh.error(format!("cast: the receipt does not parse: {e}")),
+    };
+    if let Err(e) = receipt.verify(&sh.board_key) {
+        return sh.error(format!("cast: receipt does not verify: {e}"));
+    }
+    if let Err(e) = receipt.matches_ballot(&ballot) {
+        return sh.error(format!("cast: receipt is for another ballot: {e}"));
+    }
+    if status != 201 {
+        return sh.error(format!("cast: a fresh ballot answered {status}, not 201"));
+    }
+    sh.c.ballots.fetch_add(1, Ordering::Relaxed);
+    out.ballots.push((ci, receipt.leaf_index, yes));
+    out.receipts.push(receipt.clone());
+    *last = Some(receipt);
+}
+
+fn next_voter(sh: &Shared<'_>) -> u32 {
+    let mut rng = rand::thread_rng();
+    if !rng.gen_bool(sh.args.revote_share) {
+        let i = sh.next_vote.fetch_add(1, Ordering::Relaxed);
+        if let Some(c) = sh.vote_order.get(i) {
+            return *c;
+        }
+    }
+    let voted = sh
+        .next_vote
+        .load(Ordering::Relaxed)
+        .clamp(1, sh.vote_order.len());
+    sh.vote_order[rng.gen_range(0..voted)]
+}
+
+fn sign(sh: &Shared<'_>, out: &mut ClientOut, agent: &ureq::Agent, base: &str) -> bool {
+    let m = sh.sign_order.len();
+    let p = sh.petitions.len();
+    let k = sh.next_sign.fetch_add(1, Ordering::Relaxed);
+    if k >= m * p {
+        sh.signing_exhausted.store(true, Ordering::Relaxed);
+        return false;
+    }
+    let pi = k % p;
+    let ci = sh.sign_order[(k / p + pi * (m / p)) % m];
+    let petition = &sh.petitions[pi];
+    let sig = PetitionSignature::create(
+        petition,
+        &sh.creds[ci as usize],
+        SignatureAction::Sign,
+        &mut OsRng,
+    );
+    let body = serde_json::to_string(&sig).unwrap();
+    let url = format!("{base}/api/v1/petitions/{}/signatures", petition.id);
+    let Some((_, text)) = sh.call(out, agent, Kind::Sign, "POST", &url, Some(&body)) else {
+        return true;
+    };
+    let a: SignatureAccepted = match serde_json::from_str(&text) {
+        Ok(a) => a,
+        Err(e) => {
+            sh.error(format!("sign: the answer does not parse: {e}"));
+            return true;
+        }
+    };
+    if let Err(e) = a.tree_head.verify(&sh.board_key) {
+        sh.error(format!("sign: tree head does not verify: {e}"));
+        return true;
+    }
+    if a.leaf_index >= a.tree_head.head.tree_size {
+        sh.error("sign: the leaf is not in the tree head of the answer".into());
+        return true;
+    }
+    sh.c.signatures.fetch_add(1, Ordering::Relaxed);
+    out.signatures.push(SignedRec {
+        leaf: a.leaf_index,
+        signature: sig,
+        tree_size: a.tree_head.head.tree_size,
+        root: a.tree_head.head.root_hash,
+    });
+    true
+}
+
+/// Re-check `receipt` against the live board (or just fetch the tree head).
+fn check(
+    sh: &Shared<'_>,
+    out: &mut ClientOut,
+    agent: &ureq::Agent,
+    base: &str,
+    receipt: Option<&Receipt>,
+) {
+    let Some((_, text)) = sh.call(
+        out,
+        agent,
+        Kind::TreeHead,
+        "GET",
+        &format!("{base}/api/v1/board/tree-head"),
+        None,
+    ) else {
+        return;
+    };
+    let sth: SignedTreeHead = match serde_json::from_str(&text) {
+        Ok(s) => s,
+        Err(e) => return sh.error(format!("tree head does not parse: {e}")),
+    };
+    if let Err(e) = sth.verify(&sh.board_key) {
+        return sh.error(format!("tree head does not verify: {e}"));
+    }
+    sh.c.checks.fetch_add(1, Ordering::Relaxed);
+    let Some(r) = receipt else { return };
+    let old = &r.tree_head.head;
+    let new = &sth.head;
+    if new.tree_size < old.tree_size {
+        return sh.error(format!(
+            "check: the board shrank from {} to {}",
+            old.tree_size, new.tree_size
+        ));
+    }
+    let url = format!(
+        "{base}/api/v1/board/consistency?first={}&second={}",
+        old.tree_size, new.tree_size
+    );
+    let Some((_, text)) = sh.call(out, agent, Kind::Consistency, "GET", &url, None) else {
+        return;
+    };
+    match serde_json::from_str::<ConsistencyProof>(&text) {
+        Ok(c) => {
+            if let Err(e) = verify_consistency(
+                old.tree_size,
+                new.tree_size,
+                &old.root_hash,
+                &new.root_hash,
+                &c.proof,
+            ) {
+                return sh.error(format!("check: consistency proof fails: {e}"));
+            }
+        }
+        Err(e) => return sh.error(format!("consistency proof does not parse: {e}")),
+    }
+    let url = format!(
+        "{base}/api/v1/board/inclusion?index={}&tree_size={}",
+        r.leaf_index, new.tree_size
+    );
+    let Some((_, text)) = sh.call(out, agent, Kind::Inclusion, "GET", &url, None) else {
+        return;
+    };
+    match serde_json::from_str::<InclusionProof>(&text) {
+        Ok(p) => {
+            if let Err(e) = verify_inclusion(
+                &r.leaf_hash,
+                r.leaf_index,
+                new.tree_size,
+                &p.proof,
+                &new.root_hash,
+            ) {
+                return sh.error(format!("check: inclusion proof fails: {e}"));
+            }
+        }
+        Err(e) => return sh.error(format!("inclusion proof does not parse: {e}")),
+    }
+    let url = format!(
+        "{base}/api/v1/referendums/{RID}/ballots/{}",
+        r.ballot_hash.to_hex()
+    );
+    let Some((_, text)) = sh.call(out, agent, Kind::BallotStatus, "GET", &url, None) else {
+        return;
+    };
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    let status = v["status"].as_str().unwrap_or("");
+    if v["leaf_index"].as_u64() != Some(r.leaf_index) || !matches!(status, "counted" | "superseded")
+    {
+        sh.error(format!("check: unexpected ballot status {text}"));
+    }
+}
+
+fn read_pages(sh: &Shared<'_>, out: &mut ClientOut, agent: &ureq::Agent, base: &str) {
+    let p = &sh.petitions[rand::thread_rng().gen_range(0..sh.petitions.len())];
+    let url = format!("{base}/api/v1/petitions/{}", p.id);
+    if sh
+        .call(out, agent, Kind::PetitionPage, "GET", &url, None)
+        .is_none()
+    {
+        return;
+    }
+    let url = format!("{base}/api/v1/referendums/{RID}");
+    if sh
+        .call(out, agent, Kind::ReferendumPage, "GET", &url, None)
+        .is_some()
+    {
+        sh.c.reads.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Benaloh audit with credential `ci`: publish an opened ballot, check its opening.
+fn audit(
+    sh: &Shared<'_>,
+    out: &mut ClientOut,
+    agent: &ureq::Agent,
+    base: &str,
+    ctx: &BallotContext<'_>,
+    ci: u32,
+) {
+    let yes = rand::thread_rng().gen_bool(0.55);
+    let (ballot, secrets) =
+        match encrypt_ballot(ctx, &sh.creds[ci as usize], &yes_no(yes), &mut OsRng) {
+            Ok(x) => x,
+            Err(e) => return sh.error(format!("encrypting: {e}")),
+        };
+    let audited = AuditedBallot::new(ballot, secrets);
+    let body = serde_json::to_string(&audited).unwrap();
+    let url = format!("{base}/api/v1/referendums/{RID}/audits");
+    let Some((_, text)) = sh.call(out, agent, Kind::Audit, "POST", &url, Some(&body)) else {
+        return;
+    };
+    match serde_json::from_str::<AuditPosted>(&text) {
+        Ok(a) => {
+            if let Err(e) = audited.verify_opening(ctx) {
+                return sh.error(format!("audit: the opening does not check: {e}"));
+            }
+            sh.c.audits.fetch_add(1, Ordering::Relaxed);
+            out.audits.push(a.leaf_index);
+        }
+        Err(e) => sh.error(format!("audit: the answer does not parse: {e}")),
+    }
+}
+
+/// A rapid re-voter: `burst` fresh ballots of one credential fired at once.
+fn rapid_burst(sh: &Shared<'_>, out: &mut ClientOut, base: &str, ctx: &BallotContext<'_>, ci: u32) {
+    let burst = sh.args.rapid_burst;
+    let outs: Vec<ClientOut> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..burst)
+            .map(|_| {
+                s.spawn(move || {
+                    let agent = ureq::AgentBuilder::new()
+                        .timeout(Duration::from_secs(120))
+                        .build();
+                    let mut o = ClientOut::default();
+                    let mut last = None;
+                    vote(
+                        sh,
+                        &mut o,
+                        &agent,
+                        base,
+                        ctx,
+                        ci,
+                        Kind::RapidCast,
+                        &mut last,
+                    );
+                    o
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for o in outs {
+        out.merge(o);
+    }
+}
+
+impl ClientOut {
+    fn merge(&mut self, o: ClientOut) {
+        for (k, v) in o.lat {
+            self.lat.entry(k).or_default().extend(v);
+        }
+        for (k, n) in o.status {
+            *self.status.entry(k).or_default() += n;
+        }
+        self.ballots.extend(o.ballots);
+        self.receipts.extend(o.receipts);
+        self.signatures.extend(o.signatures);
+        self.audits.extend(o.audits);
+    }
+}
+
+fn client(sh: &Shared<'_>, index: usize) -> ClientOut {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .max_idle_connections_per_host(2)
+        .build();
+    let ctx = BallotContext::new(sh.manifest, sh.election_key);
+    let mut out = ClientOut::default();
+    let mut last: Option<Receipt> = None;
+    let mut rr = index;
+    let a = sh.args;
+    if let Some(&ci) = sh.rapid_creds.get(index) {
+        // A deliberate rapid re-voter (first `--rapid` clients), staggered.
+        let mut wait = Duration::from_millis(1000 + 1500 * index as u64);
+        loop {
+            let until = Instant::now() + wait;
+            while Instant::now() < until {
+                if sh.stop.load(Ordering::Relaxed) {
+                    return out;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let base = &sh.urls[rr % sh.urls.len()];
+            rr += 1;
+            rapid_burst(sh, &mut out, base, &ctx, ci);
+            wait = Duration::from_secs(a.rapid_pause);
+        }
+    }
+    let mut rng = rand::thread_rng();
+    while !sh.stop.load(Ordering::Relaxed) {
+        let base = sh.urls[rr % sh.urls.len()].as_str();
+        rr += 1;
+        let x: f64 = rng.gen();
+        let mut t = a.sign_share;
+        if x < t
+            && !sh.signing_exhausted.load(Ordering::Relaxed)
+            && sign(sh, &mut out, &agent, base)
+        {
+            continue;
+        }
+        t += a.check_share;
+        if x < t {
+            check(sh, &mut out, &agent, base, last.as_ref());
+            continue;
+        }
+        t += a.read_share;
+        if x < t {
+            read_pages(sh, &mut out, &agent, base);
+            continue;
+        }
+        t += a.audit_share;
+        let ci = next_voter(sh);
+        if x < t {
+            audit(sh, &mut out, &agent, base, &ctx, ci);
+        }
+        vote(sh, &mut out, &agent, base, &ctx, ci, Kind::Cast, &mut last);
+    }
+    out
+}
+
+// ---- setup -------------------------------------------------------------------------
+
+fn setup_petitions(
+    auth: &Client,
+    creds: &[Credential],
+    electorate_hash: vox_crypto::Hash32,
+    n: usize,
+    voters: usize,
+) -> Result<Vec<Petition>> {
+    let topics = [
+        (
+            "Build a protected cycle lane on the High Street",
+            "Safer journeys to school.",
+        ),
+        (
+            "Keep the central library open on Sundays",
+            "Students and families need it.",
+        ),
+        (
+            "Plant a tree on every residential street",
+            "Shade, cleaner air, less flooding.",
+        ),
+        (
+            "Free public transport for under-18s",
+            "Independence and less car traffic.",
+        ),
+        (
+            "A night bus between the stations",
+            "Shift workers have no way home.",
+        ),
+        ("Repair the river footbridge", "Closed for two years."),
+    ];
+    let mut out = Vec::new();
+    for p in 0..n {
+        let (action, background) = topics[p % topics.len()];
+        let petition = Petition {
+            id: format!("day-petition-{}", p + 1),
+            action: action.into(),
+            background: background.into(),
+            details: String::new(),
+            electorate_hash,
+            sponsor_threshold: 2,
+            response_threshold: (voters / 10).max(2) as u32,
+            referendum_threshold: (voters / 2).max(2) as u32,
+            open_for_ms: 30 * DAY_MS,
+            response_due_ms: 14 * DAY_MS,
+            region_min_group: 10,
+        };
+        let proposal = PetitionProposal::create(petition.clone(), &creds[2 * p], &mut OsRng);
+        auth.propose(&proposal)?;
+        let s = PetitionSignature::create(
+            &petition,
+            &creds[2 * p + 1],
+            SignatureAction::Sign,
+            &mut OsRng,
+        );
+        auth.sign_petition(&petition.id, &s)?;
+        auth.moderate(
+            &petition.id,
+            &Moderation::Publish {
+                closes_at: authority::now_ms() + 30 * DAY_MS,
+            },
+        )?;
+        out.push(petition);
+    }
+    Ok(out)
+}
+
+fn setup_referendum(
+    auth: &Client,
+    public: &Client,
+    electorate_hash: vox_crypto::Hash32,
+    work: &Path,
+) -> Result<Vec<TrusteeSession>> {
+    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
+    let now = authority::now_ms();
+    let manifest = Manifest {
+        version: MANIFEST_VERSION,
+        referendum_id: RID.into(),
+        title: "Should the city centre be car-free on Sundays?".into(),
+        description: "Advisory referendum.".into(),
+        questions: vec![Question {
+            id: "q1".into(),
+            text: "Should the city centre be car-free on Sundays?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        }],
+        opens_at: now,
+        closes_at: now + DAY_MS,
+        electorate_hash,
+        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+        threshold: 2,
+        source_petition: None,
+    };
+    manifest.validate().map_err(|e| anyhow!("{e}"))?;
+    auth.create_referendum(&manifest)?;
+    let mut sessions = Vec::new();
+    for (i, k) in keys.into_iter().enumerate() {
+        let state = work.join(format!("trustee-{}.state.json", i + 1));
+        sessions.push(TrusteeSession::open(
+            public,
+            RID,
+            Some(i as u32 + 1),
+            k,
+            &state,
+        )?);
+    }
+    let mut done = vec![false; sessions.len()];
+    for _ in 0..200 {
+        let mut progressed = false;
+        for (s, d) in sessions.iter_mut().zip(done.iter_mut()) {
+            if *d {
+                continue;
+            }
+            match s.advance(public)? {
+                Step::Posted(_) => progressed = true,
+                Step::Complete => {
+                    *d = true;
+                    progressed = true;
+                }
+                Step::Waiting(_) => {}
+            }
+        }
+        if done.iter().all(|d| *d) {
+            break;
+        }
+        if !progressed {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    if !done.iter().all(|d| *d) {
+        bail!("the key ceremony did not complete");
+    }
+    auth.referendum_action(RID, "open")?;
+    Ok(sessions)
+}
+
+// ---- report ------------------------------------------------------------------------
+
+fn pct(sorted: &[u32], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 * p) as usize).min(sorted.len() - 1);
+    f64::from(sorted[i]) / 1000.0
+}
+
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let head = match s.len() % 3 {
+        0 => 3,
+        r => r,
+    };
+    let (first, rest) = s.split_at(head.min(s.len()));
+    let mut out = first.to_owned();
+    for chunk in rest.as_bytes().chunks(3) {
+        out.push(',');
+        out.push_str(std::str::from_utf8(chunk).unwrap_or(""));
+    }
+    out
+}
+
+// ---- main --------------------------------------------------------------------------
+
+struct WorkDir {
+    path: PathBuf,
+    remove: bool,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        if self.remove {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn main() {
+    match parse_args() {
+        Ok(None) => {}
+        Ok(Some(a)) => {
+            kill_children_on_signal();
+            match run(&a) {
+                Ok(true) => println!("\nday: PASS"),
+                Ok(false) => {
+                    println!("\nday: FAIL");
+                    std::process::exit(1);
+                }
+                Err(e) => {
+                    eprintln!("day: error: {e:#}");
+                    std::process::exit(2);
+                }
+            }
+        }
+        Err(e) => {
+            eprintln!("day: {e:#}");
+            std::process::exit(2);
+        }
+    }
+}
+
+fn run(a: &Args) -> Result<bool> {
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let work = match &a.keep {
+        Some(p) => {
+            std::fs::create_dir_all(p)?;
+            WorkDir {
+                path: p.canonicalize()?,
+                remove: false,
+            }
+        }
+        None => {
+            let p = std::env::temp_dir().join(format!(
+                "vox-day-{}-{}",
+                std::process::id(),
+                authority::now_ms()
+            ));
+            std::fs::create_dir_all(&p)?;
+            WorkDir {
+                path: p,
+                remove: true,
+            }
+        }
+    };
+    let work_path = work.path.clone();
+    // Run a private copy of the server binary: the shared target directory may be
+    // rebuilt by someone else during a long run.
+    let bin = work_path.join("vox");
+    std::fs::copy(env!("CARGO_BIN_EXE_vox"), &bin)
+        .with_context(|| format!("copying {}", env!("CARGO_BIN_EXE_vox")))?;
+    let db = fresh_database(a.backend, &work_path)?;
+    let result = run_with(a, &work_path, &bin, &db, nproc, loadavg.trim());
+    if let Some((admin, name)) = &db.pg_admin {
+        if a.keep.is_none() {
+            if let Err(e) = pg_exec(admin, &format!("DROP DATABASE IF EXISTS {name}")) {
+                eprintln!("day: could not drop database {name}: {e:#}");
+            }
+        } else {
+            println!("database kept: {}", db.url);
+        }
+    }
+    result
+}
+
+fn run_with(
+    a: &Args,
+    work: &Path,
+    bin: &Path,
+    db: &Database,
+    nproc: usize,
+    loadavg: &str,
+) -> Result<bool> {
+    let backend = match a.backend {
+        Backend::Sqlite => "SQLite (WAL, synchronous=FULL)",
+        Backend::Postgres => "PostgreSQL (fsync=on, synchronous_commit=on)",
+    };
+    println!("vox realistic-day load benchmark");
+    println!(
+        "machine            {nproc} cores (clients, servers{} share them; other jobs may run)",
+        if a.backend == Backend::Postgres {
+            " and PostgreSQL"
+        } else {
+            ""
+        }
+    );
+    println!("load average       {loadavg} (before the run)");
+    println!("backend            {backend}");
+    println!(
+        "servers            {} `vox serve` process(es), pool of {} connections each, default rate limits (per credential 20 burst / 2 per s, per process)",
+        a.servers, a.max_connections
+    );
+    println!(
+        "clients            {} threads for {} s, closed loop (no think time), round-robin over the servers",
+        a.clients, a.secs
+    );
+
+    // Servers.
+    let t = Instant::now();
+    let mut servers = Vec::new();
+    for i in 0..a.servers {
+        servers.push(ServerProc::start(bin, &db.url, work, i, a)?);
+    }
+    let token = auth_token(work).context("reading the authority token")?;
+    let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
+    eprintln!(
+        "day: {} server(s) up in {:.1} s: {}",
+        servers.len(),
+        t.elapsed().as_secs_f64(),
+        urls.join(", ")
+    );
+    let public = Client::new(&urls[0]);
+    let auth = Client::new(&urls[0]).with_token(token);
+    let last_public = Client::new(&urls[urls.len() - 1]);
+    let last_auth = Client::new(&urls[urls.len() - 1]).with_token(auth_token(work)?);
+
+    // Electorate, petitions, referendum.
+    let t = Instant::now();
+    let regions: Vec<String> = ["north", "south", "east", "west"]
+        .iter()
+        .map(|s| (*s).to_owned())
+        .collect();
+    let (creds, electorate) =
+        authority::generate_electorate(a.voters, &regions, "city", "City residents");
+    let created = auth.create_electorate(&electorate)?;
+    drop(electorate);
+    let petitions = setup_petitions(
+        &auth,
+        &creds,
+        created.electorate_hash,
+        a.petitions,
+        a.voters,
+    )?;
+    let mut sessions = setup_referendum(&auth, &public, created.electorate_hash, work)?;
+    let vc = VotingContext::fetch(&last_public, RID)?;
+    let board_key = public.board()?.board_public_key;
+    let setup_secs = t.elapsed().as_secs_f64();
+    eprintln!(
+        "day: setup in {setup_secs:.1} s: {} credentials, {} petitions open, referendum `{RID}` open",
+        a.voters, a.petitions
+    );
+
+    let reserved = 2 * a.petitions + a.rapid;
+    let mut rng = rand::thread_rng();
+    let mut vote_order: Vec<u32> = (reserved as u32..a.voters as u32).collect();
+    vote_order.shuffle(&mut rng);
+    let mut sign_order = vote_order.clone();
+    sign_order.shuffle(&mut rng);
+    let vote_share = 1.0 - a.sign_share - a.check_share - a.read_share;
+    println!(
+        "electorate         {} credentials; {} petitions open (response threshold {}, referendum threshold {}); a yes/no referendum open (3 trustees, threshold 2)",
+        thousands(a.voters as u64),
+        a.petitions,
+        (a.voters / 10).max(2),
+        (a.voters / 2).max(2)
+    );
+    println!(
+        "client actions     {:.0} % vote (yes/no ballot encrypted with proofs on the fly by the client, receipt checked; {:.0} % of votes are re-votes; {:.0} % of all actions audit a ballot first), {:.0} % sign a petition (fresh credential/petition pair, signed tree head checked), {:.0} % re-check their last receipt (tree head, consistency + inclusion proofs, status), {:.0} % read a petition and the referendum page",
+        vote_share * 100.0,
+        a.revote_share * 100.0,
+        a.audit_share * 100.0,
+        a.sign_share * 100.0,
+        a.check_share * 100.0,
+        a.read_share * 100.0,
+    );
+    println!(
+        "rapid re-voters    {} clients each fire {} ballots of one credential at once every {} s (the excess must get 429)",
+        a.rapid, a.rapid_burst, a.rapid_pause
+    );
+    println!("setup              {setup_secs:.1} s (not timed)");
+
+    let shared = Shared {
+        urls: urls.clone(),
+        creds: &creds,
+        manifest: &vc.manifest,
+        election_key: vc.election_key,
+        board_key,
+        petitions: &petitions,
+        vote_order,
+        sign_order,
+        next_vote: AtomicUsize::new(0),
+        next_sign: AtomicUsize::new(0),
+        rapid_creds: (2 * a.petitions..reserved).map(|i| i as u32).collect(),
+        args: a,
+        stop: AtomicBool::new(false),
+        c: Counters::default(),
+        error_samples: Mutex::new(Vec::new()),
+        signing_exhausted: AtomicBool::new(false),
+    };
+    let pg_port = match a.backend {
+        Backend::Postgres => pg_port(&db.url),
+        Backend::Sqlite => None,
+    };
+
+    // The timed period.
+    let cpu0 = cpu_snap(&servers, pg_port.as_deref());
+    let start = Instant::now();
+    let mut windows: Vec<(u64, u64)> = Vec::new();
+    let outs: Vec<ClientOut> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..a.clients)
+            .map(|i| {
+                let sh = &shared;
+                std::thread::Builder::new()
+                    .stack_size(1024 * 1024)
+                    .spawn_scoped(s, move || client(sh, i))
+                    .expect("spawning a client thread")
+            })
+            .collect();
+        let deadline = start + Duration::from_secs(a.secs);
+        let mut prev = (0u64, 0u64, 0u64, 0u64);
+        let mut tick = 1u32;
+        loop {
+            let next = start + WINDOW * tick;
+            let until = next.min(deadline);
+            std::thread::sleep(until.saturating_duration_since(Instant::now()));
+            if Instant::now() >= deadline && next > deadline {
+                break;
+            }
+            let c = &shared.c;
+            let now = (
+                c.ballots.load(Ordering::Relaxed),
+                c.signatures.load(Ordering::Relaxed),
+                c.checks.load(Ordering::Relaxed),
+                c.requests.load(Ordering::Relaxed),
+            );
+            let w = WINDOW.as_secs_f64();
+            eprintln!(
+                "day: [{:>4} s] ballots {:>6.0}/s  signatures {:>5.0}/s  checks {:>5.0}/s  requests {:>6.0}/s  | total ballots {} signatures {} audits {}  errors {}  intended 429s {}",
+                start.elapsed().as_secs(),
+                (now.0 - prev.0) as f64 / w,
+                (now.1 - prev.1) as f64 / w,
+                (now.2 - prev.2) as f64 / w,
+                (now.3 - prev.3) as f64 / w,
+                now.0,
+                now.1,
+                c.audits.load(Ordering::Relaxed),
+                c.errors.load(Ordering::Relaxed),
+                c.intended_429.load(Ordering::Relaxed),
+            );
+            windows.push((now.0 - prev.0, now.1 - prev.1));
+            prev = now;
+            tick += 1;
+            if next >= deadline {
+                break;
+            }
+        }
+        shared.stop.store(true, Ordering::Relaxed);
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let elapsed = start.elapsed();
+    let cpu1 = cpu_snap(&servers, pg_port.as_deref());
+    let mut all = ClientOut::default();
+    for o in outs {
+        all.merge(o);
+    }
+    let loadavg_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+
+    // Report of the timed period.
+    let secs = elapsed.as_secs_f64();
+    let c = &shared.c;
+    let ballots = c.ballots.load(Ordering::Relaxed);
+    let sigs = c.signatures.load(Ordering::Relaxed);
+    let errors = c.errors.load(Ordering::Relaxed);
+    let intended = c.intended_429.load(Ordering::Relaxed);
+    let first_votes = shared
+        .next_vote
+        .load(Ordering::Relaxed)
+        .min(shared.vote_order.len());
+    println!();
+    println!("timed period       {secs:.1} s (until the last in-flight request answered)");
+    println!(
+        "requests           {} ({:.0}/s)",
+        thousands(c.requests.load(Ordering::Relaxed)),
+        c.requests.load(Ordering::Relaxed) as f64 / secs
+    );
+    println!(
+        "accepted ballots   {} = {:.0}/s sustained ({} credentials voted at least once; {} audits)",
+        thousands(ballots),
+        ballots as f64 / secs,
+        thousands(
+            all.ballots
+                .iter()
+                .map(|b| b.0)
+                .collect::<HashSet<_>>()
+                .len() as u64
+        ),
+        c.audits.load(Ordering::Relaxed)
+    );
+    if first_votes >= shared.vote_order.len() {
+        println!(
+            "                   (every pool credential had voted: later votes were all re-votes)"
+        );
+    }
+    println!(
+        "signatures         {} = {:.0}/s sustained{}",
+        thousands(sigs),
+        sigs as f64 / secs,
+        if shared.signing_exhausted.load(Ordering::Relaxed) {
+            " (every credential signed every petition: signing stopped)"
+        } else {
+            ""
+        }
+    );
+    let full = &windows[..];
+    let (bmin, bmax) = full
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), w| (lo.min(w.0), hi.max(w.0)));
+    let (smin, smax) = full
+        .iter()
+        .fold((u64::MAX, 0), |(lo, hi), w| (lo.min(w.1), hi.max(w.1)));
+    let ws = WINDOW.as_secs_f64();
+    if !full.is_empty() {
+        println!(
+            "per 10-s window    ballots/s min {:.0} max {:.0}; signatures/s min {:.0} max {:.0} ({} windows)",
+            bmin as f64 / ws,
+            bmax as f64 / ws,
+            smin as f64 / ws,
+            smax as f64 / ws,
+            full.len()
+        );
+        let series: Vec<String> = full
+            .iter()
+            .map(|w| format!("{:.0}", w.0 as f64 / ws))
+            .collect();
+        println!("ballots/s series   {}", series.join(" "));
+    }
+    println!(
+        "errors             {errors} (any non-2xx answer other than the rapid re-voters' 429s, transport errors, failed client-side checks)"
+    );
+    println!("intended 429s      {intended} (rapid re-voters over the per-credential limit)");
+    println!();
+    println!("| request | count | p50 ms | p95 ms | p99 ms | max ms | answers |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    let mut kinds: Vec<Kind> = all.lat.keys().copied().collect();
+    kinds.sort();
+    for k in kinds {
+        let v = all.lat.get_mut(&k).unwrap();
+        v.sort_unstable();
+        let answers: Vec<String> = all
+            .status
+            .iter()
+            .filter(|((kk, _), _)| *kk == k)
+            .map(|((_, s), n)| {
+                if *s == 0 {
+                    format!("transport error ×{n}")
+                } else {
+                    format!("{s} ×{n}")
+                }
+            })
+            .collect();
+        println!(
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            k.name(),
+            thousands(v.len() as u64),
+            pct(v, 0.50),
+            pct(v, 0.95),
+            pct(v, 0.99),
+            pct(v, 1.0),
+            answers.join(", ")
+        );
+    }
+    println!();
+    let (busy0, total0) = cpu0.machine;
+    let (busy1, total1) = cpu1.machine;
+    let machine = if total1 > total0 {
+        (busy1 - busy0) / (total1 - total0) * 100.0
+    } else {
+        0.0
+    };
+    let cores = nproc.max(1) as f64;
+    let share = |cpu: f64| cpu / secs / cores * 100.0;
+    let server_cpu: Vec<String> = cpu0
+        .servers
+        .iter()
+        .zip(&cpu1.servers)
+        .map(|(a, b)| format!("{:.0} %", share(b - a)))
+        .collect();
+    println!(
+        "CPU (of {nproc} cores) machine busy {machine:.0} %; clients (this process: encryption, checks, HTTP) {:.0} %; server process(es) {}{}",
+        share(cpu1.me - cpu0.me),
+        server_cpu.join(" + "),
+        match (cpu0.postgres, cpu1.postgres) {
+            (Some(p0), Some(p1)) => format!("; PostgreSQL {:.0} %", share(p1 - p0)),
+            _ => String::new(),
+        }
+    );
+    println!(
+        "load average       {} (after the run)",
+        loadavg_after.trim()
+    );
+    let samples = shared.error_samples.lock().unwrap().clone();
+    if !samples.is_empty() {
+        println!("first errors:");
+        for e in &samples {
+            println!("  {e}");
+        }
+    }
+
+    // Close, tally, decrypt, publish, export, verify.
+    println!();
+    let mut ok = errors == 0;
+    let t = Instant::now();
+    auth.referendum_action(RID, "close")?;
+    let tally = last_auth.compute_tally(RID)?;
+    let close_tally = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let mut decrypting: Vec<&mut TrusteeSession> = sessions
+        .iter_mut()
+        .filter(|s| s.state.trustee != 2)
+        .collect();
+    std::thread::scope(|s| -> Result<()> {
+        let handles: Vec<_> = decrypting
+            .iter_mut()
+            .enumerate()
+            .map(|(i, session)| {
+                let client = if i % 2 == 0 { &public } else { &last_public };
+                s.spawn(move || session.decrypt(client))
+            })
+            .collect();
+        for h in handles {
+            h.join()
+                .map_err(|_| anyhow!("a trustee thread panicked"))??;
+        }
+        Ok(())
+    })?;
+    let result = auth.publish(RID)?;
+    let decrypt_secs = t.elapsed().as_secs_f64();
+    // The result the clients expect: the last accepted ballot of every credential.
+    let mut last: HashMap<u32, (u64, bool)> = HashMap::new();
+    for &(ci, leaf, yes) in &all.ballots {
+        let e = last.entry(ci).or_insert((leaf, yes));
+        if leaf >= e.0 {
+            *e = (leaf, yes);
+        }
+    }
+    let yes = last.values().filter(|v| v.1).count() as u64;
+    let expected = vec![vec![yes, last.len() as u64 - yes]];
+    let tally_ok = result.counts == expected && result.counted_ballots == last.len() as u64;
+    println!(
+        "close + tally      {close_tally:.1} s ({} ballots counted); 2 of 3 trustees checked the tally against the board and decrypted in {decrypt_secs:.1} s",
+        thousands(tally.counted_ballots)
+    );
+    println!(
+        "result             yes {} / no {} — {}",
+        result.counts[0][0],
+        result.counts[0][1],
+        if tally_ok {
+            "equal to the last accepted ballot of every credential, as the clients saw them"
+        } else {
+            "DIFFERS from what the clients cast"
+        }
+    );
+    if !tally_ok {
+        println!(
+            "                   expected {expected:?}, counted {}",
+            result.counted_ballots
+        );
+        ok = false;
+    }
+
+    let t = Instant::now();
+    let record_dir = work.join("record");
+    let ex = authority::export(&last_public, Some(RID), None, &record_dir)?;
+    let export_secs = t.elapsed().as_secs_f64();
+    // Every accepted signature and audit is at its leaf; tree heads agree; no leaf is
+    // claimed twice; every accepted ballot is in the log.
+    let t = Instant::now();
+    let mut problems = Vec::new();
+    let mut claimed: HashSet<u64> = HashSet::new();
+    for leaf in all
+        .receipts
+        .iter()
+        .map(|r| r.leaf_index)
+        .chain(all.signatures.iter().map(|s| s.leaf))
+        .chain(all.audits.iter().copied())
+    {
+        if !claimed.insert(leaf) {
+            problems.push(format!("two accepted answers claim leaf {leaf}"));
+        }
+    }
+    let heads = vox_protocol::record::read_tree_heads(BufReader::new(File::open(
+        record_dir.join(vox_protocol::record::TREE_HEADS_FILE),
+    )?))
+    .map_err(|e| anyhow!("{e}"))?;
+    let roots: HashMap<u64, NodeHash> = heads
+        .iter()
+        .map(|h| (h.head.tree_size, h.head.root_hash))
+        .collect();
+    for s in &all.signatures {
+        if roots.get(&s.tree_size) != Some(&s.root) {
+            problems.push(format!(
+                "the tree head of size {} in a signature answer is not the record's",
+                s.tree_size
+            ));
+        }
+    }
+    let mut sig_at: HashMap<u64, &PetitionSignature> = all
+        .signatures
+        .iter()
+        .map(|s| (s.leaf, &s.signature))
+        .collect();
+    let mut audit_at: HashSet<u64> = all.audits.iter().copied().collect();
+    let mut cast_in_record = 0u64;
+    for (i, e) in vox_protocol::record::read_entries(BufReader::new(File::open(
+        record_dir.join(vox_protocol::record::ENTRIES_FILE),
+    )?)) {
+        let e = e.map_err(|e| anyhow!("entry {i}: {e}"))?;
+        match &e.payload {
+            Payload::BallotCast { ballot } if ballot.referendum_id == RID => cast_in_record += 1,
+            _ => {}
+        }
+        if let Some(sig) = sig_at.remove(&i) {
+            match &e.payload {
+                Payload::PetitionSigned { signature } if signature == sig => {}
+                _ => problems.push(format!("leaf {i} is not the accepted signature")),
+            }
+        }
+        if audit_at.remove(&i) && !matches!(e.payload, Payload::BallotAudited { .. }) {
+            problems.push(format!("leaf {i} is not the accepted audit"));
+        }
+    }
+    if !sig_at.is_empty() || !audit_at.is_empty() {
+        problems.push(format!(
+            "{} signatures and {} audits accepted at leaves missing from the record",
+            sig_at.len(),
+            audit_at.len()
+        ));
+    }
+    if cast_in_record != all.receipts.len() as u64 {
+        problems.push(format!(
+            "the record has {cast_in_record} cast ballots, the clients got {} receipts",
+            all.receipts.len()
+        ));
+    }
+    let entries_check = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let receipts: Vec<(String, Receipt)> = std::mem::take(&mut all.receipts)
+        .into_iter()
+        .map(|r| (format!("receipt {}", r.tracking_code), r))
+        .collect();
+    let n_receipts = receipts.len();
+    let verdict = vox_cli::demo::verify_record_with(&record_dir, receipts)?;
+    let verify_secs = t.elapsed().as_secs_f64();
+    println!(
+        "export             {} entries, {} signed tree heads in {export_secs:.1} s",
+        thousands(ex.entries),
+        thousands(ex.tree_heads)
+    );
+    println!(
+        "record check       {} signatures and {} audits at their leaves, {} cast ballots in the log = receipts, no leaf claimed twice, every answered tree head in the record: {} ({entries_check:.1} s)",
+        thousands(all.signatures.len() as u64),
+        all.audits.len(),
+        thousands(cast_in_record),
+        if problems.is_empty() { "ok" } else { "FAILED" }
+    );
+    for p in problems.iter().take(20) {
+        println!("  {p}");
+    }
+    ok &= problems.is_empty();
+    println!(
+        "verifier           {} with all {} receipts (V13) in {verify_secs:.1} s",
+        if verdict.passed { "PASS" } else { "FAIL" },
+        thousands(n_receipts as u64)
+    );
+    print!("{}", verdict.human);
+    ok &= verdict.passed;
+
+    for s in servers {
+        s.stop()?;
+    }
+    if a.keep.is_some() {
+        println!("working files kept in {}", work.display());
+    }
+    if !ok {
+        println!(
+            "FAILED: {errors} errors, tally {}, record checks {}, verifier {}",
+            if tally_ok { "ok" } else { "wrong" },
+            if problems.is_empty() { "ok" } else { "failed" },
+            if verdict.passed { "passed" } else { "failed" }
+        );
+    }
+    Ok(ok)
+}
+
+fn auth_token(work: &Path) -> Result<String> {
+    Ok(std::fs::read_to_string(work.join("authority-token"))?
+        .trim()
+        .to_owned())
+}
