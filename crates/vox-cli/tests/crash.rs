@@ -6,7 +6,7 @@
 //! builds do not have it); `VOX_FAILPOINT=NAME:N` makes it abort on the N-th hit of
 //! `after-proofs`, `after-insert`, `after-append`, `before-commit` or `after-commit`.
 //!
-//! After every kill, before the restart, the database is read directly (read-only) by
+//! After every kill, before the restart, the database is read directly (no writes) by
 //! `vox_server::integrity::check` at full depth: no ballot without its log leaf or the
 //! reverse, head, entries, tree nodes and every signed tree head agree, every stored
 //! Idempotency-Key answer points at a committed entry. After every restart:

@@ -33,7 +33,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use sqlx::any::AnyPoolOptions;
-use sqlx::{Any, AnyConnection, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use vox_crypto::Hash32;
 use vox_protocol::board::{BoardEntry, Payload, Receipt, SignedTreeHead};
 use vox_protocol::merkle::{node_hash, verify_inclusion, NodeHash, EMPTY_ROOT};
@@ -105,9 +105,14 @@ pub enum IntegrityError {
     Inconsistent(Vec<String>),
 }
 
-/// Open `url` read-only (SQLite `mode=ro`; PostgreSQL in a read-only transaction), run
-/// the check and close. Creates nothing and migrates nothing: the database must be one
-/// a vox server has opened.
+/// Open `url` without writing (SQLite: an existing file, `PRAGMA query_only`; PostgreSQL:
+/// a read-only transaction), run the check and close. Creates nothing and migrates
+/// nothing: the database must be one a vox server has opened.
+///
+/// SQLite is not opened with `mode=ro`: a read-only connection cannot rebuild or grow
+/// the WAL index that a killed process leaves behind with a large WAL. Reading it the
+/// normal way changes no row; the last connection to close may checkpoint the WAL into
+/// the main file, as any SQLite reader would.
 pub async fn check(url: &str, depth: Depth) -> Result<IntegrityReport, IntegrityError> {
     sqlx::any::install_default_drivers();
     let (url, backend) = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -120,13 +125,22 @@ pub async fn check(url: &str, depth: Depth) -> Result<IntegrityReport, Integrity
         if path.is_empty() {
             return Err(IntegrityError::Url(url.to_owned()));
         }
-        (format!("sqlite://{path}?mode=ro"), Backend::Sqlite)
+        (format!("sqlite://{path}?mode=rw"), Backend::Sqlite)
     } else {
         return Err(IntegrityError::Url(url.to_owned()));
     };
     let pool = AnyPoolOptions::new()
         .max_connections(1)
         .acquire_timeout(Duration::from_secs(30))
+        .after_connect(move |conn, _meta| {
+            Box::pin(async move {
+                if backend == Backend::Sqlite {
+                    conn.execute("PRAGMA busy_timeout = 30000").await?;
+                    conn.execute("PRAGMA query_only = ON").await?;
+                }
+                Ok(())
+            })
+        })
         .connect(&url)
         .await?;
     let r = check_pool(&pool, backend, depth).await;

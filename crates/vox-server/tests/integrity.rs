@@ -363,7 +363,7 @@ async fn fill(url: &str, n: u64) {
     let mut nodes: HashMap<NodeId, NodeHash> = HashMap::new();
     let mut tx = c.begin().await.unwrap();
     let chunk = 100u64;
-    let mut i = 0u64;
+    let (mut i, mut committed) = (0u64, 0u64);
     while i < n {
         let end = (i + chunk).min(n);
         let mut e_sql = String::from(
@@ -428,6 +428,12 @@ async fn fill(url: &str, n: u64) {
         }
         tx.execute(m_sql.as_str()).await.unwrap();
         i = end;
+        // Commit every 10,000 entries (keeps SQLite's WAL small).
+        if i - committed >= 10_000 && i < n {
+            committed = i;
+            tx.commit().await.unwrap();
+            tx = c.begin().await.unwrap();
+        }
     }
     let root = root_from_nodes(n, &mut |id| nodes.get(&id).copied().ok_or(())).unwrap();
     tx.execute(
