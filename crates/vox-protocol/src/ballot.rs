@@ -192,15 +192,17 @@ pub fn validate_choices(manifest: &Manifest, choices: &Choices) -> Result<()> {
         if c.len() != q.options.len() {
             return Err(ProtocolError::invalid(f, "one value per option"));
         }
-        let sum: u64 = c.iter().sum();
+        // Values are untrusted (an audit opening carries them): a sum past u64::MAX is
+        // no valid answer, not an overflow.
+        let sum = c.iter().try_fold(0u64, |acc, v| acc.checked_add(*v));
         let all01 = c.iter().all(|v| *v <= 1);
         let ok = match q.kind {
-            QuestionKind::YesNo => all01 && sum == 1,
+            QuestionKind::YesNo => all01 && sum == Some(1),
             QuestionKind::ChooseOne { blank_allowed } => {
-                all01 && (sum == 1 || (blank_allowed && sum == 0))
+                all01 && (sum == Some(1) || (blank_allowed && sum == Some(0)))
             }
             QuestionKind::Approve { min, max } => {
-                all01 && sum >= u64::from(min) && sum <= u64::from(max)
+                all01 && sum.is_some_and(|s| s >= u64::from(min) && s <= u64::from(max))
             }
             QuestionKind::Score { max } => c.iter().all(|v| *v <= u64::from(max)),
         };

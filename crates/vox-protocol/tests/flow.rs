@@ -217,3 +217,23 @@ fn whole_referendum_in_memory() {
         vec![vec![3, 1], vec![1, 1, 1], vec![2, 2, 2], vec![9, 10]]
     );
 }
+
+/// Choices come from untrusted audit openings: values whose sum passes u64::MAX are an
+/// invalid answer, not an overflow panic (found while writing the audit fuzz target).
+#[test]
+fn choices_summing_past_u64_max_are_invalid() {
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let m = manifest(Hash32([0; 32]), &keys);
+    for (q, values) in [
+        (0, vec![u64::MAX, 2]),
+        (1, vec![u64::MAX, 1, 0]),
+        (2, vec![u64::MAX, 1, 1]),
+        (2, vec![1, u64::MAX, u64::MAX]),
+    ] {
+        let mut choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 1, 0], vec![5, 0]];
+        choices[q] = values.clone();
+        let e = vox_protocol::ballot::validate_choices(&m, &choices).unwrap_err();
+        assert!(e.to_string().contains(&format!("choices/{q}")), "{values:?}: {e}");
+    }
+}
