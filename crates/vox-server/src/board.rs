@@ -1,9 +1,11 @@
 //! The bulletin board sequencer: an append-only RFC 9162 log in the database.
 //!
 //! A write is one transaction:
-//! 1. [`Board::begin`] locks the one `board_head` row (`UPDATE … RETURNING`: a row lock
-//!    on PostgreSQL, the write lock on SQLite), so appends are serialized by the
-//!    database, never in process memory, and several processes can share one log;
+//! 1. [`Board::begin`] waits for its turn among this process's writers (in memory, in
+//!    order, holding no database connection), then locks the one `board_head` row
+//!    (`UPDATE … RETURNING`: a row lock on PostgreSQL, the write lock on SQLite), so
+//!    appends are serialized by the database across processes, and several processes
+//!    can share one log;
 //! 2. it folds into the in-memory [`Derived`] state whatever other processes appended
 //!    since this process last looked, so validation sees exactly the committed board;
 //! 3. the caller validates and [`WriteTx::push`]es entries: each leaf's hash and the
@@ -15,7 +17,7 @@
 //!    and only then folds the new entries into memory.
 
 use std::collections::HashMap;
-use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use ed25519_dalek::SigningKey;
 use sqlx::any::AnyRow;
@@ -141,6 +143,8 @@ pub struct Board {
     pub public: BoardPublicKey,
     state: RwLock<Derived>,
     frontier: Mutex<Frontier>,
+    /// This process's writers take turns here before they take a database connection.
+    write_turn: Arc<tokio::sync::Mutex<()>>,
     /// The clock.
     pub clock: Clock,
 }
@@ -165,6 +169,9 @@ pub struct WriteTx {
     /// Entries staged so far.
     pub staged: Vec<Staged>,
     sth: Option<SignedTreeHead>,
+    /// This process's write turn, released with the transaction (declared after `tx`,
+    /// so dropped after it).
+    _turn: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl std::fmt::Debug for WriteTx {
@@ -305,6 +312,7 @@ impl Board {
             key,
             state: RwLock::new(Derived::default()),
             frontier: Mutex::new(Frontier::default()),
+            write_turn: Arc::new(tokio::sync::Mutex::new(())),
             clock,
         }
     }
@@ -394,8 +402,15 @@ impl Board {
         self.fold_from_db(&mut conn, to_u64(size)).await
     }
 
-    /// Begin a write: lock the head, catch up, load the peaks.
+    /// Begin a write: wait for this process's turn, lock the head, catch up, load the
+    /// peaks.
+    ///
+    /// Writes are serialized by the head lock anyway; queueing for it in memory (a fair
+    /// FIFO mutex) rather than each with a pooled connection keeps the pool free for
+    /// reads during a burst of writes, and keeps SQLite's busy handler (which retries by
+    /// sleeping, in no order) out of the way between this process's own writers.
     pub async fn begin(&self) -> Result<WriteTx, AppError> {
+        let turn = Arc::clone(&self.write_turn).lock_owned().await;
         let mut tx = self.db.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE board_head SET size = size WHERE id = 1 RETURNING size, last_timestamp_ms",
@@ -434,6 +449,7 @@ impl Board {
             new_nodes: Vec::new(),
             staged: Vec::new(),
             sth: None,
+            _turn: turn,
         })
     }
 
