@@ -164,6 +164,25 @@ async fn snapshot(s: &AppState, id: &str) -> Result<Snapshot, AppError> {
     })
 }
 
+/// `snap` if it passes `check`. This process's fold may lag behind entries another
+/// process appended (the opening of the referendum, say): before refusing, catch up once
+/// and check a fresh snapshot, so that a process never refuses from a state the board has
+/// left. (The decisive check is repeated under the board lock anyway.)
+async fn recheck(
+    s: &AppState,
+    id: &str,
+    snap: Snapshot,
+    check: impl Fn(&Snapshot) -> Result<(), AppError>,
+) -> Result<Snapshot, AppError> {
+    if check(&snap).is_ok() {
+        return Ok(snap);
+    }
+    s.board.catch_up().await?;
+    let snap = snapshot(s, id).await?;
+    check(&snap)?;
+    Ok(snap)
+}
+
 impl Snapshot {
     fn election_key(&self) -> Result<ElectionPublicKey, AppError> {
         self.joint
@@ -542,7 +561,11 @@ async fn cast(
         ));
     }
     s.limit_credential(&ballot.credential.to_bytes())?;
-    voting_window(&snap.info, s.board.clock.now_ms())?;
+    let snap = recheck(&s, &id, snap, |snap| {
+        voting_window(&snap.info, s.board.clock.now_ms())?;
+        snap.election_key().map(|_| ())
+    })
+    .await?;
     let election_key = snap.election_key()?;
     let electorate = snap.electorate()?;
     // Structure, sizes and eligibility first: no scalar multiplication for bad ballots.
@@ -652,7 +675,11 @@ async fn audit(
             "does not match the referendum in the path",
         ));
     }
-    audits_allowed(&snap.info)?;
+    let snap = recheck(&s, &id, snap, |snap| {
+        audits_allowed(&snap.info)?;
+        snap.election_key().map(|_| ())
+    })
+    .await?;
     let election_key = snap.election_key()?;
     let electorate = snap.electorate()?;
     let manifest = Arc::clone(&snap.manifest);
