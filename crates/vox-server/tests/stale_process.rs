@@ -1,12 +1,12 @@
 //! Two server processes on one database: a process whose in-memory fold lags behind the
 //! other's entries must not refuse a ballot or an audit from that stale state.
 //!
-//! Found while load-testing two processes (`cargo bench -p vox-cli --bench day`): a
-//! referendum opened through process A got `409 … is key-ceremony; this needs it open`
-//! for ballots cast through process B until B happened to catch up (its petition sweep
-//! or a read), because the cast and audit handlers checked the referendum's state
-//! against B's fold before taking the board lock. They now catch up once before
-//! refusing.
+//! Seen as an intermittent failure of `two_servers_on_one_postgres_keep_one_log`
+//! (tests/concurrency.rs) while working on the two-process load bench: a referendum
+//! opened through process A got `409 … is key-ceremony; this needs it open` for ballots
+//! cast through process B until B happened to catch up (its petition sweep or a read),
+//! because the cast and audit handlers checked the referendum's state against B's fold
+//! before taking the board lock. They now catch up once before refusing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
