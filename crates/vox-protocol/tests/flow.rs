@@ -234,6 +234,9 @@ fn choices_summing_past_u64_max_are_invalid() {
         let mut choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 1, 0], vec![5, 0]];
         choices[q] = values.clone();
         let e = vox_protocol::ballot::validate_choices(&m, &choices).unwrap_err();
-        assert!(e.to_string().contains(&format!("choices/{q}")), "{values:?}: {e}");
+        assert!(
+            e.to_string().contains(&format!("choices/{q}")),
+            "{values:?}: {e}"
+        );
     }
 }
