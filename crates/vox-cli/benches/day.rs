@@ -128,6 +128,8 @@ day: a realistic day of load on real `vox serve` processes (a benchmark, not a t
   --rapid-pause S            seconds between bursts [15]
   --max-connections N        database pool size per server [16]
   --keep DIR                 keep the working files (database, logs, record) in DIR
+
+  VOX_DAY_SERVER_BIN=PATH runs another `vox` binary as the servers (A/B comparisons).
 ";
 
 fn parse_args() -> Result<Option<Args>> {
@@ -1246,9 +1248,11 @@ fn run(a: &Args) -> Result<bool> {
     let work_path = work.path.clone();
     // Run a private copy of the server binary: the shared target directory may be
     // rebuilt by someone else during a long run.
+    // `VOX_DAY_SERVER_BIN` runs another build of `vox` (to compare server versions).
+    let source = std::env::var_os("VOX_DAY_SERVER_BIN")
+        .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_vox")), PathBuf::from);
     let bin = work_path.join("vox");
-    std::fs::copy(env!("CARGO_BIN_EXE_vox"), &bin)
-        .with_context(|| format!("copying {}", env!("CARGO_BIN_EXE_vox")))?;
+    std::fs::copy(&source, &bin).with_context(|| format!("copying {}", source.display()))?;
     let db = fresh_database(a.backend, &work_path)?;
     let result = run_with(a, &work_path, &bin, &db, nproc, loadavg.trim());
     if let Some((admin, name)) = &db.pg_admin {
@@ -1286,6 +1290,12 @@ fn run_with(
     );
     println!("load average       {loadavg} (before the run)");
     println!("backend            {backend}");
+    if let Some(b) = std::env::var_os("VOX_DAY_SERVER_BIN") {
+        println!(
+            "server binary      {} (VOX_DAY_SERVER_BIN)",
+            Path::new(&b).display()
+        );
+    }
     println!(
         "servers            {} `vox serve` process(es), pool of {} connections each, default rate limits (per credential 20 burst / 2 per s, per process)",
         a.servers, a.max_connections
