@@ -1404,6 +1404,7 @@ fn run_with(
 
     // The timed period.
     let cpu0 = cpu_snap(&servers, pg_port.as_deref());
+    let start_ms = authority::now_ms();
     let start = Instant::now();
     let mut windows: Vec<(u64, u64)> = Vec::new();
     let outs: Vec<ClientOut> = std::thread::scope(|s| {
@@ -1458,6 +1459,7 @@ fn run_with(
         handles.into_iter().map(|h| h.join().unwrap()).collect()
     });
     let elapsed = start.elapsed();
+    let end_ms = authority::now_ms();
     let cpu1 = cpu_snap(&servers, pg_port.as_deref());
     let mut all = ClientOut::default();
     for o in outs {
@@ -1692,6 +1694,10 @@ fn run_with(
         record_dir.join(vox_protocol::record::TREE_HEADS_FILE),
     )?))
     .map_err(|e| anyhow!("{e}"))?;
+    let commits = heads
+        .iter()
+        .filter(|h| (start_ms..=end_ms).contains(&h.head.timestamp_ms))
+        .count() as u64;
     let roots: HashMap<u64, NodeHash> = heads
         .iter()
         .map(|h| (h.head.tree_size, h.head.root_hash))
@@ -1755,6 +1761,12 @@ fn run_with(
         "export             {} entries, {} signed tree heads in {export_secs:.1} s",
         thousands(ex.entries),
         thousands(ex.tree_heads)
+    );
+    println!(
+        "board commits      {} in the timed period = {:.0}/s (one signed tree head each; every signature and audit is its own commit, ballots are group-committed: {:.0} per ballot commit)",
+        thousands(commits),
+        commits as f64 / secs,
+        ballots as f64 / (commits.saturating_sub(sigs + c.audits.load(Ordering::Relaxed))).max(1) as f64
     );
     println!(
         "record check       {} signatures and {} audits at their leaves, {} cast ballots in the log = receipts, no leaf claimed twice, every answered tree head in the record: {} ({entries_check:.1} s)",
