@@ -156,19 +156,8 @@ fn signing_race(db: &TestDb) {
     let h = Harness::start(config(&db.url));
     let c = &h.client;
     let voters = Voters::new("e", 40, |i| Some(format!("region-{}", i % 2)));
-    let eh = voters.register(c);
-    let p = petition("p", eh, 600_000);
-    c.post(
-        "/api/v1/petitions",
-        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
-    )
-    .expect(201);
-    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        "/api/v1/petitions/p/moderation",
-        &json!({"decision": "publish"}),
-    )
-    .expect(200);
+    voters.register(c);
+    let p = published_petition(c, &voters, "p", 600_000);
     // Voters 2..32 once each; voter 39 four times with four different signatures.
     let mut jobs: Vec<usize> = (2..32).collect();
     jobs.extend([39; 4]);

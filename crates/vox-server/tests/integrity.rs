@@ -7,9 +7,7 @@
 mod common;
 
 use common::*;
-use rand::rngs::OsRng;
-use serde_json::json;
-use vox_protocol::petition::{PetitionProposal, SignatureAction};
+use vox_protocol::petition::SignatureAction;
 use vox_server::integrity::{check, Depth, IntegrityError};
 use vox_server::ServerError;
 
@@ -20,18 +18,7 @@ fn honest_board(url: &str) {
     let c = &h.client;
     let voters = Voters::new("e", 6, |_| None);
     let eh = voters.register(c);
-    let p = petition("p", eh, 600_000);
-    c.post(
-        "/api/v1/petitions",
-        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
-    )
-    .expect(201);
-    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        "/api/v1/petitions/p/moderation",
-        &json!({"decision": "publish"}),
-    )
-    .expect(200);
+    let p = published_petition(c, &voters, "p", 600_000);
     let body =
         serde_json::to_string(&signature(&p, &voters.creds[2], SignatureAction::Sign)).unwrap();
     c.request(

@@ -56,18 +56,7 @@ fn rejections(db: &TestDb) {
     let outsider = Credential::generate(&mut OsRng);
 
     // An open petition p (voters 0 and 1 signed), a short one that will close.
-    let p = petition("p", eh, 600_000);
-    c.post(
-        "/api/v1/petitions",
-        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
-    )
-    .expect(201);
-    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        "/api/v1/petitions/p/moderation",
-        &json!({"decision": "publish"}),
-    )
-    .expect(200);
+    let p = published_petition(c, &voters, "p", 600_000);
     let short = petition("short", eh, 300);
     c.post(
         "/api/v1/petitions",

@@ -14,10 +14,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
-use rand::rngs::OsRng;
-use serde_json::json;
 use sqlx::{AnyConnection, Connection};
-use vox_protocol::petition::{PetitionProposal, SignatureAction};
+use vox_protocol::petition::SignatureAction;
 
 fn reads_served_while_writers_wait(db: &TestDb) {
     let mut cfg = config(&db.url);
@@ -25,19 +23,8 @@ fn reads_served_while_writers_wait(db: &TestDb) {
     let h = Harness::start(cfg);
     let c = &h.client;
     let voters = Voters::new("e", 20, |_| None);
-    let eh = voters.register(c);
-    let p = petition("p", eh, 600_000);
-    c.post(
-        "/api/v1/petitions",
-        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
-    )
-    .expect(201);
-    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        "/api/v1/petitions/p/moderation",
-        &json!({"decision": "publish"}),
-    )
-    .expect(200);
+    voters.register(c);
+    let p = published_petition(c, &voters, "p", 600_000);
     let size = c.size();
 
     // Another process holds the board lock (as a second server in its commit would).

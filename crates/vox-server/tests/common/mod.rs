@@ -30,7 +30,7 @@ use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::root_from_leaf_hashes;
-use vox_protocol::petition::{Petition, PetitionSignature, SignatureAction};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 use vox_server::{RunningServer, ServerConfig, ServerError};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -359,6 +359,24 @@ pub fn sign(c: &Client, p: &Petition, cred: &Credential, action: SignatureAction
         &format!("/api/v1/petitions/{}/signatures", p.id),
         &signature(p, cred, action),
     )
+}
+
+/// Petition `id` proposed by voter 0, sponsored by voter 1 and published by the
+/// authority: the usual starting point of a petition test.
+pub fn published_petition(c: &Client, voters: &Voters, id: &str, open_for_ms: i64) -> Petition {
+    let p = petition(id, voters.hash(), open_for_ms);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
+    c.post_auth(
+        &format!("/api/v1/petitions/{id}/moderation"),
+        &serde_json::json!({"decision": "publish"}),
+    )
+    .expect(200);
+    p
 }
 
 // ---- referendums ------------------------------------------------------------------
