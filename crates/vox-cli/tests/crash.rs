@@ -183,6 +183,25 @@ fn agent(timeout: Duration) -> ureq::Agent {
 }
 
 /// `None` when there was no answer (connection refused or cut).
+/// POST `body` with its Idempotency-Key from a thread of its own (the requests of a
+/// round are in flight together when the server is killed).
+fn post_in_thread(
+    url: &str,
+    body: &str,
+    key: &str,
+) -> std::thread::JoinHandle<Option<(u16, String)>> {
+    let (url, body, key) = (url.to_owned(), body.to_owned(), key.to_owned());
+    std::thread::spawn(move || {
+        send(
+            &agent(Duration::from_secs(10)),
+            "POST",
+            &url,
+            Some(&body),
+            &[("Idempotency-Key", &key)],
+        )
+    })
+}
+
 fn send(
     a: &ureq::Agent,
     method: &str,
@@ -889,41 +908,15 @@ fn run(label: &str, url: &str, dir: &Path) {
         let n = rng.gen_range(1..=3);
         let sig_pick = pick(&mut rng, open_sigs, w.sigs.len(), n);
         let mut threads = Vec::new();
+        let ballots = format!("{}/api/v1/referendums/{REFERENDUM}/ballots", serve.base);
         for &i in &cast_pick {
             let c = &w.casts[i];
-            let (body, key) = (c.body.clone(), c.key.clone());
-            let u = format!("{}/api/v1/referendums/{REFERENDUM}/ballots", serve.base);
-            threads.push((
-                true,
-                i,
-                std::thread::spawn(move || {
-                    send(
-                        &agent(Duration::from_secs(10)),
-                        "POST",
-                        &u,
-                        Some(&body),
-                        &[("Idempotency-Key", &key)],
-                    )
-                }),
-            ));
+            threads.push((true, i, post_in_thread(&ballots, &c.body, &c.key)));
         }
+        let signatures = format!("{}/api/v1/petitions/{PETITION}/signatures", serve.base);
         for &i in &sig_pick {
             let s = &w.sigs[i];
-            let (body, key) = (s.body.clone(), s.key.clone());
-            let u = format!("{}/api/v1/petitions/{PETITION}/signatures", serve.base);
-            threads.push((
-                false,
-                i,
-                std::thread::spawn(move || {
-                    send(
-                        &agent(Duration::from_secs(10)),
-                        "POST",
-                        &u,
-                        Some(&body),
-                        &[("Idempotency-Key", &key)],
-                    )
-                }),
-            ));
+            threads.push((false, i, post_in_thread(&signatures, &s.body, &s.key)));
         }
         casts_sent += cast_pick.len() as u32;
         sigs_sent += sig_pick.len() as u32;
