@@ -3,13 +3,17 @@
 #  1. headless Chromium (Debian package; skipped if /usr/bin/chromium exists) and the
 #     Node test's dependencies (npm ci: playwright-core only, no browser download);
 #  2. the web bundle (scripts/build-web.sh), `vox` and `vox-verify`;
-#  3. a throw-away `vox serve` on 127.0.0.1 (free port) and, through the `vox` CLI, an
-#     electorate, an open petition and an open referendum (four question kinds, three
-#     trustees, threshold 2, key ceremony over HTTP);
+#  3. the four roles' key files (`vox keys new`) and the log's genesis signed by all of
+#     them (`vox genesis new`); a throw-away `vox serve --genesis … --operator-key …` on
+#     127.0.0.1 (free port) and, through the `vox` CLI with each role's own key
+#     (`vox authority --key …`), an electorate, an open petition and an open referendum
+#     (four question kinds, three trustees, threshold 2, key ceremony over HTTP);
 #  4. tests/web/citizen.mjs: a citizen signs, votes (audits one ballot, casts a fresh
-#     one) and checks the receipt in the browser; then the authority closes, tallies,
-#     two trustees decrypt, the result is published and the results page is checked;
-#  5. the record is exported and checked by `vox-verify`, with the browser's receipt.
+#     one) and checks the receipt in the browser; then the election authority closes,
+#     the tally is computed, two trustees decrypt, the result is published and the
+#     results page is checked;
+#  5. the record is exported and checked by `vox-verify`, with the browser's receipt and
+#     the parties' public keys pinned.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -55,8 +59,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+say "Role keys and the genesis"
+for role in operator registrar petitions-office election-authority; do
+  "$VOX" keys new --role "$role" --out "$WORK/keys/$role.key" > "$WORK/keys-$role.pub"
+done
+"$VOX" genesis new --log-name web-test.vox.invalid/town \
+  --operator "$WORK/keys/operator.key" --registrar "$WORK/keys/registrar.key" \
+  --petitions-office "$WORK/keys/petitions-office.key" \
+  --election-authority "$WORK/keys/election-authority.key" --out "$WORK/genesis.json"
+"$VOX" genesis show --check "$WORK/genesis.json"
+
 say "Server"
-"$VOX" serve --listen 127.0.0.1:0 --database-url "sqlite://$WORK/vox.db" --token-file "$WORK/token" \
+"$VOX" serve --listen 127.0.0.1:0 --database-url "sqlite://$WORK/vox.db" \
+  --genesis "$WORK/genesis.json" --operator-key "$WORK/keys/operator.key" \
   > "$WORK/server.log" 2>&1 &
 PIDS+=($!)
 URL=""
@@ -68,17 +83,21 @@ for _ in $(seq 1 100); do
 done
 if [ -z "$URL" ]; then cat "$WORK/server.log"; echo "server did not start"; exit 1; fi
 echo "server: $URL"
-AUTH=("$VOX" authority --server "$URL" --token-file "$WORK/token")
+# Each role's tool signs with its own key; tally, publish and export need none.
+REGISTRAR=("$VOX" authority --server "$URL" --key "$WORK/keys/registrar.key")
+OFFICE=("$VOX" authority --server "$URL" --key "$WORK/keys/petitions-office.key")
+ELECTION=("$VOX" authority --server "$URL" --key "$WORK/keys/election-authority.key")
+PUBLIC=("$VOX" authority --server "$URL")
 
 say "Electorate, petition, referendum"
-"${AUTH[@]}" electorate create --voters 6 --out "$WORK/electorate" --id town --name "Town of Vox" --regions north,south
+"${REGISTRAR[@]}" electorate create --voters 6 --out "$WORK/electorate" --id town --name "Town of Vox" --regions north,south
 CRED=("$WORK"/electorate/credentials/voter-000*)
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id cycle-lane \
   --action "Build a protected cycle lane on the high street" \
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
   --sponsors 2 --response-threshold 3 --referendum-threshold 5 --days 30 --response-days 14 --region-min-group 1
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[5]}"   # a sponsor
-"${AUTH[@]}" petition moderate cycle-lane --publish --days 30
+"${OFFICE[@]}" petition moderate cycle-lane --publish --open-for 30d
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[2]}"
 
 for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Trustee $i" >/dev/null; done
@@ -93,7 +112,7 @@ const trustees = [1, 2, 3].map((i) => {
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 1, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 2, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },
@@ -105,7 +124,7 @@ console.log(JSON.stringify({
   electorate_hash: el.electorate_hash, trustees, threshold: 2,
 }));
 JS
-"${AUTH[@]}" referendum create --manifest "$WORK/manifest.json"
+"${ELECTION[@]}" referendum create --manifest "$WORK/manifest.json"
 CEREMONY=()
 for i in 1 2 3; do
   "$VOX" trustee ceremony --server "$URL" --referendum town-2026 --key "$WORK/trustee$i.key" \
@@ -115,7 +134,7 @@ done
 for p in "${CEREMONY[@]}"; do
   if ! wait "$p"; then cat "$WORK"/ceremony*.log; echo "key ceremony failed"; exit 1; fi
 done
-"${AUTH[@]}" referendum open town-2026
+"${ELECTION[@]}" referendum open town-2026
 # Two citizens vote with the CLI so that the result is not a single ballot.
 "$VOX" vote --server "$URL" town-2026 --credential "${CRED[3]}" --receipt-out "$WORK/cli-receipt-1.json" \
   --choice lane=yes --choice design=2 --choice budget=1,3 --choice score=4,2
@@ -145,18 +164,22 @@ VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_RECEIPT_OUT="$WORK/browser-r
 "$VOX" voter --server "$URL" check-receipt "$WORK/browser-receipt.json"
 
 say "Close, tally, decrypt (2 of 3), publish"
-"${AUTH[@]}" referendum close town-2026
-"${AUTH[@]}" referendum tally town-2026
+"${ELECTION[@]}" referendum close town-2026
+"${PUBLIC[@]}" referendum tally town-2026
 for i in 1 2; do
   "$VOX" trustee decrypt --server "$URL" --referendum town-2026 --key "$WORK/trustee$i.key" --state "$WORK/trustee$i.state"
 done
-"${AUTH[@]}" referendum publish town-2026
+"${PUBLIC[@]}" referendum publish town-2026
 
 say "Browser: results"
 VOX_PHASE=results VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 
 say "Verifier"
-"${AUTH[@]}" export --referendum town-2026 --out "$WORK/record"
-"$VERIFY" "$WORK/record" --receipt "$WORK/browser-receipt.json" --referendum town-2026
+"${PUBLIC[@]}" export --referendum town-2026 --out "$WORK/record"
+"$VERIFY" "$WORK/record" --receipt "$WORK/browser-receipt.json" --referendum town-2026 \
+  --board-key "$(cat "$WORK/keys-operator.pub")" \
+  --role-key "registrar=$(cat "$WORK/keys-registrar.pub")" \
+  --role-key "petitions-office=$(cat "$WORK/keys-petitions-office.pub")" \
+  --role-key "election-authority=$(cat "$WORK/keys-election-authority.pub")"
 
 say "OK: screenshots in $TARGET_DIR/web-screenshots"

@@ -23,7 +23,7 @@ use vox_crypto::threshold::{
 use vox_crypto::transcript::{labels, new_transcript, TranscriptProtocol};
 use vox_crypto::{CryptoError, Hash32, Point, Scalar, Transcript};
 use vox_protocol::ballot::{context_labels, encrypt_ballot, Ballot, BallotContext};
-use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead, TreeHead};
+use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead, TreeHead};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, ElectorateIndex};
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
@@ -31,6 +31,7 @@ use vox_protocol::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_consistency,
     verify_inclusion, MerkleError, NodeHash,
 };
+use vox_protocol::roles::{ActSignature, Role, RoleSigners, WitnessPolicy};
 use vox_protocol::ProtocolError;
 use vox_server::{RunningServer, ServerConfig};
 use vox_verifier::compact::CompactTree;
@@ -932,8 +933,9 @@ impl Resp {
 
 struct Client {
     base: String,
-    token: String,
     agent: ureq::Agent,
+    /// The roles' keys (the tests play every party).
+    signers: std::sync::Arc<RoleSigners>,
 }
 
 impl Client {
@@ -978,14 +980,13 @@ impl Client {
             &[],
         )
     }
-    fn post_auth<T: serde::Serialize>(&self, path: &str, body: &T) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        let b = serde_json::to_string(body).unwrap();
-        self.request("POST", path, Some(&b), &[("Authorization", &auth)])
+    /// An authority act signed by the key of its role.
+    fn act(&self, path: &str, payload: Payload) -> Resp {
+        self.post(path, &self.sign(payload))
     }
-    fn post_auth_empty(&self, path: &str) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        self.request("POST", path, Some(""), &[("Authorization", &auth)])
+    /// Sign an act with its role's key (each act gets a fresh `issued_at_ms`).
+    fn sign(&self, payload: Payload) -> Payload {
+        self.signers.sign(payload, issued_at()).unwrap()
     }
     fn size(&self) -> u64 {
         self.get("/api/v1/board").json()["tree_size"]
@@ -1009,10 +1010,37 @@ impl Drop for Server {
     }
 }
 
+/// A strictly increasing `issued_at_ms` (two acts signed in the same millisecond would
+/// otherwise be the same act).
+fn issued_at() -> i64 {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = vox_server::now_ms();
+    let mut prev = LAST.load(Ordering::SeqCst);
+    loop {
+        let next = now.max(prev + 1);
+        match LAST.compare_exchange(prev, next, Ordering::SeqCst, Ordering::SeqCst) {
+            Ok(_) => return next,
+            Err(p) => prev = p,
+        }
+    }
+}
+
 fn start(tune: impl FnOnce(&mut ServerConfig)) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("vox.db").display());
+    let signers = RoleSigners::generate(&mut OsRng);
     let mut cfg = ServerConfig::new(Some(url), "127.0.0.1:0".parse().unwrap());
+    cfg.genesis = Some(
+        signers
+            .genesis(
+                "test.vox.invalid/adversarial",
+                vox_server::now_ms(),
+                WitnessPolicy::default(),
+            )
+            .unwrap(),
+    );
+    cfg.operator_key = Some(signers.operator.clone());
     cfg.sweep_interval_ms = 100;
     cfg.rate_limit_per_credential = Some(vox_server::RateLimit {
         burst: 50,
@@ -1027,7 +1055,7 @@ fn start(tune: impl FnOnce(&mut ServerConfig)) -> Server {
     let server = rt.block_on(vox_server::start(cfg)).unwrap();
     let client = Client {
         base: format!("http://{}", server.local_addr()),
-        token: server.authority_token().unwrap_or_default(),
+        signers: std::sync::Arc::new(signers),
         agent: ureq::AgentBuilder::new()
             .timeout(Duration::from_secs(60))
             .build(),
@@ -1065,16 +1093,30 @@ fn open(tune: impl FnOnce(&mut ServerConfig)) -> Open {
             })
             .collect(),
     };
-    c.post_auth("/api/v1/electorates", &electorate).expect(201);
+    c.act(
+        "/api/v1/electorates",
+        Payload::ElectorateRegistered {
+            electorate: electorate.clone(),
+            act: ActSignature::unsigned(),
+        },
+    )
+    .expect(201);
     let trustees: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
     let mut m = in_memory_manifest("r", electorate.canonical_hash(), &trustees);
     m.questions.truncate(1);
     let now = vox_server::now_ms();
     m.opens_at = now - 60_000;
     m.closes_at = now + 3_600_000;
-    c.post_auth("/api/v1/referendums", &m).expect(201);
+    c.act(
+        "/api/v1/referendums",
+        Payload::ReferendumCreated {
+            manifest: m.clone(),
+            act: ActSignature::unsigned(),
+        },
+    )
+    .expect(201);
     run_ceremony(c, &m, &trustees);
-    c.post_auth_empty("/api/v1/referendums/r/open").expect(200);
+    c.act("/api/v1/referendums/r/open", opened("r")).expect(200);
     let v = c.get("/api/v1/referendums/r").json();
     let key: ElectionPublicKey = serde_json::from_value(v["election_key"].clone()).unwrap();
     Open {
@@ -1230,28 +1272,170 @@ fn http_ballot_for_an_unknown_referendum_is_404() {
 fn http_cast_after_close_is_409() {
     let o = open(|_| {});
     let b = o.ballot(0);
-    o.c()
-        .post_auth_empty("/api/v1/referendums/r/close")
-        .expect(200);
+    o.c().act(CLOSE, closed("r")).expect(200);
     refused(o.c(), 409, "wrong-state", || o.c().post(BALLOTS, &b));
 }
 
+const CLOSE: &str = "/api/v1/referendums/r/close";
+
+fn opened(id: &str) -> Payload {
+    Payload::ReferendumOpened {
+        referendum_id: id.into(),
+        act: ActSignature::unsigned(),
+    }
+}
+
+fn closed(id: &str) -> Payload {
+    Payload::ReferendumClosed {
+        referendum_id: id.into(),
+        act: ActSignature::unsigned(),
+    }
+}
+
 #[test]
-fn http_missing_authority_token_is_401() {
+fn http_act_signed_by_another_role_is_403() {
     let o = open(|_| {});
-    refused(o.c(), 401, "unauthorized", || {
-        o.c()
-            .request("POST", "/api/v1/referendums/r/close", Some(""), &[])
+    let c = o.c();
+    let log_id = c.signers.log_id();
+    let now = issued_at();
+    // The registrar, the petitions office and the operator cannot close a referendum.
+    for key in [
+        &c.signers.registrar,
+        &c.signers.petitions_office,
+        &c.signers.operator,
+    ] {
+        let forged = closed("r").signed_act(&log_id, now, key).unwrap();
+        let p = refused(c, 403, "forbidden", || c.post(CLOSE, &forged));
+        assert_eq!(p["field"], "act/signature", "{p}");
+        assert!(
+            p["detail"].as_str().unwrap().contains("election authority"),
+            "{p}"
+        );
+    }
+    // Unsigned, or signed for another log by the right key: refused the same way.
+    let unsigned = serde_json::to_value(closed("r")).unwrap();
+    refused(c, 403, "forbidden", || c.post(CLOSE, &unsigned));
+    let other_log = Hash32::sha256(&[b"another log"]);
+    let elsewhere = closed("r")
+        .signed_act(&other_log, now, &c.signers.election_authority)
+        .unwrap();
+    refused(c, 403, "forbidden", || c.post(CLOSE, &elsewhere));
+    // The old bearer token means nothing: no header authorizes anything.
+    refused(c, 400, "malformed-request", || {
+        c.request("POST", CLOSE, Some(""), &[("Authorization", "Bearer 0000")])
     });
-    refused(o.c(), 401, "unauthorized", || {
-        o.c().request(
-            "POST",
-            "/api/v1/referendums/r/close",
-            Some(""),
-            &[("Authorization", "Bearer 0000")],
+    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
+}
+
+#[test]
+fn http_act_altered_after_signing_is_403() {
+    let o = open(|_| {});
+    let c = o.c();
+    let electorate = Electorate {
+        id: "e2".into(),
+        name: "Second".into(),
+        entries: vec![ElectorateEntry {
+            credential: Credential::generate(&mut OsRng).public_key(),
+            region: None,
+        }],
+    };
+    let signed = c.sign(Payload::ElectorateRegistered {
+        electorate,
+        act: ActSignature::unsigned(),
+    });
+    let mut v = serde_json::to_value(&signed).unwrap();
+    v["electorate"]["name"] = json!("Renamed by the operator");
+    let p = refused(c, 403, "forbidden", || c.post("/api/v1/electorates", &v));
+    assert!(p["detail"].as_str().unwrap().contains("registrar"), "{p}");
+    let mut v = serde_json::to_value(&signed).unwrap();
+    v["act"]["issued_at_ms"] = json!(v["act"]["issued_at_ms"].as_i64().unwrap() + 1);
+    refused(c, 403, "forbidden", || c.post("/api/v1/electorates", &v));
+    c.post("/api/v1/electorates", &signed).expect(201);
+}
+
+#[test]
+fn http_replayed_act_is_409() {
+    let o = open(|_| {});
+    let c = o.c();
+    let close = c.sign(closed("r"));
+    c.post(CLOSE, &close).expect(200);
+    let p = refused(c, 409, "already-exists", || c.post(CLOSE, &close));
+    assert_eq!(p["field"], "act", "{p}");
+}
+
+#[test]
+fn http_act_of_the_wrong_type_or_id_is_422() {
+    let o = open(|_| {});
+    let c = o.c();
+    // A signed open posted to the close endpoint.
+    let open_act = c.sign(opened("r"));
+    let p = refused(c, 422, "invalid", || c.post(CLOSE, &open_act));
+    assert_eq!(p["field"], "type", "{p}");
+    // A close of another referendum posted to r's path.
+    let other = c.sign(closed("other"));
+    let p = refused(c, 422, "invalid", || c.post(CLOSE, &other));
+    assert_eq!(p["field"], "referendum_id", "{p}");
+    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
+}
+
+#[test]
+fn http_role_key_rotation_retires_the_old_key() {
+    use ed25519_dalek::Signer;
+    use vox_protocol::board::Sig;
+    use vox_protocol::roles::possession_message;
+    let o = open(|_| {});
+    let c = o.c();
+    let log_id = c.signers.log_id();
+    let new_key = SigningKey::generate(&mut OsRng);
+    let rotation = |role: Role, new: &SigningKey| {
+        let public = BoardPublicKey(new.verifying_key());
+        Payload::RoleKeyRotated {
+            role,
+            new_key: public,
+            possession: Sig(new.sign(&possession_message(&log_id, role, &public))),
+            act: ActSignature::unsigned(),
+        }
+    };
+    // Without proof of possession of the new key: refused.
+    let mut bad = rotation(Role::ElectionAuthority, &new_key);
+    if let Payload::RoleKeyRotated { possession, .. } = &mut bad {
+        *possession = Sig(new_key.sign(b"something else"));
+    }
+    let p = refused(c, 422, "invalid", || {
+        c.act("/api/v1/roles/rotations", bad.clone())
+    });
+    assert_eq!(p["field"], "possession", "{p}");
+    // The operator key cannot be rotated within a log.
+    let op = rotation(Role::Operator, &SigningKey::generate(&mut OsRng))
+        .signed_act(&log_id, issued_at(), &c.signers.operator)
+        .unwrap();
+    refused(c, 422, "invalid", || c.post("/api/v1/roles/rotations", &op));
+    // Signed by another role's key: 403.
+    let forged = rotation(Role::ElectionAuthority, &new_key)
+        .signed_act(&log_id, issued_at(), &c.signers.registrar)
+        .unwrap();
+    refused(c, 403, "forbidden", || {
+        c.post("/api/v1/roles/rotations", &forged)
+    });
+    // Rotated: the old key's acts are refused, the new key's accepted.
+    let r = c
+        .act(
+            "/api/v1/roles/rotations",
+            rotation(Role::ElectionAuthority, &new_key),
         )
-    });
-    assert_eq!(o.c().get("/api/v1/referendums/r").json()["state"], "open");
+        .expect(201)
+        .json();
+    assert_eq!(
+        r["roles"]["election_authority"],
+        hex::encode(new_key.verifying_key().as_bytes()),
+        "{r}"
+    );
+    let old = c.sign(closed("r"));
+    refused(c, 403, "forbidden", || c.post(CLOSE, &old));
+    let new = closed("r")
+        .signed_act(&log_id, issued_at(), &new_key)
+        .unwrap();
+    c.post(CLOSE, &new).expect(200);
 }
 
 #[test]

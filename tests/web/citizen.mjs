@@ -165,9 +165,9 @@ try {
     await page.click('#verify-run');
     await page.waitForSelector('#verify-steps:not([hidden]) tbody tr', { timeout: 120000 });
     const steps = await page.$$eval('#verify-steps tbody tr', (rows) => rows.map((r) => [r.dataset.step, r.dataset.status]));
-    check(steps.length === 13 && steps.every(([s], i) => s === 'V' + (i + 1)), 'verifier steps V1..V13 listed: ' + steps.map(([s]) => s).join(' '));
-    // V13 (receipts) needs a receipt file: NOT-CHECKED in the page, like vox-verify without --receipt.
-    const bad = steps.filter(([s, st]) => st !== 'pass' && !(s === 'V13' && st === 'not-checked'));
+    check(steps.length === 14 && steps.every(([s], i) => s === 'V' + (i + 1)), 'verifier steps V1..V14 listed: ' + steps.map(([s]) => s).join(' '));
+    // V14 (receipts) needs a receipt file: NOT-CHECKED in the page, like vox-verify without --receipt.
+    const bad = steps.filter(([s, st]) => st !== 'pass' && !(s === 'V14' && st === 'not-checked'));
     check(bad.length === 0, 'every step PASS in the browser' + (bad.length ? ': ' + bad.map((x) => x.join('=')).join(', ') : ''));
     check(await page.locator('#verify-status.ok').count() === 1, 'verdict shown as a pass');
     check(await page.$eval('#verify-progress', (p) => p.value === p.max), 'progress bar full');

@@ -70,6 +70,7 @@ use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
 };
+use vox_protocol::roles::{Role, RoleSigners, WitnessPolicy};
 
 const DAY_MS: i64 = 24 * 3600 * 1000;
 const WINDOW: Duration = Duration::from_secs(10);
@@ -270,11 +271,12 @@ struct ServerProc {
 impl ServerProc {
     fn start(bin: &Path, db_url: &str, work: &Path, i: usize, args: &Args) -> Result<Self> {
         let log = work.join(format!("server-{}.log", i + 1));
-        let token_file = work.join("authority-token");
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0", "--database-url", db_url])
-            .arg("--token-file")
-            .arg(&token_file)
+            .arg("--genesis")
+            .arg(work.join(GENESIS_FILE))
+            .arg("--operator-key")
+            .arg(work.join(OPERATOR_KEY_FILE))
             .args(["--max-connections", &args.max_connections.to_string()])
             .env("RUST_LOG", "info")
             .env_remove("VOX_WEB_DIR")
@@ -306,15 +308,12 @@ impl ServerProc {
             log,
         };
         let deadline = Instant::now() + Duration::from_secs(120);
-        let mut token_line = false;
-        while server.url.is_empty() || !token_line {
+        while server.url.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) => {
                     if let Some(rest) = line.strip_prefix("vox server listening on ") {
                         server.url = rest.trim().to_owned();
-                    } else if line.contains("authority token") {
-                        token_line = true;
                     }
                 }
                 Err(_) => bail!(
@@ -1022,8 +1021,10 @@ fn client(sh: &Shared<'_>, index: usize) -> ClientOut {
 
 // ---- setup -------------------------------------------------------------------------
 
+/// `office`: the petitions office's client (it also proposes and sponsors, as citizens
+/// would, over the same connection).
 fn setup_petitions(
-    auth: &Client,
+    office: &Client,
     creds: &[Credential],
     electorate_hash: vox_crypto::Hash32,
     n: usize,
@@ -1069,18 +1070,18 @@ fn setup_petitions(
             region_min_group: 10,
         };
         let proposal = PetitionProposal::create(petition.clone(), &creds[2 * p], &mut OsRng);
-        auth.propose(&proposal)?;
+        office.propose(&proposal)?;
         let s = PetitionSignature::create(
             &petition,
             &creds[2 * p + 1],
             SignatureAction::Sign,
             &mut OsRng,
         );
-        auth.sign_petition(&petition.id, &s)?;
-        auth.moderate(
+        office.sign_petition(&petition.id, &s)?;
+        office.moderate(
             &petition.id,
             &Moderation::Publish {
-                closes_at: authority::now_ms() + 30 * DAY_MS,
+                closes_at: authority::now_ms() + petition.open_for_ms - 1000,
             },
         )?;
         out.push(petition);
@@ -1088,8 +1089,9 @@ fn setup_petitions(
     Ok(out)
 }
 
+/// `authority`: the election authority's client.
 fn setup_referendum(
-    auth: &Client,
+    authority: &Client,
     public: &Client,
     electorate_hash: vox_crypto::Hash32,
     work: &Path,
@@ -1115,7 +1117,7 @@ fn setup_referendum(
         source_petition: None,
     };
     manifest.validate().map_err(|e| anyhow!("{e}"))?;
-    auth.create_referendum(&manifest)?;
+    authority.create_referendum(&manifest)?;
     let mut sessions = Vec::new();
     for (i, k) in keys.into_iter().enumerate() {
         let state = work.join(format!("trustee-{}.state.json", i + 1));
@@ -1153,7 +1155,7 @@ fn setup_referendum(
     if !done.iter().all(|d| *d) {
         bail!("the key ceremony did not complete");
     }
-    auth.referendum_action(RID, "open")?;
+    authority.referendum_action(RID, "open")?;
     Ok(sessions)
 }
 
@@ -1305,13 +1307,13 @@ fn run_with(
         a.clients, a.secs
     );
 
-    // Servers.
+    // The parties' keys and the genesis; servers (the first appends the genesis).
     let t = Instant::now();
+    let parties = write_parties(work)?;
     let mut servers = Vec::new();
     for i in 0..a.servers {
         servers.push(ServerProc::start(bin, &db.url, work, i, a)?);
     }
-    let token = auth_token(work).context("reading the authority token")?;
     let urls: Vec<String> = servers.iter().map(|s| s.url.clone()).collect();
     eprintln!(
         "day: {} server(s) up in {:.1} s: {}",
@@ -1320,9 +1322,12 @@ fn run_with(
         urls.join(", ")
     );
     let public = Client::new(&urls[0]);
-    let auth = Client::new(&urls[0]).with_token(token);
+    let party = |role: Role| Client::new(&urls[0]).with_key(parties.key(role).clone());
+    let registrar = party(Role::Registrar);
+    let office = party(Role::PetitionsOffice);
+    let election_authority = party(Role::ElectionAuthority);
+    drop(parties);
     let last_public = Client::new(&urls[urls.len() - 1]);
-    let last_auth = Client::new(&urls[urls.len() - 1]).with_token(auth_token(work)?);
 
     // Electorate, petitions, referendum.
     let t = Instant::now();
@@ -1332,16 +1337,17 @@ fn run_with(
         .collect();
     let (creds, electorate) =
         authority::generate_electorate(a.voters, &regions, "city", "City residents");
-    let created = auth.create_electorate(&electorate)?;
+    let created = registrar.create_electorate(&electorate)?;
     drop(electorate);
     let petitions = setup_petitions(
-        &auth,
+        &office,
         &creds,
         created.electorate_hash,
         a.petitions,
         a.voters,
     )?;
-    let mut sessions = setup_referendum(&auth, &public, created.electorate_hash, work)?;
+    let mut sessions =
+        setup_referendum(&election_authority, &public, created.electorate_hash, work)?;
     let vc = VotingContext::fetch(&last_public, RID)?;
     let board_key = public.board()?.board_public_key;
     let setup_secs = t.elapsed().as_secs_f64();
@@ -1612,8 +1618,8 @@ fn run_with(
     println!();
     let mut ok = errors == 0;
     let t = Instant::now();
-    auth.referendum_action(RID, "close")?;
-    let tally = last_auth.compute_tally(RID)?;
+    election_authority.referendum_action(RID, "close")?;
+    let tally = last_public.compute_tally(RID)?;
     let close_tally = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut decrypting: Vec<&mut TrusteeSession> = sessions
@@ -1635,7 +1641,7 @@ fn run_with(
         }
         Ok(())
     })?;
-    let result = auth.publish(RID)?;
+    let result = public.publish(RID)?;
     let decrypt_secs = t.elapsed().as_secs_f64();
     // The result the clients expect: the last accepted ballot of every credential.
     let mut last: HashMap<u32, (u64, bool)> = HashMap::new();
@@ -1780,7 +1786,7 @@ fn run_with(
     }
     ok &= problems.is_empty();
     println!(
-        "verifier           {} with all {} receipts (V13) in {verify_secs:.1} s",
+        "verifier           {} with all {} receipts (V14) in {verify_secs:.1} s",
         if verdict.passed { "PASS" } else { "FAIL" },
         thousands(n_receipts as u64)
     );
@@ -1804,8 +1810,27 @@ fn run_with(
     Ok(ok)
 }
 
-fn auth_token(work: &Path) -> Result<String> {
-    Ok(std::fs::read_to_string(work.join("authority-token"))?
-        .trim()
-        .to_owned())
+const GENESIS_FILE: &str = "genesis.json";
+const OPERATOR_KEY_FILE: &str = "operator.key";
+
+/// The four parties' keys: the genesis and the operator's key file for `vox serve`; the
+/// other roles' keys stay in this process and sign their acts through the client.
+fn write_parties(work: &Path) -> Result<RoleSigners> {
+    let parties = RoleSigners::generate(&mut OsRng);
+    let genesis = parties
+        .genesis(
+            "bench.vox.invalid/day",
+            authority::now_ms(),
+            WitnessPolicy::default(),
+        )
+        .map_err(|e| anyhow!("the genesis: {e}"))?;
+    vox_cli::files::write_json(&work.join(GENESIS_FILE), &genesis)?;
+    // A --keep directory of an earlier run: the database is fresh, so are the keys.
+    let _ = std::fs::remove_file(work.join(OPERATOR_KEY_FILE));
+    vox_cli::files::save_role_key(
+        &work.join(OPERATOR_KEY_FILE),
+        Role::Operator,
+        &parties.operator,
+    )?;
+    Ok(parties)
 }

@@ -1,8 +1,15 @@
 //! `vox authority …`: electorates and credentials, petition moderation and responses,
-//! referendums (creation, opening, closing, tally, publication) and record export.
+//! referendums (creation, opening, closing, tally, publication), role key rotation and
+//! record export.
 //!
-//! Every command here needs the authority token (`--token`, `$VOX_TOKEN` or
-//! `--token-file`), except `export`, which only reads public data.
+//! Every discretionary act is signed here, locally, with the key of the role it
+//! belongs to (`--key FILE` or `$VOX_ROLE_KEY`, a file made by `vox keys new`): the
+//! registrar registers electorates, the petitions office moderates, answers and
+//! invalidates, the election authority creates, opens and closes referendums. The
+//! server only checks the signature against that role's current key (protocol-spec/
+//! 11-roles.md). Closing a petition at its deadline, the tally and the publication of
+//! the result follow from the board's rules: they need no key. `export` and `show`
+//! only read public data.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -12,7 +19,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use rand::rngs::OsRng;
 use rayon::prelude::*;
-use vox_crypto::credential::Credential;
+use vox_crypto::credential::{Credential, CredentialPublicKey};
 use vox_crypto::Point;
 use vox_protocol::board::SignedTreeHead;
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
@@ -20,27 +27,27 @@ use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANI
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::Moderation;
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
+use vox_protocol::roles::Role;
 use vox_protocol::tally::ReferendumResult;
 
-use crate::client::{tag_name, Client};
-use crate::files::{self, CredentialFile};
+use crate::client::{api_status, role_phrase, tag_name, Client};
+pub use crate::clock::now_ms;
+use crate::clock::{self, DAY_MS};
+use crate::files::{self, CredentialFile, RoleKey, ROLE_KEY_ENV};
 use crate::progress;
 use crate::voter::default_server;
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
-
-/// `vox authority [--server URL] [--token T | --token-file F] …`
+/// `vox authority [--server URL] [--key FILE] …`
 #[derive(Debug, Args)]
 pub struct AuthorityArgs {
     /// Server URL [default: $VOX_SERVER or http://127.0.0.1:8080].
     #[arg(long, global = true)]
     pub server: Option<String>,
-    /// Authority token (else $VOX_TOKEN, else --token-file).
-    #[arg(long, global = true)]
-    pub token: Option<String>,
-    /// File holding the authority token (as written by `vox serve --token-file`).
-    #[arg(long, global = true)]
-    pub token_file: Option<PathBuf>,
+    /// The key file of the role whose act this is (made by `vox keys new`; mode 0600):
+    /// registrar for electorates, petitions office for moderation, responses and
+    /// invalidations, election authority for referendums [default: $VOX_ROLE_KEY].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub key: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: AuthorityCommand,
@@ -49,15 +56,27 @@ pub struct AuthorityArgs {
 /// Authority commands.
 #[derive(Debug, Subcommand)]
 pub enum AuthorityCommand {
-    /// Electorates: the published lists of eligible credentials.
+    /// Electorates: the published lists of eligible credentials (registrar).
     #[command(subcommand)]
     Electorate(ElectorateCommand),
-    /// Petition moderation, responses, invalidations.
+    /// Petition moderation, responses, invalidations (petitions office).
     #[command(subcommand)]
     Petition(PetitionCommand),
-    /// Referendums.
+    /// Referendums (election authority).
     #[command(subcommand)]
     Referendum(ReferendumCommand),
+    /// Replace a role's key: the act is signed with the current key (--key) and proves
+    /// possession of the new one. Make the new key first with
+    /// `vox keys new --role ROLE --out NEW`.
+    RotateKey {
+        /// The role (registrar, petitions-office or election-authority; the operator
+        /// key cannot be rotated within a log).
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// The new key file.
+        #[arg(long, value_name = "NEW")]
+        new_key: PathBuf,
+    },
     /// Export the election record (the whole board with its signed tree heads) into a
     /// directory that `vox-verify` checks.
     Export {
@@ -73,12 +92,18 @@ pub enum AuthorityCommand {
     },
 }
 
+/// A role name on the command line.
+pub fn parse_role(s: &str) -> Result<Role, String> {
+    Role::from_name(s).map_err(|e| e.to_string())
+}
+
 /// `vox authority electorate …`
 #[derive(Debug, Subcommand)]
 pub enum ElectorateCommand {
-    /// Generate N voter credentials and publish the electorate. Writes one private
-    /// credential file per voter (DIR/credentials/voter-0001.txt), DIR/credentials.csv
-    /// for a mail merge (private), and DIR/electorate.json (the public list).
+    /// Generate N voter credentials and publish the electorate (registrar key). Writes
+    /// one private credential file per voter (DIR/credentials/voter-0001.txt),
+    /// DIR/credentials.csv for a mail merge (private), and DIR/electorate.json (the
+    /// public list).
     Create {
         /// Number of voters.
         #[arg(long)]
@@ -95,7 +120,7 @@ pub enum ElectorateCommand {
         /// Display name.
         #[arg(long, default_value = "Electorate")]
         name: String,
-        /// Only write the files; do not publish.
+        /// Only write the files; do not publish (needs no key).
         #[arg(long)]
         no_publish: bool,
     },
@@ -109,21 +134,28 @@ pub enum ElectorateCommand {
 /// `vox authority petition …`
 #[derive(Debug, Subcommand)]
 pub enum PetitionCommand {
-    /// Publish a sponsored petition or reject it with a public reason.
+    /// Publish a sponsored petition or reject it with a public reason (petitions
+    /// office key). A publication fixes the closing time; by default the petition stays
+    /// open for its whole `open_for_ms` (less a minute for clock differences).
     Moderate {
         /// Petition id.
         id: String,
         /// Publish it.
         #[arg(long, conflicts_with = "reject", required_unless_present = "reject")]
         publish: bool,
-        /// Days open for signatures.
-        #[arg(long, default_value_t = 180)]
-        days: u32,
+        /// Close at this time (Unix ms or YYYY-MM-DDTHH:MM:SSZ, UTC) [default: now +
+        /// the petition's open_for_ms].
+        #[arg(long, conflicts_with = "open_for", value_name = "TIME")]
+        closes_at: Option<String>,
+        /// Stay open this long from now (30d, 12h, 1d12h…; at most the petition's
+        /// open_for_ms) [default: the petition's open_for_ms].
+        #[arg(long, value_name = "DURATION")]
+        open_for: Option<String>,
         /// Reject with this public reason.
         #[arg(long)]
         reject: Option<String>,
     },
-    /// Record the official response.
+    /// Record the official response (petitions office key).
     Respond {
         /// Petition id.
         id: String,
@@ -131,7 +163,8 @@ pub enum PetitionCommand {
         #[arg(long)]
         text: String,
     },
-    /// Invalidate signatures (published with the reason and count).
+    /// Invalidate signatures, published with the reason and count (petitions office
+    /// key).
     Invalidate {
         /// Petition id.
         id: String,
@@ -142,7 +175,8 @@ pub enum PetitionCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Close a petition past its deadline.
+    /// Close a petition past its deadline (no key: anyone may trigger it; the server
+    /// also does it by itself).
     Close {
         /// Petition id.
         id: String,
@@ -153,24 +187,24 @@ pub enum PetitionCommand {
 #[derive(Debug, Subcommand)]
 pub enum ReferendumCommand {
     /// Create a referendum from a manifest file, or from a petition that reached its
-    /// referendum threshold.
+    /// referendum threshold (election authority key).
     Create(Box<CreateReferendumArgs>),
-    /// Open voting (the key ceremony must be complete).
+    /// Open voting; the key ceremony must be complete (election authority key).
     Open {
         /// Referendum id.
         id: String,
     },
-    /// Close voting.
+    /// Close voting (election authority key).
     Close {
         /// Referendum id.
         id: String,
     },
-    /// Compute the encrypted tally of a closed referendum.
+    /// Compute the encrypted tally of a closed referendum (no key).
     Tally {
         /// Referendum id.
         id: String,
     },
-    /// Combine the trustees' decryption shares and publish the result.
+    /// Combine the trustees' decryption shares and publish the result (no key).
     Publish {
         /// Referendum id.
         id: String,
@@ -215,7 +249,7 @@ pub struct CreateReferendumArgs {
     /// Trustee public key files (`vox trustee keygen` writes FILE.pub), in index order.
     #[arg(long = "trustee", value_name = "FILE")]
     pub trustees: Vec<PathBuf>,
-    /// Trustees needed to decrypt (k of n).
+    /// Trustees needed to decrypt (k of n) [default: a majority, n/2 + 1].
     #[arg(long)]
     pub threshold: Option<u32>,
     /// Days voting stays open.
@@ -226,14 +260,86 @@ pub struct CreateReferendumArgs {
     pub save_manifest: Option<PathBuf>,
 }
 
+/// The role key file for an act of `role`: `--key`, else `$VOX_ROLE_KEY`.
+fn role_key(flag: Option<&Path>, role: Role) -> Result<RoleKey> {
+    let path = match flag {
+        Some(p) => p.to_owned(),
+        None => match std::env::var_os(ROLE_KEY_ENV).filter(|v| !v.is_empty()) {
+            Some(p) => PathBuf::from(p),
+            None => bail!(
+                "this command is an act of {who} and must be signed with {who}'s key: pass \
+                 --key FILE or set {ROLE_KEY_ENV} (make the key with `vox keys new --role {role} \
+                 --out FILE`; its public key must be in the log's genesis)",
+                who = role_phrase(role),
+            ),
+        },
+    };
+    let key = files::load_role_key(&path)?;
+    if key.role != role {
+        eprintln!(
+            "warning: {} holds a {} key, but this act needs {}'s; the server will refuse it",
+            path.display(),
+            key.role,
+            role_phrase(role)
+        );
+    }
+    Ok(key)
+}
+
+/// A client signing with `key`; on a 403 the error says which key was used.
+struct Signing {
+    client: Client,
+    role: Role,
+    path: PathBuf,
+    file_role: Role,
+}
+
+impl Signing {
+    fn new(server: &str, flag: Option<&Path>, role: Role) -> Result<Self> {
+        let key = role_key(flag, role)?;
+        let file_role = key.role;
+        let path = key.path.clone();
+        Ok(Self {
+            client: Client::new(server).with_key(key.key.clone()),
+            role,
+            path,
+            file_role,
+        })
+    }
+
+    /// Add which key signed to a refusal of its signature.
+    fn explain<T>(&self, r: Result<T>) -> Result<T> {
+        r.map_err(|e| {
+            if api_status(&e) == Some(403) {
+                let hint = if self.file_role == self.role {
+                    format!(
+                        "{} is not {}'s current key in this log (was it rotated, or is it \
+                         another log's key?)",
+                        self.path.display(),
+                        role_phrase(self.role)
+                    )
+                } else {
+                    format!(
+                        "{} is a {} key; this act needs {}'s key",
+                        self.path.display(),
+                        self.file_role,
+                        role_phrase(self.role)
+                    )
+                };
+                e.context(hint)
+            } else {
+                e
+            }
+        })
+    }
+}
+
 /// Run an authority command.
 pub fn run(args: AuthorityArgs) -> Result<()> {
     let server = args.server.clone().unwrap_or_else(default_server);
     let public = Client::new(&server);
-    let authed = || -> Result<Client> {
-        let token = files::resolve_token(args.token.as_deref(), args.token_file.as_deref())?;
-        Ok(Client::new(&server).with_token(token))
-    };
+    let key = args.key.as_deref();
+    let signing = |role: Role| Signing::new(&server, key, role);
     match args.command {
         AuthorityCommand::Electorate(ElectorateCommand::Create {
             voters,
@@ -246,6 +352,12 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
             if voters == 0 {
                 bail!("--voters must be at least 1");
             }
+            // Read the key before writing anything: a missing key fails early.
+            let registrar = if no_publish {
+                None
+            } else {
+                Some(signing(Role::Registrar)?)
+            };
             let id = id.unwrap_or_else(|| format!("e-{}", crate::voter::random_hex(4)));
             let (creds, electorate) = generate_electorate(voters, &regions, &id, &name);
             write_electorate(&out, &creds, &electorate)?;
@@ -255,8 +367,8 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                 out.join("credentials").display(),
                 out.join("electorate.json").display()
             );
-            if !no_publish {
-                let c = authed()?.create_electorate(&electorate)?;
+            if let Some(r) = registrar {
+                let c = r.explain(r.client.create_electorate(&electorate))?;
                 println!(
                     "published electorate {} (hash {})",
                     c.electorate_id, c.electorate_hash
@@ -276,41 +388,62 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
             Ok(())
         }
         AuthorityCommand::Petition(cmd) => {
-            let c = authed()?;
             let summary = match cmd {
                 PetitionCommand::Moderate {
                     id,
                     publish,
-                    days,
+                    closes_at,
+                    open_for,
                     reject,
                 } => {
+                    let office = signing(Role::PetitionsOffice)?;
                     let m = match (publish, reject) {
-                        (true, _) => Moderation::Publish {
-                            closes_at: now_ms() + i64::from(days) * DAY_MS,
-                        },
+                        (true, _) => {
+                            let closes_at = closing_time(
+                                &public,
+                                &id,
+                                closes_at.as_deref(),
+                                open_for.as_deref(),
+                            )?;
+                            Moderation::Publish { closes_at }
+                        }
                         (false, Some(reason)) => Moderation::Reject { reason },
                         (false, None) => bail!("pass --publish or --reject REASON"),
                     };
-                    c.moderate(&id, &m)?
+                    office.explain(office.client.moderate(&id, &m))?
                 }
-                PetitionCommand::Respond { id, text } => c.respond(&id, &text)?,
+                PetitionCommand::Respond { id, text } => {
+                    let office = signing(Role::PetitionsOffice)?;
+                    office.explain(office.client.respond(&id, &text))?
+                }
                 PetitionCommand::Invalidate {
                     id,
                     credentials,
                     reason,
                 } => {
+                    let office = signing(Role::PetitionsOffice)?;
                     let keys = credentials
                         .iter()
-                        .map(|h| Point::from_hex(h).map_err(|e| anyhow!("credential {h}: {e}")))
+                        .map(|h| {
+                            Point::from_hex(h)
+                                .map_err(|e| anyhow!("{e}"))
+                                .and_then(|p| {
+                                    CredentialPublicKey::new(p).map_err(|e| anyhow!("{e}"))
+                                })
+                                .map_err(|e| anyhow!("credential {h}: {e}"))
+                        })
                         .collect::<Result<Vec<_>>>()?;
-                    c.invalidate(&id, &keys, &reason)?
+                    office.explain(office.client.invalidate(&id, &keys, &reason))?
                 }
-                PetitionCommand::Close { id } => c.close_petition(&id)?,
+                PetitionCommand::Close { id } => public.close_petition(&id)?,
             };
             print_summary(&summary);
             Ok(())
         }
-        AuthorityCommand::Referendum(cmd) => referendum(&public, authed, cmd),
+        AuthorityCommand::Referendum(cmd) => {
+            referendum(&public, || signing(Role::ElectionAuthority), cmd)
+        }
+        AuthorityCommand::RotateKey { role, new_key } => rotate_key(&server, key, role, &new_key),
         AuthorityCommand::Export {
             referendum,
             petition,
@@ -329,6 +462,112 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
     }
 }
 
+/// The `closes_at` of a publication: `--closes-at`, else now + `--open-for`, else now +
+/// the petition's `open_for_ms` less a margin for the difference between this
+/// machine's clock and the server's (which must find it in (now, now + open_for_ms]).
+/// Printed before anything is sent.
+fn closing_time(
+    public: &Client,
+    id: &str,
+    closes_at: Option<&str>,
+    open_for: Option<&str>,
+) -> Result<i64> {
+    let p = public.petition(id)?;
+    let max = p.petition.open_for_ms;
+    let now = now_ms();
+    let latest = now.saturating_add(max);
+    let (t, why) = match (closes_at, open_for) {
+        (Some(t), _) => (clock::parse_time(t)?, "--closes-at".to_owned()),
+        (None, Some(d)) => {
+            let d = clock::parse_duration(d)?;
+            (
+                now.saturating_add(d),
+                format!("open for {}", clock::format_duration(d)),
+            )
+        }
+        (None, None) => {
+            let margin = (max / 100).clamp(0, 60_000);
+            (
+                latest - margin,
+                format!(
+                    "the petition's open period of {}",
+                    clock::format_duration(max)
+                ),
+            )
+        }
+    };
+    if t <= now {
+        bail!(
+            "petition {id} would close at {}, which is not in the future",
+            clock::format_utc(t)
+        );
+    }
+    if t > latest {
+        bail!(
+            "petition {id} may stay open for at most {} (its open_for_ms): close it at {} \
+             or earlier",
+            clock::format_duration(max),
+            clock::format_utc(latest)
+        );
+    }
+    println!(
+        "petition {id} will close at {} ({t} ms; {why})",
+        clock::format_utc(t)
+    );
+    Ok(t)
+}
+
+/// `vox authority rotate-key`.
+fn rotate_key(server: &str, key: Option<&Path>, role: Role, new_key: &Path) -> Result<()> {
+    if role == Role::Operator {
+        bail!(
+            "the operator key cannot be rotated within a log: start a new log whose genesis \
+             names this one as its predecessor"
+        );
+    }
+    let old = role_key(key, role)?;
+    if old.role != role {
+        bail!(
+            "{} holds a {} key, not the {role} key to rotate",
+            old.path.display(),
+            old.role
+        );
+    }
+    let new = files::load_role_key(new_key)?;
+    if new.role != role {
+        bail!(
+            "{} holds a {} key; make a new {role} key with `vox keys new --role {role} --out \
+             FILE`",
+            new_key.display(),
+            new.role
+        );
+    }
+    if new.public() == old.public() {
+        bail!("the new key is the current key");
+    }
+    let signing = Signing {
+        client: Client::new(server).with_key(old.key.clone()),
+        role,
+        path: old.path.clone(),
+        file_role: old.role,
+    };
+    let r = signing.explain(signing.client.rotate_key(role, &new.key))?;
+    println!(
+        "{} key rotated (board leaf {}): {} is now {}'s key",
+        role,
+        r.leaf_index,
+        r.roles.get(role).to_hex(),
+        role_phrase(role)
+    );
+    println!(
+        "sign {}'s acts with {} from now on; the old key {} no longer counts (destroy it)",
+        role_phrase(role),
+        new_key.display(),
+        old.path.display()
+    );
+    Ok(())
+}
+
 fn print_summary(v: &serde_json::Value) {
     let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
     let stage = v.get("stage").map(tag_name).unwrap_or_default();
@@ -338,11 +577,12 @@ fn print_summary(v: &serde_json::Value) {
 
 fn referendum(
     public: &Client,
-    authed: impl Fn() -> Result<Client>,
+    authority: impl Fn() -> Result<Signing>,
     cmd: ReferendumCommand,
 ) -> Result<()> {
     match cmd {
         ReferendumCommand::Create(a) => {
+            let ea = authority()?;
             let manifest = match &a.manifest {
                 Some(path) => files::read_json::<Manifest>(path)?,
                 None => build_manifest(public, &a)?,
@@ -353,7 +593,7 @@ fn referendum(
             if let Some(p) = &a.save_manifest {
                 files::write_json(p, &manifest)?;
             }
-            let created = authed()?.create_referendum(&manifest)?;
+            let created = ea.explain(ea.client.create_referendum(&manifest))?;
             println!(
                 "created referendum {} (manifest hash {}), state {}",
                 created.referendum_id,
@@ -367,17 +607,19 @@ fn referendum(
             Ok(())
         }
         ReferendumCommand::Open { id } => {
-            authed()?.referendum_action(&id, "open")?;
+            let ea = authority()?;
+            ea.explain(ea.client.referendum_action(&id, "open"))?;
             println!("referendum {id} is open for voting");
             Ok(())
         }
         ReferendumCommand::Close { id } => {
-            authed()?.referendum_action(&id, "close")?;
+            let ea = authority()?;
+            ea.explain(ea.client.referendum_action(&id, "close"))?;
             println!("referendum {id} is closed");
             Ok(())
         }
         ReferendumCommand::Tally { id } => {
-            let t = authed()?.compute_tally(&id)?;
+            let t = public.compute_tally(&id)?;
             println!(
                 "encrypted tally of {id}: {} counted ballots, {} ciphertexts; trustees can now post decryption shares",
                 t.counted_ballots,
@@ -386,7 +628,7 @@ fn referendum(
             Ok(())
         }
         ReferendumCommand::Publish { id } => {
-            let r = authed()?.publish(&id)?;
+            let r = public.publish(&id)?;
             let d = public.referendum(&id)?;
             print_result(&d.manifest, &r, None);
             Ok(())
@@ -517,14 +759,6 @@ pub fn print_result(manifest: &Manifest, r: &ReferendumResult, electorate_size: 
     }
     let trustees: Vec<String> = r.trustees.iter().map(u32::to_string).collect();
     println!("  decrypted by trustees {}", trustees.join(", "));
-}
-
-/// The time in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 // ---- electorates -------------------------------------------------------------------

@@ -4,26 +4,37 @@
 //! title, detail and offending field so that commands can print a clear message (and
 //! react to a specific status, e.g. 409 for a wrong state).
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use anyhow::{anyhow, Result};
+use anyhow::{anyhow, bail, Result};
+use ed25519_dalek::{Signer, SigningKey};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::threshold::{
     CeremonyCommitment, CoefficientCommitments, Complaint, EncryptedShare, TrusteePublicKey,
 };
 use vox_crypto::{Hash32, Point};
 use vox_protocol::ballot::{AuditedBallot, Ballot};
-use vox_protocol::board::{BoardEntry, BoardPublicKey, EncryptedTally, Receipt, SignedTreeHead};
+use vox_protocol::board::{
+    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig, SignedTreeHead,
+};
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::Electorate;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::petition::{Moderation, Petition, PetitionProposal, PetitionSignature};
 use vox_protocol::record::RecordHeader;
+use vox_protocol::roles::{possession_message, ActSignature, Genesis, Role, RoleKeys};
 use vox_protocol::tally::ReferendumResult;
+
+fn payload_kind_phrase(role: Role) -> String {
+    format!("act of {}", role_phrase(role))
+}
 
 /// Largest page of board entries the server returns.
 pub const ENTRIES_PAGE: u64 = 1000;
@@ -47,6 +58,19 @@ pub struct ApiError {
 
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.status == 403 {
+            // A refused act signature: the detail names the role whose key is needed.
+            let why = self
+                .detail
+                .as_deref()
+                .filter(|d| !d.is_empty())
+                .unwrap_or(&self.title);
+            write!(f, "the server refused {}: {why} (403", self.request)?;
+            if !self.title.is_empty() {
+                write!(f, " {}", self.title)?;
+            }
+            return write!(f, ")");
+        }
         write!(f, "the server refused {} ({}", self.request, self.status)?;
         if !self.title.is_empty() {
             write!(f, " {}", self.title)?;
@@ -110,6 +134,21 @@ pub struct BoardInfo {
     /// Witness keys.
     #[serde(default)]
     pub witnesses: Vec<BoardPublicKey>,
+    /// Leaf 0: the log's genesis.
+    #[serde(default)]
+    pub genesis: Option<Genesis>,
+    /// Every role's current key (after rotations).
+    #[serde(default)]
+    pub roles: Option<RoleKeys>,
+}
+
+/// `POST /api/v1/roles/rotations` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RoleKeyRotated {
+    /// Leaf index of the rotation.
+    pub leaf_index: u64,
+    /// Every role's current key afterwards.
+    pub roles: RoleKeys,
 }
 
 /// One page item of `GET /api/v1/board/entries`.
@@ -400,12 +439,39 @@ pub struct SharePosted {
     pub shares_received: Option<u64>,
 }
 
-/// A client of one vox server.
+/// A role's key in a client: signs that role's acts for the server's log.
+struct ActSigner {
+    key: SigningKey,
+    /// `issued_at_ms` of the last act signed (each act gets a later one).
+    last_issued: AtomicI64,
+}
+
+/// A client of one vox server. Authority acts are signed locally with the role key
+/// given to [`Client::with_key`]; the key never leaves this process.
 #[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     base: String,
-    token: Option<String>,
+    signer: Option<Arc<ActSigner>>,
+    log_id: Arc<OnceLock<Hash32>>,
+}
+
+/// The time in Unix milliseconds.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// "the petitions office", "the registrar", … for messages.
+pub fn role_phrase(role: Role) -> &'static str {
+    match role {
+        Role::Operator => "the board operator",
+        Role::Registrar => "the registrar",
+        Role::PetitionsOffice => "the petitions office",
+        Role::ElectionAuthority => "the election authority",
+    }
 }
 
 impl Client {
@@ -419,14 +485,96 @@ impl Client {
         Self {
             agent,
             base: base.trim_end_matches('/').to_owned(),
-            token: None,
+            signer: None,
+            log_id: Arc::new(OnceLock::new()),
         }
     }
 
-    /// The same client with an authority token.
-    pub fn with_token(mut self, token: String) -> Self {
-        self.token = Some(token);
+    /// The same client signing authority acts with a role's key (registrar, petitions
+    /// office or election authority). The server checks the signature against that
+    /// role's current key: an act needing another role is refused with 403.
+    pub fn with_key(mut self, key: SigningKey) -> Self {
+        self.signer = Some(Arc::new(ActSigner {
+            key,
+            last_issued: AtomicI64::new(0),
+        }));
         self
+    }
+
+    /// The public key this client signs acts with, if any.
+    pub fn signing_key(&self) -> Option<BoardPublicKey> {
+        self.signer
+            .as_ref()
+            .map(|s| BoardPublicKey(s.key.verifying_key()))
+    }
+
+    /// The server's log id (fetched once from `GET /api/v1/board`, checked against its
+    /// board key, then cached).
+    pub fn log_id(&self) -> Result<Hash32> {
+        if let Some(id) = self.log_id.get() {
+            return Ok(*id);
+        }
+        let b = self.board()?;
+        if b.board_public_key.log_id() != b.log_id {
+            bail!(
+                "the server at {} announces a log id that is not its board key's",
+                self.base
+            );
+        }
+        if let Some(g) = &b.genesis {
+            if g.keys.operator != b.board_public_key {
+                bail!(
+                    "the server at {} runs a log whose genesis names another operator key",
+                    self.base
+                );
+            }
+        }
+        Ok(*self.log_id.get_or_init(|| b.log_id))
+    }
+
+    /// Sign an authority act with this client's role key for the server's log, with
+    /// `issued_at_ms` = now (strictly later than this client's previous act).
+    pub fn sign_act(&self, payload: Payload) -> Result<Payload> {
+        let role = payload
+            .act_role()
+            .ok_or_else(|| anyhow!("a {} entry is not an authority act", payload.kind()))?;
+        let Some(signer) = &self.signer else {
+            bail!(
+                "this act must be signed by {}: give its key file (--key FILE or ${})",
+                role_phrase(role),
+                crate::files::ROLE_KEY_ENV
+            );
+        };
+        let log_id = self.log_id()?;
+        let now = now_ms();
+        let mut prev = signer.last_issued.load(Ordering::SeqCst);
+        let issued = loop {
+            let next = now.max(prev.saturating_add(1));
+            match signer.last_issued.compare_exchange(
+                prev,
+                next,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break next,
+                Err(p) => prev = p,
+            }
+        };
+        payload
+            .signed_act(&log_id, issued, &signer.key)
+            .map_err(|e| anyhow!("signing the {}: {e}", payload_kind_phrase(role)))
+    }
+
+    /// Sign an authority act and POST it (the body is the signed board payload). The
+    /// Idempotency-Key is derived from the signature, so a retry after a lost answer
+    /// gets the first answer instead of a replay refusal.
+    pub fn post_act<T: DeserializeOwned>(&self, path: &str, payload: Payload) -> Result<T> {
+        let signed = self.sign_act(payload)?;
+        let key = match signed.act() {
+            Some(a) => format!("act-{}", hex::encode(&a.signature.0.to_bytes()[..16])),
+            None => bail!("internal error: the signed act carries no signature"),
+        };
+        self.post_idempotent(path, &signed, &key)
     }
 
     /// The server's base URL.
@@ -453,9 +601,6 @@ impl Client {
                 .agent
                 .request(method, &self.url(path))
                 .set("Accept", "application/json");
-            if let Some(t) = &self.token {
-                req = req.set("Authorization", &format!("Bearer {t}"));
-            }
             if let Some(k) = idempotency_key {
                 req = req.set("Idempotency-Key", k);
             }
@@ -636,9 +781,15 @@ impl Client {
 
     // ---- electorates -------------------------------------------------------------
 
-    /// `POST /api/v1/electorates` (authority).
+    /// `POST /api/v1/electorates`: the registrar's signed `electorate-registered` act.
     pub fn create_electorate(&self, e: &Electorate) -> Result<ElectorateCreated> {
-        self.post("/api/v1/electorates", e)
+        self.post_act(
+            "/api/v1/electorates",
+            Payload::ElectorateRegistered {
+                electorate: e.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
     }
 
     /// `GET /api/v1/electorates/{id}`.
@@ -668,32 +819,77 @@ impl Client {
         self.post(&format!("/api/v1/petitions/{}/signatures", enc(id)), s)
     }
 
-    /// `POST /api/v1/petitions/{id}/moderation` (authority).
+    /// `POST /api/v1/petitions/{id}/moderation`: the petitions office's signed
+    /// `petition-moderated` act (a publication carries its `closes_at`).
     pub fn moderate(&self, id: &str, m: &Moderation) -> Result<Value> {
-        self.post(&format!("/api/v1/petitions/{}/moderation", enc(id)), m)
+        self.post_act(
+            &format!("/api/v1/petitions/{}/moderation", enc(id)),
+            Payload::PetitionModerated {
+                petition_id: id.to_owned(),
+                moderation: m.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
     }
 
-    /// `POST /api/v1/petitions/{id}/response` (authority).
+    /// `POST /api/v1/petitions/{id}/response`: the petitions office's signed
+    /// `petition-responded` act.
     pub fn respond(&self, id: &str, text: &str) -> Result<Value> {
-        self.post(
+        self.post_act(
             &format!("/api/v1/petitions/{}/response", enc(id)),
-            &serde_json::json!({ "text": text }),
+            Payload::PetitionResponded {
+                petition_id: id.to_owned(),
+                text: text.to_owned(),
+                act: ActSignature::unsigned(),
+            },
         )
     }
 
-    /// `POST /api/v1/petitions/{id}/invalidations` (authority).
-    pub fn invalidate(&self, id: &str, credentials: &[Point], reason: &str) -> Result<Value> {
-        self.post(
+    /// `POST /api/v1/petitions/{id}/invalidations`: the petitions office's signed
+    /// `signatures-invalidated` act.
+    pub fn invalidate(
+        &self,
+        id: &str,
+        credentials: &[CredentialPublicKey],
+        reason: &str,
+    ) -> Result<Value> {
+        self.post_act(
             &format!("/api/v1/petitions/{}/invalidations", enc(id)),
-            &serde_json::json!({ "credentials": credentials, "reason": reason }),
+            Payload::SignaturesInvalidated {
+                petition_id: id.to_owned(),
+                credentials: credentials.to_vec(),
+                reason: reason.to_owned(),
+                act: ActSignature::unsigned(),
+            },
         )
     }
 
-    /// `POST /api/v1/petitions/{id}/close` (authority).
+    /// `POST /api/v1/petitions/{id}/close`: close a petition at or after its deadline
+    /// (no key: the board's rules decide; anyone may trigger it).
     pub fn close_petition(&self, id: &str) -> Result<Value> {
         self.post(
             &format!("/api/v1/petitions/{}/close", enc(id)),
             &serde_json::json!({}),
+        )
+    }
+
+    // ---- roles -------------------------------------------------------------------
+
+    /// `POST /api/v1/roles/rotations`: replace this client's role key by `new_key`
+    /// (signed by the current key, with `new_key`'s proof of possession). Afterwards
+    /// this client still holds the old key: make a new client with the new one.
+    pub fn rotate_key(&self, role: Role, new_key: &SigningKey) -> Result<RoleKeyRotated> {
+        let log_id = self.log_id()?;
+        let new_public = BoardPublicKey(new_key.verifying_key());
+        let possession = Sig(new_key.sign(&possession_message(&log_id, role, &new_public)));
+        self.post_act(
+            "/api/v1/roles/rotations",
+            Payload::RoleKeyRotated {
+                role,
+                new_key: new_public,
+                possession,
+                act: ActSignature::unsigned(),
+            },
         )
     }
 
@@ -704,9 +900,16 @@ impl Client {
         self.get("/api/v1/referendums")
     }
 
-    /// `POST /api/v1/referendums` (authority).
+    /// `POST /api/v1/referendums`: the election authority's signed `referendum-created`
+    /// act.
     pub fn create_referendum(&self, m: &Manifest) -> Result<ReferendumCreated> {
-        self.post("/api/v1/referendums", m)
+        self.post_act(
+            "/api/v1/referendums",
+            Payload::ReferendumCreated {
+                manifest: m.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
     }
 
     /// `GET /api/v1/referendums/{id}`.
@@ -729,11 +932,19 @@ impl Client {
         self.post_idempotent(&format!("/api/v1/referendums/{}/ceremony", enc(id)), m, key)
     }
 
-    /// `POST /api/v1/referendums/{id}/{action}` for open and close (authority).
+    /// `POST /api/v1/referendums/{id}/open` or `/close` (`action`): the election
+    /// authority's signed `referendum-opened` / `referendum-closed` act.
     pub fn referendum_action(&self, id: &str, action: &str) -> Result<Value> {
-        self.post(
+        let referendum_id = id.to_owned();
+        let act = ActSignature::unsigned();
+        let payload = match action {
+            "open" => Payload::ReferendumOpened { referendum_id, act },
+            "close" => Payload::ReferendumClosed { referendum_id, act },
+            other => bail!("unknown referendum action {other:?} (open or close)"),
+        };
+        self.post_act(
             &format!("/api/v1/referendums/{}/{action}", enc(id)),
-            &serde_json::json!({}),
+            payload,
         )
     }
 
@@ -756,7 +967,7 @@ impl Client {
         ))
     }
 
-    /// `POST /api/v1/referendums/{id}/tally` (authority).
+    /// `POST /api/v1/referendums/{id}/tally` (no key: a deterministic step).
     pub fn compute_tally(&self, id: &str) -> Result<EncryptedTally> {
         self.post(
             &format!("/api/v1/referendums/{}/tally", enc(id)),
@@ -783,7 +994,7 @@ impl Client {
         )
     }
 
-    /// `POST /api/v1/referendums/{id}/publish` (authority).
+    /// `POST /api/v1/referendums/{id}/publish` (no key: a deterministic step).
     pub fn publish(&self, id: &str) -> Result<ReferendumResult> {
         self.post(
             &format!("/api/v1/referendums/{}/publish", enc(id)),

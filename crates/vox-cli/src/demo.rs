@@ -1,9 +1,14 @@
 //! `vox demo`: a whole cycle from nothing, on a throw-away server, verified at the end.
 //!
+//! The parties are simulated in this process, each with its own key: the board operator
+//! (the only key the server gets), the registrar, the petitions office and the election
+//! authority. They sign the log's genesis (leaf 0), and each signs its own acts through
+//! the client; the server never holds their keys.
+//!
 //! An electorate of N citizens is issued credentials; one citizen proposes a petition,
-//! sponsors sign, the authority publishes it, citizens sign until the referendum
+//! sponsors sign, the petitions office publishes it, citizens sign until the referendum
 //! threshold triggers (the response threshold on the way obliges an official
-//! response); the authority creates a referendum from the petition; three trustees run
+//! response); the election authority creates a referendum from the petition; three trustees run
 //! the key ceremony over HTTP; every citizen votes (a few audit a ballot first, a few
 //! vote again); voting closes; two of the three trustees post decryption shares; the
 //! result is published; the record is exported under the current directory and checked
@@ -30,16 +35,17 @@ use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANI
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
 };
+use vox_protocol::roles::{Genesis, Role, RoleKeys, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 
-use crate::authority::{self, now_ms};
+use crate::authority;
 use crate::client::{tag_name, Client};
+use crate::clock::{compact_utc, now_ms, DAY_MS};
 use crate::files;
 use crate::progress;
 use crate::trustee::{Step, TrusteeSession};
 use crate::voter::{check_receipt, VotingContext};
 
-const DAY_MS: i64 = 24 * 3600 * 1000;
 const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
 const DESIGNS: [&str; 3] = ["painted lane", "kerb-separated lane", "shared street"];
 
@@ -93,34 +99,50 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .context("starting the async runtime")?;
     let mut phases = Phases::default();
 
-    // 1. Server.
+    // 1. The parties' keys, the genesis, the server.
     let t = Instant::now();
+    let signers = RoleSigners::generate(&mut OsRng);
+    let genesis = signers
+        .genesis(DEMO_LOG_NAME, now_ms(), WitnessPolicy::default())
+        .map_err(|e| anyhow!("the demo genesis: {e}"))?;
+    if a.keep.is_some() {
+        save_parties(work.path(), &signers, &genesis)?;
+    }
     let db = work.path().join("vox.db");
-    let config = vox_server::ServerConfig::new(
+    let mut config = vox_server::ServerConfig::new(
         Some(format!("sqlite://{}", db.display())),
         std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
     );
+    config.genesis = Some(genesis.clone());
+    config.operator_key = Some(signers.operator.clone());
     let server = rt
         .block_on(vox_server::start(config))
         .map_err(|e| anyhow!("the server did not start: {e}"))?;
     let base = format!("http://{}", server.local_addr());
-    let token = server
-        .authority_token()
-        .ok_or_else(|| anyhow!("the fresh server issued no authority token"))?;
+    let roles = signers.public_keys();
     phases.done(
         "server",
         t,
-        format!("listening on {base} (SQLite {})", db.display()),
+        format!(
+            "listening on {base} (SQLite {}); genesis of log `{DEMO_LOG_NAME}` signed by the \
+             operator, registrar, petitions office and election authority (the server holds \
+             only the operator key)",
+            db.display()
+        ),
     );
+    let party = |role: Role| Client::new(&base).with_key(signers.key(role).clone());
     let mut demo = Demo {
         public: Client::new(&base),
-        auth: Client::new(&base).with_token(token),
+        registrar: party(Role::Registrar),
+        office: party(Role::PetitionsOffice),
+        authority: party(Role::ElectionAuthority),
         threads: a.clients.max(1),
         work: work.path().to_owned(),
         keep: a.keep.is_some(),
         creds: Vec::new(),
         board_key: None,
     };
+    drop(signers);
     let outcome = demo.cycle(a.voters, &mut phases, &record_dir);
     if let Err(e) = rt.block_on(server.shutdown()) {
         eprintln!("warning: server shutdown: {e}");
@@ -135,11 +157,14 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .map(|r| (format!("receipt {}", r.tracking_code), r.clone()))
         .collect();
     let n_receipts = receipts.len();
-    let verdict = verify_record_with(&record_dir, receipts)?;
+    let verdict = verify_record_pinned(&record_dir, receipts, Some(&roles))?;
     phases.done(
         "verify",
         t,
-        format!("record checked by the verifier library, with the citizens' {n_receipts} receipts"),
+        format!(
+            "record checked by the verifier library, with the citizens' {n_receipts} receipts \
+             and the parties' public keys pinned"
+        ),
     );
     println!();
     println!("Verification of {}:", record_dir.display());
@@ -158,13 +183,26 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     println!();
     println!("Election record: {}", record_dir.display());
-    println!("Re-run the independent verifier by hand:");
+    println!("Re-run the independent verifier by hand (pinning the parties' public keys):");
     println!(
-        "  cargo run --release -p vox-verifier -- {}",
+        "  cargo run --release -p vox-verifier -- {} \\",
         record_dir.display()
     );
+    println!("    --board-key {} \\", roles.operator.to_hex());
+    for role in [
+        Role::Registrar,
+        Role::PetitionsOffice,
+        Role::ElectionAuthority,
+    ] {
+        let end = if role == Role::ElectionAuthority {
+            ""
+        } else {
+            " \\"
+        };
+        println!("    --role-key {role}={}{end}", roles.get(role).to_hex());
+    }
     println!(
-        "  (or the built binary: vox-verify {})",
+        "  (or the built binary: vox-verify {} …, same keys)",
         record_dir.display()
     );
     if a.keep.is_some() {
@@ -184,9 +222,36 @@ struct CycleReport {
     receipts: Vec<Receipt>,
 }
 
+/// The demo log's name.
+const DEMO_LOG_NAME: &str = "demo.vox.invalid/riverton";
+
+/// With `--keep`: the parties' key files (0600) and the genesis, so that the kept
+/// server can be restarted and driven by hand (`vox serve --genesis … --operator-key …`,
+/// `vox authority --key …`).
+fn save_parties(dir: &Path, signers: &RoleSigners, genesis: &Genesis) -> Result<()> {
+    for role in Role::ALL {
+        crate::files::save_role_key(
+            &dir.join("keys").join(format!("{role}.key")),
+            role,
+            signers.key(role),
+        )?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(dir.join("keys"), std::fs::Permissions::from_mode(0o700))?;
+    }
+    files::write_json(&dir.join("genesis.json"), genesis)
+}
+
 struct Demo {
     public: Client,
-    auth: Client,
+    /// The registrar's tool (its own key).
+    registrar: Client,
+    /// The petitions office's tool.
+    office: Client,
+    /// The election authority's tool.
+    authority: Client,
     threads: usize,
     work: PathBuf,
     keep: bool,
@@ -249,7 +314,7 @@ impl Demo {
         if self.keep {
             authority::write_electorate(&self.work.join("electorate"), &creds, &electorate)?;
         }
-        let created = self.auth.create_electorate(&electorate)?;
+        let created = self.registrar.create_electorate(&electorate)?;
         self.creds = creds;
         let hash = created.electorate_hash.to_hex();
         phases.done(
@@ -297,8 +362,8 @@ impl Demo {
         // 6. Close, tally, two of three trustees decrypt, publish.
         let t = Instant::now();
         let rid = manifest.referendum_id.clone();
-        self.auth.referendum_action(&rid, "close")?;
-        let tally = self.auth.compute_tally(&rid)?;
+        self.authority.referendum_action(&rid, "close")?;
+        let tally = self.public.compute_tally(&rid)?;
         let mut decrypting: Vec<TrusteeSession> = trustees
             .into_iter()
             .filter(|s| s.state.trustee != 2)
@@ -315,7 +380,7 @@ impl Demo {
             }
             Ok(())
         })?;
-        let result = self.auth.publish(&rid)?;
+        let result = self.public.publish(&rid)?;
         if result.counts != expected {
             bail!(
                 "the published result {:?} differs from the votes the citizens cast {:?}",
@@ -389,10 +454,11 @@ impl Demo {
             );
             self.public.sign_petition(&petition.id, &s)?;
         }
-        self.auth.moderate(
+        // The whole open period, less a second for clock differences.
+        self.office.moderate(
             &petition.id,
             &Moderation::Publish {
-                closes_at: now_ms() + 30 * DAY_MS,
+                closes_at: now_ms() + petition.open_for_ms - 1000,
             },
         )?;
         // Citizens sign until past the referendum threshold.
@@ -468,7 +534,7 @@ impl Demo {
             d.count,
             regions.join(", ")
         );
-        self.auth.respond(
+        self.office.respond(
             &petition.id,
             "The council welcomes the petition and will put the question to residents in an \
              advisory referendum.",
@@ -518,7 +584,7 @@ impl Demo {
         };
         manifest.validate().map_err(|e| anyhow!("{e}"))?;
         let rid = manifest.referendum_id.clone();
-        self.auth.create_referendum(&manifest)?;
+        self.authority.create_referendum(&manifest)?;
 
         let mut sessions = Vec::new();
         for (i, k) in keys.into_iter().enumerate() {
@@ -571,7 +637,7 @@ impl Demo {
         if !done.iter().all(|d| *d) {
             bail!("the key ceremony did not complete");
         }
-        self.auth.referendum_action(&rid, "open")?;
+        self.authority.referendum_action(&rid, "open")?;
         Ok((manifest, sessions))
     }
 
@@ -828,9 +894,30 @@ pub fn verify_record(dir: &Path) -> Result<Verdict> {
     verify_record_with(dir, Vec::new())
 }
 
-/// Run the verifier library on a record directory, with receipts to check (step V13).
+/// Run the verifier library on a record directory, with receipts to check.
 pub fn verify_record_with(dir: &Path, receipts: Vec<(String, Receipt)>) -> Result<Verdict> {
+    verify_record_pinned(dir, receipts, None)
+}
+
+/// Run the verifier library on a record directory, with receipts to check and, if
+/// known, the role keys the observer expects (the genesis must name them).
+pub fn verify_record_pinned(
+    dir: &Path,
+    receipts: Vec<(String, Receipt)>,
+    roles: Option<&RoleKeys>,
+) -> Result<Verdict> {
+    // The observer's own knowledge of the keys: the board key (V1) and the role keys
+    // the genesis must name (V4).
+    let mut trust = vox_verifier::TrustAnchors::default();
+    if let Some(keys) = roles {
+        for role in Role::ALL {
+            trust
+                .pin(role, *keys.get(role))
+                .map_err(|e| anyhow!("pinning the {role} key: {e}"))?;
+        }
+    }
     let options = vox_verifier::Options {
+        trust,
         receipts: receipts
             .into_iter()
             .map(|(name, receipt)| vox_verifier::NamedReceipt { name, receipt })
@@ -938,25 +1025,7 @@ impl Drop for WorkDir {
 
 /// UTC time as `YYYYMMDD-HHMMSS`.
 fn timestamp() -> String {
-    let secs = now_ms().div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (H. Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        rem / 3600,
-        (rem % 3600) / 60,
-        rem % 60
-    )
+    compact_utc(now_ms())
 }
 
 #[cfg(test)]

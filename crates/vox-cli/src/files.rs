@@ -1,6 +1,5 @@
 //! Files on the user's own disk: private files (voter credentials, trustee keys,
-//! trustee ceremony state, the authority token) written with mode 0600, and public
-//! JSON files.
+//! trustee ceremony state, role keys) written with mode 0600, and public JSON files.
 //!
 //! Nothing in this module sends anything anywhere: private keys only ever go to a
 //! private file on the machine that made them.
@@ -10,11 +9,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
+use ed25519_dalek::SigningKey;
 use serde::{Deserialize, Serialize};
 use vox_crypto::credential::Credential;
 use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::Point;
-use zeroize::Zeroizing;
+use vox_protocol::board::BoardPublicKey;
+use vox_protocol::roles::Role;
+use zeroize::{Zeroize, Zeroizing};
 
 /// `format` field of a trustee's secret key file.
 pub const TRUSTEE_KEY_FORMAT: &str = "vox-trustee-key";
@@ -307,32 +309,169 @@ pub fn load_trustee_public(path: &Path) -> Result<TrusteePublicFile> {
     })
 }
 
-// ---- authority token ---------------------------------------------------------------
+// ---- role keys ---------------------------------------------------------------------
 
-/// Environment variable holding the authority token.
-pub const TOKEN_ENV: &str = "VOX_TOKEN";
+/// `format` field of a role's key file.
+pub const ROLE_KEY_FORMAT: &str = "vox-role-key";
+/// Environment variable naming the role key file of `vox authority` commands.
+pub const ROLE_KEY_ENV: &str = "VOX_ROLE_KEY";
 
-/// The authority token: `--token`, else `$VOX_TOKEN`, else `--token-file`.
-pub fn resolve_token(flag: Option<&str>, file: Option<&Path>) -> Result<String> {
-    if let Some(t) = flag.filter(|t| !t.trim().is_empty()) {
-        return Ok(t.trim().to_owned());
+/// A role's key file (JSON, mode 0600): `{"format": "vox-role-key", "version": 1,
+/// "role": "registrar", "public_key": hex, "secret_key": hex}`. The secret is wiped
+/// from memory when the value is dropped.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RoleKeyJson {
+    format: String,
+    version: u32,
+    role: Role,
+    public_key: BoardPublicKey,
+    secret_key: String,
+}
+
+impl Drop for RoleKeyJson {
+    fn drop(&mut self) {
+        self.secret_key.zeroize();
     }
-    if let Ok(t) = std::env::var(TOKEN_ENV) {
-        if !t.trim().is_empty() {
-            return Ok(t.trim().to_owned());
+}
+
+/// A role's signing key, read from its key file.
+pub struct RoleKey {
+    /// The role the file says the key is for.
+    pub role: Role,
+    /// The secret key (wiped on drop).
+    pub key: SigningKey,
+    /// Where it was read from.
+    pub path: PathBuf,
+}
+
+impl std::fmt::Debug for RoleKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RoleKey")
+            .field("role", &self.role)
+            .field("public_key", &self.public().to_hex())
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RoleKey {
+    /// Its public key.
+    pub fn public(&self) -> BoardPublicKey {
+        BoardPublicKey(self.key.verifying_key())
+    }
+}
+
+/// Write a role's key file (0600, never overwritten).
+pub fn save_role_key(path: &Path, role: Role, key: &SigningKey) -> Result<()> {
+    let secret = Zeroizing::new(key.to_bytes());
+    let file = RoleKeyJson {
+        format: ROLE_KEY_FORMAT.into(),
+        version: 1,
+        role,
+        public_key: BoardPublicKey(key.verifying_key()),
+        secret_key: hex::encode(secret.as_ref()),
+    };
+    let text = Zeroizing::new(serde_json::to_string_pretty(&file)? + "\n");
+    drop(file);
+    write_private(path, text.as_bytes(), false)
+}
+
+/// Read a private file, refusing it if other users can read or write it (a key file
+/// that others can read must be considered leaked; `chmod 600` it after checking).
+pub fn read_private_strict(path: &Path, what: &str) -> Result<Zeroizing<String>> {
+    let mut f = File::open(path).with_context(|| format!("reading {what} {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = f
+            .metadata()
+            .with_context(|| format!("reading {what} {}", path.display()))?
+            .permissions()
+            .mode();
+        if mode & 0o077 != 0 {
+            bail!(
+                "{what} {} can be read by other users (mode {:o}); refusing to use it. \
+                 If nobody else had access, run `chmod 600 {}` and try again; otherwise \
+                 treat the key as compromised",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            );
         }
     }
-    if let Some(path) = file {
-        warn_if_exposed(path);
-        let t = fs::read_to_string(path)
-            .with_context(|| format!("reading token file {}", path.display()))?;
-        let t = t.trim();
-        if t.is_empty() {
-            bail!("token file {} is empty", path.display());
-        }
-        return Ok(t.to_owned());
+    let mut text = Zeroizing::new(String::new());
+    std::io::Read::read_to_string(&mut f, &mut text)
+        .with_context(|| format!("reading {what} {}", path.display()))?;
+    Ok(text)
+}
+
+/// Read a role's key file: refuses a file readable by group or others, a file that is
+/// not a role key file, and a secret that does not match its public key.
+pub fn load_role_key(path: &Path) -> Result<RoleKey> {
+    let text = read_private_strict(path, "key file")?;
+    if text.contains(TRUSTEE_KEY_FORMAT) {
+        bail!(
+            "{} is a trustee key file, not a role key file (make one with `vox keys new`)",
+            path.display()
+        );
     }
-    bail!("no authority token: pass --token, set {TOKEN_ENV}, or pass --token-file FILE")
+    let file: RoleKeyJson = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a vox role key file", path.display()))?;
+    if file.format != ROLE_KEY_FORMAT {
+        bail!("{} is not a vox role key file", path.display());
+    }
+    if file.version != 1 {
+        bail!(
+            "{}: role key file version {} is not supported (expected 1)",
+            path.display(),
+            file.version
+        );
+    }
+    let bytes = Zeroizing::new(
+        hex::decode(&file.secret_key)
+            .map_err(|_| anyhow!("{}: secret_key is not hex", path.display()))?,
+    );
+    let secret: Zeroizing<[u8; 32]> = Zeroizing::new(
+        bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| anyhow!("{}: secret_key must be 32 bytes", path.display()))?,
+    );
+    let key = SigningKey::from_bytes(&secret);
+    if BoardPublicKey(key.verifying_key()) != file.public_key {
+        bail!(
+            "{}: the secret key does not match its public key",
+            path.display()
+        );
+    }
+    Ok(RoleKey {
+        role: file.role,
+        key,
+        path: path.to_owned(),
+    })
+}
+
+/// A role's public key given on the command line: 64 hex characters, a role key file
+/// (then the key is returned too, to sign with), or a file holding only the hex key.
+pub fn public_or_key_file(arg: &str) -> Result<(BoardPublicKey, Option<RoleKey>)> {
+    let path = Path::new(arg);
+    if !path.exists() {
+        if arg.len() == 64 && arg.bytes().all(|b| b.is_ascii_hexdigit()) {
+            let k = BoardPublicKey::from_hex(arg).map_err(|e| anyhow!("public key {arg}: {e}"))?;
+            return Ok((k, None));
+        }
+        bail!("{arg} is neither a public key (64 hex characters) nor an existing key file");
+    }
+    let text = Zeroizing::new(fs::read_to_string(path).with_context(|| format!("reading {arg}"))?);
+    let trimmed = text.trim();
+    if trimmed.len() == 64 && trimmed.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let k = BoardPublicKey::from_hex(trimmed).map_err(|e| anyhow!("{arg}: {e}"))?;
+        return Ok((k, None));
+    }
+    drop(text);
+    let key = load_role_key(path)?;
+    Ok((key.public(), Some(key)))
 }
 
 #[cfg(test)]
@@ -383,6 +522,55 @@ mod tests {
             let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
             assert_eq!(mode, 0o600);
         }
+        let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn role_key_files() {
+        let dir = std::env::temp_dir().join(format!("vox-role-key-test-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        let path = dir.join("registrar.key");
+        let key = SigningKey::generate(&mut rand::rngs::OsRng);
+        save_role_key(&path, Role::Registrar, &key).unwrap();
+        let e = save_role_key(&path, Role::Registrar, &key).err().unwrap();
+        assert!(e.to_string().contains("refusing to overwrite"), "{e}");
+        let back = load_role_key(&path).unwrap();
+        assert_eq!(back.role, Role::Registrar);
+        assert_eq!(back.key.to_bytes(), key.to_bytes());
+        let (public, k) = public_or_key_file(&path.display().to_string()).unwrap();
+        assert_eq!(public, back.public());
+        assert!(k.is_some());
+        let hex_key = back.public().to_hex();
+        let (public, k) = public_or_key_file(&hex_key).unwrap();
+        assert_eq!(public, back.public());
+        assert!(k.is_none());
+        assert!(public_or_key_file("nope").is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600);
+            fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+            let e = load_role_key(&path).err().unwrap();
+            assert!(
+                e.to_string()
+                    .contains(&format!("chmod 600 {}", path.display())),
+                "{e}"
+            );
+        }
+        // A tampered public key is refused.
+        let other = dir.join("other.key");
+        let text = Zeroizing::new(fs::read_to_string(&path).unwrap());
+        let wrong = BoardPublicKey(SigningKey::generate(&mut rand::rngs::OsRng).verifying_key());
+        write_private(
+            &other,
+            text.replace(&back.public().to_hex(), &wrong.to_hex())
+                .as_bytes(),
+            false,
+        )
+        .unwrap();
+        let e = load_role_key(&other).err().unwrap();
+        assert!(e.to_string().contains("does not match"), "{e}");
         let _ = fs::remove_dir_all(&dir);
     }
 }

@@ -6,16 +6,22 @@
 //!
 //! ## Layout
 //! - [`serve`]: `vox serve`.
-//! - [`authority`]: electorates and credentials, petitions, referendums, record export.
+//! - [`keys`]: `vox keys` (role key files) and `vox genesis` (the log's first entry).
+//! - [`authority`]: electorates and credentials, petitions, referendums, role key
+//!   rotation, record export; every act signed locally with its role's key.
 //! - [`trustee`]: key generation, the key ceremony, decryption shares.
 //! - [`voter`]: list, sign, propose, vote (with Benaloh audit), check a receipt.
 //! - [`demo`]: `vox demo`.
 //! - [`client`]: the typed HTTP client of protocol-spec/api.md.
 //! - [`files`]: private (0600) and public files.
+//! - [`clock`]: times and durations on the command line.
 //!
 //! ## Invariants
-//! - Secrets (credentials, trustee keys, dealer seeds, key shares) are only ever written
-//!   to 0600 files on the machine that made them; nothing secret is sent to the server.
+//! - Secrets (credentials, trustee keys, role keys, dealer seeds, key shares) are only
+//!   ever written to 0600 files on the machine that made them; nothing secret is sent to
+//!   the server. Role key files readable by others are refused.
+//! - The server holds only the operator key; authority acts are signed by the role's
+//!   own key in the authority tool.
 //! - Clients check what they can before acting: the election key against the trustees'
 //!   reveals before encrypting; receipts against the board key; the tally against the
 //!   board before a trustee decrypts it.
@@ -24,8 +30,10 @@ use clap::{Parser, Subcommand};
 
 pub mod authority;
 pub mod client;
+pub mod clock;
 pub mod demo;
 pub mod files;
+pub mod keys;
 pub mod progress;
 pub mod serve;
 pub mod trustee;
@@ -53,7 +61,15 @@ pub enum Command {
     /// Run a whole petition → referendum → verified result cycle on a throw-away
     /// server, and verify the exported election record.
     Demo(demo::DemoArgs),
-    /// Authority: electorates, petitions, referendums, record export.
+    /// Role keys: make a key file for the operator, registrar, petitions office or
+    /// election authority.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+    /// The log's genesis: draft it, sign it with each role's key, show it.
+    #[command(subcommand)]
+    Genesis(keys::GenesisCommand),
+    /// Authority: electorates, petitions, referendums, key rotation, record export
+    /// (acts signed with the role's key file).
     Authority(authority::AuthorityArgs),
     /// Trustee: keys, key ceremony, decryption shares.
     #[command(subcommand)]
@@ -76,6 +92,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(a) => serve::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::Keys(c) => keys::run_keys(c),
+        Command::Genesis(c) => keys::run_genesis(c),
         Command::Authority(a) => authority::run(a),
         Command::Trustee(c) => trustee::run(c),
         Command::Voter(a) => voter::run(a),

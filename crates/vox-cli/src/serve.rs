@@ -1,4 +1,5 @@
-//! `vox serve`: run the vox server (SQLite `./vox.db` by default).
+//! `vox serve`: run the vox server (SQLite `./vox.db` by default) with the operator's
+//! key; on an empty board it first appends the genesis as leaf 0.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -7,6 +8,7 @@ use anyhow::{anyhow, Context, Result};
 use clap::Args;
 
 use crate::files;
+use crate::keys::load_genesis;
 
 /// Arguments of `vox serve`.
 #[derive(Debug, Args)]
@@ -18,10 +20,17 @@ pub struct ServeArgs {
     /// [default: sqlite://vox.db].
     #[arg(long)]
     pub database_url: Option<String>,
-    /// On first start, write the authority token to this file (mode 0600) instead of
-    /// printing it.
-    #[arg(long)]
-    pub token_file: Option<PathBuf>,
+    /// The log's genesis (JSON, signed by all four roles: `vox genesis new` / `sign`).
+    /// Needed to start an empty board, where it becomes leaf 0; on a board that has
+    /// one it must equal leaf 0 [default: none: the board must already have one].
+    #[arg(long, value_name = "FILE")]
+    pub genesis: Option<PathBuf>,
+    /// The board operator's key file (`vox keys new --role operator`; mode 0600): signs
+    /// tree heads and receipts, and must be the operator key of the genesis. It is the
+    /// only key the server holds [default: the key stored in the database by an
+    /// earlier version].
+    #[arg(long, value_name = "FILE")]
+    pub operator_key: Option<PathBuf>,
     /// Per client address limit on every request, as `BURST/PER_SECOND` (e.g. `200/50`),
     /// or `off`. Loopback clients are exempt unless `--limit-loopback`.
     #[arg(long, value_parser = parse_limit, default_value = "200/50")]
@@ -75,6 +84,33 @@ pub fn run(a: ServeArgs) -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .try_init();
+    // Read the files before anything starts: a clear error for each.
+    let genesis = a.genesis.as_deref().map(load_genesis).transpose()?;
+    let operator = match a.operator_key.as_deref() {
+        Some(path) => {
+            let k = files::load_role_key(path)?;
+            if k.role != vox_protocol::roles::Role::Operator {
+                anyhow::bail!(
+                    "{} is a {} key; the server needs the operator's key (`vox keys new --role \
+                     operator`)",
+                    path.display(),
+                    k.role
+                );
+            }
+            if let Some(g) = &genesis {
+                if g.keys.operator != k.public() {
+                    anyhow::bail!(
+                        "{} is not the operator key the genesis names ({}; this key is {})",
+                        path.display(),
+                        g.keys.operator.to_hex(),
+                        k.public().to_hex()
+                    );
+                }
+            }
+            Some(k.key.clone())
+        }
+        None => None,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -85,25 +121,15 @@ pub fn run(a: ServeArgs) -> Result<()> {
         config.rate_limit_per_credential = a.rate_limit_credential.0;
         config.rate_limit_exempt_loopback = !a.limit_loopback;
         config.max_connections = a.max_connections.max(1);
+        config.genesis = genesis;
+        config.operator_key = operator;
         let server = vox_server::start(config)
             .await
             .map_err(|e| anyhow!("the server did not start: {e}"))?;
         println!("vox server listening on http://{}", server.local_addr());
-        match server.authority_token() {
-            Some(token) => match &a.token_file {
-                Some(path) => {
-                    files::write_private(path, format!("{token}\n").as_bytes(), false)?;
-                    println!(
-                        "authority token written to {} (mode 0600); it is shown only once",
-                        path.display()
-                    );
-                }
-                None => {
-                    println!("authority token (shown only this once, keep it safe):");
-                    println!("{token}");
-                }
-            },
-            None => println!("the authority token was issued at the first start of this database"),
+        let addr = server.local_addr().to_string();
+        if let Ok(Ok(board)) = tokio::task::spawn_blocking(move || server_board(&addr)).await {
+            println!("{board}");
         }
         wait_for_shutdown_signal().await?;
         eprintln!("shutting down…");
@@ -113,6 +139,22 @@ pub fn run(a: ServeArgs) -> Result<()> {
             .map_err(|e| anyhow!("shutting down: {e}"))?;
         Ok(())
     })
+}
+
+/// One line about the log being served (name, log id, size), from the server's own API.
+fn server_board(addr: &str) -> Result<String> {
+    let b = crate::client::Client::new(&format!("http://{addr}")).board()?;
+    let name = b
+        .genesis
+        .as_ref()
+        .map(|g| g.log_name.clone())
+        .unwrap_or_else(|| "?".into());
+    Ok(format!(
+        "log {name} (log id {}), {} entries, board key {}",
+        b.log_id.to_hex(),
+        b.tree_size,
+        b.board_public_key.to_hex()
+    ))
 }
 
 /// Ctrl-C, or SIGTERM on Unix (service managers stop services with it).

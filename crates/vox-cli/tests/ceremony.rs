@@ -13,6 +13,7 @@ use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage};
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::roles::{RoleSigners, WitnessPolicy};
 
 fn post(client: &Client, m: &Manifest, keys: &TrusteeKeys, body: CeremonyBody, tag: &str) {
     let mh = m.canonical_hash();
@@ -35,14 +36,26 @@ fn complaints_are_raised_answered_and_resolved() {
         .enable_all()
         .build()
         .unwrap();
-    let config = vox_server::ServerConfig::new(
+    let signers = RoleSigners::generate(&mut OsRng);
+    let mut config = vox_server::ServerConfig::new(
         Some(format!("sqlite://{}", dir.join("vox.db").display())),
         "127.0.0.1:0".parse().unwrap(),
     );
+    config.genesis = Some(
+        signers
+            .genesis(
+                "test.vox.invalid/ceremony",
+                vox_server::now_ms(),
+                WitnessPolicy::default(),
+            )
+            .unwrap(),
+    );
+    config.operator_key = Some(signers.operator.clone());
     let server = rt.block_on(vox_server::start(config)).unwrap();
     let url = format!("http://{}", server.local_addr());
     let public = Client::new(&url);
-    let auth = Client::new(&url).with_token(server.authority_token().unwrap());
+    let registrar = Client::new(&url).with_key(signers.registrar.clone());
+    let authority = Client::new(&url).with_key(signers.election_authority.clone());
 
     let electorate = Electorate {
         id: "e".into(),
@@ -52,7 +65,7 @@ fn complaints_are_raised_answered_and_resolved() {
             region: None,
         }],
     };
-    auth.create_electorate(&electorate).unwrap();
+    registrar.create_electorate(&electorate).unwrap();
     let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -72,7 +85,7 @@ fn complaints_are_raised_answered_and_resolved() {
         threshold: 2,
         source_petition: None,
     };
-    auth.create_referendum(&manifest).unwrap();
+    authority.create_referendum(&manifest).unwrap();
     let mh = manifest.canonical_hash();
     let params = CeremonyParams::new(3, 2).unwrap();
     let one = TrusteeIndex::new(1).unwrap();

@@ -58,8 +58,11 @@ use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
-use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+};
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
+use vox_protocol::roles::{ActSignature, Role, RoleSigners, WitnessPolicy};
 use vox_server::integrity::{self, Depth};
 use vox_verifier::dir::DirSource;
 use vox_verifier::{verify_record, NoProgress, Options, Status};
@@ -109,9 +112,9 @@ fn tail(path: &Path, lines: usize) -> String {
     v[v.len().saturating_sub(lines)..].join("\n")
 }
 
-/// Start `vox serve` on a free loopback port; wait for its "listening" line (and, with
-/// `token_file`, for the token to be written).
-fn spawn_serve(url: &str, dir: &Path, failpoint: Option<&str>, token_file: Option<&Path>) -> Serve {
+/// Start `vox serve` on a free loopback port, with the genesis and the operator key
+/// written by [`write_parties`]; wait for its "listening" line.
+fn spawn_serve(url: &str, dir: &Path, failpoint: Option<&str>) -> Serve {
     let out = dir.join("serve.out");
     let log = dir.join("serve.log");
     let stdout = File::create(&out).unwrap();
@@ -139,9 +142,10 @@ fn spawn_serve(url: &str, dir: &Path, failpoint: Option<&str>, token_file: Optio
     .stdin(Stdio::null())
     .stdout(stdout)
     .stderr(stderr);
-    if let Some(t) = token_file {
-        cmd.arg("--token-file").arg(t);
-    }
+    cmd.arg("--genesis")
+        .arg(dir.join(GENESIS_FILE))
+        .arg("--operator-key")
+        .arg(dir.join(OPERATOR_KEY_FILE));
     if let Some(fp) = failpoint {
         cmd.env("VOX_FAILPOINT", fp);
     }
@@ -155,8 +159,7 @@ fn spawn_serve(url: &str, dir: &Path, failpoint: Option<&str>, token_file: Optio
         let addr = text
             .lines()
             .find_map(|l| l.strip_prefix("vox server listening on http://"));
-        let token_ready = token_file.is_none() || text.contains("authority token written to");
-        if let (Some(a), true) = (addr, token_ready) {
+        if let Some(a) = addr {
             assert!(a.starts_with("127.0.0.1:"), "{a}");
             s.base = format!("http://{a}");
             return s;
@@ -226,17 +229,44 @@ fn send(
     r.into_string().ok().map(|b| (status, b))
 }
 
+const GENESIS_FILE: &str = "genesis.json";
+const OPERATOR_KEY_FILE: &str = "operator.key";
+
+/// The parties' keys: the genesis and the operator's key file for `vox serve` (the other
+/// roles sign their acts in this process, as their tools would).
+fn write_parties(dir: &Path) -> RoleSigners {
+    let signers = RoleSigners::generate(&mut OsRng);
+    let genesis = signers
+        .genesis(
+            "test.vox.invalid/crash",
+            vox_server::now_ms(),
+            WitnessPolicy::default(),
+        )
+        .unwrap();
+    std::fs::write(
+        dir.join(GENESIS_FILE),
+        serde_json::to_string(&genesis).unwrap(),
+    )
+    .unwrap();
+    let _ = std::fs::remove_file(dir.join(OPERATOR_KEY_FILE));
+    vox_cli::files::save_role_key(
+        &dir.join(OPERATOR_KEY_FILE),
+        Role::Operator,
+        &signers.operator,
+    )
+    .unwrap();
+    signers
+}
+
 struct Api {
     base: String,
-    token: String,
     agent: ureq::Agent,
 }
 
 impl Api {
-    fn new(base: &str, token: &str) -> Self {
+    fn new(base: &str) -> Self {
         Self {
             base: base.to_owned(),
-            token: token.to_owned(),
             agent: agent(Duration::from_secs(60)),
         }
     }
@@ -252,20 +282,19 @@ impl Api {
         assert_eq!(st, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
     }
-    fn post<T: serde::Serialize>(&self, path: &str, body: &T, auth: bool, want: u16) -> Value {
+    /// An authority act, signed by its role's key.
+    fn act(&self, signers: &RoleSigners, path: &str, payload: Payload, want: u16) -> Value {
+        let signed = signers.sign(payload, vox_server::now_ms()).unwrap();
+        self.post(path, &signed, want)
+    }
+    fn post<T: serde::Serialize>(&self, path: &str, body: &T, want: u16) -> Value {
         let b = serde_json::to_string(body).unwrap();
-        let bearer = format!("Bearer {}", self.token);
-        let h: Vec<(&str, &str)> = if auth {
-            vec![("Authorization", bearer.as_str())]
-        } else {
-            vec![]
-        };
         let (st, body) = send(
             &self.agent,
             "POST",
             &format!("{}{path}", self.base),
             Some(&b),
-            &h,
+            &[],
         )
         .unwrap_or_else(|| panic!("POST {path}: no answer"));
         assert_eq!(st, want, "POST {path}: {body}");
@@ -304,7 +333,7 @@ fn run_ceremony(c: &Api, m: &Manifest, trustees: &[TrusteeKeys]) {
     let path = format!("/api/v1/referendums/{REFERENDUM}/ceremony");
     let post = |i: u32, body: CeremonyBody| {
         let msg = CeremonyMessage::sign(m, &mh, i, &trustees[(i - 1) as usize], body, &mut OsRng);
-        c.post(&path, &msg, false, 201);
+        c.post(&path, &msg, 201);
     };
     let dealers: Vec<Dealer> = (1..=3)
         .map(|i| Dealer::new(&params, TrusteeIndex::new(i).unwrap(), &mh, &mut OsRng).unwrap())
@@ -392,17 +421,14 @@ struct World {
     setup_signers: usize,
 }
 
-/// On the first `vox serve` (token via `--token-file`): register the electorate, create,
-/// key and open the referendum, propose, sponsor and publish the petition; encrypt the
-/// ballots and sign the signatures the rounds will send.
+/// On the first `vox serve` (which appends the genesis): register the electorate,
+/// create, key and open the referendum, propose, sponsor and publish the petition (each
+/// act signed by its role); encrypt the ballots and sign the signatures the rounds will
+/// send.
 fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
-    let token_file = dir.join("authority.token");
-    let serve = spawn_serve(url, dir, None, Some(&token_file));
-    let token = std::fs::read_to_string(&token_file)
-        .unwrap()
-        .trim()
-        .to_owned();
-    let c = Api::new(&serve.base, &token);
+    let parties = write_parties(dir);
+    let serve = spawn_serve(url, dir, None);
+    let c = Api::new(&serve.base);
     let creds: Vec<Credential> = (0..voters)
         .map(|_| Credential::generate(&mut OsRng))
         .collect();
@@ -417,15 +443,34 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
             })
             .collect(),
     };
-    c.post("/api/v1/electorates", &electorate, true, 201);
+    c.act(
+        &parties,
+        "/api/v1/electorates",
+        Payload::ElectorateRegistered {
+            electorate: electorate.clone(),
+            act: ActSignature::unsigned(),
+        },
+        201,
+    );
     let trustees: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
     let m = manifest(electorate.canonical_hash(), &trustees, open_ms);
-    c.post("/api/v1/referendums", &m, true, 201);
+    c.act(
+        &parties,
+        "/api/v1/referendums",
+        Payload::ReferendumCreated {
+            manifest: m.clone(),
+            act: ActSignature::unsigned(),
+        },
+        201,
+    );
     run_ceremony(&c, &m, &trustees);
-    c.post(
+    c.act(
+        &parties,
         &format!("/api/v1/referendums/{REFERENDUM}/open"),
-        &Value::Null,
-        true,
+        Payload::ReferendumOpened {
+            referendum_id: REFERENDUM.into(),
+            act: ActSignature::unsigned(),
+        },
         200,
     );
     let key: ElectionPublicKey = serde_json::from_value(
@@ -452,19 +497,24 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
     c.post(
         "/api/v1/petitions",
         &PetitionProposal::create(petition.clone(), &creds[0], &mut OsRng),
-        false,
         201,
     );
     c.post(
         &format!("/api/v1/petitions/{PETITION}/signatures"),
         &PetitionSignature::create(&petition, &creds[1], SignatureAction::Sign, &mut OsRng),
-        false,
         201,
     );
-    c.post(
+    // Open for the whole period (the server finds it in (now, now + open_for_ms]).
+    c.act(
+        &parties,
         &format!("/api/v1/petitions/{PETITION}/moderation"),
-        &serde_json::json!({"decision": "publish"}),
-        true,
+        Payload::PetitionModerated {
+            petition_id: PETITION.into(),
+            moderation: Moderation::Publish {
+                closes_at: vox_server::now_ms() + open_ms - 1000,
+            },
+            act: ActSignature::unsigned(),
+        },
         200,
     );
     assert_eq!(
@@ -856,7 +906,7 @@ fn run(label: &str, url: &str, dir: &Path) {
     let loop_start = Instant::now();
     let api_for = |s: &Serve| Api {
         agent: agent(Duration::from_secs(30)),
-        ..Api::new(&s.base, "")
+        ..Api::new(&s.base)
     };
     for _ in 0..rounds {
         if loop_start.elapsed() > budget {
@@ -877,7 +927,7 @@ fn run(label: &str, url: &str, dir: &Path) {
             (name, n)
         });
         let spec = fp.map(|(n, k)| format!("{n}:{k}"));
-        let mut serve = spawn_serve(url, dir, spec.as_deref(), None);
+        let mut serve = spawn_serve(url, dir, spec.as_deref());
         let api = api_for(&serve);
         check(&api, &mut w, &mut heads, &mut counts, &mut rng, false);
 
@@ -971,7 +1021,7 @@ fn run(label: &str, url: &str, dir: &Path) {
     }
 
     // Last restart: every ballot and signature (re)sent with its key until answered.
-    let serve = spawn_serve(url, dir, None, None);
+    let serve = spawn_serve(url, dir, None);
     let api = api_for(&serve);
     check(&api, &mut w, &mut heads, &mut counts, &mut rng, false);
     let cast_url = format!("{}/api/v1/referendums/{REFERENDUM}/ballots", serve.base);

@@ -1,56 +1,151 @@
 //! End-to-end tests of the `vox` binary against a real server on 127.0.0.1 (started
-//! in-process on a free port, with a fresh SQLite database per test): every command
-//! group, the failure paths, and `vox demo`.
+//! in-process on a free port, with a fresh SQLite database per test, from a genesis and
+//! role keys made with `vox keys new` / `vox genesis new`): every command group, the
+//! failure paths, role keys and the genesis, and `vox demo`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use vox_protocol::roles::Role;
+
+fn unique_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!(
+        "vox-cli-test-{name}-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Run `vox ARGS` in `dir`; panics unless it succeeds; returns stdout.
+fn vox_ok(dir: &Path, args: &[&str]) -> String {
+    let out = vox_in(dir, &[], args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "vox {args:?} failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// Run `vox ARGS` in `dir`, expected to fail; returns stderr.
+fn vox_fails(dir: &Path, args: &[&str]) -> String {
+    let out = vox_in(dir, &[], args);
+    assert!(
+        !out.status.success(),
+        "vox {args:?} should have failed:\n{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The four role key files (`vox keys new`, in DIR/keys/ROLE.key) and a genesis signed
+/// by all of them (`vox genesis new`, DIR/genesis.json).
+fn make_parties(dir: &Path, log_name: &str) -> PathBuf {
+    for role in Role::ALL {
+        let key = dir.join("keys").join(format!("{role}.key"));
+        let out = vox_ok(
+            dir,
+            &[
+                "keys",
+                "new",
+                "--role",
+                role.name(),
+                "--out",
+                key.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.trim().len(), 64, "{out}");
+    }
+    let key = |r: &str| {
+        dir.join("keys")
+            .join(format!("{r}.key"))
+            .display()
+            .to_string()
+    };
+    let genesis = dir.join("genesis.json");
+    vox_ok(
+        dir,
+        &[
+            "genesis",
+            "new",
+            "--log-name",
+            log_name,
+            "--operator",
+            &key("operator"),
+            "--registrar",
+            &key("registrar"),
+            "--petitions-office",
+            &key("petitions-office"),
+            "--election-authority",
+            &key("election-authority"),
+            "--out",
+            genesis.to_str().unwrap(),
+        ],
+    );
+    genesis
+}
+
 struct TestServer {
     rt: tokio::runtime::Runtime,
     server: Option<vox_server::RunningServer>,
     url: String,
-    token: String,
+    /// Where the commands run (the parties' key files are in keys/).
     dir: PathBuf,
+    /// The server's own directory (its database).
+    server_dir: PathBuf,
 }
 
 impl TestServer {
     fn start(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "vox-cli-test-{name}-{}-{}",
-            std::process::id(),
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = unique_dir(name);
+        let server_dir = dir.join("server");
+        let work = dir.join("work");
+        std::fs::create_dir_all(&server_dir).unwrap();
+        std::fs::create_dir_all(&work).unwrap();
+        let genesis = make_parties(&work, &format!("test.vox.invalid/{name}"));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .unwrap();
-        let config = vox_server::ServerConfig::new(
-            Some(format!("sqlite://{}", dir.join("vox.db").display())),
+        let mut config = vox_server::ServerConfig::new(
+            Some(format!("sqlite://{}", server_dir.join("vox.db").display())),
             "127.0.0.1:0".parse().unwrap(),
+        );
+        config.genesis = Some(vox_cli::keys::load_genesis(&genesis).unwrap());
+        config.operator_key = Some(
+            vox_cli::files::load_role_key(&work.join("keys/operator.key"))
+                .unwrap()
+                .key
+                .clone(),
         );
         let server = rt.block_on(vox_server::start(config)).unwrap();
         let url = format!("http://{}", server.local_addr());
-        let token = server.authority_token().unwrap();
         Self {
             rt,
             server: Some(server),
             url,
-            token,
-            dir,
+            dir: work,
+            server_dir,
         }
     }
 
-    /// Run `vox ARGS` in the test directory with the server and token in the environment.
+    /// Run `vox ARGS` in the working directory with the server in the environment
+    /// (and HOME there too: nothing may be written elsewhere).
     fn vox(&self, args: &[&str]) -> Output {
         vox_in(
             &self.dir,
-            &[("VOX_SERVER", &self.url), ("VOX_TOKEN", &self.token)],
+            &[
+                ("VOX_SERVER", &self.url),
+                ("HOME", self.dir.to_str().unwrap()),
+            ],
             args,
         )
     }
@@ -78,6 +173,29 @@ impl TestServer {
         stderr
     }
 
+    /// `vox authority --key KEYS/ROLE.key ARGS`.
+    fn auth_args(&self, role: &str, args: &[&str]) -> Vec<String> {
+        let mut v = vec!["authority".to_owned(), "--key".to_owned(), self.key(role)];
+        v.extend(args.iter().map(|a| (*a).to_owned()));
+        v
+    }
+
+    /// An authority command signed with `role`'s key file; must succeed.
+    fn auth(&self, role: &str, args: &[&str]) -> String {
+        let v = self.auth_args(role, args);
+        self.ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    /// An authority command signed with `role`'s key file; must fail (stderr).
+    fn auth_fails(&self, role: &str, args: &[&str]) -> String {
+        let v = self.auth_args(role, args);
+        self.fails(&v.iter().map(String::as_str).collect::<Vec<_>>())
+    }
+
+    fn key(&self, role: &str) -> String {
+        self.path(&format!("keys/{role}.key"))
+    }
+
     fn path(&self, p: &str) -> String {
         self.dir.join(p).display().to_string()
     }
@@ -88,7 +206,9 @@ impl Drop for TestServer {
         if let Some(s) = self.server.take() {
             let _ = self.rt.block_on(s.shutdown());
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if let Some(parent) = self.dir.parent() {
+            let _ = std::fs::remove_dir_all(parent);
+        }
     }
 }
 
@@ -97,7 +217,7 @@ fn vox_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
     c.args(args)
         .current_dir(dir)
         .env_remove("VOX_SERVER")
-        .env_remove("VOX_TOKEN")
+        .env_remove("VOX_ROLE_KEY")
         .stdin(Stdio::null());
     for (k, v) in env {
         c.env(k, v);
@@ -116,31 +236,31 @@ fn every_command_against_a_real_server() {
     let s = TestServer::start("cycle");
     let cred = |i: usize| s.path(&format!("el/credentials/voter-{i:04}.txt"));
 
-    // Authority without a token: a clear refusal.
-    let out = vox_in(
-        &s.dir,
-        &[("VOX_SERVER", &s.url)],
-        &["authority", "petition", "respond", "x", "--text", "t"],
+    // An act without a key: a clear refusal, before anything is sent.
+    let err = s.fails(&["authority", "petition", "respond", "x", "--text", "t"]);
+    assert!(
+        err.contains("petitions office") && err.contains("--key FILE"),
+        "{err}"
     );
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no authority token"));
 
-    // Electorate with credential files.
-    s.ok(&[
-        "authority",
-        "electorate",
-        "create",
-        "--voters",
-        "12",
-        "--regions",
-        "north,south",
-        "--out",
-        &s.path("el"),
-        "--id",
-        "e1",
-        "--name",
-        "Test town",
-    ]);
+    // Electorate with credential files (registrar).
+    s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "create",
+            "--voters",
+            "12",
+            "--regions",
+            "north,south",
+            "--out",
+            &s.path("el"),
+            "--id",
+            "e1",
+            "--name",
+            "Test town",
+        ],
+    );
     assert!(Path::new(&s.path("el/electorate.json")).exists());
     let csv = std::fs::read_to_string(s.path("el/credentials.csv")).unwrap();
     assert_eq!(csv.lines().count(), 13);
@@ -175,15 +295,40 @@ fn every_command_against_a_real_server() {
         "1",
     ]);
     s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
-    s.ok(&[
-        "authority",
-        "petition",
-        "moderate",
-        "p1",
-        "--publish",
-        "--days",
-        "10",
-    ]);
+    // Longer than the petition's open period (180 days by default): refused locally.
+    let err = s.auth_fails(
+        "petitions-office",
+        &[
+            "petition",
+            "moderate",
+            "p1",
+            "--publish",
+            "--open-for",
+            "200d",
+        ],
+    );
+    assert!(err.contains("at most 180 days"), "{err}");
+    let out = s.auth(
+        "petitions-office",
+        &[
+            "petition",
+            "moderate",
+            "p1",
+            "--publish",
+            "--open-for",
+            "10d",
+        ],
+    );
+    assert!(
+        out.contains("will close at") && out.contains("open for 10 days"),
+        "{out}"
+    );
+    // Published once: moderating again is refused by the rules (409), not by the key.
+    let err = s.auth_fails(
+        "petitions-office",
+        &["petition", "moderate", "p1", "--publish"],
+    );
+    assert!(err.contains("409"), "{err}");
     for i in 3..=5 {
         s.ok(&["voter", "sign", "p1", "--credential", &cred(i)]);
     }
@@ -198,14 +343,16 @@ fn every_command_against_a_real_server() {
         "--withdraw",
     ]);
     assert!(out.contains("withdrew"), "{out}");
-    s.ok(&[
-        "authority",
-        "petition",
-        "respond",
-        "p1",
-        "--text",
-        "We will ask everyone.",
-    ]);
+    s.auth(
+        "petitions-office",
+        &[
+            "petition",
+            "respond",
+            "p1",
+            "--text",
+            "We will ask everyone.",
+        ],
+    );
     let list = s.ok(&["voter", "list"]);
     assert!(list.contains("p1"), "{list}");
 
@@ -226,47 +373,51 @@ fn every_command_against_a_real_server() {
     // keygen never overwrites a key.
     s.fails(&["trustee", "keygen", "--out", &s.path("t1.key")]);
     // The authority is refused a secret key file.
-    let err = s.fails(&[
-        "authority",
-        "referendum",
-        "create",
-        "--from-petition",
-        "p1",
-        "--question",
-        "Plant?",
-        "--trustee",
-        &s.path("t1.key"),
-        "--id",
-        "bad",
-    ]);
+    let err = s.auth_fails(
+        "election-authority",
+        &[
+            "referendum",
+            "create",
+            "--from-petition",
+            "p1",
+            "--question",
+            "Plant?",
+            "--trustee",
+            &s.path("t1.key"),
+            "--id",
+            "bad",
+        ],
+    );
     assert!(err.contains("SECRET"), "{err}");
-    s.ok(&[
-        "authority",
-        "referendum",
-        "create",
-        "--from-petition",
-        "p1",
-        "--id",
-        "r1",
-        "--question",
-        "Should the town plant trees on Main Street?",
-        "--choose-one",
-        "Which trees?",
-        "--option",
-        "oak",
-        "--option",
-        "lime",
-        "--option",
-        "birch",
-        "--trustee",
-        &s.path("t1.key.pub"),
-        "--trustee",
-        &s.path("t2.key.pub"),
-        "--trustee",
-        &s.path("t3.key.pub"),
-        "--threshold",
-        "2",
-    ]);
+    s.auth(
+        "election-authority",
+        &[
+            "referendum",
+            "create",
+            "--from-petition",
+            "p1",
+            "--id",
+            "r1",
+            "--question",
+            "Should the town plant trees on Main Street?",
+            "--choose-one",
+            "Which trees?",
+            "--option",
+            "oak",
+            "--option",
+            "lime",
+            "--option",
+            "birch",
+            "--trustee",
+            &s.path("t1.key.pub"),
+            "--trustee",
+            &s.path("t2.key.pub"),
+            "--trustee",
+            &s.path("t3.key.pub"),
+            "--threshold",
+            "2",
+        ],
+    );
 
     // Voting before the ceremony: refused.
     let err = s.fails(&[
@@ -334,7 +485,7 @@ fn every_command_against_a_real_server() {
         &s.path("t1.state"),
     ]);
     assert!(again.contains("complete"), "{again}");
-    s.ok(&["authority", "referendum", "open", "r1"]);
+    s.auth("election-authority", &["referendum", "open", "r1"]);
 
     // Votes: plain, audited, re-vote.
     let out = s.ok(&[
@@ -477,7 +628,7 @@ fn every_command_against_a_real_server() {
     assert!(err.contains("is open") && err.contains("closed"), "{err}");
 
     // Close; voting is then refused; decrypting before the tally too.
-    s.ok(&["authority", "referendum", "close", "r1"]);
+    s.auth("election-authority", &["referendum", "close", "r1"]);
     let err = s.fails(&[
         "vote",
         "r1",
@@ -490,6 +641,7 @@ fn every_command_against_a_real_server() {
     ]);
     assert!(err.contains("closed"), "{err}");
     assert!(!decrypt(3).status.success());
+    // Tally and publication need no key.
     s.ok(&["authority", "referendum", "tally", "r1"]);
     for t in [1, 3] {
         let out = decrypt(t);
@@ -517,59 +669,551 @@ fn every_command_against_a_real_server() {
     assert!(verdict.passed, "{}", verdict.human);
 }
 
-#[test]
-fn serve_prints_address_and_writes_the_token_once() {
-    use std::io::{BufRead, BufReader};
-    let dir = std::env::temp_dir().join(format!("vox-cli-serve-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let token = dir.join("token");
-    let _ = std::fs::remove_file(&token);
-    let db = format!("sqlite://{}", dir.join("serve.db").display());
-    let start = |token_file: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_vox"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &db,
-                "--token-file",
-            ])
-            .arg(token_file)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap()
-    };
-    let mut child = start(&token);
+/// Start `vox serve ARGS` on a free port; returns the child and its first stdout lines
+/// (up to the log line), or the child's stderr if it exited.
+fn spawn_serve(dir: &Path, args: &[&str]) -> Result<(std::process::Child, String, String), String> {
+    use std::io::{BufRead, BufReader, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vox"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let first = lines.next().unwrap().unwrap();
-    let url = first.rsplit(' ').next().unwrap().to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{first}");
-    let second = lines.next().unwrap().unwrap();
-    assert!(second.contains("token written"), "{second}");
-    let body = ureq::get(&format!("{url}/healthz"))
+    match lines.next() {
+        Some(Ok(first)) => {
+            let url = first.rsplit(' ').next().unwrap().to_owned();
+            let second = lines.next().map(|l| l.unwrap()).unwrap_or_default();
+            assert!(url.starts_with("http://127.0.0.1:"), "{first}");
+            Ok((child, url, second))
+        }
+        _ => {
+            let mut err = String::new();
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            child.wait().unwrap();
+            Err(err)
+        }
+    }
+}
+
+fn stop(mut child: std::process::Child) {
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn serve_with_a_genesis_and_the_operator_key() {
+    let dir = unique_dir("serve");
+    let genesis = make_parties(&dir, "test.vox.invalid/serve");
+    let g: vox_protocol::roles::Genesis =
+        serde_json::from_str(&std::fs::read_to_string(&genesis).unwrap()).unwrap();
+    let db = format!("sqlite://{}", dir.join("serve.db").display());
+    let op = dir.join("keys/operator.key").display().to_string();
+    let gen = genesis.display().to_string();
+
+    // An empty board needs a genesis.
+    let err = spawn_serve(&dir, &["--database-url", &db, "--operator-key", &op]).unwrap_err();
+    assert!(err.contains("genesis"), "{err}");
+    // The operator key must be the operator's, and the one the genesis names.
+    let reg = dir.join("keys/registrar.key").display().to_string();
+    let err = spawn_serve(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--genesis",
+            &gen,
+            "--operator-key",
+            &reg,
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("operator"), "{err}");
+    let other = dir.join("other-operator.key").display().to_string();
+    vox_ok(
+        &dir,
+        &["keys", "new", "--role", "operator", "--out", &other],
+    );
+    let err = spawn_serve(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--genesis",
+            &gen,
+            "--operator-key",
+            &other,
+        ],
+    )
+    .unwrap_err();
+    assert!(
+        err.contains("not the operator key the genesis names"),
+        "{err}"
+    );
+    // An incomplete genesis is refused.
+    let mut draft = g.clone();
+    draft.signatures.pop();
+    let draft_path = dir.join("draft.json");
+    std::fs::write(&draft_path, serde_json::to_string(&draft).unwrap()).unwrap();
+    let err = spawn_serve(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--genesis",
+            draft_path.to_str().unwrap(),
+            "--operator-key",
+            &op,
+        ],
+    )
+    .unwrap_err();
+    assert!(err.contains("election-authority"), "{err}");
+
+    // Served: leaf 0 is the genesis; no token anywhere.
+    let (child, url, second) = spawn_serve(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--genesis",
+            &gen,
+            "--operator-key",
+            &op,
+        ],
+    )
+    .unwrap();
+    assert!(second.contains(&g.log_id().to_hex()), "{second}");
+    assert!(!second.to_lowercase().contains("token"), "{second}");
+    let board: serde_json::Value = ureq::get(&format!("{url}/api/v1/board"))
         .call()
         .unwrap()
-        .into_string()
+        .into_json()
         .unwrap();
-    assert!(body.contains("ok"));
-    let t = std::fs::read_to_string(&token).unwrap();
-    assert!(!t.trim().is_empty());
+    assert_eq!(board["log_id"], g.log_id().to_hex(), "{board}");
+    assert_eq!(board["tree_size"], 1, "{board}");
+    assert_eq!(
+        board["genesis"],
+        serde_json::to_value(&g).unwrap(),
+        "{board}"
+    );
+    assert_eq!(
+        board["roles"],
+        serde_json::to_value(g.keys).unwrap(),
+        "{board}"
+    );
+    stop(child);
+
+    // Restart without --genesis: leaf 0 is there already.
+    let (child, url2, _) =
+        spawn_serve(&dir, &["--database-url", &db, "--operator-key", &op]).unwrap();
+    let board: serde_json::Value = ureq::get(&format!("{url2}/api/v1/board"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(board["tree_size"], 1, "{board}");
+    stop(child);
+
+    // An operator key file that others can read is refused.
     #[cfg(unix)]
-    assert_eq!(mode(&token.display().to_string()), 0o600);
-    child.kill().unwrap();
-    child.wait().unwrap();
-    // A second start of the same database does not issue a new token.
-    let mut child = start(&dir.join("token2"));
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let _ = lines.next().unwrap().unwrap();
-    let second = lines.next().unwrap().unwrap();
-    assert!(second.contains("first start"), "{second}");
-    assert!(!dir.join("token2").exists());
-    child.kill().unwrap();
-    child.wait().unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&op, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = spawn_serve(&dir, &["--database-url", &db, "--operator-key", &op]).unwrap_err();
+        assert!(err.contains(&format!("chmod 600 {op}")), "{err}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn role_keys_and_the_genesis_round_trip() {
+    let dir = unique_dir("keys");
+    let key = |r: &str| dir.join(format!("{r}.key")).display().to_string();
+    let mut public = std::collections::HashMap::new();
+    for role in Role::ALL {
+        let out = vox_ok(
+            &dir,
+            &[
+                "keys",
+                "new",
+                "--role",
+                role.name(),
+                "--out",
+                &key(role.name()),
+            ],
+        );
+        public.insert(role, out.trim().to_owned());
+        #[cfg(unix)]
+        assert_eq!(mode(&key(role.name())), 0o600);
+        let shown = vox_ok(&dir, &["keys", "show", &key(role.name())]);
+        assert!(shown.contains(&format!("role: {role}")), "{shown}");
+        assert!(shown.contains(out.trim()), "{shown}");
+    }
+    // Never overwritten.
+    let before = std::fs::read(key("registrar")).unwrap();
+    let err = vox_fails(
+        &dir,
+        &[
+            "keys",
+            "new",
+            "--role",
+            "registrar",
+            "--out",
+            &key("registrar"),
+        ],
+    );
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    assert_eq!(std::fs::read(key("registrar")).unwrap(), before);
+    // Unknown role.
+    let err = vox_fails(
+        &dir,
+        &["keys", "new", "--role", "mayor", "--out", &key("mayor")],
+    );
+    assert!(err.contains("unknown role"), "{err}");
+    // A key file others can read is refused, with the fix in the message.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let loose = key("loose");
+        vox_ok(
+            &dir,
+            &["keys", "new", "--role", "registrar", "--out", &loose],
+        );
+        std::fs::set_permissions(&loose, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let err = vox_fails(&dir, &["keys", "show", &loose]);
+        assert!(err.contains(&format!("chmod 600 {loose}")), "{err}");
+        let err = vox_fails(
+            &dir,
+            &[
+                "authority",
+                "--key",
+                &loose,
+                "--server",
+                "http://127.0.0.1:9",
+                "electorate",
+                "create",
+                "--voters",
+                "1",
+                "--out",
+                &dir.join("el").display().to_string(),
+            ],
+        );
+        assert!(err.contains(&format!("chmod 600 {loose}")), "{err}");
+        assert!(
+            !dir.join("el").exists(),
+            "nothing is written before the key is read"
+        );
+    }
+
+    // Draft with two key files and two public keys: two signatures missing.
+    let genesis = dir.join("genesis.json").display().to_string();
+    let out = vox_ok(
+        &dir,
+        &[
+            "genesis",
+            "new",
+            "--log-name",
+            "test.vox.invalid/keys",
+            "--operator",
+            &key("operator"),
+            "--registrar",
+            &public[&Role::Registrar],
+            "--petitions-office",
+            &key("petitions-office"),
+            "--election-authority",
+            &public[&Role::ElectionAuthority],
+            "--out",
+            &genesis,
+        ],
+    );
+    assert!(out.contains("registrar, election-authority"), "{out}");
+    let show = vox_ok(&dir, &["genesis", "show", &genesis]);
+    assert!(
+        show.contains("NOT SIGNED") && show.contains("valid:       no"),
+        "{show}"
+    );
+    for role in Role::ALL {
+        assert!(show.contains(&public[&role]), "{show}");
+    }
+    let err = vox_fails(&dir, &["genesis", "show", "--check", &genesis]);
+    assert!(err.contains("missing"), "{err}");
+    // A key that is not in the genesis cannot sign it; a key file for the wrong role
+    // cannot be given for another.
+    let stranger = key("stranger");
+    vox_ok(
+        &dir,
+        &["keys", "new", "--role", "registrar", "--out", &stranger],
+    );
+    let err = vox_fails(&dir, &["genesis", "sign", "--key", &stranger, &genesis]);
+    assert!(err.contains("another key"), "{err}");
+    let err = vox_fails(
+        &dir,
+        &[
+            "genesis",
+            "new",
+            "--log-name",
+            "x",
+            "--operator",
+            &key("registrar"),
+            "--registrar",
+            &public[&Role::Registrar],
+            "--petitions-office",
+            &public[&Role::PetitionsOffice],
+            "--election-authority",
+            &public[&Role::ElectionAuthority],
+            "--out",
+            &dir.join("g2.json").display().to_string(),
+        ],
+    );
+    assert!(err.contains("registrar key file"), "{err}");
+    // The two missing roles sign.
+    vox_ok(
+        &dir,
+        &["genesis", "sign", "--key", &key("registrar"), &genesis],
+    );
+    let out = vox_ok(
+        &dir,
+        &[
+            "genesis",
+            "sign",
+            "--key",
+            &key("election-authority"),
+            &genesis,
+        ],
+    );
+    assert!(out.contains("complete"), "{out}");
+    let show = vox_ok(&dir, &["genesis", "show", "--check", &genesis]);
+    assert!(
+        show.contains("valid:       yes") && !show.contains("NOT SIGNED"),
+        "{show}"
+    );
+    let g = vox_cli::keys::load_genesis(Path::new(&genesis)).unwrap();
+    assert_eq!(g.keys.registrar.to_hex(), public[&Role::Registrar]);
+    assert!(show.contains(&g.log_id().to_hex()), "{show}");
+    // Never overwritten.
+    let err = vox_fails(
+        &dir,
+        &[
+            "genesis",
+            "new",
+            "--log-name",
+            "x",
+            "--operator",
+            &public[&Role::Operator],
+            "--registrar",
+            &public[&Role::Registrar],
+            "--petitions-office",
+            &public[&Role::PetitionsOffice],
+            "--election-authority",
+            &public[&Role::ElectionAuthority],
+            "--out",
+            &genesis,
+        ],
+    );
+    assert!(err.contains("refusing to overwrite"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+#[test]
+fn authority_acts_need_their_role_key_and_write_no_secret_elsewhere() {
+    let s = TestServer::start("secrets");
+    let cred = |i: usize| s.path(&format!("el/credentials/voter-{i:04}.txt"));
+    s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "create",
+            "--voters",
+            "4",
+            "--out",
+            &s.path("el"),
+            "--id",
+            "e1",
+        ],
+    );
+    s.ok(&[
+        "voter",
+        "propose",
+        "--credential",
+        &cred(1),
+        "--id",
+        "p1",
+        "--action",
+        "Open the pool on Sundays",
+        "--background",
+        "Families.",
+        "--sponsors",
+        "2",
+        "--response-threshold",
+        "3",
+        "--referendum-threshold",
+        "4",
+        "--region-min-group",
+        "1",
+    ]);
+    s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
+
+    // The wrong role's key: the server's 403, naming the role whose key is needed.
+    let before = s.ok(&["voter", "list"]);
+    let err = s.auth_fails("registrar", &["petition", "moderate", "p1", "--publish"]);
+    assert!(err.contains("403") && err.contains("Forbidden"), "{err}");
+    assert!(err.contains("petitions office"), "{err}");
+    assert!(err.contains("registrar key"), "{err}");
+    assert_eq!(
+        s.ok(&["voter", "list"]),
+        before,
+        "a refused act changed nothing"
+    );
+    // VOX_ROLE_KEY works as --key.
+    let out = vox_in(
+        &s.dir,
+        &[
+            ("VOX_SERVER", &s.url),
+            ("VOX_ROLE_KEY", &s.key("petitions-office")),
+        ],
+        &["authority", "petition", "moderate", "p1", "--publish"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("open"));
+    // A third signature: the response threshold is reached, a response is due.
+    s.ok(&["voter", "sign", "p1", "--credential", &cred(3)]);
+
+    // Rotation: the old key is refused afterwards, the new one accepted.
+    let new_key = s.path("keys/petitions-office-2.key");
+    s.ok(&[
+        "keys",
+        "new",
+        "--role",
+        "petitions-office",
+        "--out",
+        &new_key,
+    ]);
+    let err = s.auth_fails(
+        "petitions-office",
+        &["rotate-key", "--role", "registrar", "--new-key", &new_key],
+    );
+    assert!(err.contains("not the registrar key"), "{err}");
+    let out = s.auth(
+        "petitions-office",
+        &[
+            "rotate-key",
+            "--role",
+            "petitions-office",
+            "--new-key",
+            &new_key,
+        ],
+    );
+    assert!(out.contains("key rotated"), "{out}");
+    let err = s.auth_fails(
+        "petitions-office",
+        &["petition", "respond", "p1", "--text", "Yes."],
+    );
+    assert!(
+        err.contains("403") && err.contains("not the petitions office's current key"),
+        "{err}"
+    );
+    s.ok(&[
+        "authority",
+        "--key",
+        &new_key,
+        "petition",
+        "respond",
+        "p1",
+        "--text",
+        "Yes.",
+    ]);
+    let board: serde_json::Value = ureq::get(&format!("{}/api/v1/board", s.url))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    let new_public = vox_cli::files::load_role_key(Path::new(&new_key))
+        .unwrap()
+        .public();
+    assert_eq!(
+        board["roles"]["petitions_office"],
+        new_public.to_hex(),
+        "{board}"
+    );
+
+    // Secrets: each role's secret only in its own key file (in hex and raw), nowhere
+    // else the tools wrote, and never on the server; no token file of any kind.
+    let mut secrets: Vec<(String, PathBuf, [u8; 32])> = Role::ALL
+        .iter()
+        .map(|r| {
+            let p = PathBuf::from(s.key(r.name()));
+            let k = vox_cli::files::load_role_key(&p).unwrap();
+            (r.name().to_owned(), p, k.key.to_bytes())
+        })
+        .collect();
+    let k2 = vox_cli::files::load_role_key(Path::new(&new_key)).unwrap();
+    secrets.push((
+        "petitions-office (new)".into(),
+        PathBuf::from(&new_key),
+        k2.key.to_bytes(),
+    ));
+    let written = files_under(&s.dir);
+    assert!(written.len() > 8, "{written:?}");
+    for f in &written {
+        let name = f.file_name().unwrap().to_string_lossy().to_lowercase();
+        assert!(!name.contains("token"), "{}", f.display());
+        let bytes = std::fs::read(f).unwrap();
+        for (role, own, secret) in &secrets {
+            if f == own {
+                assert!(contains(&bytes, hex::encode(secret).as_bytes()));
+                continue;
+            }
+            assert!(
+                !contains(&bytes, hex::encode(secret).as_bytes()) && !contains(&bytes, secret),
+                "{role}'s secret key is in {}",
+                f.display()
+            );
+        }
+    }
+    for f in files_under(&s.server_dir) {
+        let bytes = std::fs::read(&f).unwrap();
+        for (role, _, secret) in secrets.iter().filter(|(r, _, _)| r != "operator") {
+            assert!(
+                !contains(&bytes, hex::encode(secret).as_bytes()) && !contains(&bytes, secret),
+                "{role}'s secret key reached the server: {}",
+                f.display()
+            );
+        }
+    }
 }
 
 #[test]

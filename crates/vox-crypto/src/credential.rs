@@ -17,7 +17,7 @@ use crate::proofs::SchnorrProof;
 use crate::transcript::labels;
 
 /// Domain label of the credential-to-key derivation.
-pub const CREDENTIAL_KDF_LABEL: &[u8] = b"vox/v1/credential-key";
+pub const CREDENTIAL_KDF_LABEL: &[u8] = b"vox/v2/credential-key";
 
 /// Alphabet of credential strings (Crockford base32, no I L O U: easy to read aloud).
 const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -13,14 +13,14 @@ use sha2::Sha512;
 use crate::group::Point;
 
 /// Label of the Pedersen blinding generator H.
-pub const PEDERSEN_H_LABEL: &[u8] = b"vox/v1/pedersen-H";
+pub const PEDERSEN_H_LABEL: &[u8] = b"vox/v2/pedersen-H";
 
 /// Hash a label to a Ristretto255 point.
 pub fn hash_to_point(label: &[u8]) -> Point {
     Point::from_point(RistrettoPoint::hash_from_bytes::<Sha512>(label))
 }
 
-/// The Pedersen blinding generator H = hash_to_point("vox/v1/pedersen-H").
+/// The Pedersen blinding generator H = hash_to_point("vox/v2/pedersen-H").
 pub fn pedersen_h() -> &'static Point {
     static H: OnceLock<Point> = OnceLock::new();
     H.get_or_init(|| hash_to_point(PEDERSEN_H_LABEL))

@@ -34,7 +34,7 @@
 //! `CeremonyCommitment {"dealer": i, "hash": H_i}` where
 //!
 //! ```text
-//! H_i = SHA-256( "vox/v1/ceremony-commitment" ‖ 0x00
+//! H_i = SHA-256( "vox/v2/ceremony-commitment" ‖ 0x00
 //!              ‖ manifest_hash (32)
 //!              ‖ u32be(i)
 //!              ‖ u32be(k) ‖ K_i0 ‖ … ‖ K_i(k-1)              (32 bytes each)
@@ -56,7 +56,7 @@
 //! # §6.5 Round 2: encrypted shares
 //! For each other trustee l, trustee i sends `P_i(l)` by hashed ElGamal to `E_l`:
 //! random ρ, `R = ρ·G`, `S = ρ·E_l` (recipient computes `S = e_l·R`; R must not be the
-//! identity). Keys: `(k_enc ‖ k_mac) = HKDF-SHA256(salt = "vox/v1/share-kdf", IKM = S
+//! identity). Keys: `(k_enc ‖ k_mac) = HKDF-SHA256(salt = "vox/v2/share-kdf", IKM = S
 //! (32 bytes), info = manifest_hash ‖ u32be(i) ‖ u32be(l) ‖ R ‖ E_l, L = 64)` (RFC 5869).
 //! `ct = scalar_bytes(P_i(l)) XOR k_enc` (32 bytes, canonical little-endian scalar),
 //! `tag = HMAC-SHA256(k_mac, R ‖ ct)`. Message:
@@ -112,7 +112,7 @@ use crate::transcript::{labels, new_transcript, TranscriptProtocol};
 pub const MAX_TRUSTEES: u32 = 255;
 
 /// Type tag of the round-1 commitment hash H_i (protocol-spec/06-ceremony.md §6.3).
-pub const COMMITMENT_HASH_TAG: &[u8] = b"vox/v1/ceremony-commitment";
+pub const COMMITMENT_HASH_TAG: &[u8] = b"vox/v2/ceremony-commitment";
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -1922,7 +1922,7 @@ mod tests {
         // The hash is the documented encoding.
         let r = &c.reveals[0];
         let mut enc = Vec::new();
-        enc.extend_from_slice(b"vox/v1/ceremony-commitment\x00");
+        enc.extend_from_slice(b"vox/v2/ceremony-commitment\x00");
         enc.extend_from_slice(&mh.0);
         enc.extend_from_slice(&1u32.to_be_bytes());
         enc.extend_from_slice(&2u32.to_be_bytes());

@@ -15,7 +15,7 @@ use crate::group::{Hash32, Point, Scalar};
 /// changing a label or an order is a protocol change and bumps `v1`.
 pub mod labels {
     /// Transcript protocol label passed to `Transcript::new`.
-    pub const PROTOCOL: &[u8] = b"vox/v1";
+    pub const PROTOCOL: &[u8] = b"vox/v2";
     /// Label under which domain separators are appended.
     pub const DOMAIN: &[u8] = b"dom-sep";
     /// Context: the manifest (election or petition) hash.
@@ -24,21 +24,21 @@ pub mod labels {
     pub const PURPOSE: &[u8] = b"purpose";
 
     /// Domain separator of the Schnorr proof of knowledge.
-    pub const SCHNORR: &[u8] = b"vox/v1/schnorr";
+    pub const SCHNORR: &[u8] = b"vox/v2/schnorr";
     /// Domain separator of the Chaum–Pedersen (DLEQ) proof.
-    pub const DLEQ: &[u8] = b"vox/v1/dleq";
+    pub const DLEQ: &[u8] = b"vox/v2/dleq";
     /// Domain separator of the disjunctive 0/1 proof.
-    pub const ZERO_ONE: &[u8] = b"vox/v1/zero-one";
+    pub const ZERO_ONE: &[u8] = b"vox/v2/zero-one";
     /// Domain separator of the "encrypts a known constant" proof.
-    pub const CONSTANT: &[u8] = b"vox/v1/constant";
+    pub const CONSTANT: &[u8] = b"vox/v2/constant";
     /// Domain separator of the ciphertext/commitment linking proof.
-    pub const LINK: &[u8] = b"vox/v1/link";
+    pub const LINK: &[u8] = b"vox/v2/link";
     /// Domain separator of the aggregated range proof.
-    pub const RANGE: &[u8] = b"vox/v1/range";
+    pub const RANGE: &[u8] = b"vox/v2/range";
     /// Domain separator of credential signatures.
-    pub const SIGNATURE: &[u8] = b"vox/v1/signature";
+    pub const SIGNATURE: &[u8] = b"vox/v2/signature";
     /// Domain separator of trustee ceremony share encryption KDF.
-    pub const SHARE_KDF: &[u8] = b"vox/v1/share-kdf";
+    pub const SHARE_KDF: &[u8] = b"vox/v2/share-kdf";
 
     /// Statement labels.
     pub const G: &[u8] = b"G";

@@ -4,20 +4,20 @@
 
 use serde::de::DeserializeOwned;
 use vox_protocol::ballot::{AuditedBallot, Ballot};
+use vox_protocol::board::Payload;
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
-use vox_protocol::electorate::Electorate;
 use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::Manifest;
 use vox_protocol::petition::{
     Moderation, PetitionProposal, PetitionSignature, PetitionTracker, SignatureAction,
 };
 use vox_protocol::ProtocolError;
 use vox_server::bodies::{parse_body, parse_json, Body, QueryParams, Route};
-use vox_server::error::{rule_error, AppError};
+use vox_server::error::{act_error, rule_error, AppError};
 
 use crate::ceremony::{
     apply_checked, ceremony_fixture, check_ceremony_message, check_decryption_share,
 };
+use crate::roles::{check_act, roles_fixture};
 use crate::{check_ballot, check_petition_signature, check_proposal, fixture, T0};
 
 /// Selector value (first input byte modulo this) of a query string instead of a body.
@@ -50,6 +50,14 @@ fn assert_client_error_or_conflict(route: &str, e: &AppError) {
     }
 }
 
+/// A refused authority act: 403 (not signed by the role's current key), 409 (a replay)
+/// or 400/422, with a JSON problem body.
+fn assert_act_refusal(route: &str, e: &AppError) {
+    if e.status.as_u16() != 403 {
+        assert_client_error_or_conflict(route, e);
+    }
+}
+
 /// A protocol error as the handler turns it into an answer (422, or 400 for JSON).
 fn client_error(route: &str, e: ProtocolError) {
     assert_client_error(route, &AppError::from(e));
@@ -74,16 +82,39 @@ fn agrees<T: DeserializeOwned + PartialEq + std::fmt::Debug>(route: &str, body: 
 
 /// The handler's checks of a parsed body against the state it reads (the fixtures
 /// standing in for the board): path ids, registered electorate, signatures, proofs,
-/// openings, the petition and ceremony state machines. Every refusal must be a client
-/// error; every acceptance must pass the no-forgery checks of the per-type targets.
-fn stateful(route: &str, body: Body) {
+/// openings, the petition and ceremony state machines, the act signatures. Every refusal
+/// must be a client error; every acceptance must pass the no-forgery checks of the
+/// per-type targets.
+fn stateful(which: Route, raw: &[u8], body: Body) {
     let f = fixture();
+    let name = format!("{which:?}");
+    let route = name.as_str();
     match body {
-        Body::Electorate(e) => {
-            let _ = e.canonical_hash();
-        }
-        Body::Referendum(m) => {
-            let _ = m.canonical_hash();
+        Body::Act(p) => {
+            // The server appends the act exactly as sent: its value is what serde_json
+            // reads from the body, of the type the route takes.
+            match serde_json::from_slice::<Payload>(raw) {
+                Ok(plain) => assert_eq!(plain, p, "{route}: the act was changed"),
+                Err(e) => panic!("{route}: accepted an act serde_json refuses: {e}"),
+            }
+            match &p {
+                Payload::ElectorateRegistered { electorate, .. } => {
+                    let _ = electorate.canonical_hash();
+                }
+                Payload::ReferendumCreated { manifest, .. } => {
+                    let _ = manifest.canonical_hash();
+                }
+                _ => {}
+            }
+            // The roles' check at the board head (here the fixture's log, after its
+            // genesis): a refusal is 403/409/422; an acceptance an honest act.
+            match roles_fixture().before.check(&p) {
+                Ok(()) => assert!(check_act(&p), "{route}: accepted act not accepted"),
+                Err(e) => {
+                    assert_act_refusal(route, &act_error(e));
+                    check_act(&p);
+                }
+            }
         }
         Body::Proposal(p) => {
             if p.petition.electorate_hash != f.electorate.canonical_hash() {
@@ -202,19 +233,22 @@ fn stateful(route: &str, body: Body) {
                 }
             }
         }
-        Body::Moderation | Body::Response | Body::Invalidation | Body::Cosignature => {}
+        Body::Cosignature => {}
     }
 }
 
-/// First byte: which route (modulo 13; 12 is a query string); the rest: the body.
+/// First byte: which route (modulo 16: [`Route::ALL`]; 15 is a query string); the rest:
+/// the body.
 ///
 /// Properties: the body goes through `vox_server::bodies::parse_body`, the very parser
 /// and pre-checks of the handlers; a refusal is a 400/422 with a JSON problem body,
 /// never a 5xx; for the body types shared with clients the server's parser accepts
-/// exactly what serde_json accepts; then the handler's state-dependent checks run
-/// against the fixtures, where an accepted signature, ballot, opening, ceremony message
-/// or decryption share must be an honest one (see the per-type targets). Query strings
-/// go through `QueryParams::parse` and its integer getters.
+/// exactly what serde_json accepts, and an authority act it accepts is the payload
+/// serde_json reads, unchanged; then the handler's state-dependent checks run against
+/// the fixtures, where an accepted signature, ballot, opening, ceremony message,
+/// decryption share or act must be an honest one (see the per-type targets), and a
+/// refused act is a 403/409/422. Query strings go through `QueryParams::parse` and its
+/// integer getters.
 pub fn http_bodies(data: &[u8]) {
     let Some((&selector, body)) = data.split_first() else {
         return;
@@ -226,19 +260,36 @@ pub fn http_bodies(data: &[u8]) {
     };
     let name = format!("{route:?}");
     match route {
-        Route::Electorate => agrees::<Electorate>(&name, body),
-        Route::Referendum => agrees::<Manifest>(&name, body),
         Route::CeremonyMessage => agrees::<CeremonyMessage>(&name, body),
         Route::Ballot => agrees::<Ballot>(&name, body),
         Route::Audit => agrees::<AuditedBallot>(&name, body),
         Route::DecryptionShare => agrees::<DecryptionShareMessage>(&name, body),
         Route::Proposal => agrees::<PetitionProposal>(&name, body),
         Route::Signature => agrees::<PetitionSignature>(&name, body),
-        Route::Moderation | Route::Response | Route::Invalidation | Route::Cosignature => {}
+        // Authority acts: the server's parser is stricter than serde_json's (the type
+        // first, no unknown field); what it accepts is checked in `stateful`.
+        Route::Electorate
+        | Route::Referendum
+        | Route::Moderation
+        | Route::Response
+        | Route::Invalidation
+        | Route::ReferendumOpen
+        | Route::ReferendumClose
+        | Route::RoleRotation
+        | Route::Cosignature => {}
     }
     match parse_body(route, body) {
         Err(e) => assert_client_error(&name, &e),
-        Ok(b) => stateful(&name, b),
+        Ok(b) => {
+            if let Body::Act(p) = &b {
+                assert_eq!(
+                    Some(p.kind()),
+                    route.act_type(),
+                    "{name}: an act of another type"
+                );
+            }
+            stateful(route, body, b)
+        }
     }
 }
 

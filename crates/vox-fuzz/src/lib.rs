@@ -6,7 +6,8 @@
 //! libFuzzer and the stable replay test both report it):
 //! - **no forgery**: whatever a verify entry point accepts was produced by the honest
 //!   party holding the key — a signed ballot, petition signature, proposal, receipt,
-//!   tree head, ceremony message or decryption share that verifies is canonically
+//!   tree head, ceremony message, decryption share, genesis or authority act that
+//!   verifies is canonically
 //!   identical to one the fixture made, so a mutated valid input never verifies unless
 //!   it means the same bytes;
 //! - **soundness**: an accepted Benaloh opening decrypts to the claimed choices, an
@@ -22,7 +23,7 @@
 //!   thousand pseudo-random mutations per target from a fixed seed.
 //!
 //! Verification runs against one fixed [`Fixture`] (manifest, electorate, election key,
-//! petition, board key) built once from a seeded ChaCha RNG, so the seed corpora can hold
+//! petition, board key, the four roles and their genesis) built once from a seeded ChaCha RNG, so the seed corpora can hold
 //! inputs that pass every check and mutations start deep inside the verifiers.
 
 use std::collections::BTreeSet;
@@ -47,12 +48,14 @@ use vox_protocol::merkle::{
 };
 use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_protocol::roles::{Genesis, RoleSigners, WitnessPolicy};
 use vox_verifier::{verify_record, MemorySource, NoProgress, Options};
 
 mod audit;
 mod ceremony;
 mod http;
 mod nodes;
+mod roles;
 
 pub use audit::audit_opening_json;
 pub use ceremony::{
@@ -60,6 +63,7 @@ pub use ceremony::{
 };
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
+pub use roles::{roles_fixture, roles_json, RolesFixture, ROTATION};
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);
@@ -78,6 +82,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("audit_opening_json", audit_opening_json),
     ("merkle_nodes", merkle_nodes),
     ("http_bodies", http_bodies),
+    ("roles_json", roles_json),
 ];
 
 /// Seed of the fixture RNG (changing it invalidates the valid seeds of the corpora).
@@ -88,6 +93,9 @@ pub const HEADS_SEPARATOR: &str = "#heads";
 
 /// Unix ms at which the fixture referendum opens (2026-01-01T00:00:00Z).
 pub const T0: i64 = 1_767_225_600_000;
+
+/// The `log_name` of the fixture's genesis.
+pub const LOG_NAME: &str = "fuzz.vox.example/fixture";
 
 /// The fixed public context every verify target checks against.
 pub struct Fixture {
@@ -115,6 +123,10 @@ pub struct Fixture {
     pub board_key: SigningKey,
     /// Its public key.
     pub board: BoardPublicKey,
+    /// The four roles (the operator's key is [`Fixture::board_key`]).
+    pub roles: RoleSigners,
+    /// Their genesis (no witnesses): leaf 0 of the fixture's log.
+    pub genesis: Genesis,
 }
 
 impl Fixture {
@@ -307,6 +319,16 @@ fn build_fixture() -> Fixture {
     let proposal = proposal(&petition, &credentials);
     let board_key = SigningKey::generate(&mut rng);
     let board = BoardPublicKey(board_key.verifying_key());
+    let roles = RoleSigners {
+        operator: board_key.clone(),
+        registrar: SigningKey::generate(&mut rng),
+        petitions_office: SigningKey::generate(&mut rng),
+        election_authority: SigningKey::generate(&mut rng),
+    };
+    let genesis = match roles.genesis(LOG_NAME, T0 - 86_400_000, WitnessPolicy::default()) {
+        Ok(g) => g,
+        Err(e) => panic!("fixture: genesis: {e}"),
+    };
     Fixture {
         manifest,
         manifest_hash,
@@ -320,6 +342,8 @@ fn build_fixture() -> Fixture {
         proposal,
         board_key,
         board,
+        roles,
+        genesis,
     }
 }
 
@@ -622,7 +646,8 @@ pub fn merkle_proofs(data: &[u8]) {
 }
 
 /// Parse a `BoardEntry` from JSON and compute its leaf hash, canonical bytes and scope
-/// (re-parsing its JSON must give the same leaf hash). Inputs that are not entries are
+/// (re-parsing its JSON must give the same leaf hash); a genesis is validated, an act's
+/// message built and checked against the fixture's roles. Inputs that are not entries are
 /// tried as a signed tree head (verified against the fixture board) and a record header.
 pub fn board_entry_json(data: &[u8]) {
     if let Some(entry) = parse_roundtrip::<BoardEntry>(data) {
@@ -634,6 +659,21 @@ pub fn board_entry_json(data: &[u8]) {
             leaf_hash(&bytes),
             "leaf hash is not the hash of the canonical bytes"
         );
+        // The authority rules against the fixture's roles (the record seeds hold acts of
+        // other honest logs, so acceptance is not asserted here: see `roles_json`).
+        let f = fixture();
+        if let Payload::Genesis { genesis } = &entry.payload {
+            let _ = genesis.validate();
+        }
+        if let (Some(role), Some(act)) = (entry.payload.act_role(), entry.payload.act()) {
+            let _ = vox_protocol::roles::act_message(
+                &f.board.log_id(),
+                role,
+                act.issued_at_ms,
+                &entry.payload,
+            );
+        }
+        let _ = roles_fixture().before.check(&entry.payload);
     } else if let Some(head) = parse_roundtrip::<SignedTreeHead>(data) {
         let f = fixture();
         let _ = head.verify(&f.board);

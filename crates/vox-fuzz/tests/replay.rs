@@ -5,8 +5,10 @@
 //! - `mutations`: a few thousand mutated corpus inputs per target from a fixed seed,
 //!   bounded in time (at least 50, then more within 0.3 s per target), so CI exercises
 //!   mutations without nightly or libFuzzer.
-//! - `generate_valid_seeds`: with `VOX_UPDATE_CORPUS=1`, (re)writes the `valid-*`
-//!   seeds from the fixture; otherwise checks that the checked-in ones are still valid.
+//! - `generate_valid_seeds`: with `VOX_UPDATE_CORPUS=1`, (re)writes the `valid-*` (and
+//!   `roles_json`'s `reject-*`) seeds from the fixture; otherwise checks that the
+//!   checked-in ones are still what the fixture makes, and that they pass (or, for
+//!   `reject-*`, fail) verification.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
@@ -14,11 +16,18 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use vox_fuzz::{ceremony_fixture, fixture, Fixture, HEADS_SEPARATOR, QUERY_SELECTOR, TARGETS};
+use ed25519_dalek::Signer;
+use vox_fuzz::{
+    ceremony_fixture, fixture, roles_fixture, Fixture, HEADS_SEPARATOR, QUERY_SELECTOR, ROTATION,
+    TARGETS,
+};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
-use vox_protocol::board::{Cosignature, SignedTreeHead, TreeHead};
+use vox_protocol::board::{
+    BoardEntry, BoardPublicKey, Cosignature, Payload, Sig, SignedTreeHead, TreeHead,
+};
 use vox_protocol::merkle::{consistency_proof, inclusion_proof, root_from_leaf_hashes};
 use vox_protocol::petition::{PetitionProposal, PetitionSignature, SignatureAction};
+use vox_protocol::roles::{possession_message, ActSignature, Genesis, Role, RoleSignature};
 use vox_server::bodies::{parse_body, Route};
 use vox_verifier::{verify_record, MemorySource, NoProgress, Options, Verdict};
 
@@ -316,9 +325,19 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         frame(4, 11, 6, &leaves[4].0, &cp),
     ));
 
-    // board_entry_json and record_lines: an honest record (every payload kind), with
-    // its tree heads re-signed by the fixture board so that the header matches.
-    let honest = vox_verifier::synth::honest(7, 0).unwrap();
+    // board_entry_json and record_lines: an honest record (every payload kind), made the
+    // fixture's log: its genesis replaced by the fixture's, every act re-signed by the
+    // fixture's roles and its tree heads re-signed by the fixture board, so that the
+    // header matches.
+    let mut honest = vox_verifier::synth::honest(7, 0).unwrap();
+    assert!(
+        matches!(honest.record.entries[0].payload, Payload::Genesis { .. }),
+        "leaf 0 of the honest record is not a genesis"
+    );
+    honest.record.entries[0].payload = Payload::Genesis {
+        genesis: f.genesis.clone(),
+    };
+    honest.record.resign_acts(&f.roles).unwrap();
     let entries = &honest.record.entries;
     let mut kinds = std::collections::BTreeMap::new();
     for e in entries {
@@ -326,9 +345,16 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         let kind = v["type"].as_str().unwrap().to_owned();
         kinds.entry(kind).or_insert(e);
     }
+    // The record rotates no key: the fixture's rotation, as the entry after the record.
+    let rotation = BoardEntry {
+        timestamp_ms: entries.last().unwrap().timestamp_ms + 1000,
+        payload: roles_fixture().acts[ROTATION].clone(),
+    };
+    kinds.entry("role-key-rotated".into()).or_insert(&rotation);
     for (kind, e) in &kinds {
         out.push(("board_entry_json", format!("valid-{kind}.json"), json(*e)));
     }
+    roles_seeds(&mut out);
     let leaf_hashes: Vec<_> = entries.iter().map(|e| e.leaf_hash()).collect();
     let heads: Vec<SignedTreeHead> = honest
         .record
@@ -373,7 +399,7 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     text.push_str(&src.tree_heads.join("\n"));
     text.push('\n');
     out.push(("record_lines", "valid-record.txt".into(), text.into_bytes()));
-    // A short prefix (electorate + petition proposal), without heads.
+    // A short prefix (genesis, electorate, petition proposal), without heads.
     let short: Vec<_> = src.entries.iter().take(3).cloned().collect();
     out.push((
         "record_lines",
@@ -490,9 +516,10 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
             "cosignature": c,
         })
     };
+    let acts = &roles_fixture().acts;
     let bodies: Vec<(Route, &str, Vec<u8>)> = vec![
-        (Route::Electorate, "electorate", json(&f.electorate)),
-        (Route::Referendum, "referendum", json(&cf.manifest)),
+        (Route::Electorate, "electorate", json(&acts[0])),
+        (Route::Referendum, "referendum", json(&acts[1])),
         (Route::CeremonyMessage, "ceremony", json(&cf.messages[3])),
         (Route::Ballot, "ballot", ballot.to_vec()),
         (Route::Audit, "audit", json(&audit)),
@@ -507,26 +534,13 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
             "signature",
             json(&f.petition_signature(SignatureAction::Sign)),
         ),
-        (
-            Route::Moderation,
-            "moderation",
-            br#"{"decision":"publish","closes_at":1767312000000}"#.to_vec(),
-        ),
-        (
-            Route::Response,
-            "response",
-            br#"{"text":"The council will plant 200 trees."}"#.to_vec(),
-        ),
-        (
-            Route::Invalidation,
-            "invalidation",
-            serde_json::to_vec(&serde_json::json!({
-                "credentials": [f.credentials[5].public_key()],
-                "reason": "registered twice",
-            }))
-            .unwrap(),
-        ),
+        (Route::Moderation, "moderation", json(&acts[2])),
+        (Route::Response, "response", json(&acts[3])),
+        (Route::Invalidation, "invalidation", json(&acts[4])),
         (Route::Cosignature, "cosignature", json(&cosign)),
+        (Route::ReferendumOpen, "referendum-open", json(&acts[5])),
+        (Route::ReferendumClose, "referendum-close", json(&acts[6])),
+        (Route::RoleRotation, "role-rotation", json(&acts[ROTATION])),
     ];
     for (route, name, body) in bodies {
         let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;
@@ -540,7 +554,130 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
     }
     let mut q = vec![QUERY_SELECTOR];
     q.extend_from_slice(b"index=3&tree_size=10&since=%31%32&x=a+b%2");
-    out.push(("http_bodies", "valid-12-query.txt".into(), q));
+    out.push((
+        "http_bodies",
+        format!("valid-{QUERY_SELECTOR:02}-query.txt"),
+        q,
+    ));
+}
+
+/// roles_json: the fixture's genesis and every honest act (`valid-*`), and forgeries that
+/// must be refused (`reject-*`).
+fn roles_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>) {
+    let f = fixture();
+    let rf = roles_fixture();
+    let json = |v: &dyn erased::Json| v.to_json();
+    let log_id = f.genesis.log_id();
+    out.push(("roles_json", "valid-genesis.json".into(), json(&f.genesis)));
+    out.push((
+        "roles_json",
+        "valid-genesis-pretty.json".into(),
+        serde_json::to_vec_pretty(&f.genesis).unwrap(),
+    ));
+    for (i, p) in rf.acts.iter().enumerate() {
+        out.push((
+            "roles_json",
+            format!("valid-act-{i}-{}.json", p.kind()),
+            json(p),
+        ));
+    }
+    let mut reject = |name: &str, data: Vec<u8>| {
+        out.push(("roles_json", format!("reject-{name}.json"), data));
+    };
+    // Genesis: a field changed after signing; a signature missing; out of order.
+    let tweak = |f: &dyn Fn(&mut Genesis)| {
+        let mut g = fixture().genesis.clone();
+        f(&mut g);
+        json(&g)
+    };
+    reject("genesis-created-at", tweak(&|g| g.created_at_ms += 1));
+    reject("genesis-quorum", tweak(&|g| g.witnesses.quorum = 1));
+    reject(
+        "genesis-missing-signature",
+        tweak(&|g| {
+            g.signatures.pop();
+        }),
+    );
+    reject("genesis-order", tweak(&|g| g.signatures.swap(1, 2)));
+    reject(
+        "genesis-duplicate-signature",
+        tweak(&|g| g.signatures[3] = g.signatures[2]),
+    );
+    reject(
+        "genesis-signed-by-operator-for-all",
+        tweak(&|g| {
+            let msg = g.signed_message();
+            g.signatures = Role::ALL
+                .into_iter()
+                .map(|role| RoleSignature {
+                    role,
+                    signature: Sig(f.board_key.sign(&msg)),
+                })
+                .collect();
+        }),
+    );
+    // Acts: signed by another role; a field or issued_at_ms changed after signing; for
+    // another log; a rotation with a possession by the old key.
+    let act = ActSignature::unsigned();
+    let respond = Payload::PetitionResponded {
+        petition_id: f.petition.id.clone(),
+        text: "Signed by the registrar.".into(),
+        act,
+    };
+    reject(
+        "act-wrong-role",
+        json(
+            &respond
+                .clone()
+                .signed_act(&log_id, forged_at(), &f.roles.registrar)
+                .unwrap(),
+        ),
+    );
+    let mut p = rf.acts[5].clone();
+    if let Payload::ReferendumOpened { referendum_id, .. } = &mut p {
+        referendum_id.push('x');
+    }
+    reject("act-tampered-id", json(&p));
+    let mut p = rf.acts[6].clone();
+    if let Payload::ReferendumClosed { act, .. } = &mut p {
+        act.issued_at_ms += 1;
+    }
+    reject("act-tampered-issued-at", json(&p));
+    let other_log = BoardPublicKey(f.roles.registrar.verifying_key()).log_id();
+    reject(
+        "act-other-log",
+        json(
+            &respond
+                .signed_act(&other_log, forged_at(), &f.roles.petitions_office)
+                .unwrap(),
+        ),
+    );
+    let new_pk = BoardPublicKey(rf.new_office_key.verifying_key());
+    let bad_rotation = Payload::RoleKeyRotated {
+        role: Role::PetitionsOffice,
+        new_key: new_pk,
+        possession: Sig(f.roles.petitions_office.sign(&possession_message(
+            &log_id,
+            Role::PetitionsOffice,
+            &new_pk,
+        ))),
+        act,
+    };
+    reject(
+        "act-rotation-bad-possession",
+        json(&f.roles.sign(bad_rotation, forged_at()).unwrap()),
+    );
+    reject(
+        "act-second-genesis",
+        json(&Payload::Genesis {
+            genesis: f.genesis.clone(),
+        }),
+    );
+}
+
+/// `issued_at_ms` of the forged acts.
+fn forged_at() -> i64 {
+    vox_fuzz::T0 - 1_000_000
 }
 
 mod erased {
@@ -632,6 +769,26 @@ fn generate_valid_seeds() {
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
                 a.verify_opening(&ctx)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "roles_json" => {
+                let rf = roles_fixture();
+                let valid = name.starts_with("valid-");
+                assert!(valid || name.starts_with("reject-"), "{name}");
+                if name.contains("genesis") && !name.contains("second-genesis") {
+                    let g: Genesis = serde_json::from_slice(data).unwrap();
+                    assert_eq!(g.validate().is_ok(), valid, "{name}");
+                } else {
+                    let p: Payload = serde_json::from_slice(data).unwrap();
+                    let i = rf.acts.iter().position(|a| *a == p);
+                    let state = match i {
+                        Some(i) if i > ROTATION => &rf.after,
+                        _ => &rf.before,
+                    };
+                    assert_eq!(state.check(&p).is_ok(), valid, "{name}");
+                    assert_eq!(i.is_some(), valid, "{name}");
+                }
+                // And through the target itself.
+                vox_fuzz::roles_json(data);
             }
             "http_bodies" if data[0] < QUERY_SELECTOR => {
                 let route = Route::ALL[usize::from(data[0])];

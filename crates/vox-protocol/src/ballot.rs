@@ -24,7 +24,7 @@ use crate::error::{ProtocolError, Result};
 use crate::manifest::{approve_sum_needs_range, Manifest, QuestionKind};
 
 /// Current ballot format version.
-pub const BALLOT_VERSION: u32 = 1;
+pub const BALLOT_VERSION: u32 = 2;
 
 /// Transcript labels of the ballot context (protocol-spec/02-transcripts.md, table 2.2).
 pub mod context_labels {
@@ -236,7 +236,7 @@ fn body_hash(
         range_proof,
     );
     let bytes = e.into_bytes();
-    Hash32::sha256(&[b"vox/v1/ballot-body", &[0u8], &bytes])
+    Hash32::sha256(&[b"vox/v2/ballot-body", &[0u8], &bytes])
 }
 
 fn encode_body(

@@ -15,16 +15,18 @@ use crate::error::{ProtocolError, Result};
 use crate::manifest::Manifest;
 use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
 use crate::petition::{Moderation, PetitionProposal, PetitionSignature, ThresholdKind};
+use crate::roles::{ActSignature, Genesis, Role};
 use crate::tally::ReferendumResult;
 
-/// An Ed25519 public key of a log (the server's board key) or of a witness.
+/// An Ed25519 public key: the board operator's (which signs tree heads), a role's
+/// (protocol-spec/11-roles.md) or a witness's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct BoardPublicKey(pub VerifyingKey);
 
 impl BoardPublicKey {
-    /// The log id: SHA-256("vox/v1/log-id" ‖ 0x00 ‖ key bytes).
+    /// The log id: SHA-256("vox/v2/log-id" ‖ 0x00 ‖ key bytes).
     pub fn log_id(&self) -> Hash32 {
-        Hash32::sha256(&[b"vox/v1/log-id", &[0u8], self.0.as_bytes()])
+        Hash32::sha256(&[b"vox/v2/log-id", &[0u8], self.0.as_bytes()])
     }
     /// Hex of the 32 key bytes.
     pub fn to_hex(&self) -> String {
@@ -91,14 +93,14 @@ pub struct TreeHead {
 }
 
 impl TreeHead {
-    /// The signed bytes: "vox/v1/tree-head" ‖ 0x00 ‖ log id ‖ size ‖ root ‖ timestamp.
+    /// The signed bytes: "vox/v2/tree-head" ‖ 0x00 ‖ log id ‖ size ‖ root ‖ timestamp.
     pub fn signed_message(&self, log_id: &Hash32) -> Vec<u8> {
         let mut e = Encoder::new();
         e.raw32(&log_id.0)
             .u64(self.tree_size)
             .raw32(&self.root_hash.0)
             .i64(self.timestamp_ms);
-        let mut m = b"vox/v1/tree-head\0".to_vec();
+        let mut m = b"vox/v2/tree-head\0".to_vec();
         m.extend(e.into_bytes());
         m
     }
@@ -109,7 +111,7 @@ impl TreeHead {
 pub struct Cosignature {
     /// The witness key.
     pub witness: BoardPublicKey,
-    /// Signature over "vox/v1/cosignature" ‖ 0x00 ‖ the tree-head message.
+    /// Signature over "vox/v2/cosignature" ‖ 0x00 ‖ the tree-head message.
     pub signature: Sig,
 }
 
@@ -127,7 +129,7 @@ pub struct SignedTreeHead {
 }
 
 fn cosign_message(head: &TreeHead, log_id: &Hash32) -> Vec<u8> {
-    let mut m = b"vox/v1/cosignature\0".to_vec();
+    let mut m = b"vox/v2/cosignature\0".to_vec();
     m.extend(head.signed_message(log_id));
     m
 }
@@ -197,10 +199,18 @@ pub struct EncryptedTally {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Payload {
-    /// An electorate is published (before anything uses it).
+    /// The first entry of every log: its name, the role keys, the witness policy, signed
+    /// by every role (protocol-spec/11-roles.md §11.2).
+    Genesis {
+        /// The genesis.
+        genesis: Genesis,
+    },
+    /// An electorate is published (before anything uses it). Registrar act.
     ElectorateRegistered {
         /// The list.
         electorate: Electorate,
+        /// The registrar's signature.
+        act: ActSignature,
     },
     /// A petition is proposed.
     PetitionProposed {
@@ -227,6 +237,8 @@ pub enum Payload {
         petition_id: String,
         /// Publish or reject.
         moderation: Moderation,
+        /// The petitions office's signature.
+        act: ActSignature,
     },
     /// The official response.
     PetitionResponded {
@@ -234,6 +246,8 @@ pub enum Payload {
         petition_id: String,
         /// Response text.
         text: String,
+        /// The petitions office's signature.
+        act: ActSignature,
     },
     /// Signatures invalidated, with the public reason.
     SignaturesInvalidated {
@@ -243,6 +257,8 @@ pub enum Payload {
         credentials: Vec<CredentialPublicKey>,
         /// Why.
         reason: String,
+        /// The petitions office's signature.
+        act: ActSignature,
     },
     /// The petition closed at its deadline.
     PetitionClosed {
@@ -255,6 +271,8 @@ pub enum Payload {
     ReferendumCreated {
         /// Its manifest.
         manifest: Manifest,
+        /// The election authority's signature.
+        act: ActSignature,
     },
     /// A trustee's ceremony message.
     Ceremony {
@@ -274,6 +292,8 @@ pub enum Payload {
     ReferendumOpened {
         /// Referendum.
         referendum_id: String,
+        /// The election authority's signature.
+        act: ActSignature,
     },
     /// A ballot was accepted.
     BallotCast {
@@ -289,6 +309,8 @@ pub enum Payload {
     ReferendumClosed {
         /// Referendum.
         referendum_id: String,
+        /// The election authority's signature.
+        act: ActSignature,
     },
     /// The encrypted tally.
     TallyComputed {
@@ -304,6 +326,18 @@ pub enum Payload {
     ResultPublished {
         /// The result.
         result: ReferendumResult,
+    },
+    /// A role replaces its key; signed by its current key, with a proof of possession of
+    /// the new one (protocol-spec/11-roles.md §11.4).
+    RoleKeyRotated {
+        /// The role (never the operator).
+        role: Role,
+        /// Its new key.
+        new_key: BoardPublicKey,
+        /// The new key's signature over the possession message.
+        possession: Sig,
+        /// The role's signature with its current key.
+        act: ActSignature,
     },
 }
 
@@ -326,10 +360,42 @@ impl Canonical for EncryptedTally {
     }
 }
 
-impl Canonical for Payload {
-    fn encode(&self, e: &mut Encoder) {
+impl Payload {
+    /// The `type` of this payload, as in its JSON (table 8.1).
+    pub fn kind(&self) -> &'static str {
         match self {
-            Payload::ElectorateRegistered { electorate } => {
+            Payload::Genesis { .. } => "genesis",
+            Payload::ElectorateRegistered { .. } => "electorate-registered",
+            Payload::PetitionProposed { .. } => "petition-proposed",
+            Payload::PetitionSigned { .. } => "petition-signed",
+            Payload::PetitionThreshold { .. } => "petition-threshold",
+            Payload::PetitionModerated { .. } => "petition-moderated",
+            Payload::PetitionResponded { .. } => "petition-responded",
+            Payload::SignaturesInvalidated { .. } => "signatures-invalidated",
+            Payload::PetitionClosed { .. } => "petition-closed",
+            Payload::ReferendumCreated { .. } => "referendum-created",
+            Payload::Ceremony { .. } => "ceremony",
+            Payload::CeremonyCompleted { .. } => "ceremony-completed",
+            Payload::ReferendumOpened { .. } => "referendum-opened",
+            Payload::BallotCast { .. } => "ballot-cast",
+            Payload::BallotAudited { .. } => "ballot-audited",
+            Payload::ReferendumClosed { .. } => "referendum-closed",
+            Payload::TallyComputed { .. } => "tally-computed",
+            Payload::DecryptionShare { .. } => "decryption-share",
+            Payload::ResultPublished { .. } => "result-published",
+            Payload::RoleKeyRotated { .. } => "role-key-rotated",
+        }
+    }
+
+    /// The canonical payload without the act signature of an authority act: its tag and
+    /// fields (table 8.1). For entries that are not acts this is the whole payload.
+    pub fn encode_body(&self, e: &mut Encoder) {
+        match self {
+            Payload::Genesis { genesis } => {
+                e.u8(0);
+                genesis.encode(e);
+            }
+            Payload::ElectorateRegistered { electorate, .. } => {
                 e.u8(1);
                 electorate.encode(e);
             }
@@ -353,6 +419,7 @@ impl Canonical for Payload {
             Payload::PetitionModerated {
                 petition_id,
                 moderation,
+                ..
             } => {
                 e.u8(5).str(petition_id);
                 match moderation {
@@ -360,13 +427,16 @@ impl Canonical for Payload {
                     Moderation::Reject { reason } => e.u8(1).str(reason),
                 };
             }
-            Payload::PetitionResponded { petition_id, text } => {
+            Payload::PetitionResponded {
+                petition_id, text, ..
+            } => {
                 e.u8(6).str(petition_id).str(text);
             }
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
                 reason,
+                ..
             } => {
                 e.u8(7).str(petition_id).count(credentials.len());
                 for c in credentials {
@@ -377,7 +447,7 @@ impl Canonical for Payload {
             Payload::PetitionClosed { petition_id, count } => {
                 e.u8(8).str(petition_id).u64(*count);
             }
-            Payload::ReferendumCreated { manifest } => {
+            Payload::ReferendumCreated { manifest, .. } => {
                 e.u8(9);
                 manifest.encode(e);
             }
@@ -395,7 +465,7 @@ impl Canonical for Payload {
                     .point(election_key.point())
                     .seq(public_shares);
             }
-            Payload::ReferendumOpened { referendum_id } => {
+            Payload::ReferendumOpened { referendum_id, .. } => {
                 e.u8(12).str(referendum_id);
             }
             Payload::BallotCast { ballot } => {
@@ -406,7 +476,7 @@ impl Canonical for Payload {
                 e.u8(14);
                 audited.encode(e);
             }
-            Payload::ReferendumClosed { referendum_id } => {
+            Payload::ReferendumClosed { referendum_id, .. } => {
                 e.u8(15).str(referendum_id);
             }
             Payload::TallyComputed { tally } => {
@@ -421,6 +491,28 @@ impl Canonical for Payload {
                 e.u8(18);
                 result.encode(e);
             }
+            Payload::RoleKeyRotated {
+                role,
+                new_key,
+                possession,
+                ..
+            } => {
+                e.u8(19)
+                    .u8(role.code())
+                    .raw32(new_key.0.as_bytes())
+                    .raw64(&possession.0.to_bytes());
+            }
+        }
+    }
+}
+
+impl Canonical for Payload {
+    /// The body (tag and fields), then for an authority act its
+    /// `i64(issued_at_ms) ‖ signature (64 bytes)`.
+    fn encode(&self, e: &mut Encoder) {
+        self.encode_body(e);
+        if let Some(act) = self.act() {
+            act.encode(e);
         }
     }
 }
@@ -441,7 +533,9 @@ impl BoardEntry {
     /// The referendum or petition this entry belongs to, if any.
     pub fn scope(&self) -> Option<&str> {
         match &self.payload {
-            Payload::ElectorateRegistered { .. } => None,
+            Payload::Genesis { .. }
+            | Payload::ElectorateRegistered { .. }
+            | Payload::RoleKeyRotated { .. } => None,
             Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
             Payload::PetitionSigned { signature } => Some(&signature.petition_id),
             Payload::PetitionThreshold { petition_id, .. }
@@ -449,11 +543,11 @@ impl BoardEntry {
             | Payload::PetitionResponded { petition_id, .. }
             | Payload::SignaturesInvalidated { petition_id, .. }
             | Payload::PetitionClosed { petition_id, .. } => Some(petition_id),
-            Payload::ReferendumCreated { manifest } => Some(&manifest.referendum_id),
+            Payload::ReferendumCreated { manifest, .. } => Some(&manifest.referendum_id),
             Payload::Ceremony { message } => Some(&message.referendum_id),
             Payload::CeremonyCompleted { referendum_id, .. }
-            | Payload::ReferendumOpened { referendum_id }
-            | Payload::ReferendumClosed { referendum_id } => Some(referendum_id),
+            | Payload::ReferendumOpened { referendum_id, .. }
+            | Payload::ReferendumClosed { referendum_id, .. } => Some(referendum_id),
             Payload::BallotCast { ballot } => Some(&ballot.referendum_id),
             Payload::BallotAudited { audited } => Some(&audited.ballot.referendum_id),
             Payload::TallyComputed { tally } => Some(&tally.referendum_id),
@@ -503,7 +597,7 @@ fn receipt_message(r: &Receipt, log_id: &Hash32) -> Vec<u8> {
     for n in &r.inclusion_proof {
         e.raw32(&n.0);
     }
-    let mut m = b"vox/v1/receipt\0".to_vec();
+    let mut m = b"vox/v2/receipt\0".to_vec();
     m.extend(e.into_bytes());
     m
 }

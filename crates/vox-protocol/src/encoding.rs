@@ -12,7 +12,7 @@
 //! - options: one byte 0 (absent) or 1 followed by the value;
 //! - enums: one tag byte, then the variant's fields.
 //!
-//! A hash of an object is SHA-256(`"vox/v1/" ‖ type tag ‖ 0x00 ‖ encoding`).
+//! A hash of an object is SHA-256(`"vox/v2/" ‖ type tag ‖ 0x00 ‖ encoding`).
 
 use vox_crypto::{Hash32, Point, Scalar};
 
@@ -67,6 +67,11 @@ impl Encoder {
     }
     /// Fixed 32 bytes.
     pub fn raw32(&mut self, v: &[u8; 32]) -> &mut Self {
+        self.buf.extend_from_slice(v);
+        self
+    }
+    /// Fixed 64 bytes (an Ed25519 signature).
+    pub fn raw64(&mut self, v: &[u8; 64]) -> &mut Self {
         self.buf.extend_from_slice(v);
         self
     }
@@ -125,10 +130,10 @@ pub trait Hashable: Canonical {
     /// The type tag in the hash's domain separation.
     const TAG: &'static str;
 
-    /// SHA-256("vox/v1/" ‖ TAG ‖ 0x00 ‖ canonical bytes).
+    /// SHA-256("vox/v2/" ‖ TAG ‖ 0x00 ‖ canonical bytes).
     fn canonical_hash(&self) -> Hash32 {
         let bytes = self.canonical_bytes();
-        Hash32::sha256(&[b"vox/v1/", Self::TAG.as_bytes(), &[0u8], &bytes])
+        Hash32::sha256(&[b"vox/v2/", Self::TAG.as_bytes(), &[0u8], &bytes])
     }
 }
 

@@ -15,6 +15,7 @@
 //! - [`merkle`]: RFC 6962 / 9162 Merkle tree, inclusion and consistency proofs.
 //! - [`merkle_nodes`]: the same roots and proofs from stored perfect-subtree hashes (O(log n)).
 //! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
+//! - [`roles`]: the four roles, the genesis entry, signed authority acts and key rotation.
 //! - [`record`]: the election record format read by `vox-verify`.
 
 pub mod ballot;
@@ -28,6 +29,7 @@ pub mod merkle;
 pub mod merkle_nodes;
 pub mod petition;
 pub mod record;
+pub mod roles;
 pub mod tally;
 
 pub use error::ProtocolError;

@@ -7,7 +7,7 @@ use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 
 /// Current manifest format version.
-pub const MANIFEST_VERSION: u32 = 1;
+pub const MANIFEST_VERSION: u32 = 2;
 
 /// Upper bound on options per question (keeps ballots and tallies bounded).
 pub const MAX_OPTIONS: usize = 64;

@@ -21,7 +21,7 @@ use crate::error::{ProtocolError, Result};
 /// Value of [`RecordHeader::format`].
 pub const RECORD_FORMAT: &str = "vox-record";
 /// Current record version.
-pub const RECORD_VERSION: u32 = 1;
+pub const RECORD_VERSION: u32 = 2;
 /// Header file name.
 pub const HEADER_FILE: &str = "record.json";
 /// Entries file name.

@@ -83,7 +83,7 @@ pub fn counted_hash<'a>(ballot_hashes: impl IntoIterator<Item = &'a Hash32>) -> 
     for h in ballot_hashes {
         e.hash(h);
     }
-    Hash32::sha256(&[b"vox/v1/counted-ballots", &[0u8], &e.into_bytes()])
+    Hash32::sha256(&[b"vox/v2/counted-ballots", &[0u8], &e.into_bytes()])
 }
 
 /// Largest plaintext a tally slot can hold: counted ballots × max per option.

@@ -8,7 +8,7 @@
 //! hashes rebuilt from the documented byte layouts, HKDF/HMAC written out with SHA-256),
 //! so a vector that does not verify fails even if it matches.
 //!
-//! Regenerate (only for an intended protocol change, which bumps `v1`, see
+//! Regenerate (only for an intended protocol change, which bumps the version, see
 //! protocol-spec/README.md §0.6):
 //!
 //! ```text
@@ -18,7 +18,7 @@
 
 use std::path::PathBuf;
 
-use ed25519_dalek::{SigningKey, Verifier};
+use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
 use merlin::Transcript;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
@@ -42,14 +42,14 @@ use vox_crypto::transcript::new_transcript;
 use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
 use vox_protocol::board::{
-    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
+    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig, SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
     DecryptionShareMessage,
 };
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
-use vox_protocol::encoding::{human_code, Canonical, Hashable};
+use vox_protocol::encoding::{human_code, Canonical, Encoder, Hashable};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
@@ -57,6 +57,10 @@ use vox_protocol::merkle::{
 };
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
+};
+use vox_protocol::roles::{
+    act_message, possession_message, ActError, ActSignature, Authorities, Genesis, LogLink, Role,
+    RoleSignature, RoleSigners, WitnessPolicy,
 };
 use vox_protocol::tally::{counted_hash, ReferendumResult};
 
@@ -149,6 +153,10 @@ fn u(v: &Value) -> u64 {
     v.as_u64()
         .unwrap_or_else(|| panic!("expected an integer, got {v}"))
 }
+fn int(v: &Value) -> i64 {
+    v.as_i64()
+        .unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
 fn arr(v: &Value) -> &Vec<Value> {
     v.as_array()
         .unwrap_or_else(|| panic!("expected an array, got {v}"))
@@ -188,9 +196,9 @@ fn enc_str(out: &mut Vec<u8>, v: &str) {
     out.extend_from_slice(&be32(v.len()));
     out.extend_from_slice(v.as_bytes());
 }
-/// SHA-256("vox/v1/" ‖ tag ‖ 0x00 ‖ canonical bytes).
+/// SHA-256("vox/v2/" ‖ tag ‖ 0x00 ‖ canonical bytes).
 fn tagged_hash(tag: &str, canonical: &[u8]) -> Hash32 {
-    Hash32(sha256(&[b"vox/v1/", tag.as_bytes(), &[0u8], canonical]))
+    Hash32(sha256(&[b"vox/v2/", tag.as_bytes(), &[0u8], canonical]))
 }
 
 // ---- transcripts: recorded (generation) and replayed (verification) -----------------
@@ -202,10 +210,10 @@ struct Rec {
 }
 
 impl Rec {
-    /// `Transcript::new("vox/v1")` (02-transcripts §2.2).
+    /// `Transcript::new("vox/v2")` (02-transcripts §2.2).
     fn new() -> Self {
         Rec {
-            t: Transcript::new(b"vox/v1"),
+            t: Transcript::new(b"vox/v2"),
             ops: Vec::new(),
         }
     }
@@ -247,9 +255,9 @@ fn leak(label: &str) -> &'static [u8] {
     Box::leak(label.as_bytes().to_vec().into_boxed_slice())
 }
 
-/// `Transcript::new("vox/v1")`, then every `{label, value}` of the given lists in order.
+/// `Transcript::new("vox/v2")`, then every `{label, value}` of the given lists in order.
 fn replay(lists: &[&Value]) -> Transcript {
-    let mut t = Transcript::new(b"vox/v1");
+    let mut t = Transcript::new(b"vox/v2");
     for list in lists {
         for op in arr(list) {
             t.append_message(leak(s(&op["label"])), &unhex(&op["value"]));
@@ -261,7 +269,7 @@ fn replay(lists: &[&Value]) -> Transcript {
 // ---- spec replicas of each proof's appends (03-proofs) -------------------------------
 
 fn schnorr_appends(r: &mut Rec, public: &Point, msg: &[u8], t: &Point) {
-    r.dom(b"vox/v1/schnorr")
+    r.dom(b"vox/v2/schnorr")
         .point(b"G", &Point::generator())
         .point(b"public", public)
         .msg(b"message", msg)
@@ -269,7 +277,7 @@ fn schnorr_appends(r: &mut Rec, public: &Point, msg: &[u8], t: &Point) {
 }
 
 fn dleq_appends(r: &mut Rec, base: &Point, public: &Point, image: &Point, p: &DleqProof) {
-    r.dom(b"vox/v1/dleq")
+    r.dom(b"vox/v2/dleq")
         .point(b"G", &Point::generator())
         .point(b"base", base)
         .point(b"public", public)
@@ -279,7 +287,7 @@ fn dleq_appends(r: &mut Rec, base: &Point, public: &Point, image: &Point, p: &Dl
 }
 
 fn constant_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, value: u64, p: &DleqProof) {
-    r.dom(b"vox/v1/constant")
+    r.dom(b"vox/v2/constant")
         .point(b"K", k)
         .point(b"a", &ct.a)
         .point(b"b", &ct.b)
@@ -289,7 +297,7 @@ fn constant_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, value: u64, p: &Dle
 }
 
 fn zero_one_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, p: &ZeroOneProof) {
-    r.dom(b"vox/v1/zero-one")
+    r.dom(b"vox/v2/zero-one")
         .point(b"K", k)
         .point(b"a", &ct.a)
         .point(b"b", &ct.b);
@@ -299,7 +307,7 @@ fn zero_one_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, p: &ZeroOneProof) {
 }
 
 fn link_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, c: &Point, p: &LinkProof) {
-    r.dom(b"vox/v1/link")
+    r.dom(b"vox/v2/link")
         .point(b"K", k)
         .point(b"a", &ct.a)
         .point(b"b", &ct.b)
@@ -310,7 +318,7 @@ fn link_appends(r: &mut Rec, k: &Point, ct: &Ciphertext, c: &Point, p: &LinkProo
 }
 
 fn range_appends(r: &mut Rec, n: u64, statements: &[RangeStatement]) {
-    r.dom(b"vox/v1/range")
+    r.dom(b"vox/v2/range")
         .u64le(b"n", n)
         .u64le(b"m", statements.len() as u64);
     for st in statements {
@@ -357,7 +365,7 @@ fn gen_transcripts() -> Value {
     let mut r = ballot_context(&mh, &Scalar::from_u64(7).mul_base());
     r.u64le(b"question", 0)
         .u64le(b"option", 1)
-        .dom(b"vox/v1/zero-one");
+        .dom(b"vox/v2/zero-one");
     let ops = r.take();
     let mut bytes = [0u8; 64];
     r.t.challenge_bytes(b"c", &mut bytes);
@@ -370,18 +378,18 @@ fn gen_transcripts() -> Value {
     }));
     with(
         header(
-            "merlin transcripts as vox uses them: Transcript::new(\"vox/v1\"), then each append \
+            "merlin transcripts as vox uses them: Transcript::new(\"vox/v2\"), then each append \
              (label, value) with merlin's append_message, then challenge_bytes(\"c\", 64) reduced \
              modulo the group order (little-endian, 512-bit wide reduction).",
             "protocol-spec/02-transcripts.md §2.1–§2.3",
             None,
         ),
-        json!({ "protocol_label": "vox/v1", "cases": cases }),
+        json!({ "protocol_label": "vox/v2", "cases": cases }),
     )
 }
 
 fn verify_transcripts(v: &Value) {
-    assert_eq!(s(&v["protocol_label"]), "vox/v1");
+    assert_eq!(s(&v["protocol_label"]), "vox/v2");
     for case in arr(&v["cases"]) {
         let mut t = replay(&[&case["appends"]]);
         let mut bytes = [0u8; 64];
@@ -417,7 +425,7 @@ fn gen_group() -> Value {
     let multiples: Vec<Value> = (0u64..16)
         .map(|i| json!({"k": i, "encoding": Scalar::from_u64(i).mul_base().to_hex()}))
         .collect();
-    let label = b"vox/v1/pedersen-H";
+    let label = b"vox/v2/pedersen-H";
     let wide: [u8; 64] = Sha512::digest(label).into();
     let h = pedersen_h();
     let ell_minus_1 = Scalar::ZERO - Scalar::ONE;
@@ -515,7 +523,7 @@ fn schnorr_case(
     let mut code_t = rec.t.clone();
     let proof = prove(&mut code_t, rng);
     if signature_dom {
-        rec.dom(b"vox/v1/signature");
+        rec.dom(b"vox/v2/signature");
     }
     schnorr_appends(&mut rec, &public, msg, &proof.t);
     let appends = rec.take();
@@ -584,7 +592,7 @@ fn gen_schnorr() -> Value {
     with(
         header(
             "Schnorr proofs of knowledge (T, z): z·G = T + c·X. transcript_context is appended \
-             to Transcript::new(\"vox/v1\") by the caller, transcript_appends by the proof; the \
+             to Transcript::new(\"vox/v2\") by the caller, transcript_appends by the proof; the \
              challenge is drawn under label \"c\" right after them.",
             "protocol-spec/03-proofs.md §3.2",
             Some(3),
@@ -1141,7 +1149,7 @@ fn range() {
 // §4.1 credentials
 // =======================================================================================
 
-/// Spec replica of 04-ballots §4.1: x = SHA-512("vox/v1/credential-key" ‖ 25 characters) mod ℓ.
+/// Spec replica of 04-ballots §4.1: x = SHA-512("vox/v2/credential-key" ‖ 25 characters) mod ℓ.
 fn credential_secret(text: &str) -> Scalar {
     let norm: String = text
         .chars()
@@ -1149,7 +1157,7 @@ fn credential_secret(text: &str) -> Scalar {
         .map(|c| c.to_ascii_uppercase())
         .collect();
     let wide: [u8; 64] = Sha512::new()
-        .chain_update(b"vox/v1/credential-key")
+        .chain_update(b"vox/v2/credential-key")
         .chain_update(norm.as_bytes())
         .finalize()
         .into();
@@ -1163,7 +1171,7 @@ fn gen_credential() -> Value {
     let bare: String = text.chars().filter(|c| *c != '-').collect();
     let x = credential_secret(&text);
     let wide: [u8; 64] = Sha512::new()
-        .chain_update(b"vox/v1/credential-key")
+        .chain_update(b"vox/v2/credential-key")
         .chain_update(bare.as_bytes())
         .finalize()
         .into();
@@ -1180,13 +1188,13 @@ fn gen_credential() -> Value {
         header(
             "Credential derivation: the text is 25 Crockford base32 characters (0-9, A-Z \
              without I, L, O, U) shown in groups of 5 joined by '-'. Dashes and spaces are \
-             ignored and letters upper-cased; x = SHA-512(\"vox/v1/credential-key\" ‖ the 25 \
+             ignored and letters upper-cased; x = SHA-512(\"vox/v2/credential-key\" ‖ the 25 \
              ASCII characters) reduced modulo ℓ; the public key is x·G.",
             "protocol-spec/04-ballots.md §4.1",
             Some(9),
         ),
         json!({
-            "kdf_label": "vox/v1/credential-key",
+            "kdf_label": "vox/v2/credential-key",
             "credential_text": text,
             "normalised": bare,
             "sha512": hex::encode(wide),
@@ -1517,7 +1525,7 @@ fn commitment_hash_replica(
     commitments: &[Point],
     proofs: &[SchnorrProof],
 ) -> Hash32 {
-    let mut b = b"vox/v1/ceremony-commitment\x00".to_vec();
+    let mut b = b"vox/v2/ceremony-commitment\x00".to_vec();
     b.extend_from_slice(&mh.0);
     b.extend_from_slice(&dealer.to_be_bytes());
     b.extend_from_slice(&be32(commitments.len()));
@@ -1649,7 +1657,7 @@ fn gen_ceremony() -> Value {
     info.extend_from_slice(&2u32.to_be_bytes());
     info.extend_from_slice(es.r.as_bytes());
     info.extend_from_slice(tkeys[1].public().as_bytes());
-    let prk = hmac_sha256(b"vox/v1/share-kdf", &[shared.as_bytes()]);
+    let prk = hmac_sha256(b"vox/v2/share-kdf", &[shared.as_bytes()]);
     let k_enc = hmac_sha256(&prk, &[&info, &[1u8]]);
     let k_mac = hmac_sha256(&prk, &[&k_enc, &info, &[2u8]]);
     let plain: Vec<u8> = es
@@ -1710,7 +1718,7 @@ fn gen_ceremony() -> Value {
                 "R": es.r.to_hex(),
                 "recipient_key_E": tkeys[1].public().to_hex(),
                 "shared_S": shared.to_hex(),
-                "hkdf_salt": "vox/v1/share-kdf",
+                "hkdf_salt": "vox/v2/share-kdf",
                 "hkdf_info": hex::encode(&info),
                 "hkdf_prk": hex::encode(prk),
                 "k_enc": hex::encode(k_enc),
@@ -2031,7 +2039,8 @@ fn signing_key(seed_hex: &str) -> SigningKey {
 }
 
 /// (tag byte, JSON type) of every payload kind (08-board table 8.1).
-const KINDS: [(u8, &str); 18] = [
+const KINDS: [(u8, &str); 20] = [
+    (0, "genesis"),
     (1, "electorate-registered"),
     (2, "petition-proposed"),
     (3, "petition-signed"),
@@ -2050,7 +2059,11 @@ const KINDS: [(u8, &str); 18] = [
     (16, "tally-computed"),
     (17, "decryption-share"),
     (18, "result-published"),
+    (19, "role-key-rotated"),
 ];
+
+/// The log name of the board vector's genesis.
+const BOARD_LOG_NAME: &str = "vox.example.org/vector-board";
 
 /// A small board with one entry of every kind: a petition and a one-trustee referendum.
 fn board_entries() -> Vec<BoardEntry> {
@@ -2137,10 +2150,39 @@ fn board_entries() -> Vec<BoardEntry> {
         counts: vec![vec![1, 0]],
         trustees: vec![1],
     };
+    // Role keys (protocol-spec/11-roles.md): the operator's is the board key (RFC 8032
+    // TEST 1); the three authority keys and the petitions office's key after its rotation
+    // are drawn from this RNG. The witness (RFC 8032 TEST 2) is the genesis's only witness.
+    let mut signers = RoleSigners {
+        operator: signing_key(BOARD_SEED),
+        registrar: SigningKey::generate(&mut rng),
+        petitions_office: SigningKey::generate(&mut rng),
+        election_authority: SigningKey::generate(&mut rng),
+    };
+    let new_office = SigningKey::generate(&mut rng);
+    let genesis = signers
+        .genesis(
+            BOARD_LOG_NAME,
+            OPENS_AT - 3_600_000,
+            WitnessPolicy {
+                keys: vec![BoardPublicKey(signing_key(WITNESS_SEED).verifying_key())],
+                quorum: 1,
+            },
+        )
+        .unwrap();
+    let log_id = signers.log_id();
+    let new_office_pk = BoardPublicKey(new_office.verifying_key());
+    let possession = Sig(new_office.sign(&possession_message(
+        &log_id,
+        Role::PetitionsOffice,
+        &new_office_pk,
+    )));
+    let act = ActSignature::unsigned();
     let pid = petition.id.clone();
     let rid = manifest.referendum_id.clone();
     let payloads = vec![
-        Payload::ElectorateRegistered { electorate },
+        Payload::Genesis { genesis },
+        Payload::ElectorateRegistered { electorate, act },
         Payload::PetitionProposed { proposal },
         Payload::PetitionSigned { signature: sign },
         Payload::PetitionThreshold {
@@ -2153,12 +2195,21 @@ fn board_entries() -> Vec<BoardEntry> {
             moderation: Moderation::Publish {
                 closes_at: OPENS_AT + 31 * 24 * 3600 * 1000,
             },
+            act,
         },
         Payload::PetitionModerated {
             petition_id: "another-petition".into(),
             moderation: Moderation::Reject {
                 reason: "Duplicate of vector-petition".into(),
             },
+            act,
+        },
+        // The petitions office replaces its key: the acts below are signed with the new one.
+        Payload::RoleKeyRotated {
+            role: Role::PetitionsOffice,
+            new_key: new_office_pk,
+            possession,
+            act,
         },
         Payload::PetitionSigned {
             signature: PetitionSignature::create(
@@ -2171,17 +2222,19 @@ fn board_entries() -> Vec<BoardEntry> {
         Payload::PetitionResponded {
             petition_id: pid.clone(),
             text: "The council will consider it.".into(),
+            act,
         },
         Payload::SignaturesInvalidated {
             petition_id: pid.clone(),
             credentials: vec![creds[0].public_key()],
             reason: "Example invalidation".into(),
+            act,
         },
         Payload::PetitionClosed {
             petition_id: pid.clone(),
             count: 0,
         },
-        Payload::ReferendumCreated { manifest },
+        Payload::ReferendumCreated { manifest, act },
         Payload::Ceremony { message: confirm },
         Payload::CeremonyCompleted {
             referendum_id: rid.clone(),
@@ -2190,24 +2243,35 @@ fn board_entries() -> Vec<BoardEntry> {
         },
         Payload::ReferendumOpened {
             referendum_id: rid.clone(),
+            act,
         },
         Payload::BallotCast { ballot },
         Payload::BallotAudited { audited },
         Payload::ReferendumClosed {
             referendum_id: rid.clone(),
+            act,
         },
         Payload::TallyComputed { tally },
         Payload::DecryptionShare { share: share_msg },
         Payload::ResultPublished { result },
     ];
-    payloads
-        .into_iter()
-        .enumerate()
-        .map(|(i, payload)| BoardEntry {
-            timestamp_ms: OPENS_AT - 1000 + (i as i64) * 60_000,
+    // Each act is signed (by its role's current key) 2 s before the board appends it.
+    let mut entries = Vec::new();
+    for (i, payload) in payloads.into_iter().enumerate() {
+        let timestamp_ms = OPENS_AT - 1000 + (i as i64) * 60_000;
+        let payload = match payload.act_role() {
+            Some(_) => signers.sign(payload, timestamp_ms - 2000).unwrap(),
+            None => payload,
+        };
+        if matches!(payload, Payload::RoleKeyRotated { .. }) {
+            signers.petitions_office = new_office.clone();
+        }
+        entries.push(BoardEntry {
+            timestamp_ms,
             payload,
-        })
-        .collect()
+        });
+    }
+    entries
 }
 
 fn gen_board() -> Value {
@@ -2247,7 +2311,7 @@ fn gen_board() -> Value {
     let mut latest = heads[1].clone();
     let cosig = latest.cosign(&board_pk, &witness);
     latest.cosignatures.push(cosig.clone());
-    let mut cosign_message = b"vox/v1/cosignature\0".to_vec();
+    let mut cosign_message = b"vox/v2/cosignature\0".to_vec();
     cosign_message.extend(latest.head.signed_message(&log_id));
     let consistency = consistency_proof(&leaves, small as u64).unwrap();
     // A receipt for the ballot-cast entry against the latest head.
@@ -2272,13 +2336,21 @@ fn gen_board() -> Value {
     .sign(&board);
     with(
         header(
-            "A small board with one entry of every payload kind (a petition and a one-trustee \
-             referendum; each entry is valid in its own context, but the sequence is an example, \
-             not a board that follows every lifecycle rule), with canonical bytes and leaf \
-             hashes; two signed tree heads (sizes 12 and 20) with a consistency proof; a witness \
-             cosignature; and a signed receipt for the ballot-cast entry. Ed25519 keys are the \
-             RFC 8032 §7.1 TEST 1 (board) and TEST 2 (witness) secret keys.",
-            "protocol-spec/08-board.md §8.2–§8.5",
+            &format!(
+                "A small board with one entry of every payload kind (a petition and a \
+                 one-trustee referendum; each entry is valid in its own context, but the \
+                 sequence is an example, not a board that follows every lifecycle rule), with \
+                 canonical bytes and leaf hashes. Leaf 0 is the genesis (signed by all four \
+                 roles, the witness below as its only witness, quorum 1); every authority act \
+                 carries its role's signature; the petitions office rotates its key at leaf 7 \
+                 and signs its later acts with the new key. Two signed tree heads (sizes {small} \
+                 and {}) with a consistency proof; a witness cosignature; and a signed receipt \
+                 for the ballot-cast entry. Ed25519 keys: the RFC 8032 §7.1 TEST 1 (board = \
+                 operator) and TEST 2 (witness) secret keys; the other role keys are drawn from \
+                 the RNG.",
+                entries.len()
+            ),
+            "protocol-spec/08-board.md §8.2–§8.5, protocol-spec/11-roles.md §11.2–§11.4",
             Some(13),
         ),
         json!({
@@ -2300,9 +2372,329 @@ fn gen_board() -> Value {
     )
 }
 
+// ---- spec replicas of 11-roles (genesis, act messages, possession) -------------------
+
+/// Role names in code order (table 11.1): index = the role's byte.
+const ROLE_NAMES: [&str; 4] = [
+    "operator",
+    "registrar",
+    "petitions-office",
+    "election-authority",
+];
+/// The genesis `keys` JSON fields, in code order.
+const ROLE_FIELDS: [&str; 4] = [
+    "operator",
+    "registrar",
+    "petitions_office",
+    "election_authority",
+];
+
+fn role_code(name: &str) -> u8 {
+    ROLE_NAMES
+        .iter()
+        .position(|r| *r == name)
+        .unwrap_or_else(|| panic!("unknown role {name}")) as u8
+}
+fn key32(v: &Value) -> [u8; 32] {
+    unhex(v).try_into().unwrap()
+}
+fn sig64(v: &Value) -> Signature {
+    Signature::from_bytes(&unhex(v).try_into().unwrap())
+}
+/// Ed25519 (RFC 8032, strict: canonical S, no small-order R or key) with dalek only.
+fn ed25519_ok(key: &[u8; 32], msg: &[u8], sig: &Signature) -> bool {
+    VerifyingKey::from_bytes(key).is_ok_and(|k| k.verify_strict(msg, sig).is_ok())
+}
+
+/// Spec replica of 11 §11.2: the genesis body, from its JSON.
+fn genesis_body_replica(g: &Value) -> Vec<u8> {
+    let mut b = Vec::new();
+    enc_str(&mut b, s(&g["log_name"]));
+    b.extend_from_slice(&int(&g["created_at_ms"]).to_be_bytes());
+    for f in ROLE_FIELDS {
+        b.extend_from_slice(&key32(&g["keys"][f]));
+    }
+    let witnesses = arr(&g["witnesses"]["keys"]);
+    b.extend_from_slice(&be32(witnesses.len()));
+    for w in witnesses {
+        b.extend_from_slice(&key32(w));
+    }
+    b.extend_from_slice(
+        &u32::try_from(u(&g["witnesses"]["quorum"]))
+            .unwrap()
+            .to_be_bytes(),
+    );
+    match g.get("predecessor") {
+        None | Some(Value::Null) => b.push(0),
+        Some(p) => {
+            b.push(1);
+            b.extend_from_slice(&key32(&p["log_id"]));
+            b.extend_from_slice(&u(&p["tree_size"]).to_be_bytes());
+            b.extend_from_slice(&key32(&p["root_hash"]));
+        }
+    }
+    b
+}
+
+/// Spec replica of 11 §11.2: `"vox/v2/genesis" ‖ 0x00 ‖ body`.
+fn genesis_message_replica(g: &Value) -> Vec<u8> {
+    let mut m = b"vox/v2/genesis\x00".to_vec();
+    m.extend(genesis_body_replica(g));
+    m
+}
+
+/// Spec replica of 11 §11.2: the genesis's canonical encoding (body, then the
+/// signatures as a sequence of `u8(role) ‖ 64 bytes`).
+fn genesis_canonical_replica(g: &Value) -> Vec<u8> {
+    let mut b = genesis_body_replica(g);
+    let sigs = arr(&g["signatures"]);
+    b.extend_from_slice(&be32(sigs.len()));
+    for x in sigs {
+        b.push(role_code(s(&x["role"])));
+        b.extend(unhex(&x["signature"]));
+    }
+    b
+}
+
+/// Spec replica of the genesis rules of 11 §11.2, from the JSON alone.
+fn genesis_verdict_replica(g: &Value) -> std::result::Result<(), &'static str> {
+    let name = s(&g["log_name"]);
+    if name.is_empty() || name.len() > 255 {
+        return Err("log_name length");
+    }
+    if !name
+        .bytes()
+        .all(|b| (0x21..=0x7e).contains(&b) && b != b'+')
+    {
+        return Err("log_name characters");
+    }
+    let mut keys: Vec<[u8; 32]> = ROLE_FIELDS.iter().map(|f| key32(&g["keys"][f])).collect();
+    keys.extend(arr(&g["witnesses"]["keys"]).iter().map(key32));
+    let distinct: std::collections::BTreeSet<[u8; 32]> = keys.iter().copied().collect();
+    if distinct.len() != keys.len() {
+        return Err("keys not pairwise distinct");
+    }
+    if u(&g["witnesses"]["quorum"]) > arr(&g["witnesses"]["keys"]).len() as u64 {
+        return Err("quorum larger than the witnesses");
+    }
+    let sigs = arr(&g["signatures"]);
+    if sigs.len() != 4 {
+        return Err("not four signatures");
+    }
+    let msg = genesis_message_replica(g);
+    for (code, x) in sigs.iter().enumerate() {
+        if usize::from(role_code(s(&x["role"]))) != code {
+            return Err("signatures not one per role in role order");
+        }
+        if !ed25519_ok(
+            &key32(&g["keys"][ROLE_FIELDS[code]]),
+            &msg,
+            &sig64(&x["signature"]),
+        ) {
+            return Err("a signature does not verify");
+        }
+    }
+    Ok(())
+}
+
+/// Spec replica of 11 §11.3: `"vox/v2/act" ‖ 0x00 ‖ log id ‖ u8(role) ‖
+/// i64(issued_at_ms) ‖ payload body`.
+fn act_message_replica(log_id: &Hash32, role: u8, issued_at_ms: i64, body: &[u8]) -> Vec<u8> {
+    let mut m = b"vox/v2/act\x00".to_vec();
+    m.extend_from_slice(&log_id.0);
+    m.push(role);
+    m.extend_from_slice(&issued_at_ms.to_be_bytes());
+    m.extend_from_slice(body);
+    m
+}
+
+/// Spec replica of 11 §11.3: the canonical act suffix `i64(issued_at_ms) ‖ signature`.
+fn act_suffix_replica(act: &Value) -> Vec<u8> {
+    let mut b = int(&act["issued_at_ms"]).to_be_bytes().to_vec();
+    let sig = unhex(&act["signature"]);
+    assert_eq!(sig.len(), 64);
+    b.extend(sig);
+    b
+}
+
+/// Spec replica of 11 §11.4: `"vox/v2/role-key" ‖ 0x00 ‖ log id ‖ u8(role) ‖ new key`.
+fn possession_message_replica(log_id: &Hash32, role: u8, new_key: &[u8; 32]) -> Vec<u8> {
+    let mut m = b"vox/v2/role-key\x00".to_vec();
+    m.extend_from_slice(&log_id.0);
+    m.push(role);
+    m.extend_from_slice(new_key);
+    m
+}
+
+/// The role an entry's JSON needs (table 8.1), if it is an authority act.
+fn act_role_replica(payload: &Value) -> Option<u8> {
+    match s(&payload["type"]) {
+        "electorate-registered" => Some(1),
+        "petition-moderated" | "petition-responded" | "signatures-invalidated" => Some(2),
+        "referendum-created" | "referendum-opened" | "referendum-closed" => Some(3),
+        "role-key-rotated" => Some(role_code(s(&payload["role"]))),
+        _ => None,
+    }
+}
+
+/// Spec replica of table 8.1: an authority act's payload body (tag and fields, without
+/// the act signature) from its JSON; `None` for `referendum-created`, whose manifest
+/// encoding (04 §4.2) this file does not rebuild.
+fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
+    let mut b = Vec::new();
+    match s(&payload["type"]) {
+        "electorate-registered" => {
+            let el = &payload["electorate"];
+            b.push(1);
+            enc_str(&mut b, s(&el["id"]));
+            enc_str(&mut b, s(&el["name"]));
+            let entries = arr(&el["entries"]);
+            b.extend_from_slice(&be32(entries.len()));
+            for e in entries {
+                b.extend_from_slice(&key32(&e["credential"]));
+                match e.get("region") {
+                    None | Some(Value::Null) => b.push(0),
+                    Some(r) => {
+                        b.push(1);
+                        enc_str(&mut b, s(r));
+                    }
+                }
+            }
+        }
+        "petition-moderated" => {
+            b.push(5);
+            enc_str(&mut b, s(&payload["petition_id"]));
+            let m = &payload["moderation"];
+            match s(&m["decision"]) {
+                "publish" => {
+                    b.push(0);
+                    b.extend_from_slice(&int(&m["closes_at"]).to_be_bytes());
+                }
+                "reject" => {
+                    b.push(1);
+                    enc_str(&mut b, s(&m["reason"]));
+                }
+                other => panic!("unknown decision {other}"),
+            }
+        }
+        "petition-responded" => {
+            b.push(6);
+            enc_str(&mut b, s(&payload["petition_id"]));
+            enc_str(&mut b, s(&payload["text"]));
+        }
+        "signatures-invalidated" => {
+            b.push(7);
+            enc_str(&mut b, s(&payload["petition_id"]));
+            let creds = arr(&payload["credentials"]);
+            b.extend_from_slice(&be32(creds.len()));
+            for c in creds {
+                b.extend_from_slice(&key32(c));
+            }
+            enc_str(&mut b, s(&payload["reason"]));
+        }
+        "referendum-opened" => {
+            b.push(12);
+            enc_str(&mut b, s(&payload["referendum_id"]));
+        }
+        "referendum-closed" => {
+            b.push(15);
+            enc_str(&mut b, s(&payload["referendum_id"]));
+        }
+        "role-key-rotated" => {
+            b.push(19);
+            b.push(role_code(s(&payload["role"])));
+            b.extend_from_slice(&key32(&payload["new_key"]));
+            b.extend(unhex(&payload["possession"]));
+        }
+        _ => return None,
+    }
+    Some(b)
+}
+
+/// The authority state of 11 §11.3–§11.4 replayed by hand: current key per role byte,
+/// the witness keys, and the SHA-256 of every act message seen.
+#[derive(Clone)]
+struct RolesReplica {
+    log_id: Hash32,
+    keys: [[u8; 32]; 4],
+    witnesses: Vec<[u8; 32]>,
+    seen: std::collections::BTreeSet<[u8; 32]>,
+}
+
+impl RolesReplica {
+    /// From a genesis JSON that passes [`genesis_verdict_replica`].
+    fn new(g: &Value) -> Self {
+        genesis_verdict_replica(g).unwrap();
+        let operator = key32(&g["keys"]["operator"]);
+        RolesReplica {
+            log_id: Hash32(sha256(&[b"vox/v2/log-id\x00", &operator])),
+            keys: ROLE_FIELDS.map(|f| key32(&g["keys"][f])),
+            witnesses: arr(&g["witnesses"]["keys"]).iter().map(key32).collect(),
+            seen: Default::default(),
+        }
+    }
+
+    /// The verdict on one more entry, from its JSON payload and, for an act, its body
+    /// bytes: "accept", "genesis-refused", "bad-signature", "replayed" or
+    /// "rotation-refused". Records accepted acts.
+    fn accept(&mut self, payload: &Value, body: &[u8]) -> &'static str {
+        if s(&payload["type"]) == "genesis" {
+            return "genesis-refused";
+        }
+        let Some(role) = act_role_replica(payload) else {
+            assert!(
+                payload.get("act").is_none(),
+                "only authority acts carry an act"
+            );
+            return "accept";
+        };
+        let act = &payload["act"];
+        let msg = act_message_replica(&self.log_id, role, int(&act["issued_at_ms"]), body);
+        if !ed25519_ok(
+            &self.keys[usize::from(role)],
+            &msg,
+            &sig64(&act["signature"]),
+        ) {
+            return "bad-signature";
+        }
+        let h = sha256(&[&msg]);
+        if self.seen.contains(&h) {
+            return "replayed";
+        }
+        if s(&payload["type"]) == "role-key-rotated" {
+            let new_key = key32(&payload["new_key"]);
+            if role == 0
+                || self.keys.contains(&new_key)
+                || self.witnesses.contains(&new_key)
+                || !ed25519_ok(
+                    &new_key,
+                    &possession_message_replica(&self.log_id, role, &new_key),
+                    &sig64(&payload["possession"]),
+                )
+            {
+                return "rotation-refused";
+            }
+            self.keys[usize::from(role)] = new_key;
+        }
+        self.seen.insert(h);
+        "accept"
+    }
+}
+
+/// The verdict names of [`RolesReplica::accept`] for the library's [`ActError`].
+fn act_error_name(e: &ActError) -> &'static str {
+    match e {
+        ActError::Genesis(_) => "genesis-refused",
+        ActError::BadSignature { .. } => "bad-signature",
+        ActError::Replayed { .. } => "replayed",
+        ActError::Rotation(_) => "rotation-refused",
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
 /// Spec replica of 08-board §8.5: the bytes the board signs for a receipt.
 fn receipt_message_replica(r: &Receipt, log_id: &Hash32) -> Vec<u8> {
-    let mut m = b"vox/v1/receipt\x00".to_vec();
+    let mut m = b"vox/v2/receipt\x00".to_vec();
     m.extend_from_slice(&log_id.0);
     enc_str(&mut m, &r.referendum_id);
     enc_str(&mut m, &r.tracking_code);
@@ -2326,7 +2718,7 @@ fn verify_board(v: &Value) {
     assert_eq!(board.verifying_key(), board_pk.0);
     let log_id = h32(&v["log_id"]);
     assert_eq!(
-        Hash32(sha256(&[b"vox/v1/log-id\x00", board_pk.0.as_bytes()])),
+        Hash32(sha256(&[b"vox/v2/log-id\x00", board_pk.0.as_bytes()])),
         log_id
     );
     assert_eq!(board_pk.log_id(), log_id);
@@ -2351,12 +2743,50 @@ fn verify_board(v: &Value) {
     let kinds: std::collections::BTreeSet<u8> =
         entries.iter().map(|e| e.canonical_bytes()[8]).collect();
     assert_eq!(kinds.len(), KINDS.len(), "one entry of every kind");
+    // Leaf 0 is the genesis (11 §11.2) naming the board key as operator; every authority
+    // act verifies under its role's current key (11 §11.3–§11.4). Rebuilt from the
+    // layouts and checked with ed25519-dalek alone.
+    let jentries = arr(&v["entries"]);
+    let g = &jentries[0]["entry"]["payload"]["genesis"];
+    assert_eq!(s(&jentries[0]["entry"]["payload"]["type"]), "genesis");
+    let mut genesis_bytes = int(&jentries[0]["entry"]["timestamp_ms"])
+        .to_be_bytes()
+        .to_vec();
+    genesis_bytes.push(0);
+    genesis_bytes.extend(genesis_canonical_replica(g));
+    assert_eq!(hex::encode(&genesis_bytes), s(&jentries[0]["canonical"]));
+    assert_eq!(key32(&g["keys"]["operator"]), *board_pk.0.as_bytes());
+    let mut roles = RolesReplica::new(g);
+    assert_eq!(roles.log_id, log_id);
+    let mut acts = 0;
+    for (i, e) in jentries.iter().enumerate().skip(1) {
+        let payload = &e["entry"]["payload"];
+        let bytes = unhex(&e["canonical"]);
+        let body = if act_role_replica(payload).is_some() {
+            acts += 1;
+            let (body, suffix) = bytes[8..].split_at(bytes.len() - 8 - 72);
+            assert_eq!(suffix, act_suffix_replica(&payload["act"]), "entry {i}");
+            if let Some(b) = act_body_replica(payload) {
+                assert_eq!(b, body, "entry {i}");
+            }
+            body.to_vec()
+        } else {
+            bytes[8..].to_vec()
+        };
+        assert_eq!(roles.accept(payload, &body), "accept", "entry {i}");
+    }
+    assert_eq!(acts, 9, "nine authority acts, a rotation among them");
+    assert_ne!(
+        roles.keys[2],
+        key32(&g["keys"]["petitions_office"]),
+        "the petitions office's key was rotated"
+    );
     verify_board_semantics(&entries);
     // Tree heads (§8.3).
     let mut heads = Vec::new();
     for h in arr(&v["tree_heads"]) {
         let sth: SignedTreeHead = parse(&h["signed_tree_head"]);
-        let mut msg = b"vox/v1/tree-head\x00".to_vec();
+        let mut msg = b"vox/v2/tree-head\x00".to_vec();
         msg.extend_from_slice(&log_id.0);
         msg.extend_from_slice(&sth.head.tree_size.to_be_bytes());
         msg.extend_from_slice(&sth.head.root_hash.0);
@@ -2390,7 +2820,7 @@ fn verify_board(v: &Value) {
         signing_key(s(&v["witness_secret_seed"])).verifying_key(),
         witness.0
     );
-    let mut cmsg = b"vox/v1/cosignature\x00".to_vec();
+    let mut cmsg = b"vox/v2/cosignature\x00".to_vec();
     cmsg.extend(unhex(&arr(&v["tree_heads"])[1]["signed_message"]));
     assert_eq!(hex::encode(&cmsg), s(&v["cosignature_message"]));
     assert_eq!(cosigned.cosignatures.len(), 1);
@@ -2402,6 +2832,9 @@ fn verify_board(v: &Value) {
     cosigned
         .verify_cosignature(&board_pk, &cosigned.cosignatures[0])
         .unwrap();
+    // The cosigning witness is the genesis's witness: quorum 1 is met (11 §11.2).
+    assert_eq!(roles.witnesses, vec![*witness.0.as_bytes()]);
+    assert_eq!(u(&g["witnesses"]["quorum"]), 1);
     // Receipt (§8.5).
     let receipt: Receipt = parse(&v["receipt"]);
     receipt.verify(&board_pk).unwrap();
@@ -2430,12 +2863,23 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
     let mut ballot_hashes = Vec::new();
     let mut tally_cts = Vec::new();
     let mut shares = Vec::new();
+    let Payload::Genesis { genesis } = &entries[0].payload else {
+        panic!("leaf 0 is not a genesis")
+    };
+    assert_eq!(
+        genesis.log_id(),
+        BoardPublicKey(signing_key(BOARD_SEED).verifying_key()).log_id()
+    );
+    let mut authorities = Authorities::from_genesis(genesis).unwrap();
     for (i, e) in entries.iter().enumerate() {
         if i > 0 {
             assert!(e.timestamp_ms >= entries[i - 1].timestamp_ms);
+            authorities
+                .accept(&e.payload)
+                .unwrap_or_else(|err| panic!("entry {i}: {err}"));
         }
         match &e.payload {
-            Payload::ElectorateRegistered { electorate: el } => {
+            Payload::ElectorateRegistered { electorate: el, .. } => {
                 el.validate().unwrap();
                 electorate = Some(el.index());
             }
@@ -2448,7 +2892,7 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
                     .verify(petition.as_ref().unwrap(), electorate.as_ref().unwrap())
                     .unwrap();
             }
-            Payload::ReferendumCreated { manifest: m } => {
+            Payload::ReferendumCreated { manifest: m, .. } => {
                 m.validate().unwrap();
                 assert_eq!(m.electorate_hash, electorate.as_ref().unwrap().hash);
                 manifest = Some(m.clone());
@@ -2494,7 +2938,7 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
                 }
                 assert_eq!(
                     tally.counted_hash,
-                    Hash32(sha256(&[b"vox/v1/counted-ballots\x00", &concat]))
+                    Hash32(sha256(&[b"vox/v2/counted-ballots\x00", &concat]))
                 );
             }
             Payload::DecryptionShare { share } => {
@@ -2525,4 +2969,647 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
 #[test]
 fn board() {
     check("board.json", gen_board, verify_board);
+}
+
+// =======================================================================================
+// §11 roles: the genesis, signed authority acts, key rotation
+// =======================================================================================
+
+const ROLES_LOG_NAME: &str = "vox.example.org/roles-vector";
+const ROLES_CREATED_AT: i64 = OPENS_AT - 30 * 24 * 3600 * 1000;
+
+fn public(k: &SigningKey) -> BoardPublicKey {
+    BoardPublicKey(k.verifying_key())
+}
+
+/// Replace a genesis's signatures by one per role, each made with the given key (in role
+/// order), whatever the keys in the genesis are.
+fn resign(g: &mut Genesis, keys: [&SigningKey; 4]) {
+    let msg = g.signed_message();
+    g.signatures = Role::ALL
+        .into_iter()
+        .zip(keys)
+        .map(|(role, k)| RoleSignature {
+            role,
+            signature: Sig(k.sign(&msg)),
+        })
+        .collect();
+}
+
+fn gen_roles() -> Value {
+    let mut rng = rng(14);
+    let signers = RoleSigners::generate(&mut rng);
+    let witnesses: Vec<SigningKey> = (0..2).map(|_| SigningKey::generate(&mut rng)).collect();
+    let new_registrar = SigningKey::generate(&mut rng);
+    let outsider = SigningKey::generate(&mut rng);
+    let creds: Vec<Credential> = (0..2).map(|_| Credential::generate(&mut rng)).collect();
+    let all = [
+        &signers.operator,
+        &signers.registrar,
+        &signers.petitions_office,
+        &signers.election_authority,
+    ];
+
+    let mut genesis = Genesis::draft(ROLES_LOG_NAME, ROLES_CREATED_AT, signers.public_keys());
+    genesis.witnesses = WitnessPolicy {
+        keys: witnesses.iter().map(public).collect(),
+        quorum: 2,
+    };
+    genesis.predecessor = Some(LogLink {
+        log_id: Hash32(sha256(&[b"example predecessor log id"])),
+        tree_size: 22,
+        root_hash: NodeHash(sha256(&[b"example predecessor root"])),
+    });
+    for r in Role::ALL {
+        genesis.sign(signers.key(r)).unwrap();
+    }
+    genesis.validate().unwrap();
+    let log_id = genesis.log_id();
+
+    // The log: one act of each authority role, a rotation of the registrar's key, and a
+    // registrar act under its new key.
+    let t = |k: i64| ROLES_CREATED_AT + 3_600_000 + k * 60_000;
+    let act = ActSignature::unsigned();
+    let electorate = |id: &str, c: &Credential| Electorate {
+        id: id.into(),
+        name: "Roles vector".into(),
+        entries: vec![ElectorateEntry {
+            credential: c.public_key(),
+            region: None,
+        }],
+    };
+    let registered = signers
+        .sign(
+            Payload::ElectorateRegistered {
+                electorate: electorate("roles-electorate-1", &creds[0]),
+                act,
+            },
+            t(0),
+        )
+        .unwrap();
+    let moderation = Payload::PetitionModerated {
+        petition_id: "roles-petition".into(),
+        moderation: Moderation::Publish {
+            closes_at: t(1) + 30 * 24 * 3600 * 1000,
+        },
+        act,
+    };
+    let moderated = signers.sign(moderation.clone(), t(1)).unwrap();
+    let opened = signers
+        .sign(
+            Payload::ReferendumOpened {
+                referendum_id: "roles-referendum".into(),
+                act,
+            },
+            t(2),
+        )
+        .unwrap();
+    let new_pk = public(&new_registrar);
+    let possession_msg = possession_message(&log_id, Role::Registrar, &new_pk);
+    let possession = Sig(new_registrar.sign(&possession_msg));
+    let rotation_body = Payload::RoleKeyRotated {
+        role: Role::Registrar,
+        new_key: new_pk,
+        possession,
+        act,
+    };
+    let rotation = signers.sign(rotation_body.clone(), t(3)).unwrap();
+    let second_electorate = Payload::ElectorateRegistered {
+        electorate: electorate("roles-electorate-2", &creds[1]),
+        act,
+    };
+    let after = second_electorate
+        .clone()
+        .signed_act(&log_id, t(4), &new_registrar)
+        .unwrap();
+    let log: Vec<(Payload, &SigningKey, &str)> = vec![
+        (
+            registered.clone(),
+            &signers.registrar,
+            "registrar: an electorate",
+        ),
+        (
+            moderated.clone(),
+            &signers.petitions_office,
+            "petitions office: publish a petition",
+        ),
+        (
+            opened.clone(),
+            &signers.election_authority,
+            "election authority: open a referendum",
+        ),
+        (
+            rotation,
+            &signers.registrar,
+            "registrar: rotate its key (act signed with the current key; possession signed \
+             with the new key)",
+        ),
+        (
+            after,
+            &new_registrar,
+            "registrar: an electorate, signed with its new key",
+        ),
+    ];
+    let mut authorities = Authorities::from_genesis(&genesis).unwrap();
+    let acts: Vec<Value> = log
+        .iter()
+        .map(|(p, signer, note)| {
+            authorities.accept(p).unwrap();
+            let role = p.act_role().unwrap();
+            let a = p.act().unwrap();
+            let mut body = Encoder::new();
+            p.encode_body(&mut body);
+            json!({
+                "note": note,
+                "role": role.name(),
+                "signer_public_key": public(signer).to_hex(),
+                "payload": to_json(p),
+                "body": hex::encode(body.into_bytes()),
+                "act_message": hex::encode(act_message(&log_id, role, a.issued_at_ms, p)),
+                "issued_at_ms": a.issued_at_ms,
+                "signature": hex::encode(a.signature.0.to_bytes()),
+                "canonical": hex::encode(p.canonical_bytes()),
+            })
+        })
+        .collect();
+
+    // Acts an outsider must reject, each against the state after the first `after_acts`
+    // acts above.
+    let mut negative_acts = Vec::new();
+    let mut neg = |description: &str, after: usize, p: Payload, error: &str| {
+        negative_acts.push(json!({
+            "description": description,
+            "after_acts": after,
+            "payload": to_json(&p),
+            "verdict": "reject",
+            "error": error,
+        }));
+    };
+    let set_act = |p: &mut Payload, f: &dyn Fn(&mut ActSignature)| match p {
+        Payload::ElectorateRegistered { act, .. }
+        | Payload::PetitionModerated { act, .. }
+        | Payload::ReferendumOpened { act, .. } => f(act),
+        _ => unreachable!(),
+    };
+    neg(
+        "a petitions-office act signed with the registrar's key",
+        3,
+        Payload::PetitionResponded {
+            petition_id: "roles-petition".into(),
+            text: "Answered.".into(),
+            act,
+        }
+        .signed_act(&log_id, t(2), &signers.registrar)
+        .unwrap(),
+        "bad-signature",
+    );
+    let mut p = moderated.clone();
+    if let Payload::PetitionModerated { petition_id, .. } = &mut p {
+        *petition_id = "another-petition".into();
+    }
+    neg(
+        "acts[1] with petition_id changed after signing",
+        1,
+        p,
+        "bad-signature",
+    );
+    let mut p = opened.clone();
+    set_act(&mut p, &|a| a.issued_at_ms += 1);
+    neg(
+        "acts[2] with issued_at_ms changed after signing",
+        2,
+        p,
+        "bad-signature",
+    );
+    let mut p = registered.clone();
+    set_act(&mut p, &|a| {
+        let mut b = a.signature.0.to_bytes();
+        b[0] ^= 1;
+        a.signature = Sig(Signature::from_bytes(&b));
+    });
+    neg(
+        "acts[0] with the first signature byte flipped",
+        0,
+        p,
+        "bad-signature",
+    );
+    neg(
+        "acts[1] as signed for another log (another operator key's log id)",
+        1,
+        moderation
+            .signed_act(&public(&outsider).log_id(), t(1), &signers.petitions_office)
+            .unwrap(),
+        "bad-signature",
+    );
+    neg(
+        "acts[0] again (a replay)",
+        1,
+        registered.clone(),
+        "replayed",
+    );
+    neg(
+        "a registrar act signed with the registrar's old key after the rotation",
+        4,
+        second_electorate
+            .signed_act(&log_id, t(5), &signers.registrar)
+            .unwrap(),
+        "bad-signature",
+    );
+    neg(
+        "the rotation signed with the new key instead of the current one",
+        3,
+        rotation_body
+            .signed_act(&log_id, t(3), &new_registrar)
+            .unwrap(),
+        "bad-signature",
+    );
+    let rotate =
+        |role: Role, new_key: &SigningKey, possession_by: &SigningKey, possession_role: Role| {
+            let new_pk = public(new_key);
+            Payload::RoleKeyRotated {
+                role,
+                new_key: new_pk,
+                possession: Sig(possession_by.sign(&possession_message(
+                    &log_id,
+                    possession_role,
+                    &new_pk,
+                ))),
+                act,
+            }
+            .signed_act(&log_id, t(3), signers.key(role))
+            .unwrap()
+        };
+    neg(
+        "a rotation whose possession is signed by the old key, not the new one",
+        3,
+        rotate(
+            Role::Registrar,
+            &outsider,
+            &signers.registrar,
+            Role::Registrar,
+        ),
+        "rotation-refused",
+    );
+    neg(
+        "a rotation whose possession names another role",
+        3,
+        rotate(Role::Registrar, &outsider, &outsider, Role::PetitionsOffice),
+        "rotation-refused",
+    );
+    neg(
+        "a rotation of the operator key (never allowed within a log)",
+        3,
+        rotate(Role::Operator, &outsider, &outsider, Role::Operator),
+        "rotation-refused",
+    );
+    neg(
+        "the petitions office rotating to the election authority's key",
+        3,
+        rotate(
+            Role::PetitionsOffice,
+            &signers.election_authority,
+            &signers.election_authority,
+            Role::PetitionsOffice,
+        ),
+        "rotation-refused",
+    );
+    neg(
+        "the election authority rotating to a witness key",
+        3,
+        rotate(
+            Role::ElectionAuthority,
+            &witnesses[0],
+            &witnesses[0],
+            Role::ElectionAuthority,
+        ),
+        "rotation-refused",
+    );
+    neg(
+        "a second genesis",
+        5,
+        Payload::Genesis {
+            genesis: genesis.clone(),
+        },
+        "genesis-refused",
+    );
+
+    // Genesis entries an outsider must reject, with the rule they break.
+    let mut negative_genesis = Vec::new();
+    let mut bad = |description: &str, g: Genesis, reason: &str| {
+        negative_genesis.push(json!({
+            "description": description,
+            "genesis": to_json(&g),
+            "verdict": "reject",
+            "reason": reason,
+        }));
+    };
+    let tweak = |f: &dyn Fn(&mut Genesis)| {
+        let mut g = genesis.clone();
+        f(&mut g);
+        g
+    };
+    let broken = "a signature does not verify";
+    bad(
+        "created_at_ms changed after signing",
+        tweak(&|g| g.created_at_ms += 1),
+        broken,
+    );
+    bad(
+        "log_name changed after signing",
+        tweak(&|g| g.log_name.push('x')),
+        broken,
+    );
+    bad(
+        "the registrar key replaced after signing",
+        tweak(&|g| g.keys.registrar = public(&outsider)),
+        broken,
+    );
+    bad(
+        "quorum changed after signing",
+        tweak(&|g| g.witnesses.quorum = 1),
+        broken,
+    );
+    bad(
+        "predecessor tree_size changed after signing",
+        tweak(&|g| {
+            if let Some(p) = &mut g.predecessor {
+                p.tree_size += 1;
+            }
+        }),
+        broken,
+    );
+    bad(
+        "the election authority's signature missing",
+        tweak(&|g| {
+            g.signatures.pop();
+        }),
+        "not four signatures",
+    );
+    bad(
+        "signatures out of role order",
+        tweak(&|g| g.signatures.swap(0, 1)),
+        "signatures not one per role in role order",
+    );
+    bad(
+        "the petitions office's signature twice, no election authority signature",
+        tweak(&|g| g.signatures[3] = g.signatures[2]),
+        "signatures not one per role in role order",
+    );
+    bad(
+        "a space in log_name (signed by all four)",
+        tweak(&|g| {
+            g.log_name = "vox.example.org/roles vector".into();
+            resign(g, all);
+        }),
+        "log_name characters",
+    );
+    bad(
+        "a witness key equal to the registrar's key (signed by all four)",
+        tweak(&|g| {
+            g.witnesses.keys[1] = g.keys.registrar;
+            resign(g, all);
+        }),
+        "keys not pairwise distinct",
+    );
+    bad(
+        "registrar and petitions office with one key (signed by all four)",
+        tweak(&|g| {
+            g.keys.petitions_office = g.keys.registrar;
+            resign(
+                g,
+                [
+                    &signers.operator,
+                    &signers.registrar,
+                    &signers.registrar,
+                    &signers.election_authority,
+                ],
+            );
+        }),
+        "keys not pairwise distinct",
+    );
+    bad(
+        "quorum 3 with two witnesses (signed by all four)",
+        tweak(&|g| {
+            g.witnesses.quorum = 3;
+            resign(g, all);
+        }),
+        "quorum larger than the witnesses",
+    );
+
+    let mut body = Encoder::new();
+    genesis.encode_body(&mut body);
+    let secret = |k: &SigningKey| hex::encode(k.to_bytes());
+    with(
+        header(
+            "Roles (table 11.1); a genesis (with two witnesses, quorum 2, and a predecessor \
+             link) with its body, signed message, canonical encoding, the four role \
+             signatures and the log id; a log of signed authority acts (one per authority \
+             role, a rotation of the registrar's key with its proof of possession, a registrar \
+             act under the new key), each with its payload body, act message, signature and \
+             canonical payload (body ‖ i64(issued_at_ms) ‖ signature); and cases an outsider \
+             must reject, with the verdict: acts (checked against the roles' state after the \
+             first `after_acts` acts; errors bad-signature, replayed, rotation-refused, \
+             genesis-refused) and genesis entries (with the rule they break). Ed25519 secret \
+             keys (test only) are drawn from the RNG.",
+            "protocol-spec/11-roles.md",
+            Some(14),
+        ),
+        json!({
+            "roles": Role::ALL.map(|r| json!({"role": r.name(), "code": r.code()})),
+            "secret_keys_test_only": {
+                "operator": secret(&signers.operator),
+                "registrar": secret(&signers.registrar),
+                "petitions_office": secret(&signers.petitions_office),
+                "election_authority": secret(&signers.election_authority),
+                "registrar_after_rotation": secret(&new_registrar),
+                "witnesses": witnesses.iter().map(secret).collect::<Vec<_>>(),
+                "outsider": secret(&outsider),
+            },
+            "genesis": {
+                "json": to_json(&genesis),
+                "body": hex::encode(body.into_bytes()),
+                "signed_message": hex::encode(genesis.signed_message()),
+                "signatures": genesis.signatures.iter().map(|x| json!({
+                    "role": x.role.name(),
+                    "signature": hex::encode(x.signature.0.to_bytes()),
+                })).collect::<Vec<_>>(),
+                "canonical": hex::encode(genesis.canonical_bytes()),
+                "entry_payload_canonical": hex::encode(Payload::Genesis { genesis: genesis.clone() }.canonical_bytes()),
+                "log_id": log_id.to_hex(),
+            },
+            "acts": acts,
+            "rotation": {
+                "act_index": 3,
+                "role": "registrar",
+                "old_key": public(&signers.registrar).to_hex(),
+                "new_key": new_pk.to_hex(),
+                "possession_message": hex::encode(&possession_msg),
+                "possession": hex::encode(possession.0.to_bytes()),
+                "keys_after": to_json(authorities.current()),
+            },
+            "negative_acts": negative_acts,
+            "negative_genesis": negative_genesis,
+        }),
+    )
+}
+
+fn verify_roles(v: &Value) {
+    // Table 11.1.
+    for (i, r) in arr(&v["roles"]).iter().enumerate() {
+        assert_eq!(u(&r["code"]), i as u64);
+        assert_eq!(s(&r["role"]), ROLE_NAMES[i]);
+        assert_eq!(Role::from_name(s(&r["role"])).unwrap().code(), i as u8);
+    }
+    assert_eq!(arr(&v["roles"]).len(), 4);
+    // The genesis, by hand.
+    let gv = &v["genesis"];
+    let g = &gv["json"];
+    for (i, f) in ROLE_FIELDS.iter().enumerate() {
+        let k = signing_key(s(&v["secret_keys_test_only"][f]));
+        assert_eq!(k.verifying_key().as_bytes(), &key32(&g["keys"][f]), "{f}");
+        let x = &arr(&gv["signatures"])[i];
+        assert_eq!(s(&x["role"]), ROLE_NAMES[i]);
+        assert_eq!(x, &arr(&g["signatures"])[i]);
+    }
+    assert_eq!(hex::encode(genesis_body_replica(g)), s(&gv["body"]));
+    assert_eq!(
+        hex::encode(genesis_message_replica(g)),
+        s(&gv["signed_message"])
+    );
+    assert_eq!(
+        hex::encode(genesis_canonical_replica(g)),
+        s(&gv["canonical"])
+    );
+    let mut entry_payload = vec![0u8];
+    entry_payload.extend(genesis_canonical_replica(g));
+    assert_eq!(
+        hex::encode(entry_payload),
+        s(&gv["entry_payload_canonical"])
+    );
+    genesis_verdict_replica(g).unwrap();
+    assert_eq!(
+        Hash32(sha256(&[
+            b"vox/v2/log-id\x00",
+            &key32(&g["keys"]["operator"])
+        ])),
+        h32(&gv["log_id"])
+    );
+    // The genesis, with the library.
+    let genesis: Genesis = parse(g);
+    genesis.validate().unwrap();
+    let mut body = Encoder::new();
+    genesis.encode_body(&mut body);
+    assert_eq!(hex::encode(body.into_bytes()), s(&gv["body"]));
+    assert_eq!(
+        hex::encode(genesis.signed_message()),
+        s(&gv["signed_message"])
+    );
+    assert_eq!(hex::encode(genesis.canonical_bytes()), s(&gv["canonical"]));
+    assert_eq!(genesis.log_id(), h32(&gv["log_id"]));
+    assert!(genesis.missing_signatures().is_empty());
+    // The acts, in log order: by hand, then with the library.
+    let log_id = h32(&gv["log_id"]);
+    let mut replica = RolesReplica::new(g);
+    let mut authorities = Authorities::from_genesis(&genesis).unwrap();
+    let acts = arr(&v["acts"]);
+    let payloads: Vec<Payload> = acts.iter().map(|a| parse(&a["payload"])).collect();
+    for (i, (a, p)) in acts.iter().zip(&payloads).enumerate() {
+        let pj = &a["payload"];
+        let role = act_role_replica(pj).unwrap();
+        assert_eq!(ROLE_NAMES[usize::from(role)], s(&a["role"]));
+        let body = act_body_replica(pj).unwrap();
+        assert_eq!(hex::encode(&body), s(&a["body"]), "act {i}");
+        assert_eq!(int(&pj["act"]["issued_at_ms"]), int(&a["issued_at_ms"]));
+        assert_eq!(s(&pj["act"]["signature"]), s(&a["signature"]));
+        let msg = act_message_replica(&log_id, role, int(&a["issued_at_ms"]), &body);
+        assert_eq!(hex::encode(&msg), s(&a["act_message"]), "act {i}");
+        assert_eq!(
+            key32(&a["signer_public_key"]),
+            replica.keys[usize::from(role)]
+        );
+        assert!(ed25519_ok(
+            &key32(&a["signer_public_key"]),
+            &msg,
+            &sig64(&a["signature"])
+        ));
+        let mut canonical = body.clone();
+        canonical.extend(act_suffix_replica(&pj["act"]));
+        assert_eq!(hex::encode(&canonical), s(&a["canonical"]), "act {i}");
+        assert_eq!(replica.accept(pj, &body), "accept", "act {i}");
+        // Library.
+        let mut e = Encoder::new();
+        p.encode_body(&mut e);
+        assert_eq!(e.into_bytes(), body);
+        let act = p.act().unwrap();
+        assert_eq!(
+            act_message(&log_id, p.act_role().unwrap(), act.issued_at_ms, p),
+            msg
+        );
+        assert_eq!(p.canonical_bytes(), canonical);
+        authorities.accept(p).unwrap();
+    }
+    // The rotation, by hand.
+    let rot = &v["rotation"];
+    let index = u(&rot["act_index"]) as usize;
+    let rp = &acts[index]["payload"];
+    assert_eq!(s(&rp["type"]), "role-key-rotated");
+    assert_eq!(s(&rp["role"]), s(&rot["role"]));
+    assert_eq!(s(&rp["new_key"]), s(&rot["new_key"]));
+    assert_eq!(s(&rp["possession"]), s(&rot["possession"]));
+    assert_eq!(s(&rot["old_key"]), s(&g["keys"]["registrar"]));
+    let new_key = key32(&rot["new_key"]);
+    let pmsg = possession_message_replica(&log_id, role_code(s(&rot["role"])), &new_key);
+    assert_eq!(hex::encode(&pmsg), s(&rot["possession_message"]));
+    assert!(ed25519_ok(&new_key, &pmsg, &sig64(&rot["possession"])));
+    assert_eq!(
+        signing_key(s(&v["secret_keys_test_only"]["registrar_after_rotation"]))
+            .verifying_key()
+            .as_bytes(),
+        &new_key
+    );
+    for (i, f) in ROLE_FIELDS.iter().enumerate() {
+        assert_eq!(key32(&rot["keys_after"][f]), replica.keys[i], "{f}");
+    }
+    assert_eq!(&to_json(authorities.current()), &rot["keys_after"]);
+    // Acts to reject: by hand and with the library, against the state after `after_acts`.
+    let negatives = arr(&v["negative_acts"]);
+    assert!(negatives.len() >= 10);
+    for n in negatives {
+        let what = s(&n["description"]);
+        assert_eq!(s(&n["verdict"]), "reject");
+        let after = u(&n["after_acts"]) as usize;
+        let mut state = RolesReplica::new(g);
+        let mut lib = Authorities::from_genesis(&genesis).unwrap();
+        for (a, p) in acts.iter().zip(&payloads).take(after) {
+            let body = act_body_replica(&a["payload"]).unwrap();
+            assert_eq!(state.accept(&a["payload"], &body), "accept");
+            lib.accept(p).unwrap();
+        }
+        let pj = &n["payload"];
+        let body = act_body_replica(pj).unwrap_or_default();
+        assert_eq!(state.accept(pj, &body), s(&n["error"]), "{what} (by hand)");
+        let p: Payload = parse(pj);
+        let err = lib.check(&p).expect_err(what);
+        assert_eq!(act_error_name(&err), s(&n["error"]), "{what}: {err}");
+    }
+    // Genesis entries to reject.
+    let bad = arr(&v["negative_genesis"]);
+    assert!(bad.len() >= 8);
+    for n in bad {
+        let what = s(&n["description"]);
+        assert_eq!(s(&n["verdict"]), "reject");
+        assert_eq!(
+            genesis_verdict_replica(&n["genesis"]),
+            Err(s(&n["reason"])),
+            "{what} (by hand)"
+        );
+        let g: Genesis = parse(&n["genesis"]);
+        assert!(g.validate().is_err(), "{what}");
+        assert!(Authorities::from_genesis(&g).is_err(), "{what}");
+    }
+}
+
+#[test]
+fn roles() {
+    check("roles.json", gen_roles, verify_roles);
 }

@@ -104,7 +104,7 @@ fn main() {
     std::thread::scope(|s| {
         for _ in 0..clients {
             s.spawn(|| {
-                let client = Client::new(c.base.clone(), String::new());
+                let client = Client::new(c.base.clone());
                 let mut mine = Vec::new();
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);

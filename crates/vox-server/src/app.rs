@@ -62,8 +62,6 @@ pub struct Inner {
     pub board: Board,
     /// Configuration.
     pub config: ServerConfig,
-    /// SHA-256 of the authority token.
-    pub token_hash: [u8; 32],
     /// Queue of verified ballots for the group-commit writer.
     pub writer: mpsc::Sender<PendingBallot>,
     /// Per-address limiter.

@@ -31,11 +31,12 @@ use vox_protocol::merkle_nodes::{
     consistency_proof_from_nodes, inclusion_proof_from_nodes, nodes_completed_by, peaks,
     required_nodes, root_from_nodes, NodeId,
 };
+use vox_protocol::roles::Genesis;
 
 use crate::config::Clock;
 use crate::db::Db;
-use crate::error::AppError;
-use crate::state::{payload_kind, Derived, UNFOLDED_KINDS};
+use crate::error::{AppError, ServerError};
+use crate::state::{Derived, UNFOLDED_KINDS};
 
 /// A value bound into a bulk insert.
 #[derive(Debug, Clone)]
@@ -468,7 +469,7 @@ impl Board {
             .map(|s| {
                 vec![
                     Val::I(to_i64(s.index)),
-                    Val::S(payload_kind(&s.entry.payload).to_owned()),
+                    Val::S(s.entry.payload.kind().to_owned()),
                     Val::OptS(s.entry.scope().map(str::to_owned)),
                     Val::I(s.entry.timestamp_ms),
                     Val::B(s.leaf_hash.0.to_vec()),
@@ -551,7 +552,7 @@ impl Board {
             }
         }
         for s in &w.staged {
-            let kind = payload_kind(&s.entry.payload);
+            let kind = s.entry.payload.kind();
             let scope = s.entry.scope().unwrap_or("");
             if kind == "ballot-cast" {
                 tracing::debug!(index = s.index, kind, scope, "board entry appended");
@@ -798,7 +799,7 @@ async fn fetch_nodes(
 }
 
 /// Store the signed tree head of the empty board if there is none yet (first start).
-pub async fn init_empty_head(board: &Board) -> Result<(), sqlx::Error> {
+async fn init_empty_head(board: &Board) -> Result<(), sqlx::Error> {
     let sth = SignedTreeHead::sign(
         TreeHead {
             tree_size: 0,
@@ -829,6 +830,99 @@ pub async fn init_empty_head(board: &Board) -> Result<(), sqlx::Error> {
         .await?;
     }
     tx.commit().await?;
+    Ok(())
+}
+
+/// Make sure the log starts with its genesis (protocol-spec/11-roles.md §11.2), before
+/// anything else is served.
+///
+/// - A configured genesis must be valid and name this server's operator key.
+/// - Empty board: the genesis is required and is appended as leaf 0, with its signed
+///   tree head, in one write transaction under the board lock, so that of several
+///   processes starting at once exactly one appends it and the others find it there.
+/// - Otherwise leaf 0 must be a valid genesis naming this operator key, and equal the
+///   configured genesis if one is given.
+pub async fn init_genesis(board: &Board, genesis: Option<&Genesis>) -> Result<(), ServerError> {
+    let ours = board.public.to_hex();
+    if let Some(g) = genesis {
+        g.validate()
+            .map_err(|e| ServerError::Genesis(format!("the genesis given is not valid: {e}")))?;
+        if g.keys.operator != board.public {
+            return Err(ServerError::Genesis(format!(
+                "the genesis given names operator key {}, but this server's operator key is \
+                 {ours}; start the server with the operator key the genesis names",
+                g.keys.operator.to_hex()
+            )));
+        }
+    }
+    let db_err = |e: AppError| {
+        ServerError::Genesis(format!("could not read or write the board: {}", e.detail))
+    };
+    if board.size().await.map_err(db_err)? == 0 {
+        let Some(g) = genesis else {
+            return Err(ServerError::Genesis(
+                "the board is empty and no genesis was given: a log starts with a genesis \
+                 entry signed by all four roles (make one with `vox genesis new …`, have every \
+                 role sign it, then start with `vox serve --genesis FILE --operator-key FILE`)"
+                    .into(),
+            ));
+        };
+        init_empty_head(board).await?;
+        let mut w = board.begin().await.map_err(db_err)?;
+        if w.start_size == 0 {
+            w.push(Payload::Genesis { genesis: g.clone() })
+                .map_err(db_err)?;
+            board.commit(w).await.map_err(db_err)?;
+            tracing::info!(log = %g.log_name, log_id = %g.log_id().to_hex(), "genesis appended as leaf 0");
+            return Ok(());
+        }
+        // Another process appended it meanwhile: check it like any stored genesis.
+        drop(w);
+    }
+    let rows = board.entries(0, 1).await.map_err(db_err)?;
+    let Some((_, json)) = rows.first() else {
+        return Err(ServerError::Corrupt(
+            "refusing to start: the board has entries but no leaf 0".into(),
+        ));
+    };
+    let stored = match serde_json::from_str::<BoardEntry>(json) {
+        Ok(BoardEntry {
+            payload: Payload::Genesis { genesis },
+            ..
+        }) => genesis,
+        Ok(e) => {
+            return Err(ServerError::Genesis(format!(
+                "leaf 0 of this board is a {} entry, not a genesis (a board made before \
+                 protocol v2 cannot be served; start a new log)",
+                e.payload.kind()
+            )))
+        }
+        Err(e) => {
+            return Err(ServerError::Corrupt(format!(
+                "refusing to start: leaf 0 does not parse: {e}"
+            )))
+        }
+    };
+    stored.validate().map_err(|e| {
+        ServerError::Genesis(format!("the board's genesis (leaf 0) is not valid: {e}"))
+    })?;
+    if stored.keys.operator != board.public {
+        return Err(ServerError::Genesis(format!(
+            "the board's genesis (leaf 0) names operator key {}, but this server's operator \
+             key is {ours}; start the server with the operator key of this log",
+            stored.keys.operator.to_hex()
+        )));
+    }
+    if let Some(g) = genesis {
+        if *g != stored {
+            return Err(ServerError::Genesis(format!(
+                "the genesis given ({:?}, log id {}) is not this board's genesis (leaf 0: {:?})",
+                g.log_name,
+                g.log_id().to_hex(),
+                stored.log_name
+            )));
+        }
+    }
     Ok(())
 }
 

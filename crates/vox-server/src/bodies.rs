@@ -1,28 +1,29 @@
 //! Every JSON request body the API accepts, parsed and pre-checked exactly as the
 //! handlers do before they read the board: the `ApiJson` extractor's parser
-//! ([`parse_json`]) and each handler's checks that need no state. Nothing here touches
+//! ([`parse_json`]), the authority acts' two-step parser (the `type` first, then the
+//! signed payload of that type: see `crate::acts`) and each handler's checks that need no
+//! state. An act's signature needs the board (the log id and the roles' current keys), so
+//! it is checked by the handler, as are the ids in the path. Nothing here touches
 //! a database or a socket, so the fuzz targets (`crates/vox-fuzz`) drive it directly;
 //! the handlers' checks against the board (is the petition open, is this the ceremony's
 //! phase, …) call `vox_protocol` with state and are fuzzed there.
 
 use vox_protocol::ballot::{AuditedBallot, Ballot};
-use vox_protocol::ceremony::{CeremonyMessage, CeremonyTracker, DecryptionShareMessage};
-use vox_protocol::electorate::Electorate;
-use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::Manifest;
+use vox_protocol::board::Payload;
+use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::petition::{PetitionProposal, PetitionSignature};
 
+use crate::acts::{parse_act, ActKind};
 use crate::api::board::CosignRequest;
-use crate::api::petitions::{InvalidationRequest, ModerationRequest, ResponseRequest};
 use crate::error::AppError;
 pub use crate::extract::{parse_json, QueryParams};
 
 /// A POST route that takes a JSON body.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
-    /// `POST /api/v1/electorates`
+    /// `POST /api/v1/electorates` (a signed `electorate-registered` act)
     Electorate,
-    /// `POST /api/v1/referendums`
+    /// `POST /api/v1/referendums` (a signed `referendum-created` act)
     Referendum,
     /// `POST /api/v1/referendums/{id}/ceremony`
     CeremonyMessage,
@@ -36,19 +37,26 @@ pub enum Route {
     Proposal,
     /// `POST /api/v1/petitions/{id}/signatures`
     Signature,
-    /// `POST /api/v1/petitions/{id}/moderation`
+    /// `POST /api/v1/petitions/{id}/moderation` (a signed `petition-moderated` act)
     Moderation,
-    /// `POST /api/v1/petitions/{id}/response`
+    /// `POST /api/v1/petitions/{id}/response` (a signed `petition-responded` act)
     Response,
-    /// `POST /api/v1/petitions/{id}/invalidations`
+    /// `POST /api/v1/petitions/{id}/invalidations` (a signed `signatures-invalidated` act)
     Invalidation,
     /// `POST /api/v1/board/cosignatures`
     Cosignature,
+    /// `POST /api/v1/referendums/{id}/open` (a signed `referendum-opened` act)
+    ReferendumOpen,
+    /// `POST /api/v1/referendums/{id}/close` (a signed `referendum-closed` act)
+    ReferendumClose,
+    /// `POST /api/v1/roles/rotations` (a signed `role-key-rotated` act)
+    RoleRotation,
 }
 
 impl Route {
-    /// Every route with a JSON body.
-    pub const ALL: [Route; 12] = [
+    /// Every route with a JSON body (routes added later come last, so that a route's
+    /// position stays what it was).
+    pub const ALL: [Route; 15] = [
         Route::Electorate,
         Route::Referendum,
         Route::CeremonyMessage,
@@ -61,20 +69,44 @@ impl Route {
         Route::Response,
         Route::Invalidation,
         Route::Cosignature,
+        Route::ReferendumOpen,
+        Route::ReferendumClose,
+        Route::RoleRotation,
     ];
+
+    /// The payload `type` of the act this route takes, if it is an authority endpoint.
+    pub fn act_type(self) -> Option<&'static str> {
+        Some(match self {
+            Route::Electorate => ActKind::ElectorateRegistered.type_name(),
+            Route::Referendum => ActKind::ReferendumCreated.type_name(),
+            Route::Moderation => ActKind::PetitionModerated.type_name(),
+            Route::Response => ActKind::PetitionResponded.type_name(),
+            Route::Invalidation => ActKind::SignaturesInvalidated.type_name(),
+            Route::ReferendumOpen => ActKind::ReferendumOpened.type_name(),
+            Route::ReferendumClose => ActKind::ReferendumClosed.type_name(),
+            Route::RoleRotation => ActKind::RoleKeyRotated.type_name(),
+            Route::CeremonyMessage
+            | Route::Ballot
+            | Route::Audit
+            | Route::DecryptionShare
+            | Route::Proposal
+            | Route::Signature
+            | Route::Cosignature => return None,
+        })
+    }
 }
 
-/// A body that passed the parser and the stateless checks. Bodies of the types the API
-/// shares with clients are returned for the caller's stateful checks; the server's own
-/// request types (moderation, response, invalidation, cosignature) carry nothing more
-/// to check without the board.
+/// A body that passed the parser and the stateless checks, returned for the caller's
+/// stateful checks (the witness cosignature carries nothing more to check without the
+/// board).
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)] // one per request
 pub enum Body {
-    /// An electorate (validated).
-    Electorate(Electorate),
-    /// A manifest (validated, and a ceremony can start for it).
-    Referendum(Manifest),
+    /// An authority act: the signed board payload, of the route's type, its stateless
+    /// rules checked (an electorate or manifest validated, a ceremony can start for the
+    /// manifest, an invalidation has a reason and a credential, a rotation is not of the
+    /// operator key). Its signature is not checked here.
+    Act(Payload),
     /// A signed ceremony message.
     CeremonyMessage(CeremonyMessage),
     /// A ballot.
@@ -87,12 +119,6 @@ pub enum Body {
     Proposal(PetitionProposal),
     /// A petition signature or withdrawal.
     Signature(PetitionSignature),
-    /// A moderation decision.
-    Moderation,
-    /// An official response.
-    Response,
-    /// An invalidation (with a reason and at least one credential).
-    Invalidation,
     /// A witness cosignature.
     Cosignature,
 }
@@ -100,36 +126,22 @@ pub enum Body {
 /// Parse `bytes` as the body of `route` with the handlers' parser and run the checks the
 /// handler makes before it reads the board. An error is the handler's answer (400 or 422).
 pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
+    let act = |kind| parse_act(kind, bytes).map(Body::Act);
     Ok(match route {
-        Route::Electorate => {
-            let e: Electorate = parse_json(bytes)?;
-            e.validate()?;
-            Body::Electorate(e)
-        }
-        Route::Referendum => {
-            let m: Manifest = parse_json(bytes)?;
-            m.validate()?;
-            CeremonyTracker::new(&m, m.canonical_hash())?;
-            Body::Referendum(m)
-        }
+        Route::Electorate => act(ActKind::ElectorateRegistered)?,
+        Route::Referendum => act(ActKind::ReferendumCreated)?,
+        Route::Moderation => act(ActKind::PetitionModerated)?,
+        Route::Response => act(ActKind::PetitionResponded)?,
+        Route::Invalidation => act(ActKind::SignaturesInvalidated)?,
+        Route::ReferendumOpen => act(ActKind::ReferendumOpened)?,
+        Route::ReferendumClose => act(ActKind::ReferendumClosed)?,
+        Route::RoleRotation => act(ActKind::RoleKeyRotated)?,
         Route::CeremonyMessage => Body::CeremonyMessage(parse_json(bytes)?),
         Route::Ballot => Body::Ballot(parse_json(bytes)?),
         Route::Audit => Body::Audit(parse_json(bytes)?),
         Route::DecryptionShare => Body::DecryptionShare(parse_json(bytes)?),
         Route::Proposal => Body::Proposal(parse_json(bytes)?),
         Route::Signature => Body::Signature(parse_json(bytes)?),
-        Route::Moderation => {
-            parse_json::<ModerationRequest>(bytes)?;
-            Body::Moderation
-        }
-        Route::Response => {
-            parse_json::<ResponseRequest>(bytes)?;
-            Body::Response
-        }
-        Route::Invalidation => {
-            parse_json::<InvalidationRequest>(bytes)?.check()?;
-            Body::Invalidation
-        }
         Route::Cosignature => {
             parse_json::<CosignRequest>(bytes)?;
             Body::Cosignature

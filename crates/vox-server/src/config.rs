@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use ed25519_dalek::SigningKey;
 use vox_protocol::board::BoardPublicKey;
+use vox_protocol::roles::Genesis;
 
 /// A token bucket: up to `burst` requests at once, refilled at `per_second`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -52,7 +54,9 @@ pub fn now_ms() -> i64 {
 }
 
 /// Everything `vox serve` can be told.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` form never shows the operator's secret key (only its public key).
+#[derive(Clone)]
 pub struct ServerConfig {
     /// `sqlite://PATH` (default `sqlite://vox.db`, created on first run) or
     /// `postgres://…`. SQLite URLs may carry `synchronous=` and `journal_mode=`, which
@@ -86,6 +90,53 @@ pub struct ServerConfig {
     /// Directory of the built web pages served at `/` (see `web`); `None` serves the API
     /// only. Defaults to `$VOX_WEB_DIR`, else `target/vox-web-dist` if it has an index.
     pub web_dir: Option<PathBuf>,
+    /// The log's genesis (protocol-spec/11-roles.md §11.2), signed by all four roles.
+    /// Required when the board is empty: it is appended as leaf 0. On a board that has
+    /// entries it is optional, and must then equal leaf 0.
+    pub genesis: Option<Genesis>,
+    /// The board operator's signing key (tree heads, receipts): the only secret the
+    /// server holds, given from a key file and never written to the database. Without
+    /// it, a key stored in the database by an earlier version is used, if there is one.
+    pub operator_key: Option<SigningKey>,
+}
+
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("database_url", &self.database_url)
+            .field("listen", &self.listen)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("max_electorate_body_bytes", &self.max_electorate_body_bytes)
+            .field("rate_limit_per_address", &self.rate_limit_per_address)
+            .field(
+                "rate_limit_exempt_loopback",
+                &self.rate_limit_exempt_loopback,
+            )
+            .field("rate_limit_per_credential", &self.rate_limit_per_credential)
+            .field("witnesses", &self.witnesses)
+            .field("max_connections", &self.max_connections)
+            .field("max_ballot_batch", &self.max_ballot_batch)
+            .field("sweep_interval_ms", &self.sweep_interval_ms)
+            .field("clock", &self.clock)
+            .field("web_dir", &self.web_dir)
+            .field(
+                "genesis",
+                &self
+                    .genesis
+                    .as_ref()
+                    .map(|g| (&g.log_name, g.log_id().to_hex())),
+            )
+            .field(
+                "operator_key",
+                &self.operator_key.as_ref().map(|k| {
+                    format!(
+                        "<secret; public {}>",
+                        hex::encode(k.verifying_key().as_bytes())
+                    )
+                }),
+            )
+            .finish()
+    }
 }
 
 impl Default for ServerConfig {
@@ -110,6 +161,8 @@ impl Default for ServerConfig {
             sweep_interval_ms: 1000,
             clock: Clock::system(),
             web_dir: crate::web::default_web_dir(),
+            genesis: None,
+            operator_key: None,
         }
     }
 }

@@ -1,5 +1,5 @@
-//! Opening the database: backend choice, durability checks, migrations, first-start
-//! secrets.
+//! Opening the database: backend choice, durability checks, migrations, the board head
+//! row and the operator key.
 //!
 //! One `AnyPool` serves both backends: every query uses `$n` placeholders in ascending
 //! order of first appearance, integers are `i64` (BIGINT on PostgreSQL) and bytes are
@@ -8,9 +8,6 @@
 use std::time::Duration;
 
 use ed25519_dalek::SigningKey;
-use rand::rngs::OsRng;
-use rand::RngCore;
-use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -110,7 +107,7 @@ pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, Serv
             .connect(url)
             .await?;
         check_postgres(&pool).await?;
-        POSTGRES_MIGRATOR.run(&pool).await?;
+        migrate(&POSTGRES_MIGRATOR, &pool).await?;
         Ok(Db {
             pool,
             backend: Backend::Postgres,
@@ -138,7 +135,7 @@ pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, Serv
             .connect(&s.url)
             .await?;
         check_sqlite(&pool).await?;
-        SQLITE_MIGRATOR.run(&pool).await?;
+        migrate(&SQLITE_MIGRATOR, &pool).await?;
         Ok(Db {
             pool,
             backend: Backend::Sqlite,
@@ -147,6 +144,28 @@ pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, Serv
         Err(ServerError::Config(format!(
             "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
         )))
+    }
+}
+
+/// Run the migrations. Several processes may start at once on a new database: on
+/// PostgreSQL the migrator takes an advisory lock, on SQLite it does not, and the loser
+/// of the race fails inserting a migration the winner recorded (its transaction is rolled
+/// back). It then tries again, and finds the migrations applied.
+async fn migrate(m: &sqlx::migrate::Migrator, pool: &AnyPool) -> Result<(), ServerError> {
+    let mut attempt = 0u64;
+    loop {
+        match m.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(
+                e @ (sqlx::migrate::MigrateError::Execute(_)
+                | sqlx::migrate::MigrateError::ExecuteMigration(..)),
+            ) if attempt < 5 => {
+                attempt += 1;
+                tracing::debug!(error = %e, attempt, "migration raced another process; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * attempt)).await;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 
@@ -200,82 +219,60 @@ async fn check_postgres(pool: &AnyPool) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// The secrets every process shares, created by whichever process starts first.
-pub struct Secrets {
-    /// The board's signing key.
-    pub board_key: SigningKey,
-    /// SHA-256 of the authority token.
-    pub token_hash: [u8; 32],
-    /// The token itself, only when this start created it.
-    pub new_token: Option<String>,
-}
-
-/// SHA-256 of a token, as stored.
-pub fn token_hash(token: &str) -> [u8; 32] {
-    Sha256::digest(token.as_bytes()).into()
-}
-
-/// Create (first start) or load the board key and the authority token hash, and the
-/// board head row. Concurrent first starts agree: inserts do nothing on conflict and
-/// everyone reads back what was stored.
-pub async fn init_secrets(db: &Db) -> Result<Secrets, ServerError> {
-    let mut tx = db.pool.begin().await?;
+/// Create the board head row if there is none (first start; concurrent first starts
+/// agree: the insert does nothing on conflict).
+pub async fn ensure_head_row(db: &Db) -> Result<(), ServerError> {
     sqlx::query(
         "INSERT INTO board_head (id, size, last_timestamp_ms, root_hash) VALUES (1, 0, 0, $1) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(vox_protocol::merkle::EMPTY_ROOT.0.to_vec())
-    .execute(&mut *tx)
+    .execute(&db.pool)
     .await?;
+    Ok(())
+}
 
-    let mut seed = [0u8; 32];
-    OsRng.fill_bytes(&mut seed);
-    sqlx::query(
-        "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind("board_signing_key")
-    .bind(seed.to_vec())
-    .execute(&mut *tx)
-    .await?;
-    seed.fill(0);
+/// Name of the `server_keys` row where servers before protocol v2 kept the board key.
+const LEGACY_KEY_ROW: &str = "board_signing_key";
 
-    let mut raw = [0u8; 32];
-    OsRng.fill_bytes(&mut raw);
-    let token = hex::encode(raw);
-    let inserted = sqlx::query(
-        "INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
-    )
-    .bind("authority_token_sha256")
-    .bind(token_hash(&token).to_vec())
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-
-    let key_bytes: Vec<u8> = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
-        .bind("board_signing_key")
-        .fetch_one(&mut *tx)
+/// The operator's signing key: `given` (from a key file; never written to the database)
+/// or, without it, the key an earlier version stored in the database. A stored key that
+/// differs from `given` is refused: the board would change keys under its readers.
+pub async fn operator_key(db: &Db, given: Option<&SigningKey>) -> Result<SigningKey, ServerError> {
+    let stored: Option<Vec<u8>> = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
+        .bind(LEGACY_KEY_ROW)
+        .fetch_optional(&db.pool)
         .await?
-        .try_get(0)?;
-    let stored_hash: Vec<u8> = sqlx::query("SELECT value FROM server_keys WHERE name = $1")
-        .bind("authority_token_sha256")
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-    tx.commit().await?;
-
-    let key: [u8; 32] = key_bytes
-        .as_slice()
-        .try_into()
-        .map_err(|_| ServerError::Corrupt("board signing key is not 32 bytes".into()))?;
-    let token_hash: [u8; 32] = stored_hash
-        .as_slice()
-        .try_into()
-        .map_err(|_| ServerError::Corrupt("authority token hash is not 32 bytes".into()))?;
-    Ok(Secrets {
-        board_key: SigningKey::from_bytes(&key),
-        token_hash,
-        new_token: (inserted == 1).then_some(token),
-    })
+        .map(|r| r.try_get(0))
+        .transpose()?;
+    let stored = stored
+        .map(|b| {
+            <[u8; 32]>::try_from(b.as_slice())
+                .map(|k| SigningKey::from_bytes(&k))
+                .map_err(|_| {
+                    ServerError::Corrupt("the stored board signing key is not 32 bytes".into())
+                })
+        })
+        .transpose()?;
+    match (given, stored) {
+        (Some(g), Some(s)) if g.verifying_key() != s.verifying_key() => {
+            Err(ServerError::Config(format!(
+                "the operator key given ({}) is not the board key stored in this database ({}); \
+                 a board cannot change its key (start a new log whose genesis names this one as \
+                 predecessor)",
+                hex::encode(g.verifying_key().as_bytes()),
+                hex::encode(s.verifying_key().as_bytes()),
+            )))
+        }
+        (Some(g), _) => Ok(g.clone()),
+        (None, Some(s)) => Ok(s),
+        (None, None) => Err(ServerError::Config(
+            "no operator key: give the server the board operator's key file (`vox serve \
+             --operator-key FILE`, made with `vox keys new --role operator`), the key the \
+             log's genesis names as operator"
+                .into(),
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use vox_protocol::roles::{ActError, Role};
 use vox_protocol::ProtocolError;
 
 /// Why the server could not start (or stopped).
@@ -25,6 +26,10 @@ pub enum ServerError {
     /// The stored board is inconsistent (e.g. a board key that does not decode).
     #[error("stored state: {0}")]
     Corrupt(String),
+    /// The log's genesis is missing, invalid, or not this server's (protocol-spec/11-roles.md
+    /// §11.2).
+    #[error("genesis: {0}")]
+    Genesis(String),
     /// Binding or serving failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -84,13 +89,9 @@ impl AppError {
         }
     }
 
-    /// 401: missing or wrong authority token.
-    pub fn unauthorized() -> Self {
-        Self::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "this endpoint needs the authority token (Authorization: Bearer …)",
-        )
+    /// 403: an authority act not signed by its role's current key.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
     }
 
     /// 404: unknown id.
@@ -175,9 +176,6 @@ impl IntoResponse for AppError {
                 h.insert(header::RETRY_AFTER, v);
             }
         }
-        if self.status == StatusCode::UNAUTHORIZED {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
         res
     }
 }
@@ -219,5 +217,49 @@ pub fn rule_error(e: ProtocolError) -> AppError {
             AppError::conflict("wrong-state", reason.clone()).with_field(field.clone())
         }
         _ => AppError::from(e),
+    }
+}
+
+/// A role's name in prose ("the petitions office").
+fn role_prose(role: Role) -> &'static str {
+    match role {
+        Role::Operator => "board operator",
+        Role::Registrar => "registrar",
+        Role::PetitionsOffice => "petitions office",
+        Role::ElectionAuthority => "election authority",
+    }
+}
+
+/// An authority act the roles' replay refuses: a signature that is not the role's current
+/// key's is 403 `forbidden` (naming the role), a replayed act 409 `already-exists`, a
+/// broken rotation or genesis rule 422 `invalid`.
+pub fn act_error(e: ActError) -> AppError {
+    match e {
+        ActError::BadSignature { role, kind } => AppError::forbidden(format!(
+            "this {kind} act is not signed by the {}'s current key",
+            role_prose(role)
+        ))
+        .with_field("act/signature"),
+        ActError::Replayed { role } => AppError::conflict(
+            "already-exists",
+            format!(
+                "this {} act is already on the board (an act can be appended only once; \
+                 sign a new one)",
+                role_prose(role)
+            ),
+        )
+        .with_field("act"),
+        ActError::Rotation(reason) => {
+            let field = if reason.contains("operator") {
+                "role"
+            } else if reason.contains("possession") {
+                "possession"
+            } else {
+                "new_key"
+            };
+            AppError::invalid(field, format!("role key rotation: {reason}"))
+        }
+        ActError::Genesis(reason) => AppError::invalid("type", format!("genesis: {reason}")),
+        other => AppError::invalid("act", other.to_string()),
     }
 }

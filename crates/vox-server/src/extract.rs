@@ -9,10 +9,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
-use crate::app::AppState;
-use crate::db::token_hash;
 use crate::error::AppError;
 use crate::idempotency::Idem;
 
@@ -102,26 +99,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
-/// Proof that the request carries the authority token.
-#[derive(Debug, Clone, Copy)]
-pub struct Authority;
+/// The raw body (size already limited by the middleware), for bodies parsed in steps
+/// (authority acts: see `crate::acts`).
+#[derive(Debug)]
+pub struct RawBody(pub Bytes);
 
-impl FromRequestParts<AppState> for Authority {
+impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
-        let token = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(AppError::unauthorized)?;
-        if bool::from(token_hash(token).ct_eq(&state.token_hash)) {
-            Ok(Authority)
-        } else {
-            Err(AppError::unauthorized())
-        }
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| AppError::bad_request(None, format!("unreadable body: {e}")))
     }
 }
 

@@ -125,10 +125,6 @@ pub async fn body_and_idempotency(
         h.update([0]);
         h.update(parts.uri.path().as_bytes());
         h.update([0]);
-        if let Some(a) = parts.headers.get(header::AUTHORIZATION) {
-            h.update(a.as_bytes());
-        }
-        h.update([0]);
         h.update(&bytes);
         let idem = Idem {
             key,

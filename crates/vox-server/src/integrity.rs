@@ -8,6 +8,9 @@
 //! database URL without writing anything.
 //!
 //! Both depths check, in one read-only snapshot:
+//! - the genesis: leaf 0 is a valid genesis (protocol-spec/11-roles.md §11.2) naming the
+//!   operator key that signed the latest tree head (and, at server start, the server's
+//!   own key); no other entry is a genesis;
 //! - the head: `board_head.size` is the number of entries, which are exactly the
 //!   positions `0..size`; the latest signed tree head has that size and the head's root;
 //! - the tree: every level of stored perfect-subtree nodes holds exactly the nodes a tree
@@ -21,7 +24,8 @@
 //!   — and for all of them in full mode).
 //!
 //! [`Depth::Full`] also reads everything, page by page: every entry's leaf hash is
-//! recomputed from its body; every ballot row's ballot, stored receipt and entry agree
+//! recomputed from its body; the genesis and every authority act are replayed
+//! ([`Authorities`]: each act signed by its role's current key, none twice); every ballot row's ballot, stored receipt and entry agree
 //! (hash, position, leaf hash); every audited row matches its entry; every signed tree
 //! head ever issued has the root the stored nodes give for its size; every stored
 //! Idempotency-Key answer that names a leaf points at a committed entry (and, when it
@@ -35,9 +39,12 @@ use std::time::{Duration, Instant};
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Any, AnyConnection, AnyPool, Executor, Row, Transaction};
 use vox_crypto::Hash32;
-use vox_protocol::board::{BoardEntry, Payload, Receipt, SignedTreeHead};
+use vox_protocol::board::{
+    BoardEntry, BoardPublicKey, Payload, Receipt, Sig, SignedTreeHead, TreeHead,
+};
 use vox_protocol::merkle::{node_hash, verify_inclusion, NodeHash, EMPTY_ROOT};
 use vox_protocol::merkle_nodes::{peaks, root_from_nodes, NodeId};
+use vox_protocol::roles::Authorities;
 
 use crate::board::{to_i64, to_u64};
 use crate::db::Backend;
@@ -82,6 +89,8 @@ pub struct IntegrityReport {
     pub bodies_checked: u64,
     /// Signed tree heads whose root was recomputed (full check).
     pub tree_heads_checked: u64,
+    /// Authority acts whose signature and rules were replayed (full check).
+    pub acts: u64,
     /// Idempotency-Key records (full check).
     pub idempotency_records: u64,
     /// Idempotency-Key answers naming a leaf, checked against the log (full check).
@@ -143,16 +152,18 @@ pub async fn check(url: &str, depth: Depth) -> Result<IntegrityReport, Integrity
         })
         .connect(&url)
         .await?;
-    let r = check_pool(&pool, backend, depth).await;
+    let r = check_pool(&pool, backend, depth, None).await;
     pool.close().await;
     r
 }
 
-/// Run the check in one read-only snapshot of `pool`'s database.
+/// Run the check in one read-only snapshot of `pool`'s database; with `operator`, leaf 0
+/// must be a genesis naming that key (the server's own).
 pub(crate) async fn check_pool(
     pool: &AnyPool,
     backend: Backend,
     depth: Depth,
+    operator: Option<&BoardPublicKey>,
 ) -> Result<IntegrityReport, IntegrityError> {
     let t0 = Instant::now();
     let mut tx: Transaction<'static, Any> = pool.begin().await?;
@@ -166,7 +177,7 @@ pub(crate) async fn check_pool(
         problems: Vec::new(),
         report: IntegrityReport::default(),
     };
-    c.run(&mut tx, depth).await?;
+    c.run(&mut tx, depth, operator).await?;
     tx.rollback().await?;
     c.report.elapsed = t0.elapsed();
     if c.problems.is_empty() {
@@ -218,7 +229,12 @@ impl Checker {
         }
     }
 
-    async fn run(&mut self, conn: &mut AnyConnection, depth: Depth) -> Result<(), sqlx::Error> {
+    async fn run(
+        &mut self,
+        conn: &mut AnyConnection,
+        depth: Depth,
+        operator: Option<&BoardPublicKey>,
+    ) -> Result<(), sqlx::Error> {
         // The head.
         let head = sqlx::query("SELECT size, root_hash FROM board_head WHERE id = 1")
             .fetch_optional(&mut *conn)
@@ -251,10 +267,12 @@ impl Checker {
 
         // The latest signed tree head is the head.
         let r = sqlx::query(
-            "SELECT tree_size, root_hash FROM tree_heads ORDER BY tree_size DESC LIMIT 1",
+            "SELECT tree_size, root_hash, timestamp_ms, signature FROM tree_heads \
+             ORDER BY tree_size DESC LIMIT 1",
         )
         .fetch_optional(&mut *conn)
         .await?;
+        let mut latest = None;
         match r {
             None => self.fail("no signed tree head"),
             Some(r) => {
@@ -265,7 +283,26 @@ impl Checker {
                         "the latest signed tree head (size {ts}) is not the board head (size {size})"
                     ));
                 }
+                let sig: Vec<u8> = r.try_get(3)?;
+                if let (Some(root), Ok(sig)) = (hash32(&rh), <[u8; 64]>::try_from(sig.as_slice())) {
+                    latest = Some(SignedTreeHead {
+                        head: TreeHead {
+                            tree_size: ts,
+                            root_hash: NodeHash(root),
+                            timestamp_ms: r.try_get(2)?,
+                        },
+                        signature: Sig(ed25519_dalek::Signature::from_bytes(&sig)),
+                        cosignatures: Vec::new(),
+                    });
+                } else {
+                    self.fail("the latest signed tree head is malformed");
+                }
             }
+        }
+
+        // The log starts with its genesis, which names the key that signs its heads.
+        if size > 0 {
+            self.genesis(conn, operator, latest.as_ref()).await?;
         }
 
         // The tree: every level holds exactly the nodes of a tree of `size` leaves.
@@ -426,6 +463,72 @@ impl Checker {
         Ok(())
     }
 
+    /// Leaf 0 is a valid genesis naming the operator key (the server's, when known) that
+    /// signed the latest tree head; no other entry is a genesis.
+    async fn genesis(
+        &mut self,
+        conn: &mut AnyConnection,
+        operator: Option<&BoardPublicKey>,
+        latest: Option<&SignedTreeHead>,
+    ) -> Result<(), sqlx::Error> {
+        let r = sqlx::query("SELECT kind, body FROM board_entries WHERE seq = 0")
+            .fetch_optional(&mut *conn)
+            .await?;
+        let Some(r) = r else {
+            return Ok(()); // reported with the positions
+        };
+        let kind: String = r.try_get(0)?;
+        let body: String = r.try_get(1)?;
+        let genesis = match serde_json::from_str::<BoardEntry>(&body) {
+            Ok(BoardEntry {
+                payload: Payload::Genesis { genesis },
+                ..
+            }) => genesis,
+            Ok(e) => {
+                self.fail(format!(
+                    "leaf 0 is a {} entry, not a genesis",
+                    e.payload.kind()
+                ));
+                return Ok(());
+            }
+            Err(e) => {
+                self.fail(format!("leaf 0 ({kind}) does not parse: {e}"));
+                return Ok(());
+            }
+        };
+        if let Err(e) = genesis.validate() {
+            self.fail(format!("the genesis (leaf 0) is not valid: {e}"));
+        }
+        let named = genesis.keys.operator;
+        if let Some(op) = operator {
+            if *op != named {
+                self.fail(format!(
+                    "the genesis (leaf 0) names operator key {}, not this server's key {}",
+                    named.to_hex(),
+                    op.to_hex()
+                ));
+            }
+        }
+        if let Some(sth) = latest {
+            if sth.verify(&named).is_err() {
+                self.fail("the latest signed tree head is not signed by the genesis operator key");
+            }
+        }
+        let others = sample(
+            conn,
+            "SELECT seq FROM board_entries WHERE kind = 'genesis' AND seq > 0 ORDER BY seq LIMIT 5",
+            &[],
+        )
+        .await?;
+        if !others.is_empty() {
+            self.fail(format!(
+                "genesis entries after leaf 0, at positions {}",
+                seqs(&others)
+            ));
+        }
+        Ok(())
+    }
+
     /// Everything that reads bodies, page by page.
     async fn full(&mut self, conn: &mut AnyConnection, size: u64) -> Result<(), sqlx::Error> {
         // Every ballot's credential has a latest_ballot row, and it is its last ballot.
@@ -444,7 +547,10 @@ impl Checker {
             ));
         }
 
-        // Entries: bodies hash to their leaves; ballots and audits match their rows.
+        // Entries: bodies hash to their leaves; ballots and audits match their rows; the
+        // genesis and every authority act replay (signatures by the roles' current keys,
+        // no act twice, rotations by the rules).
+        let mut authorities: Option<Authorities> = None;
         let mut next = 0i64;
         let mut leaf_of: Vec<NodeHash> = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
         loop {
@@ -482,12 +588,29 @@ impl Checker {
                 if stored != leaf.0 {
                     self.fail(format!("entry {seq}: stored leaf hash is not its body's"));
                 }
-                if crate::state::payload_kind(&entry.payload) != kind {
+                if entry.payload.kind() != kind {
                     self.fail(format!(
                         "entry {seq}: stored kind {kind:?} is not its body's"
                     ));
                 }
                 self.report.bodies_checked += 1;
+                match (&entry.payload, &mut authorities) {
+                    (Payload::Genesis { genesis }, None) if seq == 0 => {
+                        match Authorities::from_genesis(genesis) {
+                            Ok(a) => authorities = Some(a),
+                            Err(e) => self.fail(format!("entry 0: {e}")),
+                        }
+                    }
+                    (p, Some(a)) => match a.accept(p) {
+                        Ok(()) => {
+                            if p.act().is_some() {
+                                self.report.acts += 1;
+                            }
+                        }
+                        Err(e) => self.fail(format!("entry {seq}: {e}")),
+                    },
+                    _ => {} // leaf 0 is not a genesis: reported by the quick part
+                }
                 match &entry.payload {
                     Payload::BallotCast { ballot } => {
                         let h = ballot.hash();

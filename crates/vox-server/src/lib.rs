@@ -7,12 +7,14 @@
 //! ## Layout
 //! - [`config`]: [`ServerConfig`] and its defaults.
 //! - `db`: backend choice, durability checks (the server refuses settings that could
-//!   lose acknowledged writes), embedded migrations, first-start secrets.
+//!   lose acknowledged writes), embedded migrations, the operator key.
 //! - `board`: the sequencer. Appends are serialized by a row lock in the database; the
 //!   Merkle tree is kept as stored perfect-subtree hashes; tree heads are signed per
 //!   transaction.
-//! - `state`: the in-memory fold of the board (petition and ceremony trackers,
-//!   referendum states), caught up inside every write transaction.
+//! - `state`: the in-memory fold of the board (the roles' keys and acts, petition and
+//!   ceremony trackers, referendum states), caught up inside every write transaction.
+//! - `acts`: authority acts as request bodies (the signed payload itself); each handler
+//!   checks the act's signature against the roles' current keys under the board lock.
 //! - `writer`: group commit of verified ballots.
 //! - [`integrity`]: the log, its tree and the side tables agree (checked at every start;
 //!   the server refuses an inconsistent database).
@@ -24,6 +26,13 @@
 //!   checks, without a database (driven by the fuzz targets in `crates/vox-fuzz`).
 //! - `web`: the citizens' pages (built by `scripts/build-web.sh`) served at `/`.
 //!
+//! ## Trust
+//! The server holds one secret, the board operator's key (tree heads, receipts). Every
+//! discretionary decision is an authority act signed by its role's own key
+//! (protocol-spec/11-roles.md); the server checks the signature and appends the act
+//! unchanged, and cannot make one itself. Steps without discretion (closing a petition at
+//! its deadline, the tally, the result) need no authentication: their rules decide.
+//!
 //! ## Invariants
 //! - The board is the source of truth; every state change is one transaction that
 //!   appends its entries, and an answer (receipt) is only returned after the commit.
@@ -31,6 +40,7 @@
 //!   in-memory state only moves when committed entries are folded.
 //! - Lifecycle rules are `vox_protocol`'s trackers, the code the verifier replays.
 
+mod acts;
 mod api;
 mod app;
 mod board;
@@ -67,7 +77,6 @@ use crate::limiter::RateLimiter;
 #[derive(Debug)]
 pub struct RunningServer {
     addr: SocketAddr,
-    token: Option<String>,
     state: AppState,
     shutdown_http: watch::Sender<bool>,
     shutdown_tasks: watch::Sender<bool>,
@@ -79,11 +88,6 @@ impl RunningServer {
     /// The address the server listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
-    }
-
-    /// The authority token, only on the start that created it (print it once).
-    pub fn authority_token(&self) -> Option<String> {
-        self.token.clone()
     }
 
     /// The board's public key.
@@ -113,21 +117,29 @@ impl RunningServer {
     }
 }
 
-/// Open (or create) the database, check durability, migrate, load or create the board
-/// key and authority token, check the stored board's integrity ([`integrity`], quick
+/// Open (or create) the database, check durability, migrate, take the operator key
+/// (`config.operator_key`, else one stored by an earlier version), make sure the log
+/// starts with its genesis (appended as leaf 0 on an empty board, else checked: see
+/// [`ServerConfig::genesis`]), check the stored board's integrity ([`integrity`], quick
 /// depth; an inconsistent database is refused), fold the board, and serve on
 /// `config.listen`.
 pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let db = db::connect(config.database_url.as_deref(), config.max_connections).await?;
-    let secrets = db::init_secrets(&db).await?;
-    let board = Board::new(db, secrets.board_key, config.clock.clone());
-    board::init_empty_head(&board).await?;
-    let report = integrity::check_pool(&board.db.pool, board.db.backend, integrity::Depth::Quick)
-        .await
-        .map_err(|e| match e {
-            integrity::IntegrityError::Database(e) => ServerError::Database(e),
-            other => ServerError::Corrupt(format!("refusing to start: {other}")),
-        })?;
+    let key = db::operator_key(&db, config.operator_key.as_ref()).await?;
+    db::ensure_head_row(&db).await?;
+    let board = Board::new(db, key, config.clock.clone());
+    board::init_genesis(&board, config.genesis.as_ref()).await?;
+    let report = integrity::check_pool(
+        &board.db.pool,
+        board.db.backend,
+        integrity::Depth::Quick,
+        Some(&board.public),
+    )
+    .await
+    .map_err(|e| match e {
+        integrity::IntegrityError::Database(e) => ServerError::Database(e),
+        other => ServerError::Corrupt(format!("refusing to start: {other}")),
+    })?;
     tracing::info!(
         entries = report.tree_size,
         ballots = report.ballots,
@@ -144,7 +156,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (tx, rx) = mpsc::channel(8192);
     let inner = Arc::new(Inner {
         board,
-        token_hash: secrets.token_hash,
         writer: tx,
         address_limiter: config.rate_limit_per_address.map(RateLimiter::new),
         credential_limiter: config.rate_limit_per_credential.map(RateLimiter::new),
@@ -180,7 +191,6 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     );
     Ok(RunningServer {
         addr,
-        token: secrets.new_token,
         state,
         shutdown_http,
         shutdown_tasks,
@@ -203,14 +213,9 @@ async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
     }
 }
 
-/// `vox serve`: start, print the authority token if this start created it, and serve
-/// until Ctrl-C.
+/// Start and serve until Ctrl-C.
 pub async fn run(config: ServerConfig) -> Result<(), ServerError> {
     let server = start(config).await?;
-    if let Some(token) = server.authority_token() {
-        // Printed once: only its hash is stored.
-        eprintln!("authority token (shown once, keep it safe): {token}");
-    }
     eprintln!("vox listening on http://{}", server.local_addr());
     let _ = tokio::signal::ctrl_c().await;
     server.shutdown().await

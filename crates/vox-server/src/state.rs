@@ -7,6 +7,11 @@
 //! are those of `vox_protocol` ([`PetitionTracker`], [`CeremonyTracker`]) — the same code
 //! the verifier replays.
 //!
+//! The genesis (leaf 0) and every authority act are replayed by
+//! [`vox_protocol::roles::Authorities`] (the roles' current keys and the acts already
+//! seen), the same replay the verifier runs, so acts are checked against exactly what
+//! the committed board says.
+//!
 //! Ballots and audits change nothing here: their indexes (`ballots`, `latest_ballot`,
 //! `audited_ballots`) live in the database, written in the same transaction as the
 //! entries, so catching up never needs to read ballot bodies.
@@ -25,35 +30,12 @@ use vox_protocol::electorate::{Electorate, ElectorateIndex};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::petition::{PetitionTracker, SignatureAction};
+use vox_protocol::roles::{ActError, Authorities};
 use vox_protocol::tally::ReferendumResult;
 use vox_protocol::ProtocolError;
 
 /// Entry kinds that leave the in-memory state unchanged (skipped when catching up).
 pub const UNFOLDED_KINDS: [&str; 2] = ["ballot-cast", "ballot-audited"];
-
-/// The `type` tag of a payload, as in its JSON.
-pub fn payload_kind(p: &Payload) -> &'static str {
-    match p {
-        Payload::ElectorateRegistered { .. } => "electorate-registered",
-        Payload::PetitionProposed { .. } => "petition-proposed",
-        Payload::PetitionSigned { .. } => "petition-signed",
-        Payload::PetitionThreshold { .. } => "petition-threshold",
-        Payload::PetitionModerated { .. } => "petition-moderated",
-        Payload::PetitionResponded { .. } => "petition-responded",
-        Payload::SignaturesInvalidated { .. } => "signatures-invalidated",
-        Payload::PetitionClosed { .. } => "petition-closed",
-        Payload::ReferendumCreated { .. } => "referendum-created",
-        Payload::Ceremony { .. } => "ceremony",
-        Payload::CeremonyCompleted { .. } => "ceremony-completed",
-        Payload::ReferendumOpened { .. } => "referendum-opened",
-        Payload::BallotCast { .. } => "ballot-cast",
-        Payload::BallotAudited { .. } => "ballot-audited",
-        Payload::ReferendumClosed { .. } => "referendum-closed",
-        Payload::TallyComputed { .. } => "tally-computed",
-        Payload::DecryptionShare { .. } => "decryption-share",
-        Payload::ResultPublished { .. } => "result-published",
-    }
-}
 
 /// A registered electorate.
 #[derive(Debug)]
@@ -200,6 +182,8 @@ pub struct Derived {
     pub referendums: HashMap<String, ReferendumInfo>,
     /// Referendum ids in creation order.
     pub referendum_order: Vec<String>,
+    /// The genesis, the roles' current keys and the acts seen (from leaf 0 on).
+    pub authorities: Option<Authorities>,
 }
 
 /// Folding an entry that does not apply means the stored board contradicts the rules
@@ -227,15 +211,42 @@ impl Derived {
             });
         }
         self.cursor = index + 1;
-        if UNFOLDED_KINDS.contains(&payload_kind(&entry.payload)) {
+        let kind = entry.payload.kind();
+        if UNFOLDED_KINDS.contains(&kind) {
             self.cursor = index;
-            self.note_unfolded(index, payload_kind(&entry.payload), entry.scope());
+            self.note_unfolded(index, kind, entry.scope());
             return Ok(());
         }
-        self.apply(index, entry).map_err(|e| FoldError {
-            index,
-            reason: e.to_string(),
-        })
+        let fail = |reason: String| FoldError { index, reason };
+        self.authority(index, &entry.payload)
+            .map_err(|e| fail(e.to_string()))?;
+        self.apply(index, entry).map_err(|e| fail(e.to_string()))
+    }
+
+    /// The roles' state for checking an act at the locked head (500 before the genesis
+    /// is folded, which the start-up prevents).
+    pub fn authorities(&self) -> Result<&Authorities, ActError> {
+        self.authorities
+            .as_ref()
+            .ok_or_else(|| ActError::Genesis("the board has no genesis entry".into()))
+    }
+
+    /// Replay the authority rules: the genesis starts them at leaf 0; an act must pass
+    /// them (it did when it was appended) and is recorded.
+    fn authority(&mut self, index: u64, payload: &Payload) -> Result<(), ActError> {
+        match (payload, &mut self.authorities) {
+            (Payload::Genesis { genesis }, None) if index == 0 => {
+                self.authorities = Some(Authorities::from_genesis(genesis)?);
+                Ok(())
+            }
+            (Payload::Genesis { .. }, _) => Err(ActError::Genesis(
+                "a genesis entry may only be the first entry of the log".into(),
+            )),
+            (_, None) => Err(ActError::Genesis(
+                "the first entry of the log is not a genesis".into(),
+            )),
+            (p, Some(a)) => a.accept(p),
+        }
     }
 
     /// Fold a ballot or audit entry from its kind and scope alone (its body changes
@@ -269,7 +280,9 @@ impl Derived {
     fn apply(&mut self, index: u64, entry: &BoardEntry) -> Result<(), ProtocolError> {
         let ts = entry.timestamp_ms;
         match &entry.payload {
-            Payload::ElectorateRegistered { electorate } => {
+            // Folded by `authority`.
+            Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
+            Payload::ElectorateRegistered { electorate, .. } => {
                 let hash = electorate.canonical_hash();
                 let info = Arc::new(ElectorateInfo {
                     index: electorate.index(),
@@ -319,6 +332,7 @@ impl Derived {
             Payload::PetitionModerated {
                 petition_id,
                 moderation,
+                ..
             } => {
                 let p = self.petition(petition_id)?;
                 p.tracker.apply_moderation(moderation, ts)?;
@@ -326,13 +340,16 @@ impl Derived {
                     p.rejection_reason = Some(reason.clone());
                 }
             }
-            Payload::PetitionResponded { petition_id, text } => {
+            Payload::PetitionResponded {
+                petition_id, text, ..
+            } => {
                 self.petition(petition_id)?.tracker.apply_response(text)?;
             }
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
                 reason,
+                ..
             } => {
                 let p = self.petition(petition_id)?;
                 let count = p.tracker.apply_invalidation(credentials)?;
@@ -345,7 +362,7 @@ impl Derived {
             Payload::PetitionClosed { petition_id, .. } => {
                 self.petition(petition_id)?.tracker.apply_close(ts)?;
             }
-            Payload::ReferendumCreated { manifest } => {
+            Payload::ReferendumCreated { manifest, .. } => {
                 if let Some(pid) = &manifest.source_petition {
                     self.petition(pid)?
                         .tracker
@@ -405,11 +422,11 @@ impl Derived {
                     }
                 }
             }
-            Payload::ReferendumOpened { referendum_id } => {
+            Payload::ReferendumOpened { referendum_id, .. } => {
                 self.referendum(referendum_id)?.state = RefState::Open;
             }
             Payload::BallotCast { .. } | Payload::BallotAudited { .. } => {}
-            Payload::ReferendumClosed { referendum_id } => {
+            Payload::ReferendumClosed { referendum_id, .. } => {
                 self.referendum(referendum_id)?.state = RefState::Closed;
             }
             Payload::TallyComputed { tally } => {

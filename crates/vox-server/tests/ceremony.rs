@@ -25,7 +25,7 @@ fn complaints(db: &TestDb) {
 
     // 1. An answered complaint: the dealer reveals the right share; the ceremony goes on.
     let m = manifest("honest", eh, &trustees, 2, None);
-    c.post_auth("/api/v1/referendums", &m).expect(201);
+    c.act(acts::created(&m)).expect(201);
     let revealed = ceremony_until_confirm(c, &m, &trustees);
     let complaint = Complaint {
         dealer: idx(1),
@@ -67,7 +67,7 @@ fn complaints(db: &TestDb) {
 
     // 2. A complaint judged against the dealer stops the ceremony with a clear reason.
     let m = manifest("cheat", eh, &trustees, 2, None);
-    c.post_auth("/api/v1/referendums", &m).expect(201);
+    c.act(acts::created(&m)).expect(201);
     ceremony_until_confirm(c, &m, &trustees);
     let complaint = Complaint {
         dealer: idx(3),
@@ -104,8 +104,7 @@ fn complaints(db: &TestDb) {
         &ceremony_message(&m, &trustees, 2, CeremonyBody::Confirm),
     )
     .expect(409);
-    c.post_auth_empty("/api/v1/referendums/cheat/open")
-        .expect(409);
+    c.act(acts::opened("cheat")).expect(409);
     assert_eq!(c.size(), size);
     check_log(c);
 }

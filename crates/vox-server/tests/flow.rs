@@ -15,8 +15,16 @@ use vox_protocol::record::RecordHeader;
 fn full_flow(db: &TestDb) {
     let h = Harness::start(config(&db.url));
     let c = &h.client;
-    assert!(h.token.is_some(), "first start creates the authority token");
     c.get("/healthz").expect(200);
+    // The board starts with its genesis and shows the roles' keys.
+    let info = c.get("/api/v1/board").json();
+    assert_eq!(info["tree_size"], 1);
+    assert_eq!(info["genesis"], serde_json::to_value(genesis()).unwrap());
+    assert_eq!(
+        info["roles"],
+        serde_json::to_value(roles().public_keys()).unwrap()
+    );
+    assert_eq!(info["log_id"], roles().log_id().to_hex());
     assert_eq!(c.get("/api/v1/").json()["api"], "v1");
     let openapi = c.get("/api/v1/openapi.json").json();
     assert_eq!(openapi["openapi"], "3.1.0");
@@ -41,20 +49,13 @@ fn full_flow(db: &TestDb) {
     r.expect(201);
     assert_eq!(r.json()["stage"], "proposed");
     // Moderation before enough sponsors is a state conflict.
-    c.post_auth(
-        "/api/v1/petitions/p1/moderation",
-        &serde_json::json!({"decision": "publish"}),
-    )
-    .expect(409);
+    c.act(acts::publish("p1", 60_000)).expect(409);
     let r = sign(c, &p, &voters.creds[1], SignatureAction::Sign);
     r.expect(201);
     assert_eq!(r.json()["count"], 2);
     let detail = c.get("/api/v1/petitions/p1").json();
     assert_eq!(detail["stage"], "awaiting-moderation");
-    let r = c.post_auth(
-        "/api/v1/petitions/p1/moderation",
-        &serde_json::json!({"decision": "publish"}),
-    );
+    let r = c.act(acts::publish("p1", 60_000));
     r.expect(200);
     assert_eq!(r.json()["stage"], "open");
     // The signature receipt's inclusion proof checks against its signed tree head.
@@ -83,11 +84,8 @@ fn full_flow(db: &TestDb) {
     let d = c.get("/api/v1/petitions/p1").json();
     assert_eq!(d["response_overdue"], true, "{d}");
     assert!(d["response_due_by"].as_i64().is_some());
-    c.post_auth(
-        "/api/v1/petitions/p1/response",
-        &serde_json::json!({"text": "We will consider it."}),
-    )
-    .expect(200);
+    c.act(acts::response("p1", "We will consider it."))
+        .expect(200);
     let d = c.get("/api/v1/petitions/p1").json();
     assert_eq!(d["response_overdue"], false);
     assert_eq!(d["response"], "We will consider it.");
@@ -97,8 +95,11 @@ fn full_flow(db: &TestDb) {
     r.expect(201);
     assert_eq!(r.json()["count"], 3);
     sign(c, &p, &voters.creds[5], SignatureAction::Sign).expect(201);
-    let inv = serde_json::json!({"credentials": [voters.creds[5].public_key()], "reason": "proven duplicate person"});
-    let r = c.post_auth("/api/v1/petitions/p1/invalidations", &inv);
+    let r = c.act(acts::invalidation(
+        "p1",
+        vec![voters.creds[5].public_key()],
+        "proven duplicate person",
+    ));
     r.expect(200);
     assert_eq!(r.json()["count"], 3);
     sign(c, &p, &voters.creds[3], SignatureAction::Sign).expect(201);
@@ -127,15 +128,15 @@ fn full_flow(db: &TestDb) {
     // Referendum triggered by the petition.
     let trustees = Trustees::new(3);
     let m = manifest("r1", eh, &trustees, 2, Some("p1".into()));
-    let r = c.post_auth("/api/v1/referendums", &m);
+    let r = c.act(acts::created(&m));
     r.expect(201);
     assert_eq!(r.json()["state"], "key-ceremony");
     assert_eq!(c.get("/api/v1/petitions/p1").json()["referendum_id"], "r1");
     // A second referendum from the same petition is refused.
     let m2 = manifest("r1b", eh, &trustees, 2, Some("p1".into()));
-    c.post_auth("/api/v1/referendums", &m2).expect(409);
+    c.act(acts::created(&m2)).expect(409);
     let key_shares = run_ceremony(c, &m, &trustees);
-    c.post_auth_empty("/api/v1/referendums/r1/open").expect(200);
+    c.act(acts::opened("r1")).expect(200);
     let key = election_key(c, "r1");
     let board = c.board_key();
 
@@ -255,6 +256,15 @@ fn full_flow(db: &TestDb) {
         )
         .unwrap();
     }
+    // Leaf 0 is the genesis, and only leaf 0.
+    assert!(matches!(&entries[0].payload, Payload::Genesis { genesis: g } if g == genesis()));
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| matches!(e.payload, Payload::Genesis { .. }))
+            .count(),
+        1
+    );
     let kinds: Vec<&str> = entries
         .iter()
         .map(|e| match &e.payload {
@@ -295,27 +305,21 @@ fn full_flow_on_every_backend() {
 }
 
 #[test]
-fn restart_keeps_board_key_state_and_token_hash() {
+fn restart_keeps_board_key_and_state() {
     let db = sqlite_db();
     let h = Harness::start(config(&db.url));
-    let token = h.token.clone().unwrap();
     let key = h.client.board_key();
+    assert_eq!(key, roles().public_keys().operator);
     let voters = Voters::new("e", 3, |_| None);
     voters.register(&h.client);
     let size = h.client.size();
     h.stop();
     let h2 = Harness::start(config(&db.url));
-    assert!(
-        h2.token.is_none(),
-        "the token is only shown on the first start"
-    );
     assert_eq!(h2.client.board_key(), key);
     assert_eq!(h2.client.size(), size);
     h2.client.get("/api/v1/electorates/e").expect(200);
-    // The old token still works (only its hash is stored).
-    let mut c = h2.client.clone();
-    c.token = token;
+    // The registrar still acts with its key.
     let voters2 = Voters::new("e2", 2, |_| None);
-    voters2.register(&c);
-    check_log(&c);
+    voters2.register(&h2.client);
+    check_log(&h2.client);
 }

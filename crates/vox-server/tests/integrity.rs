@@ -168,6 +168,19 @@ const DAMAGE: &[(&str, &str, bool, &str)] = &[
         "stored leaf hash is not its body's",
     ),
     (
+        "a second genesis",
+        "UPDATE board_entries SET kind = 'genesis' WHERE seq = 1",
+        true,
+        "genesis entries after leaf 0, at positions 1",
+    ),
+    (
+        "an act whose signed time was edited (leaf hash kept)",
+        "UPDATE board_entries SET body = REPLACE(body, '\"issued_at_ms\":', '\"issued_at_ms\":1') \
+         WHERE kind = 'electorate-registered'",
+        false,
+        "registrar signature on this electorate-registered does not verify",
+    ),
+    (
         "an idempotency answer naming another leaf",
         "UPDATE idempotency SET body = REPLACE(body, '\"leaf_index\":', '\"leaf_index\":9') WHERE key = 'k-sig'",
         false,
@@ -187,6 +200,8 @@ fn damage_is_named(label: &str, base_url: &str, copies: &dyn Copies) {
     assert_eq!(full.signatures, 2);
     assert!(full.idempotency_checked >= 5, "{full:?}");
     assert_eq!(full.bodies_checked, full.tree_size);
+    // The registrar's electorate, the moderation, the referendum's creation and opening.
+    assert_eq!(full.acts, 4);
     eprintln!("{label}: honest board passes: {full:?}");
 
     for (n, (what, sql, quick_catches, words)) in DAMAGE.iter().enumerate() {
@@ -331,9 +346,10 @@ fn quick_check_on_a_large_board() {
     }
 }
 
-/// `n` ballot entries with their tree, head, signed head (unsigned: the check does not
-/// verify signatures), ballot rows and latest_ballot rows.
-async fn fill(url: &str, n: u64) {
+/// `n` ballot entries after the genesis (leaf 0, appended by the server) with their tree,
+/// head, signed head (signed with the test operator key: the check verifies the latest),
+/// ballot rows and latest_ballot rows.
+async fn fill(url: &str, total: u64) {
     use sha2::{Digest, Sha256};
     use sqlx::{AnyConnection, Connection, Executor};
     use std::collections::HashMap;
@@ -346,11 +362,24 @@ async fn fill(url: &str, n: u64) {
         |tag: &str, i: u64| -> [u8; 32] { Sha256::digest(format!("{tag}{i}").as_bytes()).into() };
     let body = format!("{{\"filler\":\"{}\"}}", "b".repeat(1500));
     let receipt = format!("{{\"filler\":\"{}\"}}", "r".repeat(1500));
-    let credentials = (n * 2 / 3).max(1);
+    let credentials = (total * 2 / 3).max(1);
     let mut nodes: HashMap<NodeId, NodeHash> = HashMap::new();
+    // Leaf 0 is the genesis.
+    let genesis_leaf: Vec<u8> = sqlx::Row::get(
+        &sqlx::query("SELECT hash FROM merkle_nodes WHERE level = 0 AND idx = 0")
+            .fetch_one(&mut c)
+            .await
+            .unwrap(),
+        0,
+    );
+    nodes.insert(
+        NodeId { level: 0, index: 0 },
+        NodeHash(genesis_leaf.try_into().unwrap()),
+    );
+    let n = total + 1;
     let mut tx = c.begin().await.unwrap();
     let chunk = 100u64;
-    let (mut i, mut committed) = (0u64, 0u64);
+    let (mut i, mut committed) = (1u64, 1u64);
     while i < n {
         let end = (i + chunk).min(n);
         let mut e_sql = String::from(
@@ -423,9 +452,18 @@ async fn fill(url: &str, n: u64) {
         }
     }
     let root = root_from_nodes(n, &mut |id| nodes.get(&id).copied().ok_or(())).unwrap();
+    let sth = vox_protocol::board::SignedTreeHead::sign(
+        vox_protocol::board::TreeHead {
+            tree_size: n,
+            root_hash: root,
+            timestamp_ms: now_ms(),
+        },
+        &roles().operator,
+    );
+    let ts = sth.head.timestamp_ms;
     tx.execute(
         format!(
-            "UPDATE board_head SET size = {n}, last_timestamp_ms = {n}, root_hash = {}",
+            "UPDATE board_head SET size = {n}, last_timestamp_ms = {ts}, root_hash = {}",
             hex_lit(url, &root.0)
         )
         .as_str(),
@@ -434,9 +472,9 @@ async fn fill(url: &str, n: u64) {
     .unwrap();
     tx.execute(
         format!(
-            "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature) VALUES ({n}, {}, {n}, {})",
+            "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature) VALUES ({n}, {}, {ts}, {})",
             hex_lit(url, &root.0),
-            hex_lit(url, &[0u8; 64])
+            hex_lit(url, &sth.signature.0.to_bytes())
         )
         .as_str(),
     )

@@ -64,11 +64,7 @@ fn rejections(db: &TestDb) {
     )
     .expect(201);
     sign(c, &short, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        "/api/v1/petitions/short/moderation",
-        &json!({"decision": "publish"}),
-    )
-    .expect(200);
+    c.act(acts::publish("short", 300)).expect(200);
 
     // Referendums: r open, rc closed, rk in its key ceremony.
     let trustees = Trustees::new(3);
@@ -76,10 +72,9 @@ fn rejections(db: &TestDb) {
     let (_, key) = open_referendum(c, &m, &trustees);
     let mc = manifest("rc", eh, &trustees, 2, None);
     let (_, key_c) = open_referendum(c, &mc, &trustees);
-    c.post_auth_empty("/api/v1/referendums/rc/close")
-        .expect(200);
+    c.act(acts::closed("rc")).expect(200);
     let mk = manifest("rk", eh, &trustees, 2, None);
-    c.post_auth("/api/v1/referendums", &mk).expect(201);
+    c.act(acts::created(&mk)).expect(201);
 
     let sig_path = "/api/v1/petitions/p/signatures";
 
@@ -163,9 +158,7 @@ fn rejections(db: &TestDb) {
             &signature(&p, &voters.creds[3], SignatureAction::Sign),
         )
     });
-    refused(c, 404, || {
-        c.post_auth_empty("/api/v1/referendums/nope/open")
-    });
+    refused(c, 404, || c.act(acts::opened("nope")));
     refused(c, 404, || c.get("/api/v1/no/such/route"));
     refused(c, 405, || {
         c.request("DELETE", "/api/v1/petitions", None, &[])
@@ -180,12 +173,10 @@ fn rejections(db: &TestDb) {
     // 409: wrong state.
     let (closed_ballot, _) = encrypt(&mc, key_c, &voters.creds[2], &choices(&mc, true, 0));
     refused(c, 409, || cast(c, &mc, &closed_ballot));
-    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/r/tally"));
-    refused(c, 409, || {
-        c.post_auth_empty("/api/v1/referendums/r/publish")
-    });
-    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/rk/open"));
-    refused(c, 409, || c.post_auth_empty("/api/v1/referendums/rc/close"));
+    refused(c, 409, || c.post_empty("/api/v1/referendums/r/tally"));
+    refused(c, 409, || c.post_empty("/api/v1/referendums/r/publish"));
+    refused(c, 409, || c.act(acts::opened("rk")));
+    refused(c, 409, || c.act(acts::closed("rc")));
     // The short petition closes by itself at its deadline; signing it then is refused.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while c.get("/api/v1/petitions/short").json()["stage"] != "closed" {
@@ -198,9 +189,10 @@ fn rejections(db: &TestDb) {
     refused(c, 409, || {
         sign(c, &short, &voters.creds[3], SignatureAction::Sign)
     });
-    refused(c, 409, || {
-        c.post_auth_empty("/api/v1/petitions/short/close")
-    });
+    refused(c, 409, || c.post_empty("/api/v1/petitions/short/close"));
+    // Closing an open petition before its deadline is refused (anyone may trigger it,
+    // the rule decides).
+    refused(c, 409, || c.post_empty("/api/v1/petitions/p/close"));
     // Duplicate signature; withdrawing what was never signed.
     refused(c, 409, || {
         sign(c, &p, &voters.creds[1], SignatureAction::Sign)
@@ -216,44 +208,58 @@ fn rejections(db: &TestDb) {
         serde_json::to_value(signature(&p, &voters.creds[3], SignatureAction::Sign)).unwrap();
     sv["action"] = json!("withdraw");
     refused(c, 422, || c.post(sig_path, &sv));
-    // Publishing beyond the petition's fixed period.
-    let far = now_ms() + 10_000_000;
+    // Publishing beyond the petition's fixed period, or with a deadline already past
+    // (the signed closes_at is used as it is, never adjusted).
+    let p2 = petition("p2", eh, 600_000);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(p2.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    sign(c, &p2, &voters.creds[1], SignatureAction::Sign).expect(201);
+    for closes_at in [now_ms() + 10_000_000, now_ms() - 1] {
+        let publish = acts::moderation(
+            "p2",
+            vox_protocol::petition::Moderation::Publish { closes_at },
+        );
+        let r = refused(c, 422, || c.act(publish));
+        assert_eq!(r.field().as_deref(), Some("moderation/closes_at"));
+    }
+    // A publish decision must carry closes_at (the role signs it).
+    let mut no_deadline = serde_json::to_value(signed(acts::publish("p2", 600_000))).unwrap();
+    no_deadline["moderation"]
+        .as_object_mut()
+        .unwrap()
+        .remove("closes_at");
+    refused(c, 400, || {
+        c.post("/api/v1/petitions/p2/moderation", &no_deadline)
+    });
+    refused(c, 409, || c.act(acts::reject("p", "x")));
+    refused(c, 409, || c.act(acts::response("p", "early")));
     refused(c, 422, || {
-        c.post_auth(
-            "/api/v1/petitions/p/moderation",
-            &json!({"decision": "publish", "closes_at": far}),
-        )
+        c.act(acts::invalidation(
+            "p",
+            vec![voters.creds[5].public_key()],
+            "never signed",
+        ))
     });
-    refused(c, 409, || {
-        c.post_auth(
-            "/api/v1/petitions/p/moderation",
-            &json!({"decision": "reject", "reason": "x"}),
-        )
-    });
-    refused(c, 409, || {
-        c.post_auth("/api/v1/petitions/p/response", &json!({"text": "early"}))
-    });
-    refused(c, 422, || {
-        c.post_auth(
-            "/api/v1/petitions/p/invalidations",
-            &json!({"credentials": [voters.creds[5].public_key()], "reason": "never signed"}),
-        )
-    });
+    let r = refused(c, 422, || c.act(acts::invalidation("p", vec![], "nobody")));
+    assert_eq!(r.field().as_deref(), Some("credentials"));
 
-    // 401: missing or wrong authority token.
+    // Acts: the wrong type for the endpoint, an id other than the path's (422).
+    let closing = signed(acts::closed("r"));
+    let r = refused(c, 422, || c.post("/api/v1/referendums/r/open", &closing));
+    assert_eq!(r.field().as_deref(), Some("type"));
+    let r = refused(c, 422, || c.post("/api/v1/referendums/rc/close", &closing));
+    assert_eq!(r.field().as_deref(), Some("referendum_id"));
+    let response = signed(acts::response("p", "hello"));
+    let r = refused(c, 422, || {
+        c.post("/api/v1/petitions/p2/response", &response)
+    });
+    assert_eq!(r.field().as_deref(), Some("petition_id"));
+    // A bare electorate (the v1 body) is not an act.
     let v = Voters::new("e-new", 2, |_| None);
-    refused(c, 401, || c.post("/api/v1/electorates", &v.electorate));
-    refused(c, 401, || {
-        c.request(
-            "POST",
-            "/api/v1/electorates",
-            Some(&serde_json::to_string(&v.electorate).unwrap()),
-            &[("Authorization", "Bearer 0000")],
-        )
-    });
-    refused(c, 401, || {
-        c.request("POST", "/api/v1/referendums/r/close", Some(""), &[])
-    });
+    refused(c, 400, || c.post("/api/v1/electorates", &v.electorate));
 
     // Ceremony: out of phase (409), bad signature and strangers (422).
     let ck = "/api/v1/referendums/rk/ceremony";

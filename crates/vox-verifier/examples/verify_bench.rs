@@ -6,7 +6,7 @@
 //!
 //! Generates once (and reuses) a record of VOTERS (default 100,000) yes/no ballots and
 //! VOTERS choose-one-of-10 ballots (or only one kind) under
-//! `$CARGO_TARGET_DIR/vox-bench/record-VOTERS[-KIND]` (default `target/`), verifies it end to end with `verify_record` (both passes, JSON
+//! `$CARGO_TARGET_DIR/vox-bench/record-v2-VOTERS[-KIND]` (default `target/`), verifies it end to end with `verify_record` (both passes, JSON
 //! decoding, Merkle roots, every check) and reports ballots per second. In the same run it
 //! measures the raw floor for the same ballots on the same cores: decompressing every
 //! point the ballots carry plus one batched vartime multiscalar multiplication per chunk
@@ -178,7 +178,7 @@ fn floor(dir: &Path) -> Floor {
         let mut ballots: Vec<(usize, Ballot)> = Vec::new();
         for e in entries {
             match e.payload {
-                Payload::ReferendumCreated { manifest } => {
+                Payload::ReferendumCreated { manifest, .. } => {
                     contexts.push((manifest.referendum_id.clone(), manifest, None))
                 }
                 Payload::CeremonyCompleted {
@@ -292,7 +292,7 @@ fn main() {
         .position(|a| a == "--dir")
         .and_then(|i| args.get(i + 1))
         .map(PathBuf::from)
-        .unwrap_or_else(|| target.join(format!("vox-bench/record-{voters}{suffix}")));
+        .unwrap_or_else(|| target.join(format!("vox-bench/record-v2-{voters}{suffix}")));
     let cores = rayon::current_num_threads();
 
     if regen || !dir.join("record.json").exists() {
@@ -359,7 +359,7 @@ fn main() {
         total_cpu.as_secs_f64() / fl.cpu.as_secs_f64()
     );
     println!(
-        "  verify: V2 decode+hash {:.2} s, V9 proofs+tally {:.2} s (wall)",
+        "  verify: V2 decode+hash {:.2} s, V10 proofs+tally {:.2} s (wall)",
         v2.as_secs_f64(),
         v9.as_secs_f64()
     );

@@ -1,20 +1,22 @@
 //! # vox-verifier
 //!
 //! The independent verifier of vox records: it re-checks, from the public board alone,
-//! every signed tree head, every petition count and threshold, every ceremony message,
+//! every signed tree head, the genesis and every role-signed authority act, every
+//! petition count and threshold, every ceremony message,
 //! every ballot's eligibility and proofs, the encrypted tally, every decryption share and
-//! the published result, in numbered steps V1…V13 ([`STEPS`], protocol-spec/10-verifier.md).
+//! the published result, in numbered steps V1…V14 ([`STEPS`], protocol-spec/10-verifier.md).
 //! It depends on `vox-crypto` and `vox-protocol` only — never on the server — so an
 //! observer can audit it on its own.
 //!
 //! ```text
 //! vox-verify RECORD_DIR [--receipt FILE]... [--json] [--referendum ID] [--allow-partial]
-//! vox-verify --server URL [--referendum ID] [--out DIR]
+//!            [--board-key HEX] [--role-key ROLE=HEX]... [--trust FILE]
+//! vox-verify --server URL [--referendum ID] [--out DIR] [same options]
 //! vox-verify monitor --server URL [--witness-key FILE] [--interval SECS] [--once]
 //! ```
 //!
 //! ## Layout
-//! - [`steps`]: the table of steps V1…V13.
+//! - [`steps`]: the table of steps V1…V14.
 //! - [`run`]: [`verify_record`], the two-pass driver over a [`RecordSource`], and
 //!   [`StagedVerification`], the same two passes over a record held in memory, one
 //!   call per page (a browser draws progress between calls).
@@ -25,6 +27,7 @@
 //! - [`compact`]: the streaming RFC 6962 tree (compact stack of subtrees).
 //! - [`monitor`]: the log monitor's checks (consistency, equivocation), without I/O.
 //! - [`report`]: PASS / FAIL / NOT-CHECKED per step, locations, exit codes, output.
+//! - [`trust`]: keys the observer pins (board, roles, witnesses) — [`Options::trust`].
 //! - [`source`], `dir` (feature `fs`): where records come from.
 //! - `synth` (feature `synth`): an honest-record generator for tests and benchmarks.
 //!
@@ -44,7 +47,7 @@
 //!   location; NOT-CHECKED is never counted as a pass.
 //!
 //! ## Exit status (`vox-verify`)
-//! 0 every step passed (V13 may be NOT-CHECKED when no receipt was given); 1 some step
+//! 0 every step passed (V14 may be NOT-CHECKED when no receipt was given); 1 some step
 //! failed; 2 usage, I/O or download error; 3 nothing failed but a step is NOT-CHECKED
 //! (e.g. a referendum without a result yet, a witness that has not cosigned the last
 //! head) — `--allow-partial` turns 3 into 0.
@@ -63,6 +66,7 @@ pub mod steps;
 #[cfg(feature = "synth")]
 pub mod synth;
 mod timer;
+pub mod trust;
 pub mod verifier;
 mod work;
 
@@ -71,4 +75,5 @@ pub use report::{Report, Status, Verdict};
 pub use run::{verify_record, NoProgress, Progress, StagedVerification};
 pub use source::{MemorySource, RecordSource};
 pub use steps::{StepId, StepInfo, STEPS};
+pub use trust::TrustAnchors;
 pub use verifier::{NamedReceipt, Options, Seed, Verifier};

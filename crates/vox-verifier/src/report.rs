@@ -10,6 +10,8 @@ use core::time::Duration;
 
 use serde::Serialize;
 
+use vox_protocol::roles::Role;
+
 use crate::steps::{StepId, StepInfo, STEPS};
 
 /// Failures kept in detail per step (the total is always counted).
@@ -61,6 +63,13 @@ pub enum Location {
     Leaf {
         /// Leaf index.
         index: u64,
+    },
+    /// An authority act (V4).
+    Act {
+        /// Leaf index.
+        leaf: u64,
+        /// The role whose act the entry is (`registrar`, `petitions-office`, …).
+        role: Role,
     },
     /// A signed tree head.
     TreeHead {
@@ -127,6 +136,7 @@ impl fmt::Display for Location {
         match self {
             Location::Record { what } => write!(f, "record {what}"),
             Location::Leaf { index } => write!(f, "leaf {index}"),
+            Location::Act { leaf, role } => write!(f, "leaf {leaf} ({role} act)"),
             Location::TreeHead { tree_size } => write!(f, "tree head of size {tree_size}"),
             Location::Witness { key } => write!(f, "witness {key}"),
             Location::Electorate { electorate, leaf } => {
@@ -322,7 +332,7 @@ impl Report {
         let mut out = String::new();
         for s in &self.steps {
             out.push_str(&format!(
-                "{:<4} {:<11} {:<38} {:>10} {:<14} {:>8.2} s  {}\n",
+                "{:<4} {:<11} {:<39} {:>10} {:<14} {:>8.2} s  {}\n",
                 s.id.code(),
                 s.status.to_string(),
                 s.title,

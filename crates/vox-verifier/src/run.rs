@@ -2,7 +2,9 @@
 //! (protocol-spec/10-verifier.md §10.1).
 //!
 //! - V1 reads and checks the header; without a usable header (board key) nothing else
-//!   can be checked, and every other step is NOT-CHECKED.
+//!   can be checked, and every other step is NOT-CHECKED. (The comparison with a pinned
+//!   board key, [`Options::trust`], is part of V1 too; the [`Verifier`] makes it.)
+//! - Leaf 0 (the genesis) and every authority act are checked in pass 2 (V4).
 //! - Pass 1 ([`CountedIndex`]) finds the last ballot of each credential.
 //! - Pass 2 feeds blocks of entries to the [`Verifier`], announcing each signed tree head
 //!   before the block that completes its size.

@@ -1,4 +1,4 @@
-//! The numbered verification steps V1…V13 (protocol-spec/10-verifier.md).
+//! The numbered verification steps V1…V14 (protocol-spec/10-verifier.md).
 //!
 //! [`STEPS`] is the one table of what `vox-verify` checks; the spec copies it. Every
 //! failure the verifier reports names one of these steps and a location.
@@ -15,25 +15,27 @@ pub enum StepId {
     Log,
     /// V3 tree-head signatures and witness cosignatures.
     TreeHeads,
-    /// V4 electorates.
+    /// V4 genesis, roles and authority signatures.
+    Roles,
+    /// V5 electorates.
     Electorates,
-    /// V5 petitions.
+    /// V6 petitions.
     Petitions,
-    /// V6 referendum manifests.
+    /// V7 referendum manifests.
     Manifests,
-    /// V7 key ceremony.
+    /// V8 key ceremony.
     Ceremony,
-    /// V8 referendum lifecycle.
+    /// V9 referendum lifecycle.
     Lifecycle,
-    /// V9 ballots.
+    /// V10 ballots.
     Ballots,
-    /// V10 encrypted tally.
+    /// V11 encrypted tally.
     Tally,
-    /// V11 decryption shares.
+    /// V12 decryption shares.
     Shares,
-    /// V12 result.
+    /// V13 result.
     Result,
-    /// V13 receipts.
+    /// V14 receipts.
     Receipts,
 }
 
@@ -43,7 +45,7 @@ pub struct StepInfo {
     /// The step.
     #[serde(skip)]
     pub step: StepId,
-    /// Its number, `"V1"` … `"V13"`.
+    /// Its number, `"V1"` … `"V14"`.
     pub id: &'static str,
     /// Short title (one report line).
     pub title: &'static str,
@@ -66,9 +68,10 @@ pub const STEPS: &[StepInfo] = &[
         spec: "protocol-spec/09-record.md §9.1",
         checks: "record.json parses with no unknown field (a record cannot carry its own \
                  generators, group or parameters: every generator is recomputed from its \
-                 label), format \"vox-record\" version 1, log id = SHA-256(\"vox/v1/log-id\" ‖ 0 ‖ \
-                 board key), and the referendum or petition the header (or --referendum) names \
-                 occurs in the log",
+                 label), format \"vox-record\" version 2, log id = SHA-256(\"vox/v2/log-id\" ‖ 0 ‖ \
+                 board key), the board key equals the observer's pinned board key (--board-key, \
+                 --trust) if one is given, and the referendum or petition the header (or \
+                 --referendum) names occurs in the log",
         needs_input: false,
     },
     StepInfo {
@@ -88,16 +91,32 @@ pub const STEPS: &[StepInfo] = &[
         step: StepId::TreeHeads,
         id: "V3",
         title: "tree-head signatures and cosignatures",
-        spec: "protocol-spec/08-board.md §8.4",
+        spec: "protocol-spec/08-board.md §8.4, protocol-spec/11-roles.md §11.2",
         checks: "every signed tree head verifies (Ed25519, strict) under the board key; every \
-                 witness cosignature present verifies; when the header lists witnesses, the \
-                 head covering the record carries a valid cosignature from each (NOT-CHECKED \
-                 while a witness has not cosigned it yet)",
+                 witness cosignature present verifies; the head covering the record carries \
+                 valid cosignatures from at least `quorum` distinct witnesses of the genesis \
+                 witness policy, and one from each witness the header lists or the observer \
+                 pins (NOT-CHECKED while they have not cosigned it yet)",
+        needs_input: false,
+    },
+    StepInfo {
+        step: StepId::Roles,
+        id: "V4",
+        title: "genesis, roles and authority signatures",
+        spec: "protocol-spec/11-roles.md §11.2–11.4",
+        checks: "leaf 0, and no other leaf, is a genesis entry; the genesis is valid (log name, \
+                 four distinct role keys, witness policy, one valid signature by each role) and \
+                 its operator key is the header's board key; every role key the observer pins \
+                 (--role-key, --trust) equals the genesis key of that role; every authority act \
+                 verifies (Ed25519, strict) under its role's current key at its place in the log \
+                 (key rotations applied in log order) and occurs once (no replay); every key \
+                 rotation is by a role other than the operator, proves possession of the new \
+                 key and names a key no role or witness holds",
         needs_input: false,
     },
     StepInfo {
         step: StepId::Electorates,
-        id: "V4",
+        id: "V5",
         title: "electorates",
         spec: "protocol-spec/04-ballots.md §4.1",
         checks: "every registered electorate is well-formed (id, at least one credential, no \
@@ -107,7 +126,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Petitions,
-        id: "V5",
+        id: "V6",
         title: "petitions",
         spec: "protocol-spec/07-petitions.md §7.1–7.5",
         checks: "every proposal and signature is valid and from a credential of the \
@@ -122,7 +141,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Manifests,
-        id: "V6",
+        id: "V7",
         title: "referendum manifests",
         spec: "protocol-spec/04-ballots.md §4.2",
         checks: "every manifest is valid (questions, options, trustees 1..n, threshold), its \
@@ -132,7 +151,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Ceremony,
-        id: "V7",
+        id: "V8",
         title: "key ceremony",
         spec: "protocol-spec/06-ceremony.md §6.10–6.12",
         checks: "every ceremony message is signed by the manifest's trustee key and is \
@@ -144,7 +163,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Lifecycle,
-        id: "V8",
+        id: "V9",
         title: "referendum lifecycle",
         spec: "protocol-spec/10-verifier.md §10.3",
         checks: "created → ceremony complete → opened → ballots → closed → tally → shares → \
@@ -154,7 +173,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Ballots,
-        id: "V9",
+        id: "V10",
         title: "ballots",
         spec: "protocol-spec/04-ballots.md §4.5–4.6",
         checks: "every cast ballot: credential in the electorate, structure, every proof and \
@@ -167,7 +186,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Tally,
-        id: "V10",
+        id: "V11",
         title: "encrypted tally",
         spec: "protocol-spec/05-tally.md §5.1–5.2",
         checks: "the TallyComputed entry equals the homomorphic sum of exactly the counted \
@@ -177,7 +196,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Shares,
-        id: "V11",
+        id: "V12",
         title: "decryption shares",
         spec: "protocol-spec/06-ceremony.md §6.8",
         checks: "every decryption share is from a trustee of the manifest, once, signed by \
@@ -187,7 +206,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Result,
-        id: "V12",
+        id: "V13",
         title: "result",
         spec: "protocol-spec/05-tally.md §5.3, protocol-spec/06-ceremony.md §6.9",
         checks: "the result names at least k distinct trustees with valid shares; the \
@@ -199,7 +218,7 @@ pub const STEPS: &[StepInfo] = &[
     },
     StepInfo {
         step: StepId::Receipts,
-        id: "V13",
+        id: "V14",
         title: "voter receipts",
         spec: "protocol-spec/08-board.md §8.5",
         checks: "each --receipt: board signature, tree-head signature, tracking code, \
@@ -213,10 +232,11 @@ pub const STEPS: &[StepInfo] = &[
 
 impl StepId {
     /// Every step, in order.
-    pub const ALL: [StepId; 13] = [
+    pub const ALL: [StepId; 14] = [
         StepId::Record,
         StepId::Log,
         StepId::TreeHeads,
+        StepId::Roles,
         StepId::Electorates,
         StepId::Petitions,
         StepId::Manifests,
@@ -242,7 +262,7 @@ impl StepId {
             .unwrap_or(&FALLBACK_INFO)
     }
 
-    /// `"V1"` … `"V13"`.
+    /// `"V1"` … `"V14"`.
     pub fn code(self) -> &'static str {
         self.info().id
     }

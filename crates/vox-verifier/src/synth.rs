@@ -4,6 +4,8 @@
 //! the same `vox-protocol` constructors and state machines (PetitionTracker for
 //! thresholds, CeremonyTracker for the key ceremony), entries get non-decreasing
 //! timestamps, and tree heads are signed with an Ed25519 board key as the log grows.
+//! Leaf 0 is a genesis signed by the four roles of a deterministic [`RoleSigners`], and
+//! every authority act is signed by its role's key (protocol-spec/11-roles.md).
 //! [`honest`] builds the small complete scenario the tests tamper with;
 //! [`write_bench_record`] streams a large record of ballots to disk for the benchmark.
 //! Seeded RNGs make failures reproducible; nothing here is used by the verifier.
@@ -41,6 +43,7 @@ use vox_protocol::petition::{
     SignatureAction,
 };
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_protocol::roles::{ActSignature, Genesis, Role, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 
 use crate::compact::CompactTree;
@@ -59,6 +62,18 @@ fn err(e: impl core::fmt::Display) -> VerifyError {
 pub const T0: i64 = 1_767_225_600_000;
 /// One day in milliseconds.
 pub const DAY: i64 = 86_400_000;
+/// The `log_name` of synthetic logs.
+pub const LOG_NAME: &str = "synth.vox.example/test";
+
+/// A copy of `roles` (`RoleSigners` is deliberately not `Clone`).
+pub fn copy_signers(roles: &RoleSigners) -> RoleSigners {
+    RoleSigners {
+        operator: roles.operator.clone(),
+        registrar: roles.registrar.clone(),
+        petitions_office: roles.petitions_office.clone(),
+        election_authority: roles.election_authority.clone(),
+    }
+}
 
 // -------------------------------------------------------------------------------------
 // The board
@@ -77,9 +92,11 @@ impl EntrySink for Vec<BoardEntry> {
     }
 }
 
-/// An append-only board with a clock and an Ed25519 key, like the server's.
+/// An append-only board with a clock and an Ed25519 key, like the server's, and the
+/// roles' keys to sign their acts (their tools would, in a real deployment).
 pub struct Board<S> {
     key: SigningKey,
+    roles: RoleSigners,
     witnesses: Vec<SigningKey>,
     now: i64,
     tree: CompactTree,
@@ -89,17 +106,63 @@ pub struct Board<S> {
 }
 
 impl<S: EntrySink> Board<S> {
-    /// An empty board whose clock reads `start_ms`; heads are cosigned by `witnesses`.
-    pub fn new(key: SigningKey, witnesses: Vec<SigningKey>, start_ms: i64, sink: S) -> Self {
-        Self {
-            key,
+    /// A board whose clock reads `start_ms`, run by `roles.operator`, with the genesis
+    /// signed by all four `roles` as leaf 0; heads are cosigned by `witnesses`, all of
+    /// whom the genesis requires (quorum = their number).
+    pub fn new(
+        roles: RoleSigners,
+        witnesses: Vec<SigningKey>,
+        start_ms: i64,
+        sink: S,
+    ) -> Result<Self> {
+        let policy = WitnessPolicy {
+            keys: witnesses
+                .iter()
+                .map(|w| BoardPublicKey(w.verifying_key()))
+                .collect(),
+            quorum: u32::try_from(witnesses.len()).map_err(err)?,
+        };
+        let genesis = roles.genesis(LOG_NAME, start_ms, policy).map_err(err)?;
+        let mut board = Self {
+            key: roles.operator.clone(),
+            roles,
             witnesses,
             now: start_ms,
             tree: CompactTree::new(),
             leaves: Vec::new(),
             heads: Vec::new(),
             sink,
+        };
+        board.append(Payload::Genesis { genesis })?;
+        Ok(board)
+    }
+
+    /// The roles' keys.
+    pub fn roles(&self) -> &RoleSigners {
+        &self.roles
+    }
+
+    /// Append an authority act signed by its role's current key, issued now.
+    pub fn append_act(&mut self, payload: Payload) -> Result<u64> {
+        let signed = self.roles.sign(payload, self.now).map_err(err)?;
+        self.append(signed)
+    }
+
+    /// Rotate `role`'s key to `new_key` (a `role-key-rotated` act signed by the old key,
+    /// with the new key's proof of possession); later acts are signed by `new_key`.
+    pub fn rotate(&mut self, role: Role, new_key: SigningKey) -> Result<u64> {
+        if role == Role::Operator {
+            return Err(err("the operator key cannot be rotated within a log"));
         }
+        let payload = rotation(&self.roles.log_id(), role, &new_key)?;
+        let index = self.append_act(payload)?;
+        match role {
+            Role::Operator => {}
+            Role::Registrar => self.roles.registrar = new_key,
+            Role::PetitionsOffice => self.roles.petitions_office = new_key,
+            Role::ElectionAuthority => self.roles.election_authority = new_key,
+        }
+        Ok(index)
     }
 
     /// The clock.
@@ -209,6 +272,22 @@ impl<S: EntrySink> Board<S> {
     }
 }
 
+/// An unsigned `role-key-rotated` act of `role` to `new_key` in the log `log_id`, with
+/// the new key's proof of possession (sign it with the role's current key).
+pub fn rotation(log_id: &Hash32, role: Role, new_key: &SigningKey) -> Result<Payload> {
+    use ed25519_dalek::Signer;
+    let public = BoardPublicKey(new_key.verifying_key());
+    let possession = vox_protocol::board::Sig(new_key.sign(
+        &vox_protocol::roles::possession_message(log_id, role, &public),
+    ));
+    Ok(Payload::RoleKeyRotated {
+        role,
+        new_key: public,
+        possession,
+        act: vox_protocol::roles::ActSignature::unsigned(),
+    })
+}
+
 // -------------------------------------------------------------------------------------
 // Electorates and petitions
 // -------------------------------------------------------------------------------------
@@ -305,9 +384,10 @@ impl PetitionRun {
             .tracker
             .apply_moderation(&m, board.now())
             .map_err(err)?;
-        board.append(Payload::PetitionModerated {
+        board.append_act(Payload::PetitionModerated {
             petition_id: self.tracker.petition.id.clone(),
             moderation: m,
+            act: ActSignature::unsigned(),
         })?;
         self.thresholds(board, crossed)
     }
@@ -315,9 +395,10 @@ impl PetitionRun {
     /// The official response.
     pub fn respond<S: EntrySink>(&mut self, board: &mut Board<S>, text: &str) -> Result<()> {
         self.tracker.apply_response(text).map_err(err)?;
-        board.append(Payload::PetitionResponded {
+        board.append_act(Payload::PetitionResponded {
             petition_id: self.tracker.petition.id.clone(),
             text: text.into(),
+            act: ActSignature::unsigned(),
         })?;
         Ok(())
     }
@@ -330,10 +411,11 @@ impl PetitionRun {
         reason: &str,
     ) -> Result<()> {
         self.tracker.apply_invalidation(&credentials).map_err(err)?;
-        board.append(Payload::SignaturesInvalidated {
+        board.append_act(Payload::SignaturesInvalidated {
             petition_id: self.tracker.petition.id.clone(),
             credentials,
             reason: reason.into(),
+            act: ActSignature::unsigned(),
         })?;
         Ok(())
     }
@@ -456,8 +538,9 @@ impl Referendum {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
         let mh = manifest.canonical_hash();
-        board.append(Payload::ReferendumCreated {
+        board.append_act(Payload::ReferendumCreated {
             manifest: manifest.clone(),
+            act: ActSignature::unsigned(),
         })?;
         let mut tracker = CeremonyTracker::new(&manifest, mh).map_err(err)?;
         let params = *tracker.params();
@@ -571,8 +654,9 @@ impl Referendum {
 
     /// Open voting.
     pub fn open<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
-        board.append(Payload::ReferendumOpened {
+        board.append_act(Payload::ReferendumOpened {
             referendum_id: self.manifest.referendum_id.clone(),
+            act: ActSignature::unsigned(),
         })
     }
 
@@ -635,8 +719,9 @@ impl Referendum {
 
     /// Close voting.
     pub fn close<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
-        board.append(Payload::ReferendumClosed {
+        board.append_act(Payload::ReferendumClosed {
             referendum_id: self.manifest.referendum_id.clone(),
+            act: ActSignature::unsigned(),
         })
     }
 
@@ -753,6 +838,52 @@ impl SynthRecord {
         w.finish()
     }
 
+    /// The genesis (leaf 0), if leaf 0 is one.
+    pub fn genesis(&self) -> Option<&Genesis> {
+        match self.entries.first().map(|e| &e.payload) {
+            Some(Payload::Genesis { genesis }) => Some(genesis),
+            _ => None,
+        }
+    }
+
+    /// Re-sign every authority act (same `issued_at_ms`) with the key of its role in
+    /// `roles`, for the log of `roles.operator`. (For records without key rotations:
+    /// every act is signed with the one key `roles` holds for its role.)
+    pub fn resign_acts(&mut self, roles: &RoleSigners) -> Result<()> {
+        let log_id = roles.log_id();
+        for e in &mut self.entries {
+            if let (Some(role), Some(act)) = (e.payload.act_role(), e.payload.act()) {
+                let at = act.issued_at_ms;
+                e.payload
+                    .sign_act(&log_id, at, roles.key(role))
+                    .map_err(err)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// What parties holding `roles` (all four keys) would publish to pass a whole log off
+    /// as theirs: a genesis for `roles` (same name, time and witness policy) signed by all
+    /// four at leaf 0, every act re-signed ([`SynthRecord::resign_acts`]), and the header
+    /// naming `roles.operator`. Call [`SynthRecord::resign`] with `roles.operator` after.
+    pub fn regenesis(&mut self, roles: &RoleSigners) -> Result<()> {
+        let old = self
+            .genesis()
+            .cloned()
+            .ok_or_else(|| err("leaf 0 is not a genesis"))?;
+        let genesis = roles
+            .genesis(&old.log_name, old.created_at_ms, old.witnesses.clone())
+            .map_err(err)?;
+        if let Some(first) = self.entries.first_mut() {
+            first.payload = Payload::Genesis { genesis };
+        }
+        self.resign_acts(roles)?;
+        let board = BoardPublicKey(roles.operator.verifying_key());
+        self.header.board_public_key = board;
+        self.header.log_id = board.log_id();
+        Ok(())
+    }
+
     /// Index of the first entry matching `pred`.
     pub fn find(&self, pred: impl Fn(&Payload) -> bool) -> Option<usize> {
         self.entries.iter().position(|e| pred(&e.payload))
@@ -818,6 +949,9 @@ pub struct Honest {
     pub record: SynthRecord,
     /// The board's signing key (a dishonest server has it).
     pub board_key: SigningKey,
+    /// The four roles' keys (`roles.operator` is `board_key`); the genesis and every
+    /// authority act are signed with them.
+    pub roles: RoleSigners,
     /// Witness keys cosigning every head (if any were asked for).
     pub witness_keys: Vec<SigningKey>,
     /// Receipts: [0] for a counted ballot, [1] for a ballot superseded by a re-vote.
@@ -862,16 +996,18 @@ fn honest_choices(v: usize) -> Choices {
 /// result. Tree heads are signed every few entries (cosigned by `witnesses` new keys).
 pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let board_key = SigningKey::generate(&mut rng);
+    let roles = RoleSigners::generate(&mut rng);
+    let board_key = roles.operator.clone();
     let witness_keys: Vec<SigningKey> = (0..witnesses)
         .map(|_| SigningKey::generate(&mut rng))
         .collect();
-    let mut b = Board::new(board_key.clone(), witness_keys.clone(), T0, Vec::new());
+    let mut b = Board::new(copy_signers(&roles), witness_keys.clone(), T0, Vec::new())?;
 
     let (creds, town) = electorate("town", 16, &mut rng);
     let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
-    b.append(Payload::ElectorateRegistered {
+    b.append_act(Payload::ElectorateRegistered {
         electorate: town.clone(),
+        act: ActSignature::unsigned(),
     })?;
     b.sign_head();
 
@@ -1004,6 +1140,7 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
             entries,
         },
         board_key,
+        roles,
         witness_keys,
         receipts,
         credentials: creds,
@@ -1051,13 +1188,14 @@ pub fn write_bench_record(
     mut progress: impl FnMut(&str, usize),
 ) -> Result<BenchRecord> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
-    let board_key = SigningKey::generate(&mut rng);
+    let roles = RoleSigners::generate(&mut rng);
     let mut writer = RecordWriter::create(dir)?;
     // Entries go straight into the record's entries.jsonl.
-    let mut b = Board::new(board_key, Vec::new(), T0, WriterSink(&mut writer));
+    let mut b = Board::new(roles, Vec::new(), T0, WriterSink(&mut writer))?;
     let (creds, all) = electorate("bench", voters, &mut rng);
-    b.append(Payload::ElectorateRegistered {
+    b.append_act(Payload::ElectorateRegistered {
         electorate: all.clone(),
+        act: ActSignature::unsigned(),
     })?;
     let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
     for kind in kinds {

@@ -1,5 +1,5 @@
 //! The incremental verifier: it consumes board entries in log order and applies every
-//! rule of steps V2–V13 (protocol-spec/10-verifier.md).
+//! rule of steps V2–V14 (protocol-spec/10-verifier.md), and V1's pinned board key.
 //!
 //! [`Verifier`] is a state machine fed one block of entry lines at a time. Cheap,
 //! order-dependent rules (log, lifecycles, petitions, ceremonies) run as each entry
@@ -35,6 +35,7 @@ use vox_protocol::petition::{
     Moderation, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
 };
 use vox_protocol::record::RecordHeader;
+use vox_protocol::roles::{act_message, ActError, Authorities, Role, WitnessPolicy};
 use vox_protocol::tally::{counts_from_slots, slot_bounds, ReferendumResult};
 
 use crate::compact::CompactTree;
@@ -45,6 +46,7 @@ use crate::report::{
 use crate::scan::CountedIndex;
 use crate::steps::StepId;
 use crate::timer::Stopwatch;
+use crate::trust::TrustAnchors;
 use crate::work::{self, add_sums, zero_sums, BallotInputs, BallotWork, SignatureWork, Sums};
 
 /// Ballots or signatures per batch (one multiscalar multiplication each).
@@ -66,8 +68,12 @@ pub struct Options {
     /// referendum named by the record header, or every referendum if it names none.
     /// Other referendums get the log, manifest, ceremony and lifecycle checks only.
     pub referendums: Option<Vec<String>>,
-    /// Receipts to check (V13).
+    /// Receipts to check (V14).
     pub receipts: Vec<NamedReceipt>,
+    /// Keys the observer pins: the board key (V1), role keys (V4) and witnesses that
+    /// must cosign the head covering the record (V3). Empty: the record vouches for
+    /// itself (its header and genesis).
+    pub trust: TrustAnchors,
     /// Items per batch.
     pub chunk_size: usize,
     /// Where the random weights of batch verification (and of Bulletproofs
@@ -77,7 +83,7 @@ pub struct Options {
     /// generator (wasm32 in a browser, no wasm-bindgen) must pass one drawn from a
     /// CSPRNG (`crypto.getRandomValues`) *after* the record was fetched, and keep it
     /// secret: the weights only have to be unpredictable to whoever made the record.
-    /// On wasm32 `None` is refused (every batch fails V9/V5 with a message saying so)
+    /// On wasm32 `None` is refused (every batch fails V10/V6 with a message saying so)
     /// rather than silently falling back to a predictable source.
     pub seed: Option<Seed>,
 }
@@ -87,6 +93,7 @@ impl Default for Options {
         Self {
             referendums: None,
             receipts: Vec::new(),
+            trust: TrustAnchors::default(),
             chunk_size: DEFAULT_CHUNK,
             seed: None,
         }
@@ -295,6 +302,19 @@ struct ReceiptState {
     root_checked: bool,
 }
 
+/// What V4 knows of the log's genesis.
+enum GenesisState {
+    /// Leaf 0 not read yet.
+    Pending,
+    /// Leaf 0 is a valid genesis: the roles' keys as of the entries read so far.
+    Valid {
+        authorities: Box<Authorities>,
+        witnesses: WitnessPolicy,
+    },
+    /// Leaf 0 is no valid genesis (V4 failed there): acts cannot be checked.
+    Invalid,
+}
+
 enum Focus {
     All,
     Only(HashSet<String>),
@@ -353,7 +373,15 @@ pub struct Verifier {
     final_head: Option<TreeHead>,
     final_cosigners: HashSet<[u8; 32]>,
     witness_best: HashMap<[u8; 32], u64>,
-    // ---- receipts (V13)
+    // ---- genesis, roles and acts (V4)
+    pinned: TrustAnchors,
+    genesis: GenesisState,
+    /// Leaf of every act checked so far, by the hash of its act message (to name the
+    /// original of a replay).
+    act_leaves: HashMap<Hash32, u64>,
+    /// Acts that could not be checked for want of a valid genesis.
+    unverifiable_acts: u64,
+    // ---- receipts (V14)
     receipts: Vec<ReceiptState>,
     receipt_leaves: HashMap<u64, Vec<usize>>,
     // ---- content
@@ -381,6 +409,22 @@ impl Verifier {
         };
         let mut v = Self::empty(header.board_public_key, options.chunk_size, counted);
         v.weights = options.seed.map(|s| ChaCha20Rng::from_seed(s.0));
+        if let Some(pinned) = options.trust.board_public_key {
+            if pinned != header.board_public_key {
+                v.fail(
+                    StepId::Record,
+                    Location::Record {
+                        what: "board_public_key".into(),
+                    },
+                    format!(
+                        "board key mismatch: pinned {}, record {}",
+                        pinned.to_hex(),
+                        header.board_public_key.to_hex()
+                    ),
+                );
+            }
+        }
+        v.pinned = options.trust;
         if !named.is_empty() {
             v.focus = Focus::Only(named.iter().cloned().collect());
         }
@@ -418,6 +462,10 @@ impl Verifier {
             final_head: None,
             final_cosigners: HashSet::new(),
             witness_best: HashMap::new(),
+            pinned: TrustAnchors::default(),
+            genesis: GenesisState::Pending,
+            act_leaves: HashMap::new(),
+            unverifiable_acts: 0,
             receipts: Vec::new(),
             receipt_leaves: HashMap::new(),
             electorates: HashMap::new(),
@@ -613,7 +661,7 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Receipts (V13)
+    // Receipts (V14)
     // ---------------------------------------------------------------------------------
 
     fn receipt_name(&self, i: usize) -> String {
@@ -803,6 +851,7 @@ impl Verifier {
         }
         self.time(StepId::Log, sw);
         self.check_receipt_leaf(index, &p);
+        self.check_authority(index, p.entry.as_ref().ok().map(|e| &e.payload));
         let Parsed {
             entry, ballot_hash, ..
         } = p;
@@ -817,7 +866,11 @@ impl Verifier {
     fn dispatch(&mut self, index: u64, entry: BoardEntry, ballot_hash: Option<Hash32>) {
         let ts = entry.timestamp_ms;
         match entry.payload {
-            Payload::ElectorateRegistered { electorate } => self.on_electorate(index, electorate),
+            // V4 only (check_authority).
+            Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
+            Payload::ElectorateRegistered { electorate, .. } => {
+                self.on_electorate(index, electorate)
+            }
             Payload::PetitionProposed { proposal } => self.on_proposal(index, proposal),
             Payload::PetitionSigned { signature } => self.on_signature(index, ts, signature),
             Payload::PetitionThreshold {
@@ -843,16 +896,18 @@ impl Verifier {
             Payload::PetitionModerated {
                 petition_id,
                 moderation,
+                ..
             } => self.on_moderation(index, ts, petition_id, moderation),
-            Payload::PetitionResponded { petition_id, text } => {
-                self.petition_step(index, &petition_id, |t| {
-                    t.apply_response(&text).map(|()| None)
-                })
-            }
+            Payload::PetitionResponded {
+                petition_id, text, ..
+            } => self.petition_step(index, &petition_id, |t| {
+                t.apply_response(&text).map(|()| None)
+            }),
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
                 reason,
+                ..
             } => {
                 if reason.trim().is_empty() {
                     self.fail(
@@ -880,14 +935,14 @@ impl Verifier {
                     Ok(None)
                 })
             }
-            Payload::ReferendumCreated { manifest } => self.on_manifest(index, manifest),
+            Payload::ReferendumCreated { manifest, .. } => self.on_manifest(index, manifest),
             Payload::Ceremony { message } => self.on_ceremony(index, message),
             Payload::CeremonyCompleted {
                 referendum_id,
                 election_key,
                 public_shares,
             } => self.on_completed(index, &referendum_id, election_key, public_shares),
-            Payload::ReferendumOpened { referendum_id } => self.transition(
+            Payload::ReferendumOpened { referendum_id, .. } => self.transition(
                 index,
                 &referendum_id,
                 &[Phase::Ready],
@@ -896,7 +951,7 @@ impl Verifier {
             ),
             Payload::BallotCast { ballot } => self.on_ballot(index, ts, ballot, ballot_hash),
             Payload::BallotAudited { audited } => self.on_audit(index, audited),
-            Payload::ReferendumClosed { referendum_id } => self.transition(
+            Payload::ReferendumClosed { referendum_id, .. } => self.transition(
                 index,
                 &referendum_id,
                 &[Phase::Open],
@@ -910,7 +965,174 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Electorates (V4)
+    // Genesis, roles and authority signatures (V4)
+    // ---------------------------------------------------------------------------------
+
+    /// V4 for the entry at `index` (`None`: it does not parse, V2 says so). Leaf 0 must be
+    /// a valid genesis; every later entry must not be one; every authority act must be
+    /// signed by its role's current key and must not repeat. An act that fails here is
+    /// still replayed by the other steps as if it were valid (one fault, one failure),
+    /// but it changes nothing in V4's state: a rotation that fails does not move the
+    /// role's key.
+    fn check_authority(&mut self, index: u64, payload: Option<&Payload>) {
+        let sw = Stopwatch::start();
+        if index == 0 {
+            self.check_genesis(payload);
+        } else if let Some(p) = payload {
+            if matches!(p, Payload::Genesis { .. }) {
+                self.count(StepId::Roles, 1);
+                self.fail(
+                    StepId::Roles,
+                    Location::Leaf { index },
+                    "a second genesis entry: a genesis may only be leaf 0 of its log (a new \
+                     genesis starts a new log that names this one as its predecessor)",
+                );
+            } else if let (Some(role), Some(act)) = (p.act_role(), p.act()) {
+                self.check_act(index, p, role, act.issued_at_ms);
+            }
+        }
+        self.time(StepId::Roles, sw);
+    }
+
+    fn check_genesis(&mut self, payload: Option<&Payload>) {
+        self.count(StepId::Roles, 1);
+        let at = Location::Leaf { index: 0 };
+        let genesis = match payload {
+            Some(Payload::Genesis { genesis }) => genesis,
+            Some(other) => {
+                self.genesis = GenesisState::Invalid;
+                self.fail(
+                    StepId::Roles,
+                    at,
+                    format!(
+                        "leaf 0 is a {} entry, not the genesis: a log starts with a genesis \
+                         naming the role keys and signed by all four roles; without it no \
+                         authority act can be verified",
+                        other.kind()
+                    ),
+                );
+                return;
+            }
+            None => {
+                self.genesis = GenesisState::Invalid;
+                self.fail(
+                    StepId::Roles,
+                    at,
+                    "leaf 0 is not a valid board entry, so the log has no genesis: no \
+                     authority act can be verified",
+                );
+                return;
+            }
+        };
+        let mut faults = Vec::new();
+        let operator = genesis.keys.operator;
+        if operator != self.board {
+            faults.push(format!(
+                "the genesis names operator key {}, the record's board key is {}",
+                operator.to_hex(),
+                self.board.to_hex()
+            ));
+        }
+        for role in [
+            Role::Registrar,
+            Role::PetitionsOffice,
+            Role::ElectionAuthority,
+        ] {
+            if let Some(pinned) = self.pinned.roles.get(role) {
+                let named = genesis.keys.get(role);
+                if pinned != named {
+                    faults.push(format!(
+                        "{role} key mismatch: pinned {}, genesis {}",
+                        pinned.to_hex(),
+                        named.to_hex()
+                    ));
+                }
+            }
+        }
+        match Authorities::from_genesis(genesis) {
+            Ok(authorities) => {
+                let mut note = format!("log {:?}", genesis.log_name);
+                if let Some(p) = &genesis.predecessor {
+                    note.push_str(&format!(
+                        ", successor of log {} at size {}",
+                        p.log_id, p.tree_size
+                    ));
+                }
+                self.note(StepId::Roles, note);
+                self.genesis = GenesisState::Valid {
+                    authorities: Box::new(authorities),
+                    witnesses: genesis.witnesses.clone(),
+                };
+            }
+            Err(e) => {
+                self.genesis = GenesisState::Invalid;
+                let why = match e {
+                    ActError::Genesis(why) => why,
+                    other => other.to_string(),
+                };
+                faults.push(format!(
+                    "the genesis is not valid ({why}): no authority act can be verified"
+                ));
+            }
+        }
+        for f in faults {
+            self.fail(StepId::Roles, at.clone(), f);
+        }
+    }
+
+    fn check_act(&mut self, index: u64, payload: &Payload, role: Role, issued_at_ms: i64) {
+        if !matches!(self.genesis, GenesisState::Valid { .. }) {
+            // No valid genesis: V4 failed at leaf 0 and says why; count what is lost.
+            self.unverifiable_acts = self.unverifiable_acts.saturating_add(1);
+            return;
+        }
+        self.count(StepId::Roles, 1);
+        let GenesisState::Valid { authorities, .. } = &mut self.genesis else {
+            return;
+        };
+        let msg_hash = Hash32::sha256(&[&act_message(
+            &authorities.log_id(),
+            role,
+            issued_at_ms,
+            payload,
+        )]);
+        let outcome = match authorities.check(payload) {
+            Ok(()) => {
+                authorities.apply(payload);
+                Ok(())
+            }
+            Err(e) => Err(match e {
+                ActError::BadSignature { role, kind } => format!(
+                    "{kind}: the {role} signature does not verify under the {role}'s current \
+                     key {}",
+                    authorities.current().get(role).to_hex()
+                ),
+                ActError::Replayed { role } => match self.act_leaves.get(&msg_hash) {
+                    Some(first) => format!(
+                        "{}: a replay of the {role} act at leaf {first} (the same signed act \
+                         may occur once in a log)",
+                        payload.kind()
+                    ),
+                    None => format!(
+                        "{}: a replay of an earlier {role} act (the same signed act may occur \
+                         once in a log)",
+                        payload.kind()
+                    ),
+                },
+                ActError::Rotation(why) => format!("{role} key rotation: {why}"),
+                other => format!("{}: {other}", payload.kind()),
+            }),
+        };
+        match outcome {
+            Ok(()) => {
+                self.act_leaves.entry(msg_hash).or_insert(index);
+            }
+            Err(message) => self.fail(StepId::Roles, Location::Act { leaf: index, role }, message),
+        }
+    }
+
+    // ---------------------------------------------------------------------------------
+    // Electorates (V5)
     // ---------------------------------------------------------------------------------
 
     fn on_electorate(&mut self, index: u64, electorate: Electorate) {
@@ -949,7 +1171,7 @@ impl Verifier {
         self.time(StepId::Electorates, sw);
     }
 
-    /// The electorate `hash` if registered earlier; otherwise a V4 failure at `at`.
+    /// The electorate `hash` if registered earlier; otherwise a V5 failure at `at`.
     fn use_electorate(&mut self, hash: &Hash32, at: Location) -> Option<Hash32> {
         self.count(StepId::Electorates, 1);
         if self.electorates.contains_key(hash) {
@@ -965,7 +1187,7 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Petitions (V5)
+    // Petitions (V6)
     // ---------------------------------------------------------------------------------
 
     fn on_proposal(&mut self, index: u64, proposal: PetitionProposal) {
@@ -1164,7 +1386,7 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Referendums: manifests (V6), ceremony (V7), lifecycle (V8)
+    // Referendums: manifests (V7), ceremony (V8), lifecycle (V9)
     // ---------------------------------------------------------------------------------
 
     fn on_manifest(&mut self, index: u64, manifest: Manifest) {
@@ -1218,7 +1440,7 @@ impl Verifier {
         };
         let width = manifest.tally_width();
         let mut hasher = Sha256::new();
-        hasher.update(b"vox/v1/counted-ballots");
+        hasher.update(b"vox/v2/counted-ballots");
         hasher.update([0u8]);
         let focus = self.focus.contains(&id);
         self.referendum_ids
@@ -1249,7 +1471,7 @@ impl Verifier {
         self.time(StepId::Manifests, sw);
     }
 
-    /// The referendum `id`, or a V8 failure.
+    /// The referendum `id`, or a V9 failure.
     fn referendum(&mut self, index: u64, id: &str, what: &str) -> Option<usize> {
         match self.referendum_ids.get(id) {
             Some(r) => Some(*r),
@@ -1392,7 +1614,7 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Ballots (V9)
+    // Ballots (V10)
     // ---------------------------------------------------------------------------------
 
     fn on_ballot(&mut self, index: u64, ts: i64, ballot: Ballot, hash: Option<Hash32>) {
@@ -1672,7 +1894,7 @@ impl Verifier {
     }
 
     // ---------------------------------------------------------------------------------
-    // Tally (V10), shares (V11), result (V12)
+    // Tally (V11), shares (V12), result (V13)
     // ---------------------------------------------------------------------------------
 
     fn on_tally(&mut self, index: u64, tally: EncryptedTally) {
@@ -1839,6 +2061,7 @@ impl Verifier {
             }
         }
         self.finish_log(size);
+        self.finish_roles();
         self.finish_receipts(size);
         self.finish_referendums();
         if let Some(h) = &self.header {
@@ -1931,12 +2154,44 @@ impl Verifier {
             ),
             _ => {}
         }
-        let witnesses = self
+        // Witnesses required one by one: the header's, and those the observer pins.
+        let mut witnesses = self
             .header
             .as_ref()
             .map(|h| h.witnesses.clone())
             .unwrap_or_default();
+        for w in &self.pinned.witnesses {
+            if !witnesses.contains(w) {
+                witnesses.push(*w);
+            }
+        }
         let final_size = self.final_head.map_or(0, |f| f.tree_size);
+        // The genesis witness policy: `quorum` distinct witnesses of its list.
+        let policy = match &self.genesis {
+            GenesisState::Valid { witnesses, .. } => Some((
+                usize::try_from(witnesses.quorum).unwrap_or(usize::MAX),
+                witnesses
+                    .keys
+                    .iter()
+                    .filter(|k| self.final_cosigners.contains(k.0.as_bytes()))
+                    .count(),
+                witnesses.keys.len(),
+            )),
+            GenesisState::Pending | GenesisState::Invalid => None,
+        };
+        if let Some((quorum, have, total)) = policy {
+            if quorum > 0 {
+                self.count(StepId::TreeHeads, 1);
+                if have < quorum {
+                    self.not_checked(
+                        StepId::TreeHeads,
+                        format!(
+                            "the head of size {final_size} that covers the record carries valid cosignatures from {have} of the {total} genesis witnesses; the genesis requires {quorum}"
+                        ),
+                    );
+                }
+            }
+        }
         for w in witnesses {
             let k = *w.0.as_bytes();
             self.count(StepId::TreeHeads, 1);
@@ -1953,6 +2208,26 @@ impl Verifier {
                     },
                 );
             }
+        }
+    }
+
+    fn finish_roles(&mut self) {
+        match self.genesis {
+            GenesisState::Pending => self.fail(
+                StepId::Roles,
+                Location::Record {
+                    what: "entries.jsonl".into(),
+                },
+                "the log is empty: it has no genesis entry",
+            ),
+            GenesisState::Invalid if self.unverifiable_acts > 0 => {
+                let n = self.unverifiable_acts;
+                self.note(
+                    StepId::Roles,
+                    format!("{n} authority act(s) not verifiable without a valid genesis"),
+                );
+            }
+            GenesisState::Invalid | GenesisState::Valid { .. } => {}
         }
     }
 
@@ -2145,6 +2420,7 @@ fn unit_of(step: StepId) -> &'static str {
         StepId::Record => "headers",
         StepId::Log => "entries",
         StepId::TreeHeads => "heads+witn.",
+        StepId::Roles => "genesis+acts",
         StepId::Electorates => "uses",
         StepId::Petitions => "entries",
         StepId::Manifests => "manifests",
@@ -2166,7 +2442,7 @@ fn threshold_name(kind: ThresholdKind) -> &'static str {
     }
 }
 
-/// V10: the published tally against the recomputed one.
+/// V11: the published tally against the recomputed one.
 fn compare_tally(st: &ReferendumState, tally: &EncryptedTally) -> Vec<String> {
     let mut faults = Vec::new();
     if tally.counted_ballots != st.counted {
@@ -2207,7 +2483,7 @@ fn compare_tally(st: &ReferendumState, tally: &EncryptedTally) -> Vec<String> {
     faults
 }
 
-/// V12: the published result against the combination of the named shares.
+/// V13: the published result against the combination of the named shares.
 fn check_result(
     st: &ReferendumState,
     result: &ReferendumResult,
@@ -2326,7 +2602,7 @@ mod tests {
     fn streaming_counted_hash_matches_the_protocol() {
         let hashes: Vec<Hash32> = (0u8..5).map(|i| Hash32([i; 32])).collect();
         let mut h = Sha256::new();
-        h.update(b"vox/v1/counted-ballots");
+        h.update(b"vox/v2/counted-ballots");
         h.update([0u8]);
         for x in &hashes {
             h.update(x.0);

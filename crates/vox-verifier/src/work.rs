@@ -240,7 +240,7 @@ pub(crate) fn verify_ballots(
         }
     }
     // The tally adds every counted ballot whose shape fits, valid or not: an invalid
-    // counted ballot already fails V9, and keeping it here keeps V10 about the sum alone.
+    // counted ballot already fails V10, and keeping it here keeps V11 about the sum alone.
     if let Some(first) = items.first() {
         let mut sums = zero_sums(inputs.manifest.tally_width());
         let mut fits = true;

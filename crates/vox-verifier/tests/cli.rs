@@ -65,17 +65,17 @@ fn verifies_a_record_directory() {
             && w.next()
                 .is_some_and(|st| ["PASS", "FAIL", "NOT-CHECKED"].contains(&st))
     });
-    assert_eq!(step_lines.count(), 13);
+    assert_eq!(step_lines.count(), 14);
 
     let o = bin(&[s(&dir), "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["exit_code"], 0);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 13);
-    assert_eq!(v["steps"][8]["id"], "V9");
-    assert_eq!(v["steps"][8]["status"], "pass");
-    assert_eq!(v["steps"][12]["status"], "not-checked");
+    assert_eq!(v["steps"].as_array().unwrap().len(), 14);
+    assert_eq!(v["steps"][9]["id"], "V10");
+    assert_eq!(v["steps"][9]["status"], "pass");
+    assert_eq!(v["steps"][13]["status"], "not-checked");
 }
 
 #[test]
@@ -94,9 +94,9 @@ fn tampered_record_exits_1_and_names_the_step() {
     assert_eq!(code(&o), 1, "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verdict"], "fail");
-    assert_eq!(v["steps"][11]["status"], "fail");
+    assert_eq!(v["steps"][12]["status"], "fail");
     assert_eq!(
-        v["steps"][11]["failures"][0]["location"]["kind"],
+        v["steps"][12]["failures"][0]["location"]["kind"],
         "referendum"
     );
 }
@@ -161,7 +161,147 @@ fn prints_the_step_table() {
     let o = bin(&["steps"]);
     assert_eq!(code(&o), 0);
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("| V1 |") && out.contains("| V13 |"), "{out}");
+    assert!(out.contains("| V1 |") && out.contains("| V14 |"), "{out}");
+}
+
+// ---- pinned keys ---------------------------------------------------------------------
+
+fn hex_of(k: &SigningKey) -> String {
+    BoardPublicKey(k.verifying_key()).to_hex()
+}
+
+#[test]
+fn pinned_keys_from_flags_and_a_trust_file() {
+    let h = base();
+    let d = tmp("trust");
+    let dir = h.record.write_dir(&d.join("record")).unwrap();
+    let board = hex_of(&h.board_key);
+    let registrar = hex_of(&h.roles.registrar);
+    let office = hex_of(&h.roles.petitions_office);
+    let authority = hex_of(&h.roles.election_authority);
+    // The right keys, by flags.
+    let o = bin(&[
+        s(&dir),
+        "--board-key",
+        &board,
+        "--role-key",
+        &format!("registrar={registrar}"),
+        "--role-key",
+        &format!("petitions-office={office}"),
+        "--role-key",
+        &format!("operator={board}"),
+    ]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // The right keys, by a trust file.
+    let trust = d.join("trust.json");
+    let good = serde_json::json!({
+        "board_public_key": board,
+        "roles": {"registrar": registrar, "petitions-office": office, "election-authority": authority},
+        "witnesses": [],
+    });
+    std::fs::write(&trust, good.to_string()).unwrap();
+    let o = bin(&[s(&dir), "--trust", s(&trust)]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    // Another board key: V1 fails and says so.
+    let other = hex_of(&SigningKey::from_bytes(&[9u8; 32]));
+    let o = bin(&[s(&dir), "--board-key", &other, "--json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["steps"][0]["status"], "fail");
+    assert_eq!(
+        v["steps"][0]["failures"][0]["message"],
+        format!("board key mismatch: pinned {other}, record {board}")
+    );
+    // Another election authority in the trust file: V4 fails at leaf 0.
+    let mut bad = good.clone();
+    bad["roles"]["election-authority"] = other.clone().into();
+    std::fs::write(&trust, bad.to_string()).unwrap();
+    let o = bin(&[s(&dir), "--trust", s(&trust), "--json"]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["steps"][3]["id"], "V4");
+    assert_eq!(v["steps"][3]["status"], "fail");
+    let f = &v["steps"][3]["failures"][0];
+    assert_eq!(
+        f["location"],
+        serde_json::json!({"kind": "leaf", "index": 0})
+    );
+    assert_eq!(
+        f["message"],
+        format!("election-authority key mismatch: pinned {other}, genesis {authority}")
+    );
+    // A witness the observer requires has not cosigned: NOT-CHECKED (exit 3).
+    let mut w = good.clone();
+    w["witnesses"] = serde_json::json!([other]);
+    std::fs::write(&trust, w.to_string()).unwrap();
+    let o = bin(&[s(&dir), "--trust", s(&trust)]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("has cosigned no tree head"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn bad_trust_files_and_role_keys_are_usage_errors() {
+    let h = base();
+    let d = tmp("trust-bad");
+    let dir = h.record.write_dir(&d.join("record")).unwrap();
+    let board = hex_of(&h.board_key);
+    let stderr = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    let trust = d.join("trust.json");
+    for (content, expected) in [
+        (
+            r#"{"board_key": "00"}"#.to_owned(),
+            "unknown field `board_key`",
+        ),
+        (
+            format!(r#"{{"roles": {{"operator": "{board}"}}}}"#),
+            "unknown field `operator`",
+        ),
+        (r#"{"board_public_key": "xyz"}"#.to_owned(), "not hex"),
+        (r#"{"witnesses": ["abcd"]}"#.to_owned(), "expected 32 bytes"),
+        ("not json".to_owned(), "trust file"),
+    ] {
+        std::fs::write(&trust, &content).unwrap();
+        let o = bin(&[s(&dir), "--trust", s(&trust)]);
+        assert_eq!(code(&o), 2, "{content}: {}", text(&o));
+        assert!(stderr(&o).contains(expected), "{content}: {}", text(&o));
+        assert!(stderr(&o).contains("trust.json"), "{content}: {}", text(&o));
+    }
+    let o = bin(&[s(&dir), "--trust", s(&d.join("missing.json"))]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    for (arg, expected) in [
+        (format!("mayor={board}"), "unknown role \"mayor\""),
+        ("registrar".to_owned(), "expected ROLE=HEX"),
+        ("registrar=abcd".to_owned(), "registrar key"),
+        (format!("witness={board}"), "unknown role"),
+    ] {
+        let o = bin(&[s(&dir), "--role-key", &arg]);
+        assert_eq!(code(&o), 2, "{arg}: {}", text(&o));
+        assert!(stderr(&o).contains(expected), "{arg}: {}", text(&o));
+    }
+    let o = bin(&[s(&dir), "--board-key", "00"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    // Two different keys for one role.
+    let other = hex_of(&SigningKey::from_bytes(&[9u8; 32]));
+    let o = bin(&[
+        s(&dir),
+        "--board-key",
+        &board,
+        "--role-key",
+        &format!("operator={other}"),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        stderr(&o).contains("two different board (operator) keys"),
+        "{}",
+        text(&o)
+    );
+    std::fs::write(&trust, format!(r#"{{"board_public_key": "{other}"}}"#)).unwrap();
+    let o = bin(&[s(&dir), "--trust", s(&trust), "--board-key", &board]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
 }
 
 // ---- a fake server -------------------------------------------------------------------
@@ -206,6 +346,8 @@ impl Board {
                 "log_id": key.log_id(),
                 "tree_size": self.size,
                 "witnesses": [],
+                "genesis": self.record.genesis(),
+                "roles": self.record.genesis().map(|g| g.keys),
             })),
             ("GET", "/api/v1/record") => {
                 let mut h = self.record.header.clone();
@@ -313,7 +455,16 @@ fn downloads_and_verifies_a_record() {
     let n = rec.entries.len();
     let (_board, url) = fake(rec, n);
     let out = tmp("download").join("rec");
-    let o = bin(&["--server", &url, "--out", s(&out), "--quiet"]);
+    let board = hex_of(&base().board_key);
+    let o = bin(&[
+        "--server",
+        &url,
+        "--out",
+        s(&out),
+        "--quiet",
+        "--board-key",
+        &board,
+    ]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let lines = std::fs::read_to_string(out.join("entries.jsonl")).unwrap();
     assert_eq!(lines.lines().count(), n);
@@ -442,7 +593,7 @@ fn monitor_catches_an_invalid_ballot_on_the_board() {
     let o = bin(&["monitor", "--server", &url, "--once", "--state", s(&state)]);
     assert_eq!(code(&o), 1, "{}", text(&o));
     assert!(
-        String::from_utf8_lossy(&o.stderr).contains("V9"),
+        String::from_utf8_lossy(&o.stderr).contains("V10"),
         "{}",
         text(&o)
     );

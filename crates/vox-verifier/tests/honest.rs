@@ -92,3 +92,41 @@ fn focus_on_one_referendum() {
     assert!(!report.referendums[0].verified);
     assert_eq!(report.step(StepId::Ballots).unwrap().checked, 0);
 }
+
+#[test]
+fn genesis_witness_quorum_is_required() {
+    // Two witnesses, both required by the genesis (quorum 2); the header names none, so
+    // only the genesis policy asks for them.
+    let mut h = honest(8, 2).unwrap();
+    h.record.header.witnesses.clear();
+    let verify = |h: &vox_verifier::synth::Honest| {
+        verify_record(
+            &h.record.source().unwrap(),
+            Options::default(),
+            &mut NoProgress,
+        )
+        .unwrap()
+    };
+    let report = verify(&h);
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+    // One cosignature short of the quorum on the head covering the record.
+    h.record.heads.last_mut().unwrap().cosignatures.pop();
+    let report = verify(&h);
+    assert_eq!(report.status(StepId::TreeHeads), Status::NotChecked);
+    let reasons = &report.step(StepId::TreeHeads).unwrap().not_checked;
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("1 of the 2 genesis witnesses; the genesis requires 2")),
+        "{reasons:?}"
+    );
+    // A cosignature by a witness the genesis does not name does not count.
+    let stranger = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
+    let board = vox_protocol::board::BoardPublicKey(h.board_key.verifying_key());
+    let last = h.record.heads.last_mut().unwrap();
+    let c = last.cosign(&board, &stranger);
+    last.cosignatures.push(c);
+    let report = verify(&h);
+    assert_eq!(report.status(StepId::TreeHeads), Status::NotChecked);
+    assert_eq!(report.verdict(), Verdict::Partial);
+}

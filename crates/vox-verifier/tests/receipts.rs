@@ -1,4 +1,4 @@
-//! Voter receipts (V13): a valid receipt passes; a tampered one, or one the record
+//! Voter receipts (V14): a valid receipt passes; a tampered one, or one the record
 //! contradicts, fails; a receipt newer than the record is NOT-CHECKED.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 

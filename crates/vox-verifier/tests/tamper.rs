@@ -6,20 +6,24 @@
 
 use std::sync::OnceLock;
 
+use ed25519_dalek::SigningKey;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use vox_crypto::credential::Credential;
 use vox_crypto::threshold::{DecryptionShare, TrusteeIndex, TrusteeKeys};
 use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, BallotContext};
-use vox_protocol::board::{BoardEntry, Payload, SignedTreeHead, TreeHead};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Sig, SignedTreeHead, TreeHead};
 use vox_protocol::ceremony::DecryptionShareMessage;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::merkle::NodeHash;
-use vox_protocol::petition::ThresholdKind;
-use vox_verifier::report::{Location, Report};
-use vox_verifier::synth::{honest, Honest, SynthRecord};
-use vox_verifier::{verify_record, MemorySource, NoProgress, Options, Status, StepId, Verdict};
+use vox_protocol::petition::{Moderation, ThresholdKind};
+use vox_protocol::roles::{Role, RoleSigners};
+use vox_verifier::report::{Failure, Location, Report};
+use vox_verifier::synth::{honest, rotation, Honest, SynthRecord, T0};
+use vox_verifier::{
+    verify_record, MemorySource, NoProgress, Options, Status, StepId, TrustAnchors, Verdict,
+};
 
 fn base() -> &'static Honest {
     static BASE: OnceLock<Honest> = OnceLock::new();
@@ -130,10 +134,10 @@ fn untouched_and_resigned_records_pass() {
     );
 }
 
-// ---- ballots (V9), tally (V10) -------------------------------------------------------
+// ---- ballots (V10), tally (V11) -------------------------------------------------------
 
 #[test]
-fn altered_ciphertext_is_caught_by_v9() {
+fn altered_ciphertext_is_caught_by_v10() {
     let mut leaf = 0;
     let rec = edit_resigned(|r| {
         leaf = ballots(r)[3];
@@ -148,7 +152,7 @@ fn altered_ciphertext_is_caught_by_v9() {
 }
 
 #[test]
-fn altered_proof_response_is_caught_by_v9() {
+fn altered_proof_response_is_caught_by_v10() {
     let mut leaf = 0;
     let rec = edit_resigned(|r| {
         leaf = ballots(r)[1];
@@ -163,7 +167,7 @@ fn altered_proof_response_is_caught_by_v9() {
 }
 
 #[test]
-fn altered_signature_is_caught_by_v9() {
+fn altered_signature_is_caught_by_v10() {
     let rec = edit_resigned(|r| {
         let i = ballots(r)[0];
         let b = ballot_mut(r, i);
@@ -173,7 +177,7 @@ fn altered_signature_is_caught_by_v9() {
 }
 
 #[test]
-fn removed_ballot_is_caught_by_v10() {
+fn removed_ballot_is_caught_by_v11() {
     let rec = edit_resigned(|r| {
         let i = ballots(r)[0];
         r.entries.remove(i);
@@ -182,7 +186,7 @@ fn removed_ballot_is_caught_by_v10() {
 }
 
 #[test]
-fn duplicated_ballot_is_caught_by_v9() {
+fn duplicated_ballot_is_caught_by_v10() {
     let rec = edit_resigned(|r| {
         let i = ballots(r)[4];
         let dup = r.entries[i].clone();
@@ -192,7 +196,7 @@ fn duplicated_ballot_is_caught_by_v9() {
 }
 
 #[test]
-fn ballot_without_credential_is_caught_by_v9() {
+fn ballot_without_credential_is_caught_by_v10() {
     let h = base();
     let rec = edit_resigned(|r| {
         let mut rng = ChaCha20Rng::seed_from_u64(5);
@@ -209,7 +213,7 @@ fn ballot_without_credential_is_caught_by_v9() {
 }
 
 #[test]
-fn ballot_copied_under_another_credential_is_caught_by_v9() {
+fn ballot_copied_under_another_credential_is_caught_by_v10() {
     let h = base();
     let rec = edit_resigned(|r| {
         let i = ballots(r)[0];
@@ -226,7 +230,7 @@ fn ballot_copied_under_another_credential_is_caught_by_v9() {
 }
 
 #[test]
-fn ballot_for_another_manifest_is_caught_by_v9() {
+fn ballot_for_another_manifest_is_caught_by_v10() {
     let rec = edit_resigned(|r| {
         let i = ballots(r)[2];
         ballot_mut(r, i).manifest_hash = Hash32([7; 32]);
@@ -237,7 +241,7 @@ fn ballot_for_another_manifest_is_caught_by_v9() {
 }
 
 #[test]
-fn audited_ballot_that_is_also_cast_is_caught_by_v9() {
+fn audited_ballot_that_is_also_cast_is_caught_by_v10() {
     let rec = edit_resigned(|r| {
         let a = r
             .find(|p| matches!(p, Payload::BallotAudited { .. }))
@@ -253,7 +257,7 @@ fn audited_ballot_that_is_also_cast_is_caught_by_v9() {
 }
 
 #[test]
-fn ballot_after_close_is_caught_by_v8() {
+fn ballot_after_close_is_caught_by_v9() {
     let rec = edit_resigned(|r| {
         let i = *ballots(r).last().unwrap();
         let e = r.entries.remove(i);
@@ -264,7 +268,7 @@ fn ballot_after_close_is_caught_by_v8() {
 }
 
 #[test]
-fn changed_tally_is_caught_by_v10() {
+fn changed_tally_is_caught_by_v11() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| matches!(p, Payload::TallyComputed { .. }))
@@ -285,10 +289,10 @@ fn changed_tally_is_caught_by_v10() {
     expect(&rec, StepId::Tally, true);
 }
 
-// ---- shares (V11), result (V12), ceremony (V7) --------------------------------------
+// ---- shares (V12), result (V13), ceremony (V8) --------------------------------------
 
 #[test]
-fn result_changed_by_one_is_caught_by_v12() {
+fn result_changed_by_one_is_caught_by_v13() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| matches!(p, Payload::ResultPublished { .. }))
@@ -324,7 +328,7 @@ fn first_share(r: &SynthRecord) -> (usize, DecryptionShareMessage) {
 }
 
 #[test]
-fn share_from_a_non_trustee_is_caught_by_v11() {
+fn share_from_a_non_trustee_is_caught_by_v12() {
     let h = base();
     let rec = edit_resigned(|r| {
         let (i, msg) = first_share(r);
@@ -350,7 +354,7 @@ fn share_from_a_non_trustee_is_caught_by_v11() {
 }
 
 #[test]
-fn share_with_a_bad_proof_is_caught_by_v11_naming_the_trustee() {
+fn share_with_a_bad_proof_is_caught_by_v12_naming_the_trustee() {
     let h = base();
     let rec = edit_resigned(|r| {
         let (i, msg) = first_share(r);
@@ -379,7 +383,7 @@ fn share_with_a_bad_proof_is_caught_by_v11_naming_the_trustee() {
 }
 
 #[test]
-fn published_election_key_differing_from_the_ceremony_is_caught_by_v7() {
+fn published_election_key_differing_from_the_ceremony_is_caught_by_v8() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| matches!(p, Payload::CeremonyCompleted { .. }))
@@ -392,7 +396,7 @@ fn published_election_key_differing_from_the_ceremony_is_caught_by_v7() {
 }
 
 #[test]
-fn ceremony_message_out_of_order_is_caught_by_v7() {
+fn ceremony_message_out_of_order_is_caught_by_v8() {
     let rec = edit_resigned(|r| {
         let msgs = r.find_all(|p| matches!(p, Payload::Ceremony { .. }));
         // Move the first reveal before the last commitment.
@@ -497,10 +501,10 @@ fn head_not_covering_the_record_is_caught_by_v2() {
     expect(&rec, StepId::Log, false);
 }
 
-// ---- petitions (V5) -----------------------------------------------------------------
+// ---- petitions (V6) -----------------------------------------------------------------
 
 #[test]
-fn inflated_petition_count_is_caught_by_v5() {
+fn inflated_petition_count_is_caught_by_v6() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| matches!(p, Payload::PetitionClosed { .. }))
@@ -530,7 +534,7 @@ fn inflated_petition_count_is_caught_by_v5() {
 }
 
 #[test]
-fn duplicated_petition_signature_is_caught_by_v5() {
+fn duplicated_petition_signature_is_caught_by_v6() {
     let rec = edit_resigned(|r| {
         let i = r.find_all(|p| matches!(p, Payload::PetitionSigned { .. }))[5];
         let dup = r.entries[i].clone();
@@ -540,7 +544,7 @@ fn duplicated_petition_signature_is_caught_by_v5() {
 }
 
 #[test]
-fn missing_threshold_entry_is_caught_by_v5() {
+fn missing_threshold_entry_is_caught_by_v6() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| {
@@ -559,7 +563,7 @@ fn missing_threshold_entry_is_caught_by_v5() {
 }
 
 #[test]
-fn early_threshold_entry_is_caught_by_v5() {
+fn early_threshold_entry_is_caught_by_v6() {
     let rec = edit_resigned(|r| {
         let i = r
             .find(|p| {
@@ -581,7 +585,7 @@ fn early_threshold_entry_is_caught_by_v5() {
 }
 
 #[test]
-fn forged_petition_signature_is_caught_by_v5() {
+fn forged_petition_signature_is_caught_by_v6() {
     let rec = edit_resigned(|r| {
         let i = r.find_all(|p| matches!(p, Payload::PetitionSigned { .. }))[3];
         if let Payload::PetitionSigned { signature } = &mut r.entries[i].payload {
@@ -646,4 +650,402 @@ fn manifest_carrying_its_own_generators_is_refused_by_v1() {
     src.entries[i] = v.to_string();
     // (This changes the manifest's source petition, so other steps may object; V1 not.)
     assert_eq!(verify_source(&src).status(StepId::Record), Status::Pass);
+}
+
+// ---- genesis, roles and authority signatures (V4) --------------------------------------
+
+/// The edited, re-signed record fails V4 and nothing else; V1–V3 pass.
+fn expect_only_v4(rec: &SynthRecord) -> Report {
+    let report = verify(rec);
+    let text = report.to_human();
+    assert_eq!(report.verdict(), Verdict::Fail, "{text}");
+    assert_eq!(report.failed_steps(), vec![StepId::Roles], "{text}");
+    report
+}
+
+fn v4_failures(report: &Report) -> Vec<Failure> {
+    report.step(StepId::Roles).unwrap().failures.clone()
+}
+
+fn log_id() -> Hash32 {
+    base().roles.log_id()
+}
+
+/// Flip one bit of an act's signature.
+fn flip_act_signature(payload: &mut Payload) {
+    let act = match payload {
+        Payload::ElectorateRegistered { act, .. }
+        | Payload::PetitionModerated { act, .. }
+        | Payload::PetitionResponded { act, .. }
+        | Payload::SignaturesInvalidated { act, .. }
+        | Payload::ReferendumCreated { act, .. }
+        | Payload::ReferendumOpened { act, .. }
+        | Payload::ReferendumClosed { act, .. }
+        | Payload::RoleKeyRotated { act, .. } => act,
+        _ => panic!("not an act"),
+    };
+    let mut bytes = act.signature.0.to_bytes();
+    bytes[9] ^= 0x10;
+    act.signature = Sig(ed25519_dalek::Signature::from_bytes(&bytes));
+}
+
+fn find_kind(rec: &SynthRecord, kind: &str) -> usize {
+    rec.find(|p| p.kind() == kind).unwrap()
+}
+
+#[test]
+fn act_signed_by_wrong_role_is_caught_by_v4() {
+    let h = base();
+    // The petition office's publication of p1, signed by the election authority.
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = r
+            .find(|p| {
+                matches!(
+                    p,
+                    Payload::PetitionModerated {
+                        moderation: Moderation::Publish { .. },
+                        ..
+                    }
+                )
+            })
+            .unwrap();
+        let p = &mut r.entries[leaf].payload;
+        let at = p.act().unwrap().issued_at_ms;
+        p.sign_act(&log_id(), at, &h.roles.election_authority)
+            .unwrap();
+    });
+    let report = expect_only_v4(&rec);
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Act {
+            leaf: leaf as u64,
+            role: Role::PetitionsOffice
+        }
+    );
+    assert!(f[0].message.contains("petitions-office"), "{}", f[0]);
+    // The operator cannot register an electorate in the registrar's name either.
+    let rec = edit_resigned(|r| {
+        let i = find_kind(r, "electorate-registered");
+        let p = &mut r.entries[i].payload;
+        let at = p.act().unwrap().issued_at_ms;
+        p.sign_act(&log_id(), at, &h.board_key).unwrap();
+    });
+    let report = expect_only_v4(&rec);
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(matches!(
+        f[0].location,
+        Location::Act {
+            role: Role::Registrar,
+            ..
+        }
+    ));
+}
+
+#[test]
+fn forged_act_signature_is_caught_by_v4() {
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = find_kind(r, "referendum-opened");
+        flip_act_signature(&mut r.entries[leaf].payload);
+    });
+    let report = expect_only_v4(&rec);
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Act {
+            leaf: leaf as u64,
+            role: Role::ElectionAuthority
+        }
+    );
+    // A changed decision under the old signature: the same.
+    let rec = edit_resigned(|r| {
+        let i = find_kind(r, "petition-responded");
+        if let Payload::PetitionResponded { text, .. } = &mut r.entries[i].payload {
+            *text = "The council will do nothing.".into();
+        }
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(f[0].message.contains("does not verify"), "{}", f[0]);
+}
+
+#[test]
+fn replayed_act_is_caught_by_v4() {
+    let mut first = 0;
+    let rec = edit_resigned(|r| {
+        first = find_kind(r, "referendum-closed");
+        let copy = r.entries[first].payload.clone();
+        insert(r, first + 1, copy);
+    });
+    let report = expect(&rec, StepId::Roles, true);
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Act {
+            leaf: first as u64 + 1,
+            role: Role::ElectionAuthority
+        }
+    );
+    assert!(
+        f[0].message.contains("replay") && f[0].message.contains(&format!("leaf {first}")),
+        "{}",
+        f[0]
+    );
+}
+
+/// A dishonest operator rewrites the log under its own fresh key: header, genesis
+/// operator key and every tree head. It can sign as the operator, not as the roles.
+fn resigned_by_other_operator(change_genesis: bool) -> (SynthRecord, SigningKey) {
+    let mut rng = ChaCha20Rng::seed_from_u64(77);
+    let other = SigningKey::generate(&mut rng);
+    let board = BoardPublicKey(other.verifying_key());
+    let mut rec = base().record.clone();
+    if change_genesis {
+        if let Payload::Genesis { genesis } = &mut rec.entries[0].payload {
+            genesis.keys.operator = board;
+            genesis.sign(&other).unwrap();
+        }
+    }
+    rec.header.board_public_key = board;
+    rec.header.log_id = board.log_id();
+    rec.resign(&other, &[]);
+    (rec, other)
+}
+
+#[test]
+fn resigned_by_other_operator_is_caught_by_v4() {
+    let (rec, _) = resigned_by_other_operator(true);
+    let report = expect_only_v4(&rec);
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 1, "one clear failure, not one per act: {f:?}");
+    assert_eq!(f[0].location, Location::Leaf { index: 0 });
+    assert!(f[0].message.contains("genesis is not valid"), "{}", f[0]);
+    assert!(report
+        .step(StepId::Roles)
+        .unwrap()
+        .detail
+        .contains("not verifiable"));
+    // Keeping the roles' genesis does not help: it names the real operator.
+    let (rec, other) = resigned_by_other_operator(false);
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, Location::Leaf { index: 0 });
+    assert!(
+        f[0].message
+            .contains(&BoardPublicKey(other.verifying_key()).to_hex()),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn resigned_by_other_operator_with_the_board_key_pinned_fails_v1() {
+    let (rec, other) = resigned_by_other_operator(true);
+    let original = BoardPublicKey(base().board_key.verifying_key());
+    let options = Options {
+        trust: TrustAnchors {
+            board_public_key: Some(original),
+            ..TrustAnchors::default()
+        },
+        ..Options::default()
+    };
+    let report = verify_record(&rec.source().unwrap(), options, &mut NoProgress).unwrap();
+    assert_eq!(
+        report.status(StepId::Record),
+        Status::Fail,
+        "{}",
+        report.to_human()
+    );
+    let f = &report.step(StepId::Record).unwrap().failures[0];
+    assert_eq!(
+        f.message,
+        format!(
+            "board key mismatch: pinned {}, record {}",
+            original.to_hex(),
+            BoardPublicKey(other.verifying_key()).to_hex()
+        )
+    );
+    // The honest record with the right key pinned passes.
+    let options = Options {
+        trust: TrustAnchors {
+            board_public_key: Some(original),
+            ..TrustAnchors::default()
+        },
+        ..Options::default()
+    };
+    let report = verify_record(&base().record.source().unwrap(), options, &mut NoProgress).unwrap();
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+}
+
+#[test]
+fn regenesis_by_fresh_roles_passes_unpinned_and_fails_v4_with_pinned_role_keys() {
+    let h = base();
+    let mut rng = ChaCha20Rng::seed_from_u64(78);
+    let fresh = RoleSigners::generate(&mut rng);
+    let mut rec = h.record.clone();
+    rec.regenesis(&fresh).unwrap();
+    rec.resign(&fresh.operator, &[]);
+    // Consistent on its own: only keys learned elsewhere can tell.
+    let report = verify(&rec);
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+    let real = h.roles.public_keys();
+    let mut trust = TrustAnchors::default();
+    for role in [
+        Role::Registrar,
+        Role::PetitionsOffice,
+        Role::ElectionAuthority,
+    ] {
+        trust.pin(role, *real.get(role)).unwrap();
+    }
+    let options = Options {
+        trust: trust.clone(),
+        ..Options::default()
+    };
+    let report = verify_record(&rec.source().unwrap(), options, &mut NoProgress).unwrap();
+    assert_eq!(
+        report.failed_steps(),
+        vec![StepId::Roles],
+        "{}",
+        report.to_human()
+    );
+    let f = v4_failures(&report);
+    assert_eq!(f.len(), 3, "{f:?}");
+    assert!(f.iter().all(|f| f.location == Location::Leaf { index: 0 }));
+    assert_eq!(
+        f[0].message,
+        format!(
+            "registrar key mismatch: pinned {}, genesis {}",
+            real.registrar.to_hex(),
+            fresh.public_keys().registrar.to_hex()
+        )
+    );
+    // The honest record passes with the same pins.
+    let options = Options {
+        trust,
+        ..Options::default()
+    };
+    let report = verify_record(&h.record.source().unwrap(), options, &mut NoProgress).unwrap();
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+}
+
+#[test]
+fn leaf_0_that_is_not_a_genesis_is_caught_by_v4() {
+    let rec = edit_resigned(|r| {
+        r.entries.remove(0);
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, Location::Leaf { index: 0 });
+    assert!(f[0].message.contains("not the genesis"), "{}", f[0]);
+    // A genesis short of one role's signature is not valid.
+    let rec = edit_resigned(|r| {
+        if let Payload::Genesis { genesis } = &mut r.entries[0].payload {
+            genesis
+                .signatures
+                .retain(|s| s.role != Role::ElectionAuthority);
+        }
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, Location::Leaf { index: 0 });
+    assert!(f[0].message.contains("election-authority"), "{}", f[0]);
+}
+
+#[test]
+fn second_genesis_is_caught_by_v4() {
+    let mut at = 0;
+    let rec = edit_resigned(|r| {
+        let genesis = r.entries[0].payload.clone();
+        at = find_kind(r, "referendum-created");
+        insert(r, at, genesis);
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, Location::Leaf { index: at as u64 });
+    assert!(f[0].message.contains("second genesis"), "{}", f[0]);
+}
+
+#[test]
+fn rotation_with_bad_possession_is_caught_by_v4() {
+    let h = base();
+    let mut rng = ChaCha20Rng::seed_from_u64(79);
+    let new_key = SigningKey::generate(&mut rng);
+    let someone_else = SigningKey::generate(&mut rng);
+    let rec = edit_resigned(|r| {
+        // The possession proof is made by another key than the one rotated to.
+        let mut p = rotation(&log_id(), Role::Registrar, &someone_else).unwrap();
+        if let Payload::RoleKeyRotated { new_key: k, .. } = &mut p {
+            *k = BoardPublicKey(new_key.verifying_key());
+        }
+        let p = p.signed_act(&log_id(), T0 + 5, &h.roles.registrar).unwrap();
+        insert(r, 2, p);
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Act {
+            leaf: 2,
+            role: Role::Registrar
+        }
+    );
+    assert!(f[0].message.contains("possession"), "{}", f[0]);
+    // The operator key is never rotated within a log.
+    let rec = edit_resigned(|r| {
+        let p = rotation(&log_id(), Role::Operator, &new_key)
+            .unwrap()
+            .signed_act(&log_id(), T0 + 5, &h.board_key)
+            .unwrap();
+        insert(r, 2, p);
+    });
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.contains("operator key cannot be rotated"),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn act_signed_by_the_old_key_after_a_rotation_is_caught_by_v4() {
+    let h = base();
+    let mut rng = ChaCha20Rng::seed_from_u64(80);
+    let new_key = SigningKey::generate(&mut rng);
+    let rotate = |r: &mut SynthRecord| -> usize {
+        let at = find_kind(r, "petition-responded");
+        let p = rotation(&log_id(), Role::PetitionsOffice, &new_key)
+            .unwrap()
+            .signed_act(&log_id(), T0 + 6, &h.roles.petitions_office)
+            .unwrap();
+        insert(r, at, p);
+        at + 1
+    };
+    // The response that follows is still signed by the old key.
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| leaf = rotate(r));
+    let f = v4_failures(&expect_only_v4(&rec));
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Act {
+            leaf: leaf as u64,
+            role: Role::PetitionsOffice
+        }
+    );
+    // Signed by the new key, it passes: the rotation took effect.
+    let rec = edit_resigned(|r| {
+        let i = rotate(r);
+        let p = &mut r.entries[i].payload;
+        let at = p.act().unwrap().issued_at_ms;
+        p.sign_act(&log_id(), at, &new_key).unwrap();
+    });
+    let report = verify(&rec);
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
 }

@@ -1,5 +1,5 @@
 //! The verifier (`vox-verifier`, built without rayon, files or HTTP) on a record the
-//! page downloaded: the same numbered steps V1…V13 and the same report as
+//! page downloaded: the same numbered steps V1…V14 and the same report as
 //! `vox-verify --json`.
 //!
 //! Two ways in:
@@ -27,7 +27,7 @@ use std::cell::RefCell;
 
 use serde::Deserialize;
 use serde_json::Value;
-use vox_verifier::{Options, Seed, StagedVerification};
+use vox_verifier::{Options, Seed, StagedVerification, TrustAnchors};
 
 use crate::rng::with_rng;
 
@@ -116,6 +116,8 @@ struct BeginRequest {
     tree_heads: Value,
     #[serde(default)]
     referendum_id: Option<String>,
+    #[serde(default)]
+    trust: TrustAnchors,
 }
 
 #[derive(Deserialize)]
@@ -130,6 +132,8 @@ struct RecordRequest {
     entries: Value,
     #[serde(default)]
     entries_jsonl: Option<String>,
+    #[serde(default)]
+    trust: TrustAnchors,
 }
 
 #[derive(Deserialize)]
@@ -149,7 +153,12 @@ struct RunRequest {
 }
 
 /// A staged verification keyed by a fresh seed from the page's generator.
-fn start(header: &Value, tree_heads: &Value, referendum_id: Option<String>) -> Res<Session> {
+fn start(
+    header: &Value,
+    tree_heads: &Value,
+    referendum_id: Option<String>,
+    trust: TrustAnchors,
+) -> Res<Session> {
     let seed = with_rng(|rng| {
         let mut s = [0u8; 32];
         rand_core::RngCore::fill_bytes(rng, &mut s);
@@ -157,6 +166,7 @@ fn start(header: &Value, tree_heads: &Value, referendum_id: Option<String>) -> R
     })?;
     let options = Options {
         referendums: referendum_id.map(|r| vec![r]),
+        trust,
         seed: Some(Seed(seed)),
         ..Options::default()
     };
@@ -176,7 +186,10 @@ fn report_json(staged: StagedVerification) -> Res<Value> {
 /// Verify a whole record at once. Request: `{"header": record.json (object or text),
 /// "tree_heads": [SignedTreeHead…] or JSON-lines text, "entries": [BoardEntry…] or
 /// [{"index", "entry"}…] (API pages) or JSON-lines text, "entries_jsonl"?: text,
-/// "referendum_id"?: string}`. Answer: the report of `vox-verify --json` (steps with
+/// "referendum_id"?: string, "trust"?: pinned keys}`, `trust` being the object of
+/// `vox-verify --trust` (`{"board_public_key"?: hex, "roles"?: {"registrar"?: hex,
+/// "petitions-office"?: hex, "election-authority"?: hex}, "witnesses"?: [hex]}`: V1
+/// fails on another board key, V4 on another role key in the genesis). Answer: the report of `vox-verify --json` (steps with
 /// `id` "V1"…, `title`, `status` "pass" | "fail" | "not-checked", `checked`, `detail`,
 /// `failures`…, plus `verdict` and `exit_code`).
 pub fn verify_record(input: &str) -> String {
@@ -185,13 +198,13 @@ pub fn verify_record(input: &str) -> String {
 
 fn record_inner(input: &str) -> Res<Value> {
     let req: RecordRequest = parse(input)?;
-    let mut s = start(&req.header, &req.tree_heads, req.referendum_id)?;
+    let mut s = start(&req.header, &req.tree_heads, req.referendum_id, req.trust)?;
     s.staged
         .add_entries(entry_lines(&req.entries, req.entries_jsonl.as_deref(), 0)?);
     report_json(s.staged)
 }
 
-/// Start a session: `{"header", "tree_heads", "referendum_id"?}` as in
+/// Start a session: `{"header", "tree_heads", "referendum_id"?, "trust"?}` as in
 /// [`verify_record`]. Answer: `{"expected_entries": n}` (the header's tree size; 0 if
 /// the header is unusable, in which case [`verify_finish`] reports V1 failed).
 pub fn verify_begin(input: &str) -> String {
@@ -200,7 +213,7 @@ pub fn verify_begin(input: &str) -> String {
 
 fn begin_inner(input: &str) -> Res<Value> {
     let req: BeginRequest = parse(input)?;
-    let s = start(&req.header, &req.tree_heads, req.referendum_id)?;
+    let s = start(&req.header, &req.tree_heads, req.referendum_id, req.trust)?;
     let expected = s.staged.expected_entries();
     SESSION.with(|cell| *cell.borrow_mut() = Some(s));
     Ok(serde_json::json!({ "expected_entries": expected }))

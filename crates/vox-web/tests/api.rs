@@ -256,8 +256,9 @@ fn receipt_verifies_against_a_later_tree_head() {
     let board = BoardPublicKey(key.verifying_key());
     let filler = |i: i64| BoardEntry {
         timestamp_ms: i,
-        payload: Payload::ReferendumOpened {
-            referendum_id: format!("x{i}"),
+        payload: Payload::PetitionClosed {
+            petition_id: format!("x{i}"),
+            count: 0,
         },
     };
     let mut leaves: Vec<_> = (0..5).map(|i| filler(i).leaf_hash()).collect();

@@ -44,11 +44,11 @@ fn status(report: &Value, id: &str) -> String {
 
 fn assert_all_pass(report: &Value) {
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 13, "{report:#}");
+    assert_eq!(steps.len(), 14, "{report:#}");
     for (i, s) in steps.iter().enumerate() {
         assert_eq!(s["id"], format!("V{}", i + 1));
         assert!(!s["title"].as_str().unwrap().is_empty());
-        let want = if s["id"] == "V13" {
+        let want = if s["id"] == "V14" {
             "not-checked"
         } else {
             "pass"
@@ -148,7 +148,7 @@ fn a_page_out_of_order_is_an_error() {
 }
 
 #[test]
-fn forged_ballot_fails_v9() {
+fn forged_ballot_fails_v10() {
     seed();
     let h = base();
     let mut rec = h.record.clone();
@@ -163,11 +163,11 @@ fn forged_ballot_fails_v9() {
     rec.resign(&h.board_key, &[]);
     let report = ok(&vox_web::verify_record(&request(&rec).to_string()));
     assert_eq!(report["verdict"], "fail");
-    assert_eq!(status(&report, "V9"), "fail", "{report:#}");
+    assert_eq!(status(&report, "V10"), "fail", "{report:#}");
     for s in ["V1", "V2", "V3"] {
         assert_eq!(status(&report, s), "pass", "{report:#}");
     }
-    let failure = &report["steps"][8]["failures"][0];
+    let failure = &report["steps"][9]["failures"][0];
     assert_eq!(failure["location"]["leaf"], i, "{failure:#}");
 }
 
@@ -188,5 +188,62 @@ fn bad_header_fails_v1_and_checks_nothing_else() {
         &json!({"header": {"format": "nope"}, "tree_heads": [], "entries": []}).to_string(),
     ));
     assert_eq!(status(&report, "V1"), "fail");
-    assert_eq!(status(&report, "V9"), "not-checked");
+    assert_eq!(status(&report, "V10"), "not-checked");
+}
+
+#[test]
+fn pinned_keys_are_checked() {
+    seed();
+    let h = base();
+    let board = vox_protocol::board::BoardPublicKey(h.board_key.verifying_key()).to_hex();
+    let keys = h.roles.public_keys();
+    let mut req = request(&h.record);
+    req["trust"] = json!({
+        "board_public_key": board,
+        "roles": {"registrar": keys.registrar, "petitions-office": keys.petitions_office},
+    });
+    assert_all_pass(&ok(&vox_web::verify_record(&req.to_string())));
+    // Another board key fails V1; another registrar key fails V4 at leaf 0.
+    let other = vox_protocol::board::BoardPublicKey(
+        ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]).verifying_key(),
+    );
+    req["trust"] = json!({"board_public_key": other, "roles": {"registrar": other}});
+    let report = ok(&vox_web::verify_record(&req.to_string()));
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(status(&report, "V1"), "fail", "{report:#}");
+    assert_eq!(status(&report, "V4"), "fail", "{report:#}");
+    assert_eq!(
+        report["steps"][3]["title"],
+        "genesis, roles and authority signatures"
+    );
+    assert_eq!(report["steps"][3]["failures"][0]["location"]["index"], 0);
+    // An unknown field in the trust object is refused.
+    req["trust"] = json!({"roles": {"mayor": board}});
+    let answer = vox_web::verify_record(&req.to_string());
+    assert!(answer.contains("unknown field"), "{answer}");
+}
+
+#[test]
+fn forged_authority_act_fails_v4() {
+    seed();
+    let h = base();
+    let mut rec = h.record.clone();
+    let i = rec.find(|p| p.kind() == "referendum-opened").unwrap();
+    let p = &mut rec.entries[i].payload;
+    let at = p.act().unwrap().issued_at_ms;
+    // Signed by the operator instead of the election authority.
+    p.sign_act(&h.roles.log_id(), at, &h.board_key).unwrap();
+    rec.resign(&h.board_key, &[]);
+    let report = ok(&vox_web::verify_record(&request(&rec).to_string()));
+    assert_eq!(report["verdict"], "fail");
+    assert_eq!(status(&report, "V4"), "fail", "{report:#}");
+    let failure = &report["steps"][3]["failures"][0];
+    assert_eq!(
+        failure["location"],
+        json!({"kind": "act", "leaf": i, "role": "election-authority"}),
+        "{failure:#}"
+    );
+    for s in ["V1", "V2", "V3", "V9"] {
+        assert_eq!(status(&report, s), "pass", "{report:#}");
+    }
 }

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use vox_protocol::board::{BoardPublicKey, Cosignature};
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_protocol::roles::{Genesis, RoleKeys};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -35,15 +36,27 @@ struct BoardInfo {
     log_id: String,
     tree_size: u64,
     witnesses: Vec<BoardPublicKey>,
+    /// Leaf 0.
+    genesis: Genesis,
+    /// Every role's current key (after the rotations on the board).
+    roles: RoleKeys,
 }
 
 async fn info(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
     let sth = s.board.latest_sth().await?;
+    let (genesis, roles) = {
+        let st = s.board.read();
+        let a = st.authorities().map_err(AppError::internal)?;
+        (a.genesis().clone(), *a.current())
+    };
     JsonResponse::ok(&BoardInfo {
         board_public_key: s.board.public,
         log_id: s.board.log_id().to_hex(),
         tree_size: sth.head.tree_size,
         witnesses: s.config.witnesses.clone(),
+        genesis,
+        roles,
     })
 }
 

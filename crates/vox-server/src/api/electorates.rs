@@ -1,4 +1,5 @@
-//! Electorates: the authority publishes the credential list before anything uses it.
+//! Electorates: the registrar publishes the credential list (a signed act) before
+//! anything uses it.
 
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
@@ -9,9 +10,10 @@ use vox_protocol::board::Payload;
 use vox_protocol::electorate::Electorate;
 use vox_protocol::encoding::Hashable;
 
+use crate::acts::{authorize, parse_act, ActKind};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiResult, Authority, JsonResponse, MaybeIdem};
+use crate::extract::{ApiResult, JsonResponse, MaybeIdem, RawBody};
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -29,19 +31,23 @@ struct Registered {
 
 async fn register(
     State(s): State<AppState>,
-    _: Authority,
     MaybeIdem(idem): MaybeIdem,
-    ApiJson(electorate): ApiJson<Electorate>,
+    RawBody(body): RawBody,
 ) -> ApiResult {
-    electorate.validate()?;
+    let payload = parse_act(ActKind::ElectorateRegistered, &body)?;
+    let Payload::ElectorateRegistered { electorate, .. } = &payload else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
     let hash = electorate.canonical_hash();
+    let electorate_id = electorate.id.clone();
     s.write(idem.as_ref(), move |w, st, _| {
-        if st.electorate_ids.contains_key(&electorate.id) {
+        authorize(st, &payload)?;
+        if st.electorate_ids.contains_key(&electorate_id) {
             return Err(AppError::conflict(
                 "already-exists",
-                format!("electorate {:?} is already registered", electorate.id),
+                format!("electorate {electorate_id:?} is already registered"),
             )
-            .with_field("id"));
+            .with_field("electorate/id"));
         }
         if st.electorates.contains_key(&hash) {
             return Err(AppError::conflict(
@@ -49,8 +55,7 @@ async fn register(
                 "an identical electorate is already registered",
             ));
         }
-        let electorate_id = electorate.id.clone();
-        let leaf_index = w.push(Payload::ElectorateRegistered { electorate })?;
+        let leaf_index = w.push(payload)?;
         JsonResponse::created(&Registered {
             electorate_id,
             electorate_hash: hash,

@@ -5,6 +5,7 @@ pub mod electorates;
 pub mod openapi;
 pub mod petitions;
 pub mod referendums;
+pub mod roles;
 pub mod service;
 
 use axum::extract::DefaultBodyLimit;
@@ -24,6 +25,7 @@ pub fn router(state: AppState) -> Router {
         .merge(electorates::routes())
         .merge(petitions::routes())
         .merge(referendums::routes())
+        .merge(roles::routes())
         .with_state(state.clone())
         // The pages (if configured) answer every other GET path.
         .merge(web)

@@ -1,34 +1,44 @@
 //! The OpenAPI 3.1 document, written by hand from protocol-spec/api.md (cheaper than a
 //! derive framework for about thirty operations whose bodies are vox-protocol types).
+//!
+//! There is no authentication scheme: an authority endpoint's body is an act signed by
+//! the role that takes it (protocol-spec/11-roles.md §11.3), checked by the server
+//! against the role's current key before it is appended (403 otherwise).
 
 use serde_json::{json, Map, Value};
 
-/// (method, path, summary, authority token needed, request body, success status).
+/// (method, path, summary, the role whose signed act the body is, request body, success
+/// status).
 type Operation = (
     &'static str,
     &'static str,
     &'static str,
-    bool,
+    Option<&'static str>,
     Option<&'static str>,
     u16,
 );
 
+const REGISTRAR: Option<&str> = Some("registrar");
+const PETITIONS_OFFICE: Option<&str> = Some("petitions-office");
+const ELECTION_AUTHORITY: Option<&str> = Some("election-authority");
+const ROTATED_ROLE: Option<&str> = Some("rotated role");
+
 const OPERATIONS: &[Operation] = &[
-    ("get", "/healthz", "Liveness", false, None, 200),
-    ("get", "/api/v1/", "API index", false, None, 200),
+    ("get", "/healthz", "Liveness", None, None, 200),
+    ("get", "/api/v1/", "API index", None, None, 200),
     (
         "get",
         "/api/v1/openapi.json",
         "This document",
-        false,
+        None,
         None,
         200,
     ),
     (
         "get",
         "/api/v1/board",
-        "Board key, log id, size and witnesses",
-        false,
+        "Board key, log id, size, witnesses, the genesis and the roles' current keys",
+        None,
         None,
         200,
     ),
@@ -36,7 +46,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/board/tree-head",
         "Latest signed tree head",
-        false,
+        None,
         None,
         200,
     ),
@@ -44,7 +54,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/board/tree-heads",
         "Every signed tree head (?since=SIZE)",
-        false,
+        None,
         None,
         200,
     ),
@@ -52,7 +62,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/board/entries",
         "Entries start ≤ i < end (at most 1000)",
-        false,
+        None,
         None,
         200,
     ),
@@ -60,7 +70,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/board/inclusion",
         "Inclusion proof (?index=&tree_size=)",
-        false,
+        None,
         None,
         200,
     ),
@@ -68,7 +78,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/board/consistency",
         "Consistency proof (?first=&second=)",
-        false,
+        None,
         None,
         200,
     ),
@@ -76,7 +86,7 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/board/cosignatures",
         "Witness cosignature of a tree head",
-        false,
+        None,
         Some("CosignatureRequest"),
         201,
     ),
@@ -84,23 +94,23 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/record",
         "Record header (?referendum= or ?petition=)",
-        false,
+        None,
         None,
         200,
     ),
     (
         "post",
         "/api/v1/electorates",
-        "Register an electorate",
-        true,
-        Some("Electorate"),
+        "Register an electorate (registrar act)",
+        REGISTRAR,
+        Some("ElectorateRegistered"),
         201,
     ),
     (
         "get",
         "/api/v1/electorates/{id}",
         "An electorate (by id or hash)",
-        false,
+        None,
         None,
         200,
     ),
@@ -108,7 +118,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/petitions",
         "Petition summaries",
-        false,
+        None,
         None,
         200,
     ),
@@ -116,7 +126,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/petitions.csv",
         "Petition summaries as CSV",
-        false,
+        None,
         None,
         200,
     ),
@@ -124,7 +134,7 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/petitions",
         "Propose a petition (credential-signed)",
-        false,
+        None,
         Some("PetitionProposal"),
         201,
     ),
@@ -132,7 +142,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/petitions/{id}",
         "A petition with counts and region counts",
-        false,
+        None,
         None,
         200,
     ),
@@ -140,39 +150,39 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/petitions/{id}/signatures",
         "Sign or withdraw (credential-signed)",
-        false,
+        None,
         Some("PetitionSignature"),
         201,
     ),
     (
         "post",
         "/api/v1/petitions/{id}/moderation",
-        "Publish or reject",
-        true,
-        Some("Moderation"),
+        "Publish or reject (petitions-office act)",
+        PETITIONS_OFFICE,
+        Some("PetitionModerated"),
         200,
     ),
     (
         "post",
         "/api/v1/petitions/{id}/response",
-        "Official response",
-        true,
-        Some("ResponseText"),
+        "Official response (petitions-office act)",
+        PETITIONS_OFFICE,
+        Some("PetitionResponded"),
         200,
     ),
     (
         "post",
         "/api/v1/petitions/{id}/invalidations",
-        "Invalidate signatures with a public reason",
-        true,
-        Some("Invalidation"),
+        "Invalidate signatures with a public reason (petitions-office act)",
+        PETITIONS_OFFICE,
+        Some("SignaturesInvalidated"),
         200,
     ),
     (
         "post",
         "/api/v1/petitions/{id}/close",
-        "Close after the deadline",
-        true,
+        "Close at or after the deadline (anyone; the server also does it)",
+        None,
         None,
         200,
     ),
@@ -180,23 +190,23 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/referendums",
         "Referendum summaries",
-        false,
+        None,
         None,
         200,
     ),
     (
         "post",
         "/api/v1/referendums",
-        "Create a referendum from a manifest",
-        true,
-        Some("Manifest"),
+        "Create a referendum from a manifest (election-authority act)",
+        ELECTION_AUTHORITY,
+        Some("ReferendumCreated"),
         201,
     ),
     (
         "get",
         "/api/v1/referendums/{id}",
         "A referendum",
-        false,
+        None,
         None,
         200,
     ),
@@ -204,7 +214,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/referendums/{id}/ceremony",
         "Key ceremony state",
-        false,
+        None,
         None,
         200,
     ),
@@ -212,23 +222,23 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/referendums/{id}/ceremony",
         "Trustee ceremony message (trustee-signed)",
-        false,
+        None,
         Some("CeremonyMessage"),
         201,
     ),
     (
         "post",
         "/api/v1/referendums/{id}/open",
-        "Open voting",
-        true,
-        None,
+        "Open voting (election-authority act)",
+        ELECTION_AUTHORITY,
+        Some("ReferendumOpened"),
         200,
     ),
     (
         "post",
         "/api/v1/referendums/{id}/ballots",
         "Cast a ballot; answers a signed receipt (200 for a re-post)",
-        false,
+        None,
         Some("Ballot"),
         201,
     ),
@@ -236,7 +246,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/referendums/{id}/ballots/{ballot_hash}",
         "Ballot status: counted, superseded or audited",
-        false,
+        None,
         None,
         200,
     ),
@@ -244,23 +254,23 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/referendums/{id}/audits",
         "Publish a Benaloh-audited ballot",
-        false,
+        None,
         Some("AuditedBallot"),
         201,
     ),
     (
         "post",
         "/api/v1/referendums/{id}/close",
-        "Close voting",
-        true,
-        None,
+        "Close voting (election-authority act)",
+        ELECTION_AUTHORITY,
+        Some("ReferendumClosed"),
         200,
     ),
     (
         "post",
         "/api/v1/referendums/{id}/tally",
-        "Compute the encrypted tally",
-        true,
+        "Compute the encrypted tally (anyone; closed)",
+        None,
         None,
         201,
     ),
@@ -268,7 +278,7 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/referendums/{id}/tally",
         "The encrypted tally",
-        false,
+        None,
         None,
         200,
     ),
@@ -276,15 +286,15 @@ const OPERATIONS: &[Operation] = &[
         "post",
         "/api/v1/referendums/{id}/decryption-shares",
         "Trustee decryption share (checked on arrival)",
-        false,
+        None,
         Some("DecryptionShareMessage"),
         201,
     ),
     (
         "post",
         "/api/v1/referendums/{id}/publish",
-        "Combine ≥ k shares and publish the result",
-        true,
+        "Combine ≥ k shares and publish the result (anyone)",
+        None,
         None,
         201,
     ),
@@ -292,22 +302,53 @@ const OPERATIONS: &[Operation] = &[
         "get",
         "/api/v1/referendums/{id}/result",
         "The published result",
-        false,
+        None,
         None,
         200,
     ),
+    (
+        "post",
+        "/api/v1/roles/rotations",
+        "Rotate a role's key (act of that role, signed with its current key)",
+        ROTATED_ROLE,
+        Some("RoleKeyRotated"),
+        201,
+    ),
 ];
 
-fn operation(summary: &str, auth: bool, body: Option<&str>, status: u16, path: &str) -> Value {
+fn operation(
+    summary: &str,
+    role: Option<&str>,
+    body: Option<&str>,
+    status: u16,
+    path: &str,
+) -> Value {
     let mut op = Map::new();
     op.insert("summary".into(), json!(summary));
+    if let Some(role) = role {
+        op.insert(
+            "description".into(),
+            json!(format!(
+                "The body is the board payload of the act, signed by the {role}'s current key \
+                 (its `act` field); the server checks the signature against the board's roles \
+                 under the board lock and appends the payload unchanged. 403 `forbidden`: not \
+                 signed by the role's current key; 409 `already-exists`: the act is already on \
+                 the board; 422 `invalid`: wrong `type` for this path, an id other than the \
+                 path's, or a broken rule."
+            )),
+        );
+    }
     let params: Vec<Value> = path
         .split('/')
         .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
         .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
         .collect();
     let mut params = params;
-    if body.is_some() {
+    if body.is_some()
+        || path.ends_with("/close")
+        || path.ends_with("/tally")
+        || path.ends_with("/publish")
+    {
         params.push(
             json!({"name": "Idempotency-Key", "in": "header", "required": false,
             "schema": {"type": "string", "maxLength": 128}}),
@@ -322,9 +363,6 @@ fn operation(summary: &str, auth: bool, body: Option<&str>, status: u16, path: &
             json!({"required": true, "content": {"application/json": {
                 "schema": {"$ref": format!("#/components/schemas/{schema}")}}}}),
         );
-    }
-    if auth {
-        op.insert("security".into(), json!([{"authority": []}]));
     }
     let content_type = if path.ends_with(".csv") {
         "text/csv"
@@ -342,46 +380,91 @@ fn operation(summary: &str, auth: bool, body: Option<&str>, status: u16, path: &
     Value::Object(op)
 }
 
+/// The schema of a signed act: `type`, the entry's fields, `act`.
+fn act_schema(kind: &str, role: &str, fields: Value, required: &[&str]) -> Value {
+    let mut props = match fields {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    props.insert("type".into(), json!({"const": kind}));
+    props.insert(
+        "act".into(),
+        json!({"$ref": "#/components/schemas/ActSignature"}),
+    );
+    let mut req: Vec<&str> = vec!["type"];
+    req.extend_from_slice(required);
+    req.push("act");
+    json!({
+        "type": "object",
+        "description": format!("A `{kind}` board payload signed by the {role} (protocol-spec/08-board.md table 8.1, 11-roles.md §11.3)."),
+        "required": req,
+        "additionalProperties": false,
+        "properties": Value::Object(props),
+    })
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for (method, path, summary, auth, body, status) in OPERATIONS {
+    for (method, path, summary, role, body, status) in OPERATIONS {
         let item = paths
             .entry((*path).to_owned())
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(m) = item {
             m.insert(
                 (*method).to_owned(),
-                operation(summary, *auth, *body, *status, path),
+                operation(summary, *role, *body, *status, path),
             );
         }
     }
     let vox_type = |d: &str| json!({"type": "object", "description": d});
+    let hex64 = json!({"type": "string", "pattern": "^[0-9a-f]{64}$"});
+    let hex128 = json!({"type": "string", "pattern": "^[0-9a-f]{128}$"});
+    let string = json!({"type": "string"});
     json!({
         "openapi": "3.1.0",
         "info": {
             "title": "vox HTTP API",
-            "version": "1",
-            "description": "Verifiable e-petitions and advisory referendums. Bodies are the serde forms of vox-protocol types (points, scalars and hashes as lower-case hex); see protocol-spec/api.md."
+            "version": "2",
+            "description": "Verifiable e-petitions and advisory referendums. Bodies are the serde forms of vox-protocol types (points, scalars and hashes as lower-case hex); see protocol-spec/api.md. No bearer token: authority endpoints take acts signed by the role's own key (protocol-spec/11-roles.md)."
         },
         "paths": Value::Object(paths),
         "components": {
-            "securitySchemes": {"authority": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Problem": {"type": "object", "required": ["type", "title", "status"],
                     "properties": {"type": {"type": "string"}, "title": {"type": "string"},
                         "status": {"type": "integer"}, "detail": {"type": "string"},
                         "field": {"type": "string"}}},
+                "ActSignature": {"type": "object", "required": ["issued_at_ms", "signature"],
+                    "additionalProperties": false,
+                    "description": "Ed25519 by the role's current key over \"vox/v2/act\" ‖ 0x00 ‖ log id ‖ u8(role) ‖ i64(issued_at_ms) ‖ the payload's canonical body.",
+                    "properties": {"issued_at_ms": {"type": "integer"}, "signature": hex128}},
+                "ElectorateRegistered": act_schema("electorate-registered", "registrar",
+                    json!({"electorate": {"$ref": "#/components/schemas/Electorate"}}), &["electorate"]),
+                "PetitionModerated": act_schema("petition-moderated", "petitions office",
+                    json!({"petition_id": string, "moderation": {"$ref": "#/components/schemas/Moderation"}}),
+                    &["petition_id", "moderation"]),
+                "PetitionResponded": act_schema("petition-responded", "petitions office",
+                    json!({"petition_id": string, "text": string}), &["petition_id", "text"]),
+                "SignaturesInvalidated": act_schema("signatures-invalidated", "petitions office",
+                    json!({"petition_id": string, "credentials": {"type": "array", "items": hex64, "minItems": 1},
+                        "reason": string}), &["petition_id", "credentials", "reason"]),
+                "ReferendumCreated": act_schema("referendum-created", "election authority",
+                    json!({"manifest": {"$ref": "#/components/schemas/Manifest"}}), &["manifest"]),
+                "ReferendumOpened": act_schema("referendum-opened", "election authority",
+                    json!({"referendum_id": string}), &["referendum_id"]),
+                "ReferendumClosed": act_schema("referendum-closed", "election authority",
+                    json!({"referendum_id": string}), &["referendum_id"]),
+                "RoleKeyRotated": act_schema("role-key-rotated", "role rotated, with its current key",
+                    json!({"role": {"enum": ["registrar", "petitions-office", "election-authority"]},
+                        "new_key": hex64, "possession": hex128}), &["role", "new_key", "possession"]),
                 "Electorate": vox_type("vox_protocol::electorate::Electorate"),
                 "PetitionProposal": vox_type("vox_protocol::petition::PetitionProposal"),
                 "PetitionSignature": vox_type("vox_protocol::petition::PetitionSignature"),
                 "Moderation": {"type": "object", "required": ["decision"], "properties": {
                     "decision": {"enum": ["publish", "reject"]},
-                    "closes_at": {"type": "integer", "description": "optional; at most now + open_for_ms (the default)"},
-                    "reason": {"type": "string"}}},
-                "ResponseText": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-                "Invalidation": {"type": "object", "required": ["credentials", "reason"], "properties": {
-                    "credentials": {"type": "array", "items": {"type": "string"}}, "reason": {"type": "string"}}},
+                    "closes_at": {"type": "integer", "description": "required with publish (it is signed): now < closes_at ≤ now + open_for_ms when the board appends it"},
+                    "reason": {"type": "string", "description": "required with reject"}}},
                 "Manifest": vox_type("vox_protocol::manifest::Manifest"),
                 "CeremonyMessage": vox_type("vox_protocol::ceremony::CeremonyMessage"),
                 "Ballot": vox_type("vox_protocol::ballot::Ballot"),
@@ -400,5 +483,15 @@ mod tests {
         let doc = super::document();
         let paths = doc.get("paths").and_then(|p| p.as_object());
         assert!(paths.is_some_and(|p| p.len() >= 30));
+        // No bearer scheme any more; every act body is documented.
+        assert!(doc.pointer("/components/securitySchemes").is_none());
+        for (_, _, _, _, body, _) in super::OPERATIONS {
+            if let Some(b) = body {
+                assert!(
+                    doc.pointer(&format!("/components/schemas/{b}")).is_some(),
+                    "{b}"
+                );
+            }
+        }
     }
 }

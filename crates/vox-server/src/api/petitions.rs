@@ -10,20 +10,20 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
-use vox_crypto::credential::CredentialPublicKey;
+use serde::Serialize;
 use vox_crypto::Hash32;
 use vox_protocol::board::{Payload, SignedTreeHead};
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::petition::{
-    Crossed, Moderation, Petition, PetitionProposal, PetitionSignature, PetitionStage,
-    PetitionTracker, SignatureAction, ThresholdKind,
+    Crossed, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
+    SignatureAction, ThresholdKind,
 };
 
+use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::app::AppState;
 use crate::board::WriteTx;
 use crate::error::{rule_error, AppError};
-use crate::extract::{ApiJson, ApiResult, Authority, JsonResponse, MaybeIdem};
+use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo};
 
 /// Routes.
@@ -345,129 +345,106 @@ async fn sign(
     .await
 }
 
-/// A moderation decision as the authority sends it. `closes_at` is optional: by default
-/// the petition stays open for its fixed `open_for_ms`, and never longer.
-#[derive(Deserialize, Debug)]
-#[serde(tag = "decision", rename_all = "kebab-case")]
-pub(crate) enum ModerationRequest {
-    Publish {
-        #[serde(default)]
-        closes_at: Option<i64>,
-    },
-    Reject {
-        reason: String,
-    },
+/// A tracker rule broken by a petitions-office act; fields inside the act's nested
+/// moderation are named with their path in the body.
+fn moderation_error(e: vox_protocol::ProtocolError) -> AppError {
+    let mut a = rule_error(e);
+    if let Some(f) = a.field.take() {
+        a.field = Some(match f.as_str() {
+            "closes_at" | "reason" => format!("moderation/{f}"),
+            _ => f,
+        });
+    }
+    a
 }
 
 async fn moderate(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
-    ApiJson(req): ApiJson<ModerationRequest>,
+    RawBody(body): RawBody,
 ) -> ApiResult {
+    let payload = parse_act(ActKind::PetitionModerated, &body)?;
+    let Payload::PetitionModerated {
+        petition_id,
+        moderation,
+        ..
+    } = &payload
+    else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    check_path_id("petition_id", petition_id, &id)?;
+    let moderation = moderation.clone();
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         let (mut t, _) = tracker_copy(st, &id)?;
-        let moderation = match req {
-            ModerationRequest::Publish { closes_at } => {
-                let latest = w.ts.saturating_add(t.petition.open_for_ms);
-                let closes_at = closes_at.unwrap_or(latest);
-                if closes_at > latest {
-                    return Err(AppError::invalid(
-                        "closes_at",
-                        "a petition is open for at most its open_for_ms",
-                    ));
-                }
-                Moderation::Publish { closes_at }
-            }
-            ModerationRequest::Reject { reason } => Moderation::Reject { reason },
-        };
-        let crossed = t.apply_moderation(&moderation, w.ts).map_err(rule_error)?;
-        w.push(Payload::PetitionModerated {
-            petition_id: id.clone(),
-            moderation,
-        })?;
+        // The signed closes_at is used as it is: it must lie in (now, now + open_for_ms].
+        let crossed = t
+            .apply_moderation(&moderation, w.ts)
+            .map_err(moderation_error)?;
+        w.push(payload)?;
         push_thresholds(w, &id, crossed)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })
     .await
 }
 
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ResponseRequest {
-    text: String,
-}
-
 async fn respond(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
-    ApiJson(req): ApiJson<ResponseRequest>,
+    RawBody(body): RawBody,
 ) -> ApiResult {
+    let payload = parse_act(ActKind::PetitionResponded, &body)?;
+    let Payload::PetitionResponded {
+        petition_id, text, ..
+    } = &payload
+    else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    check_path_id("petition_id", petition_id, &id)?;
+    let text = text.clone();
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         let (mut t, _) = tracker_copy(st, &id)?;
-        t.apply_response(&req.text).map_err(rule_error)?;
-        w.push(Payload::PetitionResponded {
-            petition_id: id.clone(),
-            text: req.text,
-        })?;
+        t.apply_response(&text).map_err(rule_error)?;
+        w.push(payload)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })
     .await
-}
-
-#[derive(Deserialize, Debug)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct InvalidationRequest {
-    credentials: Vec<CredentialPublicKey>,
-    reason: String,
-}
-
-impl InvalidationRequest {
-    /// The checks that need no state: a public reason and at least one credential.
-    pub(crate) fn check(&self) -> Result<(), AppError> {
-        if self.reason.trim().is_empty() {
-            return Err(AppError::invalid(
-                "reason",
-                "an invalidation needs a public reason",
-            ));
-        }
-        if self.credentials.is_empty() {
-            return Err(AppError::invalid(
-                "credentials",
-                "no credential to invalidate",
-            ));
-        }
-        Ok(())
-    }
 }
 
 async fn invalidate(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
-    ApiJson(req): ApiJson<InvalidationRequest>,
+    RawBody(body): RawBody,
 ) -> ApiResult {
-    req.check()?;
+    let payload = parse_act(ActKind::SignaturesInvalidated, &body)?;
+    let Payload::SignaturesInvalidated {
+        petition_id,
+        credentials,
+        ..
+    } = &payload
+    else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    check_path_id("petition_id", petition_id, &id)?;
+    let credentials = credentials.clone();
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         let (mut t, _) = tracker_copy(st, &id)?;
-        t.apply_invalidation(&req.credentials).map_err(rule_error)?;
-        w.push(Payload::SignaturesInvalidated {
-            petition_id: id.clone(),
-            credentials: req.credentials,
-            reason: req.reason,
-        })?;
+        t.apply_invalidation(&credentials).map_err(rule_error)?;
+        w.push(payload)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })
     .await
 }
 
+/// Close a petition at or after its deadline: a system step anyone may trigger (the
+/// server's own sweep does it too); the tracker refuses it before `closes_at`.
 async fn close(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
 ) -> ApiResult {

@@ -35,10 +35,11 @@ use vox_protocol::manifest::Manifest;
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 use vox_protocol::ProtocolError;
 
+use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::app::AppState;
 use crate::board::{to_i64, to_u64};
 use crate::error::{rule_error, AppError};
-use crate::extract::{ApiJson, ApiResult, Authority, JsonResponse, MaybeIdem};
+use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
 use crate::writer::PendingBallot;
 
@@ -230,23 +231,27 @@ struct Created {
 
 async fn create(
     State(s): State<AppState>,
-    _: Authority,
     MaybeIdem(idem): MaybeIdem,
-    ApiJson(manifest): ApiJson<Manifest>,
+    RawBody(body): RawBody,
 ) -> ApiResult {
-    manifest.validate()?;
+    let payload = parse_act(ActKind::ReferendumCreated, &body)?;
+    let Payload::ReferendumCreated { manifest, .. } = &payload else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    let manifest = manifest.clone();
     let manifest_hash = manifest.canonical_hash();
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         if st.referendums.contains_key(&manifest.referendum_id) {
             return Err(AppError::conflict(
                 "already-exists",
                 format!("referendum {:?} already exists", manifest.referendum_id),
             )
-            .with_field("referendum_id"));
+            .with_field("manifest/referendum_id"));
         }
         if !st.electorates.contains_key(&manifest.electorate_hash) {
             return Err(AppError::invalid(
-                "electorate_hash",
+                "manifest/electorate_hash",
                 "no electorate with this hash is registered",
             ));
         }
@@ -254,16 +259,14 @@ async fn create(
             let p = st
                 .petitions
                 .get(pid)
-                .ok_or_else(|| AppError::invalid("source_petition", "no such petition"))?;
+                .ok_or_else(|| AppError::invalid("manifest/source_petition", "no such petition"))?;
             let mut t = p.tracker.clone();
             t.apply_referendum_created(&manifest.referendum_id)
                 .map_err(rule_error)?;
         }
-        vox_protocol::ceremony::CeremonyTracker::new(&manifest, manifest_hash)?;
-        let referendum_id = manifest.referendum_id.clone();
-        let leaf_index = w.push(Payload::ReferendumCreated { manifest })?;
+        let leaf_index = w.push(payload)?;
         JsonResponse::created(&Created {
-            referendum_id,
+            referendum_id: manifest.referendum_id,
             manifest_hash,
             state: RefState::KeyCeremony,
             leaf_index,
@@ -468,13 +471,28 @@ async fn ceremony_message(
 
 // ---- open, close -----------------------------------------------------------------------
 
+/// Parse an election-authority act about the referendum in the path.
+fn referendum_act(kind: ActKind, body: &[u8], id: &str) -> Result<Payload, AppError> {
+    let payload = parse_act(kind, body)?;
+    match &payload {
+        Payload::ReferendumOpened { referendum_id, .. }
+        | Payload::ReferendumClosed { referendum_id, .. } => {
+            check_path_id("referendum_id", referendum_id, id)?;
+        }
+        _ => return Err(AppError::internal("parsed act of another kind")),
+    }
+    Ok(payload)
+}
+
 async fn open(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
 ) -> ApiResult {
+    let payload = referendum_act(ActKind::ReferendumOpened, &body, &id)?;
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         let r = get_ref(st, &id)?;
         if r.state != RefState::Ready {
             return Err(wrong_state(r, "ready (key ceremony complete)"));
@@ -486,9 +504,7 @@ async fn open(
             ));
         }
         let mut sm = summary(r);
-        w.push(Payload::ReferendumOpened {
-            referendum_id: id.clone(),
-        })?;
+        w.push(payload)?;
         sm.state = RefState::Open;
         JsonResponse::ok(&sm)
     })
@@ -497,19 +513,19 @@ async fn open(
 
 async fn close(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
 ) -> ApiResult {
+    let payload = referendum_act(ActKind::ReferendumClosed, &body, &id)?;
     s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
         let r = get_ref(st, &id)?;
         if r.state != RefState::Open {
             return Err(wrong_state(r, "open"));
         }
         let mut sm = summary(r);
-        w.push(Payload::ReferendumClosed {
-            referendum_id: id.clone(),
-        })?;
+        w.push(payload)?;
         sm.state = RefState::Closed;
         JsonResponse::ok(&sm)
     })
@@ -793,9 +809,10 @@ fn sum_ciphertexts(
     Ok((cts, hashes))
 }
 
+/// The encrypted tally of a closed referendum: a system step anyone may trigger (its
+/// result is fixed by the counted ballots, which the verifier sums again).
 async fn compute_tally(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
 ) -> ApiResult {
@@ -955,9 +972,10 @@ fn decrypt_result(
     })
 }
 
+/// Combine the decryption shares and publish the result: a system step anyone may
+/// trigger once k valid shares are on the board.
 async fn publish(
     State(s): State<AppState>,
-    _: Authority,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
 ) -> ApiResult {

@@ -2,6 +2,12 @@
 //! when `DATABASE_URL` is a PostgreSQL URL, over a fresh PostgreSQL database; a
 //! blocking HTTP client; and protocol helpers (electorates, petitions, the trustees' key
 //! ceremony, ballots, decryption) that talk to the server exactly like the CLI would.
+//!
+//! The four roles' keys ([`roles`]) are drawn once per test process from the OS RNG, and
+//! so is the genesis they sign ([`genesis`]): every server a test starts (restarts and
+//! second processes on one database included) is given that genesis and the operator
+//! key, as `vox serve --genesis FILE --operator-key FILE` would; the other roles' keys
+//! stay here, with the "authority tools", which sign acts ([`signed`], [`Client::act`]).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -9,7 +15,8 @@
     dead_code
 )]
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use rand::rngs::OsRng;
@@ -24,13 +31,16 @@ use vox_crypto::threshold::{
 };
 use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext, BallotSecrets};
-use vox_protocol::board::{BoardEntry, BoardPublicKey, SignedTreeHead};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, SignedTreeHead};
 use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::root_from_leaf_hashes;
-use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+};
+use vox_protocol::roles::{ActSignature, Genesis, RoleSigners, WitnessPolicy};
 use vox_server::{RunningServer, ServerConfig, ServerError};
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -111,8 +121,157 @@ pub fn databases(name: &str) -> Vec<TestDb> {
     v
 }
 
-/// A config for tests: free port, generous limits, fast sweeps.
+// ---- roles and acts ------------------------------------------------------------------
+
+/// The four roles' keys of this test process (OS RNG, drawn once).
+pub fn roles() -> &'static RoleSigners {
+    static ROLES: OnceLock<RoleSigners> = OnceLock::new();
+    ROLES.get_or_init(|| RoleSigners::generate(&mut OsRng))
+}
+
+/// The genesis every test board starts with, signed by [`roles`].
+pub fn genesis() -> &'static Genesis {
+    static GENESIS: OnceLock<Genesis> = OnceLock::new();
+    GENESIS.get_or_init(|| {
+        roles()
+            .genesis("vox.test/board", now_ms(), WitnessPolicy::default())
+            .unwrap()
+    })
+}
+
+/// A fresh `issued_at_ms` for an act: the clock, but never twice the same value in this
+/// process (two identical acts signed in one millisecond would be one act, a replay).
+pub fn issued_at() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = now_ms();
+    let mut prev = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(prev + 1);
+        match LAST.compare_exchange(prev, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(p) => prev = p,
+        }
+    }
+}
+
+/// `payload` signed by the role it needs, with [`roles`]' keys, for [`genesis`]' log.
+pub fn signed(payload: Payload) -> Payload {
+    roles().sign(payload, issued_at()).unwrap()
+}
+
+/// Unsigned act payloads (placeholders for the signature), for [`signed`] or tests that
+/// sign otherwise.
+pub mod acts {
+    use super::*;
+
+    fn unsigned() -> ActSignature {
+        ActSignature::unsigned()
+    }
+    pub fn electorate(e: &Electorate) -> Payload {
+        Payload::ElectorateRegistered {
+            electorate: e.clone(),
+            act: unsigned(),
+        }
+    }
+    pub fn moderation(petition_id: &str, moderation: Moderation) -> Payload {
+        Payload::PetitionModerated {
+            petition_id: petition_id.into(),
+            moderation,
+            act: unsigned(),
+        }
+    }
+    /// Publish, open for `open_for_ms` from now (the longest the petition allows).
+    pub fn publish(petition_id: &str, open_for_ms: i64) -> Payload {
+        moderation(
+            petition_id,
+            Moderation::Publish {
+                closes_at: now_ms() + open_for_ms,
+            },
+        )
+    }
+    pub fn reject(petition_id: &str, reason: &str) -> Payload {
+        moderation(
+            petition_id,
+            Moderation::Reject {
+                reason: reason.into(),
+            },
+        )
+    }
+    pub fn response(petition_id: &str, text: &str) -> Payload {
+        Payload::PetitionResponded {
+            petition_id: petition_id.into(),
+            text: text.into(),
+            act: unsigned(),
+        }
+    }
+    pub fn invalidation(
+        petition_id: &str,
+        credentials: Vec<vox_crypto::credential::CredentialPublicKey>,
+        reason: &str,
+    ) -> Payload {
+        Payload::SignaturesInvalidated {
+            petition_id: petition_id.into(),
+            credentials,
+            reason: reason.into(),
+            act: unsigned(),
+        }
+    }
+    pub fn created(m: &Manifest) -> Payload {
+        Payload::ReferendumCreated {
+            manifest: m.clone(),
+            act: unsigned(),
+        }
+    }
+    pub fn opened(referendum_id: &str) -> Payload {
+        Payload::ReferendumOpened {
+            referendum_id: referendum_id.into(),
+            act: unsigned(),
+        }
+    }
+    pub fn closed(referendum_id: &str) -> Payload {
+        Payload::ReferendumClosed {
+            referendum_id: referendum_id.into(),
+            act: unsigned(),
+        }
+    }
+}
+
+/// The endpoint that takes an act.
+pub fn act_path(p: &Payload) -> String {
+    match p {
+        Payload::ElectorateRegistered { .. } => "/api/v1/electorates".into(),
+        Payload::PetitionModerated { petition_id, .. } => {
+            format!("/api/v1/petitions/{petition_id}/moderation")
+        }
+        Payload::PetitionResponded { petition_id, .. } => {
+            format!("/api/v1/petitions/{petition_id}/response")
+        }
+        Payload::SignaturesInvalidated { petition_id, .. } => {
+            format!("/api/v1/petitions/{petition_id}/invalidations")
+        }
+        Payload::ReferendumCreated { .. } => "/api/v1/referendums".into(),
+        Payload::ReferendumOpened { referendum_id, .. } => {
+            format!("/api/v1/referendums/{referendum_id}/open")
+        }
+        Payload::ReferendumClosed { referendum_id, .. } => {
+            format!("/api/v1/referendums/{referendum_id}/close")
+        }
+        Payload::RoleKeyRotated { .. } => "/api/v1/roles/rotations".into(),
+        other => panic!("{} is not an authority act", other.kind()),
+    }
+}
+
+/// A config for tests: free port, generous limits, fast sweeps, [`genesis`] and the
+/// operator key of [`roles`].
 pub fn config(url: &str) -> ServerConfig {
+    let mut c = bare_config(url);
+    c.genesis = Some(genesis().clone());
+    c.operator_key = Some(roles().operator.clone());
+    c
+}
+
+/// [`config`] without a genesis or an operator key.
+pub fn bare_config(url: &str) -> ServerConfig {
     let mut c = ServerConfig::new(Some(url.to_owned()), "127.0.0.1:0".parse().unwrap());
     c.sweep_interval_ms = 100;
     c.rate_limit_per_credential = Some(vox_server::RateLimit {
@@ -157,15 +316,13 @@ impl Resp {
 #[derive(Clone)]
 pub struct Client {
     pub base: String,
-    pub token: String,
     agent: ureq::Agent,
 }
 
 impl Client {
-    pub fn new(base: String, token: String) -> Self {
+    pub fn new(base: String) -> Self {
         Self {
             base,
-            token,
             agent: ureq::AgentBuilder::new()
                 .timeout(Duration::from_secs(120))
                 .max_idle_connections_per_host(64)
@@ -215,15 +372,19 @@ impl Client {
         self.request("POST", path, Some(&b), &[])
     }
 
-    pub fn post_auth<T: Serialize>(&self, path: &str, body: &T) -> Resp {
-        let b = serde_json::to_string(body).unwrap();
-        let auth = format!("Bearer {}", self.token);
-        self.request("POST", path, Some(&b), &[("Authorization", &auth)])
+    /// POST without a body (the open triggers: petition close, tally, publish).
+    pub fn post_empty(&self, path: &str) -> Resp {
+        self.request("POST", path, Some(""), &[])
     }
 
-    pub fn post_auth_empty(&self, path: &str) -> Resp {
-        let auth = format!("Bearer {}", self.token);
-        self.request("POST", path, Some(""), &[("Authorization", &auth)])
+    /// Sign an act with the role's key ([`signed`]) and post it to its endpoint.
+    pub fn act(&self, payload: Payload) -> Resp {
+        self.post_act(&signed(payload))
+    }
+
+    /// Post an act as it is (signed or not) to its endpoint.
+    pub fn post_act(&self, payload: &Payload) -> Resp {
+        self.post(&act_path(payload), payload)
     }
 
     /// Current board size.
@@ -248,7 +409,6 @@ pub struct Harness {
     pub rt: tokio::runtime::Runtime,
     server: Option<RunningServer>,
     pub client: Client,
-    pub token: Option<String>,
 }
 
 impl Harness {
@@ -260,12 +420,10 @@ impl Harness {
             .unwrap();
         let server = rt.block_on(vox_server::start(cfg))?;
         let base = format!("http://{}", server.local_addr());
-        let token = server.authority_token();
         Ok(Self {
-            client: Client::new(base, token.clone().unwrap_or_default()),
+            client: Client::new(base),
             rt,
             server: Some(server),
-            token,
         })
     }
 
@@ -326,7 +484,7 @@ impl Voters {
     }
 
     pub fn register(&self, c: &Client) -> Hash32 {
-        let r = c.post_auth("/api/v1/electorates", &self.electorate);
+        let r = c.act(acts::electorate(&self.electorate));
         r.expect(201);
         let h = self.hash();
         assert_eq!(r.json()["electorate_hash"].as_str().unwrap(), h.to_hex());
@@ -371,11 +529,7 @@ pub fn published_petition(c: &Client, voters: &Voters, id: &str, open_for_ms: i6
     )
     .expect(201);
     sign(c, &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    c.post_auth(
-        &format!("/api/v1/petitions/{id}/moderation"),
-        &serde_json::json!({"decision": "publish"}),
-    )
-    .expect(200);
+    c.act(acts::publish(id, open_for_ms)).expect(200);
     p
 }
 
@@ -585,10 +739,9 @@ pub fn open_referendum(
     m: &Manifest,
     trustees: &Trustees,
 ) -> (Vec<KeyShare>, ElectionPublicKey) {
-    c.post_auth("/api/v1/referendums", m).expect(201);
+    c.act(acts::created(m)).expect(201);
     let shares = run_ceremony(c, m, trustees);
-    c.post_auth_empty(&format!("/api/v1/referendums/{}/open", m.referendum_id))
-        .expect(200);
+    c.act(acts::opened(&m.referendum_id)).expect(200);
     let key = election_key(c, &m.referendum_id);
     (shares, key)
 }
@@ -630,9 +783,8 @@ pub fn close_and_publish(
     which: &[usize],
 ) -> Value {
     let id = &m.referendum_id;
-    c.post_auth_empty(&format!("/api/v1/referendums/{id}/close"))
-        .expect(200);
-    let t = c.post_auth_empty(&format!("/api/v1/referendums/{id}/tally"));
+    c.act(acts::closed(id)).expect(200);
+    let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
     t.expect(201);
     let tally: vox_protocol::board::EncryptedTally = t.parse();
     let mh = m.canonical_hash();
@@ -642,7 +794,7 @@ pub fn close_and_publish(
         c.post(&format!("/api/v1/referendums/{id}/decryption-shares"), &msg)
             .expect(201);
     }
-    let r = c.post_auth_empty(&format!("/api/v1/referendums/{id}/publish"));
+    let r = c.post_empty(&format!("/api/v1/referendums/{id}/publish"));
     r.expect(201);
     r.json()
 }

@@ -13,23 +13,30 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
-use vox_protocol::board::Receipt;
+use vox_protocol::board::{BoardPublicKey, Receipt};
+use vox_protocol::roles::Role;
 use vox_verifier::dir::DirSource;
 use vox_verifier::report::{EXIT_ERROR, EXIT_FAIL};
-use vox_verifier::{verify_record, NamedReceipt, Options, VerifyError, STEPS};
+use vox_verifier::trust::parse_role_key;
+use vox_verifier::{verify_record, NamedReceipt, Options, TrustAnchors, VerifyError, STEPS};
 
 /// Independent verifier of vox records.
 ///
-/// Re-checks, from the public board alone, every signed tree head, petition count and
-/// threshold, key-ceremony message, ballot (eligibility and proofs, batch-verified on
-/// all cores), the encrypted tally, every decryption share and the published result.
-/// Each check is a numbered step V1…V13 (`vox-verify steps`); the report gives PASS,
+/// Re-checks, from the public board alone, every signed tree head, the genesis and every
+/// role-signed authority act, petition count and threshold, key-ceremony message, ballot
+/// (eligibility and proofs, batch-verified on all cores), the encrypted tally, every
+/// decryption share and the published result.
+/// Each check is a numbered step V1…V14 (`vox-verify steps`); the report gives PASS,
 /// FAIL (with the leaf, ballot tracking code, trustee or petition at fault) or
 /// NOT-CHECKED for each.
 ///
-/// Exit status: 0 every step passed (V13 receipts may be NOT-CHECKED when no --receipt is
+/// Exit status: 0 every step passed (V14 receipts may be NOT-CHECKED when no --receipt is
 /// given); 1 some step failed; 2 usage, I/O or download error; 3 nothing failed but a
 /// step is NOT-CHECKED, e.g. a referendum without a result yet (0 with --allow-partial).
+///
+/// A record vouches only for itself: its header names the board key, its genesis the
+/// role keys. To catch a whole log forged under other keys, pin the keys you got from
+/// the town itself (--board-key, --role-key, --trust).
 #[derive(Parser, Debug)]
 #[command(name = "vox-verify", version, args_conflicts_with_subcommands = true)]
 struct Cli {
@@ -66,6 +73,22 @@ struct VerifyArgs {
     /// Exit 0 when nothing failed even if some step is NOT-CHECKED (incomplete record).
     #[arg(long)]
     allow_partial: bool,
+    /// Pin the board (operator) key, 64 hex characters, obtained independently of the
+    /// record: V1 fails if the record's board key differs.
+    #[arg(long, value_name = "HEX", value_parser = parse_board_key)]
+    board_key: Option<BoardPublicKey>,
+    /// Pin a role key: ROLE=HEX, ROLE one of registrar, petitions-office,
+    /// election-authority (V4 fails if the genesis names another key for it) or operator
+    /// (the board key, as --board-key). Repeat for several roles.
+    #[arg(long = "role-key", value_name = "ROLE=HEX", value_parser = parse_role_key)]
+    role_keys: Vec<(Role, BoardPublicKey)>,
+    /// Trust file (JSON, every field optional, unknown fields refused):
+    /// {"board_public_key": HEX, "roles": {"registrar": HEX, "petitions-office": HEX,
+    /// "election-authority": HEX}, "witnesses": [HEX, …]}. Keys pinned as by --board-key
+    /// and --role-key; each witness must have cosigned the head covering the record (V3).
+    /// A key given both here and by a flag must be the same.
+    #[arg(long, value_name = "FILE")]
+    trust: Option<PathBuf>,
     /// No progress bars.
     #[arg(long, short)]
     quiet: bool,
@@ -122,7 +145,39 @@ fn read_receipt(path: &PathBuf) -> Result<NamedReceipt, VerifyError> {
     })
 }
 
+fn parse_board_key(s: &str) -> Result<BoardPublicKey, String> {
+    BoardPublicKey::from_hex(s.trim()).map_err(|e| e.to_string())
+}
+
+/// The pinned keys: the trust file, then --board-key and --role-key.
+fn trust_anchors(args: &VerifyArgs) -> Result<TrustAnchors, VerifyError> {
+    let bad = |reason: String| VerifyError::Malformed {
+        what: "trust file",
+        reason,
+    };
+    let mut trust = match &args.trust {
+        None => TrustAnchors::default(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| VerifyError::io(path.display().to_string(), e))?;
+            TrustAnchors::from_json(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?
+        }
+    };
+    let flags = |reason: String| VerifyError::Malformed {
+        what: "pinned keys",
+        reason,
+    };
+    if let Some(k) = args.board_key {
+        trust.pin(Role::Operator, k).map_err(flags)?;
+    }
+    for (role, k) in &args.role_keys {
+        trust.pin(*role, *k).map_err(flags)?;
+    }
+    Ok(trust)
+}
+
 fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
+    let trust = trust_anchors(args)?;
     let receipts = args
         .receipts
         .iter()
@@ -145,6 +200,7 @@ fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
     let options = Options {
         referendums: args.referendum.clone().map(|r| vec![r]),
         receipts,
+        trust,
         ..Options::default()
     };
     let source = DirSource::new(&dir);

@@ -1,0 +1,309 @@
+//! Authority acts as request bodies (protocol-spec/api.md, protocol-spec/11-roles.md §11.3).
+//!
+//! The body of every authority endpoint is the signed board payload itself, exactly as the
+//! role's client signed it: `{"type": …, <the entry's fields>, "act": {"issued_at_ms",
+//! "signature"}}`. Parsing is in two steps: the `type` alone first (a wrong type for the
+//! endpoint is 422 naming `type`, whatever the other fields), then the payload of that
+//! type, with field paths on errors and no unknown field allowed. The payload is rebuilt
+//! field for field, so its canonical encoding — what the role signed — is exactly what
+//! was sent; the server never changes a field of a signed act.
+//!
+//! Here are only the checks that need no state (the same for the handlers and for
+//! [`crate::bodies`]); the signature is checked against the roles' current keys at the
+//! locked board head by the handler ([`vox_protocol::roles::Authorities::check`]).
+
+use serde::Deserialize;
+use vox_crypto::credential::CredentialPublicKey;
+use vox_protocol::board::{BoardPublicKey, Payload, Sig};
+use vox_protocol::ceremony::CeremonyTracker;
+use vox_protocol::electorate::Electorate;
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::Manifest;
+use vox_protocol::petition::Moderation;
+use vox_protocol::roles::{ActSignature, Role};
+
+use crate::error::{act_error, AppError};
+use crate::extract::parse_json;
+use crate::state::Derived;
+
+/// Which act an endpoint takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActKind {
+    /// `electorate-registered` (registrar).
+    ElectorateRegistered,
+    /// `petition-moderated` (petitions office).
+    PetitionModerated,
+    /// `petition-responded` (petitions office).
+    PetitionResponded,
+    /// `signatures-invalidated` (petitions office).
+    SignaturesInvalidated,
+    /// `referendum-created` (election authority).
+    ReferendumCreated,
+    /// `referendum-opened` (election authority).
+    ReferendumOpened,
+    /// `referendum-closed` (election authority).
+    ReferendumClosed,
+    /// `role-key-rotated` (the role rotated).
+    RoleKeyRotated,
+}
+
+impl ActKind {
+    /// The payload `type` this endpoint takes.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            ActKind::ElectorateRegistered => "electorate-registered",
+            ActKind::PetitionModerated => "petition-moderated",
+            ActKind::PetitionResponded => "petition-responded",
+            ActKind::SignaturesInvalidated => "signatures-invalidated",
+            ActKind::ReferendumCreated => "referendum-created",
+            ActKind::ReferendumOpened => "referendum-opened",
+            ActKind::ReferendumClosed => "referendum-closed",
+            ActKind::RoleKeyRotated => "role-key-rotated",
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct TypeOnly {
+    #[serde(rename = "type")]
+    kind: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ElectorateAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    electorate: Electorate,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModerationAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    petition_id: String,
+    moderation: Moderation,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResponseAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    petition_id: String,
+    text: String,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvalidationAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    petition_id: String,
+    credentials: Vec<CredentialPublicKey>,
+    reason: String,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreatedAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    manifest: Manifest,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReferendumAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    referendum_id: String,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotationAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    role: Role,
+    new_key: BoardPublicKey,
+    possession: Sig,
+    act: ActSignature,
+}
+
+/// Parse the body of an endpoint taking `kind` and run the checks that need no state.
+/// Errors: 400 malformed (naming the field), 422 wrong `type` or a broken stateless rule.
+pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
+    let TypeOnly { kind: got } = parse_json(bytes)?;
+    if got != kind.type_name() {
+        return Err(AppError::invalid(
+            "type",
+            format!(
+                "this endpoint takes a signed {} act, not {got:?}",
+                kind.type_name()
+            ),
+        ));
+    }
+    let payload = match kind {
+        ActKind::ElectorateRegistered => {
+            let b: ElectorateAct = parse_json(bytes)?;
+            b.electorate
+                .validate()
+                .map_err(|e| prefix("electorate", e))?;
+            Payload::ElectorateRegistered {
+                electorate: b.electorate,
+                act: b.act,
+            }
+        }
+        ActKind::PetitionModerated => {
+            let b: ModerationAct = parse_json(bytes)?;
+            Payload::PetitionModerated {
+                petition_id: b.petition_id,
+                moderation: b.moderation,
+                act: b.act,
+            }
+        }
+        ActKind::PetitionResponded => {
+            let b: ResponseAct = parse_json(bytes)?;
+            Payload::PetitionResponded {
+                petition_id: b.petition_id,
+                text: b.text,
+                act: b.act,
+            }
+        }
+        ActKind::SignaturesInvalidated => {
+            let b: InvalidationAct = parse_json(bytes)?;
+            if b.reason.trim().is_empty() {
+                return Err(AppError::invalid(
+                    "reason",
+                    "an invalidation needs a public reason",
+                ));
+            }
+            if b.credentials.is_empty() {
+                return Err(AppError::invalid(
+                    "credentials",
+                    "no credential to invalidate",
+                ));
+            }
+            Payload::SignaturesInvalidated {
+                petition_id: b.petition_id,
+                credentials: b.credentials,
+                reason: b.reason,
+                act: b.act,
+            }
+        }
+        ActKind::ReferendumCreated => {
+            let b: CreatedAct = parse_json(bytes)?;
+            b.manifest.validate().map_err(|e| prefix("manifest", e))?;
+            CeremonyTracker::new(&b.manifest, b.manifest.canonical_hash())
+                .map_err(|e| prefix("manifest", e))?;
+            Payload::ReferendumCreated {
+                manifest: b.manifest,
+                act: b.act,
+            }
+        }
+        ActKind::ReferendumOpened => {
+            let b: ReferendumAct = parse_json(bytes)?;
+            Payload::ReferendumOpened {
+                referendum_id: b.referendum_id,
+                act: b.act,
+            }
+        }
+        ActKind::ReferendumClosed => {
+            let b: ReferendumAct = parse_json(bytes)?;
+            Payload::ReferendumClosed {
+                referendum_id: b.referendum_id,
+                act: b.act,
+            }
+        }
+        ActKind::RoleKeyRotated => {
+            let b: RotationAct = parse_json(bytes)?;
+            if b.role == Role::Operator {
+                return Err(AppError::invalid(
+                    "role",
+                    "role key rotation: the operator key cannot be rotated within a log (start \
+                     a new log whose genesis names this one as predecessor)",
+                ));
+            }
+            Payload::RoleKeyRotated {
+                role: b.role,
+                new_key: b.new_key,
+                possession: b.possession,
+                act: b.act,
+            }
+        }
+    };
+    Ok(payload)
+}
+
+/// A protocol error about a nested object, its field path prefixed (`manifest/questions`).
+fn prefix(outer: &str, e: vox_protocol::ProtocolError) -> AppError {
+    let mut a = AppError::from(e);
+    a.field = Some(match a.field.take() {
+        Some(f) if !f.is_empty() => format!("{outer}/{f}"),
+        _ => outer.to_owned(),
+    });
+    a
+}
+
+/// Check an act against the roles' current keys and the acts already on the board, at
+/// the locked, caught-up head (inside the write closure): 403, 409 or 422 as in
+/// [`act_error`].
+pub fn authorize(st: &Derived, payload: &Payload) -> Result<(), AppError> {
+    st.authorities()
+        .map_err(AppError::internal)?
+        .check(payload)
+        .map_err(act_error)
+}
+
+/// The id in the path must be the one the act names (422 naming `field`).
+pub fn check_path_id(field: &str, in_body: &str, in_path: &str) -> Result<(), AppError> {
+    if in_body != in_path {
+        return Err(AppError::invalid(
+            field,
+            format!("the act is about {in_body:?}, the path about {in_path:?}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_type_must_match_the_endpoint() {
+        let body = br#"{"type":"referendum-closed","referendum_id":"r","act":{"issued_at_ms":1,"signature":"00"}}"#;
+        let e = parse_act(ActKind::ReferendumOpened, body).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("type")));
+        // The right type, a malformed signature: 400 naming it.
+        let e = parse_act(ActKind::ReferendumClosed, body).unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.field.as_deref()),
+            (400, Some("act/signature"))
+        );
+        let ok = format!(
+            r#"{{"type":"referendum-closed","referendum_id":"r","act":{{"issued_at_ms":1,"signature":"{}"}}}}"#,
+            "00".repeat(64)
+        );
+        assert!(matches!(
+            parse_act(ActKind::ReferendumClosed, ok.as_bytes()).unwrap(),
+            Payload::ReferendumClosed { .. }
+        ));
+        // Unknown fields are refused.
+        let extra = ok.replace("\"referendum_id\"", "\"x\":1,\"referendum_id\"");
+        let e = parse_act(ActKind::ReferendumClosed, extra.as_bytes()).unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+        // No type at all.
+        let e = parse_act(ActKind::ReferendumClosed, b"{}").unwrap_err();
+        assert_eq!(e.status.as_u16(), 400);
+    }
+}
