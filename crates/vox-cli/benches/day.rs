@@ -1335,8 +1335,9 @@ fn run_with(
         .iter()
         .map(|s| (*s).to_owned())
         .collect();
-    let (creds, electorate) =
-        authority::generate_electorate(a.voters, &regions, "city", "City residents");
+    let (creds, requests) = authority::simulate_devices(a.voters, &regions, "city");
+    let electorate = authority::electorate_from_requests("city", "City residents", &requests)?;
+    drop(requests);
     let created = registrar.create_electorate(&electorate)?;
     drop(electorate);
     let petitions = setup_petitions(

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 use vox_crypto::credential::{Credential, CredentialPublicKey};
 use vox_crypto::Point;
 use vox_protocol::board::SignedTreeHead;
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::Moderation;
@@ -100,23 +100,22 @@ pub fn parse_role(s: &str) -> Result<Role, String> {
 /// `vox authority electorate …`
 #[derive(Debug, Subcommand)]
 pub enum ElectorateCommand {
-    /// Generate N voter credentials and publish the electorate (registrar key). Writes
-    /// one private credential file per voter (DIR/credentials/voter-0001.txt),
-    /// DIR/credentials.csv for a mail merge (private), and DIR/electorate.json (the
-    /// public list).
+    /// Register an electorate from citizens' enrolment requests (registrar key). Each
+    /// citizen made their credential on their own device (`vox voter keygen`) and
+    /// handed you only the request: their public key with a proof that they hold its
+    /// secret. Checks every request, writes OUT/electorate.json (the public list) and
+    /// publishes it as a signed act. No secret credential passes through this command.
     Create {
-        /// Number of voters.
-        #[arg(long)]
-        voters: usize,
-        /// Regions assigned round-robin, comma-separated (for per-region petition counts).
-        #[arg(long, value_delimiter = ',')]
-        regions: Vec<String>,
-        /// Output directory.
+        /// Request files (one request or a JSON array each) or directories of `*.json`
+        /// requests.
+        #[arg(long = "requests", required = true, num_args = 1.., value_name = "PATH")]
+        requests: Vec<PathBuf>,
+        /// Output directory (for electorate.json).
         #[arg(long)]
         out: PathBuf,
-        /// Electorate id [default: random].
+        /// Electorate id (the requests must name it).
         #[arg(long)]
-        id: Option<String>,
+        id: String,
         /// Display name.
         #[arg(long, default_value = "Electorate")]
         name: String,
@@ -342,29 +341,25 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
     let signing = |role: Role| Signing::new(&server, key, role);
     match args.command {
         AuthorityCommand::Electorate(ElectorateCommand::Create {
-            voters,
-            regions,
+            requests,
             out,
             id,
             name,
             no_publish,
         }) => {
-            if voters == 0 {
-                bail!("--voters must be at least 1");
-            }
             // Read the key before writing anything: a missing key fails early.
             let registrar = if no_publish {
                 None
             } else {
                 Some(signing(Role::Registrar)?)
             };
-            let id = id.unwrap_or_else(|| format!("e-{}", crate::voter::random_hex(4)));
-            let (creds, electorate) = generate_electorate(voters, &regions, &id, &name);
-            write_electorate(&out, &creds, &electorate)?;
+            let requests = read_requests(&requests)?;
+            let electorate = electorate_from_requests(&id, &name, &requests)?;
+            std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+            files::write_json(&out.join("electorate.json"), &electorate)?;
             println!(
-                "{} credentials in {} (private), public list in {}",
-                voters,
-                out.join("credentials").display(),
+                "{} enrolment requests checked; public list in {}",
+                electorate.entries.len(),
                 out.join("electorate.json").display()
             );
             if let Some(r) = registrar {
@@ -763,38 +758,110 @@ pub fn print_result(manifest: &Manifest, r: &ReferendumResult, electorate_size: 
 
 // ---- electorates -------------------------------------------------------------------
 
-/// Draw `n` credentials (in parallel) and the public electorate listing them, with
-/// regions assigned round-robin.
-pub fn generate_electorate(
+/// Play `n` citizens' devices at once (the demo and the load bench simulate every
+/// citizen in one process): each draws its own credential and makes its enrolment
+/// request, with regions assigned round-robin. A real citizen runs `vox voter keygen`;
+/// the registrar only ever receives the requests.
+pub fn simulate_devices(
     n: usize,
     regions: &[String],
+    electorate_id: &str,
+) -> (Vec<Credential>, Vec<EnrolmentRequest>) {
+    (0..n)
+        .into_par_iter()
+        .map(|i| {
+            let region = if regions.is_empty() {
+                None
+            } else {
+                regions.get(i % regions.len()).map(String::as_str)
+            };
+            let c = Credential::generate(&mut OsRng);
+            let r = EnrolmentRequest::create(electorate_id, region, &c, &mut OsRng);
+            (c, r)
+        })
+        .unzip()
+}
+
+/// The registrar's check of enrolment requests (protocol-spec/04-ballots.md §4.1.1):
+/// each is for this electorate and proves possession of its key; no key twice. Returns
+/// the electorate listing them in the given order.
+pub fn electorate_from_requests(
     id: &str,
     name: &str,
-) -> (Vec<Credential>, Electorate) {
-    let creds: Vec<Credential> = (0..n)
-        .into_par_iter()
-        .map(|_| Credential::generate(&mut OsRng))
+    requests: &[EnrolmentRequest],
+) -> Result<Electorate> {
+    if requests.is_empty() {
+        bail!("no enrolment request given");
+    }
+    let checked: Vec<Result<()>> = requests
+        .par_iter()
+        .map(|r| {
+            if r.electorate_id != id {
+                bail!(
+                    "a request for electorate {:?}, not {id:?} (key {})",
+                    r.electorate_id,
+                    r.credential.point().to_hex()
+                );
+            }
+            r.verify().map_err(|e| {
+                anyhow!(
+                    "the request of key {} does not prove possession of its key: {e}",
+                    r.credential.point().to_hex()
+                )
+            })
+        })
         .collect();
-    let region = |i: usize| {
-        if regions.is_empty() {
-            None
-        } else {
-            regions.get(i % regions.len()).cloned()
-        }
-    };
+    for c in checked {
+        c?;
+    }
     let electorate = Electorate {
         id: id.to_owned(),
         name: name.to_owned(),
-        entries: creds
-            .iter()
-            .enumerate()
-            .map(|(i, c)| ElectorateEntry {
-                credential: c.public_key(),
-                region: region(i),
-            })
-            .collect(),
+        entries: requests.iter().map(EnrolmentRequest::entry).collect(),
     };
-    (creds, electorate)
+    electorate
+        .validate()
+        .map_err(|e| anyhow!("the requests do not make a valid electorate: {e}"))?;
+    Ok(electorate)
+}
+
+/// Read enrolment requests: each path is a request file (one JSON request, or a JSON
+/// array of them) or a directory whose `*.json` files are read in name order.
+pub fn read_requests(paths: &[PathBuf]) -> Result<Vec<EnrolmentRequest>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut in_dir: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| format!("reading {}", p.display()))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|f| f.extension().is_some_and(|x| x == "json"))
+                .collect();
+            in_dir.sort();
+            files.extend(in_dir);
+        } else {
+            files.push(p.clone());
+        }
+    }
+    let mut out = Vec::new();
+    for f in files {
+        let text =
+            std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?;
+        let v: serde_json::Value =
+            serde_json::from_str(&text).with_context(|| format!("{} is not JSON", f.display()))?;
+        let parse = |v: serde_json::Value| {
+            serde_json::from_value::<EnrolmentRequest>(v)
+                .with_context(|| format!("{} is not an enrolment request", f.display()))
+        };
+        match v {
+            serde_json::Value::Array(items) => {
+                for item in items {
+                    out.push(parse(item)?);
+                }
+            }
+            other => out.push(parse(other)?),
+        }
+    }
+    Ok(out)
 }
 
 /// The label of voter `i` (0-based): `voter-0001`.
@@ -802,36 +869,37 @@ pub fn voter_label(i: usize) -> String {
     format!("voter-{:04}", i + 1)
 }
 
-/// Write the credential files, the mail-merge CSV and the public list.
-pub fn write_electorate(dir: &Path, creds: &[Credential], electorate: &Electorate) -> Result<()> {
-    let cdir = dir.join("credentials");
-    std::fs::create_dir_all(&cdir).with_context(|| format!("creating {}", cdir.display()))?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&cdir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    let bar = progress::bar(creds.len() as u64, "writing credentials");
-    let mut csv = String::from("voter,credential,region\n");
+/// Keep simulated citizens' credentials as their devices would: one private file per
+/// citizen under `dir/<voter-0001>/credential.txt` (the demo's `--keep`). No list of
+/// credentials is ever written.
+pub fn write_device_credentials(
+    dir: &Path,
+    creds: &[Credential],
+    electorate: &Electorate,
+) -> Result<()> {
+    let bar = progress::bar(
+        creds.len() as u64,
+        "saving the simulated devices' credentials",
+    );
     for (i, (c, e)) in creds.iter().zip(&electorate.entries).enumerate() {
+        let device = dir.join(voter_label(i));
+        std::fs::create_dir_all(&device)
+            .with_context(|| format!("creating {}", device.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&device, std::fs::Permissions::from_mode(0o700))?;
+        }
         let f = CredentialFile {
             credential: c.clone(),
             electorate: Some(electorate.id.clone()),
             voter: Some(voter_label(i)),
             region: e.region.clone(),
         };
-        f.save(&cdir.join(format!("{}.txt", voter_label(i))), false)?;
-        csv.push_str(&format!(
-            "{},{},{}\n",
-            voter_label(i),
-            c.text(),
-            e.region.as_deref().unwrap_or("")
-        ));
+        f.save(&device.join("credential.txt"), false)?;
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let csv = zeroize::Zeroizing::new(csv);
-    files::write_private(&dir.join("credentials.csv"), csv.as_bytes(), true)?;
     files::write_json(&dir.join("electorate.json"), electorate)?;
     Ok(())
 }

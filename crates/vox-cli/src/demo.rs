@@ -309,10 +309,14 @@ impl Demo {
         // 2. Electorate.
         let t = Instant::now();
         let regions: Vec<String> = REGIONS.iter().map(|s| (*s).to_owned()).collect();
-        let (creds, electorate) =
-            authority::generate_electorate(voters, &regions, "riverton", "Riverton residents");
+        // Every citizen's device draws its own credential and hands the registrar only an
+        // enrolment request (public key + proof of possession); the registrar checks each
+        // request and publishes the list. No secret credential leaves a device.
+        let (creds, requests) = authority::simulate_devices(voters, &regions, "riverton");
+        let electorate =
+            authority::electorate_from_requests("riverton", "Riverton residents", &requests)?;
         if self.keep {
-            authority::write_electorate(&self.work.join("electorate"), &creds, &electorate)?;
+            authority::write_device_credentials(&self.work.join("devices"), &creds, &electorate)?;
         }
         let created = self.registrar.create_electorate(&electorate)?;
         self.creds = creds;
@@ -321,7 +325,8 @@ impl Demo {
             "electorate",
             t,
             format!(
-                "{voters} credentials issued; electorate `{}` published (hash {}…)",
+                "{voters} citizens made their credentials on their own devices; the registrar \
+                 checked {voters} enrolment requests and published electorate `{}` (hash {}…)",
                 created.electorate_id,
                 hash.get(..16).unwrap_or_default()
             ),

@@ -23,6 +23,49 @@ use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, Sign
 use crate::client::{tag_name, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
 
+/// `vox voter keygen`: the device draws the credential and writes the request
+/// (protocol-spec/04-ballots.md §4.1.1).
+fn keygen(
+    electorate: &str,
+    region: Option<&str>,
+    out: &std::path::Path,
+    request_out: Option<PathBuf>,
+) -> Result<()> {
+    let request_path = request_out.unwrap_or_else(|| out.with_extension("request.json"));
+    if request_path.exists() {
+        bail!(
+            "{} already exists; choose another --request-out",
+            request_path.display()
+        );
+    }
+    let credential = vox_crypto::credential::Credential::generate(&mut OsRng);
+    let request = vox_protocol::electorate::EnrolmentRequest::create(
+        electorate,
+        region,
+        &credential,
+        &mut OsRng,
+    );
+    CredentialFile {
+        credential: credential.clone(),
+        electorate: Some(electorate.to_owned()),
+        voter: None,
+        region: region.map(str::to_owned),
+    }
+    .save(out, false)?;
+    files::write_json(&request_path, &request)?;
+    println!(
+        "your credential (shown once; also saved, readable only by you, in {}):",
+        out.display()
+    );
+    println!("  {}", credential.text());
+    println!(
+        "hand the registrar {} (it holds only your public key {}); keep the credential secret",
+        request_path.display(),
+        request.credential.point().to_hex()
+    );
+    Ok(())
+}
+
 /// Default server URL (overridden by `--server` or `$VOX_SERVER`).
 pub fn default_server() -> String {
     std::env::var("VOX_SERVER").unwrap_or_else(|_| "http://127.0.0.1:8080".into())
@@ -44,6 +87,25 @@ pub struct VoterArgs {
 pub enum VoterCommand {
     /// List petitions and referendums.
     List,
+    /// Make your credential on this device: draws the secret credential (shown once and
+    /// saved to --out, 0600), and writes an enrolment request (your public key with a
+    /// proof that you hold its secret) for the registrar. Only the request leaves this
+    /// machine; nobody else, the registrar included, ever sees your credential.
+    Keygen {
+        /// The electorate you ask to join (the registrar tells you its id).
+        #[arg(long)]
+        electorate: String,
+        /// Your region, if the registrar asks for one (used only for counts).
+        #[arg(long)]
+        region: Option<String>,
+        /// Where to save your secret credential (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Where to write the enrolment request to hand to the registrar
+        /// [default: the --out path with the extension `.request.json`].
+        #[arg(long)]
+        request_out: Option<PathBuf>,
+    },
     /// Sign a petition (or withdraw your signature with --withdraw).
     Sign {
         /// Petition id.
@@ -139,6 +201,12 @@ pub fn run(args: VoterArgs) -> Result<()> {
     let client = Client::new(&args.server.unwrap_or_else(default_server));
     match args.command {
         VoterCommand::List => list(&client),
+        VoterCommand::Keygen {
+            electorate,
+            region,
+            out,
+            request_out,
+        } => keygen(&electorate, region.as_deref(), &out, request_out),
         VoterCommand::Sign {
             petition,
             credential,

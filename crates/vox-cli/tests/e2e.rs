@@ -199,6 +199,47 @@ impl TestServer {
     fn path(&self, p: &str) -> String {
         self.dir.join(p).display().to_string()
     }
+
+    /// `n` citizens make their credentials on their "devices" (`vox voter keygen`,
+    /// `el/credentials/voter-000i.txt`) and hand their enrolment requests
+    /// (`el/requests/`) to the registrar, who registers electorate `id` from them.
+    fn enrol(&self, id: &str, n: usize, regions: &[&str]) -> String {
+        std::fs::create_dir_all(self.dir.join("el/credentials")).unwrap();
+        std::fs::create_dir_all(self.dir.join("el/requests")).unwrap();
+        for i in 1..=n {
+            let cred = self.path(&format!("el/credentials/voter-{i:04}.txt"));
+            let req = self.path(&format!("el/requests/voter-{i:04}.json"));
+            let mut args = vec![
+                "voter",
+                "keygen",
+                "--electorate",
+                id,
+                "--out",
+                &cred,
+                "--request-out",
+                &req,
+            ];
+            if !regions.is_empty() {
+                args.extend(["--region", regions[(i - 1) % regions.len()]]);
+            }
+            self.ok(&args);
+        }
+        self.auth(
+            "registrar",
+            &[
+                "electorate",
+                "create",
+                "--requests",
+                &self.path("el/requests"),
+                "--out",
+                &self.path("el"),
+                "--id",
+                id,
+                "--name",
+                "Test town",
+            ],
+        )
+    }
 }
 
 impl Drop for TestServer {
@@ -243,32 +284,43 @@ fn every_command_against_a_real_server() {
         "{err}"
     );
 
-    // Electorate with credential files (registrar).
-    s.auth(
+    // Electorate: every citizen makes a credential on their own device and hands the
+    // registrar only an enrolment request.
+    let out = s.enrol("e1", 12, &["north", "south"]);
+    assert!(out.contains("12 enrolment requests checked"), "{out}");
+    assert!(Path::new(&s.path("el/electorate.json")).exists());
+    assert!(!Path::new(&s.path("el/credentials.csv")).exists());
+    #[cfg(unix)]
+    {
+        assert_eq!(mode(&cred(1)), 0o600);
+    }
+    // A request holds the public key and no secret; a tampered request is refused.
+    let req_text = std::fs::read_to_string(s.path("el/requests/voter-0001.json")).unwrap();
+    let cred_text = std::fs::read_to_string(cred(1)).unwrap();
+    let secret = cred_text
+        .lines()
+        .find_map(|l| l.strip_prefix("credential: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(!req_text.contains(&secret) && !req_text.contains(&secret.replace('-', "")));
+    let mut forged: serde_json::Value = serde_json::from_str(&req_text).unwrap();
+    forged["region"] = serde_json::json!("elsewhere");
+    std::fs::write(s.path("forged.json"), forged.to_string()).unwrap();
+    let err = s.auth_fails(
         "registrar",
         &[
             "electorate",
             "create",
-            "--voters",
-            "12",
-            "--regions",
-            "north,south",
+            "--requests",
+            &s.path("forged.json"),
             "--out",
-            &s.path("el"),
+            &s.path("el-forged"),
             "--id",
             "e1",
-            "--name",
-            "Test town",
         ],
     );
-    assert!(Path::new(&s.path("el/electorate.json")).exists());
-    let csv = std::fs::read_to_string(s.path("el/credentials.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 13);
-    #[cfg(unix)]
-    {
-        assert_eq!(mode(&cred(1)), 0o600);
-        assert_eq!(mode(&s.path("el/credentials.csv")), 0o600);
-    }
+    assert!(err.contains("does not prove possession"), "{err}");
     assert!(s
         .ok(&["authority", "electorate", "show", "e1"])
         .contains("12 credentials"));
@@ -901,8 +953,10 @@ fn role_keys_and_the_genesis_round_trip() {
                 "http://127.0.0.1:9",
                 "electorate",
                 "create",
-                "--voters",
-                "1",
+                "--requests",
+                &dir.join("requests").display().to_string(),
+                "--id",
+                "e1",
                 "--out",
                 &dir.join("el").display().to_string(),
             ],
@@ -1048,19 +1102,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 fn authority_acts_need_their_role_key_and_write_no_secret_elsewhere() {
     let s = TestServer::start("secrets");
     let cred = |i: usize| s.path(&format!("el/credentials/voter-{i:04}.txt"));
-    s.auth(
-        "registrar",
-        &[
-            "electorate",
-            "create",
-            "--voters",
-            "4",
-            "--out",
-            &s.path("el"),
-            "--id",
-            "e1",
-        ],
-    );
+    s.enrol("e1", 4, &[]);
     s.ok(&[
         "voter",
         "propose",
@@ -1200,6 +1242,31 @@ fn authority_acts_need_their_role_key_and_write_no_secret_elsewhere() {
             assert!(
                 !contains(&bytes, hex::encode(secret).as_bytes()) && !contains(&bytes, secret),
                 "{role}'s secret key is in {}",
+                f.display()
+            );
+        }
+    }
+    // Citizens' credentials: each only in its own device's credential file (the
+    // registrar's tool saw requests, never a secret), and never on the server.
+    let creds: Vec<(PathBuf, String)> = (1..=4)
+        .map(|i| {
+            let p = PathBuf::from(cred(i));
+            let text = std::fs::read_to_string(&p).unwrap();
+            let c = text
+                .lines()
+                .find_map(|l| l.strip_prefix("credential: "))
+                .unwrap()
+                .trim()
+                .replace('-', "");
+            (p, c)
+        })
+        .collect();
+    for f in written.iter().chain(files_under(&s.server_dir).iter()) {
+        let text = String::from_utf8_lossy(&std::fs::read(f).unwrap()).replace('-', "");
+        for (own, c) in &creds {
+            assert!(
+                f == own || !text.contains(c.as_str()),
+                "a citizen's credential is in {}",
                 f.display()
             );
         }
