@@ -48,7 +48,7 @@ use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
     DecryptionShareMessage,
 };
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Canonical, Encoder, Hashable};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{
@@ -1244,6 +1244,148 @@ fn credential() {
     check("credential.json", gen_credential, verify_credential);
 }
 
+// ---- §4.1.1 enrolment requests -------------------------------------------------------
+
+/// M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region)), by hand.
+fn enrolment_message(electorate_id: &str, credential: &Point, region: Option<&str>) -> Vec<u8> {
+    let mut m = Vec::new();
+    enc_str(&mut m, electorate_id);
+    m.extend_from_slice(credential.as_bytes());
+    match region {
+        None => m.push(0),
+        Some(r) => {
+            m.push(1);
+            enc_str(&mut m, r);
+        }
+    }
+    m
+}
+
+fn gen_enrolment_request() -> Value {
+    let mut rng = rng(15);
+    let cred = Credential::generate(&mut rng);
+    let x = credential_secret(cred.text());
+    let public = x.mul_base();
+    let m = enrolment_message("town-2026", &public, Some("north"));
+    let context = Hash32(sha256(&[b"vox/v2/enrolment-request\0", &m]));
+    let mut ctx = Rec::new();
+    ctx.msg(b"purpose", b"enrolment-request")
+        .msg(b"manifest-hash", &context.0);
+    let mut request = None;
+    let (case, _) = schnorr_case(
+        "a citizen's enrolment request (proof of possession of a new credential key)",
+        "protocol-spec/04-ballots.md §4.1.1",
+        &x,
+        ctx,
+        true,
+        &m,
+        &mut rng,
+        |_, rng| {
+            let r = EnrolmentRequest::create("town-2026", Some("north"), &cred, rng);
+            let sig = r.signature.0;
+            request = Some(r);
+            sig
+        },
+    );
+    let request = request.unwrap();
+    request.verify().unwrap();
+    let mut case = case;
+    case["credential_text_test_only"] = json!(cred.text());
+    with(
+        header(
+            "An enrolment request: the credential public key the citizen's device drew, its \
+             region, and a credential signature (Schnorr, separator vox/v2/signature) over \
+             M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region)), in a \
+             transcript whose manifest-hash slot holds SHA-256(\"vox/v2/enrolment-request\" ‖ \
+             0x00 ‖ M). invalid_requests must all be refused.",
+            "protocol-spec/04-ballots.md §4.1.1",
+            Some(15),
+        ),
+        json!({
+            "request": to_json(&request),
+            "message": hex::encode(&m),
+            "context_hash": context.to_hex(),
+            "signature_case": case,
+            "invalid_requests": invalid_enrolment_requests(&request),
+        }),
+    )
+}
+
+/// The request with one field changed each: every one must be refused.
+fn invalid_enrolment_requests(request: &EnrolmentRequest) -> Value {
+    let good = to_json(request);
+    let tweak = |why: &str, field: &str, value: Value| {
+        let mut r = good.clone();
+        r[field] = value;
+        json!({"why": why, "request": r})
+    };
+    let other = Credential::generate(&mut rng(16)).public_key();
+    json!([
+        tweak(
+            "another region than the one signed",
+            "region",
+            json!("south")
+        ),
+        tweak(
+            "another electorate than the one signed",
+            "electorate_id",
+            json!("town-2027")
+        ),
+        tweak(
+            "another credential key",
+            "credential",
+            json!(other.point().to_hex())
+        ),
+        tweak(
+            "z changed",
+            "signature",
+            json!({"t": good["signature"]["t"], "z": (request.signature.0.z + Scalar::from_u64(1)).to_hex()})
+        ),
+    ])
+}
+
+fn verify_enrolment_request(v: &Value) {
+    let request: EnrolmentRequest = parse(&v["request"]);
+    // Spec replica: M and the context hash rebuilt by hand.
+    let m = enrolment_message(
+        &request.electorate_id,
+        request.credential.point(),
+        request.region.as_deref(),
+    );
+    assert_eq!(hex::encode(&m), s(&v["message"]));
+    let context = sha256(&[b"vox/v2/enrolment-request\0", &m]);
+    assert_eq!(hex::encode(context), s(&v["context_hash"]));
+    // The signature: the listed appends give the challenge, and z·G = T + c·X.
+    let case = &v["signature_case"];
+    assert_eq!(unhex(&case["statement"]["message"]), m);
+    let c = challenge(&mut replay(&[
+        &case["transcript_context"],
+        &case["transcript_appends"],
+    ]));
+    assert_eq!(c, sc(&case["challenge"]));
+    let proof = request.signature.0;
+    assert_eq!(
+        proof.z.mul_base(),
+        proof.t + c.mul_point(request.credential.point())
+    );
+    // The code agrees, and refuses every tweak.
+    request.verify().unwrap();
+    let cred = Credential::from_text(s(&case["credential_text_test_only"])).unwrap();
+    assert_eq!(cred.public_key(), request.credential);
+    for bad in arr(&v["invalid_requests"]) {
+        let r: EnrolmentRequest = parse(&bad["request"]);
+        assert!(r.verify().is_err(), "{}", s(&bad["why"]));
+    }
+}
+
+#[test]
+fn enrolment_request() {
+    check(
+        "enrolment-request.json",
+        gen_enrolment_request,
+        verify_enrolment_request,
+    );
+}
 // =======================================================================================
 // §4.2–4.6 ballots
 // =======================================================================================
