@@ -8,7 +8,10 @@
 #     127.0.0.1 (free port) and, through the `vox` CLI with each role's own key
 #     (`vox authority --key …`), an electorate, an open petition and an open referendum
 #     (four question kinds, three trustees, threshold 2, key ceremony over HTTP);
-#  4. tests/web/citizen.mjs: a citizen signs, votes (audits one ballot, casts a fresh
+#  4. tests/web/citizen.mjs: a citizen makes a credential in the browser (enrol.html, in
+#     English and French; nothing is sent), the registrar registers its enrolment
+#     request with the others, and the CLI votes with that browser-made credential file;
+#     a citizen signs, votes (audits one ballot, casts a fresh
 #     one) and checks the receipt in the browser; then the election authority closes,
 #     the tally is computed, two trustees decrypt, the result is published and the
 #     results page is checked;
@@ -83,6 +86,29 @@ for _ in $(seq 1 100); do
 done
 if [ -z "$URL" ]; then cat "$WORK/server.log"; echo "server did not start"; exit 1; fi
 echo "server: $URL"
+
+# Pages: served by the vox server itself once web.rs is mounted; until then, by a small
+# same-origin proxy in front of it (tests/web/proxy.mjs).
+PAGES="$URL"
+if ! curl -fsS "$URL/index.html" 2>/dev/null | grep -q '<title'; then
+  echo "NOTE: the server does not serve the pages yet (web_router not mounted); using tests/web/proxy.mjs"
+  node tests/web/proxy.mjs "$VOX_WEB_DIR" "$URL" > "$WORK/proxy.log" 2>&1 &
+  PIDS+=($!)
+  for _ in $(seq 1 50); do
+    PAGES=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/proxy.log" | head -n1 || true)
+    [ -n "$PAGES" ] && break
+    sleep 0.1
+  done
+fi
+echo "pages: $PAGES"
+
+say "Browser: make a credential (enrol.html; the request goes to the registrar)"
+mkdir -p "$TARGET_DIR/web-screenshots" "$WORK/requests"
+VOX_URL="$PAGES" VOX_PHASE=enrol VOX_ELECTORATE=town VOX_REGION=north \
+  VOX_ENROL_CREDENTIAL_OUT="$WORK/browser-credential.txt" VOX_ENROL_REQUEST_OUT="$WORK/requests/browser.json" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+chmod 600 "$WORK/browser-credential.txt"
+
 # Each role's tool signs with its own key; tally, publish and export need none.
 REGISTRAR=("$VOX" authority --server "$URL" --key "$WORK/keys/registrar.key")
 OFFICE=("$VOX" authority --server "$URL" --key "$WORK/keys/petitions-office.key")
@@ -90,8 +116,18 @@ ELECTION=("$VOX" authority --server "$URL" --key "$WORK/keys/election-authority.
 PUBLIC=("$VOX" authority --server "$URL")
 
 say "Electorate, petition, referendum"
-"${REGISTRAR[@]}" electorate create --voters 6 --out "$WORK/electorate" --id town --name "Town of Vox" --regions north,south
-CRED=("$WORK"/electorate/credentials/voter-000*)
+# Six citizens make their credentials on their own devices; the registrar gets requests only.
+mkdir -p "$WORK/devices" "$WORK/requests"
+for i in 1 2 3 4 5 6; do
+  region=north; [ $((i % 2)) = 0 ] && region=south
+  "$VOX" voter keygen --electorate town --region "$region" --out "$WORK/devices/voter-000$i.txt" \
+    --request-out "$WORK/requests/voter-000$i.json" > /dev/null
+done
+"${REGISTRAR[@]}" electorate create --requests "$WORK/requests" --out "$WORK/electorate" --id town --name "Town of Vox"
+# The browser-made request (requests/browser.json) is among them: its key is listed.
+BROWSER_KEY=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).credential)' "$WORK/requests/browser.json")
+grep -q "\"$BROWSER_KEY\"" "$WORK/electorate/electorate.json" || { echo "the browser-made request is not on the electorate"; exit 1; }
+CRED=("$WORK"/devices/voter-000*)
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id cycle-lane \
   --action "Build a protected cycle lane on the high street" \
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
@@ -140,25 +176,14 @@ done
   --choice lane=yes --choice design=2 --choice budget=1,3 --choice score=4,2
 "$VOX" vote --server "$URL" town-2026 --credential "${CRED[4]}" --receipt-out "$WORK/cli-receipt-2.json" \
   --choice lane=no --choice design= --choice budget=2 --choice score=1,5
-
-# Pages: served by the vox server itself once web.rs is mounted; until then, by a small
-# same-origin proxy in front of it (tests/web/proxy.mjs).
-PAGES="$URL"
-if ! curl -fsS "$URL/index.html" 2>/dev/null | grep -q '<title'; then
-  echo "NOTE: the server does not serve the pages yet (web_router not mounted); using tests/web/proxy.mjs"
-  node tests/web/proxy.mjs "$VOX_WEB_DIR" "$URL" > "$WORK/proxy.log" 2>&1 &
-  PIDS+=($!)
-  for _ in $(seq 1 50); do
-    PAGES=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/proxy.log" | head -n1 || true)
-    [ -n "$PAGES" ] && break
-    sleep 0.1
-  done
-fi
-echo "pages: $PAGES"
+# The credential drawn in the browser (enrol.html) works with the CLI: it is on the
+# electorate (its request was registered) and its ballot is accepted and receipted.
+"$VOX" vote --server "$URL" town-2026 --credential "$WORK/browser-credential.txt" --receipt-out "$WORK/cli-receipt-browser.json" \
+  --choice lane=yes --choice design=1 --choice budget=3 --choice score=2,3
+"$VOX" voter --server "$URL" check-receipt "$WORK/cli-receipt-browser.json"
 
 say "Browser: sign, audit, vote, check the receipt"
 export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026
-mkdir -p "$TARGET_DIR/web-screenshots"
 VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_RECEIPT_OUT="$WORK/browser-receipt.json" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 "$VOX" voter --server "$URL" check-receipt "$WORK/browser-receipt.json"

@@ -1,10 +1,17 @@
 // A citizen in headless Debian Chromium: browse, sign a petition, vote (audit one ballot,
 // then cast a fresh one), check the receipt; screenshots under target/web-screenshots/.
 //
+// Phase "enrol": make a credential on enrol.html in English and in French (the citizen's
+// device draws it; the page must send nothing), check both downloads, and save the
+// English one for the registrar and the CLI (VOX_ENROL_CREDENTIAL_OUT, _REQUEST_OUT).
+//
 // Env: VOX_URL (pages + API, required), VOX_CREDENTIAL_FILE (a voter credential file),
-// VOX_PETITION, VOX_REFERENDUM (ids), VOX_PHASE = "vote" (default) or "results",
+// VOX_PETITION, VOX_REFERENDUM (ids), VOX_PHASE = "vote" (default), "results" or "enrol",
 // VOX_SCREENSHOTS (dir, default ../../target/web-screenshots), VOX_RECEIPT_OUT (where
-// to save the downloaded receipt), CHROMIUM (default /usr/bin/chromium).
+// to save the downloaded receipt), CHROMIUM (default /usr/bin/chromium); for "enrol":
+// VOX_ELECTORATE (id, default "town"), VOX_REGION (default "north"),
+// VOX_ENROL_CREDENTIAL_OUT and VOX_ENROL_REQUEST_OUT (where to save the English
+// credential file and enrolment request).
 // Starts no server: the caller (scripts/test-web.sh) does.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -154,6 +161,109 @@ try {
     // Keyboard: the first question's first control is reachable with Tab.
     await page.keyboard.press('Tab');
     check(await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('skip')), 'skip link is the first Tab stop');
+  } else if (PHASE === 'enrol') {
+    const ELECTORATE = process.env.VOX_ELECTORATE || 'town';
+    const REGION = process.env.VOX_REGION || 'north';
+    const HEADINGS = { en: 'Make my credential', fr: 'Créer mon identifiant de vote' };
+    // Every request the pages make from here on: URL, method, body.
+    const requests = [];
+    page.on('request', (r) => {
+      let from = '';
+      try { from = r.frame().url(); } catch (_) { from = ''; }
+      requests.push({ url: r.url(), method: r.method(), body: r.postData() || '', from });
+    });
+    const made = [];
+
+    console.log('enrol: the index links to the page');
+    await page.goto(BASE + '/index.html', { waitUntil: 'networkidle' });
+    const link = page.locator('nav a[href="enrol.html"]');
+    check(await link.count() === 1, 'index navigation links to enrol.html');
+    const start = requests.length;
+    await Promise.all([page.waitForURL(/enrol\.html/), link.click()]);
+    check(/enrol\.html$/.test(page.url()), 'the link opens enrol.html');
+
+    for (const lang of ['en', 'fr']) {
+      console.log('enrol (' + lang + ')');
+      await page.goto(BASE + '/enrol.html?electorate=' + encodeURIComponent(ELECTORATE));
+      await page.selectOption('#lang', lang);
+      await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+      await page.waitForFunction((h) => document.querySelector('h1').textContent === h, HEADINGS[lang]);
+      check((await page.locator('h1').textContent()) === HEADINGS[lang], lang + ': heading "' + HEADINGS[lang] + '"');
+      check((await page.title()).startsWith(HEADINGS[lang]), lang + ': page title');
+      check(await page.inputValue('#electorate') === ELECTORATE, lang + ': electorate prefilled from ?electorate=');
+      // Accessible names: every field has its label; the result region is live.
+      check(await page.locator('label[for=electorate]').count() === 1 && await page.locator('label[for=region]').count() === 1, lang + ': fields labelled');
+      check(await page.getAttribute('#enrol-status', 'aria-live') === 'polite', lang + ': status is aria-live');
+      // No electorate: an error, and nothing is drawn.
+      await page.fill('#electorate', '');
+      await page.click('#make-button');
+      await page.waitForSelector('#enrol-status.error');
+      check(await page.locator('#result').isHidden(), lang + ': no credential without an electorate');
+      check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'electorate'), lang + ': focus back on the electorate field');
+      await page.fill('#electorate', ELECTORATE);
+      await page.fill('#region', lang === 'en' ? REGION : '');
+      // Keyboard: Tab from the electorate field reaches the region, then the button.
+      await page.focus('#electorate');
+      await page.keyboard.press('Tab');
+      check(await page.evaluate(() => document.activeElement.id) === 'region', lang + ': Tab order electorate → region');
+      await page.keyboard.press('Tab');
+      check(await page.evaluate(() => document.activeElement.id) === 'make-button', lang + ': Tab order region → button');
+      await page.keyboard.press('Enter');
+      await page.waitForSelector('#result:not([hidden])');
+      await page.waitForSelector('#enrol-status.ok');
+      const cred = ((await page.locator('#credential-text').textContent()) || '').trim();
+      check(/^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}$/.test(cred), lang + ': credential shown: ' + cred.slice(0, 5) + '-…');
+      check(await page.evaluate(() => document.activeElement && document.activeElement.id === 'result'), lang + ': focus moved to the result');
+      const pub = ((await page.locator('#public-key').textContent()) || '').trim();
+      check(/^[0-9a-f]{64}$/.test(pub), lang + ': public key shown');
+      await shot('00-enrol-' + lang);
+
+      const [credDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-credential')]);
+      const credFile = path.join(profile, 'credential-' + lang + '.txt');
+      await credDl.saveAs(credFile);
+      const fileText = fs.readFileSync(credFile, 'utf8');
+      check(credDl.suggestedFilename() === 'vox-credential-' + ELECTORATE + '.txt', lang + ': credential file name ' + credDl.suggestedFilename());
+      const credLine = fileText.split('\n').map((l) => l.trim()).find((l) => l.startsWith('credential:'));
+      const parsed = credLine && credLine.slice('credential:'.length).trim();
+      check(parsed === cred && /^[0-9A-Z]{5}(-[0-9A-Z]{5}){4}$/.test(parsed), lang + ': the file\'s credential: line holds the credential shown');
+      check(fileText.split('\n')[0].startsWith('# ') && fileText.includes('electorate: ' + ELECTORATE + '\n'), lang + ': file has the comment and electorate lines');
+      check(lang === 'en' ? fileText.includes('region: ' + REGION + '\n') : !fileText.includes('region:'), lang + ': region line ' + (lang === 'en' ? 'present' : 'absent'));
+
+      const [reqDl] = await Promise.all([page.waitForEvent('download'), page.click('#download-request')]);
+      const reqFile = path.join(profile, 'request-' + lang + '.json');
+      await reqDl.saveAs(reqFile);
+      const reqText = fs.readFileSync(reqFile, 'utf8');
+      const request = JSON.parse(reqText);
+      check(request.credential === pub && request.electorate_id === ELECTORATE && request.signature && request.signature.t && request.signature.z, lang + ': request JSON holds the public key and a signature');
+      check(lang === 'en' ? request.region === REGION : request.region === undefined, lang + ': request region');
+      const bare = cred.replace(/-/g, '');
+      const up = reqText.toUpperCase();
+      check(!up.includes(cred) && !up.includes(bare), lang + ': the request does NOT hold the secret');
+      made.push({ lang, cred, credFile, reqFile });
+
+      // "Hide" wipes it from the page.
+      await page.click('#forget-button');
+      await page.waitForSelector('#result', { state: 'hidden' });
+      const bodyText = (await page.evaluate(() => document.body.innerText)).toUpperCase();
+      check(!bodyText.includes(cred) && !bodyText.includes(bare), lang + ': hidden: the credential is gone from the page');
+    }
+    check(made.length === 2 && made[0].cred !== made[1].cred, 'two different credentials drawn');
+
+    // Nothing sent: no API call, no POST, and no URL or body holds a credential.
+    // (Late requests of the index page itself, if any, are not the enrolment page's.)
+    const mine = requests.slice(start).filter((r) => !/\/index\.html/.test(r.from));
+    const leaks = requests.filter((r) => made.some(({ cred }) => {
+      const hay = (r.url + '\n' + r.body).toUpperCase();
+      const hayDecoded = (() => { try { return decodeURIComponent(hay); } catch (_) { return hay; } })();
+      return [hay, hayDecoded].some((h) => h.includes(cred) || h.includes(cred.replace(/-/g, '')));
+    }));
+    check(leaks.length === 0, 'no request URL or body holds a credential (' + requests.length + ' requests recorded)' + (leaks.length ? ': ' + leaks.map((r) => r.url).join(' ') : ''));
+    const sent = mine.filter((r) => r.method !== 'GET' || r.body || new URL(r.url, BASE).pathname.startsWith('/api/'));
+    check(sent.length === 0, 'the page sent nothing to the server (only GETs of its own files)' + (sent.length ? ': ' + sent.map((r) => r.method + ' ' + r.url).join(' ') : ''));
+
+    const en = made.find((m) => m.lang === 'en');
+    if (process.env.VOX_ENROL_CREDENTIAL_OUT) fs.copyFileSync(en.credFile, process.env.VOX_ENROL_CREDENTIAL_OUT);
+    if (process.env.VOX_ENROL_REQUEST_OUT) fs.copyFileSync(en.reqFile, process.env.VOX_ENROL_REQUEST_OUT);
   } else if (PHASE === 'results') {
     console.log('results');
     await page.goto(BASE + '/results.html?id=' + encodeURIComponent(REFERENDUM));

@@ -13,7 +13,7 @@ use vox_crypto::threshold::{CeremonyParams, CoefficientCommitments, JointPublicK
 use vox_crypto::{Hash32, Point};
 use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
@@ -336,6 +336,89 @@ pub fn credential_public_key(input: &str) -> String {
             "credential": cred.text(),
         }))
     })())
+}
+
+// ---- enrolment -------------------------------------------------------------------
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MakeCredentialRequest {
+    electorate_id: String,
+    #[serde(default)]
+    region: Option<String>,
+}
+
+/// A label of the credential file and the request: no line breaks or other control
+/// characters (the file is line-based), at most `max` characters.
+fn label(field: &str, value: &str, max: usize) -> Res<String> {
+    let v = value.trim();
+    if v.chars().any(char::is_control) {
+        return Err(format!("{field}: no line breaks or control characters"));
+    }
+    if v.chars().count() > max {
+        return Err(format!("{field}: at most {max} characters"));
+    }
+    Ok(v.to_owned())
+}
+
+/// The credential file's text, in the format the CLI reads and writes
+/// (`CredentialFile::render` in vox-cli): two comment lines, `electorate:`, `region:` if
+/// any, `credential:`.
+pub fn credential_file_text(
+    cred: &Credential,
+    electorate_id: &str,
+    region: Option<&str>,
+) -> String {
+    let mut s = String::new();
+    s.push_str("# vox voting credential. Keep it secret: whoever holds it can vote and\n");
+    s.push_str("# sign petitions in your name. Re-voting replaces your earlier ballot.\n");
+    s.push_str(&format!("electorate: {electorate_id}\n"));
+    if let Some(r) = region {
+        s.push_str(&format!("region: {r}\n"));
+    }
+    s.push_str(&format!("credential: {}\n", cred.text()));
+    s
+}
+
+/// Draw a new credential on this device and the enrolment request for it
+/// (protocol-spec/04-ballots.md §4.1.1).
+///
+/// Request: `{"electorate_id", "region"?}` (an empty region is no region). Answer:
+/// `{"credential": text, "public_key": hex, "request": EnrolmentRequest, "file":
+/// credential file text}`. The credential (in `credential` and `file`) is returned only
+/// to the page that asked, for the citizen to write down or save; the request, which
+/// holds only the public key and the proof of possession, is what the registrar gets.
+/// The request is verified before it is returned.
+pub fn make_credential(input: &str) -> String {
+    envelope(make_credential_inner(input))
+}
+
+fn make_credential_inner(input: &str) -> Res<Value> {
+    let req: MakeCredentialRequest = parse(input)?;
+    let electorate_id = label("electorate_id", &req.electorate_id, 64)?;
+    if electorate_id.is_empty() {
+        return Err("electorate_id: the electorate's identifier is needed".into());
+    }
+    let region = req
+        .region
+        .as_deref()
+        .map(|r| label("region", r, 64))
+        .transpose()?
+        .filter(|r| !r.is_empty());
+    let (cred, request) = with_rng(|rng| {
+        let cred = Credential::generate(rng);
+        let request = EnrolmentRequest::create(&electorate_id, region.as_deref(), &cred, rng);
+        Ok((cred, request))
+    })?;
+    request
+        .verify()
+        .map_err(|e| format!("enrolment request self-check: {e}"))?;
+    Ok(json!({
+        "credential": cred.text(),
+        "public_key": request.credential.point().to_hex(),
+        "request": to_value(&request)?,
+        "file": credential_file_text(&cred, &electorate_id, region.as_deref()),
+    }))
 }
 
 // ---- receipts ------------------------------------------------------------------

@@ -36,7 +36,11 @@ pub extern "C" fn vox_alloc(len: usize) -> usize {
 #[no_mangle]
 pub extern "C" fn vox_free(ptr: usize, _len: usize) {
     if let Ok(mut map) = BUFFERS.lock() {
-        map.remove(&ptr);
+        if let Some(mut buf) = map.remove(&ptr) {
+            // Results may hold a credential (`vox_make_credential`): wipe before release.
+            buf.fill(0);
+            drop(std::hint::black_box(buf));
+        }
     }
 }
 
@@ -101,6 +105,12 @@ pub extern "C" fn vox_sign_petition(ptr: usize, len: usize) -> usize {
 #[no_mangle]
 pub extern "C" fn vox_credential_public_key(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::credential_public_key)
+}
+
+/// Draw a credential and its enrolment request: see [`api::make_credential`].
+#[no_mangle]
+pub extern "C" fn vox_make_credential(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::make_credential)
 }
 
 /// Verify a receipt against the current tree head: see [`api::verify_receipt`].

@@ -13,7 +13,8 @@
 //! - `vox_<fn>(ptr, len) -> ptr`: read UTF-8 JSON from the input buffer, return a result
 //!   buffer: 4 bytes little-endian length, then `{"ok": …}` or `{"error": "…"}`.
 //!   Functions: [`encrypt_ballot`], [`audit_opening`], [`sign_petition`],
-//!   [`credential_public_key`], [`verify_receipt`], and the verifier on a downloaded
+//!   [`credential_public_key`], [`make_credential`], [`verify_receipt`], and the
+//!   verifier on a downloaded
 //!   record ([`verify`]): [`verify_record`] at once, or [`verify_begin`] /
 //!   [`verify_feed`] (per page) / [`verify_run`] (until done) / [`verify_finish`] for a
 //!   progress bar. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
@@ -34,7 +35,9 @@
 //!
 //! ## Invariants
 //! - The credential text is passed in, used, and dropped (zeroized by `Credential`); it
-//!   is never returned and never leaves the page.
+//!   never leaves the page. Only [`make_credential`] (a credential drawn on this device,
+//!   for the citizen to keep) and [`credential_public_key`] (the text the page passed
+//!   in, normalised) return it, to the page that called; freed buffers are wiped.
 //! - No function panics on input: every failure is `{"error": …}`.
 
 pub mod api;
@@ -47,12 +50,13 @@ mod rng;
 pub mod verify;
 
 pub use api::{
-    audit_opening, credential_public_key, encrypt_ballot, sign_petition, verify_receipt,
+    audit_opening, credential_file_text, credential_public_key, encrypt_ballot, make_credential,
+    sign_petition, verify_receipt,
 };
 pub use ffi::{
     vox_alloc, vox_audit_opening, vox_credential_public_key, vox_encrypt_ballot, vox_free,
-    vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish,
-    vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
+    vox_make_credential, vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed,
+    vox_verify_finish, vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
 };
 pub use rng::seed;
 pub use verify::{verify_begin, verify_feed, verify_finish, verify_record, verify_run};

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use vox_crypto::credential::Credential;
 use vox_crypto::elgamal::{ElectionPublicKey, SecretScalar};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::petition::{Petition, PetitionSignature};
@@ -337,4 +337,90 @@ fn receipt_verifies_against_a_later_tree_head() {
         SigningKey::from_bytes(&[7u8; 32]).verifying_key()
     ));
     assert!(err(&vox_web::verify_receipt(&r5.to_string())).contains("receipt"));
+}
+
+#[test]
+fn make_credential_gives_a_verified_request_for_its_key() {
+    seed();
+    let out = ok(&vox_web::make_credential(
+        r#"{"electorate_id": " town ", "region": "north"}"#,
+    ));
+    let text = out["credential"].as_str().unwrap();
+    let cred = Credential::from_text(text).unwrap();
+    assert_eq!(cred.text(), text, "the text is in its grouped form");
+    let request: EnrolmentRequest = serde_json::from_value(out["request"].clone()).unwrap();
+    request.verify().unwrap();
+    assert_eq!(request.electorate_id, "town");
+    assert_eq!(request.region.as_deref(), Some("north"));
+    // The credential text derives the request's key, and the answer's public key.
+    assert_eq!(request.credential, cred.public_key());
+    assert_eq!(
+        out["public_key"].as_str().unwrap(),
+        cred.public_key().point().to_hex()
+    );
+    // The request holds no secret: neither the text nor its undashed form.
+    let req_json = out["request"].to_string();
+    assert!(!req_json.contains(text));
+    assert!(!req_json.contains(&text.replace('-', "")));
+    // The credential file: comment lines, then the labels, then the credential line,
+    // which parses back to the same key.
+    let file = out["file"].as_str().unwrap();
+    let lines: Vec<&str> = file.lines().collect();
+    assert!(
+        lines[0].starts_with("# ") && lines[1].starts_with("# "),
+        "{file}"
+    );
+    let cred_line = format!("credential: {text}");
+    assert_eq!(
+        lines[2..],
+        ["electorate: town", "region: north", cred_line.as_str()]
+    );
+    assert_eq!(
+        file,
+        vox_web::credential_file_text(&cred, "town", Some("north"))
+    );
+    let line = lines
+        .iter()
+        .find_map(|l| l.strip_prefix("credential:"))
+        .unwrap();
+    assert_eq!(
+        Credential::from_text(line.trim()).unwrap().public_key(),
+        request.credential
+    );
+    // A second call draws a different credential.
+    let again = ok(&vox_web::make_credential(r#"{"electorate_id": "town"}"#));
+    assert_ne!(again["credential"], out["credential"]);
+    let r2: EnrolmentRequest = serde_json::from_value(again["request"].clone()).unwrap();
+    r2.verify().unwrap();
+    assert_eq!(r2.region, None);
+    assert!(!again["file"].as_str().unwrap().contains("region:"));
+    // An empty region is no region.
+    let blank = ok(&vox_web::make_credential(
+        r#"{"electorate_id": "town", "region": "  "}"#,
+    ));
+    assert!(blank["request"].get("region").is_none(), "{blank}");
+}
+
+#[test]
+fn make_credential_refuses_bad_labels() {
+    seed();
+    for (input, needle) in [
+        (r#"{"electorate_id": ""}"#, "electorate_id"),
+        (r#"{"electorate_id": "   "}"#, "electorate_id"),
+        (r#"{"region": "north"}"#, "bad request JSON"),
+        (r#"{"electorate_id": "town\nvoter: x"}"#, "line breaks"),
+        (
+            r#"{"electorate_id": "town", "region": "north\ncredential: x"}"#,
+            "line breaks",
+        ),
+        (
+            r#"{"electorate_id": "town", "extra": 1}"#,
+            "bad request JSON",
+        ),
+    ] {
+        let e = err(&vox_web::make_credential(input));
+        assert!(e.contains(needle), "{input}: {e}");
+    }
+    let long = format!(r#"{{"electorate_id": "{}"}}"#, "x".repeat(65));
+    assert!(err(&vox_web::make_credential(&long)).contains("at most 64"));
 }

@@ -175,8 +175,8 @@ const Vox = (() => {
     e.hidden = !message;
   }
 
-  function download(filename, data) {
-    const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type: 'application/json' });
+  function download(filename, data, type) {
+    const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type: type || 'application/json' });
     const a = el('a', { href: URL.createObjectURL(blob), download: filename });
     document.body.append(a);
     a.click();
