@@ -449,7 +449,8 @@ impl Payload {
         }
     }
 
-    fn act_mut(&mut self) -> Option<&mut ActSignature> {
+    /// The act signature of an authority act, to fill in or (in tamper tests) to alter.
+    pub fn act_mut(&mut self) -> Option<&mut ActSignature> {
         match self {
             Payload::ElectorateRegistered { act, .. }
             | Payload::PetitionModerated { act, .. }

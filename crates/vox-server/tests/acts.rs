@@ -89,25 +89,11 @@ fn forgeries(act: &Payload) -> Vec<(&'static str, Payload)> {
     // A valid signature moved to another act.
     let donor = signed(acts::response("elsewhere", "x"));
     let mut moved = act.clone();
-    if let (Some(a), Payload::PetitionResponded { act: d, .. }) = (act_mut(&mut moved), &donor) {
+    if let (Some(a), Payload::PetitionResponded { act: d, .. }) = (moved.act_mut(), &donor) {
         *a = *d;
     }
     out.push(("another act's signature", moved));
     out
-}
-
-fn act_mut(p: &mut Payload) -> Option<&mut ActSignature> {
-    match p {
-        Payload::ElectorateRegistered { act, .. }
-        | Payload::PetitionModerated { act, .. }
-        | Payload::PetitionResponded { act, .. }
-        | Payload::SignaturesInvalidated { act, .. }
-        | Payload::ReferendumCreated { act, .. }
-        | Payload::ReferendumOpened { act, .. }
-        | Payload::ReferendumClosed { act, .. }
-        | Payload::RoleKeyRotated { act, .. } => Some(act),
-        _ => None,
-    }
 }
 
 fn role_prose(p: &Payload) -> &'static str {

@@ -673,17 +673,7 @@ fn log_id() -> Hash32 {
 
 /// Flip one bit of an act's signature.
 fn flip_act_signature(payload: &mut Payload) {
-    let act = match payload {
-        Payload::ElectorateRegistered { act, .. }
-        | Payload::PetitionModerated { act, .. }
-        | Payload::PetitionResponded { act, .. }
-        | Payload::SignaturesInvalidated { act, .. }
-        | Payload::ReferendumCreated { act, .. }
-        | Payload::ReferendumOpened { act, .. }
-        | Payload::ReferendumClosed { act, .. }
-        | Payload::RoleKeyRotated { act, .. } => act,
-        _ => panic!("not an act"),
-    };
+    let act = payload.act_mut().expect("not an act");
     let mut bytes = act.signature.0.to_bytes();
     bytes[9] ^= 0x10;
     act.signature = Sig(ed25519_dalek::Signature::from_bytes(&bytes));
