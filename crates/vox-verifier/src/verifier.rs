@@ -438,9 +438,10 @@ impl Verifier {
 
     /// A verifier for a live board (the monitor): every referendum, no pass-1 index, and
     /// failures collected for [`Verifier::take_new_failures`].
-    pub fn for_monitor(board: BoardPublicKey) -> Self {
+    pub fn for_monitor(board: BoardPublicKey, trust: TrustAnchors) -> Self {
         let mut v = Self::empty(board, DEFAULT_CHUNK, None);
         v.recent = Some(Vec::new());
+        v.pinned = trust;
         v
     }
 

@@ -524,6 +524,19 @@ fn monitor_follows_cosigns_and_catches_a_fork() {
         "{}",
         text(&o)
     );
+    // Pinned keys: the right board key passes; another is an alert before anything
+    // else (exit 1), and so is a pinned role key the genesis does not name.
+    let right = BoardPublicKey(board.lock().unwrap().key.verifying_key()).to_hex();
+    let o = run(&["--board-key", &right]);
+    assert_eq!(code(&o), 0, "{}", text(&o));
+    let other = BoardPublicKey(SigningKey::from_bytes(&[7u8; 32]).verifying_key()).to_hex();
+    let o = run(&["--board-key", &other]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("board key mismatch"), "{}", text(&o));
+    let role_pin = format!("registrar={other}");
+    let o = run(&["--role-key", &role_pin]);
+    assert_eq!(code(&o), 1, "{}", text(&o));
+    assert!(text(&o).contains("registrar key mismatch"), "{}", text(&o));
     // The board grows: consistency proof, new entries, cosign again (log-only run).
     board.lock().unwrap().size = n;
     let o = run(&["--log-only"]);
@@ -538,7 +551,9 @@ fn monitor_follows_cosigns_and_catches_a_fork() {
     assert_eq!(code(&o), 0, "{}", text(&o));
     {
         let b = board.lock().unwrap();
-        assert_eq!(b.posts.len(), 3);
+        // Four passing runs cosigned (the first, the pinned one, the log-only and the full
+        // run); the runs whose pins did not match cosigned nothing.
+        assert_eq!(b.posts.len(), 4);
         let key = BoardPublicKey(b.key.verifying_key());
         for p in &b.posts {
             let c: Cosignature = serde_json::from_value(p["cosignature"].clone()).unwrap();

@@ -73,25 +73,34 @@ struct VerifyArgs {
     /// Exit 0 when nothing failed even if some step is NOT-CHECKED (incomplete record).
     #[arg(long)]
     allow_partial: bool,
+    /// Keys pinned by the observer.
+    #[command(flatten)]
+    pins: PinArgs,
+    /// No progress bars.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Keys an observer obtained independently of the record (or of the server), shared by
+/// verification and `monitor`.
+#[derive(Args, Debug, Default)]
+pub struct PinArgs {
     /// Pin the board (operator) key, 64 hex characters, obtained independently of the
     /// record: V1 fails if the record's board key differs.
     #[arg(long, value_name = "HEX", value_parser = parse_board_key)]
-    board_key: Option<BoardPublicKey>,
+    pub board_key: Option<BoardPublicKey>,
     /// Pin a role key: ROLE=HEX, ROLE one of registrar, petitions-office,
     /// election-authority (V4 fails if the genesis names another key for it) or operator
     /// (the board key, as --board-key). Repeat for several roles.
     #[arg(long = "role-key", value_name = "ROLE=HEX", value_parser = parse_role_key)]
-    role_keys: Vec<(Role, BoardPublicKey)>,
+    pub role_keys: Vec<(Role, BoardPublicKey)>,
     /// Trust file (JSON, every field optional, unknown fields refused):
     /// {"board_public_key": HEX, "roles": {"registrar": HEX, "petitions-office": HEX,
     /// "election-authority": HEX}, "witnesses": [HEX, …]}. Keys pinned as by --board-key
     /// and --role-key; each witness must have cosigned the head covering the record (V3).
     /// A key given both here and by a flag must be the same.
     #[arg(long, value_name = "FILE")]
-    trust: Option<PathBuf>,
-    /// No progress bars.
-    #[arg(long, short)]
-    quiet: bool,
+    pub trust: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -100,7 +109,7 @@ enum Command {
     /// consistency with the last head seen (equivocation), the new entries and their
     /// root; optionally cosign each checked head as a witness. Exits 1 on any
     /// inconsistency.
-    Monitor(monitor::MonitorArgs),
+    Monitor(Box<monitor::MonitorArgs>),
     /// Print the table of verification steps (markdown).
     Steps,
 }
@@ -150,7 +159,7 @@ fn parse_board_key(s: &str) -> Result<BoardPublicKey, String> {
 }
 
 /// The pinned keys: the trust file, then --board-key and --role-key.
-fn trust_anchors(args: &VerifyArgs) -> Result<TrustAnchors, VerifyError> {
+pub fn trust_anchors(args: &PinArgs) -> Result<TrustAnchors, VerifyError> {
     let bad = |reason: String| VerifyError::Malformed {
         what: "trust file",
         reason,
@@ -177,7 +186,7 @@ fn trust_anchors(args: &VerifyArgs) -> Result<TrustAnchors, VerifyError> {
 }
 
 fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
-    let trust = trust_anchors(args)?;
+    let trust = trust_anchors(&args.pins)?;
     let receipts = args
         .receipts
         .iter()

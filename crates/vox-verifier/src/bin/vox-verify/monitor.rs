@@ -48,6 +48,11 @@ pub struct MonitorArgs {
     /// State file: the last head accepted and its compact tree.
     #[arg(long, value_name = "FILE", default_value = "vox-monitor-state.json")]
     state: PathBuf,
+    /// Keys pinned by the observer: a board key that differs from the server's is an
+    /// alert (exit 1) before anything else is fetched; pinned role keys are checked
+    /// against the genesis (V4) when entries are verified in context.
+    #[command(flatten)]
+    pins: crate::PinArgs,
 }
 
 /// Why the monitor stopped.
@@ -161,8 +166,18 @@ fn short(h: &NodeHash) -> String {
 }
 
 fn follow(args: &MonitorArgs) -> Result<(), Stop> {
+    let trust = crate::trust_anchors(&args.pins).map_err(Stop::Error)?;
     let server = Server::new(&args.server);
     let board: BoardPublicKey = server.board()?.board_public_key;
+    if let Some(pinned) = trust.board_public_key {
+        if pinned != board {
+            return Err(Stop::Board(format!(
+                "board key mismatch: pinned {}, the server's is {}",
+                pinned.to_hex(),
+                board.to_hex()
+            )));
+        }
+    }
     let witness = args.witness_key.as_deref().map(load_witness).transpose()?;
     let mut state = load_state(&args.state)?;
     if let Some(st) = &state {
@@ -178,7 +193,7 @@ fn follow(args: &MonitorArgs) -> Result<(), Stop> {
             }));
         }
     }
-    let mut verifier = (!args.log_only).then(|| Verifier::for_monitor(board));
+    let mut verifier = (!args.log_only).then(|| Verifier::for_monitor(board, trust.clone()));
     // Replay what the state already covers, so every later entry is
     // checked in context; the replay must give the remembered root.
     if let (Some(v), Some(st)) = (verifier.as_mut(), &state) {
