@@ -14,8 +14,10 @@ use anyhow::{anyhow, bail, Result};
 use clap::{Args, Subcommand};
 use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
+use vox_crypto::Hash32;
 use vox_protocol::board::BoardPublicKey;
-use vox_protocol::roles::{Genesis, Role, RoleKeys, WitnessPolicy};
+use vox_protocol::merkle::NodeHash;
+use vox_protocol::roles::{Genesis, LogLink, Role, RoleKeys, WitnessPolicy};
 
 use crate::authority::parse_role;
 use crate::client::role_phrase;
@@ -96,6 +98,12 @@ pub struct GenesisNewArgs {
     /// When the parties agreed on it (Unix ms or YYYY-MM-DDTHH:MM:SSZ) [default: now].
     #[arg(long, value_name = "TIME")]
     pub created_at: Option<String>,
+    /// Recovery after a compromise (protocol-spec/11-roles.md §11.5): this log replaces
+    /// the log LOG_ID, whose entries up to SIZE with root ROOT the parties still
+    /// acknowledge (take them from its last trusted signed tree head). The new log needs a
+    /// new operator key; the verifier reports the link.
+    #[arg(long, value_name = "LOG_ID:SIZE:ROOT")]
+    pub replaces: Option<String>,
     /// The genesis file to create (never overwritten).
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
@@ -214,6 +222,16 @@ fn genesis_new(a: &GenesisNewArgs) -> Result<()> {
         keys: witnesses,
         quorum: a.witness_quorum,
     };
+    if let Some(r) = &a.replaces {
+        let link = parse_log_link(r)?;
+        if link.log_id == g.log_id() {
+            bail!(
+                "--replaces names this very log: a new log needs a new operator key \
+                 (`vox keys new --role operator`)"
+            );
+        }
+        g.predecessor = Some(link);
+    }
     g.validate_body()
         .map_err(|e| anyhow!("the genesis is not valid: {e}"))?;
     for k in &signers {
@@ -229,6 +247,22 @@ fn genesis_new(a: &GenesisNewArgs) -> Result<()> {
     println!("log id: {}", g.log_id().to_hex());
     print_status(&g);
     Ok(())
+}
+
+/// `LOG_ID:SIZE:ROOT` (hex, decimal, hex) → the predecessor link of a re-genesis.
+fn parse_log_link(s: &str) -> Result<LogLink> {
+    let bad = || anyhow!("--replaces takes LOG_ID:SIZE:ROOT (64 hex, a number, 64 hex), got {s:?}");
+    let mut parts = s.split(':');
+    let (Some(id), Some(size), Some(root), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(bad());
+    };
+    Ok(LogLink {
+        log_id: Hash32::from_hex(id).map_err(|_| bad())?,
+        tree_size: size.parse().map_err(|_| bad())?,
+        root_hash: NodeHash::from_hex(root).map_err(|_| bad())?,
+    })
 }
 
 /// Which signatures are there, which are missing, and what to do next.

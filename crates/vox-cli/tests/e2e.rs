@@ -1053,6 +1053,57 @@ fn role_keys_and_the_genesis_round_trip() {
     let g = vox_cli::keys::load_genesis(Path::new(&genesis)).unwrap();
     assert_eq!(g.keys.registrar.to_hex(), public[&Role::Registrar]);
     assert!(show.contains(&g.log_id().to_hex()), "{show}");
+    // Re-genesis after a compromise: a new log (new operator key) names this one as its
+    // predecessor; naming itself, or a malformed link, is refused.
+    let link = format!("{}:7:{}", g.log_id().to_hex(), "ab".repeat(32));
+    let new_operator = key("operator-2");
+    vox_ok(
+        &dir,
+        &["keys", "new", "--role", "operator", "--out", &new_operator],
+    );
+    let regenesis = |operator: &str, replaces: &str, out: &str| {
+        vec![
+            "genesis".to_owned(),
+            "new".into(),
+            "--log-name".into(),
+            "test.vox.invalid/keys-2".into(),
+            "--operator".into(),
+            operator.into(),
+            "--registrar".into(),
+            public[&Role::Registrar].clone(),
+            "--petitions-office".into(),
+            public[&Role::PetitionsOffice].clone(),
+            "--election-authority".into(),
+            public[&Role::ElectionAuthority].clone(),
+            "--replaces".into(),
+            replaces.into(),
+            "--out".into(),
+            dir.join(out).display().to_string(),
+        ]
+    };
+    let args = regenesis(&new_operator, &link, "g3.json");
+    vox_ok(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    let show3 = vox_ok(
+        &dir,
+        &[
+            "genesis",
+            "show",
+            &dir.join("g3.json").display().to_string(),
+        ],
+    );
+    assert!(
+        show3.contains(&format!(
+            "predecessor: log {} at size 7",
+            g.log_id().to_hex()
+        )),
+        "{show3}"
+    );
+    let args = regenesis(&key("operator"), &link, "g4.json");
+    let err = vox_fails(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("new operator key"), "{err}");
+    let args = regenesis(&new_operator, "nonsense", "g5.json");
+    let err = vox_fails(&dir, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(err.contains("LOG_ID:SIZE:ROOT"), "{err}");
     // Never overwritten.
     let err = vox_fails(
         &dir,
