@@ -165,3 +165,47 @@ fn witnesses_cosign_tree_heads() {
     // Posting it again is harmless.
     post(&cos, &sth).expect(201);
 }
+
+#[test]
+fn the_genesis_witnesses_are_the_boards_witnesses() {
+    // A board whose genesis names a witness (quorum 1) and whose operator configured
+    // none: that witness's cosignatures are accepted, and /board lists it.
+    let db = sqlite_db();
+    let witness = SigningKey::generate(&mut OsRng);
+    let roles = vox_protocol::roles::RoleSigners::generate(&mut OsRng);
+    let genesis = roles
+        .genesis(
+            "vox.test/witnessed",
+            now_ms(),
+            vox_protocol::roles::WitnessPolicy {
+                keys: vec![BoardPublicKey(witness.verifying_key())],
+                quorum: 1,
+            },
+        )
+        .unwrap();
+    let mut cfg = bare_config(&db.url);
+    cfg.genesis = Some(genesis);
+    cfg.operator_key = Some(roles.operator.clone());
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let info = c.get("/api/v1/board").json();
+    assert_eq!(
+        info["witnesses"],
+        json!([BoardPublicKey(witness.verifying_key()).to_hex()])
+    );
+    let board = c.board_key();
+    let sth = c.sth();
+    let cos = sth.cosign(&board, &witness);
+    c.post(
+        "/api/v1/board/cosignatures",
+        &json!({
+            "tree_size": sth.head.tree_size,
+            "root_hash": sth.head.root_hash,
+            "timestamp_ms": sth.head.timestamp_ms,
+            "cosignature": cos,
+        }),
+    )
+    .expect(201);
+    let head: SignedTreeHead = c.get("/api/v1/board/tree-head").parse();
+    assert_eq!(head.cosignatures, vec![cos]);
+}

@@ -50,11 +50,17 @@ async fn info(State(s): State<AppState>) -> ApiResult {
         let a = st.authorities().map_err(AppError::internal)?;
         (a.genesis().clone(), *a.current())
     };
+    let mut witnesses = genesis.witnesses.keys.clone();
+    for w in &s.config.witnesses {
+        if !witnesses.contains(w) {
+            witnesses.push(*w);
+        }
+    }
     JsonResponse::ok(&BoardInfo {
         board_public_key: s.board.public,
         log_id: s.board.log_id().to_hex(),
         tree_size: sth.head.tree_size,
-        witnesses: s.config.witnesses.clone(),
+        witnesses,
         genesis,
         roles,
     })
@@ -169,7 +175,17 @@ pub(crate) struct CosignRequest {
 }
 
 async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>) -> ApiResult {
-    if !s.config.witnesses.contains(&req.cosignature.witness) {
+    // The board's witnesses: those the genesis names (its witness policy, 11 §11.2) and
+    // any the operator configured besides.
+    let in_genesis = {
+        let st = s.board.read();
+        let a = st.authorities().map_err(AppError::internal)?;
+        a.genesis()
+            .witnesses
+            .keys
+            .contains(&req.cosignature.witness)
+    };
+    if !in_genesis && !s.config.witnesses.contains(&req.cosignature.witness) {
         return Err(AppError::invalid(
             "cosignature/witness",
             "not one of this board's witnesses",
