@@ -203,6 +203,9 @@ pub struct ElectorateInfo {
     pub electorate: Electorate,
     /// Its hash.
     pub electorate_hash: Hash32,
+    /// Its `electorate-registered` entry.
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
 }
 
 /// A petition in the list (`GET /api/v1/petitions`), loosely typed for display.

@@ -122,6 +122,18 @@ pub enum VoterCommand {
     Propose(ProposeArgs),
     /// Vote in a referendum.
     Vote(VoteArgs),
+    /// Check your own enrolment from your credential file alone: your public key is on
+    /// the published electorate (with your region), that electorate is a board entry
+    /// signed by the registrar's key of that time (replayed from the board's genesis),
+    /// and the entry is included in the board's current signed tree head.
+    CheckEnrolment {
+        /// Your credential file.
+        #[arg(long)]
+        credential: PathBuf,
+        /// Electorate id [default: the one named in the credential file].
+        #[arg(long)]
+        electorate: Option<String>,
+    },
     /// Check a receipt: board signature, tree head, inclusion of your ballot in the
     /// current board (with a consistency proof from the receipt's tree), and whether the
     /// ballot is counted or superseded by a later one.
@@ -227,12 +239,121 @@ pub fn run(args: VoterArgs) -> Result<()> {
         }
         VoterCommand::Propose(a) => propose(&client, a),
         VoterCommand::Vote(a) => vote_command(&client, a),
+        VoterCommand::CheckEnrolment {
+            credential,
+            electorate,
+        } => check_enrolment(&client, &credential, electorate),
         VoterCommand::CheckReceipt { file } => {
             let receipt: Receipt = files::read_json(&file)?;
             check_receipt(&client, &receipt, true)?;
             Ok(())
         }
     }
+}
+
+/// `vox voter check-enrolment` (protocol-spec/11-roles.md §11.3, 08 §8.1).
+fn check_enrolment(
+    client: &Client,
+    credential: &std::path::Path,
+    electorate: Option<String>,
+) -> Result<()> {
+    use vox_protocol::board::Payload;
+    use vox_protocol::roles::Authorities;
+
+    let file = CredentialFile::load(credential)?;
+    let key = file.credential.public_key();
+    let id = electorate
+        .or_else(|| file.electorate.clone())
+        .ok_or_else(|| anyhow!("the credential file names no electorate: give --electorate"))?;
+    let info = client.electorate(&id)?;
+    let Some(entry) = info.electorate.entries.iter().find(|e| e.credential == key) else {
+        bail!(
+            "NOT ENROLLED: your public key {} is not on electorate {id:?} ({} keys)",
+            key.point().to_hex(),
+            info.electorate.entries.len()
+        );
+    };
+    if file.region.is_some() && entry.region != file.region {
+        bail!(
+            "your key is on electorate {id:?} but with region {:?}, not {:?}",
+            entry.region,
+            file.region
+        );
+    }
+    let leaf = info
+        .leaf_index
+        .ok_or_else(|| anyhow!("the server did not say where electorate {id:?} is on the board"))?;
+    // Replay the roles from the genesis up to the electorate's entry: it must be an act
+    // signed by the registrar's key of that time, and list exactly this electorate.
+    let board = client.board()?;
+    let mut authorities: Option<Authorities> = None;
+    let mut found = false;
+    client.all_entries(0, leaf + 1, |i, e| {
+        match (&mut authorities, &e.payload) {
+            (None, Payload::Genesis { genesis }) if i == 0 => {
+                if genesis.keys.operator != board.board_public_key {
+                    bail!("the board's genesis names another operator key than the board's");
+                }
+                authorities =
+                    Some(Authorities::from_genesis(genesis).map_err(|e| anyhow!("leaf 0: {e}"))?);
+            }
+            (None, _) => bail!("leaf 0 of the board is not a valid genesis"),
+            (Some(a), p) => {
+                a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?;
+                if i == leaf {
+                    match p {
+                        Payload::ElectorateRegistered { electorate, .. }
+                            if electorate.canonical_hash() == info.electorate_hash
+                                && *electorate == info.electorate =>
+                        {
+                            found = true;
+                        }
+                        _ => bail!("leaf {i} is not the registration of electorate {id:?}"),
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    if !found {
+        bail!("the registration of electorate {id:?} was not found at leaf {leaf}");
+    }
+    // The entry is in the board's signed tree.
+    let sth = client.tree_head()?;
+    sth.verify(&board.board_public_key)
+        .map_err(|e| anyhow!("the board's tree head: {e}"))?;
+    let proof = client.inclusion(leaf, sth.head.tree_size)?;
+    let mut leaf_hash = None;
+    client.all_entries(leaf, leaf + 1, |_, e| {
+        leaf_hash = Some(e.leaf_hash());
+        Ok(())
+    })?;
+    let leaf_hash = leaf_hash.ok_or_else(|| anyhow!("entry {leaf} is missing"))?;
+    verify_inclusion(
+        &leaf_hash,
+        leaf,
+        sth.head.tree_size,
+        &proof.proof,
+        &sth.head.root_hash,
+    )
+    .map_err(|e| anyhow!("inclusion of leaf {leaf}: {e}"))?;
+    println!(
+        "ENROLLED: your key {} is on electorate {id:?}{}",
+        key.point().to_hex(),
+        entry
+            .region
+            .as_deref()
+            .map(|r| format!(" (region {r})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  registered at leaf {leaf}, signed by the registrar's key of that time; included \
+         in the board's signed tree head of size {} (board key {})",
+        sth.head.tree_size,
+        board.board_public_key.to_hex()
+    );
+    println!("  compare the board key with the one your town publishes (or pin it in vox-verify)");
+    Ok(())
 }
 
 fn list(client: &Client) -> Result<()> {

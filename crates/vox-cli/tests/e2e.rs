@@ -321,6 +321,17 @@ fn every_command_against_a_real_server() {
         ],
     );
     assert!(err.contains("does not prove possession"), "{err}");
+    // A citizen checks their own enrolment from the credential file alone; a credential
+    // the registrar never registered is told so.
+    let out = s.ok(&["voter", "check-enrolment", "--credential", &cred(1)]);
+    assert!(
+        out.contains("ENROLLED") && out.contains("region north"),
+        "{out}"
+    );
+    let stray = s.path("stray.txt");
+    s.ok(&["voter", "keygen", "--electorate", "e1", "--out", &stray]);
+    let err = s.fails(&["voter", "check-enrolment", "--credential", &stray]);
+    assert!(err.contains("NOT ENROLLED"), "{err}");
     assert!(s
         .ok(&["authority", "electorate", "show", "e1"])
         .contains("12 credentials"));
