@@ -287,7 +287,7 @@ fn check_enrolment(
     // signed by the registrar's key of that time, and list exactly this electorate.
     let board = client.board()?;
     let mut authorities: Option<Authorities> = None;
-    let mut found = false;
+    let mut leaf_hash = None;
     client.all_entries(0, leaf + 1, |i, e| {
         match (&mut authorities, &e.payload) {
             (None, Payload::Genesis { genesis }) if i == 0 => {
@@ -306,7 +306,7 @@ fn check_enrolment(
                             if electorate.canonical_hash() == info.electorate_hash
                                 && *electorate == info.electorate =>
                         {
-                            found = true;
+                            leaf_hash = Some(e.leaf_hash());
                         }
                         _ => bail!("leaf {i} is not the registration of electorate {id:?}"),
                     }
@@ -315,20 +315,14 @@ fn check_enrolment(
         }
         Ok(())
     })?;
-    if !found {
+    let Some(leaf_hash) = leaf_hash else {
         bail!("the registration of electorate {id:?} was not found at leaf {leaf}");
-    }
+    };
     // The entry is in the board's signed tree.
     let sth = client.tree_head()?;
     sth.verify(&board.board_public_key)
         .map_err(|e| anyhow!("the board's tree head: {e}"))?;
     let proof = client.inclusion(leaf, sth.head.tree_size)?;
-    let mut leaf_hash = None;
-    client.all_entries(leaf, leaf + 1, |_, e| {
-        leaf_hash = Some(e.leaf_hash());
-        Ok(())
-    })?;
-    let leaf_hash = leaf_hash.ok_or_else(|| anyhow!("entry {leaf} is missing"))?;
     verify_inclusion(
         &leaf_hash,
         leaf,
