@@ -20,7 +20,7 @@ use crate::transcript::labels;
 pub const CREDENTIAL_KDF_LABEL: &[u8] = b"vox/v2/credential-key";
 
 /// Alphabet of credential strings (Crockford base32, no I L O U: easy to read aloud).
-const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A voter's public credential key (on the electorate list). Never the identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

@@ -470,7 +470,7 @@ impl Ballot {
                 scope: "referendum",
             });
         }
-        if electorate.position(&self.credential).is_none() {
+        if !electorate.contains(&self.credential) {
             return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
         }
         self.check_shape(ctx)

@@ -9,8 +9,9 @@ use vox_crypto::{Hash32, Point};
 
 use crate::ballot::{AuditedBallot, Ballot};
 use crate::ceremony::{CeremonyMessage, DecryptionShareMessage};
-use crate::electorate::Electorate;
+use crate::electorate::{Electorate, EnrolmentRequest};
 use crate::encoding::{Canonical, Encoder, Hashable};
+use crate::enrolment::EnrolmentOpening;
 use crate::error::{ProtocolError, Result};
 use crate::manifest::Manifest;
 use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
@@ -339,6 +340,83 @@ pub enum Payload {
         /// The role's signature with its current key.
         act: ActSignature,
     },
+    /// The registrar commits to the one-time enrolment codes of a new electorate
+    /// (04 §4.1.2). Registrar act.
+    EnrolmentOpened {
+        /// The commitment.
+        opening: EnrolmentOpening,
+        /// The registrar's signature.
+        act: ActSignature,
+    },
+    /// A citizen's device enrols its credential with a code (04 §4.1.2). Signed by the
+    /// credential itself; no authority act.
+    CredentialEnrolled {
+        /// The request, with its code.
+        enrolment: EnrolmentRequest,
+    },
+    /// A credential is revoked, with an optional replacement code (04 §4.1.3).
+    /// Registrar act.
+    CredentialRevoked {
+        /// The electorate.
+        electorate_id: String,
+        /// The revoked credential.
+        credential: CredentialPublicKey,
+        /// Hash of one new code for the same citizen ([`crate::enrolment::EnrolmentCode::hash`]
+        /// with the revoked credential's region).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        replacement: Option<Hash32>,
+        /// The public reason ("lost", "stolen", …).
+        reason: String,
+        /// The registrar's signature.
+        act: ActSignature,
+    },
+    /// Enrolment ends: the electorate is the list of enrolled credentials with this hash
+    /// (04 §4.1.4). Registrar act.
+    ElectorateFrozen {
+        /// The electorate.
+        electorate_id: String,
+        /// Hash of the frozen electorate (what manifests and petitions name).
+        electorate_hash: Hash32,
+        /// The registrar's signature.
+        act: ActSignature,
+    },
+    /// Voting closes before the manifest's `closes_at`, with the public reason (10 §10.3,
+    /// V9.4): an early close is always explicit. Election authority act.
+    ReferendumClosedEarly {
+        /// Referendum.
+        referendum_id: String,
+        /// Why voting closes early (non-empty, at most [`MAX_EARLY_CLOSE_REASON_BYTES`]).
+        reason: String,
+        /// The election authority's signature.
+        act: ActSignature,
+    },
+}
+
+/// The longest reason of a `referendum-closed-early` act, in UTF-8 bytes.
+pub const MAX_EARLY_CLOSE_REASON_BYTES: usize = 1000;
+
+/// The rule on the reason of a `referendum-closed-early` act (08 table 8.1): not empty or
+/// only whitespace, at most [`MAX_EARLY_CLOSE_REASON_BYTES`] bytes.
+pub fn check_early_close_reason(reason: &str) -> Result<()> {
+    if reason.trim().is_empty() {
+        return Err(ProtocolError::invalid(
+            "reason",
+            "an early close needs a public reason (empty)",
+        ));
+    }
+    if reason.len() > MAX_EARLY_CLOSE_REASON_BYTES {
+        return Err(ProtocolError::invalid(
+            "reason",
+            format!("longer than {MAX_EARLY_CLOSE_REASON_BYTES} bytes"),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a close at `close_ms` (the board timestamp of its entry) is early for a
+/// referendum announced to close at `closes_at_ms`: strictly before it.
+pub fn is_early_close(close_ms: i64, closes_at_ms: i64) -> bool {
+    close_ms < closes_at_ms
 }
 
 impl Canonical for ThresholdKind {
@@ -384,6 +462,11 @@ impl Payload {
             Payload::DecryptionShare { .. } => "decryption-share",
             Payload::ResultPublished { .. } => "result-published",
             Payload::RoleKeyRotated { .. } => "role-key-rotated",
+            Payload::EnrolmentOpened { .. } => "enrolment-opened",
+            Payload::CredentialEnrolled { .. } => "credential-enrolled",
+            Payload::CredentialRevoked { .. } => "credential-revoked",
+            Payload::ElectorateFrozen { .. } => "electorate-frozen",
+            Payload::ReferendumClosedEarly { .. } => "referendum-closed-early",
         }
     }
 
@@ -502,6 +585,42 @@ impl Payload {
                     .raw32(new_key.0.as_bytes())
                     .raw64(&possession.0.to_bytes());
             }
+            Payload::EnrolmentOpened { opening, .. } => {
+                e.u8(20);
+                opening.encode(e);
+            }
+            Payload::CredentialEnrolled { enrolment } => {
+                e.u8(21);
+                enrolment.encode(e);
+            }
+            Payload::CredentialRevoked {
+                electorate_id,
+                credential,
+                replacement,
+                reason,
+                ..
+            } => {
+                e.u8(22).str(electorate_id).raw32(&credential.to_bytes());
+                match replacement {
+                    None => e.u8(0),
+                    Some(h) => e.u8(1).hash(h),
+                };
+                e.str(reason);
+            }
+            Payload::ElectorateFrozen {
+                electorate_id,
+                electorate_hash,
+                ..
+            } => {
+                e.u8(23).str(electorate_id).hash(electorate_hash);
+            }
+            Payload::ReferendumClosedEarly {
+                referendum_id,
+                reason,
+                ..
+            } => {
+                e.u8(24).str(referendum_id).str(reason);
+            }
         }
     }
 }
@@ -535,7 +654,11 @@ impl BoardEntry {
         match &self.payload {
             Payload::Genesis { .. }
             | Payload::ElectorateRegistered { .. }
-            | Payload::RoleKeyRotated { .. } => None,
+            | Payload::RoleKeyRotated { .. }
+            | Payload::EnrolmentOpened { .. }
+            | Payload::CredentialEnrolled { .. }
+            | Payload::CredentialRevoked { .. }
+            | Payload::ElectorateFrozen { .. } => None,
             Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
             Payload::PetitionSigned { signature } => Some(&signature.petition_id),
             Payload::PetitionThreshold { petition_id, .. }
@@ -547,7 +670,8 @@ impl BoardEntry {
             Payload::Ceremony { message } => Some(&message.referendum_id),
             Payload::CeremonyCompleted { referendum_id, .. }
             | Payload::ReferendumOpened { referendum_id, .. }
-            | Payload::ReferendumClosed { referendum_id, .. } => Some(referendum_id),
+            | Payload::ReferendumClosed { referendum_id, .. }
+            | Payload::ReferendumClosedEarly { referendum_id, .. } => Some(referendum_id),
             Payload::BallotCast { ballot } => Some(&ballot.referendum_id),
             Payload::BallotAudited { audited } => Some(&audited.ballot.referendum_id),
             Payload::TallyComputed { tally } => Some(&tally.referendum_id),

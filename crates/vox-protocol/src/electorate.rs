@@ -2,6 +2,7 @@
 //! (protocol-spec/04-ballots.md §4.1).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use vox_crypto::credential::CredentialPublicKey;
@@ -75,40 +76,172 @@ impl Electorate {
         Ok(())
     }
 
-    /// An index from credential bytes to entry position, for eligibility checks.
+    /// The eligibility index of this electorate as published (no revocation yet).
     pub fn index(&self) -> ElectorateIndex {
+        let mut regions: Vec<Option<String>> = Vec::new();
+        let mut region_ids: HashMap<Option<&str>, u32> = HashMap::new();
+        let mut members = HashMap::with_capacity(self.entries.len());
+        for e in &self.entries {
+            let r = e.region.as_deref();
+            let id = *region_ids.entry(r).or_insert_with(|| {
+                regions.push(r.map(str::to_owned));
+                u32::try_from(regions.len() - 1).unwrap_or(u32::MAX)
+            });
+            members.insert(e.credential.to_bytes(), id);
+        }
         ElectorateIndex {
             hash: self.canonical_hash(),
-            by_key: self
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| (e.credential.to_bytes(), i))
-                .collect(),
+            members: Arc::new(members),
+            regions: Arc::new(regions),
+            revoked: HashMap::new(),
+            added: HashMap::new(),
         }
     }
 }
 
-/// Fast eligibility look-up for one electorate.
+/// A credential enrolled with a replacement code after its electorate was frozen
+/// (protocol-spec/04-ballots.md §4.1.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Replacement {
+    /// Its region (the revoked credential's).
+    pub region: Option<String>,
+    /// Leaf of its `credential-enrolled` entry.
+    pub since: u64,
+    /// The revoked credential it replaces.
+    pub replaces: [u8; 32],
+}
+
+/// Why a credential may not act at some point of the log (04 §4.1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Ineligible {
+    /// Never on this electorate.
+    #[error("the credential is not in the electorate")]
+    NotMember,
+    /// Revoked by the registrar at this leaf.
+    #[error("the credential was revoked by the registrar at leaf {0}")]
+    Revoked(u64),
+    /// A replacement enrolled at this leaf, later than the act.
+    #[error("the credential was enrolled only at leaf {0}")]
+    NotYet(u64),
+}
+
+/// Eligibility of one electorate: the frozen list, then the registrar's later
+/// revocations and replacement enrolments. Cheap to clone (the frozen part is shared),
+/// so a server can hand a snapshot to a verifying thread.
 #[derive(Clone, Debug)]
 pub struct ElectorateIndex {
-    /// Hash of the electorate this index was built from.
+    /// Hash of the electorate this index was built from (what manifests and petitions
+    /// name).
     pub hash: Hash32,
-    by_key: HashMap<[u8; 32], usize>,
+    members: Arc<HashMap<[u8; 32], u32>>,
+    regions: Arc<Vec<Option<String>>>,
+    revoked: HashMap<[u8; 32], u64>,
+    added: HashMap<[u8; 32], Replacement>,
 }
 
 impl ElectorateIndex {
-    /// Position of a credential in the electorate, if eligible.
-    pub fn position(&self, credential: &CredentialPublicKey) -> Option<usize> {
-        self.by_key.get(&credential.to_bytes()).copied()
+    /// Whether the credential was ever eligible (frozen member or replacement). The
+    /// order-dependent rules (revocation, enrolment after the act) are
+    /// [`ElectorateIndex::standing`]'s.
+    pub fn contains(&self, credential: &CredentialPublicKey) -> bool {
+        let k = credential.to_bytes();
+        self.members.contains_key(&k) || self.added.contains_key(&k)
     }
-    /// Number of eligible credentials.
+
+    /// The region of an eligible credential.
+    pub fn region_of(&self, credential: &CredentialPublicKey) -> Option<&str> {
+        let k = credential.to_bytes();
+        if let Some(id) = self.members.get(&k) {
+            return self.regions.get(*id as usize)?.as_deref();
+        }
+        self.added.get(&k)?.region.as_deref()
+    }
+
+    /// May `credential` act at leaf `leaf` (a ballot, a signature, a proposal)? It must
+    /// be a member, not revoked at an earlier leaf, and, for a replacement, enrolled at
+    /// an earlier leaf.
+    pub fn standing(
+        &self,
+        credential: &CredentialPublicKey,
+        leaf: u64,
+    ) -> core::result::Result<(), Ineligible> {
+        let k = credential.to_bytes();
+        if let Some(a) = self.added.get(&k) {
+            if a.since >= leaf {
+                return Err(Ineligible::NotYet(a.since));
+            }
+        } else if !self.members.contains_key(&k) {
+            return Err(Ineligible::NotMember);
+        }
+        match self.revoked.get(&k) {
+            Some(at) if *at < leaf => Err(Ineligible::Revoked(*at)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The credentials this one replaces, nearest first (empty for a frozen member). A
+    /// replacement may not take part where one of them already did (04 §4.1.3).
+    pub fn predecessors(&self, credential: &CredentialPublicKey) -> Vec<[u8; 32]> {
+        let mut out = Vec::new();
+        let mut k = credential.to_bytes();
+        while let Some(a) = self.added.get(&k) {
+            out.push(a.replaces);
+            k = a.replaces;
+            if out.len() > self.added.len() {
+                break; // impossible by construction; never loop
+            }
+        }
+        out
+    }
+
+    /// Leaf at which the credential was revoked, if it was.
+    pub fn revoked_at(&self, credential: &CredentialPublicKey) -> Option<u64> {
+        self.revoked.get(&credential.to_bytes()).copied()
+    }
+
+    /// Record a revocation at `leaf` (the caller checked the registrar's act).
+    pub(crate) fn revoke(&mut self, credential: [u8; 32], leaf: u64) {
+        self.revoked.insert(credential, leaf);
+    }
+
+    /// Add a replacement credential (the caller checked its enrolment).
+    pub(crate) fn add(&mut self, credential: [u8; 32], r: Replacement) {
+        self.added.insert(credential, r);
+    }
+
+    /// Whether the key is a member now (not revoked).
+    pub(crate) fn is_current(&self, credential: &[u8; 32]) -> bool {
+        (self.members.contains_key(credential) || self.added.contains_key(credential))
+            && !self.revoked.contains_key(credential)
+    }
+
+    /// Number of credentials on the list the hash names (registered or frozen), without
+    /// later replacements: the number of citizens, which bounds the counted ballots
+    /// (a replacement never adds a vote, 04 §4.1.3).
+    pub fn listed(&self) -> usize {
+        self.members.len()
+    }
+
+    /// Number of credentials on the frozen list plus replacements.
     pub fn len(&self) -> usize {
-        self.by_key.len()
+        self.members.len() + self.added.len()
     }
+
     /// Whether empty.
     pub fn is_empty(&self) -> bool {
-        self.by_key.is_empty()
+        self.len() == 0
+    }
+
+    /// The replacement credentials that are not revoked themselves.
+    pub fn replacements(&self) -> impl Iterator<Item = (&[u8; 32], &Replacement)> {
+        self.added
+            .iter()
+            .filter(|(k, _)| !self.revoked.contains_key(*k))
+    }
+
+    /// Number of revoked credentials.
+    pub fn revoked_count(&self) -> usize {
+        self.revoked.len()
     }
 }
 
@@ -131,23 +264,32 @@ pub struct EnrolmentRequest {
     /// eligibility, out of band).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The one-time enrolment code from the registrar's letter, normalised
+    /// ([`crate::enrolment::EnrolmentCode`]), when the citizen enrols on the board by
+    /// code (04 §4.1.2); absent for a request the registrar approves in person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     /// Credential signature over [`EnrolmentRequest::message`].
     pub signature: vox_crypto::credential::CredentialSignature,
 }
 
 impl EnrolmentRequest {
-    /// `M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region))`.
+    /// `M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region))
+    ///      ‖ (0x00 | 0x01 ‖ str(code))`.
     fn message(
         electorate_id: &str,
         credential: &CredentialPublicKey,
         region: Option<&str>,
+        code: Option<&str>,
     ) -> Vec<u8> {
         let mut e = Encoder::new();
         e.str(electorate_id).raw32(&credential.to_bytes());
-        match region {
-            None => e.u8(0),
-            Some(r) => e.u8(1).str(r),
-        };
+        for o in [region, code] {
+            match o {
+                None => e.u8(0),
+                Some(r) => e.u8(1).str(r),
+            };
+        }
         e.into_bytes()
     }
 
@@ -157,21 +299,25 @@ impl EnrolmentRequest {
         Hash32::sha256(&[b"vox/v2/enrolment-request\0", m])
     }
 
-    /// Made on the citizen's device.
+    /// Made on the citizen's device; `code` is the normalised enrolment code when the
+    /// citizen enrols by code.
     pub fn create(
         electorate_id: &str,
         region: Option<&str>,
+        code: Option<&crate::enrolment::EnrolmentCode>,
         credential: &vox_crypto::credential::Credential,
         rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng),
     ) -> Self {
         let public = credential.public_key();
-        let m = Self::message(electorate_id, &public, region);
+        let code = code.map(|c| c.as_str().to_owned());
+        let m = Self::message(electorate_id, &public, region, code.as_deref());
         let mut t = vox_crypto::transcript::new_transcript(ENROLMENT_PURPOSE, &Self::context(&m));
         let signature = credential.sign(&mut t, &m, rng);
         Self {
             electorate_id: electorate_id.to_owned(),
             credential: public,
             region: region.map(str::to_owned),
+            code,
             signature,
         }
     }
@@ -182,6 +328,7 @@ impl EnrolmentRequest {
             &self.electorate_id,
             &self.credential,
             self.region.as_deref(),
+            self.code.as_deref(),
         );
         let mut t = vox_crypto::transcript::new_transcript(ENROLMENT_PURPOSE, &Self::context(&m));
         self.signature
@@ -198,6 +345,21 @@ impl EnrolmentRequest {
     }
 }
 
+impl Canonical for EnrolmentRequest {
+    /// `M ‖ point(T) ‖ scalar(z)` (the signed message, then the Schnorr signature).
+    fn encode(&self, e: &mut Encoder) {
+        let m = Self::message(
+            &self.electorate_id,
+            &self.credential,
+            self.region.as_deref(),
+            self.code.as_deref(),
+        );
+        e.bytes(&m)
+            .point(&self.signature.0.t)
+            .scalar(&self.signature.0.z);
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod enrolment_tests {
@@ -209,7 +371,8 @@ mod enrolment_tests {
     fn request_verifies_and_every_tweak_fails() {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
         let c = Credential::generate(&mut rng);
-        let r = EnrolmentRequest::create("town", Some("north"), &c, &mut rng);
+        let code = crate::enrolment::EnrolmentCode::generate(&mut rng);
+        let r = EnrolmentRequest::create("town", Some("north"), Some(&code), &c, &mut rng);
         r.verify().unwrap();
         let other = Credential::generate(&mut rng).public_key();
         type Tweak = Box<dyn Fn(&mut EnrolmentRequest)>;
@@ -217,6 +380,8 @@ mod enrolment_tests {
             Box::new(|r| r.electorate_id.push('x')),
             Box::new(|r| r.region = Some("south".into())),
             Box::new(|r| r.region = None),
+            Box::new(|r| r.code = None),
+            Box::new(|r| r.code = Some("0".repeat(20))),
             Box::new(move |r| r.credential = other),
             Box::new(|r| r.signature.0.z = r.signature.0.z + vox_crypto::Scalar::from_u64(1)),
         ];

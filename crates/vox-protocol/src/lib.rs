@@ -23,6 +23,7 @@ pub mod board;
 pub mod ceremony;
 pub mod electorate;
 pub mod encoding;
+pub mod enrolment;
 pub mod error;
 pub mod manifest;
 pub mod merkle;

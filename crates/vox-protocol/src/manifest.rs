@@ -15,6 +15,13 @@ pub const MAX_OPTIONS: usize = 64;
 pub const MAX_QUESTIONS: usize = 32;
 /// Upper bound on range statements per ballot (Bulletproofs aggregation of 64 values).
 pub const MAX_RANGE_STATEMENTS: usize = 32;
+/// The largest `max` of a score question.
+pub const MAX_SCORE: u32 = 1_000;
+/// The largest value any tally slot may reach: max per option × the electorate's size
+/// must stay at or below it (protocol-spec/05-tally.md §5.3), so that recovering a total
+/// by discrete log needs at most 2¹⁷ table entries (a few MB) and as many giant steps,
+/// whatever the manifest says. 2³⁴ ≈ 1.7·10¹⁰: 17 million voters at score max 1,000.
+pub const MAX_SLOT_VALUE: u64 = 1 << 34;
 
 /// What a voter may answer to a question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -251,10 +258,10 @@ impl Manifest {
                     }
                 }
                 QuestionKind::Score { max } => {
-                    if max == 0 {
+                    if max == 0 || max > MAX_SCORE {
                         return Err(ProtocolError::invalid(
                             f("kind"),
-                            "score max must be at least 1",
+                            format!("score max must be in 1..={MAX_SCORE}"),
                         ));
                     }
                     ranges += k;
@@ -284,6 +291,27 @@ impl Manifest {
                 "threshold",
                 "must be in 1..=number of trustees",
             ));
+        }
+        Ok(())
+    }
+
+    /// The tally bound for an electorate of `eligible` credentials (04 §4.2 rule 6): every
+    /// slot's largest possible total, max per option × eligible, must not exceed
+    /// [`MAX_SLOT_VALUE`]. Checked where the electorate is known: when the referendum is
+    /// created (server) and at V7.
+    pub fn check_slot_bound(&self, eligible: u64) -> Result<()> {
+        for (qi, q) in self.questions.iter().enumerate() {
+            let top = eligible.saturating_mul(q.max_per_option());
+            if top > MAX_SLOT_VALUE {
+                return Err(ProtocolError::invalid(
+                    format!("questions/{qi}/kind"),
+                    format!(
+                        "max per option {} × {eligible} eligible credentials exceeds the \
+                         tally limit {MAX_SLOT_VALUE}",
+                        q.max_per_option()
+                    ),
+                ));
+            }
         }
         Ok(())
     }

@@ -161,7 +161,7 @@ impl PetitionProposal {
                 scope: "petition",
             });
         }
-        if electorate.position(&self.proposer).is_none() {
+        if !electorate.contains(&self.proposer) {
             return Err(ProtocolError::NotEligible(self.proposer.point().to_hex()));
         }
         let h = self.petition.canonical_hash();
@@ -273,7 +273,7 @@ impl PetitionSignature {
                 "must be 1 to 64 characters",
             ));
         }
-        if electorate.position(&self.credential).is_none() {
+        if !electorate.contains(&self.credential) {
             return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
         }
         let msg = signature_message(
@@ -401,6 +401,14 @@ impl PetitionTracker {
     /// Whether a credential currently counts as a signer.
     pub fn has_signed(&self, credential: &CredentialPublicKey) -> bool {
         self.signers.contains(&credential.to_bytes())
+    }
+
+    /// Whether this credential signed (even if it later withdrew or was invalidated): a
+    /// replacement of it may not sign (04 §4.1.3).
+    pub fn has_taken_part(&self, credential: &[u8; 32]) -> bool {
+        self.signers.contains(credential)
+            || self.withdrawn.contains(credential)
+            || self.invalidated.contains(credential)
     }
 
     /// Apply a (verified) signature or withdrawal at time `now`

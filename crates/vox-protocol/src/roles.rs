@@ -422,13 +422,17 @@ impl Payload {
     /// The role whose signature this entry needs, if it is an authority act (table 8.1).
     pub fn act_role(&self) -> Option<Role> {
         match self {
-            Payload::ElectorateRegistered { .. } => Some(Role::Registrar),
+            Payload::ElectorateRegistered { .. }
+            | Payload::EnrolmentOpened { .. }
+            | Payload::CredentialRevoked { .. }
+            | Payload::ElectorateFrozen { .. } => Some(Role::Registrar),
             Payload::PetitionModerated { .. }
             | Payload::PetitionResponded { .. }
             | Payload::SignaturesInvalidated { .. } => Some(Role::PetitionsOffice),
             Payload::ReferendumCreated { .. }
             | Payload::ReferendumOpened { .. }
-            | Payload::ReferendumClosed { .. } => Some(Role::ElectionAuthority),
+            | Payload::ReferendumClosed { .. }
+            | Payload::ReferendumClosedEarly { .. } => Some(Role::ElectionAuthority),
             Payload::RoleKeyRotated { role, .. } => Some(*role),
             _ => None,
         }
@@ -438,12 +442,16 @@ impl Payload {
     pub fn act(&self) -> Option<&ActSignature> {
         match self {
             Payload::ElectorateRegistered { act, .. }
+            | Payload::EnrolmentOpened { act, .. }
+            | Payload::CredentialRevoked { act, .. }
+            | Payload::ElectorateFrozen { act, .. }
             | Payload::PetitionModerated { act, .. }
             | Payload::PetitionResponded { act, .. }
             | Payload::SignaturesInvalidated { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::ReferendumOpened { act, .. }
             | Payload::ReferendumClosed { act, .. }
+            | Payload::ReferendumClosedEarly { act, .. }
             | Payload::RoleKeyRotated { act, .. } => Some(act),
             _ => None,
         }
@@ -453,12 +461,16 @@ impl Payload {
     pub fn act_mut(&mut self) -> Option<&mut ActSignature> {
         match self {
             Payload::ElectorateRegistered { act, .. }
+            | Payload::EnrolmentOpened { act, .. }
+            | Payload::CredentialRevoked { act, .. }
+            | Payload::ElectorateFrozen { act, .. }
             | Payload::PetitionModerated { act, .. }
             | Payload::PetitionResponded { act, .. }
             | Payload::SignaturesInvalidated { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::ReferendumOpened { act, .. }
             | Payload::ReferendumClosed { act, .. }
+            | Payload::ReferendumClosedEarly { act, .. }
             | Payload::RoleKeyRotated { act, .. } => Some(act),
             _ => None,
         }
@@ -863,6 +875,34 @@ mod tests {
                 referendum_id: "r".into(),
                 act,
             },
+            Payload::ReferendumClosedEarly {
+                referendum_id: "r".into(),
+                reason: "the question was withdrawn".into(),
+                act,
+            },
+            Payload::EnrolmentOpened {
+                opening: crate::enrolment::EnrolmentOpening::draw(
+                    "town",
+                    "Town",
+                    &[(None, 2), (Some("north".into()), 3)],
+                    rng,
+                )
+                .unwrap()
+                .0,
+                act,
+            },
+            Payload::CredentialRevoked {
+                electorate_id: "town".into(),
+                credential: Credential::generate(rng).public_key(),
+                replacement: Some(Hash32([7; 32])),
+                reason: "lost".into(),
+                act,
+            },
+            Payload::ElectorateFrozen {
+                electorate_id: "town".into(),
+                electorate_hash: Hash32([8; 32]),
+                act,
+            },
             Payload::RoleKeyRotated {
                 role: Role::Registrar,
                 new_key: new_pk,
@@ -1028,6 +1068,89 @@ mod tests {
                         act: *act,
                     },
                 ));
+            }
+            Payload::ReferendumClosedEarly {
+                referendum_id, act, ..
+            } => {
+                push("referendum_id", &mut |q| {
+                    if let Payload::ReferendumClosedEarly { referendum_id, .. } = q {
+                        referendum_id.push('x');
+                    }
+                });
+                push("reason", &mut |q| {
+                    if let Payload::ReferendumClosedEarly { reason, .. } = q {
+                        reason.push('x');
+                    }
+                });
+                // The early close as a plain close (the reason dropped) is another act.
+                out.push((
+                    "closed early → closed".into(),
+                    Payload::ReferendumClosed {
+                        referendum_id: referendum_id.clone(),
+                        act: *act,
+                    },
+                ));
+            }
+            Payload::EnrolmentOpened { .. } => {
+                let op = |f: &mut dyn FnMut(&mut crate::enrolment::EnrolmentOpening)| {
+                    let mut q = p.clone();
+                    if let Payload::EnrolmentOpened { opening, .. } = &mut q {
+                        f(opening);
+                    }
+                    q
+                };
+                out.push(("opening id".into(), op(&mut |o| o.electorate_id.push('x'))));
+                out.push(("opening name".into(), op(&mut |o| o.name.push('x'))));
+                out.push(("opening count".into(), op(&mut |o| o.regions[0].count += 1)));
+                out.push((
+                    "opening region".into(),
+                    op(&mut |o| o.regions[1].region = Some("south".into())),
+                ));
+                out.push(("opening code".into(), op(&mut |o| o.codes[0].0[0] ^= 1)));
+                out.push((
+                    "opening code removed".into(),
+                    op(&mut |o| {
+                        o.codes.pop();
+                    }),
+                ));
+            }
+            Payload::CredentialRevoked { .. } => {
+                let fresh = Credential::generate(rng).public_key();
+                push("electorate_id", &mut |q| {
+                    if let Payload::CredentialRevoked { electorate_id, .. } = q {
+                        electorate_id.push('x');
+                    }
+                });
+                push("credential", &mut |q| {
+                    if let Payload::CredentialRevoked { credential, .. } = q {
+                        *credential = fresh;
+                    }
+                });
+                push("replacement", &mut |q| {
+                    if let Payload::CredentialRevoked { replacement, .. } = q {
+                        *replacement = None;
+                    }
+                });
+                push("reason", &mut |q| {
+                    if let Payload::CredentialRevoked { reason, .. } = q {
+                        reason.push('x');
+                    }
+                });
+            }
+            Payload::ElectorateFrozen { .. } => {
+                push("electorate_id", &mut |q| {
+                    if let Payload::ElectorateFrozen { electorate_id, .. } = q {
+                        electorate_id.push('x');
+                    }
+                });
+                push("electorate_hash", &mut |q| {
+                    if let Payload::ElectorateFrozen {
+                        electorate_hash, ..
+                    } = q
+                    {
+                        electorate_hash.0[31] ^= 1;
+                    }
+                });
             }
             Payload::RoleKeyRotated { .. } => {
                 let other = public(&SigningKey::generate(rng));

@@ -240,3 +240,35 @@ fn choices_summing_past_u64_max_are_invalid() {
         );
     }
 }
+
+/// Score maxima and tally bounds are capped (04 §4.2 rules 3 and 6): a discrete log
+/// never needs a table beyond the protocol's limit, whatever a manifest says.
+#[test]
+fn score_max_and_tally_bound_are_limited() {
+    use vox_protocol::manifest::{MAX_SCORE, MAX_SLOT_VALUE};
+    let mut rng = ChaCha20Rng::seed_from_u64(9);
+    let tkeys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let mut m = manifest(Hash32([1; 32]), &tkeys);
+    m.questions[3].kind = QuestionKind::Score { max: MAX_SCORE };
+    m.validate().unwrap();
+    m.questions[3].kind = QuestionKind::Score { max: MAX_SCORE + 1 };
+    let e = m.validate().unwrap_err().to_string();
+    assert!(e.contains("questions/3/kind"), "{e}");
+    m.questions[3].kind = QuestionKind::Score { max: u32::MAX };
+    assert!(m.validate().is_err());
+
+    // max × eligible: at the limit passes, one more credential fails, naming the question.
+    m.questions[3].kind = QuestionKind::Score { max: MAX_SCORE };
+    let at_limit = MAX_SLOT_VALUE / u64::from(MAX_SCORE);
+    m.check_slot_bound(at_limit).unwrap();
+    let e = m.check_slot_bound(at_limit + 1).unwrap_err().to_string();
+    assert!(
+        e.contains("questions/3/kind") && e.contains("tally limit"),
+        "{e}"
+    );
+    // Questions with max 1 per option allow MAX_SLOT_VALUE credentials.
+    m.questions.truncate(3);
+    m.check_slot_bound(MAX_SLOT_VALUE).unwrap();
+    assert!(m.check_slot_bound(MAX_SLOT_VALUE + 1).is_err());
+    assert!(m.check_slot_bound(u64::MAX).is_err());
+}

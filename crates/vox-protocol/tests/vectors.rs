@@ -50,6 +50,9 @@ use vox_protocol::ceremony::{
 };
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Canonical, Encoder, Hashable};
+use vox_protocol::enrolment::{
+    EnrolmentCode, EnrolmentError, EnrolmentOpening, RegionCount, Roll, CODE_LEN,
+};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, node_hash, root_from_leaf_hashes,
@@ -1246,16 +1249,24 @@ fn credential() {
 
 // ---- §4.1.1 enrolment requests -------------------------------------------------------
 
-/// M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region)), by hand.
-fn enrolment_message(electorate_id: &str, credential: &Point, region: Option<&str>) -> Vec<u8> {
+/// M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region))
+/// ‖ (0x00 | 0x01 ‖ str(code)), by hand.
+fn enrolment_message(
+    electorate_id: &str,
+    credential: &Point,
+    region: Option<&str>,
+    code: Option<&str>,
+) -> Vec<u8> {
     let mut m = Vec::new();
     enc_str(&mut m, electorate_id);
     m.extend_from_slice(credential.as_bytes());
-    match region {
-        None => m.push(0),
-        Some(r) => {
-            m.push(1);
-            enc_str(&mut m, r);
+    for o in [region, code] {
+        match o {
+            None => m.push(0),
+            Some(r) => {
+                m.push(1);
+                enc_str(&mut m, r);
+            }
         }
     }
     m
@@ -1264,16 +1275,17 @@ fn enrolment_message(electorate_id: &str, credential: &Point, region: Option<&st
 fn gen_enrolment_request() -> Value {
     let mut rng = rng(15);
     let cred = Credential::generate(&mut rng);
+    let code = EnrolmentCode::generate(&mut rng);
     let x = credential_secret(cred.text());
     let public = x.mul_base();
-    let m = enrolment_message("town-2026", &public, Some("north"));
+    let m = enrolment_message("town-2026", &public, Some("north"), Some(code.as_str()));
     let context = Hash32(sha256(&[b"vox/v2/enrolment-request\0", &m]));
     let mut ctx = Rec::new();
     ctx.msg(b"purpose", b"enrolment-request")
         .msg(b"manifest-hash", &context.0);
     let mut request = None;
     let (case, _) = schnorr_case(
-        "a citizen's enrolment request (proof of possession of a new credential key)",
+        "a citizen's enrolment request by code (proof of possession of a new credential key)",
         "protocol-spec/04-ballots.md §4.1.1",
         &x,
         ctx,
@@ -1281,7 +1293,7 @@ fn gen_enrolment_request() -> Value {
         &m,
         &mut rng,
         |_, rng| {
-            let r = EnrolmentRequest::create("town-2026", Some("north"), &cred, rng);
+            let r = EnrolmentRequest::create("town-2026", Some("north"), Some(&code), &cred, rng);
             let sig = r.signature.0;
             request = Some(r);
             sig
@@ -1289,15 +1301,22 @@ fn gen_enrolment_request() -> Value {
     );
     let request = request.unwrap();
     request.verify().unwrap();
+    // The same key, in person (no code): another message, another signature.
+    let in_person = EnrolmentRequest::create("town-2026", Some("north"), None, &cred, &mut rng);
+    in_person.verify().unwrap();
+    let in_person_m = enrolment_message("town-2026", &public, Some("north"), None);
     let mut case = case;
     case["credential_text_test_only"] = json!(cred.text());
     with(
         header(
             "An enrolment request: the credential public key the citizen's device drew, its \
-             region, and a credential signature (Schnorr, separator vox/v2/signature) over \
-             M = str(electorate_id) ‖ point(credential) ‖ (0x00 | 0x01 ‖ str(region)), in a \
-             transcript whose manifest-hash slot holds SHA-256(\"vox/v2/enrolment-request\" ‖ \
-             0x00 ‖ M). invalid_requests must all be refused.",
+             region, the one-time code from the registrar's letter (normalised; absent for a \
+             request approved in person), and a credential signature (Schnorr, separator \
+             vox/v2/signature) over M = str(electorate_id) ‖ point(credential) ‖ (0x00 | \
+             0x01 ‖ str(region)) ‖ (0x00 | 0x01 ‖ str(code)), in a transcript whose \
+             manifest-hash slot holds SHA-256(\"vox/v2/enrolment-request\" ‖ 0x00 ‖ M). \
+             in_person is the same key's request without a code. invalid_requests must all \
+             be refused.",
             "protocol-spec/04-ballots.md §4.1.1",
             Some(15),
         ),
@@ -1305,7 +1324,13 @@ fn gen_enrolment_request() -> Value {
             "request": to_json(&request),
             "message": hex::encode(&m),
             "context_hash": context.to_hex(),
+            "canonical": hex::encode(request.canonical_bytes()),
             "signature_case": case,
+            "in_person": {
+                "request": to_json(&in_person),
+                "message": hex::encode(&in_person_m),
+                "context_hash": Hash32(sha256(&[b"vox/v2/enrolment-request\0", &in_person_m])).to_hex(),
+            },
             "invalid_requests": invalid_enrolment_requests(&request),
         }),
     )
@@ -1320,6 +1345,9 @@ fn invalid_enrolment_requests(request: &EnrolmentRequest) -> Value {
         json!({"why": why, "request": r})
     };
     let other = Credential::generate(&mut rng(16)).public_key();
+    let mut without = good.clone();
+    without.as_object_mut().unwrap().remove("code");
+    let no_code = json!({"why": "the code left out (signed with one)", "request": without});
     json!([
         tweak(
             "another region than the one signed",
@@ -1331,6 +1359,12 @@ fn invalid_enrolment_requests(request: &EnrolmentRequest) -> Value {
             "electorate_id",
             json!("town-2027")
         ),
+        tweak(
+            "another code than the one signed",
+            "code",
+            json!("0".repeat(20))
+        ),
+        no_code,
         tweak(
             "another credential key",
             "credential",
@@ -1346,15 +1380,25 @@ fn invalid_enrolment_requests(request: &EnrolmentRequest) -> Value {
 
 fn verify_enrolment_request(v: &Value) {
     let request: EnrolmentRequest = parse(&v["request"]);
+    assert!(request.code.is_some(), "the main request enrols by code");
     // Spec replica: M and the context hash rebuilt by hand.
     let m = enrolment_message(
         &request.electorate_id,
         request.credential.point(),
         request.region.as_deref(),
+        request.code.as_deref(),
     );
     assert_eq!(hex::encode(&m), s(&v["message"]));
     let context = sha256(&[b"vox/v2/enrolment-request\0", &m]);
     assert_eq!(hex::encode(context), s(&v["context_hash"]));
+    // Canonical form (the body of a credential-enrolled entry after its tag, 08 table
+    // 8.1): bytes(M) ‖ point(T) ‖ scalar(z).
+    let mut canonical = be32(m.len()).to_vec();
+    canonical.extend_from_slice(&m);
+    canonical.extend_from_slice(request.signature.0.t.as_bytes());
+    canonical.extend_from_slice(&request.signature.0.z.to_bytes());
+    assert_eq!(hex::encode(&canonical), s(&v["canonical"]));
+    assert_eq!(request.canonical_bytes(), canonical);
     // The signature: the listed appends give the challenge, and z·G = T + c·X.
     let case = &v["signature_case"];
     assert_eq!(unhex(&case["statement"]["message"]), m);
@@ -1372,6 +1416,22 @@ fn verify_enrolment_request(v: &Value) {
     request.verify().unwrap();
     let cred = Credential::from_text(s(&case["credential_text_test_only"])).unwrap();
     assert_eq!(cred.public_key(), request.credential);
+    // The in-person request: same key, no code, its own message.
+    let in_person: EnrolmentRequest = parse(&v["in_person"]["request"]);
+    assert_eq!(in_person.code, None);
+    assert_eq!(in_person.credential, request.credential);
+    let m0 = enrolment_message(
+        &in_person.electorate_id,
+        in_person.credential.point(),
+        in_person.region.as_deref(),
+        None,
+    );
+    assert_eq!(hex::encode(&m0), s(&v["in_person"]["message"]));
+    assert_eq!(
+        hex::encode(sha256(&[b"vox/v2/enrolment-request\0", &m0])),
+        s(&v["in_person"]["context_hash"])
+    );
+    in_person.verify().unwrap();
     for bad in arr(&v["invalid_requests"]) {
         let r: EnrolmentRequest = parse(&bad["request"]);
         assert!(r.verify().is_err(), "{}", s(&bad["why"]));
@@ -1386,6 +1446,683 @@ fn enrolment_request() {
         verify_enrolment_request,
     );
 }
+// ---- §4.1.2–§4.1.4 enrolment by code, revocation, freezing ---------------------------
+
+const ENROL_ID: &str = "town-2026";
+const CROCKFORD: &str = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+/// Spec replica of 04 §4.1.2: a typed code, normalised, or `None` if it is refused.
+fn normalise_code_replica(text: &str) -> Option<String> {
+    let mut out = String::new();
+    for c in text.chars() {
+        let c = match c.to_ascii_uppercase() {
+            '-' | ' ' => continue,
+            'O' => '0',
+            'I' | 'L' => '1',
+            c => c,
+        };
+        if !CROCKFORD.contains(c) {
+            return None;
+        }
+        out.push(c);
+    }
+    (out.len() == 20).then_some(out)
+}
+
+/// Spec replica of `0x00 | 0x01 ‖ str(v)`.
+fn enc_opt_str(out: &mut Vec<u8>, v: Option<&str>) {
+    match v {
+        None => out.push(0),
+        Some(r) => {
+            out.push(1);
+            enc_str(out, r);
+        }
+    }
+}
+
+/// Spec replica of 04 §4.1.2: the code hash's preimage (after its label) and the hash.
+fn code_hash_replica(electorate_id: &str, region: Option<&str>, code: &str) -> (Vec<u8>, Hash32) {
+    let mut b = Vec::new();
+    enc_str(&mut b, electorate_id);
+    enc_opt_str(&mut b, region);
+    enc_str(&mut b, code);
+    let h = Hash32(sha256(&[b"vox/v2/enrolment-code\x00", &b]));
+    (b, h)
+}
+
+fn opt_field<'a>(v: &'a Value, field: &str) -> Option<&'a str> {
+    match v.get(field) {
+        None | Some(Value::Null) => None,
+        Some(x) => Some(s(x)),
+    }
+}
+
+/// Spec replica of 04 §4.1.2: the canonical encoding of an opening, from its JSON.
+fn opening_canonical_replica(o: &Value) -> Vec<u8> {
+    let mut b = Vec::new();
+    enc_str(&mut b, s(&o["electorate_id"]));
+    enc_str(&mut b, s(&o["name"]));
+    let regions = arr(&o["regions"]);
+    b.extend_from_slice(&be32(regions.len()));
+    for r in regions {
+        enc_opt_str(&mut b, opt_field(r, "region"));
+        b.extend_from_slice(&u(&r["count"]).to_be_bytes());
+    }
+    let codes = arr(&o["codes"]);
+    b.extend_from_slice(&be32(codes.len()));
+    for c in codes {
+        b.extend_from_slice(&h32(c).0);
+    }
+    b
+}
+
+/// Spec replica of 04 §4.1.2: the opening's structural rules, from its JSON.
+fn opening_valid_replica(o: &Value) -> bool {
+    let id = s(&o["electorate_id"]);
+    let codes: Vec<Hash32> = arr(&o["codes"]).iter().map(h32).collect();
+    let regions: Vec<Option<&str>> = arr(&o["regions"])
+        .iter()
+        .map(|r| opt_field(r, "region"))
+        .collect();
+    let total = arr(&o["regions"])
+        .iter()
+        .try_fold(0u64, |a, r| a.checked_add(u(&r["count"])));
+    (1..=64).contains(&id.len())
+        && (1..=1_000_000).contains(&codes.len())
+        && codes.windows(2).all(|w| w[0] < w[1])
+        && regions.windows(2).all(|w| w[0] < w[1])
+        && total == Some(codes.len() as u64)
+}
+
+/// Spec replica of table 8.1, tags 20–23: the payload body (tag and fields, without the
+/// act suffix) from the entry's JSON.
+fn enrolment_body_replica(payload: &Value) -> Vec<u8> {
+    let mut b = Vec::new();
+    match s(&payload["type"]) {
+        "enrolment-opened" => {
+            b.push(20);
+            b.extend(opening_canonical_replica(&payload["opening"]));
+        }
+        "credential-enrolled" => {
+            let r = &payload["enrolment"];
+            b.push(21);
+            let m = enrolment_message(
+                s(&r["electorate_id"]),
+                &pt(&r["credential"]),
+                opt_field(r, "region"),
+                opt_field(r, "code"),
+            );
+            b.extend_from_slice(&be32(m.len()));
+            b.extend(m);
+            b.extend(unhex(&r["signature"]["t"]));
+            b.extend(unhex(&r["signature"]["z"]));
+        }
+        "credential-revoked" => {
+            b.push(22);
+            enc_str(&mut b, s(&payload["electorate_id"]));
+            b.extend_from_slice(&key32(&payload["credential"]));
+            match opt_field(payload, "replacement") {
+                None => b.push(0),
+                Some(h) => {
+                    b.push(1);
+                    b.extend(hex::decode(h).unwrap());
+                }
+            }
+            enc_str(&mut b, s(&payload["reason"]));
+        }
+        "electorate-frozen" => {
+            b.push(23);
+            enc_str(&mut b, s(&payload["electorate_id"]));
+            b.extend_from_slice(&h32(&payload["electorate_hash"]).0);
+        }
+        other => panic!("not an enrolment entry: {other}"),
+    }
+    b
+}
+
+fn enrol_effect_name(e: &vox_protocol::enrolment::Effect) -> String {
+    use vox_protocol::enrolment::Effect;
+    match e {
+        Effect::None => "none".into(),
+        Effect::Usable(h) => format!("usable {}", h.to_hex()),
+        Effect::IndexChanged(h) => format!("index-changed {}", h.to_hex()),
+    }
+}
+
+fn enrol_error_name(e: &EnrolmentError) -> &'static str {
+    match e {
+        EnrolmentError::Code(_) => "code",
+        EnrolmentError::Opening(_) => "opening",
+        EnrolmentError::UnknownElectorate(_) => "unknown-electorate",
+        EnrolmentError::Duplicate(_) => "duplicate",
+        EnrolmentError::NotCommitted => "not-committed",
+        EnrolmentError::Spent(_) => "spent",
+        EnrolmentError::KeyTaken => "key-taken",
+        EnrolmentError::Signature(_) => "signature",
+        EnrolmentError::Frozen => "frozen",
+        EnrolmentError::Freeze(_) => "freeze",
+        EnrolmentError::NotCurrent => "not-current",
+        EnrolmentError::Region => "region",
+    }
+}
+
+/// Replay `entries` (`{"leaf", "entry"}`) through a fresh [`Roll`].
+fn replay_roll(entries: &[Value]) -> Roll {
+    let mut roll = Roll::new();
+    for e in entries {
+        let entry: BoardEntry = parse(&e["entry"]);
+        roll.apply(u(&e["leaf"]), &entry.payload).unwrap();
+    }
+    roll
+}
+
+fn gen_enrolment() -> Value {
+    let mut rng = rng(18);
+    let operator = signing_key(BOARD_SEED);
+    let log_id = BoardPublicKey(operator.verifying_key()).log_id();
+    let registrar = SigningKey::generate(&mut rng);
+    let sign = |p: Payload, at: i64| p.signed_act(&log_id, at, &registrar).unwrap();
+
+    // Normalisation of typed codes.
+    let typed = [
+        ("K3F90-1QXA7-MTB04-WDZ8N", "the printed form"),
+        ("K3F901QXA7MTB04WDZ8N", "no dashes"),
+        ("k3f90 1qxa7 mtb04 wdz8n", "lower case, spaces"),
+        ("K3F9O-IQXA7-MTBO4-WDZ8N", "O read as 0, I as 1"),
+        ("k3f9o-lqxa7-mtbo4-wdz8n", "o read as 0, l as 1"),
+        (" K3F90--1QXA7-MTB04-WDZ8N ", "extra dashes and spaces"),
+        ("K3F90-1QXA7-MTB04-WDZ8U", "U is not in the alphabet"),
+        ("K3F90-1QXA7-MTB04-WDZ8", "19 characters"),
+        ("K3F90-1QXA7-MTB04-WDZ8NN", "21 characters"),
+        ("K3F90_1QXA7_MTB04_WDZ8N", "'_' is not a separator"),
+        ("K3F90-1QXA7-MTB04-WDZ8\u{d1}", "not ASCII"),
+        ("", "empty"),
+    ];
+    let normalisation: Vec<Value> = typed
+        .iter()
+        .map(|(text, why)| match EnrolmentCode::parse(text) {
+            Ok(c) => {
+                json!({"input": text, "why": why, "normalised": c.as_str(), "grouped": c.grouped()})
+            }
+            Err(_) => json!({"input": text, "why": why, "error": true}),
+        })
+        .collect();
+
+    // Code hashes, with and without a region.
+    let code = EnrolmentCode::parse(typed[0].0).unwrap();
+    let code_hashes: Vec<Value> = [None, Some("north")]
+        .iter()
+        .map(|region| {
+            let (pre, _) = code_hash_replica(ENROL_ID, *region, code.as_str());
+            json!({
+                "electorate_id": ENROL_ID,
+                "region": region,
+                "code": code.as_str(),
+                "preimage_after_label": hex::encode(pre),
+                "hash": code.hash(ENROL_ID, *region).to_hex(),
+            })
+        })
+        .collect();
+
+    // An opening: one code without region, two for north, one for south.
+    let north = Some("north".to_owned());
+    let (opening, letters) = EnrolmentOpening::draw(
+        ENROL_ID,
+        "Town",
+        &[(None, 1), (north.clone(), 2), (Some("south".into()), 1)],
+        &mut rng,
+    )
+    .unwrap();
+
+    // One entry of each kind, in a valid order: open, enrol two, freeze, revoke one
+    // with a replacement code, enrol the replacement.
+    let a = Credential::generate(&mut rng);
+    let b = Credential::generate(&mut rng);
+    let c = Credential::generate(&mut rng);
+    let north_letter = letters.iter().find(|(r, _)| r == &north).unwrap();
+    let none_letter = letters.iter().find(|(r, _)| r.is_none()).unwrap();
+    let mut roll = Roll::new();
+    let mut entries: Vec<Value> = Vec::new();
+    // Entry `leaf` is appended at at(leaf); an act is signed a second before.
+    let at = |leaf: u64| OPENS_AT - 20 * 24 * 3600 * 1000 + i64::try_from(leaf).unwrap() * 60_000;
+    let mut push = |roll: &mut Roll, leaf: u64, payload: Payload, extra: Value| {
+        let effect = roll.apply(leaf, &payload).unwrap();
+        let mut enc = Encoder::new();
+        payload.encode_body(&mut enc);
+        let body = enc.into_bytes();
+        let entry = BoardEntry {
+            timestamp_ms: at(leaf),
+            payload,
+        };
+        let mut v = json!({
+            "leaf": leaf,
+            "entry": to_json(&entry),
+            "tag": body[0],
+            "body": hex::encode(&body),
+            "payload_canonical": hex::encode(entry.payload.canonical_bytes()),
+            "leaf_hash": entry.leaf_hash().to_hex(),
+            "effect": enrol_effect_name(&effect),
+        });
+        if let Some(role) = entry.payload.act_role() {
+            let at = entry.payload.act().unwrap().issued_at_ms;
+            v["act_message"] = json!(hex::encode(vox_protocol::roles::act_message(
+                &log_id,
+                role,
+                at,
+                &entry.payload
+            )));
+        }
+        if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+            m.extend(x);
+        }
+        entries.push(v);
+    };
+    let open = sign(
+        Payload::EnrolmentOpened {
+            opening: opening.clone(),
+            act: ActSignature::unsigned(),
+        },
+        at(1) - 1000,
+    );
+    push(&mut roll, 1, open, json!({}));
+    for (leaf, (region, code), cred) in [(2, north_letter, &a), (3, none_letter, &b)] {
+        let enrolment =
+            EnrolmentRequest::create(ENROL_ID, region.as_deref(), Some(code), cred, &mut rng);
+        push(
+            &mut roll,
+            leaf,
+            Payload::CredentialEnrolled { enrolment },
+            json!({}),
+        );
+    }
+    let pending = roll.pending(ENROL_ID).unwrap();
+    let frozen_hash = pending.canonical_hash();
+    let freeze = sign(
+        Payload::ElectorateFrozen {
+            electorate_id: ENROL_ID.into(),
+            electorate_hash: frozen_hash,
+            act: ActSignature::unsigned(),
+        },
+        at(4) - 1000,
+    );
+    push(&mut roll, 4, freeze, json!({}));
+    let replacement = EnrolmentCode::generate(&mut rng);
+    let revoke = sign(
+        Payload::CredentialRevoked {
+            electorate_id: ENROL_ID.into(),
+            credential: a.public_key(),
+            replacement: Some(replacement.hash(ENROL_ID, Some("north"))),
+            reason: "lost".into(),
+            act: ActSignature::unsigned(),
+        },
+        at(5) - 1000,
+    );
+    push(
+        &mut roll,
+        5,
+        revoke,
+        json!({"replacement_code_test_only": replacement.as_str()}),
+    );
+    let enrolment =
+        EnrolmentRequest::create(ENROL_ID, Some("north"), Some(&replacement), &c, &mut rng);
+    push(
+        &mut roll,
+        6,
+        Payload::CredentialEnrolled { enrolment },
+        json!({"replaces": a.public_key().point().to_hex()}),
+    );
+    let tallies = roll.tallies(ENROL_ID).unwrap();
+
+    // Entries that the roll must refuse after the sequence above.
+    let d = Credential::generate(&mut rng);
+    let south_letter = letters
+        .iter()
+        .find(|(r, _)| r.as_deref() == Some("south"))
+        .unwrap();
+    let fresh = EnrolmentCode::generate(&mut rng);
+    let enrol =
+        |region: Option<&str>, code: &EnrolmentCode, cred: &Credential, rng: &mut ChaCha20Rng| {
+            Payload::CredentialEnrolled {
+                enrolment: EnrolmentRequest::create(ENROL_ID, region, Some(code), cred, rng),
+            }
+        };
+    let invalid_entries = vec![
+        (
+            "a code the registrar did not commit",
+            enrol(Some("north"), &fresh, &d, &mut rng),
+        ),
+        (
+            "a committed code claimed for another region",
+            enrol(Some("south"), &north_letter.1, &d, &mut rng),
+        ),
+        (
+            "a code spent at leaf 2",
+            enrol(Some("north"), &north_letter.1, &d, &mut rng),
+        ),
+        (
+            "an original code after the freeze",
+            enrol(Some("south"), &south_letter.1, &d, &mut rng),
+        ),
+        (
+            "the replacement code spent at leaf 6",
+            enrol(Some("north"), &replacement, &d, &mut rng),
+        ),
+        (
+            "a revocation of a credential revoked at leaf 5",
+            sign(
+                Payload::CredentialRevoked {
+                    electorate_id: ENROL_ID.into(),
+                    credential: a.public_key(),
+                    replacement: None,
+                    reason: "stolen".into(),
+                    act: ActSignature::unsigned(),
+                },
+                at(7) - 1000,
+            ),
+        ),
+        (
+            "a revocation of a key never enrolled",
+            sign(
+                Payload::CredentialRevoked {
+                    electorate_id: ENROL_ID.into(),
+                    credential: d.public_key(),
+                    replacement: None,
+                    reason: "lost".into(),
+                    act: ActSignature::unsigned(),
+                },
+                at(7) - 1000,
+            ),
+        ),
+        (
+            "a second freeze",
+            sign(
+                Payload::ElectorateFrozen {
+                    electorate_id: ENROL_ID.into(),
+                    electorate_hash: frozen_hash,
+                    act: ActSignature::unsigned(),
+                },
+                at(7) - 1000,
+            ),
+        ),
+        (
+            "a second opening of the same id",
+            sign(
+                Payload::EnrolmentOpened {
+                    opening: opening.clone(),
+                    act: ActSignature::unsigned(),
+                },
+                at(7) - 1000,
+            ),
+        ),
+    ]
+    .into_iter()
+    .map(|(why, payload)| {
+        let err = replay_roll(&entries).apply(7, &payload).unwrap_err();
+        json!({"why": why, "payload": to_json(&payload), "error": enrol_error_name(&err)})
+    })
+    .collect::<Vec<_>>();
+    // A freeze naming another hash than the enrolled list's, at leaf 4.
+    let mut reordered = pending.clone();
+    reordered.entries.reverse();
+    let wrong_freeze = sign(
+        Payload::ElectorateFrozen {
+            electorate_id: ENROL_ID.into(),
+            electorate_hash: reordered.canonical_hash(),
+            act: ActSignature::unsigned(),
+        },
+        at(4) - 1000,
+    );
+    let err = replay_roll(&entries[..3])
+        .apply(4, &wrong_freeze)
+        .unwrap_err();
+    let wrong_freeze = json!({
+        "why": "a freeze naming the hash of the enrolled keys in another order",
+        "after_leaves": 3,
+        "payload": to_json(&wrong_freeze),
+        "error": enrol_error_name(&err),
+    });
+
+    // Invalid openings: validate must refuse each.
+    let tweak = |why: &str, f: &dyn Fn(&mut EnrolmentOpening)| {
+        let mut o = opening.clone();
+        f(&mut o);
+        assert!(o.validate().is_err(), "{why}");
+        json!({"why": why, "opening": to_json(&o)})
+    };
+    let invalid_openings = vec![
+        tweak("code hashes not sorted", &|o| o.codes.swap(0, 1)),
+        tweak("a code hash twice", &|o| o.codes[1] = o.codes[0]),
+        tweak("counts do not add up to the number of codes", &|o| {
+            o.regions[0].count += 1
+        }),
+        tweak("regions not sorted", &|o| o.regions.swap(1, 2)),
+        tweak("a region twice", &|o| {
+            o.regions[2].region = Some("north".into())
+        }),
+        tweak("no code", &|o| {
+            o.codes.clear();
+            o.regions.clear();
+        }),
+        tweak("empty electorate id", &|o| o.electorate_id.clear()),
+    ];
+
+    with(
+        header(
+            "Enrolment by one-time code (04 §4.1.2–§4.1.4): how typed codes normalise (or are \
+             refused), code hashes SHA-256(\"vox/v2/enrolment-code\" ‖ 0x00 ‖ \
+             str(electorate_id) ‖ opt(region) ‖ str(code)) with their preimage after the \
+             label, an opening with its canonical bytes and object hash, the letters it \
+             commits to (codes_test_only), then one entry of each kind of tags 20–23 in a \
+             valid order (open, two enrolments, freeze, revocation with a replacement code, \
+             the replacement's enrolment) with body bytes (the canonical payload without the \
+             act suffix, Payload::encode_body), canonical payload, leaf hash, act message for \
+             the registrar's acts and the effect on the roll; the frozen electorate and the \
+             counts per region at the end; entries the roll must refuse after that sequence \
+             (with the error) and openings that fail validation. Log id: the board.json \
+             operator key; the registrar key is drawn from the RNG.",
+            "protocol-spec/04-ballots.md §4.1.2–§4.1.4, protocol-spec/08-board.md table 8.1",
+            Some(18),
+        ),
+        json!({
+            "log_id": log_id.to_hex(),
+            "registrar_public_key": hex::encode(registrar.verifying_key().as_bytes()),
+            "alphabet": CROCKFORD,
+            "code_length": CODE_LEN,
+            "normalisation": normalisation,
+            "code_hashes": code_hashes,
+            "opening": {
+                "opening": to_json(&opening),
+                "canonical": hex::encode(opening.canonical_bytes()),
+                "hash": opening.canonical_hash().to_hex(),
+                "codes_test_only": letters.iter().map(|(r, c)| json!({"region": r, "code": c.as_str()})).collect::<Vec<_>>(),
+            },
+            "entries": entries,
+            "frozen": {
+                "electorate": to_json(&pending),
+                "electorate_hash": frozen_hash.to_hex(),
+            },
+            "tallies": to_json(&tallies),
+            "invalid_entries": invalid_entries,
+            "invalid_freeze": wrong_freeze,
+            "invalid_openings": invalid_openings,
+        }),
+    )
+}
+
+fn verify_enrolment(v: &Value) {
+    assert_eq!(s(&v["alphabet"]), CROCKFORD);
+    assert_eq!(u(&v["code_length"]) as usize, CODE_LEN);
+    // Normalisation: the replica and the code agree with the file.
+    for case in arr(&v["normalisation"]) {
+        let input = s(&case["input"]);
+        let replica = normalise_code_replica(input);
+        let code = EnrolmentCode::parse(input).ok();
+        match case.get("normalised") {
+            Some(n) => {
+                assert_eq!(replica.as_deref(), Some(s(n)), "{input}");
+                let code = code.unwrap();
+                assert_eq!(code.as_str(), s(n));
+                assert_eq!(code.grouped(), s(&case["grouped"]));
+                assert_eq!(EnrolmentCode::from_normalised(s(n)).unwrap(), code);
+            }
+            None => {
+                assert_eq!(case["error"], json!(true));
+                assert!(replica.is_none() && code.is_none(), "{input} accepted");
+            }
+        }
+    }
+    // Code hashes.
+    for case in arr(&v["code_hashes"]) {
+        let region = opt_field(case, "region");
+        let (pre, h) = code_hash_replica(s(&case["electorate_id"]), region, s(&case["code"]));
+        assert_eq!(hex::encode(pre), s(&case["preimage_after_label"]));
+        assert_eq!(h, h32(&case["hash"]));
+        let code = EnrolmentCode::from_normalised(s(&case["code"])).unwrap();
+        assert_eq!(code.hash(s(&case["electorate_id"]), region), h);
+    }
+    // The opening: canonical bytes by hand, object hash, rules, and its letters.
+    let o = &v["opening"];
+    let canonical = opening_canonical_replica(&o["opening"]);
+    assert_eq!(hex::encode(&canonical), s(&o["canonical"]));
+    assert_eq!(
+        tagged_hash("enrolment-opening", &canonical),
+        h32(&o["hash"])
+    );
+    let opening: EnrolmentOpening = parse(&o["opening"]);
+    assert_eq!(opening.canonical_bytes(), canonical);
+    assert_eq!(opening.canonical_hash(), h32(&o["hash"]));
+    assert!(opening_valid_replica(&o["opening"]));
+    opening.validate().unwrap();
+    let mut per_region: std::collections::BTreeMap<Option<String>, u64> = Default::default();
+    for l in arr(&o["codes_test_only"]) {
+        let region = opt_field(l, "region");
+        let (_, h) = code_hash_replica(&opening.electorate_id, region, s(&l["code"]));
+        assert!(opening.codes.binary_search(&h).is_ok());
+        *per_region.entry(region.map(str::to_owned)).or_default() += 1;
+    }
+    assert_eq!(
+        opening.regions,
+        per_region
+            .into_iter()
+            .map(|(region, count)| RegionCount { region, count })
+            .collect::<Vec<_>>()
+    );
+    // The entries: bodies by hand, act signatures under the registrar key, replay.
+    let log_id = h32(&v["log_id"]);
+    let registrar = key32(&v["registrar_public_key"]);
+    let mut roll = Roll::new();
+    let entries = arr(&v["entries"]);
+    let mut tags = Vec::new();
+    for e in entries {
+        let payload = &e["entry"]["payload"];
+        let body = enrolment_body_replica(payload);
+        assert_eq!(hex::encode(&body), s(&e["body"]));
+        assert_eq!(u64::from(body[0]), u(&e["tag"]));
+        tags.push(body[0]);
+        let entry: BoardEntry = parse(&e["entry"]);
+        let mut enc = Encoder::new();
+        entry.payload.encode_body(&mut enc);
+        assert_eq!(enc.into_bytes(), body);
+        let mut canonical = body.clone();
+        if body[0] == 21 {
+            assert!(
+                payload.get("act").is_none(),
+                "a credential-enrolled entry has no act"
+            );
+            assert_eq!(entry.payload.act_role(), None);
+            let Payload::CredentialEnrolled { enrolment } = &entry.payload else {
+                panic!("tag 21 is credential-enrolled")
+            };
+            enrolment.verify().unwrap();
+        } else {
+            // Tags 20, 22 and 23 are registrar acts (role code 1).
+            assert_eq!(entry.payload.act_role(), Some(Role::Registrar));
+            let act = &payload["act"];
+            let msg = act_message_replica(&log_id, 1, int(&act["issued_at_ms"]), &body);
+            assert_eq!(hex::encode(&msg), s(&e["act_message"]));
+            assert!(ed25519_ok(&registrar, &msg, &sig64(&act["signature"])));
+            canonical.extend(act_suffix_replica(act));
+        }
+        assert_eq!(hex::encode(&canonical), s(&e["payload_canonical"]));
+        let mut leaf = int(&e["entry"]["timestamp_ms"]).to_be_bytes().to_vec();
+        leaf.extend(&canonical);
+        assert_eq!(hex::encode(sha256(&[&[0u8], &leaf])), s(&e["leaf_hash"]));
+        assert_eq!(entry.leaf_hash().to_hex(), s(&e["leaf_hash"]));
+        let effect = roll.apply(u(&e["leaf"]), &entry.payload).unwrap();
+        assert_eq!(enrol_effect_name(&effect), s(&e["effect"]));
+    }
+    let mut kinds = tags.clone();
+    kinds.sort_unstable();
+    kinds.dedup();
+    assert_eq!(
+        kinds,
+        vec![20, 21, 22, 23],
+        "one entry of each new kind at least"
+    );
+    // The frozen electorate: the enrolled keys in enrolment order, hashed as 04 §4.1.
+    let frozen: Electorate = parse(&v["frozen"]["electorate"]);
+    let fh = h32(&v["frozen"]["electorate_hash"]);
+    assert_eq!(frozen.canonical_hash(), fh);
+    let (usable, index) = roll.usable(&fh).unwrap();
+    assert_eq!(usable, &frozen);
+    // The revoked credential and its replacement (V5.6, V6.6, V10.5 rely on these).
+    let revoked = entries.iter().find(|e| u(&e["tag"]) == 22).unwrap();
+    let revoked_leaf = u(&revoked["leaf"]);
+    let a: vox_crypto::credential::CredentialPublicKey =
+        parse(&revoked["entry"]["payload"]["credential"]);
+    assert_eq!(index.standing(&a, revoked_leaf), Ok(()));
+    assert!(index.standing(&a, revoked_leaf + 1).is_err());
+    let replacement = entries
+        .iter()
+        .find(|e| e.get("replaces").is_some())
+        .unwrap();
+    let c: vox_crypto::credential::CredentialPublicKey =
+        parse(&replacement["entry"]["payload"]["enrolment"]["credential"]);
+    assert_eq!(index.predecessors(&c), vec![a.to_bytes()]);
+    assert_eq!(s(&replacement["replaces"]), a.point().to_hex());
+    let code = s(&revoked["replacement_code_test_only"]);
+    let (_, rh) = code_hash_replica(ENROL_ID, Some("north"), code);
+    assert_eq!(rh, h32(&revoked["entry"]["payload"]["replacement"]));
+    assert!(index.standing(&c, u(&replacement["leaf"])).is_err());
+    assert_eq!(index.standing(&c, u(&replacement["leaf"]) + 1), Ok(()));
+    assert_eq!(to_json(&roll.tallies(ENROL_ID).unwrap()), v["tallies"]);
+    // Refusals.
+    for bad in arr(&v["invalid_entries"]) {
+        let payload: Payload = parse(&bad["payload"]);
+        let err = replay_roll(entries)
+            .apply(u64::try_from(entries.len()).unwrap() + 1, &payload)
+            .unwrap_err();
+        assert_eq!(
+            enrol_error_name(&err),
+            s(&bad["error"]),
+            "{}",
+            s(&bad["why"])
+        );
+    }
+    let bad = &v["invalid_freeze"];
+    let n = u(&bad["after_leaves"]) as usize;
+    let payload: Payload = parse(&bad["payload"]);
+    let err = replay_roll(&entries[..n])
+        .apply(n as u64 + 1, &payload)
+        .unwrap_err();
+    assert_eq!(enrol_error_name(&err), s(&bad["error"]));
+    for bad in arr(&v["invalid_openings"]) {
+        let o: EnrolmentOpening = parse(&bad["opening"]);
+        assert!(o.validate().is_err(), "{}", s(&bad["why"]));
+        assert!(Roll::new().open(&o).is_err(), "{}", s(&bad["why"]));
+        assert!(
+            !opening_valid_replica(&bad["opening"]),
+            "{}",
+            s(&bad["why"])
+        );
+    }
+}
+
+#[test]
+fn enrolment() {
+    check("enrolment.json", gen_enrolment, verify_enrolment);
+}
+
 // =======================================================================================
 // §4.2–4.6 ballots
 // =======================================================================================
@@ -2673,7 +3410,10 @@ fn act_role_replica(payload: &Value) -> Option<u8> {
     match s(&payload["type"]) {
         "electorate-registered" => Some(1),
         "petition-moderated" | "petition-responded" | "signatures-invalidated" => Some(2),
-        "referendum-created" | "referendum-opened" | "referendum-closed" => Some(3),
+        "referendum-created"
+        | "referendum-opened"
+        | "referendum-closed"
+        | "referendum-closed-early" => Some(3),
         "role-key-rotated" => Some(role_code(s(&payload["role"]))),
         _ => None,
     }
@@ -2741,6 +3481,11 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
         "referendum-closed" => {
             b.push(15);
             enc_str(&mut b, s(&payload["referendum_id"]));
+        }
+        "referendum-closed-early" => {
+            b.push(24);
+            enc_str(&mut b, s(&payload["referendum_id"]));
+            enc_str(&mut b, s(&payload["reason"]));
         }
         "role-key-rotated" => {
             b.push(19);
@@ -3224,6 +3969,12 @@ fn gen_roles() -> Value {
         .clone()
         .signed_act(&log_id, t(4), &new_registrar)
         .unwrap();
+    let early_close = Payload::ReferendumClosedEarly {
+        referendum_id: "roles-referendum".into(),
+        reason: "The question was withdrawn by the council.".into(),
+        act,
+    };
+    let closed_early = signers.sign(early_close.clone(), t(5)).unwrap();
     let log: Vec<(Payload, &SigningKey, &str)> = vec![
         (
             registered.clone(),
@@ -3250,6 +4001,12 @@ fn gen_roles() -> Value {
             after,
             &new_registrar,
             "registrar: an electorate, signed with its new key",
+        ),
+        (
+            closed_early.clone(),
+            &signers.election_authority,
+            "election authority: close a referendum early, with the public reason \
+             (referendum-closed-early, tag 24)",
         ),
     ];
     let mut authorities = Authorities::from_genesis(&genesis).unwrap();
@@ -3427,6 +4184,34 @@ fn gen_roles() -> Value {
         "rotation-refused",
     );
     neg(
+        "an early close signed with the petitions office's key",
+        5,
+        early_close
+            .clone()
+            .signed_act(&log_id, t(5), &signers.petitions_office)
+            .unwrap(),
+        "bad-signature",
+    );
+    let mut p = closed_early.clone();
+    if let Payload::ReferendumClosedEarly { reason, .. } = &mut p {
+        reason.push('!');
+    }
+    neg(
+        "acts[5] with its reason changed after signing",
+        5,
+        p,
+        "bad-signature",
+    );
+    neg(
+        "acts[5] as a plain referendum-closed (the reason dropped, same signature)",
+        5,
+        Payload::ReferendumClosed {
+            referendum_id: "roles-referendum".into(),
+            act: *closed_early.act().unwrap(),
+        },
+        "bad-signature",
+    );
+    neg(
         "a second genesis",
         5,
         Payload::Genesis {
@@ -3547,7 +4332,7 @@ fn gen_roles() -> Value {
              link) with its body, signed message, canonical encoding, the four role \
              signatures and the log id; a log of signed authority acts (one per authority \
              role, a rotation of the registrar's key with its proof of possession, a registrar \
-             act under the new key), each with its payload body, act message, signature and \
+             act under the new key, an early close with its reason), each with its payload body, act message, signature and \
              canonical payload (body ‖ i64(issued_at_ms) ‖ signature); and cases an outsider \
              must reject, with the verdict: acts (checked against the roles' state after the \
              first `after_acts` acts; errors bad-signature, replayed, rotation-refused, \

@@ -5,10 +5,13 @@
 //! cannot make it accept an encryption of 2, because the relation proven is about
 //! (a, b) with bases G and K, and the challenge covers K, a, b and both commitments.
 
+use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::MultiscalarMul;
+use curve25519_dalek::Scalar as DalekScalar;
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
+use subtle::{Choice, ConditionallySelectable};
 
 use crate::batch::{Base, Equations, SingleVerifier};
 use crate::elgamal::{Ciphertext, ElectionPublicKey, Nonce};
@@ -36,6 +39,34 @@ pub struct ZeroOneProof {
     /// Branch 1 response.
     pub z1: Scalar,
 }
+
+/// The prover's group and selection operations, recorded in tests so that a test can
+/// check that the sequence does not depend on the vote (a new `if` on the vote around
+/// any traced operation makes the traces differ).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Select,
+    Sub,
+    Msm2,
+    MulBase,
+    Mul,
+    Compress,
+    ScalarArith,
+}
+
+#[cfg(test)]
+thread_local! {
+    static TRACE: std::cell::RefCell<Vec<Op>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+#[cfg(test)]
+fn trace(op: Op) {
+    TRACE.with(|t| t.borrow_mut().push(op));
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+fn trace(_: Op) {}
 
 fn challenge(
     transcript: &mut Transcript,
@@ -67,45 +98,62 @@ impl ZeroOneProof {
         if m > 1 {
             return Err(CryptoError::Parameter("zero-one proof needs m in {0, 1}"));
         }
+        // Branch-free in the vote (protocol-spec/03-proofs.md §3.5): the same group
+        // operations run in the same order for m = 0 and m = 1, and the branches are
+        // placed with constant-time selections (`subtle`), never with an `if` on m.
         // Raw dalek arithmetic: only the four commitments are compressed (compression
         // is a third of the prover's cost otherwise).
+        let is_one = Choice::from(u8::from(m == 1));
+        trace(Op::Select);
         let k = key.point().as_point();
         let g = curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
-        // Simulated branch j = 1 − m.
-        let j = 1 - m;
+        // The simulated branch is j = 1 − m: its statement uses b − j·G, which is b − G
+        // when m = 0 and b when m = 1. Both are computed; one is selected.
+        let b = *ct.b.as_point();
+        let b_minus_g = b - g;
+        trace(Op::Sub);
+        let bj = RistrettoPoint::conditional_select(&b_minus_g, &b, is_one);
+        trace(Op::Select);
         let cj = Scalar::random(rng);
         let zj = Scalar::random(rng);
-        let bj = if j == 1 {
-            ct.b.as_point() - g
-        } else {
-            *ct.b.as_point()
-        };
         // Two-term constant-time multiscalar products: ≈ 1.3 scalar multiplications each
-        // instead of 2 (the simulated branch must not be distinguishable by timing).
-        let tja = curve25519_dalek::ristretto::RistrettoPoint::multiscalar_mul(
-            [zj.0, -cj.0],
-            [g, *ct.a.as_point()],
-        );
-        let tjb =
-            curve25519_dalek::ristretto::RistrettoPoint::multiscalar_mul([zj.0, -cj.0], [*k, bj]);
+        // instead of 2.
+        let tja = RistrettoPoint::multiscalar_mul([zj.0, -cj.0], [g, *ct.a.as_point()]);
+        trace(Op::Msm2);
+        let tjb = RistrettoPoint::multiscalar_mul([zj.0, -cj.0], [*k, bj]);
+        trace(Op::Msm2);
         // Real branch m.
         let w = Scalar::random(rng);
-        let tma = curve25519_dalek::ristretto::RistrettoPoint::mul_base(&w.0);
+        let tma = RistrettoPoint::mul_base(&w.0);
+        trace(Op::MulBase);
         let tmb = w.0 * k;
-        let [tja, tjb, tma, tmb] = [tja, tjb, tma, tmb].map(Point::from_point);
-        let (t0a, t0b, t1a, t1b) = if m == 0 {
-            (tma, tmb, tja, tjb)
-        } else {
-            (tja, tjb, tma, tmb)
+        trace(Op::Mul);
+        // Branch 0 holds the real commitments when m = 0, the simulated ones when m = 1.
+        let sel = |real: &RistrettoPoint, sim: &RistrettoPoint| {
+            trace(Op::Select);
+            let zero = RistrettoPoint::conditional_select(real, sim, is_one);
+            let one = RistrettoPoint::conditional_select(sim, real, is_one);
+            (zero, one)
         };
+        let (t0a, t1a) = sel(&tma, &tja);
+        let (t0b, t1b) = sel(&tmb, &tjb);
+        let [t0a, t0b, t1a, t1b] = [t0a, t0b, t1a, t1b].map(|p| {
+            trace(Op::Compress);
+            Point::from_point(p)
+        });
         let c = challenge(transcript, key, ct, [&t0a, &t0b, &t1a, &t1b]);
         let cm = c - cj;
         let zm = w + cm * *r;
-        let (c0, c1, z0, z1) = if m == 0 {
-            (cm, cj, zm, zj)
-        } else {
-            (cj, cm, zj, zm)
+        trace(Op::ScalarArith);
+        let pick = |real: &Scalar, sim: &Scalar| {
+            trace(Op::Select);
+            (
+                Scalar(DalekScalar::conditional_select(&real.0, &sim.0, is_one)),
+                Scalar(DalekScalar::conditional_select(&sim.0, &real.0, is_one)),
+            )
         };
+        let (c0, c1) = pick(&cm, &cj);
+        let (z0, z1) = pick(&zm, &zj);
         Ok(ZeroOneProof {
             t0a,
             t0b,
@@ -189,5 +237,54 @@ impl ZeroOneProof {
         ct: &Ciphertext,
     ) -> Result<()> {
         self.check(transcript, key, ct, &mut SingleVerifier)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+    use crate::elgamal::Ciphertext;
+    use rand::rngs::OsRng;
+
+    fn key() -> ElectionPublicKey {
+        ElectionPublicKey::new(Point::from_point(RistrettoPoint::mul_base(
+            &DalekScalar::from(7u64),
+        )))
+        .unwrap()
+    }
+
+    /// The prover runs the same operations, in the same order, for a 0 and for a 1; and
+    /// both proofs verify (a selection swapped the wrong way would break one of them).
+    #[test]
+    fn the_prover_path_does_not_depend_on_the_vote() {
+        let key = key();
+        let mut traces = Vec::new();
+        for m in [0u64, 1] {
+            let (ct, r) = Ciphertext::encrypt(&key, m, &mut OsRng);
+            TRACE.with(|t| t.borrow_mut().clear());
+            let proof =
+                ZeroOneProof::prove(&mut Transcript::new(b"t"), &key, &ct, m, &r, &mut OsRng)
+                    .unwrap();
+            traces.push(TRACE.with(|t| t.borrow().clone()));
+            proof.verify(&mut Transcript::new(b"t"), &key, &ct).unwrap();
+        }
+        assert!(traces[0].len() >= 10, "{:?}", traces[0]);
+        assert_eq!(traces[0], traces[1]);
+    }
+
+    /// A 2 has no proof, and a proof for 0 does not verify for an encryption of 1.
+    #[test]
+    fn only_zero_or_one() {
+        let key = key();
+        let (ct2, r2) = Ciphertext::encrypt(&key, 2, &mut OsRng);
+        assert!(
+            ZeroOneProof::prove(&mut Transcript::new(b"t"), &key, &ct2, 2, &r2, &mut OsRng)
+                .is_err()
+        );
+        let (ct1, r1) = Ciphertext::encrypt(&key, 1, &mut OsRng);
+        let lie = ZeroOneProof::prove(&mut Transcript::new(b"t"), &key, &ct1, 0, &r1, &mut OsRng)
+            .unwrap();
+        assert!(lie.verify(&mut Transcript::new(b"t"), &key, &ct1).is_err());
     }
 }
