@@ -17,7 +17,7 @@ pub enum StepId {
     TreeHeads,
     /// V4 genesis, roles and authority signatures.
     Roles,
-    /// V5 electorates.
+    /// V5 electorates (registration, enrolment by code, revocation, freezing).
     Electorates,
     /// V6 petitions.
     Petitions,
@@ -118,19 +118,29 @@ pub const STEPS: &[StepInfo] = &[
         step: StepId::Electorates,
         id: "V5",
         title: "electorates",
-        spec: "protocol-spec/04-ballots.md §4.1",
-        checks: "every registered electorate is well-formed (id, at least one credential, no \
-                 duplicate credential) and registered once; every petition and manifest names \
-                 an electorate registered earlier in the log",
+        spec: "protocol-spec/04-ballots.md §4.1–4.1.4",
+        checks: "every entry about an electorate is replayed through the same Roll as the \
+                 server's: every registered electorate is well-formed (id, at least one \
+                 credential, no duplicate credential) and no electorate id or hash occurs \
+                 twice; every enrolment opening commits to 1..1,000,000 strictly ascending \
+                 code hashes with per-region counts that add up, under a new id; every \
+                 enrolment spends a committed, unspent code (or a replacement code, for the \
+                 revoked credential's region) of an electorate still enrolling, with a new key \
+                 and a valid credential signature; every revocation names a current member \
+                 and a new replacement code hash; every freeze names the hash of exactly the \
+                 enrolled, non-revoked credentials in enrolment order; every petition and \
+                 manifest names an electorate registered or frozen earlier in the log",
         needs_input: false,
     },
     StepInfo {
         step: StepId::Petitions,
         id: "V6",
         title: "petitions",
-        spec: "protocol-spec/07-petitions.md §7.1–7.5",
-        checks: "every proposal and signature is valid and from a credential of the \
-                 petition's electorate; the whole lifecycle is replayed through \
+        spec: "protocol-spec/07-petitions.md §7.1–7.5, protocol-spec/04-ballots.md §4.1.3",
+        checks: "every proposal, signature and withdrawal is valid and from a credential \
+                 of the petition's electorate in standing at its leaf (not revoked earlier; a \
+                 replacement enrolled earlier, and not standing for a revoked credential that \
+                 took part in the petition); the whole lifecycle is replayed through \
                  PetitionTracker (one signature per credential, withdrawals only while open, \
                  moderation, response, invalidations, close after the deadline); threshold \
                  entries appear exactly when the count reaches them, immediately after the \
@@ -168,15 +178,20 @@ pub const STEPS: &[StepInfo] = &[
         spec: "protocol-spec/10-verifier.md §10.3",
         checks: "created → ceremony complete → opened → ballots → closed → tally → shares → \
                  result, each once and in this order; ballots only while open and with an \
-                 entry timestamp in [opens_at, closes_at); audits only once the key exists",
+                 entry timestamp in [opens_at, closes_at); audits only once the key exists; \
+                 a close before closes_at is a referendum-closed-early with a public reason \
+                 (not blank, at most 1000 bytes) and only such a close carries one; every \
+                 early close is reported",
         needs_input: false,
     },
     StepInfo {
         step: StepId::Ballots,
         id: "V10",
         title: "ballots",
-        spec: "protocol-spec/04-ballots.md §4.5–4.6",
-        checks: "every cast ballot: credential in the electorate, structure, every proof and \
+        spec: "protocol-spec/04-ballots.md §4.5–4.6, §4.1.3",
+        checks: "every cast ballot: credential in the electorate and in standing at its leaf \
+                 (not revoked earlier; a replacement enrolled earlier, and not voting in a \
+                 referendum where a credential it replaces voted), structure, every proof and \
                  the credential signature bound to the manifest hash and the credential \
                  (batch-verified: one random linear combination per chunk in one multiscalar \
                  multiplication, falling back to single checks to name the culprit); no \

@@ -34,8 +34,9 @@ use vox_protocol::board::{
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyTracker, DecryptionShareMessage,
 };
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
+use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Hashable};
+use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening, Roll};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{inclusion_proof, NodeHash};
 use vox_protocol::petition::{
@@ -304,7 +305,7 @@ pub fn electorate(
         .enumerate()
         .map(|(i, c)| ElectorateEntry {
             credential: c.public_key(),
-            region: Some(if i % 2 == 0 { "north" } else { "south" }.into()),
+            region: region_of_voter(i),
         })
         .collect();
     (
@@ -315,6 +316,177 @@ pub fn electorate(
             entries,
         },
     )
+}
+
+/// An electorate put on the board by the registrar, replayed through the same
+/// [`Roll`] as the server's (so every entry it appends is one the server would accept).
+pub struct ElectorateRun {
+    roll: Roll,
+    /// The electorate's id.
+    pub id: String,
+    /// The frozen (or registered) electorate: what manifests and petitions name.
+    pub electorate: Electorate,
+    /// The citizens' credentials, in electorate order (drawn on their devices).
+    pub credentials: Vec<Credential>,
+}
+
+/// The regions of [`electorate`]: "north" and "south" alternate.
+fn region_of_voter(i: usize) -> Option<String> {
+    Some(
+        if i.is_multiple_of(2) {
+            "north"
+        } else {
+            "south"
+        }
+        .into(),
+    )
+}
+
+impl ElectorateRun {
+    /// Append `payload` (a registrar act, or an enrolment) as the server would: the roll
+    /// must accept it at the leaf it gets.
+    fn append<S: EntrySink>(&mut self, board: &mut Board<S>, payload: Payload) -> Result<u64> {
+        self.roll.apply(board.size(), &payload).map_err(err)?;
+        if payload.act_role().is_some() {
+            board.append_act(payload)
+        } else {
+            board.append(payload)
+        }
+    }
+
+    /// `n` credentials registered whole by one `electorate-registered` act (04 §4.1.1).
+    pub fn register<S: EntrySink>(
+        board: &mut Board<S>,
+        id: &str,
+        n: usize,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        let (credentials, e) = electorate(id, n, rng);
+        let mut run = Self {
+            roll: Roll::new(),
+            id: id.into(),
+            electorate: e.clone(),
+            credentials,
+        };
+        run.append(
+            board,
+            Payload::ElectorateRegistered {
+                electorate: e,
+                act: ActSignature::unsigned(),
+            },
+        )?;
+        Ok(run)
+    }
+
+    /// `n` citizens enrolled by code (04 §4.1.2, §4.1.4): the registrar draws one code
+    /// per citizen (regions "north" and "south" alternate, as in [`electorate`]) and
+    /// opens enrolment with their hashes; each citizen's device draws its credential and
+    /// enrols it with the code of its letter; the registrar freezes the electorate with
+    /// the hash of the enrolled list ([`Roll::pending`]).
+    pub fn by_code<S: EntrySink>(
+        board: &mut Board<S>,
+        id: &str,
+        n: usize,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        let north = n.div_ceil(2) as u64;
+        let south = (n / 2) as u64;
+        let per_region: Vec<(Option<String>, u64)> =
+            [(region_of_voter(0), north), (region_of_voter(1), south)]
+                .into_iter()
+                .filter(|(_, c)| *c > 0)
+                .collect();
+        let name = format!("Electorate {id}");
+        let (opening, letters) =
+            EnrolmentOpening::draw(id, &name, &per_region, rng).map_err(err)?;
+        let mut run = Self {
+            roll: Roll::new(),
+            id: id.into(),
+            electorate: Electorate {
+                id: id.into(),
+                name,
+                entries: Vec::new(),
+            },
+            credentials: Vec::new(),
+        };
+        run.append(
+            board,
+            Payload::EnrolmentOpened {
+                opening,
+                act: ActSignature::unsigned(),
+            },
+        )?;
+        // The letters come region by region; citizen i takes the next of its region's.
+        let mut by_region: HashMap<Option<String>, Vec<EnrolmentCode>> = HashMap::new();
+        for (region, code) in letters {
+            by_region.entry(region).or_default().push(code);
+        }
+        for codes in by_region.values_mut() {
+            codes.reverse();
+        }
+        for i in 0..n {
+            let region = region_of_voter(i);
+            let code = by_region
+                .get_mut(&region)
+                .and_then(Vec::pop)
+                .ok_or_else(|| err("no letter left for the region"))?;
+            let credential = Credential::generate(rng);
+            let enrolment =
+                EnrolmentRequest::create(id, region.as_deref(), Some(&code), &credential, rng);
+            run.append(board, Payload::CredentialEnrolled { enrolment })?;
+            run.credentials.push(credential);
+        }
+        run.electorate = run.roll.pending(id).map_err(err)?;
+        let electorate_hash = run.electorate.canonical_hash();
+        run.append(
+            board,
+            Payload::ElectorateFrozen {
+                electorate_id: id.into(),
+                electorate_hash,
+                act: ActSignature::unsigned(),
+            },
+        )?;
+        Ok(run)
+    }
+
+    /// The registrar revokes citizen `i`'s credential (lost device) after the freeze,
+    /// with a replacement code on a new letter; the citizen's new device enrols a new
+    /// credential with it (04 §4.1.3). Returns the replacement credential and the leaves
+    /// of the revocation and of the enrolment.
+    pub fn revoke_and_replace<S: EntrySink>(
+        &mut self,
+        board: &mut Board<S>,
+        i: usize,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(Credential, u64, u64)> {
+        let old = self
+            .credentials
+            .get(i)
+            .ok_or_else(|| err("no such citizen"))?
+            .public_key();
+        let region = self
+            .electorate
+            .entries
+            .iter()
+            .find(|e| e.credential == old)
+            .and_then(|e| e.region.clone());
+        let code = EnrolmentCode::generate(rng);
+        let revoked = self.append(
+            board,
+            Payload::CredentialRevoked {
+                electorate_id: self.id.clone(),
+                credential: old,
+                replacement: Some(code.hash(&self.id, region.as_deref())),
+                reason: "Device lost.".into(),
+                act: ActSignature::unsigned(),
+            },
+        )?;
+        let credential = Credential::generate(rng);
+        let enrolment =
+            EnrolmentRequest::create(&self.id, region.as_deref(), Some(&code), &credential, rng);
+        let enrolled = self.append(board, Payload::CredentialEnrolled { enrolment })?;
+        Ok((credential, revoked, enrolled))
+    }
 }
 
 /// A petition followed through the same tracker as the server's.
@@ -717,10 +889,23 @@ impl Referendum {
         board.append(Payload::BallotAudited { audited })
     }
 
-    /// Close voting.
+    /// Close voting at the manifest's closes_at: the clock moves there first if it is
+    /// earlier (a plain `referendum-closed` before closes_at fails V9.4).
     pub fn close<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
+        let wait = self.manifest.closes_at.saturating_sub(board.now());
+        board.advance_clock(wait);
         board.append_act(Payload::ReferendumClosed {
             referendum_id: self.manifest.referendum_id.clone(),
+            act: ActSignature::unsigned(),
+        })
+    }
+
+    /// Close voting now, before the manifest's closes_at, with a public reason
+    /// (`referendum-closed-early`).
+    pub fn close_early<S: EntrySink>(&self, board: &mut Board<S>, reason: &str) -> Result<u64> {
+        board.append_act(Payload::ReferendumClosedEarly {
+            referendum_id: self.manifest.referendum_id.clone(),
+            reason: reason.to_owned(),
             act: ActSignature::unsigned(),
         })
     }
@@ -943,6 +1128,10 @@ impl SynthRecord {
     }
 }
 
+/// The public reason of the honest record's early close of r1.
+pub const HONEST_EARLY_CLOSE_REASON: &str =
+    "Every voter on the register has voted or been reached; closed early by council decision.";
+
 /// The small complete scenario of the tests, and what the tests need to tamper with it.
 pub struct Honest {
     /// The record.
@@ -958,6 +1147,11 @@ pub struct Honest {
     pub receipts: Vec<Receipt>,
     /// Every voter's credential (index = position in the electorate).
     pub credentials: Vec<Credential>,
+    /// The voter whose credential the registrar revokes during voting
+    /// ([`HONEST_REVOKED`]; that voter had not voted).
+    pub revoked: usize,
+    /// The replacement credential enrolled for them, which then votes.
+    pub replacement: Credential,
     /// The trustees' keys (1..=3).
     pub trustee_keys: Vec<TrusteeKeys>,
     /// The referendum's manifest.
@@ -987,14 +1181,35 @@ fn honest_choices(v: usize) -> Choices {
     ]
 }
 
-/// Build the honest record: an electorate of 16; petition p1 (sponsor 3, response 3,
+/// How the honest record's electorate is put on the board.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Enrolment {
+    /// One `electorate-registered` act (04 §4.1.1).
+    Registered,
+    /// `enrolment-opened`, one `credential-enrolled` per voter, `electorate-frozen`
+    /// (04 §4.1.2–§4.1.4).
+    ByCode,
+}
+
+/// The voter of the honest record whose credential is revoked and replaced.
+pub const HONEST_REVOKED: usize = 13;
+
+/// [`honest_with`] with the electorate enrolled by code.
+pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
+    honest_with(seed, witnesses, Enrolment::ByCode)
+}
+
+/// Build the honest record: an electorate of 16 (registered whole, or enrolled by code
+/// and frozen, as `enrolment` says); petition p1 (sponsor 3, response 3,
 /// referendum 6) sponsored, published (crossing the response threshold on publication),
 /// signed, withdrawn from, invalidated in part, crossing the referendum threshold,
 /// answered and finally closed; petition p2 sponsored and rejected; referendum r1 from p1
 /// with four question kinds, a signed ceremony of 3 trustees (k = 2), 10 voters of whom
-/// 2 re-vote, one Benaloh audit, close, tally, shares of trustees 1 and 3, and the
-/// result. Tree heads are signed every few entries (cosigned by `witnesses` new keys).
-pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
+/// 2 re-vote, one Benaloh audit, the revocation of voter 13's credential (who had not
+/// voted) with a replacement that enrols and votes, close, tally, shares of trustees 1
+/// and 3, and the result. Tree heads are signed every few entries (cosigned by
+/// `witnesses` new keys).
+pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<Honest> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let roles = RoleSigners::generate(&mut rng);
     let board_key = roles.operator.clone();
@@ -1003,12 +1218,13 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
         .collect();
     let mut b = Board::new(copy_signers(&roles), witness_keys.clone(), T0, Vec::new())?;
 
-    let (creds, town) = electorate("town", 16, &mut rng);
+    let mut town_run = match enrolment {
+        Enrolment::Registered => ElectorateRun::register(&mut b, "town", 16, &mut rng)?,
+        Enrolment::ByCode => ElectorateRun::by_code(&mut b, "town", 16, &mut rng)?,
+    };
+    let creds = town_run.credentials.clone();
+    let town = town_run.electorate.clone();
     let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
-    b.append_act(Payload::ElectorateRegistered {
-        electorate: town.clone(),
-        act: ActSignature::unsigned(),
-    })?;
     b.sign_head();
 
     // Petition p1: proposal by voter 0, sponsors 1 and 2 (sponsor threshold 3).
@@ -1100,6 +1316,12 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
     let (ballot, _) = r.encrypt(cred(10)?, &honest_choices(11), &mut rng)?;
     r.cast(&mut b, ballot)?;
     let head_after_first = b.sign_head();
+    // Voter 13, who has not voted, loses their device: the registrar revokes the
+    // credential with a replacement code, the new device enrols and votes.
+    let (replacement, _, _) = town_run.revoke_and_replace(&mut b, HONEST_REVOKED, &mut rng)?;
+    b.advance_clock(60_000);
+    let (ballot, _) = r.encrypt(&replacement, &honest_choices(HONEST_REVOKED), &mut rng)?;
+    r.cast(&mut b, ballot)?;
     // Voters 2 and 5 change their minds.
     for v in [2, 5] {
         b.advance_clock(60_000);
@@ -1107,7 +1329,8 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
         r.cast(&mut b, ballot)?;
     }
     b.sign_head();
-    r.close(&mut b)?;
+    // Voting closes early, with its public reason (the record covers V9.4).
+    r.close_early(&mut b, HONEST_EARLY_CLOSE_REASON)?;
     let result = r.publish(&mut b, &[1, 3], &mut rng)?;
     b.sign_head();
     // The petition closes at its deadline.
@@ -1144,6 +1367,8 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
         witness_keys,
         receipts,
         credentials: creds,
+        revoked: HONEST_REVOKED,
+        replacement,
         trustee_keys,
         manifest,
         joint,

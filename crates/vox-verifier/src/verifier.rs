@@ -22,14 +22,16 @@ use vox_crypto::threshold::{combine, DecryptionShare, JointPublicKeys};
 use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{
-    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
+    check_early_close_reason, is_early_close, BoardEntry, BoardPublicKey, EncryptedTally, Payload,
+    Receipt, SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyMessage, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
 };
-use vox_protocol::electorate::{Electorate, ElectorateIndex};
+use vox_protocol::electorate::{ElectorateIndex, Ineligible};
 use vox_protocol::encoding::{human_code, Hashable};
-use vox_protocol::manifest::Manifest;
+use vox_protocol::enrolment::{Effect, EnrolmentError, Roll};
+use vox_protocol::manifest::{Manifest, MAX_SLOT_VALUE};
 use vox_protocol::merkle::{leaf_hash, NodeHash};
 use vox_protocol::petition::{
     Moderation, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
@@ -155,10 +157,11 @@ fn unknown_fields(
 /// Decode one entry line: parse (decompressing and validating every point), re-encode
 /// canonically for the leaf hash, and hash a cast ballot. Runs in parallel.
 ///
-/// Entries other than the bulk ones (ballots, petition signatures, electorate lists) are
-/// also checked for JSON fields the protocol does not know: such data is covered by no
-/// hash or signature, and a record must not smuggle in its own generators or parameters
-/// (a manifest, a ceremony message, a tally…). In the bulk entries extra fields are
+/// Entries other than the bulk ones (ballots, petition signatures, electorate lists,
+/// enrolments) are also checked for JSON fields the protocol does not know: such data
+/// is covered by no hash or signature, and a record must not smuggle in its own
+/// generators or parameters (a manifest, a ceremony message, a tally…). In the bulk
+/// entries extra fields are
 /// ignored like everywhere else: nothing reads them.
 pub(crate) fn parse_entry(index: u64, line: &str) -> Parsed {
     match serde_json::from_str::<BoardEntry>(line) {
@@ -173,6 +176,7 @@ pub(crate) fn parse_entry(index: u64, line: &str) -> Parsed {
                 Payload::BallotCast { .. }
                     | Payload::PetitionSigned { .. }
                     | Payload::ElectorateRegistered { .. }
+                    | Payload::CredentialEnrolled { .. }
             ) {
                 if let (Ok(original), Ok(known)) = (
                     serde_json::from_str::<serde_json::Value>(line),
@@ -273,8 +277,10 @@ impl ReferendumState {
     }
 }
 
+/// A usable (registered or frozen) electorate: a copy of the roll's live index,
+/// refreshed on every [`Effect`] the roll reports for it, so the parallel work always
+/// checks against the revocations and replacements replayed so far.
 struct ElectorateState {
-    electorate: Electorate,
     index: ElectorateIndex,
 }
 
@@ -353,6 +359,26 @@ impl HeadVerdict {
     }
 }
 
+/// V6.6 / V10.5: why `credential` may not act at `leaf`, if it may not: revoked at an
+/// earlier leaf, or a replacement enrolled only later. A credential not on the
+/// electorate at this point of the replay (never, or a replacement whose enrolment
+/// comes later) is left to the signature checks, which say so once: the queued work is
+/// flushed before any replacement enrolment (see `on_electorate`).
+fn standing_fault(
+    index: &ElectorateIndex,
+    credential: &vox_crypto::credential::CredentialPublicKey,
+    leaf: u64,
+    rule: &str,
+) -> Option<String> {
+    match index.standing(credential, leaf) {
+        Ok(()) | Err(Ineligible::NotMember) => None,
+        Err(e @ Ineligible::Revoked(_)) => {
+            Some(format!("{rule}: {e}; it may not act after its revocation"))
+        }
+        Err(e @ Ineligible::NotYet(_)) => Some(format!("{rule}: {e}")),
+    }
+}
+
 /// The verifier state machine. See the module documentation.
 pub struct Verifier {
     board: BoardPublicKey,
@@ -385,8 +411,9 @@ pub struct Verifier {
     receipts: Vec<ReceiptState>,
     receipt_leaves: HashMap<u64, Vec<usize>>,
     // ---- content
+    /// Replay of every electorate entry (V5): the same rules the server applies.
+    roll: Roll,
     electorates: HashMap<Hash32, ElectorateState>,
-    electorate_ids: HashMap<String, Hash32>,
     petitions: BTreeMap<String, PetitionState>,
     referendums: Vec<ReferendumState>,
     referendum_ids: HashMap<String, usize>,
@@ -469,8 +496,8 @@ impl Verifier {
             unverifiable_acts: 0,
             receipts: Vec::new(),
             receipt_leaves: HashMap::new(),
+            roll: Roll::new(),
             electorates: HashMap::new(),
-            electorate_ids: HashMap::new(),
             petitions: BTreeMap::new(),
             referendums: Vec::new(),
             referendum_ids: HashMap::new(),
@@ -869,9 +896,11 @@ impl Verifier {
         match entry.payload {
             // V4 only (check_authority).
             Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
-            Payload::ElectorateRegistered { electorate, .. } => {
-                self.on_electorate(index, electorate)
-            }
+            Payload::ElectorateRegistered { .. }
+            | Payload::EnrolmentOpened { .. }
+            | Payload::CredentialEnrolled { .. }
+            | Payload::CredentialRevoked { .. }
+            | Payload::ElectorateFrozen { .. } => self.on_electorate(index, &entry.payload),
             Payload::PetitionProposed { proposal } => self.on_proposal(index, proposal),
             Payload::PetitionSigned { signature } => self.on_signature(index, ts, signature),
             Payload::PetitionThreshold {
@@ -952,13 +981,30 @@ impl Verifier {
             ),
             Payload::BallotCast { ballot } => self.on_ballot(index, ts, ballot, ballot_hash),
             Payload::BallotAudited { audited } => self.on_audit(index, audited),
-            Payload::ReferendumClosed { referendum_id, .. } => self.transition(
-                index,
-                &referendum_id,
-                &[Phase::Open],
-                Phase::Closed,
-                "closed",
-            ),
+            Payload::ReferendumClosed { referendum_id, .. } => {
+                self.transition(
+                    index,
+                    &referendum_id,
+                    &[Phase::Open],
+                    Phase::Closed,
+                    "closed",
+                );
+                self.check_close_time(index, ts, &referendum_id, None);
+            }
+            Payload::ReferendumClosedEarly {
+                referendum_id,
+                reason,
+                ..
+            } => {
+                self.transition(
+                    index,
+                    &referendum_id,
+                    &[Phase::Open],
+                    Phase::Closed,
+                    "closed early",
+                );
+                self.check_close_time(index, ts, &referendum_id, Some(&reason));
+            }
             Payload::TallyComputed { tally } => self.on_tally(index, tally),
             Payload::DecryptionShare { share } => self.on_share(index, share),
             Payload::ResultPublished { result } => self.on_result(index, result),
@@ -1136,43 +1182,70 @@ impl Verifier {
     // Electorates (V5)
     // ---------------------------------------------------------------------------------
 
-    fn on_electorate(&mut self, index: u64, electorate: Electorate) {
+    /// V5.1, V5.2, V5.4–V5.7: replay one electorate entry through the shared [`Roll`]
+    /// (the server applies the same rules before appending). A refused entry changes
+    /// nothing, as on an honest board.
+    fn on_electorate(&mut self, index: u64, payload: &Payload) {
+        // A replacement enrolment adds a key to a usable electorate. The queued ballots
+        // and signatures are checked for membership (`contains`) against the index as it
+        // is at flush time, so verify them first: an act that comes before the key's
+        // enrolment must not find it there.
+        if let Payload::CredentialEnrolled { enrolment } = payload {
+            if self.roll.is_frozen(&enrolment.electorate_id) {
+                self.flush();
+            }
+        }
         let sw = Stopwatch::start();
         self.count(StepId::Electorates, 1);
-        let at = Location::Electorate {
-            electorate: electorate.id.clone(),
-            leaf: Some(index),
-        };
-        if let Err(e) = electorate.validate() {
-            self.fail(StepId::Electorates, at.clone(), e.to_string());
-        }
-        let index_ = electorate.index();
-        let hash = index_.hash;
-        if self.electorates.contains_key(&hash) {
-            self.fail(StepId::Electorates, at, "electorate registered twice");
-        } else {
-            if let Some(prev) = self.electorate_ids.get(&electorate.id) {
-                if *prev != hash {
-                    self.fail(
-                        StepId::Electorates,
-                        at,
-                        "another electorate with this id was registered earlier",
-                    );
+        match self.roll.apply(index, payload) {
+            Ok(Effect::None) => {}
+            Ok(Effect::Usable(hash) | Effect::IndexChanged(hash)) => {
+                if let Some((_, live)) = self.roll.usable(&hash) {
+                    let state = ElectorateState {
+                        index: live.clone(),
+                    };
+                    self.electorates.insert(hash, state);
                 }
             }
-            self.electorate_ids.insert(electorate.id.clone(), hash);
-            self.electorates.insert(
-                hash,
-                ElectorateState {
-                    electorate,
-                    index: index_,
-                },
-            );
+            Err(e) => {
+                let (electorate, rule) = match payload {
+                    Payload::ElectorateRegistered { electorate, .. } => {
+                        (electorate.id.clone(), "V5.1")
+                    }
+                    Payload::EnrolmentOpened { opening, .. } => {
+                        (opening.electorate_id.clone(), "V5.4")
+                    }
+                    Payload::CredentialEnrolled { enrolment } => {
+                        (enrolment.electorate_id.clone(), "V5.5")
+                    }
+                    Payload::CredentialRevoked { electorate_id, .. } => {
+                        (electorate_id.clone(), "V5.6")
+                    }
+                    Payload::ElectorateFrozen { electorate_id, .. } => {
+                        (electorate_id.clone(), "V5.7")
+                    }
+                    _ => (String::new(), "V5"),
+                };
+                let rule = if matches!(e, EnrolmentError::Duplicate(_)) {
+                    "V5.2"
+                } else {
+                    rule
+                };
+                self.fail(
+                    StepId::Electorates,
+                    Location::Electorate {
+                        electorate,
+                        leaf: Some(index),
+                    },
+                    format!("{rule} {}: {e}", payload.kind()),
+                );
+            }
         }
         self.time(StepId::Electorates, sw);
     }
 
-    /// The electorate `hash` if registered earlier; otherwise a V5 failure at `at`.
+    /// V5.3: the electorate `hash` if it is usable (registered, or frozen after
+    /// enrolment) by now; otherwise a V5 failure at `at`.
     fn use_electorate(&mut self, hash: &Hash32, at: Location) -> Option<Hash32> {
         self.count(StepId::Electorates, 1);
         if self.electorates.contains_key(hash) {
@@ -1181,7 +1254,10 @@ impl Verifier {
             self.fail(
                 StepId::Electorates,
                 at,
-                format!("uses electorate {hash}, which was not registered earlier in the log"),
+                format!(
+                    "V5.3: uses electorate {hash}, which was neither registered nor frozen \
+                     earlier in the log (an electorate still enrolling cannot be used)"
+                ),
             );
             None
         }
@@ -1209,18 +1285,17 @@ impl Verifier {
             return;
         }
         let electorate = self.use_electorate(&proposal.petition.electorate_hash, at.clone());
-        let proposer_region = electorate
-            .and_then(|h| self.electorates.get(&h))
-            .and_then(|e| {
-                e.index
-                    .position(&proposal.proposer)
-                    .and_then(|pos| e.electorate.entries.get(pos))
-                    .and_then(|entry| entry.region.clone())
-            });
+        let mut faults = Vec::new();
+        let mut proposer_region = None;
         if let Some(e) = electorate.and_then(|h| self.electorates.get(&h)) {
+            proposer_region = e.index.region_of(&proposal.proposer).map(str::to_owned);
             if let Err(err) = proposal.verify(&e.index) {
-                self.fail(StepId::Petitions, at, format!("proposal: {err}"));
+                faults.push(format!("proposal: {err}"));
             }
+            faults.extend(standing_fault(&e.index, &proposal.proposer, index, "V6.6"));
+        }
+        for f in faults {
+            self.fail(StepId::Petitions, at.clone(), f);
         }
         self.petitions.insert(
             id,
@@ -1245,15 +1320,32 @@ impl Verifier {
             self.time(StepId::Petitions, sw);
             return;
         };
-        let region = p
-            .electorate
-            .and_then(|h| self.electorates.get(&h))
-            .and_then(|e| {
-                e.index
-                    .position(&signature.credential)
-                    .and_then(|pos| e.electorate.entries.get(pos))
-                    .and_then(|entry| entry.region.clone())
-            });
+        // V6.6: the signer (or withdrawer) is in standing at this leaf, and is not the
+        // replacement of a credential that took part already. The entry is still
+        // replayed (one fault, one failure).
+        let mut faults = Vec::new();
+        let mut region = None;
+        if let Some(e) = p.electorate.and_then(|h| self.electorates.get(&h)) {
+            region = e.index.region_of(&signature.credential).map(str::to_owned);
+            faults.extend(standing_fault(
+                &e.index,
+                &signature.credential,
+                index,
+                "V6.6",
+            ));
+            if let Some(pred) = e
+                .index
+                .predecessors(&signature.credential)
+                .into_iter()
+                .find(|k| p.tracker.has_taken_part(k))
+            {
+                faults.push(format!(
+                    "V6.6: this credential replaces the revoked credential {}, which already \
+                     took part in this petition: one citizen, one signature",
+                    hex::encode(pred)
+                ));
+            }
+        }
         let applied = p.tracker.apply_signature(&signature, region.as_deref(), ts);
         let petition_hash = p.tracker.hash;
         let electorate = p.electorate;
@@ -1268,7 +1360,10 @@ impl Verifier {
                     });
                 }
             }
-            Err(e) => self.fail(StepId::Petitions, at.clone(), e.to_string()),
+            Err(e) => faults.push(e.to_string()),
+        }
+        for f in faults {
+            self.fail(StepId::Petitions, at.clone(), f);
         }
         match electorate {
             Some(electorate) => self.signatures.push(SignatureWork {
@@ -1414,6 +1509,13 @@ impl Verifier {
         }
         let electorate = self.use_electorate(&manifest.electorate_hash, at.clone());
         ok &= electorate.is_some();
+        // V7.5: every slot's total stays within the discrete-log limit (04 §4.2 rule 6).
+        if let Some(e) = electorate.and_then(|h| self.electorates.get(&h)) {
+            if let Err(e) = manifest.check_slot_bound(e.index.listed() as u64) {
+                ok = false;
+                self.fail(StepId::Manifests, at.clone(), format!("V7.5: {e}"));
+            }
+        }
         if let Some(src) = &manifest.source_petition {
             let res = match self.petitions.get_mut(src) {
                 None => Err(format!("source petition {src} does not exist")),
@@ -1489,6 +1591,61 @@ impl Verifier {
                 None
             }
         }
+    }
+
+    /// V9.4: a close before the manifest's closes_at (by the entry's board timestamp
+    /// `ts`) is a `referendum-closed-early` with a valid public reason (`reason`), and
+    /// only such a close carries one. An early close is reported (a note); whether it was
+    /// legitimate is not the verifier's to judge.
+    fn check_close_time(&mut self, index: u64, ts: i64, id: &str, reason: Option<&str>) {
+        let sw = Stopwatch::start();
+        let Some(st) = self
+            .referendum_ids
+            .get(id)
+            .and_then(|r| self.referendums.get(*r))
+        else {
+            // V9.1 already failed (a close for a referendum never created).
+            return;
+        };
+        let closes_at = st.manifest.closes_at;
+        let at = st.location(index);
+        let early = is_early_close(ts, closes_at);
+        match (early, reason) {
+            (true, None) => self.fail(
+                StepId::Lifecycle,
+                at,
+                format!(
+                    "referendum-closed at {ts} ms, {} ms before the manifest's closes_at \
+                     {closes_at}, without a reason: an early close must be a \
+                     referendum-closed-early act with a public reason",
+                    closes_at.saturating_sub(ts)
+                ),
+            ),
+            (false, Some(_)) => self.fail(
+                StepId::Lifecycle,
+                at,
+                format!(
+                    "referendum-closed-early at {ts} ms, not before the manifest's closes_at \
+                     {closes_at}: only a close before closes_at is early"
+                ),
+            ),
+            (true, Some(reason)) => {
+                if let Err(e) = check_early_close_reason(reason) {
+                    self.fail(StepId::Lifecycle, at, format!("early close: {e}"));
+                } else {
+                    self.note(
+                        StepId::Lifecycle,
+                        format!(
+                            "referendum {id} closed early at leaf {index} ({ts} ms, {} ms \
+                             before the announced closes_at {closes_at}); reason: {reason:?}",
+                            closes_at.saturating_sub(ts)
+                        ),
+                    );
+                }
+            }
+            (false, None) => {}
+        }
+        self.time(StepId::Lifecycle, sw);
     }
 
     fn transition(&mut self, index: u64, id: &str, from: &[Phase], to: Phase, what: &str) {
@@ -1655,6 +1812,9 @@ impl Verifier {
         };
         self.count(StepId::Lifecycle, 1);
         let mut faults: Vec<(StepId, Location, String)> = Vec::new();
+        for f in self.ballot_standing(r, index, &ballot) {
+            faults.push((StepId::Ballots, at.clone(), f));
+        }
         let Some(st) = self.referendums.get_mut(r) else {
             return;
         };
@@ -1733,6 +1893,34 @@ impl Verifier {
             self.flush();
         }
         self.time(StepId::Ballots, sw);
+    }
+
+    /// V10.5 for the ballot at `leaf` of referendum `r` (verified referendums only): its
+    /// credential is in standing, and no credential it replaces cast a ballot earlier in
+    /// this referendum (the per-credential bookkeeping holds every voter seen so far).
+    fn ballot_standing(&self, r: usize, leaf: u64, ballot: &Ballot) -> Vec<String> {
+        let mut faults = Vec::new();
+        let Some(st) = self.referendums.get(r).filter(|st| st.focus) else {
+            return faults;
+        };
+        let Some(e) = st.electorate.and_then(|h| self.electorates.get(&h)) else {
+            return faults;
+        };
+        faults.extend(standing_fault(&e.index, &ballot.credential, leaf, "V10.5"));
+        for pred in e.index.predecessors(&ballot.credential) {
+            if st
+                .credentials
+                .get(&pred)
+                .is_some_and(|c| !c.cast.is_empty())
+            {
+                faults.push(format!(
+                    "V10.5: this credential replaces the revoked credential {}, which cast a \
+                     ballot earlier in this referendum: one citizen, one vote",
+                    hex::encode(pred)
+                ));
+            }
+        }
+        faults
     }
 
     fn on_audit(&mut self, index: u64, audited: AuditedBallot) {
@@ -2579,10 +2767,7 @@ fn check_result(
         if Scalar::from_u64(*value).mul_base() == *point {
             continue;
         }
-        let actual = DlogTable::new(bound.saturating_add(1))
-            .and_then(|t| t.solve(point))
-            .map(|v| v.to_string())
-            .unwrap_or_else(|_| format!("no value in 0..={bound}"));
+        let actual = true_total(point, *bound);
         faults.push((
             at.clone(),
             format!(
@@ -2593,11 +2778,43 @@ fn check_result(
     faults
 }
 
+/// The true total of a slot whose published value is wrong, for the failure message:
+/// a bounded discrete log, but never beyond [`MAX_SLOT_VALUE`] (a manifest that passed
+/// V7.5 stays below it; a record that failed V7 must not make the verifier build a huge
+/// table just to print a diagnostic).
+fn true_total(point: &vox_crypto::group::Point, bound: u64) -> String {
+    if bound > MAX_SLOT_VALUE {
+        return format!(
+            "a value not searched for (the bound {bound} exceeds the tally limit \
+             {MAX_SLOT_VALUE}, V7.5)"
+        );
+    }
+    DlogTable::new(bound.saturating_add(1))
+        .and_then(|t| t.solve(point))
+        .map(|v| v.to_string())
+        .unwrap_or_else(|_| format!("no value in 0..={bound}"))
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use vox_protocol::tally::counted_hash;
+
+    #[test]
+    fn the_diagnostic_discrete_log_is_bounded() {
+        let p = Scalar::from_u64(41).mul_base();
+        assert_eq!(true_total(&p, 100), "41");
+        assert_eq!(true_total(&p, 40), "no value in 0..=40");
+        // Past the limit nothing is built or searched (a table for 2⁶⁰ would be 2³⁰
+        // entries); the message says why.
+        let past = true_total(&p, 1 << 60);
+        assert!(
+            past.contains("not searched") && past.contains("V7.5"),
+            "{past}"
+        );
+        assert!(true_total(&p, MAX_SLOT_VALUE + 1).contains("not searched"));
+    }
 
     #[test]
     fn streaming_counted_hash_matches_the_protocol() {

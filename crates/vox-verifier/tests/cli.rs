@@ -128,7 +128,12 @@ fn receipts_are_checked() {
 fn incomplete_record_exits_3_unless_partial_is_allowed() {
     let mut rec = base().record.clone();
     let closed = rec
-        .find(|p| matches!(p, Payload::ReferendumClosed { .. }))
+        .find(|p| {
+            matches!(
+                p,
+                Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. }
+            )
+        })
         .unwrap();
     rec.entries.truncate(closed + 1);
     rec.resign(&base().board_key, &[]);
@@ -312,6 +317,8 @@ struct Board {
     /// Entries and heads served: a prefix of the record, or all of it.
     size: usize,
     posts: Vec<serde_json::Value>,
+    /// Answer cosignatures with a 422 problem (a witness the board does not know).
+    refuse_cosignatures: bool,
 }
 
 impl Board {
@@ -384,6 +391,10 @@ impl Board {
                 let proof = consistency_proof(&leaves[..second as usize], first).unwrap();
                 json(serde_json::json!({"first": first, "second": second, "proof": proof}))
             }
+            ("POST", "/api/v1/board/cosignatures") if self.refuse_cosignatures => (
+                422,
+                r#"{"type":"https://vox.invalid/problems/invalid","title":"Unprocessable Entity","status":422,"detail":"witness key is not in the board's witness policy"}"#.into(),
+            ),
             ("POST", "/api/v1/board/cosignatures") => {
                 self.posts.push(serde_json::from_str(body).unwrap());
                 (201, "{}".into())
@@ -444,6 +455,7 @@ fn fake(record: SynthRecord, size: usize) -> (Arc<Mutex<Board>>, String) {
         record,
         size,
         posts: Vec::new(),
+        refuse_cosignatures: false,
     }));
     let url = serve(board.clone());
     (board, url)
@@ -567,6 +579,19 @@ fn monitor_follows_cosigns_and_catches_a_fork() {
             assert_eq!(c.witness, BoardPublicKey(witness.verifying_key()));
         }
     }
+    // The board refuses the cosignature: the monitor says why (the problem's title and
+    // detail) and exits non-zero (2: it could not do its job), after the checks passed.
+    board.lock().unwrap().refuse_cosignatures = true;
+    let o = run(&["--log-only"]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
+    assert!(
+        text(&o).contains("cosignature refused")
+            && text(&o).contains("Unprocessable Entity")
+            && text(&o).contains("not in the board's witness policy"),
+        "{}",
+        text(&o)
+    );
+    board.lock().unwrap().refuse_cosignatures = false;
     // The board now shows a rewritten history (re-signed): the monitor raises the alarm.
     let mut forked = rec.clone();
     let resp = forked

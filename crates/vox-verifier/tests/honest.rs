@@ -24,8 +24,9 @@ fn honest_record_passes_every_step() {
     }
     let r = &report.referendums[0];
     assert_eq!(r.result.as_ref(), Some(&h.result.counts));
-    assert_eq!(r.counted, 11);
-    assert_eq!(r.ballots_cast, 13);
+    // 11 voters, and the replacement of voter 13's revoked credential.
+    assert_eq!(r.counted, 12);
+    assert_eq!(r.ballots_cast, 14);
     assert_eq!(r.audited, 1);
     let p1 = report.petitions.iter().find(|p| p.id == "p1").unwrap();
     assert_eq!(p1.count, 7);

@@ -9,18 +9,23 @@ use std::sync::OnceLock;
 use ed25519_dalek::SigningKey;
 use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
-use vox_crypto::credential::Credential;
+use vox_crypto::credential::{Credential, CredentialPublicKey};
 use vox_crypto::threshold::{DecryptionShare, TrusteeIndex, TrusteeKeys};
 use vox_crypto::{Hash32, Point, Scalar};
-use vox_protocol::ballot::{encrypt_ballot, BallotContext};
+use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext};
 use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Sig, SignedTreeHead, TreeHead};
 use vox_protocol::ceremony::DecryptionShareMessage;
-use vox_protocol::encoding::Hashable;
+use vox_protocol::electorate::{Electorate, EnrolmentRequest};
+use vox_protocol::encoding::{human_code, Hashable};
+use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
+use vox_protocol::manifest::QuestionKind;
 use vox_protocol::merkle::NodeHash;
-use vox_protocol::petition::{Moderation, ThresholdKind};
+use vox_protocol::petition::{Moderation, PetitionSignature, SignatureAction, ThresholdKind};
 use vox_protocol::roles::{Role, RoleSigners};
 use vox_verifier::report::{Failure, Location, Report};
-use vox_verifier::synth::{honest, rotation, Honest, SynthRecord, T0};
+use vox_verifier::synth::{
+    honest, honest_with, manifest, question, rotation, Enrolment, Honest, SynthRecord, T0,
+};
 use vox_verifier::{
     verify_record, MemorySource, NoProgress, Options, Status, StepId, TrustAnchors, Verdict,
 };
@@ -28,6 +33,12 @@ use vox_verifier::{
 fn base() -> &'static Honest {
     static BASE: OnceLock<Honest> = OnceLock::new();
     BASE.get_or_init(|| honest(11, 0).unwrap())
+}
+
+/// The same scenario with the electorate registered whole (`electorate-registered`).
+fn registered_base() -> &'static Honest {
+    static BASE: OnceLock<Honest> = OnceLock::new();
+    BASE.get_or_init(|| honest_with(12, 0, Enrolment::Registered).unwrap())
 }
 
 fn verify_source(src: &MemorySource) -> Report {
@@ -101,8 +112,13 @@ fn restamp(rec: &mut SynthRecord) {
 }
 
 fn closed_at(rec: &SynthRecord) -> usize {
-    rec.find(|p| matches!(p, Payload::ReferendumClosed { .. }))
-        .unwrap()
+    rec.find(|p| {
+        matches!(
+            p,
+            Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. }
+        )
+    })
+    .unwrap()
 }
 
 fn failure_locations(report: &Report, step: StepId) -> Vec<Location> {
@@ -717,22 +733,67 @@ fn act_signed_by_wrong_role_is_caught_by_v4() {
     );
     assert!(f[0].message.contains("petitions-office"), "{}", f[0]);
     // The operator cannot register an electorate in the registrar's name either.
-    let rec = edit_resigned(|r| {
-        let i = find_kind(r, "electorate-registered");
-        let p = &mut r.entries[i].payload;
-        let at = p.act().unwrap().issued_at_ms;
-        p.sign_act(&log_id(), at, &h.board_key).unwrap();
-    });
+    let registered = registered_base();
+    let mut rec = registered.record.clone();
+    let i = find_kind(&rec, "electorate-registered");
+    let p = &mut rec.entries[i].payload;
+    let at = p.act().unwrap().issued_at_ms;
+    p.sign_act(&registered.roles.log_id(), at, &registered.board_key)
+        .unwrap();
+    rec.resign(&registered.board_key, &[]);
     let report = expect_only_v4(&rec);
     let f = v4_failures(&report);
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(matches!(
+    assert_eq!(
         f[0].location,
         Location::Act {
-            role: Role::Registrar,
-            ..
+            leaf: i as u64,
+            role: Role::Registrar
         }
-    ));
+    );
+}
+
+/// The registrar's enrolment acts (opening, revocation, freeze), signed by another role
+/// or with a forged signature, fail V4 and nothing else.
+#[test]
+fn enrolment_acts_signed_by_wrong_role_or_forged_are_caught_by_v4() {
+    let h = base();
+    for kind in [
+        "enrolment-opened",
+        "credential-revoked",
+        "electorate-frozen",
+    ] {
+        for (how, key) in [
+            ("operator", Some(&h.board_key)),
+            ("election authority", Some(&h.roles.election_authority)),
+            ("forged", None),
+        ] {
+            let mut leaf = 0;
+            let rec = edit_resigned(|r| {
+                leaf = find_kind(r, kind);
+                let p = &mut r.entries[leaf].payload;
+                match key {
+                    Some(k) => {
+                        let at = p.act().unwrap().issued_at_ms;
+                        p.sign_act(&log_id(), at, k).unwrap();
+                    }
+                    None => flip_act_signature(p),
+                }
+            });
+            let report = expect_only_v4(&rec);
+            let f = v4_failures(&report);
+            assert_eq!(f.len(), 1, "{kind} {how}: {f:?}");
+            assert_eq!(
+                f[0].location,
+                Location::Act {
+                    leaf: leaf as u64,
+                    role: Role::Registrar
+                },
+                "{kind} {how}"
+            );
+            assert!(f[0].message.contains("does not verify"), "{}", f[0]);
+        }
+    }
 }
 
 #[test]
@@ -768,7 +829,7 @@ fn forged_act_signature_is_caught_by_v4() {
 fn replayed_act_is_caught_by_v4() {
     let mut first = 0;
     let rec = edit_resigned(|r| {
-        first = find_kind(r, "referendum-closed");
+        first = find_kind(r, "referendum-closed-early");
         let copy = r.entries[first].payload.clone();
         insert(r, first + 1, copy);
     });
@@ -1038,4 +1099,669 @@ fn act_signed_by_the_old_key_after_a_rotation_is_caught_by_v4() {
     });
     let report = verify(&rec);
     assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+}
+
+// ---- enrolment by code, revocation, freezing (V5), standing (V6.6, V10.5) ---------------
+
+/// The edited, re-signed record fails `step` and nothing else.
+fn expect_only(rec: &SynthRecord, step: StepId) -> Report {
+    let report = verify(rec);
+    let text = report.to_human();
+    assert_eq!(report.verdict(), Verdict::Fail, "{text}");
+    assert_eq!(report.failed_steps(), vec![step], "{text}");
+    report
+}
+
+fn failures(report: &Report, step: StepId) -> Vec<Failure> {
+    report.step(step).unwrap().failures.clone()
+}
+
+fn at_town(leaf: usize) -> Location {
+    Location::Electorate {
+        electorate: "town".into(),
+        leaf: Some(leaf as u64),
+    }
+}
+
+fn enrolment_at(rec: &SynthRecord, i: usize) -> EnrolmentRequest {
+    match &rec.entries[i].payload {
+        Payload::CredentialEnrolled { enrolment } => enrolment.clone(),
+        _ => panic!("not an enrolment"),
+    }
+}
+
+/// A registrar act signed with the base record's registrar key.
+fn registrar(payload: Payload, issued_at_ms: i64) -> Payload {
+    payload
+        .signed_act(&log_id(), issued_at_ms, &base().roles.registrar)
+        .unwrap()
+}
+
+/// A ballot for r1 by `credential`, and where the verifier names it.
+fn r1_ballot(credential: &Credential, seed: u64) -> Ballot {
+    let h = base();
+    let ctx = BallotContext::new(&h.manifest, *h.joint.election_key());
+    let choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 0, 0], vec![1, 2]];
+    let (ballot, _) = encrypt_ballot(
+        &ctx,
+        credential,
+        &choices,
+        &mut ChaCha20Rng::seed_from_u64(seed),
+    )
+    .unwrap();
+    ballot
+}
+
+fn ballot_location(ballot: &Ballot, leaf: usize) -> Location {
+    Location::Ballot {
+        referendum: "r1".into(),
+        leaf: leaf as u64,
+        tracking_code: human_code(&ballot.hash()),
+    }
+}
+
+#[test]
+fn honest_record_enrols_by_code_revokes_and_replaces() {
+    let rec = &base().record;
+    for kind in [
+        "enrolment-opened",
+        "credential-enrolled",
+        "credential-revoked",
+        "electorate-frozen",
+    ] {
+        assert!(rec.find(|p| p.kind() == kind).is_some(), "no {kind}");
+    }
+    // The replacement enrols after the freeze and votes.
+    let frozen = find_kind(rec, "electorate-frozen");
+    let revoked = find_kind(rec, "credential-revoked");
+    assert!(revoked > frozen);
+    let replacement = base().replacement.public_key();
+    assert!(
+        rec.find_all(
+            |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement)
+        )
+        .len()
+            == 1
+    );
+    let report = verify(rec);
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+    // 1 opening + 16 enrolments + 1 freeze + 1 revocation + 1 replacement enrolment, and
+    // the uses by 2 petitions and 1 manifest.
+    assert_eq!(report.step(StepId::Electorates).unwrap().checked, 20 + 3);
+}
+
+#[test]
+fn honest_record_with_a_registered_electorate_passes() {
+    let h = registered_base();
+    assert!(h.record.find(|p| p.kind() == "enrolment-opened").is_none());
+    assert!(h
+        .record
+        .find(|p| p.kind() == "credential-revoked")
+        .is_some());
+    let report = verify(&h.record);
+    assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
+}
+
+#[test]
+fn enrolment_with_an_uncommitted_code_is_caught_by_v5() {
+    let mut rng = ChaCha20Rng::seed_from_u64(40);
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        // Before the freeze, with a valid credential signature: only the code is wrong.
+        leaf = find_kind(r, "electorate-frozen");
+        let c = Credential::generate(&mut rng);
+        let code = EnrolmentCode::generate(&mut rng);
+        let enrolment = EnrolmentRequest::create("town", Some("north"), Some(&code), &c, &mut rng);
+        insert(r, leaf, Payload::CredentialEnrolled { enrolment });
+    });
+    let f = failures(&expect_only(&rec, StepId::Electorates), StepId::Electorates);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, at_town(leaf));
+    assert!(
+        f[0].message.contains("V5.5") && f[0].message.contains("not one the registrar committed"),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn code_spent_twice_is_caught_by_v5() {
+    let mut rng = ChaCha20Rng::seed_from_u64(41);
+    let (mut first, mut leaf) = (0, 0);
+    let rec = edit_resigned(|r| {
+        first = r
+            .find(|p| matches!(p, Payload::CredentialEnrolled { .. }))
+            .unwrap();
+        let spent = enrolment_at(r, first);
+        let code = EnrolmentCode::from_normalised(spent.code.as_deref().unwrap()).unwrap();
+        // A second device enrols another key with the same letter.
+        let c = Credential::generate(&mut rng);
+        let enrolment =
+            EnrolmentRequest::create("town", spent.region.as_deref(), Some(&code), &c, &mut rng);
+        leaf = find_kind(r, "electorate-frozen");
+        insert(r, leaf, Payload::CredentialEnrolled { enrolment });
+    });
+    let f = failures(&expect_only(&rec, StepId::Electorates), StepId::Electorates);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, at_town(leaf));
+    assert!(
+        f[0].message.contains("V5.5")
+            && f[0]
+                .message
+                .contains(&format!("already spent at leaf {first}")),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn enrolment_with_a_bad_credential_signature_is_caught_by_v5() {
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = r.find_all(|p| matches!(p, Payload::CredentialEnrolled { .. }))[4];
+        if let Payload::CredentialEnrolled { enrolment } = &mut r.entries[leaf].payload {
+            enrolment.signature.0.z = enrolment.signature.0.z + Scalar::ONE;
+        }
+    });
+    let report = expect(&rec, StepId::Electorates, true);
+    let f = failures(&report, StepId::Electorates);
+    assert_eq!(f[0].location, at_town(leaf));
+    assert!(f[0].message.contains("signature"), "{}", f[0]);
+}
+
+#[test]
+fn freeze_naming_a_wrong_hash_is_caught_by_v5() {
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = find_kind(r, "electorate-frozen");
+        let p = &mut r.entries[leaf].payload;
+        let at = p.act().unwrap().issued_at_ms;
+        if let Payload::ElectorateFrozen {
+            electorate_hash, ..
+        } = p
+        {
+            *electorate_hash = Hash32([5; 32]);
+        }
+        // Correctly signed by the registrar: only the hash is wrong.
+        *p = registrar(p.clone(), at);
+    });
+    let report = expect(&rec, StepId::Electorates, true);
+    assert_eq!(report.status(StepId::Roles), Status::Pass);
+    let f = failures(&report, StepId::Electorates);
+    assert_eq!(f[0].location, at_town(leaf));
+    assert!(f[0].message.contains("V5.7"), "{}", f[0]);
+    // The electorate never became usable: its petitions and manifest fail V5.3.
+    assert!(f[1..].iter().all(|f| f.message.contains("V5.3")), "{f:?}");
+}
+
+#[test]
+fn revocation_of_a_credential_not_current_is_caught_by_v5() {
+    let h = base();
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        // Revoking the revoked credential again.
+        let first = find_kind(r, "credential-revoked");
+        leaf = first + 1;
+        let ts = r.entries[first].timestamp_ms;
+        let p = Payload::CredentialRevoked {
+            electorate_id: "town".into(),
+            credential: h.credentials[h.revoked].public_key(),
+            replacement: None,
+            reason: "Reported twice.".into(),
+            act: vox_protocol::roles::ActSignature::unsigned(),
+        };
+        insert(r, leaf, registrar(p, ts));
+    });
+    let f = failures(&expect_only(&rec, StepId::Electorates), StepId::Electorates);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, at_town(leaf));
+    assert!(f[0].message.contains("V5.6"), "{}", f[0]);
+}
+
+#[test]
+fn manifest_naming_an_electorate_still_enrolling_is_caught_by_v5() {
+    let h = base();
+    let mut rng = ChaCha20Rng::seed_from_u64(42);
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        // A second electorate is opened and two citizens enrol, but it is never frozen;
+        // a referendum on it is created all the same.
+        let end = r.entries.len();
+        let ts = r.entries[end - 1].timestamp_ms;
+        let (opening, letters) =
+            EnrolmentOpening::draw("city", "City", &[(None, 3)], &mut rng).unwrap();
+        let mut payloads = vec![registrar(
+            Payload::EnrolmentOpened {
+                opening,
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            },
+            ts,
+        )];
+        let mut entries = Vec::new();
+        for (region, code) in letters.iter().take(2) {
+            let c = Credential::generate(&mut rng);
+            let enrolment =
+                EnrolmentRequest::create("city", region.as_deref(), Some(code), &c, &mut rng);
+            entries.push(enrolment.entry());
+            payloads.push(Payload::CredentialEnrolled { enrolment });
+        }
+        let pending = Electorate {
+            id: "city".into(),
+            name: "City".into(),
+            entries,
+        };
+        let m = manifest(
+            "r2",
+            &pending,
+            vec![question("q", 2, QuestionKind::YesNo)],
+            &h.trustee_keys,
+            2,
+            ts + vox_verifier::synth::DAY,
+            None,
+        );
+        payloads.push(
+            Payload::ReferendumCreated {
+                manifest: m,
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            }
+            .signed_act(&log_id(), ts, &h.roles.election_authority)
+            .unwrap(),
+        );
+        for (i, p) in payloads.into_iter().enumerate() {
+            insert(r, end + i, p);
+        }
+        leaf = r.entries.len() - 1;
+    });
+    let f = failures(&expect_only(&rec, StepId::Electorates), StepId::Electorates);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(
+        f[0].location,
+        Location::Referendum {
+            referendum: "r2".into(),
+            leaf: Some(leaf as u64)
+        }
+    );
+    assert!(
+        f[0].message.contains("V5.3") && f[0].message.contains("still enrolling"),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn ballot_by_a_revoked_credential_is_caught_by_v10() {
+    let h = base();
+    let revoked = find_kind(&h.record, "credential-revoked");
+    let ballot = r1_ballot(&h.credentials[h.revoked], 43);
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        leaf = closed_at(r);
+        insert(
+            r,
+            leaf,
+            Payload::BallotCast {
+                ballot: ballot.clone(),
+            },
+        );
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let f = failures(&report, StepId::Ballots);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, ballot_location(&ballot, leaf));
+    assert!(
+        f[0].message.contains("V10.5")
+            && f[0]
+                .message
+                .contains(&format!("revoked by the registrar at leaf {revoked}")),
+        "{}",
+        f[0]
+    );
+    // The same ballot before the revocation is an ordinary vote, but then the
+    // replacement's vote is the citizen's second one.
+    let rec = edit_resigned(|r| {
+        insert(
+            r,
+            revoked,
+            Payload::BallotCast {
+                ballot: ballot.clone(),
+            },
+        );
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let f = failures(&report, StepId::Ballots);
+    let replacement = h.replacement.public_key();
+    let second = rec
+        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement))
+        .unwrap();
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        matches!(&f[0].location, Location::Ballot { leaf, .. } if *leaf == second as u64),
+        "{f:?}"
+    );
+    assert!(f[0].message.contains("cast a ballot earlier"), "{}", f[0]);
+}
+
+#[test]
+fn petition_signature_by_a_revoked_credential_is_caught_by_v6() {
+    let h = base();
+    let revoked = find_kind(&h.record, "credential-revoked");
+    let petition = match &h.record.entries
+        [h.record.find(|p| p.kind() == "petition-proposed").unwrap()]
+    .payload
+    {
+        Payload::PetitionProposed { proposal } => proposal.petition.clone(),
+        _ => unreachable!(),
+    };
+    assert_eq!(petition.id, "p1");
+    let mut rng = ChaCha20Rng::seed_from_u64(44);
+    let sig = PetitionSignature::create(
+        &petition,
+        &h.credentials[h.revoked],
+        SignatureAction::Sign,
+        &mut rng,
+    );
+    let leaf = revoked + 1;
+    let rec = edit_resigned(|r| {
+        insert(
+            r,
+            leaf,
+            Payload::PetitionSigned {
+                signature: sig.clone(),
+            },
+        )
+    });
+    let report = expect(&rec, StepId::Petitions, true);
+    let f = failures(&report, StepId::Petitions);
+    assert_eq!(
+        f[0].location,
+        Location::Petition {
+            petition: "p1".into(),
+            leaf: Some(leaf as u64)
+        }
+    );
+    assert!(
+        f[0].message.contains("V6.6")
+            && f[0]
+                .message
+                .contains(&format!("revoked by the registrar at leaf {revoked}")),
+        "{}",
+        f[0]
+    );
+    // The signature itself verifies: nothing else objects to it at its leaf.
+    assert!(f[1..].iter().all(|x| x.location != f[0].location), "{f:?}");
+}
+
+/// Revoke voter `voter` (who voted in r1) with a replacement code, enrol a replacement
+/// and have it vote: entries inserted before the close. Returns the record, the
+/// replacement's ballot and its leaf.
+fn replacement_votes_again(voter: usize) -> (SynthRecord, Ballot, usize) {
+    let h = base();
+    let mut rng = ChaCha20Rng::seed_from_u64(45);
+    let old = h.credentials[voter].public_key();
+    let region = Some(if voter.is_multiple_of(2) {
+        "north"
+    } else {
+        "south"
+    });
+    let code = EnrolmentCode::generate(&mut rng);
+    let new = Credential::generate(&mut rng);
+    let ballot = r1_ballot(&new, 46);
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        let at = closed_at(r);
+        let ts = r.entries[at - 1].timestamp_ms;
+        let revoke = registrar(
+            Payload::CredentialRevoked {
+                electorate_id: "town".into(),
+                credential: old,
+                replacement: Some(code.hash("town", region)),
+                reason: "Device stolen.".into(),
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            },
+            ts,
+        );
+        let enrolment = EnrolmentRequest::create("town", region, Some(&code), &new, &mut rng);
+        insert(r, at, revoke);
+        insert(r, at + 1, Payload::CredentialEnrolled { enrolment });
+        insert(
+            r,
+            at + 2,
+            Payload::BallotCast {
+                ballot: ballot.clone(),
+            },
+        );
+        leaf = at + 2;
+    });
+    (rec, ballot, leaf)
+}
+
+fn assert_predecessor_voted(
+    f: &[Failure],
+    ballot: &Ballot,
+    leaf: usize,
+    old: &CredentialPublicKey,
+) {
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, ballot_location(ballot, leaf));
+    assert!(
+        f[0].message.contains("V10.5")
+            && f[0].message.contains("cast a ballot earlier")
+            && f[0].message.contains(&hex::encode(old.to_bytes())),
+        "{}",
+        f[0]
+    );
+}
+
+#[test]
+fn replacement_voting_where_its_predecessor_voted_is_caught_by_v10() {
+    let h = base();
+    let voter = 1;
+    let (rec, ballot, leaf) = replacement_votes_again(voter);
+    let report = expect(&rec, StepId::Ballots, true);
+    // V5 accepts the revocation and the enrolment: the fault is the second vote.
+    assert_eq!(report.status(StepId::Electorates), Status::Pass);
+    let old = h.credentials[voter].public_key();
+    assert_predecessor_voted(&failures(&report, StepId::Ballots), &ballot, leaf, &old);
+    // The monitor, without pass 1, finds it from the ballots it has seen.
+    let mut v = vox_verifier::Verifier::for_monitor(
+        BoardPublicKey(h.board_key.verifying_key()),
+        TrustAnchors::default(),
+    );
+    v.push_entries(rec.entries.clone());
+    let f: Vec<Failure> = v
+        .take_new_failures()
+        .into_iter()
+        .filter(|(s, _)| *s == StepId::Ballots)
+        .map(|(_, f)| f)
+        .collect();
+    assert_predecessor_voted(&f, &ballot, leaf, &old);
+    // A voter who had not voted may be replaced and vote (the honest record does so).
+    let (rec, _, _) = replacement_votes_again(14);
+    let report = verify(&rec);
+    assert_eq!(
+        report.status(StepId::Ballots),
+        Status::Pass,
+        "{}",
+        report.to_human()
+    );
+}
+
+#[test]
+fn replacement_ballot_before_its_enrolment_is_caught_by_v10() {
+    let h = base();
+    let replacement = h.replacement.public_key();
+    let mut leaf = 0;
+    let mut ballot = None;
+    let rec = edit_resigned(|r| {
+        let i = r
+            .find(
+                |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement),
+            )
+            .unwrap();
+        leaf = r
+            .find(|p| matches!(p, Payload::CredentialEnrolled { enrolment } if enrolment.credential == replacement))
+            .unwrap();
+        let e = r.entries.remove(i);
+        if let Payload::BallotCast { ballot: b } = &e.payload {
+            ballot = Some(b.clone());
+        }
+        // After the revocation, just before the replacement's enrolment.
+        r.entries.insert(leaf, e);
+        restamp(r);
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let f = failures(&report, StepId::Ballots);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0].location, ballot_location(&ballot.unwrap(), leaf));
+    assert!(f[0].message.contains("not in the electorate"), "{}", f[0]);
+}
+
+#[test]
+fn replacement_signing_a_petition_its_predecessor_signed_is_caught_by_v6() {
+    let h = base();
+    let voter = 1; // signed p1
+    let mut rng = ChaCha20Rng::seed_from_u64(47);
+    let old = h.credentials[voter].public_key();
+    let code = EnrolmentCode::generate(&mut rng);
+    let new = Credential::generate(&mut rng);
+    let petition = match &h.record.entries[find_kind(&h.record, "petition-proposed")].payload {
+        Payload::PetitionProposed { proposal } => proposal.petition.clone(),
+        _ => unreachable!(),
+    };
+    let sig = PetitionSignature::create(&petition, &new, SignatureAction::Sign, &mut rng);
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        let at = closed_at(r);
+        let ts = r.entries[at - 1].timestamp_ms;
+        let revoke = registrar(
+            Payload::CredentialRevoked {
+                electorate_id: "town".into(),
+                credential: old,
+                replacement: Some(code.hash("town", Some("south"))),
+                reason: "Device stolen.".into(),
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            },
+            ts,
+        );
+        let enrolment =
+            EnrolmentRequest::create("town", Some("south"), Some(&code), &new, &mut rng);
+        insert(r, at, revoke);
+        insert(r, at + 1, Payload::CredentialEnrolled { enrolment });
+        insert(
+            r,
+            at + 2,
+            Payload::PetitionSigned {
+                signature: sig.clone(),
+            },
+        );
+        leaf = at + 2;
+    });
+    let report = expect(&rec, StepId::Petitions, true);
+    assert_eq!(report.status(StepId::Electorates), Status::Pass);
+    let f = failures(&report, StepId::Petitions);
+    assert_eq!(
+        f[0].location,
+        Location::Petition {
+            petition: "p1".into(),
+            leaf: Some(leaf as u64)
+        }
+    );
+    assert!(
+        f[0].message.contains("V6.6")
+            && f[0].message.contains("already took part")
+            && f[0].message.contains(&hex::encode(old.to_bytes())),
+        "{}",
+        f[0]
+    );
+}
+
+// ---- V9.4 early close ------------------------------------------------------------------
+
+/// Replace the honest early close with `payload` (same entry timestamp), signed by the
+/// election authority at the original act's `issued_at_ms`: only V9 can catch it.
+fn replace_close(r: &mut SynthRecord, payload: impl FnOnce(String) -> Payload) -> usize {
+    let at = closed_at(r);
+    let (id, issued) = match &r.entries[at].payload {
+        Payload::ReferendumClosedEarly {
+            referendum_id, act, ..
+        } => (referendum_id.clone(), act.issued_at_ms),
+        other => panic!("not an early close: {}", other.kind()),
+    };
+    let log_id = base().roles.log_id();
+    r.entries[at].payload = payload(id)
+        .signed_act(&log_id, issued, base().roles.key(Role::ElectionAuthority))
+        .unwrap();
+    at
+}
+
+fn v9_messages(report: &Report) -> Vec<String> {
+    report
+        .step(StepId::Lifecycle)
+        .unwrap()
+        .failures
+        .iter()
+        .map(|f| f.message.clone())
+        .collect()
+}
+
+#[test]
+fn honest_early_close_is_reported() {
+    let report = verify(&base().record);
+    assert_eq!(report.verdict(), Verdict::Pass);
+    // The early close is in V9's detail (notes) and in the human report.
+    let detail = &report.step(StepId::Lifecycle).unwrap().detail;
+    assert!(
+        detail.contains("closed early")
+            && detail.contains(vox_verifier::synth::HONEST_EARLY_CLOSE_REASON),
+        "{detail}"
+    );
+    assert!(report.to_human().contains("closed early"));
+}
+
+#[test]
+fn early_close_without_reason_is_caught_by_v9() {
+    // The election authority closes before closes_at with a plain referendum-closed.
+    let rec = edit_resigned(|r| {
+        replace_close(r, |referendum_id| Payload::ReferendumClosed {
+            referendum_id,
+            act: vox_protocol::roles::ActSignature::unsigned(),
+        });
+    });
+    let report = expect(&rec, StepId::Lifecycle, true);
+    assert_eq!(report.status(StepId::Roles), Status::Pass);
+    let m = v9_messages(&report);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("without a reason"), "{}", m[0]);
+}
+
+#[test]
+fn blank_early_close_reason_is_caught_by_v9() {
+    let rec = edit_resigned(|r| {
+        replace_close(r, |referendum_id| Payload::ReferendumClosedEarly {
+            referendum_id,
+            reason: " \t".into(),
+            act: vox_protocol::roles::ActSignature::unsigned(),
+        });
+    });
+    let report = expect(&rec, StepId::Lifecycle, true);
+    assert_eq!(report.status(StepId::Roles), Status::Pass);
+    let m = v9_messages(&report);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("reason"), "{}", m[0]);
+}
+
+#[test]
+fn early_close_reason_on_a_close_at_closes_at_is_caught_by_v9() {
+    // The close is stamped at closes_at (later entries restamped to keep time
+    // monotonic): a reason on a close that is not early.
+    let rec = edit_resigned(|r| {
+        let at = closed_at(r);
+        r.entries[at].timestamp_ms = base().manifest.closes_at;
+        restamp(r);
+    });
+    let report = expect(&rec, StepId::Lifecycle, true);
+    assert_eq!(report.status(StepId::Roles), Status::Pass);
+    let m = v9_messages(&report);
+    assert_eq!(m.len(), 1, "{m:?}");
+    assert!(m[0].contains("not before"), "{}", m[0]);
 }

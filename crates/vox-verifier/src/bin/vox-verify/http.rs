@@ -170,11 +170,19 @@ impl Server {
             "timestamp_ms": sth.head.timestamp_ms,
             "cosignature": cosignature,
         });
-        self.agent
-            .post(&url)
-            .send_json(body)
-            .map(|_| ())
-            .map_err(|e| source(&url, e))
+        match self.agent.post(&url).send_json(body) {
+            Ok(_) => Ok(()),
+            // A refusal is problem details (RFC 9457): say its status, title and detail.
+            Err(ureq::Error::Status(status, resp)) => {
+                let problem: serde_json::Value = resp.into_json().unwrap_or_default();
+                let field = |k: &str| problem.get(k).and_then(|v| v.as_str()).unwrap_or("");
+                Err(source(
+                    &url,
+                    format!("{status} {}: {}", field("title"), field("detail")),
+                ))
+            }
+            Err(e) => Err(source(&url, e)),
+        }
     }
 }
 

@@ -269,10 +269,13 @@ fn follow(args: &MonitorArgs) -> Result<(), Stop> {
             }
             if let Some(w) = &witness {
                 let c = sth.cosign(&board, w);
-                match server.post_cosignature(&sth, &c) {
-                    Ok(()) => line.push_str(", cosigned"),
-                    Err(e) => line.push_str(&format!(", cosignature refused: {e}")),
+                if let Err(e) = server.post_cosignature(&sth, &c) {
+                    // The head checked out, but the board would not take this witness's
+                    // cosignature: not silent, and not success (exit 2).
+                    println!("{line}, cosignature refused");
+                    return Err(Stop::Error(e));
                 }
+                line.push_str(", cosigned");
             }
             println!("{line}");
             last_printed = Some(sth);
