@@ -14,10 +14,12 @@
 
 use serde::Deserialize;
 use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::Hash32;
 use vox_protocol::board::{BoardPublicKey, Payload, Sig};
 use vox_protocol::ceremony::CeremonyTracker;
 use vox_protocol::electorate::Electorate;
 use vox_protocol::encoding::Hashable;
+use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::petition::Moderation;
 use vox_protocol::roles::{ActSignature, Role};
@@ -45,6 +47,14 @@ pub enum ActKind {
     ReferendumClosed,
     /// `role-key-rotated` (the role rotated).
     RoleKeyRotated,
+    /// `referendum-closed-early` (election authority).
+    ReferendumClosedEarly,
+    /// `enrolment-opened` (registrar).
+    EnrolmentOpened,
+    /// `credential-revoked` (registrar).
+    CredentialRevoked,
+    /// `electorate-frozen` (registrar).
+    ElectorateFrozen,
 }
 
 impl ActKind {
@@ -59,6 +69,10 @@ impl ActKind {
             ActKind::ReferendumOpened => "referendum-opened",
             ActKind::ReferendumClosed => "referendum-closed",
             ActKind::RoleKeyRotated => "role-key-rotated",
+            ActKind::EnrolmentOpened => "enrolment-opened",
+            ActKind::CredentialRevoked => "credential-revoked",
+            ActKind::ElectorateFrozen => "electorate-frozen",
+            ActKind::ReferendumClosedEarly => "referendum-closed-early",
         }
     }
 }
@@ -129,12 +143,54 @@ struct ReferendumAct {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct EarlyCloseAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    referendum_id: String,
+    reason: String,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct RotationAct {
     #[serde(rename = "type")]
     _kind: String,
     role: Role,
     new_key: BoardPublicKey,
     possession: Sig,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OpeningAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    opening: EnrolmentOpening,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RevocationAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    electorate_id: String,
+    credential: CredentialPublicKey,
+    #[serde(default)]
+    replacement: Option<Hash32>,
+    reason: String,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FreezeAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    electorate_id: String,
+    electorate_hash: Hash32,
     act: ActSignature,
 }
 
@@ -223,6 +279,15 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
                 act: b.act,
             }
         }
+        ActKind::ReferendumClosedEarly => {
+            let b: EarlyCloseAct = parse_json(bytes)?;
+            vox_protocol::board::check_early_close_reason(&b.reason)?;
+            Payload::ReferendumClosedEarly {
+                referendum_id: b.referendum_id,
+                reason: b.reason,
+                act: b.act,
+            }
+        }
         ActKind::RoleKeyRotated => {
             let b: RotationAct = parse_json(bytes)?;
             if b.role == Role::Operator {
@@ -236,6 +301,34 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
                 role: b.role,
                 new_key: b.new_key,
                 possession: b.possession,
+                act: b.act,
+            }
+        }
+        ActKind::EnrolmentOpened => {
+            let b: OpeningAct = parse_json(bytes)?;
+            b.opening
+                .validate()
+                .map_err(|e| AppError::invalid("opening", e.to_string()))?;
+            Payload::EnrolmentOpened {
+                opening: b.opening,
+                act: b.act,
+            }
+        }
+        ActKind::CredentialRevoked => {
+            let b: RevocationAct = parse_json(bytes)?;
+            Payload::CredentialRevoked {
+                electorate_id: b.electorate_id,
+                credential: b.credential,
+                replacement: b.replacement,
+                reason: b.reason,
+                act: b.act,
+            }
+        }
+        ActKind::ElectorateFrozen => {
+            let b: FreezeAct = parse_json(bytes)?;
+            Payload::ElectorateFrozen {
+                electorate_id: b.electorate_id,
+                electorate_hash: b.electorate_hash,
                 act: b.act,
             }
         }

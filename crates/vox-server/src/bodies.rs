@@ -11,6 +11,7 @@
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::Payload;
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
+use vox_protocol::electorate::EnrolmentRequest;
 use vox_protocol::petition::{PetitionProposal, PetitionSignature};
 
 use crate::acts::{parse_act, ActKind};
@@ -51,12 +52,22 @@ pub enum Route {
     ReferendumClose,
     /// `POST /api/v1/roles/rotations` (a signed `role-key-rotated` act)
     RoleRotation,
+    /// `POST /api/v1/enrolments` (a signed `enrolment-opened` act)
+    EnrolmentOpening,
+    /// `POST /api/v1/electorates/{id}/credentials` (an enrolment request)
+    Enrolment,
+    /// `POST /api/v1/electorates/{id}/revocations` (a signed `credential-revoked` act)
+    Revocation,
+    /// `POST /api/v1/electorates/{id}/freeze` (a signed `electorate-frozen` act)
+    Freeze,
+    /// `POST /api/v1/referendums/{id}/close-early` (a signed `referendum-closed-early` act)
+    ReferendumCloseEarly,
 }
 
 impl Route {
     /// Every route with a JSON body (routes added later come last, so that a route's
     /// position stays what it was).
-    pub const ALL: [Route; 15] = [
+    pub const ALL: [Route; 20] = [
         Route::Electorate,
         Route::Referendum,
         Route::CeremonyMessage,
@@ -72,6 +83,11 @@ impl Route {
         Route::ReferendumOpen,
         Route::ReferendumClose,
         Route::RoleRotation,
+        Route::EnrolmentOpening,
+        Route::Enrolment,
+        Route::Revocation,
+        Route::Freeze,
+        Route::ReferendumCloseEarly,
     ];
 
     /// The payload `type` of the act this route takes, if it is an authority endpoint.
@@ -85,7 +101,12 @@ impl Route {
             Route::ReferendumOpen => ActKind::ReferendumOpened.type_name(),
             Route::ReferendumClose => ActKind::ReferendumClosed.type_name(),
             Route::RoleRotation => ActKind::RoleKeyRotated.type_name(),
-            Route::CeremonyMessage
+            Route::EnrolmentOpening => ActKind::EnrolmentOpened.type_name(),
+            Route::Revocation => ActKind::CredentialRevoked.type_name(),
+            Route::Freeze => ActKind::ElectorateFrozen.type_name(),
+            Route::ReferendumCloseEarly => ActKind::ReferendumClosedEarly.type_name(),
+            Route::Enrolment
+            | Route::CeremonyMessage
             | Route::Ballot
             | Route::Audit
             | Route::DecryptionShare
@@ -103,9 +124,9 @@ impl Route {
 #[allow(clippy::large_enum_variant)] // one per request
 pub enum Body {
     /// An authority act: the signed board payload, of the route's type, its stateless
-    /// rules checked (an electorate or manifest validated, a ceremony can start for the
-    /// manifest, an invalidation has a reason and a credential, a rotation is not of the
-    /// operator key). Its signature is not checked here.
+    /// rules checked (an electorate, enrolment opening or manifest validated, a ceremony
+    /// can start for the manifest, an invalidation has a reason and a credential, a
+    /// rotation is not of the operator key). Its signature is not checked here.
     Act(Payload),
     /// A signed ceremony message.
     CeremonyMessage(CeremonyMessage),
@@ -121,6 +142,9 @@ pub enum Body {
     Signature(PetitionSignature),
     /// A witness cosignature.
     Cosignature,
+    /// A citizen's enrolment request (its credential signature is checked by the
+    /// handler, after the cheap rules of the roll).
+    Enrolment(EnrolmentRequest),
 }
 
 /// Parse `bytes` as the body of `route` with the handlers' parser and run the checks the
@@ -136,6 +160,11 @@ pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
         Route::ReferendumOpen => act(ActKind::ReferendumOpened)?,
         Route::ReferendumClose => act(ActKind::ReferendumClosed)?,
         Route::RoleRotation => act(ActKind::RoleKeyRotated)?,
+        Route::EnrolmentOpening => act(ActKind::EnrolmentOpened)?,
+        Route::Revocation => act(ActKind::CredentialRevoked)?,
+        Route::Freeze => act(ActKind::ElectorateFrozen)?,
+        Route::ReferendumCloseEarly => act(ActKind::ReferendumClosedEarly)?,
+        Route::Enrolment => Body::Enrolment(parse_json(bytes)?),
         Route::CeremonyMessage => Body::CeremonyMessage(parse_json(bytes)?),
         Route::Ballot => Body::Ballot(parse_json(bytes)?),
         Route::Audit => Body::Audit(parse_json(bytes)?),

@@ -68,7 +68,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Largest request body in bytes (413 above, checked before parsing).
     pub max_body_bytes: usize,
-    /// Largest electorate registration body (electorates list every credential).
+    /// Largest electorate registration or enrolment opening body (they list every
+    /// credential, or every code's hash).
     pub max_electorate_body_bytes: usize,
     /// Per client address limit; `None` disables it.
     pub rate_limit_per_address: Option<RateLimit>,

@@ -38,6 +38,10 @@ pub struct Db {
 #[derive(Debug, PartialEq, Eq)]
 struct SqliteSettings {
     url: String,
+    /// The database file's path as given (relative to the working directory).
+    path: String,
+    /// Whether SQLite may create the file (`mode=rwc`, the default).
+    creates: bool,
     synchronous: String,
     journal_mode: String,
 }
@@ -62,6 +66,7 @@ fn parse_sqlite_url(url: &str) -> Result<SqliteSettings, ServerError> {
     let mut journal_mode = String::from("WAL");
     let mut kept = Vec::new();
     let mut has_mode = false;
+    let mut creates = true;
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
@@ -75,6 +80,7 @@ fn parse_sqlite_url(url: &str) -> Result<SqliteSettings, ServerError> {
                     ));
                 }
                 has_mode = true;
+                creates = v == "rwc";
                 kept.push(pair.to_owned());
             }
             _ => kept.push(pair.to_owned()),
@@ -91,6 +97,8 @@ fn parse_sqlite_url(url: &str) -> Result<SqliteSettings, ServerError> {
     }
     Ok(SqliteSettings {
         url: format!("sqlite://{path}?{}", kept.join("&")),
+        path: path.to_owned(),
+        creates,
         synchronous,
         journal_mode,
     })
@@ -114,6 +122,7 @@ pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, Serv
         })
     } else if url.starts_with("sqlite:") {
         let s = parse_sqlite_url(url)?;
+        private_sqlite_file(&s)?;
         let pragmas = [
             "PRAGMA busy_timeout = 30000".to_owned(),
             format!("PRAGMA journal_mode = {}", s.journal_mode),
@@ -145,6 +154,58 @@ pub async fn connect(url: Option<&str>, max_connections: u32) -> Result<Db, Serv
             "unsupported database URL {url:?}: use sqlite://PATH or postgres://…"
         )))
     }
+}
+
+/// The database holds every ballot, signature and act of the board, and the server's
+/// own state: only its owner may read it. A new database file is created empty with
+/// mode 0600 before SQLite opens it (SQLite gives its `-wal` and `-shm` files the
+/// database file's mode); an existing one (or its `-wal`/`-shm`) that the group or
+/// others can read or write is refused, with the `chmod` that fixes it.
+fn private_sqlite_file(s: &SqliteSettings) -> Result<(), ServerError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let path = std::path::Path::new(&s.path);
+        if s.creates {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                // Let SQLite report a missing directory or a read-only place itself.
+                Err(_) => return Ok(()),
+            }
+        }
+        let mut exposed = Vec::new();
+        for suffix in ["", "-wal", "-shm"] {
+            let file = format!("{}{suffix}", s.path);
+            if let Ok(m) = std::fs::metadata(&file) {
+                let mode = m.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    exposed.push((file, mode));
+                }
+            }
+        }
+        if !exposed.is_empty() {
+            let list: Vec<String> = exposed
+                .iter()
+                .map(|(f, m)| format!("{f} (mode {m:o})"))
+                .collect();
+            let names: Vec<&str> = exposed.iter().map(|(f, _)| f.as_str()).collect();
+            return Err(ServerError::Config(format!(
+                "the database can be read or written by other users: {}; refusing to start. \
+                 Run `chmod 600 {}` and start again",
+                list.join(", "),
+                names.join(" ")
+            )));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = s;
+    Ok(())
 }
 
 /// Run the migrations. Several processes may start at once on a new database: on
@@ -300,5 +361,43 @@ mod tests {
             Err(ServerError::Durability(_))
         ));
         assert!(parse_sqlite_url("sqlite://x.db?synchronous=full;DROP").is_err());
+        assert!(parse_sqlite_url("sqlite://x.db").unwrap().creates);
+        assert!(!parse_sqlite_url("sqlite://x.db?mode=rw").unwrap().creates);
+        assert_eq!(
+            parse_sqlite_url("sqlite:///a/x.db").unwrap().path,
+            "/a/x.db"
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn database_files_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("vox.db");
+        let url = format!("sqlite://{}", db.display());
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let d = connect(Some(&url), 2).await.unwrap();
+            sqlx::query("CREATE TABLE t (x INTEGER)")
+                .execute(&d.pool)
+                .await
+                .unwrap();
+            for suffix in ["", "-wal", "-shm"] {
+                let f = dir.path().join(format!("vox.db{suffix}"));
+                assert_eq!(mode(&f), 0o600, "{}", f.display());
+            }
+            d.pool.close().await;
+        });
+        // Readable by others: refused, with the fix.
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let e = rt.block_on(connect(Some(&url), 2)).unwrap_err().to_string();
+        assert!(e.contains(&format!("chmod 600 {}", db.display())), "{e}");
+        std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o600)).unwrap();
+        rt.block_on(connect(Some(&url), 2)).unwrap();
     }
 }

@@ -4,6 +4,8 @@
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use vox_protocol::electorate::Ineligible;
+use vox_protocol::enrolment::EnrolmentError;
 use vox_protocol::roles::{ActError, Role};
 use vox_protocol::ProtocolError;
 
@@ -111,6 +113,16 @@ impl AppError {
     /// 422: well-formed but invalid.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", detail).with_field(field)
+    }
+
+    /// 422 with its own problem type, for refusals a client tells apart
+    /// (`code-not-committed`, `hash-mismatch`, …).
+    pub fn unprocessable(
+        slug: &'static str,
+        field: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, slug, detail).with_field(field)
     }
 
     /// 413: body too large.
@@ -262,4 +274,61 @@ pub fn act_error(e: ActError) -> AppError {
         ActError::Genesis(reason) => AppError::invalid("type", format!("genesis: {reason}")),
         other => AppError::invalid("act", other.to_string()),
     }
+}
+
+/// An enrolment rule broken (protocol-spec/04-ballots.md §4.1.2–§4.1.4, the problem
+/// types of protocol-spec/api.md): what a citizen or the registrar can fix or must know
+/// apart gets its own type.
+pub fn enrolment_error(e: EnrolmentError) -> AppError {
+    let detail = e.to_string();
+    match e {
+        EnrolmentError::Code(_) => AppError::invalid("code", detail),
+        EnrolmentError::Opening(_) => AppError::invalid("opening", detail),
+        EnrolmentError::UnknownElectorate(id) => AppError::not_found("electorate", &id),
+        EnrolmentError::Duplicate(_) => {
+            AppError::conflict("already-exists", detail).with_field("opening/electorate_id")
+        }
+        EnrolmentError::NotCommitted => {
+            AppError::unprocessable("code-not-committed", "code", detail)
+        }
+        EnrolmentError::Spent(_) => AppError::conflict("code-spent", detail).with_field("code"),
+        EnrolmentError::KeyTaken => {
+            AppError::conflict("credential-enrolled", detail).with_field("credential")
+        }
+        EnrolmentError::Signature(_) => AppError::invalid("signature", detail),
+        EnrolmentError::Frozen => AppError::conflict("electorate-frozen", detail),
+        EnrolmentError::Freeze(_) => AppError::invalid("electorate_hash", detail),
+        EnrolmentError::NotCurrent => {
+            AppError::conflict("not-current", detail).with_field("credential")
+        }
+        EnrolmentError::Region => AppError::unprocessable("region", "region", detail),
+    }
+}
+
+/// A credential that may not act at the leaf its entry would get (04 §4.1.3): revoked
+/// is 403 `credential-revoked`; never eligible is 422 naming `field`, as before
+/// revocations existed.
+pub fn standing_error(e: Ineligible, field: &str) -> AppError {
+    match e {
+        Ineligible::Revoked(_) => AppError::new(
+            StatusCode::FORBIDDEN,
+            "credential-revoked",
+            format!("{e}; it can no longer sign or vote"),
+        )
+        .with_field(field),
+        Ineligible::NotMember => AppError::invalid(field, e.to_string()),
+        Ineligible::NotYet(_) => AppError::conflict("wrong-state", e.to_string()).with_field(field),
+    }
+}
+
+/// 409 `replaced-credential-took-part`: one vote (or signature) per citizen, never two.
+pub fn took_part_error(field: &str, what: &str) -> AppError {
+    AppError::conflict(
+        "replaced-credential-took-part",
+        format!(
+            "this credential replaces a revoked one that already {what}; a citizen takes \
+             part once"
+        ),
+    )
+    .with_field(field)
 }

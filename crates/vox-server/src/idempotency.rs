@@ -60,9 +60,13 @@ fn valid_key(k: &str) -> bool {
     !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| (0x21..=0x7e).contains(&b))
 }
 
-/// The body limit that applies to a path.
+/// The body limit that applies to a path: electorate registrations list every
+/// credential, enrolment openings every code's hash.
 fn limit_for(state: &AppState, path: &str) -> usize {
-    if path.trim_end_matches('/') == "/api/v1/electorates" {
+    if matches!(
+        path.trim_end_matches('/'),
+        "/api/v1/electorates" | "/api/v1/enrolments"
+    ) {
         state.config.max_electorate_body_bytes
     } else {
         state.config.max_body_bytes

@@ -26,8 +26,9 @@ use vox_protocol::board::{BoardEntry, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     CeremonyBody, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
 };
-use vox_protocol::electorate::{Electorate, ElectorateIndex};
+use vox_protocol::electorate::{Electorate, ElectorateIndex, Ineligible};
 use vox_protocol::encoding::Hashable;
+use vox_protocol::enrolment::{Effect, Roll};
 use vox_protocol::manifest::Manifest;
 use vox_protocol::petition::{PetitionTracker, SignatureAction};
 use vox_protocol::roles::{ActError, Authorities};
@@ -37,16 +38,18 @@ use vox_protocol::ProtocolError;
 /// Entry kinds that leave the in-memory state unchanged (skipped when catching up).
 pub const UNFOLDED_KINDS: [&str; 2] = ["ballot-cast", "ballot-audited"];
 
-/// A registered electorate.
+/// A usable electorate: registered whole, or frozen after enrolment by code.
 #[derive(Debug)]
 pub struct ElectorateInfo {
-    /// The list.
-    pub electorate: Electorate,
-    /// Eligibility index.
+    /// The list as registered or frozen (replacements enrolled later are in `index`
+    /// only). Shared, so refreshing the index after a revocation copies no list.
+    pub electorate: Arc<Electorate>,
+    /// Eligibility index, live: revocations and replacements up to the fold's cursor
+    /// (a copy of the [`Roll`]'s, which owns the rules).
     pub index: ElectorateIndex,
     /// Its hash.
     pub hash: Hash32,
-    /// Its board entry.
+    /// The entry that made it usable (`electorate-registered` or `electorate-frozen`).
     pub leaf_index: u64,
 }
 
@@ -56,8 +59,16 @@ impl ElectorateInfo {
         &self,
         credential: &vox_crypto::credential::CredentialPublicKey,
     ) -> Option<&str> {
-        let pos = self.index.position(credential)?;
-        self.electorate.entries.get(pos)?.region.as_deref()
+        self.index.region_of(credential)
+    }
+
+    /// May `credential` act at leaf `leaf` (04 §4.1.3)?
+    pub fn standing(
+        &self,
+        credential: &vox_crypto::credential::CredentialPublicKey,
+        leaf: u64,
+    ) -> Result<(), Ineligible> {
+        self.index.standing(credential, leaf)
     }
 }
 
@@ -184,6 +195,13 @@ pub struct Derived {
     pub referendum_order: Vec<String>,
     /// The genesis, the roles' current keys and the acts seen (from leaf 0 on).
     pub authorities: Option<Authorities>,
+    /// The registrar's books (every electorate rule), replayed exactly as the verifier
+    /// replays them.
+    pub roll: Roll,
+    /// Leaf of the `enrolment-opened` entry of each electorate opened by code.
+    pub openings: HashMap<String, u64>,
+    /// Credentials revoked per electorate id (before and after freezing).
+    pub revocations: HashMap<String, u64>,
 }
 
 /// Folding an entry that does not apply means the stored board contradicts the rules
@@ -277,22 +295,80 @@ impl Derived {
         })
     }
 
-    fn apply(&mut self, index: u64, entry: &BoardEntry) -> Result<(), ProtocolError> {
-        let ts = entry.timestamp_ms;
-        match &entry.payload {
-            // Folded by `authority`.
-            Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
-            Payload::ElectorateRegistered { electorate, .. } => {
-                let hash = electorate.canonical_hash();
+    /// Replay an electorate entry through the [`Roll`], then mirror its effect in
+    /// `electorates`/`electorate_ids` (what manifests, petitions and ballots look up).
+    fn electorate_entry(&mut self, index: u64, payload: &Payload) -> Result<(), ProtocolError> {
+        let effect = self
+            .roll
+            .apply(index, payload)
+            .map_err(|e| ProtocolError::invalid("electorate", e.to_string()))?;
+        match payload {
+            Payload::EnrolmentOpened { opening, .. } => {
+                self.openings.insert(opening.electorate_id.clone(), index);
+            }
+            Payload::CredentialRevoked { electorate_id, .. } => {
+                *self.revocations.entry(electorate_id.clone()).or_default() += 1;
+            }
+            _ => {}
+        }
+        let missing = |hash: Hash32| {
+            ProtocolError::invalid("electorate", format!("the roll lost electorate {hash}"))
+        };
+        match effect {
+            Effect::None => {}
+            Effect::Usable(hash) => {
+                let (electorate, live) = self.roll.usable(&hash).ok_or_else(|| missing(hash))?;
                 let info = Arc::new(ElectorateInfo {
-                    index: electorate.index(),
-                    electorate: electorate.clone(),
+                    electorate: Arc::new(electorate.clone()),
+                    index: live.clone(),
                     hash,
                     leaf_index: index,
                 });
                 self.electorate_ids.insert(electorate.id.clone(), hash);
                 self.electorates.insert(hash, info);
             }
+            Effect::IndexChanged(hash) => {
+                let (_, live) = self.roll.usable(&hash).ok_or_else(|| missing(hash))?;
+                let old = self.electorates.get(&hash).ok_or_else(|| missing(hash))?;
+                let info = Arc::new(ElectorateInfo {
+                    electorate: Arc::clone(&old.electorate),
+                    index: live.clone(),
+                    hash,
+                    leaf_index: old.leaf_index,
+                });
+                self.electorates.insert(hash, info);
+            }
+        }
+        Ok(())
+    }
+
+    /// The id of the electorate still enrolling whose list, frozen now, would have
+    /// hash `hash` (a manifest or petition naming it is refused with a clear answer
+    /// rather than as an unknown hash). Hashes every enrolling list: only called on the
+    /// refusal path.
+    pub fn enrolling_with_hash(&self, hash: &Hash32) -> Option<String> {
+        self.openings
+            .keys()
+            .filter(|id| !self.roll.is_frozen(id))
+            .find(|id| {
+                self.roll
+                    .pending(id)
+                    .is_ok_and(|e| e.canonical_hash() == *hash)
+            })
+            .cloned()
+    }
+
+    fn apply(&mut self, index: u64, entry: &BoardEntry) -> Result<(), ProtocolError> {
+        let ts = entry.timestamp_ms;
+        match &entry.payload {
+            // Folded by `authority`.
+            Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
+            // Every electorate rule is the roll's; here only what it changed is mirrored.
+            Payload::ElectorateRegistered { .. }
+            | Payload::EnrolmentOpened { .. }
+            | Payload::CredentialEnrolled { .. }
+            | Payload::CredentialRevoked { .. }
+            | Payload::ElectorateFrozen { .. } => self.electorate_entry(index, &entry.payload)?,
             Payload::PetitionProposed { proposal } => {
                 let id = proposal.petition.id.clone();
                 let proposer_region = self
@@ -426,7 +502,8 @@ impl Derived {
                 self.referendum(referendum_id)?.state = RefState::Open;
             }
             Payload::BallotCast { .. } | Payload::BallotAudited { .. } => {}
-            Payload::ReferendumClosed { referendum_id, .. } => {
+            Payload::ReferendumClosed { referendum_id, .. }
+            | Payload::ReferendumClosedEarly { referendum_id, .. } => {
                 self.referendum(referendum_id)?.state = RefState::Closed;
             }
             Payload::TallyComputed { tally } => {

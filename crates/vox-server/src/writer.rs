@@ -3,11 +3,12 @@
 //! Handlers verify ballot proofs in parallel, outside any lock or transaction, and queue
 //! the verified ballots here. One writer task per process takes every ballot waiting
 //! (up to `max_ballot_batch`) into one transaction: lock the board, re-check what may
-//! have changed (state and window of the referendum, ballots already cast or audited,
-//! Idempotency-Keys), append one entry per ballot, sign one tree head, build and sign a
-//! receipt per ballot, upsert `latest_ballot` (last ballot per credential counts) and
-//! commit. Each request gets its receipt only after its own commit; a slow fsync makes
-//! the next batch bigger rather than making every ballot wait for its own.
+//! have changed (state and window of the referendum, the credential's standing at the
+//! ballot's leaf, ballots already cast or audited, Idempotency-Keys), append one entry
+//! per ballot, sign one tree head, build and sign a receipt per ballot, upsert
+//! `latest_ballot` (last ballot per credential counts) and commit. Each request gets its
+//! receipt only after its own commit; a slow fsync makes the next batch bigger rather
+//! than making every ballot wait for its own.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -225,9 +226,13 @@ async fn try_commit(
                 });
                 continue;
             }
+            // The window, and the credential's standing at the leaf the ballot gets: a
+            // revocation appended since the handler's check refuses it here.
             let window = match st.referendums.get(&ballot.referendum_id) {
                 None => Err(AppError::not_found("referendum", &ballot.referendum_id)),
-                Some(r) => crate::api::referendums::voting_window(r, w.ts),
+                Some(r) => crate::api::referendums::voting_window(r, w.ts).and_then(|()| {
+                    crate::api::referendums::ballot_standing(&st, r, &ballot, w.size())
+                }),
             };
             if let Err(e) = window {
                 decisions.push(Decision::Done(Err(e)));

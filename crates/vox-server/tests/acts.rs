@@ -75,6 +75,7 @@ fn forgeries(act: &Payload) -> Vec<(&'static str, Payload)> {
         } => *closes_at -= 1,
         Payload::PetitionResponded { text, .. } => text.push('!'),
         Payload::ReferendumCreated { manifest, .. } => manifest.title.push('!'),
+        Payload::ReferendumClosedEarly { reason, .. } => reason.push('!'),
         Payload::ReferendumOpened { .. } | Payload::ReferendumClosed { .. } => {
             // The id is checked against the path: change the signed time instead.
             if let Payload::ReferendumOpened { act, .. } | Payload::ReferendumClosed { act, .. } =
@@ -161,7 +162,24 @@ fn acts_need_their_roles_signature(db: &TestDb) {
     only_the_role_can_act(c, acts::created(&m), 201);
     run_ceremony(c, &m, &trustees);
     only_the_role_can_act(c, acts::opened("r"), 200);
-    only_the_role_can_act(c, acts::closed("r"), 200);
+    // Before the manifest's closes_at: a plain close is refused (422, nothing
+    // appended), an early close with its reason needs the election authority.
+    let r = refused(c, 422, "early-close-needs-reason", || {
+        c.act(acts::closed("r"))
+    });
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/referendums/r/close-early"),
+        "{}",
+        r.body
+    );
+    only_the_role_can_act(
+        c,
+        acts::closed_early("r", "The question was withdrawn."),
+        200,
+    );
 
     // A replay is refused even where its rules would pass again: the same response
     // re-signed is a new act (and refused by the petition's rules, 409 wrong-state),
@@ -176,6 +194,69 @@ fn acts_need_their_roles_signature(db: &TestDb) {
     let entries = check_log(c);
     let n_acts = entries.iter().filter(|e| e.payload.act().is_some()).count();
     assert_eq!(n_acts, 6);
+}
+
+/// An early close is explicit (V9.4): before closes_at only a `referendum-closed-early`
+/// with a public reason closes, at or after it only a plain `referendum-closed`; every
+/// refusal appends nothing.
+fn early_close_rules(db: &TestDb) {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let mut cfg = config(&db.url);
+    let o = offset.clone();
+    cfg.clock = vox_server::config::Clock(std::sync::Arc::new(move || {
+        now_ms() + o.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let voters = Voters::new("e", 3, |_| None);
+    let eh = voters.register(c);
+    let trustees = Trustees::new(3);
+    let m = yes_no_manifest("r", eh, &trustees, 2);
+    open_referendum(c, &m, &trustees);
+
+    // Before closes_at: a plain close is refused; so is an early close without a
+    // (non-blank) reason, or with one too long.
+    let r = refused(c, 422, "early-close-needs-reason", || {
+        c.act(acts::closed("r"))
+    });
+    assert_eq!(r.field().as_deref(), Some("type"));
+    let r = refused(c, 422, "invalid", || c.act(acts::closed_early("r", "  ")));
+    assert_eq!(r.field().as_deref(), Some("reason"));
+    let long = "x".repeat(vox_protocol::board::MAX_EARLY_CLOSE_REASON_BYTES + 1);
+    let r = refused(c, 422, "invalid", || c.act(acts::closed_early("r", &long)));
+    assert_eq!(r.field().as_deref(), Some("reason"));
+    // The early-close act on the plain endpoint is the wrong type.
+    let r = refused(c, 422, "invalid", || {
+        c.post(
+            "/api/v1/referendums/r/close",
+            &signed(acts::closed_early("r", "Withdrawn.")),
+        )
+    });
+    assert_eq!(r.field().as_deref(), Some("type"));
+
+    // After closes_at: a reason is refused, a plain close closes.
+    offset.store(2 * 3_600_000, std::sync::atomic::Ordering::SeqCst);
+    let r = refused(c, 422, "not-early", || {
+        c.act(acts::closed_early("r", "Withdrawn."))
+    });
+    assert!(
+        r.json()["detail"]
+            .as_str()
+            .unwrap()
+            .contains("/api/v1/referendums/r/close"),
+        "{}",
+        r.body
+    );
+    c.act(acts::closed("r")).expect(200);
+    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "closed",);
+}
+
+#[test]
+fn early_close_rules_on_every_backend() {
+    for db in databases("early_close") {
+        eprintln!("early close on {}", db.label);
+        early_close_rules(&db);
+    }
 }
 
 #[test]

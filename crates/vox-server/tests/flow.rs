@@ -269,7 +269,7 @@ fn full_flow(db: &TestDb) {
         .iter()
         .map(|e| match &e.payload {
             Payload::ReferendumOpened { .. } => "opened",
-            Payload::ReferendumClosed { .. } => "closed",
+            Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. } => "closed",
             Payload::TallyComputed { .. } => "tally",
             Payload::ResultPublished { .. } => "result",
             Payload::CeremonyCompleted { .. } => "completed",

@@ -72,9 +72,21 @@ fn rejections(db: &TestDb) {
     let (_, key) = open_referendum(c, &m, &trustees);
     let mc = manifest("rc", eh, &trustees, 2, None);
     let (_, key_c) = open_referendum(c, &mc, &trustees);
-    c.act(acts::closed("rc")).expect(200);
+    c.act(acts::closed_early("rc", "Closed early for the test."))
+        .expect(200);
     let mk = manifest("rk", eh, &trustees, 2, None);
     c.act(acts::created(&mk)).expect(201);
+    // Score maxima and tally bounds are limited (04 §4.2 rules 3 and 6): 422, nothing
+    // appended.
+    {
+        use vox_protocol::manifest::{QuestionKind, MAX_SCORE};
+        let mut big = manifest("big", eh, &trustees, 2, None);
+        big.questions[1].kind = QuestionKind::Score { max: MAX_SCORE + 1 };
+        let r = refused(c, 422, || c.post_act(&acts::created(&big)));
+        assert!(r.body.contains("questions/1/kind"), "{}", r.body);
+        big.questions[1].kind = QuestionKind::Score { max: u32::MAX };
+        refused(c, 422, || c.post_act(&acts::created(&big)));
+    }
 
     let sig_path = "/api/v1/petitions/p/signatures";
 

@@ -47,7 +47,8 @@ fn second_process_follows(db: &TestDb) {
     cast(cb, &m, &ballot).expect(201);
 
     // Closed through A: B still refuses, after catching up (and so does its writer).
-    ca.act(acts::closed("r-stale")).expect(200);
+    ca.act(acts::closed_early("r-stale", "Closed early for the test."))
+        .expect(200);
     let late = encrypt(&m, key, &voters.creds[2], &choices(&m, true, 0)).0;
     let r = cast(cb, &m, &late);
     assert_eq!(r.status, 409, "{}", r.body);

@@ -109,10 +109,49 @@ const OPERATIONS: &[Operation] = &[
     (
         "get",
         "/api/v1/electorates/{id}",
-        "An electorate (by id or hash)",
+        "An electorate (by id or hash): state (enrolling or frozen), the list (while \
+         enrolling: the one that would be frozen now) and its hash, committed and enrolled \
+         counts per region, revoked credentials, unspent codes",
         None,
         None,
         200,
+    ),
+    (
+        "post",
+        "/api/v1/enrolments",
+        "Open enrolment by one-time codes: commit to the codes' hashes (registrar act)",
+        REGISTRAR,
+        Some("EnrolmentOpened"),
+        201,
+    ),
+    (
+        "post",
+        "/api/v1/electorates/{id}/credentials",
+        "Enrol a credential with a one-time code (signed by the credential; no act). 404 \
+         unknown electorate; 422 `code-not-committed`, `region` (replacement region) or \
+         `invalid` (code not normalised, bad signature); 409 `code-spent`, \
+         `credential-enrolled`, `electorate-frozen`",
+        None,
+        Some("EnrolmentRequest"),
+        201,
+    ),
+    (
+        "post",
+        "/api/v1/electorates/{id}/revocations",
+        "Revoke a credential, optionally committing to a replacement code (registrar act). \
+         409 `not-current`",
+        REGISTRAR,
+        Some("CredentialRevoked"),
+        201,
+    ),
+    (
+        "post",
+        "/api/v1/electorates/{id}/freeze",
+        "Freeze an electorate enrolled by code (registrar act). 409 `frozen`; 422 \
+         `hash-mismatch` naming the hash of the credentials enrolled now",
+        REGISTRAR,
+        Some("ElectorateFrozen"),
+        201,
     ),
     (
         "get",
@@ -261,9 +300,19 @@ const OPERATIONS: &[Operation] = &[
     (
         "post",
         "/api/v1/referendums/{id}/close",
-        "Close voting (election-authority act)",
+        "Close voting at or after the manifest's closes_at (election-authority act; \
+         before closes_at: 422 early-close-needs-reason)",
         ELECTION_AUTHORITY,
         Some("ReferendumClosed"),
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/referendums/{id}/close-early",
+        "Close voting before the manifest's closes_at, with a public reason \
+         (election-authority act; at or after closes_at: 422 not-early)",
+        ELECTION_AUTHORITY,
+        Some("ReferendumClosedEarly"),
         200,
     ),
     (
@@ -455,9 +504,34 @@ pub fn document() -> Value {
                     json!({"referendum_id": string}), &["referendum_id"]),
                 "ReferendumClosed": act_schema("referendum-closed", "election authority",
                     json!({"referendum_id": string}), &["referendum_id"]),
+                "ReferendumClosedEarly": act_schema("referendum-closed-early", "election authority",
+                    json!({"referendum_id": string,
+                        "reason": {"type": "string", "minLength": 1, "maxLength": 1000,
+                            "description": "public reason of the early close (at most 1000 UTF-8 bytes, not only whitespace)"}}),
+                    &["referendum_id", "reason"]),
                 "RoleKeyRotated": act_schema("role-key-rotated", "role rotated, with its current key",
                     json!({"role": {"enum": ["registrar", "petitions-office", "election-authority"]},
                         "new_key": hex64, "possession": hex128}), &["role", "new_key", "possession"]),
+                "EnrolmentOpened": act_schema("enrolment-opened", "registrar",
+                    json!({"opening": {"$ref": "#/components/schemas/EnrolmentOpening"}}), &["opening"]),
+                "CredentialRevoked": act_schema("credential-revoked", "registrar",
+                    json!({"electorate_id": string, "credential": hex64,
+                        "replacement": {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                            "description": "hash of one replacement code (vox_protocol::enrolment::EnrolmentCode::hash, with the revoked credential's region)"},
+                        "reason": string}), &["electorate_id", "credential", "reason"]),
+                "ElectorateFrozen": act_schema("electorate-frozen", "registrar",
+                    json!({"electorate_id": string, "electorate_hash": hex64}),
+                    &["electorate_id", "electorate_hash"]),
+                "EnrolmentOpening": vox_type("vox_protocol::enrolment::EnrolmentOpening: electorate_id, name, regions [{region?, count}], codes (code hashes, strictly ascending)"),
+                "EnrolmentRequest": {"type": "object",
+                    "required": ["electorate_id", "credential", "code", "signature"],
+                    "additionalProperties": false,
+                    "description": "vox_protocol::electorate::EnrolmentRequest: the public key only (the credential's secret never leaves the device), the normalised one-time code, and the credential's signature over both.",
+                    "properties": {"electorate_id": string, "credential": hex64,
+                        "region": string, "code": {"type": "string", "pattern": "^[0-9A-HJKMNP-TV-Z]{20}$"},
+                        "signature": {"type": "object", "required": ["t", "z"],
+                            "description": "Schnorr signature (T, z) by the credential",
+                            "properties": {"t": hex64, "z": hex64}}}},
                 "Electorate": vox_type("vox_protocol::electorate::Electorate"),
                 "PetitionProposal": vox_type("vox_protocol::petition::PetitionProposal"),
                 "PetitionSignature": vox_type("vox_protocol::petition::PetitionSignature"),

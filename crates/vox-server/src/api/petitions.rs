@@ -22,7 +22,7 @@ use vox_protocol::petition::{
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::app::AppState;
 use crate::board::WriteTx;
-use crate::error::{rule_error, AppError};
+use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo};
 
@@ -214,20 +214,48 @@ fn electorate_of(st: &Derived, hash: &Hash32) -> Option<Arc<ElectorateInfo>> {
     st.electorates.get(hash).cloned()
 }
 
+/// Why no usable electorate has this hash: 409 `electorate-not-frozen` if it is the
+/// list of an electorate still enrolling (the registrar must freeze it first), else 422
+/// naming `field`.
+pub fn unusable_electorate(st: &Derived, hash: &Hash32, field: &str) -> AppError {
+    match st.enrolling_with_hash(hash) {
+        Some(id) => AppError::conflict(
+            "electorate-not-frozen",
+            format!(
+                "electorate {id:?} is still enrolling: only a frozen electorate can be named \
+                 (the registrar freezes it, and its hash is then final)"
+            ),
+        )
+        .with_field(field),
+        None => AppError::invalid(
+            field,
+            "no electorate with this hash is registered or frozen",
+        ),
+    }
+}
+
 async fn propose(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
     ApiJson(proposal): ApiJson<PetitionProposal>,
 ) -> ApiResult {
     s.board.catch_up().await?;
-    let electorate = electorate_of(&s.board.read(), &proposal.petition.electorate_hash)
-        .ok_or_else(|| {
-            AppError::invalid(
+    let electorate = {
+        let st = s.board.read();
+        electorate_of(&st, &proposal.petition.electorate_hash).ok_or_else(|| {
+            unusable_electorate(
+                &st,
+                &proposal.petition.electorate_hash,
                 "petition/electorate_hash",
-                "no electorate with this hash is registered",
             )
-        })?;
+        })?
+    };
     s.limit_credential(&proposal.proposer.to_bytes())?;
+    // A revoked proposer is refused before its signature is checked: a revocation is
+    // final, so standing at any later leaf (`u64::MAX`) is already decided by the fold.
+    electorate
+        .standing(&proposal.proposer, u64::MAX)
+        .map_err(|e| standing_error(e, "proposer"))?;
     let proposal =
         tokio::task::spawn_blocking(move || proposal.verify(&electorate.index).map(|()| proposal))
             .await
@@ -246,10 +274,13 @@ async fn propose(
             )
             .with_field("petition/id"));
         }
-        let proposer_region = st
-            .electorates
-            .get(&proposal.petition.electorate_hash)
-            .and_then(|e| e.region_of(&proposal.proposer));
+        let electorate = electorate_of(st, &proposal.petition.electorate_hash)
+            .ok_or_else(|| AppError::internal("electorate vanished"))?;
+        // At the leaf this proposal gets, with the revocations up to it.
+        electorate
+            .standing(&proposal.proposer, w.size())
+            .map_err(|e| standing_error(e, "proposer"))?;
+        let proposer_region = electorate.region_of(&proposal.proposer);
         let tracker = PetitionTracker::new(&proposal, proposer_region);
         w.push(Payload::PetitionProposed { proposal })?;
         JsonResponse::created(&summary(&tracker, w.ts))
@@ -319,14 +350,40 @@ async fn sign(
         ));
     }
     s.limit_credential(&sig.credential.to_bytes())?;
-    let electorate =
+    let mut electorate =
         electorate.ok_or_else(|| AppError::internal("petition without its electorate"))?;
-    let e2 = Arc::clone(&electorate);
-    let sig = tokio::task::spawn_blocking(move || sig.verify(&hash, &e2.index).map(|()| sig))
+    if electorate.standing(&sig.credential, u64::MAX).is_err() {
+        // Maybe a replacement credential enrolled through another process.
+        s.board.catch_up().await?;
+        let st = s.board.read();
+        electorate = tracker_copy(&st, &id)?
+            .1
+            .ok_or_else(|| AppError::internal("petition without its electorate"))?;
+    }
+    electorate
+        .standing(&sig.credential, u64::MAX)
+        .map_err(|e| standing_error(e, "credential"))?;
+    let index = electorate.index.clone();
+    let sig = tokio::task::spawn_blocking(move || sig.verify(&hash, &index).map(|()| sig))
         .await
         .map_err(AppError::internal)??;
     s.write(idem.as_ref(), move |w, st, key| {
-        let (mut t, _) = tracker_copy(st, &id)?;
+        let (mut t, electorate) = tracker_copy(st, &id)?;
+        let electorate =
+            electorate.ok_or_else(|| AppError::internal("petition without its electorate"))?;
+        // At the leaf this signature gets: the revocations folded up to it count.
+        electorate
+            .standing(&sig.credential, w.size())
+            .map_err(|e| standing_error(e, "credential"))?;
+        if matches!(sig.action, SignatureAction::Sign)
+            && electorate
+                .index
+                .predecessors(&sig.credential)
+                .iter()
+                .any(|p| t.has_taken_part(p))
+        {
+            return Err(took_part_error("credential", "signed this petition"));
+        }
         let region = match sig.action {
             SignatureAction::Sign => electorate.region_of(&sig.credential),
             SignatureAction::Withdraw => None,

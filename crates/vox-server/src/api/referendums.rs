@@ -26,7 +26,7 @@ use vox_crypto::threshold::{
 };
 use vox_crypto::{CryptoError, Hash32, Point};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
-use vox_protocol::board::{EncryptedTally, Payload};
+use vox_protocol::board::{is_early_close, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
 };
@@ -36,9 +36,10 @@ use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, Referend
 use vox_protocol::ProtocolError;
 
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
+use crate::api::petitions::unusable_electorate;
 use crate::app::AppState;
 use crate::board::{to_i64, to_u64};
-use crate::error::{rule_error, AppError};
+use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
 use crate::writer::PendingBallot;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{r}/ballots/{{ballot_hash}}"), get(ballot_status))
         .route(&format!("{r}/audits"), post(audit))
         .route(&format!("{r}/close"), post(close))
+        .route(&format!("{r}/close-early"), post(close_early))
         .route(&format!("{r}/tally"), get(get_tally).post(compute_tally))
         .route(&format!("{r}/decryption-shares"), post(decryption_share))
         .route(&format!("{r}/publish"), post(publish))
@@ -121,6 +123,21 @@ pub fn voting_window(r: &ReferendumInfo, ts: i64) -> Result<(), AppError> {
         return Err(AppError::conflict("wrong-state", "voting has closed"));
     }
     Ok(())
+}
+
+/// The ballot's credential may vote at leaf `leaf` (04 §4.1.3: not revoked before it),
+/// checked by the writer under the board lock.
+pub fn ballot_standing(
+    st: &Derived,
+    r: &ReferendumInfo,
+    ballot: &Ballot,
+    leaf: u64,
+) -> Result<(), AppError> {
+    st.electorates
+        .get(&r.manifest.electorate_hash)
+        .ok_or_else(|| AppError::internal("referendum without its electorate"))?
+        .standing(&ballot.credential, leaf)
+        .map_err(|e| standing_error(e, "credential"))
 }
 
 /// Audits need the election key: the referendum is ready or later, and not failed
@@ -249,12 +266,22 @@ async fn create(
             )
             .with_field("manifest/referendum_id"));
         }
-        if !st.electorates.contains_key(&manifest.electorate_hash) {
-            return Err(AppError::invalid(
+        let Some(electorate) = st.electorates.get(&manifest.electorate_hash) else {
+            return Err(unusable_electorate(
+                st,
+                &manifest.electorate_hash,
                 "manifest/electorate_hash",
-                "no electorate with this hash is registered",
             ));
-        }
+        };
+        // Every slot's total must stay within the discrete-log limit (04 §4.2 rule 6).
+        manifest
+            .check_slot_bound(electorate.electorate.entries.len() as u64)
+            .map_err(|e| match e {
+                vox_protocol::ProtocolError::Invalid { field, reason } => {
+                    AppError::invalid(format!("manifest/{field}"), reason)
+                }
+                other => AppError::from(other),
+            })?;
         if let Some(pid) = &manifest.source_petition {
             let p = st
                 .petitions
@@ -476,7 +503,8 @@ fn referendum_act(kind: ActKind, body: &[u8], id: &str) -> Result<Payload, AppEr
     let payload = parse_act(kind, body)?;
     match &payload {
         Payload::ReferendumOpened { referendum_id, .. }
-        | Payload::ReferendumClosed { referendum_id, .. } => {
+        | Payload::ReferendumClosed { referendum_id, .. }
+        | Payload::ReferendumClosedEarly { referendum_id, .. } => {
             check_path_id("referendum_id", referendum_id, id)?;
         }
         _ => return Err(AppError::internal("parsed act of another kind")),
@@ -523,6 +551,56 @@ async fn close(
         let r = get_ref(st, &id)?;
         if r.state != RefState::Open {
             return Err(wrong_state(r, "open"));
+        }
+        // V9.4: a close before the announced closes_at (by the entry's board timestamp)
+        // is explicit, with a public reason (`referendum-closed-early`).
+        if is_early_close(w.ts, r.manifest.closes_at) {
+            return Err(AppError::unprocessable(
+                "early-close-needs-reason",
+                "type",
+                format!(
+                    "the manifest announces voting until closes_at {} (ms), {} ms from now: \
+                     closing before then is an early close, which must be a \
+                     referendum-closed-early act with a public reason, posted to \
+                     /api/v1/referendums/{id}/close-early",
+                    r.manifest.closes_at,
+                    r.manifest.closes_at.saturating_sub(w.ts)
+                ),
+            ));
+        }
+        let mut sm = summary(r);
+        w.push(payload)?;
+        sm.state = RefState::Closed;
+        JsonResponse::ok(&sm)
+    })
+    .await
+}
+
+async fn close_early(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
+) -> ApiResult {
+    let payload = referendum_act(ActKind::ReferendumClosedEarly, &body, &id)?;
+    s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Open {
+            return Err(wrong_state(r, "open"));
+        }
+        // V9.4: a reason only on an early close; at or after closes_at the close is a
+        // plain `referendum-closed`.
+        if !is_early_close(w.ts, r.manifest.closes_at) {
+            return Err(AppError::unprocessable(
+                "not-early",
+                "type",
+                format!(
+                    "the manifest's closes_at {} (ms) has passed: this is not an early close; \
+                     post a plain referendum-closed act to /api/v1/referendums/{id}/close",
+                    r.manifest.closes_at
+                ),
+            ));
         }
         let mut sm = summary(r);
         w.push(payload)?;
@@ -579,11 +657,30 @@ async fn cast(
     s.limit_credential(&ballot.credential.to_bytes())?;
     let snap = recheck(&s, &id, snap, |snap| {
         voting_window(&snap.info, s.board.clock.now_ms())?;
-        snap.election_key().map(|_| ())
+        snap.election_key()?;
+        // A revocation is final: standing at any later leaf (`u64::MAX`) is decided by
+        // the fold already (a replacement enrolled through another process: the
+        // recheck catches up). The writer checks again at the ballot's leaf.
+        snap.electorate()?
+            .standing(&ballot.credential, u64::MAX)
+            .map_err(|e| standing_error(e, "credential"))
     })
     .await?;
     let election_key = snap.election_key()?;
     let electorate = snap.electorate()?;
+    // One vote per citizen: a replacement may not vote where a credential it replaces
+    // voted. No race: those are revoked, so none of their ballots can still be appended.
+    for predecessor in electorate.index.predecessors(&ballot.credential) {
+        let voted =
+            sqlx::query("SELECT 1 FROM latest_ballot WHERE referendum_id = $1 AND credential = $2")
+                .bind(&id)
+                .bind(predecessor.to_vec())
+                .fetch_optional(&s.board.db.pool)
+                .await?;
+        if voted.is_some() {
+            return Err(took_part_error("credential", "voted in this referendum"));
+        }
+    }
     // Structure, sizes and eligibility first: no scalar multiplication for bad ballots.
     {
         let ctx = BallotContext {
@@ -948,6 +1045,13 @@ fn decrypt_result(
     let mut tables: HashMap<u64, DlogTable> = HashMap::new();
     let mut slots = Vec::with_capacity(points.len());
     for (p, b) in points.iter().zip(&bounds) {
+        // Creation checked max × electorate (04 §4.2 rule 6) and a replacement never adds
+        // a counted ballot, so this holds; refuse rather than build a huge table.
+        if *b > vox_protocol::manifest::MAX_SLOT_VALUE {
+            return Err(AppError::internal(format!(
+                "tally bound {b} exceeds the protocol's limit"
+            )));
+        }
         let bound = b.saturating_add(1);
         let table = match tables.entry(bound) {
             std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),

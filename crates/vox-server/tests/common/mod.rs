@@ -234,6 +234,41 @@ pub mod acts {
             act: unsigned(),
         }
     }
+    /// A close before the manifest's closes_at, with its public reason.
+    pub fn closed_early(referendum_id: &str, reason: &str) -> Payload {
+        Payload::ReferendumClosedEarly {
+            referendum_id: referendum_id.into(),
+            reason: reason.into(),
+            act: unsigned(),
+        }
+    }
+    pub fn enrolment_opened(opening: &vox_protocol::enrolment::EnrolmentOpening) -> Payload {
+        Payload::EnrolmentOpened {
+            opening: opening.clone(),
+            act: unsigned(),
+        }
+    }
+    pub fn revoked(
+        electorate_id: &str,
+        credential: vox_crypto::credential::CredentialPublicKey,
+        replacement: Option<Hash32>,
+        reason: &str,
+    ) -> Payload {
+        Payload::CredentialRevoked {
+            electorate_id: electorate_id.into(),
+            credential,
+            replacement,
+            reason: reason.into(),
+            act: unsigned(),
+        }
+    }
+    pub fn frozen(electorate_id: &str, electorate_hash: Hash32) -> Payload {
+        Payload::ElectorateFrozen {
+            electorate_id: electorate_id.into(),
+            electorate_hash,
+            act: unsigned(),
+        }
+    }
 }
 
 /// The endpoint that takes an act.
@@ -256,7 +291,17 @@ pub fn act_path(p: &Payload) -> String {
         Payload::ReferendumClosed { referendum_id, .. } => {
             format!("/api/v1/referendums/{referendum_id}/close")
         }
+        Payload::ReferendumClosedEarly { referendum_id, .. } => {
+            format!("/api/v1/referendums/{referendum_id}/close-early")
+        }
         Payload::RoleKeyRotated { .. } => "/api/v1/roles/rotations".into(),
+        Payload::EnrolmentOpened { .. } => "/api/v1/enrolments".into(),
+        Payload::CredentialRevoked { electorate_id, .. } => {
+            format!("/api/v1/electorates/{electorate_id}/revocations")
+        }
+        Payload::ElectorateFrozen { electorate_id, .. } => {
+            format!("/api/v1/electorates/{electorate_id}/freeze")
+        }
         other => panic!("{} is not an authority act", other.kind()),
     }
 }
@@ -783,7 +828,9 @@ pub fn close_and_publish(
     which: &[usize],
 ) -> Value {
     let id = &m.referendum_id;
-    c.act(acts::closed(id)).expect(200);
+    // The tests' manifests close an hour after creation: closing now is early.
+    c.act(acts::closed_early(id, "All test voters have voted."))
+        .expect(200);
     let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
     t.expect(201);
     let tally: vox_protocol::board::EncryptedTally = t.parse();
