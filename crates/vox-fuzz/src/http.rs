@@ -6,13 +6,14 @@ use serde::de::DeserializeOwned;
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::Payload;
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
+use vox_protocol::electorate::EnrolmentRequest;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::petition::{
     Moderation, PetitionProposal, PetitionSignature, PetitionTracker, SignatureAction,
 };
 use vox_protocol::ProtocolError;
 use vox_server::bodies::{parse_body, parse_json, Body, QueryParams, Route};
-use vox_server::error::{act_error, rule_error, AppError};
+use vox_server::error::{act_error, enrolment_error, rule_error, AppError};
 
 use crate::ceremony::{
     apply_checked, ceremony_fixture, check_ceremony_message, check_decryption_share,
@@ -47,6 +48,14 @@ fn assert_client_error(route: &str, e: &AppError) {
 fn assert_client_error_or_conflict(route: &str, e: &AppError) {
     if e.status.as_u16() != 409 {
         assert_client_error(route, e);
+    }
+}
+
+/// A refused enrolment: a client error, a conflict (spent code, key taken) or 404 (no
+/// such electorate).
+fn assert_client_error_or_404(route: &str, e: &AppError) {
+    if e.status.as_u16() != 404 {
+        assert_client_error_or_conflict(route, e);
     }
 }
 
@@ -116,6 +125,28 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
                 }
             }
         }
+        Body::Enrolment(req) => {
+            // Against the fixture opening: a refusal is a client error or a conflict; an
+            // acceptance spends a committed code with a valid credential signature.
+            let ef = crate::enrolment_fixture();
+            let mut roll = vox_protocol::enrolment::Roll::new();
+            if let Err(e) = roll.open(&ef.opening) {
+                panic!("fixture opening refused: {e}");
+            }
+            match roll.enrol(2, &req) {
+                Ok(_) => {
+                    assert!(req.verify().is_ok(), "{route}: bad signature accepted");
+                    let code = req.code.as_deref().unwrap_or_default();
+                    assert!(
+                        ef.letters
+                            .iter()
+                            .any(|(r, c)| c.as_str() == code && *r == req.region),
+                        "{route}: accepted a code and region the registrar never issued"
+                    );
+                }
+                Err(e) => assert_client_error_or_404(route, &enrolment_error(e)),
+            }
+        }
         Body::Proposal(p) => {
             if p.petition.electorate_hash != f.electorate.canonical_hash() {
                 return; // 422: no electorate with this hash is registered
@@ -140,11 +171,7 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
             // once published (after voter 1's sponsorship).
             let mut t = PetitionTracker::new(&f.proposal, Some("north"));
             let region = match s.action {
-                SignatureAction::Sign => f
-                    .electorate_index
-                    .position(&s.credential)
-                    .and_then(|i| f.electorate.entries.get(i))
-                    .and_then(|e| e.region.as_deref()),
+                SignatureAction::Sign => f.electorate_index.region_of(&s.credential),
                 SignatureAction::Withdraw => {
                     let sponsor = f.petition_signature(SignatureAction::Sign);
                     let publish = Moderation::Publish {
@@ -237,8 +264,8 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
     }
 }
 
-/// First byte: which route (modulo 16: [`Route::ALL`]; 15 is a query string); the rest:
-/// the body.
+/// First byte: which route (modulo [`QUERY_SELECTOR`] + 1: an index in [`Route::ALL`];
+/// [`QUERY_SELECTOR`] is a query string); the rest: the body.
 ///
 /// Properties: the body goes through `vox_server::bodies::parse_body`, the very parser
 /// and pre-checks of the handlers; a refusal is a 400/422 with a JSON problem body,
@@ -266,6 +293,7 @@ pub fn http_bodies(data: &[u8]) {
         Route::DecryptionShare => agrees::<DecryptionShareMessage>(&name, body),
         Route::Proposal => agrees::<PetitionProposal>(&name, body),
         Route::Signature => agrees::<PetitionSignature>(&name, body),
+        Route::Enrolment => agrees::<EnrolmentRequest>(&name, body),
         // Authority acts: the server's parser is stricter than serde_json's (the type
         // first, no unknown field); what it accepts is checked in `stateful`.
         Route::Electorate
@@ -275,7 +303,11 @@ pub fn http_bodies(data: &[u8]) {
         | Route::Invalidation
         | Route::ReferendumOpen
         | Route::ReferendumClose
+        | Route::ReferendumCloseEarly
         | Route::RoleRotation
+        | Route::EnrolmentOpening
+        | Route::Revocation
+        | Route::Freeze
         | Route::Cosignature => {}
     }
     match parse_body(route, body) {

@@ -53,6 +53,7 @@ use vox_verifier::{verify_record, MemorySource, NoProgress, Options};
 
 mod audit;
 mod ceremony;
+mod enrolment;
 mod http;
 mod nodes;
 mod roles;
@@ -61,9 +62,10 @@ pub use audit::audit_opening_json;
 pub use ceremony::{
     ceremony_fixture, ceremony_messages, decryption_share_json, CeremonyFixture, TALLY_MOD,
 };
+pub use enrolment::{enrolment_fixture, enrolment_json, EnrolmentFixture, ENROLMENT_ID};
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
-pub use roles::{roles_fixture, roles_json, RolesFixture, ROTATION};
+pub use roles::{roles_fixture, roles_json, RolesFixture, EARLY_CLOSE, REGISTRAR_ACTS, ROTATION};
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);
@@ -83,6 +85,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("merkle_nodes", merkle_nodes),
     ("http_bodies", http_bodies),
     ("roles_json", roles_json),
+    ("enrolment_json", enrolment_json),
 ];
 
 /// Seed of the fixture RNG (changing it invalidates the valid seeds of the corpora).

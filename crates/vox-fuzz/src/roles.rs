@@ -18,6 +18,14 @@ use crate::{fixture, parse_roundtrip, Fixture, T0};
 /// Index of the petitions office's key rotation in [`RolesFixture::acts`].
 pub const ROTATION: usize = 7;
 
+/// Indexes in [`RolesFixture::acts`] of the registrar's `enrolment-opened`,
+/// `credential-revoked` and `electorate-frozen` acts (after the rotation).
+pub const REGISTRAR_ACTS: [usize; 3] = [9, 10, 11];
+
+/// Index in [`RolesFixture::acts`] of the election authority's `referendum-closed-early`
+/// act (last).
+pub const EARLY_CLOSE: usize = 12;
+
 /// Honest signed acts of the fixture's roles, and the roles' state before and after the
 /// rotation.
 pub struct RolesFixture {
@@ -27,7 +35,9 @@ pub struct RolesFixture {
     /// authority creates the fixture referendum; the petitions office publishes the
     /// fixture petition, answers it and invalidates a signature; the election authority
     /// opens and closes the referendum; the petitions office rotates its key
-    /// ([`ROTATION`]) and rejects petition `p2` with the new key.
+    /// ([`ROTATION`]) and rejects petition `p2` with the new key; the registrar opens an
+    /// enrolment, revokes a credential and freezes ([`REGISTRAR_ACTS`]); the election
+    /// authority closes the referendum early, with a reason ([`EARLY_CLOSE`]).
     pub acts: Vec<Payload>,
     /// The roles right after the genesis.
     pub before: Authorities,
@@ -113,6 +123,45 @@ fn build() -> RolesFixture {
     match rejected {
         Ok(p) => acts.push(p),
         Err(e) => panic!("fixture: cannot sign with the new key: {e}"),
+    }
+    // The registrar's enrolment acts ([`REGISTRAR_ACTS`]): open the enrolment fixture's
+    // electorate, revoke its second credential, freeze it.
+    let ef = crate::enrolment_fixture();
+    let Some(second) = ef.requests.get(1) else {
+        panic!("fixture: the enrolment fixture has fewer than two requests")
+    };
+    let registrar = [
+        Payload::EnrolmentOpened {
+            opening: ef.opening.clone(),
+            act,
+        },
+        Payload::CredentialRevoked {
+            electorate_id: crate::ENROLMENT_ID.into(),
+            credential: second.credential,
+            replacement: None,
+            reason: "lost".into(),
+            act,
+        },
+        Payload::ElectorateFrozen {
+            electorate_id: crate::ENROLMENT_ID.into(),
+            electorate_hash: vox_crypto::Hash32([3; 32]),
+            act,
+        },
+    ];
+    for (i, p) in registrar.into_iter().enumerate() {
+        match f.roles.sign(p, T0 - 2_000_000 + 1000 * i as i64) {
+            Ok(p) => acts.push(p),
+            Err(e) => panic!("fixture: cannot sign registrar act {i}: {e}"),
+        }
+    }
+    let early = Payload::ReferendumClosedEarly {
+        referendum_id: f.manifest.referendum_id.clone(),
+        reason: "The council withdrew the question.".into(),
+        act,
+    };
+    match f.roles.sign(early, T0 - 1_000_000) {
+        Ok(p) => acts.push(p),
+        Err(e) => panic!("fixture: cannot sign the early close: {e}"),
     }
     let before = match Authorities::from_genesis(&f.genesis) {
         Ok(a) => a,

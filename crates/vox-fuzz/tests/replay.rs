@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::Signer;
 use vox_fuzz::{
-    ceremony_fixture, fixture, roles_fixture, Fixture, HEADS_SEPARATOR, QUERY_SELECTOR, ROTATION,
-    TARGETS,
+    ceremony_fixture, enrolment_fixture, fixture, roles_fixture, Fixture, EARLY_CLOSE,
+    ENROLMENT_ID, HEADS_SEPARATOR, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
 };
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
 use vox_protocol::board::{
@@ -355,6 +355,7 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         out.push(("board_entry_json", format!("valid-{kind}.json"), json(*e)));
     }
     roles_seeds(&mut out);
+    enrolment_seeds(&mut out);
     let leaf_hashes: Vec<_> = entries.iter().map(|e| e.leaf_hash()).collect();
     let heads: Vec<SignedTreeHead> = honest
         .record
@@ -541,6 +542,27 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
         (Route::ReferendumOpen, "referendum-open", json(&acts[5])),
         (Route::ReferendumClose, "referendum-close", json(&acts[6])),
         (Route::RoleRotation, "role-rotation", json(&acts[ROTATION])),
+        (
+            Route::EnrolmentOpening,
+            "enrolment-opening",
+            json(&acts[REGISTRAR_ACTS[0]]),
+        ),
+        (
+            Route::Enrolment,
+            "enrolment",
+            json(&enrolment_fixture().requests[0]),
+        ),
+        (
+            Route::Revocation,
+            "revocation",
+            json(&acts[REGISTRAR_ACTS[1]]),
+        ),
+        (Route::Freeze, "freeze", json(&acts[REGISTRAR_ACTS[2]])),
+        (
+            Route::ReferendumCloseEarly,
+            "referendum-close-early",
+            json(&acts[EARLY_CLOSE]),
+        ),
     ];
     for (route, name, body) in bodies {
         let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;
@@ -563,6 +585,82 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
 
 /// roles_json: the fixture's genesis and every honest act (`valid-*`), and forgeries that
 /// must be refused (`reject-*`).
+/// enrolment_json: honest sequences (`valid-*`: every line accepted by the roll) and
+/// sequences with one refused line (`reject-*`).
+fn enrolment_lines() -> Vec<(String, Vec<Payload>)> {
+    use vox_protocol::encoding::Hashable;
+    use vox_protocol::enrolment::{EnrolmentCode, Roll};
+    let ef = enrolment_fixture();
+    let act = ActSignature::unsigned();
+    let enrol = |i: usize| Payload::CredentialEnrolled {
+        enrolment: ef.requests[i].clone(),
+    };
+    let mut rng = Fixture::rng(0xe8);
+    // Revoke credential 3 before the freeze, with a replacement code for region south.
+    let replacement = EnrolmentCode::generate(&mut rng);
+    let revoke = Payload::CredentialRevoked {
+        electorate_id: ENROLMENT_ID.into(),
+        credential: ef.requests[3].credential,
+        replacement: Some(replacement.hash(ENROLMENT_ID, Some("south"))),
+        reason: "lost".into(),
+        act,
+    };
+    let fresh = vox_crypto::credential::Credential::generate(&mut rng);
+    let replaced = Payload::CredentialEnrolled {
+        enrolment: vox_protocol::electorate::EnrolmentRequest::create(
+            ENROLMENT_ID,
+            Some("south"),
+            Some(&replacement),
+            &fresh,
+            &mut rng,
+        ),
+    };
+    let mut honest = vec![enrol(0), enrol(1), enrol(2), enrol(3), revoke, replaced];
+    let mut roll = Roll::new();
+    roll.open(&ef.opening).unwrap();
+    for (i, p) in honest.iter().enumerate() {
+        roll.apply(i as u64 + 2, p).unwrap();
+    }
+    let pending = roll.pending(ENROLMENT_ID).unwrap();
+    honest.push(Payload::ElectorateFrozen {
+        electorate_id: ENROLMENT_ID.into(),
+        electorate_hash: pending.canonical_hash(),
+        act,
+    });
+    let mut wrong_hash = honest.clone();
+    if let Some(Payload::ElectorateFrozen {
+        electorate_hash, ..
+    }) = wrong_hash.last_mut()
+    {
+        electorate_hash.0[0] ^= 1;
+    }
+    let other_region = {
+        let mut r = ef.requests[0].clone();
+        r.region = Some("south".into());
+        Payload::CredentialEnrolled { enrolment: r }
+    };
+    vec![
+        ("valid-enrolment.txt".into(), honest),
+        (
+            "reject-code-spent-twice.txt".into(),
+            vec![enrol(0), enrol(0)],
+        ),
+        ("reject-other-region.txt".into(), vec![other_region]),
+        ("reject-freeze-wrong-hash.txt".into(), wrong_hash),
+    ]
+}
+
+fn enrolment_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>) {
+    for (name, lines) in enrolment_lines() {
+        let mut text = Vec::new();
+        for p in lines {
+            text.extend(serde_json::to_vec(&p).unwrap());
+            text.push(b'\n');
+        }
+        out.push(("enrolment_json", name, text));
+    }
+}
+
 fn roles_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>) {
     let f = fixture();
     let rf = roles_fixture();
@@ -789,6 +887,24 @@ fn generate_valid_seeds() {
                 }
                 // And through the target itself.
                 vox_fuzz::roles_json(data);
+            }
+            "enrolment_json" => {
+                // valid: every line accepted; reject: exactly the last line refused.
+                let ef = enrolment_fixture();
+                let mut roll = vox_protocol::enrolment::Roll::new();
+                roll.open(&ef.opening).unwrap();
+                let lines: Vec<&[u8]> = data
+                    .split(|b| *b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .collect();
+                for (i, line) in lines.iter().enumerate() {
+                    let p: Payload = serde_json::from_slice(line).unwrap();
+                    let ok = roll.apply(i as u64 + 2, &p).is_ok();
+                    let last = i + 1 == lines.len();
+                    let expect = name.starts_with("valid-") || !last;
+                    assert_eq!(ok, expect, "{name}: line {i}");
+                }
+                vox_fuzz::enrolment_json(data);
             }
             "http_bodies" if data[0] < QUERY_SELECTOR => {
                 let route = Route::ALL[usize::from(data[0])];
