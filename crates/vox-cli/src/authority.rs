@@ -23,6 +23,8 @@ use vox_crypto::credential::{Credential, CredentialPublicKey};
 use vox_crypto::Point;
 use vox_protocol::board::SignedTreeHead;
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::Moderation;
@@ -30,10 +32,11 @@ use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_H
 use vox_protocol::roles::Role;
 use vox_protocol::tally::ReferendumResult;
 
-use crate::client::{api_status, role_phrase, tag_name, Client};
+use crate::client::{api_error, api_status, role_phrase, tag_name, Client, ElectorateInfo};
 pub use crate::clock::now_ms;
 use crate::clock::{self, DAY_MS};
 use crate::files::{self, CredentialFile, RoleKey, ROLE_KEY_ENV};
+use crate::petition_view::show_petition;
 use crate::progress;
 use crate::voter::default_server;
 
@@ -123,16 +126,109 @@ pub enum ElectorateCommand {
         #[arg(long)]
         no_publish: bool,
     },
-    /// Show a published electorate.
-    Show {
+    /// Open an electorate for enrolment by one-time code (registrar key): draws one
+    /// random code per citizen (100 bits each), writes them to the LETTERS file (CSV for
+    /// a mail merge: region, code, electorate, instructions; mode 0600, never
+    /// overwritten), then publishes a signed `enrolment-opened` act holding only the
+    /// codes' hashes and the count per region. The letters file is written BEFORE
+    /// anything is sent, so a crash can never publish codes that nobody holds. Each
+    /// citizen then enrols with `vox voter enrol` (or the web page `/enrol.html`); end
+    /// enrolment with `vox authority electorate freeze`.
+    Open {
+        /// Electorate id (new on this board).
+        #[arg(long)]
+        id: String,
+        /// Display name.
+        #[arg(long, default_value = "Electorate")]
+        name: String,
+        /// Codes to draw, as N or N:REGION (repeat for each region), e.g.
+        /// `--codes 500:north --codes 480:south`.
+        #[arg(long = "codes", required = true, num_args = 1.., value_name = "N[:REGION]",
+              value_parser = parse_codes)]
+        codes: Vec<(Option<String>, u64)>,
+        /// Where to write the letters (CSV; mode 0600; must not exist). It holds every
+        /// code in clear: print the letters, then destroy it.
+        #[arg(long, value_name = "FILE")]
+        letters: PathBuf,
+        /// The server address printed on the letters [default: --server].
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// End enrolment (registrar key): fetches the list of enrolled, non-revoked
+    /// credentials, recomputes its hash here, shows codes committed and credentials
+    /// enrolled per region, and publishes a signed `electorate-frozen` act naming that
+    /// hash. Only a frozen electorate can be named by a petition or a referendum.
+    Freeze {
         /// Electorate id.
+        #[arg(long)]
         id: String,
     },
+    /// Revoke a lost or stolen credential (registrar key), optionally with one
+    /// replacement code for the same citizen. The replacement letter is written (mode
+    /// 0600, never overwritten) BEFORE the act is sent, and the act carries only the
+    /// code's hash. After the freeze, the credential enrolled with the replacement code
+    /// takes the revoked one's place (and may not vote where the revoked one voted).
+    Revoke {
+        /// Electorate id.
+        #[arg(long)]
+        id: String,
+        /// The credential's public key (hex).
+        #[arg(long, value_name = "HEX")]
+        credential: String,
+        /// The public reason ("lost", "stolen", …).
+        #[arg(long)]
+        reason: String,
+        /// Draw a replacement code and write its letter here (CSV, same columns as
+        /// the letters of `open`).
+        #[arg(long, value_name = "FILE")]
+        replacement_letter: Option<PathBuf>,
+        /// The revoked credential's region, if it is not on the listed electorate (a
+        /// replacement credential enrolled after the freeze) [default: looked up].
+        #[arg(long, requires = "replacement_letter")]
+        region: Option<String>,
+        /// The server address printed on the letter [default: --server].
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
+    /// Show an electorate: state (enrolling or frozen), codes committed and credentials
+    /// enrolled per region, revocations, unused codes, hash.
+    Show {
+        /// Electorate id.
+        #[arg(value_name = "ID", required_unless_present = "id_flag")]
+        id: Option<String>,
+        /// Electorate id (same as the positional ID).
+        #[arg(long = "id", value_name = "ID", conflicts_with = "id")]
+        id_flag: Option<String>,
+    },
+}
+
+/// `N` or `N:REGION` of `--codes`.
+fn parse_codes(s: &str) -> Result<(Option<String>, u64), String> {
+    let (n, region) = match s.split_once(':') {
+        Some((n, r)) if !r.trim().is_empty() => (n, Some(r.trim().to_owned())),
+        Some(_) => return Err(format!("{s:?}: the region after ':' is empty")),
+        None => (s, None),
+    };
+    let n: u64 = n
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?}: expected N or N:REGION, N a number of codes"))?;
+    if n == 0 {
+        return Err(format!("{s:?}: at least one code"));
+    }
+    Ok((region, n))
 }
 
 /// `vox authority petition …`
 #[derive(Debug, Subcommand)]
 pub enum PetitionCommand {
+    /// Show a petition (no key: from the public API): its text, state, sponsors and
+    /// signatures, thresholds (sponsors, response, referendum), deadlines (UTC),
+    /// regions and minimum group size.
+    Show {
+        /// Petition id.
+        id: String,
+    },
     /// Publish a sponsored petition or reject it with a public reason (petitions
     /// office key). A publication fixes the closing time; by default the petition stays
     /// open for its whole `open_for_ms` (less a minute for clock differences).
@@ -193,10 +289,17 @@ pub enum ReferendumCommand {
         /// Referendum id.
         id: String,
     },
-    /// Close voting (election authority key).
+    /// Close voting (election authority key). Before the manifest's closes_at this is an
+    /// early close: it needs --early and a public --reason, recorded on the board.
     Close {
         /// Referendum id.
         id: String,
+        /// Close before the announced closes_at (a `referendum-closed-early` act).
+        #[arg(long, requires = "reason")]
+        early: bool,
+        /// The public reason of an early close (published on the board).
+        #[arg(long, requires = "early")]
+        reason: Option<String>,
     },
     /// Compute the encrypted tally of a closed referendum (no key).
     Tally {
@@ -248,10 +351,12 @@ pub struct CreateReferendumArgs {
     /// Trustee public key files (`vox trustee keygen` writes FILE.pub), in index order.
     #[arg(long = "trustee", value_name = "FILE")]
     pub trustees: Vec<PathBuf>,
-    /// Trustees needed to decrypt (k of n) [default: a majority, n/2 + 1].
+    /// Trustees needed to decrypt (k of n) [default: majority of the trustees, ⌊n/2⌋+1].
     #[arg(long)]
     pub threshold: Option<u32>,
-    /// Days voting stays open.
+    /// Days voting stays open, counted from now: the manifest's opens_at is the time of
+    /// this command and its closes_at DAYS later; the key ceremony and `referendum open`
+    /// take place within that period (both times are printed before anything is sent).
     #[arg(long, default_value_t = 14)]
     pub days: u32,
     /// Write the manifest here as well.
@@ -371,17 +476,49 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
             }
             Ok(())
         }
-        AuthorityCommand::Electorate(ElectorateCommand::Show { id }) => {
-            let e = public.electorate(&id)?;
-            println!(
-                "electorate {} ({}): {} credentials, hash {}",
-                e.electorate.id,
-                e.electorate.name,
-                e.electorate.entries.len(),
-                e.electorate_hash
-            );
+        AuthorityCommand::Electorate(ElectorateCommand::Show { id, id_flag }) => {
+            let id = id
+                .or(id_flag)
+                .ok_or_else(|| anyhow!("name the electorate: --id ID"))?;
+            show_electorate(&public.electorate(&id)?);
             Ok(())
         }
+        AuthorityCommand::Electorate(ElectorateCommand::Open {
+            id,
+            name,
+            codes,
+            letters,
+            public_url,
+        }) => open_electorate(
+            &signing(Role::Registrar)?,
+            &id,
+            &name,
+            &codes,
+            &letters,
+            public_url.as_deref().unwrap_or(&server),
+        ),
+        AuthorityCommand::Electorate(ElectorateCommand::Freeze { id }) => {
+            freeze_electorate(&public, &signing(Role::Registrar)?, &id)
+        }
+        AuthorityCommand::Electorate(ElectorateCommand::Revoke {
+            id,
+            credential,
+            reason,
+            replacement_letter,
+            region,
+            public_url,
+        }) => revoke_credential(
+            &public,
+            &signing(Role::Registrar)?,
+            &RevokeArgs {
+                id,
+                credential,
+                reason,
+                replacement_letter,
+                region,
+                public_url: public_url.unwrap_or_else(|| server.clone()),
+            },
+        ),
         AuthorityCommand::Petition(cmd) => {
             let summary = match cmd {
                 PetitionCommand::Moderate {
@@ -419,18 +556,12 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                     let office = signing(Role::PetitionsOffice)?;
                     let keys = credentials
                         .iter()
-                        .map(|h| {
-                            Point::from_hex(h)
-                                .map_err(|e| anyhow!("{e}"))
-                                .and_then(|p| {
-                                    CredentialPublicKey::new(p).map_err(|e| anyhow!("{e}"))
-                                })
-                                .map_err(|e| anyhow!("credential {h}: {e}"))
-                        })
+                        .map(|h| parse_credential(h))
                         .collect::<Result<Vec<_>>>()?;
                     office.explain(office.client.invalidate(&id, &keys, &reason))?
                 }
                 PetitionCommand::Close { id } => public.close_petition(&id)?,
+                PetitionCommand::Show { id } => return show_petition(&public, &id),
             };
             print_summary(&summary);
             Ok(())
@@ -588,6 +719,7 @@ fn referendum(
             if let Some(p) = &a.save_manifest {
                 files::write_json(p, &manifest)?;
             }
+            print!("{}", voting_period(&manifest, now_ms()));
             let created = ea.explain(ea.client.create_referendum(&manifest))?;
             println!(
                 "created referendum {} (manifest hash {}), state {}",
@@ -603,14 +735,59 @@ fn referendum(
         }
         ReferendumCommand::Open { id } => {
             let ea = authority()?;
+            // The voting period is the manifest's, fixed at creation: opening late
+            // shortens it.
+            let manifest = public.referendum(&id)?.manifest;
+            if let Some(w) = late_opening_warning(&manifest, now_ms()) {
+                eprintln!("{w}");
+            }
             ea.explain(ea.client.referendum_action(&id, "open"))?;
-            println!("referendum {id} is open for voting");
+            println!(
+                "referendum {id} is open for voting until {}",
+                clock::describe_time(manifest.closes_at, now_ms())
+            );
             Ok(())
         }
-        ReferendumCommand::Close { id } => {
-            let ea = authority()?;
-            ea.explain(ea.client.referendum_action(&id, "close"))?;
-            println!("referendum {id} is closed");
+        ReferendumCommand::Close { id, early, reason } => {
+            let closes_at = public.referendum(&id)?.manifest.closes_at;
+            let now = now_ms();
+            let announced = clock::format_utc(closes_at);
+            match (early, reason) {
+                (false, _) if now < closes_at => bail!(
+                    "referendum {id} is announced to close at {announced} ({}): closing now is \
+                     an early close, recorded on the board with its public reason; to do \
+                     that, pass --early --reason TEXT",
+                    clock::relative(closes_at, now)
+                ),
+                (true, _) if now >= closes_at => bail!(
+                    "referendum {id} was announced to close at {announced}, which has passed: \
+                     this is not an early close; run without --early and --reason"
+                ),
+                (true, Some(reason)) => {
+                    vox_protocol::board::check_early_close_reason(&reason)
+                        .map_err(|e| anyhow!("--reason: {e}"))?;
+                    let ea = authority()?;
+                    let payload = vox_protocol::board::Payload::ReferendumClosedEarly {
+                        referendum_id: id.clone(),
+                        reason: reason.clone(),
+                        act: vox_protocol::roles::ActSignature::unsigned(),
+                    };
+                    let path = format!(
+                        "/api/v1/referendums/{}/close-early",
+                        crate::client::enc(&id)
+                    );
+                    ea.explain(ea.client.post_act::<serde_json::Value>(&path, payload))?;
+                    println!(
+                        "referendum {id} is closed early (announced close: {announced}); \
+                         reason on the board: {reason}"
+                    );
+                }
+                _ => {
+                    let ea = authority()?;
+                    ea.explain(ea.client.referendum_action(&id, "close"))?;
+                    println!("referendum {id} is closed");
+                }
+            }
             Ok(())
         }
         ReferendumCommand::Tally { id } => {
@@ -643,6 +820,48 @@ fn referendum(
             Ok(())
         }
     }
+}
+
+/// The voting period of a manifest, printed before it is sent: absolute UTC times, how
+/// far they are from `now`, and how long voting lasts.
+pub fn voting_period(m: &Manifest, now: i64) -> String {
+    format!(
+        "voting period of {}: {}\n  opens  {}\n  closes {}\n  (the period is fixed by the manifest; `referendum open` does not restart it)\n",
+        m.referendum_id,
+        clock::format_duration(m.closes_at.saturating_sub(m.opens_at)),
+        clock::describe_time(m.opens_at, now),
+        clock::describe_time(m.closes_at, now)
+    )
+}
+
+/// How late an opening may be before `referendum open` warns.
+pub const LATE_OPENING_MS: i64 = 10 * 60 * 1000;
+
+/// A warning when a referendum is opened well after the opens_at its manifest announced:
+/// the period still ends at closes_at, so voting time is lost.
+pub fn late_opening_warning(m: &Manifest, now: i64) -> Option<String> {
+    if now.saturating_sub(m.opens_at) <= LATE_OPENING_MS {
+        return None;
+    }
+    let announced = format!(
+        "warning: referendum {} was announced to open at {}; its voting period counts from the \
+         manifest's times, not from this command",
+        m.referendum_id,
+        clock::describe_time(m.opens_at, now)
+    );
+    Some(if m.closes_at <= now {
+        format!(
+            "{announced}, and it ended at {}: no ballot can be cast",
+            clock::describe_time(m.closes_at, now)
+        )
+    } else {
+        format!(
+            "{announced}: voting closes at {}, leaving {} of the {} announced",
+            clock::describe_time(m.closes_at, now),
+            clock::format_duration(m.closes_at - now),
+            clock::format_duration(m.closes_at.saturating_sub(m.opens_at))
+        )
+    })
 }
 
 fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest> {
@@ -756,6 +975,356 @@ pub fn print_result(manifest: &Manifest, r: &ReferendumResult, electorate_size: 
     println!("  decrypted by trustees {}", trustees.join(", "));
 }
 
+// ---- enrolment by code --------------------------------------------------------------
+
+/// Header of a letters file (`open`, `revoke --replacement-letter`).
+pub const LETTERS_HEADER: &str = "region,code,electorate,instructions";
+
+/// One CSV field (RFC 4180: quoted when it holds a comma, quote or line break).
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+/// The letters as CSV for a mail merge: one row per code, the code in its printed
+/// (grouped) form, and a line telling the citizen how to enrol.
+pub fn letters_csv(
+    electorate_id: &str,
+    public_url: &str,
+    letters: &[(Option<String>, EnrolmentCode)],
+) -> String {
+    let url = public_url.trim_end_matches('/');
+    let mut out = String::with_capacity(letters.len() * 220 + 64);
+    out.push_str(LETTERS_HEADER);
+    out.push('\n');
+    for (region, code) in letters {
+        let region_arg = region
+            .as_deref()
+            .map(|r| format!(" --region {}", shell_word(r)))
+            .unwrap_or_default();
+        let instructions = format!(
+            "Enrol on your own device at {url}/enrol.html, or run: vox voter enrol --server \
+             {url} --electorate {} --code {}{region_arg} --out my-credential.txt. The code \
+             works once; keep the credential you get secret.",
+            shell_word(electorate_id),
+            code.grouped(),
+        );
+        let row = [
+            region.as_deref().unwrap_or(""),
+            &code.grouped(),
+            electorate_id,
+            &instructions,
+        ]
+        .map(csv_field)
+        .join(",");
+        out.push_str(&row);
+        out.push('\n');
+    }
+    out
+}
+
+/// A word for a shell command line printed on a letter (quoted unless plain).
+fn shell_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
+}
+
+/// `vox authority electorate open`.
+fn open_electorate(
+    registrar: &Signing,
+    id: &str,
+    name: &str,
+    codes: &[(Option<String>, u64)],
+    letters_path: &Path,
+    public_url: &str,
+) -> Result<()> {
+    if letters_path.exists() {
+        bail!(
+            "{} already exists: the letters file is never overwritten (it may hold codes \
+             already printed); choose another --letters",
+            letters_path.display()
+        );
+    }
+    let (opening, letters) = EnrolmentOpening::draw(id, name, codes, &mut OsRng)
+        .map_err(|e| anyhow!("cannot open electorate {id:?}: {e}"))?;
+    // The letters first: once the act is public its codes must exist somewhere.
+    let csv = zeroize::Zeroizing::new(letters_csv(id, public_url, &letters));
+    files::write_private(letters_path, csv.as_bytes(), false)?;
+    drop(letters);
+    let opened = registrar
+        .explain(registrar.client.open_enrolment(&opening))
+        .with_context(|| {
+            format!(
+                "the codes in {} were NOT published (unless the answer was lost: check \
+                 with `vox authority electorate show --id {id}`); if the electorate does \
+                 not exist, destroy that file and run this command again",
+                letters_path.display()
+            )
+        })?;
+    println!(
+        "opened electorate {} for enrolment (board leaf {}): {} codes",
+        opened.electorate_id,
+        opened.leaf_index,
+        opening.codes.len()
+    );
+    for r in &opening.regions {
+        println!(
+            "  {:<20} {:>8} codes",
+            r.region.as_deref().unwrap_or("(no region)"),
+            r.count
+        );
+    }
+    println!(
+        "letters (every code in clear, readable only by you): {}",
+        letters_path.display()
+    );
+    println!(
+        "print and send them, then destroy the file. Citizens enrol with \
+         `vox voter enrol` or {}/enrol.html; end enrolment with \
+         `vox authority electorate freeze --id {id}`",
+        public_url.trim_end_matches('/')
+    );
+    Ok(())
+}
+
+/// Print an electorate's state and counts.
+fn show_electorate(e: &ElectorateInfo) {
+    let state = e.state.as_deref().unwrap_or("registered");
+    println!(
+        "electorate {} ({}): {state}, {} credentials, hash {}",
+        e.electorate.id,
+        e.electorate.name,
+        e.electorate.entries.len(),
+        e.electorate_hash
+    );
+    if e.is_enrolling() {
+        println!("  (the hash of the list as it would be frozen now)");
+    }
+    print_region_counts(e);
+    if let Some(r) = e.revoked {
+        println!("  revoked credentials: {r}");
+    }
+    if let Some(u) = e.unspent_codes {
+        println!("  unused codes: {u}");
+    }
+}
+
+fn print_region_counts(e: &ElectorateInfo) {
+    if e.regions.is_empty() {
+        return;
+    }
+    println!("  {:<20} {:>10} {:>10}", "region", "committed", "enrolled");
+    let (mut c, mut n) = (0u64, 0u64);
+    for r in &e.regions {
+        println!(
+            "  {:<20} {:>10} {:>10}",
+            r.region.as_deref().unwrap_or("(no region)"),
+            r.committed,
+            r.enrolled
+        );
+        c += r.committed;
+        n += r.enrolled;
+    }
+    println!("  {:<20} {c:>10} {n:>10}", "total");
+}
+
+/// `vox authority electorate freeze`: the registrar signs the hash it computed itself
+/// from the list the server shows; a list that changed in between is refused by the
+/// server (the act names another hash), never frozen unseen.
+fn freeze_electorate(public: &Client, registrar: &Signing, id: &str) -> Result<()> {
+    let info = public.electorate(id)?;
+    if !info.is_enrolling() {
+        bail!(
+            "electorate {id} is not open for enrolment (state: {}); nothing to freeze",
+            info.state.as_deref().unwrap_or("registered whole")
+        );
+    }
+    if info.electorate.id != id {
+        bail!(
+            "the server answered with electorate {:?} for {id:?}",
+            info.electorate.id
+        );
+    }
+    let hash = info.electorate.canonical_hash();
+    if hash != info.electorate_hash {
+        bail!(
+            "the server's hash {} is not the hash {hash} of the list it returned: not freezing",
+            info.electorate_hash
+        );
+    }
+    info.electorate
+        .validate()
+        .map_err(|e| anyhow!("the enrolled list cannot be frozen: {e}"))?;
+    println!(
+        "electorate {id}: {} credentials enrolled",
+        info.electorate.entries.len()
+    );
+    print_region_counts(&info);
+    if let Some(r) = info.revoked.filter(|r| *r > 0) {
+        println!("  revoked (left out): {r}");
+    }
+    let frozen = registrar
+        .explain(registrar.client.freeze_electorate(id, &hash))
+        .map_err(|e| match api_error(&e) {
+            Some(a) if a.status == 422 => e.context(
+                "the list changed while this command ran (a citizen enrolled, or a \
+                 credential was revoked); run it again",
+            ),
+            Some(a) if a.status == 409 => e.context(format!("electorate {id} is frozen already")),
+            _ => e,
+        })?;
+    println!(
+        "froze electorate {} (board leaf {}): hash {}",
+        frozen.electorate_id, frozen.leaf_index, frozen.electorate_hash
+    );
+    println!(
+        "petitions and referendums can now name it; unused codes no longer work (a \
+         replacement code from `vox authority electorate revoke` still does)"
+    );
+    Ok(())
+}
+
+/// Arguments of `vox authority electorate revoke`.
+struct RevokeArgs {
+    id: String,
+    credential: String,
+    reason: String,
+    replacement_letter: Option<PathBuf>,
+    region: Option<String>,
+    public_url: String,
+}
+
+/// A credential public key given in hex on the command line.
+fn parse_credential(h: &str) -> Result<CredentialPublicKey> {
+    Point::from_hex(h.trim())
+        .map_err(|e| anyhow!("{e}"))
+        .and_then(|p| CredentialPublicKey::new(p).map_err(|e| anyhow!("{e}")))
+        .map_err(|e| anyhow!("credential {h}: {e}"))
+}
+
+/// `vox authority electorate revoke`.
+fn revoke_credential(public: &Client, registrar: &Signing, a: &RevokeArgs) -> Result<()> {
+    let key = parse_credential(&a.credential)?;
+    let mut replacement = None;
+    if let Some(path) = &a.replacement_letter {
+        if path.exists() {
+            bail!(
+                "{} already exists: a letter file is never overwritten; choose another \
+                 --replacement-letter",
+                path.display()
+            );
+        }
+        // The replacement code is bound to the revoked credential's region.
+        let region = match &a.region {
+            Some(r) => Some(r.clone()),
+            None => {
+                let info = public.electorate(&a.id)?;
+                let entry = info
+                    .electorate
+                    .entries
+                    .iter()
+                    .find(|e| e.credential == key)
+                    .ok_or_else(|| {
+                        anyhow!(
+                            "credential {} is not on the list of electorate {} (a replacement \
+                             enrolled after the freeze is not): give its region with --region",
+                            a.credential,
+                            a.id
+                        )
+                    })?;
+                entry.region.clone()
+            }
+        };
+        let code = EnrolmentCode::generate(&mut OsRng);
+        let hash = code.hash(&a.id, region.as_deref());
+        let csv = zeroize::Zeroizing::new(letters_csv(&a.id, &a.public_url, &[(region, code)]));
+        files::write_private(path, csv.as_bytes(), false)?;
+        replacement = Some((hash, path));
+    }
+    let posted = registrar.explain(registrar.client.revoke_credential(
+        &a.id,
+        &key,
+        replacement.map(|(h, _)| h),
+        &a.reason,
+    ));
+    let revoked = match posted {
+        Ok(r) => r,
+        Err(e) => {
+            let refused = api_error(&e).is_some();
+            let mut e = match api_error(&e) {
+                Some(x) if x.status == 409 => e.context(format!(
+                    "credential {} is not a current member of electorate {} (never enrolled, \
+                     or revoked already)",
+                    a.credential, a.id
+                )),
+                _ => e,
+            };
+            if let Some((_, path)) = replacement {
+                if refused {
+                    // Refused: its code was never committed, so the letter is void.
+                    let _ = std::fs::remove_file(path);
+                    e = e.context(format!(
+                        "nothing was revoked; the replacement letter {} was void and is deleted",
+                        path.display()
+                    ));
+                } else {
+                    e = e.context(format!(
+                        "the replacement letter {} is valid only if the revocation was \
+                         recorded: check with `vox authority electorate show --id {}`",
+                        path.display(),
+                        a.id
+                    ));
+                }
+            }
+            return Err(e);
+        }
+    };
+    println!(
+        "revoked credential {} of electorate {} (board leaf {}): {}",
+        a.credential, a.id, revoked.leaf_index, a.reason
+    );
+    if let Some((_, path)) = replacement {
+        println!(
+            "replacement letter (its code in clear, readable only by you): {}; the citizen \
+             enrols with it like with the first letter",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// A simulated citizen's device enrolling by code: it draws its credential and signs an
+/// enrolment request carrying the code from its letter (the demo and tests play every
+/// citizen in one process; a real citizen runs `vox voter enrol`).
+pub fn simulate_code_enrolment(
+    electorate_id: &str,
+    letters: &[(Option<String>, EnrolmentCode)],
+) -> (Vec<Credential>, Vec<EnrolmentRequest>) {
+    letters
+        .par_iter()
+        .map(|(region, code)| {
+            let c = Credential::generate(&mut OsRng);
+            let r = EnrolmentRequest::create(
+                electorate_id,
+                region.as_deref(),
+                Some(code),
+                &c,
+                &mut OsRng,
+            );
+            (c, r)
+        })
+        .unzip()
+}
+
 // ---- electorates -------------------------------------------------------------------
 
 /// Play `n` citizens' devices at once (the demo and the load bench simulate every
@@ -776,7 +1345,7 @@ pub fn simulate_devices(
                 regions.get(i % regions.len()).map(String::as_str)
             };
             let c = Credential::generate(&mut OsRng);
-            let r = EnrolmentRequest::create(electorate_id, region, &c, &mut OsRng);
+            let r = EnrolmentRequest::create(electorate_id, region, None, &c, &mut OsRng);
             (c, r)
         })
         .unzip()
@@ -875,13 +1444,13 @@ pub fn voter_label(i: usize) -> String {
 pub fn write_device_credentials(
     dir: &Path,
     creds: &[Credential],
-    electorate: &Electorate,
+    requests: &[EnrolmentRequest],
 ) -> Result<()> {
     let bar = progress::bar(
         creds.len() as u64,
         "saving the simulated devices' credentials",
     );
-    for (i, (c, e)) in creds.iter().zip(&electorate.entries).enumerate() {
+    for (i, (c, e)) in creds.iter().zip(requests).enumerate() {
         let device = dir.join(voter_label(i));
         std::fs::create_dir_all(&device)
             .with_context(|| format!("creating {}", device.display()))?;
@@ -892,7 +1461,7 @@ pub fn write_device_credentials(
         }
         let f = CredentialFile {
             credential: c.clone(),
-            electorate: Some(electorate.id.clone()),
+            electorate: Some(e.electorate_id.clone()),
             voter: Some(voter_label(i)),
             region: e.region.clone(),
         };
@@ -900,7 +1469,6 @@ pub fn write_device_credentials(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    files::write_json(&dir.join("electorate.json"), electorate)?;
     Ok(())
 }
 
@@ -1005,4 +1573,48 @@ fn fetch_tree_heads(client: &Client, max_size: u64) -> Result<Vec<SignedTreeHead
         since = Some(max);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    #[test]
+    fn codes_arguments() {
+        assert_eq!(parse_codes("12").unwrap(), (None, 12));
+        assert_eq!(
+            parse_codes("3:north").unwrap(),
+            (Some("north".to_owned()), 3)
+        );
+        for bad in ["0", "x:north", "3:", "-1"] {
+            assert!(parse_codes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn letters_are_one_csv_row_per_code_and_hash_to_the_commitment() {
+        let (opening, letters) = EnrolmentOpening::draw(
+            "town",
+            "Town",
+            &[(Some("north, old town".into()), 2), (None, 1)],
+            &mut OsRng,
+        )
+        .unwrap();
+        let csv = letters_csv("town", "https://vox.example/", &letters);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 4);
+        assert_eq!(lines[0], LETTERS_HEADER);
+        // A region with a comma is quoted; the code is printed grouped and, parsed back as
+        // a citizen types it, hashes to one of the committed hashes.
+        let row = lines.iter().find(|l| l.starts_with('"')).unwrap();
+        assert!(row.starts_with("\"north, old town\","), "{row}");
+        let code = row.split("\",").nth(1).unwrap().split(',').next().unwrap();
+        assert_eq!(code.len(), 23);
+        let parsed = EnrolmentCode::parse(code).unwrap();
+        let h = parsed.hash("town", Some("north, old town"));
+        assert!(opening.codes.binary_search(&h).is_ok());
+        assert!(row.contains("https://vox.example/enrol.html"), "{row}");
+        assert!(row.contains("--region 'north, old town'"), "{row}");
+    }
 }

@@ -24,7 +24,8 @@ use vox_protocol::board::{
     BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig, SignedTreeHead,
 };
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
-use vox_protocol::electorate::Electorate;
+use vox_protocol::electorate::{Electorate, EnrolmentRequest};
+use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::petition::{Moderation, Petition, PetitionProposal, PetitionSignature};
@@ -93,6 +94,11 @@ pub fn api_status(e: &anyhow::Error) -> Option<u16> {
     e.downcast_ref::<ApiError>().map(|a| a.status)
 }
 
+/// The [`ApiError`] inside an `anyhow` error, if that is what it is.
+pub fn api_error(e: &anyhow::Error) -> Option<&ApiError> {
+    e.downcast_ref::<ApiError>()
+}
+
 #[derive(Deserialize)]
 struct Problem {
     #[serde(default, rename = "type")]
@@ -103,6 +109,9 @@ struct Problem {
     detail: Option<String>,
     #[serde(default)]
     field: Option<String>,
+    /// A machine-readable code some problems carry besides their `type`.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// The name of a phase or state that the server may send as a string or as an
@@ -199,13 +208,85 @@ pub struct ElectorateCreated {
 /// `GET /api/v1/electorates/{id}`.
 #[derive(Clone, Debug, Deserialize)]
 pub struct ElectorateInfo {
-    /// The list.
+    /// The list: while enrolling by code, the list that would be frozen now.
     pub electorate: Electorate,
     /// Its hash.
     pub electorate_hash: Hash32,
-    /// Its `electorate-registered` entry.
+    /// Its `electorate-registered` entry (for an electorate enrolled by code: its
+    /// `enrolment-opened` entry).
     #[serde(default)]
     pub leaf_index: Option<u64>,
+    /// `enrolling` or `frozen` (absent from servers that predate enrolment by code).
+    #[serde(default)]
+    pub state: Option<String>,
+    /// Codes committed and credentials enrolled, per region.
+    #[serde(default)]
+    pub regions: Vec<RegionCounts>,
+    /// Credentials revoked.
+    #[serde(default)]
+    pub revoked: Option<u64>,
+    /// Enrolment codes (committed or replacement) not used yet.
+    #[serde(default)]
+    pub unspent_codes: Option<u64>,
+}
+
+impl ElectorateInfo {
+    /// Whether citizens are still enrolling (the electorate cannot be used yet).
+    pub fn is_enrolling(&self) -> bool {
+        self.state.as_deref() == Some("enrolling")
+    }
+}
+
+/// Codes committed and credentials enrolled in one region of an electorate.
+#[derive(Clone, Debug, Deserialize)]
+pub struct RegionCounts {
+    /// Region (absent: none).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// Codes the registrar committed to.
+    #[serde(default)]
+    pub committed: u64,
+    /// Credentials enrolled and not revoked.
+    #[serde(default)]
+    pub enrolled: u64,
+}
+
+/// `POST /api/v1/enrolments` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct EnrolmentOpened {
+    /// Id.
+    pub electorate_id: String,
+    /// Leaf index of the `enrolment-opened` entry.
+    pub leaf_index: u64,
+}
+
+/// `POST /api/v1/electorates/{id}/credentials` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CredentialEnrolled {
+    /// Electorate id.
+    pub electorate_id: String,
+    /// The enrolled public key.
+    pub credential: CredentialPublicKey,
+    /// Leaf index of the `credential-enrolled` entry.
+    pub leaf_index: u64,
+}
+
+/// `POST /api/v1/electorates/{id}/freeze` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct ElectorateFrozen {
+    /// Id.
+    pub electorate_id: String,
+    /// Hash of the frozen electorate.
+    pub electorate_hash: Hash32,
+    /// Leaf index of the `electorate-frozen` entry.
+    pub leaf_index: u64,
+}
+
+/// `POST /api/v1/electorates/{id}/revocations` answer.
+#[derive(Clone, Debug, Deserialize)]
+pub struct CredentialRevoked {
+    /// Leaf index of the `credential-revoked` entry.
+    pub leaf_index: u64,
 }
 
 /// A petition in the list (`GET /api/v1/petitions`), loosely typed for display.
@@ -632,11 +713,12 @@ impl Client {
                         Some(p) => ApiError {
                             request,
                             status,
-                            kind: p
-                                .kind
-                                .as_deref()
-                                .and_then(|k| k.rsplit('/').next())
-                                .map(str::to_owned),
+                            kind: p.code.or_else(|| {
+                                p.kind
+                                    .as_deref()
+                                    .and_then(|k| k.rsplit('/').next())
+                                    .map(str::to_owned)
+                            }),
                             title: p.title.unwrap_or_default(),
                             detail: p.detail,
                             field: p.field,
@@ -798,6 +880,68 @@ impl Client {
     /// `GET /api/v1/electorates/{id}`.
     pub fn electorate(&self, id: &str) -> Result<ElectorateInfo> {
         self.get(&format!("/api/v1/electorates/{}", enc(id)))
+    }
+
+    /// `POST /api/v1/enrolments`: the registrar's signed `enrolment-opened` act (the
+    /// hashes of the codes on the letters).
+    pub fn open_enrolment(&self, opening: &EnrolmentOpening) -> Result<EnrolmentOpened> {
+        self.post_act(
+            "/api/v1/enrolments",
+            Payload::EnrolmentOpened {
+                opening: opening.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
+    }
+
+    /// `POST /api/v1/electorates/{id}/credentials`: a citizen's device enrols its
+    /// credential with a code (no act: the credential signs the request).
+    pub fn enrol(&self, request: &EnrolmentRequest) -> Result<CredentialEnrolled> {
+        self.post(
+            &format!(
+                "/api/v1/electorates/{}/credentials",
+                enc(&request.electorate_id)
+            ),
+            request,
+        )
+    }
+
+    /// `POST /api/v1/electorates/{id}/revocations`: the registrar's signed
+    /// `credential-revoked` act, with the hash of a replacement code if one was drawn.
+    pub fn revoke_credential(
+        &self,
+        electorate_id: &str,
+        credential: &CredentialPublicKey,
+        replacement: Option<Hash32>,
+        reason: &str,
+    ) -> Result<CredentialRevoked> {
+        self.post_act(
+            &format!("/api/v1/electorates/{}/revocations", enc(electorate_id)),
+            Payload::CredentialRevoked {
+                electorate_id: electorate_id.to_owned(),
+                credential: *credential,
+                replacement,
+                reason: reason.to_owned(),
+                act: ActSignature::unsigned(),
+            },
+        )
+    }
+
+    /// `POST /api/v1/electorates/{id}/freeze`: the registrar's signed
+    /// `electorate-frozen` act naming the hash of the enrolled list.
+    pub fn freeze_electorate(
+        &self,
+        electorate_id: &str,
+        electorate_hash: &Hash32,
+    ) -> Result<ElectorateFrozen> {
+        self.post_act(
+            &format!("/api/v1/electorates/{}/freeze", enc(electorate_id)),
+            Payload::ElectorateFrozen {
+                electorate_id: electorate_id.to_owned(),
+                electorate_hash: *electorate_hash,
+                act: ActSignature::unsigned(),
+            },
+        )
     }
 
     // ---- petitions ---------------------------------------------------------------

@@ -158,6 +158,40 @@ pub fn format_duration(ms: i64) -> String {
     parts.join(" ")
 }
 
+/// A time for people, in UTC: `Thu 2026-12-03 14:05:00 UTC`.
+pub fn format_human(ms: i64) -> String {
+    const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    let day = ms.div_euclid(1000).div_euclid(86_400);
+    let weekday = usize::try_from(day.rem_euclid(7))
+        .ok()
+        .and_then(|i| WEEKDAYS.get(i))
+        .copied()
+        .unwrap_or("");
+    let iso = format_utc(ms);
+    let (date, time) = iso
+        .trim_end_matches('Z')
+        .split_once('T')
+        .unwrap_or((iso.as_str(), ""));
+    format!("{weekday} {date} {time} UTC")
+}
+
+/// How far `ms` is from `now`: `in 14 days`, `3 h 5 min ago`, `now`.
+pub fn relative(ms: i64, now: i64) -> String {
+    let d = ms.saturating_sub(now);
+    if d.abs() < 1000 {
+        "now".into()
+    } else if d > 0 {
+        format!("in {}", format_duration(d))
+    } else {
+        format!("{} ago", format_duration(d.saturating_neg()))
+    }
+}
+
+/// A time with its relative distance: `Thu 2026-12-03 14:05:00 UTC (in 2 h)`.
+pub fn describe_time(ms: i64, now: i64) -> String {
+    format!("{} ({})", format_human(ms), relative(ms, now))
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -190,5 +224,23 @@ mod tests {
         }
         assert_eq!(format_duration(30 * DAY_MS), "30 days");
         assert_eq!(format_duration(DAY_MS + 3_600_000), "1 day 1 h");
+    }
+
+    #[test]
+    fn human_times() {
+        let t = 1_767_225_600_000; // 2026-01-01T00:00:00Z, a Thursday
+        assert_eq!(format_human(t), "Thu 2026-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_human(t + 3 * DAY_MS + 61_000),
+            "Sun 2026-01-04 00:01:01 UTC"
+        );
+        assert_eq!(format_human(0), "Thu 1970-01-01 00:00:00 UTC");
+        assert_eq!(relative(t + 14 * DAY_MS, t), "in 14 days");
+        assert_eq!(relative(t - 3_900_000, t), "1 h 5 min ago");
+        assert_eq!(relative(t, t), "now");
+        assert_eq!(
+            describe_time(t + 7_200_000, t),
+            "Thu 2026-01-01 02:00:00 UTC (in 2 h)"
+        );
     }
 }

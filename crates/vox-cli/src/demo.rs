@@ -5,7 +5,9 @@
 //! authority. They sign the log's genesis (leaf 0), and each signs its own acts through
 //! the client; the server never holds their keys.
 //!
-//! An electorate of N citizens is issued credentials; one citizen proposes a petition,
+//! The registrar opens an electorate of N citizens with one-time enrolment codes (one
+//! letter each); every citizen's device draws its own credential and enrols it on the
+//! board with its code; the registrar freezes the list. One citizen proposes a petition,
 //! sponsors sign, the petitions office publishes it, citizens sign until the referendum
 //! threshold triggers (the response threshold on the way obliges an official
 //! response); the election authority creates a referendum from the petition; three trustees run
@@ -31,6 +33,8 @@ use vox_crypto::credential::Credential;
 use vox_crypto::threshold::TrusteeKeys;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, Choices};
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
@@ -56,7 +60,7 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1000)]
     pub voters: usize,
     /// Keep the working files (database, credentials, trustee keys and state) in DIR
-    /// instead of a temporary directory that is deleted at the end.
+    /// [default: a temporary directory, deleted at the end].
     #[arg(long, value_name = "DIR")]
     pub keep: Option<PathBuf>,
     /// Where to export the election record [default: ./vox-record-demo-<time>].
@@ -306,35 +310,23 @@ impl Demo {
         phases: &mut Phases,
         record_dir: &Path,
     ) -> Result<CycleReport> {
-        // 2. Electorate.
+        // 2. Electorate, enrolled by code (protocol-spec/04-ballots.md §4.1.2–§4.1.4).
         let t = Instant::now();
-        let regions: Vec<String> = REGIONS.iter().map(|s| (*s).to_owned()).collect();
-        // Every citizen's device draws its own credential and hands the registrar only an
-        // enrolment request (public key + proof of possession); the registrar checks each
-        // request and publishes the list. No secret credential leaves a device.
-        let (creds, requests) = authority::simulate_devices(voters, &regions, "riverton");
-        let electorate =
-            authority::electorate_from_requests("riverton", "Riverton residents", &requests)?;
-        if self.keep {
-            authority::write_device_credentials(&self.work.join("devices"), &creds, &electorate)?;
-        }
-        let created = self.registrar.create_electorate(&electorate)?;
-        self.creds = creds;
-        let hash = created.electorate_hash.to_hex();
+        let electorate_hash = self.electorate(voters)?;
         phases.done(
             "electorate",
             t,
             format!(
-                "{voters} citizens made their credentials on their own devices; the registrar \
-                 checked {voters} enrolment requests and published electorate `{}` (hash {}…)",
-                created.electorate_id,
-                hash.get(..16).unwrap_or_default()
+                "the registrar opened `riverton` with {voters} one-time codes (letters); each \
+                 citizen's device drew its credential and enrolled it with its code over HTTP; \
+                 the registrar froze the list (hash {}…)",
+                electorate_hash.to_hex().get(..16).unwrap_or_default()
             ),
         );
 
         // 3. Petition.
         let t = Instant::now();
-        let (petition, signers) = self.petition(voters, created.electorate_hash)?;
+        let (petition, signers) = self.petition(voters, electorate_hash)?;
         phases.done(
             "petition",
             t,
@@ -367,7 +359,19 @@ impl Demo {
         // 6. Close, tally, two of three trustees decrypt, publish.
         let t = Instant::now();
         let rid = manifest.referendum_id.clone();
-        self.authority.referendum_action(&rid, "close")?;
+        // Every citizen has voted long before the announced closes_at: an early close,
+        // recorded with its public reason (protocol-spec/10-verifier.md V9.4).
+        self.authority.post_act::<serde_json::Value>(
+            &format!(
+                "/api/v1/referendums/{}/close-early",
+                crate::client::enc(&rid)
+            ),
+            Payload::ReferendumClosedEarly {
+                referendum_id: rid.clone(),
+                reason: "Demo: every citizen has voted.".into(),
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            },
+        )?;
         let tally = self.public.compute_tally(&rid)?;
         let mut decrypting: Vec<TrusteeSession> = trustees
             .into_iter()
@@ -420,6 +424,100 @@ impl Demo {
             result,
             receipts,
         })
+    }
+
+    // ---- electorate ----------------------------------------------------------------
+
+    /// The real enrolment path: the registrar draws one code per citizen (regions
+    /// round-robin) and publishes the signed commitment; every citizen's device draws
+    /// its credential and posts its `credential-enrolled` request with its code (each one
+    /// a durable board commit, [`ENROL_CLIENTS`] in flight); the registrar checks the
+    /// enrolled list's hash itself and freezes it. Returns the frozen hash.
+    fn electorate(&mut self, voters: usize) -> Result<vox_crypto::Hash32> {
+        const ID: &str = "riverton";
+        let per_region: Vec<(Option<String>, u64)> = REGIONS
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let n = voters / REGIONS.len() + usize::from(i < voters % REGIONS.len());
+                (Some((*r).to_owned()), n as u64)
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        let (opening, letters) =
+            EnrolmentOpening::draw(ID, "Riverton residents", &per_region, &mut OsRng)
+                .map_err(|e| anyhow!("drawing the codes: {e}"))?;
+        let letters = interleave_regions(letters);
+        if self.keep {
+            let csv = authority::letters_csv(ID, self.public.base(), &letters);
+            files::write_private(&self.work.join("letters.csv"), csv.as_bytes(), false)?;
+        }
+        let opened = self.registrar.open_enrolment(&opening)?;
+        println!(
+            "       board leaf {:>5}: enrolment opened, {} code hashes committed ({} regions)",
+            opened.leaf_index,
+            opening.codes.len(),
+            opening.regions.len()
+        );
+
+        // Each device: draw the credential, sign the request with the letter's code.
+        let (creds, requests) = authority::simulate_code_enrolment(ID, &letters);
+        let public = &self.public;
+        let posting = Instant::now();
+        let bar = progress::bar(requests.len() as u64, "enrolling");
+        let enrolled = parallel(&requests, ENROL_CLIENTS, &bar, |r| {
+            let a = public.enrol(r)?;
+            if a.credential != r.credential {
+                bail!("the enrolment answer is for another credential");
+            }
+            Ok(a.leaf_index)
+        })?;
+        bar.finish_and_clear();
+        let posting = posting.elapsed();
+        // A spent code is refused: another device tries the first citizen's letter.
+        let (region, code) = letters.first().ok_or_else(|| anyhow!("no letter"))?;
+        let thief = Credential::generate(&mut OsRng);
+        let again = vox_protocol::electorate::EnrolmentRequest::create(
+            ID,
+            region.as_deref(),
+            Some(code),
+            &thief,
+            &mut OsRng,
+        );
+        drop(letters);
+        match public.enrol(&again) {
+            Err(e) if crate::client::api_status(&e) == Some(409) => {}
+            Err(e) => return Err(e.context("re-using a spent code: expected 409")),
+            Ok(_) => bail!("the server accepted a spent enrolment code"),
+        }
+
+        // The registrar freezes what it sees, by the hash it computes itself.
+        let info = self.public.electorate(ID)?;
+        let hash = info.electorate.canonical_hash();
+        if hash != info.electorate_hash || info.electorate.entries.len() != voters {
+            bail!(
+                "the server's enrolled list ({} credentials, hash {}) is not what the citizens \
+                 enrolled ({voters}) or does not hash to {hash}",
+                info.electorate.entries.len(),
+                info.electorate_hash
+            );
+        }
+        let frozen = self.registrar.freeze_electorate(ID, &hash)?;
+        let first = enrolled.iter().min().copied().unwrap_or_default();
+        let last = enrolled.iter().max().copied().unwrap_or_default();
+        println!(
+            "       board leaves {first}..={last}: {} credentials enrolled ({:.2} s over HTTP, \
+             {ENROL_CLIENTS} in flight); leaf {}: frozen",
+            enrolled.len(),
+            posting.as_secs_f64(),
+            frozen.leaf_index
+        );
+        if self.keep {
+            authority::write_device_credentials(&self.work.join("devices"), &creds, &requests)?;
+            files::write_json(&self.work.join("devices/electorate.json"), &info.electorate)?;
+        }
+        self.creds = creds;
+        Ok(frozen.electorate_hash)
     }
 
     // ---- petition ------------------------------------------------------------------
@@ -802,6 +900,38 @@ impl Demo {
         all.extend(revote_receipts);
         Ok((expected, stats, all))
     }
+}
+
+/// Concurrent enrolments in flight. Each is one verified, durably committed board entry;
+/// on the two-core bench machine 8, 16, 32 and 64 in flight gave the same throughput
+/// (CPU-bound, not fsync-bound: the server groups concurrent commits), BENCHMARKS.md.
+const ENROL_CLIENTS: usize = 16;
+
+/// Order the letters round-robin by region, as citizens of every region arrive together
+/// (the draw groups them by region).
+fn interleave_regions(
+    letters: Vec<(Option<String>, EnrolmentCode)>,
+) -> Vec<(Option<String>, EnrolmentCode)> {
+    let mut by_region: Vec<std::collections::VecDeque<(Option<String>, EnrolmentCode)>> =
+        Vec::new();
+    for l in letters {
+        match by_region
+            .iter_mut()
+            .find(|q| q.front().map(|f| &f.0) == Some(&l.0))
+        {
+            Some(q) => q.push_back(l),
+            None => by_region.push(std::collections::VecDeque::from([l])),
+        }
+    }
+    let mut out = Vec::new();
+    while by_region.iter().any(|q| !q.is_empty()) {
+        for q in &mut by_region {
+            if let Some(l) = q.pop_front() {
+                out.push(l);
+            }
+        }
+    }
+    out
 }
 
 trait ReverseYesNo {

@@ -178,7 +178,7 @@ impl CredentialFile {
             }
         }
         let text = Zeroizing::new(credential.ok_or_else(|| anyhow!("no `credential:` line"))?);
-        let credential = Credential::from_text(&text).map_err(|e| anyhow!("{e}"))?;
+        let credential = parse_credential_text(&text)?;
         Ok(Self {
             credential,
             electorate,
@@ -202,6 +202,57 @@ impl CredentialFile {
         let text = Zeroizing::new(self.render());
         write_private(path, text.as_bytes(), overwrite)
     }
+}
+
+/// Read a credential as typed or printed, or say why it is not one: "this is not a
+/// valid credential: <why> (check for a typo)". The error never repeats the text (it may
+/// be a secret with one character wrong), only its length and any character that no
+/// credential can hold.
+pub fn parse_credential_text(text: &str) -> Result<Credential> {
+    Credential::from_text(text).map_err(|e| {
+        let why = credential_format_problem(text).unwrap_or_else(|| e.to_string());
+        anyhow!("this is not a valid credential: {why} (check for a typo)")
+    })
+}
+
+/// What is wrong with a credential's text, if its format is wrong: a credential is 25
+/// characters of 0-9 and A-Z without I, L, O, U, in any case, dashes and spaces ignored.
+fn credential_format_problem(text: &str) -> Option<String> {
+    let chars: Vec<char> = text
+        .chars()
+        .filter(|c| !matches!(c, '-' | ' '))
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    let alphabet = vox_crypto::credential::ALPHABET;
+    if let Some((i, c)) = chars
+        .iter()
+        .enumerate()
+        .find(|(_, c)| !(c.is_ascii() && alphabet.contains(&(**c as u8))))
+    {
+        let hint = match c {
+            'I' | 'L' => " (credentials use the digit 1, never I or L)",
+            'O' => " (credentials use the digit 0, never the letter O)",
+            'U' => " (credentials never use U: is it a V?)",
+            _ => "",
+        };
+        let shown = if c.is_ascii_graphic() {
+            format!("'{c}'")
+        } else {
+            format!("U+{:04X}", u32::from(*c))
+        };
+        return Some(format!(
+            "character {} ({shown}) cannot be in a credential{hint}; a credential is 25 \
+             characters of 0-9 and A-Z without I, L, O, U",
+            i + 1
+        ));
+    }
+    if chars.len() != 25 {
+        return Some(format!(
+            "it has {} characters (dashes and spaces aside); a credential has 25",
+            chars.len()
+        ));
+    }
+    None
 }
 
 // ---- trustee keys ------------------------------------------------------------------
@@ -261,10 +312,7 @@ pub fn save_trustee_keys(path: &Path, name: &str, keys: &TrusteeKeys) -> Result<
 
 /// Read a trustee's secret key file; returns its name and keys.
 pub fn load_trustee_keys(path: &Path) -> Result<(String, TrusteeKeys)> {
-    let text = Zeroizing::new(
-        fs::read_to_string(path).with_context(|| format!("reading key file {}", path.display()))?,
-    );
-    warn_if_exposed(path);
+    let text = read_private_strict(path, "trustee key file")?;
     let file: TrusteeKeyFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trustee key file", path.display()))?;
     if file.format != TRUSTEE_KEY_FORMAT {

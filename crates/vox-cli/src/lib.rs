@@ -13,6 +13,7 @@
 //! - [`voter`]: list, sign, propose, vote (with Benaloh audit), check a receipt.
 //! - [`demo`]: `vox demo`.
 //! - [`client`]: the typed HTTP client of protocol-spec/api.md.
+//! - [`petition_view`]: `vox authority petition show`.
 //! - [`files`]: private (0600) and public files.
 //! - [`clock`]: times and durations on the command line.
 //!
@@ -34,6 +35,7 @@ pub mod clock;
 pub mod demo;
 pub mod files;
 pub mod keys;
+pub mod petition_view;
 pub mod progress;
 pub mod serve;
 pub mod trustee;

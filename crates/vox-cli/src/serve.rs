@@ -16,8 +16,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
-    /// Database: `sqlite://PATH` (created on first start) or `postgres://…`
-    /// [default: sqlite://vox.db].
+    /// Database: `sqlite://PATH` (created on first start, mode 0600) or `postgres://…`
+    /// [default: sqlite://vox.db]. A SQLite database (or its `-wal`/`-shm` file) that
+    /// other users can read or write is refused: `chmod 600` it, as the message says.
     #[arg(long)]
     pub database_url: Option<String>,
     /// The log's genesis (JSON, signed by all four roles: `vox genesis new` / `sign`).
@@ -25,10 +26,11 @@ pub struct ServeArgs {
     /// one it must equal leaf 0 [default: none: the board must already have one].
     #[arg(long, value_name = "FILE")]
     pub genesis: Option<PathBuf>,
-    /// The board operator's key file (`vox keys new --role operator`; mode 0600): signs
-    /// tree heads and receipts, and must be the operator key of the genesis. It is the
-    /// only key the server holds [default: the key stored in the database by an
-    /// earlier version].
+    /// The board operator's key file (`vox keys new --role operator`; mode 0600, refused
+    /// if other users can read it): signs tree heads and receipts, and must be the
+    /// operator key of the genesis. It is the only key the server holds, and it is never
+    /// printed or logged [default: the key stored in the database by an earlier
+    /// version].
     #[arg(long, value_name = "FILE")]
     pub operator_key: Option<PathBuf>,
     /// Per client address limit on every request, as `BURST/PER_SECOND` (e.g. `200/50`),

@@ -70,7 +70,8 @@ pub struct CeremonyArgs {
     /// Referendum id.
     #[arg(long)]
     pub referendum: String,
-    /// This trustee's index in the manifest (1-based); found from the key if omitted.
+    /// This trustee's index in the manifest (1-based) [default: the index the manifest
+    /// gives this key].
     #[arg(long)]
     pub index: Option<u32>,
     /// Secret key file from `vox trustee keygen`.
@@ -309,11 +310,9 @@ impl TrusteeSession {
         let params = CeremonyParams::new(manifest.trustees.len() as u32, manifest.threshold)
             .map_err(|e| anyhow!("{e}"))?;
         let state = if path.exists() {
-            let text = Zeroizing::new(
-                std::fs::read_to_string(path)
-                    .with_context(|| format!("reading {}", path.display()))?,
-            );
-            files::warn_if_exposed(path);
+            // It holds this trustee's dealer secret and key share: refused if others
+            // can read it, like a key file.
+            let text = files::read_private_strict(path, "ceremony state file")?;
             let s: TrusteeState = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a trustee state file", path.display()))?;
             if s.format != STATE_FORMAT {
@@ -810,7 +809,10 @@ pub fn check_tally(
             Payload::BallotCast { ballot } if !closed && &ballot.referendum_id == rid => {
                 last.insert(ballot.credential.to_bytes(), (i, ballot));
             }
-            Payload::ReferendumClosed { referendum_id, .. } if &referendum_id == rid => {
+            Payload::ReferendumClosed { referendum_id, .. }
+            | Payload::ReferendumClosedEarly { referendum_id, .. }
+                if &referendum_id == rid =>
+            {
                 closed = true
             }
             _ => {}

@@ -20,28 +20,26 @@ use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
 use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 
-use crate::client::{tag_name, Client, ReferendumDetail};
+use crate::client::{api_error, api_status, tag_name, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
 
-/// `vox voter keygen`: the device draws the credential and writes the request
-/// (protocol-spec/04-ballots.md §4.1.1).
-fn keygen(
+/// The device's part of enrolment (04 §4.1.1): draw a credential, sign its enrolment
+/// request (with the letter's code, if any) and save the credential file (0600, never
+/// overwritten) before anything else happens to the request.
+fn new_device_credential(
     electorate: &str,
     region: Option<&str>,
+    code: Option<&vox_protocol::enrolment::EnrolmentCode>,
     out: &std::path::Path,
-    request_out: Option<PathBuf>,
-) -> Result<()> {
-    let request_path = request_out.unwrap_or_else(|| out.with_extension("request.json"));
-    if request_path.exists() {
-        bail!(
-            "{} already exists; choose another --request-out",
-            request_path.display()
-        );
-    }
+) -> Result<(
+    vox_crypto::credential::Credential,
+    vox_protocol::electorate::EnrolmentRequest,
+)> {
     let credential = vox_crypto::credential::Credential::generate(&mut OsRng);
     let request = vox_protocol::electorate::EnrolmentRequest::create(
         electorate,
         region,
+        code,
         &credential,
         &mut OsRng,
     );
@@ -52,18 +50,56 @@ fn keygen(
         region: region.map(str::to_owned),
     }
     .save(out, false)?;
+    Ok((credential, request))
+}
+
+/// `vox voter keygen`: the device draws the credential and writes the request
+/// (protocol-spec/04-ballots.md §4.1.1).
+fn keygen(
+    electorate: &str,
+    region: Option<&str>,
+    out: &std::path::Path,
+    request_out: Option<PathBuf>,
+    show_credential: bool,
+) -> Result<()> {
+    let request_path = request_out.unwrap_or_else(|| out.with_extension("request.json"));
+    if request_path.exists() {
+        bail!(
+            "{} already exists; choose another --request-out",
+            request_path.display()
+        );
+    }
+    let (credential, request) = new_device_credential(electorate, region, None, out)?;
     files::write_json(&request_path, &request)?;
-    println!(
-        "your credential (shown once; also saved, readable only by you, in {}):",
-        out.display()
-    );
-    println!("  {}", credential.text());
+    print_credential(&credential, out, show_credential);
     println!(
         "hand the registrar {} (it holds only your public key {}); keep the credential secret",
         request_path.display(),
         request.credential.point().to_hex()
     );
     Ok(())
+}
+
+/// Where the new credential is; its text only with `--show-credential` (a secret is
+/// never printed by default: terminals, logs and screen sharing keep what they show).
+fn print_credential(
+    credential: &vox_crypto::credential::Credential,
+    out: &std::path::Path,
+    show: bool,
+) {
+    if show {
+        println!(
+            "your credential (also saved, readable only by you, in {}):",
+            out.display()
+        );
+        println!("  {}", credential.text());
+    } else {
+        println!(
+            "your credential is saved in {} (readable only by you; print it on paper \
+             with `--show-credential` next time, or read the file)",
+            out.display()
+        );
+    }
 }
 
 /// Default server URL (overridden by `--server` or `$VOX_SERVER`).
@@ -87,8 +123,8 @@ pub struct VoterArgs {
 pub enum VoterCommand {
     /// List petitions and referendums.
     List,
-    /// Make your credential on this device: draws the secret credential (shown once and
-    /// saved to --out, 0600), and writes an enrolment request (your public key with a
+    /// Make your credential on this device: draws the secret credential (saved to --out,
+    /// 0600; printed only with --show-credential), and writes an enrolment request (your public key with a
     /// proof that you hold its secret) for the registrar. Only the request leaves this
     /// machine; nobody else, the registrar included, ever sees your credential.
     Keygen {
@@ -105,6 +141,33 @@ pub enum VoterCommand {
         /// [default: the --out path with the extension `.request.json`].
         #[arg(long)]
         request_out: Option<PathBuf>,
+        /// Also print the secret credential (e.g. to copy it onto paper); by default it
+        /// is only saved to --out.
+        #[arg(long)]
+        show_credential: bool,
+    },
+    /// Enrol with the one-time code from the registrar's letter: draws your secret
+    /// credential on this device, saves it to --out (mode 0600, never overwritten)
+    /// BEFORE sending anything, then posts only your public key, the code and a
+    /// signature proving you hold the credential. The code works once. Check the result
+    /// later with `vox voter check-enrolment --credential FILE`.
+    Enrol {
+        /// The electorate id printed on the letter.
+        #[arg(long)]
+        electorate: String,
+        /// The code printed on the letter (case and dashes do not matter).
+        #[arg(long)]
+        code: String,
+        /// The region printed on the letter [default: the electorate's only region].
+        #[arg(long)]
+        region: Option<String>,
+        /// Where to save your secret credential (never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also print the secret credential (e.g. to copy it onto paper); by default it
+        /// is only saved to --out.
+        #[arg(long)]
+        show_credential: bool,
     },
     /// Sign a petition (or withdraw your signature with --withdraw).
     Sign {
@@ -218,7 +281,21 @@ pub fn run(args: VoterArgs) -> Result<()> {
             region,
             out,
             request_out,
-        } => keygen(&electorate, region.as_deref(), &out, request_out),
+            show_credential,
+        } => keygen(
+            &electorate,
+            region.as_deref(),
+            &out,
+            request_out,
+            show_credential,
+        ),
+        VoterCommand::Enrol {
+            electorate,
+            code,
+            region,
+            out,
+            show_credential,
+        } => enrol(&client, &electorate, &code, region, &out, show_credential),
         VoterCommand::Sign {
             petition,
             credential,
@@ -266,6 +343,21 @@ fn check_enrolment(
         .or_else(|| file.electorate.clone())
         .ok_or_else(|| anyhow!("the credential file names no electorate: give --electorate"))?;
     let info = client.electorate(&id)?;
+    if let Some(opened_at) = info.leaf_index {
+        let opened_by_code = client
+            .entries(opened_at, opened_at + 1)?
+            .first()
+            .is_some_and(|e| {
+                // The server names the opening while enrolling, the freeze after.
+                matches!(
+                    e.entry.payload,
+                    Payload::EnrolmentOpened { .. } | Payload::ElectorateFrozen { .. }
+                )
+            });
+        if opened_by_code {
+            return check_code_enrolment(client, &file, &id);
+        }
+    }
     let Some(entry) = info.electorate.entries.iter().find(|e| e.credential == key) else {
         bail!(
             "NOT ENROLLED: your public key {} is not on electorate {id:?} ({} keys)",
@@ -350,6 +442,274 @@ fn check_enrolment(
     Ok(())
 }
 
+/// `vox voter check-enrolment` for an electorate enrolled by code (04 §4.1.2–§4.1.4):
+/// replays the whole board up to its current signed head with the same rules as the
+/// server and the verifier (`Roll`: every code committed by the registrar and spent
+/// once, every registrar act signed by its key of that time), checks that the entries
+/// hash to that signed head, and finds this credential's enrolment, revocation and the
+/// freeze.
+fn check_code_enrolment(client: &Client, file: &CredentialFile, id: &str) -> Result<()> {
+    use vox_protocol::board::Payload;
+    use vox_protocol::enrolment::Roll;
+    use vox_protocol::merkle::root_from_leaf_hashes;
+    use vox_protocol::roles::Authorities;
+
+    let key = file.credential.public_key();
+    let board = client.board()?;
+    let sth = client.tree_head()?;
+    sth.verify(&board.board_public_key)
+        .map_err(|e| anyhow!("the board's tree head: {e}"))?;
+    let size = sth.head.tree_size;
+    let mut authorities: Option<Authorities> = None;
+    let mut roll = Roll::new();
+    let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    let mut enrolled: Option<(u64, Option<String>)> = None;
+    let mut revoked: Option<(u64, String)> = None;
+    let mut frozen: Option<(u64, vox_crypto::Hash32)> = None;
+    client.all_entries(0, size, |i, e| {
+        leaves.push(e.leaf_hash());
+        match (&mut authorities, &e.payload) {
+            (None, Payload::Genesis { genesis }) if i == 0 => {
+                if genesis.keys.operator != board.board_public_key {
+                    bail!("the board's genesis names another operator key than the board's");
+                }
+                authorities =
+                    Some(Authorities::from_genesis(genesis).map_err(|e| anyhow!("leaf 0: {e}"))?);
+                return Ok(());
+            }
+            (None, _) => bail!("leaf 0 of the board is not a valid genesis"),
+            (Some(a), p) => a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?,
+        }
+        roll.apply(i, &e.payload)
+            .map_err(|err| anyhow!("leaf {i} breaks the electorate rules: {err}"))?;
+        match &e.payload {
+            Payload::CredentialEnrolled { enrolment }
+                if enrolment.electorate_id == id && enrolment.credential == key =>
+            {
+                enrolled = Some((i, enrolment.region.clone()));
+            }
+            Payload::CredentialRevoked {
+                electorate_id,
+                credential,
+                reason,
+                ..
+            } if electorate_id == id && *credential == key => {
+                revoked = Some((i, reason.clone()));
+            }
+            Payload::ElectorateFrozen {
+                electorate_id,
+                electorate_hash,
+                ..
+            } if electorate_id == id => frozen = Some((i, *electorate_hash)),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if root_from_leaf_hashes(&leaves) != sth.head.root_hash {
+        bail!("the board's entries do not hash to its signed tree head of size {size}");
+    }
+    let Some((leaf, region)) = enrolled else {
+        bail!(
+            "NOT ENROLLED: your public key {} was never enrolled in electorate {id:?} (board \
+             of {size} entries replayed)",
+            key.point().to_hex()
+        );
+    };
+    if let Some((at, reason)) = revoked {
+        bail!(
+            "REVOKED: your key {} was enrolled at leaf {leaf} but revoked by the registrar at \
+             leaf {at} ({reason}); it can no longer vote or sign",
+            key.point().to_hex()
+        );
+    }
+    if file.region.is_some() && region != file.region {
+        bail!(
+            "your key is enrolled in electorate {id:?} with region {region:?}, not {:?}",
+            file.region
+        );
+    }
+    println!(
+        "ENROLLED: your key {} is on electorate {id:?}{}",
+        key.point().to_hex(),
+        region
+            .as_deref()
+            .map(|r| format!(" (region {r})"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  enrolled at leaf {leaf} with a code the registrar committed to; the {size} board \
+         entries replayed with the enrolment rules and hashed to the signed tree head (board \
+         key {})",
+        board.board_public_key.to_hex()
+    );
+    match frozen {
+        Some((at, hash)) => {
+            println!("  the electorate was frozen at leaf {at} (hash {hash}); your key is eligible")
+        }
+        None => println!(
+            "  enrolment is still open: you can vote once the registrar freezes the electorate"
+        ),
+    }
+    println!("  compare the board key with the one your town publishes (or pin it in vox-verify)");
+    Ok(())
+}
+
+/// `vox voter enrol`: the device draws the credential, saves it, then enrols it with the
+/// code from the registrar's letter (protocol-spec/04-ballots.md §4.1.2). Only the
+/// public key, the code and the credential's signature are sent.
+fn enrol(
+    client: &Client,
+    electorate: &str,
+    code: &str,
+    region: Option<String>,
+    out: &std::path::Path,
+    show_credential: bool,
+) -> Result<()> {
+    use vox_protocol::enrolment::EnrolmentCode;
+
+    let code = EnrolmentCode::parse(code).map_err(|e| {
+        anyhow!(
+            "{e}: type the code exactly as printed on your letter (groups of five, dashes \
+             optional)"
+        )
+    })?;
+    if out.exists() {
+        bail!(
+            "{} already exists (it may hold a credential): choose another --out",
+            out.display()
+        );
+    }
+    let info = client.electorate(electorate).map_err(|e| {
+        if api_status(&e) == Some(404) {
+            e.context(format!(
+                "no electorate {electorate:?} on {}: check the electorate id on your letter and \
+                 the server address",
+                client.base()
+            ))
+        } else {
+            e
+        }
+    })?;
+    // The code is bound to a region: a citizen who did not give one gets the only
+    // region there is, or is asked for the one printed on the letter.
+    let region = match region {
+        Some(r) => Some(r),
+        None => match info.regions.as_slice() {
+            [only] => only.region.clone(),
+            many if many.iter().any(|r| r.region.is_some()) => {
+                let names: Vec<&str> = many.iter().filter_map(|r| r.region.as_deref()).collect();
+                bail!(
+                    "electorate {electorate:?} issues codes per region ({}): pass --region as \
+                     printed on your letter",
+                    names.join(", ")
+                )
+            }
+            _ => None,
+        },
+    };
+    // Saved before it is sent: a credential on the board must never be lost with a crash.
+    let (credential, request) =
+        new_device_credential(electorate, region.as_deref(), Some(&code), out)?;
+    let key_hex = request.credential.point().to_hex();
+    let leaf = match client.enrol(&request) {
+        Ok(r) => {
+            if r.credential != request.credential {
+                bail!("the server answered for another credential than the one sent");
+            }
+            r.leaf_index
+        }
+        Err(e) => {
+            let Some(problem) = api_error(&e) else {
+                // No answer: the enrolment may have been recorded.
+                return Err(e.context(format!(
+                    "your credential is saved in {}; it may or may not be enrolled: run `vox \
+                     voter check-enrolment --credential {}` before using your code again",
+                    out.display(),
+                    out.display()
+                )));
+            };
+            let (status, kind, field) = (
+                problem.status,
+                problem.kind.clone().unwrap_or_default(),
+                problem.field.clone().unwrap_or_default(),
+            );
+            // A retry of our own request that had gone through answers "spent" or "key
+            // enrolled": look for our key before calling it a refusal.
+            if status == 409 && (kind.contains("spent") || kind == "credential-enrolled") {
+                if let Ok(now) = client.electorate(electorate) {
+                    if now
+                        .electorate
+                        .entries
+                        .iter()
+                        .any(|x| x.credential == request.credential)
+                    {
+                        println!("your credential is enrolled (an earlier attempt went through)");
+                        return enrolled_message(out, &key_hex, None);
+                    }
+                }
+            }
+            let why = enrol_refusal(status, &kind, &field, electorate);
+            // Refused: this credential is on no board and never will be; its file is
+            // removed so that the same --out can be used again.
+            let _ = std::fs::remove_file(out);
+            return Err(e.context(why));
+        }
+    };
+    print_credential(&credential, out, show_credential);
+    enrolled_message(out, &key_hex, Some(leaf))
+}
+
+fn enrolled_message(out: &std::path::Path, key_hex: &str, leaf: Option<u64>) -> Result<()> {
+    match leaf {
+        Some(l) => println!("enrolled: your public key {key_hex} is on the board at leaf {l}"),
+        None => println!("enrolled: your public key {key_hex} is on the board"),
+    }
+    println!(
+        "check it at any time with: vox voter check-enrolment --credential {}",
+        out.display()
+    );
+    println!("keep the credential secret: whoever holds it can vote and sign in your name");
+    Ok(())
+}
+
+/// A citizen's explanation of a refused enrolment (the server's problem `type` or
+/// `code`, and its field).
+fn enrol_refusal(status: u16, kind: &str, field: &str, electorate: &str) -> String {
+    match (status, kind, field) {
+        (404, _, _) => format!(
+            "electorate {electorate:?} is not open for enrolment on this server: check the \
+             electorate id on your letter and the server address"
+        ),
+        (_, k, _) if k.contains("spent") => "this code was already used to enrol a credential. \
+             If you did not use it, contact the registrar: they can revoke that credential and \
+             send you a new code"
+            .into(),
+        (_, k, _) if k.contains("frozen") => "enrolment in this electorate has closed (the \
+             registrar froze the list); only a replacement code from the registrar still works"
+            .into(),
+        (_, "region", _) | (422, _, "region") => "this replacement code is for another region: \
+             pass the --region printed on the replacement letter"
+            .into(),
+        (_, k, _) if k.contains("not-committed") => "this code is not one the registrar issued \
+             for this electorate and region: check the letter (the code, the electorate id and \
+             the --region printed on it)"
+            .into(),
+        (422, _, "code") => "this code is not one the registrar issued for this electorate and \
+             region: check the letter (the code, the electorate id and the --region printed \
+             on it)"
+            .into(),
+        (409, "credential-enrolled", _) => {
+            "this credential is already enrolled (run the command again: a new credential is \
+             drawn)"
+                .into()
+        }
+        (422, _, f) if f.contains("signature") => "the server could not verify this device's \
+             signature on the request (please report this)"
+            .into(),
+        _ => "the enrolment was refused".into(),
+    }
+}
+
 fn list(client: &Client) -> Result<()> {
     let petitions = client.petitions()?;
     println!("Petitions ({}):", petitions.len());
@@ -397,6 +757,7 @@ pub fn sign(
     let sig = PetitionSignature::create(&detail.petition, &cred.credential, action, &mut OsRng);
     let accepted = client
         .sign_petition(petition_id, &sig)
+        .map_err(|e| explain_not_member(client, e, &detail.petition.electorate_hash))
         .context("the signature was not accepted")?;
     let board = client.board()?;
     accepted
@@ -404,6 +765,34 @@ pub fn sign(
         .verify(&board.board_public_key)
         .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
     Ok(accepted.count)
+}
+
+/// A refusal because the credential is not on the electorate (422 naming the
+/// credential, protocol-spec/api.md) says so plainly: the credential itself is well
+/// formed (a mistyped one is caught before anything is sent), it is just not on that
+/// list. Any other error is returned unchanged.
+fn explain_not_member(
+    client: &Client,
+    e: anyhow::Error,
+    electorate_hash: &vox_crypto::Hash32,
+) -> anyhow::Error {
+    let not_member = api_error(&e).is_some_and(|a| {
+        a.status == 422
+            && a.detail
+                .as_deref()
+                .is_some_and(|d| d.contains("not in the electorate"))
+    });
+    if !not_member {
+        return e;
+    }
+    let name = client
+        .electorate(&electorate_hash.to_hex())
+        .map(|i| format!("{:?}", i.electorate.id))
+        .unwrap_or_else(|_| format!("with hash {electorate_hash}"));
+    e.context(format!(
+        "this valid credential is not on electorate {name}: is this the credential file you \
+         enrolled, for this electorate?"
+    ))
 }
 
 fn propose(client: &Client, a: ProposeArgs) -> Result<()> {
@@ -512,7 +901,10 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
     }
     if let Some(eid) = &cred.electorate {
         if let Ok(e) = client.electorate(eid) {
+            // After a revocation, a replacement credential votes without being on the
+            // frozen list: then only the server (and the verifier) can tell.
             if e.electorate_hash == vc.manifest.electorate_hash
+                && e.revoked.unwrap_or(0) == 0
                 && !e
                     .electorate
                     .entries
@@ -520,7 +912,8 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
                     .any(|x| x.credential == cred.credential.public_key())
             {
                 bail!(
-                    "your credential is not in the electorate of referendum {}",
+                    "this valid credential is not on electorate {eid:?} (it is not in the \
+                     electorate of referendum {}): is this the credential file you enrolled?",
                     a.referendum
                 );
             }
@@ -553,6 +946,7 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng).map_err(|e| anyhow!("{e}"))?;
     let receipt = client
         .cast(&a.referendum, &ballot)
+        .map_err(|e| explain_not_member(client, e, &vc.manifest.electorate_hash))
         .context("your ballot was not accepted")?;
     let board = client.board()?;
     receipt

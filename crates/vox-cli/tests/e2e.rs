@@ -690,8 +690,25 @@ fn every_command_against_a_real_server() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is open") && err.contains("closed"), "{err}");
 
-    // Close; voting is then refused; decrypting before the tally too.
-    s.auth("election-authority", &["referendum", "close", "r1"]);
+    // Close (before the announced closes_at: refused locally without --early and a
+    // reason, which the board then records); voting is then refused; decrypting before
+    // the tally too.
+    let err = s.auth_fails("election-authority", &["referendum", "close", "r1"]);
+    assert!(
+        err.contains("announced to close at") && err.contains("--early --reason"),
+        "{err}"
+    );
+    s.auth(
+        "election-authority",
+        &[
+            "referendum",
+            "close",
+            "r1",
+            "--early",
+            "--reason",
+            "All test voters have voted.",
+        ],
+    );
     let err = s.fails(&[
         "vote",
         "r1",
@@ -1367,4 +1384,371 @@ fn demo_with_30_voters_exports_and_verifies_its_record() {
     let verdict = vox_cli::demo::verify_record(&records[0]).unwrap();
     assert!(verdict.passed, "{}", verdict.human);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The (region, code) rows of a letters file written by `vox authority electorate open`
+/// or `revoke --replacement-letter` (region and code never need CSV quoting here).
+fn letters(path: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next().unwrap(), "region,code,electorate,instructions");
+    lines
+        .map(|l| {
+            let mut f = l.splitn(3, ',');
+            (f.next().unwrap().to_owned(), f.next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+/// The public key a `vox voter enrol` printed.
+fn enrolled_key(out: &str) -> String {
+    out.split_whitespace()
+        .skip_while(|w| *w != "key")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no public key in {out}"))
+        .to_owned()
+}
+
+#[test]
+fn enrolment_by_code_freeze_revoke_and_a_referendum() {
+    let s = TestServer::start("codes");
+    let letters_file = s.path("letters.csv");
+
+    // The registrar opens the electorate: letters first (0600, never overwritten).
+    let out = s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "open",
+            "--id",
+            "town",
+            "--name",
+            "Town",
+            "--codes",
+            "2:north",
+            "--codes",
+            "3:south",
+            "--letters",
+            &letters_file,
+        ],
+    );
+    assert!(
+        out.contains("opened electorate town") && out.contains("5 codes"),
+        "{out}"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&letters_file), 0o600);
+    let rows = letters(&letters_file);
+    assert_eq!(rows.len(), 5);
+    assert_eq!(rows.iter().filter(|(r, _)| r == "north").count(), 2);
+    let text = std::fs::read_to_string(&letters_file).unwrap();
+    assert!(
+        text.contains("/enrol.html") && text.contains("vox voter enrol"),
+        "{text}"
+    );
+    let err = s.auth_fails(
+        "registrar",
+        &[
+            "electorate",
+            "open",
+            "--id",
+            "town2",
+            "--codes",
+            "1",
+            "--letters",
+            &letters_file,
+        ],
+    );
+    assert!(err.contains("never overwritten"), "{err}");
+    // The same id again: refused by the board (after writing its own letters).
+    let err = s.auth_fails(
+        "registrar",
+        &[
+            "electorate",
+            "open",
+            "--id",
+            "town",
+            "--codes",
+            "1",
+            "--letters",
+            &s.path("letters-again.csv"),
+        ],
+    );
+    assert!(
+        err.contains("409") && err.contains("NOT published"),
+        "{err}"
+    );
+
+    // Three citizens enrol on their devices; one types the code in lower case, without
+    // dashes.
+    let north: Vec<&(String, String)> = rows.iter().filter(|(r, _)| r == "north").collect();
+    let south: Vec<&(String, String)> = rows.iter().filter(|(r, _)| r == "south").collect();
+    let enrol = |code: &str, region: &str, out: &str| {
+        s.vox(&[
+            "voter",
+            "enrol",
+            "--electorate",
+            "town",
+            "--code",
+            code,
+            "--region",
+            region,
+            "--out",
+            &s.path(out),
+        ])
+    };
+    let ok = |o: Output| -> String {
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        stdout
+    };
+    let fails = |o: Output| -> String {
+        assert!(
+            !o.status.success(),
+            "{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let out1 = ok(enrol(
+        &north[0].1.to_lowercase().replace('-', ""),
+        "north",
+        "c1.txt",
+    ));
+    assert!(out1.contains("enrolled") && out1.contains("leaf"), "{out1}");
+    assert!(out1.contains("vox voter check-enrolment"), "{out1}");
+    #[cfg(unix)]
+    assert_eq!(mode(&s.path("c1.txt")), 0o600);
+    let out2 = ok(enrol(&south[0].1, "south", "c2.txt"));
+    let key2 = enrolled_key(&out2);
+    ok(enrol(&south[1].1, "south", "c3.txt"));
+
+    // A spent code: a clear refusal, and no credential file left behind.
+    let err = fails(enrol(&north[0].1, "north", "c1-again.txt"));
+    assert!(
+        err.contains("already used") && err.contains("registrar"),
+        "{err}"
+    );
+    assert!(!Path::new(&s.path("c1-again.txt")).exists());
+    // A code of another region, and a mistyped code.
+    let err = fails(enrol(&north[1].1, "south", "c4.txt"));
+    assert!(err.contains("not one the registrar issued"), "{err}");
+    let err = fails(enrol("ABCDE-FGHJK", "north", "c4.txt"));
+    assert!(err.contains("20 characters"), "{err}");
+    // No petition or referendum may name an electorate still enrolling.
+    let out = s.ok(&[
+        "voter",
+        "check-enrolment",
+        "--credential",
+        &s.path("c1.txt"),
+    ]);
+    assert!(
+        out.contains("ENROLLED") && out.contains("region north") && out.contains("still open"),
+        "{out}"
+    );
+    let show = s.ok(&["authority", "electorate", "show", "--id", "town"]);
+    assert!(
+        show.contains("enrolling")
+            && show.contains("3 credentials")
+            && show.contains("unused codes: 2"),
+        "{show}"
+    );
+
+    // Freeze: the registrar's own hash of the list.
+    let out = s.auth("registrar", &["electorate", "freeze", "--id", "town"]);
+    assert!(out.contains("froze electorate town"), "{out}");
+    let err = s.auth_fails("registrar", &["electorate", "freeze", "--id", "town"]);
+    assert!(err.contains("not open for enrolment"), "{err}");
+    let err = fails(enrol(&north[1].1, "north", "c4.txt"));
+    assert!(err.contains("closed"), "{err}");
+
+    // Citizen 2 lost their credential: revoked, with a replacement letter.
+    let repl = s.path("replacement.csv");
+    let out = s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "revoke",
+            "--id",
+            "town",
+            "--credential",
+            &key2,
+            "--reason",
+            "lost",
+            "--replacement-letter",
+            &repl,
+        ],
+    );
+    assert!(out.contains("revoked credential"), "{out}");
+    #[cfg(unix)]
+    assert_eq!(mode(&repl), 0o600);
+    let new_code = letters(&repl);
+    assert_eq!(new_code.len(), 1);
+    assert_eq!(new_code[0].0, "south");
+    let err = s.auth_fails(
+        "registrar",
+        &[
+            "electorate",
+            "revoke",
+            "--id",
+            "town",
+            "--credential",
+            &key2,
+            "--reason",
+            "again",
+        ],
+    );
+    assert!(err.contains("not a current member"), "{err}");
+    ok(enrol(&new_code[0].1, "south", "c2b.txt"));
+    let err = s.fails(&[
+        "voter",
+        "check-enrolment",
+        "--credential",
+        &s.path("c2.txt"),
+    ]);
+    assert!(err.contains("REVOKED"), "{err}");
+    let out = s.ok(&[
+        "voter",
+        "check-enrolment",
+        "--credential",
+        &s.path("c2b.txt"),
+    ]);
+    assert!(out.contains("ENROLLED") && out.contains("frozen"), "{out}");
+    let show = s.ok(&["authority", "electorate", "show", "town"]);
+    assert!(
+        show.contains("frozen") && show.contains("revoked credentials: 1"),
+        "{show}"
+    );
+
+    // A referendum on the frozen electorate.
+    for t in 1..=3 {
+        s.ok(&[
+            "trustee",
+            "keygen",
+            "--out",
+            &s.path(&format!("t{t}.key")),
+            "--name",
+            &format!("T{t}"),
+        ]);
+    }
+    s.auth(
+        "election-authority",
+        &[
+            "referendum",
+            "create",
+            "--electorate",
+            "town",
+            "--id",
+            "r1",
+            "--question",
+            "Plant trees?",
+            "--trustee",
+            &s.path("t1.key.pub"),
+            "--trustee",
+            &s.path("t2.key.pub"),
+            "--trustee",
+            &s.path("t3.key.pub"),
+            "--threshold",
+            "2",
+        ],
+    );
+    let children: Vec<_> = (1..=3)
+        .map(|t| {
+            Command::new(env!("CARGO_BIN_EXE_vox"))
+                .args([
+                    "trustee",
+                    "ceremony",
+                    "--server",
+                    &s.url,
+                    "--referendum",
+                    "r1",
+                    "--index",
+                    &t.to_string(),
+                    "--key",
+                    &s.path(&format!("t{t}.key")),
+                    "--state",
+                    &s.path(&format!("t{t}.state")),
+                    "--wait",
+                    "--timeout",
+                    "60",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    s.auth("election-authority", &["referendum", "open", "r1"]);
+    let vote = |cred: &str, choice: &str| {
+        s.vox(&[
+            "vote",
+            "r1",
+            "--credential",
+            &s.path(cred),
+            "--choice",
+            choice,
+            "--receipt-out",
+            &s.path(&format!("rc-{cred}.json")),
+        ])
+    };
+    ok(vote("c1.txt", "q1=yes"));
+    let err = fails(vote("c2.txt", "q1=yes"));
+    assert!(err.contains("revoked"), "{err}");
+    ok(vote("c2b.txt", "q1=no"));
+    ok(vote("c3.txt", "q1=no"));
+    s.auth(
+        "election-authority",
+        &[
+            "referendum",
+            "close",
+            "r1",
+            "--early",
+            "--reason",
+            "Every enrolled citizen has voted.",
+        ],
+    );
+    s.ok(&["authority", "referendum", "tally", "r1"]);
+    for t in [1, 2] {
+        s.ok(&[
+            "trustee",
+            "decrypt",
+            "--server",
+            &s.url,
+            "--referendum",
+            "r1",
+            "--key",
+            &s.path(&format!("t{t}.key")),
+            "--state",
+            &s.path(&format!("t{t}.state")),
+        ]);
+    }
+    let out = s.ok(&["authority", "referendum", "publish", "r1"]);
+    assert!(out.contains("counted ballots: 3"), "{out}");
+    // Citizen 1 yes; the replacement of citizen 2 and citizen 3 no.
+    let count = |option: &str| -> u64 {
+        out.lines()
+            .map(str::split_whitespace)
+            .find_map(|mut w| {
+                (w.next() == Some(option)).then(|| w.next().unwrap().parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no {option} in {out}"))
+    };
+    assert_eq!((count("yes"), count("no")), (1, 2), "{out}");
+    let rec = s.path("record");
+    s.ok(&["authority", "export", "--referendum", "r1", "--out", &rec]);
+    let verdict = vox_cli::demo::verify_record(Path::new(&rec)).unwrap();
+    assert!(verdict.passed, "{}", verdict.human);
 }
