@@ -5,17 +5,27 @@
 #  2. the web bundle (scripts/build-web.sh), `vox` and `vox-verify`;
 #  3. the four roles' key files (`vox keys new`) and the log's genesis signed by all of
 #     them (`vox genesis new`); a throw-away `vox serve --genesis … --operator-key …` on
-#     127.0.0.1 (free port) and, through the `vox` CLI with each role's own key
-#     (`vox authority --key …`), an electorate, an open petition and an open referendum
-#     (four question kinds, three trustees, threshold 2, key ceremony over HTTP);
-#  4. tests/web/citizen.mjs: a citizen makes a credential in the browser (enrol.html, in
-#     English and French; nothing is sent), the registrar registers its enrolment
-#     request with the others, and the CLI votes with that browser-made credential file;
-#     a citizen signs, votes (audits one ballot, casts a fresh
-#     one) and checks the receipt in the browser; then the election authority closes,
-#     the tally is computed, two trustees decrypt, the result is published and the
-#     results page is checked;
-#  5. the record is exported and checked by `vox-verify`, with the browser's receipt and
+#     127.0.0.1 (free port); the registrar (`vox authority --key registrar.key`) opens
+#     electorate "district" for enrolment by code (`electorate open --letters`: the
+#     letters CSV holds the codes, the board only their hashes);
+#  4. tests/web/citizen.mjs, phase enrol: a citizen enrols in "district" in the browser
+#     with the code of a letter (enrol.html: credential drawn in wasm, shown once and
+#     downloaded, only the request with the code posted; leaf index shown; the key on
+#     GET /electorates/district), the same code again is refused as already used, and the
+#     in-person request flow makes a credential and a request file for electorate "town"
+#     (English and French; nothing sent); no request of the page holds any credential;
+#  5. through the `vox` CLI with each role's own key: "town" registered from requests
+#     (the browser-made one among them; that credential signs the petition with the
+#     CLI), two more citizens enrol in "district" with `vox voter enrol --code`, the
+#     registrar freezes "district", `vox voter check-enrolment` checks the browser's
+#     code-enrolled credential, and the page (phase enrol-closed) refuses an unused code
+#     of the frozen electorate and an unknown electorate with their sentences; an open petition on "town" and an open referendum on
+#     "district" (four question kinds, three trustees, threshold 2, key ceremony over
+#     HTTP); in the browser a citizen signs the petition, then votes with the credential
+#     enrolled by code in the browser (audits one ballot, casts a fresh one) and checks
+#     the receipt; then the election authority closes, the tally is computed, two
+#     trustees decrypt, the result is published and the results page is checked;
+#  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
 #     the parties' public keys pinned.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
 set -euo pipefail
@@ -102,18 +112,29 @@ if ! curl -fsS "$URL/index.html" 2>/dev/null | grep -q '<title'; then
 fi
 echo "pages: $PAGES"
 
-say "Browser: make a credential (enrol.html; the request goes to the registrar)"
-mkdir -p "$TARGET_DIR/web-screenshots" "$WORK/requests"
-VOX_URL="$PAGES" VOX_PHASE=enrol VOX_ELECTORATE=town VOX_REGION=north \
-  VOX_ENROL_CREDENTIAL_OUT="$WORK/browser-credential.txt" VOX_ENROL_REQUEST_OUT="$WORK/requests/browser.json" \
-  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
-chmod 600 "$WORK/browser-credential.txt"
-
 # Each role's tool signs with its own key; tally, publish and export need none.
 REGISTRAR=("$VOX" authority --server "$URL" --key "$WORK/keys/registrar.key")
 OFFICE=("$VOX" authority --server "$URL" --key "$WORK/keys/petitions-office.key")
 ELECTION=("$VOX" authority --server "$URL" --key "$WORK/keys/election-authority.key")
 PUBLIC=("$VOX" authority --server "$URL")
+
+say "Registrar: open electorate district for enrolment by code (letters)"
+"${REGISTRAR[@]}" electorate open --id district --name "District of Vox" \
+  --codes 4:north --codes 3:south --letters "$WORK/letters.csv" --public-url "$PAGES"
+# The letters' codes by region (CSV: region,code,electorate,instructions; plain regions).
+mapfile -t NORTH < <(awk -F, 'NR > 1 && $1 == "north" { print $2 }' "$WORK/letters.csv")
+mapfile -t SOUTH < <(awk -F, 'NR > 1 && $1 == "south" { print $2 }' "$WORK/letters.csv")
+[ "${#NORTH[@]}" = 4 ] && [ "${#SOUTH[@]}" = 3 ] || { cat "$WORK/letters.csv"; echo "unexpected letters file"; exit 1; }
+
+say "Browser: enrol with a code (district), the same code again, an in-person request (town)"
+mkdir -p "$TARGET_DIR/web-screenshots" "$WORK/requests"
+# The browser uses the first north letter; the CLI citizens the next ones.
+VOX_URL="$PAGES" VOX_PHASE=enrol VOX_LETTERS="$WORK/letters.csv" VOX_CODE_ELECTORATE=district \
+  VOX_CODE_REGION=north VOX_WRONG_REGION=south VOX_ELECTORATE=town VOX_REGION=north \
+  VOX_ENROL_CODE_CREDENTIAL_OUT="$WORK/browser-code-credential.txt" \
+  VOX_ENROL_CREDENTIAL_OUT="$WORK/browser-credential.txt" VOX_ENROL_REQUEST_OUT="$WORK/requests/browser.json" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+chmod 600 "$WORK/browser-credential.txt" "$WORK/browser-code-credential.txt"
 
 say "Electorate, petition, referendum"
 # Six citizens make their credentials on their own devices; the registrar gets requests only.
@@ -131,13 +152,39 @@ CRED=("$WORK"/devices/voter-000*)
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id cycle-lane \
   --action "Build a protected cycle lane on the high street" \
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
-  --sponsors 2 --response-threshold 3 --referendum-threshold 5 --days 30 --response-days 14 --region-min-group 1
+  --sponsors 2 --response-threshold 3 --referendum-threshold 6 --days 30 --response-days 14 --region-min-group 1
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[5]}"   # a sponsor
 "${OFFICE[@]}" petition moderate cycle-lane --publish --open-for 30d
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[2]}"
+# The credential drawn in the browser (enrol.html, in-person flow) works with the CLI:
+# its request was registered, so it is on "town" and its signature is accepted.
+"$VOX" voter --server "$URL" sign cycle-lane --credential "$WORK/browser-credential.txt"
+
+# District: two more citizens enrol with their letters' codes through the CLI (beside the
+# one enrolled in the browser); the registrar freezes the list; the referendum uses it.
+"$VOX" voter --server "$URL" enrol --electorate district --code "${NORTH[1]}" --region north --out "$WORK/devices/district-1.txt"
+"$VOX" voter --server "$URL" enrol --electorate district --code "${SOUTH[0]}" --region south --out "$WORK/devices/district-2.txt"
+# The browser's code was spent: the CLI is refused it too.
+if "$VOX" voter --server "$URL" enrol --electorate district --code "${NORTH[0]}" --region north \
+  --out "$WORK/devices/district-reuse.txt" > "$WORK/reuse.log" 2>&1; then
+  cat "$WORK/reuse.log"; echo "a spent code was accepted"; exit 1
+fi
+"${REGISTRAR[@]}" electorate freeze --id district
+curl -fsS "$URL/api/v1/electorates/district" > "$WORK/district.json"
+node - "$WORK/district.json" <<'JS'
+const d = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+const n = d.electorate.entries.length;
+if (d.state !== 'frozen' || n !== 3) { console.error(`district: state ${d.state}, ${n} credentials (expected frozen, 3)`); process.exit(1); }
+console.log(`district frozen with ${n} credentials, hash ${d.electorate_hash}`);
+JS
+# The citizen who enrolled in the browser checks the enrolment from the file alone.
+"$VOX" voter --server "$URL" check-enrolment --credential "$WORK/browser-code-credential.txt"
+# After the freeze the page refuses an unused code with the "enrolment closed" sentence.
+VOX_URL="$PAGES" VOX_PHASE=enrol-closed VOX_CODE_ELECTORATE=district VOX_CODE_REGION=north VOX_CODE="${NORTH[2]}" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 
 for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Trustee $i" >/dev/null; done
-curl -fsS "$URL/api/v1/electorates/town" > "$WORK/electorate-published.json"
+cp "$WORK/district.json" "$WORK/electorate-published.json"
 node - "$WORK" > "$WORK/manifest.json" <<'JS'
 const fs = require('fs');
 const work = process.argv[2];
@@ -171,25 +218,23 @@ for p in "${CEREMONY[@]}"; do
   if ! wait "$p"; then cat "$WORK"/ceremony*.log; echo "key ceremony failed"; exit 1; fi
 done
 "${ELECTION[@]}" referendum open town-2026
-# Two citizens vote with the CLI so that the result is not a single ballot.
-"$VOX" vote --server "$URL" town-2026 --credential "${CRED[3]}" --receipt-out "$WORK/cli-receipt-1.json" \
+# The two citizens enrolled by code with the CLI vote with it, so that the result is not
+# a single ballot.
+"$VOX" vote --server "$URL" town-2026 --credential "$WORK/devices/district-1.txt" --receipt-out "$WORK/cli-receipt-1.json" \
   --choice lane=yes --choice design=2 --choice budget=1,3 --choice score=4,2
-"$VOX" vote --server "$URL" town-2026 --credential "${CRED[4]}" --receipt-out "$WORK/cli-receipt-2.json" \
+"$VOX" vote --server "$URL" town-2026 --credential "$WORK/devices/district-2.txt" --receipt-out "$WORK/cli-receipt-2.json" \
   --choice lane=no --choice design= --choice budget=2 --choice score=1,5
-# The credential drawn in the browser (enrol.html) works with the CLI: it is on the
-# electorate (its request was registered) and its ballot is accepted and receipted.
-"$VOX" vote --server "$URL" town-2026 --credential "$WORK/browser-credential.txt" --receipt-out "$WORK/cli-receipt-browser.json" \
-  --choice lane=yes --choice design=1 --choice budget=3 --choice score=2,3
-"$VOX" voter --server "$URL" check-receipt "$WORK/cli-receipt-browser.json"
+"$VOX" voter --server "$URL" check-receipt "$WORK/cli-receipt-2.json"
 
-say "Browser: sign, audit, vote, check the receipt"
+say "Browser: sign (town), audit, vote with the credential enrolled by code in the browser (district), check the receipt"
 export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026
-VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_RECEIPT_OUT="$WORK/browser-receipt.json" \
+VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_VOTE_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
+  VOX_RECEIPT_OUT="$WORK/browser-receipt.json" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 "$VOX" voter --server "$URL" check-receipt "$WORK/browser-receipt.json"
 
 say "Close, tally, decrypt (2 of 3), publish"
-"${ELECTION[@]}" referendum close town-2026
+"${ELECTION[@]}" referendum close town-2026 --early --reason "Web test: every test voter has voted."
 "${PUBLIC[@]}" referendum tally town-2026
 for i in 1 2; do
   "$VOX" trustee decrypt --server "$URL" --referendum town-2026 --key "$WORK/trustee$i.key" --state "$WORK/trustee$i.state"

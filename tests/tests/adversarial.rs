@@ -1276,7 +1276,8 @@ fn http_cast_after_close_is_409() {
     refused(o.c(), 409, "wrong-state", || o.c().post(BALLOTS, &b));
 }
 
-const CLOSE: &str = "/api/v1/referendums/r/close";
+/// The manifest closes in 2096: every close in these tests is early, with a reason.
+const CLOSE: &str = "/api/v1/referendums/r/close-early";
 
 fn opened(id: &str) -> Payload {
     Payload::ReferendumOpened {
@@ -1286,8 +1287,9 @@ fn opened(id: &str) -> Payload {
 }
 
 fn closed(id: &str) -> Payload {
-    Payload::ReferendumClosed {
+    Payload::ReferendumClosedEarly {
         referendum_id: id.into(),
+        reason: "Closed early for the test.".into(),
         act: ActSignature::unsigned(),
     }
 }

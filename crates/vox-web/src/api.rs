@@ -15,6 +15,7 @@ use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, Bal
 use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
+use vox_protocol::enrolment::EnrolmentCode;
 use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{Petition, PetitionSignature, SignatureAction};
@@ -346,6 +347,9 @@ struct MakeCredentialRequest {
     electorate_id: String,
     #[serde(default)]
     region: Option<String>,
+    /// The one-time code from the registrar's letter, as the citizen typed it.
+    #[serde(default)]
+    code: Option<String>,
 }
 
 /// A label of the credential file and the request: no line breaks or other control
@@ -383,12 +387,19 @@ pub fn credential_file_text(
 /// Draw a new credential on this device and the enrolment request for it
 /// (protocol-spec/04-ballots.md §4.1.1).
 ///
-/// Request: `{"electorate_id", "region"?}` (an empty region is no region). Answer:
-/// `{"credential": text, "public_key": hex, "request": EnrolmentRequest, "file":
-/// credential file text}`. The credential (in `credential` and `file`) is returned only
-/// to the page that asked, for the citizen to write down or save; the request, which
-/// holds only the public key and the proof of possession, is what the registrar gets.
-/// The request is verified before it is returned.
+/// Request: `{"electorate_id", "region"?, "code"?}` (an empty region is no region).
+/// With `code` (the one-time code of the registrar's letter, typed in any case, with or
+/// without dashes and spaces; §4.1.2) the request carries the normalised code, signed
+/// with the rest, and is what the page posts to `/electorates/{id}/credentials`; without
+/// it, the request is a file for the registrar to approve in person. A code that is not
+/// 20 Crockford characters is refused here, with an error that starts with `code:`, so
+/// the page can say so before anything is sent. Answer: `{"credential": text,
+/// "public_key": hex, "request": EnrolmentRequest, "file": credential file text,
+/// "code"?: normalised code, "code_grouped"?: "XXXXX-XXXXX-XXXXX-XXXXX"}`. The
+/// credential (in `credential` and `file`) is returned only to the page that asked, for
+/// the citizen to write down or save; the request, which holds only the public key, the
+/// code and the proof of possession, is what leaves the device. The request is verified
+/// before it is returned.
 pub fn make_credential(input: &str) -> String {
     envelope(make_credential_inner(input))
 }
@@ -405,20 +416,32 @@ fn make_credential_inner(input: &str) -> Res<Value> {
         .map(|r| label("region", r, 64))
         .transpose()?
         .filter(|r| !r.is_empty());
+    // Parsed before anything is drawn: a mistyped code costs the citizen nothing.
+    let code = req
+        .code
+        .as_deref()
+        .map(|c| EnrolmentCode::parse(c).map_err(|e| format!("code: {e}")))
+        .transpose()?;
     let (cred, request) = with_rng(|rng| {
         let cred = Credential::generate(rng);
-        let request = EnrolmentRequest::create(&electorate_id, region.as_deref(), &cred, rng);
+        let request =
+            EnrolmentRequest::create(&electorate_id, region.as_deref(), code.as_ref(), &cred, rng);
         Ok((cred, request))
     })?;
     request
         .verify()
         .map_err(|e| format!("enrolment request self-check: {e}"))?;
-    Ok(json!({
+    let mut out = json!({
         "credential": cred.text(),
         "public_key": request.credential.point().to_hex(),
         "request": to_value(&request)?,
         "file": credential_file_text(&cred, &electorate_id, region.as_deref()),
-    }))
+    });
+    if let (Some(c), Some(obj)) = (&code, out.as_object_mut()) {
+        obj.insert("code".into(), json!(c.as_str()));
+        obj.insert("code_grouped".into(), json!(c.grouped()));
+    }
+    Ok(out)
 }
 
 // ---- receipts ------------------------------------------------------------------

@@ -424,3 +424,83 @@ fn make_credential_refuses_bad_labels() {
     let long = format!(r#"{{"electorate_id": "{}"}}"#, "x".repeat(65));
     assert!(err(&vox_web::make_credential(&long)).contains("at most 64"));
 }
+
+/// The code path of enrol.html: the page passes the code as the citizen typed it (lower
+/// case, spaces, O for 0, I for 1); the request carries the normalised code and is one the
+/// shared enrolment rules (the server's and the verifier's `Roll`) accept; the same code
+/// a second time is spent.
+#[test]
+fn make_credential_with_a_code_is_accepted_by_the_roll() {
+    use vox_protocol::enrolment::{EnrolmentError, EnrolmentOpening, Roll};
+    seed();
+    let (opening, letters) = EnrolmentOpening::draw(
+        "district",
+        "District",
+        &[(Some("north".into()), 2), (Some("south".into()), 1)],
+        &mut OsRng,
+    )
+    .unwrap();
+    let mut roll = Roll::new();
+    roll.open(&opening).unwrap();
+    let (region, code) = letters
+        .iter()
+        .find(|(r, _)| r.as_deref() == Some("north"))
+        .unwrap();
+    let region = region.as_deref().unwrap();
+    // As a citizen might type it: grouped differently, lower case, O for 0, I for 1.
+    let typed: String = code
+        .grouped()
+        .chars()
+        .map(|c| match c {
+            '0' => 'o',
+            '1' => 'I',
+            '-' => ' ',
+            c => c.to_ascii_lowercase(),
+        })
+        .collect();
+    let input = json!({ "electorate_id": "district", "region": region, "code": typed });
+    let out = ok(&vox_web::make_credential(&input.to_string()));
+    assert_eq!(out["code"], code.as_str());
+    assert_eq!(out["code_grouped"], code.grouped());
+    let request: EnrolmentRequest = serde_json::from_value(out["request"].clone()).unwrap();
+    assert_eq!(request.code.as_deref(), Some(code.as_str()));
+    assert_eq!(request.region.as_deref(), Some("north"));
+    let text = out["credential"].as_str().unwrap();
+    assert_eq!(
+        Credential::from_text(text).unwrap().public_key(),
+        request.credential
+    );
+    // What leaves the device holds the code but never the secret.
+    let sent = out["request"].to_string().to_uppercase();
+    assert!(!sent.contains(text) && !sent.contains(&text.replace('-', "")));
+    roll.enrol(7, &request).unwrap();
+    assert_eq!(roll.pending("district").unwrap().entries.len(), 1);
+    // The same code again (another credential drawn by the page): spent.
+    let again = ok(&vox_web::make_credential(&input.to_string()));
+    let second: EnrolmentRequest = serde_json::from_value(again["request"].clone()).unwrap();
+    assert_eq!(roll.enrol(8, &second), Err(EnrolmentError::Spent(7)));
+    // The code with another region is not one the registrar committed to.
+    let wrong = json!({ "electorate_id": "district", "region": "south", "code": code.as_str() });
+    let out = ok(&vox_web::make_credential(&wrong.to_string()));
+    let r: EnrolmentRequest = serde_json::from_value(out["request"].clone()).unwrap();
+    assert_eq!(roll.enrol(9, &r), Err(EnrolmentError::NotCommitted));
+}
+
+/// A mistyped code is refused before a credential is drawn, with an error the page
+/// recognises (`code:`).
+#[test]
+fn make_credential_refuses_a_malformed_code() {
+    seed();
+    for typed in [
+        "",
+        "7K2QM-7K2QM-7K2QM",
+        "7K2QM-7K2QM-7K2QM-7K2QM-7",
+        "7K2QU-7K2QM-7K2QM-7K2QM",
+        "7K2QM_7K2QM_7K2QM_7K2QM",
+        "7K2QM-7K2QM-7K2QM-7K2Qé",
+    ] {
+        let input = json!({ "electorate_id": "district", "code": typed });
+        let e = err(&vox_web::make_credential(&input.to_string()));
+        assert!(e.starts_with("code: "), "{typed:?}: {e}");
+    }
+}
