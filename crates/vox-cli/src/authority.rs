@@ -27,7 +27,7 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
-use vox_protocol::petition::Moderation;
+use vox_protocol::petition::{Moderation, PetitionPolicy};
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
 use vox_protocol::roles::Role;
 use vox_protocol::tally::ReferendumResult;
@@ -276,6 +276,124 @@ pub enum PetitionCommand {
         /// Petition id.
         id: String,
     },
+    /// The bounds every new proposal must respect (thresholds, periods), published on
+    /// the board: `set` (petitions office key) or `show` (no key).
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+/// `vox authority petition policy …`
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Publish the bounds later proposals must respect, as a signed
+    /// `petition-policy-set` act (petitions office key). It replaces the policy in
+    /// force whole: a bound not given here is lifted. Petitions already proposed keep
+    /// the rules they were proposed under. The server refuses a proposal outside the
+    /// bounds, and the verifier fails a record in which one was accepted (V6.7).
+    Set(Box<PolicyArgs>),
+    /// Show the policy in force (no key).
+    Show,
+}
+
+/// Bounds of `vox authority petition policy set` (none given: an error, unless --none).
+#[derive(Debug, Args)]
+pub struct PolicyArgs {
+    /// Least number of sponsors a proposal may ask for before moderation.
+    #[arg(long, value_name = "N")]
+    pub min_sponsors: Option<u32>,
+    /// Least response threshold (signatures that oblige an official response).
+    #[arg(long, value_name = "N")]
+    pub min_response: Option<u32>,
+    /// Greatest response threshold.
+    #[arg(long, value_name = "N")]
+    pub max_response: Option<u32>,
+    /// Least referendum threshold (signatures that trigger a referendum).
+    #[arg(long, value_name = "N")]
+    pub min_referendum: Option<u32>,
+    /// Greatest referendum threshold.
+    #[arg(long, value_name = "N")]
+    pub max_referendum: Option<u32>,
+    /// Shortest time a petition stays open once published (30d, 12h, 1d12h…).
+    #[arg(long, value_name = "DURATION")]
+    pub min_open_for: Option<String>,
+    /// Longest time a petition stays open once published.
+    #[arg(long, value_name = "DURATION")]
+    pub max_open_for: Option<String>,
+    /// Shortest response period a proposal may give the office.
+    #[arg(long, value_name = "DURATION")]
+    pub min_response_due: Option<String>,
+    /// Longest response period (how long the office may take to answer).
+    #[arg(long, value_name = "DURATION")]
+    pub max_response_due: Option<String>,
+    /// Least regional minimum group size (regions with fewer signers are not shown).
+    #[arg(long, value_name = "N")]
+    pub min_region_group: Option<u32>,
+    /// Lift every bound (publish an empty policy).
+    #[arg(long, conflicts_with_all = ["min_sponsors", "min_response", "max_response",
+        "min_referendum", "max_referendum", "min_open_for", "max_open_for",
+        "min_response_due", "max_response_due", "min_region_group"])]
+    pub none: bool,
+}
+
+impl PolicyArgs {
+    /// The policy these flags describe (durations parsed, the policy's own rules checked).
+    pub fn policy(&self) -> Result<PetitionPolicy> {
+        let dur = |flag: &str, v: &Option<String>| -> Result<Option<i64>> {
+            v.as_deref()
+                .map(|d| clock::parse_duration(d).with_context(|| format!("--{flag}")))
+                .transpose()
+        };
+        let p = PetitionPolicy {
+            min_sponsor_threshold: self.min_sponsors,
+            min_response_threshold: self.min_response,
+            max_response_threshold: self.max_response,
+            min_referendum_threshold: self.min_referendum,
+            max_referendum_threshold: self.max_referendum,
+            min_open_for_ms: dur("min-open-for", &self.min_open_for)?,
+            max_open_for_ms: dur("max-open-for", &self.max_open_for)?,
+            min_response_due_ms: dur("min-response-due", &self.min_response_due)?,
+            max_response_due_ms: dur("max-response-due", &self.max_response_due)?,
+            min_region_min_group: self.min_region_group,
+        };
+        if p.is_empty() && !self.none {
+            bail!(
+                "no bound given: name at least one (--min-referendum 1000, --max-response-due \
+                 30d, …; see --help), or --none to lift every bound"
+            );
+        }
+        p.validate().map_err(|e| anyhow!("{e}"))?;
+        Ok(p)
+    }
+}
+
+/// One line per bound of a policy (`policy` as the API shows it), or "no bounds".
+fn print_policy(v: &serde_json::Value) {
+    let Some(inforce) = v.get("policy").filter(|p| !p.is_null()) else {
+        println!("no petition policy: proposals are bound only by the protocol's rules");
+        return;
+    };
+    let leaf = inforce.get("leaf_index").and_then(|x| x.as_u64());
+    let at = inforce
+        .get("set_at")
+        .and_then(|x| x.as_i64())
+        .map(clock::format_utc)
+        .unwrap_or_default();
+    println!(
+        "petition policy set at leaf {} ({at}):",
+        leaf.map_or("?".into(), |l| l.to_string())
+    );
+    let bounds = inforce.get("policy").and_then(|p| p.as_object());
+    let Some(bounds) = bounds.filter(|b| !b.is_empty()) else {
+        println!("  no bounds (every bound lifted)");
+        return;
+    };
+    for (k, val) in bounds {
+        let shown = match val.as_i64() {
+            Some(ms) if k.ends_with("_ms") => clock::format_duration(ms),
+            _ => val.to_string(),
+        };
+        println!("  {k:<26} {shown}");
+    }
 }
 
 /// `vox authority referendum …`
@@ -561,6 +679,20 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                     office.explain(office.client.invalidate(&id, &keys, &reason))?
                 }
                 PetitionCommand::Close { id } => public.close_petition(&id)?,
+                PetitionCommand::Policy(PolicyCommand::Show) => {
+                    print_policy(&public.petition_policy()?);
+                    return Ok(());
+                }
+                PetitionCommand::Policy(PolicyCommand::Set(a)) => {
+                    let policy = a.policy()?;
+                    let office = signing(Role::PetitionsOffice)?;
+                    let set = office.explain(office.client.set_petition_policy(&policy))?;
+                    print_policy(&set);
+                    println!(
+                        "proposals from now on must respect it; earlier petitions keep their rules"
+                    );
+                    return Ok(());
+                }
                 PetitionCommand::Show { id } => return show_petition(&public, &id),
             };
             print_summary(&summary);

@@ -113,6 +113,13 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
                 Payload::ReferendumCreated { manifest, .. } => {
                     let _ = manifest.canonical_hash();
                 }
+                // The parser refuses a policy no proposal could meet (07 §7.8).
+                Payload::PetitionPolicySet { policy, .. } => {
+                    assert!(
+                        policy.validate().is_ok(),
+                        "{route}: invalid policy accepted"
+                    );
+                }
                 _ => {}
             }
             // The roles' check at the board head (here the fixture's log, after its
@@ -308,6 +315,7 @@ pub fn http_bodies(data: &[u8]) {
         | Route::EnrolmentOpening
         | Route::Revocation
         | Route::Freeze
+        | Route::PetitionPolicy
         | Route::Cosignature => {}
     }
     match parse_body(route, body) {

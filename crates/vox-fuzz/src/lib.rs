@@ -65,7 +65,9 @@ pub use ceremony::{
 pub use enrolment::{enrolment_fixture, enrolment_json, EnrolmentFixture, ENROLMENT_ID};
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
-pub use roles::{roles_fixture, roles_json, RolesFixture, EARLY_CLOSE, REGISTRAR_ACTS, ROTATION};
+pub use roles::{
+    roles_fixture, roles_json, RolesFixture, EARLY_CLOSE, POLICY, REGISTRAR_ACTS, ROTATION,
+};
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);

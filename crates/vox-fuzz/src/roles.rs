@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use ed25519_dalek::{Signer, SigningKey};
 use vox_protocol::board::{BoardPublicKey, Payload, Sig};
 use vox_protocol::encoding::{Canonical, Encoder};
-use vox_protocol::petition::Moderation;
+use vox_protocol::petition::{Moderation, PetitionPolicy};
 use vox_protocol::roles::{
     act_message, possession_message, ActError, ActSignature, Authorities, Genesis, Role,
     GENESIS_LABEL,
@@ -26,6 +26,10 @@ pub const REGISTRAR_ACTS: [usize; 3] = [9, 10, 11];
 /// act (last).
 pub const EARLY_CLOSE: usize = 12;
 
+/// Index in [`RolesFixture::acts`] of the petitions office's `petition-policy-set` act
+/// (signed with its rotated key; last).
+pub const POLICY: usize = 13;
+
 /// Honest signed acts of the fixture's roles, and the roles' state before and after the
 /// rotation.
 pub struct RolesFixture {
@@ -37,7 +41,8 @@ pub struct RolesFixture {
     /// opens and closes the referendum; the petitions office rotates its key
     /// ([`ROTATION`]) and rejects petition `p2` with the new key; the registrar opens an
     /// enrolment, revokes a credential and freezes ([`REGISTRAR_ACTS`]); the election
-    /// authority closes the referendum early, with a reason ([`EARLY_CLOSE`]).
+    /// authority closes the referendum early, with a reason ([`EARLY_CLOSE`]); the
+    /// petitions office publishes its bounds on proposals ([`POLICY`]).
     pub acts: Vec<Payload>,
     /// The roles right after the genesis.
     pub before: Authorities,
@@ -162,6 +167,21 @@ fn build() -> RolesFixture {
     match f.roles.sign(early, T0 - 1_000_000) {
         Ok(p) => acts.push(p),
         Err(e) => panic!("fixture: cannot sign the early close: {e}"),
+    }
+    let policy = Payload::PetitionPolicySet {
+        policy: PetitionPolicy {
+            min_sponsor_threshold: Some(2),
+            max_response_threshold: Some(5_000),
+            min_referendum_threshold: Some(3),
+            max_response_due_ms: Some(30 * 86_400_000),
+            ..PetitionPolicy::default()
+        },
+        act,
+    }
+    .signed_act(&log_id, T0 - 500_000, &new_office_key);
+    match policy {
+        Ok(p) => acts.push(p),
+        Err(e) => panic!("fixture: cannot sign the policy: {e}"),
     }
     let before = match Authorities::from_genesis(&f.genesis) {
         Ok(a) => a,

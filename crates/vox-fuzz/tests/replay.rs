@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use ed25519_dalek::Signer;
 use vox_fuzz::{
     ceremony_fixture, enrolment_fixture, fixture, roles_fixture, Fixture, EARLY_CLOSE,
-    ENROLMENT_ID, HEADS_SEPARATOR, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
+    ENROLMENT_ID, HEADS_SEPARATOR, POLICY, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
 };
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
 use vox_protocol::board::{
@@ -562,6 +562,11 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
             Route::ReferendumCloseEarly,
             "referendum-close-early",
             json(&acts[EARLY_CLOSE]),
+        ),
+        (
+            Route::PetitionPolicy,
+            "petition-policy",
+            json(&acts[POLICY]),
         ),
     ];
     for (route, name, body) in bodies {

@@ -15,7 +15,9 @@ use crate::enrolment::EnrolmentOpening;
 use crate::error::{ProtocolError, Result};
 use crate::manifest::Manifest;
 use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
-use crate::petition::{Moderation, PetitionProposal, PetitionSignature, ThresholdKind};
+use crate::petition::{
+    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, ThresholdKind,
+};
 use crate::roles::{ActSignature, Genesis, Role};
 use crate::tally::ReferendumResult;
 
@@ -390,6 +392,14 @@ pub enum Payload {
         /// The election authority's signature.
         act: ActSignature,
     },
+    /// The bounds new petition proposals must respect from this leaf on (07 §7.8,
+    /// V6.7); replaces the previous policy whole. Petitions office act.
+    PetitionPolicySet {
+        /// The bounds.
+        policy: PetitionPolicy,
+        /// The petitions office's signature.
+        act: ActSignature,
+    },
 }
 
 /// The longest reason of a `referendum-closed-early` act, in UTF-8 bytes.
@@ -467,6 +477,7 @@ impl Payload {
             Payload::CredentialRevoked { .. } => "credential-revoked",
             Payload::ElectorateFrozen { .. } => "electorate-frozen",
             Payload::ReferendumClosedEarly { .. } => "referendum-closed-early",
+            Payload::PetitionPolicySet { .. } => "petition-policy-set",
         }
     }
 
@@ -621,6 +632,10 @@ impl Payload {
             } => {
                 e.u8(24).str(referendum_id).str(reason);
             }
+            Payload::PetitionPolicySet { policy, .. } => {
+                e.u8(25);
+                policy.encode(e);
+            }
         }
     }
 }
@@ -658,7 +673,8 @@ impl BoardEntry {
             | Payload::EnrolmentOpened { .. }
             | Payload::CredentialEnrolled { .. }
             | Payload::CredentialRevoked { .. }
-            | Payload::ElectorateFrozen { .. } => None,
+            | Payload::ElectorateFrozen { .. }
+            | Payload::PetitionPolicySet { .. } => None,
             Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
             Payload::PetitionSigned { signature } => Some(&signature.petition_id),
             Payload::PetitionThreshold { petition_id, .. }

@@ -115,6 +115,198 @@ impl Petition {
     }
 }
 
+/// Bounds the petitions office sets on the rules of new proposals (protocol-spec/
+/// 07-petitions.md §7.8), published on the board as a `petition-policy-set` act.
+///
+/// Why: a clerk must not be handed a proposal with a referendum threshold of two or a
+/// response period of ten years; but the bounds are public and signed, so the office
+/// cannot quietly refuse an inconvenient proposal either. A proposal that respects the
+/// policy in force (the latest one before it on the board) is judged by the ordinary
+/// rules only; one that breaks it is refused by the server and fails the verifier
+/// (V6.7). A bound that is `None` is not enforced; an empty policy lifts every bound.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PetitionPolicy {
+    /// Least `sponsor_threshold` a proposal may ask for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_sponsor_threshold: Option<u32>,
+    /// Least `response_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_response_threshold: Option<u32>,
+    /// Greatest `response_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_threshold: Option<u32>,
+    /// Least `referendum_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_referendum_threshold: Option<u32>,
+    /// Greatest `referendum_threshold`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_referendum_threshold: Option<u32>,
+    /// Shortest `open_for_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_open_for_ms: Option<i64>,
+    /// Longest `open_for_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_open_for_ms: Option<i64>,
+    /// Shortest `response_due_ms`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_response_due_ms: Option<i64>,
+    /// Longest `response_due_ms` (how long the office may take to answer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_response_due_ms: Option<i64>,
+    /// Least `region_min_group` (a floor on the privacy of regional counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_region_min_group: Option<u32>,
+}
+
+impl Canonical for PetitionPolicy {
+    /// Each bound in field order as `u8(0)` when absent or `u8(1) ‖ value` (u32 or i64).
+    fn encode(&self, e: &mut Encoder) {
+        let u = |e: &mut Encoder, v: Option<u32>| match v {
+            None => {
+                e.u8(0);
+            }
+            Some(x) => {
+                e.u8(1).u32(x);
+            }
+        };
+        u(e, self.min_sponsor_threshold);
+        u(e, self.min_response_threshold);
+        u(e, self.max_response_threshold);
+        u(e, self.min_referendum_threshold);
+        u(e, self.max_referendum_threshold);
+        let i = |e: &mut Encoder, v: Option<i64>| match v {
+            None => {
+                e.u8(0);
+            }
+            Some(x) => {
+                e.u8(1).i64(x);
+            }
+        };
+        i(e, self.min_open_for_ms);
+        i(e, self.max_open_for_ms);
+        i(e, self.min_response_due_ms);
+        i(e, self.max_response_due_ms);
+        u(e, self.min_region_min_group);
+    }
+}
+
+impl PetitionPolicy {
+    /// The policy's own rules (§7.8): durations positive, and no minimum above its
+    /// maximum (a policy no proposal could meet would be a refusal in disguise).
+    pub fn validate(&self) -> Result<()> {
+        for (field, v) in [
+            ("min_open_for_ms", self.min_open_for_ms),
+            ("max_open_for_ms", self.max_open_for_ms),
+            ("min_response_due_ms", self.min_response_due_ms),
+            ("max_response_due_ms", self.max_response_due_ms),
+        ] {
+            if v.is_some_and(|x| x <= 0) {
+                return Err(ProtocolError::invalid(
+                    field,
+                    "a duration bound must be positive",
+                ));
+            }
+        }
+        let pairs: [(&str, Option<i64>, Option<i64>); 4] = [
+            (
+                "max_response_threshold",
+                self.min_response_threshold.map(i64::from),
+                self.max_response_threshold.map(i64::from),
+            ),
+            (
+                "max_referendum_threshold",
+                self.min_referendum_threshold.map(i64::from),
+                self.max_referendum_threshold.map(i64::from),
+            ),
+            (
+                "max_open_for_ms",
+                self.min_open_for_ms,
+                self.max_open_for_ms,
+            ),
+            (
+                "max_response_due_ms",
+                self.min_response_due_ms,
+                self.max_response_due_ms,
+            ),
+        ];
+        for (field, min, max) in pairs {
+            if let (Some(lo), Some(hi)) = (min, max) {
+                if lo > hi {
+                    return Err(ProtocolError::invalid(
+                        field,
+                        format!("the maximum {hi} is below the minimum {lo}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `petition` respects every bound; the error names the petition's field
+    /// and the bound it breaks.
+    pub fn check(&self, petition: &Petition) -> Result<()> {
+        let checks: [(&str, i64, Option<i64>, Option<i64>); 6] = [
+            (
+                "sponsor_threshold",
+                petition.sponsor_threshold.into(),
+                self.min_sponsor_threshold.map(i64::from),
+                None,
+            ),
+            (
+                "response_threshold",
+                petition.response_threshold.into(),
+                self.min_response_threshold.map(i64::from),
+                self.max_response_threshold.map(i64::from),
+            ),
+            (
+                "referendum_threshold",
+                petition.referendum_threshold.into(),
+                self.min_referendum_threshold.map(i64::from),
+                self.max_referendum_threshold.map(i64::from),
+            ),
+            (
+                "open_for_ms",
+                petition.open_for_ms,
+                self.min_open_for_ms,
+                self.max_open_for_ms,
+            ),
+            (
+                "response_due_ms",
+                petition.response_due_ms,
+                self.min_response_due_ms,
+                self.max_response_due_ms,
+            ),
+            (
+                "region_min_group",
+                petition.region_min_group.into(),
+                self.min_region_min_group.map(i64::from),
+                None,
+            ),
+        ];
+        for (field, value, min, max) in checks {
+            if let Some(lo) = min.filter(|lo| value < *lo) {
+                return Err(ProtocolError::invalid(
+                    field,
+                    format!("{value} is below the petitions office's published minimum min_{field} = {lo}"),
+                ));
+            }
+            if let Some(hi) = max.filter(|hi| value > *hi) {
+                return Err(ProtocolError::invalid(
+                    field,
+                    format!("{value} is above the petitions office's published maximum max_{field} = {hi}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether no bound is set (the policy lifts every bound).
+    pub fn is_empty(&self) -> bool {
+        *self == Self::default()
+    }
+}
+
 /// A proposal: the petition signed by its proposer's credential (the first sponsor).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PetitionProposal {
@@ -650,5 +842,170 @@ impl PetitionTracker {
         }
         self.referendum_id = Some(referendum_id.to_owned());
         Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn petition() -> Petition {
+        Petition {
+            id: "p".into(),
+            action: "Plant trees".into(),
+            background: "Shade".into(),
+            details: String::new(),
+            electorate_hash: Hash32([1; 32]),
+            sponsor_threshold: 5,
+            response_threshold: 100,
+            referendum_threshold: 1000,
+            open_for_ms: 30 * 86_400_000,
+            response_due_ms: 14 * 86_400_000,
+            region_min_group: 10,
+        }
+    }
+
+    fn field_of(e: ProtocolError) -> String {
+        match e {
+            ProtocolError::Invalid { field, .. } => field,
+            other => panic!("not an invalid-field error: {other}"),
+        }
+    }
+
+    #[test]
+    fn empty_policy_accepts_every_valid_petition() {
+        let p = PetitionPolicy::default();
+        assert!(p.is_empty());
+        p.validate().unwrap();
+        p.check(&petition()).unwrap();
+    }
+
+    #[test]
+    fn each_bound_names_the_field_it_refuses() {
+        let ok = petition();
+        let cases: Vec<(PetitionPolicy, &str)> = vec![
+            (
+                PetitionPolicy {
+                    min_sponsor_threshold: Some(6),
+                    ..Default::default()
+                },
+                "sponsor_threshold",
+            ),
+            (
+                PetitionPolicy {
+                    min_response_threshold: Some(101),
+                    ..Default::default()
+                },
+                "response_threshold",
+            ),
+            (
+                PetitionPolicy {
+                    max_response_threshold: Some(99),
+                    ..Default::default()
+                },
+                "response_threshold",
+            ),
+            (
+                PetitionPolicy {
+                    min_referendum_threshold: Some(1001),
+                    ..Default::default()
+                },
+                "referendum_threshold",
+            ),
+            (
+                PetitionPolicy {
+                    max_referendum_threshold: Some(999),
+                    ..Default::default()
+                },
+                "referendum_threshold",
+            ),
+            (
+                PetitionPolicy {
+                    min_open_for_ms: Some(ok.open_for_ms + 1),
+                    ..Default::default()
+                },
+                "open_for_ms",
+            ),
+            (
+                PetitionPolicy {
+                    max_open_for_ms: Some(ok.open_for_ms - 1),
+                    ..Default::default()
+                },
+                "open_for_ms",
+            ),
+            (
+                PetitionPolicy {
+                    min_response_due_ms: Some(ok.response_due_ms + 1),
+                    ..Default::default()
+                },
+                "response_due_ms",
+            ),
+            (
+                PetitionPolicy {
+                    max_response_due_ms: Some(ok.response_due_ms - 1),
+                    ..Default::default()
+                },
+                "response_due_ms",
+            ),
+            (
+                PetitionPolicy {
+                    min_region_min_group: Some(11),
+                    ..Default::default()
+                },
+                "region_min_group",
+            ),
+        ];
+        for (policy, field) in cases {
+            policy.validate().unwrap();
+            assert_eq!(field_of(policy.check(&ok).unwrap_err()), field);
+        }
+        // Bounds met exactly are met.
+        let exact = PetitionPolicy {
+            min_sponsor_threshold: Some(5),
+            min_response_threshold: Some(100),
+            max_response_threshold: Some(100),
+            min_referendum_threshold: Some(1000),
+            max_referendum_threshold: Some(1000),
+            min_open_for_ms: Some(ok.open_for_ms),
+            max_open_for_ms: Some(ok.open_for_ms),
+            min_response_due_ms: Some(ok.response_due_ms),
+            max_response_due_ms: Some(ok.response_due_ms),
+            min_region_min_group: Some(10),
+        };
+        exact.validate().unwrap();
+        exact.check(&ok).unwrap();
+    }
+
+    #[test]
+    fn a_policy_no_proposal_could_meet_is_refused() {
+        let bad = PetitionPolicy {
+            min_response_threshold: Some(10),
+            max_response_threshold: Some(9),
+            ..Default::default()
+        };
+        assert_eq!(
+            field_of(bad.validate().unwrap_err()),
+            "max_response_threshold"
+        );
+        let bad = PetitionPolicy {
+            min_open_for_ms: Some(0),
+            ..Default::default()
+        };
+        assert_eq!(field_of(bad.validate().unwrap_err()), "min_open_for_ms");
+    }
+
+    #[test]
+    fn absent_and_zero_bounds_encode_differently() {
+        let none = PetitionPolicy::default();
+        let zero = PetitionPolicy {
+            min_sponsor_threshold: Some(0),
+            ..Default::default()
+        };
+        assert_ne!(none.canonical_bytes(), zero.canonical_bytes());
+        assert_eq!(none.canonical_bytes(), vec![0u8; 10]);
+        // JSON leaves absent bounds out and refuses unknown ones.
+        assert_eq!(serde_json::to_string(&none).unwrap(), "{}");
+        assert!(serde_json::from_str::<PetitionPolicy>(r#"{"max_sponsors":3}"#).is_err());
     }
 }

@@ -428,7 +428,8 @@ impl Payload {
             | Payload::ElectorateFrozen { .. } => Some(Role::Registrar),
             Payload::PetitionModerated { .. }
             | Payload::PetitionResponded { .. }
-            | Payload::SignaturesInvalidated { .. } => Some(Role::PetitionsOffice),
+            | Payload::SignaturesInvalidated { .. }
+            | Payload::PetitionPolicySet { .. } => Some(Role::PetitionsOffice),
             Payload::ReferendumCreated { .. }
             | Payload::ReferendumOpened { .. }
             | Payload::ReferendumClosed { .. }
@@ -448,6 +449,7 @@ impl Payload {
             | Payload::PetitionModerated { act, .. }
             | Payload::PetitionResponded { act, .. }
             | Payload::SignaturesInvalidated { act, .. }
+            | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::ReferendumOpened { act, .. }
             | Payload::ReferendumClosed { act, .. }
@@ -467,6 +469,7 @@ impl Payload {
             | Payload::PetitionModerated { act, .. }
             | Payload::PetitionResponded { act, .. }
             | Payload::SignaturesInvalidated { act, .. }
+            | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::ReferendumOpened { act, .. }
             | Payload::ReferendumClosed { act, .. }
@@ -880,6 +883,15 @@ mod tests {
                 reason: "the question was withdrawn".into(),
                 act,
             },
+            Payload::PetitionPolicySet {
+                policy: crate::petition::PetitionPolicy {
+                    min_response_threshold: Some(100),
+                    max_referendum_threshold: Some(100_000),
+                    max_response_due_ms: Some(30 * 86_400_000),
+                    ..Default::default()
+                },
+                act,
+            },
             Payload::EnrolmentOpened {
                 opening: crate::enrolment::EnrolmentOpening::draw(
                     "town",
@@ -1134,6 +1146,29 @@ mod tests {
                 push("reason", &mut |q| {
                     if let Payload::CredentialRevoked { reason, .. } = q {
                         reason.push('x');
+                    }
+                });
+            }
+            Payload::PetitionPolicySet { .. } => {
+                push("bound value", &mut |q| {
+                    if let Payload::PetitionPolicySet { policy, .. } = q {
+                        policy.min_response_threshold = Some(99);
+                    }
+                });
+                push("bound lifted", &mut |q| {
+                    if let Payload::PetitionPolicySet { policy, .. } = q {
+                        policy.max_response_due_ms = None;
+                    }
+                });
+                push("bound added", &mut |q| {
+                    if let Payload::PetitionPolicySet { policy, .. } = q {
+                        policy.min_sponsor_threshold = Some(5);
+                    }
+                });
+                push("bound moved to another field", &mut |q| {
+                    if let Payload::PetitionPolicySet { policy, .. } = q {
+                        policy.min_response_threshold = None;
+                        policy.min_referendum_threshold = Some(100);
                     }
                 });
             }

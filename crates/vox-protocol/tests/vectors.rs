@@ -3409,7 +3409,10 @@ fn possession_message_replica(log_id: &Hash32, role: u8, new_key: &[u8; 32]) -> 
 fn act_role_replica(payload: &Value) -> Option<u8> {
     match s(&payload["type"]) {
         "electorate-registered" => Some(1),
-        "petition-moderated" | "petition-responded" | "signatures-invalidated" => Some(2),
+        "petition-moderated"
+        | "petition-responded"
+        | "signatures-invalidated"
+        | "petition-policy-set" => Some(2),
         "referendum-created"
         | "referendum-opened"
         | "referendum-closed"
@@ -3486,6 +3489,37 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
             b.push(24);
             enc_str(&mut b, s(&payload["referendum_id"]));
             enc_str(&mut b, s(&payload["reason"]));
+        }
+        "petition-policy-set" => {
+            // 07 §7.8: ten optional bounds in order, u32 or i64 big-endian.
+            b.push(25);
+            let p = &payload["policy"];
+            assert!(p.as_object().unwrap().len() <= 10);
+            for (field, wide) in [
+                ("min_sponsor_threshold", false),
+                ("min_response_threshold", false),
+                ("max_response_threshold", false),
+                ("min_referendum_threshold", false),
+                ("max_referendum_threshold", false),
+                ("min_open_for_ms", true),
+                ("max_open_for_ms", true),
+                ("min_response_due_ms", true),
+                ("max_response_due_ms", true),
+                ("min_region_min_group", false),
+            ] {
+                match p.get(field) {
+                    None => b.push(0),
+                    Some(v) => {
+                        b.push(1);
+                        if wide {
+                            b.extend_from_slice(&v.as_i64().unwrap().to_be_bytes());
+                        } else {
+                            let x = u32::try_from(v.as_u64().unwrap()).unwrap();
+                            b.extend_from_slice(&x.to_be_bytes());
+                        }
+                    }
+                }
+            }
         }
         "role-key-rotated" => {
             b.push(19);
@@ -3975,6 +4009,16 @@ fn gen_roles() -> Value {
         act,
     };
     let closed_early = signers.sign(early_close.clone(), t(5)).unwrap();
+    let policy_body = Payload::PetitionPolicySet {
+        policy: vox_protocol::petition::PetitionPolicy {
+            min_sponsor_threshold: Some(5),
+            min_referendum_threshold: Some(1000),
+            max_response_due_ms: Some(30 * 86_400_000),
+            ..Default::default()
+        },
+        act,
+    };
+    let policy_set = signers.sign(policy_body.clone(), t(6)).unwrap();
     let log: Vec<(Payload, &SigningKey, &str)> = vec![
         (
             registered.clone(),
@@ -4007,6 +4051,12 @@ fn gen_roles() -> Value {
             &signers.election_authority,
             "election authority: close a referendum early, with the public reason \
              (referendum-closed-early, tag 24)",
+        ),
+        (
+            policy_set.clone(),
+            &signers.petitions_office,
+            "petitions office: bounds on later proposals (petition-policy-set, tag 25; three \
+             bounds present, seven absent: 07 §7.8)",
         ),
     ];
     let mut authorities = Authorities::from_genesis(&genesis).unwrap();
@@ -4209,6 +4259,35 @@ fn gen_roles() -> Value {
             referendum_id: "roles-referendum".into(),
             act: *closed_early.act().unwrap(),
         },
+        "bad-signature",
+    );
+    neg(
+        "a petition policy signed with the election authority's key",
+        6,
+        policy_body
+            .clone()
+            .signed_act(&log_id, t(6), &signers.election_authority)
+            .unwrap(),
+        "bad-signature",
+    );
+    let mut p = policy_set.clone();
+    if let Payload::PetitionPolicySet { policy, .. } = &mut p {
+        policy.min_referendum_threshold = Some(10);
+    }
+    neg(
+        "acts[6] with a bound lowered after signing",
+        6,
+        p,
+        "bad-signature",
+    );
+    let mut p = policy_set.clone();
+    if let Payload::PetitionPolicySet { policy, .. } = &mut p {
+        policy.max_response_due_ms = None;
+    }
+    neg(
+        "acts[6] with a bound lifted after signing",
+        6,
+        p,
         "bad-signature",
     );
     neg(

@@ -21,7 +21,7 @@ use vox_protocol::electorate::Electorate;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::Manifest;
-use vox_protocol::petition::Moderation;
+use vox_protocol::petition::{Moderation, PetitionPolicy};
 use vox_protocol::roles::{ActSignature, Role};
 
 use crate::error::{act_error, AppError};
@@ -55,6 +55,8 @@ pub enum ActKind {
     CredentialRevoked,
     /// `electorate-frozen` (registrar).
     ElectorateFrozen,
+    /// `petition-policy-set` (petitions office).
+    PetitionPolicySet,
 }
 
 impl ActKind {
@@ -73,6 +75,7 @@ impl ActKind {
             ActKind::CredentialRevoked => "credential-revoked",
             ActKind::ElectorateFrozen => "electorate-frozen",
             ActKind::ReferendumClosedEarly => "referendum-closed-early",
+            ActKind::PetitionPolicySet => "petition-policy-set",
         }
     }
 }
@@ -191,6 +194,15 @@ struct FreezeAct {
     _kind: String,
     electorate_id: String,
     electorate_hash: Hash32,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    policy: PetitionPolicy,
     act: ActSignature,
 }
 
@@ -321,6 +333,14 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
                 credential: b.credential,
                 replacement: b.replacement,
                 reason: b.reason,
+                act: b.act,
+            }
+        }
+        ActKind::PetitionPolicySet => {
+            let b: PolicyAct = parse_json(bytes)?;
+            b.policy.validate().map_err(|e| prefix("policy", e))?;
+            Payload::PetitionPolicySet {
+                policy: b.policy,
                 act: b.act,
             }
         }

@@ -62,12 +62,14 @@ pub enum Route {
     Freeze,
     /// `POST /api/v1/referendums/{id}/close-early` (a signed `referendum-closed-early` act)
     ReferendumCloseEarly,
+    /// `POST /api/v1/petition-policy` (a signed `petition-policy-set` act)
+    PetitionPolicy,
 }
 
 impl Route {
     /// Every route with a JSON body (routes added later come last, so that a route's
     /// position stays what it was).
-    pub const ALL: [Route; 20] = [
+    pub const ALL: [Route; 21] = [
         Route::Electorate,
         Route::Referendum,
         Route::CeremonyMessage,
@@ -88,6 +90,7 @@ impl Route {
         Route::Revocation,
         Route::Freeze,
         Route::ReferendumCloseEarly,
+        Route::PetitionPolicy,
     ];
 
     /// The payload `type` of the act this route takes, if it is an authority endpoint.
@@ -105,6 +108,7 @@ impl Route {
             Route::Revocation => ActKind::CredentialRevoked.type_name(),
             Route::Freeze => ActKind::ElectorateFrozen.type_name(),
             Route::ReferendumCloseEarly => ActKind::ReferendumClosedEarly.type_name(),
+            Route::PetitionPolicy => ActKind::PetitionPolicySet.type_name(),
             Route::Enrolment
             | Route::CeremonyMessage
             | Route::Ballot
@@ -164,6 +168,7 @@ pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
         Route::Revocation => act(ActKind::CredentialRevoked)?,
         Route::Freeze => act(ActKind::ElectorateFrozen)?,
         Route::ReferendumCloseEarly => act(ActKind::ReferendumClosedEarly)?,
+        Route::PetitionPolicy => act(ActKind::PetitionPolicySet)?,
         Route::Enrolment => Body::Enrolment(parse_json(bytes)?),
         Route::CeremonyMessage => Body::CeremonyMessage(parse_json(bytes)?),
         Route::Ballot => Body::Ballot(parse_json(bytes)?),

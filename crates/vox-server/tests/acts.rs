@@ -76,6 +76,7 @@ fn forgeries(act: &Payload) -> Vec<(&'static str, Payload)> {
         Payload::PetitionResponded { text, .. } => text.push('!'),
         Payload::ReferendumCreated { manifest, .. } => manifest.title.push('!'),
         Payload::ReferendumClosedEarly { reason, .. } => reason.push('!'),
+        Payload::PetitionPolicySet { policy, .. } => policy.max_response_due_ms = None,
         Payload::ReferendumOpened { .. } | Payload::ReferendumClosed { .. } => {
             // The id is checked against the path: change the signed time instead.
             if let Payload::ReferendumOpened { act, .. } | Payload::ReferendumClosed { act, .. } =
@@ -394,5 +395,109 @@ fn role_key_rotation_on_every_backend() {
     for db in databases("rotate") {
         eprintln!("rotations on {}", db.label);
         rotations(&db);
+    }
+}
+
+/// The petitions office's policy (07 §7.8): only its key sets it; a policy that no
+/// proposal could meet is refused; a later proposal outside the bounds is refused with
+/// 422 naming the field and the bound, and appends nothing; a proposal inside them, and
+/// petitions proposed before the policy, go on by the ordinary rules.
+fn petition_policy_rules(db: &TestDb) {
+    use vox_protocol::petition::PetitionPolicy;
+    let h = Harness::start(config(&db.url));
+    let c = &h.client;
+    let voters = Voters::new("e", 3, |_| None);
+    let eh = voters.register(c);
+    assert_eq!(
+        c.get("/api/v1/petition-policy").expect(200).json()["policy"],
+        serde_json::Value::Null
+    );
+    // Proposed before any policy: a referendum threshold of 4.
+    let early = petition("early", eh, 3_600_000);
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(early, &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+
+    let bounds = PetitionPolicy {
+        min_referendum_threshold: Some(10),
+        max_response_due_ms: Some(86_400_000),
+        ..PetitionPolicy::default()
+    };
+    // Only the petitions office's key sets it (forgeries 403, replay 409).
+    only_the_role_can_act(c, acts::policy(bounds.clone()), 201);
+    let shown = c.get("/api/v1/petition-policy").expect(200).json();
+    assert_eq!(shown["policy"]["policy"]["min_referendum_threshold"], 10);
+    let policy_leaf = shown["policy"]["leaf_index"].as_u64().unwrap();
+
+    // A policy no proposal could meet is refused before its signature is looked at.
+    let impossible = PetitionPolicy {
+        min_response_threshold: Some(5),
+        max_response_threshold: Some(4),
+        ..PetitionPolicy::default()
+    };
+    let r = refused(c, 422, "invalid", || c.act(acts::policy(impossible)));
+    assert_eq!(r.field().as_deref(), Some("policy/max_response_threshold"));
+
+    // Outside the bounds: refused, naming the field, the bound and the leaf.
+    let mut low = petition("low", eh, 3_600_000);
+    low.referendum_threshold = 9;
+    let r = refused(c, 422, "policy-violation", || {
+        c.post(
+            "/api/v1/petitions",
+            &PetitionProposal::create(low.clone(), &voters.creds[1], &mut OsRng),
+        )
+    });
+    assert_eq!(r.field().as_deref(), Some("petition/referendum_threshold"));
+    let detail = r.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("min_referendum_threshold = 10")
+            && detail.contains(&format!("leaf {policy_leaf}")),
+        "{detail}"
+    );
+    let mut slow = petition("slow", eh, 3_600_000);
+    slow.referendum_threshold = 10;
+    slow.response_due_ms = 86_400_001;
+    let r = refused(c, 422, "policy-violation", || {
+        c.post(
+            "/api/v1/petitions",
+            &PetitionProposal::create(slow.clone(), &voters.creds[1], &mut OsRng),
+        )
+    });
+    assert_eq!(r.field().as_deref(), Some("petition/response_due_ms"));
+    assert_eq!(c.get("/api/v1/petitions/low").status, 404);
+
+    // Inside the bounds: accepted. The earlier petition is unaffected.
+    low.referendum_threshold = 10;
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(low, &voters.creds[1], &mut OsRng),
+    )
+    .expect(201);
+    sign(
+        c,
+        &petition("early", eh, 3_600_000),
+        &voters.creds[2],
+        SignatureAction::Sign,
+    )
+    .expect(201);
+
+    // An empty policy lifts every bound.
+    c.act(acts::policy(PetitionPolicy::default())).expect(201);
+    let mut any = petition("any", eh, 3_600_000);
+    any.referendum_threshold = 3;
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(any, &voters.creds[2], &mut OsRng),
+    )
+    .expect(201);
+}
+
+#[test]
+fn petition_policy_on_every_backend() {
+    for db in databases("policy") {
+        eprintln!("petition policy on {}", db.label);
+        petition_policy_rules(&db);
     }
 }

@@ -40,8 +40,8 @@ use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening, Roll};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{inclusion_proof, NodeHash};
 use vox_protocol::petition::{
-    Crossed, Moderation, Petition, PetitionProposal, PetitionSignature, PetitionTracker,
-    SignatureAction,
+    Crossed, Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature,
+    PetitionTracker, SignatureAction,
 };
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 use vox_protocol::roles::{ActSignature, Genesis, Role, RoleSigners, WitnessPolicy};
@@ -600,6 +600,21 @@ impl PetitionRun {
             count: self.tracker.count(),
         })?;
         Ok(())
+    }
+}
+
+/// The petitions office's policy in the honest record: every honest proposal meets it
+/// (p1 asks for a referendum threshold of exactly the minimum, 6).
+pub fn honest_policy() -> PetitionPolicy {
+    PetitionPolicy {
+        min_sponsor_threshold: Some(2),
+        min_referendum_threshold: Some(6),
+        max_referendum_threshold: Some(100_000),
+        min_open_for_ms: Some(7 * DAY),
+        max_open_for_ms: Some(90 * DAY),
+        max_response_due_ms: Some(30 * DAY),
+        min_region_min_group: Some(2),
+        ..PetitionPolicy::default()
     }
 }
 
@@ -1226,6 +1241,11 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     let town = town_run.electorate.clone();
     let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
     b.sign_head();
+    // The petitions office publishes its bounds on proposals (07 §7.8, V6.7).
+    b.append_act(Payload::PetitionPolicySet {
+        policy: honest_policy(),
+        act: ActSignature::unsigned(),
+    })?;
 
     // Petition p1: proposal by voter 0, sponsors 1 and 2 (sponsor threshold 3).
     let mut p1 = PetitionRun::propose(

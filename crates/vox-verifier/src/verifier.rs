@@ -34,7 +34,7 @@ use vox_protocol::enrolment::{Effect, EnrolmentError, Roll};
 use vox_protocol::manifest::{Manifest, MAX_SLOT_VALUE};
 use vox_protocol::merkle::{leaf_hash, NodeHash};
 use vox_protocol::petition::{
-    Moderation, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
+    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
 };
 use vox_protocol::record::RecordHeader;
 use vox_protocol::roles::{act_message, ActError, Authorities, Role, WitnessPolicy};
@@ -415,6 +415,8 @@ pub struct Verifier {
     roll: Roll,
     electorates: HashMap<Hash32, ElectorateState>,
     petitions: BTreeMap<String, PetitionState>,
+    /// The petitions office's policy in force and the leaf that set it (V6.7).
+    petition_policy: Option<(u64, PetitionPolicy)>,
     referendums: Vec<ReferendumState>,
     referendum_ids: HashMap<String, usize>,
     expected: VecDeque<Expected>,
@@ -499,6 +501,7 @@ impl Verifier {
             roll: Roll::new(),
             electorates: HashMap::new(),
             petitions: BTreeMap::new(),
+            petition_policy: None,
             referendums: Vec::new(),
             referendum_ids: HashMap::new(),
             expected: VecDeque::new(),
@@ -902,6 +905,7 @@ impl Verifier {
             | Payload::CredentialRevoked { .. }
             | Payload::ElectorateFrozen { .. } => self.on_electorate(index, &entry.payload),
             Payload::PetitionProposed { proposal } => self.on_proposal(index, proposal),
+            Payload::PetitionPolicySet { policy, .. } => self.on_policy(index, policy),
             Payload::PetitionSigned { signature } => self.on_signature(index, ts, signature),
             Payload::PetitionThreshold {
                 petition_id,
@@ -1294,6 +1298,13 @@ impl Verifier {
             }
             faults.extend(standing_fault(&e.index, &proposal.proposer, index, "V6.6"));
         }
+        if let Some((leaf, policy)) = &self.petition_policy {
+            if let Err(err) = policy.check(&proposal.petition) {
+                faults.push(format!(
+                    "V6.7 the proposal breaks the petitions office's policy set at leaf {leaf}: {err}"
+                ));
+            }
+        }
         for f in faults {
             self.fail(StepId::Petitions, at.clone(), f);
         }
@@ -1304,6 +1315,21 @@ impl Verifier {
                 electorate,
             },
         );
+        self.time(StepId::Petitions, sw);
+    }
+
+    /// V6.7: a policy is well formed; it governs the proposals after it.
+    fn on_policy(&mut self, index: u64, policy: PetitionPolicy) {
+        let sw = Stopwatch::start();
+        self.count(StepId::Petitions, 1);
+        if let Err(err) = policy.validate() {
+            self.fail(
+                StepId::Petitions,
+                Location::Leaf { index },
+                format!("V6.7 petition policy: {err}"),
+            );
+        }
+        self.petition_policy = Some((index, policy));
         self.time(StepId::Petitions, sw);
     }
 

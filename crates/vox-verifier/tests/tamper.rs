@@ -20,7 +20,9 @@ use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::QuestionKind;
 use vox_protocol::merkle::NodeHash;
-use vox_protocol::petition::{Moderation, PetitionSignature, SignatureAction, ThresholdKind};
+use vox_protocol::petition::{
+    Moderation, PetitionPolicy, PetitionSignature, SignatureAction, ThresholdKind,
+};
 use vox_protocol::roles::{Role, RoleSigners};
 use vox_verifier::report::{Failure, Location, Report};
 use vox_verifier::synth::{
@@ -1764,4 +1766,104 @@ fn early_close_reason_on_a_close_at_closes_at_is_caught_by_v9() {
     let m = v9_messages(&report);
     assert_eq!(m.len(), 1, "{m:?}");
     assert!(m[0].contains("not before"), "{}", m[0]);
+}
+
+// ---- V6.7 petitions office policy ------------------------------------------------------
+
+/// Replace the honest policy with `edit(policy)`, re-signed by the petitions office at the
+/// original act's `issued_at_ms` (so V4 passes and only V6.7 can catch it).
+fn replace_policy(r: &mut SynthRecord, edit: impl FnOnce(&mut PetitionPolicy)) -> usize {
+    let at = find_kind(r, "petition-policy-set");
+    let (mut policy, issued) = match &r.entries[at].payload {
+        Payload::PetitionPolicySet { policy, act } => (policy.clone(), act.issued_at_ms),
+        other => panic!("not a policy: {}", other.kind()),
+    };
+    edit(&mut policy);
+    let log_id = base().roles.log_id();
+    r.entries[at].payload = Payload::PetitionPolicySet {
+        policy,
+        act: vox_protocol::roles::ActSignature::unsigned(),
+    }
+    .signed_act(&log_id, issued, base().roles.key(Role::PetitionsOffice))
+    .unwrap();
+    at
+}
+
+#[test]
+fn proposal_breaking_the_published_policy_is_caught_by_v6() {
+    // p1 asks for a referendum threshold of 6; the office's published minimum becomes 7.
+    let mut policy_leaf = 0;
+    let rec = edit_resigned(|r| {
+        policy_leaf = replace_policy(r, |p| p.min_referendum_threshold = Some(7));
+    });
+    let report = expect(&rec, StepId::Petitions, true);
+    assert_eq!(report.status(StepId::Roles), Status::Pass);
+    let f = failures(&report, StepId::Petitions);
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert!(
+        f[0].message.contains("V6.7")
+            && f[0].message.contains("referendum_threshold")
+            && f[0].message.contains(&format!("leaf {policy_leaf}")),
+        "{}",
+        f[0]
+    );
+    let p1 = find_kind(&rec, "petition-proposed");
+    assert_eq!(
+        f[0].location,
+        Location::Petition {
+            petition: "p1".into(),
+            leaf: Some(p1 as u64)
+        }
+    );
+}
+
+#[test]
+fn policy_with_a_maximum_below_its_minimum_is_caught_by_v6() {
+    let rec = edit_resigned(|r| {
+        replace_policy(r, |p| {
+            p.max_open_for_ms = Some(p.min_open_for_ms.unwrap() - 1)
+        });
+    });
+    let report = expect(&rec, StepId::Petitions, true);
+    let f = failures(&report, StepId::Petitions);
+    assert!(
+        f.iter()
+            .any(|x| x.message.contains("V6.7") && x.message.contains("max_open_for_ms")),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn altered_policy_without_the_office_signature_is_caught_by_v4() {
+    // The operator lifts a bound without the petitions office's key.
+    let rec = edit_resigned(|r| {
+        let at = find_kind(r, "petition-policy-set");
+        if let Payload::PetitionPolicySet { policy, .. } = &mut r.entries[at].payload {
+            policy.min_referendum_threshold = None;
+        }
+    });
+    expect(&rec, StepId::Roles, true);
+}
+
+#[test]
+fn a_policy_governs_only_later_proposals() {
+    // The same stricter policy, set after both proposals: nothing to judge.
+    let rec = edit_resigned(|r| {
+        let at = replace_policy(r, |p| p.min_referendum_threshold = Some(1000));
+        let entry = r.entries.remove(at);
+        let after = r
+            .find_all(|p| p.kind() == "petition-proposed")
+            .last()
+            .copied()
+            .unwrap();
+        r.entries.insert(after + 1, entry);
+        restamp(r);
+    });
+    let report = verify(&rec);
+    assert_eq!(
+        report.status(StepId::Petitions),
+        Status::Pass,
+        "{}",
+        report.to_human()
+    );
 }

@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::board::WriteTx;
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
-use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo};
+use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo, PolicyInForce};
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/petitions/{id}/response", post(respond))
         .route("/api/v1/petitions/{id}/invalidations", post(invalidate))
         .route("/api/v1/petitions/{id}/close", post(close))
+        .route("/api/v1/petition-policy", get(show_policy).post(set_policy))
 }
 
 /// The three thresholds.
@@ -274,6 +275,12 @@ async fn propose(
             )
             .with_field("petition/id"));
         }
+        // 07 §7.8: the bounds the petitions office published, as of this leaf.
+        if let Some(p) = &st.petition_policy {
+            p.policy
+                .check(&proposal.petition)
+                .map_err(|e| policy_error(e, p))?;
+        }
         let electorate = electorate_of(st, &proposal.petition.electorate_hash)
             .ok_or_else(|| AppError::internal("electorate vanished"))?;
         // At the leaf this proposal gets, with the revocations up to it.
@@ -284,6 +291,65 @@ async fn propose(
         let tracker = PetitionTracker::new(&proposal, proposer_region);
         w.push(Payload::PetitionProposed { proposal })?;
         JsonResponse::created(&summary(&tracker, w.ts))
+    })
+    .await
+}
+
+/// A proposal outside the published policy: 422 `policy-violation` naming the
+/// petition's field, the bound and the leaf that set it.
+fn policy_error(e: vox_protocol::ProtocolError, p: &PolicyInForce) -> AppError {
+    let (field, reason) = match e {
+        vox_protocol::ProtocolError::Invalid { field, reason } => (field, reason),
+        other => (String::new(), other.to_string()),
+    };
+    AppError::unprocessable(
+        "policy-violation",
+        format!("petition/{field}"),
+        format!(
+            "{reason} (policy set at leaf {}; see GET /api/v1/petition-policy)",
+            p.leaf_index
+        ),
+    )
+}
+
+/// The policy in force, or `{"policy": null}` when the office has set none.
+#[derive(Serialize)]
+struct PolicyView<'a> {
+    policy: Option<&'a PolicyInForce>,
+}
+
+async fn show_policy(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    JsonResponse::ok(&PolicyView {
+        policy: st.petition_policy.as_ref(),
+    })
+}
+
+/// `POST /api/v1/petition-policy`: a signed `petition-policy-set` act (petitions office).
+/// It replaces the policy in force for every later proposal; petitions already proposed
+/// keep the rules they were proposed under.
+async fn set_policy(
+    State(s): State<AppState>,
+    MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
+) -> ApiResult {
+    let payload = parse_act(ActKind::PetitionPolicySet, &body)?;
+    let Payload::PetitionPolicySet { policy, .. } = &payload else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    let policy = policy.clone();
+    s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
+        let leaf_index = w.size();
+        w.push(payload)?;
+        JsonResponse::created(&PolicyView {
+            policy: Some(&PolicyInForce {
+                policy,
+                leaf_index,
+                set_at: w.ts,
+            }),
+        })
     })
     .await
 }

@@ -262,6 +262,12 @@ pub mod acts {
             act: unsigned(),
         }
     }
+    pub fn policy(policy: vox_protocol::petition::PetitionPolicy) -> Payload {
+        Payload::PetitionPolicySet {
+            policy,
+            act: unsigned(),
+        }
+    }
     pub fn frozen(electorate_id: &str, electorate_hash: Hash32) -> Payload {
         Payload::ElectorateFrozen {
             electorate_id: electorate_id.into(),
@@ -295,6 +301,7 @@ pub fn act_path(p: &Payload) -> String {
             format!("/api/v1/referendums/{referendum_id}/close-early")
         }
         Payload::RoleKeyRotated { .. } => "/api/v1/roles/rotations".into(),
+        Payload::PetitionPolicySet { .. } => "/api/v1/petition-policy".into(),
         Payload::EnrolmentOpened { .. } => "/api/v1/enrolments".into(),
         Payload::CredentialRevoked { electorate_id, .. } => {
             format!("/api/v1/electorates/{electorate_id}/revocations")
