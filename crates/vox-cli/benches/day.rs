@@ -1349,8 +1349,8 @@ fn run_with(
     )?;
     let mut sessions =
         setup_referendum(&election_authority, &public, created.electorate_hash, work)?;
-    let vc = VotingContext::fetch(&last_public, RID)?;
     let board_key = public.board()?.board_public_key;
+    let vc = VotingContext::fetch(&last_public, RID, &board_key)?;
     let setup_secs = t.elapsed().as_secs_f64();
     eprintln!(
         "day: setup in {setup_secs:.1} s: {} credentials, {} petitions open, referendum `{RID}` open",

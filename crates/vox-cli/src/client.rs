@@ -28,7 +28,9 @@ use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::NodeHash;
-use vox_protocol::petition::{Moderation, Petition, PetitionProposal, PetitionSignature};
+use vox_protocol::petition::{
+    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature,
+};
 use vox_protocol::record::RecordHeader;
 use vox_protocol::roles::{possession_message, ActSignature, Genesis, Role, RoleKeys};
 use vox_protocol::tally::ReferendumResult;
@@ -436,6 +438,18 @@ pub struct ReferendumDetail {
     /// The result, once published.
     #[serde(default)]
     pub result: Option<ReferendumResult>,
+    /// Leaf of the `referendum-created` entry (the manifest).
+    #[serde(default)]
+    pub leaf_index: Option<u64>,
+    /// Leaves of the referendum's ceremony messages, in board order.
+    #[serde(default)]
+    pub ceremony_leaves: Option<Vec<u64>>,
+    /// Leaf of its `ceremony-completed` entry.
+    #[serde(default)]
+    pub completed_leaf: Option<u64>,
+    /// Leaves of the role key rotations before the manifest.
+    #[serde(default)]
+    pub role_rotation_leaves: Option<Vec<u64>>,
 }
 
 impl ReferendumDetail {
@@ -977,6 +991,23 @@ impl Client {
                 act: ActSignature::unsigned(),
             },
         )
+    }
+
+    /// `POST /api/v1/petition-policy`: the petitions office's signed
+    /// `petition-policy-set` act (replaces the policy in force for later proposals).
+    pub fn set_petition_policy(&self, policy: &PetitionPolicy) -> Result<Value> {
+        self.post_act(
+            "/api/v1/petition-policy",
+            Payload::PetitionPolicySet {
+                policy: policy.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
+    }
+
+    /// `GET /api/v1/petition-policy`: the policy in force (`{"policy": null}` if none).
+    pub fn petition_policy(&self) -> Result<Value> {
+        self.get("/api/v1/petition-policy")
     }
 
     /// `POST /api/v1/petitions/{id}/response`: the petitions office's signed

@@ -37,7 +37,8 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
+    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature, SignatureAction,
+    ThresholdKind,
 };
 use vox_protocol::roles::{Genesis, Role, RoleKeys, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
@@ -545,6 +546,16 @@ impl Demo {
             response_due_ms: 14 * DAY_MS,
             region_min_group: 5,
         };
+        // The petitions office's published bounds (07 §7.8): the proposal below meets
+        // them, and the verifier checks that it does (V6.7).
+        self.office.set_petition_policy(&PetitionPolicy {
+            min_sponsor_threshold: Some(sponsors),
+            min_open_for_ms: Some(7 * DAY_MS),
+            max_open_for_ms: Some(90 * DAY_MS),
+            max_response_due_ms: Some(30 * DAY_MS),
+            min_region_min_group: Some(5),
+            ..PetitionPolicy::default()
+        })?;
         let proposer = self.cred(0)?;
         let proposal = PetitionProposal::create(petition.clone(), proposer, &mut OsRng);
         self.public.propose(&proposal)?;
@@ -748,7 +759,10 @@ impl Demo {
 
     fn vote(&mut self, manifest: &Manifest) -> Result<(Vec<Vec<u64>>, String, Vec<Receipt>)> {
         let rid = manifest.referendum_id.clone();
-        let vc = VotingContext::fetch(&self.public, &rid)?;
+        // The device checks of 04 §4.7 (D1–D7), with the board key the demo read from
+        // its own in-process server (there is no pin to keep for a throw-away board).
+        let board_key = self.board_key()?;
+        let vc = VotingContext::fetch(&self.public, &rid, &board_key)?;
         let ctx = vc.ballot_context();
         let n = self.creds.len();
         let auditors = (n / 100).max(2);

@@ -11,6 +11,8 @@
 //!   rotation, record export; every act signed locally with its role's key.
 //! - [`trustee`]: key generation, the key ceremony, decryption shares.
 //! - [`voter`]: list, sign, propose, vote (with Benaloh audit), check a receipt.
+//! - [`device`]: what the voter's device checks on the board before encrypting (the
+//!   pinned board key, the manifest's and the ceremony's signed leaves, K recomputed).
 //! - [`demo`]: `vox demo`.
 //! - [`client`]: the typed HTTP client of protocol-spec/api.md.
 //! - [`petition_view`]: `vox authority petition show`.
@@ -23,8 +25,8 @@
 //!   the server. Role key files readable by others are refused.
 //! - The server holds only the operator key; authority acts are signed by the role's
 //!   own key in the authority tool.
-//! - Clients check what they can before acting: the election key against the trustees'
-//!   reveals before encrypting; receipts against the board key; the tally against the
+//! - Clients check what they can before acting: before encrypting, the manifest and the
+//!   election key from signed board leaves under the pinned board key ([`device`]); receipts against the board key; the tally against the
 //!   board before a trustee decrypts it.
 
 use clap::{Parser, Subcommand};
@@ -33,6 +35,7 @@ pub mod authority;
 pub mod client;
 pub mod clock;
 pub mod demo;
+pub mod device;
 pub mod files;
 pub mod keys;
 pub mod petition_view;

@@ -2,8 +2,10 @@
 //! optional Benaloh audit first), and check a receipt against the board.
 //!
 //! Ballots are encrypted and signed here, on the voter's machine; the credential never
-//! leaves it. The election key is recomputed from the trustees' public reveals before
-//! encrypting, so a server cannot substitute a key it knows.
+//! leaves it. Before encrypting, the device checks on the board what it encrypts to
+//! ([`crate::device`], 04 §4.7): the pinned board key, the manifest signed by the
+//! election authority, and the election key recomputed from the trustees' signed ceremony
+//! messages, so a server cannot substitute a key it knows.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,9 +14,8 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use rand::rngs::OsRng;
 use vox_crypto::elgamal::ElectionPublicKey;
-use vox_crypto::threshold::{CeremonyParams, JointPublicKeys};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, Choices};
-use vox_protocol::board::Receipt;
+use vox_protocol::board::{BoardPublicKey, Receipt};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
@@ -269,6 +270,11 @@ pub struct VoteArgs {
     /// Where to save the receipt [default: ./receipt-<tracking code>.json].
     #[arg(long)]
     pub receipt_out: Option<PathBuf>,
+    /// The board key to trust (64 hex characters, as the town publishes it) instead of
+    /// the one pinned in the known-boards file ($VOX_HOME/known_boards, else
+    /// ~/.config/vox/known_boards; pinned on first contact).
+    #[arg(long, value_name = "HEX")]
+    pub board_key: Option<String>,
 }
 
 /// Run a voter command.
@@ -382,14 +388,13 @@ fn check_enrolment(
     let mut leaf_hash = None;
     client.all_entries(0, leaf + 1, |i, e| {
         match (&mut authorities, &e.payload) {
-            (None, Payload::Genesis { genesis }) if i == 0 => {
-                if genesis.keys.operator != board.board_public_key {
-                    bail!("the board's genesis names another operator key than the board's");
-                }
-                authorities =
-                    Some(Authorities::from_genesis(genesis).map_err(|e| anyhow!("leaf 0: {e}"))?);
+            (None, p) => {
+                authorities = Some(crate::device::genesis_authorities(
+                    i,
+                    p,
+                    &board.board_public_key,
+                )?);
             }
-            (None, _) => bail!("leaf 0 of the board is not a valid genesis"),
             (Some(a), p) => {
                 a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?;
                 if i == leaf {
@@ -411,18 +416,8 @@ fn check_enrolment(
         bail!("the registration of electorate {id:?} was not found at leaf {leaf}");
     };
     // The entry is in the board's signed tree.
-    let sth = client.tree_head()?;
-    sth.verify(&board.board_public_key)
-        .map_err(|e| anyhow!("the board's tree head: {e}"))?;
-    let proof = client.inclusion(leaf, sth.head.tree_size)?;
-    verify_inclusion(
-        &leaf_hash,
-        leaf,
-        sth.head.tree_size,
-        &proof.proof,
-        &sth.head.root_hash,
-    )
-    .map_err(|e| anyhow!("inclusion of leaf {leaf}: {e}"))?;
+    let sth = crate::device::signed_head(client, &board.board_public_key)?;
+    crate::device::verify_included(client, &sth, leaf, &leaf_hash)?;
     println!(
         "ENROLLED: your key {} is on electorate {id:?}{}",
         key.point().to_hex(),
@@ -469,15 +464,14 @@ fn check_code_enrolment(client: &Client, file: &CredentialFile, id: &str) -> Res
     client.all_entries(0, size, |i, e| {
         leaves.push(e.leaf_hash());
         match (&mut authorities, &e.payload) {
-            (None, Payload::Genesis { genesis }) if i == 0 => {
-                if genesis.keys.operator != board.board_public_key {
-                    bail!("the board's genesis names another operator key than the board's");
-                }
-                authorities =
-                    Some(Authorities::from_genesis(genesis).map_err(|e| anyhow!("leaf 0: {e}"))?);
+            (None, p) => {
+                authorities = Some(crate::device::genesis_authorities(
+                    i,
+                    p,
+                    &board.board_public_key,
+                )?);
                 return Ok(());
             }
-            (None, _) => bail!("leaf 0 of the board is not a valid genesis"),
             (Some(a), p) => a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?,
         }
         roll.apply(i, &e.payload)
@@ -841,40 +835,40 @@ pub fn random_hex(n: usize) -> String {
 pub struct VotingContext {
     /// The manifest.
     pub manifest: Manifest,
-    /// The election key, checked against the trustees' reveals.
+    /// Its hash.
+    pub manifest_hash: vox_crypto::Hash32,
+    /// The election key, recomputed from the trustees' signed ceremony messages on the
+    /// board ([`crate::device::check_election_key`]).
     pub election_key: ElectionPublicKey,
     /// State name.
     pub state: String,
+    /// The size of the signed tree head the key was checked under.
+    pub tree_size: u64,
 }
 
 impl VotingContext {
-    /// Fetch and check: manifest hash, and the election key recomputed from the
-    /// ceremony's public reveals.
-    pub fn fetch(client: &Client, referendum: &str) -> Result<Self> {
+    /// Fetch and check before anything is encrypted (04 §4.7, D1–D7): under a tree head
+    /// signed by `board_key` (the key the device trusts: pinned or given), the manifest
+    /// signed by the election authority and the election key recomputed from the
+    /// trustees' signed ceremony messages, all read as board leaves with inclusion
+    /// proofs. The server's JSON view supplies only where those leaves are.
+    pub fn fetch(client: &Client, referendum: &str, board_key: &BoardPublicKey) -> Result<Self> {
         let detail: ReferendumDetail = client.referendum(referendum)?;
-        let mh = detail.manifest.canonical_hash();
-        if mh != detail.manifest_hash {
-            bail!("the server's manifest hash does not match its manifest");
-        }
         let state = detail.state_name();
-        let key = detail.election_key.ok_or_else(|| {
-            anyhow!("referendum {referendum} is {state}: its election key does not exist yet")
-        })?;
-        let view = client.ceremony(referendum)?;
-        let params = CeremonyParams::new(
-            detail.manifest.trustees.len() as u32,
-            detail.manifest.threshold,
-        )
-        .map_err(|e| anyhow!("{e}"))?;
-        let joint = JointPublicKeys::from_commitments(&params, &mh, &view.reveals)
-            .map_err(|e| anyhow!("the trustees' public reveals do not check out: {e}"))?;
-        if *joint.election_key() != key {
-            bail!("the server's election key is not the one the trustees' reveals define");
+        if detail.election_key.is_none() {
+            bail!("referendum {referendum} is {state}: its election key does not exist yet");
         }
+        let checked = crate::device::check_election_key(client, board_key, referendum, &detail)
+            .context(format!(
+                "refusing to encrypt: the election key of referendum {referendum} could not be \
+                 checked on the board"
+            ))?;
         Ok(Self {
-            manifest: detail.manifest,
-            election_key: key,
+            manifest: checked.manifest,
+            manifest_hash: checked.manifest_hash,
+            election_key: checked.election_key,
             state,
+            tree_size: checked.tree_size,
         })
     }
 
@@ -886,7 +880,8 @@ impl VotingContext {
 
 fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
     let cred = CredentialFile::load(&a.credential)?;
-    let vc = VotingContext::fetch(client, &a.referendum)?;
+    let board_key = crate::device::trusted_board_key(client, a.board_key.as_deref())?;
+    let vc = VotingContext::fetch(client, &a.referendum, &board_key)?;
     match vc.state.as_str() {
         "open" => {}
         "key-ceremony" | "ready" => bail!(
@@ -920,6 +915,22 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         }
     }
     let choices = collect_choices(&vc.manifest, &a.choices)?;
+    println!(
+        "Referendum {}: manifest hash {}",
+        a.referendum,
+        vc.manifest_hash.to_hex()
+    );
+    println!(
+        "  fingerprint {} (compare it with the one the election authority publishes)",
+        crate::device::fingerprint(&vc.manifest_hash)
+    );
+    println!(
+        "  checked on the board (signed tree of size {}, board key fingerprint {}): the \
+         manifest is signed by the election authority and the election key is the one the \
+         trustees' signed ceremony messages define",
+        vc.tree_size,
+        crate::device::fingerprint(&board_key.log_id())
+    );
     let ctx = vc.ballot_context();
     if a.audit {
         let (ballot, secrets) = encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng)
@@ -948,10 +959,9 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         .cast(&a.referendum, &ballot)
         .map_err(|e| explain_not_member(client, e, &vc.manifest.electorate_hash))
         .context("your ballot was not accepted")?;
-    let board = client.board()?;
     receipt
-        .verify(&board.board_public_key)
-        .map_err(|e| anyhow!("the receipt does not verify: {e}"))?;
+        .verify(&board_key)
+        .map_err(|e| anyhow!("the receipt is not signed by the board key: {e}"))?;
     receipt
         .matches_ballot(&ballot)
         .map_err(|e| anyhow!("the receipt is not for your ballot: {e}"))?;

@@ -30,7 +30,7 @@ use vox_protocol::electorate::{Electorate, ElectorateIndex, Ineligible};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{Effect, Roll};
 use vox_protocol::manifest::Manifest;
-use vox_protocol::petition::{PetitionTracker, SignatureAction};
+use vox_protocol::petition::{PetitionPolicy, PetitionTracker, SignatureAction};
 use vox_protocol::roles::{ActError, Authorities};
 use vox_protocol::tally::ReferendumResult;
 use vox_protocol::ProtocolError;
@@ -162,6 +162,11 @@ pub struct ReferendumInfo {
     pub ballots_cast: u64,
     /// Ballots opened for audit.
     pub audited: u64,
+    /// Leaves of this referendum's ceremony messages, in board order (so a voter's
+    /// device can fetch exactly those entries, 04 §4.7).
+    pub ceremony_leaves: Vec<u64>,
+    /// Leaf of its `ceremony-completed` entry.
+    pub completed_leaf: Option<u64>,
 }
 
 /// The API name of a ceremony phase.
@@ -202,6 +207,23 @@ pub struct Derived {
     pub openings: HashMap<String, u64>,
     /// Credentials revoked per electorate id (before and after freezing).
     pub revocations: HashMap<String, u64>,
+    /// Leaves of the `role-key-rotated` entries, in board order (a voter's device
+    /// replays them to know a role's key at a leaf without reading the whole board).
+    pub rotation_leaves: Vec<u64>,
+    /// The petitions office's policy in force (the latest `petition-policy-set`), which
+    /// every new proposal must respect (07 §7.8).
+    pub petition_policy: Option<PolicyInForce>,
+}
+
+/// A petitions office policy and where it was set.
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyInForce {
+    /// The bounds.
+    pub policy: PetitionPolicy,
+    /// Leaf of the `petition-policy-set` entry.
+    pub leaf_index: u64,
+    /// Its board timestamp (ms).
+    pub set_at: i64,
 }
 
 /// Folding an entry that does not apply means the stored board contradicts the rules
@@ -362,7 +384,8 @@ impl Derived {
         let ts = entry.timestamp_ms;
         match &entry.payload {
             // Folded by `authority`.
-            Payload::Genesis { .. } | Payload::RoleKeyRotated { .. } => {}
+            Payload::Genesis { .. } => {}
+            Payload::RoleKeyRotated { .. } => self.rotation_leaves.push(index),
             // Every electorate rule is the roll's; here only what it changed is mirrored.
             Payload::ElectorateRegistered { .. }
             | Payload::EnrolmentOpened { .. }
@@ -421,6 +444,13 @@ impl Derived {
             } => {
                 self.petition(petition_id)?.tracker.apply_response(text)?;
             }
+            Payload::PetitionPolicySet { policy, .. } => {
+                self.petition_policy = Some(PolicyInForce {
+                    policy: policy.clone(),
+                    leaf_index: index,
+                    set_at: ts,
+                });
+            }
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
@@ -463,6 +493,8 @@ impl Derived {
                         result: None,
                         ballots_cast: 0,
                         audited: 0,
+                        ceremony_leaves: Vec::new(),
+                        completed_leaf: None,
                     },
                 );
                 self.referendum_order.push(id);
@@ -473,6 +505,7 @@ impl Derived {
                 if let Some(joint) = r.ceremony.apply(&manifest, message)? {
                     r.joint = Some(Arc::new(joint));
                 }
+                r.ceremony_leaves.push(index);
                 match &message.body {
                     CeremonyBody::Answer { answer } => r.answers.push(*answer),
                     CeremonyBody::Confirm => r.confirmed.push(message.trustee),
@@ -489,7 +522,10 @@ impl Derived {
             } => {
                 let r = self.referendum(referendum_id)?;
                 match &r.joint {
-                    Some(j) if j.election_key() == election_key => r.state = RefState::Ready,
+                    Some(j) if j.election_key() == election_key => {
+                        r.state = RefState::Ready;
+                        r.completed_leaf = Some(index);
+                    }
                     _ => {
                         return Err(ProtocolError::invalid(
                             "election_key",

@@ -227,6 +227,23 @@ const OPERATIONS: &[Operation] = &[
     ),
     (
         "get",
+        "/api/v1/petition-policy",
+        "The petitions office's bounds in force on new proposals ({\"policy\": null} when none)",
+        None,
+        None,
+        200,
+    ),
+    (
+        "post",
+        "/api/v1/petition-policy",
+        "Set the bounds every later proposal must respect (petitions-office act; a \
+         proposal outside them is 422 policy-violation)",
+        PETITIONS_OFFICE,
+        Some("PetitionPolicySet"),
+        201,
+    ),
+    (
+        "get",
         "/api/v1/referendums",
         "Referendum summaries",
         None,
@@ -244,7 +261,8 @@ const OPERATIONS: &[Operation] = &[
     (
         "get",
         "/api/v1/referendums/{id}",
-        "A referendum",
+        "A referendum (with leaf_index, ceremony_leaves, completed_leaf and \
+         role_rotation_leaves: where a device finds the entries defining its key)",
         None,
         None,
         200,
@@ -498,6 +516,25 @@ pub fn document() -> Value {
                 "SignaturesInvalidated": act_schema("signatures-invalidated", "petitions office",
                     json!({"petition_id": string, "credentials": {"type": "array", "items": hex64, "minItems": 1},
                         "reason": string}), &["petition_id", "credentials", "reason"]),
+                "PetitionPolicySet": act_schema("petition-policy-set", "petitions office",
+                    json!({"policy": {"$ref": "#/components/schemas/PetitionPolicy"}}), &["policy"]),
+                "PetitionPolicy": {
+                    "type": "object",
+                    "description": "Bounds on the rules of new proposals (protocol-spec/07-petitions.md §7.8); an absent bound is not enforced, no minimum may exceed its maximum.",
+                    "additionalProperties": false,
+                    "properties": {
+                        "min_sponsor_threshold": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+                        "min_response_threshold": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+                        "max_response_threshold": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+                        "min_referendum_threshold": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+                        "max_referendum_threshold": {"type": "integer", "minimum": 0, "maximum": 4294967295u64},
+                        "min_open_for_ms": {"type": "integer", "minimum": 1},
+                        "max_open_for_ms": {"type": "integer", "minimum": 1},
+                        "min_response_due_ms": {"type": "integer", "minimum": 1},
+                        "max_response_due_ms": {"type": "integer", "minimum": 1},
+                        "min_region_min_group": {"type": "integer", "minimum": 0, "maximum": 4294967295u64}
+                    }
+                },
                 "ReferendumCreated": act_schema("referendum-created", "election authority",
                     json!({"manifest": {"$ref": "#/components/schemas/Manifest"}}), &["manifest"]),
                 "ReferendumOpened": act_schema("referendum-opened", "election authority",

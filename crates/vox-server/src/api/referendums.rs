@@ -321,6 +321,14 @@ struct Detail<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     result: Option<&'a ReferendumResult>,
     leaf_index: u64,
+    /// Where a voter's device finds the entries that define the election key (04
+    /// §4.7): this referendum's ceremony messages, its `ceremony-completed` entry, and
+    /// the role key rotations before its manifest (to know the election authority's
+    /// key there). Hints only: the device checks each entry and its inclusion proof.
+    ceremony_leaves: &'a [u64],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    completed_leaf: Option<u64>,
+    role_rotation_leaves: Vec<u64>,
 }
 
 fn failure_reason(p: &CeremonyPhase) -> Option<&str> {
@@ -370,6 +378,14 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
         counted_ballots: r.tally.as_ref().map(|t| t.counted_ballots).or(counted),
         result: r.result.as_ref(),
         leaf_index: r.leaf_index,
+        ceremony_leaves: &r.ceremony_leaves,
+        completed_leaf: r.completed_leaf,
+        role_rotation_leaves: st
+            .rotation_leaves
+            .iter()
+            .copied()
+            .filter(|l| *l < r.leaf_index)
+            .collect(),
     })
 }
 
