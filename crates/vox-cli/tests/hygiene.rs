@@ -523,3 +523,28 @@ fn safe_defaults_and_honest_errors() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `vox … | head`: a reader that closes the pipe early does not make `vox` print a panic;
+/// it exits quietly with 141, as a C tool killed by SIGPIPE would (without the hook:
+/// a "failed printing to stdout" panic and status 101).
+#[test]
+fn a_closed_pipe_is_not_a_panic() {
+    use std::process::{Command, Stdio};
+    let dir = unique_dir("pipe");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vox"))
+        .args(["keys", "new", "--role", "registrar", "--out"])
+        .arg(dir.join("registrar.key"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the read end at once: `vox` draws and writes the key file before it prints
+    // the public key to stdout, long after this.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    // The work before the broken pipe was done.
+    assert_eq!(mode(dir.join("registrar.key")), 0o600);
+}
