@@ -477,6 +477,10 @@ pub struct CreateReferendumArgs {
     /// take place within that period (both times are printed before anything is sent).
     #[arg(long, default_value_t = 14)]
     pub days: u32,
+    /// Close voting at this absolute time instead (Unix ms or YYYY-MM-DDTHH:MM:SSZ,
+    /// UTC); it must lie in the future.
+    #[arg(long, value_name = "TIME", conflicts_with = "days")]
+    pub closes_at: Option<String>,
     /// Write the manifest here as well.
     #[arg(long)]
     pub save_manifest: Option<PathBuf>,
@@ -1064,6 +1068,20 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         });
     }
     let now = now_ms();
+    let closes_at = match a.closes_at.as_deref() {
+        None => now + i64::from(a.days.max(1)) * DAY_MS,
+        Some(t) => {
+            let t = clock::parse_time(t).context("--closes-at")?;
+            if t <= now {
+                bail!(
+                    "--closes-at {} is not in the future (now is {})",
+                    clock::format_utc(t),
+                    clock::format_utc(now)
+                );
+            }
+            t
+        }
+    };
     Ok(Manifest {
         version: MANIFEST_VERSION,
         referendum_id: a.id.clone().unwrap_or(id),
@@ -1071,7 +1089,7 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         description: a.description.clone().unwrap_or(description),
         questions,
         opens_at: now,
-        closes_at: now + i64::from(a.days.max(1)) * DAY_MS,
+        closes_at,
         electorate_hash,
         trustees,
         threshold,

@@ -440,6 +440,55 @@ fn safe_defaults_and_honest_errors() {
         help.contains("[default: majority of the trustees, ⌊n/2⌋+1]"),
         "{help}"
     );
+    // An absolute closing time: in the past refused (nothing sent), in the future fixed
+    // in the manifest exactly.
+    let create_at = |id: &str, at: &str| -> Vec<String> {
+        let mut v: Vec<String> = [
+            "authority",
+            "--key",
+            &p("election-authority.key"),
+            "referendum",
+            "create",
+            "--id",
+            id,
+            "--electorate",
+            "e1",
+            "--question",
+            "Build it?",
+            "--closes-at",
+            at,
+        ]
+        .iter()
+        .map(|a| (*a).to_owned())
+        .collect();
+        v.extend(trustee_args.iter().cloned());
+        v
+    };
+    let past = create_at("r-past", "2020-01-01T00:00:00Z");
+    let (_, err) = fails(d, s, &past.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        err.contains("--closes-at") && err.contains("not in the future"),
+        "{err}"
+    );
+    let at = vox_cli::clock::now_ms() + 5 * vox_cli::clock::DAY_MS;
+    let future = create_at("r-at", &at.to_string());
+    ok(d, s, &future.iter().map(String::as_str).collect::<Vec<_>>());
+    let stored: serde_json::Value = ureq::get(&format!("{url}/api/v1/referendums/r-at"))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(stored["manifest"]["closes_at"], at, "{stored}");
+    assert_eq!(
+        ureq::get(&format!("{url}/api/v1/referendums/r-past"))
+            .call()
+            .map(|_| 200)
+            .unwrap_or_else(|e| match e {
+                ureq::Error::Status(code, _) => code,
+                other => panic!("{other}"),
+            }),
+        404
+    );
 
     // A referendum whose announced opening is two days past: `open` warns (stderr) with
     // the voting time left, before the server refuses it (the key ceremony has not run):
