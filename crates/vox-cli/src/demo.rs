@@ -871,7 +871,7 @@ impl Demo {
 
         // A citizen checks a receipt online; a re-voter sees the first ballot superseded.
         let sample = receipts.first().ok_or_else(|| anyhow!("no receipt"))?;
-        let status = check_receipt(public, sample, false)?;
+        let status = check_receipt(public, &board_key, sample, false)?;
         if status != "counted" {
             bail!(
                 "receipt {} is {status}, expected counted",
@@ -881,7 +881,7 @@ impl Demo {
         let superseded = receipts
             .get(n - revoters)
             .ok_or_else(|| anyhow!("no re-voter receipt"))?;
-        let status = check_receipt(public, superseded, false)?;
+        let status = check_receipt(public, &board_key, superseded, false)?;
         if status != "superseded" {
             bail!(
                 "receipt {} of a re-voter's first ballot is {status}, expected superseded",
@@ -891,7 +891,7 @@ impl Demo {
         let last_revote = revote_receipts
             .last()
             .ok_or_else(|| anyhow!("no re-vote receipt"))?;
-        let status = check_receipt(public, last_revote, false)?;
+        let status = check_receipt(public, &board_key, last_revote, false)?;
         if status != "counted" {
             bail!(
                 "receipt {} is {status}, expected counted",

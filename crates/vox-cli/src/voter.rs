@@ -204,6 +204,10 @@ pub enum VoterCommand {
     CheckReceipt {
         /// Receipt file saved by `vox vote`.
         file: PathBuf,
+        /// The board key to trust (64 hex) instead of the one pinned in the known-boards
+        /// file (pinned on first contact, as `vox vote` does).
+        #[arg(long, value_name = "HEX")]
+        board_key: Option<String>,
     },
 }
 
@@ -326,9 +330,10 @@ pub fn run(args: VoterArgs) -> Result<()> {
             credential,
             electorate,
         } => check_enrolment(&client, &credential, electorate),
-        VoterCommand::CheckReceipt { file } => {
+        VoterCommand::CheckReceipt { file, board_key } => {
             let receipt: Receipt = files::read_json(&file)?;
-            check_receipt(&client, &receipt, true)?;
+            let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
+            check_receipt(&client, &key, &receipt, true)?;
             Ok(())
         }
     }
@@ -1162,17 +1167,21 @@ pub fn describe_choices(manifest: &Manifest, choices: &Choices) -> String {
 
 /// Check a receipt against the live board; prints each check when `verbose`.
 /// Returns the ballot's status (`counted` or `superseded`).
-pub fn check_receipt(client: &Client, receipt: &Receipt, verbose: bool) -> Result<String> {
+///
+/// Everything is checked under `key`, the board key the device trusts (pinned or given),
+/// never under a key the server names at check time: a server that swapped its key would
+/// otherwise vouch for itself (issue 18 item 6).
+pub fn check_receipt(
+    client: &Client,
+    key: &BoardPublicKey,
+    receipt: &Receipt,
+    verbose: bool,
+) -> Result<String> {
     let say = |s: String| {
         if verbose {
             println!("  ok  {s}");
         }
     };
-    let board = client.board()?;
-    let key = &board.board_public_key;
-    if board.log_id != key.log_id() {
-        bail!("the server's log id does not match its key");
-    }
     receipt
         .verify(key)
         .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
@@ -1225,6 +1234,8 @@ pub fn check_receipt(client: &Client, receipt: &Receipt, verbose: bool) -> Resul
         "the ballot is still at leaf {} of the current board (inclusion proof)",
         receipt.leaf_index
     ));
+    // The witnesses the server names: only extra evidence, each cosignature checked.
+    let board = client.board()?;
     for w in &board.witnesses {
         match latest.cosignatures.iter().find(|c| c.witness == *w) {
             Some(c) => {

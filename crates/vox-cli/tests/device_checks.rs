@@ -364,6 +364,11 @@ fn honest_server_pins_the_board_key_and_a_changed_key_is_refused() {
     assert_eq!(std::fs::read_to_string(&known).unwrap().lines().count(), 1);
     let before = s.counts();
     assert_eq!(before.0, 2);
+    // The receipt is checked under the pinned key too.
+    let receipt = args.last().unwrap().clone();
+    let check = ["voter", "check-receipt", receipt.as_str()];
+    let out = check_ok(&check, &s.vox_via(&s.url, &home, &check));
+    assert!(out.contains("receipt signed by the board"), "{out}");
 
     // The pin now names another key (as if the first contact had been with another
     // board at this address): the alarm, naming the file and the line; nothing sent.
@@ -386,6 +391,26 @@ fn honest_server_pins_the_board_key_and_a_changed_key_is_refused() {
     assert!(err.contains(&known.display().to_string()), "{err}");
     assert!(err.contains(&board_key.to_hex()), "{err}");
     assert_eq!(s.counts(), before, "nothing may be posted after the alarm");
+    // A receipt check does not take the server's word for its key either.
+    let err = check_fails(&check, &s.vox_via(&s.url, &home, &check));
+    assert!(err.contains("HAS CHANGED"), "{err}");
+    let with_key = [
+        "voter",
+        "check-receipt",
+        receipt.as_str(),
+        "--board-key",
+        &board_key.to_hex(),
+    ];
+    check_ok(&with_key, &s.vox_via(&s.url, &home, &with_key));
+    let with_other = [
+        "voter",
+        "check-receipt",
+        receipt.as_str(),
+        "--board-key",
+        &other.to_hex(),
+    ];
+    let err = check_fails(&with_other, &s.vox_via(&s.url, &home, &with_other));
+    assert!(err.contains("RECEIPT INVALID"), "{err}");
 
     // An explicit --board-key that is not the board's: the signed tree head is refused.
     let mut args = s.vote_args("c1.txt");
