@@ -64,6 +64,9 @@ VOX="$TARGET_DIR/$PROFILE/vox"
 VERIFY="$TARGET_DIR/$PROFILE/vox-verify"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vox-web-test.XXXXXX")
+# The CLI pins each server's board key (known_boards): keep this run's pins in its own
+# work dir, so that a later run on the same port with a new key is not an alarm.
+export VOX_HOME="$WORK/vox-home"
 PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done

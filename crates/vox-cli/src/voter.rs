@@ -197,6 +197,10 @@ pub enum VoterCommand {
         /// Electorate id [default: the one named in the credential file].
         #[arg(long)]
         electorate: Option<String>,
+        /// The board key to trust (64 hex) instead of the one pinned in the known-boards
+        /// file (pinned on first contact, as `vox vote` does).
+        #[arg(long, value_name = "HEX")]
+        board_key: Option<String>,
     },
     /// Check a receipt: board signature, tree head, inclusion of your ballot in the
     /// current board (with a consistency proof from the receipt's tree), and whether the
@@ -329,7 +333,11 @@ pub fn run(args: VoterArgs) -> Result<()> {
         VoterCommand::CheckEnrolment {
             credential,
             electorate,
-        } => check_enrolment(&client, &credential, electorate),
+            board_key,
+        } => {
+            let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
+            check_enrolment(&client, &key, &credential, electorate)
+        }
         VoterCommand::CheckReceipt { file, board_key } => {
             let receipt: Receipt = files::read_json(&file)?;
             let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
@@ -340,8 +348,12 @@ pub fn run(args: VoterArgs) -> Result<()> {
 }
 
 /// `vox voter check-enrolment` (protocol-spec/11-roles.md §11.3, 08 §8.1).
+///
+/// Every signature and tree head is checked under `board_key`, the key this device trusts
+/// (pinned or given), not one the server names now.
 fn check_enrolment(
     client: &Client,
+    board_key: &BoardPublicKey,
     credential: &std::path::Path,
     electorate: Option<String>,
 ) -> Result<()> {
@@ -366,7 +378,7 @@ fn check_enrolment(
                 )
             });
         if opened_by_code {
-            return check_code_enrolment(client, &file, &id);
+            return check_code_enrolment(client, board_key, &file, &id);
         }
     }
     let Some(entry) = info.electorate.entries.iter().find(|e| e.credential == key) else {
@@ -388,17 +400,12 @@ fn check_enrolment(
         .ok_or_else(|| anyhow!("the server did not say where electorate {id:?} is on the board"))?;
     // Replay the roles from the genesis up to the electorate's entry: it must be an act
     // signed by the registrar's key of that time, and list exactly this electorate.
-    let board = client.board()?;
     let mut authorities: Option<Authorities> = None;
     let mut leaf_hash = None;
     client.all_entries(0, leaf + 1, |i, e| {
         match (&mut authorities, &e.payload) {
             (None, p) => {
-                authorities = Some(crate::device::genesis_authorities(
-                    i,
-                    p,
-                    &board.board_public_key,
-                )?);
+                authorities = Some(crate::device::genesis_authorities(i, p, board_key)?);
             }
             (Some(a), p) => {
                 a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?;
@@ -421,7 +428,7 @@ fn check_enrolment(
         bail!("the registration of electorate {id:?} was not found at leaf {leaf}");
     };
     // The entry is in the board's signed tree.
-    let sth = crate::device::signed_head(client, &board.board_public_key)?;
+    let sth = crate::device::signed_head(client, board_key)?;
     crate::device::verify_included(client, &sth, leaf, &leaf_hash)?;
     println!(
         "ENROLLED: your key {} is on electorate {id:?}{}",
@@ -436,7 +443,7 @@ fn check_enrolment(
         "  registered at leaf {leaf}, signed by the registrar's key of that time; included \
          in the board's signed tree head of size {} (board key {})",
         sth.head.tree_size,
-        board.board_public_key.to_hex()
+        board_key.to_hex()
     );
     println!("  compare the board key with the one your town publishes (or pin it in vox-verify)");
     Ok(())
@@ -448,16 +455,20 @@ fn check_enrolment(
 /// once, every registrar act signed by its key of that time), checks that the entries
 /// hash to that signed head, and finds this credential's enrolment, revocation and the
 /// freeze.
-fn check_code_enrolment(client: &Client, file: &CredentialFile, id: &str) -> Result<()> {
+fn check_code_enrolment(
+    client: &Client,
+    board_key: &BoardPublicKey,
+    file: &CredentialFile,
+    id: &str,
+) -> Result<()> {
     use vox_protocol::board::Payload;
     use vox_protocol::enrolment::Roll;
     use vox_protocol::merkle::root_from_leaf_hashes;
     use vox_protocol::roles::Authorities;
 
     let key = file.credential.public_key();
-    let board = client.board()?;
     let sth = client.tree_head()?;
-    sth.verify(&board.board_public_key)
+    sth.verify(board_key)
         .map_err(|e| anyhow!("the board's tree head: {e}"))?;
     let size = sth.head.tree_size;
     let mut authorities: Option<Authorities> = None;
@@ -470,11 +481,7 @@ fn check_code_enrolment(client: &Client, file: &CredentialFile, id: &str) -> Res
         leaves.push(e.leaf_hash());
         match (&mut authorities, &e.payload) {
             (None, p) => {
-                authorities = Some(crate::device::genesis_authorities(
-                    i,
-                    p,
-                    &board.board_public_key,
-                )?);
+                authorities = Some(crate::device::genesis_authorities(i, p, board_key)?);
                 return Ok(());
             }
             (Some(a), p) => a.accept(p).map_err(|e| anyhow!("leaf {i}: {e}"))?,
@@ -539,7 +546,7 @@ fn check_code_enrolment(client: &Client, file: &CredentialFile, id: &str) -> Res
         "  enrolled at leaf {leaf} with a code the registrar committed to; the {size} board \
          entries replayed with the enrolment rules and hashed to the signed tree head (board \
          key {})",
-        board.board_public_key.to_hex()
+        board_key.to_hex()
     );
     match frozen {
         Some((at, hash)) => {
