@@ -65,6 +65,17 @@ fn rejections(db: &TestDb) {
     .expect(201);
     sign(c, &short, &voters.creds[1], SignatureAction::Sign).expect(201);
     c.act(acts::publish("short", 300)).expect(200);
+    // The short petition closes by itself at its deadline (the sweeper appends
+    // `petition-closed`). Wait for it here, before any refusal is checked: a close
+    // landing during a check would look like a refused request changing the board.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while c.get("/api/v1/petitions/short").json()["stage"] != "closed" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "sweeper did not close the petition"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
 
     // Referendums: r open, rc closed, rk in its key ceremony.
     let trustees = Trustees::new(3);
@@ -189,15 +200,7 @@ fn rejections(db: &TestDb) {
     refused(c, 409, || c.post_empty("/api/v1/referendums/r/publish"));
     refused(c, 409, || c.act(acts::opened("rk")));
     refused(c, 409, || c.act(acts::closed("rc")));
-    // The short petition closes by itself at its deadline; signing it then is refused.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    while c.get("/api/v1/petitions/short").json()["stage"] != "closed" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "sweeper did not close the petition"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // The short petition closed by itself at its deadline; signing it now is refused.
     refused(c, 409, || {
         sign(c, &short, &voters.creds[3], SignatureAction::Sign)
     });
