@@ -38,7 +38,7 @@ use vox_protocol::ceremony::{completed_payload, CeremonyPhase, CeremonyTracker};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::{verify_inclusion, NodeHash};
-use vox_protocol::roles::{Authorities, Role};
+use vox_protocol::roles::Authorities;
 
 use crate::client::{Client, ReferendumDetail};
 
@@ -347,9 +347,6 @@ pub fn check_election_key(
             "leaf {manifest_leaf} creates referendum {:?}, not {id:?}",
             manifest.referendum_id
         );
-    }
-    if created.payload.act_role() != Some(Role::ElectionAuthority) {
-        bail!("leaf {manifest_leaf} is not an election authority act");
     }
     authorities.check(&created.payload).map_err(|e| {
         anyhow!(
