@@ -7,8 +7,8 @@ use vox_protocol::manifest::QuestionKind;
 
 use crate::{fixture, parse_roundtrip};
 
-/// The checks of an audit opening, as the server (`POST …/audits`: structure, then the
-/// opening) and the verifier run them. Property beyond "no panic": an accepted opening
+/// The checks of an audit opening, as the server (`POST …/audits`: structure, the
+/// credential's signature, then the opening) and the verifier run them. Property beyond "no panic": an accepted opening
 /// tells the truth. Every ciphertext of the ballot, decrypted with the fixture's election
 /// secret, must be the revealed choice; so no opening that lies about a ballot's content
 /// (a changed choice, a swapped ciphertext, another nonce) can pass.
@@ -18,6 +18,10 @@ pub(crate) fn check_audit(audited: &AuditedBallot) -> bool {
     let ctx = f.context();
     let _ = (audited.canonical_bytes(), audited.ballot.hash());
     let _ = audited.ballot.check_structure(&ctx, &f.electorate_index);
+    // Only the credential's own device publishes an opening in its name (04 §4.6).
+    if audited.ballot.check_signature(&ctx.manifest_hash).is_err() {
+        return false;
+    }
     if audited.verify_opening(&ctx).is_err() {
         return false;
     }

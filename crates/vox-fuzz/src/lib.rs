@@ -151,18 +151,36 @@ impl Fixture {
 
     /// A valid ballot by voter `voter` (used to generate seeds and receipts).
     pub fn ballot(&self, voter: usize, rng: &mut ChaCha20Rng) -> Ballot {
+        self.ballot_after(voter, None, rng)
+    }
+
+    /// Voter 0's re-vote: it names voter 0's first ballot (RNG tag 10) as `previous`.
+    pub fn revote(&self) -> Ballot {
+        let first = self.ballot(0, &mut Self::rng(10));
+        self.ballot_after(0, Some(first.hash()), &mut Self::rng(Self::REVOTE_TAG))
+    }
+
+    /// RNG tag of [`Fixture::revote`].
+    pub const REVOTE_TAG: u64 = 11;
+
+    fn ballot_after(
+        &self,
+        voter: usize,
+        previous: Option<vox_crypto::Hash32>,
+        rng: &mut ChaCha20Rng,
+    ) -> Ballot {
         let Some(credential) = self.credentials.get(voter) else {
             panic!("fixture: no voter {voter}");
         };
         let choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 0, 1], vec![3, 1]];
-        match encrypt_ballot(&self.context(), credential, &choices, rng) {
+        match encrypt_ballot(&self.context(), credential, &choices, previous, rng) {
             Ok((ballot, _)) => ballot,
             Err(e) => panic!("fixture: cannot encrypt a ballot: {e}"),
         }
     }
 
-    /// The honest ballots: (voter, RNG tag) of every ballot the seeds and the receipt
-    /// hold. A ballot that verifies must be one of these.
+    /// The honest first ballots: (voter, RNG tag) of every ballot the seeds and the
+    /// receipt hold. A ballot that verifies must be one of these or [`Fixture::revote`].
     pub const HONEST_BALLOTS: [(usize, u64); 2] = [(0, 10), (1, 3)];
 
     /// An honest signature (`Sign` by voter 1) or withdrawal (`Withdraw` by voter 2).
@@ -376,6 +394,7 @@ fn honest() -> &'static Honest {
             ballots: Fixture::HONEST_BALLOTS
                 .iter()
                 .map(|(voter, tag)| f.ballot(*voter, &mut Fixture::rng(*tag)).canonical_bytes())
+                .chain([f.revote().canonical_bytes()])
                 .collect(),
             petition_signatures: [SignatureAction::Sign, SignatureAction::Withdraw]
                 .into_iter()

@@ -267,6 +267,8 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "valid-ballot-pretty.json".into(),
         serde_json::to_vec_pretty(&ballot).unwrap(),
     ));
+    // A re-vote: `previous` names the credential's first ballot (04 §4.3).
+    out.push(("ballot_json", "valid-revote.json".into(), json(&f.revote())));
 
     // petition_signature_json: a signature, a withdrawal and a proposal.
     for (name, action) in [
@@ -418,6 +420,7 @@ fn audit_seed() -> AuditedBallot {
         &f.context(),
         &f.credentials[3],
         &choices,
+        None,
         &mut Fixture::rng(30),
     )
     .unwrap();

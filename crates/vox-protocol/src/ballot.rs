@@ -23,8 +23,8 @@ use crate::encoding::{human_code, Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 use crate::manifest::{approve_sum_needs_range, Manifest, QuestionKind};
 
-/// Current ballot format version.
-pub const BALLOT_VERSION: u32 = 2;
+/// Current ballot format version. 3 added `previous` (the voter orders their own ballots).
+pub const BALLOT_VERSION: u32 = 3;
 
 /// Transcript labels of the ballot context (protocol-spec/02-transcripts.md, table 2.2).
 pub mod context_labels {
@@ -103,6 +103,13 @@ pub struct Ballot {
     pub manifest_hash: Hash32,
     /// The voter's credential public key.
     pub credential: CredentialPublicKey,
+    /// The hash of this credential's latest ballot on the board when the device signed
+    /// this one, `None` for its first. Signed, so the voter (not the server, nor anyone
+    /// holding an uncast ballot) decides which ballot counts: the board accepts a ballot
+    /// only if it extends the credential's latest one (10 V10.6), so an older ballot
+    /// withheld and posted later is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous: Option<Hash32>,
     /// One answer per question, in manifest order.
     pub answers: Vec<Answer>,
     /// Aggregated range proof for every range statement of the ballot, if any.
@@ -216,54 +223,49 @@ pub fn validate_choices(manifest: &Manifest, choices: &Choices) -> Result<()> {
     Ok(())
 }
 
-/// The hash that the credential signs: the ballot without its signature.
-fn body_hash(
+/// The signed part of a ballot (everything but the signature), borrowed: built on the
+/// device before the signature exists, and from a parsed ballot when checking it.
+struct Body<'a> {
     version: u32,
-    referendum_id: &str,
-    manifest_hash: &Hash32,
-    credential: &CredentialPublicKey,
-    answers: &[Answer],
-    range_proof: &Option<RangeProof>,
-) -> Hash32 {
-    let mut e = Encoder::new();
-    encode_body(
-        &mut e,
-        version,
-        referendum_id,
-        manifest_hash,
-        credential,
-        answers,
-        range_proof,
-    );
-    let bytes = e.into_bytes();
-    Hash32::sha256(&[b"vox/v2/ballot-body", &[0u8], &bytes])
+    referendum_id: &'a str,
+    manifest_hash: &'a Hash32,
+    credential: &'a CredentialPublicKey,
+    previous: &'a Option<Hash32>,
+    answers: &'a [Answer],
+    range_proof: &'a Option<RangeProof>,
 }
 
-fn encode_body(
-    e: &mut Encoder,
-    version: u32,
-    referendum_id: &str,
-    manifest_hash: &Hash32,
-    credential: &CredentialPublicKey,
-    answers: &[Answer],
-    range_proof: &Option<RangeProof>,
-) {
-    e.u32(version)
-        .str(referendum_id)
-        .hash(manifest_hash)
-        .raw32(&credential.to_bytes())
-        .seq(answers);
-    match range_proof {
-        None => e.u8(0),
-        Some(p) => e.u8(1).bytes(&p.to_bytes()),
-    };
+impl Body<'_> {
+    /// The hash that the credential signs.
+    fn hash(&self) -> Hash32 {
+        let mut e = Encoder::new();
+        self.encode(&mut e);
+        let bytes = e.into_bytes();
+        Hash32::sha256(&[b"vox/v2/ballot-body", &[0u8], &bytes])
+    }
+
+    fn encode(&self, e: &mut Encoder) {
+        e.u32(self.version)
+            .str(self.referendum_id)
+            .hash(self.manifest_hash)
+            .raw32(&self.credential.to_bytes())
+            .opt(self.previous)
+            .seq(self.answers);
+        match self.range_proof {
+            None => e.u8(0),
+            Some(p) => e.u8(1).bytes(&p.to_bytes()),
+        };
+    }
 }
 
 /// Encrypt and prove a ballot on the voter's device (protocol-spec/04-ballots.md §4.4).
+/// `previous` is the hash of this credential's latest ballot on the board (`None` for
+/// its first): the board refuses a ballot that does not extend the latest one.
 pub fn encrypt_ballot(
     ctx: &BallotContext<'_>,
     credential: &Credential,
     choices: &Choices,
+    previous: Option<Hash32>,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Ballot, BallotSecrets)> {
     validate_choices(ctx.manifest, choices)?;
@@ -392,14 +394,16 @@ pub fn encrypt_ballot(
         )
     };
     let rid = ctx.manifest.referendum_id.clone();
-    let h = body_hash(
-        BALLOT_VERSION,
-        &rid,
-        &ctx.manifest_hash,
-        &pk,
-        &answers,
-        &range_proof,
-    );
+    let h = Body {
+        version: BALLOT_VERSION,
+        referendum_id: &rid,
+        manifest_hash: &ctx.manifest_hash,
+        credential: &pk,
+        previous: &previous,
+        answers: &answers,
+        range_proof: &range_proof,
+    }
+    .hash();
     let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
     let signature = credential.sign(&mut st, &h.0, rng);
     Ok((
@@ -408,6 +412,7 @@ pub fn encrypt_ballot(
             referendum_id: rid,
             manifest_hash: ctx.manifest_hash,
             credential: pk,
+            previous,
             answers,
             range_proof,
             signature,
@@ -432,14 +437,19 @@ impl Ballot {
 
     /// The hash signed by the credential.
     pub fn body_hash(&self) -> Hash32 {
-        body_hash(
-            self.version,
-            &self.referendum_id,
-            &self.manifest_hash,
-            &self.credential,
-            &self.answers,
-            &self.range_proof,
-        )
+        self.body().hash()
+    }
+
+    fn body(&self) -> Body<'_> {
+        Body {
+            version: self.version,
+            referendum_id: &self.referendum_id,
+            manifest_hash: &self.manifest_hash,
+            credential: &self.credential,
+            previous: &self.previous,
+            answers: &self.answers,
+            range_proof: &self.range_proof,
+        }
     }
 
     /// Structural checks (protocol-spec/04-ballots.md §4.5 steps B1–B4): version,
@@ -655,6 +665,21 @@ impl Ballot {
             .map_err(|e| ProtocolError::crypto("signature", e))
     }
 
+    /// B9 alone: the credential signed this ballot's body. An audit needs it (an opened
+    /// ballot in a credential's name must come from that credential's device, 04 §4.6) but
+    /// not the proofs, which the opening makes moot.
+    pub fn check_signature(&self, manifest_hash: &Hash32) -> Result<()> {
+        let mut st = new_transcript(cl::BALLOT_SIGNATURE, manifest_hash);
+        self.signature
+            .check(
+                &mut st,
+                &self.credential,
+                &self.body_hash().0,
+                &mut SingleVerifier,
+            )
+            .map_err(|e| ProtocolError::crypto("signature", e))
+    }
+
     /// Full validation of one ballot on its own (structure, then every proof).
     pub fn validate(
         &self,
@@ -783,15 +808,7 @@ impl Canonical for Answer {
 
 impl Canonical for Ballot {
     fn encode(&self, e: &mut Encoder) {
-        encode_body(
-            e,
-            self.version,
-            &self.referendum_id,
-            &self.manifest_hash,
-            &self.credential,
-            &self.answers,
-            &self.range_proof,
-        );
+        self.body().encode(e);
         e.point(&self.signature.0.t).scalar(&self.signature.0.z);
     }
 }

@@ -17,10 +17,14 @@
 //! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
 //! - [`roles`]: the four roles, the genesis entry, signed authority acts and key rotation.
 //! - [`record`]: the election record format read by `vox-verify`.
+//! - [`device`]: what a citizen's device checks before it encrypts (D1–D7: the election
+//!   key recomputed from board leaves under a pinned board key), shared by `vox vote` and
+//!   the browser (wasm), with no I/O: the caller fetches, this module judges.
 
 pub mod ballot;
 pub mod board;
 pub mod ceremony;
+pub mod device;
 pub mod electorate;
 pub mod encoding;
 pub mod enrolment;

@@ -166,7 +166,7 @@ fn whole_referendum_in_memory() {
     let mut acc = TallyAccumulator::new(&m);
     let mut batch = BatchVerifier::new(rand::rngs::OsRng);
     for (c, ch) in creds.iter().zip(&choices) {
-        let (b, secrets) = encrypt_ballot(&ctx, c, &ch.to_vec(), &mut rng).unwrap();
+        let (b, secrets) = encrypt_ballot(&ctx, c, &ch.to_vec(), None, &mut rng).unwrap();
         b.validate(&ctx, &index, &mut rng).unwrap();
         b.check_structure(&ctx, &index).unwrap();
         b.check_proofs(&ctx, &mut batch, &mut rng).unwrap();

@@ -2141,11 +2141,14 @@ struct BallotWorld {
     nonces: Vec<Vec<Scalar>>,
 }
 
+/// With `revote`, the vector's ballot is the credential's second one: a first ballot is
+/// drawn before it and its hash is the vector ballot's `previous` (04 §4.3).
 fn ballot_world(
     seed: u64,
     referendum_id: &str,
     question: Question,
     choices: Choices,
+    revote: bool,
 ) -> BallotWorld {
     let mut rng = rng(seed);
     let creds: Vec<Credential> = (0..3).map(|_| Credential::generate(&mut rng)).collect();
@@ -2193,7 +2196,14 @@ fn ballot_world(
     manifest.validate().unwrap();
     let ctx = BallotContext::new(&manifest, key);
     let credential = creds[0].clone();
-    let (ballot, secrets) = encrypt_ballot(&ctx, &credential, &choices, &mut rng).unwrap();
+    let previous = if revote {
+        let (first, _) = encrypt_ballot(&ctx, &credential, &choices, None, &mut rng).unwrap();
+        Some(first.hash())
+    } else {
+        None
+    };
+    let (ballot, secrets) =
+        encrypt_ballot(&ctx, &credential, &choices, previous, &mut rng).unwrap();
     BallotWorld {
         electorate,
         manifest,
@@ -2217,6 +2227,7 @@ fn yes_no_world() -> BallotWorld {
             kind: QuestionKind::YesNo,
         },
         vec![vec![1, 0]],
+        false,
     )
 }
 
@@ -2237,6 +2248,7 @@ fn choose_one_world() -> BallotWorld {
             },
         },
         vec![vec![0, 1, 0]],
+        true,
     )
 }
 
@@ -2303,6 +2315,19 @@ fn verify_ballot_vector(v: &Value) {
     let canonical = ballot.canonical_bytes();
     assert_eq!(hex::encode(&canonical), s(&v["ballot_canonical"]));
     let body = &canonical[..canonical.len() - 64];
+    // body = u32(3) ‖ str(referendum_id) ‖ hash(MH) ‖ point(credential) ‖ opt(previous) ‖ …
+    assert_eq!(body[..4], 3u32.to_be_bytes());
+    let rid = ballot.referendum_id.as_bytes();
+    assert_eq!(body[4..8], (rid.len() as u32).to_be_bytes());
+    let at = 8 + rid.len() + 32 + 32;
+    assert_eq!(&body[at - 32..at], &ballot.credential.to_bytes());
+    match &v["ballot"]["previous"] {
+        Value::Null => assert_eq!(body[at], 0),
+        p => {
+            assert_eq!(body[at], 1);
+            assert_eq!(&body[at + 1..at + 33], &h32(p).0);
+        }
+    }
     assert_eq!(tagged_hash("ballot-body", body), h32(&v["body_hash"]));
     assert_eq!(ballot.body_hash(), h32(&v["body_hash"]));
     assert_eq!(tagged_hash("ballot", &canonical), h32(&v["ballot_hash"]));
@@ -2351,13 +2376,17 @@ fn ballot_yes_no() {
         || {
             ballot_vector(
                 &yes_no_world(),
-                "A complete yes/no ballot (choice: yes). A yes-no question carries one ciphertext \
-                 encrypting 1 for yes, 0 for no, with one zero-one proof and no sum proof. The \
-                 election key is K = x·G with a test-only x, so the ciphertext can be decrypted.",
+                "A complete yes/no ballot (choice: yes), the credential's first: no `previous`. \
+                 A yes-no question carries one ciphertext encrypting 1 for yes, 0 for no, with \
+                 one zero-one proof and no sum proof. The election key is K = x·G with a \
+                 test-only x, so the ciphertext can be decrypted.",
                 10,
             )
         },
-        verify_ballot_vector,
+        |v| {
+            assert!(v["ballot"]["previous"].is_null());
+            verify_ballot_vector(v)
+        },
     );
 }
 
@@ -2368,13 +2397,17 @@ fn ballot_choose_one() {
         || {
             ballot_vector(
                 &choose_one_world(),
-                "A complete 1-of-3 ballot (choose-one without blank, choice: the second option). \
-                 Three ciphertexts with a zero-one proof each and a constant proof that their sum \
-                 encrypts 1.",
+                "A complete 1-of-3 ballot (choose-one without blank, choice: the second option), \
+                 the credential's second: `previous` is the hash of its first ballot (drawn \
+                 first from the same RNG). Three ciphertexts with a zero-one proof each and a \
+                 constant proof that their sum encrypts 1.",
                 11,
             )
         },
-        verify_ballot_vector,
+        |v| {
+            assert!(v["ballot"]["previous"].is_string());
+            verify_ballot_vector(v)
+        },
     );
 }
 
@@ -3012,8 +3045,9 @@ fn board_entries() -> Vec<BoardEntry> {
     .unwrap();
     let confirm = CeremonyMessage::sign(&manifest, &mh, 1, &tkey, CeremonyBody::Confirm, &mut rng);
     let ctx = BallotContext::new(&manifest, *joint.election_key());
-    let (ballot, _) = encrypt_ballot(&ctx, &creds[1], &vec![vec![1, 0]], &mut rng).unwrap();
-    let (spoiled, secrets) = encrypt_ballot(&ctx, &creds[2], &vec![vec![0, 1]], &mut rng).unwrap();
+    let (ballot, _) = encrypt_ballot(&ctx, &creds[1], &vec![vec![1, 0]], None, &mut rng).unwrap();
+    let (spoiled, secrets) =
+        encrypt_ballot(&ctx, &creds[2], &vec![vec![0, 1]], None, &mut rng).unwrap();
     let audited = AuditedBallot::new(spoiled, secrets);
     let tally = EncryptedTally {
         referendum_id: manifest.referendum_id.clone(),
@@ -3247,6 +3281,7 @@ fn gen_board() -> Value {
             "cosigned_tree_head": to_json(&latest),
             "cosignature_message": hex::encode(&cosign_message),
             "receipt": to_json(&receipt),
+            "receipt_signed_message": hex::encode(receipt_message_replica(&receipt, &log_id)),
         }),
     )
 }
@@ -3773,6 +3808,35 @@ fn verify_board(v: &Value) {
     receipt.matches_ballot(ballot).unwrap();
     assert_eq!(receipt.leaf_hash, leaves[receipt.leaf_index as usize]);
     assert_eq!(receipt.tree_head.head, heads[1].head);
+    // The receipt's signed message (08 §8.5), rebuilt by hand from the receipt's JSON
+    // fields: the board's signature verifies over exactly these bytes.
+    let rj = &v["receipt"];
+    let th = &rj["tree_head"]; // the head's fields are flattened into the signed head
+    let mut rmsg = b"vox/v2/receipt\x00".to_vec();
+    rmsg.extend_from_slice(&log_id.0);
+    enc_str(&mut rmsg, s(&rj["referendum_id"]));
+    enc_str(&mut rmsg, s(&rj["tracking_code"]));
+    rmsg.extend(unhex(&rj["ballot_hash"]));
+    rmsg.extend_from_slice(&u(&rj["leaf_index"]).to_be_bytes());
+    rmsg.extend_from_slice(&int(&rj["entry_timestamp_ms"]).to_be_bytes());
+    rmsg.extend(unhex(&rj["leaf_hash"]));
+    rmsg.extend_from_slice(&u(&th["tree_size"]).to_be_bytes());
+    rmsg.extend(unhex(&th["root_hash"]));
+    rmsg.extend_from_slice(&int(&th["timestamp_ms"]).to_be_bytes());
+    let path = arr(&rj["inclusion_proof"]);
+    rmsg.extend_from_slice(&be32(path.len()));
+    for n in path {
+        rmsg.extend(unhex(n));
+    }
+    let rid_len = s(&rj["referendum_id"]).len();
+    assert_eq!(
+        rmsg.len(),
+        15 + 32 + 4 + rid_len + 4 + 19 + 32 + 8 + 8 + 32 + 8 + 32 + 8 + 4 + 32 * path.len()
+    );
+    assert_eq!(hex::encode(&rmsg), s(&v["receipt_signed_message"]));
+    assert_eq!(rmsg, receipt_message_replica(&receipt, &log_id));
+    let rsig = Signature::from_bytes(&unhex(&rj["signature"]).try_into().unwrap());
+    board_pk.0.verify_strict(&rmsg, &rsig).unwrap();
 }
 
 /// Check every entry of the example board in the context of the entries before it.
@@ -4618,4 +4682,429 @@ fn verify_roles(v: &Value) {
 #[test]
 fn roles() {
     check("roles.json", gen_roles, verify_roles);
+}
+
+// =======================================================================================
+// Appendix A: STROBE-128 and merlin, replicated from protocol-spec/A-merlin-strobe.md
+// =======================================================================================
+
+/// ρ rotation of lane i = x + 5y (A §A.1).
+const KECCAK_ROT: [u32; 25] = [
+    0, 1, 62, 28, 27, 36, 44, 6, 55, 20, 3, 10, 43, 25, 39, 41, 45, 15, 21, 8, 18, 2, 61, 56, 14,
+];
+/// ι round constants (A §A.1).
+const KECCAK_RC: [u64; 24] = [
+    0x0000000000000001,
+    0x0000000000008082,
+    0x800000000000808a,
+    0x8000000080008000,
+    0x000000000000808b,
+    0x0000000080000001,
+    0x8000000080008081,
+    0x8000000000008009,
+    0x000000000000008a,
+    0x0000000000000088,
+    0x0000000080008009,
+    0x000000008000000a,
+    0x000000008000808b,
+    0x800000000000008b,
+    0x8000000000008089,
+    0x8000000000008003,
+    0x8000000000008002,
+    0x8000000000000080,
+    0x000000000000800a,
+    0x800000008000000a,
+    0x8000000080008081,
+    0x8000000000008080,
+    0x0000000080000001,
+    0x8000000080008008,
+];
+
+/// Keccak-f[1600] on 200 bytes read as 25 little-endian lanes, lane x + 5y = A[x, y]
+/// (A §A.1), written from the appendix, not from merlin or the keccak crate.
+#[allow(clippy::needless_range_loop)]
+fn keccak_f1600_replica(st: &mut [u8; 200]) {
+    let mut a = [0u64; 25];
+    for i in 0..25 {
+        a[i] = u64::from_le_bytes(st[8 * i..8 * i + 8].try_into().unwrap());
+    }
+    for rc in KECCAK_RC {
+        // θ
+        let mut c = [0u64; 5];
+        for x in 0..5 {
+            c[x] = a[x] ^ a[x + 5] ^ a[x + 10] ^ a[x + 15] ^ a[x + 20];
+        }
+        for x in 0..5 {
+            let d = c[(x + 4) % 5] ^ c[(x + 1) % 5].rotate_left(1);
+            for y in 0..5 {
+                a[x + 5 * y] ^= d;
+            }
+        }
+        // ρ and π: B[y, 2x + 3y] = rot(A[x, y], ROT[x + 5y])
+        let mut b = [0u64; 25];
+        for x in 0..5 {
+            for y in 0..5 {
+                b[y + 5 * ((2 * x + 3 * y) % 5)] = a[x + 5 * y].rotate_left(KECCAK_ROT[x + 5 * y]);
+            }
+        }
+        // χ
+        for x in 0..5 {
+            for y in 0..5 {
+                a[x + 5 * y] = b[x + 5 * y] ^ (!b[(x + 1) % 5 + 5 * y] & b[(x + 2) % 5 + 5 * y]);
+            }
+        }
+        // ι
+        a[0] ^= rc;
+    }
+    for i in 0..25 {
+        st[8 * i..8 * i + 8].copy_from_slice(&a[i].to_le_bytes());
+    }
+}
+
+const STROBE_R: usize = 166;
+const STROBE_I: u8 = 0x01;
+const STROBE_A: u8 = 0x02;
+const STROBE_C: u8 = 0x04;
+const STROBE_T: u8 = 0x08;
+const STROBE_M: u8 = 0x10;
+const STROBE_K: u8 = 0x20;
+
+/// The 200 bytes of A §A.3 before the permutation.
+fn strobe_init_block() -> [u8; 200] {
+    let mut st = [0u8; 200];
+    st[..6].copy_from_slice(&[1, 168, 1, 0, 1, 96]);
+    st[6..18].copy_from_slice(b"STROBEv1.0.2");
+    st
+}
+
+/// STROBE-128 as merlin uses it (A §A.2–§A.5).
+#[derive(Clone)]
+struct StrobeReplica {
+    st: [u8; 200],
+    pos: usize,
+    pos_begin: usize,
+    cur_flags: u8,
+}
+
+impl StrobeReplica {
+    fn new(protocol_label: &[u8]) -> Self {
+        let mut st = strobe_init_block();
+        keccak_f1600_replica(&mut st);
+        let mut s = StrobeReplica {
+            st,
+            pos: 0,
+            pos_begin: 0,
+            cur_flags: 0,
+        };
+        s.meta_ad(protocol_label, false);
+        s
+    }
+    fn run_f(&mut self) {
+        self.st[self.pos] ^= u8::try_from(self.pos_begin).unwrap();
+        self.st[self.pos + 1] ^= 0x04;
+        self.st[STROBE_R + 1] ^= 0x80;
+        keccak_f1600_replica(&mut self.st);
+        self.pos = 0;
+        self.pos_begin = 0;
+    }
+    fn absorb(&mut self, data: &[u8]) {
+        for b in data {
+            self.st[self.pos] ^= b;
+            self.pos += 1;
+            if self.pos == STROBE_R {
+                self.run_f();
+            }
+        }
+    }
+    fn squeeze(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            out.push(self.st[self.pos]);
+            self.st[self.pos] = 0;
+            self.pos += 1;
+            if self.pos == STROBE_R {
+                self.run_f();
+            }
+        }
+        out
+    }
+    fn begin_op(&mut self, flags: u8, more: bool) {
+        if more {
+            assert_eq!(self.cur_flags, flags);
+            return;
+        }
+        assert_eq!(flags & STROBE_T, 0);
+        let old_begin = u8::try_from(self.pos_begin).unwrap();
+        self.pos_begin = self.pos + 1;
+        self.cur_flags = flags;
+        self.absorb(&[old_begin, flags]);
+        if flags & (STROBE_C | STROBE_K) != 0 && self.pos != 0 {
+            self.run_f();
+        }
+    }
+    fn meta_ad(&mut self, data: &[u8], more: bool) {
+        self.begin_op(STROBE_M | STROBE_A, more);
+        self.absorb(data);
+    }
+    fn ad(&mut self, data: &[u8], more: bool) {
+        self.begin_op(STROBE_A, more);
+        self.absorb(data);
+    }
+    fn prf(&mut self, n: usize, more: bool) -> Vec<u8> {
+        self.begin_op(STROBE_I | STROBE_A | STROBE_C, more);
+        self.squeeze(n)
+    }
+}
+
+/// merlin's transcript on the STROBE replica (A §A.6).
+struct MerlinReplica(StrobeReplica);
+
+impl MerlinReplica {
+    fn new(label: &[u8]) -> Self {
+        let mut t = MerlinReplica(StrobeReplica::new(b"Merlin v1.0"));
+        t.append_message(b"dom-sep", label);
+        t
+    }
+    fn append_message(&mut self, label: &[u8], m: &[u8]) {
+        self.0.meta_ad(label, false);
+        self.0
+            .meta_ad(&u32::try_from(m.len()).unwrap().to_le_bytes(), true);
+        self.0.ad(m, false);
+    }
+    fn challenge_bytes(&mut self, label: &[u8], n: usize) -> Vec<u8> {
+        self.0.meta_ad(label, false);
+        self.0
+            .meta_ad(&u32::try_from(n).unwrap().to_le_bytes(), true);
+        self.0.prf(n, false)
+    }
+    fn state_json(&self) -> Value {
+        json!({
+            "st": hex::encode(self.0.st),
+            "pos": self.0.pos,
+            "pos_begin": self.0.pos_begin,
+            "cur_flags": self.0.cur_flags,
+        })
+    }
+}
+
+/// One step of a STROBE vector case, as (op, label, message or challenge length).
+enum StrobeOp {
+    New(&'static str),
+    Append(&'static str, Vec<u8>),
+    Challenge(&'static str, usize),
+}
+
+fn strobe_cases() -> Vec<(&'static str, Vec<StrobeOp>)> {
+    use StrobeOp::{Append, Challenge, New};
+    let long: Vec<u8> = (0..400u32).map(|i| (i % 251) as u8).collect();
+    let x122: &'static str = leak_str(&"x".repeat(122));
+    let y123: &'static str = leak_str(&"y".repeat(123));
+    vec![
+        (
+            "Transcript::new(\"vox-test\"), then a 32-byte and a 64-byte challenge (§A.7)",
+            vec![New("vox-test"), Challenge("c", 32), Challenge("c", 64)],
+        ),
+        (
+            "two appends (one of them empty), then a 64-byte challenge",
+            vec![
+                New("vox-test"),
+                Append("msg", b"hello vox".to_vec()),
+                Append("empty", Vec::new()),
+                Challenge("c", 64),
+            ],
+        ),
+        (
+            "a 400-byte message (run_f twice inside absorb), a 200-byte challenge (run_f inside \
+             squeeze), a u64 append (LE64 of 2^53 + 1) and a 32-byte challenge",
+            vec![
+                New("vox-test"),
+                Append("long", long),
+                Challenge("wide", 200),
+                Append("n", (9_007_199_254_740_993u64).to_le_bytes().to_vec()),
+                Challenge("c", 32),
+            ],
+        ),
+        (
+            "a 122-byte challenge label: the PRF framing ends exactly at pos = R, so absorb runs \
+             run_f and begin_op does not run it again",
+            vec![New("vox-test"), Challenge(x122, 16)],
+        ),
+        (
+            "a 123-byte challenge label: the PRF framing's first byte fills pos = R (run_f inside \
+             absorb, pos_begin reset to 0), the flags byte lands at pos 0, then the C flag runs \
+             run_f at pos = 1",
+            vec![New("vox-test"), Challenge(y123, 16)],
+        ),
+    ]
+}
+
+fn leak_str(s: &str) -> &'static str {
+    Box::leak(s.to_string().into_boxed_str())
+}
+
+fn gen_strobe() -> Value {
+    let mut zero = [0u8; 200];
+    keccak_f1600_replica(&mut zero);
+    let block = strobe_init_block();
+    let mut permuted = block;
+    keccak_f1600_replica(&mut permuted);
+    let mut cases = Vec::new();
+    for (name, ops) in strobe_cases() {
+        let mut steps = Vec::new();
+        let mut replica: Option<MerlinReplica> = None;
+        let mut merlin: Option<Transcript> = None;
+        for op in ops {
+            let mut step = match op {
+                StrobeOp::New(label) => {
+                    replica = Some(MerlinReplica::new(label.as_bytes()));
+                    merlin = Some(Transcript::new(label.as_bytes()));
+                    json!({ "op": "new", "label": label })
+                }
+                StrobeOp::Append(label, m) => {
+                    replica
+                        .as_mut()
+                        .unwrap()
+                        .append_message(label.as_bytes(), &m);
+                    merlin
+                        .as_mut()
+                        .unwrap()
+                        .append_message(label.as_bytes(), &m);
+                    json!({ "op": "append_message", "label": label, "message": hex::encode(&m) })
+                }
+                StrobeOp::Challenge(label, n) => {
+                    // The challenge bytes come from the merlin crate; the replica must agree.
+                    let mut out = vec![0u8; n];
+                    merlin
+                        .as_mut()
+                        .unwrap()
+                        .challenge_bytes(label.as_bytes(), &mut out);
+                    let mine = replica
+                        .as_mut()
+                        .unwrap()
+                        .challenge_bytes(label.as_bytes(), n);
+                    assert_eq!(mine, out, "{name}: replica ≠ merlin");
+                    json!({ "op": "challenge_bytes", "label": label, "n": n, "output": hex::encode(&out) })
+                }
+            };
+            step["after"] = replica.as_ref().unwrap().state_json();
+            steps.push(step);
+        }
+        cases.push(json!({ "name": name, "steps": steps }));
+    }
+    with(
+        header(
+            "STROBE-128 and merlin 3.0 from the specification (appendix A): Keccak-f[1600] of \
+             the zero state, the STROBE initial block before and after the permutation, and \
+             merlin transcripts with the full STROBE state (st, pos, pos_begin, cur_flags) after \
+             each operation. States are computed by an independent replica of the appendix; \
+             challenge outputs by the merlin crate, and the replica reproduces them. Labels are \
+             ASCII text; messages and outputs are hex.",
+            "protocol-spec/A-merlin-strobe.md §A.1–§A.7",
+            None,
+        ),
+        json!({
+            "rate": STROBE_R,
+            "keccak_f1600_of_zero": hex::encode(zero),
+            "init_block": hex::encode(block),
+            "init_block_permuted": hex::encode(permuted),
+            "merlin_protocol_label": "Merlin v1.0",
+            "cases": cases,
+        }),
+    )
+}
+
+fn verify_strobe(v: &Value) {
+    assert_eq!(u(&v["rate"]), 166);
+    // Keccak-f[1600] of the zero state: lane 0 is 0xf1258f7940e1dde7 (FIPS 202 KAT).
+    let mut zero = [0u8; 200];
+    keccak_f1600_replica(&mut zero);
+    assert_eq!(hex::encode(zero), s(&v["keccak_f1600_of_zero"]));
+    assert_eq!(&s(&v["keccak_f1600_of_zero"])[..16], "e7dde140798f25f1");
+    let block = strobe_init_block();
+    assert_eq!(hex::encode(block), s(&v["init_block"]));
+    let mut permuted = block;
+    keccak_f1600_replica(&mut permuted);
+    assert_eq!(hex::encode(permuted), s(&v["init_block_permuted"]));
+    assert_eq!(s(&v["merlin_protocol_label"]), "Merlin v1.0");
+    assert!(arr(&v["cases"]).len() >= 5);
+    for case in arr(&v["cases"]) {
+        let name = s(&case["name"]);
+        let mut replica: Option<MerlinReplica> = None;
+        let mut merlin: Option<Transcript> = None;
+        for step in arr(&case["steps"]) {
+            let label = s(&step["label"]);
+            match s(&step["op"]) {
+                "new" => {
+                    replica = Some(MerlinReplica::new(label.as_bytes()));
+                    merlin = Some(Transcript::new(leak(label)));
+                }
+                "append_message" => {
+                    let m = unhex(&step["message"]);
+                    replica
+                        .as_mut()
+                        .unwrap()
+                        .append_message(label.as_bytes(), &m);
+                    merlin.as_mut().unwrap().append_message(leak(label), &m);
+                }
+                "challenge_bytes" => {
+                    let n = usize::try_from(u(&step["n"])).unwrap();
+                    let mine = replica
+                        .as_mut()
+                        .unwrap()
+                        .challenge_bytes(label.as_bytes(), n);
+                    assert_eq!(hex::encode(&mine), s(&step["output"]), "{name} (replica)");
+                    let mut out = vec![0u8; n];
+                    merlin
+                        .as_mut()
+                        .unwrap()
+                        .challenge_bytes(leak(label), &mut out);
+                    assert_eq!(hex::encode(&out), s(&step["output"]), "{name} (merlin)");
+                }
+                other => panic!("unknown op {other}"),
+            }
+            assert_eq!(
+                replica.as_ref().unwrap().state_json(),
+                step["after"],
+                "{name}: state after {}",
+                s(&step["op"])
+            );
+        }
+    }
+    // A §A.7 by hand: the state after Transcript::new("vox-test") is the permuted initial
+    // block xored with the absorbed framing and data at positions 0..36.
+    let first = &arr(&arr(&v["cases"])[0]["steps"])[0];
+    assert_eq!(s(&first["label"]), "vox-test");
+    let mut absorbed = vec![0x00, 0x12];
+    absorbed.extend_from_slice(b"Merlin v1.0");
+    absorbed.extend_from_slice(&[0x01, 0x12]);
+    absorbed.extend_from_slice(b"dom-sep");
+    absorbed.extend_from_slice(&[8, 0, 0, 0, 0x0e, 0x02]);
+    absorbed.extend_from_slice(b"vox-test");
+    assert_eq!(absorbed.len(), 36);
+    let mut expect = permuted;
+    for (i, b) in absorbed.iter().enumerate() {
+        expect[i] ^= b;
+    }
+    assert_eq!(s(&first["after"]["st"]), hex::encode(expect));
+    assert_eq!(u(&first["after"]["pos"]), 36);
+    assert_eq!(u(&first["after"]["pos_begin"]), 27);
+    assert_eq!(u(&first["after"]["cur_flags"]), 0x02);
+    // The replica also reproduces every challenge of transcripts.json (02 §2.1–§2.3).
+    let tj: Value = serde_json::from_str(
+        &std::fs::read_to_string(vectors_dir().join("transcripts.json")).unwrap(),
+    )
+    .unwrap();
+    for case in arr(&tj["cases"]) {
+        let mut t = MerlinReplica::new(s(&tj["protocol_label"]).as_bytes());
+        for op in arr(&case["appends"]) {
+            t.append_message(s(&op["label"]).as_bytes(), &unhex(&op["value"]));
+        }
+        let out = t.challenge_bytes(s(&case["challenge_label"]).as_bytes(), 64);
+        assert_eq!(hex::encode(out), s(&case["challenge_bytes"]));
+    }
+}
+
+#[test]
+fn strobe() {
+    check("strobe.json", gen_strobe, verify_strobe);
 }

@@ -854,7 +854,11 @@ impl Referendum {
         choices: &Choices,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<(Ballot, vox_protocol::ballot::BallotSecrets)> {
-        encrypt_ballot(&self.context(), credential, choices, rng).map_err(err)
+        let previous = self
+            .last
+            .get(&credential.public_key().to_bytes())
+            .map(|l| l.hash);
+        encrypt_ballot(&self.context(), credential, choices, previous, rng).map_err(err)
     }
 
     /// Accept a ballot (the last ballot of a credential replaces its earlier one).
@@ -1476,7 +1480,7 @@ pub fn write_bench_record(
                     vec![vec![1, 0]]
                 };
                 let c = creds.get(v).ok_or_else(|| err("voter"))?;
-                encrypt_ballot(&ctx, c, &choices, &mut ChaCha20Rng::seed_from_u64(s))
+                encrypt_ballot(&ctx, c, &choices, None, &mut ChaCha20Rng::seed_from_u64(s))
                     .map(|(b, _)| b)
                     .map_err(err)
             });

@@ -1875,6 +1875,24 @@ impl Verifier {
                     "this ballot was cast before: a ballot may appear once (replay)".into(),
                 ));
             }
+            let latest = cred.cast.last().copied();
+            if ballot.previous != latest {
+                let name = |h: Option<Hash32>| match h {
+                    Some(h) => format!("ballot {}", human_code(&h)),
+                    None => "no ballot".to_owned(),
+                };
+                faults.push((
+                    StepId::Ballots,
+                    at.clone(),
+                    format!(
+                        "V10.6: this ballot extends {} but its credential's latest ballot \
+                         before it is {}: an older ballot posted after a newer one, or a \
+                         ballot the voter did not order",
+                        name(ballot.previous),
+                        name(latest)
+                    ),
+                ));
+            }
             if cred.audited.contains(&hash) {
                 faults.push((
                     StepId::Ballots,
@@ -1982,6 +2000,12 @@ impl Verifier {
                     if let Err(err) = audited.ballot.check_structure(&ctx, &e.index) {
                         faults.push((StepId::Ballots, format!("audited ballot: {err}")));
                     }
+                }
+                if let Err(err) = audited.ballot.check_signature(&st.manifest_hash) {
+                    faults.push((
+                        StepId::Ballots,
+                        format!("V10.4: the audited ballot is not signed by its credential: {err}"),
+                    ));
                 }
                 if let Err(err) = audited.verify_opening(&ctx) {
                     faults.push((StepId::Ballots, format!("audit opening: {err}")));

@@ -221,7 +221,7 @@ fn ballot_without_credential_is_caught_by_v10() {
         let outsider = Credential::generate(&mut rng);
         let ctx = BallotContext::new(&h.manifest, *h.joint.election_key());
         let choices = vec![vec![1, 0], vec![1, 0, 0], vec![1, 0, 0], vec![3, 3]];
-        let (ballot, _) = encrypt_ballot(&ctx, &outsider, &choices, &mut rng).unwrap();
+        let (ballot, _) = encrypt_ballot(&ctx, &outsider, &choices, None, &mut rng).unwrap();
         let at = closed_at(r);
         insert(r, at, Payload::BallotCast { ballot });
     });
@@ -1148,6 +1148,7 @@ fn r1_ballot(credential: &Credential, seed: u64) -> Ballot {
         &ctx,
         credential,
         &choices,
+        None,
         &mut ChaCha20Rng::seed_from_u64(seed),
     )
     .unwrap();
@@ -1863,6 +1864,142 @@ fn a_policy_governs_only_later_proposals() {
     assert_eq!(
         report.status(StepId::Petitions),
         Status::Pass,
+        "{}",
+        report.to_human()
+    );
+}
+
+// ---- ballot ordering (V10.6) and signed audits (V10.4) ------------------------------------
+
+/// The credential of the first ballot that has no `previous` and no later ballot of its
+/// credential, and that ballot's entry.
+fn lone_first_ballot(rec: &SynthRecord) -> (usize, CredentialPublicKey) {
+    let all = ballots(rec);
+    let cred = |i: usize| match &rec.entries[i].payload {
+        Payload::BallotCast { ballot } => ballot.credential,
+        _ => unreachable!(),
+    };
+    let i = all
+        .iter()
+        .copied()
+        .find(|&i| all.iter().filter(|&&j| cred(j) == cred(i)).count() == 1)
+        .unwrap();
+    (i, cred(i))
+}
+
+#[test]
+fn honest_revote_names_the_ballot_it_supersedes() {
+    let rec = &base().record;
+    let all = ballots(rec);
+    let chained = all.iter().any(|&i| match &rec.entries[i].payload {
+        Payload::BallotCast { ballot } => ballot.previous.is_some(),
+        _ => false,
+    });
+    assert!(
+        chained,
+        "the honest record has a re-vote naming its predecessor"
+    );
+    assert_eq!(verify(rec).verdict(), Verdict::Pass);
+}
+
+#[test]
+fn withheld_ballot_posted_after_the_voters_later_ballot_is_caught_by_v10() {
+    // A coercer (or the server) holds ballot A, signed by the voter's device but never
+    // cast; the voter votes B. Posting A after B must not make A count.
+    let h = base();
+    let mut leaf = 0;
+    let rec = edit_resigned(|r| {
+        let (_, cred) = lone_first_ballot(r);
+        let credential = h
+            .credentials
+            .iter()
+            .find(|c| c.public_key() == cred)
+            .unwrap();
+        let withheld = r1_ballot(credential, 77);
+        assert_eq!(withheld.previous, None);
+        let at = closed_at(r);
+        insert(r, at, Payload::BallotCast { ballot: withheld });
+        leaf = at;
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    let f = failures(&report, StepId::Ballots);
+    assert!(
+        f.iter().any(|f| f.message.contains("V10.6")
+            && matches!(&f.location, Location::Ballot { leaf: x, .. } if *x == leaf as u64)),
+        "{f:?}"
+    );
+}
+
+#[test]
+fn revote_moved_before_the_ballot_it_supersedes_is_caught_by_v10() {
+    let rec = edit_resigned(|r| {
+        let all = ballots(r);
+        let j = all
+            .iter()
+            .copied()
+            .find(|&i| matches!(&r.entries[i].payload, Payload::BallotCast { ballot } if ballot.previous.is_some()))
+            .unwrap();
+        let e = r.entries.remove(j);
+        let first = ballots(r)[0];
+        insert(r, first.max(1), e.payload);
+        restamp(r);
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    assert!(
+        failures(&report, StepId::Ballots)
+            .iter()
+            .any(|f| f.message.contains("V10.6")),
+        "{}",
+        report.to_human()
+    );
+}
+
+fn audited_mut(rec: &mut SynthRecord) -> &mut vox_protocol::ballot::AuditedBallot {
+    let a = rec
+        .find(|p| matches!(p, Payload::BallotAudited { .. }))
+        .unwrap();
+    match &mut rec.entries[a].payload {
+        Payload::BallotAudited { audited } => audited,
+        _ => unreachable!(),
+    }
+}
+
+#[test]
+fn audit_in_another_credentials_name_is_caught_by_v10() {
+    // The opening still checks (it does not involve the credential), but the ballot is
+    // not signed by the credential it names.
+    let h = base();
+    let rec = edit_resigned(|r| {
+        let audited = audited_mut(r);
+        let other = h
+            .credentials
+            .iter()
+            .map(|c| c.public_key())
+            .find(|k| *k != audited.ballot.credential)
+            .unwrap();
+        audited.ballot.credential = other;
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    assert!(
+        failures(&report, StepId::Ballots)
+            .iter()
+            .any(|f| f.message.contains("not signed by its credential")),
+        "{}",
+        report.to_human()
+    );
+}
+
+#[test]
+fn audit_with_a_forged_signature_is_caught_by_v10() {
+    let rec = edit_resigned(|r| {
+        let audited = audited_mut(r);
+        audited.ballot.signature.0.z = audited.ballot.signature.0.z + Scalar::ONE;
+    });
+    let report = expect(&rec, StepId::Ballots, true);
+    assert!(
+        failures(&report, StepId::Ballots)
+            .iter()
+            .any(|f| f.message.contains("not signed by its credential")),
         "{}",
         report.to_human()
     );
