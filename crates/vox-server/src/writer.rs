@@ -4,7 +4,8 @@
 //! the verified ballots here. One writer task per process takes every ballot waiting
 //! (up to `max_ballot_batch`) into one transaction: lock the board, re-check what may
 //! have changed (state and window of the referendum, the credential's standing at the
-//! ballot's leaf, ballots already cast or audited, Idempotency-Keys), append one entry
+//! ballot's leaf, ballots already cast or audited, that the ballot extends its
+//! credential's latest one, Idempotency-Keys), append one entry
 //! per ballot, sign one tree head, build and sign a receipt per ballot, upsert
 //! `latest_ballot` (last ballot per credential counts) and commit. Each request gets its
 //! receipt only after its own commit; a slow fsync makes the next batch bigger rather
@@ -119,6 +120,25 @@ async fn commit_batch(inner: &Inner, batch: Vec<PendingBallot>) {
     tracing::debug!(ballots = n, micros = nanos / 1000, "ballot batch committed");
 }
 
+/// 409 `ballot-not-latest`: the ballot does not extend its credential's latest ballot.
+fn not_latest(previous: Option<Hash32>, latest: Option<Hash32>) -> AppError {
+    let name = |h: Option<Hash32>| match h {
+        Some(h) => format!("ballot {}", human_code(&h)),
+        None => "no ballot".to_owned(),
+    };
+    AppError::conflict(
+        "ballot-not-latest",
+        format!(
+            "this ballot extends {} but the credential's latest ballot on the board is {}: \
+             the device must fetch the latest and sign again (a ballot signed before a later \
+             one can never be posted after it)",
+            name(previous),
+            name(latest)
+        ),
+    )
+    .with_field("previous")
+}
+
 /// Placeholders `$1, …, $n` for an IN list.
 fn placeholders(n: usize) -> String {
     (1..=n)
@@ -173,6 +193,43 @@ async fn try_commit(
                 None => {
                     audited.insert(hash);
                 }
+            }
+        }
+    }
+
+    // The latest ballot of each credential in the batch: a ballot must extend it (its
+    // signed `previous`, 04 §4.3, 10 V10.6), so no one can post an older ballot after a
+    // newer one. Read under the board lock, so another process cannot move it meanwhile.
+    let mut latest_before: HashMap<(String, [u8; 32]), Hash32> = HashMap::new();
+    let mut by_referendum: HashMap<&str, Vec<Vec<u8>>> = HashMap::new();
+    for (ballot, _, _, _) in &work {
+        by_referendum
+            .entry(ballot.referendum_id.as_str())
+            .or_default()
+            .push(ballot.credential.to_bytes().to_vec());
+    }
+    for (rid, creds) in by_referendum {
+        for chunk in creds.chunks(400) {
+            let sql = format!(
+                "SELECT credential, ballot_hash FROM latest_ballot \
+                 WHERE referendum_id = $1 AND credential IN ({})",
+                (2..=chunk.len() + 1)
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql).bind(rid);
+            for c in chunk {
+                q = q.bind(c.clone());
+            }
+            for r in q.fetch_all(w.conn()).await? {
+                let cred: Vec<u8> = r.try_get(0)?;
+                let hash: Vec<u8> = r.try_get(1)?;
+                let (Ok(cred), Ok(hash)) = (<[u8; 32]>::try_from(cred), <[u8; 32]>::try_from(hash))
+                else {
+                    return Err(AppError::internal("a stored latest ballot is malformed"));
+                };
+                latest_before.insert((rid.to_owned(), cred), Hash32(hash));
             }
         }
     }
@@ -240,6 +297,13 @@ async fn try_commit(
             }
             let referendum_id = ballot.referendum_id.clone();
             let credential = ballot.credential.to_bytes();
+            let key = (referendum_id.clone(), credential);
+            let latest = latest_before.get(&key).copied();
+            if ballot.previous != latest {
+                decisions.push(Decision::Done(Err(not_latest(ballot.previous, latest))));
+                continue;
+            }
+            latest_before.insert(key, hash);
             let leaf = w.push(Payload::BallotCast { ballot })?;
             first_by_hash.insert(hash, i);
             if let Some(id) = &idem {

@@ -39,9 +39,12 @@ fn run_parallel<J: Sync, R: Send>(
     v.into_iter().map(|(_, r)| r).collect()
 }
 
-/// Cast in parallel through `clients`: single voters, voters racing themselves with
-/// different ballots, and one ballot posted several times at once. Then close, tally,
-/// publish, and check one counted ballot per credential and a consistent log.
+/// Cast in parallel through `clients`: single voters, voters racing themselves with a
+/// chain of four ballots (each naming the one before as `previous`), and one ballot posted
+/// several times at once. A chained ballot that arrives before its predecessor is refused
+/// (409 ballot-not-latest) and sent again afterwards, as a device would. Then close,
+/// tally, publish, and check one counted ballot per credential (the chain's last) and a
+/// consistent log.
 fn casting_race(clients: &[Client], tag: &str) {
     let c = &clients[0];
     let voters = Voters::new(&format!("e-{tag}"), 40, |_| None);
@@ -59,22 +62,52 @@ fn casting_race(clients: &[Client], tag: &str) {
         ));
     }
     for v in 30..35 {
+        let mut previous = None;
         for k in 0..4 {
-            jobs.push((
-                v,
-                encrypt(&m, key, &voters.creds[v], &choices(&m, k % 2 == 0, 0)).0,
-            ));
+            let b = encrypt_after(
+                &m,
+                key,
+                &voters.creds[v],
+                &choices(&m, k % 2 == 0, 0),
+                previous,
+            )
+            .0;
+            previous = Some(b.hash());
+            jobs.push((v, b));
         }
     }
     let same = encrypt(&m, key, &voters.creds[35], &choices(&m, true, 0)).0;
     for _ in 0..4 {
         jobs.push((35, same.clone()));
     }
+    let chain_order = jobs.clone();
     jobs.shuffle(&mut OsRng);
-    let answers = run_parallel(&jobs, 12, |i, (_, b)| {
+    let mut answers = run_parallel(&jobs, 12, |i, (_, b)| {
         let cl = &clients[i % clients.len()];
         cast(cl, &m, b)
     });
+    // Out-of-order links of a chain were refused; send them again in chain order.
+    let mut refused = 0;
+    for (_, b) in &chain_order {
+        let Some(i) = jobs.iter().position(|(_, x)| x == b) else {
+            continue;
+        };
+        if answers[i].status == 409 {
+            assert!(
+                answers[i].body.contains("ballot-not-latest"),
+                "{}",
+                answers[i].body
+            );
+            assert!(
+                b.previous.is_some(),
+                "a first ballot was refused: {}",
+                answers[i].body
+            );
+            refused += 1;
+            answers[i] = cast(&clients[0], &m, b);
+        }
+    }
+    eprintln!("{refused} chained ballots arrived before their predecessor and were resent");
 
     let mut receipts: HashMap<String, Receipt> = HashMap::new();
     let mut by_voter: HashMap<usize, Vec<(u64, Ballot)>> = HashMap::new();
@@ -98,6 +131,15 @@ fn casting_race(clients: &[Client], tag: &str) {
             .entry(*v)
             .or_default()
             .push((receipt.leaf_index, b.clone()));
+    }
+    // Every chained ballot landed after the ballot it extends.
+    for (_, b) in &chain_order {
+        if let Some(p) = b.previous {
+            assert!(
+                receipts[&p.to_hex()].leaf_index < receipts[&b.hash().to_hex()].leaf_index,
+                "a ballot landed before the ballot it extends"
+            );
+        }
     }
     // The duplicated ballot: one 201, three 200, one leaf.
     let dup: Vec<u16> = jobs

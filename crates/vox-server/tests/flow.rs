@@ -184,9 +184,20 @@ fn full_flow(db: &TestDb) {
         receipts.push((b, receipt));
     }
     // Voter 0 changes their mind: no and option c.
-    let (revote, _) = encrypt(&m, key, &voters.creds[0], &choices(&m, false, 2));
-    cast(c, &m, &revote).expect(201);
     let first = first_ballot_v0.unwrap();
+    // A re-vote must name the ballot it supersedes: one that does not is refused.
+    let (stale, _) = encrypt(&m, key, &voters.creds[0], &choices(&m, false, 2));
+    let r = cast(c, &m, &stale);
+    r.expect(409);
+    assert!(r.body.contains("ballot-not-latest"), "{}", r.body);
+    let (revote, _) = encrypt_after(
+        &m,
+        key,
+        &voters.creds[0],
+        &choices(&m, false, 2),
+        Some(first.hash()),
+    );
+    cast(c, &m, &revote).expect(201);
     let st = c
         .get(&format!(
             "/api/v1/referendums/r1/ballots/{}",
@@ -194,6 +205,7 @@ fn full_flow(db: &TestDb) {
         ))
         .json();
     assert_eq!(st["status"], "superseded");
+    assert_eq!(st["superseded_by"]["ballot_hash"], revote.hash().to_hex());
     let st = c
         .get(&format!(
             "/api/v1/referendums/r1/ballots/{}",
@@ -201,6 +213,19 @@ fn full_flow(db: &TestDb) {
         ))
         .json();
     assert_eq!(st["status"], "counted");
+    assert!(st.get("superseded_by").is_none());
+    // What a device names as `previous`: the credential's latest ballot, or 404.
+    let latest = |cred: &vox_crypto::credential::Credential| {
+        c.get(&format!(
+            "/api/v1/referendums/r1/credentials/{}/latest-ballot",
+            cred.public_key().point().to_hex()
+        ))
+    };
+    let l = latest(&voters.creds[0]).json();
+    assert_eq!(l["ballot_hash"], revote.hash().to_hex());
+    assert_eq!(l["tracking_code"], revote.tracking_code());
+    let never = vox_crypto::credential::Credential::generate(&mut rand::rngs::OsRng);
+    assert!(latest(&never).expect(200).json().is_null());
     let d = c.get("/api/v1/referendums/r1").json();
     assert_eq!(d["ballots_cast"], 7);
     assert_eq!(d["audited_ballots"], 1);

@@ -31,8 +31,17 @@ fn honest_board(url: &str) {
     let trustees = Trustees::new(3);
     let m = manifest("r", eh, &trustees, 2, None);
     let (_, key) = open_referendum(c, &m, &trustees);
+    let mut latest = std::collections::HashMap::new();
     for (i, v) in [0usize, 1, 2, 0].into_iter().enumerate() {
-        let (b, _) = encrypt(&m, key, &voters.creds[v], &choices(&m, i % 2 == 0, i % 3));
+        let previous = latest.get(&v).copied();
+        let (b, _) = encrypt_after(
+            &m,
+            key,
+            &voters.creds[v],
+            &choices(&m, i % 2 == 0, i % 3),
+            previous,
+        );
+        latest.insert(v, b.hash());
         let body = serde_json::to_string(&b).unwrap();
         let k = format!("k-ballot-{i}");
         c.request(

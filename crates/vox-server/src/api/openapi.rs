@@ -308,6 +308,14 @@ const OPERATIONS: &[Operation] = &[
         200,
     ),
     (
+        "get",
+        "/api/v1/referendums/{id}/credentials/{credential}/latest-ballot",
+        "A credential's latest ballot: what its next ballot names as `previous`",
+        None,
+        None,
+        200,
+    ),
+    (
         "post",
         "/api/v1/referendums/{id}/audits",
         "Publish a Benaloh-audited ballot",

@@ -18,6 +18,7 @@ use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::oneshot;
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
+use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::dlog::DlogTable;
 use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
 use vox_crypto::threshold::{
@@ -30,7 +31,7 @@ use vox_protocol::board::{is_early_close, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
 };
-use vox_protocol::encoding::Hashable;
+use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::manifest::Manifest;
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 use vox_protocol::ProtocolError;
@@ -57,6 +58,10 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{r}/open"), post(open))
         .route(&format!("{r}/ballots"), post(cast))
         .route(&format!("{r}/ballots/{{ballot_hash}}"), get(ballot_status))
+        .route(
+            &format!("{r}/credentials/{{credential}}/latest-ballot"),
+            get(latest_ballot),
+        )
         .route(&format!("{r}/audits"), post(audit))
         .route(&format!("{r}/close"), post(close))
         .route(&format!("{r}/close-early"), post(close_early))
@@ -744,6 +749,62 @@ async fn cast(
 struct BallotStatus {
     leaf_index: u64,
     status: &'static str,
+    /// When superseded: the credential's latest ballot, so that the device can tell
+    /// whether it cast that one itself (an alarm if not, 04 §4.7).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    superseded_by: Option<LatestBallot>,
+}
+
+/// A credential's latest ballot in a referendum: what its next ballot names as
+/// `previous` (04 §4.3).
+#[derive(Serialize)]
+struct LatestBallot {
+    ballot_hash: Hash32,
+    leaf_index: u64,
+    tracking_code: String,
+}
+
+/// `GET …/credentials/{credential}/latest-ballot`: the credential's latest ballot, or
+/// `null` if it has none (a normal answer, not an error: a first-time voter's device asks
+/// it too). Public like the ballots themselves (each names its credential); the device
+/// checks what it is told: a hash it did not cast is an alarm, a wrong hash only gets its
+/// next ballot refused.
+async fn latest_ballot(
+    State(s): State<AppState>,
+    Path((id, credential)): Path<(String, String)>,
+) -> ApiResult {
+    let credential = Point::from_hex(&credential)
+        .and_then(CredentialPublicKey::new)
+        .map_err(|e| AppError::bad_request(Some("credential".into()), e.to_string()))?;
+    {
+        let st = s.board.read();
+        get_ref(&st, &id)?;
+    }
+    let row = sqlx::query(
+        "SELECT ballot_hash, seq FROM latest_ballot WHERE referendum_id = $1 AND credential = $2",
+    )
+    .bind(&id)
+    .bind(credential.to_bytes().to_vec())
+    .fetch_optional(&s.board.db.pool)
+    .await?;
+    let latest = match row {
+        None => None,
+        Some(r) => {
+            let hash = hash_column(r.try_get(0)?)?;
+            Some(LatestBallot {
+                tracking_code: human_code(&hash),
+                ballot_hash: hash,
+                leaf_index: to_u64(r.try_get::<i64, _>(1)?),
+            })
+        }
+    };
+    JsonResponse::ok(&latest)
+}
+
+fn hash_column(bytes: Vec<u8>) -> Result<Hash32, AppError> {
+    <[u8; 32]>::try_from(bytes.as_slice())
+        .map(Hash32)
+        .map_err(|_| AppError::internal("a stored ballot hash is not 32 bytes"))
 }
 
 async fn ballot_status(
@@ -753,7 +814,7 @@ async fn ballot_status(
     let hash = Hash32::from_hex(&hash)
         .map_err(|e| AppError::bad_request(Some("ballot_hash".into()), e.to_string()))?;
     let row = sqlx::query(
-        "SELECT b.seq, l.ballot_hash FROM ballots b LEFT JOIN latest_ballot l \
+        "SELECT b.seq, l.ballot_hash, l.seq FROM ballots b LEFT JOIN latest_ballot l \
          ON l.referendum_id = b.referendum_id AND l.credential = b.credential \
          WHERE b.ballot_hash = $1 AND b.referendum_id = $2",
     )
@@ -764,10 +825,23 @@ async fn ballot_status(
     if let Some(r) = row {
         let seq: i64 = r.try_get(0)?;
         let latest: Option<Vec<u8>> = r.try_get(1)?;
+        let latest_seq: Option<i64> = r.try_get(2)?;
         let counted = latest.as_deref() == Some(hash.0.as_slice());
+        let superseded_by = match (counted, latest, latest_seq) {
+            (false, Some(h), Some(seq)) => {
+                let h = hash_column(h)?;
+                Some(LatestBallot {
+                    tracking_code: human_code(&h),
+                    ballot_hash: h,
+                    leaf_index: to_u64(seq),
+                })
+            }
+            _ => None,
+        };
         return JsonResponse::ok(&BallotStatus {
             leaf_index: to_u64(seq),
             status: if counted { "counted" } else { "superseded" },
+            superseded_by,
         });
     }
     let row = sqlx::query(
@@ -781,6 +855,7 @@ async fn ballot_status(
         Some(r) => JsonResponse::ok(&BallotStatus {
             leaf_index: to_u64(r.try_get::<i64, _>(0)?),
             status: "audited",
+            superseded_by: None,
         }),
         None => Err(AppError::not_found("ballot", &hash.to_hex())),
     }
@@ -797,6 +872,8 @@ async fn audit(
     MaybeIdem(idem): MaybeIdem,
     ApiJson(audited): ApiJson<AuditedBallot>,
 ) -> ApiResult {
+    // Audits cost the board an entry each, like casts: the same per-credential limit.
+    s.limit_credential(&audited.ballot.credential.to_bytes())?;
     let snap = snapshot(&s, &id).await?;
     if audited.ballot.referendum_id != id {
         return Err(AppError::invalid(
@@ -827,6 +904,16 @@ async fn audit(
                     AppError::invalid(format!("ballot/{field}"), reason)
                 }
                 other => AppError::from(other),
+            })?;
+        // Only the credential's own device may publish an opening in its name (04 §4.6).
+        audited
+            .ballot
+            .check_signature(&manifest_hash)
+            .map_err(|e| {
+                AppError::invalid(
+                    "ballot/signature",
+                    format!("not signed by the ballot's credential: {e}"),
+                )
             })?;
         audited.verify_opening(&ctx)?;
         Ok(audited)

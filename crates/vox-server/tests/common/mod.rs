@@ -809,14 +809,26 @@ pub fn choices(m: &Manifest, yes: bool, pick: usize) -> Vec<Vec<u64>> {
     out
 }
 
+/// A credential's first ballot (`previous` = None).
 pub fn encrypt(
     m: &Manifest,
     key: ElectionPublicKey,
     cred: &Credential,
     choices: &[Vec<u64>],
 ) -> (Ballot, BallotSecrets) {
+    encrypt_after(m, key, cred, choices, None)
+}
+
+/// A ballot that extends the credential's ballot `previous` (a re-vote).
+pub fn encrypt_after(
+    m: &Manifest,
+    key: ElectionPublicKey,
+    cred: &Credential,
+    choices: &[Vec<u64>],
+    previous: Option<vox_crypto::Hash32>,
+) -> (Ballot, BallotSecrets) {
     let ctx = BallotContext::new(m, key);
-    encrypt_ballot(&ctx, cred, &choices.to_vec(), &mut OsRng).unwrap()
+    encrypt_ballot(&ctx, cred, &choices.to_vec(), previous, &mut OsRng).unwrap()
 }
 
 pub fn cast(c: &Client, m: &Manifest, ballot: &Ballot) -> Resp {
