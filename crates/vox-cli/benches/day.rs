@@ -63,6 +63,7 @@ use vox_cli::trustee::{Step, TrusteeSession};
 use vox_cli::voter::VotingContext;
 use vox_crypto::credential::Credential;
 use vox_crypto::threshold::TrusteeKeys;
+use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
@@ -578,6 +579,10 @@ struct Counters {
     reads: AtomicU64,
     requests: AtomicU64,
     intended_429: AtomicU64,
+    /// Casts refused because another ballot of the same credential landed first (the
+    /// ballot's `previous` was no longer the latest, 409 `ballot-not-latest`): what a
+    /// device sees when two of its casts race, as rapid bursts do on purpose.
+    stale_409: AtomicU64,
     errors: AtomicU64,
 }
 
@@ -600,6 +605,9 @@ struct Shared<'a> {
     c: Counters,
     error_samples: Mutex<Vec<String>>,
     signing_exhausted: AtomicBool,
+    /// The latest accepted ballot (leaf, hash) of each credential, as the clients saw
+    /// their receipts: what a device names as its next ballot's `previous`.
+    latest: Mutex<HashMap<u32, (u64, Hash32)>>,
 }
 
 /// An accepted signature, for the record check.
@@ -653,6 +661,13 @@ impl Shared<'_> {
             self.c.intended_429.fetch_add(1, Ordering::Relaxed);
             return None;
         }
+        if status == 409
+            && matches!(kind, Kind::Cast | Kind::RapidCast)
+            && text.contains("ballot-not-latest")
+        {
+            self.c.stale_409.fetch_add(1, Ordering::Relaxed);
+            return None;
+        }
         let short: String = text.chars().take(300).collect();
         self.error(format!("{} {method} {url}: {status} {short}", kind.name()));
         None
@@ -678,7 +693,8 @@ fn vote(
 ) {
     let yes = rand::thread_rng().gen_bool(0.55);
     let cred = &sh.creds[ci as usize];
-    let ballot = match encrypt_ballot(ctx, cred, &yes_no(yes), &mut OsRng) {
+    let previous = sh.latest.lock().unwrap().get(&ci).map(|(_, hash)| *hash);
+    let ballot = match encrypt_ballot(ctx, cred, &yes_no(yes), previous, &mut OsRng) {
         Ok((b, _)) => b,
         Err(e) => return sh.error(format!("encrypting: {e}")),
     };
@@ -701,6 +717,15 @@ fn vote(
         return sh.error(format!("cast: a fresh ballot answered {status}, not 201"));
     }
     sh.c.ballots.fetch_add(1, Ordering::Relaxed);
+    {
+        let mut latest = sh.latest.lock().unwrap();
+        let e = latest
+            .entry(ci)
+            .or_insert((receipt.leaf_index, receipt.ballot_hash));
+        if receipt.leaf_index >= e.0 {
+            *e = (receipt.leaf_index, receipt.ballot_hash);
+        }
+    }
     out.ballots.push((ci, receipt.leaf_index, yes));
     out.receipts.push(receipt.clone());
     *last = Some(receipt);
@@ -889,7 +914,7 @@ fn audit(
 ) {
     let yes = rand::thread_rng().gen_bool(0.55);
     let (ballot, secrets) =
-        match encrypt_ballot(ctx, &sh.creds[ci as usize], &yes_no(yes), &mut OsRng) {
+        match encrypt_ballot(ctx, &sh.creds[ci as usize], &yes_no(yes), None, &mut OsRng) {
             Ok(x) => x,
             Err(e) => return sh.error(format!("encrypting: {e}")),
         };
@@ -1403,6 +1428,7 @@ fn run_with(
         c: Counters::default(),
         error_samples: Mutex::new(Vec::new()),
         signing_exhausted: AtomicBool::new(false),
+        latest: Mutex::new(HashMap::new()),
     };
     let pg_port = match a.backend {
         Backend::Postgres => pg_port(&db.url),
@@ -1443,7 +1469,7 @@ fn run_with(
             );
             let w = WINDOW.as_secs_f64();
             eprintln!(
-                "day: [{:>4} s] ballots {:>6.0}/s  signatures {:>5.0}/s  checks {:>5.0}/s  requests {:>6.0}/s  | total ballots {} signatures {} audits {}  errors {}  intended 429s {}",
+                "day: [{:>4} s] ballots {:>6.0}/s  signatures {:>5.0}/s  checks {:>5.0}/s  requests {:>6.0}/s  | total ballots {} signatures {} audits {}  errors {}  intended 429s {}  stale 409s {}",
                 start.elapsed().as_secs(),
                 (now.0 - prev.0) as f64 / w,
                 (now.1 - prev.1) as f64 / w,
@@ -1454,6 +1480,7 @@ fn run_with(
                 c.audits.load(Ordering::Relaxed),
                 c.errors.load(Ordering::Relaxed),
                 c.intended_429.load(Ordering::Relaxed),
+                c.stale_409.load(Ordering::Relaxed),
             );
             windows.push((now.0 - prev.0, now.1 - prev.1));
             prev = now;
@@ -1547,6 +1574,10 @@ fn run_with(
         "errors             {errors} (any non-2xx answer other than the rapid re-voters' 429s, transport errors, failed client-side checks)"
     );
     println!("intended 429s      {intended} (rapid re-voters over the per-credential limit)");
+    println!(
+        "stale 409s         {} (a cast raced another ballot of its credential: its `previous` was no longer the latest)",
+        c.stale_409.load(Ordering::Relaxed)
+    );
     println!();
     println!("| request | count | p50 ms | p95 ms | p99 ms | max ms | answers |");
     println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");

@@ -522,8 +522,22 @@ pub struct AuditPosted {
 pub struct BallotStatus {
     /// Leaf index.
     pub leaf_index: u64,
-    /// `counted` or `superseded`.
+    /// `counted`, `superseded` or `audited`.
     pub status: String,
+    /// When superseded: the credential's latest ballot.
+    #[serde(default)]
+    pub superseded_by: Option<LatestBallot>,
+}
+
+/// A credential's latest ballot in a referendum (`GET …/credentials/{key}/latest-ballot`).
+#[derive(Clone, Debug, Deserialize)]
+pub struct LatestBallot {
+    /// Its hash: what the credential's next ballot names as `previous`.
+    pub ballot_hash: Hash32,
+    /// Its leaf.
+    pub leaf_index: u64,
+    /// Its tracking code.
+    pub tracking_code: String,
 }
 
 /// `POST .../decryption-shares` answer.
@@ -1143,6 +1157,21 @@ impl Client {
             enc(id),
             hash.to_hex()
         ))
+    }
+
+    /// `GET /api/v1/referendums/{id}/credentials/{key}/latest-ballot`; `None` (the server
+    /// answers `null`) if the credential has cast no ballot in that referendum.
+    pub fn latest_ballot(
+        &self,
+        id: &str,
+        credential: &CredentialPublicKey,
+    ) -> Result<Option<LatestBallot>> {
+        let path = format!(
+            "/api/v1/referendums/{}/credentials/{}/latest-ballot",
+            enc(id),
+            credential.point().to_hex()
+        );
+        self.get(&path)
     }
 
     /// `POST /api/v1/referendums/{id}/tally` (no key: a deterministic step).

@@ -19,6 +19,7 @@
 //! Ballots and signatures are prepared on all cores (rayon) and submitted by several
 //! concurrent HTTP clients, as many citizens' devices would.
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -31,6 +32,7 @@ use rand::Rng;
 use rayon::prelude::*;
 use vox_crypto::credential::Credential;
 use vox_crypto::threshold::TrusteeKeys;
+use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, Choices};
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
 use vox_protocol::encoding::Hashable;
@@ -825,18 +827,23 @@ impl Demo {
                 let c = creds
                     .get(p.voter)
                     .ok_or_else(|| anyhow!("no citizen {}", p.voter))?;
-                let enc = |ch: &Choices| {
-                    encrypt_ballot(&ctx, c, ch, &mut OsRng).map_err(|e| anyhow!("{e}"))
+                // A re-vote names the ballot it supersedes (`previous`, 04 §4.3).
+                let enc = |ch: &Choices, previous: Option<Hash32>| {
+                    encrypt_ballot(&ctx, c, ch, previous, &mut OsRng).map_err(|e| anyhow!("{e}"))
                 };
                 let audit = if p.audit {
-                    let (b, s) = enc(&p.last)?;
+                    let (b, s) = enc(&p.last, None)?;
                     Some(AuditedBallot::new(b, s))
                 } else {
                     None
                 };
                 let out = match &p.first {
-                    Some(first) => (audit, enc(first)?.0, Some(enc(&p.last)?.0)),
-                    None => (audit, enc(&p.last)?.0, None),
+                    Some(first) => {
+                        let first = enc(first, None)?.0;
+                        let last = enc(&p.last, Some(first.hash()))?.0;
+                        (audit, first, Some(last))
+                    }
+                    None => (audit, enc(&p.last, None)?.0, None),
                 };
                 enc_bar.inc(1);
                 Ok(out)
@@ -869,9 +876,12 @@ impl Demo {
         })?;
         bar.finish_and_clear();
 
-        // A citizen checks a receipt online; a re-voter sees the first ballot superseded.
+        // A citizen checks a receipt online; a re-voter sees the first ballot superseded
+        // by the ballot their own device cast (the demo's devices: every re-vote).
+        let revoted: HashSet<Hash32> = revote_receipts.iter().map(|r| r.ballot_hash).collect();
+        let own = |h: &Hash32| revoted.contains(h);
         let sample = receipts.first().ok_or_else(|| anyhow!("no receipt"))?;
-        let status = check_receipt(public, &board_key, sample, false)?;
+        let status = check_receipt(public, &board_key, sample, &own, false)?;
         if status != "counted" {
             bail!(
                 "receipt {} is {status}, expected counted",
@@ -881,7 +891,7 @@ impl Demo {
         let superseded = receipts
             .get(n - revoters)
             .ok_or_else(|| anyhow!("no re-voter receipt"))?;
-        let status = check_receipt(public, &board_key, superseded, false)?;
+        let status = check_receipt(public, &board_key, superseded, &own, false)?;
         if status != "superseded" {
             bail!(
                 "receipt {} of a re-voter's first ballot is {status}, expected superseded",
@@ -891,7 +901,7 @@ impl Demo {
         let last_revote = revote_receipts
             .last()
             .ok_or_else(|| anyhow!("no re-vote receipt"))?;
-        let status = check_receipt(public, &board_key, last_revote, false)?;
+        let status = check_receipt(public, &board_key, last_revote, &own, false)?;
         if status != "counted" {
             bail!(
                 "receipt {} is {status}, expected counted",

@@ -26,32 +26,24 @@
 //! hints is a rotation the server leaves out: that would make it check the manifest's act
 //! against a role key the board has since replaced, which only helps an attacker who
 //! holds that old key; the verifier (V4) replays every rotation and catches it.
+//!
+//! The checks themselves are [`vox_protocol::device`], the same code the browser runs
+//! (compiled to wasm in `vox-web`); this module does the I/O around them: the
+//! known-boards file and the HTTP fetches of the signed head, the leaves and their
+//! inclusion proofs.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
-use vox_crypto::elgamal::ElectionPublicKey;
-use vox_crypto::Hash32;
-use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, SignedTreeHead};
-use vox_protocol::ceremony::{completed_payload, CeremonyPhase, CeremonyTracker};
-use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::Manifest;
-use vox_protocol::merkle::{verify_inclusion, NodeHash};
+use vox_protocol::board::{BoardPublicKey, Payload, SignedTreeHead};
+use vox_protocol::device::{self, ProvedLeaf, ReferendumClaims};
+use vox_protocol::merkle::NodeHash;
 use vox_protocol::roles::Authorities;
 
 use crate::client::{Client, ReferendumDetail};
 
-/// `xxxx xxxx xxxx xxxx`: the first 8 bytes of a hash as 4 groups of hex, short enough
-/// to read aloud and compare with what the town publishes.
-pub fn fingerprint(hash: &Hash32) -> String {
-    hash.0
-        .chunks(2)
-        .take(4)
-        .map(hex::encode)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use vox_protocol::device::{fingerprint, CheckedKey};
 
 // ---- the pinned board key (D1) -------------------------------------------------------
 
@@ -194,8 +186,7 @@ pub fn trusted_board_key(client: &Client, explicit: Option<&str>) -> Result<Boar
 /// The board's latest signed tree head, verified under `key` (D1).
 pub fn signed_head(client: &Client, key: &BoardPublicKey) -> Result<SignedTreeHead> {
     let sth = client.tree_head()?;
-    sth.verify(key)
-        .map_err(|e| anyhow!("the board's tree head is not signed by the pinned board key: {e}"))?;
+    device::check_signed_head(&sth, key)?;
     Ok(sth)
 }
 
@@ -209,26 +200,25 @@ pub fn verify_included(
     index: u64,
     leaf_hash: &NodeHash,
 ) -> Result<()> {
-    let size = sth.head.tree_size;
-    let proof = client.inclusion(index, size)?;
-    verify_inclusion(leaf_hash, index, size, &proof.proof, &sth.head.root_hash)
-        .map_err(|e| anyhow!("leaf {index} is not in the board's signed tree of size {size}: {e}"))
+    let proof = client.inclusion(index, sth.head.tree_size)?;
+    device::check_included(sth, index, leaf_hash, &proof.proof)?;
+    Ok(())
 }
 
-/// Fetch board leaf `index` and prove it included under `sth`.
-pub fn fetch_leaf(client: &Client, sth: &SignedTreeHead, index: u64) -> Result<BoardEntry> {
-    if index >= sth.head.tree_size {
-        bail!(
-            "leaf {index} is beyond the board's signed tree of size {}",
-            sth.head.tree_size
-        );
-    }
+/// Fetch board leaf `index` and its inclusion proof under `sth` (both checked by
+/// [`device::check_election_key`]; `index` is one of [`device::leaves_to_fetch`], inside
+/// the signed tree).
+fn fetch_proved(client: &Client, sth: &SignedTreeHead, index: u64) -> Result<ProvedLeaf> {
     let page = client.entries(index, index + 1)?;
     let Some(item) = page.into_iter().next().filter(|e| e.index == index) else {
         bail!("the server did not return board leaf {index}");
     };
-    verify_included(client, sth, index, &item.entry.leaf_hash())?;
-    Ok(item.entry)
+    let proof = client.inclusion(index, sth.head.tree_size)?;
+    Ok(ProvedLeaf {
+        index,
+        entry: item.entry,
+        proof: proof.proof,
+    })
 }
 
 /// Start the role replay at leaf 0: it must be a valid genesis naming `board_key` as
@@ -238,246 +228,46 @@ pub fn genesis_authorities(
     payload: &Payload,
     board_key: &BoardPublicKey,
 ) -> Result<Authorities> {
-    match payload {
-        Payload::Genesis { genesis } if index == 0 => {
-            if genesis.keys.operator != *board_key {
-                bail!("the board's genesis names another operator key than the board's");
-            }
-            Authorities::from_genesis(genesis).map_err(|e| anyhow!("leaf 0: {e}"))
-        }
-        _ => bail!("leaf 0 of the board is not a valid genesis"),
-    }
+    Ok(device::genesis_authorities(index, payload, board_key)?)
 }
 
-// ---- the election key (D2–D7) ----------------------------------------------------------
+// ---- the election key (D1–D7) ----------------------------------------------------------
 
-/// What the device checked on the board.
-#[derive(Clone, Debug)]
-pub struct CheckedKey {
-    /// The manifest, as the board holds it.
-    pub manifest: Manifest,
-    /// Its hash.
-    pub manifest_hash: Hash32,
-    /// K, recomputed from the trustees' signed ceremony messages.
-    pub election_key: ElectionPublicKey,
-    /// The size of the signed tree head everything was checked under.
-    pub tree_size: u64,
-    /// The manifest's leaf.
-    pub manifest_leaf: u64,
-}
-
-/// Leaf indices must increase strictly and stay in `after..before`.
-fn check_order(what: &str, leaves: &[u64], after: Option<u64>, before: u64) -> Result<()> {
-    let mut last = after;
-    for l in leaves {
-        if last.is_some_and(|p| *l <= p) || *l >= before {
-            bail!("the server's {what} leaves {leaves:?} are not in board order");
-        }
-        last = Some(*l);
-    }
-    Ok(())
-}
-
-/// D2–D7 for referendum `id`: the election key recomputed from board leaves proved
-/// included under a tree head signed by `board_key`. `detail` is the server's view; only
-/// its leaf indices are used (as hints), and its manifest and key must agree with the
-/// board's.
+/// D1–D7 for referendum `id` ([`vox_protocol::device::check_election_key`]): the election
+/// key recomputed from board leaves proved included under a tree head signed by
+/// `board_key`. `detail` is the server's view; only its leaf indices are used (as hints),
+/// and its manifest and key must agree with the board's. The server's hints are checked
+/// before any leaf is fetched.
 pub fn check_election_key(
     client: &Client,
     board_key: &BoardPublicKey,
     id: &str,
     detail: &ReferendumDetail,
 ) -> Result<CheckedKey> {
-    let old_server = || {
-        anyhow!(
-            "the server does not say where referendum {id}'s entries are on the board \
-             (leaf indices missing): this device cannot check the election key, so it \
-             will not encrypt"
-        )
+    let claims = ReferendumClaims {
+        manifest: detail.manifest.clone(),
+        manifest_hash: detail.manifest_hash,
+        election_key: detail.election_key,
+        leaf_index: detail.leaf_index,
+        role_rotation_leaves: detail.role_rotation_leaves.clone(),
+        ceremony_leaves: detail.ceremony_leaves.clone(),
+        completed_leaf: detail.completed_leaf,
     };
-    let manifest_leaf = detail.leaf_index.ok_or_else(old_server)?;
-    let rotations = detail
-        .role_rotation_leaves
-        .as_deref()
-        .ok_or_else(old_server)?;
-    let ceremony = detail.ceremony_leaves.as_deref().ok_or_else(old_server)?;
-    let completed = detail
-        .completed_leaf
-        .ok_or_else(|| anyhow!("referendum {id}: the key ceremony is not complete on the board"))?;
-
-    // D1: the signed tree head under the pinned key.
-    let sth = signed_head(client, board_key)?;
-    let size = sth.head.tree_size;
-    check_order("role rotation", rotations, Some(0), manifest_leaf)?;
-    check_order("ceremony message", ceremony, Some(manifest_leaf), completed)?;
-    if completed >= size {
-        bail!(
-            "the ceremony's completion (leaf {completed}) is beyond the signed tree of size {size}"
-        );
-    }
-
-    // D2: the genesis.
-    let genesis = fetch_leaf(client, &sth, 0)?;
-    let mut authorities = genesis_authorities(0, &genesis.payload, board_key)?;
-
-    // D3: the role key rotations before the manifest.
-    for &at in rotations {
-        let e = fetch_leaf(client, &sth, at)?;
-        if !matches!(e.payload, Payload::RoleKeyRotated { .. }) {
-            bail!(
-                "leaf {at} is a {} entry, not a role key rotation",
-                e.payload.kind()
-            );
-        }
-        authorities
-            .accept(&e.payload)
-            .map_err(|err| anyhow!("the role key rotation at leaf {at}: {err}"))?;
-    }
-
-    // D4: the manifest, signed by the election authority's key of that time.
-    let created = fetch_leaf(client, &sth, manifest_leaf)?;
-    let Payload::ReferendumCreated { manifest, .. } = &created.payload else {
-        bail!(
-            "leaf {manifest_leaf} is a {} entry, not the creation of referendum {id}",
-            created.payload.kind()
-        );
-    };
-    if manifest.referendum_id != id {
-        bail!(
-            "leaf {manifest_leaf} creates referendum {:?}, not {id:?}",
-            manifest.referendum_id
-        );
-    }
-    authorities.check(&created.payload).map_err(|e| {
-        anyhow!(
-            "the manifest at leaf {manifest_leaf} is not signed by the election authority's \
-             key of that time: {e}"
-        )
-    })?;
-    manifest
-        .validate()
-        .map_err(|e| anyhow!("the manifest at leaf {manifest_leaf} is invalid: {e}"))?;
-    let manifest_hash = manifest.canonical_hash();
-    if manifest_hash != detail.manifest_hash || *manifest != detail.manifest {
-        bail!(
-            "the server's manifest of referendum {id} is not the one on the board at leaf \
-             {manifest_leaf}"
-        );
-    }
-
-    // D5: every ceremony message, signed by its trustee, replayed with the ceremony rules.
-    let n = manifest.trustees.len();
-    let bound = n
-        .saturating_mul(4)
-        .saturating_add(n.saturating_mul(n).saturating_mul(2));
-    if ceremony.len() > bound {
-        bail!(
-            "the server names {} ceremony leaves, more than a ceremony of {} trustees can have",
-            ceremony.len(),
-            manifest.trustees.len()
-        );
-    }
-    let mut tracker =
-        CeremonyTracker::new(manifest, manifest_hash).map_err(|e| anyhow!("ceremony: {e}"))?;
-    let mut joint = None;
-    for &at in ceremony {
-        let e = fetch_leaf(client, &sth, at)?;
-        let Payload::Ceremony { message } = &e.payload else {
-            bail!(
-                "leaf {at} is a {} entry, not a ceremony message",
-                e.payload.kind()
-            );
-        };
-        if message.referendum_id != id {
-            bail!(
-                "leaf {at} is a ceremony message of referendum {:?}, not {id:?}",
-                message.referendum_id
-            );
-        }
-        message
-            .verify_signature(manifest, &manifest_hash)
-            .map_err(|err| {
-                anyhow!(
-                    "the ceremony message at leaf {at} is not signed by trustee {}'s key in the \
-                 manifest: {err}",
-                    message.trustee
-                )
-            })?;
-        match tracker.apply(manifest, message) {
-            Ok(Some(j)) => joint = Some(j),
-            Ok(None) => {}
-            Err(err) => bail!("the ceremony message at leaf {at} breaks the ceremony rules: {err}"),
-        }
-        if let CeremonyPhase::Failed { reason } = &tracker.phase {
-            bail!("the key ceremony failed on the board (leaf {at}): {reason}");
-        }
-    }
-    let joint = joint.ok_or_else(|| {
-        anyhow!(
-            "the ceremony messages the server pointed to ({} leaves) do not complete the \
-             ceremony: every trustee's signed commitment, reveal, shares and confirmation are \
-             needed",
-            ceremony.len()
-        )
-    })?;
-    let (key, shares) = completed_payload(&joint).map_err(|e| anyhow!("ceremony: {e}"))?;
-
-    // D6: the completion entry publishes that key.
-    let done = fetch_leaf(client, &sth, completed)?;
-    match &done.payload {
-        Payload::CeremonyCompleted {
-            referendum_id,
-            election_key,
-            public_shares,
-        } if referendum_id == id => {
-            if *election_key != key || *public_shares != shares {
-                bail!(
-                    "the ceremony completion at leaf {completed} publishes another key than \
-                     the trustees' signed reveals give"
-                );
-            }
-        }
-        p => bail!(
-            "leaf {completed} is a {} entry, not the completion of referendum {id}'s ceremony",
-            p.kind()
-        ),
-    }
-
-    // D7: the server's own view must agree.
-    if detail.election_key != Some(key) {
-        bail!(
-            "the server's election key for referendum {id} is NOT the key the trustees' signed \
-             ceremony messages on the board define: refusing to encrypt to it"
-        );
-    }
-    Ok(CheckedKey {
-        manifest: manifest.clone(),
-        manifest_hash,
-        election_key: key,
-        tree_size: size,
-        manifest_leaf,
-    })
+    let sth = client.tree_head()?;
+    let wanted = device::leaves_to_fetch(board_key, &sth, id, &claims)?;
+    let leaves = wanted
+        .into_iter()
+        .map(|index| fetch_proved(client, &sth, index))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(device::check_election_key(
+        board_key, &sth, id, &claims, &leaves,
+    )?)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-
-    #[test]
-    fn fingerprints_are_four_groups() {
-        let h = Hash32([0xab; 32]);
-        assert_eq!(fingerprint(&h), "abab abab abab abab");
-    }
-
-    #[test]
-    fn order_checks() {
-        assert!(check_order("x", &[1, 2, 5], Some(0), 6).is_ok());
-        assert!(check_order("x", &[1, 1], Some(0), 6).is_err());
-        assert!(check_order("x", &[0], Some(0), 6).is_err());
-        assert!(check_order("x", &[6], Some(0), 6).is_err());
-        assert!(check_order("x", &[], Some(0), 0).is_ok());
-    }
 
     #[test]
     fn known_boards_round_trip_and_refuse_garbage() {

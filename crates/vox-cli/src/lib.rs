@@ -37,6 +37,7 @@ pub mod clock;
 pub mod demo;
 pub mod device;
 pub mod files;
+pub mod journal;
 pub mod keys;
 pub mod petition_view;
 pub mod progress;

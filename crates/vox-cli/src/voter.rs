@@ -14,6 +14,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand};
 use rand::rngs::OsRng;
 use vox_crypto::elgamal::ElectionPublicKey;
+use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, Choices};
 use vox_protocol::board::{BoardPublicKey, Receipt};
 use vox_protocol::encoding::Hashable;
@@ -23,6 +24,7 @@ use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, Sign
 
 use crate::client::{api_error, api_status, tag_name, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
+use crate::journal;
 
 /// The device's part of enrolment (04 §4.1.1): draw a credential, sign its enrolment
 /// request (with the letter's code, if any) and save the credential file (0600, never
@@ -341,7 +343,9 @@ pub fn run(args: VoterArgs) -> Result<()> {
         VoterCommand::CheckReceipt { file, board_key } => {
             let receipt: Receipt = files::read_json(&file)?;
             let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
-            check_receipt(&client, &key, &receipt, true)?;
+            let journal = journal::read(&journal::journal_path()?)?;
+            let own = |h: &Hash32| journal::cast_hash_here(&journal, &receipt.referendum_id, h);
+            check_receipt(&client, &key, &receipt, &own, true)?;
             Ok(())
         }
     }
@@ -943,10 +947,34 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         vc.tree_size,
         crate::device::fingerprint(&board_key.log_id())
     );
+    // D8: the ballot names the credential's latest ballot, which this device should know.
+    let journal_file = journal::journal_path()?;
+    let journal = journal::read(&journal_file)?;
+    let pk = cred.credential.public_key();
+    let latest = client.latest_ballot(&a.referendum, &pk)?;
+    if let Some(l) = &latest {
+        if journal::cast_here(&journal, &a.referendum, &pk, &l.ballot_hash) {
+            println!(
+                "You voted before from this device (tracking code {}, leaf {}): the ballot \
+                 you cast now replaces it.",
+                l.tracking_code, l.leaf_index
+            );
+        } else {
+            eprintln!(
+                "ALARM: the board holds a ballot of this credential that this device did not \
+                 cast (tracking code {}, leaf {}). Unless you voted from another device, \
+                 someone else holds your credential or a ballot it signed: report it to the \
+                 election authority. The ballot you cast now replaces it.",
+                l.tracking_code, l.leaf_index
+            );
+        }
+    }
+    let previous = latest.map(|l| l.ballot_hash);
     let ctx = vc.ballot_context();
     if a.audit {
-        let (ballot, secrets) = encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng)
-            .map_err(|e| anyhow!("{e}"))?;
+        let (ballot, secrets) =
+            encrypt_ballot(&ctx, &cred.credential, &choices, previous, &mut OsRng)
+                .map_err(|e| anyhow!("{e}"))?;
         println!(
             "Audit: prepared a ballot with tracking code {}",
             ballot.tracking_code()
@@ -965,8 +993,8 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         );
         println!("Audit: that ballot is spoiled (never counted). Casting a fresh encryption…");
     }
-    let (ballot, _secrets) =
-        encrypt_ballot(&ctx, &cred.credential, &choices, &mut OsRng).map_err(|e| anyhow!("{e}"))?;
+    let (ballot, _secrets) = encrypt_ballot(&ctx, &cred.credential, &choices, previous, &mut OsRng)
+        .map_err(|e| anyhow!("{e}"))?;
     let receipt = client
         .cast(&a.referendum, &ballot)
         .map_err(|e| explain_not_member(client, e, &vc.manifest.electorate_hash))
@@ -977,6 +1005,15 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
     receipt
         .matches_ballot(&ballot)
         .map_err(|e| anyhow!("the receipt is not for your ballot: {e}"))?;
+    journal::record(
+        &journal_file,
+        &journal::CastBallot {
+            referendum_id: a.referendum.clone(),
+            credential: pk.to_bytes(),
+            ballot_hash: ballot.hash(),
+            leaf_index: receipt.leaf_index,
+        },
+    )?;
     let out = a
         .receipt_out
         .unwrap_or_else(|| PathBuf::from(format!("receipt-{}.json", receipt.tracking_code)));
@@ -1177,11 +1214,13 @@ pub fn describe_choices(manifest: &Manifest, choices: &Choices) -> String {
 ///
 /// Everything is checked under `key`, the board key the device trusts (pinned or given),
 /// never under a key the server names at check time: a server that swapped its key would
-/// otherwise vouch for itself (issue 18 item 6).
+/// otherwise vouch for itself (issue 18 item 6). A ballot superseded by one that `own`
+/// (the device's journal) does not know is an alarm and an error (04 §4.7 D8).
 pub fn check_receipt(
     client: &Client,
     key: &BoardPublicKey,
     receipt: &Receipt,
+    own: &dyn Fn(&Hash32) -> bool,
     verbose: bool,
 ) -> Result<String> {
     let say = |s: String| {
@@ -1266,16 +1305,39 @@ pub fn check_receipt(
             receipt.leaf_index
         );
     }
+    if status.status == "superseded" {
+        let by = status.superseded_by.as_ref().ok_or_else(|| {
+            anyhow!("the server says this ballot is superseded but does not say by which ballot")
+        })?;
+        if by.leaf_index <= receipt.leaf_index {
+            bail!(
+                "the server says this ballot (leaf {}) is superseded by one at leaf {}, \
+                 which is not later",
+                receipt.leaf_index,
+                by.leaf_index
+            );
+        }
+        if !own(&by.ballot_hash) {
+            bail!(
+                "ALARM: your ballot {} is superseded by a ballot this device did not cast \
+                 (tracking code {}, leaf {}). Unless you voted again from another device, \
+                 someone else holds your credential or a ballot it signed: report it to the \
+                 election authority, and vote again while the referendum is open (your new \
+                 ballot replaces that one).",
+                receipt.tracking_code,
+                by.tracking_code,
+                by.leaf_index
+            );
+        }
+        say(format!(
+            "status: superseded by your later ballot {} (leaf {}), cast from this device; \
+             your last ballot counts",
+            by.tracking_code, by.leaf_index
+        ));
+    } else {
+        say(format!("status: {}", status.status));
+    }
     if verbose {
-        println!(
-            "  ok  status: {}{}",
-            status.status,
-            if status.status == "superseded" {
-                " (you voted again later; your last ballot counts)"
-            } else {
-                ""
-            }
-        );
         println!("Receipt {} checks out.", receipt.tracking_code);
     }
     Ok(status.status)

@@ -526,11 +526,23 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
 
     let ctx = BallotContext::new(&m, key);
     let revotes = voters * 3 / 4;
+    // A re-vote (i >= voters) names its credential's first ballot as `previous`: sent
+    // before that one is on the board, it is refused (409 ballot-not-latest) and sent
+    // again later, like a device would.
+    let mut hashes: Vec<Hash32> = Vec::new();
     let casts = (0..voters + revotes)
         .map(|i| {
             let choice = if i % 2 == 0 { vec![1, 0] } else { vec![0, 1] };
-            let (b, _) =
-                encrypt_ballot(&ctx, &creds[i % voters], &vec![choice], &mut OsRng).unwrap();
+            let previous = i.checked_sub(voters).map(|j| hashes[j]);
+            let (b, _) = encrypt_ballot(
+                &ctx,
+                &creds[i % voters],
+                &vec![choice],
+                previous,
+                &mut OsRng,
+            )
+            .unwrap();
+            hashes.push(b.hash());
             Cast {
                 body: serde_json::to_string(&b).unwrap(),
                 key: format!("cast-{i}"),
@@ -756,6 +768,8 @@ fn record_cast(c: &mut Cast, board: &BoardPublicKey, answer: Option<(u16, String
             c.unanswered += 1;
             false
         }
+        // A re-vote sent before its credential's first ballot is on the board.
+        409 if c.ballot.previous.is_some() && body.contains("ballot-not-latest") => false,
         _ => panic!("{}: unexpected answer {status}: {body}", c.key),
     }
 }

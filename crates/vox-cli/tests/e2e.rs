@@ -150,6 +150,21 @@ impl TestServer {
         )
     }
 
+    /// `vox ARGS` as another device of the same citizen: its own state directory
+    /// (`VOX_HOME`: pinned board keys, journal of cast ballots).
+    fn other_device(&self, args: &[&str]) -> Output {
+        let home = self.dir.join("other-device");
+        vox_in(
+            &self.dir,
+            &[
+                ("VOX_SERVER", &self.url),
+                ("HOME", self.dir.to_str().unwrap()),
+                ("VOX_HOME", home.to_str().unwrap()),
+            ],
+            args,
+        )
+    }
+
     fn ok(&self, args: &[&str]) -> String {
         let out = self.vox(args);
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
@@ -669,6 +684,44 @@ fn every_command_against_a_real_server() {
     std::fs::write(s.path("tampered.json"), tampered.to_string()).unwrap();
     let err = s.fails(&["voter", "check-receipt", &s.path("tampered.json")]);
     assert!(err.contains("RECEIPT INVALID"), "{err}");
+
+    // Voter 3 votes again from another device (same choices, so the result below is
+    // unchanged): that device sees on the board a ballot it did not cast, an alarm, and
+    // its ballot names it as `previous` (04 §4.8). This device then finds its ballot
+    // superseded by a ballot it did not cast: an alarm, and the check fails; the other
+    // device knows that ballot as its own.
+    let out = s.other_device(&[
+        "vote",
+        "r1",
+        "--credential",
+        &cred(3),
+        "--choice",
+        "q1=no",
+        "--choice",
+        "q2=birch",
+        "--receipt-out",
+        &s.path("rc3c.json"),
+    ]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "ALARM: the board holds a ballot of this credential that this device did not cast"
+        ),
+        "{err}"
+    );
+    let err = s.fails(&["voter", "check-receipt", &s.path("rc3b.json")]);
+    assert!(
+        err.contains("superseded by a ballot this device did not cast"),
+        "{err}"
+    );
+    let out = s.other_device(&["voter", "check-receipt", &s.path("rc3b.json")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("superseded by your later ballot"),
+        "{stdout}"
+    );
 
     // A decryption share before close: refused.
     let decrypt = |t: u32| {
