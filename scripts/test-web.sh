@@ -22,9 +22,17 @@
 #     of the frozen electorate and an unknown electorate with their sentences; an open petition on "town" and an open referendum on
 #     "district" (four question kinds, three trustees, threshold 2, key ceremony over
 #     HTTP); in the browser a citizen signs the petition, then votes with the credential
-#     enrolled by code in the browser (audits one ballot, casts a fresh one) and checks
-#     the receipt; then the election authority closes, the tally is computed, two
-#     trustees decrypt, the result is published and the results page is checked;
+#     enrolled by code in the browser (the page first runs the device check D1–D7 of
+#     protocol-spec/04-ballots.md §4.7 in wasm: board key pinned per origin, every leaf
+#     proved included, the manifest fingerprint shown; audits one ballot, casts a fresh
+#     one) and checks the receipt; votes again (the ballot names the first as `previous`,
+#     §4.8: no alarm in this browser; the first receipt is then superseded by its own
+#     ballot, and an alarm once the browser's journal of cast ballots is cleared, and in
+#     the CLI, another device); through two dishonest servers (tests/web/mitm.mjs: a
+#     substituted election key, a ceremony message not in the signed tree) the page
+#     refuses to encrypt and posts nothing; a pin naming another board key is an alarm;
+#     then the election authority closes, the tally is computed, two trustees decrypt,
+#     the result is published and the results page is checked;
 #  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
 #     the parties' public keys pinned.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
@@ -114,6 +122,27 @@ if ! curl -fsS "$URL/index.html" 2>/dev/null | grep -q '<title'; then
   done
 fi
 echo "pages: $PAGES"
+
+# Two dishonest servers in front of the real one, on 127.0.0.1 (tests/web/mitm.mjs): one
+# shows another election key for town-2026, one serves a ceremony message that is not
+# the one in its signed tree. The browser must refuse to encrypt through either.
+# (Not in a $(…) subshell: the pid must reach PIDS for the cleanup.)
+start_mitm() {
+  node tests/web/mitm.mjs "$VOX_WEB_DIR" "$URL" "$1" town-2026 > "$WORK/mitm-$1.log" 2>&1 &
+  PIDS+=($!)
+  MITM_URL=""
+  for _ in $(seq 1 50); do
+    MITM_URL=$(grep -o 'http://127\.0\.0\.1:[0-9]*' "$WORK/mitm-$1.log" | head -n1 || true)
+    [ -n "$MITM_URL" ] && break
+    sleep 0.1
+  done
+  [ -n "$MITM_URL" ] || { cat "$WORK/mitm-$1.log"; echo "mitm.mjs ($1) did not start"; exit 1; }
+}
+start_mitm key
+MITM_KEY=$MITM_URL
+start_mitm leaf
+MITM_LEAF=$MITM_URL
+echo "dishonest servers: $MITM_KEY (key), $MITM_LEAF (leaf)"
 
 # Each role's tool signs with its own key; tally, publish and export need none.
 REGISTRAR=("$VOX" authority --server "$URL" --key "$WORK/keys/registrar.key")
@@ -232,9 +261,16 @@ done
 say "Browser: sign (town), audit, vote with the credential enrolled by code in the browser (district), check the receipt"
 export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026
 VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_VOTE_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
-  VOX_RECEIPT_OUT="$WORK/browser-receipt.json" \
+  VOX_RECEIPT_OUT="$WORK/browser-first-receipt.json" VOX_REVOTE_RECEIPT_OUT="$WORK/browser-receipt.json" \
+  VOX_MITM_KEY_URL="$MITM_KEY" VOX_MITM_LEAF_URL="$MITM_LEAF" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+# The browser re-voted: its last ballot is counted; its first one is superseded by a
+# ballot this (CLI) device did not cast, an alarm here (04 §4.8, D8).
 "$VOX" voter --server "$URL" check-receipt "$WORK/browser-receipt.json"
+if "$VOX" voter --server "$URL" check-receipt "$WORK/browser-first-receipt.json" 2> "$WORK/alarm.txt"; then
+  echo "the CLI accepted a receipt superseded by a ballot it did not cast" >&2; exit 1
+fi
+grep -q "superseded by a ballot this device did not cast" "$WORK/alarm.txt"
 
 say "Close, tally, decrypt (2 of 3), publish"
 "${ELECTION[@]}" referendum close town-2026 --early --reason "Web test: every test voter has voted."

@@ -1,6 +1,13 @@
 // A citizen in headless Debian Chromium: browse, sign a petition, vote (audit one ballot,
 // then cast a fresh one), check the receipt; screenshots under target/web-screenshots/.
 //
+// Phase "vote" also checks the device check of protocol-spec/04-ballots.md §4.7 in the
+// browser: the board key pinned on first contact, the manifest fingerprint shown before
+// voting; through two dishonest servers (tests/web/mitm.mjs at VOX_MITM_KEY_URL and
+// VOX_MITM_LEAF_URL: another election key in the detail, a ceremony message not in the
+// signed tree) the page refuses to encrypt and posts nothing; a pin naming another board
+// key is an alarm (English and French) and no ballot form is offered.
+//
 // Phase "enrol": on enrol.html, enrol with the code of a registrar's letter (the main
 // flow: malformed code, missing region and wrong region refused with their sentences,
 // then the code typed carelessly is normalised, the credential drawn and downloaded, and
@@ -106,24 +113,49 @@ try {
     await shot('03-petition-signed');
 
     console.log('referendum');
+    const STR = {};
+    for (const l of ['en', 'fr']) STR[l] = JSON.parse(fs.readFileSync(path.join(here, '..', '..', 'crates', 'vox-web', 'static', 'i18n', l + '.json'), 'utf8'));
+    const apiGet = async (base, p) => (await fetch(base + '/api/v1' + p)).json();
+    const realDetail = await apiGet(BASE, '/referendums/' + encodeURIComponent(REFERENDUM));
+    const realBoard = await apiGet(BASE, '/board');
+    // The manifest fingerprint as §4.7 defines it: the hash's first 8 bytes, 4 groups.
+    const fingerprint = realDetail.manifest_hash.slice(0, 16).match(/.{4}/g).join(' ');
+    // Every request the pages make from here on (method and path).
+    const voteRequests = [];
+    page.on('request', (r) => voteRequests.push({ method: r.method(), url: r.url() }));
     await page.goto(BASE + '/referendum.html?id=' + encodeURIComponent(REFERENDUM));
     await page.waitForSelector('#vote-form:not([hidden])');
+    // D1–D7 in the browser before anything is encrypted: first contact pins the board
+    // key; the checked manifest hash and its fingerprint are shown before voting.
+    await page.waitForSelector('#key-check:not([hidden])');
+    check((await page.locator('#manifest-fingerprint').textContent()) === fingerprint, 'manifest fingerprint shown before voting: ' + fingerprint);
+    check((await page.locator('#checked-manifest-hash').textContent()) === realDetail.manifest_hash, 'checked manifest hash shown');
+    check(await page.locator('#first-contact').isVisible(), 'first contact: the pinned board key is announced');
+    const pin = await page.evaluate(() => JSON.parse(localStorage.getItem('vox-board-key ' + location.origin) || 'null'));
+    check(pin && pin.board_public_key === realBoard.board_public_key, 'the board key is pinned for ' + BASE);
+    const fetchedLeaves = voteRequests.filter((r) => new URL(r.url).pathname === '/api/v1/board/inclusion').length;
+    check(fetchedLeaves === 3 + 4 * realDetail.manifest.trustees.length + realDetail.role_rotation_leaves.length, fetchedLeaves + ' leaves proved included (genesis, rotations, manifest, ceremony, completion)');
     await shot('04-referendum-ballot');
-    // Answer every question with the keyboard-accessible controls.
-    const qs = await page.evaluate(() => Array.from(document.querySelectorAll('#questions fieldset')).map((f) => f.id));
-    for (const fs_ of qs) {
-      const radios = page.locator('#' + fs_ + ' input[type=radio]');
-      const boxes = page.locator('#' + fs_ + ' input[type=checkbox]');
-      const selects = page.locator('#' + fs_ + ' select');
-      const numbers = page.locator('#' + fs_ + ' input[type=number]');
-      if (await radios.count()) await radios.first().check();
-      if (await boxes.count()) await boxes.first().check();
-      for (let i = 0; i < await selects.count(); i++) await selects.nth(i).selectOption(String(Math.min(i + 1, 3)));
-      for (let i = 0; i < await numbers.count(); i++) await numbers.nth(i).fill('1');
-    }
+    // Answer every question with the keyboard-accessible controls (always the same
+    // answers, so that the re-vote below leaves the result unchanged).
+    const fillBallot = async () => {
+      const qs = await page.evaluate(() => Array.from(document.querySelectorAll('#questions fieldset')).map((f) => f.id));
+      for (const fs_ of qs) {
+        const radios = page.locator('#' + fs_ + ' input[type=radio]');
+        const boxes = page.locator('#' + fs_ + ' input[type=checkbox]');
+        const selects = page.locator('#' + fs_ + ' select');
+        const numbers = page.locator('#' + fs_ + ' input[type=number]');
+        if (await radios.count()) await radios.first().check();
+        if (await boxes.count()) await boxes.first().check();
+        for (let i = 0; i < await selects.count(); i++) await selects.nth(i).selectOption(String(Math.min(i + 1, 3)));
+        for (let i = 0; i < await numbers.count(); i++) await numbers.nth(i).fill('1');
+      }
+    };
+    await fillBallot();
     // The referendum's electorate may be another one (enrolled by code): its credential.
     const voteCredential = process.env.VOX_VOTE_CREDENTIAL_FILE ? fs.readFileSync(process.env.VOX_VOTE_CREDENTIAL_FILE, 'utf8') : credential;
-    await page.fill('#credential', voteCredential.trim().match(/[0-9A-Za-z]{5}(-?[0-9A-Za-z]{5}){4}/)[0].toLowerCase());
+    const voteCredentialText = voteCredential.trim().match(/[0-9A-Za-z]{5}(-?[0-9A-Za-z]{5}){4}/)[0].toLowerCase();
+    await page.fill('#credential', voteCredentialText);
     await page.click('#encrypt-button');
     await page.waitForSelector('#prepared:not([hidden])');
     const code1 = (await page.locator('#tracking-code').textContent()).trim();
@@ -167,6 +199,38 @@ try {
     await page.waitForFunction(() => document.getElementById('check-status').className.includes('error'));
     check((await statusText('check-status')).includes('FAILED'), 'tampered receipt refused: ' + await statusText('check-status'));
 
+    // The citizen votes again (same answers): the new ballot names the first one as
+    // `previous` (04 §4.8), which this browser cast, so no alarm; the first receipt is then
+    // superseded by a ballot this browser cast. Seen from another device (the browser's
+    // journal of cast ballots cleared), that is an alarm.
+    console.log('re-vote');
+    await page.goto(BASE + '/referendum.html?id=' + encodeURIComponent(REFERENDUM));
+    await page.waitForSelector('#vote-form:not([hidden])');
+    await fillBallot();
+    await page.fill('#credential', voteCredentialText);
+    await page.click('#encrypt-button');
+    await page.waitForSelector('#prepared:not([hidden])');
+    check(!(await statusText('vote-status')).includes('ALARM'), 'no alarm: the latest ballot is one this browser cast');
+    const code3 = (await page.locator('#tracking-code').textContent()).trim();
+    await page.click('#cast-button');
+    await page.waitForSelector('#receipt-box:not([hidden])');
+    check((await page.locator('#receipt-code').textContent()).trim() === code3, 're-vote cast: ' + code3);
+    const [download3] = await Promise.all([page.waitForEvent('download'), page.click('#download-receipt')]);
+    await download3.saveAs(process.env.VOX_REVOTE_RECEIPT_OUT || path.join(SHOTS, 'revote-receipt.json'));
+    const revoted = await apiGet(BASE, '/referendums/' + encodeURIComponent(REFERENDUM) + '/ballots/' + receipt.ballot_hash);
+    check(revoted.status === 'superseded' && revoted.superseded_by.tracking_code === code3, 'the first ballot is superseded by the re-vote');
+    await page.goto(BASE + '/check.html');
+    await page.setInputFiles('#receipt-file', receiptFile);
+    await page.click('#check-button');
+    await page.waitForSelector('#check-result:not([hidden])');
+    check((await statusText('check-status')).includes('on the public board'), 'superseded by this browser\'s own re-vote: no alarm');
+    await page.evaluate(() => localStorage.removeItem('vox-ballots ' + location.origin));
+    await page.reload();
+    await page.setInputFiles('#receipt-file', receiptFile);
+    await page.click('#check-button');
+    await page.waitForFunction(() => document.getElementById('check-status').className.includes('error'));
+    check((await statusText('check-status')).includes('did not cast'), 'superseded by a ballot this device did not cast: alarm: ' + await statusText('check-status'));
+
     // Phone-sized rendering of the ballot page.
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(BASE + '/referendum.html?id=' + encodeURIComponent(REFERENDUM));
@@ -175,6 +239,75 @@ try {
     // Keyboard: the first question's first control is reachable with Tab.
     await page.keyboard.press('Tab');
     check(await page.evaluate(() => document.activeElement && document.activeElement.classList.contains('skip')), 'skip link is the first Tab stop');
+
+    // Fill the ballot form (every question) and the credential, then ask to encrypt.
+    async function fillAndEncrypt() {
+      const ids = await page.evaluate(() => Array.from(document.querySelectorAll('#questions fieldset')).map((f) => f.id));
+      for (const f of ids) {
+        const radios = page.locator('#' + f + ' input[type=radio]');
+        const boxes = page.locator('#' + f + ' input[type=checkbox]');
+        if (await radios.count()) await radios.first().check();
+        if (await boxes.count()) await boxes.first().check();
+      }
+      await page.fill('#credential', voteCredential.trim().match(/[0-9A-Za-z]{5}(-?[0-9A-Za-z]{5}){4}/)[0]);
+      await page.click('#encrypt-button');
+    }
+    const posts = (from) => voteRequests.slice(from).filter((r) => r.method === 'POST' && /\/(ballots|audits)$/.test(new URL(r.url).pathname));
+
+    // A dishonest server (tests/web/mitm.mjs on 127.0.0.1 in front of the real one):
+    // "key" shows another election key in the referendum's detail, "leaf" serves a
+    // ceremony message other than the one in its signed tree. The page must refuse to
+    // encrypt, say so, and post nothing.
+    await page.setViewportSize({ width: 1100, height: 900 });
+    for (const [mode, base, reason] of [
+      ['key', process.env.VOX_MITM_KEY_URL, 'NOT the key'],
+      ['leaf', process.env.VOX_MITM_LEAF_URL, 'is not in the board\'s signed tree'],
+    ]) {
+      if (!base) { check(false, 'VOX_MITM_' + mode.toUpperCase() + '_URL is set'); continue; }
+      console.log('a dishonest server (' + mode + ')');
+      const from = voteRequests.length;
+      const cast = (await apiGet(BASE, '/referendums/' + encodeURIComponent(REFERENDUM))).ballots_cast;
+      await page.goto(base + '/referendum.html?id=' + encodeURIComponent(REFERENDUM));
+      await page.waitForSelector('#vote-form:not([hidden])');
+      await page.waitForSelector('#key-status.error');
+      const refusal = await statusText('key-status');
+      check(refusal.startsWith(STR.en['keycheck.refused']) && refusal.includes(reason), mode + ': the page refuses the key: "' + refusal.slice(0, 160) + '…"');
+      check(await page.locator('#key-check').isHidden(), mode + ': no fingerprint shown for an unchecked key');
+      await fillAndEncrypt();
+      await page.waitForSelector('#vote-status.error');
+      const said = await statusText('vote-status');
+      check(said.includes('refusing to encrypt') && said.includes(reason), mode + ': encrypting is refused: "' + said.slice(0, 160) + '…"');
+      check(await page.locator('#prepared').isHidden(), mode + ': no ballot prepared');
+      await shot('13-referendum-refused-' + mode);
+      check(posts(from).length === 0, mode + ': no POST to /ballots or /audits');
+      check((await apiGet(BASE, '/referendums/' + encodeURIComponent(REFERENDUM))).ballots_cast === cast, mode + ': the board got no ballot');
+    }
+
+    // The pin of this origin names another board key (as if the first contact had been
+    // with another board at this address): a loud alarm, in both languages, no form.
+    console.log('a changed board key');
+    await page.goto(BASE + '/referendum.html?id=' + encodeURIComponent(REFERENDUM));
+    await page.waitForSelector('#key-check:not([hidden])');
+    await page.evaluate(() => localStorage.setItem('vox-board-key ' + location.origin, JSON.stringify({ board_public_key: 'ab'.repeat(32), fingerprint: 'abab abab abab abab' })));
+    const from = voteRequests.length;
+    await page.reload();
+    await page.waitForSelector('#board-alarm:not([hidden])');
+    check((await page.locator('#h-board-alarm').textContent()) === STR.en['keycheck.alarm_heading'], 'alarm heading: ' + STR.en['keycheck.alarm_heading']);
+    const alarmText = await page.locator('#board-alarm-text').textContent();
+    check(alarmText.includes(realBoard.board_public_key) && alarmText.includes('ab'.repeat(32)) && alarmText.includes('Nothing was encrypted'), 'the alarm names both keys: "' + alarmText.slice(0, 120) + '…"');
+    check(await page.locator('#vote-form').isHidden() && await page.locator('#key-check').isHidden(), 'no ballot form and no fingerprint under the alarm');
+    await shot('14-referendum-board-key-changed-en');
+    await page.selectOption('#lang', 'fr');
+    await page.waitForFunction(() => document.documentElement.lang === 'fr');
+    check((await page.locator('#h-board-alarm').textContent()) === STR.fr['keycheck.alarm_heading'], 'fr: alarm heading: ' + STR.fr['keycheck.alarm_heading']);
+    check((await page.locator('#board-alarm-text').textContent()).includes('Rien n\'a été chiffré'), 'fr: alarm text translated');
+    check(await page.locator('#vote-form').isHidden(), 'fr: still no ballot form');
+    await shot('14-referendum-board-key-changed-fr');
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    check(posts(from).length === 0 && !voteRequests.slice(from).some((r) => new URL(r.url).pathname.startsWith('/api/v1/board/inclusion')), 'nothing fetched for the check and nothing posted after the alarm');
+    const still = await page.evaluate(() => JSON.parse(localStorage.getItem('vox-board-key ' + location.origin)));
+    check(still.board_public_key === 'ab'.repeat(32), 'the pin is not silently replaced');
   } else if (PHASE === 'enrol') {
     // In-person request flow (secondary): electorate VOX_ELECTORATE, region VOX_REGION.
     const ELECTORATE = process.env.VOX_ELECTORATE || 'town';

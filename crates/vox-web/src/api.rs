@@ -9,10 +9,10 @@ use serde_json::{json, Value};
 use vox_crypto::batch::SingleVerifier;
 use vox_crypto::credential::Credential;
 use vox_crypto::elgamal::ElectionPublicKey;
-use vox_crypto::threshold::{CeremonyParams, CoefficientCommitments, JointPublicKeys};
 use vox_crypto::{Hash32, Point};
 use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
+use vox_protocol::device::{self, CheckedKey, ProvedLeaf, ReferendumClaims};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentCode;
@@ -67,87 +67,179 @@ fn manifest_context(
     Ok(ctx)
 }
 
+// ---- the device check (protocol-spec/04-ballots.md §4.7, D1–D7) ------------------
+
+/// The evidence the page gathers before anything is encrypted: the board key this
+/// browser trusts for the server (pinned in localStorage on first use), the board's
+/// signed tree head, the server's referendum view (`GET /api/v1/referendums/{id}`, as
+/// is) and the leaves [`device_plan`] names, each with its inclusion proof.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Evidence {
+    referendum_id: String,
+    board_public_key: BoardPublicKey,
+    tree_head: SignedTreeHead,
+    detail: ReferendumClaims,
+    leaves: Vec<ProvedLeaf>,
+}
+
+/// D1–D7 on the evidence: the same code as `vox vote` (`vox_protocol::device`).
+fn checked_key(e: &Evidence) -> Res<CheckedKey> {
+    device::check_election_key(
+        &e.board_public_key,
+        &e.tree_head,
+        &e.referendum_id,
+        &e.detail,
+        &e.leaves,
+    )
+    .map_err(|err| {
+        format!(
+            "refusing to encrypt: the election key of referendum {} could not be checked on \
+             the board: {err}",
+            e.referendum_id
+        )
+    })
+}
+
+/// What the page shows the voter about a checked key.
+fn checked_json(c: &CheckedKey) -> Res<Value> {
+    Ok(json!({
+        "manifest_hash": c.manifest_hash.to_hex(),
+        "fingerprint": device::fingerprint(&c.manifest_hash),
+        "election_key": to_value(&c.election_key)?,
+        "tree_size": c.tree_size,
+        "manifest_leaf": c.manifest_leaf,
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BoardKeyRequest {
+    board_public_key: BoardPublicKey,
+    log_id: Hash32,
+}
+
+/// The board key a server presents (`GET /api/v1/board`), before the page pins it on
+/// first contact (D1): its log id must be that key's.
+///
+/// Request: `{"board_public_key", "log_id"}` (the fields of `GET /api/v1/board`; the
+/// page passes only those two). Answer: `{"board_public_key": normalised hex, "log_id",
+/// "fingerprint"}` (the fingerprint is of the log id, as the CLI shows it).
+pub fn board_key(input: &str) -> String {
+    envelope((|| {
+        let req: BoardKeyRequest = parse(input)?;
+        let key = req.board_public_key;
+        if req.log_id != key.log_id() {
+            return Err("the server's log id does not match its board key".into());
+        }
+        Ok(json!({
+            "board_public_key": key.to_hex(),
+            "log_id": key.log_id().to_hex(),
+            "fingerprint": device::fingerprint(&key.log_id()),
+        }))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlanRequest {
+    referendum_id: String,
+    board_public_key: BoardPublicKey,
+    tree_head: SignedTreeHead,
+    detail: ReferendumClaims,
+}
+
+/// Which board leaves the page must fetch (each with `GET /api/v1/board/entries` and
+/// `GET /api/v1/board/inclusion` at the signed head's size) for the device check.
+///
+/// Request: `{"referendum_id", "board_public_key": the trusted key, "tree_head": GET
+/// /api/v1/board/tree-head, "detail": GET /api/v1/referendums/{id}}`. Checks the head's
+/// signature under the trusted key and the server's hints (present, in board order,
+/// inside the signed tree, a bounded number), so the page never fetches an unbounded
+/// list. Answer: `{"leaves": [u64], "tree_size"}`.
+pub fn device_plan(input: &str) -> String {
+    envelope((|| {
+        let req: PlanRequest = parse(input)?;
+        let leaves = device::leaves_to_fetch(
+            &req.board_public_key,
+            &req.tree_head,
+            &req.referendum_id,
+            &req.detail,
+        )
+        .map_err(|e| e.to_string())?;
+        Ok(json!({ "leaves": leaves, "tree_size": req.tree_head.head.tree_size }))
+    })())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CheckRequest {
+    evidence: Evidence,
+}
+
+/// Run D1–D7 (protocol-spec/04-ballots.md §4.7) on the evidence, for the page to show
+/// what the voter is about to encrypt to before they vote.
+///
+/// Request: `{"evidence": {"referendum_id", "board_public_key", "tree_head", "detail",
+/// "leaves": [{"index", "entry", "proof"}]}}`. Answer: `{"manifest_hash",
+/// "fingerprint", "election_key", "tree_size", "manifest_leaf"}`; the election key is
+/// the one recomputed from the trustees' signed ceremony messages on the board.
+pub fn check_election_key(input: &str) -> String {
+    envelope((|| {
+        let req: CheckRequest = parse(input)?;
+        checked_json(&checked_key(&req.evidence)?)
+    })())
+}
+
 // ---- encrypt -------------------------------------------------------------------
 
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct EncryptRequest {
-    manifest: Manifest,
-    #[serde(default)]
-    manifest_hash: Option<Hash32>,
-    election_key: ElectionPublicKey,
+    evidence: Evidence,
     credential: String,
     choices: Vec<Vec<u64>>,
-    /// The ceremony's public reveals (GET /referendums/{id}/ceremony): if given, the
-    /// election key is recomputed from them and must equal `election_key`.
+    /// The hash of the credential's latest ballot on the board (04 §4.8), absent for a
+    /// first ballot.
     #[serde(default)]
-    reveals: Option<Vec<CoefficientCommitments>>,
+    previous: Option<Hash32>,
 }
 
-/// Encrypt and prove a ballot on this device.
+/// Check the election key on the board, then encrypt and prove a ballot on this device.
 ///
-/// Request: `{"manifest", "manifest_hash"?, "election_key", "credential": text,
-/// "choices": [[u64]], "reveals"?: [CoefficientCommitments]}` (yes-no: `[1,0]` yes,
-/// `[0,1]` no). With `reveals` (the trustees' public reveals from the ceremony), the
-/// election key is recomputed from them first, as `vox voter vote` does.
+/// Request: `{"evidence": (as for [`check_election_key`]), "credential": text,
+/// "choices": [[u64]], "previous"?: hex}` (yes-no: `[1,0]` yes, `[0,1]` no; `previous`:
+/// the credential's latest ballot hash, 04 §4.8). There is no way to pass a
+/// key: the ballot is encrypted to the key D1–D7 recompute from the evidence, under the
+/// board's manifest, and nothing is encrypted if any step fails (the error starts with
+/// `refusing to encrypt`).
 /// Answer: `{"ballot": Ballot, "ballot_hash", "tracking_code", "credential_public_key",
-/// "election_key_checked": bool, "secrets": {"choices", "nonces"}}`. `{ballot, ...secrets}` is the `AuditedBallot`
-/// to POST to `/audits` for a Benaloh challenge; the secrets must otherwise be discarded.
+/// "checked": (as [`check_election_key`] answers), "secrets": {"choices", "nonces"}}`.
+/// `{ballot, ...secrets}` is the `AuditedBallot` to POST to `/audits` for a Benaloh
+/// challenge; the secrets must otherwise be discarded.
 pub fn encrypt_ballot(input: &str) -> String {
     envelope(encrypt_inner(input))
 }
 
 fn encrypt_inner(input: &str) -> Res<Value> {
     let req: EncryptRequest = parse(input)?;
-    req.manifest
-        .validate()
-        .map_err(|e| format!("manifest: {e}"))?;
-    let ctx = manifest_context(&req.manifest, req.manifest_hash, req.election_key)?;
-    let key_checked = match &req.reveals {
-        None => false,
-        Some(reveals) => {
-            check_election_key(
-                &req.manifest,
-                &ctx.manifest_hash,
-                reveals,
-                &req.election_key,
-            )?;
-            true
-        }
-    };
+    let checked = checked_key(&req.evidence)?;
+    let ctx = BallotContext::new(&checked.manifest, checked.election_key);
     let cred = credential(&req.credential)?;
     let (ballot, secrets) = with_rng(|rng| {
-        encrypt(&ctx, &cred, &req.choices, rng).map_err(|e| format!("ballot: {e}"))
+        encrypt(&ctx, &cred, &req.choices, req.previous, rng).map_err(|e| format!("ballot: {e}"))
     })?;
     Ok(json!({
         "ballot": to_value(&ballot)?,
         "ballot_hash": ballot.hash().to_hex(),
         "tracking_code": ballot.tracking_code(),
         "credential_public_key": ballot.credential.point().to_hex(),
-        "election_key_checked": key_checked,
+        "checked": checked_json(&checked)?,
         "secrets": {
             "choices": secrets.choices,
             "nonces": to_value(&secrets.nonces)?,
         },
     }))
-}
-
-fn check_election_key(
-    manifest: &Manifest,
-    manifest_hash: &Hash32,
-    reveals: &[CoefficientCommitments],
-    key: &ElectionPublicKey,
-) -> Res<()> {
-    let n = u32::try_from(manifest.trustees.len()).map_err(|_| "manifest: too many trustees")?;
-    let params =
-        CeremonyParams::new(n, manifest.threshold).map_err(|e| format!("manifest: {e}"))?;
-    let joint = JointPublicKeys::from_commitments(&params, manifest_hash, reveals)
-        .map_err(|e| format!("reveals: the trustees' public reveals do not check out: {e}"))?;
-    if joint.election_key() != key {
-        return Err(
-            "election_key: not the key the trustees' public reveals define (do not vote)".into(),
-        );
-    }
-    Ok(())
 }
 
 // ---- Benaloh audit -------------------------------------------------------------

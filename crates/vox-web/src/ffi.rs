@@ -89,6 +89,24 @@ pub extern "C" fn vox_encrypt_ballot(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::encrypt_ballot)
 }
 
+/// The board key a server presents, checked against its log id: see [`api::board_key`].
+#[no_mangle]
+pub extern "C" fn vox_board_key(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::board_key)
+}
+
+/// The board leaves to fetch for the device check: see [`api::device_plan`].
+#[no_mangle]
+pub extern "C" fn vox_device_plan(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::device_plan)
+}
+
+/// The device check D1–D7 alone: see [`api::check_election_key`].
+#[no_mangle]
+pub extern "C" fn vox_check_election_key(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::check_election_key)
+}
+
 /// Check an opened (audited) ballot and decrypt it: see [`api::audit_opening`].
 #[no_mangle]
 pub extern "C" fn vox_audit_opening(ptr: usize, len: usize) -> usize {
@@ -152,7 +170,8 @@ pub extern "C" fn vox_verify_finish(ptr: usize, len: usize) -> usize {
 /// The ABI version (bumped on incompatible changes to the JSON shapes).
 #[no_mangle]
 pub extern "C" fn vox_version() -> u32 {
-    1
+    // 2: `encrypt_ballot` takes the board evidence instead of a key (D1–D7).
+    2
 }
 
 #[cfg(test)]

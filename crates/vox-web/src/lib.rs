@@ -12,7 +12,10 @@
 //!   the ChaCha20 CSPRNG. The page calls it before every randomized call.
 //! - `vox_<fn>(ptr, len) -> ptr`: read UTF-8 JSON from the input buffer, return a result
 //!   buffer: 4 bytes little-endian length, then `{"ok": …}` or `{"error": "…"}`.
-//!   Functions: [`encrypt_ballot`], [`audit_opening`], [`sign_petition`],
+//!   Functions: [`board_key`], [`device_plan`] and [`check_election_key`] (the device
+//!   check before encrypting, protocol-spec/04-ballots.md §4.7: the same
+//!   `vox_protocol::device` code as `vox vote`), [`encrypt_ballot`] (which runs that
+//!   check itself and encrypts only to the key it recomputes), [`audit_opening`], [`sign_petition`],
 //!   [`credential_public_key`], [`make_credential`], [`verify_receipt`], and the
 //!   verifier on a downloaded
 //!   record ([`verify`]): [`verify_record`] at once, or [`verify_begin`] /
@@ -38,6 +41,9 @@
 //!   never leaves the page. Only [`make_credential`] (a credential drawn on this device,
 //!   for the citizen to keep) and [`credential_public_key`] (the text the page passed
 //!   in, normalised) return it, to the page that called; freed buffers are wiped.
+//! - No ballot (cast or audited) is encrypted to a key the device check (D1–D7 of
+//!   protocol-spec/04-ballots.md §4.7) did not recompute from board leaves under the
+//!   pinned board key: [`encrypt_ballot`] accepts no key, only that evidence.
 //! - No function panics on input: every failure is `{"error": …}`.
 
 pub mod api;
@@ -50,13 +56,14 @@ mod rng;
 pub mod verify;
 
 pub use api::{
-    audit_opening, credential_file_text, credential_public_key, encrypt_ballot, make_credential,
-    sign_petition, verify_receipt,
+    audit_opening, board_key, check_election_key, credential_file_text, credential_public_key,
+    device_plan, encrypt_ballot, make_credential, sign_petition, verify_receipt,
 };
 pub use ffi::{
-    vox_alloc, vox_audit_opening, vox_credential_public_key, vox_encrypt_ballot, vox_free,
-    vox_make_credential, vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed,
-    vox_verify_finish, vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
+    vox_alloc, vox_audit_opening, vox_board_key, vox_check_election_key, vox_credential_public_key,
+    vox_device_plan, vox_encrypt_ballot, vox_free, vox_make_credential, vox_seed,
+    vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_receipt,
+    vox_verify_record, vox_verify_run, vox_version,
 };
 pub use rng::seed;
 pub use verify::{verify_begin, verify_feed, verify_finish, verify_record, verify_run};

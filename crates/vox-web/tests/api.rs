@@ -1,16 +1,25 @@
 //! Native tests of the functions the browser calls (same code as the wasm exports).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde_json::{json, Value};
+use std::sync::OnceLock;
 use vox_crypto::credential::Credential;
-use vox_crypto::elgamal::{ElectionPublicKey, SecretScalar};
+use vox_crypto::elgamal::ElectionPublicKey;
+use vox_crypto::threshold::{CeremonyParams, Dealer, TrusteeIndex};
+use vox_crypto::Hash32;
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
-use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, SignedTreeHead, TreeHead};
+use vox_protocol::ceremony::CeremonyBody;
+use vox_protocol::device::fingerprint;
+use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::Manifest;
+use vox_protocol::merkle::{inclusion_proof, root_from_leaf_hashes};
 use vox_protocol::petition::{Petition, PetitionSignature};
+use vox_verifier::synth::{honest_with, Enrolment, Honest};
 
 fn seed() {
     let mut b = [0u8; 32];
@@ -32,75 +41,112 @@ fn err(s: &str) -> String {
         .to_string()
 }
 
+/// An honest board from the verifier's generator (the same constructors as the server,
+/// the roles' and the trustees' tools): referendum r1 with a signed ceremony of three
+/// trustees, and the electorate registered whole (so that its list is on the board).
+fn honest() -> &'static Honest {
+    static H: OnceLock<Honest> = OnceLock::new();
+    H.get_or_init(|| honest_with(31, 0, Enrolment::Registered).unwrap())
+}
+
 struct Setup {
     manifest: Manifest,
     key: ElectionPublicKey,
     electorate: Electorate,
     credential: Credential,
+    /// What the page gathers for the device check (D1–D7), from an honest server.
+    evidence: Value,
+}
+
+/// The server's view of r1 (`GET /api/v1/referendums/r1`, with fields the check does
+/// not use) and its signed head, from the board's entries.
+fn server_view(entries: &[BoardEntry], key: &SigningKey, election_key: Value) -> (Value, Value) {
+    let at = |f: &dyn Fn(&Payload) -> bool| -> Vec<u64> {
+        entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| f(&e.payload))
+            .map(|(i, _)| i as u64)
+            .collect()
+    };
+    let created = at(
+        &|p| matches!(p, Payload::ReferendumCreated { manifest, .. } if manifest.referendum_id == "r1"),
+    )[0];
+    let Payload::ReferendumCreated { manifest, .. } = &entries[created as usize].payload else {
+        unreachable!()
+    };
+    let rotations: Vec<u64> = at(&|p| matches!(p, Payload::RoleKeyRotated { .. }))
+        .into_iter()
+        .filter(|i| *i < created)
+        .collect();
+    let ceremony =
+        at(&|p| matches!(p, Payload::Ceremony { message } if message.referendum_id == "r1"));
+    let completed = at(
+        &|p| matches!(p, Payload::CeremonyCompleted { referendum_id, .. } if referendum_id == "r1"),
+    )[0];
+    let detail = json!({
+        "manifest": manifest, "manifest_hash": manifest.canonical_hash(),
+        "state": "open", "ballots_cast": 12, "election_key": election_key,
+        "leaf_index": created, "role_rotation_leaves": rotations,
+        "ceremony_leaves": ceremony, "completed_leaf": completed,
+    });
+    let hashes: Vec<_> = entries.iter().map(BoardEntry::leaf_hash).collect();
+    let sth = SignedTreeHead::sign(
+        TreeHead {
+            tree_size: hashes.len() as u64,
+            root_hash: root_from_leaf_hashes(&hashes),
+            timestamp_ms: 1,
+        },
+        key,
+    );
+    (detail, json!(sth))
+}
+
+/// The evidence the page gathers: the plan from `device_plan`, then each leaf with its
+/// inclusion proof, as `referendum.js` fetches them.
+fn gather(entries: &[BoardEntry], board: &BoardPublicKey, detail: Value, sth: Value) -> Value {
+    let plan = ok(&vox_web::device_plan(
+        &json!({"referendum_id": "r1", "board_public_key": board, "tree_head": sth, "detail": detail})
+            .to_string(),
+    ));
+    let hashes: Vec<_> = entries.iter().map(BoardEntry::leaf_hash).collect();
+    let leaves: Vec<Value> = plan["leaves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            let i = i.as_u64().unwrap();
+            json!({"index": i, "entry": entries[i as usize], "proof": inclusion_proof(&hashes, i).unwrap()})
+        })
+        .collect();
+    json!({"referendum_id": "r1", "board_public_key": board, "tree_head": sth,
+        "detail": detail, "leaves": leaves})
 }
 
 fn setup() -> Setup {
-    let credential = Credential::generate(&mut OsRng);
-    let electorate = Electorate {
-        id: "town".into(),
-        name: "Town".into(),
-        entries: vec![ElectorateEntry {
-            credential: credential.public_key(),
-            region: None,
-        }],
-    };
-    let trustee = SecretScalar::random(&mut OsRng);
-    let x = SecretScalar::random(&mut OsRng);
-    let key = ElectionPublicKey::new(x.public()).unwrap();
-    let q = |id: &str, kind, options: &[&str]| Question {
-        id: id.into(),
-        text: format!("question {id}"),
-        options: options.iter().map(|s| s.to_string()).collect(),
-        kind,
-    };
-    let manifest = Manifest {
-        version: MANIFEST_VERSION,
-        referendum_id: "r1".into(),
-        title: "Test".into(),
-        description: "".into(),
-        questions: vec![
-            q("yn", QuestionKind::YesNo, &["yes", "no"]),
-            q(
-                "one",
-                QuestionKind::ChooseOne {
-                    blank_allowed: true,
-                },
-                &["a", "b", "c"],
-            ),
-            q(
-                "appr",
-                QuestionKind::Approve { min: 1, max: 2 },
-                &["a", "b", "c"],
-            ),
-            q("score", QuestionKind::Score { max: 5 }, &["x", "y"]),
-        ],
-        opens_at: 0,
-        closes_at: 1,
-        electorate_hash: electorate.canonical_hash(),
-        trustees: vec![TrusteeInfo {
-            index: 1,
-            name: "t1".into(),
-            public_key: trustee.public(),
-        }],
-        threshold: 1,
-        source_petition: None,
-    };
-    manifest.validate().unwrap();
+    let h = honest();
+    let entries = &h.record.entries;
+    let electorate = entries
+        .iter()
+        .find_map(|e| match &e.payload {
+            Payload::ElectorateRegistered { electorate, .. } => Some(electorate.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let key = *h.joint.election_key();
+    let (detail, sth) = server_view(entries, &h.board_key, json!(key));
+    let board = BoardPublicKey(h.board_key.verifying_key());
     Setup {
-        manifest,
+        manifest: h.manifest.clone(),
         key,
         electorate,
-        credential,
+        credential: Credential::from_text(h.credentials[0].text()).unwrap(),
+        evidence: gather(entries, &board, detail, sth),
     }
 }
 
 fn choices() -> Value {
-    json!([[0, 1], [0, 0, 1], [1, 1, 0], [3, 5]])
+    json!([[0, 1], [0, 0, 1], [1, 1, 0], [3, 2]])
 }
 
 #[test]
@@ -108,9 +154,7 @@ fn encrypt_gives_a_valid_ballot() {
     seed();
     let s = setup();
     let req = json!({
-        "manifest": s.manifest,
-        "manifest_hash": s.manifest.canonical_hash(),
-        "election_key": s.key,
+        "evidence": s.evidence,
         "credential": s.credential.text().to_lowercase(),
         "choices": choices(),
     });
@@ -123,8 +167,115 @@ fn encrypt_gives_a_valid_ballot() {
     assert_eq!(out["tracking_code"], ballot.tracking_code());
     assert_eq!(out["ballot_hash"], ballot.hash().to_hex());
     assert_eq!(out["secrets"]["choices"], choices());
+    // What the page shows: the board's manifest hash, its fingerprint, the key.
+    let mh = s.manifest.canonical_hash();
+    assert_eq!(out["checked"]["manifest_hash"], mh.to_hex());
+    assert_eq!(out["checked"]["fingerprint"], fingerprint(&mh));
+    assert_eq!(out["checked"]["election_key"], json!(s.key));
     // The credential text is never echoed back.
     assert!(!out.to_string().contains(s.credential.text()));
+    // The check alone gives the same.
+    let c = ok(&vox_web::check_election_key(
+        &json!({"evidence": s.evidence}).to_string(),
+    ));
+    assert_eq!(c, out["checked"]);
+}
+
+/// The attack of protocol-spec/04-ballots.md §4.7: a server that shows its own key, or
+/// puts its own polynomials in a trustee's place on a board it re-signs, or is not the
+/// board this browser pinned. Each makes `encrypt_ballot` refuse and return no ballot.
+#[test]
+fn encrypt_refuses_a_key_the_board_does_not_define() {
+    seed();
+    let h = honest();
+    let s = setup();
+    let encrypt = |evidence: &Value| {
+        let req =
+            json!({"evidence": evidence, "credential": s.credential.text(), "choices": choices()});
+        let v: Value = serde_json::from_str(&vox_web::encrypt_ballot(&req.to_string())).unwrap();
+        assert!(v.get("ok").is_none(), "encrypted: {v}");
+        v["error"].as_str().unwrap().to_owned()
+    };
+    // The server's view names a key the attacker knows.
+    let x = vox_crypto::elgamal::SecretScalar::random(&mut OsRng);
+    let fake = ElectionPublicKey::new(x.public()).unwrap();
+    let mut e = s.evidence.clone();
+    e["detail"]["election_key"] = json!(fake);
+    let refusal = encrypt(&e);
+    assert!(refusal.starts_with("refusing to encrypt"), "{refusal}");
+    assert!(refusal.contains("NOT the key"), "{refusal}");
+
+    // A trustee's reveal replaced by the server's own polynomial, on a board it re-signs
+    // with its (real) board key.
+    let mut entries = h.record.entries.clone();
+    let at = s.evidence["detail"]["ceremony_leaves"][3].as_u64().unwrap() as usize;
+    let Payload::Ceremony { message } = &mut entries[at].payload else {
+        panic!("not a ceremony leaf")
+    };
+    let params = CeremonyParams::new(3, 2).unwrap();
+    let dealer = Dealer::new(
+        &params,
+        TrusteeIndex::new(message.trustee).unwrap(),
+        &s.manifest.canonical_hash(),
+        &mut OsRng,
+    )
+    .unwrap();
+    message.body = CeremonyBody::Reveal {
+        coefficients: dealer.coefficients().clone(),
+    };
+    let (detail, sth) = server_view(&entries, &h.board_key, json!(s.key));
+    let board = BoardPublicKey(h.board_key.verifying_key());
+    let refusal = encrypt(&gather(&entries, &board, detail, sth));
+    assert!(refusal.contains("is not signed by trustee"), "{refusal}");
+
+    // Another board key than the pinned one.
+    let other = SigningKey::from_bytes(&[7u8; 32]);
+    let (detail, sth) = server_view(&h.record.entries, &other, json!(s.key));
+    let mut e = s.evidence.clone();
+    e["tree_head"] = sth;
+    e["detail"] = detail;
+    let refusal = encrypt(&e);
+    assert!(
+        refusal.contains("not signed by the pinned board key"),
+        "{refusal}"
+    );
+
+    // A leaf the server serves differently from its signed tree.
+    let mut e = s.evidence.clone();
+    e["leaves"][0]["entry"]["timestamp_ms"] = json!(5);
+    assert!(encrypt(&e).contains("leaf 0 is not in the board's signed tree"));
+    // Without evidence, or with a key of its own, there is nothing to encrypt to.
+    for req in [
+        json!({"credential": s.credential.text(), "choices": choices()}),
+        json!({"evidence": s.evidence, "election_key": s.key, "credential": s.credential.text(), "choices": choices()}),
+    ] {
+        let e = err(&vox_web::encrypt_ballot(&req.to_string()));
+        assert!(e.contains("bad request JSON"), "{e}");
+    }
+}
+
+#[test]
+fn board_key_and_plan_check_what_the_server_presents() {
+    let h = honest();
+    let s = setup();
+    let board = BoardPublicKey(h.board_key.verifying_key());
+    let out = ok(&vox_web::board_key(
+        &json!({"board_public_key": board, "log_id": board.log_id()}).to_string(),
+    ));
+    assert_eq!(out["fingerprint"], fingerprint(&board.log_id()));
+    let e = err(&vox_web::board_key(
+        &json!({"board_public_key": board, "log_id": Hash32([1; 32])}).to_string(),
+    ));
+    assert!(e.contains("log id does not match"), "{e}");
+    // Before the ceremony completes there is nothing to check.
+    let mut detail = s.evidence["detail"].clone();
+    detail["completed_leaf"] = Value::Null;
+    let e = err(&vox_web::device_plan(
+        &json!({"referendum_id": "r1", "board_public_key": board,
+            "tree_head": s.evidence["tree_head"], "detail": detail})
+        .to_string(),
+    ));
+    assert!(e.contains("not complete"), "{e}");
 }
 
 #[test]
@@ -132,8 +283,7 @@ fn audit_opening_decrypts_and_detects_lies() {
     seed();
     let s = setup();
     let req = json!({
-        "manifest": s.manifest, "election_key": s.key,
-        "credential": s.credential.text(), "choices": choices(),
+        "evidence": s.evidence, "credential": s.credential.text(), "choices": choices(),
     });
     let out = ok(&vox_web::encrypt_ballot(&req.to_string()));
     let mut audited = json!({
@@ -145,26 +295,31 @@ fn audit_opening_decrypts_and_detects_lies() {
     let ab: AuditedBallot = serde_json::from_value(audited.clone()).unwrap();
     ab.verify_opening(&BallotContext::new(&s.manifest, s.key))
         .unwrap();
+    // The page passes the checked key (from the encrypt answer), not the server's.
     let areq = json!({"manifest": s.manifest, "manifest_hash": s.manifest.canonical_hash(),
-        "election_key": s.key, "audited": audited});
+        "election_key": out["checked"]["election_key"], "audited": audited});
     let a = ok(&vox_web::audit_opening(&areq.to_string()));
     assert_eq!(a["choices"], choices());
     assert_eq!(a["tracking_code"], out["tracking_code"]);
     assert_eq!(a["answers"][0]["selected"][0]["option"], "no");
 
     // A device that claims other choices than it encrypted is caught.
-    audited["choices"] = json!([[1, 0], [0, 0, 1], [1, 1, 0], [3, 5]]);
+    audited["choices"] = json!([[1, 0], [0, 0, 1], [1, 1, 0], [3, 2]]);
     let areq = json!({"manifest": s.manifest, "election_key": s.key, "audited": audited});
     let e = err(&vox_web::audit_opening(&areq.to_string()));
     assert!(e.contains("does not encrypt the choices"), "{e}");
 
     // A wrong manifest hash is refused.
-    let req = json!({
-        "manifest": s.manifest, "manifest_hash": "00".repeat(32), "election_key": s.key,
-        "credential": s.credential.text(), "choices": choices(),
-    });
-    let e = err(&vox_web::encrypt_ballot(&req.to_string()));
+    let areq = json!({"manifest": s.manifest, "manifest_hash": "00".repeat(32),
+        "election_key": s.key, "audited": audited});
+    let e = err(&vox_web::audit_opening(&areq.to_string()));
     assert!(e.contains("manifest_hash"), "{e}");
+    // So is a server manifest other than the board's, before encrypting.
+    let mut e = s.evidence.clone();
+    e["detail"]["manifest"]["title"] = json!("Another question");
+    let req = json!({"evidence": e, "credential": s.credential.text(), "choices": choices()});
+    let e = err(&vox_web::encrypt_ballot(&req.to_string()));
+    assert!(e.contains("not the one on the board"), "{e}");
 }
 
 #[test]
@@ -214,6 +369,9 @@ fn bad_input_is_an_error_not_a_panic() {
         vox_web::sign_petition,
         vox_web::credential_public_key,
         vox_web::verify_receipt,
+        vox_web::check_election_key,
+        vox_web::device_plan,
+        vox_web::board_key,
     ] {
         for input in ["", "{", "null", "[]", "{}", r#"{"manifest": 3}"#, "\u{0}"] {
             let e = err(&f(input));
@@ -224,13 +382,9 @@ fn bad_input_is_an_error_not_a_panic() {
     assert!(e.starts_with("credential:"), "{e}");
     // Wrong choices for the manifest.
     let s = setup();
-    let req = json!({"manifest": s.manifest, "election_key": s.key,
+    let req = json!({"evidence": s.evidence,
         "credential": s.credential.text(), "choices": [[1, 1]]});
     assert!(err(&vox_web::encrypt_ballot(&req.to_string())).contains("choices"));
-    // A non-canonical election key.
-    let req = json!({"manifest": s.manifest, "election_key": "ff".repeat(32),
-        "credential": s.credential.text(), "choices": choices()});
-    assert!(err(&vox_web::encrypt_ballot(&req.to_string())).contains("bad request JSON"));
     // Too little seed material.
     assert!(vox_web::seed(&[0u8; 8]).is_err());
 }
@@ -245,7 +399,7 @@ fn receipt_verifies_against_a_later_tree_head() {
 
     seed();
     let s = setup();
-    let req = json!({"manifest": s.manifest, "election_key": s.key,
+    let req = json!({"evidence": s.evidence,
         "credential": s.credential.text(), "choices": choices()});
     let out = ok(&vox_web::encrypt_ballot(&req.to_string()));
     let ballot: Ballot = serde_json::from_value(out["ballot"].clone()).unwrap();

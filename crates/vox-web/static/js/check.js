@@ -30,10 +30,21 @@
     try { parsed = JSON.parse(text); } catch (_) { throw new Error(t('check.not_json')); }
     const receipt = parsed.receipt || parsed;
     const ballot = parsed.ballot || undefined;
-    const board = await api('/board');
+    // Under the board key this browser pinned for this server (04 §4.7), never a key
+    // the server names now: a server that swapped its key would vouch for itself.
+    let trusted;
+    try {
+      trusted = await Vox.trustedBoardKey();
+    } catch (e) {
+      if (!(e instanceof Vox.BoardKeyChanged)) throw e;
+      throw new Error(t('keycheck.alarm_heading') + ' ' + t('keycheck.alarm', {
+        origin: location.origin, offered: e.offered.board_public_key, offered_fp: e.offered.fingerprint,
+        pinned: e.pinned.board_public_key, pinned_fp: e.pinned.fingerprint,
+      }));
+    }
     const head = await api('/board/tree-head');
     const old = receipt.tree_head && receipt.tree_head.tree_size;
-    const req = { receipt, board_public_key: board.board_public_key, tree_head: head, ballot };
+    const req = { receipt, board_public_key: trusted.key, tree_head: head, ballot };
     if (typeof old === 'number' && head.tree_size > old) {
       req.consistency = await api('/board/consistency?first=' + old + '&second=' + head.tree_size);
     }
@@ -44,6 +55,12 @@
     let status = null;
     try { status = await api('/referendums/' + encodeURIComponent(receipt.referendum_id) + '/ballots/' + receipt.ballot_hash); } catch (_) { status = null; }
     if (status && status.leaf_index !== receipt.leaf_index) throw new Error(t('check.wrong_leaf', { a: status.leaf_index, b: receipt.leaf_index }));
+    // Superseded by a ballot this browser did not cast: an alarm (04 §4.8, D8).
+    if (status && status.status === 'superseded') {
+      const by = status.superseded_by;
+      if (!by || by.leaf_index <= receipt.leaf_index) throw new Error(t('check.superseded_unnamed'));
+      if (!Vox.castHere(by.ballot_hash)) throw new Error(t('check.superseded_foreign', { code: by.tracking_code, leaf: by.leaf_index }));
+    }
     last = { out, status };
     render();
   }

@@ -5,7 +5,14 @@
   await Vox.init();
   const id = Vox.param('id');
   let detail = null;
-  let reveals = null;
+  // The device check (protocol-spec/04-ballots.md §4.7, D1–D7) before anything is
+  // encrypted: the evidence gathered from the board under the pinned board key, and what
+  // the wasm check made of it. encrypt_ballot takes only the evidence (no key) and runs
+  // the same check again, so no ballot or audit is ever encrypted to an unchecked key.
+  let trusted = null;   // { key, fingerprint, firstContact }
+  let evidence = null;  // { referendum_id, board_public_key, tree_head, detail, leaves }
+  let checked = null;   // { manifest_hash, fingerprint, election_key, tree_size }
+  let alarm = null;     // a BoardKeyChanged: nothing is encrypted on this page
   let prepared = null;   // { ballot, tracking_code, secrets, choices }
   let credential = null; // kept in memory only between encrypt and cast
   let receipt = null;
@@ -118,7 +125,7 @@
     const saved = $('questions').children.length ? (() => { try { return collectChoicesQuiet(); } catch (_) { return null; } })() : null;
     $('questions').replaceChildren(...detail.manifest.questions.map(questionField));
     if (saved) restore(saved);
-    $('vote-form').hidden = detail.state !== 'open';
+    $('vote-form').hidden = detail.state !== 'open' || alarm !== null;
     if (detail.state !== 'open') Vox.status('vote-status', t('vote.not_open', { state: t('state.' + detail.state) }), 'warn');
   }
 
@@ -149,13 +156,82 @@
     return file ? Vox.credentialFromFile(file) : '';
   }
 
-  async function encrypt(choices) {
-    const started = performance.now();
-    const out = await Vox.call('encrypt_ballot', {
-      manifest: detail.manifest, manifest_hash: detail.manifest_hash, election_key: detail.election_key,
-      credential, choices, reveals,
+  // D1 done by Vox.trustedBoardKey; here the signed tree head, the leaves the wasm plan
+  // names (genesis, rotations, manifest, ceremony messages, completion) and an inclusion
+  // proof for each at the signed head's size. The server's detail is only the map.
+  async function gatherEvidence() {
+    const treeHead = await api('/board/tree-head');
+    const plan = await Vox.call('device_plan', { referendum_id: id, board_public_key: trusted.key, tree_head: treeHead, detail });
+    const leaves = await Promise.all(plan.leaves.map(async (index) => {
+      const [page, inclusion] = await Promise.all([
+        api('/board/entries?start=' + index + '&end=' + (index + 1)),
+        api('/board/inclusion?index=' + index + '&tree_size=' + plan.tree_size),
+      ]);
+      const item = Array.isArray(page) ? page.find((e) => e.index === index) : null;
+      // A leaf the server does not return is left out: the wasm check names it.
+      return item ? { index, entry: item.entry, proof: inclusion.proof } : null;
+    }));
+    return { referendum_id: id, board_public_key: trusted.key, tree_head: treeHead, detail, leaves: leaves.filter(Boolean) };
+  }
+
+  function renderAlarm() {
+    if (!alarm) return;
+    $('board-alarm-text').textContent = t('keycheck.alarm', {
+      origin: location.origin,
+      offered: alarm.offered.board_public_key, offered_fp: alarm.offered.fingerprint,
+      pinned: alarm.pinned.board_public_key, pinned_fp: alarm.pinned.fingerprint,
     });
-    prepared = Object.assign(out, { choices, ms: Math.round(performance.now() - started) });
+    $('board-alarm').hidden = false;
+    $('vote-form').hidden = true;
+    $('prepared').hidden = true;
+  }
+
+  function renderKeyCheck() {
+    if (!checked) return;
+    const facts = [
+      [t('keycheck.fingerprint'), el('span', { class: 'code', id: 'manifest-fingerprint', text: checked.fingerprint })],
+      [t('keycheck.manifest_hash'), el('span', { class: 'mono', id: 'checked-manifest-hash', text: checked.manifest_hash })],
+      [t('keycheck.board'), el('span', { class: 'mono', text: trusted.fingerprint })],
+      [t('keycheck.tree_size'), fmtNum(checked.tree_size)],
+    ];
+    $('key-check-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
+    $('first-contact').textContent = trusted.firstContact ? t('keycheck.first_contact', { origin: location.origin, fp: trusted.fingerprint }) : '';
+    $('first-contact').hidden = !trusted.firstContact;
+    $('key-check').hidden = false;
+  }
+
+  // Runs once the referendum is open: pins or checks the board key, gathers the evidence
+  // and checks it, then shows the manifest hash and fingerprint (or the refusal).
+  async function checkKey() {
+    Vox.status('key-status', t('keycheck.checking'));
+    try {
+      trusted = await Vox.trustedBoardKey();
+    } catch (e) {
+      if (!(e instanceof Vox.BoardKeyChanged)) throw e;
+      alarm = e;
+      Vox.status('key-status', '');
+      renderAlarm();
+      $('board-alarm').focus();
+      return;
+    }
+    evidence = await gatherEvidence();
+    checked = await Vox.call('check_election_key', { evidence });
+    Vox.status('key-status', '');
+    renderKeyCheck();
+  }
+
+  async function encrypt(choices) {
+    if (alarm || !evidence) throw new Error(t('keycheck.not_checked'));
+    const started = performance.now();
+    // The ballot names the credential's latest ballot (04 §4.8); one this browser did not
+    // cast is an alarm (D8): someone else holds the credential or a ballot it signed.
+    const pk = (await Vox.call('credential_public_key', { credential })).public_key;
+    const latest = await api('/referendums/' + encodeURIComponent(id) + '/credentials/' + pk + '/latest-ballot');
+    const request = { evidence, credential, choices };
+    if (latest) request.previous = latest.ballot_hash;
+    const out = await Vox.call('encrypt_ballot', request);
+    const foreign = latest && !Vox.castHere(latest.ballot_hash) ? latest : null;
+    prepared = Object.assign(out, { choices, foreign, ms: Math.round(performance.now() - started) });
     $('tracking-code').textContent = out.tracking_code;
     $('prepared').hidden = false;
     $('vote-form').hidden = true;
@@ -172,7 +248,11 @@
       Vox.status('vote-status', t('vote.encrypting'));
       await encrypt(choices);
       $('credential').value = '';
-      Vox.status('vote-status', t('vote.encrypted', { ms: prepared.ms }) + (prepared.election_key_checked ? ' ' + t('vote.key_checked') : ''), 'ok');
+      if (prepared.foreign) {
+        Vox.status('vote-status', t('vote.foreign_ballot', { code: prepared.foreign.tracking_code, leaf: prepared.foreign.leaf_index }), 'error');
+      } else {
+        Vox.status('vote-status', t('vote.encrypted', { ms: prepared.ms }) + ' ' + t('vote.key_checked', { fp: prepared.checked.fingerprint }), 'ok');
+      }
     } catch (e) {
       Vox.status('vote-status', t('error.generic') + ' ' + e.message, 'error');
     } finally {
@@ -195,7 +275,8 @@
       const opened = { ballot: prepared.ballot, choices: prepared.secrets.choices, nonces: prepared.secrets.nonces };
       Vox.status('vote-status', t('vote.auditing'));
       const posted = await api('/referendums/' + encodeURIComponent(id) + '/audits', { method: 'POST', body: opened });
-      const check = await Vox.call('audit_opening', { manifest: detail.manifest, manifest_hash: detail.manifest_hash, election_key: detail.election_key, audited: opened });
+      // Opened under the key the device check recomputed (the one it was encrypted to).
+      const check = await Vox.call('audit_opening', { manifest: detail.manifest, manifest_hash: prepared.checked.manifest_hash, election_key: prepared.checked.election_key, audited: opened });
       audits += 1;
       $('audit-summary').textContent = t('vote.audit_ok', { code: check.tracking_code, leaf: posted.leaf_index });
       $('audit-choices').replaceChildren(...describe(check.choices).map((s) => el('li', { text: s })));
@@ -217,9 +298,9 @@
     try {
       Vox.status('vote-status', t('vote.casting'));
       receipt = await api('/referendums/' + encodeURIComponent(id) + '/ballots', { method: 'POST', body: prepared.ballot });
-      // Check the receipt right away against the board key and the ballot we sent.
-      const board = await api('/board');
-      await Vox.call('verify_receipt', { receipt, board_public_key: board.board_public_key, ballot: prepared.ballot });
+      // Check the receipt right away against the pinned board key and the ballot we sent.
+      await Vox.call('verify_receipt', { receipt, board_public_key: trusted.key, ballot: prepared.ballot });
+      Vox.rememberCast(receipt.ballot_hash);
       credential = null;
       prepared.secrets = null;
       $('receipt-code').textContent = receipt.tracking_code;
@@ -245,16 +326,18 @@
     if (receipt) Vox.download('vox-receipt-' + receipt.tracking_code + '.json', receipt);
   });
 
-  Vox.onLang(() => { if (detail) { renderHeader(); renderForm(); } });
+  Vox.onLang(() => { if (detail) { renderHeader(); renderForm(); renderKeyCheck(); renderAlarm(); } });
   try {
     if (!id) throw new Error(t('error.no_id'));
     detail = await api('/referendums/' + encodeURIComponent(id));
-    if (detail.election_key) {
-      try { reveals = (await api('/referendums/' + encodeURIComponent(id) + '/ceremony')).reveals; } catch (_) { reveals = null; }
-    }
     renderHeader();
     renderForm();
     Vox.load().catch((e) => Vox.status('vote-status', t('error.wasm') + ' ' + e.message, 'error'));
+    if (detail.state === 'open') {
+      // A failed check leaves the form in place: encrypt_ballot refuses on its own, and
+      // the refusal stays on the page.
+      checkKey().catch((e) => Vox.status('key-status', t('keycheck.refused') + ' ' + e.message, 'error'));
+    }
   } catch (e) {
     Vox.status('load-status', t('error.load') + ' ' + e.message, 'error');
   }

@@ -98,6 +98,74 @@ const Vox = (() => {
     return body;
   }
 
+  // ---- the pinned board key (protocol-spec/04-ballots.md §4.7, D1) ----
+  // This browser trusts one board key per server origin, pinned in localStorage on
+  // first contact (trust on first use, like the CLI's known_boards file). A server that
+  // later presents another key is refused with BoardKeyChanged, which the pages show as
+  // an alarm: everything the device checks before encrypting, and every receipt, is
+  // checked under the pinned key, never under a key the server names now.
+  const PIN_PREFIX = 'vox-board-key ';
+
+  class BoardKeyChanged extends Error {
+    constructor(pinned, offered) {
+      super('the board key of this server has changed');
+      this.pinned = pinned;
+      this.offered = offered;
+    }
+  }
+
+  function readPin() {
+    const raw = localStorage.getItem(PIN_PREFIX + location.origin);
+    if (raw === null) return null;
+    try {
+      const p = JSON.parse(raw);
+      if (p && typeof p.board_public_key === 'string') return p;
+    } catch (_) { /* unreadable below */ }
+    // An unreadable pin matches no key: an alarm, never a silent re-pin.
+    return { board_public_key: String(raw), fingerprint: '?' };
+  }
+
+  // The board key this browser trusts for this origin: { key, fingerprint, firstContact }.
+  async function trustedBoardKey() {
+    const board = await api('/board');
+    // The log id must be the key's (checked in wasm); the key comes back normalised.
+    const offered = await call('board_key', { board_public_key: board.board_public_key, log_id: board.log_id });
+    const pinned = readPin();
+    if (pinned) {
+      if (pinned.board_public_key !== offered.board_public_key) throw new BoardKeyChanged(pinned, offered);
+      return { key: pinned.board_public_key, fingerprint: pinned.fingerprint, firstContact: false };
+    }
+    localStorage.setItem(PIN_PREFIX + location.origin, JSON.stringify({
+      board_public_key: offered.board_public_key, fingerprint: offered.fingerprint, pinned_at: Date.now(),
+    }));
+    return { key: offered.board_public_key, fingerprint: offered.fingerprint, firstContact: true };
+  }
+
+  // ---- the ballots this browser cast (protocol-spec/04-ballots.md §4.8, D8) ----
+  // A ballot names its credential's latest ballot as `previous`; the browser remembers
+  // the hashes of the ballots it cast, per origin, so that a latest ballot it did not
+  // cast (before voting again, or when a receipt is superseded) is an alarm.
+  const CAST_PREFIX = 'vox-ballots ';
+
+  function castList() {
+    try {
+      const l = JSON.parse(localStorage.getItem(CAST_PREFIX + location.origin) || '[]');
+      return Array.isArray(l) ? l : [];
+    } catch (_) {
+      return [];
+    }
+  }
+
+  function rememberCast(hash) {
+    const l = castList();
+    if (!l.includes(hash)) l.push(hash);
+    localStorage.setItem(CAST_PREFIX + location.origin, JSON.stringify(l.slice(-1000)));
+  }
+
+  function castHere(hash) {
+    return castList().includes(hash);
+  }
+
   // ---- i18n ----
   const LANGS = ['en', 'fr'];
   let strings = {};
@@ -210,5 +278,5 @@ const Vox = (() => {
     await setLang(pickLang());
   }
 
-  return { load, call, api, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+  return { load, call, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
 })();
