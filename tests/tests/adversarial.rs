@@ -170,6 +170,7 @@ impl Election {
             &self.ctx(),
             &self.creds[voter],
             &vec![vec![1, 0], vec![0, 1, 0]],
+            None,
             &mut rng(seed),
         )
         .unwrap();
@@ -1184,11 +1185,22 @@ impl Open {
     fn c(&self) -> &Client {
         &self.srv.client
     }
+    /// A first ballot of `voter`.
     fn ballot(&self, voter: usize) -> Ballot {
+        self.ballot_after(voter, None)
+    }
+    /// A ballot of `voter` extending their ballot `previous`.
+    fn ballot_after(&self, voter: usize, previous: Option<Hash32>) -> Ballot {
         let ctx = BallotContext::new(&self.manifest, self.key);
-        encrypt_ballot(&ctx, &self.creds[voter], &vec![vec![1, 0]], &mut OsRng)
-            .unwrap()
-            .0
+        encrypt_ballot(
+            &ctx,
+            &self.creds[voter],
+            &vec![vec![1, 0]],
+            previous,
+            &mut OsRng,
+        )
+        .unwrap()
+        .0
     }
 }
 
@@ -1453,6 +1465,29 @@ fn http_idempotency_key_reuse_with_another_body_is_409() {
     assert_eq!(p["field"], "Idempotency-Key", "{p}");
 }
 
+/// Issue 18 item 2: a coercer (or the server) holds ballot A, signed by the voter's device
+/// but never cast; the voter casts B. A can no longer be posted: it does not extend B.
+#[test]
+fn http_withheld_ballot_posted_after_a_later_one_is_409() {
+    let o = open(|_| {});
+    let c = o.c();
+    let withheld = o.ballot(0);
+    let later = o.ballot(0);
+    c.post(BALLOTS, &later).expect(201);
+    let before = c.size();
+    let p = refused(c, 409, "ballot-not-latest", || c.post(BALLOTS, &withheld));
+    assert_eq!(p["field"], "previous", "{p}");
+    assert_eq!(c.size(), before);
+    // A re-vote that names the latest ballot is accepted, and supersedes it.
+    let revote = o.ballot_after(0, Some(later.hash()));
+    c.post(BALLOTS, &revote).expect(201);
+    let st = c
+        .get(&format!("{BALLOTS}/{}", later.hash().to_hex()))
+        .json();
+    assert_eq!(st["status"], "superseded");
+    assert_eq!(st["superseded_by"]["ballot_hash"], revote.hash().to_hex());
+}
+
 #[test]
 fn http_flood_from_one_credential_is_429_while_another_is_served() {
     let o = open(|cfg| {
@@ -1463,10 +1498,12 @@ fn http_flood_from_one_credential_is_429_while_another_is_served() {
     });
     let c = o.c();
     let mut limited = false;
+    let mut previous = None;
     for _ in 0..6 {
-        let b = o.ballot(0);
+        let b = o.ballot_after(0, previous);
         let before = c.size();
         let r = c.post(BALLOTS, &b);
+        previous = Some(b.hash());
         if r.status == 429 {
             assert_eq!(
                 r.json()["type"],
