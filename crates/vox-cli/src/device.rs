@@ -32,7 +32,6 @@
 //! known-boards file and the HTTP fetches of the signed head, the leaves and their
 //! inclusion proofs.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -47,19 +46,10 @@ pub use vox_protocol::device::{fingerprint, CheckedKey};
 
 // ---- the pinned board key (D1) -------------------------------------------------------
 
-/// The known-boards file: `$VOX_HOME/known_boards` if `VOX_HOME` is set, else
-/// `$HOME/.config/vox/known_boards`.
+/// The known-boards file: `known_boards` in the device's state directory
+/// ([`crate::files::state_dir`]: `$VOX_HOME`, else `$HOME/.config/vox`).
 pub fn known_boards_path() -> Result<PathBuf> {
-    if let Some(home) = std::env::var_os("VOX_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(home).join("known_boards"));
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| anyhow!("neither VOX_HOME nor HOME is set: nowhere to pin the board key"))?;
-    Ok(PathBuf::from(home)
-        .join(".config")
-        .join("vox")
-        .join("known_boards"))
+    Ok(crate::files::state_dir()?.join("known_boards"))
 }
 
 /// The server URL as it is pinned: no trailing slash.
@@ -104,31 +94,10 @@ fn read_known_boards(path: &Path) -> Result<Vec<(usize, String, BoardPublicKey)>
 
 /// Append a pin, creating the directory (0700) and the file (0600) if needed.
 fn append_pin(path: &Path, url: &str, key: &BoardPublicKey) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::DirBuilderExt;
-            b.mode(0o700);
-        }
-        b.create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut o = std::fs::OpenOptions::new();
-    o.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(f, "{url} {} {}", key.log_id().to_hex(), key.to_hex())
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.sync_all()?;
-    Ok(())
+    crate::files::append_private_line(
+        path,
+        &format!("{url} {} {}", key.log_id().to_hex(), key.to_hex()),
+    )
 }
 
 /// The board key this device trusts for `client`'s server: `explicit` (`--board-key

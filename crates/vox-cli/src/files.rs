@@ -23,6 +23,47 @@ pub const TRUSTEE_KEY_FORMAT: &str = "vox-trustee-key";
 /// `format` field of a trustee's public key file.
 pub const TRUSTEE_PUBLIC_FORMAT: &str = "vox-trustee-public-key";
 
+/// The device's state directory (pinned board keys, the journal of cast ballots):
+/// `$VOX_HOME` if set, else `$HOME/.config/vox`.
+pub fn state_dir() -> Result<PathBuf> {
+    if let Some(home) = std::env::var_os("VOX_HOME").filter(|v| !v.is_empty()) {
+        return Ok(PathBuf::from(home));
+    }
+    let home = std::env::var_os("HOME")
+        .filter(|v| !v.is_empty())
+        .ok_or_else(|| anyhow!("neither VOX_HOME nor HOME is set: nowhere to keep device state"))?;
+    Ok(PathBuf::from(home).join(".config").join("vox"))
+}
+
+/// Append one line to a private file, creating its directory (0700) and the file
+/// (0600) if needed, and sync it: the device's own records, which a crash must not lose.
+pub fn append_private_line(path: &Path, line: &str) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut o = OpenOptions::new();
+    o.create(true).append(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    let mut f = o
+        .open(path)
+        .with_context(|| format!("opening {}", path.display()))?;
+    writeln!(f, "{line}")
+        .and_then(|()| f.sync_all())
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 fn open_new(path: &Path, private: bool) -> std::io::Result<File> {
     let mut o = OpenOptions::new();
     o.write(true).create_new(true);

@@ -12,28 +12,15 @@
 //! `REFERENDUM_ID CREDENTIAL_HEX BALLOT_HASH_HEX LEAF`. It holds nothing secret (every
 //! field is on the public board) but is written 0600 like the rest of the device's state.
 
-use std::fs::OpenOptions;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::Hash32;
 
-/// The device's state directory: `$VOX_HOME` if set, else `$HOME/.config/vox`.
-pub fn state_dir() -> Result<PathBuf> {
-    if let Some(home) = std::env::var_os("VOX_HOME").filter(|v| !v.is_empty()) {
-        return Ok(PathBuf::from(home));
-    }
-    let home = std::env::var_os("HOME")
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| anyhow!("neither VOX_HOME nor HOME is set: nowhere to keep device state"))?;
-    Ok(PathBuf::from(home).join(".config").join("vox"))
-}
-
 /// The journal file.
 pub fn journal_path() -> Result<PathBuf> {
-    Ok(state_dir()?.join("ballots"))
+    Ok(crate::files::state_dir()?.join("ballots"))
 }
 
 /// One cast ballot, as the journal remembers it.
@@ -82,31 +69,18 @@ pub fn read(path: &Path) -> Result<Vec<CastBallot>> {
     Ok(out)
 }
 
-/// Append a cast ballot to the journal at `path` (creating it 0600).
+/// Append a cast ballot to the journal at `path` (creating it 0600, its directory 0700).
 pub fn record(path: &Path, b: &CastBallot) -> Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-    }
-    let mut o = OpenOptions::new();
-    o.append(true).create(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        o.mode(0o600);
-    }
-    let mut f = o
-        .open(path)
-        .with_context(|| format!("opening {}", path.display()))?;
-    writeln!(
-        f,
-        "{} {} {} {}",
-        b.referendum_id,
-        hex::encode(b.credential),
-        b.ballot_hash.to_hex(),
-        b.leaf_index
+    crate::files::append_private_line(
+        path,
+        &format!(
+            "{} {} {} {}",
+            b.referendum_id,
+            hex::encode(b.credential),
+            b.ballot_hash.to_hex(),
+            b.leaf_index
+        ),
     )
-    .and_then(|()| f.sync_all())
-    .with_context(|| format!("writing {}", path.display()))
 }
 
 /// Did this device cast `hash` in referendum `id` with `credential`?
