@@ -379,6 +379,29 @@ fn gen_transcripts() -> Value {
         "challenge_bytes": hex::encode(bytes),
         "challenge_scalar": Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&bytes)).to_hex(),
     }));
+    // Cases 3–10: every other purpose of table 2.3 with its further context, from the
+    // table alone (the slot after `purpose` is the manifest hash, the petition hash or
+    // the enrolment context; here the same test hash).
+    for (purpose, context) in purpose_contexts() {
+        let mut r = Rec::new();
+        r.msg(b"purpose", purpose.as_bytes())
+            .msg(b"manifest-hash", &mh.0);
+        for (label, v) in &context {
+            r.u64le(label.as_bytes(), *v);
+        }
+        let ops = r.take();
+        let mut bytes = [0u8; 64];
+        r.t.challenge_bytes(b"c", &mut bytes);
+        let ctx: Vec<String> = context.iter().map(|(l, v)| format!("{l}={v}")).collect();
+        cases.push(json!({
+            "name": format!("purpose {purpose:?}{}", if ctx.is_empty() { String::new() } else { format!(", {}", ctx.join(", ")) }),
+            "purpose": purpose,
+            "appends": ops,
+            "challenge_label": "c",
+            "challenge_bytes": hex::encode(bytes),
+            "challenge_scalar": Scalar::from_dalek(curve25519_dalek::Scalar::from_bytes_mod_order_wide(&bytes)).to_hex(),
+        }));
+    }
     with(
         header(
             "merlin transcripts as vox uses them: Transcript::new(\"vox/v2\"), then each append \
@@ -389,6 +412,21 @@ fn gen_transcripts() -> Value {
         ),
         json!({ "protocol_label": "vox/v2", "cases": cases }),
     )
+}
+
+/// Table 2.3's purposes other than `ballot`, each with its further context
+/// (label, u64 appended little-endian), as the table states them.
+fn purpose_contexts() -> Vec<(&'static str, Vec<(&'static str, u64)>)> {
+    vec![
+        ("ballot-signature", vec![]),
+        ("petition-proposal", vec![]),
+        ("petition-signature", vec![]),
+        ("enrolment-request", vec![]),
+        ("trustee-key", vec![("trustee", 2)]),
+        ("ceremony", vec![("trustee", 2), ("coefficient", 1)]),
+        ("trustee-message", vec![]),
+        ("decryption", vec![("trustee", 3), ("position", 5)]),
+    ]
 }
 
 fn verify_transcripts(v: &Value) {
@@ -410,6 +448,43 @@ fn verify_transcripts(v: &Value) {
     );
     let mut t = new_transcript(b"ballot", &mh);
     assert_eq!(challenge(&mut t), sc(&case["challenge_scalar"]));
+    // Every purpose of table 2.3, rebuilt with the code's own constants and appends,
+    // gives the case's challenge: the table names the code's purposes and labels.
+    use vox_crypto::transcript::{labels, TranscriptProtocol};
+    let purposes: [(&'static [u8], &[(&'static [u8], u64)]); 8] = [
+        (vox_protocol::ballot::context_labels::BALLOT_SIGNATURE, &[]),
+        (vox_protocol::petition::PROPOSAL_PURPOSE, &[]),
+        (vox_protocol::petition::SIGNATURE_PURPOSE, &[]),
+        (vox_protocol::electorate::ENROLMENT_PURPOSE, &[]),
+        (labels::PURPOSE_TRUSTEE_KEY, &[(labels::TRUSTEE, 2)]),
+        (
+            labels::PURPOSE_CEREMONY,
+            &[(labels::TRUSTEE, 2), (labels::COEFFICIENT, 1)],
+        ),
+        (vox_protocol::ceremony::TRUSTEE_MESSAGE_PURPOSE, &[]),
+        (
+            labels::PURPOSE_DECRYPTION,
+            &[(labels::TRUSTEE, 3), (labels::POSITION, 5)],
+        ),
+    ];
+    let cases: Vec<&Value> = arr(&v["cases"])
+        .iter()
+        .filter(|c| c.get("purpose").is_some())
+        .collect();
+    assert_eq!(cases.len(), purposes.len(), "one case per purpose of table 2.3");
+    for (case, (purpose, context)) in cases.iter().zip(purposes) {
+        assert_eq!(s(&case["purpose"]).as_bytes(), purpose);
+        let mut t = new_transcript(purpose, &mh);
+        for (label, x) in context {
+            t.append_u64_le(label, *x);
+        }
+        assert_eq!(
+            challenge(&mut t),
+            sc(&case["challenge_scalar"]),
+            "{}",
+            s(&case["name"])
+        );
+    }
 }
 
 #[test]
@@ -2252,6 +2327,41 @@ fn choose_one_world() -> BallotWorld {
     )
 }
 
+fn approve_world() -> BallotWorld {
+    ballot_world(
+        12,
+        "vector-approve",
+        Question {
+            id: "projects".into(),
+            text: "Which projects should the town fund (one to three)?".into(),
+            options: vec![
+                "Library".into(),
+                "Cycle lanes".into(),
+                "Park".into(),
+                "Pool".into(),
+            ],
+            kind: QuestionKind::Approve { min: 1, max: 3 },
+        },
+        vec![vec![1, 0, 1, 0]],
+        false,
+    )
+}
+
+fn score_world() -> BallotWorld {
+    ballot_world(
+        13,
+        "vector-score",
+        Question {
+            id: "designs".into(),
+            text: "Score each design from 0 to 5.".into(),
+            options: vec!["Design A".into(), "Design B".into(), "Design C".into()],
+            kind: QuestionKind::Score { max: 5 },
+        },
+        vec![vec![5, 0, 3]],
+        false,
+    )
+}
+
 fn ballot_vector(w: &BallotWorld, description: &str, seed: u64) -> Value {
     let canonical = w.ballot.canonical_bytes();
     with(
@@ -2406,6 +2516,50 @@ fn ballot_choose_one() {
         },
         |v| {
             assert!(v["ballot"]["previous"].is_string());
+            verify_ballot_vector(v)
+        },
+    );
+}
+
+#[test]
+fn ballot_approve() {
+    check(
+        "ballot-approve.json",
+        || {
+            ballot_vector(
+                &approve_world(),
+                "A complete approve ballot (one to three of four options; choice: the first and \
+                 the third), the range path of 04 §4.4: a zero-one proof per ciphertext, a \
+                 Pedersen commitment C to the number approved linked to the summed ciphertext \
+                 (part \"sum\"), and the aggregated range proof of (C, 1, 3) (part \"range\").",
+                12,
+            )
+        },
+        |v| {
+            assert!(v["ballot"]["answers"][0]["sum_proof"]["type"] == "range");
+            assert!(v["ballot"]["range_proof"].is_string());
+            verify_ballot_vector(v)
+        },
+    );
+}
+
+#[test]
+fn ballot_score() {
+    check(
+        "ballot-score.json",
+        || {
+            ballot_vector(
+                &score_world(),
+                "A complete score ballot (three options scored 0..=5; choice: 5, 0, 3): per \
+                 option a Pedersen commitment C_i linked to its ciphertext (part \"score\") \
+                 and no zero-one proofs, then one aggregated range proof of (C_i, 0, 5) for \
+                 the three options in option order (part \"range\").",
+                13,
+            )
+        },
+        |v| {
+            assert_eq!(arr(&v["ballot"]["answers"][0]["scores"]).len(), 3);
+            assert!(v["ballot"]["range_proof"].is_string());
             verify_ballot_vector(v)
         },
     );
