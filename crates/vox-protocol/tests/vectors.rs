@@ -3260,7 +3260,8 @@ fn board_entries() -> Vec<BoardEntry> {
         Payload::PetitionModerated {
             petition_id: pid.clone(),
             moderation: Moderation::Publish {
-                closes_at: OPENS_AT + 31 * 24 * 3600 * 1000,
+                // Within 07 §7.4's bound: publish time < closes_at ≤ publish time + open_for_ms.
+                closes_at: OPENS_AT + 30 * 24 * 3600 * 1000,
             },
             act,
         },
@@ -3997,6 +3998,7 @@ fn verify_board(v: &Value) {
 fn verify_board_semantics(entries: &[BoardEntry]) {
     let mut electorate = None;
     let mut petition = None;
+    let mut open_for_ms = None;
     let mut manifest: Option<Manifest> = None;
     let mut joint: Option<JointPublicKeys> = None;
     let mut ballot_hashes = Vec::new();
@@ -4025,6 +4027,15 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
             Payload::PetitionProposed { proposal } => {
                 proposal.verify(electorate.as_ref().unwrap()).unwrap();
                 petition = Some(proposal.petition.canonical_hash());
+                open_for_ms = Some(proposal.petition.open_for_ms);
+            }
+            Payload::PetitionModerated {
+                moderation: Moderation::Publish { closes_at },
+                ..
+            } => {
+                // 07 §7.4: now < closes_at ≤ now + open_for_ms, now = the entry's timestamp.
+                let bound = e.timestamp_ms + open_for_ms.unwrap() as i64;
+                assert!(e.timestamp_ms < *closes_at && *closes_at <= bound);
             }
             Payload::PetitionSigned { signature } => {
                 signature
