@@ -451,7 +451,8 @@ fn verify_transcripts(v: &Value) {
     // Every purpose of table 2.3, rebuilt with the code's own constants and appends,
     // gives the case's challenge: the table names the code's purposes and labels.
     use vox_crypto::transcript::{labels, TranscriptProtocol};
-    let purposes: [(&'static [u8], &[(&'static [u8], u64)]); 8] = [
+    type Context = &'static [(&'static [u8], u64)];
+    let purposes: [(&'static [u8], Context); 8] = [
         (vox_protocol::ballot::context_labels::BALLOT_SIGNATURE, &[]),
         (vox_protocol::petition::PROPOSAL_PURPOSE, &[]),
         (vox_protocol::petition::SIGNATURE_PURPOSE, &[]),
@@ -471,7 +472,11 @@ fn verify_transcripts(v: &Value) {
         .iter()
         .filter(|c| c.get("purpose").is_some())
         .collect();
-    assert_eq!(cases.len(), purposes.len(), "one case per purpose of table 2.3");
+    assert_eq!(
+        cases.len(),
+        purposes.len(),
+        "one case per purpose of table 2.3"
+    );
     for (case, (purpose, context)) in cases.iter().zip(purposes) {
         assert_eq!(s(&case["purpose"]).as_bytes(), purpose);
         let mut t = new_transcript(purpose, &mh);
@@ -4034,7 +4039,7 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
                 ..
             } => {
                 // 07 §7.4: now < closes_at ≤ now + open_for_ms, now = the entry's timestamp.
-                let bound = e.timestamp_ms + open_for_ms.unwrap() as i64;
+                let bound = e.timestamp_ms + open_for_ms.unwrap();
                 assert!(e.timestamp_ms < *closes_at && *closes_at <= bound);
             }
             Payload::PetitionSigned { signature } => {
