@@ -1130,15 +1130,6 @@ pub fn print_result(manifest: &Manifest, r: &ReferendumResult, electorate_size: 
 /// Header of a letters file (`open`, `revoke --replacement-letter`).
 pub const LETTERS_HEADER: &str = "region,code,electorate,instructions";
 
-/// One CSV field (RFC 4180: quoted when it holds a comma, quote or line break).
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 /// The letters as CSV for a mail merge: one row per code, the code in its printed
 /// (grouped) form, and a line telling the citizen how to enrol.
 pub fn letters_csv(
@@ -1147,9 +1138,15 @@ pub fn letters_csv(
     letters: &[(Option<String>, EnrolmentCode)],
 ) -> String {
     let url = public_url.trim_end_matches('/');
-    let mut out = String::with_capacity(letters.len() * 220 + 64);
-    out.push_str(LETTERS_HEADER);
-    out.push('\n');
+    // RFC 4180 fields via the `csv` crate (quoted only when holding a comma, quote or
+    // line break), rows ended by a bare LF as before.
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::with_capacity(letters.len() * 220 + 64));
+    let mut rows = vec![LETTERS_HEADER
+        .split(',')
+        .map(str::to_owned)
+        .collect::<Vec<_>>()];
     for (region, code) in letters {
         let region_arg = region
             .as_deref()
@@ -1162,18 +1159,20 @@ pub fn letters_csv(
             shell_word(electorate_id),
             code.grouped(),
         );
-        let row = [
-            region.as_deref().unwrap_or(""),
-            &code.grouped(),
-            electorate_id,
-            &instructions,
-        ]
-        .map(csv_field)
-        .join(",");
-        out.push_str(&row);
-        out.push('\n');
+        rows.push(vec![
+            region.clone().unwrap_or_default(),
+            code.grouped(),
+            electorate_id.to_owned(),
+            instructions,
+        ]);
     }
-    out
+    for row in &rows {
+        // Writing to a Vec cannot fail.
+        let _ = w.write_record(row);
+    }
+    // A Vec writer never fails to flush, and every field is UTF-8, so the output is too.
+    let bytes = w.into_inner().unwrap_or_default();
+    String::from_utf8(bytes).unwrap_or_default()
 }
 
 /// A word for a shell command line printed on a letter (quoted unless plain).
@@ -1739,6 +1738,41 @@ mod tests {
         );
         for bad in ["0", "x:north", "3:", "-1"] {
             assert!(parse_codes(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn letters_csv_quotes_like_the_hand_written_rfc4180_writer() {
+        // The writer `letters_csv` used before the `csv` crate.
+        fn old_field(s: &str) -> String {
+            if s.contains([',', '"', '\n', '\r']) {
+                format!("\"{}\"", s.replace('"', "\"\""))
+            } else {
+                s.to_owned()
+            }
+        }
+        let code = EnrolmentCode::parse("0123456789ABCDEFGHJK").unwrap();
+        for region in [
+            "plain",
+            "a,b",
+            "say \"hi\"",
+            "line\nbreak",
+            "cr\rhere",
+            " spaced ",
+            "",
+            "#hash",
+            "'quote'",
+        ] {
+            let csv = letters_csv(
+                "town",
+                "https://vox.example",
+                &[(Some(region.into()), code.clone())],
+            );
+            let row = csv.strip_prefix(&format!("{LETTERS_HEADER}\n")).unwrap();
+            let instructions = row.rsplit_once(",\"").map(|(_, i)| i).unwrap_or("");
+            let want = format!("{},{},town,", old_field(region), code.grouped());
+            assert!(row.starts_with(&want), "{region:?}: {row:?}");
+            assert!(row.ends_with("\n") && !instructions.is_empty(), "{row:?}");
         }
     }
 

@@ -20,6 +20,13 @@ use crate::transcript::labels;
 pub const CREDENTIAL_KDF_LABEL: &[u8] = b"vox/v2/credential-key";
 
 /// Alphabet of credential strings (Crockford base32, no I L O U: easy to read aloud).
+///
+/// Credentials (and enrolment codes) keep a hand-written check rather than a
+/// `data-encoding` decoder: a credential is 25 independent symbols (125 bits, not a
+/// whole number of bytes, a length base32 decoders refuse), and the secret is derived
+/// from the normalised *text*, not from decoded bytes, so there is nothing to decode.
+/// Generation draws one symbol per `next_u32` (fixed by the test vectors). The
+/// byte-aligned tracking code (`vox_protocol::encoding::human_code`) uses `data-encoding`.
 pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A voter's public credential key (on the electorate list). Never the identity.

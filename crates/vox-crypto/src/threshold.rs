@@ -903,11 +903,17 @@ fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Result<Zeroizing<[u8; 32]>> {
 type KeyBlocks = (Zeroizing<[u8; 32]>, Zeroizing<[u8; 32]>);
 
 /// HKDF-SHA256 (RFC 5869) with L = 64, returned as the two 32-byte output blocks
-/// T(1), T(2). Written out because the crate takes no `hkdf` dependency.
+/// T(1), T(2), via the RustCrypto `hkdf` crate.
 fn hkdf_sha256_64(salt: &[u8], ikm: &[u8], info: &[u8]) -> Result<KeyBlocks> {
-    let prk = hmac_sha256(salt, &[ikm])?;
-    let t1 = hmac_sha256(prk.as_ref(), &[info, &[1u8]])?;
-    let t2 = hmac_sha256(prk.as_ref(), &[t1.as_ref(), info, &[2u8]])?;
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(salt), ikm);
+    let mut okm = Zeroizing::new([0u8; 64]);
+    hk.expand(info, okm.as_mut())
+        .map_err(|_| CryptoError::Parameter("HKDF output length"))?;
+    let mut t1 = Zeroizing::new([0u8; 32]);
+    let mut t2 = Zeroizing::new([0u8; 32]);
+    let (a, b) = okm.split_at(32);
+    t1.copy_from_slice(a);
+    t2.copy_from_slice(b);
     Ok((t1, t2))
 }
 

@@ -131,32 +131,6 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeIdem {
 #[derive(Debug, Default)]
 pub struct QueryParams(pub HashMap<String, String>);
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        match b {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hexpair = bytes
-                    .get(i + 1..i + 3)
-                    .and_then(|h| std::str::from_utf8(h).ok())
-                    .and_then(|h| u8::from_str_radix(h, 16).ok());
-                if let Some(v) = hexpair {
-                    out.push(v);
-                    i += 2;
-                } else {
-                    out.push(b'%');
-                }
-            }
-            _ => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
     type Rejection = AppError;
 
@@ -166,16 +140,17 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
 }
 
 impl QueryParams {
-    /// Decode a query string (`a=1&b=x%20y`; a repeated name keeps its last value).
+    /// Decode a query string (`a=1&b=x%20y`; a repeated name keeps its last value) with
+    /// `serde_urlencoded` (application/x-www-form-urlencoded: `+` is a space, a malformed
+    /// `%` escape is kept literally, invalid UTF-8 becomes U+FFFD, empty pairs are
+    /// skipped, a name without `=` has an empty value).
     pub fn parse(query: Option<&str>) -> Self {
-        let mut map = HashMap::new();
-        if let Some(q) = query {
-            for pair in q.split('&').filter(|p| !p.is_empty()) {
-                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-                map.insert(percent_decode(k), percent_decode(v));
-            }
-        }
-        QueryParams(map)
+        // Into a map of strings this cannot fail; an empty map is the safe answer anyway.
+        QueryParams(
+            query
+                .and_then(|q| serde_urlencoded::from_str::<HashMap<String, String>>(q).ok())
+                .unwrap_or_default(),
+        )
     }
 
     /// A required unsigned integer parameter (400 naming it otherwise).
@@ -235,7 +210,16 @@ mod tests {
     }
 
     #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b+c%2"), "a b c%2");
+    fn query_decoding() {
+        let q = QueryParams::parse(Some("a=a%20b+c%2&b&&c=1&c=2&d=%zz&e=%C3&f%3D=x%2By"));
+        assert_eq!(q.get("a"), Some("a b c%2"));
+        assert_eq!(q.get("b"), Some(""));
+        assert_eq!(q.get("c"), Some("2"));
+        assert_eq!(q.get("d"), Some("%zz"));
+        assert_eq!(q.get("e"), Some("\u{fffd}"));
+        assert_eq!(q.get("f="), Some("x+y"));
+        assert_eq!(q.0.len(), 6);
+        assert!(QueryParams::parse(None).0.is_empty());
+        assert!(QueryParams::parse(Some("")).0.is_empty());
     }
 }

@@ -109,14 +109,6 @@ async fn list(State(s): State<AppState>) -> ApiResult {
     JsonResponse::ok(&out)
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
-
 fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
@@ -125,9 +117,25 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     s.board.catch_up().await?;
     let now = s.board.clock.now_ms();
     let st = s.board.read();
-    let mut out = String::from(
-        "id,action,stage,count,sponsor_threshold,response_threshold,referendum_threshold,closes_at,response_due_by,response_overdue,referendum_id\r\n",
-    );
+    // RFC 4180 via the `csv` crate: CRLF rows, a field quoted only when it holds a
+    // comma, quote or line break (quotes doubled).
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    w.write_record([
+        "id",
+        "action",
+        "stage",
+        "count",
+        "sponsor_threshold",
+        "response_threshold",
+        "referendum_threshold",
+        "closes_at",
+        "response_due_by",
+        "response_overdue",
+        "referendum_id",
+    ])
+    .map_err(AppError::internal)?;
     for p in st
         .petition_order
         .iter()
@@ -138,9 +146,9 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        let row = [
-            csv_field(&sm.id),
-            csv_field(&sm.action),
+        w.write_record([
+            sm.id.clone(),
+            sm.action.clone(),
             stage,
             sm.count.to_string(),
             sm.thresholds.sponsor.to_string(),
@@ -149,11 +157,11 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
             opt(&sm.closes_at),
             opt(&sm.response_due_by),
             sm.response_overdue.to_string(),
-            csv_field(&opt(&sm.referendum_id)),
-        ];
-        out.push_str(&row.join(","));
-        out.push_str("\r\n");
+            opt(&sm.referendum_id),
+        ])
+        .map_err(AppError::internal)?;
     }
+    let out = w.into_inner().map_err(|e| AppError::internal(e.error()))?;
     let mut res = (StatusCode::OK, out).into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
