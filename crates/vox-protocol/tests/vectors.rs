@@ -2697,6 +2697,76 @@ fn gen_ceremony() -> Value {
         );
     }
     let reveals = tracker.reveals();
+    // A complaint and its two possible answers (06 §6.6), on a copy of the ceremony
+    // after the shares, with their own RNG so that the messages above and below do not
+    // change: trustee 2 complains about dealer 1; the honest answer reveals P_1(2) and
+    // the ceremony goes on; a wrong answer fails the commitment check and the ceremony.
+    let complaint_example = {
+        let mut crng = ChaCha20Rng::seed_from_u64(15);
+        let mut t = tracker.clone();
+        let sign = |i: u32, body: CeremonyBody, r: &mut ChaCha20Rng| {
+            CeremonyMessage::sign(&manifest, &mh, i, &tkeys[(i - 1) as usize], body, r)
+        };
+        let complaint = sign(
+            2,
+            CeremonyBody::Complaint {
+                complaint: vox_crypto::threshold::Complaint {
+                    dealer: idx(1),
+                    recipient: idx(2),
+                },
+            },
+            &mut crng,
+        );
+        assert_eq!(t.apply(&manifest, &complaint).unwrap(), None);
+        let es = all_shares
+            .iter()
+            .find(|e| e.dealer.get() == 1 && e.recipient.get() == 2)
+            .unwrap();
+        let ShareVerdict::Accepted(p12) = receive_share(
+            &mh,
+            idx(2),
+            &tkeys[1],
+            reveals.iter().find(|c| c.dealer.get() == 1).unwrap(),
+            es,
+        )
+        .unwrap() else {
+            panic!("honest share refused")
+        };
+        let answer = |share: Scalar, r: &mut ChaCha20Rng| {
+            sign(
+                1,
+                CeremonyBody::Answer {
+                    answer: vox_crypto::threshold::ComplaintAnswer {
+                        dealer: idx(1),
+                        recipient: idx(2),
+                        share,
+                    },
+                },
+                r,
+            )
+        };
+        let p12 = *p12.expose();
+        let honest = answer(p12, &mut crng);
+        let wrong = answer(p12 + Scalar::ONE, &mut crng);
+        let mut upheld = t.clone();
+        upheld.apply(&manifest, &honest).unwrap();
+        assert_eq!(upheld.phase, CeremonyPhase::Confirm);
+        let mut failed = t.clone();
+        failed.apply(&manifest, &wrong).unwrap();
+        let CeremonyPhase::Failed { reason } = &failed.phase else {
+            panic!("a wrong answer must fail the ceremony")
+        };
+        json!({
+            "description": "After the nine commit/reveal/shares messages: trustee 2 complains \
+                            about dealer 1 (body tag 4); dealer 1's honest answer (tag 5) \
+                            reveals P_1(2), which passes P_1(2)·G = Σ_j 2^j·K_1j, and the \
+                            ceremony stays in phase confirm; a wrong answer (P_1(2) + 1) fails \
+                            that check and the ceremony fails (06 §6.6, §6.11).",
+            "complaint": {"message": to_json(&complaint), "canonical": hex::encode(complaint.canonical_bytes())},
+            "honest_answer": {"message": to_json(&honest), "canonical": hex::encode(honest.canonical_bytes()), "phase_after": "confirm"},
+            "wrong_answer": {"message": to_json(&wrong), "canonical": hex::encode(wrong.canonical_bytes()), "phase_after": "failed", "reason": reason},
+        })
+    };
     let mut key_shares = Vec::new();
     let mut joint = None;
     for (l, r) in revealed.iter().enumerate() {
@@ -2809,8 +2879,69 @@ fn gen_ceremony() -> Value {
                 "coefficients": lambdas.iter().map(Scalar::to_hex).collect::<Vec<_>>(),
             },
             "combined_points": to_json(&combined),
+            "complaint_example": complaint_example,
         }),
     )
+}
+
+/// The complaint example: body encodings by hand (06 §6.10: tag 4 ‖ u32 dealer ‖
+/// u32 recipient; tag 5 ‖ u32 dealer ‖ u32 recipient ‖ scalar share, at the end of the
+/// signed bytes, before the 64-byte signature), the judgement by hand (P·G against dealer
+/// 1's revealed commitments), and the state machine's verdict after the first nine
+/// messages.
+fn verify_complaint_example(x: &Value, v: &Value, manifest: &Manifest, mh: &Hash32) {
+    let first_nine: Vec<CeremonyMessage> = arr(&v["messages"])
+        .iter()
+        .take(9)
+        .map(|m| parse(&m["message"]))
+        .collect();
+    let dealer1 = first_nine
+        .iter()
+        .find_map(|m| match &m.body {
+            CeremonyBody::Reveal { coefficients } if coefficients.dealer.get() == 1 => {
+                Some(coefficients.commitments.clone())
+            }
+            _ => None,
+        })
+        .unwrap();
+    let mut t = CeremonyTracker::new(manifest, *mh).unwrap();
+    for m in &first_nine {
+        t.apply(manifest, m).unwrap();
+    }
+    let complaint: CeremonyMessage = parse(&x["complaint"]["message"]);
+    complaint.verify_signature(manifest, mh).unwrap();
+    let c = unhex(&x["complaint"]["canonical"]);
+    assert_eq!(hex::encode(complaint.canonical_bytes()), hex::encode(&c));
+    let body = &c[..c.len() - 64];
+    assert_eq!(body[body.len() - 9..], [4, 0, 0, 0, 1, 0, 0, 0, 2]);
+    t.apply(manifest, &complaint).unwrap();
+    for (key, share_ok) in [("honest_answer", true), ("wrong_answer", false)] {
+        let answer: CeremonyMessage = parse(&x[key]["message"]);
+        answer.verify_signature(manifest, mh).unwrap();
+        let a = unhex(&x[key]["canonical"]);
+        assert_eq!(hex::encode(answer.canonical_bytes()), hex::encode(&a));
+        let body = &a[..a.len() - 64];
+        let tail = &body[body.len() - 41..];
+        assert_eq!(tail[..9], [5, 0, 0, 0, 1, 0, 0, 0, 2]);
+        let share = Scalar::try_from_bytes(&tail[9..]).unwrap();
+        // P_1(2)·G = Σ_j 2^j·K_1j.
+        let mut rhs = Scalar::from_u64(0).mul_base();
+        let mut power = Scalar::ONE;
+        for k in &dealer1 {
+            rhs = rhs + power.mul_point(k);
+            power = power * Scalar::from_u64(2);
+        }
+        assert_eq!(share.mul_base() == rhs, share_ok, "{key}");
+        let mut after = t.clone();
+        after.apply(manifest, &answer).unwrap();
+        match (s(&x[key]["phase_after"]), &after.phase) {
+            ("confirm", CeremonyPhase::Confirm) => {}
+            ("failed", CeremonyPhase::Failed { reason }) => {
+                assert_eq!(reason, s(&x[key]["reason"]))
+            }
+            (want, got) => panic!("{key}: expected {want}, got {got:?}"),
+        }
+    }
 }
 
 fn verify_ceremony(v: &Value) {
@@ -2854,6 +2985,7 @@ fn verify_ceremony(v: &Value) {
     }
     let joint = joint.expect("the ceremony completes");
     assert_eq!(tracker.phase, CeremonyPhase::Complete);
+    verify_complaint_example(&v["complaint_example"], v, &manifest, &mh);
     let recorded: JointPublicKeys = parse(&v["joint_public_keys"]);
     assert_eq!(recorded, joint);
     let c = &v["ceremony_completed"];
