@@ -1116,6 +1116,342 @@ fn link() {
     check("link.json", gen_link, verify_link);
 }
 
+// ---- Bulletproofs from the spec alone (03-proofs §3.7, appendix B) ------------------
+//
+// Written from protocol-spec/B-bulletproofs.md, not from the bulletproofs crate: SHAKE256
+// on the Keccak replica of appendix A, the generator chains, the transcript continuation
+// and both verification equations, with curve25519-dalek only for the group arithmetic.
+
+type DPoint = curve25519_dalek::RistrettoPoint;
+type DScalar = curve25519_dalek::Scalar;
+
+/// SHAKE256 (FIPS 202: rate 136 bytes, suffix bits 1111 = 0x1F, final bit 0x80) on the
+/// Keccak-f[1600] replica (A §A.1).
+struct Shake256Replica {
+    st: [u8; 200],
+    pos: usize,
+}
+
+impl Shake256Replica {
+    const RATE: usize = 136;
+
+    fn new(input: &[&[u8]]) -> Self {
+        let mut x = Shake256Replica {
+            st: [0u8; 200],
+            pos: 0,
+        };
+        for part in input {
+            for b in *part {
+                x.st[x.pos] ^= b;
+                x.pos += 1;
+                if x.pos == Self::RATE {
+                    keccak_f1600_replica(&mut x.st);
+                    x.pos = 0;
+                }
+            }
+        }
+        x.st[x.pos] ^= 0x1f;
+        x.st[Self::RATE - 1] ^= 0x80;
+        keccak_f1600_replica(&mut x.st);
+        x.pos = 0;
+        x
+    }
+
+    fn read(&mut self, out: &mut [u8]) {
+        for o in out.iter_mut() {
+            if self.pos == Self::RATE {
+                keccak_f1600_replica(&mut self.st);
+                self.pos = 0;
+            }
+            *o = self.st[self.pos];
+            self.pos += 1;
+        }
+    }
+}
+
+/// The first `count` points of GeneratorsChain(letter ‖ u32le(party)) (B §B.1), and the
+/// 64 SHAKE256 bytes the first one is mapped from.
+fn bp_generators_replica(letter: u8, party: u32, count: usize) -> (Vec<DPoint>, [u8; 64]) {
+    let mut label = vec![letter];
+    label.extend_from_slice(&party.to_le_bytes());
+    let mut xof = Shake256Replica::new(&[b"GeneratorsChain", &label]);
+    let mut first = [0u8; 64];
+    let mut out = Vec::with_capacity(count);
+    for i in 0..count {
+        let mut block = [0u8; 64];
+        xof.read(&mut block);
+        if i == 0 {
+            first = block;
+        }
+        out.push(DPoint::from_uniform_bytes(&block));
+    }
+    (out, first)
+}
+
+/// G_vec and H_vec of a proof over `m` values of `n` bits: the first n points of each
+/// party's chains, party 0 first (B §B.1).
+fn bp_vector_generators(n: usize, m: usize) -> (Vec<DPoint>, Vec<DPoint>) {
+    let (mut g, mut h) = (Vec::new(), Vec::new());
+    for j in 0..m {
+        let j32 = u32::try_from(j).unwrap();
+        g.extend(bp_generators_replica(b'G', j32, n).0);
+        h.extend(bp_generators_replica(b'H', j32, n).0);
+    }
+    (g, h)
+}
+
+/// A range proof's encoding split into its fields (03 §3.7 item 5, B §B.2).
+struct BpProof {
+    a_pt: [u8; 32],
+    s_pt: [u8; 32],
+    t1: [u8; 32],
+    t2: [u8; 32],
+    t_x: DScalar,
+    t_x_blinding: DScalar,
+    e_blinding: DScalar,
+    l: Vec<[u8; 32]>,
+    r: Vec<[u8; 32]>,
+    a: DScalar,
+    b: DScalar,
+}
+
+impl BpProof {
+    fn parse(bytes: &[u8]) -> Self {
+        assert!(bytes.len().is_multiple_of(32) && bytes.len() >= 9 * 32);
+        let words = bytes.len() / 32;
+        assert_eq!((words - 9) % 2, 0);
+        let rounds = (words - 9) / 2;
+        let word = |i: usize| -> [u8; 32] { bytes[32 * i..32 * i + 32].try_into().unwrap() };
+        let scalar_at =
+            |i: usize| Option::<DScalar>::from(DScalar::from_canonical_bytes(word(i))).unwrap();
+        BpProof {
+            a_pt: word(0),
+            s_pt: word(1),
+            t1: word(2),
+            t2: word(3),
+            t_x: scalar_at(4),
+            t_x_blinding: scalar_at(5),
+            e_blinding: scalar_at(6),
+            l: (0..rounds).map(|k| word(7 + 2 * k)).collect(),
+            r: (0..rounds).map(|k| word(8 + 2 * k)).collect(),
+            a: scalar_at(7 + 2 * rounds),
+            b: scalar_at(8 + 2 * rounds),
+        }
+    }
+}
+
+/// The merlin operations of the continuation, on merlin itself or on the appendix A
+/// replica.
+trait BpTranscript {
+    fn append(&mut self, label: &'static [u8], value: &[u8]);
+    fn challenge64(&mut self, label: &'static [u8]) -> [u8; 64];
+}
+
+impl BpTranscript for Transcript {
+    fn append(&mut self, label: &'static [u8], value: &[u8]) {
+        self.append_message(label, value);
+    }
+    fn challenge64(&mut self, label: &'static [u8]) -> [u8; 64] {
+        let mut b = [0u8; 64];
+        self.challenge_bytes(label, &mut b);
+        b
+    }
+}
+
+impl BpTranscript for MerlinReplica {
+    fn append(&mut self, label: &'static [u8], value: &[u8]) {
+        self.append_message(label, value);
+    }
+    fn challenge64(&mut self, label: &'static [u8]) -> [u8; 64] {
+        self.challenge_bytes(label, 64).try_into().unwrap()
+    }
+}
+
+/// The challenges of the continuation and the list of its operations.
+struct BpChallenges {
+    y: DScalar,
+    z: DScalar,
+    x: DScalar,
+    w: DScalar,
+    u: Vec<DScalar>,
+    ops: Vec<Value>,
+}
+
+struct BpRec<'a, T: BpTranscript> {
+    t: &'a mut T,
+    ops: Vec<Value>,
+}
+
+impl<T: BpTranscript> BpRec<'_, T> {
+    fn append(&mut self, label: &'static [u8], value: &[u8]) {
+        self.t.append(label, value);
+        self.ops.push(json!({
+            "label": std::str::from_utf8(label).unwrap(),
+            "value": hex::encode(value),
+        }));
+    }
+    /// A point the verifier validates first: not the 32 zero bytes (B §B.2).
+    fn append_nonzero(&mut self, label: &'static [u8], value: &[u8; 32]) {
+        assert_ne!(
+            value,
+            &[0u8; 32],
+            "{} is the identity",
+            String::from_utf8_lossy(label)
+        );
+        self.append(label, value);
+    }
+    /// challenge_scalar: 64 bytes, little-endian, reduced mod ℓ (02 §2.3).
+    fn challenge(&mut self, label: &'static [u8]) -> DScalar {
+        let c = DScalar::from_bytes_mod_order_wide(&self.t.challenge64(label));
+        self.ops.push(json!({
+            "challenge": std::str::from_utf8(label).unwrap(),
+            "scalar": hex::encode(c.as_bytes()),
+        }));
+        c
+    }
+}
+
+/// The Bulletproofs continuation of a range transcript (02 §2.5, B §B.2): `t` holds the
+/// context and vox's range appends; `v` are the M value commitments.
+fn bp_continuation(
+    t: &mut impl BpTranscript,
+    n: usize,
+    v: &[[u8; 32]],
+    p: &BpProof,
+) -> BpChallenges {
+    let mut r = BpRec { t, ops: Vec::new() };
+    let m = v.len();
+    r.append(b"dom-sep", b"rangeproof v1");
+    r.append(b"n", &(n as u64).to_le_bytes());
+    r.append(b"m", &(m as u64).to_le_bytes());
+    for vj in v {
+        r.append(b"V", vj);
+    }
+    r.append_nonzero(b"A", &p.a_pt);
+    r.append_nonzero(b"S", &p.s_pt);
+    let y = r.challenge(b"y");
+    let z = r.challenge(b"z");
+    r.append_nonzero(b"T_1", &p.t1);
+    r.append_nonzero(b"T_2", &p.t2);
+    let x = r.challenge(b"x");
+    r.append(b"t_x", p.t_x.as_bytes());
+    r.append(b"t_x_blinding", p.t_x_blinding.as_bytes());
+    r.append(b"e_blinding", p.e_blinding.as_bytes());
+    let w = r.challenge(b"w");
+    assert_eq!(n * m, 1 << p.l.len(), "log2(n·M) rounds");
+    r.append(b"dom-sep", b"ipp v1");
+    r.append(b"n", &((n * m) as u64).to_le_bytes());
+    let mut u = Vec::new();
+    for (lk, rk) in p.l.iter().zip(&p.r) {
+        r.append_nonzero(b"L", lk);
+        r.append_nonzero(b"R", rk);
+        u.push(r.challenge(b"u"));
+    }
+    BpChallenges {
+        y,
+        z,
+        x,
+        w,
+        u,
+        ops: r.ops,
+    }
+}
+
+/// x⁰, x¹, …, x^{count−1}.
+fn bp_powers(x: DScalar, count: usize) -> Vec<DScalar> {
+    let mut out = Vec::with_capacity(count);
+    let mut acc = DScalar::ONE;
+    for _ in 0..count {
+        out.push(acc);
+        acc *= x;
+    }
+    out
+}
+
+/// δ(y, z) = (z − z²)·Σ_{i<n·M} yⁱ − Σ_{j=1..M} z^{j+2}·Σ_{i<n} 2ⁱ (B §B.3).
+fn bp_delta(n: usize, m: usize, y: DScalar, z: DScalar) -> DScalar {
+    let sum_y: DScalar = bp_powers(y, n * m).into_iter().sum();
+    let sum_2: DScalar = bp_powers(DScalar::from(2u64), n).into_iter().sum();
+    let z_powers = bp_powers(z, m + 3);
+    let sum_z: DScalar = (1..=m).map(|j| z_powers[j + 2]).sum();
+    (z - z * z) * sum_y - sum_z * sum_2
+}
+
+/// s_i = Π_k u_k^{+1 if bit (r−1−k) of i is set, else −1} (B §B.3).
+fn bp_s(u: &[DScalar], nm: usize) -> Vec<DScalar> {
+    let rounds = u.len();
+    (0..nm)
+        .map(|i| {
+            u.iter().enumerate().fold(DScalar::ONE, |acc, (k, uk)| {
+                if (i >> (rounds - 1 - k)) & 1 == 1 {
+                    acc * uk
+                } else {
+                    acc * uk.invert()
+                }
+            })
+        })
+        .collect()
+}
+
+fn bp_decompress(b: &[u8; 32]) -> DPoint {
+    curve25519_dalek::ristretto::CompressedRistretto(*b)
+        .decompress()
+        .unwrap()
+}
+
+/// The two equations of B §B.3, each as a point that must be the identity:
+/// (E1 = the t equation, E2 = the inner-product equation).
+fn bp_equations(n: usize, v: &[[u8; 32]], p: &BpProof, ch: &BpChallenges) -> (DPoint, DPoint) {
+    let m = v.len();
+    let nm = n * m;
+    let g = curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+    let h = *pedersen_h().as_point();
+    let (gv, hv) = bp_vector_generators(n, m);
+    let (y, z, x, w) = (ch.y, ch.z, ch.x, ch.w);
+    let z_powers = bp_powers(z, m + 2);
+    let delta = bp_delta(n, m, y, z);
+    // E1 = Σ_j z^{j+2}·V_j + δ·G + x·T_1 + x²·T_2 − t_x·G − t_x_blinding·H
+    let mut e1 = delta * g + x * bp_decompress(&p.t1) + (x * x) * bp_decompress(&p.t2)
+        - p.t_x * g
+        - p.t_x_blinding * h;
+    for (j, vj) in v.iter().enumerate() {
+        e1 += z_powers[j + 2] * bp_decompress(vj);
+    }
+    // E2 = A + x·S − e_blinding·H + w·(t_x − a·b)·G + Σ_i (−z − a·s_i)·G_i
+    //      + Σ_i (z + y^{−i}·(z^{2+⌊i/n⌋}·2^{i mod n} − b/s_i))·H_i + Σ_k (u_k²·L_k + u_k^{−2}·R_k)
+    let s = bp_s(&ch.u, nm);
+    let y_inv_powers = bp_powers(y.invert(), nm);
+    let two_powers = bp_powers(DScalar::from(2u64), n);
+    let mut e2 = bp_decompress(&p.a_pt) + x * bp_decompress(&p.s_pt) - p.e_blinding * h
+        + (w * (p.t_x - p.a * p.b)) * g;
+    for i in 0..nm {
+        e2 += (-z - p.a * s[i]) * gv[i];
+        let d_i = z_powers[2 + i / n] * two_powers[i % n];
+        e2 += (z + y_inv_powers[i] * (d_i - p.b * s[i].invert())) * hv[i];
+    }
+    for (k, uk) in ch.u.iter().enumerate() {
+        let uk2 = uk * uk;
+        e2 += uk2 * bp_decompress(&p.l[k]) + uk2.invert() * bp_decompress(&p.r[k]);
+    }
+    (e1, e2)
+}
+
+fn dhex(p: &DPoint) -> String {
+    hex::encode(p.compress().as_bytes())
+}
+fn shex(x: &DScalar) -> String {
+    hex::encode(x.as_bytes())
+}
+
+/// The bulletproofs crate's own G_vec of party j (its H_vec is not public).
+fn crate_g(j: usize, n: usize) -> Vec<DPoint> {
+    vox_crypto::generators::bulletproof_gens()
+        .share(j)
+        .G(n)
+        .copied()
+        .collect()
+}
+
 fn gen_range() -> Value {
     let mut rng = rng(8);
     let mh = test_manifest_hash();
@@ -1149,6 +1485,64 @@ fn gen_range() -> Value {
     while derived.len() < 4 {
         derived.push(pedersen_h().to_hex());
     }
+    // The Bulletproofs continuation (B §B.2) on merlin, after vox's appends. The prover's
+    // transcript absorbed exactly the same: both give the same next challenge bytes.
+    let parts = BpProof::parse(&proof.to_bytes());
+    let v_bytes: Vec<[u8; 32]> = derived
+        .iter()
+        .map(|d| hex::decode(d).unwrap().try_into().unwrap())
+        .collect();
+    let mut t_bp = rec.t.clone();
+    let ch = bp_continuation(&mut t_bp, 8, &v_bytes, &parts);
+    assert_eq!(t.challenge64(b"check"), t_bp.challenge64(b"check"));
+    let (e1, e2) = bp_equations(8, &v_bytes, &parts, &ch);
+    {
+        use curve25519_dalek::traits::Identity;
+        assert!(e1 == DPoint::identity() && e2 == DPoint::identity());
+    }
+    // G_vec from the crate itself; its H_vec is private, so from the chain of B §B.1 (the
+    // equations above only hold with the crate's H_vec).
+    let party_gens = |j: usize| {
+        let g = crate_g(j, 2);
+        let (h, _) = bp_generators_replica(b'H', u32::try_from(j).unwrap(), 2);
+        json!({
+            "G": g.iter().map(dhex).collect::<Vec<_>>(),
+            "H": h.iter().map(dhex).collect::<Vec<_>>(),
+        })
+    };
+    let (_, uniform_g_0_0) = bp_generators_replica(b'G', 0, 1);
+    let mut chain_input_g_0 = b"GeneratorsChain".to_vec();
+    chain_input_g_0.extend_from_slice(b"G\0\0\0\0");
+    let generators = json!({
+        "note": "Bulletproofs vector generators (protocol-spec/B-bulletproofs.md §B.1): \
+                 party_j.G[i] is point i of GeneratorsChain(\"G\" ‖ u32le(j)), i.e. the \
+                 i-th 64-byte block of SHAKE256(\"GeneratorsChain\" ‖ \"G\" ‖ u32le(j)) \
+                 mapped by RistrettoPoint::from_uniform_bytes; likewise H. last_used is the \
+                 last point of G_vec/H_vec for this proof (party M−1, index n−1).",
+        "shake256_input_G_party_0": hex::encode(&chain_input_g_0),
+        "uniform_bytes_G_party_0_index_0": hex::encode(uniform_g_0_0),
+        "party_0": party_gens(0),
+        "party_1": party_gens(1),
+        "last_used": {
+            "party": 3,
+            "index": 7,
+            "G": dhex(&crate_g(3, 8)[7]),
+            "H": dhex(&bp_generators_replica(b'H', 3, 8).0[7]),
+        },
+    });
+    let challenges = json!({
+        "note": "The Bulletproofs challenges of this proof (B §B.2) and δ(y, z) (B §B.3); \
+                 u lists the inner-product rounds' challenges in round order. \
+                 bulletproof_transcript lists every append ({label, value}) and challenge \
+                 ({challenge, scalar}) after transcript_appends; bulletproof_ipp_s is the \
+                 vector s of B §B.3.",
+        "y": shex(&ch.y),
+        "z": shex(&ch.z),
+        "x": shex(&ch.x),
+        "w": shex(&ch.w),
+        "u": ch.u.iter().map(shex).collect::<Vec<_>>(),
+        "delta": shex(&bp_delta(8, 4, ch.y, ch.z)),
+    });
     with(
         header(
             "One aggregated Bulletproofs range proof (bulletproofs 5.0 RangeProof, \
@@ -1173,6 +1567,10 @@ fn gen_range() -> Value {
             "transcript_appends": appends,
             "proof": hex::encode(proof.to_bytes()),
             "proof_length_bytes": proof.to_bytes().len(),
+            "bulletproof_generators": generators,
+            "bulletproof_challenges": challenges,
+            "bulletproof_transcript": ch.ops,
+            "bulletproof_ipp_s": bp_s(&ch.u, 32).iter().map(shex).collect::<Vec<_>>(),
         }),
     )
 }
@@ -1216,11 +1614,124 @@ fn verify_range(v: &Value) {
     let proof = RangeProof::try_from_bytes(&unhex(&v["proof"])).unwrap();
     let mut t = replay(&[&v["transcript_context"]]);
     proof.verify(&mut t, &statements, &mut rng(0)).unwrap();
+    verify_range_from_spec(v, &derived, &mut t);
     // A proof for other bounds does not verify.
     let mut other = statements.clone();
     other[0].hi = 2;
     let mut t = replay(&[&v["transcript_context"]]);
     assert!(proof.verify(&mut t, &other, &mut rng(0)).is_err());
+}
+
+/// B-bulletproofs.md, independently of the bulletproofs crate: the generators from SHAKE256
+/// on the Keccak replica, the transcript continuation on the merlin replica of appendix A,
+/// the challenges, δ and s, and both verification equations (and the batched one) with
+/// curve25519-dalek arithmetic. `crate_t` is the crate's verifier transcript after it
+/// accepted the proof.
+fn verify_range_from_spec(v: &Value, derived: &[Point], crate_t: &mut Transcript) {
+    use curve25519_dalek::traits::Identity;
+    let n = usize::try_from(u(&v["bits_n"])).unwrap();
+    let m = derived.len();
+    let nm = n * m;
+    let parts = BpProof::parse(&unhex(&v["proof"]));
+    assert_eq!(
+        unhex(&v["proof"]).len(),
+        32 * (9 + 2 * parts.l.len()),
+        "length 32·(9 + 2r)"
+    );
+    let v_bytes: Vec<[u8; 32]> = derived.iter().map(Point::to_bytes).collect();
+    let fresh_replica = || {
+        let mut rt = MerlinReplica::new(b"vox/v2");
+        for op in arr(&v["transcript_context"])
+            .iter()
+            .chain(arr(&v["transcript_appends"]))
+        {
+            rt.append_message(s(&op["label"]).as_bytes(), &unhex(&op["value"]));
+        }
+        rt
+    };
+    let mut rt = fresh_replica();
+    let ch = bp_continuation(&mut rt, n, &v_bytes, &parts);
+    assert_eq!(Value::Array(ch.ops.clone()), v["bulletproof_transcript"]);
+    // merlin itself with the same appends ends where the crate's verifier ended.
+    let mut mt = replay(&[&v["transcript_context"], &v["transcript_appends"]]);
+    bp_continuation(&mut mt, n, &v_bytes, &parts);
+    assert_eq!(mt.challenge64(b"check"), crate_t.challenge64(b"check"));
+    let chj = &v["bulletproof_challenges"];
+    assert_eq!(s(&chj["y"]), shex(&ch.y));
+    assert_eq!(s(&chj["z"]), shex(&ch.z));
+    assert_eq!(s(&chj["x"]), shex(&ch.x));
+    assert_eq!(s(&chj["w"]), shex(&ch.w));
+    let u_json: Vec<&str> = arr(&chj["u"]).iter().map(s).collect();
+    assert_eq!(u_json, ch.u.iter().map(shex).collect::<Vec<_>>());
+    assert_eq!(ch.u.len(), nm.trailing_zeros() as usize);
+    // δ as B §B.3 writes it, term by term.
+    let mut delta = DScalar::ZERO;
+    let (y, z) = (ch.y, ch.z);
+    let mut y_i = DScalar::ONE;
+    for _ in 0..nm {
+        delta += (z - z * z) * y_i;
+        y_i *= y;
+    }
+    let mut z_j2 = z * z * z;
+    for _ in 1..=m {
+        let mut two_i = DScalar::ONE;
+        for _ in 0..n {
+            delta -= z_j2 * two_i;
+            two_i += two_i;
+        }
+        z_j2 *= z;
+    }
+    assert_eq!(s(&chj["delta"]), shex(&delta));
+    assert_eq!(delta, bp_delta(n, m, y, z));
+    // s_i, and s_{nm−1−i} = 1/s_i.
+    let s_vec = bp_s(&ch.u, nm);
+    let s_json: Vec<&str> = arr(&v["bulletproof_ipp_s"]).iter().map(s).collect();
+    assert_eq!(s_json, s_vec.iter().map(shex).collect::<Vec<_>>());
+    for (i, s_i) in s_vec.iter().enumerate() {
+        assert_eq!(*s_i * s_vec[nm - 1 - i], DScalar::ONE);
+    }
+    // Generators: the replica's, the listed ones and the crate's own G_vec agree.
+    let gj = &v["bulletproof_generators"];
+    let mut chain_input = b"GeneratorsChain".to_vec();
+    chain_input.extend_from_slice(b"G\0\0\0\0");
+    assert_eq!(
+        s(&gj["shake256_input_G_party_0"]),
+        hex::encode(&chain_input)
+    );
+    let (g00, bytes00) = bp_generators_replica(b'G', 0, 1);
+    assert_eq!(
+        s(&gj["uniform_bytes_G_party_0_index_0"]),
+        hex::encode(bytes00)
+    );
+    assert_eq!(g00[0], DPoint::from_uniform_bytes(&bytes00));
+    let (gv, hv) = bp_vector_generators(n, m);
+    for j in 0..2 {
+        for i in 0..2 {
+            assert_eq!(s(&gj[format!("party_{j}")]["G"][i]), dhex(&gv[j * n + i]));
+            assert_eq!(s(&gj[format!("party_{j}")]["H"][i]), dhex(&hv[j * n + i]));
+        }
+    }
+    assert_eq!(u(&gj["last_used"]["party"]) as usize, m - 1);
+    assert_eq!(u(&gj["last_used"]["index"]) as usize, n - 1);
+    assert_eq!(s(&gj["last_used"]["G"]), dhex(&gv[nm - 1]));
+    assert_eq!(s(&gj["last_used"]["H"]), dhex(&hv[nm - 1]));
+    for j in 0..m {
+        assert_eq!(crate_g(j, n), gv[j * n..(j + 1) * n].to_vec());
+    }
+    // Both equations hold, and so does the crate's batched form E2 + c·E1 for a random c.
+    let (e1, e2) = bp_equations(n, &v_bytes, &parts, &ch);
+    assert_eq!(e1, DPoint::identity(), "t equation");
+    assert_eq!(e2, DPoint::identity(), "inner-product equation");
+    let c = DScalar::random(&mut rng(1));
+    assert_eq!(e2 + c * e1, DPoint::identity());
+    // A changed t_x (challenges recomputed) fails the t equation; other bounds change V.
+    let mut bad = BpProof::parse(&unhex(&v["proof"]));
+    bad.t_x += DScalar::ONE;
+    let mut rt = fresh_replica();
+    let bad_ch = bp_continuation(&mut rt, n, &v_bytes, &bad);
+    assert_ne!(bad_ch.w, ch.w);
+    let (e1, _) = bp_equations(n, &v_bytes, &bad, &bad_ch);
+    assert_eq!(e1, -curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT);
 }
 
 #[test]

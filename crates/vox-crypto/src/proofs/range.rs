@@ -169,7 +169,9 @@ impl RangeProof {
                 proof: "range",
                 reason: "malformed Bulletproofs encoding",
             })?;
-        // Bulletproofs decodes scalars with reduction; re-encoding must give the input back.
+        // bulletproofs 5 already refuses non-canonical scalars; re-encoding is the
+        // protocol's own rule (03 §3.7: an encoding must re-encode identically), kept
+        // so it does not depend on the crate's decoder.
         if p.to_bytes() != bytes {
             return Err(CryptoError::NonCanonicalScalar);
         }
