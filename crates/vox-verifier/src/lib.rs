@@ -54,6 +54,8 @@
 
 pub mod compact;
 #[cfg(feature = "fs")]
+pub mod conformance;
+#[cfg(feature = "fs")]
 pub mod dir;
 pub mod error;
 pub mod monitor;

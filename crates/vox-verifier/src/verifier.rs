@@ -424,6 +424,11 @@ pub struct Verifier {
     signatures: Vec<SignatureWork>,
     /// Per referendum id: ballots pass 2 found to be a credential's last (pass 1).
     last_seen: HashMap<String, u64>,
+    /// Entries that did not decode (V2.1). Pass 1 reads ballots with a lighter parser,
+    /// so such an entry can be a ballot pass 1 counted and pass 2 could not: the passes
+    /// then differ because of that fault, already reported, not because the record
+    /// changed while it was read.
+    undecodable: u64,
     started: Stopwatch,
 }
 
@@ -508,6 +513,7 @@ impl Verifier {
             ballots: Vec::new(),
             signatures: Vec::new(),
             last_seen: HashMap::new(),
+            undecodable: 0,
             started: Stopwatch::start(),
         }
     }
@@ -847,11 +853,14 @@ impl Verifier {
         let index = p.index;
         self.count(StepId::Log, 1);
         match &p.entry {
-            Err(e) => self.fail(
-                StepId::Log,
-                Location::Leaf { index },
-                format!("not a valid board entry: {e}"),
-            ),
+            Err(e) => {
+                self.undecodable += 1;
+                self.fail(
+                    StepId::Log,
+                    Location::Leaf { index },
+                    format!("not a valid board entry: {e}"),
+                )
+            }
             Ok(entry) => {
                 if self.last_timestamp.is_some_and(|t| entry.timestamp_ms < t) {
                     self.fail(
@@ -1056,7 +1065,7 @@ impl Verifier {
                     StepId::Roles,
                     at,
                     format!(
-                        "leaf 0 is a {} entry, not the genesis: a log starts with a genesis \
+                        "leaf 0 is a `{}` entry, not the genesis: a log starts with a genesis \
                          naming the role keys and signed by all four roles; without it no \
                          authority act can be verified",
                         other.kind()
@@ -2519,7 +2528,7 @@ impl Verifier {
         let mut notes = Vec::new();
         let mut gaps: Vec<(StepId, String)> = Vec::new();
         let mut changed = Vec::new();
-        if let Some(c) = &self.counted_index {
+        if let (Some(c), 0) = (&self.counted_index, self.undecodable) {
             for (id, voters) in c.referendums() {
                 if self.last_seen.get(id).copied().unwrap_or(0) != voters {
                     changed.push(id.to_owned());

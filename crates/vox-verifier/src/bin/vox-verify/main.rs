@@ -112,6 +112,23 @@ enum Command {
     Monitor(Box<monitor::MonitorArgs>),
     /// Print the table of verification steps (markdown).
     Steps,
+    /// Run a conformance corpus (protocol-spec/conformance/): verify every case's record
+    /// with its inputs and compare each step's status and the locations named with the
+    /// case's expected.json. Exits 1 if any case differs.
+    Conformance(ConformanceArgs),
+}
+
+#[derive(Args, Debug)]
+struct ConformanceArgs {
+    /// The corpus directory (holding index.json and cases/).
+    #[arg(value_name = "CORPUS_DIR", default_value = "protocol-spec/conformance")]
+    corpus: PathBuf,
+    /// Run only the cases whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    only: Option<String>,
+    /// Print one JSON object per case on stdout (case, ok, mismatches).
+    #[arg(long)]
+    json: bool,
 }
 
 fn main() -> ExitCode {
@@ -122,6 +139,13 @@ fn main() -> ExitCode {
             print_steps();
             0
         }
+        Some(Command::Conformance(args)) => match conformance(&args) {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("vox-verify: {e}");
+                EXIT_ERROR
+            }
+        },
         None => match verify(&cli.verify) {
             Ok(code) => code,
             Err(e) => {
@@ -131,6 +155,56 @@ fn main() -> ExitCode {
         },
     };
     ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Run every case of a corpus; one line per case, a summary, exit 1 on any mismatch.
+fn conformance(args: &ConformanceArgs) -> Result<i32, VerifyError> {
+    use vox_verifier::conformance::{case_dir, read_index, run_case};
+    let index = read_index(&args.corpus)?;
+    let cases: Vec<_> = index
+        .cases
+        .iter()
+        .filter(|c| {
+            args.only
+                .as_ref()
+                .is_none_or(|t| c.case.contains(t.as_str()))
+        })
+        .collect();
+    let (mut passed, mut failed) = (0usize, 0usize);
+    for entry in &cases {
+        let outcome = run_case(&case_dir(&args.corpus, &entry.case))?;
+        if args.json {
+            println!(
+                "{}",
+                serde_json::json!({
+                    "case": outcome.case,
+                    "ok": outcome.ok(),
+                    "mismatches": outcome.mismatches,
+                })
+            );
+        } else if outcome.ok() {
+            println!("ok    {}", outcome.case);
+        } else {
+            println!("DIFF  {}", outcome.case);
+            for m in &outcome.mismatches {
+                println!("        {m}");
+            }
+        }
+        if outcome.ok() {
+            passed += 1;
+        } else {
+            failed += 1;
+        }
+    }
+    eprintln!(
+        "conformance: {passed} of {} cases as expected, {failed} differ (corpus format {} \
+         version {}, record version {})",
+        cases.len(),
+        index.format,
+        index.version,
+        index.record_version
+    );
+    Ok(if failed == 0 { 0 } else { EXIT_FAIL })
 }
 
 fn print_steps() {

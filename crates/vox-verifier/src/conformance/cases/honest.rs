@@ -1,0 +1,34 @@
+//! Honest cases: every step passes.
+
+use super::Bases;
+use crate::conformance::generate::Case;
+
+/// The honest cases.
+pub fn cases(b: &Bases) -> Vec<Case> {
+    vec![
+        Case::pass(
+            "honest-by-code",
+            "An honest record: an electorate of 16 enrolled by code and frozen, a revoked \
+             credential and its replacement; petition p1 sponsored, published, signed, \
+             withdrawn from, partly invalidated, crossing its response and referendum \
+             thresholds, answered and closed; petition p2 rejected; referendum r1 with a \
+             yes-no, a choose-one, an approve (1..2 of 3) and a score (0..3) question, a \
+             ceremony of 3 trustees (k = 2), 12 counted ballots of which two are re-votes, \
+             a Benaloh audit, an early close, the tally, two trustees' shares and the result.",
+            b.by_code.record.clone(),
+        ),
+        Case::pass(
+            "honest-registered",
+            "The same civic story with the electorate registered whole by one registrar act.",
+            b.registered.record.clone(),
+        ),
+        Case::pass(
+            "honest-witnessed-with-receipts",
+            "An honest record whose genesis names two witnesses (quorum 2) that cosign \
+             every tree head; the observer checks two receipts: one of a counted ballot, \
+             one of a ballot superseded by the voter's re-vote.",
+            b.witnessed.record.clone(),
+        )
+        .with_receipts(b.witnessed.receipts.clone()),
+    ]
+}

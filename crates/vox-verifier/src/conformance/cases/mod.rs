@@ -1,0 +1,51 @@
+//! Every case of the conformance corpus, in the order `index.json` lists them.
+//!
+//! The cases are edits of three honest records built from fixed seeds ([`Bases`]); each
+//! submodule owns the cases of a group of steps. A case's name is its directory; it
+//! never changes once published (other verifiers refer to cases by name).
+
+pub mod civic;
+pub mod core;
+pub mod honest;
+pub mod more;
+pub mod roles;
+
+use super::generate::Case;
+use crate::synth::{honest, honest_with, Enrolment, Honest};
+
+/// The honest records the cases edit.
+pub struct Bases {
+    /// Electorate enrolled by code, no witness (seed 11): most cases edit this one.
+    pub by_code: Honest,
+    /// Electorate registered whole (seed 12).
+    pub registered: Honest,
+    /// Two witnesses cosigning every head, with receipts (seed 13).
+    pub witnessed: Honest,
+}
+
+impl Bases {
+    /// Build the three records (deterministic: every key and nonce comes from the seed).
+    pub fn build() -> Result<Self, String> {
+        let e = |e: crate::VerifyError| e.to_string();
+        Ok(Self {
+            by_code: honest(11, 0).map_err(e)?,
+            registered: honest_with(12, 0, Enrolment::Registered).map_err(e)?,
+            witnessed: honest(13, 2).map_err(e)?,
+        })
+    }
+}
+
+/// Every case, built from `bases`.
+pub fn all_from(bases: &Bases) -> Vec<Case> {
+    let mut cases = honest::cases(bases);
+    cases.extend(core::cases(bases));
+    cases.extend(roles::cases(bases));
+    cases.extend(civic::cases(bases));
+    cases.extend(more::cases(bases));
+    cases
+}
+
+/// Every case.
+pub fn all() -> Result<Vec<Case>, String> {
+    Ok(all_from(&Bases::build()?))
+}

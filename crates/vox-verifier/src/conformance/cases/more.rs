@@ -1,0 +1,183 @@
+//! Cases for rules the tamper tests of the other modules do not reach: witness
+//! cosignatures (V3), manifests (V7), receipts (V14), and a few more faults of the
+//! ceremony, lifecycle, shares and result that only a consistent, re-signing dishonest
+//! party could publish.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+
+use vox_protocol::board::{Payload, Sig};
+use vox_protocol::manifest::Manifest;
+
+use super::Bases;
+use crate::conformance::edits::{ballots, edit, edit_resigned, find_kind};
+use crate::conformance::generate::Case;
+use crate::report::Location;
+use crate::synth::{Honest, SynthRecord};
+use crate::StepId;
+
+/// Flip one bit of an Ed25519 signature.
+fn flip(sig: &mut Sig) {
+    let mut bytes = sig.0.to_bytes();
+    bytes[17] ^= 0x04;
+    sig.0 = ed25519_dalek::Signature::from_bytes(&bytes);
+}
+
+/// Edit r1's manifest; the election authority signs it again (it is that role's act) and
+/// the operator re-signs the log: only the manifest rules can object.
+fn edit_manifest(b: &Honest, f: impl FnOnce(&mut Manifest)) -> SynthRecord {
+    let mut rec = edit(b, |r| {
+        let i = find_kind(r, "referendum-created");
+        if let Payload::ReferendumCreated { manifest, .. } = &mut r.entries[i].payload {
+            f(manifest);
+        }
+    });
+    rec.resign_acts(&b.roles).unwrap();
+    rec.resign(&b.board_key, &b.witness_keys);
+    rec
+}
+
+fn r1_at(leaf: usize) -> Location {
+    Location::Referendum {
+        referendum: "r1".into(),
+        leaf: Some(leaf as u64),
+    }
+}
+
+/// The cases of this group.
+pub fn cases(b: &Bases) -> Vec<Case> {
+    let w = &b.witnessed;
+    let by_code = &b.by_code;
+    let created = find_kind(&by_code.record, "referendum-created");
+    let mut out = vec![
+        // ---- V3: witnesses -----------------------------------------------------------
+        Case::fail(
+            "v3-witness-cosignature-forged",
+            "One witness cosignature on the last tree head has a flipped bit. Witnesses \
+             vouch that they saw this head and no conflicting one (08 §8.4, 11 §11.2); a \
+             cosignature that does not verify under the witness key is a fault (V3).",
+            edit(w, |r| {
+                let last = r.heads.len() - 1;
+                flip(&mut r.heads[last].cosignatures[0].signature);
+            }),
+            StepId::TreeHeads,
+        ),
+        Case::partial(
+            "v3-one-witness-counted-twice",
+            "The second witness's cosignatures on every head are replaced by copies of the \
+             first witness's: each verifies, but they come from one witness, so the head \
+             covering the record has 1 of the 2 distinct witnesses the genesis quorum \
+             requires (11 §11.2). Nothing is wrong with what is signed, so V3 is \
+             NOT-CHECKED (the quorum may still be reached) and the verdict partial, not a \
+             pass.",
+            edit(w, |r| {
+                for h in &mut r.heads {
+                    let first = h.cosignatures[0].clone();
+                    h.cosignatures[1] = first;
+                }
+            }),
+            StepId::TreeHeads,
+        ),
+        // ---- V7: manifests -------------------------------------------------------------
+        Case::fail(
+            "v7-manifest-threshold-above-trustee-count",
+            "The election authority publishes (and signs) a manifest asking 4 of its 3 \
+             trustees to decrypt: no tally could ever be decrypted (04 §4.2, V7).",
+            edit_manifest(by_code, |m| m.threshold = 4),
+            StepId::Manifests,
+        )
+        .resigned()
+        .at(r1_at(created)),
+        Case::fail(
+            "v7-manifest-with-a-question-without-options",
+            "The signed manifest's yes-no question has had its options removed (04 §4.2: \
+             every question has at least two options, V7).",
+            edit_manifest(by_code, |m| m.questions[0].options.clear()),
+            StepId::Manifests,
+        )
+        .resigned()
+        .at(r1_at(created)),
+        Case::fail(
+            "v7-referendum-from-a-petition-that-never-reached-its-threshold",
+            "The signed manifest names petition p2 (rejected with 1 sponsor) as its source: \
+             a referendum may only come from a petition that reached its referendum \
+             threshold (07 §7.5, 04 §4.2, V7).",
+            edit_manifest(by_code, |m| m.source_petition = Some("p2".into())),
+            StepId::Manifests,
+        )
+        .resigned()
+        .at(r1_at(created)),
+        // ---- V14: receipts -------------------------------------------------------------
+        Case::fail(
+            "v14-receipt-with-a-forged-board-signature",
+            "The voter's receipt of a counted ballot carries a board signature with one bit \
+             flipped: a receipt proves nothing unless the board's key signed it (08 §8.5).",
+            w.record.clone(),
+            StepId::Receipts,
+        )
+        .with_receipts({
+            let mut rs = w.receipts.clone();
+            flip(&mut rs[0].signature);
+            rs
+        })
+        .at(Location::Receipt {
+            name: "receipts/0.json".into(),
+        }),
+        Case::fail(
+            "v14-ballot-dropped-after-its-receipt",
+            "A malicious operator removes a counted ballot from the log after handing out \
+             its receipt and re-signs every head: the log steps pass, the tally no longer \
+             matches the counted ballots (V11), and the receipt's signed tree head has a \
+             root the record does not have at that size (08 §8.5, V14): the voter can prove \
+             their ballot was taken.",
+            dropped_after_receipt(w),
+            StepId::Receipts,
+        )
+        .resigned()
+        .with_receipts(w.receipts.clone())
+        .at(Location::Receipt {
+            name: "receipts/0.json".into(),
+        }),
+        // ---- V8: ceremony --------------------------------------------------------------
+        Case::fail(
+            "v8-ceremony-message-with-a-forged-trustee-signature",
+            "The first ceremony message's trustee signature has a flipped bit, the log \
+             re-signed: only the trustee may speak for itself in the ceremony (06 §6.10, \
+             V8).",
+            edit_resigned(by_code, |r| {
+                let i = find_kind(r, "ceremony");
+                if let Payload::Ceremony { message } = &mut r.entries[i].payload {
+                    message.signature.z = message.signature.z + vox_crypto::Scalar::ONE;
+                }
+            }),
+            StepId::Ceremony,
+        )
+        .resigned(),
+    ];
+    // ---- V10: a replayed ballot
+    let first = ballots(&by_code.record)[0];
+    out.push(
+        Case::fail(
+            "v10-ballot-replayed-later-in-the-log",
+            "A malicious operator appends a copy of an early ballot just before the close \
+             (same credential, same signature) and re-signs: a replayed ballot would \
+             silently undo the voter's later re-vote (04 §4.6, V10).",
+            edit_resigned(by_code, |r| {
+                let close = crate::conformance::edits::closed_at(r);
+                let copy = r.entries[first].payload.clone();
+                crate::conformance::edits::insert(r, close, copy);
+            }),
+            StepId::Ballots,
+        )
+        .resigned(),
+    );
+    out
+}
+
+/// `w` with the ballot of receipt 0 removed, the tally and the result recomputed without
+/// it (a consistent lie), every head re-signed.
+fn dropped_after_receipt(w: &Honest) -> SynthRecord {
+    let leaf = w.receipts[0].leaf_index as usize;
+    let mut rec = w.record.clone();
+    rec.entries.remove(leaf);
+    rec.resign(&w.board_key, &w.witness_keys);
+    rec
+}
