@@ -111,6 +111,9 @@ try {
     const credText = credential.trim().match(/[0-9A-Z]{5}(-[0-9A-Z]{5}){4}/);
     check(credText && apiBodies.every((b) => !b.includes(credText[0]) && !b.replace(/-/g, '').includes(credText[0].replace(/-/g, ''))), 'the credential was never sent to the server');
     await shot('03-petition-signed');
+    const countsHref = await page.locator('#facts a[href$="/counts.csv"]').getAttribute('href');
+    const countsCsv = await (await fetch(BASE + countsHref)).text();
+    check(countsCsv.startsWith('petition_id,scope,key,count\r\n' + PETITION + ',total,,' + after + '\r\n'), 'petition counts CSV linked, with the new count: ' + countsCsv.split('\r\n')[1]);
 
     console.log('referendum');
     const STR = {};
@@ -594,6 +597,15 @@ try {
     await page.waitForSelector('svg.chart');
     check(await page.locator('svg.chart').count() >= 1, 'result bar chart(s) drawn');
     check((await page.locator('#verify-command').textContent()).startsWith('vox-verify'), 'vox-verify command shown');
+    // Open data: the page links the result as CSV and JSON, and the links work.
+    const csvHref = await page.locator('#facts a[href$="/result.csv"]').getAttribute('href');
+    const csvResp = await fetch(BASE + csvHref);
+    const csvText = await csvResp.text();
+    check(csvResp.ok && (csvResp.headers.get('content-type') || '').startsWith('text/csv') &&
+      csvText.startsWith('referendum_id,question_id,question,kind,option_index,option,count,'), 'result CSV linked and served');
+    const jsonHref = await page.locator('#facts a[href$="/result.json"]').getAttribute('href');
+    const data = await (await fetch(BASE + jsonHref)).json();
+    check(Array.isArray(data.rows) && data.rows.length > 0 && data.referendum_id === REFERENDUM, 'result JSON linked and served');
     await shot('10-results');
     console.log('verify in the browser');
     await page.click('#verify-run');
@@ -609,6 +621,8 @@ try {
     await shot('12-verify-in-browser');
     await page.goto(BASE + '/index.html');
     await page.waitForSelector('#referendums li');
+    const listCsv = await (await fetch(BASE + await page.locator('a[href="/api/v1/referendums.csv"]').getAttribute('href'))).text();
+    check(listCsv.split('\r\n').some((l) => l.startsWith(REFERENDUM + ',') && l.includes(',published,')), 'referendum list CSV linked from the index, with the published referendum');
     await shot('11-index-after-results');
   }
   if (PHASE === 'enrol') {

@@ -1,9 +1,9 @@
 //! Times on the command line: Unix milliseconds, UTC dates and durations.
 
 use anyhow::{anyhow, bail, Result};
+use vox_protocol::time::civil_from_days;
 
-/// A day in milliseconds.
-pub const DAY_MS: i64 = 24 * 3600 * 1000;
+pub use vox_protocol::time::DAY_MS;
 
 /// The time in Unix milliseconds.
 pub fn now_ms() -> i64 {
@@ -11,19 +11,6 @@ pub fn now_ms() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
         .unwrap_or(0)
-}
-
-/// Civil date (year, month, day) of a day count since 1970-01-01 (H. Hinnant).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
 }
 
 /// Days since 1970-01-01 of a civil date (H. Hinnant).

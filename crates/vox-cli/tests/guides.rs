@@ -351,8 +351,15 @@ fn check_run_a_referendum(r: &Run) {
     for option in ["Painted lane", "Kerb-separated lane", "Shared street"] {
         assert_eq!(count(result, option), 1, "{result}");
     }
+    // The same result as open data: one CSV row per option, with the turnout (4 of 5).
+    let csv = r.block(17);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("town-2026,lane,") && l.ends_with(",yes-no,0,yes,3,4,5,0.8000")),
+        "{csv}"
+    );
     // Step 17: the independent verifier, keys pinned, every step passed.
-    let verify = r.block(17);
+    let verify = r.block(18);
     assert!(verify.contains("verdict: PASS"), "{verify}");
     assert!(!verify.contains("FAIL"), "{verify}");
     assert!(verify.contains("result [[3, 1], [1, 1, 1]]"), "{verify}");

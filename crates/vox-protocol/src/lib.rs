@@ -36,5 +36,6 @@ pub mod petition;
 pub mod record;
 pub mod roles;
 pub mod tally;
+pub mod time;
 
 pub use error::ProtocolError;

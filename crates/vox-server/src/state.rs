@@ -96,6 +96,21 @@ pub struct PetitionInfo {
     pub rejection_reason: Option<String>,
     /// Published invalidations.
     pub invalidations: Vec<Invalidation>,
+    /// The count at the end of each UTC day on which it changed: (day start in Unix
+    /// ms, count), ascending (open data: a petition's counts over time).
+    pub daily_counts: Vec<(i64, u64)>,
+}
+
+impl PetitionInfo {
+    /// Record the tracker's count after an entry at `ts`.
+    fn note_count(&mut self, ts: i64) {
+        let day = vox_protocol::time::day_start(ts);
+        let count = self.tracker.count();
+        match self.daily_counts.last_mut() {
+            Some((d, c)) if *d == day => *c = count,
+            _ => self.daily_counts.push((day, count)),
+        }
+    }
 }
 
 /// Where a referendum is.
@@ -398,16 +413,16 @@ impl Derived {
                     .electorates
                     .get(&proposal.petition.electorate_hash)
                     .and_then(|e| e.region_of(&proposal.proposer));
-                self.petitions.insert(
-                    id.clone(),
-                    PetitionInfo {
-                        tracker: PetitionTracker::new(proposal, proposer_region),
-                        leaf_index: index,
-                        proposed_at: ts,
-                        rejection_reason: None,
-                        invalidations: Vec::new(),
-                    },
-                );
+                let mut info = PetitionInfo {
+                    tracker: PetitionTracker::new(proposal, proposer_region),
+                    leaf_index: index,
+                    proposed_at: ts,
+                    rejection_reason: None,
+                    invalidations: Vec::new(),
+                    daily_counts: Vec::new(),
+                };
+                info.note_count(ts);
+                self.petitions.insert(id.clone(), info);
                 self.petition_order.push(id);
             }
             Payload::PetitionSigned { signature } => {
@@ -424,6 +439,7 @@ impl Derived {
                 };
                 let p = self.petition(&signature.petition_id)?;
                 p.tracker.apply_signature(signature, region, ts)?;
+                p.note_count(ts);
             }
             // Thresholds are consequences the tracker derives itself; the entries make
             // them visible on the board.
@@ -459,6 +475,7 @@ impl Derived {
             } => {
                 let p = self.petition(petition_id)?;
                 let count = p.tracker.apply_invalidation(credentials)?;
+                p.note_count(ts);
                 p.invalidations.push(Invalidation {
                     leaf_index: index,
                     count,

@@ -124,6 +124,44 @@ fn full_flow(db: &TestDb) {
         .nth(1)
         .unwrap()
         .starts_with("p1,Do the thing p1,open,4,"));
+    // Open data: the petition's counts in total, per region (south, with no signer
+    // left, is below region_min_group = 2 and withheld) and per day.
+    let counts = c.get("/api/v1/petitions/p1/counts.json").json();
+    assert_eq!(counts["count"], 4);
+    assert_eq!(counts["region_min_group"], 2);
+    assert_eq!(
+        counts["regions"],
+        serde_json::json!([{"region": "north", "count": 4}])
+    );
+    // Every signature so far is from the last minutes (the day may have just changed,
+    // hence at most two days, the last one ending at 4).
+    let daily = counts["daily"].as_array().unwrap();
+    assert!((1..=2).contains(&daily.len()), "{counts}");
+    let today = daily.last().unwrap()["date"].as_str().unwrap().to_owned();
+    let now = now_ms();
+    assert!(
+        [now, now - 600_000]
+            .map(vox_protocol::time::utc_date)
+            .contains(&today),
+        "{counts}"
+    );
+    assert_eq!(daily.last().unwrap()["count"], 4);
+    let counts_csv = c.get("/api/v1/petitions/p1/counts.csv");
+    counts_csv.expect(200);
+    assert!(counts_csv
+        .content_type
+        .as_deref()
+        .unwrap()
+        .starts_with("text/csv"));
+    assert!(
+        counts_csv.body.starts_with(
+            "petition_id,scope,key,count\r\np1,total,,4\r\np1,region,north,4\r\np1,day,"
+        ),
+        "{}",
+        counts_csv.body
+    );
+    assert!(counts_csv.body.ends_with(&format!("p1,day,{today},4\r\n")));
+    c.get("/api/v1/petitions/nope/counts.csv").expect(404);
 
     // Referendum triggered by the petition.
     let trustees = Trustees::new(3);
@@ -242,6 +280,33 @@ fn full_flow(db: &TestDb) {
     let listed = c.get("/api/v1/referendums").json();
     assert_eq!(listed[0]["state"], "published");
     assert_eq!(listed[0]["source_petition"], "p1");
+    // Open data: the result per question and option, with turnout (6 of 6).
+    let data = c.get("/api/v1/referendums/r1/result.json").json();
+    assert_eq!(data["counted_ballots"], 6);
+    assert_eq!(data["electorate_size"], 6);
+    assert_eq!(data["turnout"], "1.0000");
+    assert_eq!(data["rows"].as_array().unwrap().len(), 5);
+    assert_eq!(
+        data["rows"][2],
+        serde_json::json!({"question_id": "q2", "question": "Pick one", "kind": "choose-one",
+            "option_index": 0, "option": "a", "count": 2})
+    );
+    let rcsv = c.get("/api/v1/referendums/r1/result.csv");
+    rcsv.expect(200);
+    let lines: Vec<&str> = rcsv.body.split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "referendum_id,question_id,question,kind,option_index,option,count,\
+         counted_ballots,electorate_size,turnout"
+    );
+    assert_eq!(lines[1], "r1,q1,Yes or no?,yes-no,0,yes,3,6,6,1.0000");
+    assert_eq!(lines[5], "r1,q2,Pick one,choose-one,2,c,2,6,6,1.0000");
+    assert_eq!(lines.len(), 7, "{}", rcsv.body);
+    let list_csv = c.get("/api/v1/referendums.csv");
+    list_csv.expect(200);
+    let row = list_csv.body.split("\r\n").nth(1).unwrap().to_owned();
+    assert!(row.starts_with("r1,Referendum r1,published,"), "{row}");
+    assert!(row.ends_with(",7,6,6,1.0000,p1"), "{row}");
 
     // The exported log reproduces the latest signed tree head; every receipt's tree head
     // is consistent with it; served proofs verify.

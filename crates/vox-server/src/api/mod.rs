@@ -1,6 +1,7 @@
 //! The HTTP API (protocol-spec/api.md): one router per resource, merged here.
 
 pub mod board;
+pub mod data;
 pub mod electorates;
 pub mod openapi;
 pub mod petitions;
@@ -22,6 +23,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(service::routes())
         .merge(board::routes())
+        .merge(data::routes())
         .merge(electorates::routes())
         .merge(petitions::routes())
         .merge(referendums::routes())

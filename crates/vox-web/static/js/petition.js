@@ -30,6 +30,10 @@
     if (detail.referendum_id) facts.push([t('petition.referendum'), el('a', { href: 'referendum.html?id=' + encodeURIComponent(detail.referendum_id), text: detail.referendum_id })]);
     if (detail.rejection_reason) facts.push([t('petition.rejected'), detail.rejection_reason]);
     if (detail.region_counts && detail.region_counts.length) facts.push([t('petition.regions'), detail.region_counts.map(([r, n]) => r + ': ' + fmtNum(n)).join(', ')]);
+    const data = '/api/v1/petitions/' + encodeURIComponent(id) + '/counts';
+    facts.push([t('data.heading'), el('span', {},
+      el('a', { href: data + '.csv', download: '', text: t('data.counts_csv') }), ' · ',
+      el('a', { href: data + '.json', text: t('data.counts_json') }))]);
     document.getElementById('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
     document.getElementById('response-box').hidden = !detail.response;
     document.getElementById('response').textContent = detail.response || '';

@@ -53,6 +53,12 @@
       [t('results.audited'), fmtNum(detail.audited_ballots || 0)],
       [t('ref.manifest_hash'), el('span', { class: 'mono', text: detail.manifest_hash })],
     ];
+    if (result) {
+      const data = '/api/v1/referendums/' + encodeURIComponent(id) + '/result';
+      facts.push([t('data.heading'), el('span', {},
+        el('a', { href: data + '.csv', download: '', text: t('data.result_csv') }), ' · ',
+        el('a', { href: data + '.json', text: t('data.result_json') }))]);
+    }
     $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
     $('summary').hidden = false;
     const box = $('results');
