@@ -474,3 +474,30 @@ fn rate_limits_answer_429_with_retry_after() {
     let r = limited.expect("per-address limit never triggered");
     assert!(r.retry_after.unwrap().parse::<u64>().unwrap() >= 1);
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (problem details);
+/// the same request with Host, and an HTTP/1.0 request without one, are served.
+#[test]
+fn http11_request_without_host_is_400() {
+    use std::io::{Read, Write};
+    let db = sqlite_db();
+    let h = Harness::start(config(&db.url));
+    let addr = h.server().local_addr();
+    let ask = |request: &str| {
+        let mut s = std::net::TcpStream::connect(addr).unwrap();
+        s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+            .unwrap();
+        s.write_all(request.as_bytes()).unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let no_host = ask("GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n");
+    assert!(no_host.starts_with("HTTP/1.1 400"), "{no_host}");
+    assert!(no_host.contains("application/problem+json"), "{no_host}");
+    assert!(no_host.contains("Host header"), "{no_host}");
+    let with_host = ask("GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+    assert!(with_host.starts_with("HTTP/1.1 200"), "{with_host}");
+    let http10 = ask("GET /healthz HTTP/1.0\r\n\r\n");
+    assert!(http10.starts_with("HTTP/1.0 200"), "{http10}");
+}

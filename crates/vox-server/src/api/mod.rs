@@ -48,5 +48,26 @@ pub fn router(state: AppState) -> Router {
             state,
             crate::limiter::per_address,
         ))
+        .layer(axum::middleware::from_fn(require_host))
         .layer(TraceLayer::new_for_http())
+}
+
+/// RFC 9112 §3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+/// HTTP/1.1 request message that lacks a Host header field" (HTTP/1.0 has none to send;
+/// HTTP/2 carries the authority in the request line).
+async fn require_host(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if req.version() == axum::http::Version::HTTP_11
+        && !req.headers().contains_key(axum::http::header::HOST)
+    {
+        return AppError::bad_request(
+            Some("Host".into()),
+            "an HTTP/1.1 request must carry a Host header (RFC 9112 §3.2)",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
