@@ -8,13 +8,57 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use vox_verifier::conformance::generate::write_corpus;
 use vox_verifier::conformance::{case_dir, read_index, run_case, Expectation};
 use vox_verifier::STEPS;
+
+/// The numbered rules of 10-verifier.md that no static record on disk can show, with the
+/// reason (protocol-spec/conformance/README.md, "Coverage"). Every other rule has a case.
+const NOT_IN_THE_CORPUS: &[(&str, &str)] = &[
+    (
+        "V2.8",
+        "pass 1 and pass 2 disagree only if the record changes while it is read; a record on \
+         disk reads the same twice",
+    ),
+    (
+        "V7.3",
+        "this verifier checks and reports a manifest's unusable electorate under V5.3 (case \
+         v5-referendum-on-an-electorate-still-enrolling), so no case can make V7 fail for it",
+    ),
+    (
+        "V7.5",
+        "max per option is at most 1000 (score) and the bound is 2^34, so breaking it needs an \
+         electorate of more than 17,179,869 credentials: a record of gigabytes",
+    ),
+    (
+        "V14.4",
+        "in a static record the ballot at a receipt's leaf is always its credential's last \
+         ballot or superseded by a later one; it can be neither only if the passes disagree \
+         (V2.8)",
+    ),
+];
+
+/// The numbered rules of 10-verifier.md (`* V<step>.<n>` lines), in order.
+fn spec_rules() -> Vec<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../protocol-spec/10-verifier.md");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("* V")?;
+            let id: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == '.')
+                .collect();
+            let (step, n) = id.split_once('.')?;
+            (!step.is_empty() && !n.is_empty()).then(|| format!("V{id}"))
+        })
+        .collect()
+}
 
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../protocol-spec/conformance")
@@ -200,4 +244,50 @@ fn a_wrong_expectation_is_reported() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains(&format!("DIFF  {}", honest.case)));
     let _ = std::fs::remove_dir_all(&root);
+}
+
+/// The corpus covers every numbered rule of 10-verifier.md: each has a case declaring it,
+/// or is listed in [`NOT_IN_THE_CORPUS`] with the reason (and only then).
+#[test]
+fn every_numbered_rule_has_a_case() {
+    let rules = spec_rules();
+    assert!(
+        rules.first().map(String::as_str) == Some("V1.1")
+            && rules.last().map(String::as_str) == Some("V14.4"),
+        "10-verifier.md parsed as {rules:?}"
+    );
+    let index = read_index(&corpus()).unwrap();
+    let covered: BTreeSet<&str> = index
+        .cases
+        .iter()
+        .filter_map(|c| c.rule.as_deref())
+        .collect();
+    let excused: BTreeSet<&str> = NOT_IN_THE_CORPUS.iter().map(|(r, _)| *r).collect();
+    let mut problems = Vec::new();
+    for r in &rules {
+        if !covered.contains(r.as_str()) && !excused.contains(r.as_str()) {
+            problems.push(format!("{r} has no case"));
+        }
+    }
+    for r in &excused {
+        if covered.contains(r) {
+            problems.push(format!("{r} is in NOT_IN_THE_CORPUS but has a case"));
+        }
+        if !rules.iter().any(|x| x == r) {
+            problems.push(format!(
+                "{r} is in NOT_IN_THE_CORPUS but is not a rule of 10-verifier.md"
+            ));
+        }
+    }
+    for c in &index.cases {
+        if let Some(r) = &c.rule {
+            if !rules.iter().any(|x| x == r) {
+                problems.push(format!(
+                    "case {} names {r}, not a rule of 10-verifier.md",
+                    c.case
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

@@ -65,6 +65,8 @@ pub struct Case {
     pub receipts: Vec<Receipt>,
     /// The declaration.
     pub expect: Expect,
+    /// The numbered rule of 10-verifier.md (`V10.6`) the case is about, if one.
+    pub rule: Option<String>,
 }
 
 impl Case {
@@ -95,6 +97,7 @@ impl Case {
             trust: None,
             receipts: Vec::new(),
             expect: Expect::Pass,
+            rule: None,
         }
     }
 
@@ -119,6 +122,13 @@ impl Case {
         {
             *malicious_operator = true;
         }
+        self
+    }
+
+    /// The case is about rule `rule` of 10-verifier.md (`"V10.6"`); for a failing case
+    /// it must be a rule of the target step.
+    pub fn rule(mut self, rule: &str) -> Self {
+        self.rule = Some(rule.into());
         self
     }
 
@@ -239,6 +249,11 @@ impl Case {
                 Some(target.code().to_owned())
             }
         };
+        if let (Some(rule), Some(step)) = (&self.rule, &target) {
+            if !rule.starts_with(&format!("{step}.")) {
+                return bad(format!("rule {rule} is not a rule of {step}"));
+            }
+        }
         let malicious_operator = matches!(
             self.expect,
             Expect::Fail {
@@ -253,6 +268,7 @@ impl Case {
             case: self.name.clone(),
             about: self.about.clone(),
             target,
+            rule: self.rule.clone(),
             malicious_operator,
             inputs: Inputs {
                 record: "record".into(),
@@ -355,6 +371,7 @@ pub fn write_corpus(dir: &Path, cases: &[Case]) -> Result<(), String> {
             case: case.name.clone(),
             verdict: expected.verdict.clone(),
             target: expected.target.clone(),
+            rule: expected.rule.clone(),
         });
     }
     write(&dir.join("index.json"), &pretty(&index)?)

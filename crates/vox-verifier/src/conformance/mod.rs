@@ -56,6 +56,9 @@ pub struct IndexEntry {
     /// The step the change is aimed at (`V1` … `V14`), absent for honest cases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The numbered rule of 10-verifier.md the change breaks (`V10.6`), if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
 }
 
 /// `cases/NAME/expected.json`.
@@ -76,6 +79,10 @@ pub struct Expectation {
     /// The step the change is aimed at, absent for honest cases.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
+    /// The numbered rule of 10-verifier.md the change breaks (`V10.6`), or the rule an
+    /// honest variant exercises; absent when no single rule is meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
     /// The record was re-signed consistently after the change (every tree head signed
     /// again by the operator's key, as a malicious operator would): V1–V3 pass and only
     /// the semantic step can catch it.

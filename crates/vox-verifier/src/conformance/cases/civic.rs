@@ -278,6 +278,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.5")
         .resigned()
         .only()
         .at(at_town(frozen)),
@@ -307,6 +308,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.5")
         .resigned()
         .only()
         .at(at_town(frozen)),
@@ -331,6 +333,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.5")
         .resigned()
         .at(at_town(leaf)),
     );
@@ -358,6 +361,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.7")
         .resigned()
         .at(at_town(frozen)),
     );
@@ -384,6 +388,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.6")
         .resigned()
         .only()
         .at(at_town(first + 1)),
@@ -402,6 +407,7 @@ fn electorates(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Electorates,
         )
+        .rule("V5.3")
         .resigned()
         .only()
         .at(Location::Referendum {
@@ -496,6 +502,7 @@ fn standing(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.5")
         .resigned()
         .at(ballot_location(&ballot, leaf)),
     );
@@ -526,6 +533,7 @@ fn standing(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.5")
         .resigned()
         .at(second_at),
     );
@@ -550,6 +558,7 @@ fn standing(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Petitions,
         )
+        .rule("V6.6")
         .resigned()
         .at(at_p1(revoked + 1)),
     );
@@ -572,6 +581,7 @@ fn replacements(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.5")
         .resigned()
         .at(ballot_location(&ballot, leaf)),
     );
@@ -605,6 +615,7 @@ fn replacements(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.5")
         .resigned()
         .at(ballot_location(&ballot, enrolled)),
     );
@@ -647,6 +658,7 @@ fn replacements(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Petitions,
         )
+        .rule("V6.6")
         .resigned()
         .at(at_p1(leaf)),
     );
@@ -681,6 +693,7 @@ fn early_close(h: &Honest) -> Vec<Case> {
             }),
             StepId::Lifecycle,
         )
+        .rule("V9.4")
         .resigned()
         .at(close.clone()),
         Case::fail(
@@ -697,6 +710,7 @@ fn early_close(h: &Honest) -> Vec<Case> {
             }),
             StepId::Lifecycle,
         )
+        .rule("V9.4")
         .resigned()
         .at(close.clone()),
         Case::fail(
@@ -712,6 +726,7 @@ fn early_close(h: &Honest) -> Vec<Case> {
             }),
             StepId::Lifecycle,
         )
+        .rule("V9.4")
         .resigned()
         .at(close.clone()),
     ]
@@ -732,6 +747,7 @@ fn policy(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.7")
         .resigned()
         .at(at_p1(proposed)),
         Case::fail(
@@ -746,6 +762,7 @@ fn policy(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.7")
         .resigned()
         .at(Location::Leaf {
             index: policy_leaf as u64,
@@ -764,6 +781,7 @@ fn policy(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .at(Location::Act {
             leaf: policy_leaf as u64,
@@ -776,7 +794,8 @@ fn policy(h: &Honest) -> Vec<Case> {
              restamped, the log re-signed). A policy governs only the proposals after it \
              (07 §7.8, V6.7): p1's threshold of 6 stays valid and the record passes.",
             policy_after_the_proposals(h),
-        ),
+        )
+        .rule("V6.7"),
     ]
 }
 
@@ -809,6 +828,7 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.6")
         .resigned()
         .at(at),
     );
@@ -832,6 +852,7 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
             }),
             StepId::Ballots,
         )
+        .rule("V10.6")
         .resigned(),
     );
 
@@ -857,6 +878,7 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.4")
         .resigned()
         .at(at),
     );
@@ -875,6 +897,7 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
             rec,
             StepId::Ballots,
         )
+        .rule("V10.4")
         .resigned()
         .at(at),
     );

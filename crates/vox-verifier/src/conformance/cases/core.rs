@@ -157,6 +157,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             altered_ct.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&altered_ct, b[3])),
         Case::fail(
@@ -167,6 +168,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             altered_proof.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&altered_proof, b[1])),
         Case::fail(
@@ -176,6 +178,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             altered_sig.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&altered_sig, b[0])),
         Case::fail(
@@ -189,6 +192,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Tally,
         )
+        .rule("V11.1")
         .resigned(),
         Case::fail(
             "v10-ballot-duplicated",
@@ -197,6 +201,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             duplicated.clone(),
             StepId::Ballots,
         )
+        .rule("V10.2")
         .resigned(),
         Case::fail(
             "v10-ballot-from-a-credential-not-in-the-electorate",
@@ -206,6 +211,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             outsider.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&outsider, close)),
         Case::fail(
@@ -216,6 +222,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             copied.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&copied, close)),
         Case::fail(
@@ -226,6 +233,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             other_manifest.clone(),
             StepId::Ballots,
         )
+        .rule("V10.1")
         .resigned()
         .at(ballot_at(&other_manifest, b[2])),
         Case::fail(
@@ -236,6 +244,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             audited_cast.clone(),
             StepId::Ballots,
         )
+        .rule("V10.4")
         .resigned()
         .at(ballot_at(&audited_cast, close)),
         Case::fail(
@@ -251,6 +260,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Lifecycle,
         )
+        .rule("V9.2")
         .resigned(),
         Case::fail(
             "v11-tally-ciphertext-altered",
@@ -265,6 +275,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Tally,
         )
+        .rule("V11.3")
         .resigned(),
         Case::fail(
             "v11-tally-counted-ballots-inflated",
@@ -278,6 +289,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Tally,
         )
+        .rule("V11.1")
         .resigned(),
     ]
 }
@@ -305,6 +317,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Result,
         )
+        .rule("V13.3")
         .resigned(),
         Case::fail(
             "v13-result-yes-no-vote-shifted",
@@ -320,6 +333,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Result,
         )
+        .rule("V13.3")
         .resigned(),
         Case::fail(
             "v12-share-from-a-non-trustee",
@@ -345,6 +359,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Shares,
         )
+        .rule("V12.1")
         .resigned()
         .at(Location::Trustee {
             referendum: referendum.clone(),
@@ -375,6 +390,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Shares,
         )
+        .rule("V12.3")
         .resigned()
         .at(Location::Trustee {
             referendum,
@@ -397,6 +413,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Ceremony,
         )
+        .rule("V8.3")
         .resigned(),
         Case::fail(
             "v8-ceremony-reveal-before-the-last-commitment",
@@ -412,6 +429,7 @@ fn trustee_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Ceremony,
         )
+        .rule("V8.2")
         .resigned(),
     ]
 }
@@ -443,7 +461,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
                 }
             }),
             StepId::Log,
-        ),
+        )
+        .rule("V2.3"),
         Case::fail(
             "v2-leaf-dropped",
             "Leaf 20 is removed from the log, the tree heads left as they were: the \
@@ -452,7 +471,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
                 r.entries.remove(20);
             }),
             StepId::Log,
-        ),
+        )
+        .rule("V2.1"),
         Case::fail(
             "v2-leaves-reordered",
             "The first two cast ballots swap places in the log, the tree heads left as they \
@@ -462,7 +482,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
                 r.entries.swap(b[0], b[1]);
             }),
             StepId::Log,
-        ),
+        )
+        .rule("V2.2"),
         Case::fail_text(
             "v2-entry-line-with-a-corrupt-point",
             "One hex digit of a point in the first cast ballot's line of entries.jsonl is \
@@ -470,7 +491,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
              longer parses with canonical encodings (01 §1.3, V2.1).",
             corrupt,
             StepId::Log,
-        ),
+        )
+        .rule("V2.1"),
         Case::fail(
             "v3-tree-head-signature-forged",
             "One bit of the operator's signature on the third tree head is flipped: every \
@@ -482,6 +504,7 @@ fn log_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::TreeHeads,
         )
+        .rule("V3.1")
         .at(Location::TreeHead {
             tree_size: rec.heads[forged_head].head.tree_size,
         }),
@@ -503,7 +526,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
                 r.heads.insert(4, fork);
             }),
             StepId::Log,
-        ),
+        )
+        .rule("V2.6"),
         Case::fail(
             "v2-last-head-does-not-cover-the-record",
             "The last tree head is removed: the record has leaves no signed head covers, so \
@@ -512,7 +536,8 @@ fn log_cases(h: &Honest) -> Vec<Case> {
                 r.heads.pop();
             }),
             StepId::Log,
-        ),
+        )
+        .rule("V2.7"),
     ]
 }
 
@@ -535,6 +560,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.4")
         .resigned(),
         Case::fail(
             "v6-petition-threshold-count-inflated",
@@ -549,6 +575,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.4")
         .resigned(),
         Case::fail(
             "v6-petition-signature-duplicated",
@@ -562,6 +589,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.3")
         .resigned(),
         Case::fail(
             "v6-referendum-threshold-entry-missing",
@@ -574,6 +602,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.5")
         .resigned(),
         Case::fail(
             "v6-referendum-threshold-entry-before-its-crossing",
@@ -589,6 +618,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.5")
         .resigned(),
         Case::fail(
             "v6-petition-signature-forged",
@@ -602,6 +632,7 @@ fn petition_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Petitions,
         )
+        .rule("V6.2")
         .resigned()
         .at(petition_at(&h.record, forged)),
     ]
@@ -635,19 +666,22 @@ fn header_cases(h: &Honest) -> Vec<Case> {
                 v["generators"] = serde_json::json!({"H": Point::generator().to_hex()});
             }),
             StepId::Record,
-        ),
+        )
+        .rule("V1.1"),
         Case::fail(
             "v1-header-log-id-wrong",
             "record.json's log id is not the hash of the board key it names (V1.3).",
             edit(h, |r| r.header.log_id = Hash32([3; 32])),
             StepId::Record,
-        ),
+        )
+        .rule("V1.3"),
         Case::fail(
             "v1-header-names-an-unknown-referendum",
             "record.json names a referendum (`nope`) the log never creates (V1.4).",
             edit(h, |r| r.header.referendum_id = Some("nope".into())),
             StepId::Record,
-        ),
+        )
+        .rule("V1.4"),
         Case::fail_text(
             "v1-manifest-with-its-own-generators",
             "The referendum-created entry's manifest carries a `generators` field naming G \
@@ -658,6 +692,7 @@ fn header_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Record,
         )
+        .rule("V1.6")
         .at(Location::Leaf {
             index: created as u64,
         }),
@@ -673,7 +708,8 @@ fn header_cases(h: &Honest) -> Vec<Case> {
                 v["payload"]["manifest"]["source_petition"] = serde_json::Value::Null;
             }),
             StepId::Roles,
-        ),
+        )
+        .rule("V4.3"),
     ]
 }
 

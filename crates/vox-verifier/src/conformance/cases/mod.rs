@@ -9,6 +9,7 @@ pub mod core;
 pub mod honest;
 pub mod more;
 pub mod roles;
+pub mod rules;
 
 use super::generate::Case;
 use crate::synth::{honest, honest_with, Enrolment, Honest};
@@ -42,6 +43,7 @@ pub fn all_from(bases: &Bases) -> Vec<Case> {
     cases.extend(roles::cases(bases));
     cases.extend(civic::cases(bases));
     cases.extend(more::cases(bases));
+    cases.extend(rules::cases(bases));
     cases
 }
 

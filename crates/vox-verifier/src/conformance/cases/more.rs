@@ -59,7 +59,8 @@ pub fn cases(b: &Bases) -> Vec<Case> {
                 flip(&mut r.heads[last].cosignatures[0].signature);
             }),
             StepId::TreeHeads,
-        ),
+        )
+        .rule("V3.2"),
         Case::partial(
             "v3-one-witness-counted-twice",
             "The second witness's cosignatures on every head are replaced by copies of the \
@@ -75,7 +76,8 @@ pub fn cases(b: &Bases) -> Vec<Case> {
                 }
             }),
             StepId::TreeHeads,
-        ),
+        )
+        .rule("V3.4"),
         // ---- V7: manifests -------------------------------------------------------------
         Case::fail(
             "v7-manifest-threshold-above-trustee-count",
@@ -84,6 +86,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             edit_manifest(by_code, |m| m.threshold = 4),
             StepId::Manifests,
         )
+        .rule("V7.2")
         .resigned()
         .at(r1_at(created)),
         Case::fail(
@@ -93,6 +96,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             edit_manifest(by_code, |m| m.questions[0].options.clear()),
             StepId::Manifests,
         )
+        .rule("V7.2")
         .resigned()
         .at(r1_at(created)),
         Case::fail(
@@ -103,6 +107,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             edit_manifest(by_code, |m| m.source_petition = Some("p2".into())),
             StepId::Manifests,
         )
+        .rule("V7.4")
         .resigned()
         .at(r1_at(created)),
         // ---- V14: receipts -------------------------------------------------------------
@@ -113,6 +118,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             w.record.clone(),
             StepId::Receipts,
         )
+        .rule("V14.1")
         .with_receipts({
             let mut rs = w.receipts.clone();
             flip(&mut rs[0].signature);
@@ -131,6 +137,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             dropped_after_receipt(w),
             StepId::Receipts,
         )
+        .rule("V14.2")
         .resigned()
         .with_receipts(w.receipts.clone())
         .at(Location::Receipt {
@@ -150,6 +157,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Ceremony,
         )
+        .rule("V8.1")
         .resigned(),
     ];
     // ---- V10: a replayed ballot
@@ -167,6 +175,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Ballots,
         )
+        .rule("V10.2")
         .resigned(),
     );
     out

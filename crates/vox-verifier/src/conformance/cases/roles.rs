@@ -158,6 +158,7 @@ fn enrolment_act_cases(h: &Honest) -> Vec<Case> {
                     rec,
                     StepId::Roles,
                 )
+                .rule("V4.3")
                 .resigned()
                 .only()
                 .at(act_at(leaf, Role::Registrar)),
@@ -184,6 +185,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             resigned_by_other_operator(h, true).0,
             StepId::Roles,
         )
+        .rule("V4.1")
         .resigned()
         .only()
         .at(leaf_0()),
@@ -195,6 +197,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             resigned_by_other_operator(h, false).0,
             StepId::Roles,
         )
+        .rule("V4.2")
         .resigned()
         .only()
         .at(leaf_0()),
@@ -206,6 +209,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             resigned_by_other_operator(h, true).0,
             StepId::Record,
         )
+        .rule("V1.5")
         .with_trust(pinned_board(h)),
         Case::pass(
             "honest-by-code-with-the-board-key-pinned",
@@ -213,6 +217,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
              key (10 §10.1).",
             h.record.clone(),
         )
+        .rule("V1.5")
         .with_trust(pinned_board(h)),
         Case::pass(
             "honest-looking-regenesis-by-fresh-roles-unpinned",
@@ -221,7 +226,8 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
              signed again). It is consistent on its own, so an observer who pinned no key \
              cannot tell (10 §10.1): every step passes.",
             regenesis.clone(),
-        ),
+        )
+        .rule("V4.2"),
         Case::fail(
             "v4-regenesis-by-fresh-roles-with-role-keys-pinned",
             "The log of honest-looking-regenesis-by-fresh-roles-unpinned, checked by an \
@@ -231,6 +237,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             regenesis,
             StepId::Roles,
         )
+        .rule("V4.2")
         .resigned()
         .only()
         .at(leaf_0())
@@ -241,6 +248,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
              registrar's, petitions office's and election authority's keys (10 §10.1).",
             h.record.clone(),
         )
+        .rule("V4.2")
         .with_trust(pinned_roles(h)),
         Case::fail(
             "v4-leaf-0-is-not-a-genesis",
@@ -251,6 +259,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.1")
         .resigned()
         .only()
         .at(leaf_0()),
@@ -268,6 +277,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.1")
         .resigned()
         .only()
         .at(leaf_0()),
@@ -281,6 +291,7 @@ fn genesis_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.2")
         .resigned()
         .only()
         .at(Location::Leaf {
@@ -311,6 +322,7 @@ fn rotation_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.5")
         .resigned()
         .only()
         .at(act_at(2, Role::Registrar)),
@@ -328,6 +340,7 @@ fn rotation_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.5")
         .resigned()
         .only(),
         Case::fail(
@@ -340,6 +353,7 @@ fn rotation_cases(h: &Honest) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .only()
         .at(act_at(response, Role::PetitionsOffice)),
@@ -353,7 +367,8 @@ fn rotation_cases(h: &Honest) -> Vec<Case> {
                 let at = p.act().unwrap().issued_at_ms;
                 p.sign_act(&log_id, at, &office_key).unwrap();
             }),
-        ),
+        )
+        .rule("V4.5"),
     ]
 }
 
@@ -391,6 +406,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .only()
         .at(act_at(publish, Role::PetitionsOffice)),
@@ -406,6 +422,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .only()
         .at(act_at(registered, Role::Registrar)),
@@ -419,6 +436,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             edit_resigned(h, |r| flip_act_signature(&mut r.entries[opened].payload)),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .only()
         .at(act_at(opened, Role::ElectionAuthority)),
@@ -435,6 +453,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.3")
         .resigned()
         .only(),
         Case::fail(
@@ -448,6 +467,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::Roles,
         )
+        .rule("V4.4")
         .resigned()
         .at(act_at(replayed, Role::ElectionAuthority)),
     ]);
