@@ -49,6 +49,17 @@ pub struct ServeArgs {
     /// Database connections in the pool.
     #[arg(long, default_value_t = 16)]
     pub max_connections: u32,
+    /// Close a connection whose request headers have not all arrived after this many
+    /// seconds (slow or idle clients).
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub header_timeout: u64,
+    /// Answer 408 and close the connection when a request body has not all arrived
+    /// this many seconds after its headers.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub body_timeout: u64,
+    /// Most HTTP connections served at once; others wait in the accept queue.
+    #[arg(long, value_name = "N", default_value_t = 4096)]
+    pub max_http_connections: usize,
 }
 
 /// A rate limit from the command line (`None` = off).
@@ -123,6 +134,9 @@ pub fn run(a: ServeArgs) -> Result<()> {
         config.rate_limit_per_credential = a.rate_limit_credential.0;
         config.rate_limit_exempt_loopback = !a.limit_loopback;
         config.max_connections = a.max_connections.max(1);
+        config.header_read_timeout_ms = a.header_timeout.max(1).saturating_mul(1000);
+        config.body_read_timeout_ms = a.body_timeout.max(1).saturating_mul(1000);
+        config.max_http_connections = a.max_http_connections.max(1);
         config.genesis = genesis;
         config.operator_key = operator;
         let server = vox_server::start(config)

@@ -86,6 +86,15 @@ pub struct ServerConfig {
     pub max_ballot_batch: usize,
     /// How often the server closes petitions past their deadline (ms).
     pub sweep_interval_ms: u64,
+    /// A connection whose request headers have not all arrived this long after it
+    /// opened (or after its previous response) is closed (ms).
+    pub header_read_timeout_ms: u64,
+    /// A request whose body has not all arrived this long after its headers is answered
+    /// 408 and its connection closed (ms).
+    pub body_read_timeout_ms: u64,
+    /// Most HTTP connections open at once; further clients wait in the kernel's accept
+    /// queue until one closes.
+    pub max_http_connections: usize,
     /// The clock.
     pub clock: Clock,
     /// Directory of the built web pages served at `/` (see `web`); `None` serves the API
@@ -118,6 +127,9 @@ impl std::fmt::Debug for ServerConfig {
             .field("max_connections", &self.max_connections)
             .field("max_ballot_batch", &self.max_ballot_batch)
             .field("sweep_interval_ms", &self.sweep_interval_ms)
+            .field("header_read_timeout_ms", &self.header_read_timeout_ms)
+            .field("body_read_timeout_ms", &self.body_read_timeout_ms)
+            .field("max_http_connections", &self.max_http_connections)
             .field("clock", &self.clock)
             .field("web_dir", &self.web_dir)
             .field(
@@ -160,6 +172,9 @@ impl Default for ServerConfig {
             max_connections: 16,
             max_ballot_batch: 512,
             sweep_interval_ms: 1000,
+            header_read_timeout_ms: 30_000,
+            body_read_timeout_ms: 30_000,
+            max_http_connections: 4096,
             clock: Clock::system(),
             web_dir: crate::web::default_web_dir(),
             genesis: None,

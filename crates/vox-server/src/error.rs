@@ -134,6 +134,15 @@ impl AppError {
         )
     }
 
+    /// 408: the request body did not arrive in time.
+    pub fn request_timeout(after_ms: u64) -> Self {
+        Self::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request-timeout",
+            format!("the request body did not arrive within {after_ms} ms"),
+        )
+    }
+
     /// 429 with Retry-After.
     pub fn rate_limited(what: &str, retry_after_secs: u64) -> Self {
         Self {

@@ -94,8 +94,21 @@ pub async fn body_and_idempotency(
         return AppError::too_large(limit).into_response();
     }
     let mut buf: Vec<u8> = Vec::new();
+    // One deadline for the whole body: a client that sends a byte and goes silent (or
+    // trickles bytes to keep a per-read timer alive) is cut off and its connection closed.
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_millis(state.config.body_read_timeout_ms);
     loop {
-        match body.frame().await {
+        let Ok(frame) = tokio::time::timeout_at(deadline, body.frame()).await else {
+            let mut res =
+                AppError::request_timeout(state.config.body_read_timeout_ms).into_response();
+            res.headers_mut().insert(
+                header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+            return res;
+        };
+        match frame {
             None => break,
             Some(Err(_)) => {
                 return AppError::bad_request(None, "could not read the request body")

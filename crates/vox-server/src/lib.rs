@@ -50,6 +50,7 @@ mod db;
 pub mod error;
 mod extract;
 mod failpoint;
+mod http;
 mod idempotency;
 pub mod integrity;
 mod limiter;
@@ -171,18 +172,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     ))];
     tasks.push(tokio::spawn(sweeper(state.clone(), tasks_rx)));
 
-    let (shutdown_http, mut http_rx) = watch::channel(false);
+    let (shutdown_http, http_rx) = watch::channel(false);
     let app = api::router(state.clone());
-    let http = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = http_rx.changed().await;
-        })
-        .await
-    });
+    let limits = http::HttpLimits {
+        header_read_timeout: Duration::from_millis(state.config.header_read_timeout_ms.max(1)),
+        max_connections: state.config.max_http_connections,
+    };
+    let http = tokio::spawn(http::serve(listener, app, limits, http_rx));
     tracing::info!(
         %addr,
         backend = ?state.board.db.backend,
