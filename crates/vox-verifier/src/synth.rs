@@ -22,17 +22,18 @@ use vox_crypto::credential::Credential;
 use vox_crypto::dlog::DlogTable;
 use vox_crypto::elgamal::Ciphertext;
 use vox_crypto::threshold::{
-    receive_share, Dealer, DecryptionShare, JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex,
-    TrusteeKeys,
+    receive_share, Complaint, ComplaintAnswer, Dealer, DecryptionShare, EncryptedShare,
+    JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
 };
-use vox_crypto::{Hash32, Point};
+use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
 use vox_protocol::board::{
     unsigned, BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead,
     TreeHead,
 };
 use vox_protocol::ceremony::{
-    completed_payload, CeremonyBody, CeremonyMessage, CeremonyTracker, DecryptionShareMessage,
+    completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
+    DecryptionShareMessage,
 };
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Hashable};
@@ -1397,6 +1398,187 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
         manifest,
         joint,
         result,
+    })
+}
+
+/// The dealer of [`failed_ceremony`] that sends a bad share.
+pub const FAILED_CEREMONY_DEALER: u32 = 1;
+/// The trustee of [`failed_ceremony`] that receives it and complains.
+pub const FAILED_CEREMONY_RECIPIENT: u32 = 2;
+
+/// A short record whose key ceremony fails legitimately (06 §6.6, §6.11): an electorate
+/// of 4 registered whole; referendum r1 (one yes-no question, 3 trustees, k = 2) created;
+/// every trustee commits and reveals honestly, but dealer
+/// [`FAILED_CEREMONY_DEALER`] encrypts to trustee [`FAILED_CEREMONY_RECIPIENT`] the
+/// share P_1(2) + 1 instead of P_1(2) (the other shares are honest). Trustees 1 and 3
+/// confirm; trustee 2's check fails and it complains; dealer 1 answers with the value it
+/// sent, which fails the commitment check too, so the ceremony, and the referendum, end
+/// in `failed`. Every message goes through a [`CeremonyTracker`] as on the server; heads
+/// are signed after the electorate, after the shares and at the end.
+pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let roles = RoleSigners::generate(&mut rng);
+    let mut b = Board::new(roles, Vec::new(), T0, Vec::new())?;
+    let town = ElectorateRun::register(&mut b, "town", 4, &mut rng)?.electorate;
+    b.sign_head();
+
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let m = manifest(
+        "r1",
+        &town,
+        vec![question("q1", 2, QuestionKind::YesNo)],
+        &trustee_keys,
+        2,
+        b.now().saturating_add(DAY),
+        None,
+    );
+    let mh = m.canonical_hash();
+    b.append_act(Payload::ReferendumCreated {
+        manifest: m.clone(),
+        act: ActSignature::unsigned(),
+    })?;
+    let mut tracker = CeremonyTracker::new(&m, mh).map_err(err)?;
+    let params = *tracker.params();
+    let n = params.n();
+    let idx = |i: u32| TrusteeIndex::new(i).map_err(err);
+    let key = |i: u32| {
+        trustee_keys
+            .get((i as usize).saturating_sub(1))
+            .ok_or_else(|| err("missing trustee key"))
+    };
+    // The trustees' own randomness (keys' announcements, polynomials, share
+    // encryption), drawn from the seed; `rng` signs the messages.
+    let mut sub = [0u8; 32];
+    rng.fill_bytes(&mut sub);
+    let mut crng = ChaCha20Rng::from_seed(sub);
+    let mut send = |board: &mut Board<Vec<BoardEntry>>,
+                    tracker: &mut CeremonyTracker,
+                    i: u32,
+                    body: CeremonyBody|
+     -> Result<()> {
+        let msg = CeremonyMessage::sign(&m, &mh, i, key(i)?, body, &mut rng);
+        tracker.apply(&m, &msg).map_err(err)?;
+        board.append(Payload::Ceremony { message: msg })?;
+        Ok(())
+    };
+    let mut dealers = Vec::new();
+    for i in 1..=n {
+        dealers.push(Dealer::new(&params, idx(i)?, &mh, &mut crng).map_err(err)?);
+    }
+    for (d, i) in dealers.iter().zip(1..=n) {
+        let announced = key(i)?.announce(idx(i)?, &mh, &mut crng);
+        send(
+            &mut b,
+            &mut tracker,
+            i,
+            CeremonyBody::Commit {
+                key: announced,
+                commitment: d.commitment(),
+            },
+        )?;
+    }
+    let posted = tracker.commitments();
+    let revealed = dealers
+        .into_iter()
+        .map(|d| d.reveal(&posted).map_err(err))
+        .collect::<Result<Vec<_>>>()?;
+    for (r, i) in revealed.iter().zip(1..=n) {
+        send(
+            &mut b,
+            &mut tracker,
+            i,
+            CeremonyBody::Reveal {
+                coefficients: r.commitments().clone(),
+            },
+        )?;
+    }
+    let announced = tracker.trustee_keys();
+    let disputed = Complaint {
+        dealer: idx(FAILED_CEREMONY_DEALER)?,
+        recipient: idx(FAILED_CEREMONY_RECIPIENT)?,
+    };
+    // What the faulty dealer sends to the recipient (and later claims it sent): its
+    // true share P_1(2) (the value an honest answer reveals) plus one.
+    let mut wrong = None;
+    for (r, i) in revealed.iter().zip(1..=n) {
+        let mut shares = r.encrypt_shares(&announced, &mut crng).map_err(err)?;
+        if i == FAILED_CEREMONY_DEALER {
+            let bad = r.answer_complaint(&disputed).map_err(err)?.share + Scalar::ONE;
+            let to = announced
+                .iter()
+                .find(|k| k.trustee == disputed.recipient)
+                .ok_or_else(|| err("no key announced by the recipient"))?;
+            let share = shares
+                .iter_mut()
+                .find(|s| s.recipient == disputed.recipient)
+                .ok_or_else(|| err("no share for the recipient"))?;
+            *share =
+                EncryptedShare::encrypt(&mh, disputed.dealer, to, &bad, &mut crng).map_err(err)?;
+            wrong = Some(bad);
+        }
+        send(&mut b, &mut tracker, i, CeremonyBody::Shares { shares })?;
+    }
+    let wrong = wrong.ok_or_else(|| err("the faulty dealer sent no shares"))?;
+    b.sign_head();
+    // Round 3: each trustee checks the shares it received, in trustee order.
+    let reveals = tracker.reveals();
+    for l in 1..=n {
+        let li = idx(l)?;
+        let mut complaints = Vec::new();
+        for es in tracker.shares_for(l) {
+            let dealer = reveals
+                .iter()
+                .find(|c| c.dealer == es.dealer)
+                .ok_or_else(|| err("dealer without reveal"))?;
+            if let ShareVerdict::Complaint(c) =
+                receive_share(&mh, li, key(l)?, dealer, &es).map_err(err)?
+            {
+                complaints.push(c);
+            }
+        }
+        let expected: &[Complaint] = if l == FAILED_CEREMONY_RECIPIENT {
+            core::slice::from_ref(&disputed)
+        } else {
+            &[]
+        };
+        if complaints != expected {
+            return Err(err("unexpected complaints"));
+        }
+        if complaints.is_empty() {
+            send(&mut b, &mut tracker, l, CeremonyBody::Confirm)?;
+        }
+        for complaint in complaints {
+            send(
+                &mut b,
+                &mut tracker,
+                l,
+                CeremonyBody::Complaint { complaint },
+            )?;
+        }
+    }
+    // The dealer answers with the share it sent; anyone's check of it fails.
+    send(
+        &mut b,
+        &mut tracker,
+        FAILED_CEREMONY_DEALER,
+        CeremonyBody::Answer {
+            answer: ComplaintAnswer {
+                dealer: disputed.dealer,
+                recipient: disputed.recipient,
+                share: wrong,
+            },
+        },
+    )?;
+    if !matches!(tracker.phase, CeremonyPhase::Failed { .. }) {
+        return Err(err("the ceremony did not fail"));
+    }
+    b.sign_head();
+    let header = b.header(None);
+    let (entries, heads) = b.into_parts();
+    Ok(SynthRecord {
+        header,
+        heads,
+        entries,
     })
 }
 

@@ -86,3 +86,14 @@ pub fn failure_locations(report: &Report, step: StepId) -> Vec<Location> {
         .map(|f| f.location)
         .collect()
 }
+
+/// Some fault of `step` says `needle`.
+pub fn assert_fault(report: &Report, step: StepId, needle: &str) {
+    assert!(
+        failures(report, step)
+            .iter()
+            .any(|f| f.message.contains(needle)),
+        "no {step} fault says {needle:?}:\n{}",
+        report.to_human()
+    );
+}

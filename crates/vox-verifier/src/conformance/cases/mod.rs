@@ -1,6 +1,6 @@
 //! Every case of the conformance corpus, in the order `index.json` lists them.
 //!
-//! The cases are edits of three honest records built from fixed seeds ([`Bases`]); each
+//! The cases are edits of honest records built from fixed seeds ([`Bases`]); each
 //! submodule owns the cases of a group of steps. A case's name is its directory; it
 //! never changes once published (other verifiers refer to cases by name).
 
@@ -12,7 +12,7 @@ pub mod roles;
 pub mod rules;
 
 use super::generate::Case;
-use crate::synth::{honest, honest_with, Enrolment, Honest};
+use crate::synth::{failed_ceremony, honest, honest_with, Enrolment, Honest, SynthRecord};
 
 /// The honest records the cases edit.
 pub struct Bases {
@@ -22,16 +22,19 @@ pub struct Bases {
     pub registered: Honest,
     /// Two witnesses cosigning every head, with receipts (seed 13).
     pub witnessed: Honest,
+    /// A short record whose key ceremony fails legitimately (seed 14).
+    pub failed_ceremony: SynthRecord,
 }
 
 impl Bases {
-    /// Build the three records (deterministic: every key and nonce comes from the seed).
+    /// Build the four records (deterministic: every key and nonce comes from the seed).
     pub fn build() -> Result<Self, String> {
         let e = |e: crate::VerifyError| e.to_string();
         Ok(Self {
             by_code: honest(11, 0).map_err(e)?,
             registered: honest_with(12, 0, Enrolment::Registered).map_err(e)?,
             witnessed: honest(13, 2).map_err(e)?,
+            failed_ceremony: failed_ceremony(14).map_err(e)?,
         })
     }
 }
