@@ -35,7 +35,10 @@ pub async fn serve(
     limits: HttpLimits,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<(), std::io::Error> {
-    let max = limits.max_connections.clamp(1, Semaphore::MAX_PERMITS);
+    // u32: `acquire_many` below takes every permit at once.
+    let max = limits
+        .max_connections
+        .clamp(1, Semaphore::MAX_PERMITS.min(u32::MAX as usize));
     let slots = Arc::new(Semaphore::new(max));
     loop {
         let permit = tokio::select! {
@@ -59,12 +62,15 @@ pub async fn serve(
             _ = shutdown.changed() => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone().layer(axum::middleware::from_fn(
-            move |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+        // The client's address for the rate limiter (`ConnectInfo`, as
+        // `into_make_service_with_connect_info` gives it); the router is an `Arc` clone.
+        let service = TowerToHyperService::new(tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut().insert(ConnectInfo::<SocketAddr>(addr));
-                next.run(req).await
+                req
             },
-        )));
+        ));
         let mut stop = shutdown.clone();
         let header_timeout = limits.header_read_timeout;
         tokio::spawn(async move {
@@ -89,6 +95,8 @@ pub async fn serve(
         });
     }
     // Every connection holds a permit until it closes: taking them all waits for them.
-    let _all = slots.acquire_many(max as u32).await;
+    let _all = slots
+        .acquire_many(u32::try_from(max).unwrap_or(u32::MAX))
+        .await;
     Ok(())
 }
