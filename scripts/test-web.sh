@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end browser test of the citizens' pages:
 #  1. headless Chromium (Debian package; skipped if /usr/bin/chromium exists) and the
-#     Node test's dependencies (npm ci: playwright-core only, no browser download);
+#     Node test's dependencies (npm ci: playwright-core and axe-core, no browser download);
 #  2. the web bundle (scripts/build-web.sh), `vox` and `vox-verify`;
 #  3. the four roles' key files (`vox keys new`) and the log's genesis signed by all of
 #     them (`vox genesis new`); a throw-away `vox serve --genesis … --operator-key …` on
@@ -16,7 +16,11 @@
 #     (English and French; nothing sent); no request of the page holds any credential;
 #  5. through the `vox` CLI with each role's own key: "town" registered from requests
 #     (the browser-made one among them; that credential signs the petition with the
-#     CLI), two more citizens enrol in "district" with `vox voter enrol --code`, the
+#     CLI); a citizen proposes petition "trees" in the browser (phase propose:
+#     propose.html, the proposal signed in wasm with the credential file, which names the
+#     electorate; errors shown in the page; the board holds it as proposed with the
+#     proposer as first sponsor), then the same path as a CLI proposal: a sponsor signs
+#     with the CLI and the petitions office moderates and publishes it; two more citizens enrol in "district" with `vox voter enrol --code`, the
 #     registrar freezes "district", `vox voter check-enrolment` checks the browser's
 #     code-enrolled credential, and the page (phase enrol-closed) refuses an unused code
 #     of the frozen electorate and an unknown electorate with their sentences; an open petition on "town" and an open referendum on
@@ -32,7 +36,12 @@
 #     substituted election key, a ceremony message not in the signed tree) the page
 #     refuses to encrypt and posts nothing; a pin naming another board key is an alarm;
 #     then the election authority closes, the tally is computed, two trustees decrypt,
-#     the result is published and the results page is checked;
+#     the result is published and the results page is checked, with the in-browser
+#     verifier's report in English and in French;
+#     accessibility: axe-core (npm, tests/web/package.json) audits every page in English
+#     and French once its dynamic content is shown (and the ballot form, a verified
+#     receipt, a drawn credential, the verifier's report): any "serious" or "critical"
+#     violation fails the test;
 #  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
 #     the parties' public keys pinned.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
@@ -191,6 +200,21 @@ CRED=("$WORK"/devices/voter-000*)
 # The credential drawn in the browser (enrol.html, in-person flow) works with the CLI:
 # its request was registered, so it is on "town" and its signature is accepted.
 "$VOX" voter --server "$URL" sign cycle-lane --credential "$WORK/browser-credential.txt"
+
+# A citizen proposes a petition in the browser (propose.html: signed in wasm with the
+# credential file, which names the electorate); then the same path as a CLI proposal: a
+# sponsor signs with the CLI, the petitions office moderates and publishes it.
+say "Browser: propose a petition (town); a sponsor (CLI); the office moderates it"
+VOX_URL="$PAGES" VOX_PHASE=propose VOX_PROPOSE_ID=trees VOX_ELECTORATE=town VOX_CREDENTIAL_FILE="${CRED[3]}" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+"$VOX" voter --server "$URL" sign trees --credential "${CRED[4]}"   # a sponsor
+"${OFFICE[@]}" petition moderate trees --publish --open-for 30d
+curl -fsS "$URL/api/v1/petitions/trees" > "$WORK/trees.json"
+node - "$WORK/trees.json" <<'JS'
+const d = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+if (d.stage !== 'open' || d.count !== 2) { console.error(`trees: stage ${d.stage}, ${d.count} signatures (expected open, 2)`); process.exit(1); }
+console.log(`the browser's proposal "trees" was sponsored and published: stage ${d.stage}, ${d.count} signatures`);
+JS
 
 # District: two more citizens enrol with their letters' codes through the CLI (beside the
 # one enrolled in the browser); the registrar freezes the list; the referendum uses it.

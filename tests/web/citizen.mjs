@@ -18,12 +18,25 @@
 // code-enrolled credential (VOX_ENROL_CODE_CREDENTIAL_OUT) and the English in-person
 // credential and request (VOX_ENROL_CREDENTIAL_OUT, _REQUEST_OUT).
 //
+// Phase "propose": on propose.html (linked from the index), a citizen proposes petition
+// VOX_PROPOSE_ID (default "trees") on VOX_ELECTORATE with the credential file
+// VOX_CREDENTIAL_FILE (which names the electorate: the page reads it); an empty form and
+// inconsistent thresholds are refused in the page, the proposal is signed in wasm and
+// posted (never the credential), the page shows the id, the sponsors still needed and a
+// link; the board holds it as proposed with 1 sponsor and its entry names the proposer;
+// the same id again is refused (409) with a sentence; English and French.
+//
+// Accessibility, phases enrol, propose, vote and results: axe-core (from npm) audits the
+// pages they show (phase results: every page in English and French) and fails on any "serious" or "critical"
+// violation; a planted nameless button and image check that the audit does report.
+//
 // Phase "enrol-closed" (after the freeze): an unused code (VOX_CODE) is refused with the
 // "enrolment closed" sentence; an unknown electorate is named before anything is drawn.
 //
 // Env: VOX_URL (pages + API, required), VOX_CREDENTIAL_FILE (a voter credential file:
 // signs the petition, and votes unless VOX_VOTE_CREDENTIAL_FILE is given),
-// VOX_PETITION, VOX_REFERENDUM (ids), VOX_PHASE = "vote" (default), "results" or "enrol",
+// VOX_PETITION, VOX_REFERENDUM (ids), VOX_PHASE = "vote" (default), "results", "enrol",
+// "enrol-closed" or "propose",
 // VOX_SCREENSHOTS (dir, default ../../target/web-screenshots), VOX_RECEIPT_OUT (where
 // to save the downloaded receipt), CHROMIUM (default /usr/bin/chromium); for "enrol":
 // VOX_LETTERS (the letters CSV of `vox authority electorate open`, required),
@@ -73,6 +86,40 @@ async function shot(name, opts) {
   console.log('  screenshot ' + file);
 }
 async function statusText(id) { return (await page.locator('#' + id).textContent()) || ''; }
+
+// Accessibility audit (WCAG 2.1 AA; public-sector sites must meet it): axe-core from
+// npm, injected through the DevTools protocol (page.evaluate), which the pages' strict
+// CSP does not apply to, so the pages keep their CSP. Every violation is printed; a
+// "serious" or "critical" one fails the test, with its rule, impact and nodes.
+const AXE_SOURCE = fs.readFileSync(path.join(here, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8') + '\n;0';
+async function audit(name) {
+  if (!await page.evaluate(() => typeof window.axe === 'object')) await page.evaluate(AXE_SOURCE);
+  let passes = 0;
+  let incomplete = [];
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return {
+      passes: r.passes.length,
+      incomplete: r.incomplete.map((v) => v.id + ' ×' + v.nodes.length + ' (' + v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ') + ')'),
+      violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')) })),
+    };
+  }).then((r) => { passes = r.passes; incomplete = r.incomplete; return r.violations; });
+  const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+  for (const v of violations) {
+    console.log(`    axe ${name}: ${v.impact} ${v.id} (${v.help}): ${v.targets.slice(0, 6).join(' | ')}${v.targets.length > 6 ? ` … (${v.targets.length})` : ''}`);
+  }
+  // "Incomplete": what axe could not decide alone (e.g. contrast over an image); listed, not failed.
+  check(passes > 0, `axe: ${name}: ${passes} rules passed` + (incomplete.length ? `; to review by hand: ${incomplete.join(', ')}` : ''));
+  check(bad.length === 0, `axe: ${name}: no serious or critical violation (${violations.length - bad.length} minor/moderate)` +
+    (bad.length ? ': ' + bad.map((v) => `${v.id} [${v.impact}] at ${v.targets.join(' | ')}`).join('; ') : ''));
+}
+async function setLanguage(lang) {
+  await page.selectOption('#lang', lang);
+  await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+}
 
 try {
   if (PHASE === 'vote') {
@@ -134,6 +181,10 @@ try {
     check((await page.locator('#manifest-fingerprint').textContent()) === fingerprint, 'manifest fingerprint shown before voting: ' + fingerprint);
     check((await page.locator('#checked-manifest-hash').textContent()) === realDetail.manifest_hash, 'checked manifest hash shown');
     check(await page.locator('#first-contact').isVisible(), 'first contact: the pinned board key is announced');
+    await audit('referendum with the ballot form (en)');
+    await setLanguage('fr');
+    await audit('referendum with the ballot form (fr)');
+    await setLanguage('en');
     const pin = await page.evaluate(() => JSON.parse(localStorage.getItem('vox-board-key ' + location.origin) || 'null'));
     check(pin && pin.board_public_key === realBoard.board_public_key, 'the board key is pinned for ' + BASE);
     const fetchedLeaves = voteRequests.filter((r) => new URL(r.url).pathname === '/api/v1/board/inclusion').length;
@@ -195,6 +246,10 @@ try {
     const checks = await page.locator('#check-list li').allTextContents();
     check(checks.some((c) => c.includes('current board')), 'checked against the current signed tree head (' + checks.length + ' checks)');
     await shot('08-check-receipt');
+    await audit('check with a verified receipt (en)');
+    await setLanguage('fr');
+    await audit('check with a verified receipt (fr)');
+    await setLanguage('en');
     // A tampered receipt is refused.
     const bad = Object.assign({}, receipt, { leaf_index: receipt.leaf_index + 1 });
     await page.fill('#receipt-text', JSON.stringify(bad));
@@ -504,6 +559,7 @@ try {
       await page.waitForSelector('#result:not([hidden])');
       await page.waitForSelector('#enrol-status.ok');
       const cred = await shownCredential(lang + ' in person');
+      await audit('enrol with a credential shown (' + lang + ')');
       check(await page.locator('#code-steps').isHidden(), lang + ': no code step in the in-person flow');
       const pub = ((await page.locator('#public-key').textContent()) || '').trim();
       check(/^[0-9a-f]{64}$/.test(pub), lang + ': public key shown');
@@ -591,6 +647,85 @@ try {
     const kept = consoleErrors.filter((m) => !expected.test(m));
     check(consoleErrors.length - kept.length === 2, 'the two expected refusals logged');
     consoleErrors.splice(0, consoleErrors.length, ...kept);
+  } else if (PHASE === 'propose') {
+    // A citizen proposes a petition in the browser (propose.html): the proposal is signed
+    // in wasm by the credential loaded from its file (which also names the electorate),
+    // posted to /api/v1/petitions, and the page shows the id, the sponsors still needed
+    // and a link to the petition. The caller then has it sponsored and moderated through
+    // the CLI, the same path as a CLI proposal (scripts/test-web.sh).
+    console.log('propose');
+    const ID = process.env.VOX_PROPOSE_ID || 'trees';
+    const ELECTORATE = process.env.VOX_ELECTORATE || 'town';
+    const credFile = process.env.VOX_CREDENTIAL_FILE;
+    const credText = fs.readFileSync(credFile, 'utf8');
+    const secret = (credText.match(/[0-9A-Za-z]{5}(?:-[0-9A-Za-z]{5}){4}/) || [''])[0];
+    check(secret.length > 0, 'the proposer credential file holds a credential');
+    const posted = [];
+    page.on('request', (r) => { if (r.method() === 'POST') posted.push({ url: r.url(), body: r.postData() || '' }); });
+    await page.goto(BASE + '/index.html');
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    await page.click('main a[href="propose.html"]');
+    await page.waitForURL(/propose\.html/);
+    check(await page.locator('h1').textContent() === 'Propose a petition', 'propose page reached from the index');
+    // Nothing typed: the first missing field is named and focused, nothing is sent.
+    await page.click('#propose-button');
+    check(await statusText('propose-status') === 'Please write what the petition asks for.', 'empty form refused with a sentence');
+    check(await page.evaluate(() => document.activeElement.id) === 'action', 'focus on the missing field');
+    await page.fill('#action', 'Plant trees on the market square');
+    await page.fill('#background', 'The square is too hot in summer; trees would give shade to the market.');
+    await page.fill('#more-details', 'Twelve trees, native species.');
+    await page.fill('#petition-id', ID);
+    for (const [f, v] of [['sponsors', '2'], ['response-threshold', '3'], ['referendum-threshold', '6'], ['days', '30'], ['response-days', '14'], ['region-min-group', '1']]) await page.fill('#' + f, v);
+    await page.setInputFiles('#credential-file', credFile);
+    await page.waitForFunction((e) => document.getElementById('electorate').value === e, ELECTORATE);
+    check(true, 'electorate read from the credential file: ' + ELECTORATE);
+    // A referendum threshold below the response threshold is refused in the page.
+    await page.fill('#referendum-threshold', '2');
+    await page.click('#propose-button');
+    check((await statusText('propose-status')).startsWith('The signatures for a referendum must be at least'), 'inconsistent thresholds refused before signing');
+    await page.fill('#referendum-threshold', '6');
+    check(posted.length === 0, 'nothing posted before a valid form');
+    await page.click('#propose-button');
+    await page.waitForSelector('#proposed:not([hidden])');
+    check(await statusText('propose-status') === 'Petition ' + ID + ' is proposed: you are its first sponsor.', 'proposal confirmed');
+    check(await page.locator('#proposed-next').textContent() === "Sponsors still needed: 1. Share the petition's page with them; then the petitions office moderates it before it opens for signatures.", 'sponsors still needed shown');
+    check(await page.locator('#proposed-link').getAttribute('href') === 'petition.html?id=' + ID, 'link to the petition');
+    check(await page.inputValue('#credential') === '', 'credential field cleared');
+    await shot('13-propose');
+    await audit('propose with the answer (en)');
+    const proposal = posted.filter((p) => p.url.endsWith('/api/v1/petitions'));
+    check(proposal.length === 1, 'one proposal posted');
+    const body = JSON.parse(proposal[0].body);
+    check(body.petition.id === ID && body.petition.sponsor_threshold === 2 && /^[0-9a-f]{64}$/.test(body.proposer) && body.signature, 'the proposal holds the petition, the proposer and a signature');
+    check(!posted.some((p) => p.body.includes(secret) || p.body.includes(secret.replace(/-/g, ''))), 'no request holds the credential');
+    // The server's view: proposed, the proposer counted as first sponsor; the board entry
+    // names the proposer's public key.
+    const detail = await (await fetch(BASE + '/api/v1/petitions/' + ID)).json();
+    check(detail.stage === 'proposed' && detail.count === 1, 'on the board as proposed with 1 sponsor (stage ' + detail.stage + ', count ' + detail.count + ')');
+    const entry = await (await fetch(BASE + '/api/v1/board/entries?start=' + detail.leaf_index + '&end=' + (detail.leaf_index + 1))).text();
+    check(entry.includes(body.proposer), 'the board entry names the proposer');
+    // The same id again: refused, in the page's words (409).
+    await page.fill('#credential', secret);
+    await page.click('#propose-button');
+    await page.waitForFunction(() => document.getElementById('propose-status').classList.contains('error'));
+    check(await statusText('propose-status') === 'A petition with this identifier already exists: choose another one, or leave it empty.', 'the same id again refused');
+    // The page follows the language; the petition's page lists it as gathering sponsors.
+    await page.selectOption('#lang', 'fr');
+    await page.waitForFunction(() => document.documentElement.lang === 'fr');
+    check(await page.locator('h1').textContent() === 'Proposer une pétition', 'propose page in French');
+    check((await page.locator('#proposed-next').textContent()).startsWith('Parrains encore nécessaires : 1.'), 'answer in French');
+    await audit('propose with the answer and an error (fr)');
+    await page.click('#proposed-link');
+    await page.waitForSelector('#details:not([hidden])');
+    check(await page.locator('h1').textContent() === 'Plant trees on the market square', 'petition page of the proposal');
+    check(await page.locator('#facts').textContent().then((x) => x.includes('Recherche de parrains')), 'stage shown: gathering sponsors');
+    await page.selectOption('#lang', 'en');
+    await page.waitForFunction(() => document.documentElement.lang === 'en');
+    const expected = /^Failed to load resource: the server responded with a status of 409 \(Conflict\)$/;
+    const kept = consoleErrors.filter((m) => !expected.test(m));
+    check(consoleErrors.length - kept.length === 1, 'the expected refusal (409) logged');
+    consoleErrors.splice(0, consoleErrors.length, ...kept);
   } else if (PHASE === 'results') {
     console.log('results');
     await page.goto(BASE + '/results.html?id=' + encodeURIComponent(REFERENDUM));
@@ -617,6 +752,26 @@ try {
     check(bad.length === 0, 'every step PASS in the browser' + (bad.length ? ': ' + bad.map((x) => x.join('=')).join(', ') : ''));
     check(await page.locator('#verify-status.ok').count() === 1, 'verdict shown as a pass');
     check(await page.$eval('#verify-progress', (p) => p.value === p.max), 'progress bar full');
+    await audit('results with the verifier report (en)');
+    // The verifier's report follows the page's language: step titles, statuses, units
+    // and the sentence of each step in French; the verifier's own notes kept verbatim,
+    // marked lang="en".
+    await setLanguage('fr');
+    const v2 = page.locator('#verify-steps tbody tr[data-step="V2"]');
+    check(await v2.locator('td').nth(0).textContent() === 'journal du tableau et racines de Merkle', 'verifier step title in French (V2)');
+    check(await v2.locator('.step-status').textContent() === 'RÉUSSI', 'verifier status in French');
+    const v2msg = await v2.locator('.verify-msg').textContent();
+    check(/^Réussi : aucune anomalie sur [\d\s\u202f\u00a0]+ entrées\.$/.test(v2msg), 'verifier pass message in French: ' + v2msg);
+    const v14 = await page.locator('#verify-steps tbody tr[data-step="V14"] .verify-msg').textContent();
+    check(v14.startsWith('Non vérifié'), 'verifier not-checked message in French: ' + v14);
+    const untranslated = await page.$$eval('#verify-steps tbody td.detail', (tds) => tds.filter((td) => td.textContent.trim() && !td.querySelector('.verify-msg')).length);
+    check(untranslated === 0, 'every step has a sentence in French');
+    check(await page.locator('#verify-steps tbody td.detail span[lang="en"]').count() > 0, "the verifier's English notes are marked lang=en");
+    check((await page.locator('#verify-status').textContent()).startsWith('Toutes les étapes ont réussi'), 'verdict in French');
+    check((await page.locator('#verify-phase').textContent()).startsWith('Vérification'), 'progress line in French: ' + await page.locator('#verify-phase').textContent());
+    await shot('12-verify-in-browser-fr');
+    await audit('results with the verifier report (fr)');
+    await setLanguage('en');
     await page.locator('#verify-box').scrollIntoViewIfNeeded();
     await shot('12-verify-in-browser');
     await page.goto(BASE + '/index.html');
@@ -624,6 +779,41 @@ try {
     const listCsv = await (await fetch(BASE + await page.locator('a[href="/api/v1/referendums.csv"]').getAttribute('href'))).text();
     check(listCsv.split('\r\n').some((l) => l.startsWith(REFERENDUM + ',') && l.includes(',published,')), 'referendum list CSV linked from the index, with the published referendum');
     await shot('11-index-after-results');
+    // Every page in both languages, once its dynamic content is there.
+    const PAGES = [
+      ['index', '/index.html', '#petitions li'],
+      ['petition', '/petition.html?id=' + encodeURIComponent(PETITION), '#details:not([hidden])'],
+      ['referendum', '/referendum.html?id=' + encodeURIComponent(REFERENDUM), '#intro:not([hidden])'],
+      ['results', '/results.html?id=' + encodeURIComponent(REFERENDUM), 'svg.chart'],
+      ['enrol', '/enrol.html', '#enrol-form'],
+      ['check', '/check.html', 'form'],
+      ['propose', '/propose.html', '#propose-form'],
+    ];
+    // The audit itself is checked: a button without a name and an image without a text
+    // alternative, put on the page on purpose, are reported as critical.
+    await page.evaluate(AXE_SOURCE);
+    const planted = await page.evaluate(async () => {
+      const b = document.createElement('button');
+      const i = document.createElement('img');
+      i.src = 'data:,';
+      document.querySelector('main').append(b, i);
+      const r = await window.axe.run(document, { runOnly: { type: 'rule', values: ['button-name', 'image-alt'] } });
+      b.remove();
+      i.remove();
+      return r.violations.map((v) => v.id + '/' + v.impact).sort().join(' ');
+    });
+    check(planted === 'button-name/critical image-alt/critical', 'the audit finds planted violations: ' + planted);
+    for (const lang of ['en', 'fr']) {
+      await setLanguage(lang);
+      for (const [name, url, ready] of PAGES) {
+        await page.goto(BASE + url);
+        await page.waitForFunction((l) => document.documentElement.lang === l, lang);
+        await page.waitForSelector(ready);
+        await page.waitForLoadState('networkidle');
+        await audit(name + ' (' + lang + ')');
+      }
+    }
+    await setLanguage('en');
   }
   if (PHASE === 'enrol') {
     // Chromium logs every HTTP error answer as a console error: here the refusals the

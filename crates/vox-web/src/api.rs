@@ -18,7 +18,7 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentCode;
 use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
-use vox_protocol::petition::{Petition, PetitionSignature, SignatureAction};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 
 use crate::rng::with_rng;
 
@@ -410,6 +410,59 @@ fn sign_inner(input: &str) -> Res<Value> {
         "signature": to_value(&sig)?,
         "signature_hash": sig.canonical_hash().to_hex(),
         "credential_public_key": sig.credential.point().to_hex(),
+    }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProposeRequest {
+    petition: Petition,
+    credential: String,
+}
+
+/// Propose a petition: the petition signed by the proposer's credential, the first
+/// sponsor (protocol-spec/07-petitions.md; the same `PetitionProposal::create` as
+/// `vox voter propose`). The page then POSTs the proposal to `/api/v1/petitions`; the
+/// server checks eligibility and the office's policy, and the petitions office moderates
+/// it once it has its sponsors, exactly as for a proposal made with the CLI.
+///
+/// Request: `{"petition": Petition, "credential": text}` (the petition's
+/// `electorate_hash` is the one `GET /api/v1/electorates/{id}` announced). The petition's
+/// structural rules are checked first (`Petition::validate`), so a malformed proposal is
+/// refused before anything is signed or sent. Answer: `{"proposal": PetitionProposal,
+/// "petition_hash", "credential_public_key"}`.
+pub fn propose_petition(input: &str) -> String {
+    envelope(propose_inner(input))
+}
+
+fn propose_inner(input: &str) -> Res<Value> {
+    let req: ProposeRequest = parse(input)?;
+    req.petition
+        .validate()
+        .map_err(|e| format!("petition: {e}"))?;
+    let cred = credential(&req.credential)?;
+    let h = req.petition.canonical_hash();
+    let proposal = with_rng(|rng| Ok(PetitionProposal::create(req.petition, &cred, rng)))?;
+    // Self-check, as the server will (`PetitionProposal::verify`), against a one-entry
+    // electorate of this credential that carries the petition's electorate hash
+    // (eligibility on the real electorate is the server's business).
+    let me = Electorate {
+        id: "self".into(),
+        name: "self".into(),
+        entries: vec![ElectorateEntry {
+            credential: proposal.proposer,
+            region: None,
+        }],
+    };
+    let mut index = me.index();
+    index.hash = proposal.petition.electorate_hash;
+    proposal
+        .verify(&index)
+        .map_err(|e| format!("proposal self-check: {e}"))?;
+    Ok(json!({
+        "proposal": to_value(&proposal)?,
+        "petition_hash": h.to_hex(),
+        "credential_public_key": proposal.proposer.point().to_hex(),
     }))
 }
 

@@ -119,6 +119,13 @@ pub extern "C" fn vox_sign_petition(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::sign_petition)
 }
 
+/// Propose a petition (the proposal signed by the proposer): see
+/// [`api::propose_petition`].
+#[no_mangle]
+pub extern "C" fn vox_propose_petition(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::propose_petition)
+}
+
 /// The public key of a credential: see [`api::credential_public_key`].
 #[no_mangle]
 pub extern "C" fn vox_credential_public_key(ptr: usize, len: usize) -> usize {

@@ -15,10 +15,10 @@
 //!   Functions: [`board_key`], [`device_plan`] and [`check_election_key`] (the device
 //!   check before encrypting, protocol-spec/04-ballots.md §4.7: the same
 //!   `vox_protocol::device` code as `vox vote`), [`encrypt_ballot`] (which runs that
-//!   check itself and encrypts only to the key it recomputes), [`audit_opening`], [`sign_petition`],
-//!   [`credential_public_key`], [`make_credential`], [`verify_receipt`], and the
-//!   verifier on a downloaded
-//!   record ([`verify`]): [`verify_record`] at once, or [`verify_begin`] /
+//!   check itself and encrypts only to the key it recomputes), [`audit_opening`],
+//!   [`sign_petition`], [`propose_petition`], [`credential_public_key`],
+//!   [`make_credential`], [`verify_receipt`], and the verifier on a downloaded record
+//!   ([`verify`]): [`verify_record`] at once, or [`verify_begin`] /
 //!   [`verify_feed`] (per page) / [`verify_run`] (until done) / [`verify_finish`] for a
 //!   progress bar. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
 //!
@@ -57,13 +57,13 @@ pub mod verify;
 
 pub use api::{
     audit_opening, board_key, check_election_key, credential_file_text, credential_public_key,
-    device_plan, encrypt_ballot, make_credential, sign_petition, verify_receipt,
+    device_plan, encrypt_ballot, make_credential, propose_petition, sign_petition, verify_receipt,
 };
 pub use ffi::{
     vox_alloc, vox_audit_opening, vox_board_key, vox_check_election_key, vox_credential_public_key,
-    vox_device_plan, vox_encrypt_ballot, vox_free, vox_make_credential, vox_seed,
-    vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_receipt,
-    vox_verify_record, vox_verify_run, vox_version,
+    vox_device_plan, vox_encrypt_ballot, vox_free, vox_make_credential, vox_propose_petition,
+    vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish,
+    vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
 };
 pub use rng::seed;
 pub use verify::{verify_begin, verify_feed, verify_finish, verify_record, verify_run};

@@ -18,7 +18,7 @@ use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::{inclusion_proof, root_from_leaf_hashes};
-use vox_protocol::petition::{Petition, PetitionSignature};
+use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature};
 use vox_verifier::synth::{honest_with, Enrolment, Honest};
 
 fn seed() {
@@ -361,12 +361,46 @@ fn petition_signature_verifies() {
 }
 
 #[test]
+fn petition_proposal_verifies() {
+    seed();
+    let s = setup();
+    let petition = Petition {
+        id: "p2".into(),
+        action: "Plant trees on the square".into(),
+        background: "Shade in summer".into(),
+        details: "".into(),
+        electorate_hash: s.electorate.canonical_hash(),
+        sponsor_threshold: 2,
+        response_threshold: 2,
+        referendum_threshold: 3,
+        open_for_ms: 1000,
+        response_due_ms: 1000,
+        region_min_group: 1,
+    };
+    let req = json!({"petition": petition, "credential": s.credential.text()});
+    let out = ok(&vox_web::propose_petition(&req.to_string()));
+    let p: PetitionProposal = serde_json::from_value(out["proposal"].clone()).unwrap();
+    p.verify(&s.electorate.index()).unwrap();
+    assert_eq!(p.proposer, s.credential.public_key());
+    assert_eq!(out["petition_hash"], petition.canonical_hash().to_hex());
+
+    // The structural rules are checked before anything is signed.
+    let mut bad = petition.clone();
+    bad.sponsor_threshold = 1;
+    let req = json!({"petition": bad, "credential": s.credential.text()});
+    assert!(err(&vox_web::propose_petition(&req.to_string())).contains("sponsor_threshold"));
+    let req = json!({"petition": petition, "credential": "not a credential"});
+    assert!(err(&vox_web::propose_petition(&req.to_string())).contains("credential"));
+}
+
+#[test]
 fn bad_input_is_an_error_not_a_panic() {
     seed();
     for f in [
         vox_web::encrypt_ballot,
         vox_web::audit_opening,
         vox_web::sign_petition,
+        vox_web::propose_petition,
         vox_web::credential_public_key,
         vox_web::verify_receipt,
         vox_web::check_election_key,

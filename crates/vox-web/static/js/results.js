@@ -91,7 +91,9 @@
   let lastReport = null;
   const tick = () => new Promise((r) => setTimeout(r, 0));
 
+  let lastProgress = null;
   function setProgress(phase, n, total, offset) {
+    lastProgress = [phase, n, total, offset];
     $('verify-progress-box').hidden = false;
     $('verify-phase').textContent = t(phase, { n: fmtNum(n), total: fmtNum(total) });
     const bar = $('verify-progress');
@@ -119,32 +121,61 @@
     return all.filter((h) => h.tree_size <= upto);
   }
 
+  // The verifier's report in the page's language. What vox-verifier reports as
+  // structured data is translated here: the step (by its id V1…V14 → verify.step.*),
+  // the status, the unit and count of what was checked, the number of faults, and where
+  // a fault is (the location's kind and fields → verify.where.*). Its sentences (the
+  // notes of a step, a fault's message, a reason for NOT-CHECKED) are free text that
+  // interpolates values, and a finding does not carry the number of the rule it breaks
+  // (protocol-spec/10-verifier.md V1.1…): translating them would mean copying the
+  // verifier's format strings here, where they would drift from the code that checks.
+  // So each is shown verbatim, marked lang="en" (screen readers pronounce it as
+  // English), after a sentence in the page's language that says what the step found;
+  // nothing is ever shown in a translation that could say something the verifier did
+  // not. Missing keys fall back to the verifier's English.
+  function tr(key, fallback, vars) {
+    const s = t(key, vars);
+    return s === key ? fallback : s;
+  }
+
+  function english(text) {
+    if (Vox.lang === 'en') return el('span', { text });
+    return el('span', {}, t('verify.original') + ' ', el('span', { lang: 'en', text }));
+  }
+
   function renderReport(report) {
     lastReport = report;
     const kind = { pass: 'ok', fail: 'error', partial: 'warn' }[report.verdict] || 'warn';
     Vox.status('verify-status', t('verify.verdict.' + report.verdict), kind);
     const rows = report.steps.map((s) => {
+      const unit = tr('verify.unit.' + s.unit, s.unit);
       const details = [];
-      if (s.detail) details.push(el('div', { text: s.detail }));
-      const faults = (s.failures || []).map((f) => el('li', { text: describeFailure(f) }));
+      const lead = s.status === 'pass' ? t('verify.msg.pass', { n: fmtNum(s.checked), unit })
+        : s.status === 'fail' ? t('verify.msg.fail', { n: fmtNum(s.failures_total) })
+          : t('verify.msg.not_checked', { n: fmtNum((s.not_checked || []).length) });
+      details.push(el('div', { class: 'verify-msg', text: lead }));
+      if (s.detail) details.push(el('div', {}, english(s.detail)));
+      const faults = (s.failures || []).map((f) => el('li', {}, describeFailure(f)));
       if (s.failures_total > faults.length) faults.push(el('li', { text: t('verify.failures_more', { n: fmtNum(s.failures_total - faults.length) }) }));
       if (faults.length) details.push(el('ul', {}, faults));
       return el('tr', { 'data-step': s.id, 'data-status': s.status },
         el('th', { scope: 'row', text: s.id }),
-        el('td', { text: s.title }),
+        el('td', { text: tr('verify.step.' + s.id, s.title) }),
         el('td', {}, el('span', { class: 'step-status ' + s.status, text: t('verify.status.' + s.status) })),
-        el('td', { class: 'num', text: fmtNum(s.checked) + ' ' + s.unit }),
+        el('td', { class: 'num', text: fmtNum(s.checked) + ' ' + unit }),
         el('td', { class: 'detail' }, details));
     });
     $('verify-steps').querySelector('tbody').replaceChildren(...rows);
     $('verify-steps').hidden = false;
   }
 
+  // "Where: message": the place in the page's language, the verifier's message as is.
   function describeFailure(f) {
     const loc = f.location || {};
-    const fields = Object.entries(loc).filter(([k, v]) => k !== 'kind' && v !== null).map(([k, v]) => k + ' ' + v);
-    const where = [loc.kind].concat(fields).filter(Boolean).join(', ');
-    return (where ? where + ': ' : '') + f.message;
+    const fields = Object.entries(loc).filter(([k, v]) => k !== 'kind' && v !== null)
+      .map(([k, v]) => { const label = tr('verify.field.' + k, k); return label ? label + ' ' + v : String(v); });
+    const where = [loc.kind ? tr('verify.where.' + loc.kind, loc.kind) : null].concat(fields).filter(Boolean).join(', ');
+    return el('span', {}, where ? where + ' : '.slice(Vox.lang === 'fr' ? 0 : 1) : '', english(f.message));
   }
 
   async function verifyInBrowser() {
@@ -181,7 +212,10 @@
   }
 
   $('verify-run').addEventListener('click', verifyInBrowser);
-  Vox.onLang(() => { if (lastReport) renderReport(lastReport); });
+  Vox.onLang(() => {
+    if (lastProgress) $('verify-phase').textContent = t(lastProgress[0], { n: fmtNum(lastProgress[1]), total: fmtNum(lastProgress[2]) });
+    if (lastReport) renderReport(lastReport);
+  });
 
   Vox.onLang(render);
   try {
