@@ -32,7 +32,7 @@ use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_H
 use vox_protocol::roles::Role;
 use vox_protocol::tally::ReferendumResult;
 
-use crate::client::{api_error, api_status, role_phrase, tag_name, Client, ElectorateInfo};
+use crate::client::{api_error, api_status, role_phrase, Client, ElectorateInfo, PetitionSummary};
 pub use crate::clock::now_ms;
 use crate::clock::{self, DAY_MS};
 use crate::files::{self, CredentialFile, RoleKey, ROLE_KEY_ENV};
@@ -830,11 +830,13 @@ fn rotate_key(server: &str, key: Option<&Path>, role: Role, new_key: &Path) -> R
     Ok(())
 }
 
-fn print_summary(v: &serde_json::Value) {
-    let id = v.get("id").and_then(|x| x.as_str()).unwrap_or("?");
-    let stage = v.get("stage").map(tag_name).unwrap_or_default();
-    let count = v.get("count").and_then(|x| x.as_u64()).unwrap_or(0);
-    println!("petition {id}: {stage}, {count} signature(s)");
+fn print_summary(v: &PetitionSummary) {
+    println!(
+        "petition {}: {}, {} signature(s)",
+        v.id,
+        v.stage.as_str(),
+        v.count
+    );
 }
 
 fn referendum(
@@ -861,7 +863,7 @@ fn referendum(
                 "created referendum {} (manifest hash {}), state {}",
                 created.referendum_id,
                 created.manifest_hash,
-                tag_name(&created.state)
+                created.state.as_str()
             );
             println!(
                 "next: each trustee runs `vox trustee ceremony --referendum {} --key KEY --state STATE --wait`",
@@ -947,7 +949,7 @@ fn referendum(
                 "referendum {id}: {} — state {}, ceremony {}, {} ballots cast",
                 d.manifest.title,
                 d.state_name(),
-                tag_name(&d.ceremony_phase),
+                d.ceremony_phase.as_str(),
                 d.ballots_cast
             );
             if let Some(r) = &d.result {
@@ -1247,7 +1249,7 @@ fn open_electorate(
 
 /// Print an electorate's state and counts.
 fn show_electorate(e: &ElectorateInfo) {
-    let state = e.state.as_deref().unwrap_or("registered");
+    let state = e.state.as_str();
     println!(
         "electorate {} ({}): {state}, {} credentials, hash {}",
         e.electorate.id,
@@ -1259,12 +1261,8 @@ fn show_electorate(e: &ElectorateInfo) {
         println!("  (the hash of the list as it would be frozen now)");
     }
     print_region_counts(e);
-    if let Some(r) = e.revoked {
-        println!("  revoked credentials: {r}");
-    }
-    if let Some(u) = e.unspent_codes {
-        println!("  unused codes: {u}");
-    }
+    println!("  revoked credentials: {}", e.revoked);
+    println!("  unused codes: {}", e.unspent_codes);
 }
 
 fn print_region_counts(e: &ElectorateInfo) {
@@ -1292,10 +1290,7 @@ fn print_region_counts(e: &ElectorateInfo) {
 fn freeze_electorate(public: &Client, registrar: &Signing, id: &str) -> Result<()> {
     let info = public.electorate(id)?;
     if !info.is_enrolling() {
-        bail!(
-            "electorate {id} is not open for enrolment (state: {}); nothing to freeze",
-            info.state.as_deref().unwrap_or("registered whole")
-        );
+        bail!("electorate {id} is not open for enrolment (state: frozen); nothing to freeze");
     }
     if info.electorate.id != id {
         bail!(
@@ -1318,8 +1313,8 @@ fn freeze_electorate(public: &Client, registrar: &Signing, id: &str) -> Result<(
         info.electorate.entries.len()
     );
     print_region_counts(&info);
-    if let Some(r) = info.revoked.filter(|r| *r > 0) {
-        println!("  revoked (left out): {r}");
+    if info.revoked > 0 {
+        println!("  revoked (left out): {}", info.revoked);
     }
     let frozen = registrar
         .explain(registrar.client.freeze_electorate(id, &hash))

@@ -14,11 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vox_crypto::credential::CredentialPublicKey;
-use vox_crypto::elgamal::ElectionPublicKey;
-use vox_crypto::threshold::{
-    CeremonyCommitment, CoefficientCommitments, Complaint, EncryptedShare, TrusteePublicKey,
-};
-use vox_crypto::{Hash32, Point};
+use vox_crypto::Hash32;
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::{
     BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig, SignedTreeHead,
@@ -27,12 +23,9 @@ use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::Manifest;
-use vox_protocol::merkle::NodeHash;
-use vox_protocol::petition::{
-    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature,
-};
+use vox_protocol::petition::{Moderation, PetitionPolicy, PetitionProposal, PetitionSignature};
 use vox_protocol::record::RecordHeader;
-use vox_protocol::roles::{possession_message, ActSignature, Genesis, Role, RoleKeys};
+use vox_protocol::roles::{possession_message, ActSignature, Role};
 use vox_protocol::tally::ReferendumResult;
 
 fn payload_kind_phrase(role: Role) -> String {
@@ -116,440 +109,21 @@ struct Problem {
     code: Option<String>,
 }
 
-/// The name of a phase or state that the server may send as a string or as an
-/// internally tagged object (`{"phase": "commit"}`).
-pub fn tag_name(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Object(m) => m
-            .get("phase")
-            .or_else(|| m.get("state"))
-            .or_else(|| m.get("type"))
-            .and_then(Value::as_str)
-            .unwrap_or("unknown")
-            .to_owned(),
-        Value::Null => "unknown".into(),
-        other => other.to_string(),
-    }
-}
-
-/// `GET /api/v1/board`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct BoardInfo {
-    /// The board's Ed25519 key.
-    pub board_public_key: BoardPublicKey,
-    /// Its log id.
-    pub log_id: Hash32,
-    /// Current size.
-    pub tree_size: u64,
-    /// Witness keys.
-    #[serde(default)]
-    pub witnesses: Vec<BoardPublicKey>,
-    /// Leaf 0: the log's genesis.
-    #[serde(default)]
-    pub genesis: Option<Genesis>,
-    /// Every role's current key (after rotations).
-    #[serde(default)]
-    pub roles: Option<RoleKeys>,
-}
-
-/// `POST /api/v1/roles/rotations` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct RoleKeyRotated {
-    /// Leaf index of the rotation.
-    pub leaf_index: u64,
-    /// Every role's current key afterwards.
-    pub roles: RoleKeys,
-}
-
-/// One page item of `GET /api/v1/board/entries`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct IndexedEntry {
-    /// Leaf index.
-    pub index: u64,
-    /// The entry.
-    pub entry: BoardEntry,
-}
-
-/// `GET /api/v1/board/inclusion`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct InclusionProof {
-    /// Leaf index.
-    pub leaf_index: u64,
-    /// Tree size.
-    pub tree_size: u64,
-    /// Leaf hash.
-    pub leaf_hash: NodeHash,
-    /// Audit path.
-    pub proof: Vec<NodeHash>,
-}
-
-/// `GET /api/v1/board/consistency`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ConsistencyProof {
-    /// Old size.
-    pub first: u64,
-    /// New size.
-    pub second: u64,
-    /// Proof.
-    pub proof: Vec<NodeHash>,
-}
-
+// The answers' types are the server's own (`vox_protocol::api`): one contract, so that a
+// renamed field breaks the build rather than this client.
 /// `POST /api/v1/electorates` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ElectorateCreated {
-    /// Id.
-    pub electorate_id: String,
-    /// Canonical hash.
-    pub electorate_hash: Hash32,
-    /// Leaf index of its board entry.
-    #[serde(default)]
-    pub leaf_index: Option<u64>,
-}
-
-/// `GET /api/v1/electorates/{id}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ElectorateInfo {
-    /// The list: while enrolling by code, the list that would be frozen now.
-    pub electorate: Electorate,
-    /// Its hash.
-    pub electorate_hash: Hash32,
-    /// Its `electorate-registered` entry (for an electorate enrolled by code: its
-    /// `enrolment-opened` entry).
-    #[serde(default)]
-    pub leaf_index: Option<u64>,
-    /// `enrolling` or `frozen` (absent from servers that predate enrolment by code).
-    #[serde(default)]
-    pub state: Option<String>,
-    /// Codes committed and credentials enrolled, per region.
-    #[serde(default)]
-    pub regions: Vec<RegionCounts>,
-    /// Credentials revoked.
-    #[serde(default)]
-    pub revoked: Option<u64>,
-    /// Enrolment codes (committed or replacement) not used yet.
-    #[serde(default)]
-    pub unspent_codes: Option<u64>,
-}
-
-impl ElectorateInfo {
-    /// Whether citizens are still enrolling (the electorate cannot be used yet).
-    pub fn is_enrolling(&self) -> bool {
-        self.state.as_deref() == Some("enrolling")
-    }
-}
-
-/// Codes committed and credentials enrolled in one region of an electorate.
-#[derive(Clone, Debug, Deserialize)]
-pub struct RegionCounts {
-    /// Region (absent: none).
-    #[serde(default)]
-    pub region: Option<String>,
-    /// Codes the registrar committed to.
-    #[serde(default)]
-    pub committed: u64,
-    /// Credentials enrolled and not revoked.
-    #[serde(default)]
-    pub enrolled: u64,
-}
-
-/// `POST /api/v1/enrolments` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct EnrolmentOpened {
-    /// Id.
-    pub electorate_id: String,
-    /// Leaf index of the `enrolment-opened` entry.
-    pub leaf_index: u64,
-}
-
-/// `POST /api/v1/electorates/{id}/credentials` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct CredentialEnrolled {
-    /// Electorate id.
-    pub electorate_id: String,
-    /// The enrolled public key.
-    pub credential: CredentialPublicKey,
-    /// Leaf index of the `credential-enrolled` entry.
-    pub leaf_index: u64,
-}
-
+pub use vox_protocol::api::ElectorateRegistered as ElectorateCreated;
 /// `POST /api/v1/electorates/{id}/freeze` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ElectorateFrozen {
-    /// Id.
-    pub electorate_id: String,
-    /// Hash of the frozen electorate.
-    pub electorate_hash: Hash32,
-    /// Leaf index of the `electorate-frozen` entry.
-    pub leaf_index: u64,
-}
-
-/// `POST /api/v1/electorates/{id}/revocations` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct CredentialRevoked {
-    /// Leaf index of the `credential-revoked` entry.
-    pub leaf_index: u64,
-}
-
-/// A petition in the list (`GET /api/v1/petitions`), loosely typed for display.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct PetitionSummary {
-    /// Id.
-    pub id: String,
-    /// What it asks.
-    #[serde(default)]
-    pub action: String,
-    /// Lifecycle stage.
-    #[serde(default)]
-    pub stage: Value,
-    /// Current count.
-    #[serde(default)]
-    pub count: u64,
-    /// Thresholds.
-    #[serde(default)]
-    pub thresholds: Value,
-    /// Closing time (ms).
-    #[serde(default)]
-    pub closes_at: Option<i64>,
-    /// Response deadline (ms).
-    #[serde(default)]
-    pub response_due_by: Option<i64>,
-    /// Whether the response is overdue.
-    #[serde(default)]
-    pub response_overdue: bool,
-    /// Referendum created from it.
-    #[serde(default)]
-    pub referendum_id: Option<String>,
-}
-
-/// `GET /api/v1/petitions/{id}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct PetitionDetail {
-    /// The petition text and rules.
-    pub petition: Petition,
-    /// Its hash.
-    pub petition_hash: Hash32,
-    /// Stage.
-    #[serde(default)]
-    pub stage: Value,
-    /// Count.
-    #[serde(default)]
-    pub count: u64,
-    /// Counts per region (above the minimum group size).
-    #[serde(default)]
-    pub region_counts: Vec<(String, u64)>,
-    /// Closing time.
-    #[serde(default)]
-    pub closes_at: Option<i64>,
-    /// Response deadline.
-    #[serde(default)]
-    pub response_due_by: Option<i64>,
-    /// Whether the response is overdue.
-    #[serde(default)]
-    pub response_overdue: bool,
-    /// The official response.
-    #[serde(default)]
-    pub response: Option<String>,
-    /// Referendum created from it.
-    #[serde(default)]
-    pub referendum_id: Option<String>,
-    /// Thresholds reached.
-    #[serde(default)]
-    pub thresholds_reached: Value,
-}
-
-/// `POST /api/v1/petitions/{id}/signatures` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SignatureAccepted {
-    /// Leaf index.
-    pub leaf_index: u64,
-    /// Tree head including it.
-    pub tree_head: SignedTreeHead,
-    /// Inclusion proof against that head.
-    #[serde(default)]
-    pub inclusion_proof: Vec<NodeHash>,
-    /// New count.
-    #[serde(default)]
-    pub count: u64,
-}
-
-/// A referendum in the list.
-#[derive(Clone, Debug, Deserialize, Serialize)]
-pub struct ReferendumSummary {
-    /// Id.
-    pub id: String,
-    /// Title.
-    #[serde(default)]
-    pub title: String,
-    /// State.
-    #[serde(default)]
-    pub state: Value,
-    /// Opening time.
-    #[serde(default)]
-    pub opens_at: Option<i64>,
-    /// Closing time.
-    #[serde(default)]
-    pub closes_at: Option<i64>,
-    /// Ballots cast so far.
-    #[serde(default)]
-    pub ballots_cast: u64,
-    /// Source petition.
-    #[serde(default)]
-    pub source_petition: Option<String>,
-}
-
-/// `POST /api/v1/referendums` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ReferendumCreated {
-    /// Id.
-    pub referendum_id: String,
-    /// Manifest hash.
-    pub manifest_hash: Hash32,
-    /// State.
-    #[serde(default)]
-    pub state: Value,
-}
-
-/// `GET /api/v1/referendums/{id}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ReferendumDetail {
-    /// Manifest.
-    pub manifest: Manifest,
-    /// Its hash.
-    pub manifest_hash: Hash32,
-    /// State.
-    #[serde(default)]
-    pub state: Value,
-    /// Ceremony phase.
-    #[serde(default)]
-    pub ceremony_phase: Value,
-    /// Joint election key, once the ceremony is complete.
-    #[serde(default)]
-    pub election_key: Option<ElectionPublicKey>,
-    /// Trustees' public shares.
-    #[serde(default)]
-    pub public_shares: Option<Vec<Point>>,
-    /// Ballots cast.
-    #[serde(default)]
-    pub ballots_cast: u64,
-    /// Counted ballots (after the tally).
-    #[serde(default)]
-    pub counted_ballots: Option<u64>,
-    /// The result, once published.
-    #[serde(default)]
-    pub result: Option<ReferendumResult>,
-    /// Leaf of the `referendum-created` entry (the manifest).
-    #[serde(default)]
-    pub leaf_index: Option<u64>,
-    /// Leaves of the referendum's ceremony messages, in board order.
-    #[serde(default)]
-    pub ceremony_leaves: Option<Vec<u64>>,
-    /// Leaf of its `ceremony-completed` entry.
-    #[serde(default)]
-    pub completed_leaf: Option<u64>,
-    /// Leaves of the role key rotations before the manifest.
-    #[serde(default)]
-    pub role_rotation_leaves: Option<Vec<u64>>,
-}
-
-impl ReferendumDetail {
-    /// The state's name.
-    pub fn state_name(&self) -> String {
-        tag_name(&self.state)
-    }
-}
-
-/// `GET /api/v1/referendums/{id}/ceremony`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct CeremonyView {
-    /// Phase.
-    #[serde(default)]
-    pub phase: Value,
-    /// Announced trustee keys.
-    #[serde(default)]
-    pub keys: Vec<TrusteePublicKey>,
-    /// Posted commitment hashes.
-    #[serde(default)]
-    pub commitments: Vec<CeremonyCommitment>,
-    /// Reveals.
-    #[serde(default)]
-    pub reveals: Vec<CoefficientCommitments>,
-    /// Encrypted shares.
-    #[serde(default)]
-    pub shares: Vec<EncryptedShare>,
-    /// Open complaints.
-    #[serde(default)]
-    pub complaints: Vec<Complaint>,
-}
-
-impl CeremonyView {
-    /// The phase's name (`commit`, `reveal`, `shares`, `confirm`, `complete`, `failed`).
-    pub fn phase_name(&self) -> String {
-        tag_name(&self.phase)
-    }
-    /// Failure reason, if the ceremony failed.
-    pub fn failure(&self) -> Option<String> {
-        (self.phase_name() == "failed").then(|| {
-            self.phase
-                .get("reason")
-                .and_then(Value::as_str)
-                .unwrap_or("no reason given")
-                .to_owned()
-        })
-    }
-}
-
-/// `POST /api/v1/referendums/{id}/ceremony` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct CeremonyPosted {
-    /// Leaf index.
-    #[serde(default)]
-    pub leaf_index: Option<u64>,
-    /// Phase after the message.
-    #[serde(default)]
-    pub phase: Value,
-}
-
-/// `POST .../audits` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct AuditPosted {
-    /// Leaf index.
-    pub leaf_index: u64,
-}
-
-/// `GET .../ballots/{hash}`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct BallotStatus {
-    /// Leaf index.
-    pub leaf_index: u64,
-    /// `counted`, `superseded` or `audited`.
-    pub status: String,
-    /// When superseded: the credential's latest ballot.
-    #[serde(default)]
-    pub superseded_by: Option<LatestBallot>,
-}
-
-/// A credential's latest ballot in a referendum (`GET …/credentials/{key}/latest-ballot`).
-#[derive(Clone, Debug, Deserialize)]
-pub struct LatestBallot {
-    /// Its hash: what the credential's next ballot names as `previous`.
-    pub ballot_hash: Hash32,
-    /// Its leaf.
-    pub leaf_index: u64,
-    /// Its tracking code.
-    pub tracking_code: String,
-}
-
-/// `POST .../decryption-shares` answer.
-#[derive(Clone, Debug, Deserialize)]
-pub struct SharePosted {
-    /// Leaf index.
-    #[serde(default)]
-    pub leaf_index: Option<u64>,
-    /// Shares received so far.
-    #[serde(default)]
-    pub shares_received: Option<u64>,
-}
+pub use vox_protocol::api::ElectorateRegistered as ElectorateFrozen;
+pub use vox_protocol::api::{
+    AuditPosted, BallotStanding, BallotStatus, BoardInfo, CeremonyPhaseName, CeremonyPosted,
+    CeremonyView, ConsistencyProof, CredentialEnrolled, CredentialRevoked, ElectorateInfo,
+    ElectorateState, EnrolmentOpened, InclusionProof, IndexedEntry, LatestBallot, PetitionDetail,
+    PetitionSummary, PolicyView, ReferendumCreated, ReferendumDetail, ReferendumState,
+    ReferendumSummary, RoleKeyRotated, SharePosted, SignatureAccepted,
+};
+/// Codes committed and credentials enrolled in one region of an electorate.
+pub use vox_protocol::enrolment::RegionTally as RegionCounts;
 
 /// A role's key in a client: signs that role's acts for the server's log.
 struct ActSigner {
@@ -996,7 +570,7 @@ impl Client {
 
     /// `POST /api/v1/petitions/{id}/moderation`: the petitions office's signed
     /// `petition-moderated` act (a publication carries its `closes_at`).
-    pub fn moderate(&self, id: &str, m: &Moderation) -> Result<Value> {
+    pub fn moderate(&self, id: &str, m: &Moderation) -> Result<PetitionSummary> {
         self.post_act(
             &format!("/api/v1/petitions/{}/moderation", enc(id)),
             Payload::PetitionModerated {
@@ -1026,7 +600,7 @@ impl Client {
 
     /// `POST /api/v1/petitions/{id}/response`: the petitions office's signed
     /// `petition-responded` act.
-    pub fn respond(&self, id: &str, text: &str) -> Result<Value> {
+    pub fn respond(&self, id: &str, text: &str) -> Result<PetitionSummary> {
         self.post_act(
             &format!("/api/v1/petitions/{}/response", enc(id)),
             Payload::PetitionResponded {
@@ -1044,7 +618,7 @@ impl Client {
         id: &str,
         credentials: &[CredentialPublicKey],
         reason: &str,
-    ) -> Result<Value> {
+    ) -> Result<PetitionSummary> {
         self.post_act(
             &format!("/api/v1/petitions/{}/invalidations", enc(id)),
             Payload::SignaturesInvalidated {
@@ -1058,7 +632,7 @@ impl Client {
 
     /// `POST /api/v1/petitions/{id}/close`: close a petition at or after its deadline
     /// (no key: the board's rules decide; anyone may trigger it).
-    pub fn close_petition(&self, id: &str) -> Result<Value> {
+    pub fn close_petition(&self, id: &str) -> Result<PetitionSummary> {
         self.post(
             &format!("/api/v1/petitions/{}/close", enc(id)),
             &serde_json::json!({}),
@@ -1126,7 +700,7 @@ impl Client {
 
     /// `POST /api/v1/referendums/{id}/open` or `/close` (`action`): the election
     /// authority's signed `referendum-opened` / `referendum-closed` act.
-    pub fn referendum_action(&self, id: &str, action: &str) -> Result<Value> {
+    pub fn referendum_action(&self, id: &str, action: &str) -> Result<ReferendumSummary> {
         let referendum_id = id.to_owned();
         let act = ActSignature::unsigned();
         let payload = match action {

@@ -46,7 +46,7 @@ use vox_protocol::roles::{Genesis, Role, RoleKeys, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 
 use crate::authority;
-use crate::client::{tag_name, Client};
+use crate::client::Client;
 use crate::clock::{compact_utc, now_ms, DAY_MS};
 use crate::files;
 use crate::progress;
@@ -646,7 +646,7 @@ impl Demo {
             .collect();
         println!(
             "       petition now {} with {} signatures (by region: {})",
-            tag_name(&d.stage),
+            d.stage.as_str(),
             d.count,
             regions.join(", ")
         );

@@ -217,9 +217,9 @@ pub fn check_election_key(
         manifest: detail.manifest.clone(),
         manifest_hash: detail.manifest_hash,
         election_key: detail.election_key,
-        leaf_index: detail.leaf_index,
-        role_rotation_leaves: detail.role_rotation_leaves.clone(),
-        ceremony_leaves: detail.ceremony_leaves.clone(),
+        leaf_index: Some(detail.leaf_index),
+        role_rotation_leaves: Some(detail.role_rotation_leaves.clone()),
+        ceremony_leaves: Some(detail.ceremony_leaves.clone()),
         completed_leaf: detail.completed_leaf,
     };
     let sth = client.tree_head()?;

@@ -3,7 +3,7 @@
 use anyhow::{Context, Result};
 use serde_json::Value;
 
-use crate::client::{enc, tag_name, Client, PetitionDetail};
+use crate::client::{enc, Client, PetitionDetail};
 use crate::clock;
 
 /// Fetch petition `id` from the public API and print it.
@@ -27,7 +27,7 @@ fn threshold(raw: &Value, name: &str, own: u32) -> u64 {
 /// The text `petition show` prints (every time absolute, in UTC, and relative to `now`).
 pub fn format_petition(d: &PetitionDetail, raw: &Value, now: i64) -> String {
     let p = &d.petition;
-    let stage = tag_name(&d.stage);
+    let stage = d.stage.as_str();
     let sponsors = threshold(raw, "sponsor", p.sponsor_threshold);
     let response = threshold(raw, "response", p.response_threshold);
     let referendum = threshold(raw, "referendum", p.referendum_threshold);
@@ -45,7 +45,7 @@ pub fn format_petition(d: &PetitionDetail, raw: &Value, now: i64) -> String {
         line(format!("  details:     {}", p.details));
     }
     line(format!("  electorate:  {}", p.electorate_hash));
-    match stage.as_str() {
+    match stage {
         "proposed" | "awaiting-moderation" => line(format!(
             "  sponsors:    {} of {sponsors} required{}",
             d.count,
@@ -63,11 +63,7 @@ pub fn format_petition(d: &PetitionDetail, raw: &Value, now: i64) -> String {
     line(format!(
         "  thresholds:  response at {response} signatures, referendum at {referendum} signatures"
     ));
-    let reached: Vec<String> = d
-        .thresholds_reached
-        .as_array()
-        .map(|a| a.iter().map(tag_name).collect())
-        .unwrap_or_default();
+    let reached: Vec<&str> = d.thresholds_reached.iter().map(|k| k.as_str()).collect();
     if !reached.is_empty() {
         line(format!("  reached:     {}", reached.join(", ")));
     }
@@ -157,6 +153,9 @@ mod tests {
             "response_due_by": null,
             "thresholds_reached": [],
             "thresholds": {"sponsor": 3, "response": 5, "referendum": 8},
+            "response_overdue": false,
+            "invalidations": [],
+            "leaf_index": 7,
             "proposed_at": now - 3_600_000
         });
         let d: PetitionDetail = serde_json::from_value(raw.clone()).unwrap();

@@ -741,7 +741,7 @@ impl TrusteeSession {
             Hash32::sha256(&[&message.canonical_bytes()]).to_hex()
         );
         match client.post_decryption_share(&rid, &message, &key) {
-            Ok(p) => Ok(p.shares_received),
+            Ok(p) => Ok(Some(p.shares_received)),
             Err(e) if state == "published" && api_status(&e) == Some(409) => {
                 bail!("referendum {rid} is already published; no share is needed")
             }

@@ -22,7 +22,7 @@ use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
 use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 
-use crate::client::{api_error, api_status, tag_name, Client, ReferendumDetail};
+use crate::client::{api_error, api_status, BallotStanding, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
 use crate::journal;
 
@@ -370,20 +370,19 @@ fn check_enrolment(
         .or_else(|| file.electorate.clone())
         .ok_or_else(|| anyhow!("the credential file names no electorate: give --electorate"))?;
     let info = client.electorate(&id)?;
-    if let Some(opened_at) = info.leaf_index {
-        let opened_by_code = client
-            .entries(opened_at, opened_at + 1)?
-            .first()
-            .is_some_and(|e| {
-                // The server names the opening while enrolling, the freeze after.
-                matches!(
-                    e.entry.payload,
-                    Payload::EnrolmentOpened { .. } | Payload::ElectorateFrozen { .. }
-                )
-            });
-        if opened_by_code {
-            return check_code_enrolment(client, board_key, &file, &id);
-        }
+    let opened_at = info.leaf_index;
+    let opened_by_code = client
+        .entries(opened_at, opened_at + 1)?
+        .first()
+        .is_some_and(|e| {
+            // The server names the opening while enrolling, the freeze after.
+            matches!(
+                e.entry.payload,
+                Payload::EnrolmentOpened { .. } | Payload::ElectorateFrozen { .. }
+            )
+        });
+    if opened_by_code {
+        return check_code_enrolment(client, board_key, &file, &id);
     }
     let Some(entry) = info.electorate.entries.iter().find(|e| e.credential == key) else {
         bail!(
@@ -399,9 +398,7 @@ fn check_enrolment(
             file.region
         );
     }
-    let leaf = info
-        .leaf_index
-        .ok_or_else(|| anyhow!("the server did not say where electorate {id:?} is on the board"))?;
+    let leaf = info.leaf_index;
     // Replay the roles from the genesis up to the electorate's entry: it must be an act
     // signed by the registrar's key of that time, and list exactly this electorate.
     let mut authorities: Option<Authorities> = None;
@@ -734,7 +731,7 @@ fn list(client: &Client) -> Result<()> {
         println!(
             "  {:<20} {:<20} {:>7} signatures  {}{extra}",
             p.id,
-            tag_name(&p.stage),
+            p.stage.as_str(),
             p.count,
             p.action
         );
@@ -745,7 +742,7 @@ fn list(client: &Client) -> Result<()> {
         println!(
             "  {:<20} {:<12} {:>7} ballots  {}",
             r.id,
-            tag_name(&r.state),
+            r.state.as_str(),
             r.ballots_cast,
             r.title
         );
@@ -832,7 +829,7 @@ fn propose(client: &Client, a: ProposeArgs) -> Result<()> {
     let s = client.propose(&proposal)?;
     println!(
         "proposed petition {id} ({}); it needs {} sponsors in all before moderation",
-        tag_name(&s.stage),
+        s.stage.as_str(),
         a.sponsors
     );
     Ok(())
@@ -915,7 +912,7 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
             // After a revocation, a replacement credential votes without being on the
             // frozen list: then only the server (and the verifier) can tell.
             if e.electorate_hash == vc.manifest.electorate_hash
-                && e.revoked.unwrap_or(0) == 0
+                && e.revoked == 0
                 && !e
                     .electorate
                     .entries
@@ -1305,7 +1302,7 @@ pub fn check_receipt(
             receipt.leaf_index
         );
     }
-    if status.status == "superseded" {
+    if status.status == BallotStanding::Superseded {
         let by = status.superseded_by.as_ref().ok_or_else(|| {
             anyhow!("the server says this ballot is superseded but does not say by which ballot")
         })?;
@@ -1335,12 +1332,12 @@ pub fn check_receipt(
             by.tracking_code, by.leaf_index
         ));
     } else {
-        say(format!("status: {}", status.status));
+        say(format!("status: {}", status.status.as_str()));
     }
     if verbose {
         println!("Receipt {} checks out.", receipt.tracking_code);
     }
-    Ok(status.status)
+    Ok(status.status.as_str().to_owned())
 }
 
 #[cfg(test)]

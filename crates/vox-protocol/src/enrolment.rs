@@ -332,7 +332,7 @@ struct Book {
 }
 
 /// Counts an observer compares: codes committed and credentials enrolled per region.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RegionTally {
     /// Region (absent: no region).
     #[serde(skip_serializing_if = "Option::is_none")]

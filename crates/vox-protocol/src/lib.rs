@@ -21,6 +21,7 @@
 //!   key recomputed from board leaves under a pinned board key), shared by `vox vote` and
 //!   the browser (wasm), with no I/O: the caller fetches, this module judges.
 
+pub mod api;
 pub mod ballot;
 pub mod board;
 pub mod ceremony;

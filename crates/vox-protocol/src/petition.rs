@@ -502,6 +502,19 @@ pub enum PetitionStage {
     Closed,
 }
 
+impl PetitionStage {
+    /// The API name (`proposed`, `awaiting-moderation`, `open`, `rejected`, `closed`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            PetitionStage::Proposed => "proposed",
+            PetitionStage::AwaitingModeration => "awaiting-moderation",
+            PetitionStage::Open => "open",
+            PetitionStage::Rejected => "rejected",
+            PetitionStage::Closed => "closed",
+        }
+    }
+}
+
 /// A moderation decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "decision", rename_all = "kebab-case")]
@@ -528,6 +541,17 @@ pub enum ThresholdKind {
     Response,
     /// An advisory referendum is triggered.
     Referendum,
+}
+
+impl ThresholdKind {
+    /// The API name (`sponsor`, `response`, `referendum`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ThresholdKind::Sponsor => "sponsor",
+            ThresholdKind::Response => "response",
+            ThresholdKind::Referendum => "referendum",
+        }
+    }
 }
 
 /// Events the tracker derives from a signature: thresholds crossed by it.

@@ -3,7 +3,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde::Serialize;
+use vox_protocol::api::Problem;
 use vox_protocol::electorate::Ineligible;
 use vox_protocol::enrolment::EnrolmentError;
 use vox_protocol::roles::{ActError, Role};
@@ -53,17 +53,6 @@ pub struct AppError {
     pub field: Option<String>,
     /// Seconds before retrying (429).
     pub retry_after: Option<u64>,
-}
-
-#[derive(Serialize)]
-struct Problem<'a> {
-    #[serde(rename = "type")]
-    type_: String,
-    title: &'a str,
-    status: u16,
-    detail: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    field: Option<&'a str>,
 }
 
 impl AppError {
@@ -174,11 +163,11 @@ impl AppError {
     pub fn body(&self) -> String {
         let title = self.status.canonical_reason().unwrap_or("Error");
         serde_json::to_string(&Problem {
-            type_: format!("{PROBLEM_BASE}{}", self.slug),
-            title,
+            problem_type: format!("{PROBLEM_BASE}{}", self.slug),
+            title: title.to_owned(),
             status: self.status.as_u16(),
-            detail: &self.detail,
-            field: self.field.as_deref(),
+            detail: self.detail.clone(),
+            field: self.field.clone(),
         })
         .unwrap_or_else(|_| String::from("{}"))
     }

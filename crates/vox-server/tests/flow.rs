@@ -6,11 +6,21 @@
 mod common;
 
 use common::*;
+use vox_protocol::api;
 use vox_protocol::ballot::AuditedBallot;
 use vox_protocol::board::{Payload, Receipt, SignedTreeHead};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::SignatureAction;
 use vox_protocol::record::RecordHeader;
+
+/// The answer is exactly what its `vox_protocol::api` type serializes (vox_protocol::api
+/// is the one contract of server and clients): the client's type reads every field the
+/// server wrote and writes back the same bytes (names, order, omitted fields).
+fn contract<T: serde::de::DeserializeOwned + serde::Serialize>(r: &common::Resp) -> T {
+    let t: T = serde_json::from_str(&r.body).unwrap_or_else(|e| panic!("{e}: {}", r.body));
+    assert_eq!(serde_json::to_string(&t).unwrap(), r.body);
+    t
+}
 
 fn full_flow(db: &TestDb) {
     let h = Harness::start(config(&db.url));
@@ -18,6 +28,7 @@ fn full_flow(db: &TestDb) {
     c.get("/healthz").expect(200);
     // The board starts with its genesis and shows the roles' keys.
     let info = c.get("/api/v1/board").json();
+    contract::<api::BoardInfo>(&c.get("/api/v1/board"));
     assert_eq!(info["tree_size"], 1);
     assert_eq!(info["genesis"], serde_json::to_value(genesis()).unwrap());
     assert_eq!(
@@ -36,6 +47,7 @@ fn full_flow(db: &TestDb) {
     let eh = voters.register(c);
     let shown = c.get("/api/v1/electorates/town").json();
     assert_eq!(shown["electorate_hash"], eh.to_hex());
+    contract::<api::ElectorateInfo>(&c.get("/api/v1/electorates/town"));
 
     // Petition lifecycle.
     let mut p = petition("p1", eh, 60_000);
@@ -48,11 +60,13 @@ fn full_flow(db: &TestDb) {
     let r = c.post("/api/v1/petitions", &proposal);
     r.expect(201);
     assert_eq!(r.json()["stage"], "proposed");
+    contract::<api::PetitionSummary>(&r);
     // Moderation before enough sponsors is a state conflict.
     c.act(acts::publish("p1", 60_000)).expect(409);
     let r = sign(c, &p, &voters.creds[1], SignatureAction::Sign);
     r.expect(201);
     assert_eq!(r.json()["count"], 2);
+    contract::<api::SignatureAccepted>(&r);
     let detail = c.get("/api/v1/petitions/p1").json();
     assert_eq!(detail["stage"], "awaiting-moderation");
     let r = c.act(acts::publish("p1", 60_000));
@@ -113,6 +127,9 @@ fn full_flow(db: &TestDb) {
     // invalidated).
     assert_eq!(d["region_counts"], serde_json::json!([["north", 4]]));
     assert_eq!(d["invalidations"][0]["count"], 1);
+    contract::<api::PetitionDetail>(&c.get("/api/v1/petitions/p1"));
+    contract::<Vec<api::PetitionSummary>>(&c.get("/api/v1/petitions"));
+    contract::<api::PolicyView>(&c.get("/api/v1/petition-policy"));
     let list = c.get("/api/v1/petitions").json();
     assert_eq!(list[0]["id"], "p1");
     let csv = c.get("/api/v1/petitions.csv");
@@ -127,6 +144,7 @@ fn full_flow(db: &TestDb) {
     // Open data: the petition's counts in total, per region (south, with no signer
     // left, is below region_min_group = 2 and withheld) and per day.
     let counts = c.get("/api/v1/petitions/p1/counts.json").json();
+    contract::<api::CountsData>(&c.get("/api/v1/petitions/p1/counts.json"));
     assert_eq!(counts["count"], 4);
     assert_eq!(counts["region_min_group"], 2);
     assert_eq!(
@@ -169,11 +187,14 @@ fn full_flow(db: &TestDb) {
     let r = c.act(acts::created(&m));
     r.expect(201);
     assert_eq!(r.json()["state"], "key-ceremony");
+    contract::<api::ReferendumCreated>(&r);
     assert_eq!(c.get("/api/v1/petitions/p1").json()["referendum_id"], "r1");
     // A second referendum from the same petition is refused.
     let m2 = manifest("r1b", eh, &trustees, 2, Some("p1".into()));
     c.act(acts::created(&m2)).expect(409);
     let key_shares = run_ceremony(c, &m, &trustees);
+    let ceremony = contract::<api::CeremonyView>(&c.get("/api/v1/referendums/r1/ceremony"));
+    assert_eq!(ceremony.phase, api::CeremonyPhaseName::Complete);
     c.act(acts::opened("r1")).expect(200);
     let key = election_key(c, "r1");
     let board = c.board_key();
@@ -195,6 +216,7 @@ fn full_flow(db: &TestDb) {
             let audited = AuditedBallot::new(b.clone(), secrets);
             let r = c.post("/api/v1/referendums/r1/audits", &audited);
             r.expect(201);
+            contract::<api::AuditPosted>(&r);
             // The audited ballot can never be cast.
             let size = c.size();
             cast(c, &m, &b).expect(409);
@@ -236,6 +258,11 @@ fn full_flow(db: &TestDb) {
         Some(first.hash()),
     );
     cast(c, &m, &revote).expect(201);
+    let superseded = contract::<api::BallotStatus>(&c.get(&format!(
+        "/api/v1/referendums/r1/ballots/{}",
+        first.hash().to_hex()
+    )));
+    assert_eq!(superseded.status, api::BallotStanding::Superseded);
     let st = c
         .get(&format!(
             "/api/v1/referendums/r1/ballots/{}",
@@ -251,6 +278,10 @@ fn full_flow(db: &TestDb) {
         ))
         .json();
     assert_eq!(st["status"], "counted");
+    contract::<api::BallotStatus>(&c.get(&format!(
+        "/api/v1/referendums/r1/ballots/{}",
+        revote.hash().to_hex()
+    )));
     assert!(st.get("superseded_by").is_none());
     // What a device names as `previous`: the credential's latest ballot, or 404.
     let latest = |cred: &vox_crypto::credential::Credential| {
@@ -260,6 +291,7 @@ fn full_flow(db: &TestDb) {
         ))
     };
     let l = latest(&voters.creds[0]).json();
+    assert!(contract::<Option<api::LatestBallot>>(&latest(&voters.creds[0])).is_some());
     assert_eq!(l["ballot_hash"], revote.hash().to_hex());
     assert_eq!(l["tracking_code"], revote.tracking_code());
     let never = vox_crypto::credential::Credential::generate(&mut rand::rngs::OsRng);
@@ -267,6 +299,7 @@ fn full_flow(db: &TestDb) {
     let d = c.get("/api/v1/referendums/r1").json();
     assert_eq!(d["ballots_cast"], 7);
     assert_eq!(d["audited_ballots"], 1);
+    contract::<api::ReferendumDetail>(&c.get("/api/v1/referendums/r1"));
 
     // Close, tally, two of three trustees decrypt, publish.
     let result = close_and_publish(c, &m, &trustees, &key_shares, &[0, 2]);
@@ -277,11 +310,14 @@ fn full_flow(db: &TestDb) {
     let d = c.get("/api/v1/referendums/r1").json();
     assert_eq!(d["state"], "published");
     assert_eq!(c.get("/api/v1/referendums/r1/result").json(), result);
+    contract::<api::ReferendumDetail>(&c.get("/api/v1/referendums/r1"));
+    contract::<Vec<api::ReferendumSummary>>(&c.get("/api/v1/referendums"));
     let listed = c.get("/api/v1/referendums").json();
     assert_eq!(listed[0]["state"], "published");
     assert_eq!(listed[0]["source_petition"], "p1");
     // Open data: the result per question and option, with turnout (6 of 6).
     let data = c.get("/api/v1/referendums/r1/result.json").json();
+    contract::<api::ResultData>(&c.get("/api/v1/referendums/r1/result.json"));
     assert_eq!(data["counted_ballots"], 6);
     assert_eq!(data["electorate_size"], 6);
     assert_eq!(data["turnout"], "1.0000");
@@ -321,6 +357,10 @@ fn full_flow(db: &TestDb) {
             ))
             .json();
         let proof: Vec<NodeHash> = serde_json::from_value(p["proof"].clone()).unwrap();
+        contract::<api::ConsistencyProof>(&c.get(&format!(
+            "/api/v1/board/consistency?first={}&second={}",
+            old.tree_size, head.head.tree_size
+        )));
         verify_consistency(
             old.tree_size,
             head.head.tree_size,
@@ -336,6 +376,10 @@ fn full_flow(db: &TestDb) {
             ))
             .json();
         let proof: Vec<NodeHash> = serde_json::from_value(inc["proof"].clone()).unwrap();
+        contract::<api::InclusionProof>(&c.get(&format!(
+            "/api/v1/board/inclusion?index={}&tree_size={}",
+            r.leaf_index, head.head.tree_size
+        )));
         assert_eq!(inc["leaf_hash"], r.leaf_hash.to_hex());
         verify_inclusion(
             &r.leaf_hash,
@@ -368,6 +412,7 @@ fn full_flow(db: &TestDb) {
         .filter(|k| !k.is_empty())
         .collect();
     assert_eq!(kinds, ["completed", "opened", "closed", "tally", "result"]);
+    contract::<Vec<api::IndexedEntry>>(&c.get("/api/v1/board/entries?start=0&end=1000"));
     let heads: Vec<SignedTreeHead> = c.get("/api/v1/board/tree-heads").parse();
     assert_eq!(heads.first().unwrap().head.tree_size, 0);
     assert_eq!(heads.last().unwrap(), &head);
@@ -383,7 +428,10 @@ fn full_flow(db: &TestDb) {
     rec.validate().unwrap();
     assert_eq!(rec.tree_size, head.head.tree_size);
     assert_eq!(rec.board_public_key, board);
-    c.get("/api/v1/record?referendum=nope").expect(404);
+    let missing = c.get("/api/v1/record?referendum=nope");
+    missing.expect(404);
+    let problem = contract::<api::Problem>(&missing);
+    assert_eq!((problem.status, problem.title.as_str()), (404, "Not Found"));
 }
 
 #[test]

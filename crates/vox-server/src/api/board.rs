@@ -4,11 +4,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
-use vox_protocol::board::{BoardPublicKey, Cosignature};
-use vox_protocol::merkle::NodeHash;
+use vox_protocol::api::{BoardInfo, ConsistencyProof, InclusionProof};
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
-use vox_protocol::roles::{Genesis, RoleKeys};
 
 use crate::app::AppState;
 use crate::error::AppError;
@@ -30,18 +27,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/record", get(record))
 }
 
-#[derive(Serialize)]
-struct BoardInfo {
-    board_public_key: BoardPublicKey,
-    log_id: String,
-    tree_size: u64,
-    witnesses: Vec<BoardPublicKey>,
-    /// Leaf 0.
-    genesis: Genesis,
-    /// Every role's current key (after the rotations on the board).
-    roles: RoleKeys,
-}
-
 async fn info(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let sth = s.board.latest_sth().await?;
@@ -58,10 +43,10 @@ async fn info(State(s): State<AppState>) -> ApiResult {
     }
     JsonResponse::ok(&BoardInfo {
         board_public_key: s.board.public,
-        log_id: s.board.log_id().to_hex(),
+        log_id: s.board.log_id(),
         tree_size: sth.head.tree_size,
         witnesses,
-        genesis,
+        genesis: Some(genesis),
         roles,
     })
 }
@@ -101,14 +86,6 @@ async fn entries(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     })
 }
 
-#[derive(Serialize)]
-struct InclusionAnswer {
-    leaf_index: u64,
-    tree_size: u64,
-    leaf_hash: NodeHash,
-    proof: Vec<NodeHash>,
-}
-
 async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     let index = q.u64("index")?;
     let size = s.board.size().await?;
@@ -126,19 +103,12 @@ async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
         ));
     }
     let (leaf_hash, proof) = s.board.inclusion(index, tree_size).await?;
-    JsonResponse::ok(&InclusionAnswer {
+    JsonResponse::ok(&InclusionProof {
         leaf_index: index,
         tree_size,
         leaf_hash,
         proof,
     })
-}
-
-#[derive(Serialize)]
-struct ConsistencyAnswer {
-    first: u64,
-    second: u64,
-    proof: Vec<NodeHash>,
 }
 
 async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
@@ -158,21 +128,15 @@ async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
         ));
     }
     let proof = s.board.consistency(first, second).await?;
-    JsonResponse::ok(&ConsistencyAnswer {
+    JsonResponse::ok(&ConsistencyProof {
         first,
         second,
         proof,
     })
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CosignRequest {
-    tree_size: u64,
-    root_hash: NodeHash,
-    timestamp_ms: i64,
-    cosignature: Cosignature,
-}
+/// The body of `POST /api/v1/board/cosignatures` (also parsed by the body checks).
+pub(crate) use vox_protocol::api::CosignatureRequest as CosignRequest;
 
 async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>) -> ApiResult {
     // The board's witnesses: those the genesis names (its witness policy, 11 §11.2) and

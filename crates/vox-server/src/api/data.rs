@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use serde::Serialize;
+use vox_protocol::api::{CountsData, DayCount, RegionCount, ResultData, ResultRow};
 use vox_protocol::time::utc_date;
 
 use crate::app::AppState;
@@ -136,31 +137,6 @@ async fn referendums_csv(State(s): State<AppState>) -> Result<Response, AppError
     csv_response(rows, "referendums.csv")
 }
 
-/// One row of a result: a question's option and its total.
-#[derive(Serialize)]
-struct ResultRow {
-    question_id: String,
-    question: String,
-    kind: String,
-    option_index: usize,
-    option: String,
-    /// Votes (yes-no, choose-one), approvals (approve) or score points (score).
-    count: u64,
-}
-
-/// A referendum's published result as data.
-#[derive(Serialize)]
-struct ResultData {
-    referendum_id: String,
-    title: String,
-    counted_ballots: u64,
-    ballots_cast: u64,
-    electorate_size: Option<u64>,
-    turnout: Option<String>,
-    trustees: Vec<u32>,
-    rows: Vec<ResultRow>,
-}
-
 fn result_data(st: &Derived, id: &str) -> Result<ResultData, AppError> {
     let r = st
         .referendums
@@ -181,7 +157,7 @@ fn result_data(st: &Derived, id: &str) -> Result<ResultData, AppError> {
                 question_id: q.id.clone(),
                 question: q.text.clone(),
                 kind: kind.clone(),
-                option_index: i,
+                option_index: u64::try_from(i).unwrap_or(u64::MAX),
                 option: label.clone(),
                 count: *count,
             });
@@ -241,31 +217,6 @@ async fn result_csv(
         ]);
     }
     csv_response(rows, &format!("{}-result.csv", d.referendum_id))
-}
-
-/// A petition's count: now, per region (groups below the petition's minimum omitted)
-/// and at the end of each day it changed.
-#[derive(Serialize)]
-struct CountsData {
-    petition_id: String,
-    count: u64,
-    region_min_group: u32,
-    regions: Vec<RegionCount>,
-    daily: Vec<DayCount>,
-}
-
-#[derive(Serialize)]
-struct RegionCount {
-    region: String,
-    count: u64,
-}
-
-#[derive(Serialize)]
-struct DayCount {
-    /// `YYYY-MM-DD`, UTC.
-    date: String,
-    /// The count at the end of that day.
-    count: u64,
 }
 
 fn counts_data(st: &Derived, id: &str) -> Result<CountsData, AppError> {

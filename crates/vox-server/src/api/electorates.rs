@@ -11,13 +11,15 @@
 use axum::extract::{Path, State};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
-use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::Hash32;
+use vox_protocol::api::{
+    CredentialEnrolled, CredentialRevoked, ElectorateInfo, ElectorateRegistered, ElectorateState,
+    EnrolmentOpened,
+};
 use vox_protocol::board::Payload;
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
-use vox_protocol::enrolment::{EnrolmentError, RegionTally};
+use vox_protocol::enrolment::EnrolmentError;
 
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::app::AppState;
@@ -34,13 +36,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/electorates/{id}/credentials", post(enrol))
         .route("/api/v1/electorates/{id}/revocations", post(revoke))
         .route("/api/v1/electorates/{id}/freeze", post(freeze))
-}
-
-#[derive(Serialize)]
-struct Registered {
-    electorate_id: String,
-    electorate_hash: Hash32,
-    leaf_index: u64,
 }
 
 async fn register(
@@ -65,19 +60,13 @@ async fn register(
             .with_field("electorate/id"));
         }
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Registered {
+        JsonResponse::created(&ElectorateRegistered {
             electorate_id,
             electorate_hash: hash,
             leaf_index,
         })
     })
     .await
-}
-
-#[derive(Serialize)]
-struct Opened {
-    electorate_id: String,
-    leaf_index: u64,
 }
 
 /// `POST /api/v1/enrolments`: the registrar's commitment to the codes of a new
@@ -96,19 +85,12 @@ async fn open(
         st.roll.check_open(opening).map_err(enrolment_error)?;
         let electorate_id = opening.electorate_id.clone();
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Opened {
+        JsonResponse::created(&EnrolmentOpened {
             electorate_id,
             leaf_index,
         })
     })
     .await
-}
-
-#[derive(Serialize)]
-struct Enrolled {
-    electorate_id: String,
-    credential: CredentialPublicKey,
-    leaf_index: u64,
 }
 
 /// The roll's enrolment rules at this process's fold; if they refuse, catch up once and
@@ -150,7 +132,7 @@ async fn enrol(
         // Again at the locked head: of two enrolments with one code, one wins; the
         // other finds the code spent.
         st.roll.check_enrol(&req).map_err(enrolment_error)?;
-        let answer = Enrolled {
+        let answer = CredentialEnrolled {
             electorate_id: req.electorate_id.clone(),
             credential: req.credential,
             leaf_index: w.size(),
@@ -160,11 +142,6 @@ async fn enrol(
         JsonResponse::created(&answer)
     })
     .await
-}
-
-#[derive(Serialize)]
-struct Revoked {
-    leaf_index: u64,
 }
 
 /// `POST /api/v1/electorates/{id}/revocations`: the registrar revokes a credential,
@@ -197,7 +174,7 @@ async fn revoke(
                 other => enrolment_error(other),
             })?;
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Revoked { leaf_index })
+        JsonResponse::created(&CredentialRevoked { leaf_index })
     })
     .await
 }
@@ -251,28 +228,13 @@ async fn freeze(
         }
         st.roll.check_freeze(&id, &hash).map_err(enrolment_error)?;
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Registered {
+        JsonResponse::created(&ElectorateRegistered {
             electorate_id: id,
             electorate_hash: hash,
             leaf_index,
         })
     })
     .await
-}
-
-#[derive(Serialize)]
-struct Shown<'a> {
-    electorate: &'a Electorate,
-    electorate_hash: Hash32,
-    leaf_index: u64,
-    /// `enrolling` or `frozen` (an electorate registered whole is frozen).
-    state: &'static str,
-    /// Codes committed and credentials enrolled (not revoked) per region.
-    regions: Vec<RegionTally>,
-    /// Credentials revoked.
-    revoked: u64,
-    /// Codes not spent yet (committed or replacement).
-    unspent_codes: u64,
 }
 
 /// `GET /api/v1/electorates/{id}`, by id or hash. While enrolling, the electorate is the
@@ -294,11 +256,11 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     };
     if let Some((pending, leaf_index, regions, revoked, unspent_codes)) = enrolling {
         // Hashed outside the state lock: the list may be long.
-        return JsonResponse::ok(&Shown {
+        return JsonResponse::ok(&ElectorateInfo {
             electorate_hash: pending.canonical_hash(),
-            electorate: &pending,
+            electorate: pending,
             leaf_index,
-            state: "enrolling",
+            state: ElectorateState::Enrolling,
             regions,
             revoked,
             unspent_codes,
@@ -314,11 +276,11 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
         .and_then(|h| st.electorates.get(&h))
         .ok_or_else(|| AppError::not_found("electorate", &id))?;
     let eid = &info.electorate.id;
-    JsonResponse::ok(&Shown {
-        electorate: &info.electorate,
+    JsonResponse::ok(&ElectorateInfo {
+        electorate: Electorate::clone(&info.electorate),
         electorate_hash: info.hash,
         leaf_index: info.leaf_index,
-        state: "frozen",
+        state: ElectorateState::Frozen,
         regions: st.roll.tallies(eid).unwrap_or_default(),
         revoked: st.revocations.get(eid).copied().unwrap_or(0),
         unspent_codes: st.roll.unspent_codes(eid),

@@ -46,7 +46,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             state,
-            crate::limiter::per_address,
+            crate::middleware::per_address,
         ))
         .layer(axum::middleware::from_fn(require_host))
         .layer(TraceLayer::new_for_http())

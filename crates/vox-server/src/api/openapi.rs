@@ -25,6 +25,14 @@ const ROTATED_ROLE: Option<&str> = Some("rotated role");
 
 const OPERATIONS: &[Operation] = &[
     ("get", "/healthz", "Liveness", None, None, 200),
+    (
+        "get",
+        "/metrics",
+        "Prometheus text exposition (requests, latencies, ballots and signatures accepted, board size, batch sizes, witness lag)",
+        None,
+        None,
+        200,
+    ),
     ("get", "/api/v1/", "API index", None, None, 200),
     (
         "get",

@@ -10,10 +10,12 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
 use vox_crypto::Hash32;
-use vox_protocol::board::{Payload, SignedTreeHead};
-use vox_protocol::merkle::NodeHash;
+use vox_protocol::api::{
+    Invalidation, PetitionDetail, PetitionSummary, PolicyInForce, PolicyView, SignatureAccepted,
+    Thresholds,
+};
+use vox_protocol::board::Payload;
 use vox_protocol::petition::{
     Crossed, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
     SignatureAction, ThresholdKind,
@@ -24,7 +26,7 @@ use crate::app::AppState;
 use crate::board::WriteTx;
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
-use crate::state::{Derived, ElectorateInfo, Invalidation, PetitionInfo, PolicyInForce};
+use crate::state::{Derived, ElectorateInfo, PetitionInfo};
 
 /// Routes.
 pub fn routes() -> Router<AppState> {
@@ -38,28 +40,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/petitions/{id}/invalidations", post(invalidate))
         .route("/api/v1/petitions/{id}/close", post(close))
         .route("/api/v1/petition-policy", get(show_policy).post(set_policy))
-}
-
-/// The three thresholds.
-#[derive(Serialize, Debug, Clone, Copy)]
-pub struct Thresholds {
-    sponsor: u32,
-    response: u32,
-    referendum: u32,
-}
-
-/// One line of the petition list.
-#[derive(Serialize, Debug, Clone)]
-pub struct PetitionSummary {
-    id: String,
-    action: String,
-    stage: PetitionStage,
-    count: u64,
-    thresholds: Thresholds,
-    closes_at: Option<i64>,
-    response_due_by: Option<i64>,
-    response_overdue: bool,
-    referendum_id: Option<String>,
 }
 
 fn thresholds(p: &Petition) -> Thresholds {
@@ -170,26 +150,6 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     Ok(res)
 }
 
-#[derive(Serialize)]
-struct PetitionDetail<'a> {
-    petition: &'a Petition,
-    petition_hash: Hash32,
-    stage: &'a PetitionStage,
-    count: u64,
-    region_counts: Vec<(String, u64)>,
-    closes_at: Option<i64>,
-    response_due_by: Option<i64>,
-    response_overdue: bool,
-    response: Option<&'a str>,
-    referendum_id: Option<&'a str>,
-    thresholds_reached: Vec<ThresholdKind>,
-    thresholds: Thresholds,
-    rejection_reason: Option<&'a str>,
-    invalidations: &'a [Invalidation],
-    proposed_at: i64,
-    leaf_index: u64,
-}
-
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let now = s.board.clock.now_ms();
@@ -200,20 +160,28 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
         .ok_or_else(|| AppError::not_found("petition", &id))?;
     let t = &p.tracker;
     JsonResponse::ok(&PetitionDetail {
-        petition: &t.petition,
+        petition: t.petition.clone(),
         petition_hash: t.hash,
-        stage: &t.stage,
+        stage: t.stage.clone(),
         count: t.count(),
         region_counts: t.region_counts(),
         closes_at: t.closes_at,
         response_due_by: t.response_due_by,
         response_overdue: t.response_overdue(now),
-        response: t.response.as_deref(),
-        referendum_id: t.referendum_id.as_deref(),
+        response: t.response.clone(),
+        referendum_id: t.referendum_id.clone(),
         thresholds_reached: reached(t),
         thresholds: thresholds(&t.petition),
-        rejection_reason: p.rejection_reason.as_deref(),
-        invalidations: &p.invalidations,
+        rejection_reason: p.rejection_reason.clone(),
+        invalidations: p
+            .invalidations
+            .iter()
+            .map(|i| Invalidation {
+                leaf_index: i.leaf_index,
+                count: i.count,
+                reason: i.reason.clone(),
+            })
+            .collect(),
         proposed_at: p.proposed_at,
         leaf_index: p.leaf_index,
     })
@@ -305,7 +273,7 @@ async fn propose(
 
 /// A proposal outside the published policy: 422 `policy-violation` naming the
 /// petition's field, the bound and the leaf that set it.
-fn policy_error(e: vox_protocol::ProtocolError, p: &PolicyInForce) -> AppError {
+fn policy_error(e: vox_protocol::ProtocolError, p: &crate::state::PolicyInForce) -> AppError {
     let (field, reason) = match e {
         vox_protocol::ProtocolError::Invalid { field, reason } => (field, reason),
         other => (String::new(), other.to_string()),
@@ -320,17 +288,20 @@ fn policy_error(e: vox_protocol::ProtocolError, p: &PolicyInForce) -> AppError {
     )
 }
 
-/// The policy in force, or `{"policy": null}` when the office has set none.
-#[derive(Serialize)]
-struct PolicyView<'a> {
-    policy: Option<&'a PolicyInForce>,
+/// The wire form of the policy in force.
+fn policy_in_force(p: &crate::state::PolicyInForce) -> PolicyInForce {
+    PolicyInForce {
+        policy: p.policy.clone(),
+        leaf_index: p.leaf_index,
+        set_at: p.set_at,
+    }
 }
 
 async fn show_policy(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
     JsonResponse::ok(&PolicyView {
-        policy: st.petition_policy.as_ref(),
+        policy: st.petition_policy.as_ref().map(policy_in_force),
     })
 }
 
@@ -352,7 +323,7 @@ async fn set_policy(
         let leaf_index = w.size();
         w.push(payload)?;
         JsonResponse::created(&PolicyView {
-            policy: Some(&PolicyInForce {
+            policy: Some(PolicyInForce {
                 policy,
                 leaf_index,
                 set_at: w.ts,
@@ -387,14 +358,6 @@ fn tracker_copy(
         p.tracker.clone(),
         electorate_of(st, &p.tracker.petition.electorate_hash),
     ))
-}
-
-#[derive(Serialize)]
-struct SignAnswer {
-    leaf_index: u64,
-    tree_head: SignedTreeHead,
-    inclusion_proof: Vec<NodeHash>,
-    count: u64,
 }
 
 async fn sign(
@@ -466,7 +429,7 @@ async fn sign(
         let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
         push_thresholds(w, &id, crossed)?;
         let tree_head = w.seal(key)?;
-        JsonResponse::created(&SignAnswer {
+        JsonResponse::created(&SignatureAccepted {
             leaf_index,
             inclusion_proof: w.inclusion_proof(leaf_index)?,
             tree_head,

@@ -14,18 +14,19 @@ use axum::Router;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
 use rand::rngs::OsRng;
-use serde::Serialize;
 use sqlx::Row;
 use tokio::sync::oneshot;
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::dlog::DlogTable;
 use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
-use vox_crypto::threshold::{
-    CeremonyCommitment, CoefficientCommitments, Complaint, ComplaintAnswer, EncryptedShare,
-    JointPublicKeys, TrusteePublicKey,
-};
+use vox_crypto::threshold::JointPublicKeys;
 use vox_crypto::{CryptoError, Hash32, Point};
+use vox_protocol::api::{
+    AuditPosted, BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView,
+    LatestBallot, ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary,
+    SharePosted,
+};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{is_early_close, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
@@ -42,6 +43,7 @@ use crate::app::AppState;
 use crate::board::{to_i64, to_u64};
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
+use crate::rules::{voting_window, wrong_state};
 use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
 use crate::writer::PendingBallot;
 
@@ -71,23 +73,36 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{r}/result"), get(result))
 }
 
-/// One line of the referendum list.
-#[derive(Serialize, Debug)]
-pub struct ReferendumSummary {
-    id: String,
-    title: String,
-    state: RefState,
-    opens_at: i64,
-    closes_at: i64,
-    ballots_cast: u64,
-    source_petition: Option<String>,
+/// The wire name of a referendum's state.
+fn state_of(s: RefState) -> ReferendumState {
+    match s {
+        RefState::KeyCeremony => ReferendumState::KeyCeremony,
+        RefState::Ready => ReferendumState::Ready,
+        RefState::Open => ReferendumState::Open,
+        RefState::Closed => ReferendumState::Closed,
+        RefState::Tallied => ReferendumState::Tallied,
+        RefState::Published => ReferendumState::Published,
+        RefState::Failed => ReferendumState::Failed,
+    }
+}
+
+/// The wire name of a ceremony phase.
+fn phase_of(p: &CeremonyPhase) -> CeremonyPhaseName {
+    match p {
+        CeremonyPhase::Commit => CeremonyPhaseName::Commit,
+        CeremonyPhase::Reveal => CeremonyPhaseName::Reveal,
+        CeremonyPhase::Shares => CeremonyPhaseName::Shares,
+        CeremonyPhase::Confirm => CeremonyPhaseName::Confirm,
+        CeremonyPhase::Complete => CeremonyPhaseName::Complete,
+        CeremonyPhase::Failed { .. } => CeremonyPhaseName::Failed,
+    }
 }
 
 fn summary(r: &ReferendumInfo) -> ReferendumSummary {
     ReferendumSummary {
         id: r.manifest.referendum_id.clone(),
         title: r.manifest.title.clone(),
-        state: r.state,
+        state: state_of(r.state),
         opens_at: r.manifest.opens_at,
         closes_at: r.manifest.closes_at,
         ballots_cast: r.ballots_cast,
@@ -99,50 +114,6 @@ fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError
     st.referendums
         .get(id)
         .ok_or_else(|| AppError::not_found("referendum", id))
-}
-
-fn wrong_state(r: &ReferendumInfo, wanted: &str) -> AppError {
-    AppError::conflict(
-        "wrong-state",
-        format!(
-            "referendum {} is {}; this needs it {wanted}",
-            r.manifest.referendum_id,
-            r.state.as_str()
-        ),
-    )
-}
-
-/// Whether ballots are accepted at `ts`: the referendum is open and `ts` is within
-/// `[opens_at, closes_at)`.
-pub fn voting_window(r: &ReferendumInfo, ts: i64) -> Result<(), AppError> {
-    if r.state != RefState::Open {
-        return Err(wrong_state(r, "open"));
-    }
-    if ts < r.manifest.opens_at {
-        return Err(AppError::conflict(
-            "wrong-state",
-            "voting has not started yet",
-        ));
-    }
-    if ts >= r.manifest.closes_at {
-        return Err(AppError::conflict("wrong-state", "voting has closed"));
-    }
-    Ok(())
-}
-
-/// The ballot's credential may vote at leaf `leaf` (04 §4.1.3: not revoked before it),
-/// checked by the writer under the board lock.
-pub fn ballot_standing(
-    st: &Derived,
-    r: &ReferendumInfo,
-    ballot: &Ballot,
-    leaf: u64,
-) -> Result<(), AppError> {
-    st.electorates
-        .get(&r.manifest.electorate_hash)
-        .ok_or_else(|| AppError::internal("referendum without its electorate"))?
-        .standing(&ballot.credential, leaf)
-        .map_err(|e| standing_error(e, "credential"))
 }
 
 /// Audits need the election key: the referendum is ready or later, and not failed
@@ -243,14 +214,6 @@ async fn list(State(s): State<AppState>) -> ApiResult {
     JsonResponse::ok(&out)
 }
 
-#[derive(Serialize)]
-struct Created {
-    referendum_id: String,
-    manifest_hash: Hash32,
-    state: RefState,
-    leaf_index: u64,
-}
-
 async fn create(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -297,43 +260,14 @@ async fn create(
                 .map_err(rule_error)?;
         }
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Created {
+        JsonResponse::created(&ReferendumCreated {
             referendum_id: manifest.referendum_id,
             manifest_hash,
-            state: RefState::KeyCeremony,
+            state: ReferendumState::KeyCeremony,
             leaf_index,
         })
     })
     .await
-}
-
-#[derive(Serialize)]
-struct Detail<'a> {
-    manifest: &'a Manifest,
-    manifest_hash: Hash32,
-    state: RefState,
-    ceremony_phase: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure_reason: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    election_key: Option<ElectionPublicKey>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    public_shares: Option<Vec<Point>>,
-    ballots_cast: u64,
-    audited_ballots: u64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    counted_ballots: Option<u64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a ReferendumResult>,
-    leaf_index: u64,
-    /// Where a voter's device finds the entries that define the election key (04
-    /// §4.7): this referendum's ceremony messages, its `ceremony-completed` entry, and
-    /// the role key rotations before its manifest (to know the election authority's
-    /// key there). Hints only: the device checks each entry and its inclusion proof.
-    ceremony_leaves: &'a [u64],
-    #[serde(skip_serializing_if = "Option::is_none")]
-    completed_leaf: Option<u64>,
-    role_rotation_leaves: Vec<u64>,
 }
 
 fn failure_reason(p: &CeremonyPhase) -> Option<&str> {
@@ -370,20 +304,20 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
         Some(Ok((k, shares))) => (Some(k), Some(shares)),
         _ => (None, None),
     };
-    JsonResponse::ok(&Detail {
-        manifest: &r.manifest,
+    JsonResponse::ok(&ReferendumDetail {
+        manifest: Manifest::clone(&r.manifest),
         manifest_hash: r.manifest_hash,
-        state: r.state,
-        ceremony_phase: phase_name(&r.ceremony.phase),
-        failure_reason: failure_reason(&r.ceremony.phase),
+        state: state_of(r.state),
+        ceremony_phase: phase_of(&r.ceremony.phase),
+        failure_reason: failure_reason(&r.ceremony.phase).map(str::to_owned),
         election_key,
         public_shares,
         ballots_cast: r.ballots_cast,
         audited_ballots: r.audited,
         counted_ballots: r.tally.as_ref().map(|t| t.counted_ballots).or(counted),
-        result: r.result.as_ref(),
+        result: r.result.clone(),
         leaf_index: r.leaf_index,
-        ceremony_leaves: &r.ceremony_leaves,
+        ceremony_leaves: r.ceremony_leaves.clone(),
         completed_leaf: r.completed_leaf,
         role_rotation_leaves: st
             .rotation_leaves
@@ -396,20 +330,6 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
 
 // ---- key ceremony --------------------------------------------------------------------
 
-#[derive(Serialize)]
-struct CeremonyView<'a> {
-    phase: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure_reason: Option<&'a str>,
-    keys: Vec<TrusteePublicKey>,
-    commitments: Vec<CeremonyCommitment>,
-    reveals: Vec<CoefficientCommitments>,
-    shares: Vec<EncryptedShare>,
-    complaints: &'a [Complaint],
-    answers: &'a [ComplaintAnswer],
-    confirmed: &'a [u32],
-}
-
 async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -417,15 +337,15 @@ async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
     let c = &r.ceremony;
     let n = u32::try_from(r.manifest.trustees.len()).unwrap_or(0);
     JsonResponse::ok(&CeremonyView {
-        phase: phase_name(&c.phase),
-        failure_reason: failure_reason(&c.phase),
+        phase: phase_of(&c.phase),
+        failure_reason: failure_reason(&c.phase).map(str::to_owned),
         keys: c.trustee_keys(),
         commitments: c.commitments(),
         reveals: c.reveals(),
         shares: (1..=n).flat_map(|i| c.shares_for(i)).collect(),
-        complaints: c.complaints(),
-        answers: &r.answers,
-        confirmed: &r.confirmed,
+        complaints: c.complaints().to_vec(),
+        answers: r.answers.clone(),
+        confirmed: r.confirmed.clone(),
     })
 }
 
@@ -457,14 +377,6 @@ fn ceremony_error(e: ProtocolError) -> AppError {
         }
         _ => AppError::from(e),
     }
-}
-
-#[derive(Serialize)]
-struct CeremonyAnswer<'a> {
-    leaf_index: u64,
-    phase: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    failure_reason: Option<&'a str>,
 }
 
 async fn ceremony_message(
@@ -508,10 +420,10 @@ async fn ceremony_message(
                 public_shares,
             })?;
         }
-        JsonResponse::created(&CeremonyAnswer {
+        JsonResponse::created(&CeremonyPosted {
             leaf_index,
-            phase: phase_name(&c.phase),
-            failure_reason: failure_reason(&c.phase),
+            phase: phase_of(&c.phase),
+            failure_reason: failure_reason(&c.phase).map(str::to_owned),
         })
     })
     .await
@@ -554,7 +466,7 @@ async fn open(
         }
         let mut sm = summary(r);
         w.push(payload)?;
-        sm.state = RefState::Open;
+        sm.state = ReferendumState::Open;
         JsonResponse::ok(&sm)
     })
     .await
@@ -591,7 +503,7 @@ async fn close(
         }
         let mut sm = summary(r);
         w.push(payload)?;
-        sm.state = RefState::Closed;
+        sm.state = ReferendumState::Closed;
         JsonResponse::ok(&sm)
     })
     .await
@@ -625,7 +537,7 @@ async fn close_early(
         }
         let mut sm = summary(r);
         w.push(payload)?;
-        sm.state = RefState::Closed;
+        sm.state = ReferendumState::Closed;
         JsonResponse::ok(&sm)
     })
     .await
@@ -745,25 +657,6 @@ async fn cast(
         .map_err(|_| AppError::unavailable("the ballot writer stopped"))?
 }
 
-#[derive(Serialize)]
-struct BallotStatus {
-    leaf_index: u64,
-    status: &'static str,
-    /// When superseded: the credential's latest ballot, so that the device can tell
-    /// whether it cast that one itself (an alarm if not, 04 §4.7).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    superseded_by: Option<LatestBallot>,
-}
-
-/// A credential's latest ballot in a referendum: what its next ballot names as
-/// `previous` (04 §4.3).
-#[derive(Serialize)]
-struct LatestBallot {
-    ballot_hash: Hash32,
-    leaf_index: u64,
-    tracking_code: String,
-}
-
 /// `GET …/credentials/{credential}/latest-ballot`: the credential's latest ballot, or
 /// `null` if it has none (a normal answer, not an error: a first-time voter's device asks
 /// it too). Public like the ballots themselves (each names its credential); the device
@@ -840,7 +733,11 @@ async fn ballot_status(
         };
         return JsonResponse::ok(&BallotStatus {
             leaf_index: to_u64(seq),
-            status: if counted { "counted" } else { "superseded" },
+            status: if counted {
+                BallotStanding::Counted
+            } else {
+                BallotStanding::Superseded
+            },
             superseded_by,
         });
     }
@@ -854,16 +751,11 @@ async fn ballot_status(
     match row {
         Some(r) => JsonResponse::ok(&BallotStatus {
             leaf_index: to_u64(r.try_get::<i64, _>(0)?),
-            status: "audited",
+            status: BallotStanding::Audited,
             superseded_by: None,
         }),
         None => Err(AppError::not_found("ballot", &hash.to_hex())),
     }
-}
-
-#[derive(Serialize)]
-struct AuditAnswer {
-    leaf_index: u64,
 }
 
 async fn audit(
@@ -942,7 +834,7 @@ async fn audit(
         .fetch_optional(w.conn())
         .await?;
     if let Some(r) = prior {
-        return JsonResponse::ok(&AuditAnswer {
+        return JsonResponse::ok(&AuditPosted {
             leaf_index: to_u64(r.try_get::<i64, _>(0)?),
         });
     }
@@ -951,7 +843,7 @@ async fn audit(
         audits_allowed(get_ref(&st, &id)?)?;
         let leaf_index = w.push(Payload::BallotAudited { audited })?;
         (
-            JsonResponse::created(&AuditAnswer { leaf_index })?,
+            JsonResponse::created(&AuditPosted { leaf_index })?,
             leaf_index,
         )
     };
@@ -1069,12 +961,6 @@ async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResu
     }
 }
 
-#[derive(Serialize)]
-struct ShareAnswer {
-    leaf_index: u64,
-    shares_received: usize,
-}
-
 async fn decryption_share(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -1122,9 +1008,11 @@ async fn decryption_share(
                 format!("trustee {trustee} already sent a decryption share"),
             ));
         }
-        let shares_received = r.shares.len() + 1;
+        let shares_received = u64::try_from(r.shares.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
         let leaf_index = w.push(Payload::DecryptionShare { share: msg })?;
-        JsonResponse::created(&ShareAnswer {
+        JsonResponse::created(&SharePosted {
             leaf_index,
             shares_received,
         })

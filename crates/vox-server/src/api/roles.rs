@@ -4,9 +4,8 @@
 use axum::extract::State;
 use axum::routing::post;
 use axum::Router;
-use serde::Serialize;
+use vox_protocol::api::RoleKeyRotated;
 use vox_protocol::board::Payload;
-use vox_protocol::roles::RoleKeys;
 
 use crate::acts::{authorize, parse_act, ActKind};
 use crate::app::AppState;
@@ -16,12 +15,6 @@ use crate::extract::{ApiResult, JsonResponse, MaybeIdem, RawBody};
 /// Routes.
 pub fn routes() -> Router<AppState> {
     Router::new().route("/api/v1/roles/rotations", post(rotate))
-}
-
-#[derive(Serialize)]
-struct Rotated {
-    leaf_index: u64,
-    roles: RoleKeys,
 }
 
 /// A role replaces its key: a `role-key-rotated` act signed with its current key, with
@@ -38,7 +31,7 @@ async fn rotate(
         after.apply(&payload);
         debug_assert!(matches!(payload, Payload::RoleKeyRotated { .. }));
         let leaf_index = w.push(payload)?;
-        JsonResponse::created(&Rotated {
+        JsonResponse::created(&RoleKeyRotated {
             leaf_index,
             roles: *after.current(),
         })
