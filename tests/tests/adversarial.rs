@@ -4,8 +4,6 @@
 //! the board did not change.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use std::time::Duration;
-
 use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use rand::SeedableRng;
@@ -31,9 +29,13 @@ use vox_protocol::merkle::{
     consistency_proof, inclusion_proof, leaf_hash, root_from_leaf_hashes, verify_consistency,
     verify_inclusion, MerkleError, NodeHash,
 };
-use vox_protocol::roles::{ActSignature, Role, RoleSigners, WitnessPolicy};
+use vox_protocol::roles::{ActSignature, Role};
 use vox_protocol::ProtocolError;
-use vox_server::{RunningServer, ServerConfig};
+use vox_server::ServerConfig;
+use vox_testkit::{
+    config, issued_at, open_referendum, roles, signed as sign_act, sqlite_db, Client, Harness,
+    Resp, TestDb, Trustees,
+};
 use vox_verifier::compact::CompactTree;
 use vox_verifier::monitor::MonitorState;
 use vox_verifier::{verify_record, NoProgress, Options, Status, StepId, Verdict, VerifyError};
@@ -914,158 +916,25 @@ fn receipt_with_a_forged_signature_is_rejected() {
 // HTTP against a real server on loopback
 // =====================================================================================
 
-#[derive(Debug)]
-struct Resp {
-    status: u16,
-    body: String,
-    content_type: Option<String>,
-}
-
-impl Resp {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
-    }
-    #[track_caller]
-    fn expect(&self, status: u16) -> &Self {
-        assert_eq!(self.status, status, "unexpected answer: {}", self.body);
-        self
-    }
-}
-
-struct Client {
-    base: String,
-    agent: ureq::Agent,
-    /// The roles' keys (the tests play every party).
-    signers: std::sync::Arc<RoleSigners>,
-}
-
-impl Client {
-    fn request(
-        &self,
-        method: &str,
-        path: &str,
-        body: Option<&str>,
-        headers: &[(&str, &str)],
-    ) -> Resp {
-        let mut req = self
-            .agent
-            .request(method, &format!("{}{}", self.base, path));
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let res = match body {
-            Some(b) => req.set("Content-Type", "application/json").send_string(b),
-            None => req.call(),
-        };
-        let r = match res {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => panic!("{method} {path}: {e}"),
-        };
-        let status = r.status();
-        let content_type = r.header("Content-Type").map(str::to_owned);
-        Resp {
-            status,
-            body: r.into_string().unwrap(),
-            content_type,
-        }
-    }
-    fn get(&self, path: &str) -> Resp {
-        self.request("GET", path, None, &[])
-    }
-    fn post<T: serde::Serialize>(&self, path: &str, body: &T) -> Resp {
-        self.request(
-            "POST",
-            path,
-            Some(&serde_json::to_string(body).unwrap()),
-            &[],
-        )
-    }
-    /// An authority act signed by the key of its role.
-    fn act(&self, path: &str, payload: Payload) -> Resp {
-        self.post(path, &self.sign(payload))
-    }
-    /// Sign an act with its role's key (each act gets a fresh `issued_at_ms`).
-    fn sign(&self, payload: Payload) -> Payload {
-        self.signers.sign(payload, issued_at()).unwrap()
-    }
-    fn size(&self) -> u64 {
-        self.get("/api/v1/board").json()["tree_size"]
-            .as_u64()
-            .unwrap()
-    }
-}
-
+/// A server of the shared test kit (`vox-testkit`) on its own SQLite database.
 struct Server {
-    rt: tokio::runtime::Runtime,
-    server: Option<RunningServer>,
-    client: Client,
-    _dir: tempfile::TempDir,
+    h: Harness,
+    _db: TestDb,
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(s) = self.server.take() {
-            let _ = self.rt.block_on(s.shutdown());
-        }
-    }
-}
-
-/// A strictly increasing `issued_at_ms` (two acts signed in the same millisecond would
-/// otherwise be the same act).
-fn issued_at() -> i64 {
-    use std::sync::atomic::{AtomicI64, Ordering};
-    static LAST: AtomicI64 = AtomicI64::new(0);
-    let now = vox_server::now_ms();
-    let mut prev = LAST.load(Ordering::SeqCst);
-    loop {
-        let next = now.max(prev + 1);
-        match LAST.compare_exchange(prev, next, Ordering::SeqCst, Ordering::SeqCst) {
-            Ok(_) => return next,
-            Err(p) => prev = p,
-        }
+impl Server {
+    fn client(&self) -> &Client {
+        &self.h.client
     }
 }
 
 fn start(tune: impl FnOnce(&mut ServerConfig)) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("vox.db").display());
-    let signers = RoleSigners::generate(&mut OsRng);
-    let mut cfg = ServerConfig::new(Some(url), "127.0.0.1:0".parse().unwrap());
-    cfg.genesis = Some(
-        signers
-            .genesis(
-                "test.vox.invalid/adversarial",
-                vox_server::now_ms(),
-                WitnessPolicy::default(),
-            )
-            .unwrap(),
-    );
-    cfg.operator_key = Some(signers.operator.clone());
-    cfg.sweep_interval_ms = 100;
-    cfg.rate_limit_per_credential = Some(vox_server::RateLimit {
-        burst: 50,
-        per_second: 50.0,
-    });
+    let db = sqlite_db();
+    let mut cfg = config(&db.url);
     tune(&mut cfg);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let server = rt.block_on(vox_server::start(cfg)).unwrap();
-    let client = Client {
-        base: format!("http://{}", server.local_addr()),
-        signers: std::sync::Arc::new(signers),
-        agent: ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(60))
-            .build(),
-    };
     Server {
-        rt,
-        server: Some(server),
-        client,
-        _dir: dir,
+        h: Harness::start(cfg),
+        _db: db,
     }
 }
 
@@ -1081,7 +950,7 @@ const BALLOTS: &str = "/api/v1/referendums/r/ballots";
 
 fn open(tune: impl FnOnce(&mut ServerConfig)) -> Open {
     let srv = start(tune);
-    let c = &srv.client;
+    let c = srv.client();
     let creds: Vec<Credential> = (0..4).map(|_| Credential::generate(&mut OsRng)).collect();
     let electorate = Electorate {
         id: "e".into(),
@@ -1094,32 +963,18 @@ fn open(tune: impl FnOnce(&mut ServerConfig)) -> Open {
             })
             .collect(),
     };
-    c.act(
-        "/api/v1/electorates",
-        Payload::ElectorateRegistered {
-            electorate: electorate.clone(),
-            act: ActSignature::unsigned(),
-        },
-    )
+    c.act(Payload::ElectorateRegistered {
+        electorate: electorate.clone(),
+        act: ActSignature::unsigned(),
+    })
     .expect(201);
-    let trustees: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
-    let mut m = in_memory_manifest("r", electorate.canonical_hash(), &trustees);
+    let trustees = Trustees::new(3);
+    let mut m = in_memory_manifest("r", electorate.canonical_hash(), &trustees.keys);
     m.questions.truncate(1);
     let now = vox_server::now_ms();
     m.opens_at = now - 60_000;
     m.closes_at = now + 3_600_000;
-    c.act(
-        "/api/v1/referendums",
-        Payload::ReferendumCreated {
-            manifest: m.clone(),
-            act: ActSignature::unsigned(),
-        },
-    )
-    .expect(201);
-    run_ceremony(c, &m, &trustees);
-    c.act("/api/v1/referendums/r/open", opened("r")).expect(200);
-    let v = c.get("/api/v1/referendums/r").json();
-    let key: ElectionPublicKey = serde_json::from_value(v["election_key"].clone()).unwrap();
+    let (_, key) = open_referendum(c, &m, &trustees);
     Open {
         srv,
         manifest: m,
@@ -1128,62 +983,9 @@ fn open(tune: impl FnOnce(&mut ServerConfig)) -> Open {
     }
 }
 
-fn run_ceremony(c: &Client, m: &Manifest, trustees: &[TrusteeKeys]) {
-    use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage};
-    let mh = m.canonical_hash();
-    let params = CeremonyParams::new(3, 2).unwrap();
-    let path = "/api/v1/referendums/r/ceremony";
-    let send = |i: u32, body: CeremonyBody| {
-        let msg = CeremonyMessage::sign(m, &mh, i, &trustees[(i - 1) as usize], body, &mut OsRng);
-        c.post(path, &msg).expect(201);
-    };
-    let dealers: Vec<Dealer> = (1..=3)
-        .map(|i| Dealer::new(&params, TrusteeIndex::new(i).unwrap(), &mh, &mut OsRng).unwrap())
-        .collect();
-    for (i, d) in dealers.iter().enumerate() {
-        let i = i as u32 + 1;
-        let key =
-            trustees[(i - 1) as usize].announce(TrusteeIndex::new(i).unwrap(), &mh, &mut OsRng);
-        send(
-            i,
-            CeremonyBody::Commit {
-                key,
-                commitment: d.commitment(),
-            },
-        );
-    }
-    let view = c.get(path).json();
-    let posted: Vec<CeremonyCommitment> =
-        serde_json::from_value(view["commitments"].clone()).unwrap();
-    let revealed: Vec<RevealedDealer> = dealers
-        .into_iter()
-        .map(|d| d.reveal(&posted).unwrap())
-        .collect();
-    for (i, r) in revealed.iter().enumerate() {
-        send(
-            i as u32 + 1,
-            CeremonyBody::Reveal {
-                coefficients: r.commitments().clone(),
-            },
-        );
-    }
-    let view = c.get(path).json();
-    let announced: Vec<vox_crypto::threshold::TrusteePublicKey> =
-        serde_json::from_value(view["keys"].clone()).unwrap();
-    for (i, r) in revealed.iter().enumerate() {
-        let shares = r.encrypt_shares(&announced, &mut OsRng).unwrap();
-        send(i as u32 + 1, CeremonyBody::Shares { shares });
-    }
-    // Honest shares: every trustee confirms.
-    for i in 1..=3 {
-        send(i, CeremonyBody::Confirm);
-    }
-    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "ready");
-}
-
 impl Open {
     fn c(&self) -> &Client {
-        &self.srv.client
+        self.srv.client()
     }
     /// A first ballot of `voter`.
     fn ballot(&self, voter: usize) -> Ballot {
@@ -1284,7 +1086,7 @@ fn http_ballot_for_an_unknown_referendum_is_404() {
 fn http_cast_after_close_is_409() {
     let o = open(|_| {});
     let b = o.ballot(0);
-    o.c().act(CLOSE, closed("r")).expect(200);
+    o.c().act_at(CLOSE, closed("r")).expect(200);
     refused(o.c(), 409, "wrong-state", || o.c().post(BALLOTS, &b));
 }
 
@@ -1310,13 +1112,13 @@ fn closed(id: &str) -> Payload {
 fn http_act_signed_by_another_role_is_403() {
     let o = open(|_| {});
     let c = o.c();
-    let log_id = c.signers.log_id();
+    let log_id = roles().log_id();
     let now = issued_at();
     // The registrar, the petitions office and the operator cannot close a referendum.
     for key in [
-        &c.signers.registrar,
-        &c.signers.petitions_office,
-        &c.signers.operator,
+        &roles().registrar,
+        &roles().petitions_office,
+        &roles().operator,
     ] {
         let forged = closed("r").signed_act(&log_id, now, key).unwrap();
         let p = refused(c, 403, "forbidden", || c.post(CLOSE, &forged));
@@ -1331,7 +1133,7 @@ fn http_act_signed_by_another_role_is_403() {
     refused(c, 403, "forbidden", || c.post(CLOSE, &unsigned));
     let other_log = Hash32::sha256(&[b"another log"]);
     let elsewhere = closed("r")
-        .signed_act(&other_log, now, &c.signers.election_authority)
+        .signed_act(&other_log, now, &roles().election_authority)
         .unwrap();
     refused(c, 403, "forbidden", || c.post(CLOSE, &elsewhere));
     // The old bearer token means nothing: no header authorizes anything.
@@ -1353,7 +1155,7 @@ fn http_act_altered_after_signing_is_403() {
             region: None,
         }],
     };
-    let signed = c.sign(Payload::ElectorateRegistered {
+    let signed = sign_act(Payload::ElectorateRegistered {
         electorate,
         act: ActSignature::unsigned(),
     });
@@ -1371,7 +1173,7 @@ fn http_act_altered_after_signing_is_403() {
 fn http_replayed_act_is_409() {
     let o = open(|_| {});
     let c = o.c();
-    let close = c.sign(closed("r"));
+    let close = sign_act(closed("r"));
     c.post(CLOSE, &close).expect(200);
     let p = refused(c, 409, "already-exists", || c.post(CLOSE, &close));
     assert_eq!(p["field"], "act", "{p}");
@@ -1382,11 +1184,11 @@ fn http_act_of_the_wrong_type_or_id_is_422() {
     let o = open(|_| {});
     let c = o.c();
     // A signed open posted to the close endpoint.
-    let open_act = c.sign(opened("r"));
+    let open_act = sign_act(opened("r"));
     let p = refused(c, 422, "invalid", || c.post(CLOSE, &open_act));
     assert_eq!(p["field"], "type", "{p}");
     // A close of another referendum posted to r's path.
-    let other = c.sign(closed("other"));
+    let other = sign_act(closed("other"));
     let p = refused(c, 422, "invalid", || c.post(CLOSE, &other));
     assert_eq!(p["field"], "referendum_id", "{p}");
     assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
@@ -1399,7 +1201,7 @@ fn http_role_key_rotation_retires_the_old_key() {
     use vox_protocol::roles::possession_message;
     let o = open(|_| {});
     let c = o.c();
-    let log_id = c.signers.log_id();
+    let log_id = roles().log_id();
     let new_key = SigningKey::generate(&mut OsRng);
     let rotation = |role: Role, new: &SigningKey| {
         let public = BoardPublicKey(new.verifying_key());
@@ -1416,24 +1218,24 @@ fn http_role_key_rotation_retires_the_old_key() {
         *possession = Sig(new_key.sign(b"something else"));
     }
     let p = refused(c, 422, "invalid", || {
-        c.act("/api/v1/roles/rotations", bad.clone())
+        c.act_at("/api/v1/roles/rotations", bad.clone())
     });
     assert_eq!(p["field"], "possession", "{p}");
     // The operator key cannot be rotated within a log.
     let op = rotation(Role::Operator, &SigningKey::generate(&mut OsRng))
-        .signed_act(&log_id, issued_at(), &c.signers.operator)
+        .signed_act(&log_id, issued_at(), &roles().operator)
         .unwrap();
     refused(c, 422, "invalid", || c.post("/api/v1/roles/rotations", &op));
     // Signed by another role's key: 403.
     let forged = rotation(Role::ElectionAuthority, &new_key)
-        .signed_act(&log_id, issued_at(), &c.signers.registrar)
+        .signed_act(&log_id, issued_at(), &roles().registrar)
         .unwrap();
     refused(c, 403, "forbidden", || {
         c.post("/api/v1/roles/rotations", &forged)
     });
     // Rotated: the old key's acts are refused, the new key's accepted.
     let r = c
-        .act(
+        .act_at(
             "/api/v1/roles/rotations",
             rotation(Role::ElectionAuthority, &new_key),
         )
@@ -1444,7 +1246,7 @@ fn http_role_key_rotation_retires_the_old_key() {
         hex::encode(new_key.verifying_key().as_bytes()),
         "{r}"
     );
-    let old = c.sign(closed("r"));
+    let old = sign_act(closed("r"));
     refused(c, 403, "forbidden", || c.post(CLOSE, &old));
     let new = closed("r")
         .signed_act(&log_id, issued_at(), &new_key)
@@ -1525,7 +1327,7 @@ fn http_flood_from_one_credential_is_429_while_another_is_served() {
 fn request_from(o: &Open, from: [u8; 4], method: &str, path: &str, body: &str) -> (u16, String) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let server: std::net::SocketAddr = o.c().base.trim_start_matches("http://").parse().unwrap();
-    o.srv.rt.block_on(async {
+    o.srv.h.rt.block_on(async {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.bind(std::net::SocketAddr::from((from, 0))).unwrap();
         let mut s = socket.connect(server).await.unwrap();

@@ -46,23 +46,17 @@ use rand::rngs::OsRng;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
-use vox_crypto::credential::Credential;
-use vox_crypto::elgamal::ElectionPublicKey;
-use vox_crypto::threshold::{
-    CeremonyCommitment, CeremonyParams, Dealer, RevealedDealer, TrusteeIndex, TrusteeKeys,
-};
+use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext};
 use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Receipt, SignedTreeHead};
-use vox_protocol::electorate::{Electorate, ElectorateEntry};
-use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
 };
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
-use vox_protocol::roles::{ActSignature, Role, RoleSigners, WitnessPolicy};
+use vox_protocol::roles::{ActSignature, Role};
 use vox_server::integrity::{self, Depth};
 use vox_verifier::dir::DirSource;
 use vox_verifier::{verify_record, NoProgress, Options, Status};
@@ -234,28 +228,19 @@ const OPERATOR_KEY_FILE: &str = "operator.key";
 
 /// The parties' keys: the genesis and the operator's key file for `vox serve` (the other
 /// roles sign their acts in this process, as their tools would).
-fn write_parties(dir: &Path) -> RoleSigners {
-    let signers = RoleSigners::generate(&mut OsRng);
-    let genesis = signers
-        .genesis(
-            "test.vox.invalid/crash",
-            vox_server::now_ms(),
-            WitnessPolicy::default(),
-        )
-        .unwrap();
+fn write_parties(dir: &Path) {
     std::fs::write(
         dir.join(GENESIS_FILE),
-        serde_json::to_string(&genesis).unwrap(),
+        serde_json::to_string(vox_testkit::genesis()).unwrap(),
     )
     .unwrap();
     let _ = std::fs::remove_file(dir.join(OPERATOR_KEY_FILE));
     vox_cli::files::save_role_key(
         &dir.join(OPERATOR_KEY_FILE),
         Role::Operator,
-        &signers.operator,
+        &vox_testkit::roles().operator,
     )
     .unwrap();
-    signers
 }
 
 struct Api {
@@ -282,24 +267,6 @@ impl Api {
         assert_eq!(st, 200, "GET {path}: {body}");
         serde_json::from_str(&body).unwrap()
     }
-    /// An authority act, signed by its role's key.
-    fn act(&self, signers: &RoleSigners, path: &str, payload: Payload, want: u16) -> Value {
-        let signed = signers.sign(payload, vox_server::now_ms()).unwrap();
-        self.post(path, &signed, want)
-    }
-    fn post<T: serde::Serialize>(&self, path: &str, body: &T, want: u16) -> Value {
-        let b = serde_json::to_string(body).unwrap();
-        let (st, body) = send(
-            &self.agent,
-            "POST",
-            &format!("{}{path}", self.base),
-            Some(&b),
-            &[],
-        )
-        .unwrap_or_else(|| panic!("POST {path}: no answer"));
-        assert_eq!(st, want, "POST {path}: {body}");
-        serde_json::from_str(&body).unwrap_or(Value::Null)
-    }
 }
 
 // ---- setup (on the first `vox serve`) -------------------------------------------------
@@ -324,59 +291,6 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys], open_ms: i64) -> 
         threshold: 2,
         source_petition: None,
     }
-}
-
-fn run_ceremony(c: &Api, m: &Manifest, trustees: &[TrusteeKeys]) {
-    use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage};
-    let mh = m.canonical_hash();
-    let params = CeremonyParams::new(3, 2).unwrap();
-    let path = format!("/api/v1/referendums/{REFERENDUM}/ceremony");
-    let post = |i: u32, body: CeremonyBody| {
-        let msg = CeremonyMessage::sign(m, &mh, i, &trustees[(i - 1) as usize], body, &mut OsRng);
-        c.post(&path, &msg, 201);
-    };
-    let dealers: Vec<Dealer> = (1..=3)
-        .map(|i| Dealer::new(&params, TrusteeIndex::new(i).unwrap(), &mh, &mut OsRng).unwrap())
-        .collect();
-    for (i, d) in dealers.iter().enumerate() {
-        let i = i as u32 + 1;
-        let key =
-            trustees[(i - 1) as usize].announce(TrusteeIndex::new(i).unwrap(), &mh, &mut OsRng);
-        post(
-            i,
-            CeremonyBody::Commit {
-                key,
-                commitment: d.commitment(),
-            },
-        );
-    }
-    let posted: Vec<CeremonyCommitment> =
-        serde_json::from_value(c.get(&path)["commitments"].clone()).unwrap();
-    let revealed: Vec<RevealedDealer> = dealers
-        .into_iter()
-        .map(|d| d.reveal(&posted).unwrap())
-        .collect();
-    for (i, r) in revealed.iter().enumerate() {
-        post(
-            i as u32 + 1,
-            CeremonyBody::Reveal {
-                coefficients: r.commitments().clone(),
-            },
-        );
-    }
-    let announced: Vec<vox_crypto::threshold::TrusteePublicKey> =
-        serde_json::from_value(c.get(&path)["keys"].clone()).unwrap();
-    for (i, r) in revealed.iter().enumerate() {
-        let shares = r.encrypt_shares(&announced, &mut OsRng).unwrap();
-        post(i as u32 + 1, CeremonyBody::Shares { shares });
-    }
-    for i in 1..=3 {
-        post(i, CeremonyBody::Confirm);
-    }
-    assert_eq!(
-        c.get(&format!("/api/v1/referendums/{REFERENDUM}"))["state"],
-        "ready"
-    );
 }
 
 /// A ballot to cast (a first vote or a re-vote) and what the clients got for it.
@@ -426,57 +340,19 @@ struct World {
 /// act signed by its role); encrypt the ballots and sign the signatures the rounds will
 /// send.
 fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
-    let parties = write_parties(dir);
+    write_parties(dir);
     let serve = spawn_serve(url, dir, None);
     let c = Api::new(&serve.base);
-    let creds: Vec<Credential> = (0..voters)
-        .map(|_| Credential::generate(&mut OsRng))
-        .collect();
-    let electorate = Electorate {
-        id: "e".into(),
-        name: "Crash test electorate".into(),
-        entries: creds
-            .iter()
-            .map(|k| ElectorateEntry {
-                credential: k.public_key(),
-                region: None,
-            })
-            .collect(),
-    };
-    c.act(
-        &parties,
-        "/api/v1/electorates",
-        Payload::ElectorateRegistered {
-            electorate: electorate.clone(),
-            act: ActSignature::unsigned(),
-        },
-        201,
-    );
-    let trustees: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
-    let m = manifest(electorate.canonical_hash(), &trustees, open_ms);
-    c.act(
-        &parties,
-        "/api/v1/referendums",
-        Payload::ReferendumCreated {
-            manifest: m.clone(),
-            act: ActSignature::unsigned(),
-        },
-        201,
-    );
-    run_ceremony(&c, &m, &trustees);
-    c.act(
-        &parties,
-        &format!("/api/v1/referendums/{REFERENDUM}/open"),
-        Payload::ReferendumOpened {
-            referendum_id: REFERENDUM.into(),
-            act: ActSignature::unsigned(),
-        },
-        200,
-    );
-    let key: ElectionPublicKey = serde_json::from_value(
-        c.get(&format!("/api/v1/referendums/{REFERENDUM}"))["election_key"].clone(),
-    )
-    .unwrap();
+    // The setup speaks through the shared test kit (`vox-testkit`), as every server test
+    // does; the rounds below use their own client, with the timeouts and retries a
+    // crashing server needs.
+    let tk = vox_testkit::Client::new(serve.base.clone());
+    let electorate_voters = vox_testkit::Voters::new("e", voters, |_| None);
+    let electorate_hash = electorate_voters.register(&tk);
+    let creds = electorate_voters.creds;
+    let trustees = vox_testkit::Trustees::new(3);
+    let m = manifest(electorate_hash, &trustees.keys, open_ms);
+    let (_, key) = vox_testkit::open_referendum(&tk, &m, &trustees);
 
     // The petition: creds[0] proposes, creds[1] sponsors, the authority publishes; the
     // rounds' signers cross the response and referendum thresholds along the way.
@@ -486,7 +362,7 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
         action: "Keep every acknowledged signature".into(),
         background: "Crash test".into(),
         details: String::new(),
-        electorate_hash: electorate.canonical_hash(),
+        electorate_hash,
         sponsor_threshold: 2,
         response_threshold: (signers / 4).max(1) as u32,
         referendum_threshold: (signers / 2).max(1) as u32,
@@ -494,29 +370,21 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
         response_due_ms: open_ms,
         region_min_group: 2,
     };
-    c.post(
+    tk.post(
         "/api/v1/petitions",
         &PetitionProposal::create(petition.clone(), &creds[0], &mut OsRng),
-        201,
-    );
-    c.post(
-        &format!("/api/v1/petitions/{PETITION}/signatures"),
-        &PetitionSignature::create(&petition, &creds[1], SignatureAction::Sign, &mut OsRng),
-        201,
-    );
+    )
+    .expect(201);
+    vox_testkit::sign(&tk, &petition, &creds[1], SignatureAction::Sign).expect(201);
     // Open for the whole period (the server finds it in (now, now + open_for_ms]).
-    c.act(
-        &parties,
-        &format!("/api/v1/petitions/{PETITION}/moderation"),
-        Payload::PetitionModerated {
-            petition_id: PETITION.into(),
-            moderation: Moderation::Publish {
-                closes_at: vox_server::now_ms() + open_ms - 1000,
-            },
-            act: ActSignature::unsigned(),
+    tk.act(Payload::PetitionModerated {
+        petition_id: PETITION.into(),
+        moderation: Moderation::Publish {
+            closes_at: vox_server::now_ms() + open_ms - 1000,
         },
-        200,
-    );
+        act: ActSignature::unsigned(),
+    })
+    .expect(200);
     assert_eq!(
         c.get(&format!("/api/v1/petitions/{PETITION}"))["stage"],
         "open"

@@ -185,7 +185,31 @@ impl Hashable for Manifest {
     const TAG: &'static str = "manifest";
 }
 
+/// Where a moment falls against a referendum's voting period `[opens_at, closes_at)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VotingPeriod {
+    /// Before `opens_at`.
+    NotYetOpen,
+    /// Within the period: a ballot (or an audit) recorded now counts.
+    Open,
+    /// At or after `closes_at`.
+    Over,
+}
+
 impl Manifest {
+    /// Where the board timestamp `ts` (ms) falls against the voting period: the one rule
+    /// the server applies when it accepts a ballot and the verifier when it replays one
+    /// (protocol-spec/10-verifier.md, V9).
+    pub fn voting_period(&self, ts: i64) -> VotingPeriod {
+        if ts < self.opens_at {
+            VotingPeriod::NotYetOpen
+        } else if ts >= self.closes_at {
+            VotingPeriod::Over
+        } else {
+            VotingPeriod::Open
+        }
+    }
+
     /// Check every structural rule of protocol-spec/04-ballots.md §4.2.
     pub fn validate(&self) -> Result<()> {
         if self.version != MANIFEST_VERSION {

@@ -2,7 +2,6 @@
 
 use std::net::IpAddr;
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use ed25519_dalek::SigningKey;
@@ -11,55 +10,17 @@ use tokio::sync::mpsc;
 use crate::board::{Board, WriteTx};
 use crate::config::ServerConfig;
 use crate::error::AppError;
-use crate::extract::JsonResponse;
-use crate::idempotency::Idem;
+use crate::extract::{Idem, JsonResponse};
 use crate::limiter::RateLimiter;
+use crate::metrics::{BatchSizes, HttpMetrics, Metrics};
 use crate::state::Derived;
 use crate::writer::PendingBallot;
-
-/// Counters for benchmarks and monitoring.
-#[derive(Debug, Default)]
-pub struct Metrics {
-    /// Ballots accepted (committed).
-    pub ballots_accepted: AtomicU64,
-    /// Group-commit transactions of ballots.
-    pub ballot_batches: AtomicU64,
-    /// Nanoseconds spent verifying ballot proofs (all threads).
-    pub verify_nanos: AtomicU64,
-    /// Nanoseconds spent in ballot transactions (lock to commit).
-    pub commit_nanos: AtomicU64,
-}
-
-/// A snapshot of [`Metrics`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MetricsSnapshot {
-    /// Ballots accepted (committed).
-    pub ballots_accepted: u64,
-    /// Group-commit transactions of ballots.
-    pub ballot_batches: u64,
-    /// Nanoseconds spent verifying ballot proofs (summed over threads).
-    pub verify_nanos: u64,
-    /// Nanoseconds spent in ballot transactions.
-    pub commit_nanos: u64,
-}
-
-impl Metrics {
-    /// Read every counter.
-    pub fn snapshot(&self) -> MetricsSnapshot {
-        MetricsSnapshot {
-            ballots_accepted: self.ballots_accepted.load(Ordering::Relaxed),
-            ballot_batches: self.ballot_batches.load(Ordering::Relaxed),
-            verify_nanos: self.verify_nanos.load(Ordering::Relaxed),
-            commit_nanos: self.commit_nanos.load(Ordering::Relaxed),
-        }
-    }
-}
 
 /// Everything handlers share.
 #[derive(Debug)]
 pub struct Inner {
-    /// The board (database, key, folded state).
-    pub board: Board,
+    /// The board (database, key, folded state); shared with the ballot writer.
+    pub board: Arc<Board>,
     /// Configuration.
     pub config: ServerConfig,
     /// Queue of verified ballots for the group-commit writer.
@@ -68,8 +29,12 @@ pub struct Inner {
     pub address_limiter: Option<RateLimiter<IpAddr>>,
     /// Per-credential limiter.
     pub credential_limiter: Option<RateLimiter<[u8; 32]>>,
-    /// Counters.
-    pub metrics: Metrics,
+    /// Counters (shared with the ballot writer).
+    pub metrics: Arc<Metrics>,
+    /// Requests by route template: counts and latencies (`/metrics`).
+    pub http_metrics: HttpMetrics,
+    /// Ballots per group-commit transaction (`/metrics`; shared with the writer).
+    pub batch_sizes: Arc<BatchSizes>,
 }
 
 /// Cheap to clone; passed to the router with `with_state`.

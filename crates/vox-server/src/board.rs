@@ -148,6 +148,8 @@ pub struct Board {
     write_turn: Arc<tokio::sync::Mutex<()>>,
     /// The clock.
     pub clock: Clock,
+    /// What this process committed, by entry kind (`/metrics`).
+    pub appended: crate::metrics::AppendCounters,
 }
 
 impl std::fmt::Debug for Board {
@@ -315,6 +317,7 @@ impl Board {
             frontier: Mutex::new(Frontier::default()),
             write_turn: Arc::new(tokio::sync::Mutex::new(())),
             clock,
+            appended: crate::metrics::AppendCounters::default(),
         }
     }
 
@@ -326,6 +329,12 @@ impl Board {
     /// The signing key (receipts).
     pub fn key(&self) -> &SigningKey {
         &self.key
+    }
+
+    /// The board size as this process last saw it (the entries folded so far: its own
+    /// commits and its catch-ups), without a database read.
+    pub fn known_size(&self) -> u64 {
+        self.read().cursor
     }
 
     /// Read the folded state (never hold across an await).
@@ -551,6 +560,8 @@ impl Board {
                 }
             }
         }
+        self.appended
+            .add(w.staged.iter().map(|s| s.entry.payload.kind()));
         for s in &w.staged {
             let kind = s.entry.payload.kind();
             let scope = s.entry.scope().unwrap_or("");
@@ -924,6 +935,14 @@ pub async fn init_genesis(board: &Board, genesis: Option<&Genesis>) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The largest tree size any witness has cosigned (0 when none has).
+pub async fn largest_cosigned_size(board: &Board) -> Result<u64, AppError> {
+    let row: (Option<i64>,) = sqlx::query_as("SELECT MAX(tree_size) FROM cosignatures")
+        .fetch_one(&board.db.pool)
+        .await?;
+    Ok(row.0.map_or(0, to_u64))
 }
 
 /// Store a witness cosignature (after the caller verified it).

@@ -11,7 +11,6 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::AppError;
-use crate::idempotency::Idem;
 
 /// A JSON answer whose body is kept as text (so Idempotency-Key replays return the
 /// very same bytes).
@@ -222,4 +221,44 @@ mod tests {
         assert!(QueryParams::parse(None).0.is_empty());
         assert!(QueryParams::parse(Some("")).0.is_empty());
     }
+}
+
+// ---- Idempotency-Key ------------------------------------------------------------
+// The key's type lives here, below the middleware that reads it (`idempotency`), so that
+// the state, the writer and the handlers need not import the middleware.
+
+/// Longest accepted Idempotency-Key.
+pub const MAX_KEY_LEN: usize = 128;
+
+/// A new Idempotency-Key and the fingerprint of its request.
+#[derive(Debug, Clone)]
+pub struct Idem {
+    /// The client's key.
+    pub key: String,
+    /// SHA-256 of method, path, authorization and body.
+    pub hash: Vec<u8>,
+}
+
+impl Idem {
+    /// Answer a request whose key is already stored.
+    pub fn replay(&self, stored: (Vec<u8>, u16, String)) -> Result<JsonResponse, AppError> {
+        let (hash, status, body) = stored;
+        if hash == self.hash {
+            Ok(JsonResponse {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                body,
+            })
+        } else {
+            Err(idempotency_conflict())
+        }
+    }
+}
+
+/// 409: the key was used for another request.
+pub(crate) fn idempotency_conflict() -> AppError {
+    AppError::conflict(
+        "idempotency-key-reused",
+        "this Idempotency-Key was used for a different request",
+    )
+    .with_field("Idempotency-Key")
 }

@@ -10,7 +10,7 @@
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::http::{header, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
@@ -19,42 +19,8 @@ use sqlx::Row;
 
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::extract::JsonResponse;
 
-/// Longest accepted Idempotency-Key.
-pub const MAX_KEY_LEN: usize = 128;
-
-/// A new Idempotency-Key and the fingerprint of its request.
-#[derive(Debug, Clone)]
-pub struct Idem {
-    /// The client's key.
-    pub key: String,
-    /// SHA-256 of method, path, authorization and body.
-    pub hash: Vec<u8>,
-}
-
-impl Idem {
-    /// Answer a request whose key is already stored.
-    pub fn replay(&self, stored: (Vec<u8>, u16, String)) -> Result<JsonResponse, AppError> {
-        let (hash, status, body) = stored;
-        if hash == self.hash {
-            Ok(JsonResponse {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                body,
-            })
-        } else {
-            Err(idempotency_conflict())
-        }
-    }
-}
-
-fn idempotency_conflict() -> AppError {
-    AppError::conflict(
-        "idempotency-key-reused",
-        "this Idempotency-Key was used for a different request",
-    )
-    .with_field("Idempotency-Key")
-}
+pub use crate::extract::{Idem, MAX_KEY_LEN};
 
 fn valid_key(k: &str) -> bool {
     !k.is_empty() && k.len() <= MAX_KEY_LEN && k.bytes().all(|b| (0x21..=0x7e).contains(&b))

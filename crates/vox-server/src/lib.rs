@@ -24,6 +24,8 @@
 //!   problems, Idempotency-Key, body limits and rate limits.
 //! - [`bodies`]: every JSON request body through the handlers' parser and stateless
 //!   checks, without a database (driven by the fuzz targets in `crates/vox-fuzz`).
+//! - `metrics`, `middleware`: counters and their Prometheus text at `GET /metrics`;
+//!   the per-address limit and the request counting middleware.
 //! - `web`: the citizens' pages (built by `scripts/build-web.sh`) served at `/`.
 //!
 //! ## Trust
@@ -54,6 +56,9 @@ mod http;
 mod idempotency;
 pub mod integrity;
 mod limiter;
+mod metrics;
+mod middleware;
+mod rules;
 mod state;
 pub mod web;
 mod writer;
@@ -65,14 +70,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-pub use app::MetricsSnapshot;
 pub use config::{now_ms, Clock, RateLimit, ServerConfig};
 pub use error::ServerError;
+pub use metrics::MetricsSnapshot;
 use vox_protocol::board::BoardPublicKey;
 
-use crate::app::{AppState, Inner, Metrics};
+use crate::app::{AppState, Inner};
 use crate::board::Board;
 use crate::limiter::RateLimiter;
+use crate::metrics::Metrics;
 
 /// A server started by [`start`].
 #[derive(Debug)]
@@ -155,25 +161,43 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = mpsc::channel(8192);
+    let board = Arc::new(board);
+    let metrics = Arc::new(Metrics::default());
+    let batch_sizes = Arc::new(metrics::BatchSizes::default());
+    let writer_env = writer::WriterEnv {
+        board: Arc::clone(&board),
+        metrics: Arc::clone(&metrics),
+        batch_sizes: Arc::clone(&batch_sizes),
+        max_batch: config.max_ballot_batch,
+    };
     let inner = Arc::new(Inner {
         board,
         writer: tx,
         address_limiter: config.rate_limit_per_address.map(RateLimiter::new),
         credential_limiter: config.rate_limit_per_credential.map(RateLimiter::new),
-        metrics: Metrics::default(),
+        metrics,
+        http_metrics: metrics::HttpMetrics::default(),
+        batch_sizes,
         config,
     });
     let state = AppState(Arc::clone(&inner));
     let (shutdown_tasks, tasks_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(writer::run(
-        Arc::clone(&inner),
-        rx,
-        tasks_rx.clone(),
-    ))];
+    let mut tasks = vec![tokio::spawn(writer::run(writer_env, rx, tasks_rx.clone()))];
     tasks.push(tokio::spawn(sweeper(state.clone(), tasks_rx)));
 
     let (shutdown_http, http_rx) = watch::channel(false);
-    let app = api::router(state.clone());
+    let app = api::router(state.clone())
+        .merge(
+            axum::Router::new()
+                .route("/metrics", axum::routing::get(middleware::scrape))
+                .with_state(state.clone()),
+        )
+        // Outside the API's own middleware, so rate-limited and refused requests are
+        // counted too; `Router::layer` runs after routing, so the route template is known.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::track,
+        ));
     let limits = http::HttpLimits {
         header_read_timeout: Duration::from_millis(state.config.header_read_timeout_ms.max(1)),
         max_connections: state.config.max_http_connections,

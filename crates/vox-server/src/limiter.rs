@@ -7,15 +7,9 @@
 
 use std::collections::HashMap;
 use std::hash::Hash;
-use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use crate::app::AppState;
 use crate::config::RateLimit;
 use crate::error::AppError;
 
@@ -74,25 +68,6 @@ impl<K: Hash + Eq + Clone> RateLimiter<K> {
         self.check_at(key, Instant::now())
             .map_err(|wait| AppError::rate_limited(what, wait.as_secs_f64().ceil() as u64))
     }
-}
-
-/// Per-address limit (loopback optionally exempt).
-pub async fn per_address(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    if let Some(limiter) = &state.address_limiter {
-        let addr = req
-            .extensions()
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip());
-        if let Some(ip) = addr {
-            let exempt = state.config.rate_limit_exempt_loopback && ip.is_loopback();
-            if !exempt {
-                if let Err(e) = limiter.check(&ip, "address") {
-                    return e.into_response();
-                }
-            }
-        }
-    }
-    next.run(req).await
 }
 
 #[cfg(test)]

@@ -24,11 +24,10 @@ use vox_protocol::ballot::Ballot;
 use vox_protocol::board::{unsigned, Payload, Receipt};
 use vox_protocol::encoding::human_code;
 
-use crate::app::Inner;
-use crate::board::{insert_rows, to_i64, Val};
+use crate::board::{insert_rows, to_i64, Board, Val};
 use crate::error::AppError;
-use crate::extract::JsonResponse;
-use crate::idempotency::Idem;
+use crate::extract::{Idem, JsonResponse};
+use crate::metrics::{BatchSizes, Metrics};
 
 /// A verified ballot waiting for its transaction.
 #[derive(Debug)]
@@ -45,13 +44,27 @@ pub struct PendingBallot {
     pub reply: oneshot::Sender<Result<JsonResponse, AppError>>,
 }
 
+/// What the writer works with: the board and the counters it feeds, nothing of the HTTP
+/// layer (the handlers sit above the writer and hand it verified ballots).
+#[derive(Debug, Clone)]
+pub struct WriterEnv {
+    /// The board.
+    pub board: Arc<Board>,
+    /// Ballots accepted, batches, time committing.
+    pub metrics: Arc<Metrics>,
+    /// Ballots per transaction.
+    pub batch_sizes: Arc<BatchSizes>,
+    /// Most ballots per transaction.
+    pub max_batch: usize,
+}
+
 /// Run the writer until `shutdown` flips; ballots still queued then get 503.
 pub async fn run(
-    inner: Arc<Inner>,
+    inner: WriterEnv,
     mut rx: mpsc::Receiver<PendingBallot>,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let max = inner.config.max_ballot_batch.max(1);
+    let max = inner.max_batch.max(1);
     loop {
         let first = tokio::select! {
             m = rx.recv() => match m {
@@ -86,7 +99,7 @@ enum Decision {
     Accept,
 }
 
-async fn commit_batch(inner: &Inner, batch: Vec<PendingBallot>) {
+async fn commit_batch(inner: &WriterEnv, batch: Vec<PendingBallot>) {
     let t0 = Instant::now();
     let mut replies = Vec::with_capacity(batch.len());
     let mut work = Vec::with_capacity(batch.len());
@@ -112,6 +125,7 @@ async fn commit_batch(inner: &Inner, batch: Vec<PendingBallot>) {
         }
     }
     inner.metrics.ballot_batches.fetch_add(1, Ordering::Relaxed);
+    inner.batch_sizes.observe(n);
     let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
     inner
         .metrics
@@ -150,7 +164,7 @@ fn placeholders(n: usize) -> String {
 type Work = (Ballot, Hash32, Vec<u8>, Option<Idem>);
 
 async fn try_commit(
-    inner: &Inner,
+    inner: &WriterEnv,
     work: Vec<Work>,
 ) -> Result<(Vec<Result<JsonResponse, AppError>>, u64), AppError> {
     let board = &inner.board;
@@ -287,9 +301,8 @@ async fn try_commit(
             // revocation appended since the handler's check refuses it here.
             let window = match st.referendums.get(&ballot.referendum_id) {
                 None => Err(AppError::not_found("referendum", &ballot.referendum_id)),
-                Some(r) => crate::api::referendums::voting_window(r, w.ts).and_then(|()| {
-                    crate::api::referendums::ballot_standing(&st, r, &ballot, w.size())
-                }),
+                Some(r) => crate::rules::voting_window(r, w.ts)
+                    .and_then(|()| crate::rules::ballot_standing(&st, r, &ballot, w.size())),
             };
             if let Err(e) = window {
                 decisions.push(Decision::Done(Err(e)));

@@ -31,7 +31,7 @@ use vox_protocol::ceremony::{
 use vox_protocol::electorate::{ElectorateIndex, Ineligible};
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::enrolment::{Effect, EnrolmentError, Roll};
-use vox_protocol::manifest::{Manifest, MAX_SLOT_VALUE};
+use vox_protocol::manifest::{Manifest, VotingPeriod, MAX_SLOT_VALUE};
 use vox_protocol::merkle::{leaf_hash, NodeHash};
 use vox_protocol::petition::{
     Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
@@ -1861,7 +1861,7 @@ impl Verifier {
                 format!("ballot cast while the referendum is {}", st.phase.name()),
             ));
         }
-        if ts < st.manifest.opens_at || ts >= st.manifest.closes_at {
+        if st.manifest.voting_period(ts) != VotingPeriod::Open {
             faults.push((
                 StepId::Lifecycle,
                 at.clone(),

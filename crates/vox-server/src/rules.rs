@@ -1,0 +1,55 @@
+//! The referendum rules that both the handlers (before a ballot is queued) and the
+//! board writer (again, under the board lock) apply, as HTTP errors. The rules
+//! themselves are vox-protocol's (`Manifest::voting_period`, the electorate's
+//! `standing`), the code the verifier replays; this module only says how the server
+//! words a refusal. It sits below the handlers and the writer, so the writer never
+//! reaches into an HTTP handler.
+
+use vox_protocol::ballot::Ballot;
+use vox_protocol::manifest::VotingPeriod;
+
+use crate::error::{standing_error, AppError};
+use crate::state::{Derived, RefState, ReferendumInfo};
+
+/// 409 `wrong-state`: the referendum is not in the state this needs.
+pub fn wrong_state(r: &ReferendumInfo, wanted: &str) -> AppError {
+    AppError::conflict(
+        "wrong-state",
+        format!(
+            "referendum {} is {}; this needs it {wanted}",
+            r.manifest.referendum_id,
+            r.state.as_str()
+        ),
+    )
+}
+
+/// Whether ballots are accepted at `ts`: the referendum is open and `ts` is within
+/// `[opens_at, closes_at)`.
+pub fn voting_window(r: &ReferendumInfo, ts: i64) -> Result<(), AppError> {
+    if r.state != RefState::Open {
+        return Err(wrong_state(r, "open"));
+    }
+    match r.manifest.voting_period(ts) {
+        VotingPeriod::Open => Ok(()),
+        VotingPeriod::NotYetOpen => Err(AppError::conflict(
+            "wrong-state",
+            "voting has not started yet",
+        )),
+        VotingPeriod::Over => Err(AppError::conflict("wrong-state", "voting has closed")),
+    }
+}
+
+/// The ballot's credential may vote at leaf `leaf` (04 §4.1.3: not revoked before it),
+/// checked by the writer under the board lock.
+pub fn ballot_standing(
+    st: &Derived,
+    r: &ReferendumInfo,
+    ballot: &Ballot,
+    leaf: u64,
+) -> Result<(), AppError> {
+    st.electorates
+        .get(&r.manifest.electorate_hash)
+        .ok_or_else(|| AppError::internal("referendum without its electorate"))?
+        .standing(&ballot.credential, leaf)
+        .map_err(|e| standing_error(e, "credential"))
+}
