@@ -27,10 +27,16 @@ fn pages_are_served_beside_the_api() {
     let r = c.get("/api/v1/no/such/route");
     r.expect(404);
     assert_eq!(r.content_type.as_deref(), Some("application/problem+json"));
-    // Without a directory the server is API-only.
+    // Without a directory (and in a plain build, without embedded pages) the server is
+    // API-only, and `/` says how to build the pages.
     let db2 = sqlite_db();
     let mut cfg = config(&db2.url);
     cfg.web_dir = None;
     let h2 = Harness::start(cfg);
-    h2.client.get("/").expect(404);
+    let r = h2.client.get("/");
+    r.expect(404);
+    assert!(r.body.contains("scripts/build-web.sh"), "{}", r.body);
+    assert!(r.body.contains("scripts/dist.sh"), "{}", r.body);
+    h2.client.get("/api/v1/board").expect(200);
+    h2.client.get("/index.html").expect(404);
 }
