@@ -10,6 +10,7 @@ use vox_crypto::batch::SingleVerifier;
 use vox_crypto::credential::Credential;
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::{Hash32, Point};
+use vox_protocol::api::{ConsistencyProof, InclusionProof};
 use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
 use vox_protocol::device::{self, CheckedKey, ProvedLeaf, ReferendumClaims};
@@ -17,7 +18,7 @@ use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentCode;
 use vox_protocol::manifest::{Manifest, QuestionKind};
-use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
+use vox_protocol::merkle::{verify_consistency, verify_inclusion};
 use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 
 use crate::rng::with_rng;
@@ -590,21 +591,7 @@ fn make_credential_inner(input: &str) -> Res<Value> {
 }
 
 // ---- receipts ------------------------------------------------------------------
-
-#[derive(Deserialize)]
-struct ConsistencyAnswer {
-    first: u64,
-    second: u64,
-    proof: Vec<NodeHash>,
-}
-
-#[derive(Deserialize)]
-struct InclusionAnswer {
-    leaf_index: u64,
-    tree_size: u64,
-    leaf_hash: NodeHash,
-    proof: Vec<NodeHash>,
-}
+// The server's proofs are read as the API contract's own types (`vox_protocol::api`).
 
 #[derive(Deserialize)]
 struct ReceiptRequest {
@@ -613,9 +600,9 @@ struct ReceiptRequest {
     #[serde(default)]
     tree_head: Option<SignedTreeHead>,
     #[serde(default)]
-    consistency: Option<ConsistencyAnswer>,
+    consistency: Option<ConsistencyProof>,
     #[serde(default)]
-    inclusion: Option<InclusionAnswer>,
+    inclusion: Option<InclusionProof>,
     #[serde(default)]
     ballot: Option<Ballot>,
 }

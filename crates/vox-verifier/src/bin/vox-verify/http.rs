@@ -38,13 +38,6 @@ struct IndexedEntry {
     entry: serde_json::Value,
 }
 
-#[derive(Debug, Deserialize)]
-struct ConsistencyAnswer {
-    first: u64,
-    second: u64,
-    proof: Vec<NodeHash>,
-}
-
 fn source(what: &str, e: impl std::fmt::Display) -> VerifyError {
     VerifyError::Source(format!("{what}: {e}"))
 }
@@ -146,7 +139,7 @@ impl Server {
     }
 
     pub fn consistency(&self, first: u64, second: u64) -> Result<Vec<NodeHash>, VerifyError> {
-        let a: ConsistencyAnswer = self.get(&format!(
+        let a: vox_protocol::api::ConsistencyProof = self.get(&format!(
             "/api/v1/board/consistency?first={first}&second={second}"
         ))?;
         if a.first != first || a.second != second {
