@@ -113,40 +113,9 @@ impl PetitionInfo {
     }
 }
 
-/// Where a referendum is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RefState {
-    /// Trustees are running the key ceremony.
-    KeyCeremony,
-    /// The joint key is fixed; waiting to open.
-    Ready,
-    /// Accepting ballots.
-    Open,
-    /// No more ballots.
-    Closed,
-    /// The encrypted tally is on the board.
-    Tallied,
-    /// The result is on the board.
-    Published,
-    /// The ceremony failed.
-    Failed,
-}
-
-impl RefState {
-    /// The API name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefState::KeyCeremony => "key-ceremony",
-            RefState::Ready => "ready",
-            RefState::Open => "open",
-            RefState::Closed => "closed",
-            RefState::Tallied => "tallied",
-            RefState::Published => "published",
-            RefState::Failed => "failed",
-        }
-    }
-}
+/// Where a referendum is: the API contract's own type (`vox_protocol::api`), so the
+/// state the server folds is the state it sends.
+pub use vox_protocol::api::ReferendumState as RefState;
 
 /// A referendum and its lifecycle.
 #[derive(Clone, Debug)]

@@ -73,19 +73,6 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{r}/result"), get(result))
 }
 
-/// The wire name of a referendum's state.
-fn state_of(s: RefState) -> ReferendumState {
-    match s {
-        RefState::KeyCeremony => ReferendumState::KeyCeremony,
-        RefState::Ready => ReferendumState::Ready,
-        RefState::Open => ReferendumState::Open,
-        RefState::Closed => ReferendumState::Closed,
-        RefState::Tallied => ReferendumState::Tallied,
-        RefState::Published => ReferendumState::Published,
-        RefState::Failed => ReferendumState::Failed,
-    }
-}
-
 /// The wire name of a ceremony phase.
 fn phase_of(p: &CeremonyPhase) -> CeremonyPhaseName {
     match p {
@@ -102,7 +89,7 @@ fn summary(r: &ReferendumInfo) -> ReferendumSummary {
     ReferendumSummary {
         id: r.manifest.referendum_id.clone(),
         title: r.manifest.title.clone(),
-        state: state_of(r.state),
+        state: r.state,
         opens_at: r.manifest.opens_at,
         closes_at: r.manifest.closes_at,
         ballots_cast: r.ballots_cast,
@@ -307,7 +294,7 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     JsonResponse::ok(&ReferendumDetail {
         manifest: Manifest::clone(&r.manifest),
         manifest_hash: r.manifest_hash,
-        state: state_of(r.state),
+        state: r.state,
         ceremony_phase: phase_of(&r.ceremony.phase),
         failure_reason: failure_reason(&r.ceremony.phase).map(str::to_owned),
         election_key,
