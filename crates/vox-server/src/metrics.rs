@@ -22,7 +22,7 @@
 //! - `vox_witness_lag_entries`: entries appended since the largest tree head any witness
 //!   has cosigned (the whole board when none has), read from the database per scrape.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
@@ -145,10 +145,15 @@ struct RouteStats {
     latency: Histogram,
 }
 
-/// The HTTP side of the metrics, filled by [`track`].
+/// Route template → method → stats. Keyed in two levels so that a request that finds
+/// its entry (every request but the first per route and method) looks it up with the
+/// borrowed `&str`s, without allocating; sorted, as the exposition lists it.
+type RouteTable = BTreeMap<String, BTreeMap<String, Arc<RouteStats>>>;
+
+/// The HTTP side of the metrics, filled by `middleware::track`.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
-    routes: RwLock<HashMap<(String, String), Arc<RouteStats>>>,
+    routes: RwLock<RouteTable>,
 }
 
 impl HttpMetrics {
@@ -165,22 +170,27 @@ impl HttpMetrics {
     }
 
     fn stats(&self, method: &str, route: &str) -> Arc<RouteStats> {
-        let key = (method.to_owned(), route.to_owned());
         if let Some(s) = self
             .routes
             .read()
             .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
+            .get(route)
+            .and_then(|m| m.get(method))
         {
             return Arc::clone(s);
         }
         let mut w = self.routes.write().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(w.entry(key).or_insert_with(|| {
-            Arc::new(RouteStats {
-                statuses: Mutex::new(BTreeMap::new()),
-                latency: Histogram::new(&LATENCY_BUCKETS),
-            })
-        }))
+        Arc::clone(
+            w.entry(route.to_owned())
+                .or_default()
+                .entry(method.to_owned())
+                .or_insert_with(|| {
+                    Arc::new(RouteStats {
+                        statuses: Mutex::new(BTreeMap::new()),
+                        latency: Histogram::new(&LATENCY_BUCKETS),
+                    })
+                }),
+        )
     }
 }
 
@@ -259,15 +269,19 @@ pub fn render(src: &Sources<'_>) -> String {
     let size = src.board_size;
     let witnessed = src.witnessed;
 
-    let mut routes: Vec<((String, String), Arc<RouteStats>)> = src
+    // Sorted by route, then method (the table's own order).
+    let routes: Vec<((String, String), Arc<RouteStats>)> = src
         .http
         .routes
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .iter()
-        .map(|(k, v)| (k.clone(), Arc::clone(v)))
+        .flat_map(|(route, methods)| {
+            methods
+                .iter()
+                .map(|(method, v)| ((method.clone(), route.clone()), Arc::clone(v)))
+        })
         .collect();
-    routes.sort_by(|a, b| (&a.0 .1, &a.0 .0).cmp(&(&b.0 .1, &b.0 .0)));
 
     family(
         &mut out,

@@ -36,16 +36,14 @@ pub async fn per_address(State(state): State<AppState>, req: Request, next: Next
 /// routing, so the template is known; `unmatched` otherwise). Never a concrete path: ids
 /// would make one series per petition or referendum.
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    // Both are cheap clones (an `Arc<str>` and a standard method), not string copies.
+    let route = req.extensions().get::<MatchedPath>().cloned();
+    let method = req.method().clone();
     let t0 = Instant::now();
     let res = next.run(req).await;
     state.http_metrics.record(
-        &method,
-        &route,
+        method.as_str(),
+        route.as_ref().map_or("unmatched", MatchedPath::as_str),
         res.status().as_u16(),
         t0.elapsed().as_secs_f64(),
     );
