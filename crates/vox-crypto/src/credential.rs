@@ -31,6 +31,7 @@ pub const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
 /// A voter's public credential key (on the electorate list). Never the identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialPublicKey(Point);
 
 impl CredentialPublicKey {
@@ -158,6 +159,7 @@ fn transcript_sig_context(t: &mut Transcript) {
 
 /// A Schnorr signature by a credential key (a Schnorr proof of knowledge over the message).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialSignature(pub SchnorrProof);
 
 impl CredentialSignature {

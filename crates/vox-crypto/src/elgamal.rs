@@ -13,6 +13,7 @@ use crate::group::{Point, Scalar};
 
 /// The joint election public key K (never the identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElectionPublicKey(Point);
 
 impl ElectionPublicKey {
@@ -69,6 +70,7 @@ pub type Nonce = Scalar;
 
 /// An exponential ElGamal ciphertext (a, b).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ciphertext {
     /// a = r·G
     pub a: Point,

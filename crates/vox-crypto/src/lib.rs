@@ -27,6 +27,8 @@ pub mod elgamal;
 pub mod error;
 pub mod generators;
 pub mod group;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod proofs;
 pub mod threshold;
 pub mod transcript;

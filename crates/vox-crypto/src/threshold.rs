@@ -124,6 +124,7 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// Zero is rejected: a share at 0 would be the joint secret itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "u32", into = "u32")]
 pub struct TrusteeIndex(u32);
 
@@ -179,6 +180,7 @@ impl core::fmt::Display for TrusteeIndex {
 /// The ceremony's size: n trustees, any k of whom can decrypt
 /// (protocol-spec/06-ceremony.md §6.1). Always `1 ≤ k ≤ n ≤ 255`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawParams")]
 pub struct CeremonyParams {
     n: u32,
@@ -186,6 +188,7 @@ pub struct CeremonyParams {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct RawParams {
     n: u32,
@@ -403,6 +406,7 @@ fn trustee_key_transcript(trustee: TrusteeIndex, manifest_hash: &Hash32) -> Tran
 /// A trustee's published communication key with its proof of possession
 /// (protocol-spec/06-ceremony.md §6.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TrusteePublicKey {
     /// The trustee.
@@ -482,6 +486,7 @@ fn coefficient_transcript(dealer: TrusteeIndex, j: usize, manifest_hash: &Hash32
 /// The round-1 message: a trustee's hash commitment H_i to its coefficient commitments
 /// and proofs (protocol-spec/06-ceremony.md §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CeremonyCommitment {
     /// The dealer i.
@@ -493,6 +498,7 @@ pub struct CeremonyCommitment {
 /// The round-2 reveal: coefficient commitments K_ij = a_ij·G and a Schnorr proof of
 /// knowledge of each a_ij (protocol-spec/06-ceremony.md §6.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CoefficientCommitments {
     /// The dealer i.
@@ -963,6 +969,7 @@ mod hex32 {
 /// P_i(l) encrypted to trustee l by hashed ElGamal with encrypt-then-MAC
 /// (protocol-spec/06-ceremony.md §6.5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EncryptedShare {
     /// Sender i.
@@ -973,9 +980,11 @@ pub struct EncryptedShare {
     pub r: Point,
     /// Share bytes XOR k_enc.
     #[serde(with = "hex32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub ciphertext: [u8; 32],
     /// HMAC-SHA256(k_mac, R ‖ ciphertext).
     #[serde(with = "hex32")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, pattern = "^[0-9a-f]{64}$"))]
     pub tag: [u8; 32],
 }
 
@@ -1066,6 +1075,7 @@ impl EncryptedShare {
 /// Recipient l's public complaint that dealer i's share is missing, does not decrypt or
 /// fails the commitment check (protocol-spec/06-ceremony.md §6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Complaint {
     /// The accused dealer i.
@@ -1076,6 +1086,7 @@ pub struct Complaint {
 
 /// Dealer i's answer to a complaint: P_i(l) in the clear (protocol-spec/06-ceremony.md §6.6).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ComplaintAnswer {
     /// The dealer i.
@@ -1239,6 +1250,7 @@ impl KeyShare {
 /// The ceremony's public outcome: the election key K and every trustee's public share
 /// X_l (protocol-spec/06-ceremony.md §6.7). Anyone recomputes it from the reveals.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "RawJointPublicKeys")]
 pub struct JointPublicKeys {
     params: CeremonyParams,
@@ -1248,6 +1260,7 @@ pub struct JointPublicKeys {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 struct RawJointPublicKeys {
     params: CeremonyParams,
@@ -1396,6 +1409,7 @@ fn decryption_transcript(
 /// Trustee l's partial decryptions D_p = x_l·A_p of a list of ciphertexts, each with a
 /// DLEQ proof log_G X_l = log_{A_p} D_p (protocol-spec/06-ceremony.md §6.8).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DecryptionShare {
     /// The trustee l.

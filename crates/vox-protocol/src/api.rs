@@ -29,6 +29,7 @@ use crate::tally::ReferendumResult;
 
 /// Every error answer: RFC 9457 problem details (`application/problem+json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Problem {
     /// `https://vox.invalid/problems/<slug>`; the slug is machine-readable
     /// (`not-eligible`, `wrong-state`, `already-exists`, …).
@@ -50,6 +51,7 @@ pub struct Problem {
 
 /// `GET /api/v1/board`: what a client needs to check the board's answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardInfo {
     /// The board's Ed25519 key (it signs the tree heads).
     pub board_public_key: BoardPublicKey,
@@ -68,6 +70,7 @@ pub struct BoardInfo {
 
 /// One item of `GET /api/v1/board/entries`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IndexedEntry {
     /// Leaf index.
     pub index: u64,
@@ -77,6 +80,7 @@ pub struct IndexedEntry {
 
 /// `GET /api/v1/board/inclusion`: an RFC 6962 inclusion proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InclusionProof {
     /// The leaf.
     pub leaf_index: u64,
@@ -90,6 +94,7 @@ pub struct InclusionProof {
 
 /// `GET /api/v1/board/consistency`: an RFC 6962 consistency proof.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConsistencyProof {
     /// The older tree size.
     pub first: u64,
@@ -103,6 +108,7 @@ pub struct ConsistencyProof {
 /// signed (the head is named by its size, root and timestamp). The answer is that
 /// head with its cosignatures (`board::SignedTreeHead`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CosignatureRequest {
     /// The tree head's size.
@@ -117,6 +123,7 @@ pub struct CosignatureRequest {
 
 /// `POST /api/v1/roles/rotations` answer.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RoleKeyRotated {
     /// Leaf index of the `role-key-rotated` entry.
     pub leaf_index: u64,
@@ -128,6 +135,7 @@ pub struct RoleKeyRotated {
 
 /// `POST /api/v1/electorates` and `POST /api/v1/electorates/{id}/freeze` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElectorateRegistered {
     /// The electorate's id.
     pub electorate_id: String,
@@ -139,6 +147,7 @@ pub struct ElectorateRegistered {
 
 /// `POST /api/v1/enrolments` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EnrolmentOpened {
     /// The electorate's id.
     pub electorate_id: String,
@@ -148,6 +157,7 @@ pub struct EnrolmentOpened {
 
 /// `POST /api/v1/electorates/{id}/credentials` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialEnrolled {
     /// The electorate's id.
     pub electorate_id: String,
@@ -159,6 +169,7 @@ pub struct CredentialEnrolled {
 
 /// `POST /api/v1/electorates/{id}/revocations` answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CredentialRevoked {
     /// Leaf index of the `credential-revoked` entry.
     pub leaf_index: u64,
@@ -166,6 +177,7 @@ pub struct CredentialRevoked {
 
 /// Whether citizens are still enrolling in an electorate.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ElectorateState {
     /// Enrolment by code is open: the electorate cannot be used yet.
@@ -176,6 +188,7 @@ pub enum ElectorateState {
 
 /// `GET /api/v1/electorates/{id}` (by id or hash).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElectorateInfo {
     /// The list; while enrolling, the list that would be frozen now.
     pub electorate: Electorate,
@@ -215,6 +228,7 @@ impl ElectorateInfo {
 
 /// A petition's three thresholds (signatures).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Thresholds {
     /// Sponsors needed before the petition is published.
     pub sponsor: u32,
@@ -227,6 +241,7 @@ pub struct Thresholds {
 /// One line of `GET /api/v1/petitions`; also the answer of the petition acts
 /// (proposal, moderation, response, invalidation, closing).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PetitionSummary {
     /// The petition's id.
     pub id: String,
@@ -250,6 +265,7 @@ pub struct PetitionSummary {
 
 /// A published invalidation of signatures.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Invalidation {
     /// Its board entry.
     pub leaf_index: u64,
@@ -261,6 +277,7 @@ pub struct Invalidation {
 
 /// `GET /api/v1/petitions/{id}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PetitionDetail {
     /// The petition's text and rules.
     pub petition: Petition,
@@ -298,6 +315,7 @@ pub struct PetitionDetail {
 
 /// A petitions office policy and where it was set.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyInForce {
     /// The bounds.
     pub policy: PetitionPolicy,
@@ -310,6 +328,7 @@ pub struct PolicyInForce {
 /// `GET` and `POST /api/v1/petition-policy`: the policy in force, `null` when the
 /// office has set none.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PolicyView {
     /// The policy in force.
     pub policy: Option<PolicyInForce>,
@@ -317,6 +336,7 @@ pub struct PolicyView {
 
 /// `POST /api/v1/petitions/{id}/signatures` answer: the signature's leaf with its proof.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignatureAccepted {
     /// Leaf index of the signature.
     pub leaf_index: u64,
@@ -332,6 +352,7 @@ pub struct SignatureAccepted {
 
 /// Where a referendum is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ReferendumState {
     /// Trustees are running the key ceremony.
@@ -367,6 +388,7 @@ impl ReferendumState {
 
 /// A key ceremony's phase, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum CeremonyPhaseName {
     /// Trustees post commitments.
@@ -400,6 +422,7 @@ impl CeremonyPhaseName {
 /// One line of `GET /api/v1/referendums`; also the answer of open, close and
 /// close-early.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferendumSummary {
     /// The referendum's id.
     pub id: String,
@@ -419,6 +442,7 @@ pub struct ReferendumSummary {
 
 /// `POST /api/v1/referendums` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferendumCreated {
     /// The referendum's id.
     pub referendum_id: String,
@@ -432,6 +456,7 @@ pub struct ReferendumCreated {
 
 /// `GET /api/v1/referendums/{id}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferendumDetail {
     /// The manifest.
     pub manifest: Manifest,
@@ -483,6 +508,7 @@ impl ReferendumDetail {
 
 /// `GET /api/v1/referendums/{id}/ceremony`: the key ceremony so far.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CeremonyView {
     /// The phase.
     pub phase: CeremonyPhaseName,
@@ -523,6 +549,7 @@ impl CeremonyView {
 
 /// `POST /api/v1/referendums/{id}/ceremony` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CeremonyPosted {
     /// Leaf index of the message.
     pub leaf_index: u64,
@@ -535,6 +562,7 @@ pub struct CeremonyPosted {
 
 /// `POST /api/v1/referendums/{id}/audits` answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditPosted {
     /// Leaf index of the audited ballot.
     pub leaf_index: u64,
@@ -542,6 +570,7 @@ pub struct AuditPosted {
 
 /// What became of a cast ballot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum BallotStanding {
     /// It is its credential's latest ballot (it will be counted).
@@ -567,6 +596,7 @@ impl BallotStanding {
 /// `previous` (04 §4.3). `GET …/credentials/{credential}/latest-ballot` answers it or
 /// `null`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LatestBallot {
     /// Its hash.
     pub ballot_hash: Hash32,
@@ -578,6 +608,7 @@ pub struct LatestBallot {
 
 /// `GET /api/v1/referendums/{id}/ballots/{hash}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BallotStatus {
     /// The ballot's leaf.
     pub leaf_index: u64,
@@ -591,6 +622,7 @@ pub struct BallotStatus {
 
 /// `POST /api/v1/referendums/{id}/decryption-shares` answer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SharePosted {
     /// Leaf index of the share.
     pub leaf_index: u64,
@@ -602,6 +634,7 @@ pub struct SharePosted {
 
 /// One row of a result: a question's option and its total.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultRow {
     /// The question's id.
     pub question_id: String,
@@ -619,6 +652,7 @@ pub struct ResultRow {
 
 /// `GET /api/v1/referendums/{id}/result.json`: a published result as data.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ResultData {
     /// The referendum's id.
     pub referendum_id: String,
@@ -640,6 +674,7 @@ pub struct ResultData {
 
 /// A region's count.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionCount {
     /// The region.
     pub region: String,
@@ -649,6 +684,7 @@ pub struct RegionCount {
 
 /// A petition's count at the end of a day.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DayCount {
     /// `YYYY-MM-DD`, UTC.
     pub date: String,
@@ -659,6 +695,7 @@ pub struct DayCount {
 /// `GET /api/v1/petitions/{id}/counts.json`: a petition's count now, per region
 /// (groups below the petition's minimum omitted) and at the end of each day it changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CountsData {
     /// The petition's id.
     pub petition_id: String,

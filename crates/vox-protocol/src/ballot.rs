@@ -45,6 +45,7 @@ use context_labels as cl;
 
 /// The proof about a question's homomorphic sum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum SumProof {
     /// The sum encrypts exactly this constant (choose-one without blank, approve with min = max).
@@ -69,6 +70,7 @@ pub enum SumProof {
 
 /// A score option's commitment and link proof (range proven in the aggregate).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScoreProof {
     /// C = score·G + s·H.
     pub commitment: Point,
@@ -78,6 +80,7 @@ pub struct ScoreProof {
 
 /// The encrypted answer to one question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Answer {
     /// One ciphertext per option (one in all for yes-no).
     pub ciphertexts: Vec<Ciphertext>,
@@ -94,6 +97,7 @@ pub struct Answer {
 
 /// A cast ballot.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Ballot {
     /// [`BALLOT_VERSION`].
     pub version: u32,
@@ -134,6 +138,7 @@ pub struct BallotSecrets {
 
 /// A spoiled ballot opened for a Benaloh audit: never counted.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditedBallot {
     /// The ballot as it was prepared (not cast).
     pub ballot: Ballot,

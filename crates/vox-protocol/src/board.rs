@@ -86,6 +86,7 @@ impl<'de> Deserialize<'de> for Sig {
 
 /// A tree head: size, root and time.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TreeHead {
     /// Number of leaves.
     pub tree_size: u64,
@@ -111,6 +112,7 @@ impl TreeHead {
 
 /// A witness's cosignature on a tree head it checked for consistency.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cosignature {
     /// The witness key.
     pub witness: BoardPublicKey,
@@ -120,6 +122,7 @@ pub struct Cosignature {
 
 /// A tree head signed by the log's key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedTreeHead {
     /// The head.
     #[serde(flatten)]
@@ -178,6 +181,7 @@ impl SignedTreeHead {
 
 /// A board entry: what happened, and when the board recorded it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BoardEntry {
     /// Unix ms, non-decreasing along the log.
     pub timestamp_ms: i64,
@@ -187,6 +191,7 @@ pub struct BoardEntry {
 
 /// The encrypted tally of a closed referendum: the sum of exactly the counted ballots.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EncryptedTally {
     /// The referendum.
     pub referendum_id: String,
@@ -200,6 +205,7 @@ pub struct EncryptedTally {
 
 /// Every kind of public message (protocol-spec/08-board.md §8.2, table 8.1).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Payload {
     /// The first entry of every log: its name, the role keys, the witness policy, signed
@@ -700,6 +706,7 @@ impl BoardEntry {
 /// A voter's receipt: the board's signed statement that a ballot is at a leaf index,
 /// with the inclusion proof against a signed tree head (protocol-spec/08-board.md §8.5).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     /// Referendum.
     pub referendum_id: String,

@@ -30,6 +30,7 @@ pub const TRUSTEE_MESSAGE_PURPOSE: &[u8] = b"trustee-message";
 
 /// What a trustee says in the ceremony.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "step", rename_all = "kebab-case")]
 #[allow(clippy::large_enum_variant)] // one message per trustee and round: boxing buys nothing
 pub enum CeremonyBody {
@@ -66,6 +67,7 @@ pub enum CeremonyBody {
 
 /// A trustee's signed ceremony message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CeremonyMessage {
     /// The referendum.
     pub referendum_id: String,
@@ -79,6 +81,7 @@ pub struct CeremonyMessage {
 
 /// A trustee's signed decryption share of an encrypted tally.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DecryptionShareMessage {
     /// The referendum.
     pub referendum_id: String,
@@ -287,6 +290,7 @@ impl DecryptionShareMessage {
 
 /// Where the ceremony is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "phase", rename_all = "kebab-case")]
 pub enum CeremonyPhase {
     /// Waiting for every trustee's commitment hash.

@@ -73,6 +73,7 @@ pub fn fingerprint(hash: &Hash32) -> String {
 /// the device uses; others are ignored when parsed from that JSON). The manifest and the
 /// key are claims to check, the leaf indices are hints of where the evidence is.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferendumClaims {
     /// The manifest the server shows.
     pub manifest: Manifest,
@@ -98,6 +99,7 @@ pub struct ReferendumClaims {
 /// A board leaf as the server served it (`GET /api/v1/board/entries`), with its audit
 /// path under the signed tree head (`GET /api/v1/board/inclusion`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProvedLeaf {
     /// Leaf index.
     pub index: u64,

@@ -13,6 +13,7 @@ use crate::error::{ProtocolError, Result};
 
 /// One eligible credential, with an optional region for per-region petition counts.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ElectorateEntry {
     /// The credential's public key.
     pub credential: CredentialPublicKey,
@@ -23,6 +24,7 @@ pub struct ElectorateEntry {
 
 /// A published electorate. Its hash is referenced by manifests and petitions.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Electorate {
     /// Identifier chosen by the authority.
     pub id: String,
@@ -254,6 +256,7 @@ pub const ENROLMENT_PURPOSE: &[u8] = b"enrolment-request";
 /// key; the secret never leaves the device, so no registrar, server or tool of vox ever
 /// holds a citizen's credential.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentRequest {
     /// The electorate asked for.

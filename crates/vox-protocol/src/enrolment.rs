@@ -132,6 +132,7 @@ impl EnrolmentCode {
 
 /// The registrar's count of codes for one region.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RegionCount {
     /// The region (absent: no region).
@@ -144,6 +145,7 @@ pub struct RegionCount {
 /// The registrar's commitment to the codes of an electorate (payload of
 /// `enrolment-opened`, tag 20).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct EnrolmentOpening {
     /// The electorate's id (new on this log).
@@ -333,6 +335,7 @@ struct Book {
 
 /// Counts an observer compares: codes committed and credentials enrolled per region.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RegionTally {
     /// Region (absent: no region).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -33,6 +33,8 @@ pub mod error;
 pub mod manifest;
 pub mod merkle;
 pub mod merkle_nodes;
+#[cfg(feature = "openapi")]
+mod openapi;
 pub mod petition;
 pub mod record;
 pub mod roles;

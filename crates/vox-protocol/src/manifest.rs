@@ -25,6 +25,7 @@ pub const MAX_SLOT_VALUE: u64 = 1 << 34;
 
 /// What a voter may answer to a question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum QuestionKind {
     /// Yes or no, no blank. One ciphertext encrypting 1 (yes) or 0 (no): the fast path.
@@ -50,6 +51,7 @@ pub enum QuestionKind {
 
 /// One question of a referendum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Question {
     /// Stable identifier (unique within the manifest).
     pub id: String,
@@ -81,6 +83,7 @@ impl Question {
 
 /// A trustee as named in the manifest: index (1-based) and public key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TrusteeInfo {
     /// 1-based trustee index (the evaluation point of its key share).
     pub index: u32,
@@ -92,6 +95,7 @@ pub struct TrusteeInfo {
 
 /// Everything that defines a referendum before its key exists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Manifest {
     /// Format version ([`MANIFEST_VERSION`]).
     pub version: u32,

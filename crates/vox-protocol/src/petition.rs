@@ -28,6 +28,7 @@ pub const SIGNATURE_PURPOSE: &[u8] = b"petition-signature";
 
 /// The text and rules of a petition, fixed at proposal time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Petition {
     /// Identifier on this board.
     pub id: String,
@@ -125,6 +126,7 @@ impl Petition {
 /// rules only; one that breaks it is refused by the server and fails the verifier
 /// (V6.7). A bound that is `None` is not enforced; an empty policy lifts every bound.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PetitionPolicy {
     /// Least `sponsor_threshold` a proposal may ask for.
@@ -309,6 +311,7 @@ impl PetitionPolicy {
 
 /// A proposal: the petition signed by its proposer's credential (the first sponsor).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PetitionProposal {
     /// The petition.
     pub petition: Petition,
@@ -366,6 +369,7 @@ impl PetitionProposal {
 
 /// Sign or withdraw.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum SignatureAction {
     /// Add my signature.
@@ -376,6 +380,7 @@ pub enum SignatureAction {
 
 /// A citizen's signature on (or withdrawal from) a petition.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PetitionSignature {
     /// Which petition.
     pub petition_id: String,
@@ -488,6 +493,7 @@ impl PetitionSignature {
 
 /// Where a petition is in its lifecycle.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum PetitionStage {
     /// Gathering sponsors.
@@ -517,6 +523,7 @@ impl PetitionStage {
 
 /// A moderation decision.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum Moderation {
     /// Publish; open until `closes_at`.
@@ -533,6 +540,7 @@ pub enum Moderation {
 
 /// Which threshold was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum ThresholdKind {
     /// Enough sponsors for moderation.

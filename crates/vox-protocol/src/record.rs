@@ -31,6 +31,7 @@ pub const TREE_HEADS_FILE: &str = "tree-heads.jsonl";
 
 /// The record header.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RecordHeader {
     /// Always [`RECORD_FORMAT`].

@@ -40,6 +40,7 @@ pub const ROLE_KEY_LABEL: &[u8] = b"vox/v2/role-key\0";
 
 /// Who acts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// Runs the board: signs tree heads and receipts.
@@ -112,6 +113,7 @@ impl Canonical for Role {
 
 /// Which witnesses must cosign, and how many of them (protocol-spec/11-roles.md §11.2).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WitnessPolicy {
     /// The witnesses' Ed25519 keys.
@@ -124,6 +126,7 @@ pub struct WitnessPolicy {
 
 /// A link to the log this one replaces (re-genesis after a compromise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LogLink {
     /// The predecessor's log id.
@@ -136,6 +139,7 @@ pub struct LogLink {
 
 /// One role's signature on a genesis.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleSignature {
     /// Who signed.
@@ -146,6 +150,7 @@ pub struct RoleSignature {
 
 /// The current public key of each role.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RoleKeys {
     /// Board operator (tree heads, receipts).
@@ -181,6 +186,7 @@ impl RoleKeys {
 
 /// The first entry of every log (protocol-spec/11-roles.md §11.2).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Genesis {
     /// The log's name: printable ASCII without spaces or `+`, 1–255 bytes (usable as a
@@ -371,6 +377,7 @@ impl Canonical for Genesis {
 
 /// A role's signature on one of its acts (protocol-spec/11-roles.md §11.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ActSignature {
     /// When the role signed it (Unix ms, the role's clock; also makes every act unique).

@@ -11,6 +11,7 @@ use crate::manifest::{Manifest, QuestionKind};
 
 /// The published result: counts per option per question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReferendumResult {
     /// Referendum.
     pub referendum_id: String,

@@ -188,8 +188,9 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let (shutdown_http, http_rx) = watch::channel(false);
     let app = api::router(state.clone())
         .merge(
-            axum::Router::new()
-                .route("/metrics", axum::routing::get(middleware::scrape))
+            api::openapi::metrics_routes()
+                .split_for_parts()
+                .0
                 .with_state(state.clone()),
         )
         // Outside the API's own middleware, so rate-limited and refused requests are

@@ -51,6 +51,16 @@ pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> R
 }
 
 /// `GET /metrics`: the Prometheus text exposition (`crate::metrics`).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "service",
+    summary = "Prometheus text exposition (requests, latencies, ballots and signatures accepted, board size, batch sizes, witness lag)",
+    responses(
+        (status = 200, description = "Prometheus text format 0.0.4", body = String, content_type = "text/plain"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 pub async fn scrape(State(state): State<AppState>) -> Response {
     let witnessed = match crate::board::largest_cosigned_size(&state.board).await {
         Ok(s) => s,

@@ -368,11 +368,24 @@ impl Resp {
     }
 }
 
-/// Blocking client.
+/// One request and its answer, as the client saw it (`Client::exchanges`).
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub method: String,
+    /// The path with its query string.
+    pub path: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub body: String,
+}
+
+/// Blocking client. It keeps every exchange (`exchanges`), for tests that check the
+/// answers of a whole run afterwards (e.g. against the OpenAPI document).
 #[derive(Clone)]
 pub struct Client {
     pub base: String,
     agent: ureq::Agent,
+    log: std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>,
 }
 
 impl Client {
@@ -383,6 +396,7 @@ impl Client {
                 .timeout(Duration::from_secs(120))
                 .max_idle_connections_per_host(64)
                 .build(),
+            log: Default::default(),
         }
     }
 
@@ -411,12 +425,31 @@ impl Client {
         let status = r.status();
         let retry_after = r.header("Retry-After").map(str::to_owned);
         let content_type = r.header("Content-Type").map(str::to_owned);
+        let body = r.into_string().unwrap();
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(Exchange {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                status,
+                content_type: content_type.clone(),
+                body: body.clone(),
+            });
         Resp {
             status,
-            body: r.into_string().unwrap(),
+            body,
             retry_after,
             content_type,
         }
+    }
+
+    /// Every exchange so far (of this client and its clones), oldest first.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.log
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
     }
 
     pub fn get(&self, path: &str) -> Resp {

@@ -13,6 +13,7 @@ use crate::transcript::{labels, TranscriptProtocol};
 
 /// Proof that log_G X = log_Y D: (T1, T2, z) with z·G = T1 + c·X and z·Y = T2 + c·D.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DleqProof {
     /// T1 = w·G.
     pub t1: Point,
@@ -113,6 +114,7 @@ impl DleqProof {
 /// Proof that ciphertext (A, B) encrypts the public constant L:
 /// DLEQ log_G A = log_K (B − L·G) with witness R (the sum of the nonces).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ConstantProof(pub DleqProof);
 
 fn constant_statement(

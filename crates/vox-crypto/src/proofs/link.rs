@@ -18,6 +18,7 @@ use crate::transcript::{labels, TranscriptProtocol};
 
 /// (T_a, T_b, T_C, z_m, z_r, z_s).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct LinkProof {
     /// T_a = w_r·G.
     pub ta: Point,

@@ -12,6 +12,7 @@ use crate::transcript::{labels, TranscriptProtocol};
 
 /// Proof (T, z): z·G = T + c·X.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SchnorrProof {
     /// Commitment T = w·G.
     pub t: Point,

@@ -21,6 +21,7 @@ use crate::transcript::{labels, TranscriptProtocol};
 
 /// (T₀, T₁, c₀, c₁, z₀, z₁); branch j proves (a, b − j·G) = r·(G, K).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ZeroOneProof {
     /// Branch 0 commitment (on G).
     pub t0a: Point,

@@ -2,31 +2,42 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
 use vox_protocol::api::{BoardInfo, ConsistencyProof, InclusionProof};
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 
 use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{ApiJson, ApiResult, JsonResponse, QueryParams};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// Most entries or tree heads per page.
 pub const PAGE: u64 = 1000;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/board", get(info))
-        .route("/api/v1/board/tree-head", get(tree_head))
-        .route("/api/v1/board/tree-heads", get(tree_heads))
-        .route("/api/v1/board/entries", get(entries))
-        .route("/api/v1/board/inclusion", get(inclusion))
-        .route("/api/v1/board/consistency", get(consistency))
-        .route("/api/v1/board/cosignatures", post(cosign))
-        .route("/api/v1/record", get(record))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(info))
+        .routes(routes!(tree_head))
+        .routes(routes!(tree_heads))
+        .routes(routes!(entries))
+        .routes(routes!(inclusion))
+        .routes(routes!(consistency))
+        .routes(routes!(cosign))
+        .routes(routes!(record))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board",
+    tag = "board",
+    summary = "Board key, log id, size, witnesses, the genesis and the roles' current keys",
+    responses(
+        (status = 200, description = "the board", body = vox_protocol::api::BoardInfo),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn info(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let sth = s.board.latest_sth().await?;
@@ -51,15 +62,55 @@ async fn info(State(s): State<AppState>) -> ApiResult {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/tree-head",
+    tag = "board",
+    summary = "Latest signed tree head",
+    responses(
+        (status = 200, description = "the latest head", body = vox_protocol::board::SignedTreeHead),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn tree_head(State(s): State<AppState>) -> ApiResult {
     JsonResponse::ok(&s.board.latest_sth().await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/tree-heads",
+    tag = "board",
+    summary = "Every signed tree head (?since=SIZE)",
+    params(
+        ("since" = Option<u64>, Query, description = "Smallest tree size (default 0)"),
+    ),
+    responses(
+        (status = 200, description = "heads of size ≥ since, oldest first (at most 1000)", body = Vec<vox_protocol::board::SignedTreeHead>),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn tree_heads(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     let since = q.opt_u64("since")?.unwrap_or(0);
     JsonResponse::ok(&s.board.sths_since(since, PAGE as i64).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/entries",
+    tag = "board",
+    summary = "Entries start ≤ i < end (at most 1000)",
+    params(
+        ("start" = u64, Query, description = "First leaf index"),
+        ("end" = u64, Query, description = "One past the last leaf index"),
+    ),
+    responses(
+        (status = 200, description = "the entries", body = Vec<vox_protocol::api::IndexedEntry>),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn entries(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     let start = q.u64("start")?;
     let end = q.u64("end")?;
@@ -86,6 +137,21 @@ async fn entries(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/inclusion",
+    tag = "board",
+    summary = "Inclusion proof (?index=&tree_size=)",
+    params(
+        ("index" = u64, Query, description = "The leaf"),
+        ("tree_size" = Option<u64>, Query, description = "The tree (default: the current size)"),
+    ),
+    responses(
+        (status = 200, description = "the proof", body = vox_protocol::api::InclusionProof),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     let index = q.u64("index")?;
     let size = s.board.size().await?;
@@ -111,6 +177,21 @@ async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/consistency",
+    tag = "board",
+    summary = "Consistency proof (?first=&second=)",
+    params(
+        ("first" = u64, Query, description = "Older tree size"),
+        ("second" = u64, Query, description = "Newer tree size"),
+    ),
+    responses(
+        (status = 200, description = "the proof", body = vox_protocol::api::ConsistencyProof),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     let first = q.u64("first")?;
     let second = q.u64("second")?;
@@ -138,6 +219,21 @@ async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
 /// The body of `POST /api/v1/board/cosignatures` (also parsed by the body checks).
 pub(crate) use vox_protocol::api::CosignatureRequest as CosignRequest;
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/board/cosignatures",
+    tag = "board",
+    summary = "Witness cosignature of a tree head",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::api::CosignatureRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "the head with its cosignatures", body = vox_protocol::board::SignedTreeHead),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>) -> ApiResult {
     // The board's witnesses: those the genesis names (its witness policy, 11 §11.2) and
     // any the operator configured besides.
@@ -172,6 +268,21 @@ async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>)
     JsonResponse::created(&sth)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/record",
+    tag = "board",
+    summary = "Record header (?referendum= or ?petition=)",
+    params(
+        ("referendum" = Option<String>, Query, description = "A referendum id"),
+        ("petition" = Option<String>, Query, description = "A petition id"),
+    ),
+    responses(
+        (status = 200, description = "the header of the election record", body = vox_protocol::record::RecordHeader),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn record(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     s.board.catch_up().await?;
     let referendum_id = q.get("referendum").map(str::to_owned);

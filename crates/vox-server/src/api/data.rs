@@ -11,8 +11,6 @@
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use vox_protocol::api::{CountsData, DayCount, RegionCount, ResultData, ResultRow};
 use vox_protocol::time::utc_date;
@@ -21,15 +19,17 @@ use crate::app::AppState;
 use crate::error::AppError;
 use crate::extract::{ApiResult, JsonResponse};
 use crate::state::{Derived, ReferendumInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/referendums.csv", get(referendums_csv))
-        .route("/api/v1/referendums/{id}/result.csv", get(result_csv))
-        .route("/api/v1/referendums/{id}/result.json", get(result_json))
-        .route("/api/v1/petitions/{id}/counts.csv", get(counts_csv))
-        .route("/api/v1/petitions/{id}/counts.json", get(counts_json))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(referendums_csv))
+        .routes(routes!(result_csv))
+        .routes(routes!(result_json))
+        .routes(routes!(counts_csv))
+        .routes(routes!(counts_json))
 }
 
 /// A CSV body with its content type and a file name for the download.
@@ -96,6 +96,17 @@ fn turnout(counted: u64, electorate: Option<u64>) -> Option<String> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums.csv",
+    tag = "open data",
+    summary = "Open data: every referendum with its state, counted ballots and turnout, as CSV",
+    responses(
+        (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn referendums_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -176,12 +187,40 @@ fn result_data(st: &Derived, id: &str) -> Result<ResultData, AppError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/result.json",
+    tag = "open data",
+    summary = "Open data: the result per question and option, with turnout",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "the result", body = vox_protocol::api::ResultData),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn result_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let data = result_data(&s.board.read(), &id)?;
     JsonResponse::ok(&data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/result.csv",
+    tag = "open data",
+    summary = "Open data: the result per question and option, with turnout, as CSV",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn result_csv(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -245,12 +284,40 @@ fn counts_data(st: &Derived, id: &str) -> Result<CountsData, AppError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petitions/{id}/counts.json",
+    tag = "open data",
+    summary = "Open data: a petition's count in total, per region (small groups withheld) and per day",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+    ),
+    responses(
+        (status = 200, description = "the counts", body = vox_protocol::api::CountsData),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn counts_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let data = counts_data(&s.board.read(), &id)?;
     JsonResponse::ok(&data)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petitions/{id}/counts.csv",
+    tag = "open data",
+    summary = "Open data: a petition's count in total, per region (small groups withheld) and per day, as CSV",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+    ),
+    responses(
+        (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn counts_csv(
     State(s): State<AppState>,
     Path(id): Path<String>,

@@ -9,8 +9,6 @@
 //! board head just before appending: the same replay the verifier runs over the record.
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::Router;
 use vox_crypto::Hash32;
 use vox_protocol::api::{
     CredentialEnrolled, CredentialRevoked, ElectorateInfo, ElectorateRegistered, ElectorateState,
@@ -26,18 +24,36 @@ use crate::app::AppState;
 use crate::error::{enrolment_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::Derived;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/electorates", post(register))
-        .route("/api/v1/electorates/{id}", get(show))
-        .route("/api/v1/enrolments", post(open))
-        .route("/api/v1/electorates/{id}/credentials", post(enrol))
-        .route("/api/v1/electorates/{id}/revocations", post(revoke))
-        .route("/api/v1/electorates/{id}/freeze", post(freeze))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(show))
+        .routes(routes!(open))
+        .routes(routes!(enrol))
+        .routes(routes!(revoke))
+        .routes(routes!(freeze))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/electorates",
+    tag = "electorates",
+    summary = "Register an electorate (registrar act)",
+    description = r#"The body is the board payload of the act, signed by the registrar's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "registered", body = vox_protocol::api::ElectorateRegistered),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn register(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -71,6 +87,22 @@ async fn register(
 
 /// `POST /api/v1/enrolments`: the registrar's commitment to the codes of a new
 /// electorate.
+#[utoipa::path(
+    post,
+    path = "/api/v1/enrolments",
+    tag = "electorates",
+    summary = "Open enrolment by one-time codes: commit to the codes' hashes (registrar act)",
+    description = r#"The body is the board payload of the act, signed by the registrar's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "opened", body = vox_protocol::api::EnrolmentOpened),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn open(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -114,6 +146,23 @@ async fn check_enrol_fresh(s: &AppState, req: &EnrolmentRequest) -> Result<(), A
 /// credential with a one-time code. No authority act: the credential signs the request
 /// (the code inside), which proves the device holds the secret. The secret itself never
 /// reaches the server.
+#[utoipa::path(
+    post,
+    path = "/api/v1/electorates/{id}/credentials",
+    tag = "electorates",
+    summary = "Enrol a credential with a one-time code (signed by the credential; no act)",
+    description = r#"404 unknown electorate; 422 `code-not-committed`, `region` (replacement region) or `invalid` (code not normalised, bad signature); 409 `code-spent`, `credential-enrolled`, `electorate-frozen`."#,
+    params(
+        ("id" = String, Path, description = "The electorate id or its hash"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::electorate::EnrolmentRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "enrolled", body = vox_protocol::api::CredentialEnrolled),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn enrol(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -146,6 +195,23 @@ async fn enrol(
 
 /// `POST /api/v1/electorates/{id}/revocations`: the registrar revokes a credential,
 /// optionally committing to one replacement code.
+#[utoipa::path(
+    post,
+    path = "/api/v1/electorates/{id}/revocations",
+    tag = "electorates",
+    summary = "Revoke a credential, optionally committing to a replacement code (registrar act)",
+    description = r#"The body is the board payload of the act, signed by the registrar's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule. 409 `not-current`."#,
+    params(
+        ("id" = String, Path, description = "The electorate id or its hash"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "revoked", body = vox_protocol::api::CredentialRevoked),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn revoke(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -181,6 +247,23 @@ async fn revoke(
 
 /// `POST /api/v1/electorates/{id}/freeze`: enrolment ends; the electorate is the list
 /// of enrolled, non-revoked credentials, whose hash the act names.
+#[utoipa::path(
+    post,
+    path = "/api/v1/electorates/{id}/freeze",
+    tag = "electorates",
+    summary = "Freeze an electorate enrolled by code (registrar act)",
+    description = r#"The body is the board payload of the act, signed by the registrar's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule. 409 `frozen`; 422 `hash-mismatch` naming the hash of the credentials enrolled now."#,
+    params(
+        ("id" = String, Path, description = "The electorate id or its hash"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "frozen", body = vox_protocol::api::ElectorateRegistered),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn freeze(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -239,6 +322,20 @@ async fn freeze(
 
 /// `GET /api/v1/electorates/{id}`, by id or hash. While enrolling, the electorate is the
 /// list that would be frozen now (by id only: it has no hash of its own yet).
+#[utoipa::path(
+    get,
+    path = "/api/v1/electorates/{id}",
+    tag = "electorates",
+    summary = "An electorate (by id or hash): state (enrolling or frozen), the list (while enrolling: the one that would be frozen now) and its hash, committed and enrolled counts per region, revoked credentials, unspent codes",
+    params(
+        ("id" = String, Path, description = "The electorate id or its hash"),
+    ),
+    responses(
+        (status = 200, description = "the electorate", body = vox_protocol::api::ElectorateInfo),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let enrolling = {

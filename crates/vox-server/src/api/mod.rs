@@ -20,15 +20,9 @@ use crate::error::AppError;
 /// first): request tracing, per-address rate limit, body limit + Idempotency-Key.
 pub fn router(state: AppState) -> Router {
     let web = crate::web::web_router(state.config.web_dir.clone());
-    Router::new()
-        .merge(service::routes())
-        .merge(board::routes())
-        .merge(data::routes())
-        .merge(electorates::routes())
-        .merge(petitions::routes())
-        .merge(referendums::routes())
-        .merge(roles::routes())
-        .with_state(state.clone())
+    // The routes and the OpenAPI document come from one registration (`openapi.rs`).
+    let (api, _) = openapi::api_routes().split_for_parts();
+    api.with_state(state.clone())
         // The pages (if configured) answer every other GET path.
         .merge(web)
         .fallback(|| async { AppError::not_found("resource", "at this path") })

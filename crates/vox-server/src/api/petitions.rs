@@ -8,8 +8,6 @@ use std::sync::Arc;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
 use vox_crypto::Hash32;
 use vox_protocol::api::{
     Invalidation, PetitionDetail, PetitionSummary, PolicyInForce, PolicyView, SignatureAccepted,
@@ -27,19 +25,21 @@ use crate::board::WriteTx;
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{Derived, ElectorateInfo, PetitionInfo};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/petitions", get(list).post(propose))
-        .route("/api/v1/petitions.csv", get(list_csv))
-        .route("/api/v1/petitions/{id}", get(show))
-        .route("/api/v1/petitions/{id}/signatures", post(sign))
-        .route("/api/v1/petitions/{id}/moderation", post(moderate))
-        .route("/api/v1/petitions/{id}/response", post(respond))
-        .route("/api/v1/petitions/{id}/invalidations", post(invalidate))
-        .route("/api/v1/petitions/{id}/close", post(close))
-        .route("/api/v1/petition-policy", get(show_policy).post(set_policy))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, propose))
+        .routes(routes!(list_csv))
+        .routes(routes!(show))
+        .routes(routes!(sign))
+        .routes(routes!(moderate))
+        .routes(routes!(respond))
+        .routes(routes!(invalidate))
+        .routes(routes!(close))
+        .routes(routes!(show_policy, set_policy))
 }
 
 fn thresholds(p: &Petition) -> Thresholds {
@@ -76,6 +76,17 @@ fn reached(t: &PetitionTracker) -> Vec<ThresholdKind> {
     .collect()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petitions",
+    tag = "petitions",
+    summary = "Petition summaries",
+    responses(
+        (status = 200, description = "every petition", body = Vec<vox_protocol::api::PetitionSummary>),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let now = s.board.clock.now_ms();
@@ -93,6 +104,17 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     v.as_ref().map(ToString::to_string).unwrap_or_default()
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petitions.csv",
+    tag = "petitions",
+    summary = "Petition summaries as CSV",
+    responses(
+        (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     s.board.catch_up().await?;
     let now = s.board.clock.now_ms();
@@ -150,6 +172,20 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     Ok(res)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petitions/{id}",
+    tag = "petitions",
+    summary = "A petition with counts and region counts",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+    ),
+    responses(
+        (status = 200, description = "the petition", body = vox_protocol::api::PetitionDetail),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let now = s.board.clock.now_ms();
@@ -211,6 +247,21 @@ pub fn unusable_electorate(st: &Derived, hash: &Hash32, field: &str) -> AppError
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions",
+    tag = "petitions",
+    summary = "Propose a petition (credential-signed)",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::petition::PetitionProposal, content_type = "application/json"),
+    responses(
+        (status = 201, description = "proposed", body = vox_protocol::api::PetitionSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn propose(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -297,6 +348,17 @@ fn policy_in_force(p: &crate::state::PolicyInForce) -> PolicyInForce {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/petition-policy",
+    tag = "petitions",
+    summary = r#"The petitions office's bounds in force on new proposals ({"policy": null} when none)"#,
+    responses(
+        (status = 200, description = "the policy", body = vox_protocol::api::PolicyView),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn show_policy(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -308,6 +370,22 @@ async fn show_policy(State(s): State<AppState>) -> ApiResult {
 /// `POST /api/v1/petition-policy`: a signed `petition-policy-set` act (petitions office).
 /// It replaces the policy in force for every later proposal; petitions already proposed
 /// keep the rules they were proposed under.
+#[utoipa::path(
+    post,
+    path = "/api/v1/petition-policy",
+    tag = "petitions",
+    summary = "Set the bounds every later proposal must respect (petitions-office act; a proposal outside them is 422 policy-violation)",
+    description = r#"The body is the board payload of the act, signed by the petitions office's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "set", body = vox_protocol::api::PolicyView),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn set_policy(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -360,6 +438,22 @@ fn tracker_copy(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/signatures",
+    tag = "petitions",
+    summary = "Sign or withdraw (credential-signed)",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::petition::PetitionSignature, content_type = "application/json"),
+    responses(
+        (status = 201, description = "accepted, with the tree head and inclusion proof of its entry", body = vox_protocol::api::SignatureAccepted),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn sign(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -452,6 +546,23 @@ fn moderation_error(e: vox_protocol::ProtocolError) -> AppError {
     a
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/moderation",
+    tag = "petitions",
+    summary = "Publish or reject (petitions-office act)",
+    description = r#"The body is the board payload of the act, signed by the petitions office's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "moderated", body = vox_protocol::api::PetitionSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn moderate(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -483,6 +594,23 @@ async fn moderate(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/response",
+    tag = "petitions",
+    summary = "Official response (petitions-office act)",
+    description = r#"The body is the board payload of the act, signed by the petitions office's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "responded", body = vox_protocol::api::PetitionSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn respond(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -508,6 +636,23 @@ async fn respond(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/invalidations",
+    tag = "petitions",
+    summary = "Invalidate signatures with a public reason (petitions-office act)",
+    description = r#"The body is the board payload of the act, signed by the petitions office's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "invalidated", body = vox_protocol::api::PetitionSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn invalidate(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -537,6 +682,21 @@ async fn invalidate(
 
 /// Close a petition at or after its deadline: a system step anyone may trigger (the
 /// server's own sweep does it too); the tracker refuses it before `closes_at`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/close",
+    tag = "petitions",
+    summary = "Close at or after the deadline (anyone; the server also does it)",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    responses(
+        (status = 200, description = "closed", body = vox_protocol::api::PetitionSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn close(
     State(s): State<AppState>,
     Path(id): Path<String>,

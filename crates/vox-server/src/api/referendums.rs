@@ -9,8 +9,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{Path, State};
-use axum::routing::{get, post};
-use axum::Router;
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
 use rand::rngs::OsRng;
@@ -46,31 +44,26 @@ use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::rules::{voting_window, wrong_state};
 use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
 use crate::writer::PendingBallot;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    let r = "/api/v1/referendums/{id}";
-    Router::new()
-        .route("/api/v1/referendums", get(list).post(create))
-        .route(r, get(show))
-        .route(
-            &format!("{r}/ceremony"),
-            get(ceremony).post(ceremony_message),
-        )
-        .route(&format!("{r}/open"), post(open))
-        .route(&format!("{r}/ballots"), post(cast))
-        .route(&format!("{r}/ballots/{{ballot_hash}}"), get(ballot_status))
-        .route(
-            &format!("{r}/credentials/{{credential}}/latest-ballot"),
-            get(latest_ballot),
-        )
-        .route(&format!("{r}/audits"), post(audit))
-        .route(&format!("{r}/close"), post(close))
-        .route(&format!("{r}/close-early"), post(close_early))
-        .route(&format!("{r}/tally"), get(get_tally).post(compute_tally))
-        .route(&format!("{r}/decryption-shares"), post(decryption_share))
-        .route(&format!("{r}/publish"), post(publish))
-        .route(&format!("{r}/result"), get(result))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(show))
+        .routes(routes!(ceremony, ceremony_message))
+        .routes(routes!(open))
+        .routes(routes!(cast))
+        .routes(routes!(ballot_status))
+        .routes(routes!(latest_ballot))
+        .routes(routes!(audit))
+        .routes(routes!(close))
+        .routes(routes!(close_early))
+        .routes(routes!(get_tally, compute_tally))
+        .routes(routes!(decryption_share))
+        .routes(routes!(publish))
+        .routes(routes!(result))
 }
 
 /// The wire name of a ceremony phase.
@@ -189,6 +182,17 @@ async fn blocking<T: Send + 'static>(
 
 // ---- list, create, show ------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums",
+    tag = "referendums",
+    summary = "Referendum summaries",
+    responses(
+        (status = 200, description = "every referendum", body = Vec<vox_protocol::api::ReferendumSummary>),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn list(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -201,6 +205,22 @@ async fn list(State(s): State<AppState>) -> ApiResult {
     JsonResponse::ok(&out)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums",
+    tag = "referendums",
+    summary = "Create a referendum from a manifest (election-authority act)",
+    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "created", body = vox_protocol::api::ReferendumCreated),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn create(
     State(s): State<AppState>,
     MaybeIdem(idem): MaybeIdem,
@@ -273,6 +293,20 @@ async fn counted_now(s: &AppState, id: &str) -> Result<u64, AppError> {
     Ok(to_u64(n))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}",
+    tag = "referendums",
+    summary = "A referendum (with leaf_index, ceremony_leaves, completed_leaf and role_rotation_leaves: where a device finds the entries defining its key)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "the referendum", body = vox_protocol::api::ReferendumDetail),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let needs_count = {
@@ -317,6 +351,20 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
 
 // ---- key ceremony --------------------------------------------------------------------
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/ceremony",
+    tag = "referendums",
+    summary = "Key ceremony state",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "the ceremony", body = vox_protocol::api::CeremonyView),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -366,6 +414,22 @@ fn ceremony_error(e: ProtocolError) -> AppError {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/ceremony",
+    tag = "referendums",
+    summary = "Trustee ceremony message (trustee-signed)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::ceremony::CeremonyMessage, content_type = "application/json"),
+    responses(
+        (status = 201, description = "accepted", body = vox_protocol::api::CeremonyPosted),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn ceremony_message(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -432,6 +496,23 @@ fn referendum_act(kind: ActKind, body: &[u8], id: &str) -> Result<Payload, AppEr
     Ok(payload)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/open",
+    tag = "referendums",
+    summary = "Open voting (election-authority act)",
+    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "opened", body = vox_protocol::api::ReferendumSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn open(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -459,6 +540,23 @@ async fn open(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/close",
+    tag = "referendums",
+    summary = "Close voting at or after the manifest's closes_at (election-authority act; before closes_at: 422 early-close-needs-reason)",
+    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn close(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -496,6 +594,23 @@ async fn close(
     .await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/close-early",
+    tag = "referendums",
+    summary = "Close voting before the manifest's closes_at, with a public reason (election-authority act; at or after closes_at: 422 not-early)",
+    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn close_early(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -561,6 +676,23 @@ fn ciphertext_blob(ballot: &Ballot) -> Vec<u8> {
     out
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/ballots",
+    tag = "referendums",
+    summary = "Cast a ballot; answers a signed receipt (200 for a re-post)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::ballot::Ballot, content_type = "application/json"),
+    responses(
+        (status = 201, description = "cast: the signed receipt", body = vox_protocol::board::Receipt),
+        (status = 200, description = "already cast: its receipt", body = vox_protocol::board::Receipt),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn cast(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -649,6 +781,21 @@ async fn cast(
 /// it too). Public like the ballots themselves (each names its credential); the device
 /// checks what it is told: a hash it did not cast is an alarm, a wrong hash only gets its
 /// next ballot refused.
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/credentials/{credential}/latest-ballot",
+    tag = "referendums",
+    summary = "A credential's latest ballot: what its next ballot names as `previous`",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("credential" = String, Path, description = "The credential public key (hex)"),
+    ),
+    responses(
+        (status = 200, description = "the latest ballot, or null", body = Option<vox_protocol::api::LatestBallot>),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn latest_ballot(
     State(s): State<AppState>,
     Path((id, credential)): Path<(String, String)>,
@@ -687,6 +834,21 @@ fn hash_column(bytes: Vec<u8>) -> Result<Hash32, AppError> {
         .map_err(|_| AppError::internal("a stored ballot hash is not 32 bytes"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/ballots/{ballot_hash}",
+    tag = "referendums",
+    summary = "Ballot status: counted, superseded or audited",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("ballot_hash" = String, Path, description = "The ballot hash (hex)"),
+    ),
+    responses(
+        (status = 200, description = "its standing", body = vox_protocol::api::BallotStatus),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn ballot_status(
     State(s): State<AppState>,
     Path((id, hash)): Path<(String, String)>,
@@ -745,6 +907,23 @@ async fn ballot_status(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/audits",
+    tag = "referendums",
+    summary = "Publish a Benaloh-audited ballot",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::ballot::AuditedBallot, content_type = "application/json"),
+    responses(
+        (status = 201, description = "published", body = vox_protocol::api::AuditPosted),
+        (status = 200, description = "already published", body = vox_protocol::api::AuditPosted),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn audit(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -890,6 +1069,21 @@ fn sum_ciphertexts(
 
 /// The encrypted tally of a closed referendum: a system step anyone may trigger (its
 /// result is fixed by the counted ballots, which the verifier sums again).
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/tally",
+    tag = "referendums",
+    summary = "Compute the encrypted tally (anyone; closed)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    responses(
+        (status = 201, description = "the tally", body = vox_protocol::board::EncryptedTally),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn compute_tally(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -938,6 +1132,20 @@ async fn compute_tally(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/tally",
+    tag = "referendums",
+    summary = "The encrypted tally",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "the tally", body = vox_protocol::board::EncryptedTally),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();
@@ -948,6 +1156,22 @@ async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResu
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/decryption-shares",
+    tag = "referendums",
+    summary = "Trustee decryption share (checked on arrival)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::ceremony::DecryptionShareMessage, content_type = "application/json"),
+    responses(
+        (status = 201, description = "accepted", body = vox_protocol::api::SharePosted),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn decryption_share(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -1056,6 +1280,21 @@ fn decrypt_result(
 
 /// Combine the decryption shares and publish the result: a system step anyone may
 /// trigger once k valid shares are on the board.
+#[utoipa::path(
+    post,
+    path = "/api/v1/referendums/{id}/publish",
+    tag = "referendums",
+    summary = "Combine ≥ k shares and publish the result (anyone)",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    responses(
+        (status = 201, description = "the result", body = vox_protocol::tally::ReferendumResult),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn publish(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -1098,6 +1337,20 @@ async fn publish(
     .await
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/referendums/{id}/result",
+    tag = "referendums",
+    summary = "The published result",
+    params(
+        ("id" = String, Path, description = "The referendum id"),
+    ),
+    responses(
+        (status = 200, description = "the result", body = vox_protocol::tally::ReferendumResult),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn result(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     s.board.catch_up().await?;
     let st = s.board.read();

@@ -1,25 +1,56 @@
 //! Health, index and the OpenAPI document.
 
-use axum::routing::get;
-use axum::Router;
 use serde_json::json;
 
 use crate::app::AppState;
 use crate::extract::{ApiResult, JsonResponse};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// Routes.
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/api/v1", get(index))
-        .route("/api/v1/", get(index))
-        .route("/api/v1/openapi.json", get(openapi))
+/// Routes, each registered with its OpenAPI operation (`#[utoipa::path]`).
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(index))
+        .routes(routes!(index_bare))
+        .routes(routes!(openapi))
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    summary = "Liveness",
+    responses(
+        (status = 200, description = "alive", body = Health),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn healthz() -> ApiResult {
-    JsonResponse::ok(&json!({"status": "ok"}))
+    JsonResponse::ok(&Health {
+        status: "ok".into(),
+    })
 }
 
+/// `GET /healthz`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+struct Health {
+    /// Always `ok`.
+    status: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/",
+    tag = "service",
+    summary = "API index",
+    responses(
+        (status = 200, description = "where things are", body = Object),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn index() -> ApiResult {
     JsonResponse::ok(&json!({
         "name": "vox",
@@ -32,6 +63,32 @@ async fn index() -> ApiResult {
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/openapi.json",
+    tag = "service",
+    summary = "This document",
+    responses(
+        (status = 200, description = "the OpenAPI 3.1 document, generated from the handlers and the types", body = Object),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
 async fn openapi() -> ApiResult {
-    JsonResponse::ok(&super::openapi::document())
+    JsonResponse::ok(super::openapi::document())
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1",
+    tag = "service",
+    summary = "API index (as /api/v1/)",
+    responses(
+        (status = 200, description = "where things are", body = Object),
+        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
+    )
+)]
+async fn index_bare() -> ApiResult {
+    index().await
 }
