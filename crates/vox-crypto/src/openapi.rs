@@ -59,3 +59,22 @@ hex_schema!(
     None,
     "A Bulletproofs range proof: its byte encoding in lower-case hex."
 );
+
+/// `TrusteeIndex`: serialized as the bare integer, 1 to 255.
+impl utoipa::PartialSchema for crate::threshold::TrusteeIndex {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .minimum(Some(1))
+            .maximum(Some(crate::threshold::MAX_TRUSTEES))
+            .description(Some(
+                "A trustee's index, 1 to 255 (protocol-spec/06-ceremony.md §6.1).",
+            ))
+            .into()
+    }
+}
+impl utoipa::ToSchema for crate::threshold::TrusteeIndex {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TrusteeIndex")
+    }
+}

@@ -124,7 +124,6 @@ type HmacSha256 = Hmac<Sha256>;
 ///
 /// Zero is rejected: a share at 0 would be the joint secret itself.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(try_from = "u32", into = "u32")]
 pub struct TrusteeIndex(u32);
 
