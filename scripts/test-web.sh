@@ -70,13 +70,11 @@ export VOX_WEB_DIR="$TARGET_DIR/vox-web-dist"
 say "vox and vox-verify"
 # VOX_PROFILE=debug reuses the test build (scripts/test.sh does this); default release.
 PROFILE=${VOX_PROFILE:-release}
-if [ "$PROFILE" = release ]; then
-  cargo build --release -p vox-cli --bin vox
-  cargo build --release -p vox-verifier --bin vox-verify
-else
-  cargo build -p vox-cli --bin vox
-  cargo build -p vox-verifier --bin vox-verify
-fi
+# One cargo invocation for both: features unify across them (vox-server turns on the
+# shared crates' `openapi` feature), so vox-crypto and vox-protocol are built once.
+PROFILE_FLAG=()
+[ "$PROFILE" = release ] && PROFILE_FLAG=(--release)
+cargo build "${PROFILE_FLAG[@]}" -p vox-cli --bin vox -p vox-verifier --bin vox-verify
 VOX="$TARGET_DIR/$PROFILE/vox"
 VERIFY="$TARGET_DIR/$PROFILE/vox-verify"
 

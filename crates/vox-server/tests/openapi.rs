@@ -21,8 +21,10 @@
 //! matched to its documented operation and status, its content type must be the
 //! documented one, and every JSON body is validated with the `jsonschema` crate against
 //! the documented schema (compiled with the document's `components` at its root, so
-//! `#/components/schemas/…` resolves). Mutated answers must be rejected, so that the
-//! validation cannot pass vacuously.
+//! `#/components/schemas/…` resolves). The body of every request the server accepted is
+//! validated the same way against the operation's documented `requestBody`. Mutated
+//! answers and requests (and a request the server refused) must be rejected, so that
+//! the validation cannot pass vacuously.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
 mod common;
@@ -136,6 +138,26 @@ fn check(
     let v = validator(doc, schema);
     v.iter_errors(&instance)
         .map(|e| format!("{method} {path} {status}: {e} at {}", e.instance_path))
+        .collect()
+}
+
+/// Check one request's body against its operation's documented `requestBody`; returns
+/// the validator's errors (empty = valid).
+fn check_request(doc: &Value, method: &str, path: &str, body: &str) -> Vec<String> {
+    let (template, op) = operation_of(doc, method, path)
+        .unwrap_or_else(|| panic!("{method} {path}: no documented operation"));
+    let Some(schema) = op.pointer("/requestBody/content/application~1json/schema") else {
+        return vec![format!(
+            "{method} {template}: a body was sent but none is documented"
+        )];
+    };
+    let instance: Value = match serde_json::from_str(body) {
+        Ok(v) => v,
+        Err(e) => return vec![format!("{method} {path}: request is not JSON ({e})")],
+    };
+    validator(doc, schema)
+        .iter_errors(&instance)
+        .map(|e| format!("{method} {path} request: {e} at {}", e.instance_path))
         .collect()
 }
 
@@ -382,9 +404,20 @@ fn a_real_run_matches_the_schemas() {
             json_bodies += 1;
         }
     }
+    // Requests the server accepted must match the documented request bodies.
+    let mut requests = 0;
+    for e in &exchanges {
+        // (An empty body is no body: the client posts "" to body-less actions.)
+        let req = e.request.as_deref().filter(|r| !r.is_empty());
+        if let (Some(req), true) = (req, (200..300).contains(&e.status)) {
+            errors.extend(check_request(&doc, &e.method, &e.path, req));
+            requests += 1;
+        }
+    }
+    assert!(requests > 30, "{requests} accepted requests with a body");
     assert!(
         errors.is_empty(),
-        "{} answers do not match their schemas:\n{}",
+        "{} exchanges do not match their schemas:\n{}",
         errors.len(),
         errors.join("\n")
     );
@@ -441,6 +474,51 @@ fn a_real_run_matches_the_schemas() {
             mutate(&missing.body, &|v| v["status"] = json!("404")),
         ),
     ];
+    // … and rejects requests that are not what the operation takes: the refused
+    // petition, and accepted ones (an act, a proposal, a ballot) emptied or with a field
+    // of the wrong type.
+    let refused = exchanges
+        .iter()
+        .find(|e| e.request.as_deref() == Some("{\"nope\": 1}"))
+        .unwrap();
+    assert!(!check_request(&doc, &refused.method, &refused.path, "{\"nope\": 1}").is_empty());
+    let accepted = |m: &str, path: &str| {
+        exchanges
+            .iter()
+            .find(|e| {
+                e.method == m
+                    && e.path == path
+                    && (200..300).contains(&e.status)
+                    && e.request.is_some()
+            })
+            .unwrap_or_else(|| panic!("no accepted {m} {path}"))
+            .clone()
+    };
+    let clear = |v: &mut Value| v.as_object_mut().unwrap().clear();
+    let mistype = |v: &mut Value| {
+        let first = v.as_object().unwrap().keys().next().unwrap().clone();
+        v[first] = json!(true);
+    };
+    for e in [
+        accepted("POST", "/api/v1/petitions"),
+        accepted("POST", "/api/v1/referendums/r1/ballots"),
+        accepted("POST", "/api/v1/referendums/r1/close-early"),
+    ] {
+        let req = e.request.as_deref().unwrap();
+        assert_eq!(
+            check_request(&doc, &e.method, &e.path, req),
+            Vec::<String>::new()
+        );
+        for edit in [&clear as &dyn Fn(&mut Value), &mistype] {
+            let bad = mutate(req, edit);
+            assert!(
+                !check_request(&doc, &e.method, &e.path, &bad).is_empty(),
+                "{} {}: a mutated request passed: {bad}",
+                e.method,
+                e.path
+            );
+        }
+    }
     for (e, body) in cases {
         assert_eq!(
             check(

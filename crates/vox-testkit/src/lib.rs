@@ -374,6 +374,8 @@ pub struct Exchange {
     pub method: String,
     /// The path with its query string.
     pub path: String,
+    /// The request's body, if it had one.
+    pub request: Option<String>,
     pub status: u16,
     pub content_type: Option<String>,
     pub body: String,
@@ -413,6 +415,7 @@ impl Client {
         for (k, v) in headers {
             req = req.set(k, v);
         }
+        let body_sent = body.map(str::to_owned);
         let res = match body {
             Some(b) => req.set("Content-Type", "application/json").send_string(b),
             None => req.call(),
@@ -432,6 +435,7 @@ impl Client {
             .push(Exchange {
                 method: method.to_owned(),
                 path: path.to_owned(),
+                request: body_sent,
                 status,
                 content_type: content_type.clone(),
                 body: body.clone(),
