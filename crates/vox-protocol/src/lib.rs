@@ -17,6 +17,8 @@
 //! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
 //! - [`roles`]: the four roles, the genesis entry, signed authority acts and key rotation.
 //! - [`record`]: the election record format read by `vox-verify`.
+//! - [`tlog`]: the C2SP signed-note, checkpoint, cosignature and witness formats, and a
+//!   witness state machine (protocol-spec/12-witnesses.md).
 //! - [`device`]: what a citizen's device checks before it encrypts (D1–D7: the election
 //!   key recomputed from board leaves under a pinned board key), shared by `vox vote` and
 //!   the browser (wasm), with no I/O: the caller fetches, this module judges.
@@ -40,5 +42,6 @@ pub mod record;
 pub mod roles;
 pub mod tally;
 pub mod time;
+pub mod tlog;
 
 pub use error::ProtocolError;
