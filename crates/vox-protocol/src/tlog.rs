@@ -315,12 +315,13 @@ impl VerifierKey {
     /// [`TlogError::VerifierKey`], [`TlogError::KeyName`], [`TlogError::UnsupportedKeyType`]
     /// or [`TlogError::KeyIdMismatch`].
     pub fn parse(s: &str) -> Result<Self, TlogError> {
-        let mut parts = s.split('+');
-        let (Some(name), Some(id_hex), Some(key_b64), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
-            return Err(TlogError::VerifierKey("expected name+keyid+key"));
-        };
+        // Names contain no `+` but base64 may: split at the first two only.
+        let (name, rest) = s
+            .split_once('+')
+            .ok_or(TlogError::VerifierKey("expected name+keyid+key"))?;
+        let (id_hex, key_b64) = rest
+            .split_once('+')
+            .ok_or(TlogError::VerifierKey("expected name+keyid+key"))?;
         let name = KeyName::new(name)?;
         if id_hex.len() != 8
             || !id_hex

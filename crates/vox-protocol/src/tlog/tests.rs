@@ -84,7 +84,7 @@ fn verifier_key_round_trip_and_rejections() {
     let bad_type = BASE64.encode(&raw);
     let cases: Vec<(String, &str)> = vec![
         (format!("{n}+{id}"), "two parts"),
-        (format!("{n}+{id}+{b64}+x"), "four parts"),
+        (format!("{n}+{id}+{b64}+x"), "a fourth part"),
         (format!("+{id}+{b64}"), "empty name"),
         (format!("{n} x+{id}+{b64}"), "space in name"),
         (format!("{n}+{}+{b64}", id.to_uppercase()), "upper-case id"),
@@ -101,6 +101,22 @@ fn verifier_key_round_trip_and_rejections() {
             "accepted ({why}): {case}"
         );
     }
+}
+
+/// Base64 may contain `+`, the vkey separator: such keys must round-trip (found by the
+/// cross-check against azul).
+#[test]
+fn verifier_key_with_plus_in_base64() {
+    let mut found = 0;
+    for seed in 0..=255u8 {
+        let vkey = VerifierKey::new(name(ORIGIN), KeyType::Ed25519, key(seed).verifying_key());
+        let text = vkey.to_string();
+        if text[ORIGIN.len() + 10..].contains('+') {
+            found += 1;
+            assert_eq!(VerifierKey::parse(&text).unwrap(), vkey);
+        }
+    }
+    assert!(found > 0);
 }
 
 fn signed_note(text: &str) -> String {
