@@ -5921,3 +5921,273 @@ fn verify_strobe(v: &Value) {
 fn strobe() {
     check("strobe.json", gen_strobe, verify_strobe);
 }
+
+// =======================================================================================
+// tlog.json: C2SP signed note, checkpoint, cosignature/v1, add-checkpoint (12-witnesses)
+// =======================================================================================
+
+const TLOG_ORIGIN: &str = "vox.example/board";
+const TLOG_WITNESS: &str = "witness.example/w1";
+/// 2026-01-01T00:00:00Z and ten minutes later: the two cosignature timestamps.
+const TLOG_T0: u64 = 1_767_225_600;
+const TLOG_T1: u64 = 1_767_226_200;
+
+fn gen_tlog() -> Value {
+    use vox_protocol::tlog::{
+        cosignature_v1_message, AddCheckpointRequest, Checkpoint, KeyName, KeyType, Witness,
+        WitnessState,
+    };
+    let mut r = rng(12);
+    let mut seed = [0u8; 32];
+    rand::RngCore::fill_bytes(&mut r, &mut seed);
+    let log_key = SigningKey::from_bytes(&seed);
+    rand::RngCore::fill_bytes(&mut r, &mut seed);
+    let witness_key = SigningKey::from_bytes(&seed);
+    let origin = KeyName::new(TLOG_ORIGIN).unwrap();
+    let witness_name = KeyName::new(TLOG_WITNESS).unwrap();
+    let log_vkey = vox_protocol::tlog::VerifierKey::new(
+        origin.clone(),
+        KeyType::Ed25519,
+        log_key.verifying_key(),
+    );
+
+    let leaves: Vec<String> = (0..10)
+        .map(|i| format!("vox tlog vector leaf {i}"))
+        .collect();
+    let hashes: Vec<NodeHash> = leaves.iter().map(|l| leaf_hash(l.as_bytes())).collect();
+    let checkpoint = |size: usize| Checkpoint {
+        origin: origin.clone(),
+        size: size as u64,
+        root: root_from_leaf_hashes(&hashes[..size]),
+        extensions: Vec::new(),
+    };
+    let old = checkpoint(6);
+    let new = checkpoint(10);
+    let old_note = old.sign(&log_key).unwrap();
+    let new_note = new.sign(&log_key).unwrap();
+
+    let mut logs = std::collections::BTreeMap::new();
+    logs.insert(origin.clone(), vec![log_vkey.clone()]);
+    let mut witness = Witness::new(witness_name, witness_key, logs, WitnessState::default());
+    let first = AddCheckpointRequest {
+        old_size: 0,
+        proof: Vec::new(),
+        note: old_note.clone(),
+    };
+    let first_body = first.to_bytes().unwrap();
+    let first_response = witness.add_checkpoint(&first_body, TLOG_T0).unwrap().body();
+    let second = AddCheckpointRequest {
+        old_size: 6,
+        proof: consistency_proof(&hashes, 6).unwrap(),
+        note: new_note.clone(),
+    };
+    let second_body = second.to_bytes().unwrap();
+    let second_response = witness
+        .add_checkpoint(&second_body, TLOG_T1)
+        .unwrap()
+        .body();
+    let conflict = witness.add_checkpoint(&second_body, TLOG_T1).unwrap_err();
+    let mut cosigned = new_note.clone();
+    cosigned
+        .add_signature(
+            vox_protocol::tlog::parse_add_checkpoint_response(second_response.as_bytes())
+                .unwrap()
+                .remove(0),
+        )
+        .unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+
+    with(
+        header(
+            "C2SP formats as vox writes them: an Ed25519 log key and a witness key (seeds drawn \
+             from the RNG), the RFC 6962 tree of the ten UTF-8 leaves, the checkpoints of sizes 6 \
+             and 10 as signed notes, and a witness that cosigns size 6 at t0 (add-checkpoint with \
+             old 0), then size 10 at t1 (old 6 and the consistency proof), then answers a replay \
+             of the second request with 409 and its size. Every note, vkey and cosignature here \
+             verifies with any C2SP implementation (signed-note, tlog-checkpoint, \
+             tlog-cosignature cosignature/v1, tlog-witness).",
+            "protocol-spec/12-witnesses.md",
+            Some(12),
+        ),
+        json!({
+            "log": {
+                "origin": TLOG_ORIGIN,
+                "ed25519_seed": hex::encode(log_key.to_bytes()),
+                "public_key": hex::encode(log_key.verifying_key().as_bytes()),
+                "key_id": log_vkey.key_id().to_string(),
+                "vkey": log_vkey.to_string(),
+            },
+            "witness": {
+                "name": TLOG_WITNESS,
+                "ed25519_seed": hex::encode(seed),
+                "public_key": hex::encode(witness.verifier_key().verifying_key().as_bytes()),
+                "key_id": witness.verifier_key().key_id().to_string(),
+                "vkey": witness.verifier_key().to_string(),
+            },
+            "leaves": leaves,
+            "old_checkpoint": {
+                "size": 6,
+                "root_hex": old.root.to_hex(),
+                "text": old.to_text().unwrap(),
+                "signed_note": old_note.to_text(),
+            },
+            "checkpoint": {
+                "size": 10,
+                "root_hex": new.root.to_hex(),
+                "text": new.to_text().unwrap(),
+                "signed_note": new_note.to_text(),
+            },
+            "cosignature": {
+                "timestamp": TLOG_T1,
+                "signed_message": text(cosignature_v1_message(TLOG_T1, new_note.text()).unwrap()),
+                "line": second_response,
+                "cosigned_note": cosigned.to_text(),
+            },
+            "add_checkpoint": [
+                {"now": TLOG_T0, "request": text(first_body), "status": 200, "response": first_response},
+                {"now": TLOG_T1, "request": text(second_body), "status": 200, "response": second_response},
+                {
+                    "now": TLOG_T1,
+                    "request": text(second.to_bytes().unwrap()),
+                    "status": conflict.status(),
+                    "content_type": vox_protocol::tlog::TLOG_SIZE_CONTENT_TYPE,
+                    "response": conflict.conflict_body().unwrap(),
+                },
+            ],
+        }),
+    )
+}
+
+/// Check tlog.json from the C2SP texts alone (key IDs and messages rebuilt with SHA-256
+/// and Ed25519, the proof with the RFC 9162 algorithm of vox's merkle module), and the
+/// notes and proof a second time with Cloudflare azul's stock implementation.
+fn verify_tlog(v: &Value) {
+    use data_encoding::BASE64;
+    let b64 = |b: &[u8]| BASE64.encode(b);
+    for (who, ty) in [("log", 1u8), ("witness", 4u8)] {
+        let pk = unhex(&v[who]["public_key"]);
+        let seed: [u8; 32] = unhex(&v[who]["ed25519_seed"]).try_into().unwrap();
+        assert_eq!(
+            SigningKey::from_bytes(&seed)
+                .verifying_key()
+                .to_bytes()
+                .to_vec(),
+            pk
+        );
+        let name = if who == "log" {
+            s(&v["log"]["origin"])
+        } else {
+            s(&v["witness"]["name"])
+        };
+        let id = &sha256(&[name.as_bytes(), &[b'\n', ty], &pk])[..4];
+        assert_eq!(s(&v[who]["key_id"]), hex::encode(id));
+        let vkey = format!(
+            "{name}+{}+{}",
+            hex::encode(id),
+            b64(&[&[ty][..], &pk].concat())
+        );
+        assert_eq!(s(&v[who]["vkey"]), vkey);
+    }
+    let log_pk =
+        VerifyingKey::from_bytes(&unhex(&v["log"]["public_key"]).try_into().unwrap()).unwrap();
+    let wit_pk =
+        VerifyingKey::from_bytes(&unhex(&v["witness"]["public_key"]).try_into().unwrap()).unwrap();
+    let hashes: Vec<NodeHash> = arr(&v["leaves"])
+        .iter()
+        .map(|l| leaf_hash(s(l).as_bytes()))
+        .collect();
+    for cp in [&v["old_checkpoint"], &v["checkpoint"]] {
+        let size = u(&cp["size"]) as usize;
+        let root = root_from_leaf_hashes(&hashes[..size]);
+        assert_eq!(nh(&cp["root_hex"]), root);
+        let body = format!(
+            "{}\n{size}\n{}\n",
+            s(&v["log"]["origin"]),
+            b64(root.as_bytes())
+        );
+        assert_eq!(s(&cp["text"]), body);
+        // The note: text, blank line, one line "— origin base64(keyid || Ed25519(text))".
+        let sig = Signature::from_slice(
+            &BASE64
+                .decode(
+                    s(&cp["signed_note"])
+                        .strip_prefix(&format!("{body}\n\u{2014} {} ", s(&v["log"]["origin"])))
+                        .unwrap()
+                        .trim_end()
+                        .as_bytes(),
+                )
+                .unwrap()[4..],
+        )
+        .unwrap();
+        log_pk.verify(body.as_bytes(), &sig).unwrap();
+        // With azul's stock implementation.
+        let note = signed_note::Note::from_bytes(s(&cp["signed_note"]).as_bytes()).unwrap();
+        let list = signed_note::VerifierList::new(vec![Box::new(
+            signed_note::StandardVerifier::new(s(&v["log"]["vkey"])).unwrap(),
+        )]);
+        note.verify(&list).unwrap();
+        let parsed = tlog_tiles::Checkpoint::from_bytes(note.text()).unwrap();
+        assert_eq!(parsed.size() as usize, size);
+        assert_eq!(parsed.hash().0, root.0);
+    }
+    // The cosignature: 4-byte key ID, 8-byte big-endian timestamp, Ed25519 signature over
+    // "cosignature/v1\ntime <T>\n" + checkpoint text.
+    let c = &v["cosignature"];
+    let ts = u(&c["timestamp"]);
+    let body = s(&v["checkpoint"]["text"]);
+    let msg = format!("cosignature/v1\ntime {ts}\n{body}");
+    assert_eq!(s(&c["signed_message"]), msg);
+    let line = s(&c["line"]);
+    let raw = BASE64
+        .decode(
+            line.strip_prefix(&format!("\u{2014} {} ", s(&v["witness"]["name"])))
+                .unwrap()
+                .trim_end()
+                .as_bytes(),
+        )
+        .unwrap();
+    assert_eq!(hex::encode(&raw[..4]), s(&v["witness"]["key_id"]));
+    assert_eq!(u64::from_be_bytes(raw[4..12].try_into().unwrap()), ts);
+    wit_pk
+        .verify(msg.as_bytes(), &Signature::from_slice(&raw[12..]).unwrap())
+        .unwrap();
+    assert_eq!(
+        s(&c["cosigned_note"]),
+        format!("{}{line}", s(&v["checkpoint"]["signed_note"]))
+    );
+    // The requests: "old N", the proof lines, a blank line, the note; the proof checks
+    // with vox's RFC 9162 code and with azul's.
+    let ac = arr(&v["add_checkpoint"]);
+    let second = s(&ac[1]["request"]);
+    let (control, note) = second.split_once("\n\n").unwrap();
+    assert_eq!(note, s(&v["checkpoint"]["signed_note"]));
+    let mut lines = control.lines();
+    assert_eq!(lines.next(), Some("old 6"));
+    let proof: Vec<NodeHash> = lines
+        .map(|l| NodeHash(BASE64.decode(l.as_bytes()).unwrap().try_into().unwrap()))
+        .collect();
+    let old_root = nh(&v["old_checkpoint"]["root_hex"]);
+    let new_root = nh(&v["checkpoint"]["root_hex"]);
+    verify_consistency(6, 10, &old_root, &new_root, &proof).unwrap();
+    let azul_proof: Vec<tlog_tiles::Hash> = proof.iter().map(|h| tlog_tiles::Hash(h.0)).collect();
+    tlog_tiles::check_tree(
+        &azul_proof,
+        10,
+        tlog_tiles::Hash(new_root.0),
+        6,
+        tlog_tiles::Hash(old_root.0),
+    )
+    .unwrap();
+    assert_eq!(
+        s(&ac[0]["request"]),
+        format!("old 0\n\n{}", s(&v["old_checkpoint"]["signed_note"]))
+    );
+    assert_eq!(s(&ac[1]["response"]), line);
+    assert_eq!(u(&ac[2]["status"]), 409);
+    assert_eq!(s(&ac[2]["response"]), "10\n");
+}
+
+#[test]
+fn tlog() {
+    check("tlog.json", gen_tlog, verify_tlog);
+}
