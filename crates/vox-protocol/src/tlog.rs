@@ -211,6 +211,57 @@ impl fmt::Display for KeyName {
     }
 }
 
+/// A log's origin, the first line of its checkpoints: non-empty, with no control
+/// character (tlog-checkpoint §Note text).
+///
+/// Not a [`KeyName`]: the specification only RECOMMENDS an origin without spaces or `+`
+/// and tells clients not to assume it, so a witness must accept such a log. Where vox
+/// signs under the origin as key name ([`Checkpoint::sign`]), it checks the stricter rule
+/// there.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct Origin(String);
+
+impl Origin {
+    /// Check and wrap an origin.
+    ///
+    /// # Errors
+    /// [`TlogError::Checkpoint`] if it is empty or contains a control character.
+    pub fn new(origin: &str) -> Result<Self, TlogError> {
+        if origin.is_empty() {
+            return Err(TlogError::Checkpoint("empty origin"));
+        }
+        if origin.chars().any(char::is_control) {
+            return Err(TlogError::Checkpoint("control character in origin"));
+        }
+        Ok(Self(origin.to_owned()))
+    }
+
+    /// The origin as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for Origin {
+    type Error = TlogError;
+    fn try_from(s: String) -> Result<Self, TlogError> {
+        Self::new(&s)
+    }
+}
+
+impl From<Origin> for String {
+    fn from(o: Origin) -> String {
+        o.0
+    }
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// The 4-byte key ID that opens every signature: SHA-256(name ‖ 0x0A ‖ type ‖ public
 /// key)[:4] (signed-note §Signatures). It identifies, it does not authenticate: a
 /// signature is only ever checked against a key the verifier was configured with.
@@ -672,9 +723,8 @@ fn parse_hash(s: &str) -> Option<NodeHash> {
 /// The root is the RFC 6962 Merkle tree hash, exactly vox's [`crate::merkle`] root.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Checkpoint {
-    /// The log's identity, first line: non-empty, no control characters. vox requires a
-    /// valid [`KeyName`], because the log signs under the origin as its key name.
-    pub origin: KeyName,
+    /// The log's identity, first line.
+    pub origin: Origin,
     /// The number of leaves.
     pub size: u64,
     /// The RFC 6962 root hash at that size.
@@ -695,12 +745,7 @@ impl Checkpoint {
             .strip_suffix('\n')
             .ok_or(TlogError::Checkpoint("text does not end in a newline"))?;
         let mut lines = body.split('\n');
-        let origin = lines.next().unwrap_or_default();
-        if origin.is_empty() {
-            return Err(TlogError::Checkpoint("empty origin"));
-        }
-        let origin =
-            KeyName::new(origin).map_err(|_| TlogError::Checkpoint("origin is not a key name"))?;
+        let origin = Origin::new(lines.next().unwrap_or_default())?;
         let size = lines
             .next()
             .ok_or(TlogError::Checkpoint("no tree size line"))?;
@@ -759,10 +804,12 @@ impl Checkpoint {
     /// log's key name SHOULD match the origin line, tlog-checkpoint §Signatures).
     ///
     /// # Errors
-    /// As [`Checkpoint::to_text`].
+    /// As [`Checkpoint::to_text`], and [`TlogError::KeyName`] if the origin is not a valid
+    /// key name (a space or `+` in it).
     pub fn sign(&self, log_key: &SigningKey) -> Result<Note, TlogError> {
+        let name = KeyName::new(self.origin.as_str())?;
         let mut note = Note::new(&self.to_text()?)?;
-        note.sign(&self.origin, log_key)?;
+        note.sign(&name, log_key)?;
         Ok(note)
     }
 }
@@ -984,7 +1031,7 @@ pub struct Evidence {
     /// How strong the evidence is.
     pub kind: EvidenceKind,
     /// The log's origin.
-    pub origin: KeyName,
+    pub origin: Origin,
     /// The checkpoint the witness had cosigned (signed note, with the witness's
     /// cosignature).
     pub cosigned_note: String,
@@ -1121,7 +1168,7 @@ pub struct LogState {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WitnessState {
     /// Per log origin, the last checkpoint cosigned.
-    pub logs: BTreeMap<KeyName, LogState>,
+    pub logs: BTreeMap<Origin, LogState>,
     /// Equivocations seen (kept, not just returned, so that they survive the request).
     /// Only conclusive evidence is kept: it needs two log signatures, so a stranger
     /// cannot fill this list.
@@ -1143,7 +1190,7 @@ pub const MAX_EVIDENCE_PER_LOG: usize = 16;
 pub struct Witness {
     name: KeyName,
     key: SigningKey,
-    logs: BTreeMap<KeyName, Vec<VerifierKey>>,
+    logs: BTreeMap<Origin, Vec<VerifierKey>>,
     state: WitnessState,
 }
 
@@ -1178,7 +1225,7 @@ impl Witness {
     pub fn new(
         name: KeyName,
         key: SigningKey,
-        logs: BTreeMap<KeyName, Vec<VerifierKey>>,
+        logs: BTreeMap<Origin, Vec<VerifierKey>>,
         state: WitnessState,
     ) -> Self {
         Self {
@@ -1204,7 +1251,7 @@ impl Witness {
     }
 
     /// The last checkpoint cosigned for `origin`.
-    pub fn latest(&self, origin: &KeyName) -> Option<&LogState> {
+    pub fn latest(&self, origin: &Origin) -> Option<&LogState> {
         self.state.logs.get(origin)
     }
 
@@ -1223,7 +1270,7 @@ impl Witness {
             .logs
             .get(&origin)
             .ok_or_else(|| WitnessError::UnknownOrigin(origin.to_string()))?;
-        request.note.verify(keys).map_err(WitnessError::Forbidden)?;
+        let verified = request.note.verify(keys).map_err(WitnessError::Forbidden)?;
         if request.old_size > checkpoint.size {
             return Err(WitnessError::OldSizeTooLarge {
                 old_size: request.old_size,
@@ -1292,7 +1339,14 @@ impl Witness {
         }
         let cosignature = cosign(request.note.text(), &self.name, &self.key, now)
             .map_err(|_| WitnessError::Clock(now))?;
+        // What the monitoring endpoint serves: the log's verified signatures and this
+        // witness's cosignature, not the other lines the client happened to send.
         let mut note = request.note;
+        note.signatures.retain(|sig| {
+            verified
+                .iter()
+                .any(|v| v.key.name == sig.name && v.key.key_id == sig.key_id)
+        });
         note.add_signature(cosignature.clone())
             .map_err(WitnessError::Malformed)?;
         self.state.logs.insert(

@@ -17,7 +17,9 @@ use signed_note::{
 };
 use tlog_tiles::{Checkpoint as AzulCheckpoint, Hash as AzulHash};
 use vox_protocol::merkle::{consistency_proof, leaf_hash, root_from_leaf_hashes, NodeHash};
-use vox_protocol::tlog::{cosign, Checkpoint, KeyName, KeyType, Note, NoteSignature, VerifierKey};
+use vox_protocol::tlog::{
+    cosign, Checkpoint, KeyName, KeyType, Note, NoteSignature, Origin, VerifierKey,
+};
 
 const ORIGIN: &str = "vox.example/log";
 const WITNESS: &str = "witness.example/w1";
@@ -36,7 +38,7 @@ fn leaves(n: u64) -> Vec<NodeHash> {
 
 fn checkpoint(size: u64, extensions: &[&str]) -> Checkpoint {
     Checkpoint {
-        origin: name(ORIGIN),
+        origin: Origin::new(ORIGIN).unwrap(),
         size,
         root: root_from_leaf_hashes(&leaves(size)),
         extensions: extensions.iter().map(|s| (*s).to_owned()).collect(),

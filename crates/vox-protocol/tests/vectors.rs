@@ -5934,8 +5934,8 @@ const TLOG_T1: u64 = 1_767_226_200;
 
 fn gen_tlog() -> Value {
     use vox_protocol::tlog::{
-        cosignature_v1_message, AddCheckpointRequest, Checkpoint, KeyName, KeyType, Witness,
-        WitnessState,
+        cosignature_v1_message, AddCheckpointRequest, Checkpoint, KeyName, KeyType, Origin,
+        Witness, WitnessState,
     };
     let mut r = rng(12);
     let mut seed = [0u8; 32];
@@ -5943,13 +5943,11 @@ fn gen_tlog() -> Value {
     let log_key = SigningKey::from_bytes(&seed);
     rand::RngCore::fill_bytes(&mut r, &mut seed);
     let witness_key = SigningKey::from_bytes(&seed);
-    let origin = KeyName::new(TLOG_ORIGIN).unwrap();
+    let origin = Origin::new(TLOG_ORIGIN).unwrap();
+    let log_name = KeyName::new(TLOG_ORIGIN).unwrap();
     let witness_name = KeyName::new(TLOG_WITNESS).unwrap();
-    let log_vkey = vox_protocol::tlog::VerifierKey::new(
-        origin.clone(),
-        KeyType::Ed25519,
-        log_key.verifying_key(),
-    );
+    let log_vkey =
+        vox_protocol::tlog::VerifierKey::new(log_name, KeyType::Ed25519, log_key.verifying_key());
 
     let leaves: Vec<String> = (0..10)
         .map(|i| format!("vox tlog vector leaf {i}"))

@@ -25,9 +25,13 @@ fn leaves(n: u64) -> Vec<NodeHash> {
     (0..n).map(|i| leaf_hash(&i.to_be_bytes())).collect()
 }
 
+fn origin(s: &str) -> Origin {
+    Origin::new(s).unwrap()
+}
+
 fn checkpoint(size: u64) -> Checkpoint {
     Checkpoint {
-        origin: name(ORIGIN),
+        origin: origin(ORIGIN),
         size,
         root: root_from_leaf_hashes(&leaves(size)),
         extensions: Vec::new(),
@@ -301,7 +305,6 @@ fn checkpoint_parse_rejects_each_malformed_variant() {
         (format!("{ORIGIN}\n"), "no size line"),
         (String::new(), "empty"),
         (format!("\n5\n{root}\n"), "empty origin"),
-        (format!("vox example\n5\n{root}\n"), "space in origin"),
         (format!("{ORIGIN}\n05\n{root}\n"), "leading zero"),
         (
             format!("{ORIGIN}\n00\n{root}\n"),
@@ -602,7 +605,7 @@ fn response_parse() {
 
 fn witness() -> Witness {
     let mut logs = BTreeMap::new();
-    logs.insert(name(ORIGIN), vec![log_vkey()]);
+    logs.insert(origin(ORIGIN), vec![log_vkey()]);
     Witness::new(name(WITNESS), key(2), logs, WitnessState::default())
 }
 
@@ -632,7 +635,7 @@ fn witness_accepts_a_consistent_growing_sequence() {
         let now = 1_000 + i as u64;
         let c = add(&mut w, &r, now).unwrap_or_else(|e| panic!("{old} -> {size}: {e}"));
         assert_cosigns(&w, &r, &c, now);
-        let latest = w.latest(&name(ORIGIN)).unwrap();
+        let latest = w.latest(&origin(ORIGIN)).unwrap();
         assert_eq!(latest.size, size);
         assert_eq!(latest.root, root_from_leaf_hashes(&leaves(size)));
         // The stored note carries the log's signature and the witness's cosignature.
@@ -652,7 +655,7 @@ fn witness_state_survives_serialization() {
     let state: WitnessState = serde_json::from_str(&json).unwrap();
     assert_eq!(&state, w.state());
     let mut logs = BTreeMap::new();
-    logs.insert(name(ORIGIN), vec![log_vkey()]);
+    logs.insert(origin(ORIGIN), vec![log_vkey()]);
     let mut resumed = Witness::new(name(WITNESS), key(2), logs, state);
     // The resumed witness remembers size 5: old 0 is now a conflict, old 5 works.
     assert_eq!(
@@ -744,7 +747,7 @@ fn witness_refuses_rollback() {
 fn witness_refuses_fork_and_keeps_evidence() {
     let mut w = witness();
     add(&mut w, &request(0, 10), 1).unwrap();
-    let cosigned = w.latest(&name(ORIGIN)).unwrap().note.clone();
+    let cosigned = w.latest(&origin(ORIGIN)).unwrap().note.clone();
     let mut forked_leaves = leaves(10);
     forked_leaves[4] = leaf_hash(b"rewritten history");
     let fork = Checkpoint {
@@ -776,7 +779,7 @@ fn witness_refuses_fork_and_keeps_evidence() {
     let _ = add(&mut w, &r, 3).unwrap_err();
     assert_eq!(w.state().evidence.len(), 1);
     // The stored checkpoint is unchanged.
-    assert_eq!(w.latest(&name(ORIGIN)).unwrap().note, cosigned);
+    assert_eq!(w.latest(&origin(ORIGIN)).unwrap().note, cosigned);
 
     // The same fork submitted with a wrong old size is a 409 but still caught.
     let mut w2 = witness();
@@ -805,7 +808,7 @@ fn witness_statuses_for_the_other_refusals() {
     assert_eq!(add(&mut w, &r, 1).unwrap_err().status(), 400);
     // 404: unknown origin.
     let c = Checkpoint {
-        origin: name("elsewhere.example/log"),
+        origin: origin("elsewhere.example/log"),
         ..checkpoint(3)
     };
     let mut r = request(0, 3);
@@ -851,7 +854,7 @@ fn witness_statuses_for_the_other_refusals() {
 fn witness_accepts_log_key_rotation_and_unknown_extra_signatures() {
     let mut logs = BTreeMap::new();
     let new_key = VerifierKey::new(name(ORIGIN), KeyType::Ed25519, key(3).verifying_key());
-    logs.insert(name(ORIGIN), vec![log_vkey(), new_key]);
+    logs.insert(origin(ORIGIN), vec![log_vkey(), new_key]);
     let mut w = Witness::new(name(WITNESS), key(2), logs, WitnessState::default());
     add(&mut w, &request(0, 4), 1).unwrap();
     let mut r = request(4, 9);
@@ -860,6 +863,51 @@ fn witness_accepts_log_key_rotation_and_unknown_extra_signatures() {
     let other = cosign(r.note.text(), &name("w2.example"), &key(4), 7).unwrap();
     r.note.add_signature(other).unwrap();
     add(&mut w, &r, 2).unwrap();
+    // The stored note keeps the verified log signature and this witness's cosignature,
+    // not the unverified line the client sent.
+    let stored = Note::parse(w.latest(&origin(ORIGIN)).unwrap().note.as_bytes()).unwrap();
+    let names: Vec<&str> = stored
+        .signatures()
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(names, [ORIGIN, WITNESS]);
+}
+
+/// tlog-checkpoint only RECOMMENDS origins without spaces: a witness must follow such a
+/// log (its key name then differs from the origin), but vox will not sign under it.
+#[test]
+fn origin_with_a_space() {
+    let o = origin("Vox Example Log");
+    let c = Checkpoint {
+        origin: o.clone(),
+        ..checkpoint(4)
+    };
+    assert!(matches!(c.sign(&key(1)), Err(TlogError::KeyName(_))));
+    let text = c.to_text().unwrap();
+    assert_eq!(Checkpoint::parse(&text).unwrap(), c);
+    let mut note = Note::new(&text).unwrap();
+    note.sign(&name("vox.example/key"), &key(1)).unwrap();
+    let mut logs = BTreeMap::new();
+    logs.insert(
+        o.clone(),
+        vec![VerifierKey::new(
+            name("vox.example/key"),
+            KeyType::Ed25519,
+            key(1).verifying_key(),
+        )],
+    );
+    let mut w = Witness::new(name(WITNESS), key(2), logs, WitnessState::default());
+    let r = AddCheckpointRequest {
+        old_size: 0,
+        proof: Vec::new(),
+        note,
+    };
+    add(&mut w, &r, 1).unwrap();
+    assert_eq!(w.latest(&o).unwrap().size, 4);
+    assert!(Origin::new("").is_err());
+    assert!(Origin::new("a\u{1}b").is_err());
+    assert!(Origin::new("a\u{7f}b").is_err());
 }
 
 // ----------------------------------------------------------------------------------------
