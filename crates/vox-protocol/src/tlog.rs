@@ -20,12 +20,13 @@
 //! Cloudflare's azul crates implement the same specifications and are used in this crate's
 //! tests as an independent cross-check (`tests/tlog_interop.rs`, and the vector
 //! `protocol-spec/vectors/tlog.json` is verified with them). They are not a runtime
-//! dependency because vox-protocol is compiled to wasm for the browser: they bring
-//! `base64` 0.21 (vox already carries `data-encoding`), `signature` and a second `thiserror`
-//! major version into the bundle, their errors say "malformed note" without saying which
-//! line or rule, and their key-ID helper may panic. The formats themselves are a few
-//! hundred lines of line splitting, and writing them here lets every rule of the
-//! specifications be a named, tested error.
+//! dependency because vox-protocol is compiled to wasm for the browser: they would bring
+//! `base64` 0.21 (vox already carries `data-encoding`), `thiserror` 1 (vox uses 2) and, for
+//! `tlog_tiles`, `url` into the bundle; and these 0.2 releases have no cosignature or
+//! witness types at all (azul's repository has since added `tlog_cosignature` and
+//! `tlog_witness` crates; vox was not checked against them). Their errors also say
+//! "malformed note" without the line or the rule. The formats are a few hundred lines of
+//! line splitting; written here, every rule of the specifications is a named, tested error.
 //!
 //! Base64 is RFC 4648 §4 with padding ([`data_encoding::BASE64`]), which refuses
 //! non-zero trailing bits, so every byte string has exactly one accepted text encoding.
