@@ -952,3 +952,56 @@ fn every_bit_flip_of_a_request_is_refused() {
     }
     w.add_checkpoint(&good, 2).unwrap();
 }
+
+// ----------------------------------------------------------------------------------------
+// Arbitrary input: no panic, and whatever parses re-encodes to the same bytes
+// ----------------------------------------------------------------------------------------
+
+mod arbitrary {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A valid request body with up to four random byte edits (insert, delete, replace),
+    /// so that most inputs get deep into the parsers.
+    fn edited_request() -> impl Strategy<Value = Vec<u8>> {
+        let base = request(3, 11).to_bytes().unwrap();
+        let len = base.len();
+        proptest::collection::vec((0..3u8, 0..len, any::<u8>()), 0..4).prop_map(move |edits| {
+            let mut b = base.clone();
+            for (kind, pos, byte) in edits {
+                let pos = pos.min(b.len().saturating_sub(1));
+                match kind {
+                    0 => b.insert(pos, byte),
+                    1 if !b.is_empty() => {
+                        b.remove(pos);
+                    }
+                    _ if !b.is_empty() => b[pos] = byte,
+                    _ => {}
+                }
+            }
+            b
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn parsers_never_panic_and_are_canonical(
+            body in prop_oneof![edited_request(), proptest::collection::vec(any::<u8>(), 0..300)],
+        ) {
+            if let Ok(r) = AddCheckpointRequest::parse(&body) {
+                prop_assert_eq!(r.to_bytes().unwrap(), body.clone());
+            }
+            let text = String::from_utf8_lossy(&body).into_owned();
+            if let Ok(n) = Note::parse(text.as_bytes()) {
+                prop_assert_eq!(n.to_text(), text.clone());
+            }
+            if let Ok(c) = Checkpoint::parse(&text) {
+                prop_assert_eq!(c.to_text().unwrap(), text.clone());
+            }
+            let _ = VerifierKey::parse(&text);
+            let _ = parse_add_checkpoint_response(&body);
+            let mut w = witness();
+            let _ = w.add_checkpoint(&body, 1);
+        }
+    }
+}
