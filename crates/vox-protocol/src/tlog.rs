@@ -1036,7 +1036,8 @@ pub struct Evidence {
     /// The checkpoint the witness had cosigned (signed note, with the witness's
     /// cosignature).
     pub cosigned_note: String,
-    /// The checkpoint submitted (signed note, as received).
+    /// The checkpoint submitted (signed note, with the log's verified signature lines
+    /// only).
     pub submitted_note: String,
     /// The request's old size and proof, for [`EvidenceKind::UnprovenConsistency`].
     pub old_size: u64,
@@ -1272,6 +1273,16 @@ impl Witness {
             .get(&origin)
             .ok_or_else(|| WitnessError::UnknownOrigin(origin.to_string()))?;
         let verified = request.note.verify(keys).map_err(WitnessError::Forbidden)?;
+        // The note as the log signed it: its verified signature lines only. This is what
+        // evidence holds and what is stored, so a client cannot vary either by adding
+        // lines of its own (Ed25519 strict verification leaves the log's lines no
+        // malleability).
+        let mut log_signed = request.note.clone();
+        log_signed.signatures.retain(|sig| {
+            verified
+                .iter()
+                .any(|v| v.key.name == sig.name && v.key.key_id == sig.key_id)
+        });
         if request.old_size > checkpoint.size {
             return Err(WitnessError::OldSizeTooLarge {
                 old_size: request.old_size,
@@ -1282,7 +1293,7 @@ impl Witness {
             Some(s) => (s.size, s.root),
             None => (0, EMPTY_ROOT),
         };
-        let submitted_note = request.note.to_text();
+        let submitted_note = log_signed.to_text();
         let evidence = |kind| {
             Box::new(Evidence {
                 kind,
@@ -1342,12 +1353,7 @@ impl Witness {
             .map_err(|_| WitnessError::Clock(now))?;
         // What the monitoring endpoint serves: the log's verified signatures and this
         // witness's cosignature, not the other lines the client happened to send.
-        let mut note = request.note;
-        note.signatures.retain(|sig| {
-            verified
-                .iter()
-                .any(|v| v.key.name == sig.name && v.key.key_id == sig.key_id)
-        });
+        let mut note = log_signed;
         note.add_signature(cosignature.clone())
             .map_err(WitnessError::Malformed)?;
         self.state.logs.insert(

@@ -778,6 +778,21 @@ fn witness_refuses_fork_and_keeps_evidence() {
     assert_eq!(w.state().evidence, vec![ev.clone()]);
     let _ = add(&mut w, &r, 3).unwrap_err();
     assert_eq!(w.state().evidence.len(), 1);
+    // Lines a client adds do not make it new evidence, nor get into it.
+    for i in 0..3u8 {
+        let mut padded = r.clone();
+        padded
+            .note
+            .add_signature(NoteSignature {
+                name: name("stranger.example"),
+                key_id: KeyId([i; 4]),
+                signature: vec![i; 64],
+            })
+            .unwrap();
+        let e = add(&mut w, &padded, 4).unwrap_err();
+        assert_eq!(e.evidence().unwrap().submitted_note, fork_note.to_text());
+    }
+    assert_eq!(w.state().evidence.len(), 1);
     // The stored checkpoint is unchanged.
     assert_eq!(w.latest(&origin(ORIGIN)).unwrap().note, cosigned);
 
