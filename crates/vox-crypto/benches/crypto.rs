@@ -202,6 +202,16 @@ fn group_ops(c: &mut Criterion) {
     g.bench_function("variable_base_mul", |b| {
         b.iter(|| black_box(s).mul_point(black_box(&p)))
     });
+    g.bench_function("compress", |b| {
+        b.iter(|| black_box(p.as_point()).compress())
+    });
+    g.bench_function("table_create", |b| {
+        b.iter(|| {
+            curve25519_dalek::ristretto::RistrettoBasepointTable::create(black_box(p.as_point()))
+        })
+    });
+    let table = curve25519_dalek::ristretto::RistrettoBasepointTable::create(p.as_point());
+    g.bench_function("table_mul", |b| b.iter(|| &table * black_box(s.as_dalek())));
     for n in [64usize, 1024] {
         let scalars: Vec<_> = (0..n).map(|_| scalar128(&mut r)).collect();
         let points: Vec<RistrettoPoint> = (0..n)

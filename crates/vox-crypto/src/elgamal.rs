@@ -8,8 +8,14 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
+use curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT;
+use curve25519_dalek::ristretto::{RistrettoBasepointTable, RistrettoPoint};
+use curve25519_dalek::traits::{Identity, MultiscalarMul};
+use curve25519_dalek::Scalar as DalekScalar;
+use subtle::{Choice, ConditionallySelectable};
+
 use crate::error::{CryptoError, Result};
-use crate::group::{Point, Scalar};
+use crate::group::{compress_doubled, half, half_generator, Point, Scalar};
 
 /// The joint election public key K (never the identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -32,6 +38,130 @@ impl<'de> Deserialize<'de> for ElectionPublicKey {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
         let p = Point::deserialize(d)?;
         ElectionPublicKey::new(p).map_err(serde::de::Error::custom)
+    }
+}
+
+/// The election key K prepared for a prover that multiplies it by many secret scalars.
+///
+/// A variable-base multiplication by K costs ≈ 2.5 fixed-base ones (the 252 doublings
+/// dominate). A precomputed table for K (curve25519-dalek's constant-time
+/// `RistrettoBasepointTable`, which works for any point) makes every K·secret a
+/// fixed-base multiplication, but building it costs 256 field inversions, ≈ 50
+/// fixed-base multiplications: measured (BENCHMARKS.md, "Client prover") it pays only
+/// for a ballot with at least [`PreparedKey::TABLE_PAYS_FROM`] 0/1-proven options
+/// (three multiplications by K each), not for a yes/no or a 1-of-10 ballot. Build one
+/// per ballot with [`PreparedKey::for_options`]; keep one across ballots if a client
+/// encrypts several under the same key.
+///
+/// Whichever form is used, every multiplication is constant-time in the scalar and the
+/// results are the same points, so ciphertexts and proofs are byte-identical.
+#[derive(Clone)]
+pub struct PreparedKey {
+    key: ElectionPublicKey,
+    table: Option<Box<RistrettoBasepointTable>>,
+}
+
+impl core::fmt::Debug for PreparedKey {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PreparedKey")
+            .field("key", &self.key)
+            .field("table", &self.table.is_some())
+            .finish()
+    }
+}
+
+impl PreparedKey {
+    /// The number of 0/1-proven options in a ballot from which building the table for
+    /// K pays for itself (≈ 45 µs saved per option against ≈ 0.6 ms to build it).
+    pub const TABLE_PAYS_FROM: usize = 16;
+
+    /// K with a precomputed table (fixed-base multiplications by K).
+    pub fn with_table(key: &ElectionPublicKey) -> Self {
+        Self {
+            key: *key,
+            table: Some(Box::new(RistrettoBasepointTable::create(key.0.as_point()))),
+        }
+    }
+
+    /// K without a table (variable-base multiplications by K).
+    pub fn without_table(key: &ElectionPublicKey) -> Self {
+        Self {
+            key: *key,
+            table: None,
+        }
+    }
+
+    /// K with a table if a ballot of `options` 0/1-proven options pays for it.
+    pub fn for_options(key: &ElectionPublicKey, options: usize) -> Self {
+        if options >= Self::TABLE_PAYS_FROM {
+            Self::with_table(key)
+        } else {
+            Self::without_table(key)
+        }
+    }
+
+    /// The key K.
+    pub fn key(&self) -> &ElectionPublicKey {
+        &self.key
+    }
+
+    /// Whether the table was built.
+    pub fn has_table(&self) -> bool {
+        self.table.is_some()
+    }
+
+    /// x·K, constant-time in x.
+    pub(crate) fn mul(&self, x: &DalekScalar) -> RistrettoPoint {
+        match &self.table {
+            Some(t) => t.as_ref() * x,
+            None => x * self.key.0.as_point(),
+        }
+    }
+
+    /// x·K + y·G, constant-time in x and y.
+    pub(crate) fn mul_plus_base(&self, x: &DalekScalar, y: &DalekScalar) -> RistrettoPoint {
+        match &self.table {
+            Some(t) => t.as_ref() * x + RistrettoPoint::mul_base(y),
+            // A two-term constant-time product shares the doublings: ≈ one
+            // variable-base multiplication instead of one plus a fixed-base one.
+            None => RistrettoPoint::multiscalar_mul(
+                [*x, *y],
+                [*self.key.0.as_point(), RISTRETTO_BASEPOINT_POINT],
+            ),
+        }
+    }
+
+    /// Encrypt m ∈ {0, 1} with fresh randomness: the same ciphertext as
+    /// [`Ciphertext::encrypt`] for the same random stream (one scalar drawn), but m·G
+    /// is a constant-time selection between the identity and G instead of a
+    /// multiplication, and both points are compressed with one shared inversion.
+    /// Errors for any other m.
+    pub fn encrypt_bit(
+        &self,
+        m: u64,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(Ciphertext, Nonce)> {
+        if m > 1 {
+            return Err(CryptoError::Parameter("encrypt_bit needs m in {0, 1}"));
+        }
+        let r = Scalar::random(rng);
+        Ok((self.encrypt_bit_with(m == 1, &r), r))
+    }
+
+    /// Encrypt the bit m with randomness r (see [`PreparedKey::encrypt_bit`]).
+    pub fn encrypt_bit_with(&self, m: bool, r: &Nonce) -> Ciphertext {
+        let is_one = Choice::from(u8::from(m));
+        // Halves: compress_doubled encodes twice the points it is given.
+        let rh = r.0 * half();
+        let a = RistrettoPoint::mul_base(&rh);
+        let mg = RistrettoPoint::conditional_select(
+            &RistrettoPoint::identity(),
+            half_generator(),
+            is_one,
+        );
+        let b = self.mul(&rh) + mg;
+        let [a, b] = compress_doubled([a, b]);
+        Ciphertext { a, b }
     }
 }
 
@@ -117,7 +247,6 @@ impl Ciphertext {
 
     /// Homomorphic sum of many ciphertexts, without recompressing every partial sum.
     pub fn sum<'a>(cts: impl IntoIterator<Item = &'a Ciphertext>) -> Self {
-        use curve25519_dalek::traits::Identity;
         let mut a = curve25519_dalek::ristretto::RistrettoPoint::identity();
         let mut b = a;
         for c in cts {

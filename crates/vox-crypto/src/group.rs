@@ -111,6 +111,46 @@ impl Point {
     }
 }
 
+/// 1/2 modulo ℓ, i.e. (ℓ + 1)/2, little-endian.
+const HALF_BYTES: [u8; 32] = [
+    247, 233, 122, 46, 141, 49, 9, 44, 107, 206, 123, 81, 239, 124, 111, 10, 0, 0, 0, 0, 0, 0, 0,
+    0, 0, 0, 0, 0, 0, 0, 0, 8,
+];
+
+/// The scalar 1/2: a prover that wants P computes P/2 from halved scalars and hands
+/// it to [`compress_doubled`].
+pub(crate) fn half() -> curve25519_dalek::Scalar {
+    curve25519_dalek::Scalar::from_bytes_mod_order(HALF_BYTES)
+}
+
+/// G/2 (the basepoint times 1/2), computed once.
+pub(crate) fn half_generator() -> &'static RistrettoPoint {
+    static HALF_G: std::sync::OnceLock<RistrettoPoint> = std::sync::OnceLock::new();
+    HALF_G.get_or_init(|| RistrettoPoint::mul_base(&half()))
+}
+
+/// The points 2·Pᵢ with their encodings, from the halves Pᵢ.
+///
+/// Compressing a point costs an inverse square root (≈ a quarter of a fixed-base
+/// multiplication); `double_and_compress_batch` encodes 2·P for many P with one shared
+/// field inversion instead. The encodings are the canonical ones, identical to
+/// `(P + P).compress()`. The points compressed by the provers are all published, so
+/// the timing of this step reveals nothing secret.
+pub(crate) fn compress_doubled<const N: usize>(halves: [RistrettoPoint; N]) -> [Point; N] {
+    let mut encodings = RistrettoPoint::double_and_compress_batch(&halves).into_iter();
+    halves.map(|h| {
+        let point = h + h;
+        match encodings.next() {
+            Some(c) => Point {
+                point,
+                bytes: c.to_bytes(),
+            },
+            // Unreachable (one encoding per point); the plain path is correct anyway.
+            None => Point::from_point(point),
+        }
+    })
+}
+
 impl PartialEq for Point {
     fn eq(&self, other: &Self) -> bool {
         // Canonical encodings are unique, so comparing bytes compares points.

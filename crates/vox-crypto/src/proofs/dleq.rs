@@ -6,9 +6,11 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 
 use crate::batch::{Base, Equations, SingleVerifier};
-use crate::elgamal::{Ciphertext, ElectionPublicKey};
+use curve25519_dalek::ristretto::RistrettoPoint;
+
+use crate::elgamal::{Ciphertext, ElectionPublicKey, PreparedKey};
 use crate::error::Result;
-use crate::group::{Point, Scalar};
+use crate::group::{compress_doubled, half, Point, Scalar};
 use crate::transcript::{labels, TranscriptProtocol};
 
 /// Proof that log_G X = log_Y D: (T1, T2, z) with z·G = T1 + c·X and z·Y = T2 + c·D.
@@ -143,6 +145,29 @@ impl ConstantProof {
     ) -> Self {
         let d = constant_statement(transcript, key, ct, value);
         ConstantProof(DleqProof::prove(transcript, r, key.point(), &ct.a, &d, rng))
+    }
+
+    /// [`ConstantProof::prove`] with K·w from `key` (its table if it has one) and the
+    /// two commitments compressed with one shared inversion: the same proof for the
+    /// same random stream.
+    pub fn prove_prepared(
+        transcript: &mut Transcript,
+        key: &PreparedKey,
+        ct: &Ciphertext,
+        value: u64,
+        r: &Scalar,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Self {
+        let d = constant_statement(transcript, key.key(), ct, value);
+        let w = Scalar::random(rng);
+        let wh = w.0 * half();
+        let [t1, t2] = compress_doubled([RistrettoPoint::mul_base(&wh), key.mul(&wh)]);
+        let c = dleq_challenge(transcript, key.key().point(), &ct.a, &d, &t1, &t2);
+        ConstantProof(DleqProof {
+            t1,
+            t2,
+            z: w + c * *r,
+        })
     }
 
     /// Hand the equations to `eq`.
