@@ -15,7 +15,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha20Rng;
 use vox_crypto::batch::BatchVerifier;
 use vox_crypto::dlog::DlogTable;
-use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey, SecretScalar};
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey, PreparedKey, SecretScalar};
 use vox_crypto::proofs::link::pedersen_commit;
 use vox_crypto::proofs::{ConstantProof, LinkProof, RangeProof, RangeStatement, ZeroOneProof};
 use vox_crypto::transcript::new_transcript;
@@ -116,6 +116,28 @@ fn prove_one_of_k(key: &ElectionPublicKey, k: usize, choice: usize, r: &mut ChaC
     }
     let sum = Ciphertext::sum(selections.iter().map(|s| &s.ct));
     let count = ConstantProof::prove(&mut t, key, &sum, 1, &r_sum, r);
+    OneOfK { selections, count }
+}
+
+/// [`prove_one_of_k`] through the prepared prover (same output for the same stream).
+fn prove_one_of_k_prepared(
+    key: &PreparedKey,
+    k: usize,
+    choice: usize,
+    r: &mut ChaCha20Rng,
+) -> OneOfK {
+    let mut t = transcript();
+    let mut selections = Vec::with_capacity(k);
+    let mut r_sum = Scalar::ZERO;
+    for i in 0..k {
+        let m = u64::from(i == choice);
+        let (ct, nonce) = key.encrypt_bit(m, r).unwrap();
+        let proof = ZeroOneProof::prove_prepared(&mut t, key, &ct, m, &nonce, r).unwrap();
+        r_sum = r_sum + nonce;
+        selections.push(YesNo { ct, proof });
+    }
+    let sum = Ciphertext::sum(selections.iter().map(|s| &s.ct));
+    let count = ConstantProof::prove_prepared(&mut t, key, &sum, 1, &r_sum, r);
     OneOfK { selections, count }
 }
 
@@ -232,6 +254,16 @@ fn yes_no(c: &mut Criterion) {
     g.bench_function("encrypt_and_prove", |b| {
         b.iter(|| prove_yes_no(&key, 1, &mut r))
     });
+    g.bench_function("encrypt_and_prove_prepared", |b| {
+        b.iter(|| {
+            let pk = PreparedKey::without_table(&key);
+            let (ct, nonce) = pk.encrypt_bit(1, &mut r).unwrap();
+            let proof =
+                ZeroOneProof::prove_prepared(&mut transcript(), &pk, &ct, 1, &nonce, &mut r)
+                    .unwrap();
+            YesNo { ct, proof }
+        })
+    });
     let one = prove_yes_no(&key, 1, &mut rng(3));
     g.bench_function("verify_one", |b| {
         b.iter(|| one.proof.verify(&mut transcript(), &key, &one.ct).unwrap())
@@ -284,6 +316,14 @@ fn one_of_ten(c: &mut Criterion) {
     g.bench_function("encrypt_and_prove", |b| {
         b.iter(|| prove_one_of_k(&key, 10, 3, &mut r))
     });
+    // The prepared prover (the path `encrypt_ballot` takes), the key prepared per ballot:
+    // without the table for K, and with it (its construction included).
+    g.bench_function("encrypt_and_prove_prepared", |b| {
+        b.iter(|| prove_one_of_k_prepared(&PreparedKey::without_table(&key), 10, 3, &mut r))
+    });
+    g.bench_function("encrypt_and_prove_prepared_table", |b| {
+        b.iter(|| prove_one_of_k_prepared(&PreparedKey::with_table(&key), 10, 3, &mut r))
+    });
     let ballot = prove_one_of_k(&key, 10, 3, &mut rng(7));
     g.bench_function("verify_one", |b| {
         b.iter(|| check_one_of_k(&key, &ballot, &mut vox_crypto::batch::SingleVerifier).unwrap())
@@ -302,6 +342,22 @@ fn one_of_ten(c: &mut Criterion) {
             batch.finish().unwrap()
         })
     });
+    g.finish();
+}
+
+/// Where the table for K starts to pay: 1-of-k prepared provers without and with it.
+fn table_break_even(c: &mut Criterion) {
+    let mut r = rng(13);
+    let key = key(&mut r);
+    let mut g = c.benchmark_group("one_of_k_prepared");
+    for k in [16usize, 32] {
+        g.bench_function(format!("{k}/without_table"), |b| {
+            b.iter(|| prove_one_of_k_prepared(&PreparedKey::without_table(&key), k, 3, &mut r))
+        });
+        g.bench_function(format!("{k}/with_table"), |b| {
+            b.iter(|| prove_one_of_k_prepared(&PreparedKey::with_table(&key), k, 3, &mut r))
+        });
+    }
     g.finish();
 }
 
@@ -427,6 +483,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = group_ops, yes_no, one_of_ten, score, dlog, decryption
+    targets = group_ops, yes_no, one_of_ten, table_break_even, score, dlog, decryption
 }
 criterion_main!(benches);

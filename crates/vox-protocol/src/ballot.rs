@@ -12,7 +12,7 @@ use rand_core::{CryptoRng, RngCore};
 use serde::{Deserialize, Serialize};
 use vox_crypto::batch::{Equations, SingleVerifier};
 use vox_crypto::credential::{Credential, CredentialPublicKey, CredentialSignature};
-use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
+use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey, PreparedKey};
 use vox_crypto::proofs::link::pedersen_commit;
 use vox_crypto::proofs::{ConstantProof, LinkProof, RangeProof, RangeStatement, ZeroOneProof};
 use vox_crypto::transcript::{new_transcript, TranscriptProtocol};
@@ -277,6 +277,20 @@ pub fn encrypt_ballot(
     let pk = credential.public_key();
     let key = &ctx.election_key;
     let base = ctx.base_transcript(&pk);
+    // The options proven 0/1 decide whether a table for K pays (PreparedKey); the
+    // prepared prover's output is byte-identical to the plain one's.
+    let bit_options: usize = ctx
+        .manifest
+        .questions
+        .iter()
+        .zip(choices)
+        .map(|(q, c)| match q.kind {
+            QuestionKind::YesNo => 1,
+            QuestionKind::Score { .. } => 0,
+            _ => c.len(),
+        })
+        .sum();
+    let prepared = PreparedKey::for_options(key, bit_options);
     let mut answers = Vec::with_capacity(choices.len());
     let mut nonces_all = Vec::with_capacity(choices.len());
     let mut range_statements = Vec::new();
@@ -292,8 +306,14 @@ pub fn encrypt_ballot(
         };
         let mut cts = Vec::with_capacity(values.len());
         let mut nonces = Vec::with_capacity(values.len());
-        for v in &values {
-            let (ct, r) = Ciphertext::encrypt(key, *v, rng);
+        for (i, v) in values.iter().enumerate() {
+            let (ct, r) = match q.kind {
+                QuestionKind::Score { .. } => Ciphertext::encrypt(key, *v, rng),
+                // Every value of the other kinds is a 0 or a 1 (validate_choices).
+                _ => prepared
+                    .encrypt_bit(*v, rng)
+                    .map_err(crypto(format!("answers/{qi}/ciphertexts/{i}")))?,
+            };
             cts.push(ct);
             nonces.push(r);
         }
@@ -323,7 +343,7 @@ pub fn encrypt_ballot(
                 for (i, ((ct, r), v)) in cts.iter().zip(&nonces).zip(&values).enumerate() {
                     let mut t = option_transcript(&qt, i);
                     answer.selection_proofs.push(
-                        ZeroOneProof::prove(&mut t, key, ct, *v, r, rng)
+                        ZeroOneProof::prove_prepared(&mut t, &prepared, ct, *v, r, rng)
                             .map_err(crypto(format!("answers/{qi}/selection_proofs/{i}")))?,
                     );
                 }
@@ -336,18 +356,22 @@ pub fn encrypt_ballot(
                     QuestionKind::ChooseOne {
                         blank_allowed: false,
                     } => Some(SumProof::Constant {
-                        proof: ConstantProof::prove(&mut t, key, &sum_ct, 1, &sum_r, rng),
+                        proof: ConstantProof::prove_prepared(
+                            &mut t, &prepared, &sum_ct, 1, &sum_r, rng,
+                        ),
                     }),
                     QuestionKind::ChooseOne {
                         blank_allowed: true,
                     } => Some(SumProof::ZeroOne {
-                        proof: ZeroOneProof::prove(&mut t, key, &sum_ct, sum, &sum_r, rng)
-                            .map_err(crypto(format!("answers/{qi}/sum_proof")))?,
+                        proof: ZeroOneProof::prove_prepared(
+                            &mut t, &prepared, &sum_ct, sum, &sum_r, rng,
+                        )
+                        .map_err(crypto(format!("answers/{qi}/sum_proof")))?,
                     }),
                     QuestionKind::Approve { min, max } if min == max => Some(SumProof::Constant {
-                        proof: ConstantProof::prove(
+                        proof: ConstantProof::prove_prepared(
                             &mut t,
-                            key,
+                            &prepared,
                             &sum_ct,
                             u64::from(min),
                             &sum_r,
@@ -356,8 +380,10 @@ pub fn encrypt_ballot(
                     }),
                     QuestionKind::Approve { min, max } if !approve_sum_needs_range(min, max) => {
                         Some(SumProof::ZeroOne {
-                            proof: ZeroOneProof::prove(&mut t, key, &sum_ct, sum, &sum_r, rng)
-                                .map_err(crypto(format!("answers/{qi}/sum_proof")))?,
+                            proof: ZeroOneProof::prove_prepared(
+                                &mut t, &prepared, &sum_ct, sum, &sum_r, rng,
+                            )
+                            .map_err(crypto(format!("answers/{qi}/sum_proof")))?,
                         })
                     }
                     QuestionKind::Approve { min, max } => {
