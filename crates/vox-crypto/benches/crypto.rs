@@ -254,16 +254,25 @@ fn yes_no(c: &mut Criterion) {
     g.bench_function("encrypt_and_prove", |b| {
         b.iter(|| prove_yes_no(&key, 1, &mut r))
     });
-    g.bench_function("encrypt_and_prove_prepared", |b| {
-        b.iter(|| {
-            let pk = PreparedKey::without_table(&key);
-            let (ct, nonce) = pk.encrypt_bit(1, &mut r).unwrap();
-            let proof =
-                ZeroOneProof::prove_prepared(&mut transcript(), &pk, &ct, 1, &nonce, &mut r)
-                    .unwrap();
-            YesNo { ct, proof }
-        })
-    });
+    for (name, table) in [
+        ("encrypt_and_prove_prepared", false),
+        ("encrypt_and_prove_prepared_table", true),
+    ] {
+        g.bench_function(name, |b| {
+            b.iter(|| {
+                let pk = if table {
+                    PreparedKey::with_table(&key)
+                } else {
+                    PreparedKey::without_table(&key)
+                };
+                let (ct, nonce) = pk.encrypt_bit(1, &mut r).unwrap();
+                let proof =
+                    ZeroOneProof::prove_prepared(&mut transcript(), &pk, &ct, 1, &nonce, &mut r)
+                        .unwrap();
+                YesNo { ct, proof }
+            })
+        });
+    }
     let one = prove_yes_no(&key, 1, &mut rng(3));
     g.bench_function("verify_one", |b| {
         b.iter(|| one.proof.verify(&mut transcript(), &key, &one.ct).unwrap())
@@ -350,7 +359,7 @@ fn table_break_even(c: &mut Criterion) {
     let mut r = rng(13);
     let key = key(&mut r);
     let mut g = c.benchmark_group("one_of_k_prepared");
-    for k in [16usize, 32] {
+    for k in [16usize, 32, 64] {
         g.bench_function(format!("{k}/without_table"), |b| {
             b.iter(|| prove_one_of_k_prepared(&PreparedKey::without_table(&key), k, 3, &mut r))
         });

@@ -46,12 +46,13 @@ impl<'de> Deserialize<'de> for ElectionPublicKey {
 /// A variable-base multiplication by K costs ≈ 2.5 fixed-base ones (the 252 doublings
 /// dominate). A precomputed table for K (curve25519-dalek's constant-time
 /// `RistrettoBasepointTable`, which works for any point) makes every K·secret a
-/// fixed-base multiplication, but building it costs 256 field inversions, ≈ 50
-/// fixed-base multiplications: measured (BENCHMARKS.md, "Client prover") it pays only
-/// for a ballot with at least [`PreparedKey::TABLE_PAYS_FROM`] 0/1-proven options
-/// (three multiplications by K each), not for a yes/no or a 1-of-10 ballot. Build one
-/// per ballot with [`PreparedKey::for_options`]; keep one across ballots if a client
-/// encrypts several under the same key.
+/// fixed-base multiplication, but building it converts 256 points to affine form, one
+/// field inversion each: ≈ 55 fixed-base multiplications, not the tens of µs one might
+/// expect. Measured (BENCHMARKS.md, "Client prover") it pays only for a ballot with at
+/// least [`PreparedKey::TABLE_PAYS_FROM`] 0/1-proven options (three multiplications by
+/// K each): not for a yes/no ballot (≈ 7 times slower with it), nor for a 1-of-10
+/// (35–75 % slower). Build one per ballot with [`PreparedKey::for_options`]; keep one with a
+/// table across ballots if a client encrypts many under the same key.
 ///
 /// Whichever form is used, every multiplication is constant-time in the scalar and the
 /// results are the same points, so ciphertexts and proofs are byte-identical.
@@ -72,8 +73,9 @@ impl core::fmt::Debug for PreparedKey {
 
 impl PreparedKey {
     /// The number of 0/1-proven options in a ballot from which building the table for
-    /// K pays for itself (≈ 45 µs saved per option against ≈ 0.6 ms to build it).
-    pub const TABLE_PAYS_FROM: usize = 16;
+    /// K pays for itself: measured break-even between 16 and 64 options (1-of-16: the
+    /// table loses ≈ 20 %; 1-of-32: even; 1-of-64: it wins ≈ 20 %).
+    pub const TABLE_PAYS_FROM: usize = 32;
 
     /// K with a precomputed table (fixed-base multiplications by K).
     pub fn with_table(key: &ElectionPublicKey) -> Self {
