@@ -119,26 +119,44 @@ fn prove_one_of_k(key: &ElectionPublicKey, k: usize, choice: usize, r: &mut ChaC
     OneOfK { selections, count }
 }
 
-/// [`prove_one_of_k`] through the prepared prover (same output for the same stream).
+/// A 1-of-k question through the prepared prover, as `encrypt_ballot` drives it: the
+/// encryptions in one batch, one transcript per option, the 0/1 proofs in one batch.
+/// (Not the same transcripts as [`prove_one_of_k`], so not the same proofs; the same
+/// work plus k transcript clones.)
 fn prove_one_of_k_prepared(
     key: &PreparedKey,
     k: usize,
     choice: usize,
     r: &mut ChaCha20Rng,
 ) -> OneOfK {
-    let mut t = transcript();
-    let mut selections = Vec::with_capacity(k);
-    let mut r_sum = Scalar::ZERO;
-    for i in 0..k {
-        let m = u64::from(i == choice);
-        let (ct, nonce) = key.encrypt_bit(m, r).unwrap();
-        let proof = ZeroOneProof::prove_prepared(&mut t, key, &ct, m, &nonce, r).unwrap();
-        r_sum = r_sum + nonce;
-        selections.push(YesNo { ct, proof });
+    let base = transcript();
+    let votes: Vec<u64> = (0..k).map(|i| u64::from(i == choice)).collect();
+    let (cts, nonces): (Vec<_>, Vec<_>) = key.encrypt_bits(&votes, r).unwrap().into_iter().unzip();
+    let mut ts: Vec<Transcript> = (0..k)
+        .map(|i| {
+            let mut t = base.clone();
+            t.append_u64(b"option", i as u64);
+            t
+        })
+        .collect();
+    let statements = ts
+        .iter_mut()
+        .zip(&cts)
+        .zip(&votes)
+        .zip(&nonces)
+        .map(|(((t, ct), m), n)| (t, ct, *m, n));
+    let proofs = ZeroOneProof::prove_many_prepared(key, statements, r).unwrap();
+    let r_sum = nonces.iter().fold(Scalar::ZERO, |a, n| a + *n);
+    let sum = Ciphertext::sum(&cts);
+    let count = ConstantProof::prove_prepared(&mut transcript(), key, &sum, 1, &r_sum, r);
+    OneOfK {
+        selections: cts
+            .into_iter()
+            .zip(proofs)
+            .map(|(ct, proof)| YesNo { ct, proof })
+            .collect(),
+        count,
     }
-    let sum = Ciphertext::sum(selections.iter().map(|s| &s.ct));
-    let count = ConstantProof::prove_prepared(&mut t, key, &sum, 1, &r_sum, r);
-    OneOfK { selections, count }
 }
 
 fn check_one_of_k(

@@ -15,7 +15,7 @@ use curve25519_dalek::Scalar as DalekScalar;
 use subtle::{Choice, ConditionallySelectable};
 
 use crate::error::{CryptoError, Result};
-use crate::group::{compress_doubled, half, half_generator, Point, Scalar};
+use crate::group::{compress_doubled, compress_doubled_all, half, half_generator, Point, Scalar};
 
 /// The joint election public key K (never the identity).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -150,10 +150,43 @@ impl PreparedKey {
         Ok((self.encrypt_bit_with(m == 1, &r), r))
     }
 
-    /// Encrypt the bit m with randomness r (see [`PreparedKey::encrypt_bit`]).
-    pub fn encrypt_bit_with(&self, m: bool, r: &Nonce) -> Ciphertext {
+    /// Encrypt every m ∈ {0, 1} of `ms` in order, as many calls of
+    /// [`PreparedKey::encrypt_bit`] would (one scalar drawn per value, in order), with
+    /// all the points compressed with one shared inversion. Errors, before drawing
+    /// anything, if any value is not 0 or 1.
+    pub fn encrypt_bits(
+        &self,
+        ms: &[u64],
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Vec<(Ciphertext, Nonce)>> {
+        if ms.iter().any(|m| *m > 1) {
+            return Err(CryptoError::Parameter(
+                "encrypt_bits needs every m in {0, 1}",
+            ));
+        }
+        let mut nonces = Vec::with_capacity(ms.len());
+        let mut halves = Vec::with_capacity(2 * ms.len());
+        for m in ms {
+            let r = Scalar::random(rng);
+            let [a, b] = self.encrypt_bit_halves(*m == 1, &r);
+            halves.push(a);
+            halves.push(b);
+            nonces.push(r);
+        }
+        let points = compress_doubled_all(&halves);
+        Ok(points
+            .chunks_exact(2)
+            .zip(nonces)
+            .filter_map(|(ab, r)| match ab {
+                [a, b] => Some((Ciphertext { a: *a, b: *b }, r)),
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// (a/2, b/2) for the bit m and the nonce r.
+    fn encrypt_bit_halves(&self, m: bool, r: &Nonce) -> [RistrettoPoint; 2] {
         let is_one = Choice::from(u8::from(m));
-        // Halves: compress_doubled encodes twice the points it is given.
         let rh = r.0 * half();
         let a = RistrettoPoint::mul_base(&rh);
         let mg = RistrettoPoint::conditional_select(
@@ -161,8 +194,13 @@ impl PreparedKey {
             half_generator(),
             is_one,
         );
-        let b = self.mul(&rh) + mg;
-        let [a, b] = compress_doubled([a, b]);
+        [a, self.mul(&rh) + mg]
+    }
+
+    /// Encrypt the bit m with randomness r (see [`PreparedKey::encrypt_bit`]).
+    pub fn encrypt_bit_with(&self, m: bool, r: &Nonce) -> Ciphertext {
+        // Halves: compress_doubled encodes twice the points it is given.
+        let [a, b] = compress_doubled(self.encrypt_bit_halves(m, r));
         Ciphertext { a, b }
     }
 }

@@ -151,6 +151,26 @@ pub(crate) fn compress_doubled<const N: usize>(halves: [RistrettoPoint; N]) -> [
     })
 }
 
+/// [`compress_doubled`] for any number of points (one shared inversion for all).
+pub(crate) fn compress_doubled_all(halves: &[RistrettoPoint]) -> Vec<Point> {
+    let encodings = RistrettoPoint::double_and_compress_batch(halves);
+    halves
+        .iter()
+        .zip(encodings.iter().map(Some).chain(core::iter::repeat(None)))
+        .map(|(h, c)| {
+            let point = h + h;
+            match c {
+                Some(c) => Point {
+                    point,
+                    bytes: c.to_bytes(),
+                },
+                // Unreachable (one encoding per point); the plain path is correct anyway.
+                None => Point::from_point(point),
+            }
+        })
+        .collect()
+}
+
 impl PartialEq for Point {
     fn eq(&self, other: &Self) -> bool {
         // Canonical encodings are unique, so comparing bytes compares points.

@@ -50,6 +50,17 @@ struct Question {
     count: ConstantProof,
 }
 
+/// One transcript per option, as `encrypt_ballot` derives them.
+fn option_transcripts(k: usize) -> Vec<Transcript> {
+    (0..k)
+        .map(|i| {
+            let mut t = transcript();
+            t.append_u64(b"option", i as u64);
+            t
+        })
+        .collect()
+}
+
 /// A 1-of-k question the plain way (what `encrypt_ballot` did before): all
 /// encryptions, then the 0/1 proofs, then the exact-count proof.
 fn plain(key: &ElectionPublicKey, votes: &[u64], rng: &mut ChaCha20Rng) -> Question {
@@ -57,36 +68,58 @@ fn plain(key: &ElectionPublicKey, votes: &[u64], rng: &mut ChaCha20Rng) -> Quest
         .iter()
         .map(|m| Ciphertext::encrypt(key, *m, rng))
         .unzip();
-    let mut t = transcript();
-    let proofs = cts
-        .iter()
+    let mut ts = option_transcripts(votes.len());
+    let proofs = ts
+        .iter_mut()
+        .zip(&cts)
         .zip(&nonces)
         .zip(votes)
-        .map(|((ct, r), m)| ZeroOneProof::prove(&mut t, key, ct, *m, r, rng).unwrap())
+        .map(|(((t, ct), r), m)| ZeroOneProof::prove(t, key, ct, *m, r, rng).unwrap())
         .collect();
     let sum = Ciphertext::sum(&cts);
     let r_sum = nonces.iter().fold(Scalar::ZERO, |a, r| a + *r);
-    let count = ConstantProof::prove(&mut t, key, &sum, 1, &r_sum, rng);
+    let count = ConstantProof::prove(&mut transcript(), key, &sum, 1, &r_sum, rng);
     Question { cts, proofs, count }
 }
 
+/// The prepared prover one option at a time.
 fn prepared(key: &PreparedKey, votes: &[u64], rng: &mut ChaCha20Rng) -> Question {
     let (cts, nonces): (Vec<_>, Vec<_>) = votes
         .iter()
         .map(|m| key.encrypt_bit(*m, rng).unwrap())
         .unzip();
-    let mut t = transcript();
-    let proofs = cts
-        .iter()
+    let mut ts = option_transcripts(votes.len());
+    let proofs = ts
+        .iter_mut()
+        .zip(&cts)
         .zip(&nonces)
         .zip(votes)
-        .map(|((ct, r), m)| ZeroOneProof::prove_prepared(&mut t, key, ct, *m, r, rng).unwrap())
+        .map(|(((t, ct), r), m)| ZeroOneProof::prove_prepared(t, key, ct, *m, r, rng).unwrap())
         .collect();
     let sum = Ciphertext::sum(&cts);
     let r_sum = nonces.iter().fold(Scalar::ZERO, |a, r| a + *r);
-    let count = ConstantProof::prove_prepared(&mut t, key, &sum, 1, &r_sum, rng);
+    let count = ConstantProof::prove_prepared(&mut transcript(), key, &sum, 1, &r_sum, rng);
     Question { cts, proofs, count }
 }
+
+/// The prepared prover a question at a time (what `encrypt_ballot` does).
+fn batched(key: &PreparedKey, votes: &[u64], rng: &mut ChaCha20Rng) -> Question {
+    let (cts, nonces): (Vec<_>, Vec<_>) = key.encrypt_bits(votes, rng).unwrap().into_iter().unzip();
+    let mut ts = option_transcripts(votes.len());
+    let statements = ts
+        .iter_mut()
+        .zip(&cts)
+        .zip(votes)
+        .zip(&nonces)
+        .map(|(((t, ct), m), r)| (t, ct, *m, r));
+    let proofs = ZeroOneProof::prove_many_prepared(key, statements, rng).unwrap();
+    let sum = Ciphertext::sum(&cts);
+    let r_sum = nonces.iter().fold(Scalar::ZERO, |a, r| a + *r);
+    let count = ConstantProof::prove_prepared(&mut transcript(), key, &sum, 1, &r_sum, rng);
+    Question { cts, proofs, count }
+}
+
+type Prover = fn(&PreparedKey, &[u64], &mut ChaCha20Rng) -> Question;
 
 #[test]
 fn prepared_prover_is_byte_identical_to_the_plain_one() {
@@ -96,40 +129,28 @@ fn prepared_prover_is_byte_identical_to_the_plain_one() {
         let votes: Vec<u64> = (0..k).map(|i| u64::from(i == case % k)).collect();
         let s = seed();
         let expected = plain(&key, &votes, &mut ChaCha20Rng::from_seed(s));
-        for pk in [
-            PreparedKey::without_table(&key),
-            PreparedKey::with_table(&key),
-        ] {
-            let got = prepared(&pk, &votes, &mut ChaCha20Rng::from_seed(s));
-            assert_eq!(
-                got.cts,
-                expected.cts,
-                "case {case}, table {}",
-                pk.has_table()
-            );
-            assert_eq!(
-                got.proofs,
-                expected.proofs,
-                "case {case}, table {}",
-                pk.has_table()
-            );
-            assert_eq!(
-                got.count,
-                expected.count,
-                "case {case}, table {}",
-                pk.has_table()
-            );
-            let mut t = transcript();
-            for (ct, p) in got.cts.iter().zip(&got.proofs) {
+        let provers: [(PreparedKey, Prover, &str); 4] = [
+            (PreparedKey::without_table(&key), prepared, "one by one"),
+            (PreparedKey::with_table(&key), prepared, "one by one, table"),
+            (PreparedKey::without_table(&key), batched, "batched"),
+            (PreparedKey::with_table(&key), batched, "batched, table"),
+        ];
+        for (pk, prover, name) in provers {
+            let got = prover(&pk, &votes, &mut ChaCha20Rng::from_seed(s));
+            assert_eq!(got.cts, expected.cts, "case {case}, {name}");
+            assert_eq!(got.proofs, expected.proofs, "case {case}, {name}");
+            assert_eq!(got.count, expected.count, "case {case}, {name}");
+            let mut ts = option_transcripts(k);
+            for ((ct, p), t) in got.cts.iter().zip(&got.proofs).zip(ts.iter_mut()) {
                 consistent(&ct.a);
                 consistent(&ct.b);
                 consistent_proof(p);
-                p.verify(&mut t, &key, ct).unwrap();
+                p.verify(t, &key, ct).unwrap();
             }
             consistent(&got.count.0.t1);
             consistent(&got.count.0.t2);
             got.count
-                .verify(&mut t, &key, &Ciphertext::sum(&got.cts), 1)
+                .verify(&mut transcript(), &key, &Ciphertext::sum(&got.cts), 1)
                 .unwrap();
         }
     }
@@ -167,6 +188,7 @@ fn yes_no_and_fixed_nonces() {
 fn only_bits() {
     let pk = PreparedKey::without_table(&key());
     assert!(pk.encrypt_bit(2, &mut OsRng).is_err());
+    assert!(pk.encrypt_bits(&[0, 1, 2], &mut OsRng).is_err());
     let (ct, r) = pk.encrypt_bit(1, &mut OsRng).unwrap();
     assert!(ZeroOneProof::prove_prepared(&mut transcript(), &pk, &ct, 2, &r, &mut OsRng).is_err());
     // A lie (0 for an encryption of 1) does not verify.

@@ -304,19 +304,18 @@ pub fn encrypt_ballot(
             QuestionKind::YesNo => vec![c.first().copied().unwrap_or(0)],
             _ => c.clone(),
         };
-        let mut cts = Vec::with_capacity(values.len());
-        let mut nonces = Vec::with_capacity(values.len());
-        for (i, v) in values.iter().enumerate() {
-            let (ct, r) = match q.kind {
-                QuestionKind::Score { .. } => Ciphertext::encrypt(key, *v, rng),
-                // Every value of the other kinds is a 0 or a 1 (validate_choices).
-                _ => prepared
-                    .encrypt_bit(*v, rng)
-                    .map_err(crypto(format!("answers/{qi}/ciphertexts/{i}")))?,
-            };
-            cts.push(ct);
-            nonces.push(r);
-        }
+        let (cts, nonces): (Vec<Ciphertext>, Vec<Scalar>) = match q.kind {
+            QuestionKind::Score { .. } => values
+                .iter()
+                .map(|v| Ciphertext::encrypt(key, *v, rng))
+                .unzip(),
+            // Every value of the other kinds is a 0 or a 1 (validate_choices).
+            _ => prepared
+                .encrypt_bits(&values, rng)
+                .map_err(crypto(format!("answers/{qi}/ciphertexts")))?
+                .into_iter()
+                .unzip(),
+        };
         let mut answer = Answer {
             ciphertexts: cts.clone(),
             selection_proofs: Vec::new(),
@@ -340,13 +339,17 @@ pub fn encrypt_ballot(
                 }
             }
             _ => {
-                for (i, ((ct, r), v)) in cts.iter().zip(&nonces).zip(&values).enumerate() {
-                    let mut t = option_transcript(&qt, i);
-                    answer.selection_proofs.push(
-                        ZeroOneProof::prove_prepared(&mut t, &prepared, ct, *v, r, rng)
-                            .map_err(crypto(format!("answers/{qi}/selection_proofs/{i}")))?,
-                    );
-                }
+                let mut ts: Vec<Transcript> =
+                    (0..cts.len()).map(|i| option_transcript(&qt, i)).collect();
+                let statements = ts
+                    .iter_mut()
+                    .zip(&cts)
+                    .zip(&values)
+                    .zip(&nonces)
+                    .map(|(((t, ct), v), r)| (t, ct, *v, r));
+                answer.selection_proofs =
+                    ZeroOneProof::prove_many_prepared(&prepared, statements, rng)
+                        .map_err(crypto(format!("answers/{qi}/selection_proofs")))?;
                 let sum_ct = Ciphertext::sum(&cts);
                 let sum_r = nonces.iter().fold(Scalar::ZERO, |acc, r| acc + *r);
                 let sum: u64 = values.iter().sum();

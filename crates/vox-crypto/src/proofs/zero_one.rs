@@ -16,7 +16,7 @@ use subtle::{Choice, ConditionallySelectable};
 use crate::batch::{Base, Equations, SingleVerifier};
 use crate::elgamal::{Ciphertext, ElectionPublicKey, Nonce, PreparedKey};
 use crate::error::{CryptoError, Result};
-use crate::group::{compress_doubled, half, Point, Scalar};
+use crate::group::{compress_doubled, compress_doubled_all, half, Point, Scalar};
 use crate::transcript::{labels, TranscriptProtocol};
 
 /// (T₀, T₁, c₀, c₁, z₀, z₁); branch j proves (a, b − j·G) = r·(G, K).
@@ -83,6 +83,94 @@ fn challenge(
         transcript.append_point(labels::T, p);
     }
     transcript.challenge_scalar(labels::CHALLENGE)
+}
+
+/// A prepared 0/1 proof between its commitments and its challenge: the branch
+/// selector and the secrets of both branches.
+struct Pending {
+    is_one: Choice,
+    cj: Scalar,
+    zj: Scalar,
+    w: Scalar,
+}
+
+impl Pending {
+    /// Draw c_j, z_j, w (in that order, as `ZeroOneProof::prove` does) and compute the
+    /// halves of (T0a, T0b, T1a, T1b). Branch-free in the vote, as in `prove`.
+    fn commit(
+        key: &PreparedKey,
+        m: u64,
+        r: &Nonce,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(Self, [RistrettoPoint; 4])> {
+        if m > 1 {
+            return Err(CryptoError::Parameter("zero-one proof needs m in {0, 1}"));
+        }
+        let is_one = Choice::from(u8::from(m == 1));
+        trace(Op::Select);
+        let h = half();
+        let cj = Scalar::random(rng);
+        let zj = Scalar::random(rng);
+        let sh = (zj.0 - cj.0 * r.0) * h;
+        trace(Op::ScalarArith);
+        let e = DalekScalar::conditional_select(&cj.0, &-cj.0, is_one);
+        trace(Op::Select);
+        let tja = RistrettoPoint::mul_base(&sh);
+        trace(Op::MulBase);
+        let tjb = key.mul_plus_base(&sh, &(e * h));
+        trace(Op::Msm2);
+        // Real branch m.
+        let w = Scalar::random(rng);
+        let wh = w.0 * h;
+        let tma = RistrettoPoint::mul_base(&wh);
+        trace(Op::MulBase);
+        let tmb = key.mul(&wh);
+        trace(Op::Mul);
+        let sel = |real: &RistrettoPoint, sim: &RistrettoPoint| {
+            trace(Op::Select);
+            let zero = RistrettoPoint::conditional_select(real, sim, is_one);
+            let one = RistrettoPoint::conditional_select(sim, real, is_one);
+            (zero, one)
+        };
+        let (t0a, t1a) = sel(&tma, &tja);
+        let (t0b, t1b) = sel(&tmb, &tjb);
+        Ok((Self { is_one, cj, zj, w }, [t0a, t0b, t1a, t1b]))
+    }
+
+    /// The challenge over the compressed commitments, and the responses.
+    fn finish(
+        self,
+        transcript: &mut Transcript,
+        key: &PreparedKey,
+        ct: &Ciphertext,
+        r: &Nonce,
+        [t0a, t0b, t1a, t1b]: [Point; 4],
+    ) -> ZeroOneProof {
+        let Self { is_one, cj, zj, w } = self;
+        let c = challenge(transcript, key.key(), ct, [&t0a, &t0b, &t1a, &t1b]);
+        let cm = c - cj;
+        let zm = w + cm * *r;
+        trace(Op::ScalarArith);
+        let pick = |real: &Scalar, sim: &Scalar| {
+            trace(Op::Select);
+            (
+                Scalar(DalekScalar::conditional_select(&real.0, &sim.0, is_one)),
+                Scalar(DalekScalar::conditional_select(&sim.0, &real.0, is_one)),
+            )
+        };
+        let (c0, c1) = pick(&cm, &cj);
+        let (z0, z1) = pick(&zm, &zj);
+        ZeroOneProof {
+            t0a,
+            t0b,
+            t1a,
+            t1b,
+            c0,
+            c1,
+            z0,
+            z1,
+        }
+    }
 }
 
 impl ZeroOneProof {
@@ -188,63 +276,43 @@ impl ZeroOneProof {
         r: &Nonce,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
-        if m > 1 {
-            return Err(CryptoError::Parameter("zero-one proof needs m in {0, 1}"));
-        }
-        // Branch-free in the vote, as in `prove`.
-        let is_one = Choice::from(u8::from(m == 1));
-        trace(Op::Select);
-        let h = half();
-        let cj = Scalar::random(rng);
-        let zj = Scalar::random(rng);
-        let sh = (zj.0 - cj.0 * r.0) * h;
-        trace(Op::ScalarArith);
-        let e = DalekScalar::conditional_select(&cj.0, &-cj.0, is_one);
-        trace(Op::Select);
-        let tja = RistrettoPoint::mul_base(&sh);
-        trace(Op::MulBase);
-        let tjb = key.mul_plus_base(&sh, &(e * h));
-        trace(Op::Msm2);
-        // Real branch m.
-        let w = Scalar::random(rng);
-        let wh = w.0 * h;
-        let tma = RistrettoPoint::mul_base(&wh);
-        trace(Op::MulBase);
-        let tmb = key.mul(&wh);
-        trace(Op::Mul);
-        let sel = |real: &RistrettoPoint, sim: &RistrettoPoint| {
-            trace(Op::Select);
-            let zero = RistrettoPoint::conditional_select(real, sim, is_one);
-            let one = RistrettoPoint::conditional_select(sim, real, is_one);
-            (zero, one)
-        };
-        let (t0a, t1a) = sel(&tma, &tja);
-        let (t0b, t1b) = sel(&tmb, &tjb);
+        let (pending, halves) = Pending::commit(key, m, r, rng)?;
         trace(Op::Compress);
-        let [t0a, t0b, t1a, t1b] = compress_doubled([t0a, t0b, t1a, t1b]);
-        let c = challenge(transcript, key.key(), ct, [&t0a, &t0b, &t1a, &t1b]);
-        let cm = c - cj;
-        let zm = w + cm * *r;
-        trace(Op::ScalarArith);
-        let pick = |real: &Scalar, sim: &Scalar| {
-            trace(Op::Select);
-            (
-                Scalar(DalekScalar::conditional_select(&real.0, &sim.0, is_one)),
-                Scalar(DalekScalar::conditional_select(&sim.0, &real.0, is_one)),
-            )
-        };
-        let (c0, c1) = pick(&cm, &cj);
-        let (z0, z1) = pick(&zm, &zj);
-        Ok(ZeroOneProof {
-            t0a,
-            t0b,
-            t1a,
-            t1b,
-            c0,
-            c1,
-            z0,
-            z1,
-        })
+        let t = compress_doubled(halves);
+        Ok(pending.finish(transcript, key, ct, r, t))
+    }
+
+    /// [`ZeroOneProof::prove_prepared`] for many statements (transcript, ciphertext,
+    /// m, r): the same proofs, in order, for the same random stream (all the
+    /// randomness is drawn before any challenge, and challenges draw none), with the
+    /// commitments of all the proofs compressed with one shared inversion. Errors if
+    /// any m is not 0 or 1.
+    pub fn prove_many_prepared<'a>(
+        key: &PreparedKey,
+        statements: impl IntoIterator<Item = (&'a mut Transcript, &'a Ciphertext, u64, &'a Nonce)>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Vec<Self>> {
+        let statements: Vec<_> = statements.into_iter().collect();
+        let mut pending = Vec::with_capacity(statements.len());
+        let mut halves = Vec::with_capacity(4 * statements.len());
+        for (_, _, m, r) in &statements {
+            let (p, h) = Pending::commit(key, *m, r, rng)?;
+            pending.push(p);
+            halves.extend(h);
+        }
+        trace(Op::Compress);
+        let points = compress_doubled_all(&halves);
+        Ok(statements
+            .into_iter()
+            .zip(pending)
+            .zip(points.chunks_exact(4))
+            .filter_map(|(((transcript, ct, _, r), p), t)| match t {
+                [t0a, t0b, t1a, t1b] => {
+                    Some(p.finish(transcript, key, ct, r, [*t0a, *t0b, *t1a, *t1b]))
+                }
+                _ => None,
+            })
+            .collect())
     }
 
     /// Check c₀ + c₁ = c and hand the four equations to `eq`.
