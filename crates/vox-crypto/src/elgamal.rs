@@ -47,12 +47,13 @@ impl<'de> Deserialize<'de> for ElectionPublicKey {
 /// dominate). A precomputed table for K (curve25519-dalek's constant-time
 /// `RistrettoBasepointTable`, which works for any point) makes every K·secret a
 /// fixed-base multiplication, but building it converts 256 points to affine form, one
-/// field inversion each: ≈ 55 fixed-base multiplications, not the tens of µs one might
-/// expect. Measured (BENCHMARKS.md, "Client prover") it pays only for a ballot with at
-/// least [`PreparedKey::TABLE_PAYS_FROM`] 0/1-proven options (three multiplications by
-/// K each): not for a yes/no ballot (≈ 7 times slower with it), nor for a 1-of-10
-/// (35–75 % slower). Build one per ballot with [`PreparedKey::for_options`]; keep one with a
-/// table across ballots if a client encrypts many under the same key.
+/// field inversion each: ≈ 55–60 fixed-base multiplications, not the tens of µs one
+/// might expect. Measured (BENCHMARKS.md, "Client prover") it pays only for a ballot
+/// with at least [`PreparedKey::TABLE_PAYS_FROM`] 0/1-proven options (three
+/// multiplications by K each): not for a yes/no ballot (7–9 times slower with it), nor
+/// for a 1-of-10 (35–75 % slower). Build one per ballot with
+/// [`PreparedKey::for_options`]; keep one with a table across ballots if a client
+/// encrypts many under the same key.
 ///
 /// Whichever form is used, every multiplication is constant-time in the scalar and the
 /// results are the same points, so ciphertexts and proofs are byte-identical.
@@ -73,9 +74,12 @@ impl core::fmt::Debug for PreparedKey {
 
 impl PreparedKey {
     /// The number of 0/1-proven options in a ballot from which building the table for
-    /// K pays for itself: measured break-even between 16 and 64 options (1-of-16: the
-    /// table loses ≈ 20 %; 1-of-32: even; 1-of-64: it wins ≈ 20 %).
-    pub const TABLE_PAYS_FROM: usize = 32;
+    /// K pays for itself. Measured under load (BENCHMARKS.md, "Client prover"): with
+    /// it a 1-of-16 is 15–36 % slower, a 1-of-32 3–39 % slower, a 1-of-64 17–20 %
+    /// faster. The estimate from the parts (table ≈ 60 fixed-base multiplications,
+    /// ≈ 45 µs saved per option when idle) is lower, 20–30; 48 sits between the
+    /// measured points.
+    pub const TABLE_PAYS_FROM: usize = 48;
 
     /// K with a precomputed table (fixed-base multiplications by K).
     pub fn with_table(key: &ElectionPublicKey) -> Self {
