@@ -290,6 +290,23 @@ fn schemas_are_real() {
     for s in schemas.values() {
         validator(&doc, s);
     }
+    // Every operation documents its errors as problem details (`5XX` at least; `4XX`
+    // everywhere but `/metrics`, which is outside the API's middleware).
+    for (method, path) in operations(&doc) {
+        let op = &doc["paths"][&path][&method];
+        for class in ["4XX", "5XX"] {
+            if class == "4XX" && path == "/metrics" {
+                continue;
+            }
+            assert_eq!(
+                op.pointer(&format!(
+                    "/responses/{class}/content/application~1problem+json/schema/$ref"
+                )),
+                Some(&json!("#/components/schemas/Problem")),
+                "{method} {path}: no {class} problem response"
+            );
+        }
+    }
 }
 
 #[test]

@@ -34,8 +34,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     summary = "Board key, log id, size, witnesses, the genesis and the roles' current keys",
     responses(
         (status = 200, description = "the board", body = vox_protocol::api::BoardInfo),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn info(State(s): State<AppState>) -> ApiResult {
@@ -69,8 +67,6 @@ async fn info(State(s): State<AppState>) -> ApiResult {
     summary = "Latest signed tree head",
     responses(
         (status = 200, description = "the latest head", body = vox_protocol::board::SignedTreeHead),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn tree_head(State(s): State<AppState>) -> ApiResult {
@@ -87,8 +83,6 @@ async fn tree_head(State(s): State<AppState>) -> ApiResult {
     ),
     responses(
         (status = 200, description = "heads of size ≥ since, oldest first (at most 1000)", body = Vec<vox_protocol::board::SignedTreeHead>),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn tree_heads(State(s): State<AppState>, q: QueryParams) -> ApiResult {
@@ -107,8 +101,6 @@ async fn tree_heads(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     ),
     responses(
         (status = 200, description = "the entries", body = Vec<vox_protocol::api::IndexedEntry>),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn entries(State(s): State<AppState>, q: QueryParams) -> ApiResult {
@@ -148,8 +140,6 @@ async fn entries(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     ),
     responses(
         (status = 200, description = "the proof", body = vox_protocol::api::InclusionProof),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
@@ -188,8 +178,6 @@ async fn inclusion(State(s): State<AppState>, q: QueryParams) -> ApiResult {
     ),
     responses(
         (status = 200, description = "the proof", body = vox_protocol::api::ConsistencyProof),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn consistency(State(s): State<AppState>, q: QueryParams) -> ApiResult {
@@ -230,8 +218,6 @@ pub(crate) use vox_protocol::api::CosignatureRequest as CosignRequest;
     request_body(content = vox_protocol::api::CosignatureRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "the head with its cosignatures", body = vox_protocol::board::SignedTreeHead),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>) -> ApiResult {
@@ -279,8 +265,6 @@ async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>)
     ),
     responses(
         (status = 200, description = "the header of the election record", body = vox_protocol::record::RecordHeader),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn record(State(s): State<AppState>, q: QueryParams) -> ApiResult {

@@ -103,8 +103,6 @@ fn turnout(counted: u64, electorate: Option<u64>) -> Option<String> {
     summary = "Open data: every referendum with its state, counted ballots and turnout, as CSV",
     responses(
         (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn referendums_csv(State(s): State<AppState>) -> Result<Response, AppError> {
@@ -197,8 +195,6 @@ fn result_data(st: &Derived, id: &str) -> Result<ResultData, AppError> {
     ),
     responses(
         (status = 200, description = "the result", body = vox_protocol::api::ResultData),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn result_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -217,8 +213,6 @@ async fn result_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     ),
     responses(
         (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn result_csv(
@@ -294,8 +288,6 @@ fn counts_data(st: &Derived, id: &str) -> Result<CountsData, AppError> {
     ),
     responses(
         (status = 200, description = "the counts", body = vox_protocol::api::CountsData),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn counts_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -314,8 +306,6 @@ async fn counts_json(State(s): State<AppState>, Path(id): Path<String>) -> ApiRe
     ),
     responses(
         (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn counts_csv(

@@ -50,8 +50,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "registered", body = vox_protocol::api::ElectorateRegistered),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn register(
@@ -99,8 +97,6 @@ async fn register(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "opened", body = vox_protocol::api::EnrolmentOpened),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn open(
@@ -159,8 +155,6 @@ async fn check_enrol_fresh(s: &AppState, req: &EnrolmentRequest) -> Result<(), A
     request_body(content = vox_protocol::electorate::EnrolmentRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "enrolled", body = vox_protocol::api::CredentialEnrolled),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn enrol(
@@ -208,8 +202,6 @@ async fn enrol(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "revoked", body = vox_protocol::api::CredentialRevoked),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn revoke(
@@ -260,8 +252,6 @@ async fn revoke(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "frozen", body = vox_protocol::api::ElectorateRegistered),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn freeze(
@@ -332,8 +322,6 @@ async fn freeze(
     ),
     responses(
         (status = 200, description = "the electorate", body = vox_protocol::api::ElectorateInfo),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {

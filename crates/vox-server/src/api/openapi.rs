@@ -60,7 +60,60 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, mut api) = api_routes().split_for_parts();
     let (_, metrics) = metrics_routes().split_for_parts();
     api.merge(metrics);
+    add_problem_responses(&mut api);
     api
+}
+
+/// Every operation answers its errors as problem details: `4XX` and `5XX` with the
+/// `Problem` schema are added here once, instead of repeating them in 50-odd
+/// `#[utoipa::path]` attributes. An operation that documents any `4XX` or `5XX` itself
+/// (`/metrics`, outside the API's middleware) is left as written.
+fn add_problem_responses(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let problem = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content(
+                "application/problem+json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("Problem")))
+                    .build(),
+            )
+            .build()
+    };
+    for item in api.paths.paths.values_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let r = &mut op.responses.responses;
+            if r.contains_key("4XX") || r.contains_key("5XX") {
+                continue;
+            }
+            r.insert(
+                "4XX".into(),
+                problem(
+                    "Problem details (RFC 9457): the slug in `type` says what went wrong, \
+                     `field` names the offending field",
+                )
+                .into(),
+            );
+            r.insert(
+                "5XX".into(),
+                problem(
+                    "Problem details (RFC 9457): an internal error, or the server is \
+                     unavailable",
+                )
+                .into(),
+            );
+        }
+    }
 }
 
 /// The document as JSON, built once. It is a function of the code alone (no input), so

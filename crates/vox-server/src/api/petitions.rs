@@ -83,8 +83,6 @@ fn reached(t: &PetitionTracker) -> Vec<ThresholdKind> {
     summary = "Petition summaries",
     responses(
         (status = 200, description = "every petition", body = Vec<vox_protocol::api::PetitionSummary>),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list(State(s): State<AppState>) -> ApiResult {
@@ -111,8 +109,6 @@ fn opt<T: ToString>(v: &Option<T>) -> String {
     summary = "Petition summaries as CSV",
     responses(
         (status = 200, description = "CSV with a header row", body = String, content_type = "text/csv"),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
@@ -182,8 +178,6 @@ async fn list_csv(State(s): State<AppState>) -> Result<Response, AppError> {
     ),
     responses(
         (status = 200, description = "the petition", body = vox_protocol::api::PetitionDetail),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -258,8 +252,6 @@ pub fn unusable_electorate(st: &Derived, hash: &Hash32, field: &str) -> AppError
     request_body(content = vox_protocol::petition::PetitionProposal, content_type = "application/json"),
     responses(
         (status = 201, description = "proposed", body = vox_protocol::api::PetitionSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn propose(
@@ -355,8 +347,6 @@ fn policy_in_force(p: &crate::state::PolicyInForce) -> PolicyInForce {
     summary = r#"The petitions office's bounds in force on new proposals ({"policy": null} when none)"#,
     responses(
         (status = 200, description = "the policy", body = vox_protocol::api::PolicyView),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn show_policy(State(s): State<AppState>) -> ApiResult {
@@ -382,8 +372,6 @@ async fn show_policy(State(s): State<AppState>) -> ApiResult {
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "set", body = vox_protocol::api::PolicyView),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn set_policy(
@@ -450,8 +438,6 @@ fn tracker_copy(
     request_body(content = vox_protocol::petition::PetitionSignature, content_type = "application/json"),
     responses(
         (status = 201, description = "accepted, with the tree head and inclusion proof of its entry", body = vox_protocol::api::SignatureAccepted),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn sign(
@@ -559,8 +545,6 @@ fn moderation_error(e: vox_protocol::ProtocolError) -> AppError {
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "moderated", body = vox_protocol::api::PetitionSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn moderate(
@@ -607,8 +591,6 @@ async fn moderate(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "responded", body = vox_protocol::api::PetitionSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn respond(
@@ -649,8 +631,6 @@ async fn respond(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "invalidated", body = vox_protocol::api::PetitionSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn invalidate(
@@ -693,8 +673,6 @@ async fn invalidate(
     ),
     responses(
         (status = 200, description = "closed", body = vox_protocol::api::PetitionSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn close(

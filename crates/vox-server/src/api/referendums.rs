@@ -189,8 +189,6 @@ async fn blocking<T: Send + 'static>(
     summary = "Referendum summaries",
     responses(
         (status = 200, description = "every referendum", body = Vec<vox_protocol::api::ReferendumSummary>),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn list(State(s): State<AppState>) -> ApiResult {
@@ -217,8 +215,6 @@ async fn list(State(s): State<AppState>) -> ApiResult {
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "created", body = vox_protocol::api::ReferendumCreated),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn create(
@@ -303,8 +299,6 @@ async fn counted_now(s: &AppState, id: &str) -> Result<u64, AppError> {
     ),
     responses(
         (status = 200, description = "the referendum", body = vox_protocol::api::ReferendumDetail),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -361,8 +355,6 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
     ),
     responses(
         (status = 200, description = "the ceremony", body = vox_protocol::api::CeremonyView),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -426,8 +418,6 @@ fn ceremony_error(e: ProtocolError) -> AppError {
     request_body(content = vox_protocol::ceremony::CeremonyMessage, content_type = "application/json"),
     responses(
         (status = 201, description = "accepted", body = vox_protocol::api::CeremonyPosted),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn ceremony_message(
@@ -509,8 +499,6 @@ fn referendum_act(kind: ActKind, body: &[u8], id: &str) -> Result<Payload, AppEr
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "opened", body = vox_protocol::api::ReferendumSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn open(
@@ -553,8 +541,6 @@ async fn open(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn close(
@@ -607,8 +593,6 @@ async fn close(
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn close_early(
@@ -689,8 +673,6 @@ fn ciphertext_blob(ballot: &Ballot) -> Vec<u8> {
     responses(
         (status = 201, description = "cast: the signed receipt", body = vox_protocol::board::Receipt),
         (status = 200, description = "already cast: its receipt", body = vox_protocol::board::Receipt),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn cast(
@@ -792,8 +774,6 @@ async fn cast(
     ),
     responses(
         (status = 200, description = "the latest ballot, or null", body = Option<vox_protocol::api::LatestBallot>),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn latest_ballot(
@@ -845,8 +825,6 @@ fn hash_column(bytes: Vec<u8>) -> Result<Hash32, AppError> {
     ),
     responses(
         (status = 200, description = "its standing", body = vox_protocol::api::BallotStatus),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn ballot_status(
@@ -920,8 +898,6 @@ async fn ballot_status(
     responses(
         (status = 201, description = "published", body = vox_protocol::api::AuditPosted),
         (status = 200, description = "already published", body = vox_protocol::api::AuditPosted),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn audit(
@@ -1080,8 +1056,6 @@ fn sum_ciphertexts(
     ),
     responses(
         (status = 201, description = "the tally", body = vox_protocol::board::EncryptedTally),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn compute_tally(
@@ -1142,8 +1116,6 @@ async fn compute_tally(
     ),
     responses(
         (status = 200, description = "the tally", body = vox_protocol::board::EncryptedTally),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
@@ -1168,8 +1140,6 @@ async fn get_tally(State(s): State<AppState>, Path(id): Path<String>) -> ApiResu
     request_body(content = vox_protocol::ceremony::DecryptionShareMessage, content_type = "application/json"),
     responses(
         (status = 201, description = "accepted", body = vox_protocol::api::SharePosted),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn decryption_share(
@@ -1291,8 +1261,6 @@ fn decrypt_result(
     ),
     responses(
         (status = 201, description = "the result", body = vox_protocol::tally::ReferendumResult),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn publish(
@@ -1347,8 +1315,6 @@ async fn publish(
     ),
     responses(
         (status = 200, description = "the result", body = vox_protocol::tally::ReferendumResult),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn result(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {

@@ -31,8 +31,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 201, description = "rotated", body = vox_protocol::api::RoleKeyRotated),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn rotate(

@@ -23,8 +23,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
     summary = "Liveness",
     responses(
         (status = 200, description = "alive", body = Health),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn healthz() -> ApiResult {
@@ -47,8 +45,6 @@ struct Health {
     summary = "API index",
     responses(
         (status = 200, description = "where things are", body = Object),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn index() -> ApiResult {
@@ -70,8 +66,6 @@ async fn index() -> ApiResult {
     summary = "This document",
     responses(
         (status = 200, description = "the OpenAPI 3.1 document, generated from the handlers and the types", body = Object),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn openapi() -> ApiResult {
@@ -85,8 +79,6 @@ async fn openapi() -> ApiResult {
     summary = "API index (as /api/v1/)",
     responses(
         (status = 200, description = "where things are", body = Object),
-        (status = "4XX", description = "Problem details (RFC 9457): the slug in `type` says what went wrong, `field` names the offending field", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
-        (status = "5XX", description = "Problem details (RFC 9457): an internal error, or the server is unavailable", body = vox_protocol::api::Problem, content_type = "application/problem+json"),
     )
 )]
 async fn index_bare() -> ApiResult {
