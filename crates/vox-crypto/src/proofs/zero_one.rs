@@ -141,13 +141,13 @@ impl Pending {
     fn finish(
         self,
         transcript: &mut Transcript,
-        key: &PreparedKey,
+        key: &ElectionPublicKey,
         ct: &Ciphertext,
         r: &Nonce,
         [t0a, t0b, t1a, t1b]: [Point; 4],
     ) -> ZeroOneProof {
         let Self { is_one, cj, zj, w } = self;
-        let c = challenge(transcript, key.key(), ct, [&t0a, &t0b, &t1a, &t1b]);
+        let c = challenge(transcript, key, ct, [&t0a, &t0b, &t1a, &t1b]);
         let cm = c - cj;
         let zm = w + cm * *r;
         trace(Op::ScalarArith);
@@ -226,33 +226,11 @@ impl ZeroOneProof {
         };
         let (t0a, t1a) = sel(&tma, &tja);
         let (t0b, t1b) = sel(&tmb, &tjb);
-        let [t0a, t0b, t1a, t1b] = [t0a, t0b, t1a, t1b].map(|p| {
+        let t = [t0a, t0b, t1a, t1b].map(|p| {
             trace(Op::Compress);
             Point::from_point(p)
         });
-        let c = challenge(transcript, key, ct, [&t0a, &t0b, &t1a, &t1b]);
-        let cm = c - cj;
-        let zm = w + cm * *r;
-        trace(Op::ScalarArith);
-        let pick = |real: &Scalar, sim: &Scalar| {
-            trace(Op::Select);
-            (
-                Scalar(DalekScalar::conditional_select(&real.0, &sim.0, is_one)),
-                Scalar(DalekScalar::conditional_select(&sim.0, &real.0, is_one)),
-            )
-        };
-        let (c0, c1) = pick(&cm, &cj);
-        let (z0, z1) = pick(&zm, &zj);
-        Ok(ZeroOneProof {
-            t0a,
-            t0b,
-            t1a,
-            t1b,
-            c0,
-            c1,
-            z0,
-            z1,
-        })
+        Ok(Pending { is_one, cj, zj, w }.finish(transcript, key, ct, r, t))
     }
 
     /// [`ZeroOneProof::prove`] for a ciphertext made by this prover: the same proof for
@@ -279,7 +257,7 @@ impl ZeroOneProof {
         let (pending, halves) = Pending::commit(key, m, r, rng)?;
         trace(Op::Compress);
         let t = compress_doubled(halves);
-        Ok(pending.finish(transcript, key, ct, r, t))
+        Ok(pending.finish(transcript, key.key(), ct, r, t))
     }
 
     /// [`ZeroOneProof::prove_prepared`] for many statements (transcript, ciphertext,
@@ -308,7 +286,7 @@ impl ZeroOneProof {
             .zip(points.chunks_exact(4))
             .filter_map(|(((transcript, ct, _, r), p), t)| match t {
                 [t0a, t0b, t1a, t1b] => {
-                    Some(p.finish(transcript, key, ct, r, [*t0a, *t0b, *t1a, *t1b]))
+                    Some(p.finish(transcript, key.key(), ct, r, [*t0a, *t0b, *t1a, *t1b]))
                 }
                 _ => None,
             })
