@@ -27,6 +27,8 @@
 //! - `metrics`, `middleware`: counters and their Prometheus text at `GET /metrics`;
 //!   the per-address limit and the request counting middleware.
 //! - `web`: the citizens' pages (built by `scripts/build-web.sh`) served at `/`.
+//! - [`witness_client`]: asks tlog witnesses to cosign a checkpoint and verifies their
+//!   cosignatures (protocol-spec/12-witnesses.md §12.5).
 //!
 //! ## Trust
 //! The server holds one secret, the board operator's key (tree heads, receipts). Every
@@ -61,6 +63,7 @@ mod middleware;
 mod rules;
 mod state;
 pub mod web;
+pub mod witness_client;
 mod writer;
 
 use std::net::SocketAddr;
