@@ -750,8 +750,10 @@ fn signed(key: &SigningKey, leaves: &[NodeHash]) -> SignedTreeHead {
             root_hash: root_from_leaf_hashes(leaves),
             timestamp_ms: 1_000,
         },
+        "adversarial.vox.example/log",
         key,
     )
+    .unwrap()
 }
 
 #[test]

@@ -76,6 +76,17 @@ pub struct ServeArgs {
     /// collector); the level comes from `RUST_LOG` [default: text].
     #[arg(long, value_name = "FORMAT")]
     pub log_format: Option<LogFormat>,
+    /// A witness to ask for cosignatures (C2SP tlog-witness), as `VKEY@URL`: its
+    /// verifier key (`vox witness keygen` prints it) and its base URL, e.g.
+    /// `w1.example+1a2b3c4d+BK…@http://127.0.0.1:7380`. Repeat for each witness (the
+    /// config file takes a list, `witness = ["…", "…"]`). A close, tally or result waits
+    /// until the genesis's witness quorum has cosigned the head before it [default: none].
+    #[arg(long = "witness", value_name = "VKEY@URL")]
+    pub witnesses: Vec<String>,
+    /// How long a close, tally or result waits for the witness quorum before it is
+    /// answered 503 with what each witness said [default: 10].
+    #[arg(long, value_name = "SECONDS")]
+    pub witness_wait: Option<u64>,
 }
 
 /// How log lines are written.
@@ -118,6 +129,10 @@ struct ConfigFile {
     web_dir: Option<PathBuf>,
     #[serde(alias = "log_format")]
     log_format: Option<LogFormat>,
+    #[serde(default, alias = "witnesses")]
+    witness: Vec<String>,
+    #[serde(alias = "witness_wait")]
+    witness_wait: Option<u64>,
 }
 
 /// What `vox serve` runs with: the command line over the config file over the defaults.
@@ -149,6 +164,10 @@ pub struct Settings {
     pub web_dir: Option<PathBuf>,
     /// Log format.
     pub log_format: LogFormat,
+    /// Witnesses asked for cosignatures.
+    pub witnesses: Vec<vox_server::witness_client::WitnessEndpoint>,
+    /// Wait for the witness quorum, seconds.
+    pub witness_wait: u64,
 }
 
 impl ServeArgs {
@@ -214,6 +233,15 @@ impl ServeArgs {
                 .unwrap_or(4096),
             web_dir: self.web_dir.clone().or(rel(file.web_dir)),
             log_format: self.log_format.or(file.log_format).unwrap_or_default(),
+            witnesses: if self.witnesses.is_empty() {
+                &file.witness
+            } else {
+                &self.witnesses
+            }
+            .iter()
+            .map(|w| vox_server::witness_client::parse_witness_arg(w).map_err(|e| anyhow!("{e}")))
+            .collect::<Result<_>>()?,
+            witness_wait: self.witness_wait.or(file.witness_wait).unwrap_or(10),
         })
     }
 }
@@ -315,6 +343,8 @@ pub fn run(a: ServeArgs) -> Result<()> {
         }
         config.genesis = genesis;
         config.operator_key = operator;
+        config.witness_endpoints = s.witnesses.clone();
+        config.witness_wait_ms = s.witness_wait.saturating_mul(1000);
         let server = vox_server::start(config)
             .await
             .map_err(|e| anyhow!("the server did not start: {e}"))?;

@@ -1241,6 +1241,13 @@ pub fn check_receipt(
     latest
         .verify(key)
         .map_err(|e| anyhow!("the board's latest tree head is not signed by the board: {e}"))?;
+    if latest.origin != receipt.tree_head.origin {
+        bail!(
+            "the board's latest tree head is a checkpoint of log {:?}, your receipt's of {:?}",
+            latest.origin,
+            receipt.tree_head.origin
+        );
+    }
     let new = &latest.head;
     if new.tree_size < old.tree_size {
         bail!(
@@ -1283,7 +1290,7 @@ pub fn check_receipt(
         match latest.cosignatures.iter().find(|c| c.witness == *w) {
             Some(c) => {
                 latest
-                    .verify_cosignature(key, c)
+                    .verify_cosignature(c)
                     .map_err(|e| anyhow!("witness {} cosignature invalid: {e}", w.to_hex()))?;
                 say(format!("cosigned by witness {}", w.to_hex()));
             }

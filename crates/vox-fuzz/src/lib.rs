@@ -232,14 +232,18 @@ impl Fixture {
             Ok(p) => p,
             Err(e) => panic!("fixture: inclusion proof: {e}"),
         };
-        let head = SignedTreeHead::sign(
+        let head = match SignedTreeHead::sign(
             TreeHead {
                 tree_size: 5,
                 root_hash: root_from_leaf_hashes(&leaves),
                 timestamp_ms: T0 + 2000,
             },
+            &self.genesis.log_name,
             &self.board_key,
-        );
+        ) {
+            Ok(h) => h,
+            Err(e) => panic!("fixture: tree head: {e}"),
+        };
         Receipt {
             referendum_id: self.manifest.referendum_id.clone(),
             tracking_code: ballot.tracking_code(),
@@ -568,7 +572,7 @@ pub fn receipt_json(data: &[u8]) {
         );
     }
     for c in &receipt.tree_head.cosignatures {
-        let _ = receipt.tree_head.verify_cosignature(&f.board, c);
+        let _ = receipt.tree_head.verify_cosignature(c);
     }
     static BALLOT: OnceLock<Ballot> = OnceLock::new();
     let ballot = BALLOT.get_or_init(|| f.ballot(1, &mut Fixture::rng(3)));
@@ -702,7 +706,7 @@ pub fn board_entry_json(data: &[u8]) {
         let f = fixture();
         let _ = head.verify(&f.board);
         for c in &head.cosignatures {
-            let _ = head.verify_cosignature(&f.board, c);
+            let _ = head.verify_cosignature(c);
         }
     } else if let Some(header) = parse_roundtrip::<RecordHeader>(data) {
         let _ = header.validate();

@@ -371,8 +371,10 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
                     root_hash: root_from_leaf_hashes(&leaf_hashes[..size]),
                     timestamp_ms: h.head.timestamp_ms,
                 },
+                &f.genesis.log_name,
                 &f.board_key,
             )
+            .unwrap()
         })
         .collect();
     out.push((
@@ -512,7 +514,9 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
     let cosign = {
         let head = f.receipt().tree_head;
         let witness = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
-        let c: Cosignature = head.cosign(&f.board, &witness);
+        let c: Cosignature = head
+            .cosign("witness.fuzz.vox.example", &witness, 1_767_226_200)
+            .unwrap();
         serde_json::json!({
             "tree_size": head.head.tree_size,
             "root_hash": head.head.root_hash,

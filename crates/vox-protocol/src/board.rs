@@ -20,6 +20,7 @@ use crate::petition::{
 };
 use crate::roles::{ActSignature, Genesis, Role};
 use crate::tally::ReferendumResult;
+use crate::tlog;
 
 /// An Ed25519 public key: the board operator's (which signs tree heads), a role's
 /// (protocol-spec/11-roles.md) or a witness's.
@@ -92,90 +93,217 @@ pub struct TreeHead {
     pub tree_size: u64,
     /// RFC 6962 root hash.
     pub root_hash: NodeHash,
-    /// When it was signed (Unix ms).
+    /// When it was signed (Unix ms, never negative).
     pub timestamp_ms: i64,
 }
 
+/// The checkpoint extension line that carries a tree head's time (08 §8.3):
+/// `vox-timestamp-ms <decimal>`.
+pub const TIMESTAMP_EXTENSION: &str = "vox-timestamp-ms";
+
 impl TreeHead {
-    /// The signed bytes: "vox/v2/tree-head" ‖ 0x00 ‖ log id ‖ size ‖ root ‖ timestamp.
-    pub fn signed_message(&self, log_id: &Hash32) -> Vec<u8> {
-        let mut e = Encoder::new();
-        e.raw32(&log_id.0)
-            .u64(self.tree_size)
-            .raw32(&self.root_hash.0)
-            .i64(self.timestamp_ms);
-        let mut m = b"vox/v2/tree-head\0".to_vec();
-        m.extend(e.into_bytes());
-        m
+    /// The C2SP checkpoint of this head (08 §8.3, 12 §12.3): the log's origin, the size,
+    /// the root, and one extension line with the time.
+    ///
+    /// # Errors
+    /// An origin that is not a valid checkpoint origin and key name, or a negative time.
+    pub fn checkpoint(&self, origin: &str) -> Result<tlog::Checkpoint> {
+        let bad_origin = |_| ProtocolError::invalid("origin", "not a valid checkpoint origin");
+        tlog::KeyName::new(origin).map_err(bad_origin)?;
+        if self.timestamp_ms < 0 {
+            return Err(ProtocolError::invalid("timestamp_ms", "negative"));
+        }
+        Ok(tlog::Checkpoint {
+            origin: tlog::Origin::new(origin).map_err(bad_origin)?,
+            size: self.tree_size,
+            root: self.root_hash,
+            extensions: vec![format!("{TIMESTAMP_EXTENSION} {}", self.timestamp_ms)],
+        })
+    }
+
+    /// The checkpoint text: what the board's note signature and every `cosignature/v1`
+    /// sign (12 §12.2, §12.4).
+    ///
+    /// # Errors
+    /// As [`TreeHead::checkpoint`].
+    pub fn checkpoint_text(&self, origin: &str) -> Result<String> {
+        self.checkpoint(origin)?
+            .to_text()
+            .map_err(|e| ProtocolError::invalid("checkpoint", e.to_string()))
     }
 }
 
-/// A witness's cosignature on a tree head it checked for consistency.
+/// A witness's `cosignature/v1` on a checkpoint it checked for consistency (08 §8.4,
+/// 12 §12.4).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cosignature {
-    /// The witness key.
+    /// The witness's Ed25519 key.
     pub witness: BoardPublicKey,
-    /// Signature over "vox/v2/cosignature" ‖ 0x00 ‖ the tree-head message.
+    /// The witness's key name (a C2SP key name). Not signed by the cosignature itself,
+    /// but part of its key ID: the note line is `— <name> base64(key ID ‖ time ‖ sig)`.
+    pub name: String,
+    /// When the witness cosigned (POSIX seconds, 1 ..= 2^63 − 1).
+    pub timestamp: u64,
+    /// Ed25519 over `cosignature/v1\ntime <timestamp>\n` ‖ the checkpoint text.
     pub signature: Sig,
 }
 
-/// A tree head signed by the log's key.
+impl Cosignature {
+    /// The C2SP verifier key of this witness (type 0x04, under its name).
+    ///
+    /// # Errors
+    /// A name that is not a valid key name.
+    pub fn verifier_key(&self) -> Result<tlog::VerifierKey> {
+        let name = tlog::KeyName::new(&self.name)
+            .map_err(|_| ProtocolError::invalid("cosignature/name", "not a valid key name"))?;
+        Ok(tlog::VerifierKey::new(
+            name,
+            tlog::KeyType::CosignatureV1,
+            self.witness.0,
+        ))
+    }
+
+    /// The note signature line of this cosignature.
+    ///
+    /// # Errors
+    /// As [`Cosignature::verifier_key`].
+    pub fn note_signature(&self) -> Result<tlog::NoteSignature> {
+        let vkey = self.verifier_key()?;
+        let c = tlog::CosignatureV1 {
+            timestamp: self.timestamp,
+            signature: self.signature.0,
+        };
+        Ok(tlog::NoteSignature {
+            name: vkey.name().clone(),
+            key_id: vkey.key_id(),
+            signature: c.to_signature_bytes(),
+        })
+    }
+}
+
+/// A tree head signed by the log's key: a C2SP checkpoint signed note (08 §8.3), kept
+/// as its fields plus the signature so that the JSON stays readable; [`SignedTreeHead::to_note`]
+/// gives the note byte for byte.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedTreeHead {
+    /// The checkpoint origin: the genesis `log_name`, also the board key's note key name.
+    pub origin: String,
     /// The head.
     #[serde(flatten)]
     pub head: TreeHead,
-    /// Ed25519 signature by the board key.
+    /// Ed25519 signature by the board key over the checkpoint text.
     pub signature: Sig,
     /// Witness cosignatures collected so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cosignatures: Vec<Cosignature>,
 }
 
-fn cosign_message(head: &TreeHead, log_id: &Hash32) -> Vec<u8> {
-    let mut m = b"vox/v2/cosignature\0".to_vec();
-    m.extend(head.signed_message(log_id));
-    m
+/// The board's C2SP note verifier key: type 0x01 (Ed25519) under the log's origin.
+///
+/// # Errors
+/// An origin that is not a valid key name.
+pub fn board_note_key(board: &BoardPublicKey, origin: &str) -> Result<tlog::VerifierKey> {
+    let name = tlog::KeyName::new(origin)
+        .map_err(|_| ProtocolError::invalid("origin", "not a valid key name"))?;
+    Ok(tlog::VerifierKey::new(
+        name,
+        tlog::KeyType::Ed25519,
+        board.0,
+    ))
 }
 
 impl SignedTreeHead {
-    /// Sign a head with the board key.
-    pub fn sign(head: TreeHead, key: &SigningKey) -> Self {
-        let log_id = BoardPublicKey(key.verifying_key()).log_id();
-        Self {
-            signature: Sig(key.sign(&head.signed_message(&log_id))),
+    /// Sign a head with the board key as the checkpoint of the log `origin`.
+    ///
+    /// # Errors
+    /// An invalid origin or a negative time (see [`TreeHead::checkpoint`]).
+    pub fn sign(head: TreeHead, origin: &str, key: &SigningKey) -> Result<Self> {
+        let text = head.checkpoint_text(origin)?;
+        Ok(Self {
+            origin: origin.to_owned(),
+            signature: Sig(key.sign(text.as_bytes())),
             head,
             cosignatures: Vec::new(),
-        }
+        })
+    }
+
+    /// The checkpoint text this head signs.
+    ///
+    /// # Errors
+    /// As [`TreeHead::checkpoint`].
+    pub fn checkpoint_text(&self) -> Result<String> {
+        self.head.checkpoint_text(&self.origin)
     }
 
     /// Check the board's signature.
     pub fn verify(&self, board: &BoardPublicKey) -> Result<()> {
+        let text = self.checkpoint_text()?;
         board
             .0
-            .verify_strict(
-                &self.head.signed_message(&board.log_id()),
-                &self.signature.0,
-            )
+            .verify_strict(text.as_bytes(), &self.signature.0)
             .map_err(|_| ProtocolError::Signature("tree head"))
     }
 
-    /// A witness cosignature for this head.
-    pub fn cosign(&self, board: &BoardPublicKey, witness: &SigningKey) -> Cosignature {
-        Cosignature {
+    /// A witness cosignature for this head at `timestamp` (POSIX seconds).
+    ///
+    /// # Errors
+    /// An invalid origin, witness name or timestamp.
+    pub fn cosign(&self, name: &str, witness: &SigningKey, timestamp: u64) -> Result<Cosignature> {
+        let text = self.checkpoint_text()?;
+        let key_name = tlog::KeyName::new(name)
+            .map_err(|_| ProtocolError::invalid("cosignature/name", "not a valid key name"))?;
+        let line = tlog::cosign(&text, &key_name, witness, timestamp)
+            .map_err(|e| ProtocolError::invalid("cosignature/timestamp", e.to_string()))?;
+        let c = tlog::CosignatureV1::from_signature_bytes(&line.signature)
+            .map_err(|e| ProtocolError::invalid("cosignature", e.to_string()))?;
+        Ok(Cosignature {
             witness: BoardPublicKey(witness.verifying_key()),
-            signature: Sig(witness.sign(&cosign_message(&self.head, &board.log_id()))),
-        }
+            name: name.to_owned(),
+            timestamp,
+            signature: Sig(c.signature),
+        })
     }
 
-    /// Check one cosignature.
-    pub fn verify_cosignature(&self, board: &BoardPublicKey, c: &Cosignature) -> Result<()> {
+    /// Check one cosignature (`cosignature/v1` over this head's checkpoint text).
+    pub fn verify_cosignature(&self, c: &Cosignature) -> Result<()> {
+        c.verifier_key()?;
+        if c.timestamp == 0 {
+            return Err(ProtocolError::invalid("cosignature/timestamp", "zero"));
+        }
+        let text = self.checkpoint_text()?;
+        let msg = tlog::cosignature_v1_message(c.timestamp, &text)
+            .map_err(|e| ProtocolError::invalid("cosignature/timestamp", e.to_string()))?;
         c.witness
             .0
-            .verify_strict(&cosign_message(&self.head, &board.log_id()), &c.signature.0)
+            .verify_strict(&msg, &c.signature.0)
             .map_err(|_| ProtocolError::Signature("cosignature"))
+    }
+
+    /// The C2SP signed note: the checkpoint text, a blank line, the board's signature
+    /// line and one line per cosignature (12 §12.2). A stock C2SP implementation checks
+    /// it with the board's note key ([`board_note_key`]) and the witnesses' vkeys.
+    ///
+    /// # Errors
+    /// An invalid origin, time, or cosignature name.
+    pub fn to_note(&self, board: &BoardPublicKey) -> Result<String> {
+        let text = self.checkpoint_text()?;
+        let log_key = board_note_key(board, &self.origin)?;
+        let mut note = text;
+        note.push('\n');
+        note.push_str(
+            &tlog::NoteSignature {
+                name: log_key.name().clone(),
+                key_id: log_key.key_id(),
+                signature: self.signature.0.to_bytes().to_vec(),
+            }
+            .to_line(),
+        );
+        for c in &self.cosignatures {
+            note.push_str(&c.note_signature()?.to_line());
+        }
+        Ok(note)
     }
 }
 
@@ -456,6 +584,19 @@ impl Canonical for EncryptedTally {
 
 impl Payload {
     /// The `type` of this payload, as in its JSON (table 8.1).
+    /// Whether this entry ends a referendum phase (close, early close, tally, result):
+    /// the board appends one only after the head before it is cosigned by the genesis
+    /// witness quorum (08 §8.4, 10 V3.6).
+    pub fn ends_a_phase(&self) -> bool {
+        matches!(
+            self,
+            Payload::ReferendumClosed { .. }
+                | Payload::ReferendumClosedEarly { .. }
+                | Payload::TallyComputed { .. }
+                | Payload::ResultPublished { .. }
+        )
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Payload::Genesis { .. } => "genesis",
@@ -813,4 +954,123 @@ pub fn unsigned() -> Sig {
 
 impl Hashable for BoardEntry {
     const TAG: &'static str = "board-entry";
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
+mod tests {
+    use super::*;
+
+    const ORIGIN: &str = "board.vox.example/test";
+
+    /// A named edit of a value, for the tamper tables.
+    type Tweak<T> = (&'static str, fn(&mut T));
+
+    fn key(seed: u8) -> SigningKey {
+        SigningKey::from_bytes(&[seed; 32])
+    }
+
+    fn cosigned() -> (BoardPublicKey, SignedTreeHead) {
+        let head = TreeHead {
+            tree_size: 7,
+            root_hash: NodeHash([3; 32]),
+            timestamp_ms: 1_767_225_600_123,
+        };
+        let mut sth = SignedTreeHead::sign(head, ORIGIN, &key(1)).unwrap();
+        let c = sth
+            .cosign("w1.vox.example", &key(2), 1_767_225_601)
+            .unwrap();
+        sth.cosignatures.push(c);
+        (BoardPublicKey(key(1).verifying_key()), sth)
+    }
+
+    #[test]
+    fn a_signed_head_is_a_checkpoint_note() {
+        let (board, sth) = cosigned();
+        sth.verify(&board).unwrap();
+        sth.verify_cosignature(&sth.cosignatures[0]).unwrap();
+        assert_eq!(
+            sth.checkpoint_text().unwrap(),
+            format!(
+                "{ORIGIN}\n7\n{}\nvox-timestamp-ms 1767225600123\n",
+                data_encoding::BASE64.encode(&[3; 32])
+            )
+        );
+        // The note verifies with vox's own C2SP code under both verifier keys.
+        let note = tlog::Note::parse(sth.to_note(&board).unwrap().as_bytes()).unwrap();
+        let keys = [
+            board_note_key(&board, ORIGIN).unwrap(),
+            sth.cosignatures[0].verifier_key().unwrap(),
+        ];
+        let verified = note.verify(&keys).unwrap();
+        assert_eq!(verified.len(), 2);
+        assert_eq!(verified[1].timestamp, Some(1_767_225_601));
+    }
+
+    #[test]
+    fn every_tweak_of_a_head_breaks_its_signature() {
+        let (board, sth) = cosigned();
+        let tweaks: [Tweak<SignedTreeHead>; 6] = [
+            ("origin", |s| s.origin.push('x')),
+            ("size", |s| s.head.tree_size += 1),
+            ("root", |s| s.head.root_hash.0[31] ^= 1),
+            ("time", |s| s.head.timestamp_ms += 1),
+            ("signature", |s| {
+                let mut b = s.signature.0.to_bytes();
+                b[5] ^= 1;
+                s.signature = Sig(Signature::from_bytes(&b));
+            }),
+            ("negative time", |s| s.head.timestamp_ms = -1),
+        ];
+        for (what, tweak) in tweaks {
+            let mut t = sth.clone();
+            tweak(&mut t);
+            assert!(t.verify(&board).is_err(), "{what}: the head still verifies");
+            if what != "signature" {
+                assert!(
+                    t.verify_cosignature(&t.cosignatures[0]).is_err(),
+                    "{what}: the cosignature still verifies"
+                );
+            }
+        }
+        // Another board key.
+        assert!(sth.verify(&BoardPublicKey(key(9).verifying_key())).is_err());
+        // An origin that is no key name cannot be signed or verified.
+        let mut t = sth.clone();
+        t.origin = "with space".into();
+        assert!(t.verify(&board).is_err());
+        assert!(SignedTreeHead::sign(sth.head, "a+b", &key(1)).is_err());
+    }
+
+    #[test]
+    fn every_tweak_of_a_cosignature_breaks_it() {
+        let (_, sth) = cosigned();
+        let c = &sth.cosignatures[0];
+        let tweaks: [Tweak<Cosignature>; 4] = [
+            ("witness", |c| {
+                c.witness = BoardPublicKey(key(3).verifying_key())
+            }),
+            ("timestamp", |c| c.timestamp += 1),
+            ("zero timestamp", |c| c.timestamp = 0),
+            ("signature", |c| {
+                let mut b = c.signature.0.to_bytes();
+                b[40] ^= 1;
+                c.signature = Sig(Signature::from_bytes(&b));
+            }),
+        ];
+        for (what, tweak) in tweaks {
+            let mut t = c.clone();
+            tweak(&mut t);
+            assert!(sth.verify_cosignature(&t).is_err(), "{what}");
+        }
+        // The name is not signed (tlog-cosignature), but it must be a key name, and it is
+        // part of the note line's key ID: a renamed line does not verify under the
+        // witness's real verifier key.
+        let mut renamed = c.clone();
+        renamed.name = "bad name".into();
+        assert!(sth.verify_cosignature(&renamed).is_err());
+        renamed.name = "w2.vox.example".into();
+        let line = renamed.note_signature().unwrap();
+        assert_ne!(line.key_id, c.verifier_key().unwrap().key_id());
+    }
 }

@@ -306,6 +306,11 @@ pub fn check_election_key(
     // D2: the genesis.
     let genesis = leaf(leaves, sth, 0)?;
     let mut authorities = genesis_authorities(0, &genesis.payload, board_key)?;
+    if let Payload::Genesis { genesis } = &genesis.payload {
+        if sth.origin != genesis.log_name {
+            refuse!("the signed tree head names another log than the board's genesis");
+        }
+    }
 
     // D3: the role key rotations before the manifest.
     for &at in rotations {
@@ -456,6 +461,7 @@ mod tests {
     };
 
     const T0: i64 = 1_767_225_600_000;
+    const ORIGIN: &str = "device.vox.example/test";
     const ID: &str = "r1";
 
     /// An honest board built with the same constructors as the server and the
@@ -475,9 +481,7 @@ mod tests {
         fn new(seed: u64) -> Self {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let mut roles = RoleSigners::generate(&mut rng);
-            let genesis = roles
-                .genesis("device.vox.example/test", T0, WitnessPolicy::default())
-                .unwrap();
+            let genesis = roles.genesis(ORIGIN, T0, WitnessPolicy::default()).unwrap();
             let mut entries = vec![BoardEntry {
                 timestamp_ms: T0,
                 payload: Payload::Genesis { genesis },
@@ -678,8 +682,10 @@ mod tests {
                     root_hash: root_from_leaf_hashes(&hashes),
                     timestamp_ms: T0 + 1_000,
                 },
+                ORIGIN,
                 &self.roles.operator,
             )
+            .unwrap()
         }
 
         /// The leaves a device fetches, with their proofs under `head()`.
@@ -946,8 +952,10 @@ mod tests {
                 tree_size: last + 200,
                 ..sth.head
             },
+            ORIGIN,
             &w.roles.operator,
-        );
+        )
+        .unwrap();
         refused(
             leaves_to_fetch(&w.board_key(), &big, ID, &c).map(|_| unreachable!()),
             "more than a ceremony of 3 trustees can have",

@@ -288,3 +288,55 @@ fn both_refuse_malformed_checkpoints_and_notes() {
         );
     }
 }
+
+/// The board's tree heads are C2SP checkpoints (08 §8.3): the cosigned note of
+/// `vectors/board.json` verifies with azul alone, under the board's and the witness's
+/// verifier keys from the vector, and azul reads the same origin, size and root.
+#[test]
+fn board_vector_checkpoint_verifies_with_azul() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../protocol-spec/vectors/board.json"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let note = v["cosigned_note"].as_str().unwrap();
+    let azul = AzulNote::from_bytes(note.as_bytes()).unwrap();
+    let board = StandardVerifier::new(v["board_vkey"].as_str().unwrap()).unwrap();
+    let wkey = VerifierKey::parse(v["witness_vkey"].as_str().unwrap()).unwrap();
+    let witness = CosigV1 {
+        name: wkey.name().as_str().to_owned(),
+        key: SigningKey::from_bytes(
+            &hex::decode(v["witness_secret_seed"].as_str().unwrap())
+                .unwrap()
+                .try_into()
+                .unwrap(),
+        ),
+        timestamp: 0,
+    };
+    assert_eq!(format!("{:08x}", witness.id()), wkey.key_id().to_string());
+    let verifiers = VerifierList::new(vec![Box::new(board), Box::new(witness)]);
+    let (ok, unknown) = azul.verify(&verifiers).unwrap();
+    assert_eq!((ok.len(), unknown.len()), (2, 0), "board and witness lines");
+    let head = &v["cosigned_tree_head"];
+    let cp = AzulCheckpoint::from_bytes(azul.text()).unwrap();
+    assert_eq!(cp.origin(), head["origin"].as_str().unwrap());
+    assert_eq!(cp.size(), head["tree_size"].as_u64().unwrap());
+    assert_eq!(
+        hex::encode(cp.hash().0),
+        head["root_hash"].as_str().unwrap()
+    );
+    assert_eq!(
+        cp.extension(),
+        format!(
+            "vox-timestamp-ms {}\n",
+            head["timestamp_ms"].as_i64().unwrap()
+        )
+    );
+    // A tampered root is refused by azul.
+    let forged = note.replacen(&BASE64.encode(&cp.hash().0), &BASE64.encode(&[7u8; 32]), 1);
+    let azul = AzulNote::from_bytes(forged.as_bytes()).unwrap();
+    let board = StandardVerifier::new(v["board_vkey"].as_str().unwrap()).unwrap();
+    assert!(azul
+        .verify(&VerifierList::new(vec![Box::new(board)]))
+        .is_err());
+}

@@ -42,7 +42,8 @@ use vox_crypto::transcript::new_transcript;
 use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
 use vox_protocol::board::{
-    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig, SignedTreeHead, TreeHead,
+    board_note_key, BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, Sig,
+    SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
@@ -3747,6 +3748,9 @@ fn merkle() {
 const BOARD_SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
 /// RFC 8032 §7.1 TEST 2 secret key: a witness.
 const WITNESS_SEED: &str = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+/// The vector witness's C2SP key name and the time of its cosignature (POSIX seconds).
+const WITNESS_NAME: &str = "witness.vox.example/w1";
+const WITNESS_TIMESTAMP: u64 = 1_767_226_200;
 
 fn signing_key(seed_hex: &str) -> SigningKey {
     SigningKey::from_bytes(&hex::decode(seed_hex).unwrap().try_into().unwrap())
@@ -4019,16 +4023,23 @@ fn gen_board() -> Value {
                     root_hash: root_from_leaf_hashes(&leaves[..n]),
                     timestamp_ms: entries[n - 1].timestamp_ms + 500,
                 },
+                BOARD_LOG_NAME,
                 &board,
             )
+            .unwrap()
         })
         .collect();
     let witness = signing_key(WITNESS_SEED);
     let mut latest = heads[1].clone();
-    let cosig = latest.cosign(&board_pk, &witness);
+    let cosig = latest
+        .cosign(WITNESS_NAME, &witness, WITNESS_TIMESTAMP)
+        .unwrap();
     latest.cosignatures.push(cosig.clone());
-    let mut cosign_message = b"vox/v2/cosignature\0".to_vec();
-    cosign_message.extend(latest.head.signed_message(&log_id));
+    let cosign_message = vox_protocol::tlog::cosignature_v1_message(
+        WITNESS_TIMESTAMP,
+        &latest.checkpoint_text().unwrap(),
+    )
+    .unwrap();
     let consistency = consistency_proof(&leaves, small as u64).unwrap();
     // A receipt for the ballot-cast entry against the latest head.
     let ballot_index = entries
@@ -4078,11 +4089,15 @@ fn gen_board() -> Value {
             "entries": entries_json,
             "tree_heads": heads.iter().map(|h| json!({
                 "signed_tree_head": to_json(h),
-                "signed_message": hex::encode(h.head.signed_message(&log_id)),
+                "checkpoint_text": h.checkpoint_text().unwrap(),
+                "signed_note": h.to_note(&board_pk).unwrap(),
             })).collect::<Vec<_>>(),
             "consistency": {"first": small, "second": entries.len(), "proof": consistency.iter().map(NodeHash::to_hex).collect::<Vec<_>>()},
             "cosigned_tree_head": to_json(&latest),
-            "cosignature_message": hex::encode(&cosign_message),
+            "cosigned_note": latest.to_note(&board_pk).unwrap(),
+            "board_vkey": board_note_key(&board_pk, BOARD_LOG_NAME).unwrap().to_string(),
+            "witness_vkey": cosig.verifier_key().unwrap().to_string(),
+            "cosignature_message": String::from_utf8(cosign_message).unwrap(),
             "receipt": to_json(&receipt),
             "receipt_signed_message": hex::encode(receipt_message_replica(&receipt, &log_id)),
         }),
@@ -4545,14 +4560,31 @@ fn verify_board(v: &Value) {
     let mut heads = Vec::new();
     for h in arr(&v["tree_heads"]) {
         let sth: SignedTreeHead = parse(&h["signed_tree_head"]);
-        let mut msg = b"vox/v2/tree-head\x00".to_vec();
-        msg.extend_from_slice(&log_id.0);
-        msg.extend_from_slice(&sth.head.tree_size.to_be_bytes());
-        msg.extend_from_slice(&sth.head.root_hash.0);
-        msg.extend_from_slice(&sth.head.timestamp_ms.to_be_bytes());
-        assert_eq!(hex::encode(&msg), s(&h["signed_message"]));
-        board_pk.0.verify_strict(&msg, &sth.signature.0).unwrap();
+        // The checkpoint text rebuilt from the spec alone (08 §8.3, 12 §12.3).
+        assert_eq!(sth.origin, s(&g["log_name"]));
+        let text = format!(
+            "{}\n{}\n{}\nvox-timestamp-ms {}\n",
+            sth.origin,
+            sth.head.tree_size,
+            data_encoding::BASE64.encode(&sth.head.root_hash.0),
+            sth.head.timestamp_ms
+        );
+        assert_eq!(text, s(&h["checkpoint_text"]));
+        board_pk
+            .0
+            .verify_strict(text.as_bytes(), &sth.signature.0)
+            .unwrap();
         sth.verify(&board_pk).unwrap();
+        // The signed note: text, blank line, the board's line (key ID of 12 §12.2).
+        let id = &sha2::Sha256::digest(
+            [sth.origin.as_bytes(), b"\n\x01", board_pk.0.as_bytes()].concat(),
+        )[..4];
+        let line = format!(
+            "\u{2014} {} {}\n",
+            sth.origin,
+            data_encoding::BASE64.encode(&[id, &sth.signature.0.to_bytes()[..]].concat())
+        );
+        assert_eq!(format!("{text}\n{line}"), s(&h["signed_note"]));
         assert_eq!(
             root_from_leaf_hashes(&leaves[..sth.head.tree_size as usize]),
             sth.head.root_hash
@@ -4579,17 +4611,41 @@ fn verify_board(v: &Value) {
         signing_key(s(&v["witness_secret_seed"])).verifying_key(),
         witness.0
     );
-    let mut cmsg = b"vox/v2/cosignature\x00".to_vec();
-    cmsg.extend(unhex(&arr(&v["tree_heads"])[1]["signed_message"]));
-    assert_eq!(hex::encode(&cmsg), s(&v["cosignature_message"]));
     assert_eq!(cosigned.cosignatures.len(), 1);
+    let c0 = &cosigned.cosignatures[0];
+    let cmsg = format!(
+        "cosignature/v1\ntime {}\n{}",
+        c0.timestamp,
+        s(&arr(&v["tree_heads"])[1]["checkpoint_text"])
+    )
+    .into_bytes();
+    assert_eq!(cmsg, s(&v["cosignature_message"]).as_bytes());
+    // The whole cosigned note, with the witness's cosignature/v1 line (12 §12.4).
+    let wid =
+        &sha2::Sha256::digest([c0.name.as_bytes(), b"\n\x04", witness.0.as_bytes()].concat())[..4];
+    let wline = format!(
+        "\u{2014} {} {}\n",
+        c0.name,
+        data_encoding::BASE64.encode(
+            &[
+                wid,
+                &c0.timestamp.to_be_bytes()[..],
+                &c0.signature.0.to_bytes()[..]
+            ]
+            .concat()
+        )
+    );
+    assert_eq!(
+        format!("{}{wline}", s(&arr(&v["tree_heads"])[1]["signed_note"])),
+        s(&v["cosigned_note"])
+    );
     assert_eq!(cosigned.cosignatures[0].witness, witness);
     witness
         .0
         .verify(&cmsg, &cosigned.cosignatures[0].signature.0)
         .unwrap();
     cosigned
-        .verify_cosignature(&board_pk, &cosigned.cosignatures[0])
+        .verify_cosignature(&cosigned.cosignatures[0])
         .unwrap();
     // The cosigning witness is the genesis's witness: quorum 1 is met (11 §11.2).
     assert_eq!(roles.witnesses, vec![*witness.0.as_bytes()]);

@@ -75,6 +75,53 @@ impl AppState {
         Ok(resp)
     }
 
+    /// [`AppState::write`] for an entry that ends a phase (close, early close, tally,
+    /// result): first wait until the latest head is cosigned by the genesis witness quorum
+    /// (08 §8.4, 10 V3.6), asking the configured witnesses; then write, only if the board
+    /// has not grown meanwhile (503 `witness-quorum` otherwise: retry). Without a quorum in
+    /// the genesis this is [`AppState::write`].
+    pub async fn write_ending_phase<F>(
+        &self,
+        idem: Option<&Idem>,
+        plan: F,
+    ) -> Result<JsonResponse, AppError>
+    where
+        F: FnOnce(&mut WriteTx, &Derived, &SigningKey) -> Result<JsonResponse, AppError>,
+    {
+        let policy = {
+            let st = self.board.read();
+            st.authorities()
+                .map_err(AppError::internal)?
+                .genesis()
+                .witnesses
+                .clone()
+        };
+        if policy.quorum == 0 {
+            return self.write(idem, plan).await;
+        }
+        let size = crate::witnessing::await_quorum(
+            &self.board,
+            &policy,
+            &self.config.witness_endpoints,
+            std::time::Duration::from_millis(self.config.witness_wait_ms),
+        )
+        .await?;
+        self.write(idem, move |w, st, key| {
+            if w.start_size != size {
+                return Err(AppError::witness_quorum(
+                    format!(
+                        "the board grew from {size} to {} entries while its witnesses cosigned \
+                         the head before this entry; retry",
+                        w.start_size
+                    ),
+                    1,
+                ));
+            }
+            plan(w, st, key)
+        })
+        .await
+    }
+
     /// Check the per-credential limit.
     pub fn limit_credential(&self, credential: &[u8; 32]) -> Result<(), AppError> {
         match &self.credential_limiter {

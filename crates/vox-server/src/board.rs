@@ -142,6 +142,9 @@ pub struct Board {
     key: SigningKey,
     /// The board's public key.
     pub public: BoardPublicKey,
+    /// The log's checkpoint origin (the genesis `log_name`), known once [`init_genesis`]
+    /// has checked the genesis; every tree head is signed under it (08 §8.3).
+    origin: std::sync::OnceLock<String>,
     state: RwLock<Derived>,
     frontier: Mutex<Frontier>,
     /// This process's writers take turns here before they take a database connection.
@@ -172,6 +175,9 @@ pub struct WriteTx {
     /// Entries staged so far.
     pub staged: Vec<Staged>,
     sth: Option<SignedTreeHead>,
+    /// The log's origin, under which [`WriteTx::seal`] signs (`None` before the genesis
+    /// is known: sealing then fails).
+    origin: Option<String>,
     /// This process's write turn, released with the transaction (declared after `tx`,
     /// so dropped after it).
     _turn: tokio::sync::OwnedMutexGuard<()>,
@@ -239,14 +245,20 @@ impl WriteTx {
                 .copied()
                 .ok_or_else(|| AppError::internal(format!("missing merkle node {id:?}")))
         })?;
+        let origin = self
+            .origin
+            .as_deref()
+            .ok_or_else(|| AppError::internal("the board's genesis is not known yet"))?;
         let sth = SignedTreeHead::sign(
             TreeHead {
                 tree_size: self.size(),
                 root_hash: root,
                 timestamp_ms: self.ts,
             },
+            origin,
             key,
-        );
+        )
+        .map_err(|e| AppError::internal(format!("signing the tree head: {e}")))?;
         self.sth = Some(sth.clone());
         Ok(sth)
     }
@@ -313,6 +325,7 @@ impl Board {
             public: BoardPublicKey(key.verifying_key()),
             db,
             key,
+            origin: std::sync::OnceLock::new(),
             state: RwLock::new(Derived::default()),
             frontier: Mutex::new(Frontier::default()),
             write_turn: Arc::new(tokio::sync::Mutex::new(())),
@@ -324,6 +337,28 @@ impl Board {
     /// The log id.
     pub fn log_id(&self) -> Hash32 {
         self.public.log_id()
+    }
+
+    /// The log's checkpoint origin (the genesis `log_name`).
+    ///
+    /// # Errors
+    /// Before [`init_genesis`] has run: nothing may be signed before the genesis is known.
+    pub fn origin(&self) -> Result<&str, AppError> {
+        self.origin
+            .get()
+            .map(String::as_str)
+            .ok_or_else(|| AppError::internal("the board's genesis is not known yet"))
+    }
+
+    /// Learn the origin from the genesis (once; the same name again is a no-op).
+    fn set_origin(&self, log_name: &str) -> Result<(), ServerError> {
+        let set = self.origin.get_or_init(|| log_name.to_owned());
+        if set != log_name {
+            return Err(ServerError::Genesis(format!(
+                "this process serves log {set:?}, not {log_name:?}"
+            )));
+        }
+        Ok(())
     }
 
     /// The signing key (receipts).
@@ -459,6 +494,7 @@ impl Board {
             new_nodes: Vec::new(),
             staged: Vec::new(),
             sth: None,
+            origin: self.origin.get().cloned(),
             _turn: turn,
         })
     }
@@ -583,7 +619,7 @@ impl Board {
         )
         .fetch_one(&self.db.pool)
         .await?;
-        let mut sth = sth_from_row(&row)?;
+        let mut sth = sth_from_row(&row, self.origin()?)?;
         sth.cosignatures = self
             .cosignatures(sth.head.tree_size, sth.head.tree_size)
             .await?
@@ -603,7 +639,7 @@ impl Board {
         match row {
             None => Ok(None),
             Some(r) => {
-                let mut sth = sth_from_row(&r)?;
+                let mut sth = sth_from_row(&r, self.origin()?)?;
                 sth.cosignatures = self
                     .cosignatures(size, size)
                     .await?
@@ -620,7 +656,7 @@ impl Board {
         to: u64,
     ) -> Result<HashMap<u64, Vec<Cosignature>>, AppError> {
         let rows = sqlx::query(
-            "SELECT tree_size, witness, signature FROM cosignatures WHERE tree_size >= $1 AND tree_size <= $2 ORDER BY tree_size, witness",
+            "SELECT tree_size, witness, signature, name, cosigned_at FROM cosignatures WHERE tree_size >= $1 AND tree_size <= $2 ORDER BY tree_size, witness",
         )
         .bind(to_i64(from))
         .bind(to_i64(to))
@@ -631,6 +667,8 @@ impl Board {
             let size: i64 = r.try_get(0)?;
             let w: Vec<u8> = r.try_get(1)?;
             let s: Vec<u8> = r.try_get(2)?;
+            let name: String = r.try_get(3)?;
+            let cosigned_at: i64 = r.try_get(4)?;
             let witness = BoardPublicKey::from_hex(&hex::encode(w))
                 .map_err(|e| AppError::internal(format!("stored witness: {e}")))?;
             let sig: [u8; 64] = s
@@ -639,6 +677,8 @@ impl Board {
                 .map_err(|_| AppError::internal("stored cosignature is not 64 bytes"))?;
             out.entry(to_u64(size)).or_default().push(Cosignature {
                 witness,
+                name,
+                timestamp: to_u64(cosigned_at),
                 signature: Sig(ed25519_dalek::Signature::from_bytes(&sig)),
             });
         }
@@ -658,9 +698,10 @@ impl Board {
         .bind(limit)
         .fetch_all(&self.db.pool)
         .await?;
+        let origin = self.origin()?;
         let mut out = rows
             .iter()
-            .map(sth_from_row)
+            .map(|r| sth_from_row(r, origin))
             .collect::<Result<Vec<_>, _>>()?;
         if let (Some(first), Some(last)) = (out.first(), out.last()) {
             let mut cos = self
@@ -751,7 +792,7 @@ impl From<MerkleError> for AppError {
     }
 }
 
-fn sth_from_row(r: &AnyRow) -> Result<SignedTreeHead, AppError> {
+fn sth_from_row(r: &AnyRow, origin: &str) -> Result<SignedTreeHead, AppError> {
     let size: i64 = r.try_get(0)?;
     let root: Vec<u8> = r.try_get(1)?;
     let ts: i64 = r.try_get(2)?;
@@ -761,6 +802,7 @@ fn sth_from_row(r: &AnyRow) -> Result<SignedTreeHead, AppError> {
         .try_into()
         .map_err(|_| AppError::internal("stored tree head signature is not 64 bytes"))?;
     Ok(SignedTreeHead {
+        origin: origin.to_owned(),
         head: TreeHead {
             tree_size: to_u64(size),
             root_hash: node_from(&root)?,
@@ -817,8 +859,12 @@ async fn init_empty_head(board: &Board) -> Result<(), sqlx::Error> {
             root_hash: vox_protocol::merkle::EMPTY_ROOT,
             timestamp_ms: board.clock.now_ms(),
         },
+        board
+            .origin()
+            .map_err(|e| sqlx::Error::Protocol(e.detail.clone()))?,
         &board.key,
-    );
+    )
+    .map_err(|e| sqlx::Error::Protocol(format!("signing the empty tree head: {e}")))?;
     let mut tx = board.db.pool.begin().await?;
     let inserted = sqlx::query(
         "INSERT INTO tree_heads (tree_size, root_hash, timestamp_ms, signature) VALUES ($1, $2, $3, $4) ON CONFLICT (tree_size) DO NOTHING",
@@ -865,6 +911,7 @@ pub async fn init_genesis(board: &Board, genesis: Option<&Genesis>) -> Result<()
                 g.keys.operator.to_hex()
             )));
         }
+        board.set_origin(&g.log_name)?;
     }
     let db_err = |e: AppError| {
         ServerError::Genesis(format!("could not read or write the board: {}", e.detail))
@@ -917,6 +964,9 @@ pub async fn init_genesis(board: &Board, genesis: Option<&Genesis>) -> Result<()
     stored.validate().map_err(|e| {
         ServerError::Genesis(format!("the board's genesis (leaf 0) is not valid: {e}"))
     })?;
+    if genesis.is_none() {
+        board.set_origin(&stored.log_name)?;
+    }
     if stored.keys.operator != board.public {
         return Err(ServerError::Genesis(format!(
             "the board's genesis (leaf 0) names operator key {}, but this server's operator \
@@ -945,6 +995,19 @@ pub async fn largest_cosigned_size(board: &Board) -> Result<u64, AppError> {
     Ok(row.0.map_or(0, to_u64))
 }
 
+/// The largest tree size `witness` has cosigned on this board (0 when none).
+pub async fn largest_cosigned_size_by(
+    board: &Board,
+    witness: &BoardPublicKey,
+) -> Result<u64, AppError> {
+    let row: (Option<i64>,) =
+        sqlx::query_as("SELECT MAX(tree_size) FROM cosignatures WHERE witness = $1")
+            .bind(witness.0.as_bytes().to_vec())
+            .fetch_one(&board.db.pool)
+            .await?;
+    Ok(row.0.map_or(0, to_u64))
+}
+
 /// Store a witness cosignature (after the caller verified it).
 pub async fn store_cosignature(
     board: &Board,
@@ -952,11 +1015,13 @@ pub async fn store_cosignature(
     c: &Cosignature,
 ) -> Result<(), AppError> {
     sqlx::query(
-        "INSERT INTO cosignatures (tree_size, witness, signature) VALUES ($1, $2, $3) ON CONFLICT (tree_size, witness) DO NOTHING",
+        "INSERT INTO cosignatures (tree_size, witness, signature, name, cosigned_at) VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tree_size, witness) DO NOTHING",
     )
     .bind(to_i64(tree_size))
     .bind(c.witness.0.as_bytes().to_vec())
     .bind(c.signature.0.to_bytes().to_vec())
+    .bind(c.name.clone())
+    .bind(i64::try_from(c.timestamp).unwrap_or(i64::MAX))
     .execute(&board.db.pool)
     .await?;
     Ok(())

@@ -78,8 +78,16 @@ pub struct ServerConfig {
     pub rate_limit_exempt_loopback: bool,
     /// Per credential limit on ballots and petition signatures; `None` disables it.
     pub rate_limit_per_credential: Option<RateLimit>,
-    /// Witness keys whose cosignatures the board accepts.
+    /// Witness keys whose cosignatures the board accepts (besides the genesis's).
     pub witnesses: Vec<BoardPublicKey>,
+    /// Witnesses the board asks to cosign its heads (C2SP tlog-witness, 12 §12.5); their
+    /// keys are accepted as [`ServerConfig::witnesses`] are.
+    pub witness_endpoints: Vec<crate::witness_client::WitnessEndpoint>,
+    /// How long a close, tally or result waits for the genesis witness quorum before it
+    /// is answered 503 (ms).
+    pub witness_wait_ms: u64,
+    /// How often the board asks its witnesses to cosign a grown board (ms).
+    pub witness_interval_ms: u64,
     /// Database connections in the pool.
     pub max_connections: u32,
     /// Most ballots committed in one transaction (group commit).
@@ -124,6 +132,9 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("rate_limit_per_credential", &self.rate_limit_per_credential)
             .field("witnesses", &self.witnesses)
+            .field("witness_endpoints", &self.witness_endpoints)
+            .field("witness_wait_ms", &self.witness_wait_ms)
+            .field("witness_interval_ms", &self.witness_interval_ms)
             .field("max_connections", &self.max_connections)
             .field("max_ballot_batch", &self.max_ballot_batch)
             .field("sweep_interval_ms", &self.sweep_interval_ms)
@@ -169,6 +180,9 @@ impl Default for ServerConfig {
                 per_second: 2.0,
             }),
             witnesses: Vec::new(),
+            witness_endpoints: Vec::new(),
+            witness_wait_ms: 10_000,
+            witness_interval_ms: 1_000,
             max_connections: 16,
             max_ballot_batch: 512,
             sweep_interval_ms: 1000,

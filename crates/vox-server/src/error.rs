@@ -144,6 +144,15 @@ impl AppError {
         }
     }
 
+    /// 503 with Retry-After: the witnesses have not cosigned the head an entry that ends a
+    /// phase must follow (08 §8.4); `detail` says which witness answered what.
+    pub fn witness_quorum(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(StatusCode::SERVICE_UNAVAILABLE, "witness-quorum", detail)
+        }
+    }
+
     /// 503: the server is shutting down or overloaded.
     pub fn unavailable(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)

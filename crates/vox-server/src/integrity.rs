@@ -286,6 +286,8 @@ impl Checker {
                 let sig: Vec<u8> = r.try_get(3)?;
                 if let (Some(root), Ok(sig)) = (hash32(&rh), <[u8; 64]>::try_from(sig.as_slice())) {
                     latest = Some(SignedTreeHead {
+                        // The origin is the genesis's log name, set once leaf 0 is read.
+                        origin: String::new(),
                         head: TreeHead {
                             tree_size: ts,
                             root_hash: NodeHash(root),
@@ -510,8 +512,16 @@ impl Checker {
             }
         }
         if let Some(sth) = latest {
+            let sth = SignedTreeHead {
+                origin: genesis.log_name.clone(),
+                ..sth.clone()
+            };
             if sth.verify(&named).is_err() {
-                self.fail("the latest signed tree head is not signed by the genesis operator key");
+                self.fail(
+                    "the latest signed tree head is not a checkpoint of this log signed by the \
+                     genesis operator key (a board whose heads predate C2SP checkpoints cannot be \
+                     served: start a new log)",
+                );
             }
         }
         let others = sample(

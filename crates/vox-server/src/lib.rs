@@ -64,6 +64,7 @@ mod rules;
 mod state;
 pub mod web;
 pub mod witness_client;
+mod witnessing;
 mod writer;
 
 use std::net::SocketAddr;
@@ -186,7 +187,13 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     let state = AppState(Arc::clone(&inner));
     let (shutdown_tasks, tasks_rx) = watch::channel(false);
     let mut tasks = vec![tokio::spawn(writer::run(writer_env, rx, tasks_rx.clone()))];
-    tasks.push(tokio::spawn(sweeper(state.clone(), tasks_rx)));
+    tasks.push(tokio::spawn(sweeper(state.clone(), tasks_rx.clone())));
+    tasks.push(tokio::spawn(witnessing::run(
+        Arc::clone(&state.board),
+        state.config.witness_endpoints.clone(),
+        Duration::from_millis(state.config.witness_interval_ms.max(10)),
+        tasks_rx,
+    )));
 
     let (shutdown_http, http_rx) = watch::channel(false);
     let app = api::router(state.clone())

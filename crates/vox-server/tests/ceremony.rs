@@ -132,8 +132,10 @@ fn witnesses_cosign_tree_heads() {
         BoardPublicKey(witness.verifying_key()).to_hex()
     );
     Voters::new("e", 2, |_| None).register(c);
-    let board = c.board_key();
     let sth = c.sth();
+    let cosign = |head: &SignedTreeHead, key: &SigningKey| {
+        head.cosign("w.vox.test", key, 1_767_226_200).unwrap()
+    };
     let post = |cos: &vox_protocol::board::Cosignature, head: &SignedTreeHead| {
         c.post(
             "/api/v1/board/cosignatures",
@@ -146,22 +148,42 @@ fn witnesses_cosign_tree_heads() {
         )
     };
     // A stranger's cosignature, a forged one, and one for a head the board never signed.
-    post(&sth.cosign(&board, &stranger), &sth).expect(422);
-    let mut forged = sth.cosign(&board, &witness);
-    forged.signature = sth.cosign(&board, &stranger).signature;
+    post(&cosign(&sth, &stranger), &sth).expect(422);
+    let mut forged = cosign(&sth, &witness);
+    forged.signature = cosign(&sth, &stranger).signature;
     post(&forged, &sth).expect(422);
+    // A cosignature whose time was changed after signing, and one at time 0.
+    let mut retimed = cosign(&sth, &witness);
+    retimed.timestamp += 1;
+    post(&retimed, &sth).expect(422);
+    post(&sth.cosign("w.vox.test", &witness, 0).unwrap(), &sth).expect(422);
     let mut other = sth.clone();
     other.head.tree_size += 7;
-    post(&other.cosign(&board, &witness), &other).expect(422);
+    post(&cosign(&other, &witness), &other).expect(422);
     // The real thing.
-    let cos = sth.cosign(&board, &witness);
+    let cos = cosign(&sth, &witness);
     let r = post(&cos, &sth);
     r.expect(201);
     let head: SignedTreeHead = c.get("/api/v1/board/tree-head").parse();
     assert_eq!(head.cosignatures, vec![cos.clone()]);
-    head.verify_cosignature(&board, &cos).unwrap();
+    head.verify_cosignature(&cos).unwrap();
     let all: Vec<SignedTreeHead> = c.get("/api/v1/board/tree-heads").parse();
     assert_eq!(all.last().unwrap().cosignatures.len(), 1);
+    // The same head as a C2SP signed note: the board's line and the witness's, each
+    // verifying under its C2SP verifier key.
+    let note = c.get("/api/v1/board/checkpoint").body;
+    let note = vox_protocol::tlog::Note::parse(note.as_bytes()).unwrap();
+    let board = c.board_key();
+    let keys = [
+        vox_protocol::board::board_note_key(&board, &head.origin).unwrap(),
+        cos.verifier_key().unwrap(),
+    ];
+    assert_eq!(note.verify(&keys).unwrap().len(), 2);
+    assert_eq!(
+        note.text(),
+        head.checkpoint_text().unwrap(),
+        "the note is the latest head"
+    );
     // Posting it again is harmless.
     post(&cos, &sth).expect(201);
 }
@@ -193,9 +215,8 @@ fn the_genesis_witnesses_are_the_boards_witnesses() {
         info["witnesses"],
         json!([BoardPublicKey(witness.verifying_key()).to_hex()])
     );
-    let board = c.board_key();
     let sth = c.sth();
-    let cos = sth.cosign(&board, &witness);
+    let cos = sth.cosign("w.vox.test", &witness, 1_767_226_200).unwrap();
     c.post(
         "/api/v1/board/cosignatures",
         &json!({

@@ -467,8 +467,10 @@ async fn fill(url: &str, total: u64) {
             root_hash: root,
             timestamp_ms: now_ms(),
         },
+        &vox_testkit::genesis().log_name,
         &roles().operator,
-    );
+    )
+    .unwrap();
     let ts = sth.head.timestamp_ms;
     tx.execute(
         format!(

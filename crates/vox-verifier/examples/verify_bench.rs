@@ -387,8 +387,10 @@ fn main() {
                     root_hash: vox_protocol::merkle::NodeHash([(i % 251) as u8; 32]),
                     timestamp_ms: i as i64,
                 },
+                vox_verifier::synth::LOG_NAME,
                 &key,
             )
+            .expect("a valid origin")
         })
         .collect();
     let c = cpu_time();

@@ -133,8 +133,10 @@ mod tests {
                 root_hash: root_from_leaf_hashes(leaves),
                 timestamp_ms: ts,
             },
+            "monitor.vox.example/test",
             key,
         )
+        .unwrap()
     }
 
     #[test]

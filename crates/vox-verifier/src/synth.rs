@@ -67,6 +67,39 @@ pub const DAY: i64 = 86_400_000;
 /// The `log_name` of synthetic logs.
 pub const LOG_NAME: &str = "synth.vox.example/test";
 
+/// The C2SP key name of the `i`-th synthetic witness.
+pub fn witness_name(i: usize) -> String {
+    format!("witness-{i}.vox.example")
+}
+
+/// A synthetic witness's cosignature time for a head signed at `timestamp_ms`: the
+/// next whole second (never 0).
+pub fn cosignature_time(timestamp_ms: i64) -> u64 {
+    u64::try_from(timestamp_ms.max(0) / 1000).unwrap_or(0) + 1
+}
+
+/// Sign `head` as a checkpoint of `origin` and have every witness (named by
+/// [`witness_name`]) cosign it.
+///
+/// # Panics
+/// Never for the synthetic origins and times (a valid key name, a non-negative time).
+#[allow(clippy::expect_used)]
+pub fn sign_and_cosign(
+    head: TreeHead,
+    origin: &str,
+    key: &SigningKey,
+    witnesses: &[SigningKey],
+) -> SignedTreeHead {
+    let mut sth = SignedTreeHead::sign(head, origin, key).expect("a valid synthetic origin");
+    for (i, w) in witnesses.iter().enumerate() {
+        let c = sth
+            .cosign(&witness_name(i), w, cosignature_time(head.timestamp_ms))
+            .expect("a valid synthetic witness name");
+        sth.cosignatures.push(c);
+    }
+    sth
+}
+
 /// A copy of `roles` (`RoleSigners` is deliberately not `Clone`).
 pub fn copy_signers(roles: &RoleSigners) -> RoleSigners {
     RoleSigners {
@@ -189,6 +222,12 @@ impl<S: EntrySink> Board<S> {
 
     /// Append an entry stamped with the clock (which then ticks 1 ms). Returns its index.
     pub fn append(&mut self, payload: Payload) -> Result<u64> {
+        let signed = self.heads.last().map(|h| h.head.tree_size);
+        if payload.ends_a_phase() && signed != Some(self.tree.size()) {
+            // As the server does: a phase ends only after the head before it is cosigned
+            // (08 §8.4, V3.6); one head per size, as the server stores them.
+            self.sign_head();
+        }
         let entry = BoardEntry {
             timestamp_ms: self.now,
             payload,
@@ -209,12 +248,7 @@ impl<S: EntrySink> Board<S> {
             root_hash: self.tree.root(),
             timestamp_ms: self.now,
         };
-        let mut sth = SignedTreeHead::sign(head, &self.key);
-        let board = self.public_key();
-        for w in &self.witnesses {
-            let c = sth.cosign(&board, w);
-            sth.cosignatures.push(c);
-        }
+        let sth = sign_and_cosign(head, LOG_NAME, &self.key, &self.witnesses);
         self.heads.push(sth.clone());
         sth
     }
@@ -1118,7 +1152,22 @@ impl SynthRecord {
             let ts = sizes.last().map_or(ts, |(_, t)| ts.max(*t));
             sizes.push((len, ts));
         }
-        let board = BoardPublicKey(key.verifying_key());
+        // A head just before every entry that ends a phase, as the board signs one (V3.6).
+        for (i, e) in self.entries.iter().enumerate() {
+            let at = i as u64;
+            if e.payload.ends_a_phase() && !sizes.iter().any(|(s, _)| *s == at) {
+                sizes.push((at, e.timestamp_ms));
+            }
+        }
+        sizes.sort_by_key(|(s, _)| *s);
+        let mut latest = i64::MIN;
+        for (_, ts) in &mut sizes {
+            latest = latest.max(*ts);
+            *ts = latest;
+        }
+        let origin = self
+            .genesis()
+            .map_or_else(|| LOG_NAME.to_owned(), |g| g.log_name.clone());
         let mut tree = CompactTree::new();
         let mut entries = self.entries.iter();
         let mut heads = Vec::with_capacity(sizes.len());
@@ -1129,19 +1178,16 @@ impl SynthRecord {
                     None => break,
                 }
             }
-            let mut sth = SignedTreeHead::sign(
+            heads.push(sign_and_cosign(
                 TreeHead {
                     tree_size: size,
                     root_hash: tree.root(),
                     timestamp_ms: ts,
                 },
+                &origin,
                 key,
-            );
-            for w in witnesses {
-                let c = sth.cosign(&board, w);
-                sth.cosignatures.push(c);
-            }
-            heads.push(sth);
+                witnesses,
+            ));
         }
         self.heads = heads;
         self.header.tree_size = len;

@@ -316,6 +316,8 @@ enum GenesisState {
     Valid {
         authorities: Box<Authorities>,
         witnesses: WitnessPolicy,
+        /// The log's name: the origin of its checkpoints (V3.5).
+        log_name: String,
     },
     /// Leaf 0 is no valid genesis (V4 failed there): acts cannot be checked.
     Invalid,
@@ -350,7 +352,7 @@ impl HeadVerdict {
                 .cosignatures
                 .iter()
                 .map(|c| {
-                    sth.verify_cosignature(board, c)
+                    sth.verify_cosignature(c)
                         .map(|()| *c.witness.0.as_bytes())
                         .map_err(|e| format!("cosignature by witness {}: {e}", c.witness.to_hex()))
                 })
@@ -399,6 +401,13 @@ pub struct Verifier {
     final_head: Option<TreeHead>,
     final_cosigners: HashSet<[u8; 32]>,
     witness_best: HashMap<[u8; 32], u64>,
+    /// The checkpoint origin of the first tree head (V3.5): every head names it, and it
+    /// is the genesis `log_name`.
+    head_origin: Option<(u64, String)>,
+    /// The valid cosigners of the heads of each size not yet passed by the entries (V3.6:
+    /// an entry that ends a phase at leaf i needs a head of size i cosigned by the
+    /// genesis quorum). Sizes below the next leaf are dropped as the log is read.
+    head_cosigners: BTreeMap<u64, HashSet<[u8; 32]>>,
     // ---- genesis, roles and acts (V4)
     pinned: TrustAnchors,
     genesis: GenesisState,
@@ -497,6 +506,8 @@ impl Verifier {
             final_head: None,
             final_cosigners: HashSet::new(),
             witness_best: HashMap::new(),
+            head_origin: None,
+            head_cosigners: BTreeMap::new(),
             pinned: TrustAnchors::default(),
             genesis: GenesisState::Pending,
             act_leaves: HashMap::new(),
@@ -590,6 +601,17 @@ impl Verifier {
         if let Err(e) = verdict.signature {
             self.fail(StepId::TreeHeads, at.clone(), e);
         }
+        match &self.head_origin {
+            None => self.head_origin = Some((size, sth.origin.clone())),
+            Some((first, origin)) if *origin != sth.origin => {
+                let msg = format!(
+                    "the head is a checkpoint of log {:?}, the head of size {first} of log {origin:?}",
+                    sth.origin
+                );
+                self.fail(StepId::TreeHeads, at.clone(), msg);
+            }
+            Some(_) => {}
+        }
         let mut valid_cosigners = HashSet::new();
         for c in verdict.cosignatures {
             match c {
@@ -601,6 +623,10 @@ impl Verifier {
                 Err(e) => self.fail(StepId::TreeHeads, at.clone(), e),
             }
         }
+        self.head_cosigners
+            .entry(size)
+            .or_default()
+            .extend(valid_cosigners.iter().copied());
         self.time(StepId::TreeHeads, sw);
         let sw = Stopwatch::start();
         if let Some(last) = self.last_head {
@@ -892,6 +918,7 @@ impl Verifier {
         self.time(StepId::Log, sw);
         self.check_receipt_leaf(index, &p);
         self.check_authority(index, p.entry.as_ref().ok().map(|e| &e.payload));
+        self.check_phase_quorum(index, p.entry.as_ref().ok().map(|e| &e.payload));
         let Parsed {
             entry, ballot_hash, ..
         } = p;
@@ -901,6 +928,60 @@ impl Verifier {
                 self.dispatch(index, entry, ballot_hash);
             }
         }
+    }
+
+    /// V3.6: an entry that ends a referendum phase (close, early close, tally, result) at
+    /// leaf `index` follows a head of size `index` cosigned by the genesis witness quorum:
+    /// the server waits for the witnesses before it appends one (08 §8.4).
+    fn check_phase_quorum(&mut self, index: u64, payload: Option<&Payload>) {
+        // Heads smaller than this leaf can no longer be the head before a later entry.
+        while self
+            .head_cosigners
+            .first_key_value()
+            .is_some_and(|(size, _)| *size < index)
+        {
+            self.head_cosigners.pop_first();
+        }
+        let Some(payload) = payload else { return };
+        if !payload.ends_a_phase() {
+            return;
+        }
+        let GenesisState::Valid { witnesses, .. } = &self.genesis else {
+            return;
+        };
+        let quorum = usize::try_from(witnesses.quorum).unwrap_or(usize::MAX);
+        if quorum == 0 {
+            return;
+        }
+        let why = match self.head_cosigners.get(&index) {
+            None => Some(format!("the record holds no tree head of size {index}")),
+            Some(set) => {
+                let have = witnesses
+                    .keys
+                    .iter()
+                    .filter(|k| set.contains(k.0.as_bytes()))
+                    .count();
+                (have < quorum).then(|| {
+                    format!(
+                        "the head of size {index} carries valid cosignatures from {have} of the {} genesis witnesses",
+                        witnesses.keys.len()
+                    )
+                })
+            }
+        };
+        let sw = Stopwatch::start();
+        self.count(StepId::TreeHeads, 1);
+        if let Some(why) = why {
+            self.fail(
+                StepId::TreeHeads,
+                Location::Leaf { index },
+                format!(
+                    "the {} entry ends a phase, but {why}; the genesis requires {quorum} before it",
+                    payload.kind()
+                ),
+            );
+        }
+        self.time(StepId::TreeHeads, sw);
     }
 
     fn dispatch(&mut self, index: u64, entry: BoardEntry, ballot_hash: Option<Hash32>) {
@@ -1122,6 +1203,7 @@ impl Verifier {
                 self.genesis = GenesisState::Valid {
                     authorities: Box::new(authorities),
                     witnesses: genesis.witnesses.clone(),
+                    log_name: genesis.log_name.clone(),
                 };
             }
             Err(e) => {
@@ -2414,6 +2496,21 @@ impl Verifier {
             }
         }
         let final_size = self.final_head.map_or(0, |f| f.tree_size);
+        // V3.5: the heads are checkpoints of the log the genesis names.
+        if let (GenesisState::Valid { log_name, .. }, Some((first, origin))) =
+            (&self.genesis, &self.head_origin)
+        {
+            if origin != log_name {
+                let msg = format!(
+                    "the tree heads are checkpoints of log {origin:?}, but the genesis names the log {log_name:?}"
+                );
+                self.fail(
+                    StepId::TreeHeads,
+                    Location::TreeHead { tree_size: *first },
+                    msg,
+                );
+            }
+        }
         // The genesis witness policy: `quorum` distinct witnesses of its list.
         let policy = match &self.genesis {
             GenesisState::Valid { witnesses, .. } => Some((

@@ -566,7 +566,6 @@ fn monitor_follows_cosigns_and_catches_a_fork() {
         // Four passing runs cosigned (the first, the pinned one, the log-only and the full
         // run); the runs whose pins did not match cosigned nothing.
         assert_eq!(b.posts.len(), 4);
-        let key = BoardPublicKey(b.key.verifying_key());
         for p in &b.posts {
             let c: Cosignature = serde_json::from_value(p["cosignature"].clone()).unwrap();
             let sth = b
@@ -575,7 +574,7 @@ fn monitor_follows_cosigns_and_catches_a_fork() {
                 .iter()
                 .find(|h| serde_json::to_value(h.head.tree_size).unwrap() == p["tree_size"])
                 .unwrap();
-            sth.verify_cosignature(&key, &c).unwrap();
+            sth.verify_cosignature(&c).unwrap();
             assert_eq!(c.witness, BoardPublicKey(witness.verifying_key()));
         }
     }
@@ -663,8 +662,10 @@ fn monitor_catches_equivocation_at_the_same_size() {
             root_hash: NodeHash([1; 32]),
             timestamp_ms: rec.heads.last().unwrap().head.timestamp_ms + 1,
         },
+        &rec.heads.last().unwrap().origin,
         &h.board_key,
-    );
+    )
+    .unwrap();
     board.lock().unwrap().record.heads.push(fork);
     let o = bin(&[
         "monitor",

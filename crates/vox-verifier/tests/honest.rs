@@ -123,9 +123,10 @@ fn genesis_witness_quorum_is_required() {
     );
     // A cosignature by a witness the genesis does not name does not count.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
-    let board = vox_protocol::board::BoardPublicKey(h.board_key.verifying_key());
     let last = h.record.heads.last_mut().unwrap();
-    let c = last.cosign(&board, &stranger);
+    let c = last
+        .cosign("stranger.vox.example", &stranger, 1_767_226_200)
+        .unwrap();
     last.cosignatures.push(c);
     let report = verify(&h);
     assert_eq!(report.status(StepId::TreeHeads), Status::NotChecked);

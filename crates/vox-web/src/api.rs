@@ -642,9 +642,15 @@ fn receipt_inner(input: &str) -> Res<Value> {
     if let Some(sth) = &req.tree_head {
         sth.verify(&board)
             .map_err(|e| format!("current tree head: {e}"))?;
+        if sth.origin != r.tree_head.origin {
+            return Err(format!(
+                "current tree head: it is a checkpoint of log {:?}, the receipt's of {:?}",
+                sth.origin, r.tree_head.origin
+            ));
+        }
         checks.push("current-tree-head-signature");
         for (i, c) in sth.cosignatures.iter().enumerate() {
-            sth.verify_cosignature(&board, c)
+            sth.verify_cosignature(c)
                 .map_err(|e| format!("current tree head cosignature {i}: {e}"))?;
         }
         if !sth.cosignatures.is_empty() {

@@ -97,8 +97,10 @@ fn server_view(entries: &[BoardEntry], key: &SigningKey, election_key: Value) ->
             root_hash: root_from_leaf_hashes(&hashes),
             timestamp_ms: 1,
         },
+        vox_verifier::synth::LOG_NAME,
         key,
-    );
+    )
+    .unwrap();
     (detail, json!(sth))
 }
 
@@ -465,8 +467,10 @@ fn receipt_verifies_against_a_later_tree_head() {
                 root_hash: root_from_leaf_hashes(leaves),
                 timestamp_ms: t,
             },
+            "web.vox.example/test",
             &key,
         )
+        .unwrap()
     };
     let sth = head(&leaves, 11);
     let receipt = Receipt {

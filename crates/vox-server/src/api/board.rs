@@ -3,6 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use vox_protocol::api::{BoardInfo, ConsistencyProof, InclusionProof};
+use vox_protocol::board::BoardPublicKey;
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 
 use crate::app::AppState;
@@ -20,6 +21,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(info))
         .routes(routes!(tree_head))
         .routes(routes!(tree_heads))
+        .routes(routes!(checkpoint))
         .routes(routes!(entries))
         .routes(routes!(inclusion))
         .routes(routes!(consistency))
@@ -45,9 +47,14 @@ async fn info(State(s): State<AppState>) -> ApiResult {
         (a.genesis().clone(), *a.current())
     };
     let mut witnesses = genesis.witnesses.keys.clone();
-    for w in &s.config.witnesses {
-        if !witnesses.contains(w) {
-            witnesses.push(*w);
+    let asked = s
+        .config
+        .witness_endpoints
+        .iter()
+        .map(|e| BoardPublicKey(*e.vkey().verifying_key()));
+    for w in s.config.witnesses.iter().copied().chain(asked) {
+        if !witnesses.contains(&w) {
+            witnesses.push(w);
         }
     }
     JsonResponse::ok(&BoardInfo {
@@ -71,6 +78,31 @@ async fn info(State(s): State<AppState>) -> ApiResult {
 )]
 async fn tree_head(State(s): State<AppState>) -> ApiResult {
     JsonResponse::ok(&s.board.latest_sth().await?)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/board/checkpoint",
+    tag = "board",
+    summary = "Latest signed tree head as a C2SP checkpoint signed note, with its cosignatures",
+    responses(
+        (status = 200, description = "the signed note (protocol-spec 08 §8.3, 12 §12.2)", body = String, content_type = "text/plain"),
+    )
+)]
+async fn checkpoint(State(s): State<AppState>) -> Result<axum::response::Response, AppError> {
+    use axum::response::IntoResponse;
+    let sth = s.board.latest_sth().await?;
+    let note = sth
+        .to_note(&s.board.public)
+        .map_err(|e| AppError::internal(format!("checkpoint note: {e}")))?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; charset=utf-8",
+        )],
+        note,
+    )
+        .into_response())
 }
 
 #[utoipa::path(
@@ -231,7 +263,12 @@ async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>)
             .keys
             .contains(&req.cosignature.witness)
     };
-    if !in_genesis && !s.config.witnesses.contains(&req.cosignature.witness) {
+    let asked = s
+        .config
+        .witness_endpoints
+        .iter()
+        .any(|e| e.vkey().verifying_key() == &req.cosignature.witness.0);
+    if !in_genesis && !asked && !s.config.witnesses.contains(&req.cosignature.witness) {
         return Err(AppError::invalid(
             "cosignature/witness",
             "not one of this board's witnesses",
@@ -243,7 +280,7 @@ async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>)
         .await?
         .filter(|h| h.head.root_hash == req.root_hash && h.head.timestamp_ms == req.timestamp_ms)
         .ok_or_else(|| AppError::invalid("tree_size", "this board signed no such tree head"))?;
-    sth.verify_cosignature(&s.board.public, &req.cosignature)
+    sth.verify_cosignature(&req.cosignature)
         .map_err(|e| AppError::invalid("cosignature/signature", e.to_string()))?;
     crate::board::store_cosignature(&s.board, req.tree_size, &req.cosignature).await?;
     let sth = s

@@ -96,6 +96,17 @@ fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError
         .ok_or_else(|| AppError::not_found("referendum", id))
 }
 
+/// Before waiting for the witnesses (an entry that ends a phase): a request the state
+/// refuses anyway is answered at once, not after the wait. Checked again under the lock.
+fn precheck_state(s: &AppState, id: &str, want: RefState, what: &str) -> Result<(), AppError> {
+    let st = s.board.read();
+    let r = get_ref(&st, id)?;
+    if r.state != want {
+        return Err(wrong_state(r, what));
+    }
+    Ok(())
+}
+
 /// Audits need the election key: the referendum is ready or later, and not failed
 /// (protocol-spec/10-verifier.md §10.3).
 fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
@@ -550,7 +561,9 @@ async fn close(
     RawBody(body): RawBody,
 ) -> ApiResult {
     let payload = referendum_act(ActKind::ReferendumClosed, &body, &id)?;
-    s.write(idem.as_ref(), move |w, st, _| {
+    s.board.catch_up().await?;
+    precheck_state(&s, &id, RefState::Open, "open")?;
+    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let r = get_ref(st, &id)?;
         if r.state != RefState::Open {
@@ -602,7 +615,9 @@ async fn close_early(
     RawBody(body): RawBody,
 ) -> ApiResult {
     let payload = referendum_act(ActKind::ReferendumClosedEarly, &body, &id)?;
-    s.write(idem.as_ref(), move |w, st, _| {
+    s.board.catch_up().await?;
+    precheck_state(&s, &id, RefState::Open, "open")?;
+    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let r = get_ref(st, &id)?;
         if r.state != RefState::Open {
@@ -1094,7 +1109,7 @@ async fn compute_tally(
         })
     })
     .await?;
-    s.write(idem.as_ref(), move |w, st, _| {
+    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         let r = get_ref(st, &id)?;
         if r.state != RefState::Closed {
             return Err(wrong_state(r, "closed and not yet tallied"));
@@ -1293,7 +1308,7 @@ async fn publish(
     let result =
         blocking(move || decrypt_result(&manifest, &manifest_hash, &joint, &tally, &shares))
             .await?;
-    s.write(idem.as_ref(), move |w, st, _| {
+    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         let r = get_ref(st, &id)?;
         if r.state != RefState::Tallied {
             return Err(wrong_state(r, "tallied"));

@@ -33,6 +33,10 @@ pub struct MonitorArgs {
     /// head that passes is cosigned and the cosignature posted to the board.
     #[arg(long, value_name = "FILE")]
     witness_key: Option<PathBuf>,
+    /// The witness's C2SP key name, under which it cosigns (`cosignature/v1`, protocol-spec
+    /// 12 §12.4): with the key, it makes the witness's verifier key that observers pin.
+    #[arg(long, value_name = "NAME", default_value = "vox-monitor")]
+    witness_name: String,
     /// Seconds between polls.
     #[arg(long, value_name = "SECS", default_value_t = 30)]
     interval: u64,
@@ -268,7 +272,15 @@ fn follow(args: &MonitorArgs) -> Result<(), Stop> {
                 )),
             }
             if let Some(w) = &witness {
-                let c = sth.cosign(&board, w);
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(1, |d| d.as_secs().max(1));
+                let c = sth.cosign(&args.witness_name, w, now).map_err(|e| {
+                    Stop::Error(VerifyError::Malformed {
+                        what: "witness name",
+                        reason: e.to_string(),
+                    })
+                })?;
                 if let Err(e) = server.post_cosignature(&sth, &c) {
                     // The head checked out, but the board would not take this witness's
                     // cosignature: not silent, and not success (exit 2).

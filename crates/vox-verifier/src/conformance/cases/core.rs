@@ -10,7 +10,7 @@ use vox_crypto::credential::Credential;
 use vox_crypto::threshold::{DecryptionShare, TrusteeIndex, TrusteeKeys};
 use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, BallotContext};
-use vox_protocol::board::{Payload, SignedTreeHead, TreeHead};
+use vox_protocol::board::{Payload, TreeHead};
 use vox_protocol::ceremony::DecryptionShareMessage;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::merkle::NodeHash;
@@ -515,13 +515,16 @@ fn log_cases(h: &Honest) -> Vec<Case> {
              and two roots for one size are an equivocation (V2.6).",
             edit(h, |r| {
                 let orig = r.heads[3].head;
-                let fork = SignedTreeHead::sign(
+                let origin = r.heads[3].origin.clone();
+                let fork = crate::synth::sign_and_cosign(
                     TreeHead {
                         tree_size: orig.tree_size,
                         root_hash: NodeHash([9; 32]),
                         timestamp_ms: orig.timestamp_ms,
                     },
+                    &origin,
                     &h.board_key,
+                    &[],
                 );
                 r.heads.insert(4, fork);
             }),

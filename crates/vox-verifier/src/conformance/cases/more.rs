@@ -63,14 +63,19 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .rule("V3.2"),
         Case::partial(
             "v3-one-witness-counted-twice",
-            "The second witness's cosignatures on every head are replaced by copies of the \
-             first witness's: each verifies, but they come from one witness, so the head \
-             covering the record has 1 of the 2 distinct witnesses the genesis quorum \
-             requires (11 §11.2). Nothing is wrong with what is signed, so V3 is \
-             NOT-CHECKED (the quorum may still be reached) and the verdict partial, not a \
-             pass.",
+            "The second witness's cosignature on the heads covering the record (after the \
+             result) is replaced by a copy of the first witness's: each verifies, but they \
+             come from one witness, so the head covering the record has 1 of the 2 distinct \
+             witnesses the genesis quorum requires (11 §11.2). Nothing is wrong with what is \
+             signed, so V3 is NOT-CHECKED (the quorum may still be reached) and the verdict \
+             partial, not a pass.",
             edit(w, |r| {
-                for h in &mut r.heads {
+                let last = r.heads.last().map(|h| h.head.tree_size);
+                for h in r
+                    .heads
+                    .iter_mut()
+                    .filter(|h| Some(h.head.tree_size) == last)
+                {
                     let first = h.cosignatures[0].clone();
                     h.cosignatures[1] = first;
                 }
@@ -78,6 +83,82 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             StepId::TreeHeads,
         )
         .rule("V3.4"),
+        Case::fail(
+            "v3-one-head-is-a-checkpoint-of-another-log",
+            "The operator signs the third tree head (same size, root and time) as a \
+             checkpoint of another origin, and the witnesses cosign it: the signatures \
+             verify, but the heads of one log all name one origin (08 §8.3, V3.5).",
+            edit(w, |r| {
+                let h = r.heads[2].head;
+                r.heads[2] = crate::synth::sign_and_cosign(
+                    h,
+                    "other.vox.example/log",
+                    &w.board_key,
+                    &w.witness_keys,
+                );
+            }),
+            StepId::TreeHeads,
+        )
+        .rule("V3.5")
+        .at(Location::TreeHead {
+            tree_size: w.record.heads[2].head.tree_size,
+        }),
+        Case::fail(
+            "v3-every-head-names-another-log-than-the-genesis",
+            "Every tree head is signed and cosigned as a checkpoint of an origin other than \
+             the genesis log name: the heads agree with each other, but they are not \
+             checkpoints of the log the genesis names (08 §8.3, V3.5).",
+            {
+                let mut rec = w.record.clone();
+                rec.heads = rec
+                    .heads
+                    .iter()
+                    .map(|h| {
+                        crate::synth::sign_and_cosign(
+                            h.head,
+                            "other.vox.example/log",
+                            &w.board_key,
+                            &w.witness_keys,
+                        )
+                    })
+                    .collect();
+                rec
+            },
+            StepId::TreeHeads,
+        )
+        .rule("V3.5"),
+        Case::fail(
+            "v3-result-published-before-the-witness-quorum",
+            "The head just before the result-published entry carries only the first \
+             witness's cosignature: the genesis asks 2 witnesses, and the board must wait for \
+             them before it appends an entry that ends a phase (08 §8.4, V3.6).",
+            edit(w, |r| {
+                let at = find_kind(r, "result-published") as u64;
+                for h in r.heads.iter_mut().filter(|h| h.head.tree_size == at) {
+                    h.cosignatures.truncate(1);
+                }
+            }),
+            StepId::TreeHeads,
+        )
+        .rule("V3.6")
+        .at(Location::Leaf {
+            index: find_kind(&w.record, "result-published") as u64,
+        }),
+        Case::fail(
+            "v3-tally-with-no-head-before-it",
+            "The tree heads of the size just before the tally-computed entry are removed \
+             from the record: nothing shows that witnesses saw the log before the tally was \
+             appended (08 §8.4, V3.6).",
+            edit(w, |r| {
+                let at = find_kind(r, "tally-computed") as u64;
+                r.heads.retain(|h| h.head.tree_size != at);
+            }),
+            StepId::TreeHeads,
+        )
+        .rule("V3.6")
+        .at(Location::Leaf {
+            index: find_kind(&w.record, "tally-computed") as u64,
+        }),
         // ---- V7: manifests -------------------------------------------------------------
         Case::fail(
             "v7-manifest-threshold-above-trustee-count",

@@ -10,7 +10,7 @@ use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::Ballot;
-use vox_protocol::board::{BoardPublicKey, Payload, SignedTreeHead, TreeHead};
+use vox_protocol::board::{BoardPublicKey, Payload, TreeHead};
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::roles::ActSignature;
@@ -80,12 +80,15 @@ fn record_and_log(h: &Honest) -> Vec<Case> {
              V2.5).",
             edit(h, |r| {
                 let orig = r.heads[wrong_root].head;
-                r.heads[wrong_root] = SignedTreeHead::sign(
+                let origin = r.heads[wrong_root].origin.clone();
+                r.heads[wrong_root] = crate::synth::sign_and_cosign(
                     TreeHead {
                         root_hash: NodeHash([4; 32]),
                         ..orig
                     },
+                    &origin,
                     &h.board_key,
+                    &[],
                 );
             }),
             StepId::Log,
