@@ -18,6 +18,7 @@
 //! - [`petition_view`]: `vox authority petition show`.
 //! - [`files`]: private (0600) and public files.
 //! - [`clock`]: times and durations on the command line.
+//! - [`witness`]: `vox witness`: a tlog witness service (keys, HTTP, durable state).
 //!
 //! ## Invariants
 //! - Secrets (credentials, trustee keys, role keys, dealer seeds, key shares) are only
@@ -44,6 +45,7 @@ pub mod progress;
 pub mod serve;
 pub mod trustee;
 pub mod voter;
+pub mod witness;
 
 /// vox: verifiable e-petitions and advisory referendums.
 #[derive(Debug, Parser)]
@@ -82,6 +84,10 @@ pub enum Command {
     Trustee(trustee::TrusteeCommand),
     /// Citizen: list, sign, propose, vote, check receipts.
     Voter(voter::VoterArgs),
+    /// Witness: cosign the checkpoints of transparency logs (vox's board or any C2SP
+    /// log) after checking that each extends the last one; keys, the service, evidence.
+    #[command(subcommand)]
+    Witness(witness::WitnessCommand),
     /// Vote in a referendum (same as `vox voter vote`).
     Vote {
         /// Server URL [default: $VOX_SERVER or http://127.0.0.1:8080].
@@ -103,6 +109,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Authority(a) => authority::run(a),
         Command::Trustee(c) => trustee::run(c),
         Command::Voter(a) => voter::run(a),
+        Command::Witness(c) => witness::run(c),
         Command::Vote { server, args } => voter::run(voter::VoterArgs {
             server,
             command: voter::VoterCommand::Vote(args),

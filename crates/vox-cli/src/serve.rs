@@ -380,7 +380,7 @@ fn server_board(addr: &str) -> Result<String> {
 }
 
 /// Ctrl-C, or SIGTERM on Unix (service managers stop services with it).
-async fn wait_for_shutdown_signal() -> Result<()> {
+pub(crate) async fn wait_for_shutdown_signal() -> Result<()> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};
