@@ -130,6 +130,21 @@ fn spawn_witness(
     state: &Path,
     logs: &[&VerifierKey],
 ) -> Result<WitnessProc, String> {
+    let mut args: Vec<String> = vec![
+        "--key".into(),
+        key.display().to_string(),
+        "--state".into(),
+        state.display().to_string(),
+    ];
+    for l in logs {
+        args.push("--log".into());
+        args.push(l.to_string());
+    }
+    spawn_witness_args(dir, &args)
+}
+
+/// Start `vox witness serve --listen 127.0.0.1:0 ARGS`; Err(stderr) if it exits instead.
+fn spawn_witness_args(dir: &Path, args: &[String]) -> Result<WitnessProc, String> {
     let stderr_path = dir.join(format!(
         "witness-{}.stderr",
         std::time::SystemTime::now()
@@ -138,13 +153,8 @@ fn spawn_witness(
             .as_nanos()
     ));
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_vox"));
-    cmd.args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
-        .arg(key)
-        .arg("--state")
-        .arg(state);
-    for l in logs {
-        cmd.arg("--log").arg(l.to_string());
-    }
+    cmd.args(["witness", "serve", "--listen", "127.0.0.1:0"])
+        .args(args);
     let mut child = cmd
         .env("RUST_LOG", "warn")
         .stdin(Stdio::null())
@@ -350,9 +360,27 @@ fn cosigns_extensions_refuses_rollback_and_fork_and_remembers_across_a_kill() {
 #[test]
 fn the_client_learns_the_size_from_a_409_and_retries() {
     let dir = unique_dir("conflict");
-    let (key, wvkey) = keygen(&dir, "witness.test/w2");
+    let (_key, wvkey) = keygen(&dir, "witness.test/w2");
     let log = Log::new(3);
-    let w = spawn_witness(&dir, &key, &dir.join("state.json"), &[&log.vkey()]).unwrap();
+    // Started from a --config file, with paths relative to the file's folder.
+    let conf_dir = dir.join("conf");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    std::fs::write(
+        conf_dir.join("witness.toml"),
+        format!(
+            "key = \"../witness.key\"\nstate = \"state.json\"\nlogs = [\"{}\"]\n",
+            log.vkey()
+        ),
+    )
+    .unwrap();
+    let w = spawn_witness_args(
+        &dir,
+        &[
+            "--config".into(),
+            conf_dir.join("witness.toml").display().to_string(),
+        ],
+    )
+    .unwrap();
     let endpoint = WitnessEndpoint::new(&w.url, wvkey).unwrap();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -390,6 +418,11 @@ fn the_client_learns_the_size_from_a_409_and_retries() {
         }
         other => panic!("{other:?}"),
     }
+    assert!(conf_dir.join("state.json").is_file());
+    // A body above the request limit: 413, before any parsing.
+    let big = vec![b'a'; vox_protocol::tlog::MAX_REQUEST_SIZE + 1];
+    let (status, _, _) = http("POST", &format!("{}/add-checkpoint", w.url), &big);
+    assert_eq!(status, 413);
     // A malformed body: 400.
     let (status, _, _) = http(
         "POST",
