@@ -433,16 +433,32 @@ fn check_operate_a_server(r: &Run) {
     assert!(all.contains("verdict: PASS"), "{all}");
 }
 
+fn check_run_a_witness(r: &Run) {
+    let all = r.all();
+    // Two cosignatures, then the served checkpoint of size 10 with the witness's line.
+    assert!(
+        all.matches("\u{2014} witness.example.org/w1 ").count() >= 3,
+        "{all}"
+    );
+    assert!(all.contains("vox.example/board\n10\n"), "{all}");
+    // The replay and the rollback are refused with the witness's size, also after a
+    // restart; no evidence from an honest log.
+    assert!(r.block(6).contains("409\n10\n409\n10\n"), "{}", r.block(6));
+    assert!(r.block(7).contains("10\n\n409"), "{}", r.block(7));
+    assert!(r.block(8).contains("[]"), "{}", r.block(8));
+}
+
 /// The checks of a guide's outcome, on its output.
 type Check = fn(&Run);
 
 /// Every guide with the checks of its outcome.
-const GUIDES: [(&str, Check); 5] = [
+const GUIDES: [(&str, Check); 6] = [
     ("run-a-referendum", check_run_a_referendum),
     ("run-a-petition", check_run_a_petition),
     ("be-a-trustee", check_be_a_trustee),
     ("verify-as-observer", check_verify_as_observer),
     ("operate-a-server", check_operate_a_server),
+    ("run-a-witness", check_run_a_witness),
 ];
 
 /// All guides at once, each in its own thread (most of their time is spent waiting for a
