@@ -46,9 +46,11 @@ use crate::files;
 /// `vox witness …`
 #[derive(Debug, Subcommand)]
 pub enum WitnessCommand {
-    /// Make a witness key: writes the key file (mode 0600, never overwritten) and
-    /// `FILE.vkey`, and prints the witness's verifier key (vkey) on stdout. The vkey is
-    /// what a log's genesis and its observers pin to check this witness's cosignatures.
+    /// Make a witness key and print its verifier key (vkey).
+    ///
+    /// Writes the key file (mode 0600, never overwritten) and `FILE.vkey`, and prints the
+    /// witness's verifier key on stdout. The vkey is what a log's genesis and its
+    /// observers pin to check this witness's cosignatures.
     Keygen {
         /// The witness's name, as it appears in its cosignature lines: no spaces, no
         /// `+`, e.g. `witness.example.org/w1`. It is bound to the key for good.
@@ -58,11 +60,16 @@ pub enum WitnessCommand {
         #[arg(long, value_name = "FILE_OR_DIR")]
         out: PathBuf,
     },
-    /// Run the witness: cosign the checkpoints of the logs it follows, over HTTP
-    /// (c2sp.org/tlog-witness), keeping its state in a file.
+    /// Run the witness service (c2sp.org/tlog-witness over HTTP).
+    ///
+    /// Cosigns the checkpoints of the logs it follows, each only if it is proven to
+    /// extend the last one cosigned, and keeps that memory in its state file.
     Serve(ServeArgs),
-    /// Print the evidence of log misbehaviour (equivocation: two checkpoints of one size
-    /// with different roots, both signed by the log) kept in a witness's state file.
+    /// Print the evidence of log misbehaviour kept in a witness's state file.
+    ///
+    /// Evidence is a pair of checkpoints of one size with different roots, both signed
+    /// by the log: proof, checkable by anyone with the log's vkey, that it showed two
+    /// histories.
     Evidence {
         /// The witness's state file.
         #[arg(long, value_name = "FILE")]
