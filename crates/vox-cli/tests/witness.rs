@@ -14,7 +14,8 @@ use ed25519_dalek::SigningKey;
 use vox_protocol::merkle::{consistency_proof, leaf_hash, root_from_leaf_hashes, NodeHash};
 use vox_protocol::tlog::{Checkpoint, KeyName, KeyType, Note, Origin, VerifierKey};
 use vox_server::witness_client::{
-    request_cosignature, request_cosignature_blocking, WitnessClientError, WitnessEndpoint,
+    request_cosignature, request_cosignature_blocking, request_cosignature_with_retry,
+    WitnessClientError, WitnessEndpoint,
 };
 
 const ORIGIN: &str = "log.test/a";
@@ -409,8 +410,36 @@ fn the_client_learns_the_size_from_a_409_and_retries() {
     cosigned
         .verify(std::slice::from_ref(endpoint.vkey()))
         .unwrap();
+    // The same with the retry helper: a board that believes the witness is at 6 (it is at
+    // 10) gets size 12 cosigned, the proof computed from the size the witness gave.
+    let leaves = log.leaves.clone();
+    let c = rt
+        .block_on(request_cosignature_with_retry(
+            &endpoint,
+            &log.note(12),
+            6,
+            &log.proof(6, 12),
+            move |from| consistency_proof(&leaves[..12], from).ok(),
+        ))
+        .unwrap();
+    let mut cosigned = log.note(12);
+    cosigned.add_signature(c.line).unwrap();
+    cosigned
+        .verify(std::slice::from_ref(endpoint.vkey()))
+        .unwrap();
+    // A rollback is not retried: the witness's size (12) is larger than the checkpoint's.
+    match rt.block_on(request_cosignature_with_retry(
+        &endpoint,
+        &log.note(11),
+        10,
+        &log.proof(10, 11),
+        |_| panic!("no retry for a rollback"),
+    )) {
+        Err(WitnessClientError::Conflict { size: 12, .. }) => {}
+        other => panic!("{other:?}"),
+    }
     // A wrong proof is refused (422), reported with the witness's words.
-    match request_cosignature_blocking(&endpoint, &log.note(12), 10, &log.proof(9, 12)) {
+    match request_cosignature_blocking(&endpoint, &log.note(14), 12, &log.proof(9, 14)) {
         Err(WitnessClientError::Refused {
             status: 422, body, ..
         }) => {

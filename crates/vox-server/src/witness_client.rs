@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::tlog::{
-    parse_add_checkpoint_response, AddCheckpointRequest, CosignatureV1, KeyType, Note,
+    parse_add_checkpoint_response, AddCheckpointRequest, Checkpoint, CosignatureV1, KeyType, Note,
     NoteSignature, TlogError, VerifierKey, TLOG_SIZE_CONTENT_TYPE,
 };
 
@@ -292,6 +292,73 @@ pub fn request_cosignature_blocking(
             let body: String = text.trim().chars().take(300).collect();
             Err(WitnessClientError::Refused { url, status, body })
         }
+    }
+}
+
+/// [`request_cosignature`] that recovers from a stale `old_size` once: on a 409 whose size
+/// is not larger than the checkpoint's, it retries from the witness's size with the
+/// proof `proof_from(size)` (the board computes it from its tree). A 409 with a larger
+/// size (the checkpoint would roll the witness back), or `proof_from` returning `None`,
+/// ends with the [`WitnessClientError::Conflict`].
+///
+/// # Errors
+/// As [`request_cosignature`]; [`WitnessClientError::BadResponse`] if `checkpoint` is not
+/// a checkpoint.
+pub async fn request_cosignature_with_retry<F>(
+    endpoint: &WitnessEndpoint,
+    checkpoint: &Note,
+    old_size: u64,
+    proof: &[NodeHash],
+    proof_from: F,
+) -> Result<WitnessCosignature, WitnessClientError>
+where
+    F: FnOnce(u64) -> Option<Vec<NodeHash>> + Send + 'static,
+{
+    let (endpoint, checkpoint, proof) = (endpoint.clone(), checkpoint.clone(), proof.to_vec());
+    tokio::task::spawn_blocking(move || {
+        request_cosignature_with_retry_blocking(
+            &endpoint,
+            &checkpoint,
+            old_size,
+            &proof,
+            proof_from,
+        )
+    })
+    .await
+    .map_err(|e| WitnessClientError::Task(e.to_string()))?
+}
+
+/// [`request_cosignature_with_retry`] on the calling thread.
+///
+/// # Errors
+/// As [`request_cosignature_with_retry`].
+pub fn request_cosignature_with_retry_blocking<F>(
+    endpoint: &WitnessEndpoint,
+    checkpoint: &Note,
+    old_size: u64,
+    proof: &[NodeHash],
+    proof_from: F,
+) -> Result<WitnessCosignature, WitnessClientError>
+where
+    F: FnOnce(u64) -> Option<Vec<NodeHash>>,
+{
+    let size = Checkpoint::parse(checkpoint.text())
+        .map_err(|e| WitnessClientError::BadResponse {
+            url: endpoint.url.clone(),
+            reason: format!("the note to cosign is not a checkpoint: {e}"),
+        })?
+        .size;
+    match request_cosignature_blocking(endpoint, checkpoint, old_size, proof) {
+        Err(WitnessClientError::Conflict { url, size: theirs }) => {
+            let retry = (theirs <= size && theirs != old_size)
+                .then(|| proof_from(theirs))
+                .flatten();
+            match retry {
+                Some(p) => request_cosignature_blocking(endpoint, checkpoint, theirs, &p),
+                None => Err(WitnessClientError::Conflict { url, size: theirs }),
+            }
+        }
+        other => other,
     }
 }
 
