@@ -3,7 +3,9 @@
 //! The parties are simulated in this process, each with its own key: the board operator
 //! (the only key the server gets), the registrar, the petitions office and the election
 //! authority. They sign the log's genesis (leaf 0), and each signs its own acts through
-//! the client; the server never holds their keys.
+//! the client; the server never holds their keys. Three witnesses run as separate
+//! `vox witness serve` processes; the genesis asks two of them to cosign, and the server
+//! asks them (C2SP tlog-witness) before the referendum closes, is tallied and published.
 //!
 //! The registrar opens an electorate of N citizens with one-time enrolment codes (one
 //! letter each); every citizen's device draws its own credential and enrols it on the
@@ -106,11 +108,36 @@ pub fn run(a: DemoArgs) -> Result<()> {
         .context("starting the async runtime")?;
     let mut phases = Phases::default();
 
-    // 1. The parties' keys, the genesis, the server.
+    // 1. The parties' keys, three witness processes, the genesis, the server.
     let t = Instant::now();
     let signers = RoleSigners::generate(&mut OsRng);
+    let board_vkey = vox_protocol::board::board_note_key(
+        &BoardPublicKey(signers.operator.verifying_key()),
+        DEMO_LOG_NAME,
+    )
+    .map_err(|e| anyhow!("the demo log's note key: {e}"))?;
+    let witnesses = (1..=DEMO_WITNESSES)
+        .map(|i| WitnessProcess::start(work.path(), i, &board_vkey.to_string()))
+        .collect::<Result<Vec<_>>>()?;
+    let policy = WitnessPolicy {
+        keys: witnesses
+            .iter()
+            .map(|w| BoardPublicKey(*w.vkey.verifying_key()))
+            .collect(),
+        quorum: DEMO_WITNESS_QUORUM,
+    };
+    phases.done(
+        "witnesses",
+        t,
+        format!(
+            "{DEMO_WITNESSES} independent witness processes (`vox witness serve`) follow the \
+             log; the genesis asks {DEMO_WITNESS_QUORUM} of them to cosign before a referendum \
+             closes, is tallied or published"
+        ),
+    );
+    let t = Instant::now();
     let genesis = signers
-        .genesis(DEMO_LOG_NAME, now_ms(), WitnessPolicy::default())
+        .genesis(DEMO_LOG_NAME, now_ms(), policy)
         .map_err(|e| anyhow!("the demo genesis: {e}"))?;
     if a.keep.is_some() {
         save_parties(work.path(), &signers, &genesis)?;
@@ -122,6 +149,12 @@ pub fn run(a: DemoArgs) -> Result<()> {
     );
     config.genesis = Some(genesis.clone());
     config.operator_key = Some(signers.operator.clone());
+    config.witness_endpoints = witnesses
+        .iter()
+        .map(|w| vox_server::witness_client::WitnessEndpoint::new(&w.url, w.vkey.clone()))
+        .collect::<Result<_, _>>()
+        .map_err(|e| anyhow!("a demo witness: {e}"))?;
+    config.witness_interval_ms = 200;
     let server = rt
         .block_on(vox_server::start(config))
         .map_err(|e| anyhow!("the server did not start: {e}"))?;
@@ -155,6 +188,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         eprintln!("warning: server shutdown: {e}");
     }
     drop(rt);
+    drop(witnesses);
     let report = outcome?;
 
     let t = Instant::now();
@@ -232,6 +266,77 @@ struct CycleReport {
 /// The demo log's name.
 const DEMO_LOG_NAME: &str = "demo.vox.invalid/riverton";
 
+/// How many witnesses the demo runs, and how many must cosign before a phase ends.
+const DEMO_WITNESSES: usize = 3;
+const DEMO_WITNESS_QUORUM: u32 = 2;
+
+/// A `vox witness serve` child process of this demo, stopped on drop.
+struct WitnessProcess {
+    child: std::process::Child,
+    url: String,
+    vkey: vox_protocol::tlog::VerifierKey,
+}
+
+impl WitnessProcess {
+    /// `vox witness keygen`, then `vox witness serve` on a free loopback port following
+    /// the log whose note key is `log_vkey`; waits for its address.
+    fn start(dir: &Path, i: usize, log_vkey: &str) -> Result<Self> {
+        use std::io::BufRead;
+        use std::process::{Command, Stdio};
+        let exe = std::env::current_exe().context("locating the vox binary")?;
+        let key = dir.join(format!("witness-{i}.key"));
+        let name = format!("w{i}.witness.demo.vox.invalid");
+        let out = Command::new(&exe)
+            .args(["witness", "keygen", "--name", &name, "--out"])
+            .arg(&key)
+            .stderr(Stdio::null())
+            .output()
+            .context("running vox witness keygen")?;
+        if !out.status.success() {
+            bail!("vox witness keygen failed for witness {i}");
+        }
+        let vkey = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let vkey = vox_protocol::tlog::VerifierKey::parse(&vkey)
+            .map_err(|e| anyhow!("witness {i}'s verifier key: {e}"))?;
+        let mut child = Command::new(&exe)
+            .args(["witness", "serve", "--listen", "127.0.0.1:0", "--key"])
+            .arg(&key)
+            .arg("--state")
+            .arg(dir.join(format!("witness-{i}.state.json")))
+            .args(["--log", log_vkey])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .context("starting vox witness serve")?;
+        let stdout = child.stdout.take().context("the witness's stdout")?;
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("vox witness listening on ") {
+                        break addr.trim().to_owned();
+                    }
+                }
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!("witness {i} did not start");
+                }
+            }
+        };
+        // Keep reading its stdout so that the process never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Ok(Self { child, url, vkey })
+    }
+}
+
+impl Drop for WitnessProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// With `--keep`: the parties' key files (0600) and the genesis, so that the kept
 /// server can be restarted and driven by hand (`vox serve --genesis … --operator-key …`,
 /// `vox authority --key …`).
@@ -305,6 +410,31 @@ impl Demo {
         let k = self.public.board()?.board_public_key;
         self.board_key = Some(k);
         Ok(k)
+    }
+
+    /// Wait (at most 20 s) until the latest tree head carries the witness quorum's
+    /// cosignatures, so that the exported record's last head is vouched for (V3.4).
+    fn await_cosigned_head(&mut self) -> Result<vox_protocol::board::SignedTreeHead> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let sth = self.public.tree_head()?;
+            let valid = sth
+                .cosignatures
+                .iter()
+                .filter(|c| sth.verify_cosignature(c).is_ok())
+                .count();
+            if valid >= DEMO_WITNESS_QUORUM as usize {
+                return Ok(sth);
+            }
+            if Instant::now() >= deadline {
+                bail!(
+                    "the witnesses cosigned the final head (size {}) {valid} times in 20 s; \
+                     {DEMO_WITNESS_QUORUM} are needed",
+                    sth.head.tree_size
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
     }
 
     fn cycle(
@@ -409,7 +539,20 @@ impl Demo {
             ),
         );
 
-        // 7. Export.
+        // 7. The witnesses cosign the final board (the server asks them as it grows), then
+        // the export.
+        let t = Instant::now();
+        let cosigned = self.await_cosigned_head()?;
+        phases.done(
+            "cosigned",
+            t,
+            format!(
+                "the head of the whole board (size {}) cosigned by {} witnesses; each close, \
+                 tally and result waited for {DEMO_WITNESS_QUORUM}",
+                cosigned.head.tree_size,
+                cosigned.cosignatures.len()
+            ),
+        );
         let t = Instant::now();
         let s = authority::export(&self.public, Some(&rid), None, record_dir)?;
         phases.done(

@@ -246,6 +246,33 @@ fn pinned_keys_from_flags_and_a_trust_file() {
         "{}",
         text(&o)
     );
+    // The same by --witness with the witness's C2SP verifier key; a note key (type
+    // 0x01) is a usage error.
+    let vkey = |t| {
+        vox_protocol::tlog::VerifierKey::new(
+            vox_protocol::tlog::KeyName::new("w.example").unwrap(),
+            t,
+            SigningKey::from_bytes(&[9u8; 32]).verifying_key(),
+        )
+        .to_string()
+    };
+    let o = bin(&[
+        s(&dir),
+        "--witness",
+        &vkey(vox_protocol::tlog::KeyType::CosignatureV1),
+    ]);
+    assert_eq!(code(&o), 3, "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains(&format!("witness {other} has cosigned no")),
+        "{}",
+        text(&o)
+    );
+    let o = bin(&[
+        s(&dir),
+        "--witness",
+        &vkey(vox_protocol::tlog::KeyType::Ed25519),
+    ]);
+    assert_eq!(code(&o), 2, "{}", text(&o));
 }
 
 #[test]

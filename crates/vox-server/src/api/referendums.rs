@@ -98,8 +98,15 @@ fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError
 
 /// Before waiting for the witnesses (an entry that ends a phase): a request the state
 /// refuses anyway is answered at once, not after the wait. Checked again under the lock.
-fn precheck_state(s: &AppState, id: &str, want: RefState, what: &str) -> Result<(), AppError> {
+fn precheck_state(
+    s: &AppState,
+    act: &Payload,
+    id: &str,
+    want: RefState,
+    what: &str,
+) -> Result<(), AppError> {
     let st = s.board.read();
+    authorize(&st, act)?;
     let r = get_ref(&st, id)?;
     if r.state != want {
         return Err(wrong_state(r, what));
@@ -562,7 +569,7 @@ async fn close(
 ) -> ApiResult {
     let payload = referendum_act(ActKind::ReferendumClosed, &body, &id)?;
     s.board.catch_up().await?;
-    precheck_state(&s, &id, RefState::Open, "open")?;
+    precheck_state(&s, &payload, &id, RefState::Open, "open")?;
     s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let r = get_ref(st, &id)?;
@@ -616,7 +623,7 @@ async fn close_early(
 ) -> ApiResult {
     let payload = referendum_act(ActKind::ReferendumClosedEarly, &body, &id)?;
     s.board.catch_up().await?;
-    precheck_state(&s, &id, RefState::Open, "open")?;
+    precheck_state(&s, &payload, &id, RefState::Open, "open")?;
     s.write_ending_phase(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let r = get_ref(st, &id)?;

@@ -94,6 +94,11 @@ pub struct PinArgs {
     /// (the board key, as --board-key). Repeat for several roles.
     #[arg(long = "role-key", value_name = "ROLE=HEX", value_parser = parse_role_key)]
     pub role_keys: Vec<(Role, BoardPublicKey)>,
+    /// Pin a witness by its C2SP verifier key (`name+keyid+base64`, type 0x04, as
+    /// `vox witness keygen` prints it): it must have cosigned the head covering the
+    /// record (V3.3; NOT-CHECKED until it has). Repeat for several witnesses.
+    #[arg(long = "witness", value_name = "VKEY", value_parser = parse_witness_vkey)]
+    pub witnesses: Vec<BoardPublicKey>,
     /// Trust file (JSON, every field optional, unknown fields refused):
     /// {"board_public_key": HEX, "roles": {"registrar": HEX, "petitions-office": HEX,
     /// "election-authority": HEX}, "witnesses": [HEX, …]}. Keys pinned as by --board-key
@@ -228,6 +233,15 @@ fn read_receipt(path: &PathBuf) -> Result<NamedReceipt, VerifyError> {
     })
 }
 
+/// A witness's C2SP verifier key, of the cosignature/v1 type (12 §12.2, §12.4).
+fn parse_witness_vkey(s: &str) -> Result<BoardPublicKey, String> {
+    let v = vox_protocol::tlog::VerifierKey::parse(s.trim()).map_err(|e| e.to_string())?;
+    if v.key_type() != vox_protocol::tlog::KeyType::CosignatureV1 {
+        return Err("not a witness (cosignature/v1, type 0x04) verifier key".into());
+    }
+    Ok(BoardPublicKey(*v.verifying_key()))
+}
+
 fn parse_board_key(s: &str) -> Result<BoardPublicKey, String> {
     BoardPublicKey::from_hex(s.trim()).map_err(|e| e.to_string())
 }
@@ -255,6 +269,11 @@ pub fn trust_anchors(args: &PinArgs) -> Result<TrustAnchors, VerifyError> {
     }
     for (role, k) in &args.role_keys {
         trust.pin(*role, *k).map_err(flags)?;
+    }
+    for w in &args.witnesses {
+        if !trust.witnesses.contains(w) {
+            trust.witnesses.push(*w);
+        }
     }
     Ok(trust)
 }
