@@ -122,6 +122,11 @@ impl Credential {
         }
     }
 
+    /// The secret scalar x (for the ring-signature prover in this crate only).
+    pub(crate) fn secret(&self) -> &Scalar {
+        &self.secret
+    }
+
     /// The human-readable credential (for the voter's letter or file).
     pub fn text(&self) -> &str {
         &self.text

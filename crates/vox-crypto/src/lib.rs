@@ -12,6 +12,7 @@
 //! - [`proofs`]: Schnorr, DLEQ, constant, zero-one (CDS), link and range proofs.
 //! - [`batch`]: one equation sink for single and batch verification.
 //! - [`credential`]: voter credentials and credential signatures.
+//! - [`ring`]: linkable ring signatures (Triptych) for private petition signatures.
 //! - [`threshold`]: the trustees' key ceremony and threshold decryption.
 //!
 //! ## Invariants
@@ -30,6 +31,7 @@ pub mod group;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod proofs;
+pub mod ring;
 pub mod threshold;
 pub mod transcript;
 

@@ -37,6 +37,20 @@ pub mod labels {
     pub const RANGE: &[u8] = b"vox/v2/range";
     /// Domain separator of credential signatures.
     pub const SIGNATURE: &[u8] = b"vox/v2/signature";
+    /// Domain separator of linkable ring signatures (protocol-spec/13-ring-signatures.md §13.5).
+    pub const RING_SIGNATURE: &[u8] = b"vox/v2/ring-signature";
+    /// Ring signature: the Triptych base n and exponent m (u64le each).
+    pub const RING_BASE: &[u8] = b"ring-n";
+    /// Ring signature: the exponent m (u64le).
+    pub const RING_EXPONENT: &[u8] = b"ring-m";
+    /// Ring signature: the number of real (unpadded) members (u64le).
+    pub const RING_SIZE: &[u8] = b"ring-size";
+    /// Ring signature: the ring hash (13 §13.3).
+    pub const RING_HASH: &[u8] = b"ring";
+    /// Ring signature: the linking-tag generator U.
+    pub const TAG_GENERATOR: &[u8] = b"U";
+    /// Ring signature: the linking tag J.
+    pub const LINKING_TAG: &[u8] = b"J";
     /// Domain separator of trustee ceremony share encryption KDF.
     pub const SHARE_KDF: &[u8] = b"vox/v2/share-kdf";
 
