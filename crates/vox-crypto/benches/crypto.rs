@@ -507,9 +507,65 @@ fn config() -> Criterion {
         .without_plots()
 }
 
+/// Linkable ring signatures on a full ring of 4,096 credentials (issue 12 §1): prove,
+/// verify one, and batches of 64 and 256 signatures on the same ring (one multiscalar
+/// multiplication per batch, the ring's points merged).
+fn ring_signatures(c: &mut Criterion) {
+    use vox_crypto::credential::Credential;
+    use vox_crypto::ring::{self, BatchItem, Ring, TagGenerator};
+    let mut r = rng(13);
+    let creds: Vec<Credential> = (0..4096).map(|_| Credential::generate(&mut r)).collect();
+    let keys: Vec<_> = creds.iter().map(Credential::public_key).collect();
+    let ring = Ring::new(b"bench-ring", &keys).unwrap();
+    let u = TagGenerator::derive(&MANIFEST.0).unwrap();
+    let ctx = || new_transcript(b"petition-signature", &MANIFEST);
+    let sign = |i: usize, r: &mut ChaCha20Rng| {
+        ring::sign(&mut ctx(), &creds[i], &ring, i, &u, b"sign", r).unwrap()
+    };
+    let sigs: Vec<_> = (0..256).map(|i| sign(i * 16, &mut r)).collect();
+    eprintln!(
+        "ring signature on a 4,096-member ring: {} bytes (tag 32 + proof {})",
+        sigs[0].to_bytes().len(),
+        sigs[0].to_bytes().len() - 32
+    );
+    let mut g = c.benchmark_group("ring_4096");
+    g.sample_size(10);
+    g.bench_function("ring_new", |b| {
+        b.iter(|| Ring::new(b"bench-ring", black_box(&keys)).unwrap())
+    });
+    g.bench_function("prove", |b| b.iter(|| sign(black_box(1234), &mut r)));
+    g.bench_function("verify_one", |b| {
+        b.iter(|| ring::verify(&mut ctx(), black_box(&sigs[0]), &ring, &u, b"sign").unwrap())
+    });
+    let bytes: Vec<Vec<u8>> = sigs.iter().map(|s| s.to_bytes()).collect();
+    for n in [64usize, 256] {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("verify_batch_{n}_from_bytes"), |b| {
+            b.iter(|| {
+                let decoded: Vec<_> = bytes[..n]
+                    .iter()
+                    .map(|b| ring::RingSignature::try_from_bytes(b).unwrap())
+                    .collect();
+                let items: Vec<_> = decoded
+                    .iter()
+                    .map(|s| BatchItem {
+                        transcript: ctx(),
+                        signature: s,
+                        ring: &ring,
+                        tag_generator: &u,
+                        message: b"sign",
+                    })
+                    .collect();
+                ring::verify_batch(&items, &mut rand::rngs::OsRng).unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = config();
-    targets = group_ops, yes_no, one_of_ten, table_break_even, score, dlog, decryption
+    targets = group_ops, yes_no, one_of_ten, table_break_even, score, dlog, decryption, ring_signatures
 }
 criterion_main!(benches);

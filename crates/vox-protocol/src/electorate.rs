@@ -211,6 +211,11 @@ impl ElectorateIndex {
         self.added.insert(credential, r);
     }
 
+    /// Every replacement credential with its enrolment facts (revoked ones included).
+    pub(crate) fn added(&self) -> impl Iterator<Item = (&[u8; 32], &Replacement)> {
+        self.added.iter()
+    }
+
     /// Whether the key is a member now (not revoked).
     pub(crate) fn is_current(&self, credential: &[u8; 32]) -> bool {
         (self.members.contains_key(credential) || self.added.contains_key(credential))

@@ -11,6 +11,8 @@
 //! - [`ballot`]: encrypt + prove a ballot; validate one; Benaloh audits.
 //! - [`petition`]: petitions, signatures and the lifecycle tracker.
 //! - [`ceremony`]: trustees' signed key-ceremony and decryption-share messages.
+//! - [`rings`]: the rings of linkable ring signatures, derived from the electorate
+//!   (protocol-spec/13-ring-signatures.md §13.3).
 //! - [`tally`]: homomorphic tally and results.
 //! - [`merkle`]: RFC 6962 / 9162 Merkle tree, inclusion and consistency proofs.
 //! - [`merkle_nodes`]: the same roots and proofs from stored perfect-subtree hashes (O(log n)).
@@ -39,6 +41,7 @@ pub mod merkle_nodes;
 mod openapi;
 pub mod petition;
 pub mod record;
+pub mod rings;
 pub mod roles;
 pub mod tally;
 pub mod time;

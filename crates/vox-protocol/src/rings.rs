@@ -1,0 +1,189 @@
+//! Rings for linkable ring signatures, derived from the electorate
+//! (protocol-spec/13-ring-signatures.md §13.3).
+//!
+//! No ring is ever supplied by a signer or the server: the verifier, the server and the
+//! citizen's device each derive the same rings from the published electorate and the
+//! registrar's revocations and replacements up to a given leaf. The derivation:
+//!
+//! 1. The credentials in standing at the leaf (frozen members and replacements enrolled
+//!    before it, minus those revoked before it) are grouped by region; regions are
+//!    taken in byte order of their names, "no region" first.
+//! 2. Within a region, credentials are sorted by their 32-byte encoding. The order is
+//!    a pseudorandom function of the keys, so a ring is not "the citizens enrolled
+//!    together" (enrolment order may follow streets or alphabetical names, which the
+//!    registrar knows), and it does not depend on publication order.
+//! 3. A region of s credentials is split into k = ⌈s / 4096⌉ consecutive rings of
+//!    balanced sizes (the first s mod k rings get ⌈s/k⌉ members, the others ⌊s/k⌋), so
+//!    no ring is much smaller than its region's others.
+//! 4. Ring i of k in a region gets the label `ring_label(electorate hash, region, i, k)`
+//!    and is padded by [`vox_crypto::ring::Ring::new`] to 4ᵐ slots with points derived
+//!    from that label.
+
+use std::collections::{BTreeMap, HashMap};
+
+use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::ring::{Ring, TagGenerator, RING_MAX};
+use vox_crypto::Hash32;
+
+use crate::electorate::{Electorate, ElectorateIndex};
+use crate::encoding::Encoder;
+use crate::error::{ProtocolError, Result};
+
+/// Domain string at the start of every ring label.
+pub const RING_LABEL_DOMAIN: &str = "vox/v2/ring";
+/// Domain string of a petition's tag-generator context.
+pub const PETITION_TAG_DOMAIN: &str = "petition";
+
+/// The label of ring `index` of `count` in `region` of an electorate (13 §13.3):
+/// str("vox/v2/ring") ‖ electorate hash ‖ (0x00 | 0x01 ‖ str(region)) ‖ u32(index) ‖
+/// u32(count), in the canonical encoding of 01-encodings (big-endian integers,
+/// u32-length-prefixed strings).
+pub fn ring_label(electorate: &Hash32, region: Option<&str>, index: u32, count: u32) -> Vec<u8> {
+    let mut e = Encoder::new();
+    e.str(RING_LABEL_DOMAIN).hash(electorate);
+    match region {
+        None => e.u8(0),
+        Some(r) => e.u8(1).str(r),
+    };
+    e.u32(index).u32(count);
+    e.into_bytes()
+}
+
+/// The linking-tag generator of a petition: U_p = TagGenerator::derive(str("petition")
+/// ‖ petition hash) (13 §13.1). Every verifier recomputes it from the petition.
+pub fn petition_tag_generator(petition: &Hash32) -> Result<TagGenerator> {
+    let mut e = Encoder::new();
+    e.str(PETITION_TAG_DOMAIN).hash(petition);
+    TagGenerator::derive(&e.into_bytes()).map_err(|err| ProtocolError::crypto("petition", err))
+}
+
+/// One derived ring: where it sits in the partition, and the ring itself.
+#[derive(Clone, Debug)]
+pub struct DerivedRing {
+    /// The region its members share (None: credentials without a region).
+    pub region: Option<String>,
+    /// Its position among the region's rings (0-based).
+    pub index: u32,
+    /// How many rings the region has.
+    pub count: u32,
+    /// The ring (members in order, padded, hashed).
+    pub ring: Ring,
+}
+
+/// Every ring of an electorate at one leaf.
+#[derive(Clone, Debug)]
+pub struct RingSet {
+    electorate: Hash32,
+    rings: Vec<DerivedRing>,
+    /// Credential encoding → (ring position in `rings`, slot in the ring).
+    slots: HashMap<[u8; 32], (usize, usize)>,
+}
+
+impl RingSet {
+    /// Derive the rings of `electorate` as they stand just before board leaf `leaf`
+    /// (13 §13.3): a credential revoked at an earlier leaf is in no ring, a replacement
+    /// enrolled at an earlier leaf is in its region's rings. `index` must be the
+    /// electorate's index with the registrar's acts applied (at least up to `leaf`).
+    pub fn derive(electorate: &Electorate, index: &ElectorateIndex, leaf: u64) -> Result<Self> {
+        let hash = index.hash;
+        let mut regions: BTreeMap<Option<&str>, Vec<CredentialPublicKey>> = BTreeMap::new();
+        for e in &electorate.entries {
+            if index.standing(&e.credential, leaf).is_ok() {
+                regions
+                    .entry(e.region.as_deref())
+                    .or_default()
+                    .push(e.credential);
+            }
+        }
+        for (key, replacement) in index.added() {
+            let Ok(point) = vox_crypto::Point::try_from_bytes(key) else {
+                continue;
+            };
+            let Ok(credential) = CredentialPublicKey::new(point) else {
+                continue;
+            };
+            if index.standing(&credential, leaf).is_ok() {
+                regions
+                    .entry(replacement.region.as_deref())
+                    .or_default()
+                    .push(credential);
+            }
+        }
+
+        let mut rings = Vec::new();
+        let mut slots = HashMap::new();
+        for (region, mut keys) in regions {
+            keys.sort_by_key(CredentialPublicKey::to_bytes);
+            keys.dedup();
+            let sizes = balanced_sizes(keys.len());
+            let count = u32::try_from(sizes.len())
+                .map_err(|_| ProtocolError::invalid("electorate", "too many rings"))?;
+            let mut rest = keys.as_slice();
+            for (i, size) in sizes.into_iter().enumerate() {
+                let (members, tail) = rest.split_at(size.min(rest.len()));
+                rest = tail;
+                let i = u32::try_from(i)
+                    .map_err(|_| ProtocolError::invalid("electorate", "too many rings"))?;
+                let label = ring_label(&hash, region, i, count);
+                let ring = Ring::new(&label, members)
+                    .map_err(|e| ProtocolError::crypto("electorate/rings", e))?;
+                for (slot, m) in members.iter().enumerate() {
+                    slots.insert(m.to_bytes(), (rings.len(), slot));
+                }
+                rings.push(DerivedRing {
+                    region: region.map(str::to_owned),
+                    index: i,
+                    count,
+                    ring,
+                });
+            }
+        }
+        Ok(Self {
+            electorate: hash,
+            rings,
+            slots,
+        })
+    }
+
+    /// The electorate hash the rings were derived from.
+    pub fn electorate(&self) -> &Hash32 {
+        &self.electorate
+    }
+
+    /// All rings, by region then index.
+    pub fn rings(&self) -> &[DerivedRing] {
+        &self.rings
+    }
+
+    /// The ring with this hash (what a signature names), if it is one of this set's.
+    pub fn by_hash(&self, hash: &Hash32) -> Option<&DerivedRing> {
+        self.rings.iter().find(|r| r.ring.hash() == hash)
+    }
+
+    /// The ring and slot of a credential (for the signer's device), if it is in one.
+    pub fn ring_of(&self, credential: &CredentialPublicKey) -> Option<(&DerivedRing, usize)> {
+        let (r, slot) = self.slots.get(&credential.to_bytes())?;
+        Some((self.rings.get(*r)?, *slot))
+    }
+
+    /// Number of credentials in all rings.
+    pub fn member_count(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+/// Sizes of the rings of a region of `s` credentials: k = ⌈s / 4096⌉ rings, the first
+/// s mod k of ⌈s/k⌉ members and the rest of ⌊s/k⌋.
+pub fn balanced_sizes(s: usize) -> Vec<usize> {
+    if s == 0 {
+        return Vec::new();
+    }
+    let k = s.div_ceil(RING_MAX);
+    let base = s / k;
+    let extra = s % k;
+    (0..k).map(|i| base + usize::from(i < extra)).collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod tests;
