@@ -56,6 +56,7 @@ mod ceremony;
 mod enrolment;
 mod http;
 mod nodes;
+mod ring;
 mod roles;
 
 pub use audit::audit_opening_json;
@@ -65,6 +66,7 @@ pub use ceremony::{
 pub use enrolment::{enrolment_fixture, enrolment_json, EnrolmentFixture, ENROLMENT_ID};
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
+pub use ring::{ring_fixture, ring_signature, RingFixture};
 pub use roles::{
     roles_fixture, roles_json, RolesFixture, EARLY_CLOSE, POLICY, REGISTRAR_ACTS, ROTATION,
 };
@@ -88,6 +90,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("http_bodies", http_bodies),
     ("roles_json", roles_json),
     ("enrolment_json", enrolment_json),
+    ("ring_signature", ring_signature),
 ];
 
 /// Seed of the fixture RNG (changing it invalidates the valid seeds of the corpora).

@@ -411,6 +411,19 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "valid-prefix.txt".into(),
         (short.join("\n") + "\n").into_bytes(),
     ));
+    // ring_signature: the fixture's honest ring signature, as bytes and as hex text.
+    let rf = vox_fuzz::ring_fixture();
+    out.push((
+        "ring_signature",
+        "valid-signature".into(),
+        rf.signature.to_bytes(),
+    ));
+    out.push((
+        "ring_signature",
+        "valid-signature.hex".into(),
+        rf.signature.to_hex().into_bytes(),
+    ));
+
     out
 }
 
@@ -921,6 +934,26 @@ fn generate_valid_seeds() {
             "http_bodies" if data[0] < QUERY_SELECTOR => {
                 let route = Route::ALL[usize::from(data[0])];
                 parse_body(route, &data[1..]).unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            }
+            "ring_signature" => {
+                let rf = vox_fuzz::ring_fixture();
+                let text = String::from_utf8_lossy(data);
+                let sig = if name.ends_with(".hex") {
+                    vox_crypto::ring::RingSignature::from_hex(&text).unwrap()
+                } else {
+                    vox_crypto::ring::RingSignature::try_from_bytes(data).unwrap()
+                };
+                vox_crypto::ring::verify(
+                    &mut vox_crypto::transcript::new_transcript(
+                        b"petition-signature",
+                        &rf.petition,
+                    ),
+                    &sig,
+                    &rf.ring,
+                    &rf.tag_generator,
+                    &rf.message,
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             _ => {}
         }
