@@ -337,15 +337,15 @@ fn triptych_params_hash(exponent: u32, u: &TagGenerator) -> Result<[u8; 32]> {
 }
 
 /// The `triptych` crate's statement hash (parameters, input set, J).
-fn triptych_statement_hash(ring: &Ring, u: &TagGenerator, tag: &LinkingTag) -> Result<[u8; 32]> {
+fn triptych_statement_hash(ring: &Ring, params_hash: &[u8; 32], tag: &LinkingTag) -> [u8; 32] {
     let mut t = Transcript::new(b"Triptych statement");
     t.append_u64(b"version", 0);
-    t.append_message(b"params", &triptych_params_hash(ring.exponent, u)?);
+    t.append_message(b"params", params_hash);
     t.append_message(b"input_set", &ring.input_set_hash);
     t.append_message(b"J", &tag.0);
     let mut out = [0u8; 32];
     t.challenge_bytes(b"hash", &mut out);
-    Ok(out)
+    out
 }
 
 /// vox's statement appends (13 §13.5), before the crate's own: the full statement
@@ -625,12 +625,15 @@ struct Prepared {
 }
 
 /// Steps R2–R5 of 13 §13.8: the statement checks, the challenge and the f matrix.
+/// `params_hash` is the crate's parameter hash for (m, U) if the caller has it already
+/// (a batch computes it once per petition and ring size).
 fn prepare(
     transcript: &mut Transcript,
     signature: &RingSignature,
     ring: &Ring,
     tag_generator: &TagGenerator,
     message: &[u8],
+    params_hash: Option<&[u8; 32]>,
 ) -> Result<Prepared> {
     let p = &signature.proof;
     if p.exponent != ring.exponent {
@@ -649,9 +652,13 @@ fn prepare(
     // The `triptych` crate's appends (its ProofTranscript, version 0).
     transcript.append_message(b"dom-sep", b"Triptych proof");
     transcript.append_u64(b"version", 0);
+    let params_hash = match params_hash {
+        Some(h) => *h,
+        None => triptych_params_hash(ring.exponent, tag_generator)?,
+    };
     transcript.append_message(
         b"statement",
-        &triptych_statement_hash(ring, tag_generator, &signature.tag)?,
+        &triptych_statement_hash(ring, &params_hash, &signature.tag),
     );
     transcript.append_message(b"A", p.a.as_bytes());
     transcript.append_message(b"B", p.b.as_bytes());
@@ -744,9 +751,14 @@ fn add_ring_coefficients(
     exponent: u32,
     out: &mut [DScalar],
 ) -> Result<()> {
+    const N: usize = RING_BASE as usize;
+    // Rows m−1 … 1 as a tensor (index = Σ_{j≥1} digit_j·4^{j−1}); row 0, the least
+    // significant digit, is multiplied in while accumulating, so the N-entry product
+    // vector is never materialised.
+    let (row0, upper) = prepared.f.split_first().ok_or(bad("f"))?;
     let mut products = vec![weight];
-    for row in prepared.f.iter().rev() {
-        let mut next = Vec::with_capacity(products.len() * RING_BASE as usize);
+    for row in upper.iter().rev() {
+        let mut next = Vec::with_capacity(products.len() * N);
         for v in &products {
             for fi in row {
                 next.push(v * fi);
@@ -755,14 +767,14 @@ fn add_ring_coefficients(
         products = next;
     }
     let order = gray_index(exponent)?;
-    if order.len() != out.len() || products.len() != out.len() {
+    if order.len() != out.len() || products.len() * N != out.len() {
         return Err(CryptoError::Parameter("ring size mismatch"));
     }
     for (o, idx) in out.iter_mut().zip(order) {
-        *o += products
-            .get(*idx as usize)
-            .copied()
-            .unwrap_or(DScalar::ZERO);
+        let idx = *idx as usize;
+        if let (Some(p), Some(f)) = (products.get(idx / N), row0.get(idx % N)) {
+            *o += p * f;
+        }
     }
     Ok(())
 }
@@ -779,7 +791,7 @@ pub fn verify(
     tag_generator: &TagGenerator,
     message: &[u8],
 ) -> Result<()> {
-    let prep = prepare(transcript, signature, ring, tag_generator, message)?;
+    let prep = prepare(transcript, signature, ring, tag_generator, message, None)?;
     let p = &signature.proof;
     let gens = commitment_gens(p.exponent)?;
     let xi = prep.xi_powers.get(1).copied().ok_or(bad("challenge"))?;
@@ -871,7 +883,23 @@ pub fn verify_batch(items: &[BatchItem<'_>], rng: &mut (impl RngCore + CryptoRng
         return Ok(());
     }
     let mut prepared = Vec::with_capacity(items.len());
+    // The crate's parameter hash per (U, m): ≈ 30 merlin operations, once per petition.
+    let mut params_hashes: Vec<(Point, u32, [u8; 32])> = Vec::new();
     for (index, item) in items.iter().enumerate() {
+        let key = (item.tag_generator.0, item.ring.exponent);
+        let params_hash = match params_hashes.iter().find(|(u, m, _)| (*u, *m) == key) {
+            Some((_, _, h)) => *h,
+            None => {
+                let h = triptych_params_hash(key.1, item.tag_generator).map_err(|e| {
+                    CryptoError::BatchItem {
+                        index,
+                        source: Box::new(e),
+                    }
+                })?;
+                params_hashes.push((key.0, key.1, h));
+                h
+            }
+        };
         let mut t = item.transcript.clone();
         let prep = prepare(
             &mut t,
@@ -879,6 +907,7 @@ pub fn verify_batch(items: &[BatchItem<'_>], rng: &mut (impl RngCore + CryptoRng
             item.ring,
             item.tag_generator,
             item.message,
+            Some(&params_hash),
         )
         .map_err(|e| CryptoError::BatchItem {
             index,

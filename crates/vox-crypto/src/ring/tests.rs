@@ -464,6 +464,37 @@ fn batch_verification_over_rings_and_petitions() {
     }
 }
 
+/// m = 6 with heavy padding: 1,025 members in 4,096 slots; first and last member sign,
+/// batch of both verifies, and the signature is 1,224 bytes.
+#[test]
+fn largest_exponent_with_heavy_padding() {
+    let creds = credentials(1025, 31);
+    let ring = ring_of(b"big", &creds);
+    assert_eq!((ring.exponent(), ring.slots().len()), (6, 4096));
+    let u = TagGenerator::derive(b"p").unwrap();
+    let mut rng = ChaCha20Rng::seed_from_u64(6);
+    let sigs: Vec<_> = [0usize, 1024]
+        .iter()
+        .map(|i| sign(&mut context(3), &creds[*i], &ring, *i, &u, b"m", &mut rng).unwrap())
+        .collect();
+    for s in &sigs {
+        assert_eq!(s.to_bytes().len(), 1224);
+        verify(&mut context(3), s, &ring, &u, b"m").unwrap();
+        assert!(verify(&mut context(3), s, &ring, &u, b"n").is_err());
+    }
+    let items: Vec<_> = sigs
+        .iter()
+        .map(|s| BatchItem {
+            transcript: context(3),
+            signature: s,
+            ring: &ring,
+            tag_generator: &u,
+            message: b"m",
+        })
+        .collect();
+    verify_batch(&items, &mut rng).unwrap();
+}
+
 #[test]
 fn rings_are_well_formed() {
     let creds = credentials(17, 4);
