@@ -33,14 +33,22 @@ impl Point {
         }
     }
 
-    /// The generator G (the Ristretto basepoint).
+    /// The generator G (the Ristretto basepoint), with its encoding from the constant:
+    /// every Schnorr and DLEQ challenge hashes G, and compressing it each time cost an
+    /// inversion (as much as a decompression) per credential signature verified.
     pub fn generator() -> Self {
-        Self::from_point(curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT)
+        Self {
+            point: curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT,
+            bytes: curve25519_dalek::constants::RISTRETTO_BASEPOINT_COMPRESSED.to_bytes(),
+        }
     }
 
-    /// The identity element.
+    /// The identity element (encoded as 32 zero bytes).
     pub fn identity() -> Self {
-        Self::from_point(RistrettoPoint::identity())
+        Self {
+            point: RistrettoPoint::identity(),
+            bytes: [0u8; 32],
+        }
     }
 
     /// Decode 32 canonical bytes. Non-canonical encodings are an error, never normalised.
@@ -106,8 +114,43 @@ impl Point {
 
     /// Decode from hexadecimal (canonical encodings only).
     pub fn from_hex(s: &str) -> Result<Self> {
+        if let Some(bytes) = hex32(s) {
+            return Self::try_from_bytes(&bytes);
+        }
         let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "point" })?;
         Self::try_from_bytes(&bytes)
+    }
+}
+
+/// 64 hex digits decoded on the stack: the shape of every point, scalar and hash in a
+/// record, decoded millions of times by the verifier. `None` for anything else; the
+/// callers then decode the general way, which reports the same errors as before.
+fn hex32(s: &str) -> Option<[u8; 32]> {
+    let mut out = [0u8; 32];
+    hex::decode_to_slice(s, &mut out).ok()?;
+    Some(out)
+}
+
+/// Deserializes a string and hands it to a decoder without copying it (serde's
+/// `Cow<str>` always allocates an owned `String`).
+struct HexVisitor<F>(F);
+
+impl<'de, T, F: FnOnce(&str) -> Result<T>> serde::de::Visitor<'de> for HexVisitor<F> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> core::result::Result<T, E> {
+        (self.0)(v).map_err(E::custom)
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> core::result::Result<T, E> {
+        match core::str::from_utf8(v) {
+            Ok(s) => (self.0)(s).map_err(E::custom),
+            Err(_) => Err(E::invalid_value(serde::de::Unexpected::Bytes(v), &self)),
+        }
     }
 }
 
@@ -199,8 +242,7 @@ impl Serialize for Point {
 
 impl<'de> Deserialize<'de> for Point {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Point::from_hex(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(HexVisitor(Point::from_hex))
     }
 }
 
@@ -260,6 +302,9 @@ impl Scalar {
 
     /// Decode from hexadecimal (canonical only).
     pub fn from_hex(s: &str) -> Result<Self> {
+        if let Some(bytes) = hex32(s) {
+            return Self::try_from_bytes(&bytes);
+        }
         let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "scalar" })?;
         Self::try_from_bytes(&bytes)
     }
@@ -331,8 +376,7 @@ impl Serialize for Scalar {
 
 impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Scalar::from_hex(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(HexVisitor(Scalar::from_hex))
     }
 }
 
@@ -347,6 +391,9 @@ impl Hash32 {
     }
     /// Decode from exactly 64 hex characters.
     pub fn from_hex(s: &str) -> Result<Self> {
+        if let Some(bytes) = hex32(s) {
+            return Ok(Hash32(bytes));
+        }
         let bytes = hex::decode(s).map_err(|_| CryptoError::Hex { what: "hash" })?;
         let arr: [u8; 32] = bytes
             .as_slice()
@@ -389,7 +436,6 @@ impl Serialize for Hash32 {
 
 impl<'de> Deserialize<'de> for Hash32 {
     fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        Hash32::from_hex(&s).map_err(serde::de::Error::custom)
+        d.deserialize_str(HexVisitor(Hash32::from_hex))
     }
 }

@@ -470,6 +470,69 @@ fn serde_is_lower_case_hex_of_the_canonical_bytes() {
     }
 }
 
+#[test]
+fn generator_and_identity_constants_are_the_computed_encodings() {
+    // Point::generator() and Point::identity() carry their encodings as constants.
+    let g = Point::generator();
+    let computed = Point::from_point(curve25519_dalek::constants::RISTRETTO_BASEPOINT_POINT);
+    assert_eq!(g.to_bytes(), computed.to_bytes());
+    assert_eq!(g.as_point(), computed.as_point());
+    assert_eq!(g.to_hex(), SMALL_MULTIPLES[1]);
+    let o = Point::identity();
+    let computed = Point::from_point(curve25519_dalek::ristretto::RistrettoPoint::default());
+    assert_eq!(o.to_bytes(), computed.to_bytes());
+    assert!(o.is_identity());
+    assert_eq!(o.to_hex(), SMALL_MULTIPLES[0]);
+}
+
+#[test]
+fn serde_decodes_escaped_and_upper_case_hex_like_from_hex() {
+    // The deserializers read the string in place; escaped JSON strings (no borrow
+    // possible) and upper-case digits decode exactly as `from_hex` does.
+    let g = Point::generator();
+    let escaped = format!(
+        "\"\\u00{:x}{}\"",
+        g.to_hex().as_bytes()[0],
+        &g.to_hex()[1..]
+    );
+    assert_eq!(serde_json::from_str::<Point>(&escaped).unwrap(), g);
+    let upper = format!("\"{}\"", g.to_hex().to_uppercase());
+    assert_eq!(Point::from_hex(&g.to_hex().to_uppercase()).unwrap(), g);
+    assert_eq!(serde_json::from_str::<Point>(&upper).unwrap(), g);
+    assert_eq!(
+        serde_json::from_str::<Scalar>(&format!("\"{}\"", Scalar::ONE.to_hex().to_uppercase()))
+            .unwrap(),
+        Scalar::ONE
+    );
+    let h = Hash32::sha256(&[b"x"]);
+    assert_eq!(
+        serde_json::from_str::<Hash32>(&format!("\"{}\"", h.to_hex().to_uppercase())).unwrap(),
+        h
+    );
+    // Not a string: the same complaint as before (serde's "expected a string").
+    for bad in ["42", "null", "[1]", "{}"] {
+        let e = serde_json::from_str::<Point>(bad).unwrap_err().to_string();
+        assert!(e.contains("expected a string"), "{bad}: {e}");
+        assert!(serde_json::from_str::<Scalar>(bad).is_err());
+        assert!(serde_json::from_str::<Hash32>(bad).is_err());
+    }
+    // Errors inside the string keep their messages.
+    let e = serde_json::from_str::<Point>("\"zz\"")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&CryptoError::Hex { what: "point" }.to_string()),
+        "{e}"
+    );
+    let e = serde_json::from_str::<Point>(&format!("\"{}\"", "ff".repeat(32)))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains(&CryptoError::NonCanonicalPoint.to_string()),
+        "{e}"
+    );
+}
+
 // ---------------------------------------------------------------------------
 // Property tests
 // ---------------------------------------------------------------------------
