@@ -36,7 +36,7 @@
 //!   behind feature `fs`, HTTP and terminals in the `vox-verify` binary (feature `cli`).
 //!   Without default features the library builds for wasm32 (no rayon).
 //! - Randomness (batch weights) is injectable: [`Options::seed`]. Natively `None` means
-//!   `OsRng`; on wasm32 `OsRng` is not compiled at all, so a browser build needs no
+//!   a fresh `OsRng` key per chunk; on wasm32 `OsRng` is not compiled at all, so a browser build needs no
 //!   wasm-bindgen glue and must pass a seed (else the batches fail, never pass).
 //! - Memory does not grow with the number of ballots beyond per-credential bookkeeping:
 //!   entries are streamed in blocks, the Merkle tree is a compact stack, the tally is a

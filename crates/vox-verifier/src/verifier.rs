@@ -79,14 +79,14 @@ pub struct Options {
     /// Items per batch.
     pub chunk_size: usize,
     /// Where the random weights of batch verification (and of Bulletproofs
-    /// verification) come from. `None`: the operating system's generator (`OsRng`),
-    /// drawn afresh in every chunk on every thread. `Some(seed)`: a ChaCha20 generator
-    /// keyed by `seed`, which hands each chunk its own sub-seed; callers without an OS
-    /// generator (wasm32 in a browser, no wasm-bindgen) must pass one drawn from a
-    /// CSPRNG (`crypto.getRandomValues`) *after* the record was fetched, and keep it
-    /// secret: the weights only have to be unpredictable to whoever made the record.
-    /// On wasm32 `None` is refused (every batch fails V10/V6 with a message saying so)
-    /// rather than silently falling back to a predictable source.
+    /// verification) come from. `None`: a fresh 256-bit key from the operating system's
+    /// generator (`OsRng`) for every chunk, stretched by ChaCha20. `Some(seed)`: a
+    /// ChaCha20 generator keyed by `seed`, which hands each chunk its own sub-seed;
+    /// callers without an OS generator (wasm32 in a browser, no wasm-bindgen) must pass
+    /// one drawn from a CSPRNG (`crypto.getRandomValues`) *after* the record was
+    /// fetched, and keep it secret: the weights only have to be unpredictable to whoever
+    /// made the record. On wasm32 `None` is refused (every batch fails V10/V6 with a
+    /// message saying so) rather than silently falling back to a predictable source.
     pub seed: Option<Seed>,
 }
 
@@ -389,7 +389,7 @@ pub struct Verifier {
     focus_named: Vec<String>,
     counted_index: Option<CountedIndex>,
     chunk: usize,
-    /// Source of the per-chunk weight seeds (`None`: `OsRng` in each chunk).
+    /// Source of the per-chunk weight seeds (`None`: a key from `OsRng` in each chunk).
     weights: Option<ChaCha20Rng>,
     steps: Steps,
     recent: Option<Vec<(StepId, Failure)>>,
@@ -2195,7 +2195,7 @@ impl Verifier {
     }
 
     /// Pair every chunk with its weight seed, drawn in order from the seeded generator
-    /// (so the parallel chunks never share a stream); `None` without one (`OsRng`).
+    /// (so the parallel chunks never share a stream); `None` without one (an `OsRng` key).
     fn with_seeds<T>(&mut self, chunks: Vec<T>) -> Vec<(T, Option<[u8; 32]>)> {
         chunks
             .into_iter()

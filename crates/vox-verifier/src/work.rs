@@ -14,7 +14,7 @@ use curve25519_dalek::traits::Identity;
 use rand_chacha::ChaCha20Rng;
 #[cfg(not(target_arch = "wasm32"))]
 use rand_core::OsRng;
-use rand_core::{CryptoRng, RngCore, SeedableRng};
+use rand_core::{RngCore, SeedableRng};
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
@@ -26,79 +26,42 @@ use vox_protocol::petition::PetitionSignature;
 use crate::report::Location;
 use crate::steps::StepId;
 
-/// One chunk's generator: seeded ChaCha20 ([`crate::Options::seed`]) or, natively
-/// only, the operating system's.
-///
-/// The weights of a batch only have to be unpredictable to whoever wrote the entries:
-/// a forged proof survives a batch with probability about 2^-128 when its weight is
-/// drawn after the record is fixed, from a source its author cannot predict. A seed
-/// drawn by the verifying browser from `crypto.getRandomValues` once the record was
-/// downloaded, and never sent anywhere, is such a source; ChaCha20 stretches it.
-pub(crate) enum ChunkRng {
-    Seeded(Box<ChaCha20Rng>),
-    #[cfg(not(target_arch = "wasm32"))]
-    Os(OsRng),
-}
-
-impl RngCore for ChunkRng {
-    fn next_u32(&mut self) -> u32 {
-        match self {
-            Self::Seeded(r) => r.next_u32(),
-            #[cfg(not(target_arch = "wasm32"))]
-            Self::Os(r) => r.next_u32(),
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        match self {
-            Self::Seeded(r) => r.next_u64(),
-            #[cfg(not(target_arch = "wasm32"))]
-            Self::Os(r) => r.next_u64(),
-        }
-    }
-
-    fn fill_bytes(&mut self, dest: &mut [u8]) {
-        match self {
-            Self::Seeded(r) => r.fill_bytes(dest),
-            #[cfg(not(target_arch = "wasm32"))]
-            Self::Os(r) => r.fill_bytes(dest),
-        }
-    }
-
-    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
-        match self {
-            Self::Seeded(r) => r.try_fill_bytes(dest),
-            #[cfg(not(target_arch = "wasm32"))]
-            Self::Os(r) => r.try_fill_bytes(dest),
-        }
-    }
-}
-
-impl CryptoRng for ChunkRng {}
-
 /// Why a chunk could not be verified on wasm32 without a seed.
 #[cfg(target_arch = "wasm32")]
 const NO_SEED: &str = "no randomness for batch verification: this build has no OS \
                        generator, the caller must pass a seed (Options::seed)";
 
-/// The two generators of one chunk (batch weights; proof-verification challenges), from
-/// its sub-seed (two ChaCha20 streams of one key) or, natively without a seed, `OsRng`.
-pub(crate) fn chunk_rngs(seed: Option<&[u8; 32]>) -> Result<(ChunkRng, ChunkRng), &'static str> {
-    match seed {
-        Some(s) => {
-            let weights = ChaCha20Rng::from_seed(*s);
-            let mut proofs = weights.clone();
-            proofs.set_stream(1);
-            Ok((
-                ChunkRng::Seeded(Box::new(weights)),
-                ChunkRng::Seeded(Box::new(proofs)),
-            ))
-        }
+/// The two generators of one chunk (batch weights; proof-verification challenges): two
+/// ChaCha20 streams keyed by the chunk's sub-seed ([`crate::Options::seed`]) or,
+/// natively without a seed, by 32 bytes drawn from the operating system for this chunk.
+///
+/// The weights of a batch only have to be unpredictable to whoever wrote the entries:
+/// a forged proof survives a batch with probability about 2^-128 when its weight is
+/// drawn after the record is fixed, from a source its author cannot predict. A seed
+/// drawn by the verifying browser from `crypto.getRandomValues` once the record was
+/// downloaded, and never sent anywhere, is such a source; so is a fresh 256-bit key from
+/// the OS per chunk. ChaCha20 stretches either. (Asking the OS for every weight instead
+/// cost one system call per equation: 2 % of a million-ballot verification.)
+pub(crate) fn chunk_rngs(
+    seed: Option<&[u8; 32]>,
+) -> Result<(ChaCha20Rng, ChaCha20Rng), &'static str> {
+    let key = match seed {
+        Some(s) => *s,
         #[cfg(not(target_arch = "wasm32"))]
-        None => Ok((ChunkRng::Os(OsRng), ChunkRng::Os(OsRng))),
+        None => {
+            let mut key = [0u8; 32];
+            OsRng
+                .try_fill_bytes(&mut key)
+                .map_err(|_| "the operating system's random generator failed")?;
+            key
+        }
         #[cfg(target_arch = "wasm32")]
-        None => Err(NO_SEED),
-    }
+        None => return Err(NO_SEED),
+    };
+    let weights = ChaCha20Rng::from_seed(key);
+    let mut proofs = weights.clone();
+    proofs.set_stream(1);
+    Ok((weights, proofs))
 }
 
 /// A running sum of ciphertexts, one (a, b) pair per tally slot.
