@@ -208,7 +208,9 @@ pub struct StepReport {
     pub failures: Vec<Failure>,
     /// All faults, including those not kept in detail.
     pub failures_total: u64,
-    /// Time spent in this step (wall clock, summed over the passes).
+    /// Time spent in this step (wall clock, summed over the passes). V2's decoding of a
+    /// block overlaps the checks of the previous one in `verify_record`, so the steps'
+    /// times can add up to more than the run's.
     #[serde(serialize_with = "ser_ms")]
     pub elapsed_ms: Duration,
 }

@@ -7,7 +7,8 @@
 //! - Leaf 0 (the genesis) and every authority act are checked in pass 2 (V4).
 //! - Pass 1 ([`CountedIndex`]) finds the last ballot of each credential.
 //! - Pass 2 feeds blocks of entries to the [`Verifier`], announcing each signed tree head
-//!   before the block that completes its size.
+//!   before the block that completes its size; the next block is decoded (in parallel)
+//!   while the verifier consumes the current one.
 
 use vox_protocol::board::SignedTreeHead;
 use vox_protocol::record::RecordHeader;
@@ -19,7 +20,7 @@ use crate::scan::CountedIndex;
 use crate::source::{is_blank, Lines, RecordSource};
 use crate::steps::StepId;
 use crate::timer::Stopwatch;
-use crate::verifier::{HeadVerdict, Options, Verifier};
+use crate::verifier::{parse_block, HeadVerdict, Options, ParsedBlock, Verifier};
 
 /// Entries decoded per block (one parallel decoding stage, then one flush of proofs).
 pub const BLOCK: usize = 2048;
@@ -174,16 +175,32 @@ pub fn verify_record(
     progress.start("pass 2/2: verifying", Some(expected));
     let mut heads = Heads::new(source.tree_heads()?);
     heads.feed(&mut v, 0)?;
+    // Pipelined: while this thread applies block k to the verifier (the sequential part:
+    // Merkle tree, bookkeeping, then the parallel proof checks), block k + 1 is decoded
+    // on the pool. Decoding is a pure function of the lines, so the order in which the
+    // verifier sees entries, and every check, is unchanged.
     let mut lines = source.entries()?;
+    let mut pending: Option<ParsedBlock> = None;
     loop {
         let block = next_block(&mut lines)?;
-        if block.is_empty() {
-            break;
-        }
-        let n = block.len() as u64;
+        let next = (!block.is_empty()).then_some(block);
+        let queued = pending.as_ref().map_or(0, |p| p.len() as u64);
+        let first = v.tree_size().saturating_add(queued);
+        let Some(current) = pending.take() else {
+            match next {
+                Some(b) => {
+                    pending = Some(parse_block(first, b));
+                    continue;
+                }
+                None => break,
+            }
+        };
+        let n = current.len() as u64;
         let upto = v.tree_size().saturating_add(n);
         heads.feed(&mut v, upto)?;
-        v.push_lines(block);
+        pending = alongside(next.map(|b| move || parse_block(first, b)), || {
+            v.push_block(current)
+        });
         progress.advance(n);
     }
     heads.feed(&mut v, u64::MAX)?;
@@ -191,6 +208,31 @@ pub fn verify_record(
     let mut report = v.finish();
     report.elapsed_ms = total.elapsed();
     Ok(report)
+}
+
+/// Run `background` (if any) on another thread while `foreground` runs on this one, and
+/// return its result. A panic there is a panic here (nothing in the verifier panics on
+/// input; the lints deny it).
+#[cfg(all(feature = "parallel", not(target_arch = "wasm32")))]
+fn alongside<T: Send>(
+    background: Option<impl FnOnce() -> T + Send>,
+    foreground: impl FnOnce(),
+) -> Option<T> {
+    std::thread::scope(|s| {
+        let handle = background.map(|f| s.spawn(f));
+        foreground();
+        handle.map(|h| match h.join() {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        })
+    })
+}
+
+/// Without threads: `foreground`, then `background`.
+#[cfg(not(all(feature = "parallel", not(target_arch = "wasm32"))))]
+fn alongside<T>(background: Option<impl FnOnce() -> T>, foreground: impl FnOnce()) -> Option<T> {
+    foreground();
+    background.map(|f| f())
 }
 
 /// The report when the header is unusable: V1 fails, nothing else can be checked.

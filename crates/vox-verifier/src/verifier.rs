@@ -204,6 +204,36 @@ pub(crate) fn parse_entry(index: u64, line: &str) -> Parsed {
     }
 }
 
+/// A block of entry lines after the parallel decoding stage, and how long it took.
+pub(crate) struct ParsedBlock {
+    entries: Vec<Parsed>,
+    took: core::time::Duration,
+}
+
+impl ParsedBlock {
+    /// Entries in the block.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// Decode a block of entry lines whose first is leaf `first` (blank lines already
+/// removed), on all cores. Pure: it needs no verifier state, so the record driver can
+/// decode the next block while the verifier consumes the previous one.
+pub(crate) fn parse_block(first: u64, lines: Vec<String>) -> ParsedBlock {
+    let sw = Stopwatch::start();
+    let numbered: Vec<(u64, String)> = lines
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (first.saturating_add(i as u64), l))
+        .collect();
+    let entries = parallel::map(numbered, |(i, l)| parse_entry(i, &l));
+    ParsedBlock {
+        entries,
+        took: sw.elapsed(),
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Phase {
     Ceremony,
@@ -840,16 +870,17 @@ impl Verifier {
     /// [`Verifier::tree_size`]; blank lines must already be removed). Decoding runs in
     /// parallel; proofs queued by the block are verified before returning.
     pub fn push_lines(&mut self, lines: Vec<String>) {
-        let sw = Stopwatch::start();
-        let first = self.tree.size();
-        let numbered: Vec<(u64, String)> = lines
-            .into_iter()
-            .enumerate()
-            .map(|(i, l)| (first.saturating_add(i as u64), l))
-            .collect();
-        let parsed = parallel::map(numbered, |(i, l)| parse_entry(i, &l));
-        self.time(StepId::Log, sw);
-        for p in parsed {
+        let parsed = parse_block(self.tree.size(), lines);
+        self.push_block(parsed);
+    }
+
+    /// Consume a block decoded by [`parse_block`] (whose first index must be
+    /// [`Verifier::tree_size`]), charging its decoding time to V2; proofs queued by the
+    /// block are verified before returning.
+    pub(crate) fn push_block(&mut self, block: ParsedBlock) {
+        let s = self.steps.get(StepId::Log);
+        s.elapsed += block.took;
+        for p in block.entries {
             self.push_parsed(p);
         }
         self.flush();
@@ -2145,7 +2176,9 @@ impl Verifier {
             let chunks = self.with_seeds(chunks);
             let refs = &self.referendums;
             let elects = &self.electorates;
-            let outcomes = parallel::map_ref(&chunks, |(chunk, seed)| {
+            // The chunks move into the workers, so that their ballots are freed there
+            // too, not one by one on this thread while the workers wait.
+            let outcomes = parallel::map(chunks, |(chunk, seed)| {
                 let inputs = chunk.first().and_then(|f| {
                     let st = refs.get(f.referendum)?;
                     Some(BallotInputs {
@@ -2155,7 +2188,7 @@ impl Verifier {
                     })
                 });
                 match inputs {
-                    Some(i) => work::verify_ballots(&i, chunk, seed.as_ref()),
+                    Some(i) => work::verify_ballots(&i, &chunk, seed.as_ref()),
                     None => work::Outcome::default(),
                 }
             });
