@@ -12,9 +12,9 @@
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
 use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
 #[cfg(not(target_arch = "wasm32"))]
-use rand_core::OsRng;
-use rand_core::{RngCore, SeedableRng};
+use rand_core::{OsRng, RngCore};
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
