@@ -15,7 +15,15 @@ if command -v rustup >/dev/null 2>&1; then
   fi
 fi
 
-cargo build --release -p vox-web --target wasm32-unknown-unknown
+# Size knobs for this build only (issue 15 §4; BENCHMARKS.md "Web bundle"): the whole
+# wasm graph at opt-level "z", one codegen unit, fat LTO, symbols stripped (the name
+# section was a third of the file). Set here, not in [profile.release]: the wasm crates
+# are built only by this command, so no other build is duplicated or slowed, and the
+# native release binaries keep opt-level 3. wasm-opt -Oz (binaryen 108 and 132) was
+# measured on this output and made the gzipped file larger, so it is not run.
+CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat \
+  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_STRIP=symbols \
+  cargo build --release -p vox-web --target wasm32-unknown-unknown
 WASM="$TARGET_DIR/wasm32-unknown-unknown/release/vox_web.wasm"
 
 # Assemble in a scratch directory, then swap, so a running server never sees half a bundle.
@@ -29,4 +37,4 @@ rm -rf "$OUT.old"
 if [ -d "$OUT" ]; then mv "$OUT" "$OUT.old"; fi
 mv "$TMP" "$OUT"
 rm -rf "$OUT.old"
-echo "web bundle: $OUT ($(du -sh "$OUT" | cut -f1); vox_web.wasm $(wc -c < "$OUT/vox_web.wasm") bytes)"
+echo "web bundle: $OUT ($(du -sh "$OUT" | cut -f1); vox_web.wasm $(wc -c < "$OUT/vox_web.wasm") bytes, $(wc -c < "$OUT/vox_web.wasm.gz") gzipped)"

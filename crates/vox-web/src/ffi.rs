@@ -24,6 +24,24 @@ fn register(mut v: Vec<u8>) -> usize {
     }
 }
 
+/// The `getrandom` backend of the wasm build: the page-seeded ChaCha20 (see
+/// [`crate::rng::fill`]), so that no dependency pulls in wasm-bindgen for `OsRng`.
+#[cfg(target_arch = "wasm32")]
+fn getrandom_from_page(dest: &mut [u8]) -> Result<(), getrandom::Error> {
+    crate::rng::fill(dest).map_err(|e| {
+        let code = match e {
+            crate::rng::FillError::NotSeeded => 1,
+            crate::rng::FillError::Busy => 2,
+        };
+        // CUSTOM_START + 1 or + 2 is never 0; the fallback is UNSUPPORTED.
+        std::num::NonZeroU32::new(getrandom::Error::CUSTOM_START + code)
+            .map_or(getrandom::Error::UNSUPPORTED, getrandom::Error::from)
+    })
+}
+
+#[cfg(target_arch = "wasm32")]
+getrandom::register_custom_getrandom!(getrandom_from_page);
+
 /// Allocate a zeroed buffer of `len` bytes (at least 1) and return its address
 /// (0 on failure).
 #[no_mangle]

@@ -65,5 +65,5 @@ pub use ffi::{
     vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish,
     vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
 };
-pub use rng::seed;
+pub use rng::{fill, seed, FillError};
 pub use verify::{verify_begin, verify_feed, verify_finish, verify_record, verify_run};
