@@ -275,7 +275,9 @@ fn unusable_header(message: String, total: Stopwatch) -> Report {
 /// 3. [`StagedVerification::verify_some`] until it reports nothing left: pass 2.
 /// 4. [`StagedVerification::finish`]: the report (it runs whatever pass 2 has left).
 ///
-/// Memory holds the whole record's entry text (a browser already downloaded it).
+/// Memory holds the whole record's entry text (a browser already downloaded it), or,
+/// with [`StagedVerification::new_streaming`], 32 bytes per entry: the caller reads the
+/// entries again for pass 2 ([`StagedVerification::verify_entries`]).
 pub struct StagedVerification {
     total: Stopwatch,
     stage: Stage,
@@ -301,12 +303,34 @@ struct Indexing {
     index: CountedIndex,
     tree_heads: Vec<String>,
     entries: Vec<String>,
+    /// How pass 2 gets the entries: from `entries` (kept), or again from the caller.
+    pass_two: PassTwo,
+    /// Non-blank entry lines received in pass 1.
+    received: u64,
+}
+
+/// Where pass 2 of a [`StagedVerification`] reads the entries.
+enum PassTwo {
+    /// From the lines kept in pass 1 ([`StagedVerification::new`]).
+    Kept,
+    /// From the caller again ([`StagedVerification::new_streaming`]): pass 1 keeps only
+    /// the SHA-256 of each line, and pass 2 refuses a line that differs, so that a
+    /// source cannot show pass 1 (which decides each credential's last ballot) another
+    /// record than the one pass 2 checks against the signed tree heads.
+    Streamed(Vec<[u8; 32]>),
+}
+
+fn line_digest(line: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(line.as_bytes()).into()
 }
 
 struct Verifying {
     v: Verifier,
     heads: Heads<'static>,
     entries: std::vec::IntoIter<String>,
+    /// The pass-1 digests of a streaming session (empty otherwise).
+    digests: Vec<[u8; 32]>,
     done: u64,
     total: u64,
 }
@@ -315,6 +339,19 @@ impl StagedVerification {
     /// Start: V1 on `header` (the text of `record.json`); `tree_heads` are the lines of
     /// `tree-heads.jsonl` (ascending by size).
     pub fn new(header: &str, tree_heads: Vec<String>, options: Options) -> Self {
+        Self::start(header, tree_heads, options, PassTwo::Kept)
+    }
+
+    /// As [`Self::new`], but pass 1 does not keep the entry text: the caller reads the
+    /// record twice (a browser downloads its pages again) and hands pass 2 the same lines
+    /// with [`Self::verify_entries`]. Memory holds 32 bytes per entry instead of its
+    /// text. Pass 2 compares each line with the SHA-256 pass 1 saw: a line that differs
+    /// stops the verification with an error.
+    pub fn new_streaming(header: &str, tree_heads: Vec<String>, options: Options) -> Self {
+        Self::start(header, tree_heads, options, PassTwo::Streamed(Vec::new()))
+    }
+
+    fn start(header: &str, tree_heads: Vec<String>, options: Options, pass_two: PassTwo) -> Self {
         let total = Stopwatch::start();
         let sw = Stopwatch::start();
         let stage = match read_header(header) {
@@ -327,6 +364,8 @@ impl StagedVerification {
                 index: CountedIndex::new(),
                 tree_heads,
                 entries: Vec::new(),
+                pass_two,
+                received: 0,
             })),
         };
         Self { total, stage }
@@ -347,7 +386,11 @@ impl StagedVerification {
     pub fn add_entries(&mut self, lines: Vec<String>) {
         if let Stage::Indexing(i) = &mut self.stage {
             let lines: Vec<String> = lines.into_iter().filter(|l| !is_blank(l)).collect();
-            i.entries.extend(lines.iter().cloned());
+            i.received = i.received.saturating_add(lines.len() as u64);
+            match &mut i.pass_two {
+                PassTwo::Kept => i.entries.extend(lines.iter().cloned()),
+                PassTwo::Streamed(digests) => digests.extend(lines.iter().map(|l| line_digest(l))),
+            }
             i.index.observe_block(lines);
         }
     }
@@ -358,6 +401,10 @@ impl StagedVerification {
     pub fn verify_some(&mut self, max: usize) -> Result<(u64, u64), VerifyError> {
         self.start_pass_two()?;
         match &mut self.stage {
+            Stage::Verifying(s) if !s.digests.is_empty() => Err(VerifyError::Malformed {
+                what: "record",
+                reason: "a streaming verification reads pass 2 with verify_entries".into(),
+            }),
             Stage::Verifying(s) => {
                 let block: Vec<String> = s.entries.by_ref().take(max.max(1)).collect();
                 if !block.is_empty() {
@@ -373,10 +420,65 @@ impl StagedVerification {
         }
     }
 
+    /// Pass 2 of a streaming session ([`Self::new_streaming`]) over the next entry lines,
+    /// read again by the caller: the same non-blank lines as pass 1 received, in the same
+    /// order (blank lines are skipped). Returns `(verified so far, total entries)`. The
+    /// first call ends pass 1. A line whose SHA-256 is not the one pass 1 saw at its
+    /// index, or a line past the end, is an error (the source changed the record between
+    /// the two reads): nothing of it is verified.
+    pub fn verify_entries(&mut self, lines: Vec<String>) -> Result<(u64, u64), VerifyError> {
+        self.start_pass_two()?;
+        match &mut self.stage {
+            Stage::Verifying(s) => {
+                let block: Vec<String> = lines.into_iter().filter(|l| !is_blank(l)).collect();
+                if block.is_empty() {
+                    return Ok((s.done, s.total));
+                }
+                for (offset, line) in block.iter().enumerate() {
+                    let index = s.done.saturating_add(offset as u64);
+                    let seen = usize::try_from(index)
+                        .ok()
+                        .and_then(|i| s.digests.get(i))
+                        .ok_or_else(|| VerifyError::Malformed {
+                            what: "record",
+                            reason: format!(
+                                "pass 2 received entry {index}, but pass 1 saw only {} entries",
+                                s.total
+                            ),
+                        })?;
+                    if *seen != line_digest(line) {
+                        return Err(VerifyError::Malformed {
+                            what: "record",
+                            reason: format!(
+                                "entry {index} differs between the two reads of the record"
+                            ),
+                        });
+                    }
+                }
+                let n = block.len() as u64;
+                let upto = s.v.tree_size().saturating_add(n);
+                s.heads.feed(&mut s.v, upto)?;
+                s.v.push_lines(block);
+                s.done = s.done.saturating_add(n);
+                Ok((s.done, s.total))
+            }
+            Stage::Unusable(_) | Stage::Indexing(_) | Stage::Moving => Ok((0, 0)),
+        }
+    }
+
     /// The report: finishes pass 2 if needed.
     pub fn finish(mut self) -> Result<Report, VerifyError> {
         self.start_pass_two()?;
         match std::mem::replace(&mut self.stage, Stage::Moving) {
+            Stage::Verifying(s) if s.done < s.total && !s.digests.is_empty() => {
+                Err(VerifyError::Malformed {
+                    what: "record",
+                    reason: format!(
+                        "pass 2 received {} of the {} entries pass 1 saw",
+                        s.done, s.total
+                    ),
+                })
+            }
             Stage::Verifying(mut s) => {
                 loop {
                     let block: Vec<String> = s.entries.by_ref().take(BLOCK).collect();
@@ -409,7 +511,11 @@ impl StagedVerification {
             return Ok(());
         };
         let i = *i;
-        let total = i.entries.len() as u64;
+        let total = i.received;
+        let digests = match i.pass_two {
+            PassTwo::Kept => Vec::new(),
+            PassTwo::Streamed(d) => d,
+        };
         let mut v = Verifier::new(i.header, i.options, Some(i.index));
         v.record_checked(i.v1_time);
         v.charge(StepId::Tally, i.p1);
@@ -420,6 +526,7 @@ impl StagedVerification {
             v,
             heads,
             entries: i.entries.into_iter(),
+            digests,
             done: 0,
             total,
         }));

@@ -186,6 +186,13 @@ pub extern "C" fn vox_verify_run(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_run)
 }
 
+/// Pass 2 of a streaming verification (a page downloaded again): see
+/// [`crate::verify::verify_stream`].
+#[no_mangle]
+pub extern "C" fn vox_verify_stream(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::verify::verify_stream)
+}
+
 /// The report of the staged verification: see [`crate::verify::verify_finish`].
 #[no_mangle]
 pub extern "C" fn vox_verify_finish(ptr: usize, len: usize) -> usize {

@@ -20,7 +20,8 @@
 //!   [`make_credential`], [`verify_receipt`], and the verifier on a downloaded record
 //!   ([`verify`]): [`verify_record`] at once, or [`verify_begin`] /
 //!   [`verify_feed`] (per page) / [`verify_run`] (until done) / [`verify_finish`] for a
-//!   progress bar. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
+//!   progress bar, or, streaming (`"stream": true`), pass 2 through [`verify_stream`]
+//!   with the pages downloaded again instead of [`verify_run`]. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
 //!
 //! ## Why a seeded ChaCha20 and not `OsRng`
 //! `wasm32-unknown-unknown` has no operating system: `OsRng` there needs `getrandom`'s
@@ -63,7 +64,9 @@ pub use ffi::{
     vox_alloc, vox_audit_opening, vox_board_key, vox_check_election_key, vox_credential_public_key,
     vox_device_plan, vox_encrypt_ballot, vox_free, vox_make_credential, vox_propose_petition,
     vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish,
-    vox_verify_receipt, vox_verify_record, vox_verify_run, vox_version,
+    vox_verify_receipt, vox_verify_record, vox_verify_run, vox_verify_stream, vox_version,
 };
 pub use rng::{fill, seed, FillError};
-pub use verify::{verify_begin, verify_feed, verify_finish, verify_record, verify_run};
+pub use verify::{
+    verify_begin, verify_feed, verify_finish, verify_record, verify_run, verify_stream,
+};

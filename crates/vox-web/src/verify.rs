@@ -9,6 +9,12 @@
 //!   until it says `done` (pass 2, a few hundred entries per call so the page can
 //!   repaint in between), then [`verify_finish`] (the report). One session at a time;
 //!   `verify_begin` replaces any previous one.
+//! - A streaming session (`"stream": true` in [`verify_begin`]): pass 1 as above, but
+//!   the entry text is not kept (32 bytes of SHA-256 per entry instead); the caller
+//!   downloads the pages again and hands them to [`verify_stream`] for pass 2, which
+//!   refuses an entry that differs from the one pass 1 saw. The page's worker does this,
+//!   so that neither it nor the wasm holds the record's text
+//!   ([`vox_verifier::StagedVerification::new_streaming`]).
 //!
 //! ## Randomness
 //! Batch verification folds many proofs into one equation with random 128-bit weights;
@@ -42,6 +48,8 @@ struct Session {
     staged: StagedVerification,
     /// Entries received so far (to check the indices of API pages).
     received: u64,
+    /// Entries received by pass 2 of a streaming session (same purpose).
+    streamed: u64,
 }
 
 /// Entries per [`verify_run`] call when the request does not say.
@@ -118,6 +126,9 @@ struct BeginRequest {
     referendum_id: Option<String>,
     #[serde(default)]
     trust: TrustAnchors,
+    /// Pass 2 reads the entries again ([`verify_stream`]) instead of keeping them.
+    #[serde(default)]
+    stream: bool,
 }
 
 #[derive(Deserialize)]
@@ -158,6 +169,7 @@ fn start(
     tree_heads: &Value,
     referendum_id: Option<String>,
     trust: TrustAnchors,
+    stream: bool,
 ) -> Res<Session> {
     let seed = with_rng(|rng| {
         let mut s = [0u8; 32];
@@ -170,9 +182,15 @@ fn start(
         seed: Some(Seed(seed)),
         ..Options::default()
     };
+    let staged = if stream {
+        StagedVerification::new_streaming(&text_of(header), lines_of(tree_heads), options)
+    } else {
+        StagedVerification::new(&text_of(header), lines_of(tree_heads), options)
+    };
     Ok(Session {
-        staged: StagedVerification::new(&text_of(header), lines_of(tree_heads), options),
+        staged,
         received: 0,
+        streamed: 0,
     })
 }
 
@@ -198,14 +216,21 @@ pub fn verify_record(input: &str) -> String {
 
 fn record_inner(input: &str) -> Res<Value> {
     let req: RecordRequest = parse(input)?;
-    let mut s = start(&req.header, &req.tree_heads, req.referendum_id, req.trust)?;
+    let mut s = start(
+        &req.header,
+        &req.tree_heads,
+        req.referendum_id,
+        req.trust,
+        false,
+    )?;
     s.staged
         .add_entries(entry_lines(&req.entries, req.entries_jsonl.as_deref(), 0)?);
     report_json(s.staged)
 }
 
 /// Start a session: `{"header", "tree_heads", "referendum_id"?, "trust"?}` as in
-/// [`verify_record`]. Answer: `{"expected_entries": n}` (the header's tree size; 0 if
+/// [`verify_record`], and `"stream"?: true` for a streaming session (pass 2 through
+/// [`verify_stream`]). Answer: `{"expected_entries": n}` (the header's tree size; 0 if
 /// the header is unusable, in which case [`verify_finish`] reports V1 failed).
 pub fn verify_begin(input: &str) -> String {
     envelope(begin_inner(input))
@@ -213,7 +238,13 @@ pub fn verify_begin(input: &str) -> String {
 
 fn begin_inner(input: &str) -> Res<Value> {
     let req: BeginRequest = parse(input)?;
-    let s = start(&req.header, &req.tree_heads, req.referendum_id, req.trust)?;
+    let s = start(
+        &req.header,
+        &req.tree_heads,
+        req.referendum_id,
+        req.trust,
+        req.stream,
+    )?;
     let expected = s.staged.expected_entries();
     SESSION.with(|cell| *cell.borrow_mut() = Some(s));
     Ok(serde_json::json!({ "expected_entries": expected }))
@@ -258,6 +289,27 @@ fn run_inner(input: &str) -> Res<Value> {
         let (done, total) = s
             .staged
             .verify_some(req.max.unwrap_or(DEFAULT_RUN))
+            .map_err(|e| format!("cannot read the record: {e}"))?;
+        Ok(serde_json::json!({ "verified": done, "total": total, "done": done >= total }))
+    })
+}
+
+/// Pass 2 of a streaming session over the next page, downloaded again: `{"entries": …}`
+/// or `{"entries_jsonl": text}`, the same entries as pass 1 in log order. Answer:
+/// `{"verified": n, "total": n, "done": bool}`. The first call ends pass 1; an entry
+/// that differs from the one pass 1 saw is an error.
+pub fn verify_stream(input: &str) -> String {
+    envelope(stream_inner(input))
+}
+
+fn stream_inner(input: &str) -> Res<Value> {
+    let req: FeedRequest = parse(input)?;
+    with_session(|s| {
+        let lines = entry_lines(&req.entries, req.entries_jsonl.as_deref(), s.streamed)?;
+        s.streamed = s.streamed.saturating_add(lines.len() as u64);
+        let (done, total) = s
+            .staged
+            .verify_entries(lines)
             .map_err(|e| format!("cannot read the record: {e}"))?;
         Ok(serde_json::json!({ "verified": done, "total": total, "done": done >= total }))
     })

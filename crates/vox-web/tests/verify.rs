@@ -134,6 +134,87 @@ fn staged_session_with_progress_passes_and_reports_progress() {
     assert!(vox_web::verify_finish("{}").contains("no verification in progress"));
 }
 
+/// The record's entries as API pages of `size` (`{"index", "entry"}` items).
+fn api_pages(rec: &SynthRecord, size: usize) -> Vec<String> {
+    rec.entries
+        .chunks(size)
+        .enumerate()
+        .map(|(p, page)| {
+            let items: Vec<Value> = page
+                .iter()
+                .enumerate()
+                .map(|(i, e)| json!({"index": p * size + i, "entry": e}))
+                .collect();
+            json!({ "entries": items }).to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn streaming_session_reads_the_record_twice_and_passes() {
+    seed();
+    let rec = &base().record;
+    ok(&vox_web::verify_begin(
+        &json!({"header": rec.header, "tree_heads": rec.heads, "referendum_id": "r1", "stream": true})
+            .to_string(),
+    ));
+    let pages = api_pages(rec, 10);
+    for page in &pages {
+        ok(&vox_web::verify_feed(page));
+    }
+    let mut last = Value::Null;
+    for page in &pages {
+        seed();
+        last = ok(&vox_web::verify_stream(page));
+        assert_eq!(last["total"], rec.entries.len());
+    }
+    assert_eq!(last["verified"], rec.entries.len());
+    assert_eq!(last["done"], true);
+    // Pass 2 of a streaming session only takes the pages again.
+    let run = vox_web::verify_run("{}");
+    assert!(run.contains("verify_entries"), "{run}");
+    assert_all_pass(&ok(&vox_web::verify_finish("{}")));
+}
+
+#[test]
+fn streaming_session_refuses_a_record_that_changed_between_the_reads() {
+    seed();
+    let h = base();
+    let rec = &h.record;
+    // The second read shows another (re-signed, so otherwise valid-looking) entry 3.
+    let mut other = rec.clone();
+    other.entries[3].timestamp_ms += 1;
+    other.resign(&h.board_key, &[]);
+    ok(&vox_web::verify_begin(
+        &json!({"header": rec.header, "tree_heads": rec.heads, "stream": true}).to_string(),
+    ));
+    for page in api_pages(rec, 10) {
+        ok(&vox_web::verify_feed(&page));
+    }
+    let pages = api_pages(&other, 10);
+    let out = vox_web::verify_stream(&pages[0]);
+    assert!(
+        out.contains("entry 3 differs between the two reads"),
+        "{out}"
+    );
+}
+
+#[test]
+fn streaming_session_with_pages_missing_in_pass_two_has_no_report() {
+    seed();
+    let rec = &base().record;
+    ok(&vox_web::verify_begin(
+        &json!({"header": rec.header, "tree_heads": rec.heads, "stream": true}).to_string(),
+    ));
+    let pages = api_pages(rec, 10);
+    for page in &pages {
+        ok(&vox_web::verify_feed(page));
+    }
+    ok(&vox_web::verify_stream(&pages[0]));
+    let out = vox_web::verify_finish("{}");
+    assert!(out.contains("pass 2 received 10 of the"), "{out}");
+}
+
 #[test]
 fn a_page_out_of_order_is_an_error() {
     seed();
