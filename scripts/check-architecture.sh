@@ -22,5 +22,14 @@ for crate in vox-crypto vox-protocol; do
     fi
   done
 done
+# The browser's wasm carries no wasm-bindgen glue (getrandom goes through vox-web's
+# custom backend, issue 15 §4): no crate of its wasm32 graph is wasm-bindgen or js-sys.
+deps=$(cargo tree -p vox-web --target wasm32-unknown-unknown -e normal --prefix none --locked 2>/dev/null | awk '{print $1}' | sort -u)
+for banned in wasm-bindgen js-sys web-sys; do
+  if grep -qx "$banned" <<<"$deps"; then
+    echo "architecture: vox-web must not pull $banned into the wasm build" >&2
+    fail=1
+  fi
+done
 [ "$fail" = 0 ] && echo "architecture invariants hold"
 exit "$fail"

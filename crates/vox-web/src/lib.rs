@@ -5,7 +5,11 @@
 //! JSON-in / JSON-out ABI over linear memory (no wasm-bindgen), plus the static pages in
 //! `static/` that drive it.
 //!
-//! ## ABI (what `static/js/vox.js` calls)
+//! ## ABI (what `static/js/vox-worker.js` calls)
+//! The pages never call the wasm on their main thread: `static/js/vox.js` posts each
+//! request to a Web Worker (`static/js/vox-worker.js`), which owns the instance, so that
+//! proving a ballot or verifying a record never blocks the page (issue 15 §4).
+//!
 //! - `vox_alloc(len) -> ptr`: a zeroed buffer of `len` bytes the page writes JSON into.
 //! - `vox_free(ptr, len)`: release a buffer (inputs and results alike).
 //! - `vox_seed(ptr, len) -> 0 | -1`: mix 32+ bytes from `crypto.getRandomValues` into

@@ -82,14 +82,10 @@
   }
 
   // ---- Verify in this browser: the vox-verifier (wasm) on the public record ----
-  // Downloads the header, the tree heads and the entries (pages of ≤ 1000), feeding each
-  // page to the verifier's pass 1 as it arrives; then pass 2 a few hundred entries per
-  // call, repainting the progress bar in between. Entry pages go to the wasm as the
-  // server's text, unparsed, so no number is rounded by JavaScript.
-  const PAGE = 1000;
-  const RUN = 200;
+  // The worker (js/vox-worker.js) downloads the header, the tree heads and the entries
+  // (pages of ≤ 1000) and verifies them off the main thread; this page only shows its
+  // progress and the report, and stays responsive meanwhile.
   let lastReport = null;
-  const tick = () => new Promise((r) => setTimeout(r, 0));
 
   let lastProgress = null;
   function setProgress(phase, n, total, offset) {
@@ -99,26 +95,6 @@
     const bar = $('verify-progress');
     bar.max = Math.max(1, 2 * total);
     bar.value = offset + n;
-  }
-
-  async function fetchText(path) {
-    const resp = await fetch('/api/v1' + path);
-    const text = await resp.text();
-    if (!resp.ok) throw new Error(path + ': HTTP ' + resp.status + ' ' + text.slice(0, 200));
-    return text;
-  }
-
-  async function treeHeads(upto) {
-    let all = await api('/board/tree-heads?since=0');
-    for (;;) {
-      const last = all.length ? all[all.length - 1].tree_size : null;
-      if (last === null || last >= upto) break;
-      const fresh = (await api('/board/tree-heads?since=' + (last + 1))).filter((h) => h.tree_size > last);
-      if (!fresh.length) break;
-      all = all.concat(fresh);
-    }
-    // The board may have grown since the header was read: keep the heads it covers.
-    return all.filter((h) => h.tree_size <= upto);
   }
 
   // The verifier's report in the page's language. What vox-verifier reports as
@@ -184,25 +160,8 @@
     $('verify-steps').hidden = true;
     Vox.status('verify-status', t('verify.running'), '');
     try {
-      const header = await api('/record?referendum=' + encodeURIComponent(id));
-      const total = header.tree_size;
-      setProgress('verify.phase_download', 0, total, 0);
-      const heads = await treeHeads(total);
-      await Vox.call('verify_begin', { header, tree_heads: heads, referendum_id: id });
-      for (let start = 0; start < total; start += PAGE) {
-        const end = Math.min(total, start + PAGE);
-        const page = await fetchText('/board/entries?start=' + start + '&end=' + end);
-        const fed = await Vox.call('verify_feed', '{"entries":' + page + '}');
-        setProgress('verify.phase_download', fed.received, total, 0);
-        if (fed.received !== end) throw new Error('entries: expected ' + end + ', got ' + fed.received);
-      }
-      for (;;) {
-        const p = await Vox.call('verify_run', { max: RUN });
-        setProgress('verify.phase_verify', p.verified, total, total);
-        if (p.done) break;
-        await tick();
-      }
-      renderReport(await Vox.call('verify_finish', {}));
+      const report = await Vox.verifyRecord(id, (p) => setProgress(p.phase, p.n, p.total, p.offset));
+      renderReport(report);
       $('verify-progress').value = $('verify-progress').max;
     } catch (e) {
       Vox.status('verify-status', t('verify.error') + ' ' + e.message, 'error');

@@ -3,69 +3,71 @@
 'use strict';
 
 const Vox = (() => {
-  // ---- wasm (plain extern "C" exports, JSON over linear memory) ----
-  let wasm = null;
-  let loading = null;
+  // ---- wasm, in a Web Worker (js/vox-worker.js) ----
+  // The crypto runs off the main thread, so that proving a ballot or verifying a record
+  // never freezes the page; this side only posts requests and awaits the answers.
+  let worker = null;
+  let ready = null;
+  let nextId = 1;
+  const pending = new Map();
+  // Milliseconds the worker spent on the last answer of each call (`Vox.timings.encrypt_ballot`…),
+  // for the timings the browser test records.
+  const timings = {};
 
-  async function load() {
-    if (wasm) return wasm;
-    if (!loading) {
-      loading = (async () => {
-        const resp = await fetch('vox_web.wasm');
-        if (!resp.ok) throw new Error('vox_web.wasm: HTTP ' + resp.status);
-        const module = await WebAssembly.compile(await resp.arrayBuffer());
-        // Any import the module declares (none are expected) is a stub that fails loudly.
-        const imports = {};
-        for (const imp of WebAssembly.Module.imports(module)) {
-          imports[imp.module] = imports[imp.module] || {};
-          imports[imp.module][imp.name] = () => { throw new Error('wasm import ' + imp.module + '.' + imp.name + ' is not provided'); };
-        }
-        const instance = await WebAssembly.instantiate(module, imports);
-        wasm = instance.exports;
-        loading = null;
-        return wasm;
-      })();
-      loading.catch(() => { loading = null; });
+  function startWorker() {
+    const w = new Worker('js/vox-worker.js');
+    w.onmessage = (ev) => {
+      const m = ev.data;
+      const p = pending.get(m.id);
+      if (!p) return;
+      if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
+      pending.delete(m.id);
+      if (m.error !== undefined) p.reject(m.vox ? new VoxError(m.error) : new Error(m.error));
+      else { if (p.name) timings[p.name] = m.ms; p.resolve(m.ok); }
+    };
+    // The worker script failed to load or threw at the top level: every request fails,
+    // and the next one starts a new worker.
+    w.onerror = (ev) => {
+      ev.preventDefault();
+      const err = new Error('vox-worker: ' + (ev.message || 'failed to start'));
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+      if (worker === w) { worker = null; ready = null; }
+      w.terminate();
+    };
+    return w;
+  }
+
+  function post(message, name, onProgress) {
+    if (!worker) worker = startWorker();
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject, name, onProgress });
+      worker.postMessage(Object.assign({ id }, message));
+    });
+  }
+
+  // Resolves once the worker has compiled and instantiated the wasm.
+  function load() {
+    if (!ready) {
+      ready = post({ op: 'load' });
+      ready.catch(() => { ready = null; });
     }
-    return loading;
-  }
-
-  function writeBytes(w, bytes) {
-    const ptr = w.vox_alloc(bytes.length);
-    if (!ptr) throw new Error('wasm: out of memory');
-    new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
-    return ptr;
-  }
-
-  // Fresh browser randomness into the wasm ChaCha20 generator before every call.
-  function seed(w) {
-    const bytes = new Uint8Array(32);
-    crypto.getRandomValues(bytes);
-    const ptr = writeBytes(w, bytes);
-    const rc = w.vox_seed(ptr, bytes.length);
-    w.vox_free(ptr, bytes.length);
-    if (rc !== 0) throw new Error('wasm: seeding failed');
+    return ready;
   }
 
   async function call(name, request) {
-    const w = await load();
+    await load();
     // A string is sent as is (JSON text the page did not parse, e.g. raw API pages).
-    const input = new TextEncoder().encode(typeof request === 'string' ? request : JSON.stringify(request));
-    try {
-      seed(w);
-      const ptr = writeBytes(w, input);
-      const out = w['vox_' + name](ptr, input.length);
-      w.vox_free(ptr, input.length);
-      const len = new DataView(w.memory.buffer).getUint32(out, true);
-      const json = new TextDecoder().decode(new Uint8Array(w.memory.buffer, out + 4, len));
-      w.vox_free(out, len + 4);
-      const answer = JSON.parse(json);
-      if (answer.error !== undefined) throw new VoxError(answer.error);
-      return answer.ok;
-    } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError) wasm = null; // trapped: start afresh next time
-      throw e;
-    }
+    const input = typeof request === 'string' ? request : JSON.stringify(request);
+    return post({ op: 'call', name, input }, name);
+  }
+
+  // The in-browser verifier on this origin's record of `referendumId`, downloaded and
+  // checked in the worker; `onProgress({phase, n, total, offset})` as it goes. The report.
+  async function verifyRecord(referendumId, onProgress) {
+    await load();
+    return post({ op: 'verify', referendum_id: referendumId }, 'verify_record', onProgress);
   }
 
   class VoxError extends Error {}
@@ -278,5 +280,5 @@ const Vox = (() => {
     await setLang(pickLang());
   }
 
-  return { load, call, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+  return { load, call, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
 })();

@@ -1,0 +1,164 @@
+// vox browser client: the Web Worker that runs the wasm crypto off the page's main
+// thread (issue 15 §4). Proving a ballot or verifying a record takes from tens of
+// milliseconds to seconds; on the main thread that froze the page (no repaint, no input)
+// for that long. Here it only delays the answer: vox.js posts a request and awaits it.
+//
+// Messages from the page (vox.js):
+//   {id, op: 'load'}                              → {id, ok: true} once the wasm is ready
+//   {id, op: 'call', name, input}                 → {id, ok: answer, ms} | {id, error, vox}
+//       name: a `vox_<name>` export; input: the JSON text of its request.
+//   {id, op: 'verify', referendum_id}             → {id, progress: {phase, n, total, offset}}…
+//       then {id, ok: report, ms} | {id, error, vox}
+//       The worker downloads the record itself from /api/v1 (same origin), page by page,
+//       and hands each page to the wasm verifier as the server's text, unparsed (no number
+//       is rounded by JavaScript), and keeps none: pass 1 indexes a page and drops it,
+//       pass 2 downloads the pages again (vox_verify_stream). Only the progress and the
+//       report return to the page.
+// `vox: true` marks an error the wasm reported ({"error": …}); other errors are thrown
+// exceptions (network, HTTP, a trap). After a trap the instance is dropped and the next
+// request instantiates the module afresh.
+'use strict';
+
+let wasm = null;
+let loading = null;
+
+function load() {
+  if (wasm) return Promise.resolve(wasm);
+  if (!loading) {
+    loading = (async () => {
+      const resp = await fetch(new URL('../vox_web.wasm', self.location.href));
+      if (!resp.ok) throw new Error('vox_web.wasm: HTTP ' + resp.status);
+      const module = await WebAssembly.compile(await resp.arrayBuffer());
+      // Any import the module declares (none are expected: no wasm-bindgen) is a stub
+      // that fails loudly.
+      const imports = {};
+      for (const imp of WebAssembly.Module.imports(module)) {
+        imports[imp.module] = imports[imp.module] || {};
+        imports[imp.module][imp.name] = () => { throw new Error('wasm import ' + imp.module + '.' + imp.name + ' is not provided'); };
+      }
+      const instance = await WebAssembly.instantiate(module, imports);
+      wasm = instance.exports;
+      loading = null;
+      return wasm;
+    })();
+    loading.catch(() => { loading = null; });
+  }
+  return loading;
+}
+
+class VoxError extends Error {}
+
+function writeBytes(w, bytes) {
+  const ptr = w.vox_alloc(bytes.length);
+  if (!ptr) throw new Error('wasm: out of memory');
+  new Uint8Array(w.memory.buffer, ptr, bytes.length).set(bytes);
+  return ptr;
+}
+
+// Fresh browser randomness into the wasm ChaCha20 generator before every call.
+function seed(w) {
+  const bytes = new Uint8Array(32);
+  crypto.getRandomValues(bytes);
+  const ptr = writeBytes(w, bytes);
+  const rc = w.vox_seed(ptr, bytes.length);
+  w.vox_free(ptr, bytes.length);
+  if (rc !== 0) throw new Error('wasm: seeding failed');
+}
+
+// One call of a `vox_<name>` export with the JSON text `input`: its `ok` value, or a
+// VoxError with its `error`.
+function call(w, name, input) {
+  const f = w['vox_' + name];
+  if (typeof f !== 'function') throw new Error('wasm: no export vox_' + name);
+  const bytes = new TextEncoder().encode(input);
+  try {
+    seed(w);
+    const ptr = writeBytes(w, bytes);
+    const out = f(ptr, bytes.length);
+    w.vox_free(ptr, bytes.length);
+    const len = new DataView(w.memory.buffer).getUint32(out, true);
+    const json = new TextDecoder().decode(new Uint8Array(w.memory.buffer, out + 4, len));
+    w.vox_free(out, len + 4);
+    const answer = JSON.parse(json);
+    if (answer.error !== undefined) throw new VoxError(answer.error);
+    return answer.ok;
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) wasm = null; // trapped: start afresh next time
+    throw e;
+  }
+}
+
+// ---- the record, downloaded page by page (same API as vox-verify --server) ----
+const PAGE = 1000;
+
+async function fetchText(path) {
+  const resp = await fetch('/api/v1' + path);
+  const text = await resp.text();
+  if (!resp.ok) throw new Error(path + ': HTTP ' + resp.status + ' ' + text.slice(0, 200));
+  return text;
+}
+
+async function fetchJson(path) {
+  return JSON.parse(await fetchText(path));
+}
+
+async function treeHeads(upto) {
+  let all = await fetchJson('/board/tree-heads?since=0');
+  for (;;) {
+    const last = all.length ? all[all.length - 1].tree_size : null;
+    if (last === null || last >= upto) break;
+    const fresh = (await fetchJson('/board/tree-heads?since=' + (last + 1))).filter((h) => h.tree_size > last);
+    if (!fresh.length) break;
+    all = all.concat(fresh);
+  }
+  // The board may have grown since the header was read: keep the heads it covers.
+  return all.filter((h) => h.tree_size <= upto);
+}
+
+async function verifyRecord(id, referendumId) {
+  const progress = (phase, n, total, offset) => self.postMessage({ id, progress: { phase, n, total, offset } });
+  const w = await load();
+  const header = await fetchJson('/record?referendum=' + encodeURIComponent(referendumId));
+  const total = header.tree_size;
+  progress('verify.phase_download', 0, total, 0);
+  const heads = await treeHeads(total);
+  // A streaming session: pass 1 indexes each page and drops it (the wasm keeps 32 bytes
+  // of SHA-256 per entry); pass 2 downloads the pages again and refuses an entry that
+  // differs. Neither this worker nor the wasm ever holds the record's text.
+  call(w, 'verify_begin', JSON.stringify({ header, tree_heads: heads, referendum_id: referendumId, stream: true }));
+  const pagePath = (start) => '/board/entries?start=' + start + '&end=' + Math.min(total, start + PAGE);
+  for (let start = 0; start < total; start += PAGE) {
+    const end = Math.min(total, start + PAGE);
+    const fed = call(w, 'verify_feed', '{"entries":' + await fetchText(pagePath(start)) + '}');
+    progress('verify.phase_download', fed.received, total, 0);
+    if (fed.received !== end) throw new Error('entries: expected ' + end + ', got ' + fed.received);
+  }
+  for (let start = 0; start < total; start += PAGE) {
+    const end = Math.min(total, start + PAGE);
+    const p = call(w, 'verify_stream', '{"entries":' + await fetchText(pagePath(start)) + '}');
+    progress('verify.phase_verify', p.verified, total, total);
+    if (p.verified !== end) throw new Error('entries: expected ' + end + ', got ' + p.verified);
+  }
+  return call(w, 'verify_finish', '{}');
+}
+
+self.onmessage = async (ev) => {
+  const { id, op } = ev.data;
+  const started = performance.now();
+  try {
+    let ok;
+    if (op === 'load') {
+      await load();
+      ok = true;
+    } else if (op === 'call') {
+      ok = call(await load(), ev.data.name, ev.data.input);
+    } else if (op === 'verify') {
+      ok = await verifyRecord(id, ev.data.referendum_id);
+    } else {
+      throw new Error('vox-worker: unknown request ' + op);
+    }
+    self.postMessage({ id, ok, ms: performance.now() - started });
+  } catch (e) {
+    self.postMessage({ id, error: String(e && e.message !== undefined ? e.message : e), vox: e instanceof VoxError });
+  }
+};
