@@ -27,7 +27,7 @@ const header = fs.readFileSync(path.join(recordDir, 'record.json'), 'utf8');
 const lines = (file) => fs.readFileSync(path.join(recordDir, file), 'utf8').split('\n').filter((l) => l.trim());
 const heads = lines('tree-heads.jsonl');
 const entries = lines('entries.jsonl');
-const headSizes = heads.map((h) => JSON.parse(h).head.tree_size);
+const headSizes = heads.map((h) => JSON.parse(h).tree_size);
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.wasm': 'application/wasm' };
 
 const server = http.createServer((req, res) => {
