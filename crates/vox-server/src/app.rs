@@ -14,7 +14,7 @@ use crate::extract::{Idem, JsonResponse};
 use crate::limiter::RateLimiter;
 use crate::metrics::{BatchSizes, HttpMetrics, Metrics};
 use crate::state::Derived;
-use crate::writer::PendingBallot;
+use crate::writer::PendingWrite;
 
 /// Everything handlers share.
 #[derive(Debug)]
@@ -23,8 +23,8 @@ pub struct Inner {
     pub board: Arc<Board>,
     /// Configuration.
     pub config: ServerConfig,
-    /// Queue of verified ballots for the group-commit writer.
-    pub writer: mpsc::Sender<PendingBallot>,
+    /// Queue of checked ballots, signatures and audits for the group-commit writer.
+    pub writer: mpsc::Sender<PendingWrite>,
     /// Per-address limiter.
     pub address_limiter: Option<RateLimiter<IpAddr>>,
     /// Per-credential limiter.

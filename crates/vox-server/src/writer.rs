@@ -1,17 +1,24 @@
-//! Group commit of ballots.
+//! Group commit of ballots, petition signatures and Benaloh audits.
 //!
-//! Handlers verify ballot proofs in parallel, outside any lock or transaction, and queue
-//! the verified ballots here. One writer task per process takes every ballot waiting
-//! (up to `max_ballot_batch`) into one transaction: lock the board, re-check what may
-//! have changed (state and window of the referendum, the credential's standing at the
-//! ballot's leaf, ballots already cast or audited, that the ballot extends its
-//! credential's latest one, Idempotency-Keys), append one entry
-//! per ballot, sign one tree head, build and sign a receipt per ballot, upsert
-//! `latest_ballot` (last ballot per credential counts) and commit. Each request gets its
-//! receipt only after its own commit; a slow fsync makes the next batch bigger rather
-//! than making every ballot wait for its own.
+//! Handlers check everything that needs no board lock (ballot proofs, signatures,
+//! audit openings) in parallel, outside any lock or transaction, and queue the checked
+//! writes here. One writer task per process takes every write waiting (up to
+//! `max_ballot_batch`, whatever their kinds) into one transaction: lock the board,
+//! re-check what may have changed (state and window of the referendum, the credential's
+//! standing at the item's leaf, ballots already cast or audited, that a ballot extends
+//! its credential's latest one, the petition's rules on a working copy of its tracker,
+//! Idempotency-Keys), append one entry per accepted item (plus the threshold entries a
+//! signature makes its petition cross), sign one tree head, build and sign the answers
+//! (receipts, inclusion proofs), write the side tables and commit. Each request gets its
+//! answer only after its own commit; a slow fsync makes the next batch bigger rather
+//! than making every write wait for its own.
+//!
+//! Before, every signature and audit was its own durable commit, so at a realistic mix
+//! the signatures, not the ballots, filled the board's commit rate. A rejected item
+//! stages nothing (decisions are made in memory before anything is written), so it
+//! never fails the others; only a database or internal error fails the whole batch.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,48 +27,90 @@ use axum::http::StatusCode;
 use sqlx::Row;
 use tokio::sync::{mpsc, oneshot, watch};
 use vox_crypto::Hash32;
-use vox_protocol::ballot::Ballot;
+use vox_protocol::api::{AuditPosted, SignatureAccepted};
+use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::{unsigned, Payload, Receipt};
 use vox_protocol::encoding::human_code;
+use vox_protocol::petition::{PetitionSignature, PetitionTracker};
 
-use crate::board::{insert_rows, to_i64, Board, Val};
+use crate::board::{insert_rows, to_i64, to_u64, Board, Val, WriteTx};
 use crate::error::AppError;
 use crate::extract::{Idem, JsonResponse};
 use crate::metrics::{BatchSizes, Metrics};
 
-/// A verified ballot waiting for its transaction.
+/// A checked write waiting for its transaction.
 #[derive(Debug)]
-pub struct PendingBallot {
-    /// The ballot (structure and proofs checked).
-    pub ballot: Ballot,
-    /// Its hash.
-    pub hash: Hash32,
-    /// Every (a, b) in tally order, 64 bytes each.
-    pub ciphertexts: Vec<u8>,
+pub enum Job {
+    /// A ballot (structure and proofs checked).
+    Ballot {
+        /// The ballot.
+        ballot: Box<Ballot>,
+        /// Its hash.
+        hash: Hash32,
+        /// Every (a, b) in tally order, 64 bytes each.
+        ciphertexts: Vec<u8>,
+    },
+    /// A petition signature or withdrawal (its credential signature checked).
+    Signature {
+        /// The signature.
+        signature: Box<PetitionSignature>,
+    },
+    /// A Benaloh-audited ballot (its opening and the credential's signature checked).
+    Audit {
+        /// The opened ballot.
+        audited: Box<AuditedBallot>,
+        /// The ballot's hash.
+        hash: Hash32,
+    },
+}
+
+/// A checked write and where its answer goes.
+#[derive(Debug)]
+pub struct PendingWrite {
+    /// What to append.
+    pub job: Job,
     /// Idempotency-Key context.
     pub idem: Option<Idem>,
     /// Where the answer goes.
     pub reply: oneshot::Sender<Result<JsonResponse, AppError>>,
 }
 
+impl PendingWrite {
+    /// Queue `job` on `writer` and wait for its answer (sent after its commit).
+    pub async fn submit(
+        writer: &mpsc::Sender<PendingWrite>,
+        job: Job,
+        idem: Option<Idem>,
+    ) -> Result<JsonResponse, AppError> {
+        let (reply, answer) = oneshot::channel();
+        writer
+            .send(PendingWrite { job, idem, reply })
+            .await
+            .map_err(|_| AppError::unavailable("the writer is not running"))?;
+        answer
+            .await
+            .map_err(|_| AppError::unavailable("the writer stopped"))?
+    }
+}
+
 /// What the writer works with: the board and the counters it feeds, nothing of the HTTP
-/// layer (the handlers sit above the writer and hand it verified ballots).
+/// layer (the handlers sit above the writer and hand it checked writes).
 #[derive(Debug, Clone)]
 pub struct WriterEnv {
     /// The board.
     pub board: Arc<Board>,
     /// Ballots accepted, batches, time committing.
     pub metrics: Arc<Metrics>,
-    /// Ballots per transaction.
+    /// Writes (of every kind) per transaction.
     pub batch_sizes: Arc<BatchSizes>,
-    /// Most ballots per transaction.
+    /// Most writes per transaction.
     pub max_batch: usize,
 }
 
-/// Run the writer until `shutdown` flips; ballots still queued then get 503.
+/// Run the writer until `shutdown` flips; writes still queued then get 503.
 pub async fn run(
     inner: WriterEnv,
-    mut rx: mpsc::Receiver<PendingBallot>,
+    mut rx: mpsc::Receiver<PendingWrite>,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let max = inner.max_batch.max(1);
@@ -90,24 +139,50 @@ pub async fn run(
     }
 }
 
+/// What became of one item of a batch.
 enum Decision {
     /// Answered without appending.
     Done(Result<JsonResponse, AppError>),
     /// Same as item `j` (a duplicate in this batch); `repost` answers 200.
     SameAs { j: usize, repost: bool },
-    /// Appended (its receipt is in `receipts`).
-    Accept,
+    /// Appended; its answer is built once the batch's tree head is signed.
+    Accept(Accepted),
 }
 
-async fn commit_batch(inner: &WriterEnv, batch: Vec<PendingBallot>) {
+/// An appended item, with what its answer needs.
+enum Accepted {
+    Ballot {
+        leaf: u64,
+        hash: Hash32,
+        referendum_id: String,
+        credential: [u8; 32],
+        ciphertexts: Vec<u8>,
+    },
+    Signature {
+        leaf: u64,
+        count: u64,
+    },
+    Audit {
+        leaf: u64,
+        hash: Hash32,
+        referendum_id: String,
+    },
+}
+
+async fn commit_batch(inner: &WriterEnv, batch: Vec<PendingWrite>) {
     let t0 = Instant::now();
     let mut replies = Vec::with_capacity(batch.len());
     let mut work = Vec::with_capacity(batch.len());
     for p in batch {
         replies.push(p.reply);
-        work.push((p.ballot, p.hash, p.ciphertexts, p.idem));
+        work.push((p.job, p.idem));
     }
     let n = work.len();
+    // The ballot metrics keep their meaning (ballots per transaction that holds any).
+    let ballots = work
+        .iter()
+        .filter(|(job, _)| matches!(job, Job::Ballot { .. }))
+        .count();
     match try_commit(inner, work).await {
         Ok((answers, accepted)) => {
             inner
@@ -124,14 +199,21 @@ async fn commit_batch(inner: &WriterEnv, batch: Vec<PendingBallot>) {
             }
         }
     }
-    inner.metrics.ballot_batches.fetch_add(1, Ordering::Relaxed);
-    inner.batch_sizes.observe(n);
     let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    inner
-        .metrics
-        .commit_nanos
-        .fetch_add(nanos, Ordering::Relaxed);
-    tracing::debug!(ballots = n, micros = nanos / 1000, "ballot batch committed");
+    if ballots > 0 {
+        inner.metrics.ballot_batches.fetch_add(1, Ordering::Relaxed);
+        inner.batch_sizes.observe(ballots);
+        inner
+            .metrics
+            .commit_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
+    }
+    tracing::debug!(
+        writes = n,
+        ballots,
+        micros = nanos / 1000,
+        "write batch committed"
+    );
 }
 
 /// 409 `ballot-not-latest`: the ballot does not extend its credential's latest ballot.
@@ -161,28 +243,20 @@ fn placeholders(n: usize) -> String {
         .join(", ")
 }
 
-type Work = (Ballot, Hash32, Vec<u8>, Option<Idem>);
+type Work = (Job, Option<Idem>);
 
-async fn try_commit(
-    inner: &WriterEnv,
-    work: Vec<Work>,
-) -> Result<(Vec<Result<JsonResponse, AppError>>, u64), AppError> {
-    let board = &inner.board;
-    let mut w = board.begin().await?;
+/// What the database says about the ballots a batch casts or audits.
+#[derive(Default)]
+struct Known {
+    /// Cast ballots, with their stored receipts.
+    cast: HashMap<Vec<u8>, String>,
+    /// Audited ballots, with their leaf.
+    audited: HashMap<Vec<u8>, u64>,
+}
 
-    // What the database already knows about these ballots and keys.
-    let mut stored_keys = HashMap::new();
-    for (_, _, _, idem) in &work {
-        if let Some(i) = idem {
-            if let Some(s) = w.idempotency_lookup(&i.key).await? {
-                stored_keys.insert(i.key.clone(), s);
-            }
-        }
-    }
-    let hashes: Vec<Vec<u8>> = work.iter().map(|(_, h, _, _)| h.0.to_vec()).collect();
-    let mut existing: HashMap<Vec<u8>, String> = HashMap::new();
-    let mut audited: HashSet<Vec<u8>> = HashSet::new();
-    // One round trip: cast ballots (with their receipts) and audited ones.
+/// One round trip per 400 hashes: cast ballots (with their receipts) and audited ones.
+async fn known_ballots(w: &mut WriteTx, hashes: &[Vec<u8>]) -> Result<Known, AppError> {
+    let mut known = Known::default();
     for chunk in hashes.chunks(400) {
         let n = chunk.len();
         let cast_ph = placeholders(n);
@@ -191,8 +265,8 @@ async fn try_commit(
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
-            "SELECT ballot_hash, receipt FROM ballots WHERE ballot_hash IN ({cast_ph}) \
-             UNION ALL SELECT ballot_hash, NULL FROM audited_ballots WHERE ballot_hash IN ({audited_ph})"
+            "SELECT ballot_hash, receipt, seq FROM ballots WHERE ballot_hash IN ({cast_ph}) \
+             UNION ALL SELECT ballot_hash, NULL, seq FROM audited_ballots WHERE ballot_hash IN ({audited_ph})"
         );
         let mut q = sqlx::query(&sql);
         for h in chunk.iter().chain(chunk.iter()) {
@@ -202,25 +276,33 @@ async fn try_commit(
             let hash: Vec<u8> = r.try_get(0)?;
             match r.try_get::<Option<String>, _>(1)? {
                 Some(receipt) => {
-                    existing.insert(hash, receipt);
+                    known.cast.insert(hash, receipt);
                 }
                 None => {
-                    audited.insert(hash);
+                    known.audited.insert(hash, to_u64(r.try_get::<i64, _>(2)?));
                 }
             }
         }
     }
+    Ok(known)
+}
 
-    // The latest ballot of each credential in the batch: a ballot must extend it (its
-    // signed `previous`, 04 §4.3, 10 V10.6), so no one can post an older ballot after a
-    // newer one. Read under the board lock, so another process cannot move it meanwhile.
-    let mut latest_before: HashMap<(String, [u8; 32]), Hash32> = HashMap::new();
+/// The latest ballot of each credential casting in the batch: a ballot must extend it
+/// (its signed `previous`, 04 §4.3, 10 V10.6), so no one can post an older ballot after
+/// a newer one. Read under the board lock, so another process cannot move it meanwhile.
+async fn latest_ballots(
+    w: &mut WriteTx,
+    work: &[Work],
+) -> Result<HashMap<(String, [u8; 32]), Hash32>, AppError> {
+    let mut latest = HashMap::new();
     let mut by_referendum: HashMap<&str, Vec<Vec<u8>>> = HashMap::new();
-    for (ballot, _, _, _) in &work {
-        by_referendum
-            .entry(ballot.referendum_id.as_str())
-            .or_default()
-            .push(ballot.credential.to_bytes().to_vec());
+    for (job, _) in work {
+        if let Job::Ballot { ballot, .. } = job {
+            by_referendum
+                .entry(ballot.referendum_id.as_str())
+                .or_default()
+                .push(ballot.credential.to_bytes().to_vec());
+        }
     }
     for (rid, creds) in by_referendum {
         for chunk in creds.chunks(400) {
@@ -243,127 +325,266 @@ async fn try_commit(
                 else {
                     return Err(AppError::internal("a stored latest ballot is malformed"));
                 };
-                latest_before.insert((rid.to_owned(), cred), Hash32(hash));
+                latest.insert((rid.to_owned(), cred), Hash32(hash));
             }
         }
     }
+    Ok(latest)
+}
 
-    // Decide each ballot against the caught-up state, and stage the accepted ones.
+async fn try_commit(
+    inner: &WriterEnv,
+    work: Vec<Work>,
+) -> Result<(Vec<Result<JsonResponse, AppError>>, u64), AppError> {
+    let board = &inner.board;
+    let mut w = board.begin().await?;
+
+    // What the database already knows about these keys and ballots.
+    let mut stored_keys = HashMap::new();
+    for (_, idem) in &work {
+        if let Some(i) = idem {
+            if let Some(s) = w.idempotency_lookup(&i.key).await? {
+                stored_keys.insert(i.key.clone(), s);
+            }
+        }
+    }
+    let hashes: Vec<Vec<u8>> = work
+        .iter()
+        .filter_map(|(job, _)| match job {
+            Job::Ballot { hash, .. } | Job::Audit { hash, .. } => Some(hash.0.to_vec()),
+            Job::Signature { .. } => None,
+        })
+        .collect();
+    let known = known_ballots(&mut w, &hashes).await?;
+    let mut latest_before = latest_ballots(&mut w, &work).await?;
+
+    // Decide each item in order against the caught-up state plus the items before it,
+    // and stage the accepted ones.
     let mut decisions = Vec::with_capacity(work.len());
     let mut first_by_key: HashMap<String, (usize, Vec<u8>)> = HashMap::new();
-    let mut first_by_hash: HashMap<Hash32, usize> = HashMap::new();
-    let mut accepted_meta = Vec::new();
+    let mut cast_in_batch: HashMap<Hash32, usize> = HashMap::new();
+    let mut audited_in_batch: HashMap<Hash32, usize> = HashMap::new();
+    // Working copies of the trackers of the petitions signed in this batch: one copy per
+    // petition per batch (not per signature), each signature applied to it in turn so
+    // the next one sees it; the live tracker moves only when the commit is folded.
+    let mut trackers: HashMap<String, PetitionTracker> = HashMap::new();
+    let mut idem_of: Vec<Option<Idem>> = Vec::with_capacity(work.len());
     {
         let st = board.read();
-        for (i, (ballot, hash, cts, idem)) in work.into_iter().enumerate() {
-            if let Some(id) = &idem {
-                if let Some(stored) = stored_keys.get(&id.key) {
-                    decisions.push(Decision::Done(id.replay(stored.clone())));
-                    continue;
+        for (i, (job, idem)) in work.into_iter().enumerate() {
+            let decision = 'decide: {
+                if let Some(id) = &idem {
+                    if let Some(stored) = stored_keys.get(&id.key) {
+                        break 'decide Decision::Done(id.replay(stored.clone()));
+                    }
+                    if let Some((j, h)) = first_by_key.get(&id.key) {
+                        break 'decide if *h == id.hash {
+                            Decision::SameAs {
+                                j: *j,
+                                repost: false,
+                            }
+                        } else {
+                            Decision::Done(Err(AppError::conflict(
+                                "idempotency-key-reused",
+                                "this Idempotency-Key was used for a different request",
+                            )))
+                        };
+                    }
                 }
-                if let Some((j, h)) = first_by_key.get(&id.key) {
-                    decisions.push(if *h == id.hash {
-                        Decision::SameAs {
-                            j: *j,
-                            repost: false,
+                match job {
+                    Job::Ballot {
+                        ballot,
+                        hash,
+                        ciphertexts,
+                    } => {
+                        if let Some(receipt) = known.cast.get(hash.0.as_slice()) {
+                            break 'decide Decision::Done(Ok(JsonResponse {
+                                status: StatusCode::OK,
+                                body: receipt.clone(),
+                            }));
                         }
-                    } else {
-                        Decision::Done(Err(AppError::conflict(
-                            "idempotency-key-reused",
-                            "this Idempotency-Key was used for a different request",
-                        )))
-                    });
-                    continue;
+                        if known.audited.contains_key(hash.0.as_slice())
+                            || audited_in_batch.contains_key(&hash)
+                        {
+                            break 'decide Decision::Done(Err(AppError::conflict(
+                                "ballot-audited",
+                                "this ballot was opened for a Benaloh audit and can never be cast",
+                            )));
+                        }
+                        if let Some(j) = cast_in_batch.get(&hash) {
+                            break 'decide Decision::SameAs {
+                                j: *j,
+                                repost: true,
+                            };
+                        }
+                        // The window, and the credential's standing at the leaf the
+                        // ballot gets: a revocation appended since the handler's check
+                        // refuses it here.
+                        let window = match st.referendums.get(&ballot.referendum_id) {
+                            None => Err(AppError::not_found("referendum", &ballot.referendum_id)),
+                            Some(r) => crate::rules::voting_window(r, w.ts).and_then(|()| {
+                                crate::rules::ballot_standing(&st, r, &ballot, w.size())
+                            }),
+                        };
+                        if let Err(e) = window {
+                            break 'decide Decision::Done(Err(e));
+                        }
+                        let referendum_id = ballot.referendum_id.clone();
+                        let credential = ballot.credential.to_bytes();
+                        let key = (referendum_id.clone(), credential);
+                        let latest = latest_before.get(&key).copied();
+                        if ballot.previous != latest {
+                            break 'decide Decision::Done(Err(not_latest(ballot.previous, latest)));
+                        }
+                        latest_before.insert(key, hash);
+                        let leaf = w.push(Payload::BallotCast { ballot: *ballot })?;
+                        cast_in_batch.insert(hash, i);
+                        Decision::Accept(Accepted::Ballot {
+                            leaf,
+                            hash,
+                            referendum_id,
+                            credential,
+                            ciphertexts,
+                        })
+                    }
+                    Job::Signature { signature } => {
+                        // Outer error: staging failed (the batch fails); inner: this
+                        // signature is refused (the others go on).
+                        match crate::api::petitions::stage_signature(
+                            &mut w,
+                            &st,
+                            &mut trackers,
+                            *signature,
+                        )? {
+                            Ok((leaf, count)) => {
+                                Decision::Accept(Accepted::Signature { leaf, count })
+                            }
+                            Err(e) => Decision::Done(Err(e)),
+                        }
+                    }
+                    Job::Audit { audited, hash } => {
+                        if known.cast.contains_key(hash.0.as_slice())
+                            || cast_in_batch.contains_key(&hash)
+                        {
+                            break 'decide Decision::Done(Err(AppError::conflict(
+                                "ballot-cast",
+                                "this ballot was cast; opening it would reveal a counted vote",
+                            )));
+                        }
+                        if let Some(leaf_index) = known.audited.get(hash.0.as_slice()) {
+                            break 'decide Decision::Done(JsonResponse::ok(&AuditPosted {
+                                leaf_index: *leaf_index,
+                            }));
+                        }
+                        if let Some(j) = audited_in_batch.get(&hash) {
+                            break 'decide Decision::SameAs {
+                                j: *j,
+                                repost: true,
+                            };
+                        }
+                        let referendum_id = audited.ballot.referendum_id.clone();
+                        let allowed = crate::api::referendums::get_ref(&st, &referendum_id)
+                            .and_then(crate::api::referendums::audits_allowed);
+                        if let Err(e) = allowed {
+                            break 'decide Decision::Done(Err(e));
+                        }
+                        let leaf = w.push(Payload::BallotAudited { audited: *audited })?;
+                        audited_in_batch.insert(hash, i);
+                        Decision::Accept(Accepted::Audit {
+                            leaf,
+                            hash,
+                            referendum_id,
+                        })
+                    }
                 }
-            }
-            if let Some(receipt) = existing.get(hash.0.as_slice()) {
-                decisions.push(Decision::Done(Ok(JsonResponse {
-                    status: StatusCode::OK,
-                    body: receipt.clone(),
-                })));
-                continue;
-            }
-            if audited.contains(hash.0.as_slice()) {
-                decisions.push(Decision::Done(Err(AppError::conflict(
-                    "ballot-audited",
-                    "this ballot was opened for a Benaloh audit and can never be cast",
-                ))));
-                continue;
-            }
-            if let Some(j) = first_by_hash.get(&hash) {
-                decisions.push(Decision::SameAs {
-                    j: *j,
-                    repost: true,
-                });
-                continue;
-            }
-            // The window, and the credential's standing at the leaf the ballot gets: a
-            // revocation appended since the handler's check refuses it here.
-            let window = match st.referendums.get(&ballot.referendum_id) {
-                None => Err(AppError::not_found("referendum", &ballot.referendum_id)),
-                Some(r) => crate::rules::voting_window(r, w.ts)
-                    .and_then(|()| crate::rules::ballot_standing(&st, r, &ballot, w.size())),
             };
-            if let Err(e) = window {
-                decisions.push(Decision::Done(Err(e)));
-                continue;
-            }
-            let referendum_id = ballot.referendum_id.clone();
-            let credential = ballot.credential.to_bytes();
-            let key = (referendum_id.clone(), credential);
-            let latest = latest_before.get(&key).copied();
-            if ballot.previous != latest {
-                decisions.push(Decision::Done(Err(not_latest(ballot.previous, latest))));
-                continue;
-            }
-            latest_before.insert(key, hash);
-            let leaf = w.push(Payload::BallotCast { ballot })?;
-            first_by_hash.insert(hash, i);
-            if let Some(id) = &idem {
+            if let (Decision::Accept(_), Some(id)) = (&decision, &idem) {
                 first_by_key.insert(id.key.clone(), (i, id.hash.clone()));
             }
-            accepted_meta.push((i, leaf, hash, referendum_id, credential, cts, idem));
-            decisions.push(Decision::Accept);
+            decisions.push(decision);
+            idem_of.push(idem);
         }
     }
 
-    // Receipts against the tree head that includes the whole batch.
-    let mut receipts: HashMap<usize, String> = HashMap::new();
-    let mut ballot_rows = Vec::with_capacity(accepted_meta.len());
+    // Answers against the tree head that includes the whole batch.
+    let mut bodies: HashMap<usize, String> = HashMap::new();
+    let mut ballot_rows = Vec::new();
+    let mut audit_rows = Vec::new();
     let mut latest: HashMap<(String, [u8; 32]), (Vec<u8>, u64)> = HashMap::new();
     let mut idem_rows = Vec::new();
-    if !accepted_meta.is_empty() {
+    let mut ballots_accepted = 0u64;
+    if decisions.iter().any(|d| matches!(d, Decision::Accept(_))) {
         let sth = w.seal(board.key())?;
         let ts = w.ts;
-        for (i, leaf, hash, referendum_id, credential, cts, idem) in accepted_meta {
-            let leaf_hash = usize::try_from(leaf - w.start_size)
-                .ok()
-                .and_then(|i| w.staged.get(i))
-                .filter(|s| s.index == leaf)
-                .map(|s| s.leaf_hash)
-                .ok_or_else(|| AppError::internal("staged ballot vanished"))?;
-            let receipt = Receipt {
-                referendum_id: referendum_id.clone(),
-                tracking_code: human_code(&hash),
-                ballot_hash: hash,
-                leaf_index: leaf,
-                entry_timestamp_ms: ts,
-                leaf_hash,
-                tree_head: sth.clone(),
-                inclusion_proof: w.inclusion_proof(leaf)?,
-                signature: unsigned(),
-            }
-            .sign(board.key());
-            let body = serde_json::to_string(&receipt).map_err(AppError::internal)?;
-            ballot_rows.push(vec![
-                Val::B(hash.0.to_vec()),
-                Val::S(referendum_id.clone()),
-                Val::B(credential.to_vec()),
-                Val::I(to_i64(leaf)),
-                Val::B(cts),
-                Val::S(body.clone()),
-            ]);
-            latest.insert((referendum_id, credential), (hash.0.to_vec(), leaf));
+        for (i, (d, idem)) in decisions.iter_mut().zip(idem_of).enumerate() {
+            let Decision::Accept(accepted) = d else {
+                continue;
+            };
+            let body = match accepted {
+                Accepted::Ballot {
+                    leaf,
+                    hash,
+                    referendum_id,
+                    credential,
+                    ciphertexts,
+                } => {
+                    let leaf_hash = usize::try_from(*leaf - w.start_size)
+                        .ok()
+                        .and_then(|i| w.staged.get(i))
+                        .filter(|s| s.index == *leaf)
+                        .map(|s| s.leaf_hash)
+                        .ok_or_else(|| AppError::internal("staged ballot vanished"))?;
+                    let receipt = Receipt {
+                        referendum_id: referendum_id.clone(),
+                        tracking_code: human_code(hash),
+                        ballot_hash: *hash,
+                        leaf_index: *leaf,
+                        entry_timestamp_ms: ts,
+                        leaf_hash,
+                        tree_head: sth.clone(),
+                        inclusion_proof: w.inclusion_proof(*leaf)?,
+                        signature: unsigned(),
+                    }
+                    .sign(board.key());
+                    let body = serde_json::to_string(&receipt).map_err(AppError::internal)?;
+                    ballot_rows.push(vec![
+                        Val::B(hash.0.to_vec()),
+                        Val::S(referendum_id.clone()),
+                        Val::B(credential.to_vec()),
+                        Val::I(to_i64(*leaf)),
+                        Val::B(std::mem::take(ciphertexts)),
+                        Val::S(body.clone()),
+                    ]);
+                    latest.insert(
+                        (referendum_id.clone(), *credential),
+                        (hash.0.to_vec(), *leaf),
+                    );
+                    ballots_accepted += 1;
+                    body
+                }
+                Accepted::Signature { leaf, count } => {
+                    let answer = SignatureAccepted {
+                        leaf_index: *leaf,
+                        inclusion_proof: w.inclusion_proof(*leaf)?,
+                        tree_head: sth.clone(),
+                        count: *count,
+                    };
+                    serde_json::to_string(&answer).map_err(AppError::internal)?
+                }
+                Accepted::Audit {
+                    leaf,
+                    hash,
+                    referendum_id,
+                } => {
+                    audit_rows.push(vec![
+                        Val::B(hash.0.to_vec()),
+                        Val::S(referendum_id.clone()),
+                        Val::I(to_i64(*leaf)),
+                    ]);
+                    serde_json::to_string(&AuditPosted { leaf_index: *leaf })
+                        .map_err(AppError::internal)?
+                }
+            };
             if let Some(id) = idem {
                 idem_rows.push(vec![
                     Val::S(id.key),
@@ -373,10 +594,9 @@ async fn try_commit(
                     Val::I(ts),
                 ]);
             }
-            receipts.insert(i, body);
+            bodies.insert(i, body);
         }
     }
-    let accepted = receipts.len() as u64;
     if !ballot_rows.is_empty() {
         insert_rows(
             w.conn(),
@@ -413,6 +633,18 @@ async fn try_commit(
             latest_rows,
         )
         .await?;
+    }
+    if !audit_rows.is_empty() {
+        insert_rows(
+            w.conn(),
+            "audited_ballots",
+            &["ballot_hash", "referendum_id", "seq"],
+            "",
+            audit_rows,
+        )
+        .await?;
+    }
+    if !idem_rows.is_empty() {
         insert_rows(
             w.conn(),
             "idempotency",
@@ -430,9 +662,9 @@ async fn try_commit(
     for d in &decisions {
         let a = match d {
             Decision::Done(r) => r.clone(),
-            Decision::Accept => Ok(JsonResponse {
+            Decision::Accept(_) => Ok(JsonResponse {
                 status: StatusCode::CREATED,
-                body: receipts.get(&answers.len()).cloned().unwrap_or_default(),
+                body: bodies.get(&answers.len()).cloned().unwrap_or_default(),
             }),
             Decision::SameAs { j, repost } => match answers.get(*j).cloned() {
                 Some(Ok(mut r)) => {
@@ -447,5 +679,5 @@ async fn try_commit(
         };
         answers.push(a);
     }
-    Ok((answers, accepted))
+    Ok((answers, ballots_accepted))
 }

@@ -1,4 +1,6 @@
-//! Writers waiting for the board lock do not starve readers of database connections.
+//! Writers waiting for the board lock do not starve readers of database connections;
+//! ballots, signatures and audits that queue together are committed together, each
+//! decided on its own.
 //!
 //! Found by the realistic-day load bench (`cargo bench -p vox-cli --bench day`): with a
 //! few hundred clients, every petition signature took a pooled connection and then
@@ -10,12 +12,189 @@
 
 mod common;
 
+use std::collections::BTreeSet;
 use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
 use sqlx::{AnyConnection, Connection};
+use vox_protocol::ballot::AuditedBallot;
+use vox_protocol::board::Receipt;
 use vox_protocol::petition::SignatureAction;
+
+/// Hold the board lock from another connection (as a second server in its commit would)
+/// until the returned guard is released.
+struct OtherProcess {
+    rt: tokio::runtime::Runtime,
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+}
+
+impl OtherProcess {
+    fn lock(url: &str) -> Self {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        sqlx::any::install_default_drivers();
+        let tx = rt.block_on(async {
+            let conn = Box::leak(Box::new(AnyConnection::connect(url).await.unwrap()));
+            let mut tx = conn.begin().await.unwrap();
+            sqlx::query("UPDATE board_head SET size = size WHERE id = 1")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            tx
+        });
+        Self { rt, tx: Some(tx) }
+    }
+
+    fn release(mut self) {
+        if let Some(tx) = self.tx.take() {
+            self.rt.block_on(tx.rollback()).unwrap();
+        }
+    }
+}
+
+/// While another process holds the board lock, ballots, signatures and audits queue in
+/// the writer; released, they are committed in (at most) two transactions: the first
+/// write that took the lock's turn, then everything that queued behind it. Every item is
+/// decided on its own: a second signature of a credential, and a ballot both cast and
+/// audited, lose to the first of the pair without failing the rest; a repeated
+/// Idempotency-Key inside the batch gets the first answer.
+fn json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap()
+}
+
+fn mixed_batch(db: &TestDb) {
+    let h = Harness::start(config(&db.url));
+    let c = &h.client;
+    let voters = Voters::new("e", 20, |_| None);
+    let eh = voters.register(c);
+    let p = published_petition(c, &voters, "p", 600_000);
+    let trustees = Trustees::new(3);
+    let m = yes_no_manifest("r", eh, &trustees, 2);
+    let (_, key) = open_referendum(c, &m, &trustees);
+    let board = c.board_key();
+
+    let post = |path: &str, body: String, idem: Option<String>| {
+        let c = c.clone();
+        let path = path.to_owned();
+        std::thread::spawn(move || {
+            let headers: Vec<(&str, &str)> = match &idem {
+                Some(k) => vec![("Idempotency-Key", k.as_str())],
+                None => Vec::new(),
+            };
+            c.request("POST", &path, Some(&body), &headers)
+        })
+    };
+
+    let lock = OtherProcess::lock(&db.url);
+    let ballots: Vec<_> = (2..6)
+        .map(|v| encrypt(&m, key, &voters.creds[v], &choices(&m, v % 2 == 0, 0)).0)
+        .collect();
+    let casts: Vec<_> = ballots
+        .iter()
+        .map(|b| post("/api/v1/referendums/r/ballots", json(b), None))
+        .collect();
+    let sigs: Vec<_> = (2..7)
+        .map(|v| signature(&p, &voters.creds[v], SignatureAction::Sign))
+        .collect();
+    let signs: Vec<_> = sigs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            post(
+                "/api/v1/petitions/p/signatures",
+                json(s),
+                (i == 0).then(|| "sig-key".to_owned()),
+            )
+        })
+        .collect();
+    // The same request again with its key; two signatures of creds[9].
+    let replay = post(
+        "/api/v1/petitions/p/signatures",
+        json(&sigs[0]),
+        Some("sig-key".to_owned()),
+    );
+    let twice: Vec<_> = (0..2)
+        .map(|_| {
+            post(
+                "/api/v1/petitions/p/signatures",
+                json(&signature(&p, &voters.creds[9], SignatureAction::Sign)),
+                None,
+            )
+        })
+        .collect();
+    // An audit, and a ballot both cast and audited.
+    let (b7, s7) = encrypt(&m, key, &voters.creds[7], &choices(&m, true, 0));
+    let audit = post(
+        "/api/v1/referendums/r/audits",
+        json(&AuditedBallot::new(b7, s7)),
+        None,
+    );
+    let (b8, s8) = encrypt(&m, key, &voters.creds[8], &choices(&m, true, 0));
+    let both_cast = post("/api/v1/referendums/r/ballots", json(&b8), None);
+    let both_audit = post(
+        "/api/v1/referendums/r/audits",
+        json(&AuditedBallot::new(b8.clone(), s8)),
+        None,
+    );
+    // Let every request reach the writer's queue (the handlers check proofs first).
+    std::thread::sleep(Duration::from_millis(1500));
+    lock.release();
+
+    let mut heads_cast = BTreeSet::new();
+    let mut heads_sign = BTreeSet::new();
+    for t in casts {
+        let r = t.join().unwrap();
+        r.expect(201);
+        let receipt: Receipt = r.parse();
+        receipt.verify(&board).unwrap();
+        heads_cast.insert(receipt.tree_head.head.tree_size);
+    }
+    let mut first_answer = None;
+    for t in signs {
+        let r = t.join().unwrap();
+        r.expect(201);
+        heads_sign.insert(r.json()["tree_head"]["tree_size"].as_u64().unwrap());
+        first_answer.get_or_insert(r.body.clone());
+    }
+    // The replay gets the first answer (whichever of the two was queued first).
+    let replay = replay.join().unwrap();
+    replay.expect(201);
+    assert_eq!(Some(replay.body.clone()), first_answer);
+    // Which of the two signatures of creds[9] came first is the queue's order.
+    let mut twice: Vec<u16> = twice
+        .into_iter()
+        .map(|t| t.join().unwrap().status)
+        .collect();
+    twice.sort_unstable();
+    assert_eq!(twice, [201, 409], "one signature of creds[9] is refused");
+    audit.join().unwrap().expect(201);
+    let (cast8, audit8) = (both_cast.join().unwrap(), both_audit.join().unwrap());
+    let won: Vec<u16> = vec![cast8.status, audit8.status];
+    assert!(
+        won == [201, 409] || won == [409, 201],
+        "exactly one of cast and audit of one ballot: {} / {}",
+        cast8.body,
+        audit8.body
+    );
+    // At least one transaction held ballots and signatures together.
+    assert!(
+        heads_cast.intersection(&heads_sign).next().is_some(),
+        "no mixed batch: ballot heads {heads_cast:?}, signature heads {heads_sign:?}"
+    );
+    assert_eq!(c.get("/api/v1/petitions/p").json()["count"], 2 + 5 + 1);
+    check_log(c);
+}
+
+#[test]
+fn mixed_writes_are_committed_together() {
+    for db in databases("mixed") {
+        eprintln!("mixed batch on {}", db.label);
+        mixed_batch(&db);
+    }
+}
 
 fn reads_served_while_writers_wait(db: &TestDb) {
     let mut cfg = config(&db.url);

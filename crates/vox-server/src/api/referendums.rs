@@ -13,7 +13,6 @@ use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
 use rand::rngs::OsRng;
 use sqlx::Row;
-use tokio::sync::oneshot;
 use vox_crypto::batch::{BatchVerifier, SingleVerifier};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::dlog::DlogTable;
@@ -21,9 +20,8 @@ use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
 use vox_crypto::threshold::JointPublicKeys;
 use vox_crypto::{CryptoError, Hash32, Point};
 use vox_protocol::api::{
-    AuditPosted, BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView,
-    LatestBallot, ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary,
-    SharePosted,
+    BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView, LatestBallot,
+    ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
 };
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{is_early_close, EncryptedTally, Payload};
@@ -38,12 +36,12 @@ use vox_protocol::ProtocolError;
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::api::petitions::unusable_electorate;
 use crate::app::AppState;
-use crate::board::{to_i64, to_u64};
+use crate::board::to_u64;
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::rules::{voting_window, wrong_state};
 use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
-use crate::writer::PendingBallot;
+use crate::writer::{Job, PendingWrite};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -90,7 +88,7 @@ fn summary(r: &ReferendumInfo) -> ReferendumSummary {
     }
 }
 
-fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError> {
+pub(crate) fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError> {
     st.referendums
         .get(id)
         .ok_or_else(|| AppError::not_found("referendum", id))
@@ -116,7 +114,7 @@ fn precheck_state(
 
 /// Audits need the election key: the referendum is ready or later, and not failed
 /// (protocol-spec/10-verifier.md §10.3).
-fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
+pub(crate) fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
     if r.joint.is_none() || matches!(r.state, RefState::KeyCeremony | RefState::Failed) {
         return Err(wrong_state(r, "past its key ceremony"));
     }
@@ -763,21 +761,16 @@ async fn cast(
     s.metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
     crate::failpoint::hit("after-proofs");
 
-    let (reply, answer) = oneshot::channel();
-    let pending = PendingBallot {
-        hash: ballot.hash(),
-        ciphertexts: ciphertext_blob(&ballot),
-        ballot,
+    PendingWrite::submit(
+        &s.writer,
+        Job::Ballot {
+            hash: ballot.hash(),
+            ciphertexts: ciphertext_blob(&ballot),
+            ballot: Box::new(ballot),
+        },
         idem,
-        reply,
-    };
-    s.writer
-        .send(pending)
-        .await
-        .map_err(|_| AppError::unavailable("the ballot writer is not running"))?;
-    answer
-        .await
-        .map_err(|_| AppError::unavailable("the ballot writer stopped"))?
+    )
+    .await
 }
 
 /// `GET …/credentials/{credential}/latest-ballot`: the credential's latest ballot, or
@@ -976,55 +969,17 @@ async fn audit(
     })
     .await?;
     let hash = audited.ballot.hash();
-
-    let mut w = s.board.begin().await?;
-    if let Some(i) = &idem {
-        if let Some(stored) = w.idempotency_lookup(&i.key).await? {
-            return i.replay(stored);
-        }
-    }
-    let cast = sqlx::query("SELECT seq FROM ballots WHERE ballot_hash = $1")
-        .bind(hash.0.to_vec())
-        .fetch_optional(w.conn())
-        .await?;
-    if cast.is_some() {
-        return Err(AppError::conflict(
-            "ballot-cast",
-            "this ballot was cast; opening it would reveal a counted vote",
-        ));
-    }
-    let prior = sqlx::query("SELECT seq FROM audited_ballots WHERE ballot_hash = $1")
-        .bind(hash.0.to_vec())
-        .fetch_optional(w.conn())
-        .await?;
-    if let Some(r) = prior {
-        return JsonResponse::ok(&AuditPosted {
-            leaf_index: to_u64(r.try_get::<i64, _>(0)?),
-        });
-    }
-    let (resp, leaf_index) = {
-        let st = s.board.read();
-        audits_allowed(get_ref(&st, &id)?)?;
-        let leaf_index = w.push(Payload::BallotAudited { audited })?;
-        (
-            JsonResponse::created(&AuditPosted { leaf_index })?,
-            leaf_index,
-        )
-    };
-    sqlx::query(
-        "INSERT INTO audited_ballots (ballot_hash, referendum_id, seq) VALUES ($1, $2, $3)",
+    // Cast or audited already, the referendum's state, the Idempotency-Key: decided by
+    // the writer under the board lock, in the same transaction as other writes.
+    PendingWrite::submit(
+        &s.writer,
+        Job::Audit {
+            audited: Box::new(audited),
+            hash,
+        },
+        idem,
     )
-    .bind(hash.0.to_vec())
-    .bind(&id)
-    .bind(to_i64(leaf_index))
-    .execute(w.conn())
-    .await?;
-    if let Some(i) = &idem {
-        w.idempotency_store(&i.key, &i.hash, resp.status.as_u16(), &resp.body)
-            .await?;
-    }
-    s.board.commit(w).await?;
-    Ok(resp)
+    .await
 }
 
 // ---- tally, decryption, result ------------------------------------------------------------
