@@ -1,7 +1,10 @@
 //! Crash safety (issue 7, "Crash safety"): a real `vox serve` child process, on SQLite
 //! and on PostgreSQL, is killed with SIGKILL at random moments or aborted at named
-//! failpoints while clients cast ballots and sign a petition concurrently, hundreds of
-//! times in the long runs (RELIABILITY.md). The `vox` binary `cargo test` builds has
+//! failpoints while clients cast ballots, sign a petition and publish Benaloh audits
+//! concurrently, hundreds of times in the long runs (RELIABILITY.md). The three go
+//! through one group-commit writer, so a round's requests often share a transaction: the
+//! kills and failpoints hit mixed batches (the summary line counts the tree heads seen
+//! in both a receipt and a signature answer: batches known to have been mixed). The `vox` binary `cargo test` builds has
 //! vox-server's `failpoints` feature (this package's dev-dependency turns it on; normal
 //! builds do not have it); `VOX_FAILPOINT=NAME:N` makes it abort on the N-th hit of
 //! `after-proofs`, `after-insert`, `after-append`, `before-commit` or `after-commit`.
@@ -19,12 +22,13 @@
 //!   verified for every answer obtained in the last round and a random sample of older
 //!   ones (all of them after the last restart);
 //! - a signature answer is first checked against the entry the restarted server holds
-//!   at its index (that signature, its leaf hash in the answer's tree head);
+//!   at its index (that signature, its leaf hash in the answer's tree head); an audit
+//!   answer (a leaf index only) likewise (that opened ballot at that index);
 //! - a retry with the same Idempotency-Key returns exactly the first answer.
 //!
-//! At the end every ballot and signature is re-sent with its key until answered, the
-//! exported record must pass the verifier, and every ballot and signature must be in the
-//! log exactly once.
+//! At the end every ballot, signature and audit is re-sent with its key until answered,
+//! the exported record must pass the verifier, and every ballot, signature and audit
+//! must be in the log exactly once.
 //!
 //! `VOX_CRASH_ROUNDS` (200), `VOX_CRASH_SECS` (45: the kill loop stops there),
 //! `VOX_CRASH_SEED` (replays the choices), `VOX_CRASH_VOTERS` (default: twice the rounds,
@@ -48,7 +52,7 @@ use rand_chacha::ChaCha20Rng;
 use serde_json::Value;
 use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::Hash32;
-use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Receipt, SignedTreeHead};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
@@ -327,10 +331,23 @@ fn sig_fields(v: &Value) -> (u64, SignedTreeHead, Vec<NodeHash>) {
     )
 }
 
+/// A Benaloh audit (an opened ballot that is never cast) and what the clients got.
+struct Audit {
+    audited: AuditedBallot,
+    body: String,
+    key: String,
+    /// The leaf index answered first (a retry must answer the same).
+    leaf_index: Option<u64>,
+    /// Checked against the entry the server holds at that index.
+    matched: bool,
+    unanswered: u32,
+}
+
 struct World {
     board: BoardPublicKey,
     casts: Vec<Cast>,
     sigs: Vec<Sig>,
+    audits: Vec<Audit>,
     /// Credentials that signed during setup (the sponsor).
     setup_signers: usize,
 }
@@ -438,10 +455,33 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
             }
         })
         .collect();
+    // Audits: fresh encryptions by the first voters' credentials, opened, never cast.
+    let audits = (0..(voters / 4).max(2))
+        .map(|i| {
+            let (b, secrets) = encrypt_ballot(
+                &ctx,
+                &creds[i % voters],
+                &vec![vec![1, 0]],
+                None,
+                &mut OsRng,
+            )
+            .unwrap();
+            let audited = AuditedBallot::new(b, secrets);
+            Audit {
+                body: serde_json::to_string(&audited).unwrap(),
+                key: format!("audit-{i}"),
+                audited,
+                leaf_index: None,
+                matched: false,
+                unanswered: 0,
+            }
+        })
+        .collect();
     World {
         board,
         casts,
         sigs,
+        audits,
         setup_signers: 1,
     }
 }
@@ -549,6 +589,30 @@ fn check(
         )
         .unwrap_or_else(|e| panic!("{}: the answer's inclusion proof fails: {e}", s.key));
         s.leaf_hash = Some(leaf);
+    }
+    // Audit answers not yet matched with their entry.
+    for a in w.audits.iter_mut().filter(|a| !a.matched) {
+        let Some(index) = a.leaf_index else { continue };
+        if index >= size {
+            lost.push(format!(
+                "{}: leaf {index} beyond the board's size {size}",
+                a.key
+            ));
+            continue;
+        }
+        let page = api.get(&format!(
+            "/api/v1/board/entries?start={index}&end={}",
+            index + 1
+        ));
+        let entry: BoardEntry = serde_json::from_value(page[0]["entry"].clone()).unwrap();
+        match &entry.payload {
+            Payload::BallotAudited { audited }
+                if audited.ballot.hash() == a.audited.ballot.hash() =>
+            {
+                a.matched = true;
+            }
+            _ => lost.push(format!("{}: leaf {index} holds another entry", a.key)),
+        }
     }
     // Every answer: in its own tree head, at an index the current board has.
     let mut sample: Vec<(u64, NodeHash, String)> = Vec::new();
@@ -668,6 +732,46 @@ fn record_sig(s: &mut Sig, board: &BoardPublicKey, answer: Option<(u16, String)>
     }
 }
 
+/// Record an audit answer; a leaf index already held must come back unchanged.
+fn record_audit(a: &mut Audit, answer: Option<(u16, String)>) -> bool {
+    let Some((status, body)) = answer else {
+        a.unanswered += 1;
+        return false;
+    };
+    match status {
+        200 | 201 => {
+            let v: Value = serde_json::from_str(&body).unwrap();
+            let index = v["leaf_index"].as_u64().unwrap();
+            if let Some(old) = a.leaf_index {
+                assert_eq!(old, index, "{}: a retry got another leaf", a.key);
+            }
+            a.leaf_index = Some(index);
+            true
+        }
+        503 => {
+            a.unanswered += 1;
+            false
+        }
+        _ => panic!("{}: unexpected answer {status}: {body}", a.key),
+    }
+}
+
+/// Tree sizes that are both in a receipt and in a signature answer: transactions that
+/// held a ballot and a signature (a mixed batch).
+fn mixed_heads(w: &World) -> usize {
+    let receipts: BTreeSet<u64> = w
+        .casts
+        .iter()
+        .filter_map(|c| c.receipt.as_ref().map(|r| r.tree_head.head.tree_size))
+        .collect();
+    let sigs: BTreeSet<u64> = w
+        .sigs
+        .iter()
+        .filter_map(|s| s.answer.as_ref().map(|a| sig_fields(a).1.head.tree_size))
+        .collect();
+    receipts.intersection(&sigs).count()
+}
+
 // ---- the orphan check ------------------------------------------------------------------
 
 fn integrity_check(rt: &tokio::runtime::Runtime, url: &str) -> integrity::IntegrityReport {
@@ -679,7 +783,15 @@ fn integrity_check(rt: &tokio::runtime::Runtime, url: &str) -> integrity::Integr
 
 /// Export the record (as `vox-verify` reads it), verify it; returns how many times each
 /// ballot hash and each signer's signature is in the log.
-fn export_and_verify(api: &Api, out: &Path) -> (HashMap<Hash32, u32>, HashMap<[u8; 32], u32>) {
+/// How many times each ballot hash is cast, each signer's signature and each audited
+/// ballot is in the log.
+type InLog = (
+    HashMap<Hash32, u32>,
+    HashMap<[u8; 32], u32>,
+    HashMap<Hash32, u32>,
+);
+
+fn export_and_verify(api: &Api, out: &Path) -> InLog {
     let header: RecordHeader =
         serde_json::from_value(api.get(&format!("/api/v1/record?referendum={REFERENDUM}")))
             .unwrap();
@@ -687,6 +799,7 @@ fn export_and_verify(api: &Api, out: &Path) -> (HashMap<Hash32, u32>, HashMap<[u
     let mut w = std::io::BufWriter::new(File::create(out.join(ENTRIES_FILE)).unwrap());
     let mut cast: HashMap<Hash32, u32> = HashMap::new();
     let mut signed: HashMap<[u8; 32], u32> = HashMap::new();
+    let mut audited: HashMap<Hash32, u32> = HashMap::new();
     let mut next = 0;
     while next < size {
         let page = api.get(&format!("/api/v1/board/entries?start={next}&end={size}"));
@@ -699,6 +812,9 @@ fn export_and_verify(api: &Api, out: &Path) -> (HashMap<Hash32, u32>, HashMap<[u
                 Payload::BallotCast { ballot } => *cast.entry(ballot.hash()).or_default() += 1,
                 Payload::PetitionSigned { signature } => {
                     *signed.entry(signature.credential.to_bytes()).or_default() += 1
+                }
+                Payload::BallotAudited { audited: a } => {
+                    *audited.entry(a.ballot.hash()).or_default() += 1
                 }
                 _ => {}
             }
@@ -748,10 +864,18 @@ fn export_and_verify(api: &Api, out: &Path) -> (HashMap<Hash32, u32>, HashMap<[u
         .filter(|s| s.status == Status::Fail)
         .collect();
     assert!(failed.is_empty(), "{}", report.to_human());
-    (cast, signed)
+    (cast, signed, audited)
 }
 
 // ---- the loop ------------------------------------------------------------------------------
+
+/// What a round's request is.
+#[derive(Clone, Copy)]
+enum Kind {
+    Cast,
+    Sign,
+    Audit,
+}
 
 fn run(label: &str, url: &str, dir: &Path) {
     let t0 = Instant::now();
@@ -782,7 +906,7 @@ fn run(label: &str, url: &str, dir: &Path) {
     let mut kills = 0u32;
     let mut unreached = 0u32;
     let mut aborts: BTreeMap<&str, u32> = BTreeMap::new();
-    let (mut casts_sent, mut sigs_sent) = (0u32, 0u32);
+    let (mut casts_sent, mut sigs_sent, mut audits_sent) = (0u32, 0u32, 0u32);
     let mut orphan_checks = 0u32;
     let mut done_rounds = 0u64;
     let loop_start = Instant::now();
@@ -795,8 +919,9 @@ fn run(label: &str, url: &str, dir: &Path) {
             break;
         }
         done_rounds += 1;
-        // `after-proofs` is hit per ballot, the others per transaction (ballot batches
-        // and signatures alike, except `after-insert`: ballot batches only).
+        // `after-proofs` is hit per ballot, the others per transaction (mixed batches of
+        // ballots, signatures and audits, and every other write; `after-insert` only in
+        // batches with a ballot).
         let fp = rng.gen_bool(0.6).then(|| {
             let name = FAILPOINTS[rng.gen_range(0..FAILPOINTS.len())];
             let n = if name == "after-proofs" {
@@ -839,19 +964,30 @@ fn run(label: &str, url: &str, dir: &Path) {
             .collect();
         let n = rng.gen_range(1..=3);
         let sig_pick = pick(&mut rng, open_sigs, w.sigs.len(), n);
+        let open_audits = (0..w.audits.len())
+            .filter(|&i| w.audits[i].leaf_index.is_none())
+            .collect();
+        let n = rng.gen_range(0..=2);
+        let audit_pick = pick(&mut rng, open_audits, w.audits.len(), n);
         let mut threads = Vec::new();
         let ballots = format!("{}/api/v1/referendums/{REFERENDUM}/ballots", serve.base);
         for &i in &cast_pick {
             let c = &w.casts[i];
-            threads.push((true, i, post_in_thread(&ballots, &c.body, &c.key)));
+            threads.push((Kind::Cast, i, post_in_thread(&ballots, &c.body, &c.key)));
         }
         let signatures = format!("{}/api/v1/petitions/{PETITION}/signatures", serve.base);
         for &i in &sig_pick {
             let s = &w.sigs[i];
-            threads.push((false, i, post_in_thread(&signatures, &s.body, &s.key)));
+            threads.push((Kind::Sign, i, post_in_thread(&signatures, &s.body, &s.key)));
+        }
+        let audits = format!("{}/api/v1/referendums/{REFERENDUM}/audits", serve.base);
+        for &i in &audit_pick {
+            let a = &w.audits[i];
+            threads.push((Kind::Audit, i, post_in_thread(&audits, &a.body, &a.key)));
         }
         casts_sent += cast_pick.len() as u32;
         sigs_sent += sig_pick.len() as u32;
+        audits_sent += audit_pick.len() as u32;
         match fp {
             Some((name, _)) => {
                 // Wait for the abort; SIGKILL if the failpoint was not reached.
@@ -888,12 +1024,18 @@ fn run(label: &str, url: &str, dir: &Path) {
             "vox serve exited by itself ({st}):\n{}",
             tail(&dir.join("serve.log"), 30)
         );
-        for (is_cast, i, t) in threads {
+        for (kind, i, t) in threads {
             let answer = t.join().unwrap();
-            if is_cast {
-                record_cast(&mut w.casts[i], &board, answer);
-            } else {
-                record_sig(&mut w.sigs[i], &board, answer);
+            match kind {
+                Kind::Cast => {
+                    record_cast(&mut w.casts[i], &board, answer);
+                }
+                Kind::Sign => {
+                    record_sig(&mut w.sigs[i], &board, answer);
+                }
+                Kind::Audit => {
+                    record_audit(&mut w.audits[i], answer);
+                }
             }
         }
         drop(serve);
@@ -902,7 +1044,7 @@ fn run(label: &str, url: &str, dir: &Path) {
         orphan_checks += 1;
     }
 
-    // Last restart: every ballot and signature (re)sent with its key until answered.
+    // Last restart: every ballot, signature and audit (re)sent with its key until answered.
     let serve = spawn_serve(url, dir, None);
     let api = api_for(&serve);
     check(&api, &mut w, &mut heads, &mut counts, &mut rng, false);
@@ -928,10 +1070,30 @@ fn run(label: &str, url: &str, dir: &Path) {
         );
         assert!(record_sig(s, &board, a), "{}: no answer", s.key);
     }
+    let audit_url = format!("{}/api/v1/referendums/{REFERENDUM}/audits", serve.base);
+    for a in w.audits.iter_mut() {
+        let answer = send(
+            &api.agent,
+            "POST",
+            &audit_url,
+            Some(&a.body),
+            &[("Idempotency-Key", &a.key)],
+        );
+        assert!(record_audit(a, answer), "{}: no answer", a.key);
+    }
     check(&api, &mut w, &mut heads, &mut counts, &mut rng, true);
+    assert!(
+        w.audits.iter().all(|a| a.matched),
+        "an audit answer not matched with its entry"
+    );
 
     let out = tempfile::tempdir().unwrap();
-    let (in_log, signed) = export_and_verify(&api, out.path());
+    let (in_log, signed, audited) = export_and_verify(&api, out.path());
+    for a in &w.audits {
+        let n = audited.get(&a.audited.ballot.hash()).copied();
+        assert_eq!(n, Some(1), "{}: audit in the log {n:?} times", a.key);
+    }
+    assert_eq!(audited.len(), w.audits.len());
     for c in &w.casts {
         assert_eq!(
             in_log.get(&c.hash).copied(),
@@ -960,19 +1122,23 @@ fn run(label: &str, url: &str, dir: &Path) {
     assert_eq!(last.signatures, (w.sigs.len() + w.setup_signers) as u64);
 
     let unanswered: u32 = w.casts.iter().map(|c| c.unanswered).sum::<u32>()
-        + w.sigs.iter().map(|s| s.unanswered).sum::<u32>();
+        + w.sigs.iter().map(|s| s.unanswered).sum::<u32>()
+        + w.audits.iter().map(|a| a.unanswered).sum::<u32>();
+    let mixed = mixed_heads(&w);
     let total_aborts: u32 = aborts.values().sum();
     println!(
         "crash test [{label}]: {done_rounds} rounds in {:.1?} (setup {:.1?}): {kills} SIGKILLs \
          ({unreached} with an armed failpoint not reached), {total_aborts} failpoint aborts \
-         {aborts:?}, {casts_sent} casts and {sigs_sent} signatures sent, {unanswered} \
-         unanswered, {} ballots and {} signatures answered, {} receipt checks, {} server \
+         {aborts:?}, {casts_sent} casts, {sigs_sent} signatures and {audits_sent} audits sent, \
+         {unanswered} unanswered, {} ballots, {} signatures and {} audits answered, {mixed} \
+         mixed batches (a ballot and a signature under one tree head), {} receipt checks, {} server \
          inclusion proofs, {} consistency proofs, {} tree heads seen, {orphan_checks} orphan \
          checks (last: {} entries, {} nodes, {} idempotency answers checked), lost = 0",
         t0.elapsed(),
         setup_time,
         w.casts.len(),
         w.sigs.len(),
+        w.audits.len(),
         counts.receipt_checks,
         counts.server_inclusion_proofs,
         heads.consistency_proofs,
