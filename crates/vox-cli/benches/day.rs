@@ -5,7 +5,8 @@
 //! they all share; registers an electorate, publishes a few petitions and opens a yes/no
 //! referendum after a 3-trustee key ceremony (all over HTTP, as `vox demo` does); then
 //! `--clients` threads act as citizens for `--secs` seconds, round-robin over the
-//! servers, each on its own keep-alive connection(s), with no think time (closed loop):
+//! servers, each on its own keep-alive connection(s), with no think time (closed loop;
+//! see "Open loop" below for a fixed offered load):
 //!
 //! - vote: encrypt a yes/no ballot *on the fly* (proofs included) for the next
 //!   credential that has not voted yet, or (a share `--revote-share`) re-vote with a
@@ -30,8 +31,20 @@
 //! with every receipt the clients got; every accepted signature and audit must be at its
 //! leaf in the record. Exits non-zero on any error or failed check.
 //!
+//! Closed loop measures saturation: its latencies are mostly queueing (≈ clients / rate).
+//! **Open loop** (any `--rate-*` option, like wrk2): each request kind is offered at a
+//! fixed rate, the i-th request of a kind being due at `start + i / rate`; a pool of
+//! worker threads per kind (the `--clients` split in proportion to the rates) prepares
+//! the next due request (a ballot is encrypted beforehand), waits for its due time and
+//! sends it, and its latency is counted **from its due time**, not from when it was
+//! actually sent, so a stall of the server (or of the workers) shows in the figures
+//! instead of silently lowering the offered load. A check starts with the tree head and
+//! goes on with the proofs of a recent receipt; an audit is not followed by a cast (casts
+//! have their own rate). The rapid re-voters run as in closed loop.
+//!
 //! ```text
 //! cargo bench -p vox-cli --bench day -- --backend sqlite --clients 300 --secs 150
+//! cargo bench -p vox-cli --bench day -- --backend sqlite --secs 60 --rate-cast 800 --rate-sign 200 --rate-check 130 --rate-read 30 --rate-audit 8
 //! scripts/with-postgres.sh cargo bench -p vox-cli --bench day -- --backend postgres --servers 2 --clients 300 --secs 150
 //! ```
 //!
@@ -103,6 +116,43 @@ struct Args {
     rapid_pause: u64,
     max_connections: u32,
     keep: Option<PathBuf>,
+    /// Offered requests per second by kind (open loop when any is positive).
+    rates: Rates,
+}
+
+/// Offered rates of the open loop, per second.
+#[derive(Debug, Clone, Copy, Default)]
+struct Rates {
+    cast: f64,
+    sign: f64,
+    check: f64,
+    read: f64,
+    audit: f64,
+}
+
+impl Rates {
+    fn open_loop(&self) -> bool {
+        self.lanes().iter().any(|(_, r)| *r > 0.0)
+    }
+    fn lanes(&self) -> [(Lane, f64); 5] {
+        [
+            (Lane::Cast, self.cast),
+            (Lane::Sign, self.sign),
+            (Lane::Check, self.check),
+            (Lane::Read, self.read),
+            (Lane::Audit, self.audit),
+        ]
+    }
+}
+
+/// A kind of action offered at its own rate in the open loop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Lane {
+    Cast,
+    Sign,
+    Check,
+    Read,
+    Audit,
 }
 
 const USAGE: &str = "\
@@ -130,6 +180,9 @@ day: a realistic day of load on real `vox serve` processes (a benchmark, not a t
   --rapid-pause S            seconds between bursts [15]
   --max-connections N        database pool size per server [16]
   --keep DIR                 keep the working files (database, logs, record) in DIR
+  --rate-cast R, --rate-sign R, --rate-check R, --rate-read R, --rate-audit R
+                             open loop: offer each kind at R per second (latency from
+                             each request's due time); the shares above are then unused
 
   VOX_DAY_SERVER_BIN=PATH runs another `vox` binary as the servers (A/B comparisons).
 ";
@@ -164,6 +217,7 @@ fn parse_args() -> Result<Option<Args>> {
         rapid_pause: 15,
         max_connections: 16,
         keep: None,
+        rates: Rates::default(),
     };
     let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
@@ -201,6 +255,11 @@ fn parse_args() -> Result<Option<Args>> {
             "--rapid-pause" => a.rapid_pause = num(&flag, value()?)?,
             "--max-connections" => a.max_connections = num(&flag, value()?)?,
             "--keep" => a.keep = Some(PathBuf::from(value()?)),
+            "--rate-cast" => a.rates.cast = num(&flag, value()?)?,
+            "--rate-sign" => a.rates.sign = num(&flag, value()?)?,
+            "--rate-check" => a.rates.check = num(&flag, value()?)?,
+            "--rate-read" => a.rates.read = num(&flag, value()?)?,
+            "--rate-audit" => a.rates.audit = num(&flag, value()?)?,
             other => bail!("unknown option {other} (see --help)"),
         }
     }
@@ -210,6 +269,13 @@ fn parse_args() -> Result<Option<Args>> {
     }
     if a.servers == 0 || a.clients == 0 || a.petitions == 0 || a.secs == 0 {
         bail!("--servers, --clients, --petitions and --secs must be positive");
+    }
+    if a.rates
+        .lanes()
+        .iter()
+        .any(|(_, r)| !(0.0..=100_000.0).contains(r))
+    {
+        bail!("the --rate-* options must be between 0 and 100000 per second");
     }
     if a.rapid >= a.clients {
         bail!("--rapid must be below --clients");
@@ -583,6 +649,9 @@ struct Counters {
     /// ballot's `previous` was no longer the latest, 409 `ballot-not-latest`): what a
     /// device sees when two of its casts race, as rapid bursts do on purpose.
     stale_409: AtomicU64,
+    /// Open loop: requests sent more than 10 ms after their due time (every worker of
+    /// the kind was still busy): their latency counts the wait.
+    late_sends: AtomicU64,
     errors: AtomicU64,
 }
 
@@ -608,7 +677,12 @@ struct Shared<'a> {
     /// The latest accepted ballot (leaf, hash) of each credential, as the clients saw
     /// their receipts: what a device names as its next ballot's `previous`.
     latest: Mutex<HashMap<u32, (u64, Hash32)>>,
+    /// Recent receipts (a ring), for the open loop's checks.
+    recent: Mutex<Vec<Receipt>>,
 }
+
+/// Receipts kept for the open loop's checks.
+const RECENT: usize = 256;
 
 /// An accepted signature, for the record check.
 struct SignedRec {
@@ -627,6 +701,9 @@ struct ClientOut {
     receipts: Vec<Receipt>,
     signatures: Vec<SignedRec>,
     audits: Vec<u64>,
+    /// Open loop: the due time of the next request, taken by the next [`Shared::call`]
+    /// (which waits for it and counts the latency from it).
+    due: Option<Instant>,
 }
 
 impl Shared<'_> {
@@ -648,7 +725,18 @@ impl Shared<'_> {
         url: &str,
         body: Option<&str>,
     ) -> Option<(u16, String)> {
-        let t = Instant::now();
+        let t = match out.due.take() {
+            Some(due) => {
+                let now = Instant::now();
+                if due > now {
+                    std::thread::sleep(due - now);
+                } else if now - due > Duration::from_millis(10) {
+                    self.c.late_sends.fetch_add(1, Ordering::Relaxed);
+                }
+                due
+            }
+            None => Instant::now(),
+        };
         let (status, text) = http(agent, method, url, body);
         let micros = u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX);
         out.lat.entry(kind).or_default().push(micros);
@@ -727,6 +815,15 @@ fn vote(
         }
     }
     out.ballots.push((ci, receipt.leaf_index, yes));
+    {
+        let mut recent = sh.recent.lock().unwrap();
+        if recent.len() < RECENT {
+            recent.push(receipt.clone());
+        } else {
+            let i = rand::thread_rng().gen_range(0..RECENT);
+            recent[i] = receipt.clone();
+        }
+    }
     out.receipts.push(receipt.clone());
     *last = Some(receipt);
 }
@@ -1044,6 +1141,77 @@ fn client(sh: &Shared<'_>, index: usize) -> ClientOut {
     out
 }
 
+/// An open-loop worker of `lane`: takes the next due slot of its kind (`next`), prepares
+/// it, waits for its due time, sends it; until the slots run past `end`.
+fn open_worker(
+    sh: &Shared<'_>,
+    lane: Lane,
+    rate: f64,
+    next: &AtomicU64,
+    start: Instant,
+    end: Instant,
+    index: usize,
+) -> ClientOut {
+    let agent = ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(10))
+        .timeout(Duration::from_secs(120))
+        .max_idle_connections_per_host(2)
+        .build();
+    let ctx = BallotContext::new(sh.manifest, sh.election_key);
+    let mut out = ClientOut::default();
+    let mut last: Option<Receipt> = None;
+    let mut rr = index;
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let due = start + Duration::from_secs_f64(i as f64 / rate);
+        if due >= end || sh.stop.load(Ordering::Relaxed) {
+            return out;
+        }
+        let base = sh.urls[rr % sh.urls.len()].as_str();
+        rr += 1;
+        out.due = Some(due);
+        match lane {
+            Lane::Cast => {
+                let ci = next_voter(sh);
+                vote(sh, &mut out, &agent, base, &ctx, ci, Kind::Cast, &mut last);
+            }
+            Lane::Sign => {
+                if !sign(sh, &mut out, &agent, base) {
+                    out.due = None;
+                }
+            }
+            Lane::Check => {
+                let receipt = {
+                    let recent = sh.recent.lock().unwrap();
+                    (!recent.is_empty())
+                        .then(|| recent[rand::thread_rng().gen_range(0..recent.len())].clone())
+                };
+                check(sh, &mut out, &agent, base, receipt.as_ref());
+            }
+            Lane::Read => read_pages(sh, &mut out, &agent, base),
+            Lane::Audit => {
+                let ci = next_voter(sh);
+                audit(sh, &mut out, &agent, base, &ctx, ci);
+            }
+        }
+        out.due = None;
+    }
+}
+
+/// A client thread of the timed period.
+fn spawn_client<'scope, F>(
+    s: &'scope std::thread::Scope<'scope, '_>,
+    f: F,
+) -> std::thread::ScopedJoinHandle<'scope, ClientOut>
+where
+    F: FnOnce() -> ClientOut + Send + 'scope,
+{
+    std::thread::Builder::new()
+        .stack_size(1024 * 1024)
+        .spawn_scoped(s, f)
+        .expect("spawning a client thread")
+}
+
 // ---- setup -------------------------------------------------------------------------
 
 /// `office`: the petitions office's client (it also proposes and sponsors, as citizens
@@ -1185,6 +1353,23 @@ fn setup_referendum(
 }
 
 // ---- report ------------------------------------------------------------------------
+
+/// The open loop's lanes: (kind, offered rate, workers), the `--clients` (less the rapid
+/// re-voters) split in proportion to the rates, at least 2 workers a lane; empty in
+/// closed loop.
+fn open_lanes(a: &Args) -> Vec<(Lane, f64, usize)> {
+    if !a.rates.open_loop() {
+        return Vec::new();
+    }
+    let total: f64 = a.rates.lanes().iter().map(|(_, r)| r).sum();
+    let pool = a.clients.saturating_sub(a.rapid) as f64;
+    a.rates
+        .lanes()
+        .into_iter()
+        .filter(|(_, r)| *r > 0.0)
+        .map(|(lane, r)| (lane, r, ((pool * r / total).round() as usize).max(2)))
+        .collect()
+}
 
 fn pct(sorted: &[u32], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -1429,6 +1614,7 @@ fn run_with(
         error_samples: Mutex::new(Vec::new()),
         signing_exhausted: AtomicBool::new(false),
         latest: Mutex::new(HashMap::new()),
+        recent: Mutex::new(Vec::new()),
     };
     let pg_port = match a.backend {
         Backend::Postgres => pg_port(&db.url),
@@ -1440,17 +1626,30 @@ fn run_with(
     let start_ms = authority::now_ms();
     let start = Instant::now();
     let mut windows: Vec<(u64, u64)> = Vec::new();
+    let deadline = start + Duration::from_secs(a.secs);
+    let lanes: Vec<(Lane, f64, usize)> = open_lanes(a);
+    let slots: Vec<AtomicU64> = lanes.iter().map(|_| AtomicU64::new(0)).collect();
     let outs: Vec<ClientOut> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..a.clients)
-            .map(|i| {
-                let sh = &shared;
-                std::thread::Builder::new()
-                    .stack_size(1024 * 1024)
-                    .spawn_scoped(s, move || client(sh, i))
-                    .expect("spawning a client thread")
-            })
-            .collect();
-        let deadline = start + Duration::from_secs(a.secs);
+        let sh = &shared;
+        let handles: Vec<_> = if lanes.is_empty() {
+            (0..a.clients)
+                .map(|i| spawn_client(s, move || client(sh, i)))
+                .collect()
+        } else {
+            // The rapid re-voters as in closed loop, then each lane's workers.
+            let mut h: Vec<_> = (0..a.rapid)
+                .map(|i| spawn_client(s, move || client(sh, i)))
+                .collect();
+            for ((lane, rate, workers), next) in lanes.iter().zip(&slots) {
+                for i in 0..*workers {
+                    let (lane, rate) = (*lane, *rate);
+                    h.push(spawn_client(s, move || {
+                        open_worker(sh, lane, rate, next, start, deadline, i)
+                    }));
+                }
+            }
+            h
+        };
         let mut prev = (0u64, 0u64, 0u64, 0u64);
         let mut tick = 1u32;
         loop {
@@ -1579,8 +1778,19 @@ fn run_with(
         c.stale_409.load(Ordering::Relaxed)
     );
     println!();
-    println!("| request | count | p50 ms | p95 ms | p99 ms | max ms | answers |");
-    println!("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
+    if a.rates.open_loop() {
+        println!(
+            "open loop          offered/s: cast {} sign {} check {} read {} audit {}; latencies from each request's due time (checks: the tree head's; the proofs after it from their send); {} requests sent > 10 ms late (all workers of their kind busy)",
+            a.rates.cast,
+            a.rates.sign,
+            a.rates.check,
+            a.rates.read,
+            a.rates.audit,
+            c.late_sends.load(Ordering::Relaxed)
+        );
+    }
+    println!("| request | count | p50 ms | p95 ms | p99 ms | p99.9 ms | max ms | answers |");
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
     let mut kinds: Vec<Kind> = all.lat.keys().copied().collect();
     kinds.sort();
     for k in kinds {
@@ -1599,12 +1809,13 @@ fn run_with(
             })
             .collect();
         println!(
-            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
+            "| {} | {} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} | {} |",
             k.name(),
             thousands(v.len() as u64),
             pct(v, 0.50),
             pct(v, 0.95),
             pct(v, 0.99),
+            pct(v, 0.999),
             pct(v, 1.0),
             answers.join(", ")
         );
