@@ -2,12 +2,13 @@
 //! empty inline function).
 //!
 //! With the feature, `VOX_FAILPOINT=NAME:N` (read once) aborts the process on the N-th
-//! hit of `NAME` (N ≥ 1). Names in the ballot path: `after-proofs` (a ballot's proofs
-//! checked, nothing staged), `after-insert` (the batch's `ballots` rows written),
-//! `after-append` (log entries written), `before-commit` (head and tree head written),
-//! `after-commit` (committed, no answer sent yet). `after-append` and `before-commit` are
-//! in the board's commit, so every other write (petition signatures, …) hits them too,
-//! and `after-commit` is also hit after every other committed write.
+//! hit of `NAME` (N ≥ 1). Names in the write path: `after-proofs` (a ballot's proofs
+//! checked, nothing staged), `after-insert` (a batch's `ballots` rows written, in batches
+//! that hold a ballot), `after-append` (log entries written), `before-commit` (head and
+//! tree head written), `after-commit` (committed, no answer sent yet). The writer's
+//! batches mix ballots, petition signatures and audits; `after-append` and
+//! `before-commit` are in the board's commit, so every other write hits them too, and
+//! `after-commit` is also hit after every other committed write.
 
 /// Count a hit of `name`; abort the process if `VOX_FAILPOINT` says so.
 #[cfg(feature = "failpoints")]

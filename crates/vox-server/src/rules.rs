@@ -1,4 +1,4 @@
-//! The referendum rules that both the handlers (before a ballot is queued) and the
+//! The referendum rules (voting window, standing, audits) that both the handlers (before a ballot is queued) and the
 //! board writer (again, under the board lock) apply, as HTTP errors. The rules
 //! themselves are vox-protocol's (`Manifest::voting_period`, the electorate's
 //! `standing`), the code the verifier replays; this module only says how the server
@@ -52,4 +52,20 @@ pub fn ballot_standing(
         .ok_or_else(|| AppError::internal("referendum without its electorate"))?
         .standing(&ballot.credential, leaf)
         .map_err(|e| standing_error(e, "credential"))
+}
+
+/// The referendum `id` in the folded state, or 404.
+pub fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError> {
+    st.referendums
+        .get(id)
+        .ok_or_else(|| AppError::not_found("referendum", id))
+}
+
+/// Audits need the election key: the referendum is ready or later, and not failed
+/// (protocol-spec/10-verifier.md §10.3).
+pub fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
+    if r.joint.is_none() || matches!(r.state, RefState::KeyCeremony | RefState::Failed) {
+        return Err(wrong_state(r, "past its key ceremony"));
+    }
+    Ok(())
 }

@@ -31,12 +31,13 @@ use vox_protocol::api::{AuditPosted, SignatureAccepted};
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::{unsigned, Payload, Receipt};
 use vox_protocol::encoding::human_code;
-use vox_protocol::petition::{PetitionSignature, PetitionTracker};
+use vox_protocol::petition::{PetitionSignature, PetitionTracker, SignatureAction};
 
 use crate::board::{insert_rows, to_i64, to_u64, Board, Val, WriteTx};
-use crate::error::AppError;
+use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{Idem, JsonResponse};
 use crate::metrics::{BatchSizes, Metrics};
+use crate::state::Derived;
 
 /// A checked write waiting for its transaction.
 #[derive(Debug)]
@@ -450,12 +451,7 @@ async fn try_commit(
                     Job::Signature { signature } => {
                         // Outer error: staging failed (the batch fails); inner: this
                         // signature is refused (the others go on).
-                        match crate::api::petitions::stage_signature(
-                            &mut w,
-                            &st,
-                            &mut trackers,
-                            *signature,
-                        )? {
+                        match stage_signature(&mut w, &st, &mut trackers, *signature)? {
                             Ok((leaf, count)) => {
                                 Decision::Accept(Accepted::Signature { leaf, count })
                             }
@@ -483,8 +479,8 @@ async fn try_commit(
                             };
                         }
                         let referendum_id = audited.ballot.referendum_id.clone();
-                        let allowed = crate::api::referendums::get_ref(&st, &referendum_id)
-                            .and_then(crate::api::referendums::audits_allowed);
+                        let allowed = crate::rules::get_ref(&st, &referendum_id)
+                            .and_then(crate::rules::audits_allowed);
                         if let Err(e) = allowed {
                             break 'decide Decision::Done(Err(e));
                         }
@@ -680,4 +676,62 @@ async fn try_commit(
         answers.push(a);
     }
     Ok((answers, ballots_accepted))
+}
+
+/// Validate a signature (already checked against its credential) at the locked board
+/// state plus the items staged before it in this batch, and stage its entry and the
+/// threshold entries it makes the petition cross. `trackers` holds the batch's working
+/// copies: a petition's tracker is cloned once per batch, at its first signature, and
+/// every later signature of the batch is applied to that copy, so it sees the earlier
+/// ones. Returns the outer error when staging itself failed (the whole batch fails),
+/// the inner one when only this signature is refused; on the inner error nothing was
+/// staged or changed.
+fn stage_signature(
+    w: &mut WriteTx,
+    st: &Derived,
+    trackers: &mut HashMap<String, PetitionTracker>,
+    sig: PetitionSignature,
+) -> Result<Result<(u64, u64), AppError>, AppError> {
+    let id = sig.petition_id.clone();
+    let Some(p) = st.petitions.get(&id) else {
+        return Ok(Err(AppError::not_found("petition", &id)));
+    };
+    let Some(electorate) = st.electorates.get(&p.tracker.petition.electorate_hash) else {
+        return Ok(Err(AppError::internal("petition without its electorate")));
+    };
+    let t = trackers
+        .entry(id.clone())
+        .or_insert_with(|| p.tracker.clone());
+    // At the leaf this signature gets: the revocations folded up to it count.
+    if let Err(e) = electorate.standing(&sig.credential, w.size()) {
+        return Ok(Err(standing_error(e, "credential")));
+    }
+    if matches!(sig.action, SignatureAction::Sign)
+        && electorate
+            .index
+            .predecessors(&sig.credential)
+            .iter()
+            .any(|p| t.has_taken_part(p))
+    {
+        return Ok(Err(took_part_error("credential", "signed this petition")));
+    }
+    let region = match sig.action {
+        SignatureAction::Sign => electorate.region_of(&sig.credential),
+        SignatureAction::Withdraw => None,
+    };
+    let crossed = match t.apply_signature(&sig, region, w.ts) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(rule_error(e))),
+    };
+    let count = t.count();
+    let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
+    // The thresholds it made the petition cross, as their entries.
+    for (kind, count) in crossed.0 {
+        w.push(Payload::PetitionThreshold {
+            petition_id: id.clone(),
+            kind,
+            count,
+        })?;
+    }
+    Ok(Ok((leaf_index, count)))
 }

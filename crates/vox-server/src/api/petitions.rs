@@ -3,7 +3,6 @@
 //! each change is validated on a copy of the petition's tracker at the locked board
 //! state, and the tracker itself only moves when the committed entries are folded.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
@@ -16,13 +15,13 @@ use vox_protocol::api::{
 use vox_protocol::board::Payload;
 use vox_protocol::petition::{
     Crossed, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
-    SignatureAction, ThresholdKind,
+    ThresholdKind,
 };
 
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
 use crate::app::AppState;
 use crate::board::WriteTx;
-use crate::error::{rule_error, standing_error, took_part_error, AppError};
+use crate::error::{rule_error, standing_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
 use crate::state::{Derived, ElectorateInfo, PetitionInfo};
 use crate::writer::{Job, PendingWrite};
@@ -493,57 +492,6 @@ async fn sign(
         idem,
     )
     .await
-}
-
-/// Validate a signature (already checked against its credential) at the locked board
-/// state plus the items staged before it in this batch, and stage its entry and the
-/// threshold entries it makes the petition cross. `trackers` holds the batch's working
-/// copies: a petition's tracker is cloned once per batch, at its first signature, and
-/// every later signature of the batch is applied to that copy, so it sees the earlier
-/// ones. Returns the outer error when staging itself failed (the whole batch fails),
-/// the inner one when only this signature is refused; on the inner error nothing was
-/// staged or changed.
-pub(crate) fn stage_signature(
-    w: &mut WriteTx,
-    st: &Derived,
-    trackers: &mut HashMap<String, PetitionTracker>,
-    sig: PetitionSignature,
-) -> Result<Result<(u64, u64), AppError>, AppError> {
-    let id = sig.petition_id.clone();
-    let Some(p) = st.petitions.get(&id) else {
-        return Ok(Err(AppError::not_found("petition", &id)));
-    };
-    let Some(electorate) = electorate_of(st, &p.tracker.petition.electorate_hash) else {
-        return Ok(Err(AppError::internal("petition without its electorate")));
-    };
-    let t = trackers
-        .entry(id.clone())
-        .or_insert_with(|| p.tracker.clone());
-    // At the leaf this signature gets: the revocations folded up to it count.
-    if let Err(e) = electorate.standing(&sig.credential, w.size()) {
-        return Ok(Err(standing_error(e, "credential")));
-    }
-    if matches!(sig.action, SignatureAction::Sign)
-        && electorate
-            .index
-            .predecessors(&sig.credential)
-            .iter()
-            .any(|p| t.has_taken_part(p))
-    {
-        return Ok(Err(took_part_error("credential", "signed this petition")));
-    }
-    let region = match sig.action {
-        SignatureAction::Sign => electorate.region_of(&sig.credential),
-        SignatureAction::Withdraw => None,
-    };
-    let crossed = match t.apply_signature(&sig, region, w.ts) {
-        Ok(c) => c,
-        Err(e) => return Ok(Err(rule_error(e))),
-    };
-    let count = t.count();
-    let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
-    push_thresholds(w, &id, crossed)?;
-    Ok(Ok((leaf_index, count)))
 }
 
 /// A tracker rule broken by a petitions-office act; fields inside the act's nested

@@ -39,8 +39,8 @@ use crate::app::AppState;
 use crate::board::to_u64;
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
-use crate::rules::{voting_window, wrong_state};
-use crate::state::{phase_name, Derived, ElectorateInfo, RefState, ReferendumInfo};
+use crate::rules::{audits_allowed, get_ref, voting_window, wrong_state};
+use crate::state::{phase_name, ElectorateInfo, RefState, ReferendumInfo};
 use crate::writer::{Job, PendingWrite};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -88,12 +88,6 @@ fn summary(r: &ReferendumInfo) -> ReferendumSummary {
     }
 }
 
-pub(crate) fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppError> {
-    st.referendums
-        .get(id)
-        .ok_or_else(|| AppError::not_found("referendum", id))
-}
-
 /// Before waiting for the witnesses (an entry that ends a phase): a request the state
 /// refuses anyway is answered at once, not after the wait. Checked again under the lock.
 fn precheck_state(
@@ -108,15 +102,6 @@ fn precheck_state(
     let r = get_ref(&st, id)?;
     if r.state != want {
         return Err(wrong_state(r, what));
-    }
-    Ok(())
-}
-
-/// Audits need the election key: the referendum is ready or later, and not failed
-/// (protocol-spec/10-verifier.md §10.3).
-pub(crate) fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
-    if r.joint.is_none() || matches!(r.state, RefState::KeyCeremony | RefState::Failed) {
-        return Err(wrong_state(r, "past its key ceremony"));
     }
     Ok(())
 }
