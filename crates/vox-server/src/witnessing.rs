@@ -8,6 +8,7 @@
 //! carry it. Rounds run in the background after the board grows, and on demand when a
 //! close, tally or result must wait for the quorum.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
@@ -17,7 +18,7 @@ use vox_protocol::tlog::Note;
 
 use crate::board::{store_cosignature, Board};
 use crate::error::AppError;
-use crate::witness_client::{request_cosignature, WitnessClientError, WitnessEndpoint};
+use crate::witness_client::{request_cosignature_with_retry, WitnessClientError, WitnessEndpoint};
 
 /// What one witness answered in a round.
 #[derive(Debug)]
@@ -32,7 +33,7 @@ pub struct Outcome {
 
 /// Ask every endpoint, concurrently, to cosign the latest head; store every cosignature
 /// that verifies. Never fails as a whole: each witness's fate is in its [`Outcome`].
-pub async fn round(board: &std::sync::Arc<Board>, endpoints: &[WitnessEndpoint]) -> Vec<Outcome> {
+pub async fn round(board: &Arc<Board>, endpoints: &[WitnessEndpoint]) -> Vec<Outcome> {
     let sth = match board.latest_sth().await {
         Ok(s) => s,
         Err(e) => {
@@ -44,7 +45,7 @@ pub async fn round(board: &std::sync::Arc<Board>, endpoints: &[WitnessEndpoint])
     };
     let mut set = JoinSet::new();
     for ep in endpoints {
-        let (board, ep, sth) = (std::sync::Arc::clone(board), ep.clone(), sth.clone());
+        let (board, ep, sth) = (Arc::clone(board), ep.clone(), sth.clone());
         set.spawn(async move {
             let result = ask(&board, &ep, &sth).await;
             outcome(&ep, result)
@@ -68,12 +69,17 @@ fn outcome(ep: &WitnessEndpoint, result: Result<u64, String>) -> Outcome {
     }
 }
 
-/// One witness: the largest size it cosigned here, the proof from there, one retry on
-/// 409, then verify and store.
-async fn ask(board: &Board, ep: &WitnessEndpoint, sth: &SignedTreeHead) -> Result<u64, String> {
+/// One witness: the largest size it cosigned here, the proof from there (one retry from
+/// the witness's own size on a 409, by the client's `request_cosignature_with_retry`),
+/// then verify and store.
+async fn ask(
+    board: &Arc<Board>,
+    ep: &WitnessEndpoint,
+    sth: &SignedTreeHead,
+) -> Result<u64, String> {
     let key = BoardPublicKey(*ep.vkey().verifying_key());
     let size = sth.head.tree_size;
-    let mut old = crate::board::largest_cosigned_size_by(board, &key)
+    let old = crate::board::largest_cosigned_size_by(board, &key)
         .await
         .map_err(|e| e.detail)?
         .min(size);
@@ -85,27 +91,26 @@ async fn ask(board: &Board, ep: &WitnessEndpoint, sth: &SignedTreeHead) -> Resul
         .to_note(&board.public)
         .map_err(|e| format!("the head as a note: {e}"))?;
     let note = Note::parse(note.as_bytes()).map_err(|e| format!("the head as a note: {e}"))?;
-    let mut retried = false;
-    let cosig = loop {
-        let proof = if old == 0 || old == size {
-            Vec::new()
-        } else {
-            board.consistency(old, size).await.map_err(|e| e.detail)?
-        };
-        match request_cosignature(ep, &note, old, &proof).await {
-            Ok(c) => break c,
-            Err(WitnessClientError::Conflict { size: theirs, .. }) if !retried => {
-                if theirs > size {
-                    return Err(format!(
-                        "the witness has cosigned size {theirs}, larger than this board's head \
-                         ({size}): it saw another history of this log"
-                    ));
-                }
-                old = theirs;
-                retried = true;
-            }
-            Err(e) => return Err(e.to_string()),
+    let proof = if old == 0 || old == size {
+        Vec::new()
+    } else {
+        board.consistency(old, size).await.map_err(|e| e.detail)?
+    };
+    // The retry's proof is read from the board on the client's blocking thread.
+    let (b, rt) = (Arc::clone(board), tokio::runtime::Handle::current());
+    let proof_from = move |theirs: u64| match theirs {
+        0 => Some(Vec::new()),
+        t => rt.block_on(b.consistency(t, size)).ok(),
+    };
+    let cosig = match request_cosignature_with_retry(ep, &note, old, &proof, proof_from).await {
+        Ok(c) => c,
+        Err(WitnessClientError::Conflict { size: theirs, .. }) if theirs > size => {
+            return Err(format!(
+                "the witness has cosigned size {theirs}, larger than this board's head \
+                 ({size}): it saw another history of this log"
+            ))
         }
+        Err(e) => return Err(e.to_string()),
     };
     let c = Cosignature {
         witness: key,
@@ -142,7 +147,7 @@ pub fn cosigners_in(policy: &WitnessPolicy, sth: &SignedTreeHead) -> usize {
 /// # Errors
 /// 503 `witness-quorum` naming what each witness answered, when `wait` runs out.
 pub async fn await_quorum(
-    board: &std::sync::Arc<Board>,
+    board: &Arc<Board>,
     policy: &WitnessPolicy,
     endpoints: &[WitnessEndpoint],
     wait: Duration,
@@ -188,7 +193,7 @@ pub async fn await_quorum(
 /// Background rounds: whenever the board has grown since the last round, ask the
 /// witnesses (every `every`), so that receipts can soon be upgraded to cosigned heads.
 pub async fn run(
-    board: std::sync::Arc<Board>,
+    board: Arc<Board>,
     endpoints: Vec<WitnessEndpoint>,
     every: Duration,
     mut stop: tokio::sync::watch::Receiver<bool>,

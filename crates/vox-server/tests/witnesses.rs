@@ -28,6 +28,8 @@ struct TestWitness {
     name: String,
     key: SigningKey,
     url: String,
+    /// The witness's state machine (None for a dead witness).
+    state: Option<Arc<Mutex<Witness>>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -60,6 +62,7 @@ impl TestWitness {
             WitnessState::default(),
         );
         let state = Arc::new(Mutex::new(witness));
+        let shared = Arc::clone(&state);
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
@@ -86,6 +89,7 @@ impl TestWitness {
             name: name.into(),
             key,
             url,
+            state: Some(shared),
             stop: Some(stop),
             thread: Some(thread),
         }
@@ -102,9 +106,26 @@ impl TestWitness {
             name: name.into(),
             key: SigningKey::generate(&mut OsRng),
             url: format!("http://127.0.0.1:{port}"),
+            state: None,
             stop: None,
             thread: None,
         }
+    }
+
+    /// Lose the state (a witness restored without it): it starts again from size 0.
+    fn forget(&self, board: &BoardPublicKey) {
+        let mut logs = BTreeMap::new();
+        logs.insert(
+            Origin::new(LOG).unwrap(),
+            vec![board_note_key(board, LOG).unwrap()],
+        );
+        let fresh = Witness::new(
+            KeyName::new(&self.name).unwrap(),
+            self.key.clone(),
+            logs,
+            WitnessState::default(),
+        );
+        *self.state.as_ref().unwrap().lock().unwrap() = fresh;
     }
 
     fn kill(&mut self) {
@@ -238,6 +259,29 @@ fn phases_end_only_after_the_witness_quorum_cosigned() {
     let keys = [board_note_key(&board, LOG).unwrap(), a.vkey(), b.vkey()];
     assert_eq!(note.text(), sth.checkpoint_text().unwrap());
     assert_eq!(note.verify(&keys).unwrap().len(), 3, "board + a + b");
+
+    // A witness that lost its state answers the board's `old` with 409 and size 0: the
+    // board retries from 0 and the witness cosigns again.
+    a.forget(&board);
+    let grown = c.size();
+    Voters::new("e2", 1, |_| None).register(c);
+    let mut tries = 0;
+    loop {
+        let sth = c.sth();
+        let by_a = sth
+            .cosignatures
+            .iter()
+            .any(|co| co.witness.0 == a.key.verifying_key());
+        if sth.head.tree_size > grown && by_a {
+            break;
+        }
+        assert!(
+            tries < 200,
+            "witness a never cosigned again after losing its state"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        tries += 1;
+    }
 
     // 1 of 3: closing waits, then says why, and appends nothing.
     b.kill();
