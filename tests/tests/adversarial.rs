@@ -134,6 +134,8 @@ fn in_memory_manifest(id: &str, electorate_hash: Hash32, trustees: &[TrusteeKeys
         electorate_hash,
         trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     }
 }

@@ -1307,6 +1307,8 @@ fn setup_referendum(
         electorate_hash,
         trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     };
     manifest.validate().map_err(|e| anyhow!("{e}"))?;

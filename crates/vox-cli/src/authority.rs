@@ -1095,6 +1095,8 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         electorate_hash,
         trustees,
         threshold,
+        answer_due_ms: DAY_MS,
+        decryption_due_ms: DAY_MS,
         source_petition: a.from_petition.clone(),
     })
 }

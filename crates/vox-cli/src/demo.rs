@@ -839,6 +839,8 @@ impl Demo {
             electorate_hash: petition.electorate_hash,
             trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
             threshold: 2,
+            answer_due_ms: vox_protocol::manifest::DAY_MS,
+            decryption_due_ms: vox_protocol::manifest::DAY_MS,
             source_petition: Some(petition.id.clone()),
         };
         manifest.validate().map_err(|e| anyhow!("{e}"))?;

@@ -83,6 +83,8 @@ fn complaints_are_raised_answered_and_resolved() {
         electorate_hash: electorate.canonical_hash(),
         trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     };
     authority.create_referendum(&manifest).unwrap();

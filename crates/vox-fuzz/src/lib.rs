@@ -329,6 +329,8 @@ fn build_fixture() -> Fixture {
             public_key: *election_key.point(),
         }],
         threshold: 1,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     };
     let manifest_hash = manifest.canonical_hash();

@@ -534,6 +534,8 @@ mod tests {
                 electorate_hash: Hash32([5; 32]),
                 trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
                 threshold: 2,
+                answer_due_ms: crate::manifest::DAY_MS,
+                decryption_due_ms: crate::manifest::DAY_MS,
                 source_petition: None,
             };
             let mh = manifest.canonical_hash();

@@ -7,7 +7,7 @@ use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 
 /// Current manifest format version.
-pub const MANIFEST_VERSION: u32 = 2;
+pub const MANIFEST_VERSION: u32 = 3;
 
 /// Upper bound on options per question (keeps ballots and tallies bounded).
 pub const MAX_OPTIONS: usize = 64;
@@ -22,6 +22,10 @@ pub const MAX_SCORE: u32 = 1_000;
 /// by discrete log needs at most 2¹⁷ table entries (a few MB) and as many giant steps,
 /// whatever the manifest says. 2³⁴ ≈ 1.7·10¹⁰: 17 million voters at score max 1,000.
 pub const MAX_SLOT_VALUE: u64 = 1 << 34;
+
+/// One day in milliseconds: the deadline tools use for a manifest's `answer_due_ms` and
+/// `decryption_due_ms` unless told otherwise.
+pub const DAY_MS: i64 = 86_400_000;
 
 /// What a voter may answer to a question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -117,6 +121,12 @@ pub struct Manifest {
     pub trustees: Vec<TrusteeInfo>,
     /// Trustees needed to decrypt (k of n).
     pub threshold: u32,
+    /// How long a trustee accused by a ceremony complaint has to answer it (ms after the
+    /// complaint's board entry); then the board disqualifies it (protocol-spec/06 §6.11).
+    pub answer_due_ms: i64,
+    /// How long every trustee has to post its decryption share (ms after the tally's
+    /// board entry); then the board names those who did not (protocol-spec/10 V15).
+    pub decryption_due_ms: i64,
     /// The petition that triggered this referendum, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_petition: Option<String>,
@@ -181,6 +191,8 @@ impl Canonical for Manifest {
             .hash(&self.electorate_hash)
             .seq(&self.trustees)
             .u32(self.threshold)
+            .i64(self.answer_due_ms)
+            .i64(self.decryption_due_ms)
             .opt(&self.source_petition);
     }
 }
@@ -232,6 +244,15 @@ impl Manifest {
             return Err(ProtocolError::invalid(
                 "closes_at",
                 "must be after opens_at",
+            ));
+        }
+        if self.answer_due_ms <= 0 {
+            return Err(ProtocolError::invalid("answer_due_ms", "must be positive"));
+        }
+        if self.decryption_due_ms <= 0 {
+            return Err(ProtocolError::invalid(
+                "decryption_due_ms",
+                "must be positive",
             ));
         }
         if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {

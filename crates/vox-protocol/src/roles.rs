@@ -837,6 +837,8 @@ mod tests {
             electorate_hash: Hash32([1; 32]),
             trustees: Vec::new(),
             threshold: 1,
+            answer_due_ms: crate::manifest::DAY_MS,
+            decryption_due_ms: crate::manifest::DAY_MS,
             source_petition: None,
         }
     }

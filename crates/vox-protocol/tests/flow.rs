@@ -59,6 +59,8 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys]) -> Manifest {
         electorate_hash,
         trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     }
 }

@@ -2783,6 +2783,8 @@ fn ballot_world(
             })
             .collect(),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     };
     manifest.validate().unwrap();
@@ -3150,6 +3152,8 @@ fn gen_ceremony() -> Value {
             })
             .collect(),
         threshold: 2,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
     };
     manifest.validate().unwrap();
@@ -3834,6 +3838,8 @@ fn board_entries() -> Vec<BoardEntry> {
             public_key: *tkey.public(),
         }],
         threshold: 1,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: Some(petition.id.clone()),
     };
     let mh = manifest.canonical_hash();

@@ -681,6 +681,8 @@ pub fn manifest(
         electorate_hash,
         trustees: TrusteeInfo::numbered(trustees.keys.iter().map(TrusteeKeys::public)),
         threshold: k,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition,
     }
 }

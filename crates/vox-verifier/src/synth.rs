@@ -709,6 +709,8 @@ pub fn manifest(
             })
             .collect(),
         threshold,
+        answer_due_ms: DAY,
+        decryption_due_ms: DAY,
         source_petition,
     }
 }
