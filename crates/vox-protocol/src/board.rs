@@ -13,7 +13,7 @@ use crate::electorate::{Electorate, EnrolmentRequest};
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::enrolment::EnrolmentOpening;
 use crate::error::{ProtocolError, Result};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, TrusteePanel};
 use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
 use crate::petition::{
     Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, ThresholdKind,
@@ -425,12 +425,11 @@ pub enum Payload {
         /// X_ℓ for ℓ = 1..=n.
         public_shares: Vec<Point>,
     },
-    /// Voting opens.
+    /// Voting opens: a system entry the board appends at or after the manifest's
+    /// `opens_at` once the ceremony completed (10 §10.3).
     ReferendumOpened {
         /// Referendum.
         referendum_id: String,
-        /// The election authority's signature.
-        act: ActSignature,
     },
     /// A ballot was accepted.
     BallotCast {
@@ -442,12 +441,11 @@ pub enum Payload {
         /// The opened ballot.
         audited: AuditedBallot,
     },
-    /// Voting closes.
+    /// Voting closes: a system entry the board appends at or after the manifest's
+    /// `closes_at`, never before (10 §10.3).
     ReferendumClosed {
         /// Referendum.
         referendum_id: String,
-        /// The election authority's signature.
-        act: ActSignature,
     },
     /// The encrypted tally.
     TallyComputed {
@@ -516,16 +514,6 @@ pub enum Payload {
         /// The registrar's signature.
         act: ActSignature,
     },
-    /// Voting closes before the manifest's `closes_at`, with the public reason (10 §10.3,
-    /// V9.4): an early close is always explicit. Election authority act.
-    ReferendumClosedEarly {
-        /// Referendum.
-        referendum_id: String,
-        /// Why voting closes early (non-empty, at most [`MAX_EARLY_CLOSE_REASON_BYTES`]).
-        reason: String,
-        /// The election authority's signature.
-        act: ActSignature,
-    },
     /// The bounds new petition proposals must respect from this leaf on (07 §7.8,
     /// V6.7); replaces the previous policy whole. Petitions office act.
     PetitionPolicySet {
@@ -534,33 +522,30 @@ pub enum Payload {
         /// The petitions office's signature.
         act: ActSignature,
     },
-}
-
-/// The longest reason of a `referendum-closed-early` act, in UTF-8 bytes.
-pub const MAX_EARLY_CLOSE_REASON_BYTES: usize = 1000;
-
-/// The rule on the reason of a `referendum-closed-early` act (08 table 8.1): not empty or
-/// only whitespace, at most [`MAX_EARLY_CLOSE_REASON_BYTES`] bytes.
-pub fn check_early_close_reason(reason: &str) -> Result<()> {
-    if reason.trim().is_empty() {
-        return Err(ProtocolError::invalid(
-            "reason",
-            "an early close needs a public reason (empty)",
-        ));
-    }
-    if reason.len() > MAX_EARLY_CLOSE_REASON_BYTES {
-        return Err(ProtocolError::invalid(
-            "reason",
-            format!("longer than {MAX_EARLY_CLOSE_REASON_BYTES} bytes"),
-        ));
-    }
-    Ok(())
-}
-
-/// Whether a close at `close_ms` (the board timestamp of its entry) is early for a
-/// referendum announced to close at `closes_at_ms`: strictly before it.
-pub fn is_early_close(close_ms: i64, closes_at_ms: i64) -> bool {
-    close_ms < closes_at_ms
+    /// The standing trustee panel from this leaf on (07 §7.4): who runs the ceremony of
+    /// every referendum a petition triggers later. Election authority act.
+    TrusteePanelSet {
+        /// The panel.
+        panel: TrusteePanel,
+        /// The election authority's signature.
+        act: ActSignature,
+    },
+    /// A referendum the board creates by itself, immediately after the
+    /// `petition-threshold` entry of a petition's referendum threshold: its manifest is
+    /// the one the petition's terms and the standing panel determine (07 §7.4). System
+    /// entry.
+    ReferendumTriggered {
+        /// Its manifest (`source_petition` names the petition).
+        manifest: Manifest,
+    },
+    /// The trustees who had not posted a valid decryption share when the manifest's
+    /// decryption deadline passed (10 V15). System entry.
+    SharesOverdue {
+        /// Referendum.
+        referendum_id: String,
+        /// Their indices, increasing.
+        trustees: Vec<u32>,
+    },
 }
 
 impl Canonical for ThresholdKind {
@@ -584,14 +569,13 @@ impl Canonical for EncryptedTally {
 
 impl Payload {
     /// The `type` of this payload, as in its JSON (table 8.1).
-    /// Whether this entry ends a referendum phase (close, early close, tally, result):
+    /// Whether this entry ends a referendum phase (close, tally, result):
     /// the board appends one only after the head before it is cosigned by the genesis
     /// witness quorum (08 §8.4, 10 V3.6).
     pub fn ends_a_phase(&self) -> bool {
         matches!(
             self,
             Payload::ReferendumClosed { .. }
-                | Payload::ReferendumClosedEarly { .. }
                 | Payload::TallyComputed { .. }
                 | Payload::ResultPublished { .. }
         )
@@ -623,8 +607,10 @@ impl Payload {
             Payload::CredentialEnrolled { .. } => "credential-enrolled",
             Payload::CredentialRevoked { .. } => "credential-revoked",
             Payload::ElectorateFrozen { .. } => "electorate-frozen",
-            Payload::ReferendumClosedEarly { .. } => "referendum-closed-early",
             Payload::PetitionPolicySet { .. } => "petition-policy-set",
+            Payload::TrusteePanelSet { .. } => "trustee-panel-set",
+            Payload::ReferendumTriggered { .. } => "referendum-triggered",
+            Payload::SharesOverdue { .. } => "shares-overdue",
         }
     }
 
@@ -664,7 +650,14 @@ impl Payload {
             } => {
                 e.u8(5).str(petition_id);
                 match moderation {
-                    Moderation::Publish { closes_at } => e.u8(0).i64(*closes_at),
+                    Moderation::Publish {
+                        closes_at,
+                        referendum,
+                    } => {
+                        e.u8(0).i64(*closes_at);
+                        referendum.encode(e);
+                        e
+                    }
                     Moderation::Reject { reason } => e.u8(1).str(reason),
                 };
             }
@@ -772,16 +765,26 @@ impl Payload {
             } => {
                 e.u8(23).str(electorate_id).hash(electorate_hash);
             }
-            Payload::ReferendumClosedEarly {
-                referendum_id,
-                reason,
-                ..
-            } => {
-                e.u8(24).str(referendum_id).str(reason);
-            }
             Payload::PetitionPolicySet { policy, .. } => {
                 e.u8(25);
                 policy.encode(e);
+            }
+            Payload::TrusteePanelSet { panel, .. } => {
+                e.u8(26);
+                panel.encode(e);
+            }
+            Payload::ReferendumTriggered { manifest } => {
+                e.u8(27);
+                manifest.encode(e);
+            }
+            Payload::SharesOverdue {
+                referendum_id,
+                trustees,
+            } => {
+                e.u8(29).str(referendum_id).count(trustees.len());
+                for t in trustees {
+                    e.u32(*t);
+                }
             }
         }
     }
@@ -821,7 +824,8 @@ impl BoardEntry {
             | Payload::CredentialEnrolled { .. }
             | Payload::CredentialRevoked { .. }
             | Payload::ElectorateFrozen { .. }
-            | Payload::PetitionPolicySet { .. } => None,
+            | Payload::PetitionPolicySet { .. }
+            | Payload::TrusteePanelSet { .. } => None,
             Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
             Payload::PetitionSigned { signature } => Some(&signature.petition_id),
             Payload::PetitionThreshold { petition_id, .. }
@@ -829,12 +833,13 @@ impl BoardEntry {
             | Payload::PetitionResponded { petition_id, .. }
             | Payload::SignaturesInvalidated { petition_id, .. }
             | Payload::PetitionClosed { petition_id, .. } => Some(petition_id),
-            Payload::ReferendumCreated { manifest, .. } => Some(&manifest.referendum_id),
+            Payload::ReferendumCreated { manifest, .. }
+            | Payload::ReferendumTriggered { manifest } => Some(&manifest.referendum_id),
             Payload::Ceremony { message } => Some(&message.referendum_id),
             Payload::CeremonyCompleted { referendum_id, .. }
             | Payload::ReferendumOpened { referendum_id, .. }
             | Payload::ReferendumClosed { referendum_id, .. }
-            | Payload::ReferendumClosedEarly { referendum_id, .. } => Some(referendum_id),
+            | Payload::SharesOverdue { referendum_id, .. } => Some(referendum_id),
             Payload::BallotCast { ballot } => Some(&ballot.referendum_id),
             Payload::BallotAudited { audited } => Some(&audited.ballot.referendum_id),
             Payload::TallyComputed { tally } => Some(&tally.referendum_id),

@@ -642,16 +642,12 @@ mod tests {
                     public_shares,
                 },
             );
-            let opened = roles
-                .sign(
-                    Payload::ReferendumOpened {
-                        referendum_id: ID.into(),
-                        act: ActSignature::unsigned(),
-                    },
-                    T0 + 100,
-                )
-                .unwrap();
-            put(&mut entries, opened);
+            put(
+                &mut entries,
+                Payload::ReferendumOpened {
+                    referendum_id: ID.into(),
+                },
+            );
             let claims = ReferendumClaims {
                 manifest,
                 manifest_hash: mh,

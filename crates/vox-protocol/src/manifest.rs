@@ -27,6 +27,12 @@ pub const MAX_SLOT_VALUE: u64 = 1 << 34;
 /// `decryption_due_ms` unless told otherwise.
 pub const DAY_MS: i64 = 86_400_000;
 
+/// How long after its time a scheduled step of a referendum may come and still be on
+/// time (10 §10.6): opening after `opens_at`, closing after `closes_at`, the tally after
+/// the close, the result and the naming of overdue trustees after the decryption
+/// deadline. The board's scheduler acts within a second; a minute covers a restart.
+pub const SCHEDULE_GRACE_MS: i64 = 60_000;
+
 /// What a voter may answer to a question.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -255,92 +261,8 @@ impl Manifest {
                 "must be positive",
             ));
         }
-        if self.questions.is_empty() || self.questions.len() > MAX_QUESTIONS {
-            return Err(ProtocolError::invalid(
-                "questions",
-                format!("1 to {MAX_QUESTIONS} questions"),
-            ));
-        }
-        let mut ids = std::collections::HashSet::new();
-        let mut ranges = 0usize;
-        for (qi, q) in self.questions.iter().enumerate() {
-            let f = |s: &str| format!("questions/{qi}/{s}");
-            if q.id.is_empty() || !ids.insert(q.id.as_str()) {
-                return Err(ProtocolError::invalid(
-                    f("id"),
-                    "empty or duplicate question id",
-                ));
-            }
-            let k = q.options.len();
-            if k == 0 || k > MAX_OPTIONS {
-                return Err(ProtocolError::invalid(
-                    f("options"),
-                    format!("1 to {MAX_OPTIONS} options"),
-                ));
-            }
-            match q.kind {
-                QuestionKind::YesNo => {
-                    if k != 2 {
-                        return Err(ProtocolError::invalid(
-                            f("options"),
-                            "a yes-no question has exactly two options (yes, no)",
-                        ));
-                    }
-                }
-                QuestionKind::ChooseOne { .. } => {
-                    if k < 2 {
-                        return Err(ProtocolError::invalid(
-                            f("options"),
-                            "choose-one needs at least two options",
-                        ));
-                    }
-                }
-                QuestionKind::Approve { min, max } => {
-                    if min > max || max as usize > k || max == 0 {
-                        return Err(ProtocolError::invalid(
-                            f("kind"),
-                            "approve needs 0 ≤ min ≤ max ≤ options, max ≥ 1",
-                        ));
-                    }
-                    if approve_sum_needs_range(min, max) {
-                        ranges += 1;
-                    }
-                }
-                QuestionKind::Score { max } => {
-                    if max == 0 || max > MAX_SCORE {
-                        return Err(ProtocolError::invalid(
-                            f("kind"),
-                            format!("score max must be in 1..={MAX_SCORE}"),
-                        ));
-                    }
-                    ranges += k;
-                }
-            }
-        }
-        if ranges > MAX_RANGE_STATEMENTS {
-            return Err(ProtocolError::invalid("questions", format!("at most {MAX_RANGE_STATEMENTS} range statements per ballot (score options plus approve sums)")));
-        }
-        let n = self.trustees.len();
-        if n == 0 || n > 255 {
-            return Err(ProtocolError::invalid("trustees", "1 to 255 trustees"));
-        }
-        for (i, t) in self.trustees.iter().enumerate() {
-            if t.index as usize != i + 1 {
-                return Err(ProtocolError::invalid(
-                    format!("trustees/{i}/index"),
-                    "trustee indices must be 1..=n in order",
-                ));
-            }
-            t.public_key
-                .ensure_not_identity("trustee public key")
-                .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/public_key"), e))?;
-        }
-        if self.threshold == 0 || self.threshold as usize > n {
-            return Err(ProtocolError::invalid(
-                "threshold",
-                "must be in 1..=number of trustees",
-            ));
-        }
+        validate_questions(&self.questions)?;
+        validate_trustees(&self.trustees, self.threshold)?;
         Ok(())
     }
 
@@ -369,6 +291,149 @@ impl Manifest {
     /// (protocol-spec/05-tally.md §5.2).
     pub fn tally_width(&self) -> usize {
         self.questions.iter().map(Question::ciphertext_count).sum()
+    }
+}
+
+/// The question rules of 04 §4.2 (rules 2–4), shared by manifests and by the referendum
+/// terms a petition fixes at publication (07 §7.4).
+pub fn validate_questions(questions: &[Question]) -> Result<()> {
+    if questions.is_empty() || questions.len() > MAX_QUESTIONS {
+        return Err(ProtocolError::invalid(
+            "questions",
+            format!("1 to {MAX_QUESTIONS} questions"),
+        ));
+    }
+    let mut ids = std::collections::HashSet::new();
+    let mut ranges = 0usize;
+    for (qi, q) in questions.iter().enumerate() {
+        let f = |s: &str| format!("questions/{qi}/{s}");
+        if q.id.is_empty() || !ids.insert(q.id.as_str()) {
+            return Err(ProtocolError::invalid(
+                f("id"),
+                "empty or duplicate question id",
+            ));
+        }
+        let k = q.options.len();
+        if k == 0 || k > MAX_OPTIONS {
+            return Err(ProtocolError::invalid(
+                f("options"),
+                format!("1 to {MAX_OPTIONS} options"),
+            ));
+        }
+        match q.kind {
+            QuestionKind::YesNo => {
+                if k != 2 {
+                    return Err(ProtocolError::invalid(
+                        f("options"),
+                        "a yes-no question has exactly two options (yes, no)",
+                    ));
+                }
+            }
+            QuestionKind::ChooseOne { .. } => {
+                if k < 2 {
+                    return Err(ProtocolError::invalid(
+                        f("options"),
+                        "choose-one needs at least two options",
+                    ));
+                }
+            }
+            QuestionKind::Approve { min, max } => {
+                if min > max || max as usize > k || max == 0 {
+                    return Err(ProtocolError::invalid(
+                        f("kind"),
+                        "approve needs 0 ≤ min ≤ max ≤ options, max ≥ 1",
+                    ));
+                }
+                if approve_sum_needs_range(min, max) {
+                    ranges += 1;
+                }
+            }
+            QuestionKind::Score { max } => {
+                if max == 0 || max > MAX_SCORE {
+                    return Err(ProtocolError::invalid(
+                        f("kind"),
+                        format!("score max must be in 1..={MAX_SCORE}"),
+                    ));
+                }
+                ranges += k;
+            }
+        }
+    }
+    if ranges > MAX_RANGE_STATEMENTS {
+        return Err(ProtocolError::invalid("questions", format!("at most {MAX_RANGE_STATEMENTS} range statements per ballot (score options plus approve sums)")));
+    }
+    Ok(())
+}
+
+/// The trustee rules of 04 §4.2 (rule 5), shared by manifests and standing panels.
+pub fn validate_trustees(trustees: &[TrusteeInfo], threshold: u32) -> Result<()> {
+    let n = trustees.len();
+    if n == 0 || n > 255 {
+        return Err(ProtocolError::invalid("trustees", "1 to 255 trustees"));
+    }
+    for (i, t) in trustees.iter().enumerate() {
+        if t.index as usize != i + 1 {
+            return Err(ProtocolError::invalid(
+                format!("trustees/{i}/index"),
+                "trustee indices must be 1..=n in order",
+            ));
+        }
+        t.public_key
+            .ensure_not_identity("trustee public key")
+            .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/public_key"), e))?;
+    }
+    if threshold == 0 || threshold as usize > n {
+        return Err(ProtocolError::invalid(
+            "threshold",
+            "must be in 1..=number of trustees",
+        ));
+    }
+    Ok(())
+}
+
+/// The standing trustee panel (08 table 8.1, tag 26): the trustees who run the key
+/// ceremony of every referendum a petition triggers, and the deadlines those referendums
+/// carry. Set by the election authority; the panel in force when a petition crosses its
+/// referendum threshold goes into that referendum's manifest (07 §7.4), so no one has to
+/// choose trustees after the fact (and no one can stall a triggered referendum by not
+/// choosing them).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TrusteePanel {
+    /// The trustees, indices 1..=n in order.
+    pub trustees: Vec<TrusteeInfo>,
+    /// Trustees needed to decrypt (k of n).
+    pub threshold: u32,
+    /// The manifest's `answer_due_ms` for triggered referendums.
+    pub answer_due_ms: i64,
+    /// The manifest's `decryption_due_ms` for triggered referendums.
+    pub decryption_due_ms: i64,
+}
+
+impl TrusteePanel {
+    /// Trustee rules of 04 §4.2 rule 5 and positive deadlines.
+    pub fn validate(&self) -> Result<()> {
+        validate_trustees(&self.trustees, self.threshold)?;
+        if self.answer_due_ms <= 0 {
+            return Err(ProtocolError::invalid("answer_due_ms", "must be positive"));
+        }
+        if self.decryption_due_ms <= 0 {
+            return Err(ProtocolError::invalid(
+                "decryption_due_ms",
+                "must be positive",
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Canonical for TrusteePanel {
+    fn encode(&self, e: &mut Encoder) {
+        e.seq(&self.trustees)
+            .u32(self.threshold)
+            .i64(self.answer_due_ms)
+            .i64(self.decryption_due_ms);
     }
 }
 

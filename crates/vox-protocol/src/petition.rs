@@ -20,6 +20,7 @@ use vox_crypto::Hash32;
 use crate::electorate::ElectorateIndex;
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
+use crate::manifest::{validate_questions, Manifest, Question, TrusteePanel, MANIFEST_VERSION};
 
 /// Transcript purpose label for petition proposals.
 pub const PROPOSAL_PURPOSE: &[u8] = b"petition-proposal";
@@ -526,10 +527,14 @@ impl PetitionStage {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum Moderation {
-    /// Publish; open until `closes_at`.
+    /// Publish; open until `closes_at`. `referendum` fixes what the referendum
+    /// threshold obliges (07 §7.4): the referendum the board creates by itself when the
+    /// petition reaches it.
     Publish {
         /// Unix ms.
         closes_at: i64,
+        /// The referendum the threshold triggers.
+        referendum: ReferendumTerms,
     },
     /// Reject with a public reason.
     Reject {
@@ -537,6 +542,98 @@ pub enum Moderation {
         reason: String,
     },
 }
+
+/// What a petition's referendum threshold obliges, fixed by the petitions office when it
+/// publishes the petition (07 §7.4): the questions, and the schedule relative to the
+/// moment the threshold is reached. With the standing trustee panel in force at that
+/// moment it determines the whole manifest, so the referendum needs no one's decision.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ReferendumTerms {
+    /// The referendum's id on this board (reserved from publication on).
+    pub referendum_id: String,
+    /// Its title.
+    pub title: String,
+    /// Its description.
+    pub description: String,
+    /// The questions, in ballot order.
+    pub questions: Vec<Question>,
+    /// Voting opens this long after the referendum is triggered (the key ceremony runs
+    /// in between).
+    pub opens_after_ms: i64,
+    /// Voting lasts this long.
+    pub voting_ms: i64,
+}
+
+impl Canonical for ReferendumTerms {
+    fn encode(&self, e: &mut Encoder) {
+        e.str(&self.referendum_id)
+            .str(&self.title)
+            .str(&self.description)
+            .seq(&self.questions)
+            .i64(self.opens_after_ms)
+            .i64(self.voting_ms);
+    }
+}
+
+impl ReferendumTerms {
+    /// The rules of 07 §7.4 on terms: an id of 1 to 64 bytes, valid questions (04 §4.2),
+    /// positive durations whose schedule does not overflow.
+    pub fn validate(&self) -> Result<()> {
+        if self.referendum_id.is_empty() || self.referendum_id.len() > 64 {
+            return Err(ProtocolError::invalid(
+                "referendum/referendum_id",
+                "must be 1 to 64 characters",
+            ));
+        }
+        validate_questions(&self.questions)
+            .map_err(|e| ProtocolError::invalid("referendum/questions", e.to_string()))?;
+        if self.opens_after_ms <= 0 || self.voting_ms <= 0 {
+            return Err(ProtocolError::invalid(
+                "referendum",
+                "opens_after_ms and voting_ms must be positive",
+            ));
+        }
+        if !matches!(self.opens_after_ms.checked_add(self.voting_ms), Some(d) if d <= MAX_SCHEDULE_MS)
+        {
+            return Err(ProtocolError::invalid(
+                "referendum",
+                "opens_after_ms + voting_ms must be at most ten years",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The manifest of the referendum these terms oblige, triggered at board time
+    /// `triggered_at` by `petition` with `panel` in force (07 §7.4).
+    pub fn manifest(
+        &self,
+        petition: &Petition,
+        panel: &TrusteePanel,
+        triggered_at: i64,
+    ) -> Manifest {
+        let opens_at = triggered_at.saturating_add(self.opens_after_ms);
+        Manifest {
+            version: MANIFEST_VERSION,
+            referendum_id: self.referendum_id.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            questions: self.questions.clone(),
+            opens_at,
+            closes_at: opens_at.saturating_add(self.voting_ms),
+            electorate_hash: petition.electorate_hash,
+            trustees: panel.trustees.clone(),
+            threshold: panel.threshold,
+            answer_due_ms: panel.answer_due_ms,
+            decryption_due_ms: panel.decryption_due_ms,
+            source_petition: Some(petition.id.clone()),
+        }
+    }
+}
+
+/// The longest schedule referendum terms may fix (opens_after_ms + voting_ms): ten years.
+pub const MAX_SCHEDULE_MS: i64 = 10 * 366 * 86_400_000;
 
 /// Which threshold was reached.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -583,6 +680,12 @@ pub struct PetitionTracker {
     pub response: Option<String>,
     /// Referendum created from this petition.
     pub referendum_id: Option<String>,
+    /// What the referendum threshold obliges (set at publication).
+    pub terms: Option<ReferendumTerms>,
+    /// When each threshold was reached (board time of the entry that crossed it).
+    pub reached_at: HashMap<ThresholdKind, i64>,
+    /// When the official response was given.
+    pub responded_at: Option<i64>,
     /// Thresholds already reached.
     pub reached: HashSet<ThresholdKind>,
     signers: HashSet<[u8; 32]>,
@@ -609,6 +712,9 @@ impl PetitionTracker {
             response_due_by: None,
             response: None,
             referendum_id: None,
+            terms: None,
+            reached_at: HashMap::new(),
+            responded_at: None,
             reached: HashSet::new(),
             signers,
             withdrawn: HashSet::new(),
@@ -731,6 +837,7 @@ impl PetitionTracker {
 
     fn reach(&mut self, kind: ThresholdKind, now: i64) {
         self.reached.insert(kind);
+        self.reached_at.insert(kind, now);
         match kind {
             ThresholdKind::Sponsor => self.stage = PetitionStage::AwaitingModeration,
             ThresholdKind::Response => {
@@ -753,7 +860,11 @@ impl PetitionTracker {
             ));
         }
         match m {
-            Moderation::Publish { closes_at } => {
+            Moderation::Publish {
+                closes_at,
+                referendum,
+            } => {
+                referendum.validate()?;
                 if *closes_at <= now || *closes_at > now.saturating_add(self.petition.open_for_ms) {
                     return Err(ProtocolError::invalid(
                         "closes_at",
@@ -768,6 +879,7 @@ impl PetitionTracker {
                 }
                 self.stage = PetitionStage::Open;
                 self.closes_at = Some(*closes_at);
+                self.terms = Some(referendum.clone());
                 Ok(self.crossed(now))
             }
             Moderation::Reject { reason } => {
@@ -783,8 +895,8 @@ impl PetitionTracker {
         }
     }
 
-    /// Record the official response.
-    pub fn apply_response(&mut self, text: &str) -> Result<()> {
+    /// Record the official response given at board time `now`.
+    pub fn apply_response(&mut self, text: &str, now: i64) -> Result<()> {
         if !self.reached.contains(&ThresholdKind::Response) {
             return Err(ProtocolError::invalid("petition", "no response is due"));
         }
@@ -795,6 +907,7 @@ impl PetitionTracker {
             return Err(ProtocolError::invalid("text", "empty response"));
         }
         self.response = Some(text.to_owned());
+        self.responded_at = Some(now);
         Ok(())
     }
 
@@ -858,8 +971,27 @@ impl PetitionTracker {
         v
     }
 
-    /// Record the referendum triggered by this petition.
-    pub fn apply_referendum_created(&mut self, referendum_id: &str) -> Result<()> {
+    /// The manifest of the referendum this petition must trigger now: `Some` right after
+    /// its referendum threshold was reached (the board appends it as a
+    /// `referendum-triggered` entry immediately after that threshold entry, 07 §7.4), `None`
+    /// when nothing is due.
+    pub fn due_referendum(&self, panel: Option<&TrusteePanel>, now: i64) -> Option<Manifest> {
+        if self.referendum_id.is_some() || !self.reached.contains(&ThresholdKind::Referendum) {
+            return None;
+        }
+        let terms = self.terms.as_ref()?;
+        Some(terms.manifest(&self.petition, panel?, now))
+    }
+
+    /// Apply a `referendum-triggered` entry at board time `now`: the petition reached its
+    /// referendum threshold, triggered nothing yet, and the manifest is exactly the one its
+    /// terms and the panel in force determine (07 §7.4).
+    pub fn apply_referendum_triggered(
+        &mut self,
+        manifest: &Manifest,
+        panel: Option<&TrusteePanel>,
+        now: i64,
+    ) -> Result<()> {
         if !self.reached.contains(&ThresholdKind::Referendum) {
             return Err(ProtocolError::invalid(
                 "source_petition",
@@ -872,7 +1004,19 @@ impl PetitionTracker {
                 "petition already triggered a referendum",
             ));
         }
-        self.referendum_id = Some(referendum_id.to_owned());
+        let Some(expected) = self.due_referendum(panel, now) else {
+            return Err(ProtocolError::invalid(
+                "manifest",
+                "no referendum terms or no standing trustee panel",
+            ));
+        };
+        if &expected != manifest {
+            return Err(ProtocolError::invalid(
+                "manifest",
+                "differs from the manifest the petition's terms and the standing panel determine",
+            ));
+        }
+        self.referendum_id = Some(manifest.referendum_id.clone());
         Ok(())
     }
 }

@@ -437,10 +437,9 @@ impl Payload {
             | Payload::PetitionResponded { .. }
             | Payload::SignaturesInvalidated { .. }
             | Payload::PetitionPolicySet { .. } => Some(Role::PetitionsOffice),
-            Payload::ReferendumCreated { .. }
-            | Payload::ReferendumOpened { .. }
-            | Payload::ReferendumClosed { .. }
-            | Payload::ReferendumClosedEarly { .. } => Some(Role::ElectionAuthority),
+            Payload::ReferendumCreated { .. } | Payload::TrusteePanelSet { .. } => {
+                Some(Role::ElectionAuthority)
+            }
             Payload::RoleKeyRotated { role, .. } => Some(*role),
             _ => None,
         }
@@ -458,9 +457,7 @@ impl Payload {
             | Payload::SignaturesInvalidated { act, .. }
             | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
-            | Payload::ReferendumOpened { act, .. }
-            | Payload::ReferendumClosed { act, .. }
-            | Payload::ReferendumClosedEarly { act, .. }
+            | Payload::TrusteePanelSet { act, .. }
             | Payload::RoleKeyRotated { act, .. } => Some(act),
             _ => None,
         }
@@ -478,9 +475,7 @@ impl Payload {
             | Payload::SignaturesInvalidated { act, .. }
             | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
-            | Payload::ReferendumOpened { act, .. }
-            | Payload::ReferendumClosed { act, .. }
-            | Payload::ReferendumClosedEarly { act, .. }
+            | Payload::TrusteePanelSet { act, .. }
             | Payload::RoleKeyRotated { act, .. } => Some(act),
             _ => None,
         }
@@ -843,6 +838,17 @@ mod tests {
         }
     }
 
+    fn terms() -> crate::petition::ReferendumTerms {
+        crate::petition::ReferendumTerms {
+            referendum_id: "r-p".into(),
+            title: "Plant trees?".into(),
+            description: "Triggered by petition p.".into(),
+            questions: manifest().questions,
+            opens_after_ms: 7 * crate::manifest::DAY_MS,
+            voting_ms: 14 * crate::manifest::DAY_MS,
+        }
+    }
+
     /// One unsigned act of every authority kind (rotation of the registrar to `new_key`).
     fn unsigned_acts(rng: &mut ChaCha20Rng, log_id: &Hash32, new_key: &SigningKey) -> Vec<Payload> {
         let act = ActSignature::unsigned();
@@ -854,7 +860,10 @@ mod tests {
             },
             Payload::PetitionModerated {
                 petition_id: "p".into(),
-                moderation: Moderation::Publish { closes_at: T0 + 5 },
+                moderation: Moderation::Publish {
+                    closes_at: T0 + 5,
+                    referendum: terms(),
+                },
                 act,
             },
             Payload::PetitionModerated {
@@ -879,17 +888,15 @@ mod tests {
                 manifest: manifest(),
                 act,
             },
-            Payload::ReferendumOpened {
-                referendum_id: "r".into(),
-                act,
-            },
-            Payload::ReferendumClosed {
-                referendum_id: "r".into(),
-                act,
-            },
-            Payload::ReferendumClosedEarly {
-                referendum_id: "r".into(),
-                reason: "the question was withdrawn".into(),
+            Payload::TrusteePanelSet {
+                panel: crate::manifest::TrusteePanel {
+                    trustees: crate::manifest::TrusteeInfo::numbered([
+                        vox_crypto::threshold::TrusteeKeys::generate(rng).public(),
+                    ]),
+                    threshold: 1,
+                    answer_due_ms: crate::manifest::DAY_MS,
+                    decryption_due_ms: 2 * crate::manifest::DAY_MS,
+                },
                 act,
             },
             Payload::PetitionPolicySet {
@@ -986,9 +993,27 @@ mod tests {
                     }
                 });
                 let other = match moderation {
-                    Moderation::Publish { closes_at } => vec![
+                    Moderation::Publish {
+                        closes_at,
+                        referendum,
+                    } => vec![
                         Moderation::Publish {
                             closes_at: closes_at + 1,
+                            referendum: referendum.clone(),
+                        },
+                        Moderation::Publish {
+                            closes_at: *closes_at,
+                            referendum: crate::petition::ReferendumTerms {
+                                voting_ms: referendum.voting_ms + 1,
+                                ..referendum.clone()
+                            },
+                        },
+                        Moderation::Publish {
+                            closes_at: *closes_at,
+                            referendum: crate::petition::ReferendumTerms {
+                                referendum_id: format!("{}x", referendum.referendum_id),
+                                ..referendum.clone()
+                            },
                         },
                         Moderation::Reject {
                             reason: String::new(),
@@ -998,7 +1023,10 @@ mod tests {
                         Moderation::Reject {
                             reason: format!("{reason}."),
                         },
-                        Moderation::Publish { closes_at: T0 },
+                        Moderation::Publish {
+                            closes_at: T0,
+                            referendum: terms(),
+                        },
                     ],
                 };
                 for m in other {
@@ -1061,55 +1089,26 @@ mod tests {
                     m(&mut |x| x.source_petition = Some("p".into())),
                 ));
             }
-            Payload::ReferendumOpened { referendum_id, act } => {
-                push("referendum_id", &mut |q| {
-                    if let Payload::ReferendumOpened { referendum_id, .. } = q {
-                        referendum_id.push('x');
+            Payload::TrusteePanelSet { .. } => {
+                let m = |f: &mut dyn FnMut(&mut crate::manifest::TrusteePanel)| {
+                    let mut q = p.clone();
+                    if let Payload::TrusteePanelSet { panel, .. } = &mut q {
+                        f(panel);
                     }
-                });
-                // The same id and signature under another kind (the tag is signed).
+                    q
+                };
+                out.push(("panel threshold".into(), m(&mut |x| x.threshold += 1)));
                 out.push((
-                    "opened → closed".into(),
-                    Payload::ReferendumClosed {
-                        referendum_id: referendum_id.clone(),
-                        act: *act,
-                    },
+                    "panel answer deadline".into(),
+                    m(&mut |x| x.answer_due_ms += 1),
                 ));
-            }
-            Payload::ReferendumClosed { referendum_id, act } => {
-                push("referendum_id", &mut |q| {
-                    if let Payload::ReferendumClosed { referendum_id, .. } = q {
-                        referendum_id.push('x');
-                    }
-                });
                 out.push((
-                    "closed → opened".into(),
-                    Payload::ReferendumOpened {
-                        referendum_id: referendum_id.clone(),
-                        act: *act,
-                    },
+                    "panel decryption deadline".into(),
+                    m(&mut |x| x.decryption_due_ms += 1),
                 ));
-            }
-            Payload::ReferendumClosedEarly {
-                referendum_id, act, ..
-            } => {
-                push("referendum_id", &mut |q| {
-                    if let Payload::ReferendumClosedEarly { referendum_id, .. } = q {
-                        referendum_id.push('x');
-                    }
-                });
-                push("reason", &mut |q| {
-                    if let Payload::ReferendumClosedEarly { reason, .. } = q {
-                        reason.push('x');
-                    }
-                });
-                // The early close as a plain close (the reason dropped) is another act.
                 out.push((
-                    "closed early → closed".into(),
-                    Payload::ReferendumClosed {
-                        referendum_id: referendum_id.clone(),
-                        act: *act,
-                    },
+                    "panel trustee name".into(),
+                    m(&mut |x| x.trustees[0].name.push('x')),
                 ));
             }
             Payload::EnrolmentOpened { .. } => {
@@ -1560,8 +1559,9 @@ mod tests {
         let log_id = g.log_id();
         let p = signers
             .sign(
-                Payload::ReferendumOpened {
-                    referendum_id: "r".into(),
+                Payload::PetitionResponded {
+                    petition_id: "r".into(),
+                    text: "t".into(),
                     act: ActSignature::unsigned(),
                 },
                 -5,
@@ -1569,18 +1569,25 @@ mod tests {
             .unwrap();
         let a = p.act().unwrap();
         assert_eq!(a.issued_at_ms, -5);
-        let body = [&[12u8][..], &1u32.to_be_bytes(), b"r"].concat();
+        let body = [
+            &[6u8][..],
+            &1u32.to_be_bytes(),
+            b"r",
+            &1u32.to_be_bytes(),
+            b"t",
+        ]
+        .concat();
         let msg = [
             b"vox/v2/act\0".as_slice(),
             &log_id.0,
-            &[3],
+            &[Role::PetitionsOffice.code()],
             &(-5i64).to_be_bytes(),
             &body,
         ]
         .concat();
-        assert_eq!(act_message(&log_id, Role::ElectionAuthority, -5, &p), msg);
+        assert_eq!(act_message(&log_id, Role::PetitionsOffice, -5, &p), msg);
         signers
-            .election_authority
+            .petitions_office
             .verifying_key()
             .verify_strict(&msg, &a.signature.0)
             .unwrap();
@@ -1601,7 +1608,7 @@ mod tests {
         );
         // The act's JSON.
         let v = serde_json::to_value(&p).unwrap();
-        assert_eq!(v["type"], "referendum-opened");
+        assert_eq!(v["type"], "petition-responded");
         assert_eq!(v["act"]["issued_at_ms"], -5);
         assert_eq!(v["act"]["signature"].as_str().unwrap().len(), 128);
         assert_eq!(serde_json::from_value::<Payload>(v).unwrap(), p);
@@ -1845,15 +1852,15 @@ mod tests {
             &rotate(Role::Registrar, &new_key, &signers.registrar, T0 + 3),
         );
         // Other roles are unaffected.
-        let opened = signers
+        let created = signers
             .sign(
-                Payload::ReferendumOpened {
-                    referendum_id: "r".into(),
+                Payload::ReferendumCreated {
+                    manifest: manifest(),
                     act: ActSignature::unsigned(),
                 },
                 T0 + 4,
             )
             .unwrap();
-        auth.accept(&opened).unwrap();
+        auth.accept(&created).unwrap();
     }
 }

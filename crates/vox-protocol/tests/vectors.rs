@@ -171,6 +171,23 @@ fn pt(v: &Value) -> Point {
 fn sc(v: &Value) -> Scalar {
     Scalar::from_hex(s(v)).unwrap()
 }
+/// The referendum terms the vector petitions are published with (07 §7.4).
+fn vector_terms() -> vox_protocol::petition::ReferendumTerms {
+    vox_protocol::petition::ReferendumTerms {
+        referendum_id: "vector-petition-referendum".into(),
+        title: "Plant 1,000 trees?".into(),
+        description: "Advisory referendum triggered by the petition.".into(),
+        questions: vec![vox_protocol::manifest::Question {
+            id: "q1".into(),
+            text: "Should the council plant 1,000 trees?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: vox_protocol::manifest::QuestionKind::YesNo,
+        }],
+        opens_after_ms: 7 * vox_protocol::manifest::DAY_MS,
+        voting_ms: 14 * vox_protocol::manifest::DAY_MS,
+    }
+}
+
 fn h32(v: &Value) -> Hash32 {
     Hash32::from_hex(s(v)).unwrap()
 }
@@ -3761,7 +3778,7 @@ fn signing_key(seed_hex: &str) -> SigningKey {
 }
 
 /// (tag byte, JSON type) of every payload kind (08-board table 8.1).
-const KINDS: [(u8, &str); 20] = [
+const KINDS: [(u8, &str); 23] = [
     (0, "genesis"),
     (1, "electorate-registered"),
     (2, "petition-proposed"),
@@ -3782,6 +3799,9 @@ const KINDS: [(u8, &str); 20] = [
     (17, "decryption-share"),
     (18, "result-published"),
     (19, "role-key-rotated"),
+    (26, "trustee-panel-set"),
+    (27, "referendum-triggered"),
+    (29, "shares-overdue"),
 ];
 
 /// The log name of the board vector's genesis.
@@ -3875,6 +3895,15 @@ fn board_entries() -> Vec<BoardEntry> {
         counts: vec![vec![1, 0]],
         trustees: vec![1],
     };
+    // The standing panel (tag 26) and the referendum the petition's terms oblige with it
+    // (tag 27; 07 §7.4), as if triggered a minute after voting opened for `manifest`.
+    let panel = vox_protocol::manifest::TrusteePanel {
+        trustees: manifest.trustees.clone(),
+        threshold: manifest.threshold,
+        answer_due_ms: vox_protocol::manifest::DAY_MS,
+        decryption_due_ms: 2 * vox_protocol::manifest::DAY_MS,
+    };
+    let triggered = vector_terms().manifest(&petition, &panel, OPENS_AT + 60_000);
     // Role keys (protocol-spec/11-roles.md): the operator's is the board key (RFC 8032
     // TEST 1); the three authority keys and the petitions office's key after its rotation
     // are drawn from this RNG. The witness (RFC 8032 TEST 2) is the genesis's only witness.
@@ -3920,6 +3949,7 @@ fn board_entries() -> Vec<BoardEntry> {
             moderation: Moderation::Publish {
                 // Within 07 §7.4's bound: publish time < closes_at ≤ publish time + open_for_ms.
                 closes_at: OPENS_AT + 30 * 24 * 3600 * 1000,
+                referendum: vector_terms(),
             },
             act,
         },
@@ -3969,17 +3999,23 @@ fn board_entries() -> Vec<BoardEntry> {
         },
         Payload::ReferendumOpened {
             referendum_id: rid.clone(),
-            act,
         },
         Payload::BallotCast { ballot },
         Payload::BallotAudited { audited },
         Payload::ReferendumClosed {
             referendum_id: rid.clone(),
-            act,
         },
         Payload::TallyComputed { tally },
         Payload::DecryptionShare { share: share_msg },
         Payload::ResultPublished { result },
+        Payload::TrusteePanelSet { panel, act },
+        Payload::ReferendumTriggered {
+            manifest: triggered,
+        },
+        Payload::SharesOverdue {
+            referendum_id: rid.clone(),
+            trustees: vec![1],
+        },
     ];
     // Each act is signed (by its role's current key) 2 s before the board appends it.
     let mut entries = Vec::new();
@@ -4272,18 +4308,86 @@ fn act_role_replica(payload: &Value) -> Option<u8> {
         | "petition-responded"
         | "signatures-invalidated"
         | "petition-policy-set" => Some(2),
-        "referendum-created"
-        | "referendum-opened"
-        | "referendum-closed"
-        | "referendum-closed-early" => Some(3),
+        "referendum-created" | "trustee-panel-set" => Some(3),
         "role-key-rotated" => Some(role_code(s(&payload["role"]))),
         _ => None,
     }
 }
 
+/// Spec replica of 04 §4.2: a question's canonical bytes.
+fn question_replica(b: &mut Vec<u8>, q: &Value) {
+    enc_str(b, s(&q["id"]));
+    enc_str(b, s(&q["text"]));
+    let options = arr(&q["options"]);
+    b.extend_from_slice(&be32(options.len()));
+    for o in options {
+        enc_str(b, s(o));
+    }
+    let k = &q["kind"];
+    match s(&k["type"]) {
+        "yes-no" => b.push(0),
+        "choose-one" => {
+            b.push(1);
+            b.push(u8::from(k["blank_allowed"].as_bool().unwrap()));
+        }
+        "approve" => {
+            b.push(2);
+            b.extend_from_slice(&u32::try_from(u(&k["min"])).unwrap().to_be_bytes());
+            b.extend_from_slice(&u32::try_from(u(&k["max"])).unwrap().to_be_bytes());
+        }
+        "score" => {
+            b.push(3);
+            b.extend_from_slice(&u32::try_from(u(&k["max"])).unwrap().to_be_bytes());
+        }
+        other => panic!("unknown question kind {other}"),
+    }
+}
+
+/// Spec replica of 04 §4.2: a seq of questions.
+fn questions_replica(b: &mut Vec<u8>, qs: &Value) {
+    let qs = arr(qs);
+    b.extend_from_slice(&be32(qs.len()));
+    for q in qs {
+        question_replica(b, q);
+    }
+}
+
+/// Spec replica of 04 §4.2: a seq of trustees.
+fn trustees_replica(b: &mut Vec<u8>, ts: &Value) {
+    let ts = arr(ts);
+    b.extend_from_slice(&be32(ts.len()));
+    for t in ts {
+        b.extend_from_slice(&u32::try_from(u(&t["index"])).unwrap().to_be_bytes());
+        enc_str(b, s(&t["name"]));
+        b.extend_from_slice(&key32(&t["public_key"]));
+    }
+}
+
+/// Spec replica of 04 §4.2: a manifest's canonical bytes.
+fn manifest_replica(b: &mut Vec<u8>, m: &Value) {
+    b.extend_from_slice(&u32::try_from(u(&m["version"])).unwrap().to_be_bytes());
+    enc_str(b, s(&m["referendum_id"]));
+    enc_str(b, s(&m["title"]));
+    enc_str(b, s(&m["description"]));
+    questions_replica(b, &m["questions"]);
+    b.extend_from_slice(&int(&m["opens_at"]).to_be_bytes());
+    b.extend_from_slice(&int(&m["closes_at"]).to_be_bytes());
+    b.extend_from_slice(&key32(&m["electorate_hash"]));
+    trustees_replica(b, &m["trustees"]);
+    b.extend_from_slice(&u32::try_from(u(&m["threshold"])).unwrap().to_be_bytes());
+    b.extend_from_slice(&int(&m["answer_due_ms"]).to_be_bytes());
+    b.extend_from_slice(&int(&m["decryption_due_ms"]).to_be_bytes());
+    match m.get("source_petition") {
+        None | Some(Value::Null) => b.push(0),
+        Some(p) => {
+            b.push(1);
+            enc_str(b, s(p));
+        }
+    }
+}
+
 /// Spec replica of table 8.1: an authority act's payload body (tag and fields, without
-/// the act signature) from its JSON; `None` for `referendum-created`, whose manifest
-/// encoding (04 §4.2) this file does not rebuild.
+/// the act signature) from its JSON.
 fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
     let mut b = Vec::new();
     match s(&payload["type"]) {
@@ -4311,8 +4415,16 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
             let m = &payload["moderation"];
             match s(&m["decision"]) {
                 "publish" => {
+                    // 07 §7.4: closes_at, then the referendum terms.
                     b.push(0);
                     b.extend_from_slice(&int(&m["closes_at"]).to_be_bytes());
+                    let t = &m["referendum"];
+                    enc_str(&mut b, s(&t["referendum_id"]));
+                    enc_str(&mut b, s(&t["title"]));
+                    enc_str(&mut b, s(&t["description"]));
+                    questions_replica(&mut b, &t["questions"]);
+                    b.extend_from_slice(&int(&t["opens_after_ms"]).to_be_bytes());
+                    b.extend_from_slice(&int(&t["voting_ms"]).to_be_bytes());
                 }
                 "reject" => {
                     b.push(1);
@@ -4336,18 +4448,18 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
             }
             enc_str(&mut b, s(&payload["reason"]));
         }
-        "referendum-opened" => {
-            b.push(12);
-            enc_str(&mut b, s(&payload["referendum_id"]));
+        "referendum-created" => {
+            b.push(9);
+            manifest_replica(&mut b, &payload["manifest"]);
         }
-        "referendum-closed" => {
-            b.push(15);
-            enc_str(&mut b, s(&payload["referendum_id"]));
-        }
-        "referendum-closed-early" => {
-            b.push(24);
-            enc_str(&mut b, s(&payload["referendum_id"]));
-            enc_str(&mut b, s(&payload["reason"]));
+        "trustee-panel-set" => {
+            // 07 §7.4: the standing panel.
+            b.push(26);
+            let p = &payload["panel"];
+            trustees_replica(&mut b, &p["trustees"]);
+            b.extend_from_slice(&u32::try_from(u(&p["threshold"])).unwrap().to_be_bytes());
+            b.extend_from_slice(&int(&p["answer_due_ms"]).to_be_bytes());
+            b.extend_from_slice(&int(&p["decryption_due_ms"]).to_be_bytes());
         }
         "petition-policy-set" => {
             // 07 §7.8: ten optional bounds in order, u32 or i64 big-endian.
@@ -4555,7 +4667,7 @@ fn verify_board(v: &Value) {
         };
         assert_eq!(roles.accept(payload, &body), "accept", "entry {i}");
     }
-    assert_eq!(acts, 9, "nine authority acts, a rotation among them");
+    assert_eq!(acts, 8, "eight authority acts, a rotation among them");
     assert_ne!(
         roles.keys[2],
         key32(&g["keys"]["petitions_office"]),
@@ -4740,7 +4852,7 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
                 open_for_ms = Some(proposal.petition.open_for_ms);
             }
             Payload::PetitionModerated {
-                moderation: Moderation::Publish { closes_at },
+                moderation: Moderation::Publish { closes_at, .. },
                 ..
             } => {
                 // 07 §7.4: now < closes_at ≤ now + open_for_ms, now = the entry's timestamp.
@@ -4911,14 +5023,23 @@ fn gen_roles() -> Value {
         petition_id: "roles-petition".into(),
         moderation: Moderation::Publish {
             closes_at: t(1) + 30 * 24 * 3600 * 1000,
+            referendum: vector_terms(),
         },
         act,
     };
     let moderated = signers.sign(moderation.clone(), t(1)).unwrap();
+    let panel_trustee = vox_crypto::threshold::TrusteeKeys::generate(&mut rng);
     let opened = signers
         .sign(
-            Payload::ReferendumOpened {
-                referendum_id: "roles-referendum".into(),
+            Payload::TrusteePanelSet {
+                panel: vox_protocol::manifest::TrusteePanel {
+                    trustees: vox_protocol::manifest::TrusteeInfo::numbered([
+                        panel_trustee.public()
+                    ]),
+                    threshold: 1,
+                    answer_due_ms: vox_protocol::manifest::DAY_MS,
+                    decryption_due_ms: 2 * vox_protocol::manifest::DAY_MS,
+                },
                 act,
             },
             t(2),
@@ -4942,9 +5063,27 @@ fn gen_roles() -> Value {
         .clone()
         .signed_act(&log_id, t(4), &new_registrar)
         .unwrap();
-    let early_close = Payload::ReferendumClosedEarly {
-        referendum_id: "roles-referendum".into(),
-        reason: "The question was withdrawn by the council.".into(),
+    let early_close = Payload::ReferendumCreated {
+        manifest: vox_protocol::manifest::Manifest {
+            version: vox_protocol::manifest::MANIFEST_VERSION,
+            referendum_id: "roles-referendum".into(),
+            title: "Roles".into(),
+            description: String::new(),
+            questions: vec![vox_protocol::manifest::Question {
+                id: "q1".into(),
+                text: "Yes?".into(),
+                options: vec!["yes".into(), "no".into()],
+                kind: vox_protocol::manifest::QuestionKind::YesNo,
+            }],
+            opens_at: t(6),
+            closes_at: t(6) + 86_400_000,
+            electorate_hash: Hash32([7; 32]),
+            trustees: vox_protocol::manifest::TrusteeInfo::numbered([panel_trustee.public()]),
+            threshold: 1,
+            answer_due_ms: vox_protocol::manifest::DAY_MS,
+            decryption_due_ms: vox_protocol::manifest::DAY_MS,
+            source_petition: None,
+        },
         act,
     };
     let closed_early = signers.sign(early_close.clone(), t(5)).unwrap();
@@ -4972,7 +5111,7 @@ fn gen_roles() -> Value {
         (
             opened.clone(),
             &signers.election_authority,
-            "election authority: open a referendum",
+            "election authority: the standing trustee panel (trustee-panel-set, tag 26)",
         ),
         (
             rotation,
@@ -4988,8 +5127,7 @@ fn gen_roles() -> Value {
         (
             closed_early.clone(),
             &signers.election_authority,
-            "election authority: close a referendum early, with the public reason \
-             (referendum-closed-early, tag 24)",
+            "election authority: create a referendum (referendum-created, tag 9)",
         ),
         (
             policy_set.clone(),
@@ -5036,7 +5174,7 @@ fn gen_roles() -> Value {
     let set_act = |p: &mut Payload, f: &dyn Fn(&mut ActSignature)| match p {
         Payload::ElectorateRegistered { act, .. }
         | Payload::PetitionModerated { act, .. }
-        | Payload::ReferendumOpened { act, .. } => f(act),
+        | Payload::TrusteePanelSet { act, .. } => f(act),
         _ => unreachable!(),
     };
     neg(
@@ -5173,7 +5311,7 @@ fn gen_roles() -> Value {
         "rotation-refused",
     );
     neg(
-        "an early close signed with the petitions office's key",
+        "a referendum-created signed with the petitions office's key",
         5,
         early_close
             .clone()
@@ -5182,22 +5320,13 @@ fn gen_roles() -> Value {
         "bad-signature",
     );
     let mut p = closed_early.clone();
-    if let Payload::ReferendumClosedEarly { reason, .. } = &mut p {
-        reason.push('!');
+    if let Payload::ReferendumCreated { manifest, .. } = &mut p {
+        manifest.closes_at += 1;
     }
     neg(
-        "acts[5] with its reason changed after signing",
+        "acts[5] with its manifest's closes_at changed after signing",
         5,
         p,
-        "bad-signature",
-    );
-    neg(
-        "acts[5] as a plain referendum-closed (the reason dropped, same signature)",
-        5,
-        Payload::ReferendumClosed {
-            referendum_id: "roles-referendum".into(),
-            act: *closed_early.act().unwrap(),
-        },
         "bad-signature",
     );
     neg(

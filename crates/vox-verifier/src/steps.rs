@@ -1,4 +1,4 @@
-//! The numbered verification steps V1…V14 (protocol-spec/10-verifier.md).
+//! The numbered verification steps V1…V15 (protocol-spec/10-verifier.md).
 //!
 //! [`STEPS`] is the one table of what `vox-verify` checks; the spec copies it. Every
 //! failure the verifier reports names one of these steps and a location.
@@ -37,6 +37,8 @@ pub enum StepId {
     Result,
     /// V14 receipts.
     Receipts,
+    /// V15 obligations: every deadline the record creates, and its fate.
+    Obligations,
 }
 
 /// One row of the step table.
@@ -179,9 +181,9 @@ pub const STEPS: &[StepInfo] = &[
         checks: "created → ceremony complete → opened → ballots → closed → tally → shares → \
                  result, each once and in this order; ballots only while open and with an \
                  entry timestamp in [opens_at, closes_at); audits only once the key exists; \
-                 a close before closes_at is a referendum-closed-early with a public reason \
-                 (not blank, at most 1000 bytes) and only such a close carries one; every \
-                 early close is reported",
+                 opened at or after opens_at and closed at or after closes_at (nothing \
+                 ends early); trustees named overdue exactly when the decryption deadline \
+                 passed without their share",
         needs_input: false,
     },
     StepInfo {
@@ -243,11 +245,26 @@ pub const STEPS: &[StepInfo] = &[
                  same credential",
         needs_input: true,
     },
+    StepInfo {
+        step: StepId::Obligations,
+        id: "V15",
+        title: "obligations",
+        spec: "protocol-spec/10-verifier.md §10.6",
+        checks: "every obligation the record creates, with its deadline and its fate (met on \
+                 time, met late, broken, still running at the time of the record's last tree \
+                 head): the official response of a petition that reached its response \
+                 threshold, the referendum a petition's referendum threshold triggers (the \
+                 very next entry), and for every referendum its opening, closing (never \
+                 before closes_at), tally, every trustee's decryption share, the naming of \
+                 trustees whose share is overdue and the result; a late or broken \
+                 obligation fails, and late stays late",
+        needs_input: false,
+    },
 ];
 
 impl StepId {
     /// Every step, in order.
-    pub const ALL: [StepId; 14] = [
+    pub const ALL: [StepId; 15] = [
         StepId::Record,
         StepId::Log,
         StepId::TreeHeads,
@@ -262,6 +279,7 @@ impl StepId {
         StepId::Shares,
         StepId::Result,
         StepId::Receipts,
+        StepId::Obligations,
     ];
 
     /// Position in [`STEPS`].

@@ -38,11 +38,13 @@ use vox_protocol::ceremony::{
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening, Roll};
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{
+    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+};
 use vox_protocol::merkle::{inclusion_proof, NodeHash};
 use vox_protocol::petition::{
     Crossed, Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature,
-    PetitionTracker, SignatureAction,
+    PetitionTracker, ReferendumTerms, SignatureAction,
 };
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 use vox_protocol::roles::{ActSignature, Genesis, Role, RoleSigners, WitnessPolicy};
@@ -138,6 +140,8 @@ pub struct Board<S> {
     leaves: Vec<NodeHash>,
     heads: Vec<SignedTreeHead>,
     sink: S,
+    /// The standing trustee panel in force (tag 26).
+    panel: Option<TrusteePanel>,
 }
 
 impl<S: EntrySink> Board<S> {
@@ -167,6 +171,7 @@ impl<S: EntrySink> Board<S> {
             leaves: Vec::new(),
             heads: Vec::new(),
             sink,
+            panel: None,
         };
         board.append(Payload::Genesis { genesis })?;
         Ok(board)
@@ -203,6 +208,21 @@ impl<S: EntrySink> Board<S> {
     /// The clock.
     pub fn now(&self) -> i64 {
         self.now
+    }
+
+    /// The election authority sets the standing trustee panel (tag 26).
+    pub fn set_panel(&mut self, panel: TrusteePanel) -> Result<u64> {
+        let index = self.append_act(Payload::TrusteePanelSet {
+            panel: panel.clone(),
+            act: ActSignature::unsigned(),
+        })?;
+        self.panel = Some(panel);
+        Ok(index)
+    }
+
+    /// The standing trustee panel in force.
+    pub fn panel(&self) -> Option<&TrusteePanel> {
+        self.panel.as_ref()
     }
 
     /// Move the clock forward.
@@ -528,6 +548,8 @@ impl ElectorateRun {
 pub struct PetitionRun {
     /// The tracker (its counts are the truth the verifier recomputes).
     pub tracker: PetitionTracker,
+    /// The referendum its threshold triggered, once it did.
+    pub triggered: Option<Manifest>,
 }
 
 impl PetitionRun {
@@ -547,16 +569,30 @@ impl PetitionRun {
             .and_then(|e| e.region.clone());
         let tracker = PetitionTracker::new(&proposal, region.as_deref());
         board.append(Payload::PetitionProposed { proposal })?;
-        Ok(Self { tracker })
+        Ok(Self {
+            tracker,
+            triggered: None,
+        })
     }
 
-    fn thresholds<S: EntrySink>(&self, board: &mut Board<S>, crossed: Crossed) -> Result<()> {
+    /// Post the threshold entries `crossed` names and, right after the referendum
+    /// threshold, the referendum it obliges (07 §7.4), as the server does.
+    fn thresholds<S: EntrySink>(&mut self, board: &mut Board<S>, crossed: Crossed) -> Result<()> {
         for (kind, count) in crossed.0 {
             board.append(Payload::PetitionThreshold {
                 petition_id: self.tracker.petition.id.clone(),
                 kind,
                 count,
             })?;
+        }
+        if let Some(m) = self.tracker.due_referendum(board.panel(), board.now()) {
+            self.tracker
+                .apply_referendum_triggered(&m, board.panel(), board.now())
+                .map_err(err)?;
+            board.append(Payload::ReferendumTriggered {
+                manifest: m.clone(),
+            })?;
+            self.triggered = Some(m);
         }
         Ok(())
     }
@@ -601,7 +637,9 @@ impl PetitionRun {
 
     /// The official response.
     pub fn respond<S: EntrySink>(&mut self, board: &mut Board<S>, text: &str) -> Result<()> {
-        self.tracker.apply_response(text).map_err(err)?;
+        self.tracker
+            .apply_response(text, board.now())
+            .map_err(err)?;
         board.append_act(Payload::PetitionResponded {
             petition_id: self.tracker.petition.id.clone(),
             text: text.into(),
@@ -761,11 +799,22 @@ impl Referendum {
         trustee_keys: Vec<TrusteeKeys>,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
-        let mh = manifest.canonical_hash();
         board.append_act(Payload::ReferendumCreated {
             manifest: manifest.clone(),
             act: ActSignature::unsigned(),
         })?;
+        Self::ceremony(board, manifest, trustee_keys, rng)
+    }
+
+    /// Run the whole key ceremony of a referendum already on the board (created by the
+    /// authority or triggered by a petition), then CeremonyCompleted.
+    pub fn ceremony<S: EntrySink>(
+        board: &mut Board<S>,
+        manifest: Manifest,
+        trustee_keys: Vec<TrusteeKeys>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        let mh = manifest.canonical_hash();
         let mut tracker = CeremonyTracker::new(&manifest, mh).map_err(err)?;
         let params = *tracker.params();
         let n = params.n();
@@ -877,10 +926,13 @@ impl Referendum {
     }
 
     /// Open voting.
+    /// Open voting at the manifest's opens_at: the clock moves there first if it is
+    /// earlier (a system entry, appended by the board's scheduler; 10 §10.3).
     pub fn open<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
-        board.append_act(Payload::ReferendumOpened {
+        let wait = self.manifest.opens_at.saturating_sub(board.now());
+        board.advance_clock(wait);
+        board.append(Payload::ReferendumOpened {
             referendum_id: self.manifest.referendum_id.clone(),
-            act: ActSignature::unsigned(),
         })
     }
 
@@ -946,23 +998,12 @@ impl Referendum {
     }
 
     /// Close voting at the manifest's closes_at: the clock moves there first if it is
-    /// earlier (a plain `referendum-closed` before closes_at fails V9.4).
+    /// earlier (a `referendum-closed` before closes_at fails V9.4 and V15).
     pub fn close<S: EntrySink>(&self, board: &mut Board<S>) -> Result<u64> {
         let wait = self.manifest.closes_at.saturating_sub(board.now());
         board.advance_clock(wait);
-        board.append_act(Payload::ReferendumClosed {
+        board.append(Payload::ReferendumClosed {
             referendum_id: self.manifest.referendum_id.clone(),
-            act: ActSignature::unsigned(),
-        })
-    }
-
-    /// Close voting now, before the manifest's closes_at, with a public reason
-    /// (`referendum-closed-early`).
-    pub fn close_early<S: EntrySink>(&self, board: &mut Board<S>, reason: &str) -> Result<u64> {
-        board.append_act(Payload::ReferendumClosedEarly {
-            referendum_id: self.manifest.referendum_id.clone(),
-            reason: reason.to_owned(),
-            act: ActSignature::unsigned(),
         })
     }
 
@@ -988,6 +1029,29 @@ impl Referendum {
     }
 
     /// Post the tally, the decryption shares of `trustees` (1-based) and the result.
+    /// Post trustee `t`'s decryption share of the tally (after [`Referendum::publish`]).
+    pub fn share<S: EntrySink>(
+        &self,
+        board: &mut Board<S>,
+        t: u32,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<u64> {
+        let tally = self.tally();
+        let slot = (t as usize).saturating_sub(1);
+        let ks = self
+            .key_shares
+            .get(slot)
+            .ok_or_else(|| err("no such trustee"))?;
+        let keys = self
+            .trustee_keys
+            .get(slot)
+            .ok_or_else(|| err("no such trustee"))?;
+        let share = DecryptionShare::create(ks, &self.manifest_hash, &tally.ciphertexts, rng);
+        let msg =
+            DecryptionShareMessage::sign(&self.manifest, &self.manifest_hash, keys, share, rng);
+        board.append(Payload::DecryptionShare { share: msg })
+    }
+
     pub fn publish<S: EntrySink>(
         &self,
         board: &mut Board<S>,
@@ -1196,10 +1260,6 @@ impl SynthRecord {
     }
 }
 
-/// The public reason of the honest record's early close of r1.
-pub const HONEST_EARLY_CLOSE_REASON: &str =
-    "Every voter on the register has voted or been reached; closed early by council decision.";
-
 /// The small complete scenario of the tests, and what the tests need to tamper with it.
 pub struct Honest {
     /// The record.
@@ -1329,7 +1389,40 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     b.sign_head();
     // Publication crosses the response threshold (3 signatures already).
     let closes_at = b.now().saturating_add(30 * DAY);
-    p1.moderate(&mut b, Moderation::Publish { closes_at })?;
+    // The election authority's standing panel: three trustees, any two decrypt.
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    b.set_panel(TrusteePanel {
+        trustees: TrusteeInfo::numbered(trustee_keys.iter().map(TrusteeKeys::public)),
+        threshold: 2,
+        answer_due_ms: DAY,
+        decryption_due_ms: DAY,
+    })?;
+    let questions = vec![
+        question("q1", 2, QuestionKind::YesNo),
+        question(
+            "q2",
+            3,
+            QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        ),
+        question("q3", 3, QuestionKind::Approve { min: 1, max: 2 }),
+        question("q4", 2, QuestionKind::Score { max: 3 }),
+    ];
+    p1.moderate(
+        &mut b,
+        Moderation::Publish {
+            closes_at,
+            referendum: ReferendumTerms {
+                referendum_id: "r1".into(),
+                title: "Referendum r1".into(),
+                description: "Triggered by petition p1.".into(),
+                questions,
+                opens_after_ms: 3_600_000,
+                voting_ms: DAY,
+            },
+        },
+    )?;
     for v in [4, 5] {
         p1.sign(&mut b, &town, cred(v)?, SignatureAction::Sign, &mut rng)?;
     }
@@ -1347,30 +1440,13 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     p1.respond(&mut b, "The council will hold a referendum.")?;
     b.sign_head();
 
-    // Referendum r1, triggered by p1.
-    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
-    let questions = vec![
-        question("q1", 2, QuestionKind::YesNo),
-        question(
-            "q2",
-            3,
-            QuestionKind::ChooseOne {
-                blank_allowed: false,
-            },
-        ),
-        question("q3", 3, QuestionKind::Approve { min: 1, max: 2 }),
-        question("q4", 2, QuestionKind::Score { max: 3 }),
-    ];
-    let m = manifest(
-        "r1",
-        &town,
-        questions,
-        &trustee_keys,
-        2,
-        b.now(),
-        Some("p1".into()),
-    );
-    let mut r = Referendum::create(&mut b, m, trustee_keys.clone(), &mut rng)?;
+    // Referendum r1, triggered by p1 when it reached its referendum threshold: its
+    // manifest is the one p1's terms and the standing panel determine (07 §7.4).
+    let m = p1
+        .triggered
+        .clone()
+        .ok_or_else(|| err("p1 did not trigger its referendum"))?;
+    let mut r = Referendum::ceremony(&mut b, m, trustee_keys.clone(), &mut rng)?;
     b.sign_head();
     r.open(&mut b)?;
 
@@ -1402,9 +1478,12 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
         r.cast(&mut b, ballot)?;
     }
     b.sign_head();
-    // Voting closes early, with its public reason (the record covers V9.4).
-    r.close_early(&mut b, HONEST_EARLY_CLOSE_REASON)?;
+    // Voting closes at closes_at (nothing ends early), the board tallies, trustees 1 and
+    // 3 decrypt and the result is published; trustee 2 posts its share too (every
+    // trustee owes one by the decryption deadline, V15).
+    r.close(&mut b)?;
     let result = r.publish(&mut b, &[1, 3], &mut rng)?;
+    r.share(&mut b, 2, &mut rng)?;
     b.sign_head();
     // The petition closes at its deadline.
     b.advance_clock(31 * DAY);

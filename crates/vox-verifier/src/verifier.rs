@@ -22,8 +22,7 @@ use vox_crypto::threshold::{combine, DecryptionShare, JointPublicKeys};
 use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{
-    check_early_close_reason, is_early_close, BoardEntry, BoardPublicKey, EncryptedTally, Payload,
-    Receipt, SignedTreeHead, TreeHead,
+    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyMessage, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
@@ -31,7 +30,9 @@ use vox_protocol::ceremony::{
 use vox_protocol::electorate::{ElectorateIndex, Ineligible};
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::enrolment::{Effect, EnrolmentError, Roll};
-use vox_protocol::manifest::{Manifest, VotingPeriod, MAX_SLOT_VALUE};
+use vox_protocol::manifest::{
+    Manifest, TrusteePanel, VotingPeriod, MAX_SLOT_VALUE, SCHEDULE_GRACE_MS,
+};
 use vox_protocol::merkle::{leaf_hash, NodeHash};
 use vox_protocol::petition::{
     Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, PetitionTracker, ThresholdKind,
@@ -288,6 +289,22 @@ struct ReferendumState {
     share_trustees: BTreeSet<u32>,
     valid_shares: BTreeMap<u32, DecryptionShare>,
     result: Option<Vec<Vec<u64>>>,
+    /// Board times of the scheduled steps (V15).
+    times: ScheduleTimes,
+}
+
+/// When each scheduled step of a referendum happened (board timestamps), for the
+/// obligations step (V15).
+#[derive(Default)]
+struct ScheduleTimes {
+    opened: Option<i64>,
+    closed: Option<i64>,
+    tallied: Option<i64>,
+    result: Option<i64>,
+    /// First share of each trustee: valid (referendums checked in full) or posted (others).
+    shares: BTreeMap<u32, i64>,
+    /// The `shares-overdue` entry: its time and the trustees it named.
+    overdue: Option<(i64, Vec<u32>)>,
 }
 
 impl ReferendumState {
@@ -317,6 +334,9 @@ struct ElectorateState {
 struct PetitionState {
     tracker: PetitionTracker,
     electorate: Option<Hash32>,
+    /// The referendum its threshold obliged: the leaf and time of the threshold entry,
+    /// and the leaf and time of the `referendum-triggered` entry once seen (V15).
+    trigger: Option<((u64, i64), Option<(u64, i64)>)>,
 }
 
 struct Expected {
@@ -458,6 +478,13 @@ pub struct Verifier {
     petition_policy: Option<(u64, PetitionPolicy)>,
     referendums: Vec<ReferendumState>,
     referendum_ids: HashMap<String, usize>,
+    /// The standing trustee panel in force (07 §7.4).
+    panel: Option<TrusteePanel>,
+    /// Referendum ids reserved by published petitions' terms, with the petition.
+    reserved_ids: HashMap<String, String>,
+    /// A referendum threshold entry just seen: the `referendum-triggered` entry of that
+    /// petition must be the very next leaf (07 §7.4).
+    trigger_due: Option<String>,
     expected: VecDeque<Expected>,
     ballots: Vec<BallotWork>,
     signatures: Vec<SignatureWork>,
@@ -551,6 +578,9 @@ impl Verifier {
             referendums: Vec::new(),
             referendum_ids: HashMap::new(),
             expected: VecDeque::new(),
+            panel: None,
+            reserved_ids: HashMap::new(),
+            trigger_due: None,
             ballots: Vec::new(),
             signatures: Vec::new(),
             last_seen: HashMap::new(),
@@ -954,8 +984,36 @@ impl Verifier {
             entry, ballot_hash, ..
         } = p;
         if let Ok(entry) = entry {
+            // 07 §7.4: the referendum a threshold obliges is the very next entry; if it is
+            // not, V15 reports the obligation as late (or broken, if it never comes).
+            if let Some(pid) = self.trigger_due.take() {
+                let next = matches!(&entry.payload, Payload::ReferendumTriggered { manifest }
+                    if manifest.source_petition.as_deref() == Some(pid.as_str()));
+                if !next {
+                    self.note(
+                        StepId::Obligations,
+                        format!(
+                            "petition {pid}: leaf {index} is not the referendum its threshold \
+                             entry at leaf {} obliges",
+                            index.saturating_sub(1)
+                        ),
+                    );
+                }
+            }
             let consumed = self.check_expected_thresholds(index, &entry.payload);
-            if !consumed {
+            if consumed {
+                if let Payload::PetitionThreshold {
+                    petition_id,
+                    kind: ThresholdKind::Referendum,
+                    ..
+                } = &entry.payload
+                {
+                    if let Some(p) = self.petitions.get_mut(petition_id) {
+                        p.trigger = Some(((index, entry.timestamp_ms), None));
+                    }
+                    self.trigger_due = Some(petition_id.clone());
+                }
+            } else {
                 self.dispatch(index, entry, ballot_hash);
             }
         }
@@ -1056,7 +1114,7 @@ impl Verifier {
             Payload::PetitionResponded {
                 petition_id, text, ..
             } => self.petition_step(index, &petition_id, |t| {
-                t.apply_response(&text).map(|()| None)
+                t.apply_response(&text, ts).map(|()| None)
             }),
             Payload::SignaturesInvalidated {
                 petition_id,
@@ -1090,23 +1148,72 @@ impl Verifier {
                     Ok(None)
                 })
             }
-            Payload::ReferendumCreated { manifest, .. } => self.on_manifest(index, manifest),
+            Payload::ReferendumCreated { manifest, .. } => {
+                if let Some(src) = &manifest.source_petition {
+                    self.fail(
+                        StepId::Manifests,
+                        Location::Referendum {
+                            referendum: manifest.referendum_id.clone(),
+                            leaf: Some(index),
+                        },
+                        format!(
+                            "V7.4: names source petition {src}, but the referendum a petition \
+                             obliges is created by the board itself (referendum-triggered, 07 \
+                             §7.4), never by the election authority"
+                        ),
+                    );
+                }
+                if let Some(pid) = self.reserved_ids.get(&manifest.referendum_id) {
+                    self.fail(
+                        StepId::Manifests,
+                        Location::Referendum {
+                            referendum: manifest.referendum_id.clone(),
+                            leaf: Some(index),
+                        },
+                        format!(
+                            "V7.1: the id is reserved for the referendum petition {pid} obliges"
+                        ),
+                    );
+                }
+                self.on_manifest(index, manifest)
+            }
+            Payload::ReferendumTriggered { manifest } => self.on_triggered(index, ts, manifest),
+            Payload::TrusteePanelSet { panel, .. } => {
+                let sw = Stopwatch::start();
+                self.count(StepId::Manifests, 1);
+                match panel.validate() {
+                    Ok(()) => self.panel = Some(panel),
+                    Err(e) => self.fail(
+                        StepId::Manifests,
+                        Location::Leaf { index },
+                        format!("V7.6: trustee panel: {e}"),
+                    ),
+                }
+                self.time(StepId::Manifests, sw);
+            }
+            Payload::SharesOverdue {
+                referendum_id,
+                trustees,
+            } => self.on_overdue(index, ts, &referendum_id, trustees),
             Payload::Ceremony { message } => self.on_ceremony(index, message),
             Payload::CeremonyCompleted {
                 referendum_id,
                 election_key,
                 public_shares,
             } => self.on_completed(index, &referendum_id, election_key, public_shares),
-            Payload::ReferendumOpened { referendum_id, .. } => self.transition(
-                index,
-                &referendum_id,
-                &[Phase::Ready],
-                Phase::Open,
-                "opened",
-            ),
+            Payload::ReferendumOpened { referendum_id } => {
+                self.transition(
+                    index,
+                    &referendum_id,
+                    &[Phase::Ready],
+                    Phase::Open,
+                    "opened",
+                );
+                self.check_schedule(index, ts, &referendum_id, false);
+            }
             Payload::BallotCast { ballot } => self.on_ballot(index, ts, ballot, ballot_hash),
             Payload::BallotAudited { audited } => self.on_audit(index, audited),
-            Payload::ReferendumClosed { referendum_id, .. } => {
+            Payload::ReferendumClosed { referendum_id } => {
                 self.transition(
                     index,
                     &referendum_id,
@@ -1114,25 +1221,42 @@ impl Verifier {
                     Phase::Closed,
                     "closed",
                 );
-                self.check_close_time(index, ts, &referendum_id, None);
+                self.check_schedule(index, ts, &referendum_id, true);
             }
-            Payload::ReferendumClosedEarly {
-                referendum_id,
-                reason,
-                ..
-            } => {
-                self.transition(
-                    index,
-                    &referendum_id,
-                    &[Phase::Open],
-                    Phase::Closed,
-                    "closed early",
-                );
-                self.check_close_time(index, ts, &referendum_id, Some(&reason));
+            Payload::TallyComputed { tally } => {
+                let id = tally.referendum_id.clone();
+                self.on_tally(index, tally);
+                self.stamp(&id, |st| {
+                    if st.tally.is_some() && st.times.tallied.is_none() {
+                        st.times.tallied = Some(ts);
+                    }
+                });
             }
-            Payload::TallyComputed { tally } => self.on_tally(index, tally),
-            Payload::DecryptionShare { share } => self.on_share(index, share),
-            Payload::ResultPublished { result } => self.on_result(index, result),
+            Payload::DecryptionShare { share } => {
+                let id = share.referendum_id.clone();
+                let trustee = share.share.trustee.get();
+                self.on_share(index, share);
+                self.stamp(&id, |st| {
+                    let counts = if st.focus {
+                        st.valid_shares.contains_key(&trustee)
+                    } else {
+                        matches!(st.phase, Phase::Tallied | Phase::Published)
+                            && st.manifest.trustees.iter().any(|t| t.index == trustee)
+                    };
+                    if counts {
+                        st.times.shares.entry(trustee).or_insert(ts);
+                    }
+                });
+            }
+            Payload::ResultPublished { result } => {
+                let id = result.referendum_id.clone();
+                self.on_result(index, result);
+                self.stamp(&id, |st| {
+                    if st.phase == Phase::Published && st.times.result.is_none() {
+                        st.times.result = Some(ts);
+                    }
+                });
+            }
         }
     }
 
@@ -1435,6 +1559,7 @@ impl Verifier {
             PetitionState {
                 tracker: PetitionTracker::new(&proposal, proposer_region.as_deref()),
                 electorate,
+                trigger: None,
             },
         );
         self.time(StepId::Petitions, sw);
@@ -1544,6 +1669,34 @@ impl Verifier {
             None => self.fail(StepId::Petitions, at, "moderation of an unknown petition"),
             Some(p) => match p.tracker.apply_moderation(&m, ts) {
                 Ok(crossed) => {
+                    if let Moderation::Publish { referendum, .. } = &m {
+                        let rid = &referendum.referendum_id;
+                        if self.panel.is_none() {
+                            self.fail(
+                                StepId::Petitions,
+                                at.clone(),
+                                "published while no standing trustee panel is in force: the \
+                                 referendum its threshold obliges could not be run (07 §7.4)",
+                            );
+                        }
+                        if self.referendum_ids.contains_key(rid) {
+                            self.fail(
+                                StepId::Petitions,
+                                at.clone(),
+                                format!("its referendum terms name {rid}, an existing referendum"),
+                            );
+                        } else if let Some(other) = self.reserved_ids.get(rid) {
+                            self.fail(
+                                StepId::Petitions,
+                                at.clone(),
+                                format!(
+                                    "its referendum terms name {rid}, reserved by petition {other}"
+                                ),
+                            );
+                        } else {
+                            self.reserved_ids.insert(rid.clone(), id.clone());
+                        }
+                    }
                     for (kind, count) in crossed.0 {
                         self.expected.push_back(Expected {
                             petition: id.clone(),
@@ -1664,18 +1817,6 @@ impl Verifier {
                 self.fail(StepId::Manifests, at.clone(), format!("V7.5: {e}"));
             }
         }
-        if let Some(src) = &manifest.source_petition {
-            let res = match self.petitions.get_mut(src) {
-                None => Err(format!("source petition {src} does not exist")),
-                Some(p) => p
-                    .tracker
-                    .apply_referendum_created(&id)
-                    .map_err(|e| format!("source petition {src}: {e}")),
-            };
-            if let Err(msg) = res {
-                self.fail(StepId::Manifests, at.clone(), msg);
-            }
-        }
         let manifest_hash = manifest.canonical_hash();
         let ceremony = if ok {
             match CeremonyTracker::new(&manifest, manifest_hash) {
@@ -1718,6 +1859,7 @@ impl Verifier {
             share_trustees: BTreeSet::new(),
             valid_shares: BTreeMap::new(),
             result: None,
+            times: ScheduleTimes::default(),
         });
         self.time(StepId::Manifests, sw);
     }
@@ -1741,59 +1883,147 @@ impl Verifier {
         }
     }
 
-    /// V9.4: a close before the manifest's closes_at (by the entry's board timestamp
-    /// `ts`) is a `referendum-closed-early` with a valid public reason (`reason`), and
-    /// only such a close carries one. An early close is reported (a note); whether it was
-    /// legitimate is not the verifier's to judge.
-    fn check_close_time(&mut self, index: u64, ts: i64, id: &str, reason: Option<&str>) {
+    /// Record a scheduled step's time on the referendum `id`, if it exists.
+    fn stamp(&mut self, id: &str, f: impl FnOnce(&mut ReferendumState)) {
+        if let Some(st) = self
+            .referendum_ids
+            .get(id)
+            .and_then(|r| self.referendums.get_mut(*r))
+        {
+            f(st);
+        }
+    }
+
+    /// V9.4: nothing happens before its time — a `referendum-opened` (`close` false) at
+    /// or after the manifest's opens_at, a `referendum-closed` at or after its closes_at
+    /// (by the entry's board timestamp `ts`). Records the time for V15.
+    fn check_schedule(&mut self, index: u64, ts: i64, id: &str, close: bool) {
         let sw = Stopwatch::start();
         let Some(st) = self
             .referendum_ids
             .get(id)
-            .and_then(|r| self.referendums.get(*r))
+            .and_then(|r| self.referendums.get_mut(*r))
         else {
-            // V9.1 already failed (a close for a referendum never created).
+            // V9.1 already failed (an entry for a referendum never created).
             return;
         };
-        let closes_at = st.manifest.closes_at;
+        let (what, due) = if close {
+            ("closed", st.manifest.closes_at)
+        } else {
+            ("opened", st.manifest.opens_at)
+        };
+        let slot = if close {
+            &mut st.times.closed
+        } else {
+            &mut st.times.opened
+        };
+        if slot.is_none() {
+            *slot = Some(ts);
+        }
         let at = st.location(index);
-        let early = is_early_close(ts, closes_at);
-        match (early, reason) {
-            (true, None) => self.fail(
+        if ts < due {
+            self.fail(
                 StepId::Lifecycle,
                 at,
                 format!(
-                    "referendum-closed at {ts} ms, {} ms before the manifest's closes_at \
-                     {closes_at}, without a reason: an early close must be a \
-                     referendum-closed-early act with a public reason",
-                    closes_at.saturating_sub(ts)
+                    "V9.4: {what} at {ts} ms, {} ms before the manifest's {} {due}: nothing \
+                     ends (or starts) early",
+                    due.saturating_sub(ts),
+                    if close { "closes_at" } else { "opens_at" }
                 ),
-            ),
-            (false, Some(_)) => self.fail(
-                StepId::Lifecycle,
-                at,
-                format!(
-                    "referendum-closed-early at {ts} ms, not before the manifest's closes_at \
-                     {closes_at}: only a close before closes_at is early"
-                ),
-            ),
-            (true, Some(reason)) => {
-                if let Err(e) = check_early_close_reason(reason) {
-                    self.fail(StepId::Lifecycle, at, format!("early close: {e}"));
-                } else {
-                    self.note(
-                        StepId::Lifecycle,
-                        format!(
-                            "referendum {id} closed early at leaf {index} ({ts} ms, {} ms \
-                             before the announced closes_at {closes_at}); reason: {reason:?}",
-                            closes_at.saturating_sub(ts)
-                        ),
-                    );
-                }
-            }
-            (false, None) => {}
+            );
         }
         self.time(StepId::Lifecycle, sw);
+    }
+
+    /// A `referendum-triggered` entry (07 §7.4): the petition it names reached its
+    /// referendum threshold, had not triggered a referendum, and the manifest is exactly
+    /// the one its terms and the standing panel determine at this entry's time. Then the
+    /// manifest is checked like any other (V7).
+    fn on_triggered(&mut self, index: u64, ts: i64, manifest: Manifest) {
+        let sw = Stopwatch::start();
+        let at = Location::Referendum {
+            referendum: manifest.referendum_id.clone(),
+            leaf: Some(index),
+        };
+        let outcome = match &manifest.source_petition {
+            None => Err("V7.4: a triggered referendum must name its source petition".to_owned()),
+            Some(src) => match self.petitions.get_mut(src) {
+                None => Err(format!("V7.4: source petition {src} does not exist")),
+                Some(p) => {
+                    match p
+                        .tracker
+                        .apply_referendum_triggered(&manifest, self.panel.as_ref(), ts)
+                    {
+                        Ok(()) => {
+                            if let Some((_, met)) = &mut p.trigger {
+                                *met = Some((index, ts));
+                            }
+                            Ok(())
+                        }
+                        Err(e) => Err(format!("V7.4: source petition {src}: {e}")),
+                    }
+                }
+            },
+        };
+        if let Err(msg) = outcome {
+            self.fail(StepId::Manifests, at, msg);
+        }
+        self.time(StepId::Manifests, sw);
+        self.on_manifest(index, manifest);
+    }
+
+    /// A `shares-overdue` entry (V12.5): the referendum was tallied, its decryption
+    /// deadline (tally time + decryption_due_ms) has passed at this entry's time, it names
+    /// exactly the manifest's trustees with no share by then, in increasing order, and it
+    /// is the first such entry of the referendum.
+    fn on_overdue(&mut self, index: u64, ts: i64, id: &str, trustees: Vec<u32>) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, id, "shares-overdue") else {
+            return;
+        };
+        self.count(StepId::Shares, 1);
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.location(index);
+        let fault = match st.times.tallied {
+            None => Some(format!(
+                "shares-overdue while the referendum is {}",
+                st.phase.name()
+            )),
+            Some(_) if st.times.overdue.is_some() => {
+                Some("a second shares-overdue entry for this referendum".to_owned())
+            }
+            Some(tallied) => {
+                let deadline = tallied.saturating_add(st.manifest.decryption_due_ms);
+                let missing: Vec<u32> = st
+                    .manifest
+                    .trustees
+                    .iter()
+                    .map(|t| t.index)
+                    .filter(|i| !st.times.shares.contains_key(i))
+                    .collect();
+                if ts <= deadline {
+                    Some(format!(
+                        "shares-overdue at {ts} ms, before the decryption deadline {deadline}"
+                    ))
+                } else if missing.is_empty() || missing != trustees {
+                    Some(format!(
+                        "names trustees {trustees:?}; the trustees without a share are {missing:?}"
+                    ))
+                } else {
+                    None
+                }
+            }
+        };
+        if st.times.overdue.is_none() {
+            st.times.overdue = Some((ts, trustees));
+        }
+        if let Some(f) = fault {
+            self.fail(StepId::Shares, at, format!("V12.5: {f}"));
+        }
+        self.time(StepId::Shares, sw);
     }
 
     fn transition(&mut self, index: u64, id: &str, from: &[Phase], to: Phase, what: &str) {
@@ -2427,6 +2657,7 @@ impl Verifier {
         self.finish_roles();
         self.finish_receipts(size);
         self.finish_referendums();
+        self.finish_obligations(size);
         if let Some(h) = &self.header {
             for (what, id, known) in [
                 (
@@ -2467,6 +2698,155 @@ impl Verifier {
             }
         }
         self.report()
+    }
+
+    /// V15 (10 §10.6): every obligation the record creates, its deadline and its fate
+    /// at the record's time (the last tree head's, or the last entry's without a head).
+    /// Met late, broken and (for a close) early fail; running ones are listed.
+    fn finish_obligations(&mut self, size: u64) {
+        let sw = Stopwatch::start();
+        let now = self
+            .final_head
+            .map(|h| h.timestamp_ms)
+            .or(self.last_timestamp)
+            .unwrap_or(i64::MIN);
+        let mut list: Vec<Obligation> = Vec::new();
+        for (pid, p) in &self.petitions {
+            let t = &p.tracker;
+            let loc = |leaf: Option<u64>| Location::Petition {
+                petition: pid.clone(),
+                leaf,
+            };
+            if let Some(due) = t.response_due_by {
+                list.push(Obligation {
+                    what: format!("petition {pid}: the official response"),
+                    due,
+                    met: t.responded_at,
+                    at: loc(None),
+                    early_before: None,
+                    fixed: None,
+                });
+            }
+            if let Some(((leaf, ts), met)) = p.trigger {
+                // Due at the very next leaf; "met" on time only there.
+                let fate = match met {
+                    Some((l, _)) if l == leaf + 1 => Fate::OnTime,
+                    Some((l, at)) => Fate::Late(format!(
+                        "at leaf {l} ({at} ms), not at leaf {} right after the threshold entry",
+                        leaf + 1
+                    )),
+                    None if leaf + 1 >= size => Fate::Running,
+                    None => Fate::Broken,
+                };
+                list.push(Obligation {
+                    what: format!(
+                        "petition {pid}: the referendum its threshold (leaf {leaf}, {ts} ms) obliges"
+                    ),
+                    due: ts,
+                    met: None,
+                    at: loc(Some(leaf)),
+                    early_before: None,
+                    fixed: Some(fate),
+                });
+            }
+        }
+        for st in &self.referendums {
+            let m = &st.manifest;
+            let id = &st.id;
+            let at = Location::Referendum {
+                referendum: id.clone(),
+                leaf: None,
+            };
+            let mut push = |what: String, due: i64, met: Option<i64>, early_before: Option<i64>| {
+                list.push(Obligation {
+                    what: format!("referendum {id}: {what}"),
+                    due,
+                    met,
+                    at: at.clone(),
+                    early_before,
+                    fixed: None,
+                })
+            };
+            let t = &st.times;
+            push(
+                "opened".into(),
+                m.opens_at.saturating_add(SCHEDULE_GRACE_MS),
+                t.opened,
+                None,
+            );
+            if t.opened.is_none() {
+                continue;
+            }
+            push(
+                "closed (not before closes_at)".into(),
+                m.closes_at.saturating_add(SCHEDULE_GRACE_MS),
+                t.closed,
+                Some(m.closes_at),
+            );
+            let Some(closed) = t.closed else { continue };
+            push(
+                "tallied".into(),
+                closed.saturating_add(SCHEDULE_GRACE_MS),
+                t.tallied,
+                None,
+            );
+            let Some(tallied) = t.tallied else { continue };
+            if !st.manifest_ok {
+                continue;
+            }
+            let deadline = tallied.saturating_add(m.decryption_due_ms);
+            let mut missing = Vec::new();
+            for tr in &m.trustees {
+                let share = t.shares.get(&tr.index).copied();
+                if !matches!(share, Some(t) if t <= deadline) {
+                    missing.push(tr.index);
+                }
+                push(
+                    format!("trustee {} ({}): decryption share", tr.index, tr.name),
+                    deadline,
+                    share,
+                    None,
+                );
+            }
+            if !missing.is_empty() {
+                push(
+                    format!("naming the trustees without a share by the deadline {missing:?}"),
+                    deadline.saturating_add(SCHEDULE_GRACE_MS),
+                    t.overdue.as_ref().map(|(ts, _)| *ts),
+                    None,
+                );
+            }
+            push(
+                "result published".into(),
+                deadline.saturating_add(SCHEDULE_GRACE_MS),
+                t.result,
+                None,
+            );
+        }
+        self.count(StepId::Obligations, list.len() as u64);
+        let (mut on_time, mut running) = (0usize, 0usize);
+        for o in list {
+            let fate = o.fate(now);
+            let line = format!("{} — due {} ms: {}", o.what, o.due, fate.describe());
+            match fate {
+                Fate::OnTime => on_time += 1,
+                Fate::Running => {
+                    running += 1;
+                    self.note(StepId::Obligations, line);
+                }
+                Fate::Late(_) | Fate::Broken | Fate::Early(_) => {
+                    self.fail(StepId::Obligations, o.at, line);
+                }
+            }
+        }
+        self.note(
+            StepId::Obligations,
+            format!(
+                "{on_time} obligations met on time, {running} still running at the record's \
+                 time {now} ms"
+            ),
+        );
+        self.time(StepId::Obligations, sw);
     }
 
     fn finish_log(&mut self, size: u64) {
@@ -2809,6 +3189,59 @@ fn unit_of(step: StepId) -> &'static str {
         StepId::Shares => "shares",
         StepId::Result => "results",
         StepId::Receipts => "receipts",
+        StepId::Obligations => "obligations",
+    }
+}
+
+/// One obligation of V15: what, its deadline, when it was met (if it was).
+struct Obligation {
+    what: String,
+    due: i64,
+    met: Option<i64>,
+    at: Location,
+    /// Meeting it before this time is early (a close before closes_at).
+    early_before: Option<i64>,
+    /// A fate judged by leaves rather than times (the triggered referendum).
+    fixed: Option<Fate>,
+}
+
+/// The fate of an obligation at the record's time (10 §10.6).
+#[derive(Clone)]
+enum Fate {
+    OnTime,
+    Late(String),
+    Early(String),
+    Broken,
+    Running,
+}
+
+impl Fate {
+    fn describe(&self) -> String {
+        match self {
+            Fate::OnTime => "met on time".into(),
+            Fate::Late(how) => format!("met late ({how})"),
+            Fate::Early(how) => format!("met early ({how})"),
+            Fate::Broken => "broken (deadline passed, never met)".into(),
+            Fate::Running => "still running".into(),
+        }
+    }
+}
+
+impl Obligation {
+    fn fate(&self, now: i64) -> Fate {
+        if let Some(f) = &self.fixed {
+            return f.clone();
+        }
+        match self.met {
+            Some(t) if self.early_before.is_some_and(|e| t < e) => Fate::Early(format!(
+                "at {t} ms, {} ms before its time",
+                self.early_before.unwrap_or(t).saturating_sub(t)
+            )),
+            Some(t) if t <= self.due => Fate::OnTime,
+            Some(t) => Fate::Late(format!("at {t} ms, {} ms after the deadline", t - self.due)),
+            None if now > self.due => Fate::Broken,
+            None => Fate::Running,
+        }
     }
 }
 

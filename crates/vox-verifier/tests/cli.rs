@@ -128,12 +128,7 @@ fn receipts_are_checked() {
 fn incomplete_record_exits_3_unless_partial_is_allowed() {
     let mut rec = base().record.clone();
     let closed = rec
-        .find(|p| {
-            matches!(
-                p,
-                Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. }
-            )
-        })
+        .find(|p| matches!(p, Payload::ReferendumClosed { .. }))
         .unwrap();
     rec.entries.truncate(closed + 1);
     rec.resign(&base().board_key, &[]);

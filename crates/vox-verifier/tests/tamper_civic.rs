@@ -315,47 +315,22 @@ fn v9_messages(report: &Report) -> Vec<String> {
 }
 
 #[test]
-fn honest_early_close_is_reported() {
+fn honest_record_meets_every_obligation() {
     let report = run("honest-by-code");
     assert_eq!(report.verdict(), Verdict::Pass);
-    // The early close is in V9's detail (notes) and in the human report.
-    let detail = &report.step(StepId::Lifecycle).unwrap().detail;
-    assert!(
-        detail.contains("closed early")
-            && detail.contains(vox_verifier::synth::HONEST_EARLY_CLOSE_REASON),
-        "{detail}"
-    );
-    assert!(report.to_human().contains("closed early"));
+    let detail = &report.step(StepId::Obligations).unwrap().detail;
+    assert!(detail.contains("met on time"), "{detail}");
 }
 
 #[test]
-fn early_close_without_reason_is_caught_by_v9() {
-    // The election authority closes before closes_at with a plain referendum-closed.
-    let report = run("v9-early-close-without-a-reason");
+fn close_before_closes_at_is_caught_by_v9_and_v15() {
+    let report = run("v9-close-before-closes-at");
     assert_eq!(report.status(StepId::Roles), Status::Pass);
     let m = v9_messages(&report);
     assert_eq!(m.len(), 1, "{m:?}");
-    assert!(m[0].contains("without a reason"), "{}", m[0]);
-}
-
-#[test]
-fn blank_early_close_reason_is_caught_by_v9() {
-    let report = run("v9-early-close-with-a-blank-reason");
-    assert_eq!(report.status(StepId::Roles), Status::Pass);
-    let m = v9_messages(&report);
-    assert_eq!(m.len(), 1, "{m:?}");
-    assert!(m[0].contains("reason"), "{}", m[0]);
-}
-
-#[test]
-fn early_close_reason_on_a_close_at_closes_at_is_caught_by_v9() {
-    // The close is stamped at closes_at (later entries restamped to keep time
-    // monotonic): a reason on a close that is not early.
-    let report = run("v9-early-close-at-closes-at");
-    assert_eq!(report.status(StepId::Roles), Status::Pass);
-    let m = v9_messages(&report);
-    assert_eq!(m.len(), 1, "{m:?}");
-    assert!(m[0].contains("not before"), "{}", m[0]);
+    assert!(m[0].contains("before the manifest's closes_at"), "{}", m[0]);
+    let f = failures(&report, StepId::Obligations);
+    assert!(f.iter().any(|x| x.message.contains("met early")), "{f:?}");
 }
 
 // ---- V6.7 petitions office policy ------------------------------------------------------

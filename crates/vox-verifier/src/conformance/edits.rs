@@ -63,13 +63,8 @@ pub fn restamp(rec: &mut SynthRecord) {
 
 /// The leaf that closes the referendum.
 pub fn closed_at(rec: &SynthRecord) -> usize {
-    rec.find(|p| {
-        matches!(
-            p,
-            Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. }
-        )
-    })
-    .expect("the honest record closes its referendum")
+    rec.find(|p| matches!(p, Payload::ReferendumClosed { .. }))
+        .expect("the honest record closes its referendum")
 }
 
 /// The leaf of the first entry of kind `kind` (its JSON `type`).

@@ -141,30 +141,6 @@ pub fn replacement_votes_again(h: &Honest, voter: usize) -> (SynthRecord, Ballot
     (rec, ballot, leaf)
 }
 
-/// Replace the honest early close with `payload` (same entry timestamp), signed by the
-/// election authority at the original act's `issued_at_ms`: only V9 can catch it.
-pub fn replace_close(
-    h: &Honest,
-    r: &mut SynthRecord,
-    payload: impl FnOnce(String) -> Payload,
-) -> usize {
-    let at = closed_at(r);
-    let (id, issued) = match &r.entries[at].payload {
-        Payload::ReferendumClosedEarly {
-            referendum_id, act, ..
-        } => (referendum_id.clone(), act.issued_at_ms),
-        other => panic!("not an early close: {}", other.kind()),
-    };
-    r.entries[at].payload = payload(id)
-        .signed_act(
-            &h.roles.log_id(),
-            issued,
-            h.roles.key(Role::ElectionAuthority),
-        )
-        .unwrap();
-    at
-}
-
 /// Replace the honest policy with `edit(policy)`, re-signed by the petitions office at the
 /// original act's `issued_at_ms` (so V4 passes and only V6.7 can catch it). Returns the
 /// policy's leaf.
@@ -672,64 +648,28 @@ fn ballot_at_payload(p: &Payload) -> Ballot {
     }
 }
 
-/// V9.4: the early close.
+/// V9.4 and V15: nothing ends early.
 fn early_close(h: &Honest) -> Vec<Case> {
     let close = Location::Referendum {
         referendum: "r1".into(),
         leaf: Some(closed_at(&h.record) as u64),
     };
-    vec![
-        Case::fail(
-            "v9-early-close-without-a-reason",
-            "The election authority closes r1 before its closes_at with a plain \
-             referendum-closed (properly signed), the log re-signed: an early close must \
-             be explicit, a referendum-closed-early with its public reason (08 §8.2, \
-             V9.4).",
-            edit_resigned(h, |r| {
-                replace_close(h, r, |referendum_id| Payload::ReferendumClosed {
-                    referendum_id,
-                    act: ActSignature::unsigned(),
-                });
-            }),
-            StepId::Lifecycle,
-        )
-        .rule("V9.4")
-        .resigned()
-        .at(close.clone()),
-        Case::fail(
-            "v9-early-close-with-a-blank-reason",
-            "The election authority signs an early close of r1 whose reason is only \
-             white space (a space and a tab), the log re-signed: the reason must not be \
-             blank after trimming (01 §1.7, 08 §8.2, V9.4).",
-            edit_resigned(h, |r| {
-                replace_close(h, r, |referendum_id| Payload::ReferendumClosedEarly {
-                    referendum_id,
-                    reason: " \t".into(),
-                    act: ActSignature::unsigned(),
-                });
-            }),
-            StepId::Lifecycle,
-        )
-        .rule("V9.4")
-        .resigned()
-        .at(close.clone()),
-        Case::fail(
-            "v9-early-close-at-closes-at",
-            "A malicious operator stamps the honest referendum-closed-early entry at r1's \
-             closes_at (restamping later entries to keep time monotonic) and re-signs the \
-             log: an early close must come before closes_at; at or after it the close is \
-             a plain referendum-closed (08 §8.2, V9.4).",
-            edit_resigned(h, |r| {
-                let at = closed_at(r);
-                r.entries[at].timestamp_ms = h.manifest.closes_at;
-                restamp(r);
-            }),
-            StepId::Lifecycle,
-        )
-        .rule("V9.4")
-        .resigned()
-        .at(close.clone()),
-    ]
+    let closes_at = h.manifest.closes_at;
+    vec![Case::fail(
+        "v9-close-before-closes-at",
+        "A malicious operator stamps r1's referendum-closed entry one second before the \
+         manifest's closes_at (later entries keep their times) and re-signs the log: voting \
+         closes at closes_at and never before (10 §10.3, V9.4); the obligations step reports \
+         the close as early (V15).",
+        edit_resigned(h, |r| {
+            let at = closed_at(r);
+            r.entries[at].timestamp_ms = closes_at - 1000;
+        }),
+        StepId::Lifecycle,
+    )
+    .rule("V9.4")
+    .resigned()
+    .at(close)]
 }
 
 /// V6.7, V4: the petitions office's policy.

@@ -15,7 +15,7 @@ use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::roles::ActSignature;
 
-use super::civic::{registrar, replace_close};
+use super::civic::registrar;
 use super::Bases;
 use crate::conformance::edits::{
     ballot_mut, ballots, closed_at, edit, edit_resigned, find_kind, insert, restamp,
@@ -248,20 +248,15 @@ fn referendums(h: &Honest) -> Vec<Case> {
     });
     let never_created = edit_resigned(h, |r| {
         let ts = r.entries[end - 1].timestamp_ms;
+        let _ = ts;
         let p = Payload::ReferendumOpened {
             referendum_id: "r9".into(),
-            act: ActSignature::unsigned(),
-        }
-        .signed_act(&log_id, ts, &h.roles.election_authority)
-        .unwrap();
+        };
         insert(r, end, p);
     });
     let last = *ballots(&h.record).last().unwrap();
     let late = edit_resigned(h, |r| {
-        let at = replace_close(h, r, |referendum_id| Payload::ReferendumClosed {
-            referendum_id,
-            act: ActSignature::unsigned(),
-        });
+        let at = crate::conformance::edits::closed_at(r);
         assert_eq!(at, last + 1, "the last ballot comes right before the close");
         r.entries[last].timestamp_ms = h.manifest.closes_at;
         r.entries[at].timestamp_ms = h.manifest.closes_at;
