@@ -224,6 +224,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
     out.extend(standing(h));
     out.extend(replacements(h));
     out.extend(early_close(h));
+    out.extend(obligations(h));
     out.extend(policy(h));
     out.extend(ordering_and_audits(h));
     out
@@ -646,6 +647,98 @@ fn ballot_at_payload(p: &Payload) -> Ballot {
         Payload::BallotCast { ballot } => ballot.clone(),
         _ => panic!("not a ballot"),
     }
+}
+
+/// V15: obligations met late or never.
+fn obligations(h: &Honest) -> Vec<Case> {
+    let rec = &h.record;
+    let shares = rec.find_all(|p| matches!(p, Payload::DecryptionShare { .. }));
+    let last_share = *shares.last().expect("r1 has shares");
+    let trigger = find_kind(rec, "referendum-triggered");
+    let responded = find_kind(rec, "petition-responded");
+    let p1 = |leaf: Option<u64>| Location::Petition {
+        petition: "p1".into(),
+        leaf,
+    };
+    vec![
+        Case::fail(
+            "v15-trustee-share-never-posted",
+            "Trustee 2 never posts its decryption share (its entry after the result \
+             removed, the log re-signed): the result stands on the shares of trustees 1 and \
+             3, but every trustee owes a share by the decryption deadline and the board \
+             never named trustee 2 as overdue: both obligations are broken (V15).",
+            edit_resigned(h, |r| {
+                r.entries.remove(last_share);
+            }),
+            StepId::Obligations,
+        )
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-response-never-given",
+            "The petitions office never answers p1, which reached its response threshold \
+             (the response entry removed, the log re-signed): the record's last head is \
+             long past the response deadline, so the obligation is broken (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                r.entries.remove(responded);
+            }),
+            StepId::Obligations,
+        )
+        .resigned()
+        .only()
+        .at(p1(None)),
+        Case::fail(
+            "v15-response-given-late",
+            "The petitions office answers p1 only after the petition closed, weeks past its \
+             response deadline (the signed response moved to the end of the log with the \
+             last entry's time, the log re-signed): the response counts, but it is late, and \
+             late stays late (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                let mut e = r.entries.remove(responded);
+                e.timestamp_ms = r.entries.last().map_or(e.timestamp_ms, |l| l.timestamp_ms);
+                r.entries.push(e);
+            }),
+            StepId::Obligations,
+        )
+        .resigned()
+        .only()
+        .at(p1(None)),
+        Case::fail(
+            "v15-triggered-referendum-missing",
+            "The board never creates the referendum p1's threshold obliges: the \
+             referendum-triggered entry and every later entry of r1 removed, the log \
+             re-signed. Nothing left is wrong in itself; the broken obligation is (07 §7.4, \
+             V15).",
+            edit_resigned(h, |r| {
+                r.entries.retain(|e| e.scope() != Some("r1"));
+            }),
+            StepId::Obligations,
+        )
+        .resigned()
+        .only()
+        .at(p1(Some(trigger as u64 - 1))),
+        Case::fail(
+            "v15-triggered-referendum-not-next",
+            "A malicious operator slips a (validly signed) petitions-office act between p1's \
+             referendum threshold entry and the referendum-triggered entry and re-signs the \
+             log: the referendum a threshold obliges is the very next entry; later is late, \
+             and late stays late (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                let ts = r.entries[trigger - 1].timestamp_ms;
+                let act = Payload::PetitionPolicySet {
+                    policy: crate::synth::honest_policy(),
+                    act: ActSignature::unsigned(),
+                }
+                .signed_act(&h.roles.log_id(), ts, h.roles.key(Role::PetitionsOffice))
+                .unwrap();
+                insert(r, trigger, act);
+            }),
+            StepId::Obligations,
+        )
+        .resigned()
+        .only()
+        .at(p1(Some(trigger as u64 - 1))),
+    ]
 }
 
 /// V9.4 and V15: nothing ends early.
