@@ -2799,10 +2799,14 @@ impl Verifier {
                 continue;
             }
             let deadline = tallied.saturating_add(m.decryption_due_ms);
+            let naming_due = deadline.saturating_add(SCHEDULE_GRACE_MS);
+            // Trustees the board must name: still without a share when the naming is due
+            // (one who posts late, before the board's scheduler named it, is not named;
+            // its late share fails on its own).
             let mut missing = Vec::new();
             for tr in &m.trustees {
                 let share = t.shares.get(&tr.index).copied();
-                if !matches!(share, Some(t) if t <= deadline) {
+                if !matches!(share, Some(t) if t <= naming_due) {
                     missing.push(tr.index);
                 }
                 push(
@@ -2815,7 +2819,7 @@ impl Verifier {
             if !missing.is_empty() {
                 push(
                     format!("naming the trustees without a share by the deadline {missing:?}"),
-                    deadline.saturating_add(SCHEDULE_GRACE_MS),
+                    naming_due,
                     t.overdue.as_ref().map(|(ts, _)| *ts),
                     None,
                 );

@@ -18,7 +18,9 @@ use vox_protocol::petition::{Petition, PetitionPolicy, PetitionSignature, Signat
 use vox_protocol::roles::{ActSignature, Role};
 
 use super::Bases;
-use crate::conformance::edits::{ballots, closed_at, edit_resigned, find_kind, insert, restamp};
+use crate::conformance::edits::{
+    ballots, closed_at, edit, edit_resigned, find_kind, insert, restamp,
+};
 use crate::conformance::generate::Case;
 use crate::report::Location;
 use crate::synth::{manifest, question, Honest, SynthRecord, DAY};
@@ -656,6 +658,8 @@ fn obligations(h: &Honest) -> Vec<Case> {
     let last_share = *shares.last().expect("r1 has shares");
     let trigger = find_kind(rec, "referendum-triggered");
     let responded = find_kind(rec, "petition-responded");
+    let opens_at = h.manifest.opens_at;
+    let closes_at = h.manifest.closes_at;
     let p1 = |leaf: Option<u64>| Location::Petition {
         petition: "p1".into(),
         leaf,
@@ -672,6 +676,7 @@ fn obligations(h: &Honest) -> Vec<Case> {
             }),
             StepId::Obligations,
         )
+        .rule("V15.6")
         .resigned()
         .only(),
         Case::fail(
@@ -684,6 +689,7 @@ fn obligations(h: &Honest) -> Vec<Case> {
             }),
             StepId::Obligations,
         )
+        .rule("V15.1")
         .resigned()
         .only()
         .at(p1(None)),
@@ -700,6 +706,7 @@ fn obligations(h: &Honest) -> Vec<Case> {
             }),
             StepId::Obligations,
         )
+        .rule("V15.1")
         .resigned()
         .only()
         .at(p1(None)),
@@ -714,6 +721,7 @@ fn obligations(h: &Honest) -> Vec<Case> {
             }),
             StepId::Obligations,
         )
+        .rule("V15.2")
         .resigned()
         .only()
         .at(p1(Some(trigger as u64 - 1))),
@@ -735,9 +743,98 @@ fn obligations(h: &Honest) -> Vec<Case> {
             }),
             StepId::Obligations,
         )
+        .rule("V15.2")
         .resigned()
         .only()
         .at(p1(Some(trigger as u64 - 1))),
+        Case::fail(
+            "v15-opened-late",
+            "A malicious operator stamps r1's referendum-opened two minutes after opens_at \
+             (later entries restamped to keep time monotonic) and re-signs the log: the \
+             board opens on schedule, within the one-minute grace (10 §10.6, V15).",
+            edit_resigned(h, |r| {
+                let at = find_kind(r, "referendum-opened");
+                r.entries[at].timestamp_ms = opens_at + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.3")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-closed-late",
+            "A malicious operator stamps r1's referendum-closed two minutes after closes_at \
+             (later entries restamped) and re-signs the log: the close is late (V15).",
+            edit_resigned(h, |r| {
+                let at = closed_at(r);
+                r.entries[at].timestamp_ms = closes_at + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.4")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-tally-late",
+            "A malicious operator stamps r1's tally two minutes after its close (later \
+             entries restamped) and re-signs the log: the tally follows the close within the \
+             grace (V15).",
+            edit_resigned(h, |r| {
+                let close = closed_at(r);
+                let at = find_kind(r, "tally-computed");
+                r.entries[at].timestamp_ms = r.entries[close].timestamp_ms + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.5")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v12-shares-overdue-before-the-deadline",
+            "A malicious operator names trustee 2 as overdue right after the tally, long \
+             before the decryption deadline, and re-signs the log: a shares-overdue entry \
+             comes only after the deadline and names exactly the trustees without a share \
+             (V12.5).",
+            edit_resigned(h, |r| {
+                let at = find_kind(r, "tally-computed") + 1;
+                insert(
+                    r,
+                    at,
+                    Payload::SharesOverdue {
+                        referendum_id: "r1".into(),
+                        trustees: vec![2],
+                    },
+                );
+            }),
+            StepId::Shares,
+        )
+        .rule("V12.5")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v7-trustee-panel-with-threshold-zero",
+            "The election authority signs a standing panel asking 0 of its 3 trustees to \
+             decrypt (re-signed by the authority, the log re-signed): the panel is invalid \
+             (07 §7.9, V7.6) and never in force, so p1's publication and its triggered \
+             referendum fail as well.",
+            {
+                let mut rec = edit(h, |r| {
+                    let at = find_kind(r, "trustee-panel-set");
+                    if let Payload::TrusteePanelSet { panel, .. } = &mut r.entries[at].payload {
+                        panel.threshold = 0;
+                    }
+                });
+                rec.resign_acts(&h.roles).unwrap();
+                rec.resign(&h.board_key, &h.witness_keys);
+                rec
+            },
+            StepId::Manifests,
+        )
+        .rule("V7.6")
+        .resigned(),
     ]
 }
 
