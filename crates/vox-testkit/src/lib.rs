@@ -39,10 +39,12 @@ use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, SignedTreeHead};
 use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{
+    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+};
 use vox_protocol::merkle::root_from_leaf_hashes;
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+    Moderation, Petition, PetitionProposal, PetitionSignature, ReferendumTerms, SignatureAction,
 };
 use vox_protocol::roles::{ActSignature, Genesis, RoleSigners, WitnessPolicy};
 use vox_server::{RunningServer, ServerConfig, ServerError};
@@ -184,14 +186,44 @@ pub mod acts {
             act: unsigned(),
         }
     }
-    /// Publish, open for `open_for_ms` from now (the longest the petition allows).
+    /// Publish, open for `open_for_ms` from now (the longest the petition allows), with
+    /// [`terms`]. (A publish needs a standing trustee panel: [`Client::act`] sets
+    /// [`panel`] first when none is in force.)
     pub fn publish(petition_id: &str, open_for_ms: i64) -> Payload {
         moderation(
             petition_id,
             Moderation::Publish {
                 closes_at: now_ms() + open_for_ms,
+                referendum: terms(petition_id),
             },
         )
+    }
+    /// The referendum terms [`publish`] fixes: referendum `<petition_id>-r`, the two
+    /// questions of [`super::manifest`], opening a minute after it is triggered (the
+    /// ceremony runs in between), voting for an hour.
+    pub fn terms(petition_id: &str) -> ReferendumTerms {
+        ReferendumTerms {
+            referendum_id: format!("{petition_id}-r"),
+            title: format!("Referendum on petition {petition_id}"),
+            description: "Triggered by the petition's referendum threshold.".into(),
+            questions: super::questions(),
+            opens_after_ms: 60_000,
+            voting_ms: 3_600_000,
+        }
+    }
+    /// The standing trustee panel of [`super::panel_trustees`] (k = 2 of 3).
+    pub fn panel() -> Payload {
+        Payload::TrusteePanelSet {
+            panel: TrusteePanel {
+                trustees: TrusteeInfo::numbered(
+                    super::panel_trustees().keys.iter().map(TrusteeKeys::public),
+                ),
+                threshold: 2,
+                answer_due_ms: vox_protocol::manifest::DAY_MS,
+                decryption_due_ms: vox_protocol::manifest::DAY_MS,
+            },
+            act: unsigned(),
+        }
     }
     pub fn reject(petition_id: &str, reason: &str) -> Payload {
         moderation(
@@ -223,26 +255,6 @@ pub mod acts {
     pub fn created(m: &Manifest) -> Payload {
         Payload::ReferendumCreated {
             manifest: m.clone(),
-            act: unsigned(),
-        }
-    }
-    pub fn opened(referendum_id: &str) -> Payload {
-        Payload::ReferendumOpened {
-            referendum_id: referendum_id.into(),
-            act: unsigned(),
-        }
-    }
-    pub fn closed(referendum_id: &str) -> Payload {
-        Payload::ReferendumClosed {
-            referendum_id: referendum_id.into(),
-            act: unsigned(),
-        }
-    }
-    /// A close before the manifest's closes_at, with its public reason.
-    pub fn closed_early(referendum_id: &str, reason: &str) -> Payload {
-        Payload::ReferendumClosedEarly {
-            referendum_id: referendum_id.into(),
-            reason: reason.into(),
             act: unsigned(),
         }
     }
@@ -295,15 +307,7 @@ pub fn act_path(p: &Payload) -> String {
             format!("/api/v1/petitions/{petition_id}/invalidations")
         }
         Payload::ReferendumCreated { .. } => "/api/v1/referendums".into(),
-        Payload::ReferendumOpened { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/open")
-        }
-        Payload::ReferendumClosed { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/close")
-        }
-        Payload::ReferendumClosedEarly { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/close-early")
-        }
+        Payload::TrusteePanelSet { .. } => "/api/v1/panel".into(),
         Payload::RoleKeyRotated { .. } => "/api/v1/roles/rotations".into(),
         Payload::PetitionPolicySet { .. } => "/api/v1/petition-policy".into(),
         Payload::EnrolmentOpened { .. } => "/api/v1/enrolments".into(),
@@ -388,6 +392,9 @@ pub struct Client {
     pub base: String,
     agent: ureq::Agent,
     log: std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>,
+    /// How far the server's clock is ahead of the wall clock (ms): [`Harness`] gives its
+    /// server a clock that adds it.
+    pub offset: std::sync::Arc<AtomicI64>,
 }
 
 impl Client {
@@ -399,6 +406,7 @@ impl Client {
                 .max_idle_connections_per_host(64)
                 .build(),
             log: Default::default(),
+            offset: Default::default(),
         }
     }
 
@@ -470,9 +478,44 @@ impl Client {
         self.request("POST", path, Some(""), &[])
     }
 
-    /// Sign an act with the role's key ([`signed`]) and post it to its endpoint.
+    /// Sign an act with the role's key ([`signed`]) and post it to its endpoint. A
+    /// publish is preceded by the standing panel [`acts::panel`] if none is in force.
     pub fn act(&self, payload: Payload) -> Resp {
+        if matches!(
+            &payload,
+            Payload::PetitionModerated {
+                moderation: Moderation::Publish { .. },
+                ..
+            }
+        ) {
+            self.ensure_panel();
+        }
         self.post_act(&signed(payload))
+    }
+
+    /// Set the standing trustee panel [`acts::panel`] unless one is in force.
+    pub fn ensure_panel(&self) {
+        if self.get("/api/v1/panel").status == 404 {
+            self.post_act(&signed(acts::panel())).expect(201);
+        }
+    }
+
+    /// Move the server's clock forward by `ms` (servers started by [`Harness`]).
+    pub fn advance(&self, ms: i64) {
+        self.offset.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Move the server's clock forward so that it reads at least `t` (Unix ms).
+    pub fn advance_to(&self, t: i64) {
+        let need = t - (now_ms() + self.offset.load(Ordering::SeqCst));
+        if need > 0 {
+            self.advance(need);
+        }
+    }
+
+    /// The server's clock now (Unix ms), for servers started by [`Harness`].
+    pub fn server_now(&self) -> i64 {
+        now_ms() + self.offset.load(Ordering::SeqCst)
     }
 
     /// An act signed by its role's key, posted to `path` (which may not be its own
@@ -511,7 +554,15 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn try_start(cfg: ServerConfig) -> Result<Self, ServerError> {
+    pub fn try_start(mut cfg: ServerConfig) -> Result<Self, ServerError> {
+        // The server's clock runs `offset` ahead of the given one: tests move it with
+        // `Client::advance`.
+        let offset = std::sync::Arc::new(AtomicI64::new(0));
+        let inner = cfg.clock.clone();
+        let o = std::sync::Arc::clone(&offset);
+        cfg.clock = vox_server::Clock(std::sync::Arc::new(move || {
+            inner.now_ms() + o.load(Ordering::SeqCst)
+        }));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -519,8 +570,10 @@ impl Harness {
             .unwrap();
         let server = rt.block_on(vox_server::start(cfg))?;
         let base = format!("http://{}", server.local_addr());
+        let mut client = Client::new(base);
+        client.offset = offset;
         Ok(Self {
-            client: Client::new(base),
+            client,
             rt,
             server: Some(server),
         })
@@ -660,22 +713,7 @@ pub fn manifest(
         referendum_id: id.into(),
         title: format!("Referendum {id}"),
         description: "Advisory".into(),
-        questions: vec![
-            Question {
-                id: "q1".into(),
-                text: "Yes or no?".into(),
-                options: vec!["yes".into(), "no".into()],
-                kind: QuestionKind::YesNo,
-            },
-            Question {
-                id: "q2".into(),
-                text: "Pick one".into(),
-                options: vec!["a".into(), "b".into(), "c".into()],
-                kind: QuestionKind::ChooseOne {
-                    blank_allowed: false,
-                },
-            },
-        ],
+        questions: questions(),
         opens_at: now - 60_000,
         closes_at: now + 3_600_000,
         electorate_hash,
@@ -685,6 +723,33 @@ pub fn manifest(
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition,
     }
+}
+
+/// A yes/no question and a choose-one question (no blank) with three options.
+pub fn questions() -> Vec<Question> {
+    vec![
+        Question {
+            id: "q1".into(),
+            text: "Yes or no?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        },
+        Question {
+            id: "q2".into(),
+            text: "Pick one".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        },
+    ]
+}
+
+/// The trustees of the standing panel [`acts::panel`] (3 of them, k = 2), drawn once per
+/// test process.
+pub fn panel_trustees() -> &'static Trustees {
+    static T: OnceLock<Trustees> = OnceLock::new();
+    T.get_or_init(|| Trustees::new(3))
 }
 
 /// A manifest with one yes/no question only (the fast path).
@@ -842,9 +907,44 @@ pub fn open_referendum(
 ) -> (Vec<KeyShare>, ElectionPublicKey) {
     c.act(acts::created(m)).expect(201);
     let shares = run_ceremony(c, m, trustees);
-    c.act(acts::opened(&m.referendum_id)).expect(200);
+    open_now(c, &m.referendum_id);
     let key = election_key(c, &m.referendum_id);
     (shares, key)
+}
+
+/// Open the ready referendum `id` (its opens_at has come): `POST …/open`, or the
+/// server's schedule got there first.
+pub fn open_now(c: &Client, id: &str) {
+    let r = c.post_empty(&format!("/api/v1/referendums/{id}/open"));
+    assert!(r.status == 200 || r.status == 409, "open: {}", r.body);
+    wait_state(c, id, &["open", "closed", "tallied", "published"]);
+}
+
+/// Wait (a few seconds at most) until referendum `id` is in one of `states`.
+pub fn wait_state(c: &Client, id: &str, states: &[&str]) -> Value {
+    for _ in 0..200 {
+        let v = c.get(&format!("/api/v1/referendums/{id}")).json();
+        if states.iter().any(|s| v["state"] == *s) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("referendum {id} never reached {states:?}");
+}
+
+/// Move the server's clock to the manifest's closes_at and close and tally: `POST
+/// …/close` and `…/tally`, or the server's schedule got there first. Returns the tally.
+pub fn close_and_tally(c: &Client, m: &Manifest) -> vox_protocol::board::EncryptedTally {
+    let id = &m.referendum_id;
+    c.advance_to(m.closes_at);
+    let r = c.post_empty(&format!("/api/v1/referendums/{id}/close"));
+    assert!(r.status == 200 || r.status == 409, "close: {}", r.body);
+    let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
+    assert!(t.status == 201 || t.status == 409, "tally: {}", t.body);
+    wait_state(c, id, &["tallied", "published"]);
+    let t = c.get(&format!("/api/v1/referendums/{id}/tally"));
+    t.expect(200);
+    t.parse()
 }
 
 /// Choices for the two-question manifest: yes/no, then option `pick`.
@@ -887,7 +987,8 @@ pub fn cast(c: &Client, m: &Manifest, ballot: &Ballot) -> Resp {
     )
 }
 
-/// Close, tally, send shares from `which` trustees (0-based), publish; returns the result.
+/// Close and tally (at the manifest's closes_at, the server's clock moved there), send
+/// shares from `which` trustees (0-based), publish; returns the result.
 pub fn close_and_publish(
     c: &Client,
     m: &Manifest,
@@ -896,12 +997,8 @@ pub fn close_and_publish(
     which: &[usize],
 ) -> Value {
     let id = &m.referendum_id;
-    // The tests' manifests close an hour after creation: closing now is early.
-    c.act(acts::closed_early(id, "All test voters have voted."))
-        .expect(200);
-    let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
-    t.expect(201);
-    let tally: vox_protocol::board::EncryptedTally = t.parse();
+    // The tests' manifests close an hour after creation: the server's clock moves there.
+    let tally = close_and_tally(c, m);
     let mh = m.canonical_hash();
     for &i in which {
         let share = DecryptionShare::create(&key_shares[i], &mh, &tally.ciphertexts, &mut OsRng);
@@ -910,7 +1007,10 @@ pub fn close_and_publish(
             .expect(201);
     }
     let r = c.post_empty(&format!("/api/v1/referendums/{id}/publish"));
-    r.expect(201);
+    assert!(r.status == 201 || r.status == 409, "publish: {}", r.body);
+    wait_state(c, id, &["published"]);
+    let r = c.get(&format!("/api/v1/referendums/{id}/result"));
+    r.expect(200);
     r.json()
 }
 
