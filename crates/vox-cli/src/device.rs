@@ -221,6 +221,7 @@ pub fn check_election_key(
         role_rotation_leaves: Some(detail.role_rotation_leaves.clone()),
         ceremony_leaves: Some(detail.ceremony_leaves.clone()),
         completed_leaf: detail.completed_leaf,
+        trigger: detail.trigger,
     };
     let sth = client.tree_head()?;
     let wanted = device::leaves_to_fetch(board_key, &sth, id, &claims)?;

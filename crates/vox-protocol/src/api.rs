@@ -497,6 +497,10 @@ pub struct ReferendumDetail {
     /// Leaves of the role key rotations before the manifest (to know the election
     /// authority's key there).
     pub role_rotation_leaves: Vec<u64>,
+    /// For a referendum a petition triggered: the petition, publication and panel
+    /// leaves its manifest is recomputed from (04 §4.7 D3–D4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<crate::device::TriggerLeaves>,
 }
 
 impl ReferendumDetail {

@@ -96,6 +96,8 @@ pub struct PetitionInfo {
     pub rejection_reason: Option<String>,
     /// Published invalidations.
     pub invalidations: Vec<Invalidation>,
+    /// Its publication's board entry (the referendum terms), once published.
+    pub publish_leaf: Option<u64>,
     /// The count at the end of each UTC day on which it changed: (day start in Unix
     /// ms, count), ascending (open data: a petition's counts over time).
     pub daily_counts: Vec<(i64, u64)>,
@@ -155,6 +157,9 @@ pub struct ReferendumInfo {
     pub tallied_at: Option<i64>,
     /// The trustees a `shares-overdue` entry named, once it is on the board.
     pub overdue: Option<Vec<u32>>,
+    /// For a triggered referendum: the leaves its manifest is recomputed from (device
+    /// checks D3–D4).
+    pub trigger: Option<vox_protocol::device::TriggerLeaves>,
 }
 
 impl ReferendumInfo {
@@ -181,6 +186,7 @@ impl ReferendumInfo {
             completed_leaf: None,
             tallied_at: None,
             overdue: None,
+            trigger: None,
         })
     }
 
@@ -452,6 +458,7 @@ impl Derived {
                     proposed_at: ts,
                     rejection_reason: None,
                     invalidations: Vec::new(),
+                    publish_leaf: None,
                     daily_counts: Vec::new(),
                 };
                 info.note_count(ts);
@@ -489,6 +496,7 @@ impl Derived {
                         p.rejection_reason = Some(reason.clone());
                     }
                     vox_protocol::petition::Moderation::Publish { referendum, .. } => {
+                        p.publish_leaf = Some(index);
                         self.reserved_ids
                             .insert(referendum.referendum_id.clone(), petition_id.clone());
                     }
@@ -540,12 +548,24 @@ impl Derived {
                     ProtocolError::invalid("source_petition", "a triggered referendum names none")
                 })?;
                 let panel = self.panel.as_ref().map(|p| p.panel.clone());
-                self.petition(&pid)?.tracker.apply_referendum_triggered(
-                    manifest,
-                    panel.as_ref(),
-                    ts,
-                )?;
+                let panel_leaf = self.panel.as_ref().map(|p| p.leaf_index);
+                let p = self.petition(&pid)?;
+                p.tracker
+                    .apply_referendum_triggered(manifest, panel.as_ref(), ts)?;
+                let trigger = match (p.publish_leaf, panel_leaf) {
+                    (Some(publish_leaf), Some(panel_leaf)) => {
+                        Some(vox_protocol::device::TriggerLeaves {
+                            petition_leaf: p.leaf_index,
+                            publish_leaf,
+                            panel_leaf,
+                        })
+                    }
+                    _ => None,
+                };
                 self.create_referendum(index, manifest)?;
+                if let Some(r) = self.referendums.get_mut(&manifest.referendum_id) {
+                    r.trigger = trigger;
+                }
             }
             Payload::TrusteePanelSet { panel, .. } => {
                 panel.validate()?;

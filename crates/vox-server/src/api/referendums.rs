@@ -344,6 +344,7 @@ async fn show(State(s): State<AppState>, Path(id): Path<String>) -> ApiResult {
             .copied()
             .filter(|l| *l < r.leaf_index)
             .collect(),
+        trigger: r.trigger,
     })
 }
 
