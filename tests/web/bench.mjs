@@ -71,7 +71,7 @@ try {
   // index.html asks the API for petitions and referendums, which this server does not
   // serve: only the Vox object (vox.js) and its worker are used.
   await page.goto(base + '/index.html');
-  await page.evaluate(() => Vox.load());
+  await page.evaluate(() => Vox.load('verify'));
   for (let run = 1; run <= RUNS; run++) {
     const r = await page.evaluate(async (id) => {
       const t0 = performance.now();
