@@ -1,4 +1,4 @@
-// In-browser benchmark (issue 15 §4): the in-page verifier (vox_web.wasm in the Web
+// In-browser benchmark (issue 15 §4): the in-page verifier (vox_verify.wasm in the Web
 // Worker, js/vox-worker.js) on a large synthetic record, in headless Chromium.
 //
 // Usage: node bench.mjs DIST_DIR RECORD_DIR REFERENDUM_ID [RUNS]
