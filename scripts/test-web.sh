@@ -255,7 +255,7 @@ const trustees = [1, 2, 3].map((i) => {
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 2, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 3, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },
@@ -265,6 +265,7 @@ console.log(JSON.stringify({
   ],
   opens_at: now, closes_at: now + 7 * 24 * 3600 * 1000,
   electorate_hash: el.electorate_hash, trustees, threshold: 2,
+  answer_due_ms: 24 * 3600 * 1000, decryption_due_ms: 24 * 3600 * 1000,
 }));
 JS
 "${ELECTION[@]}" referendum create --manifest "$WORK/manifest.json"
