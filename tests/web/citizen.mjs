@@ -125,9 +125,10 @@ async function checkResponsive(what, since) {
 // The bundles (issue 15 §4): vox_web.wasm (every page but the results) and
 // vox_verify.wasm (the results page's verifier), as served, each gzip -9 against its
 // budget, and no import at all (no wasm-bindgen glue: the page provides none).
-// Target 300 KB gzipped per page (BENCHMARKS.md "Size of vox_web.wasm"); the budgets
-// guard today's sizes (+ ~3 %) against growth.
-const WASM_GZIP_BUDGET = { 'vox_web.wasm': 348 * 1000, 'vox_verify.wasm': 374 * 1000 };
+// Target 300 KB gzipped per page (BENCHMARKS.md "Size of vox_web.wasm"): not met yet;
+// the budgets guard today's sizes (+ ~3 %) against growth. Node's zlib at level 9 gives
+// 322,360 / 367,312 B for the files `gzip -9 -n` makes 321,003 / 363,145 B.
+const WASM_GZIP_BUDGET = { 'vox_web.wasm': 332 * 1000, 'vox_verify.wasm': 378 * 1000 };
 async function checkBundle() {
   for (const [file, budget] of Object.entries(WASM_GZIP_BUDGET)) {
     const raw = await new Promise((resolve, reject) => {
