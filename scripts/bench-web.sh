@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # In-browser benchmark of the verifier (issue 15 §4; BENCHMARKS.md "Web bundle and
 # responsiveness"): a synthetic record of VOTERS (default 10,000) choose-one-of-10
-# ballots, verified in headless Chromium by the page's Web Worker (vox_web.wasm), RUNS
+# ballots, verified in headless Chromium by the page's Web Worker (vox_verify.wasm), RUNS
 # times (default 3). Not part of the test suite. Needs what scripts/test-web.sh installs
 # (Chromium, tests/web's node modules).
 #

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Build the citizens' web client into target/vox-web-dist/ (or $VOX_WEB_DIST):
-# the static pages of crates/vox-web/static plus vox_web.wasm (and a gzip copy the
-# server sends to browsers that accept it). Idempotent; the server serves that
+# the static pages of crates/vox-web/static plus vox_web.wasm and vox_verify.wasm (and
+# gzip copies the server sends to browsers that accept it). Idempotent; the server serves that
 # directory at / (crates/vox-server/src/web.rs; override with VOX_WEB_DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,20 +21,30 @@ fi
 # are built only by this command, so no other build is duplicated or slowed, and the
 # native release binaries keep opt-level 3. wasm-opt -Oz (binaryen 108 and 132) was
 # measured on this output and made the gzipped file larger, so it is not run.
-CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat \
-  CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_STRIP=symbols \
-  cargo build --release -p vox-web --target wasm32-unknown-unknown
-WASM="$TARGET_DIR/wasm32-unknown-unknown/release/vox_web.wasm"
-
-# Assemble in a scratch directory, then swap, so a running server never sees half a bundle.
+# Two bundles (issue 15 §4): vox_web.wasm (feature `client`: every export but the record
+# verifier; the voting, petition, enrolment and receipt pages) and vox_verify.wasm
+# (feature `verify`: the results page's verifier). Two invocations of the same crate
+# graph: only vox-web itself is recompiled (its features enable nothing in its
+# dependencies), the dependencies' artifacts are shared; each run ends in its own LTO.
+# Both write target/wasm32-unknown-unknown/release/vox_web.wasm: copied after each.
 TMP="$OUT.tmp.$$"
 rm -rf "$TMP"
 mkdir -p "$TMP"
+for bundle in verify:vox_verify client:vox_web; do
+  CARGO_PROFILE_RELEASE_OPT_LEVEL=z CARGO_PROFILE_RELEASE_LTO=fat \
+    CARGO_PROFILE_RELEASE_CODEGEN_UNITS=1 CARGO_PROFILE_RELEASE_STRIP=symbols \
+    cargo build --release -p vox-web --target wasm32-unknown-unknown \
+    --no-default-features --features "${bundle%%:*}"
+  cp "$TARGET_DIR/wasm32-unknown-unknown/release/vox_web.wasm" "$TMP/${bundle#*:}.wasm"
+done
+
+# Assemble in a scratch directory, then swap, so a running server never sees half a bundle.
 cp -R crates/vox-web/static/. "$TMP/"
-cp "$WASM" "$TMP/vox_web.wasm"
-gzip -9 -n -c "$TMP/vox_web.wasm" > "$TMP/vox_web.wasm.gz"
+for w in vox_web vox_verify; do gzip -9 -n -c "$TMP/$w.wasm" > "$TMP/$w.wasm.gz"; done
 rm -rf "$OUT.old"
 if [ -d "$OUT" ]; then mv "$OUT" "$OUT.old"; fi
 mv "$TMP" "$OUT"
 rm -rf "$OUT.old"
-echo "web bundle: $OUT ($(du -sh "$OUT" | cut -f1); vox_web.wasm $(wc -c < "$OUT/vox_web.wasm") bytes, $(wc -c < "$OUT/vox_web.wasm.gz") gzipped)"
+for w in vox_web vox_verify; do
+  echo "web bundle: $OUT/$w.wasm $(wc -c < "$OUT/$w.wasm") bytes, $(wc -c < "$OUT/$w.wasm.gz") gzipped"
+done

@@ -55,7 +55,9 @@ for _ in $(seq 1 100); do
 done
 [ -n "$ADDR" ] || { cat "$CHECK/log.txt"; echo "dist check: the server did not start"; exit 1; }
 curl -fsS "$ADDR/" | grep -q "<html" || { echo "dist check: / is not the pages"; exit 1; }
-curl -fsS -o /dev/null "$ADDR/vox_web.wasm" || { echo "dist check: no vox_web.wasm"; exit 1; }
+for w in vox_web.wasm vox_verify.wasm; do
+  curl -fsS -o /dev/null "$ADDR/$w" || { echo "dist check: no $w"; exit 1; }
+done
 grep -q "built into this binary" "$CHECK/log.txt" || { echo "dist check: pages not from the binary"; exit 1; }
 echo "dist check: the binary serves its pages and the API ($ADDR)"
 echo "$DIST/vox: $(du -h "$DIST/vox" | cut -f1), sha256 $(sha256sum "$DIST/vox" | cut -d' ' -f1)"

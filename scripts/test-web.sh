@@ -44,10 +44,11 @@
 #     violation fails the test;
 #  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
 #     the parties' public keys pinned.
-# Bundle and responsiveness (issue 15 §4): the test checks vox_web.wasm's gzipped size
-# against its budget and that it imports nothing (no wasm-bindgen glue), and that no
-# main-thread task exceeds 100 ms (Long Tasks API) while a ballot is encrypted, audited
-# and re-encrypted, or the record verified: the wasm runs in a Web Worker.
+# Bundle and responsiveness (issue 15 §4): the test checks the gzipped sizes of
+# vox_web.wasm and vox_verify.wasm against their budgets and that they import nothing
+# (no wasm-bindgen glue), and that no main-thread task exceeds 100 ms (Long Tasks API)
+# while a ballot is encrypted, audited and re-encrypted, or the record verified: the
+# wasm runs in a Web Worker.
 # VOX_WEB_BENCH=1 also times a 1-of-10 ballot's encryption in the browser (a second
 # referendum, ten-2026; not in CI); scripts/bench-web.sh times the in-browser verifier.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
@@ -255,7 +256,7 @@ const trustees = [1, 2, 3].map((i) => {
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 2, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 3, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },
@@ -265,6 +266,7 @@ console.log(JSON.stringify({
   ],
   opens_at: now, closes_at: now + 7 * 24 * 3600 * 1000,
   electorate_hash: el.electorate_hash, trustees, threshold: 2,
+  answer_due_ms: 24 * 3600 * 1000, decryption_due_ms: 24 * 3600 * 1000,
 }));
 JS
 "${ELECTION[@]}" referendum create --manifest "$WORK/manifest.json"

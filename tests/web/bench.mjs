@@ -1,4 +1,4 @@
-// In-browser benchmark (issue 15 §4): the in-page verifier (vox_web.wasm in the Web
+// In-browser benchmark (issue 15 §4): the in-page verifier (vox_verify.wasm in the Web
 // Worker, js/vox-worker.js) on a large synthetic record, in headless Chromium.
 //
 // Usage: node bench.mjs DIST_DIR RECORD_DIR REFERENDUM_ID [RUNS]
@@ -71,7 +71,7 @@ try {
   // index.html asks the API for petitions and referendums, which this server does not
   // serve: only the Vox object (vox.js) and its worker are used.
   await page.goto(base + '/index.html');
-  await page.evaluate(() => Vox.load());
+  await page.evaluate(() => Vox.load('verify'));
   for (let run = 1; run <= RUNS; run++) {
     const r = await page.evaluate(async (id) => {
       const t0 = performance.now();

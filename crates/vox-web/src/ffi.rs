@@ -69,6 +69,7 @@ fn read(ptr: usize, len: usize) -> Option<Vec<u8>> {
 }
 
 /// Store `json` as a length-prefixed result buffer.
+#[cfg_attr(not(any(feature = "client", feature = "verify")), allow(dead_code))]
 fn result(json: String) -> usize {
     let bytes = json.into_bytes();
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
@@ -78,6 +79,7 @@ fn result(json: String) -> usize {
     register(out)
 }
 
+#[cfg_attr(not(any(feature = "client", feature = "verify")), allow(dead_code))]
 fn call(ptr: usize, len: usize, f: fn(&str) -> String) -> usize {
     let out = match read(ptr, len) {
         None => api::error_json("input buffer: unknown address or length past its end"),
@@ -102,36 +104,42 @@ pub extern "C" fn vox_seed(ptr: usize, len: usize) -> i32 {
 }
 
 /// Encrypt and prove a ballot: see [`api::encrypt_ballot`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_encrypt_ballot(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::encrypt_ballot)
 }
 
 /// The board key a server presents, checked against its log id: see [`api::board_key`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_board_key(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::board_key)
 }
 
 /// The board leaves to fetch for the device check: see [`api::device_plan`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_device_plan(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::device_plan)
 }
 
 /// The device check D1–D7 alone: see [`api::check_election_key`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_check_election_key(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::check_election_key)
 }
 
 /// Check an opened (audited) ballot and decrypt it: see [`api::audit_opening`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_audit_opening(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::audit_opening)
 }
 
 /// Sign or withdraw from a petition: see [`api::sign_petition`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_sign_petition(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::sign_petition)
@@ -139,48 +147,56 @@ pub extern "C" fn vox_sign_petition(ptr: usize, len: usize) -> usize {
 
 /// Propose a petition (the proposal signed by the proposer): see
 /// [`api::propose_petition`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_propose_petition(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::propose_petition)
 }
 
 /// The public key of a credential: see [`api::credential_public_key`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_credential_public_key(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::credential_public_key)
 }
 
 /// Draw a credential and its enrolment request: see [`api::make_credential`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_make_credential(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::make_credential)
 }
 
 /// Verify a receipt against the current tree head: see [`api::verify_receipt`].
+#[cfg(feature = "client")]
 #[no_mangle]
 pub extern "C" fn vox_verify_receipt(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::verify_receipt)
 }
 
 /// Verify a whole downloaded record: see [`crate::verify::verify_record`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_record(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_record)
 }
 
 /// Start a staged verification (header, tree heads): see [`crate::verify::verify_begin`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_begin(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_begin)
 }
 
 /// Feed a page of entries (pass 1): see [`crate::verify::verify_feed`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_feed(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_feed)
 }
 
 /// Verify some more entries (pass 2): see [`crate::verify::verify_run`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_run(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_run)
@@ -188,12 +204,14 @@ pub extern "C" fn vox_verify_run(ptr: usize, len: usize) -> usize {
 
 /// Pass 2 of a streaming verification (a page downloaded again): see
 /// [`crate::verify::verify_stream`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_stream(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_stream)
 }
 
 /// The report of the staged verification: see [`crate::verify::verify_finish`].
+#[cfg(feature = "verify")]
 #[no_mangle]
 pub extern "C" fn vox_verify_finish(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_finish)
@@ -229,6 +247,7 @@ mod tests {
         String::from_utf8(buf.get(4..).unwrap_or_default().to_vec()).unwrap_or_default()
     }
 
+    #[cfg(feature = "client")]
     #[test]
     fn round_trip_through_the_abi() {
         let input = r#"{"credential": "not a credential"}"#;
@@ -246,6 +265,7 @@ mod tests {
         assert!(out.contains("error"), "{out}");
     }
 
+    #[cfg(feature = "verify")]
     #[test]
     fn verify_record_through_the_abi() {
         let h = vox_verifier::synth::honest(31, 0).unwrap_or_else(|e| panic!("{e}"));

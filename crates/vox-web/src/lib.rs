@@ -27,6 +27,17 @@
 //!   progress bar, or, streaming (`"stream": true`), pass 2 through [`verify_stream`]
 //!   with the pages downloaded again instead of [`verify_run`]. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
 //!
+//! ## Two bundles (cargo features `client` and `verify`, both on by default)
+//! The exports above are split by feature, so that each page downloads only the code it
+//! runs (issue 15 §4, size): `scripts/build-web.sh` builds `vox_web.wasm` with
+//! `--no-default-features --features client` (every function but the record verifier:
+//! the voting, petition, enrolment and receipt pages) and `vox_verify.wasm` with
+//! `--features verify` (the [`verify`] exports only: the results page). Both have
+//! `vox_alloc`, `vox_free`, `vox_seed` and `vox_version`. The Rust functions themselves
+//! are compiled in either case (native tests and the rlib see all of them); only the
+//! `#[no_mangle]` exports are gated, and link-time optimisation drops what no export
+//! reaches.
+//!
 //! ## Why a seeded ChaCha20 and not `OsRng`
 //! `wasm32-unknown-unknown` has no operating system: `OsRng` there needs `getrandom`'s
 //! wasm-bindgen glue, which this build deliberately does not use. The page's
@@ -64,11 +75,17 @@ pub use api::{
     audit_opening, board_key, check_election_key, credential_file_text, credential_public_key,
     device_plan, encrypt_ballot, make_credential, propose_petition, sign_petition, verify_receipt,
 };
+pub use ffi::{vox_alloc, vox_free, vox_seed, vox_version};
+#[cfg(feature = "client")]
 pub use ffi::{
-    vox_alloc, vox_audit_opening, vox_board_key, vox_check_election_key, vox_credential_public_key,
-    vox_device_plan, vox_encrypt_ballot, vox_free, vox_make_credential, vox_propose_petition,
-    vox_seed, vox_sign_petition, vox_verify_begin, vox_verify_feed, vox_verify_finish,
-    vox_verify_receipt, vox_verify_record, vox_verify_run, vox_verify_stream, vox_version,
+    vox_audit_opening, vox_board_key, vox_check_election_key, vox_credential_public_key,
+    vox_device_plan, vox_encrypt_ballot, vox_make_credential, vox_propose_petition,
+    vox_sign_petition, vox_verify_receipt,
+};
+#[cfg(feature = "verify")]
+pub use ffi::{
+    vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_record, vox_verify_run,
+    vox_verify_stream,
 };
 pub use rng::{fill, seed, FillError};
 pub use verify::{

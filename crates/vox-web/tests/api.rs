@@ -696,3 +696,35 @@ fn make_credential_refuses_a_malformed_code() {
         assert!(e.starts_with("code: "), "{typed:?}: {e}");
     }
 }
+
+/// Requests are decoded through serde's flattening (`Flat` in src/api.rs, for the size of
+/// the wasm): the requests marked `deny_unknown_fields` still refuse an unknown field,
+/// the others still ignore it, and a missing or mistyped field is still an error.
+#[test]
+fn request_fields_are_checked_as_before() {
+    seed();
+    let cred = Credential::generate(&mut OsRng);
+    let e = err(&vox_web::make_credential(
+        &json!({ "electorate_id": "town", "colour": "blue" }).to_string(),
+    ));
+    assert!(
+        e.contains("bad request JSON: unknown field `colour`"),
+        "{e}"
+    );
+    let e = err(&vox_web::make_credential(
+        &json!({ "region": "north" }).to_string(),
+    ));
+    assert!(e.contains("missing field `electorate_id`"), "{e}");
+    let e = err(&vox_web::make_credential(
+        &json!({ "electorate_id": 7 }).to_string(),
+    ));
+    assert!(e.contains("bad request JSON: invalid type"), "{e}");
+    let lenient = json!({ "credential": cred.text(), "colour": "blue" }).to_string();
+    let v = ok(&vox_web::credential_public_key(&lenient));
+    assert_eq!(v["public_key"], cred.public_key().point().to_hex());
+    // Nested objects keep their own `deny_unknown_fields` (Evidence).
+    let e = err(&vox_web::check_election_key(
+        &json!({ "evidence": { "referendum_id": "r1", "extra": 1 } }).to_string(),
+    ));
+    assert!(e.contains("unknown field `extra`"), "{e}");
+}

@@ -4,30 +4,38 @@
 // for that long. Here it only delays the answer: vox.js posts a request and awaits it.
 //
 // Messages from the page (vox.js):
-//   {id, op: 'load'}                              → {id, ok: true} once the wasm is ready
+//   {id, op: 'load', bundle?}                     → {id, ok: true} once the wasm is ready
+//       bundle: 'client' (default, vox_web.wasm) or 'verify' (vox_verify.wasm).
 //   {id, op: 'call', name, input}                 → {id, ok: answer, ms} | {id, error, vox}
-//       name: a `vox_<name>` export; input: the JSON text of its request.
+//       name: a `vox_<name>` export of vox_web.wasm; input: the JSON text of its request.
 //   {id, op: 'verify', referendum_id}             → {id, progress: {phase, n, total, offset}}…
 //       then {id, ok: report, ms} | {id, error, vox}
-//       The worker downloads the record itself from /api/v1 (same origin), page by page,
-//       and hands each page to the wasm verifier as the server's text, unparsed (no number
-//       is rounded by JavaScript), and keeps none: pass 1 indexes a page and drops it,
-//       pass 2 downloads the pages again (vox_verify_stream). Only the progress and the
-//       report return to the page.
+//       With vox_verify.wasm. The worker downloads the record itself from /api/v1 (same
+//       origin), page by page, and hands each page to the wasm verifier as the server's
+//       text, unparsed (no number is rounded by JavaScript), and keeps none: pass 1
+//       indexes a page and drops it, pass 2 downloads the pages again
+//       (vox_verify_stream). Only the progress and the report return to the page.
 // `vox: true` marks an error the wasm reported ({"error": …}); other errors are thrown
 // exceptions (network, HTTP, a trap). After a trap the instance is dropped and the next
 // request instantiates the module afresh.
 'use strict';
 
-let wasm = null;
-let loading = null;
+// Two bundles (issue 15 §4, size): vox_web.wasm has every export but the record
+// verifier (the voting, petition, enrolment and receipt pages); vox_verify.wasm has the
+// verifier's exports only (the results page). Each is fetched on first use.
+const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm' };
+const instances = {};
+const loading = {};
 
-function load() {
-  if (wasm) return Promise.resolve(wasm);
-  if (!loading) {
-    loading = (async () => {
-      const resp = await fetch(new URL('../vox_web.wasm', self.location.href));
-      if (!resp.ok) throw new Error('vox_web.wasm: HTTP ' + resp.status);
+function load(bundle) {
+  const kind = bundle || 'client';
+  if (instances[kind]) return Promise.resolve(instances[kind]);
+  if (!BUNDLES[kind]) return Promise.reject(new Error('vox-worker: unknown bundle ' + kind));
+  if (!loading[kind]) {
+    loading[kind] = (async () => {
+      const url = new URL(BUNDLES[kind], self.location.href);
+      const resp = await fetch(url);
+      if (!resp.ok) throw new Error(url.pathname + ': HTTP ' + resp.status);
       const module = await WebAssembly.compile(await resp.arrayBuffer());
       // Any import the module declares (none are expected: no wasm-bindgen) is a stub
       // that fails loudly.
@@ -37,13 +45,13 @@ function load() {
         imports[imp.module][imp.name] = () => { throw new Error('wasm import ' + imp.module + '.' + imp.name + ' is not provided'); };
       }
       const instance = await WebAssembly.instantiate(module, imports);
-      wasm = instance.exports;
-      loading = null;
-      return wasm;
+      instances[kind] = instance.exports;
+      loading[kind] = null;
+      return instance.exports;
     })();
-    loading.catch(() => { loading = null; });
+    loading[kind].catch(() => { loading[kind] = null; });
   }
-  return loading;
+  return loading[kind];
 }
 
 class VoxError extends Error {}
@@ -83,7 +91,10 @@ function call(w, name, input) {
     if (answer.error !== undefined) throw new VoxError(answer.error);
     return answer.ok;
   } catch (e) {
-    if (e instanceof WebAssembly.RuntimeError) wasm = null; // trapped: start afresh next time
+    // Trapped: start afresh next time.
+    if (e instanceof WebAssembly.RuntimeError) {
+      for (const k of Object.keys(instances)) if (instances[k] === w) delete instances[k];
+    }
     throw e;
   }
 }
@@ -117,7 +128,7 @@ async function treeHeads(upto) {
 
 async function verifyRecord(id, referendumId) {
   const progress = (phase, n, total, offset) => self.postMessage({ id, progress: { phase, n, total, offset } });
-  const w = await load();
+  const w = await load('verify');
   const header = await fetchJson('/record?referendum=' + encodeURIComponent(referendumId));
   const total = header.tree_size;
   progress('verify.phase_download', 0, total, 0);
@@ -148,7 +159,7 @@ self.onmessage = async (ev) => {
   try {
     let ok;
     if (op === 'load') {
-      await load();
+      await load(ev.data.bundle);
       ok = true;
     } else if (op === 'call') {
       ok = call(await load(), ev.data.name, ev.data.input);

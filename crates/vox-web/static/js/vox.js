@@ -7,7 +7,8 @@ const Vox = (() => {
   // The crypto runs off the main thread, so that proving a ballot or verifying a record
   // never freezes the page; this side only posts requests and awaits the answers.
   let worker = null;
-  let ready = null;
+  // Per bundle ('client': vox_web.wasm, 'verify': vox_verify.wasm): resolves once loaded.
+  let ready = {};
   let nextId = 1;
   const pending = new Map();
   // Milliseconds the worker spent on the last answer of each call (`Vox.timings.encrypt_ballot`…),
@@ -32,7 +33,7 @@ const Vox = (() => {
       const err = new Error('vox-worker: ' + (ev.message || 'failed to start'));
       for (const p of pending.values()) p.reject(err);
       pending.clear();
-      if (worker === w) { worker = null; ready = null; }
+      if (worker === w) { worker = null; ready = {}; }
       w.terminate();
     };
     return w;
@@ -47,13 +48,14 @@ const Vox = (() => {
     });
   }
 
-  // Resolves once the worker has compiled and instantiated the wasm.
-  function load() {
-    if (!ready) {
-      ready = post({ op: 'load' });
-      ready.catch(() => { ready = null; });
+  // Resolves once the worker has compiled and instantiated the bundle (default 'client').
+  function load(bundle) {
+    const kind = bundle || 'client';
+    if (!ready[kind]) {
+      ready[kind] = post({ op: 'load', bundle: kind });
+      ready[kind].catch(() => { delete ready[kind]; });
     }
-    return ready;
+    return ready[kind];
   }
 
   async function call(name, request) {
@@ -65,8 +67,10 @@ const Vox = (() => {
 
   // The in-browser verifier on this origin's record of `referendumId`, downloaded and
   // checked in the worker; `onProgress({phase, n, total, offset})` as it goes. The report.
+  // The worker loads vox_verify.wasm for it (not vox_web.wasm: the results page needs
+  // only the verifier).
   async function verifyRecord(referendumId, onProgress) {
-    await load();
+    await load('verify');
     return post({ op: 'verify', referendum_id: referendumId }, 'verify_record', onProgress);
   }
 
