@@ -128,7 +128,9 @@ async function checkResponsive(what, since) {
 // Target 300 KB gzipped per page (BENCHMARKS.md "Size of vox_web.wasm"): not met yet;
 // the budgets guard today's sizes (+ ~3 %) against growth. Node's zlib at level 9 gives
 // 322,360 / 367,312 B for the files `gzip -9 -n` makes 321,003 / 363,145 B.
-const WASM_GZIP_BUDGET = { 'vox_web.wasm': 332 * 1000, 'vox_verify.wasm': 378 * 1000 };
+// Raised after issue 13 §2 added four board payload kinds (each a serde variant in both
+// bundles): measured 329,551 / 373,768 B (gzip -9 -n) before the ceremony's tag 28.
+const WASM_GZIP_BUDGET = { 'vox_web.wasm': 345 * 1000, 'vox_verify.wasm': 392 * 1000 };
 async function checkBundle() {
   for (const [file, budget] of Object.entries(WASM_GZIP_BUDGET)) {
     const raw = await new Promise((resolve, reject) => {
