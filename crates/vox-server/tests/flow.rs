@@ -353,7 +353,10 @@ fn full_flow(db: &TestDb) {
     let list_csv = c.get("/api/v1/referendums.csv");
     list_csv.expect(200);
     let row = list_csv.body.split("\r\n").nth(1).unwrap().to_owned();
-    assert!(row.starts_with("r1,Referendum r1,published,"), "{row}");
+    assert!(
+        row.starts_with("r1,Referendum on petition p1,published,"),
+        "{row}"
+    );
     assert!(row.ends_with(",7,6,6,1.0000,p1"), "{row}");
 
     // The exported log reproduces the latest signed tree head; every receipt's tree head
