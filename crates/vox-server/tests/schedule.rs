@@ -160,12 +160,12 @@ fn run(silent: Option<usize>) -> vox_verifier::Report {
 
     // Decryption shares, then the result by the schedule.
     let mh = m.canonical_hash();
-    for i in 0..3 {
+    for (i, (ks, keys)) in key_shares.iter().zip(&trustees.keys).enumerate() {
         if silent == Some(i + 1) {
             continue;
         }
-        let share = DecryptionShare::create(&key_shares[i], &mh, &tally.ciphertexts, &mut OsRng);
-        let msg = DecryptionShareMessage::sign(&m, &mh, &trustees.keys[i], share, &mut OsRng);
+        let share = DecryptionShare::create(ks, &mh, &tally.ciphertexts, &mut OsRng);
+        let msg = DecryptionShareMessage::sign(&m, &mh, keys, share, &mut OsRng);
         c.post("/api/v1/referendums/p1-r/decryption-shares", &msg)
             .expect(201);
     }
