@@ -190,9 +190,17 @@ fn everything(c: &Client) -> Vec<Needle> {
     .expect(201);
     sign(c, &p3, &voters.creds[2], SignatureAction::Sign).expect(201);
     c.post_act(
-        &acts::publish("p3", 600_000)
-            .signed_act(&log_id, issued_at(), &new)
-            .unwrap(),
+        // The server's clock is past the referendum's close (moved there): the deadline is
+        // counted from it.
+        &acts::moderation(
+            "p3",
+            vox_protocol::petition::Moderation::Publish {
+                closes_at: c.server_now() + 600_000,
+                referendum: acts::terms("p3"),
+            },
+        )
+        .signed_act(&log_id, issued_at(), &new)
+        .unwrap(),
     )
     .expect(200);
     check_log(c);
