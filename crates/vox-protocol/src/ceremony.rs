@@ -805,7 +805,9 @@ impl CeremonyTracker {
                     .ok_or_else(|| {
                         ProtocolError::invalid("body/answer", "no such open complaint")
                     })?;
-                let complaint = self.open_complaints[pos];
+                let complaint = self.open_complaints.get(pos).copied().ok_or_else(|| {
+                    ProtocolError::invalid("body/answer", "no such open complaint")
+                })?;
                 let deadline = self
                     .record_mut(&complaint)
                     .map(|r| r.answer_deadline)

@@ -593,7 +593,7 @@ mod tests {
                     body,
                     rng,
                 );
-                let joint = tracker.apply(&manifest, &msg).unwrap();
+                let joint = tracker.apply(&manifest, &msg, 0).unwrap();
                 ceremony.push(put(entries, Payload::Ceremony { message: msg }));
                 joint
             };
