@@ -1218,6 +1218,43 @@ impl KeyShare {
         Ok(Self { trustee, secret })
     }
 
+    /// Sum the shares P_j(l) from exactly the qualified dealers j ∈ QUAL (including l's
+    /// own and any share revealed by an answer), each once: a disqualified dealer's
+    /// polynomial is not part of the joint key ([`JointPublicKeys::from_qualified`]), so
+    /// its share must not be part of x_l either.
+    pub fn combine_qualified(
+        params: &CeremonyParams,
+        trustee: TrusteeIndex,
+        shares: &[(TrusteeIndex, SecretScalar)],
+        qualified: &[TrusteeIndex],
+    ) -> Result<Self> {
+        params.check(trustee)?;
+        check_distinct(params, qualified.iter().copied())?;
+        check_distinct(params, shares.iter().map(|(i, _)| *i))?;
+        if let Some((i, _)) = shares.iter().find(|(i, _)| !qualified.contains(i)) {
+            return Err(CryptoError::Trustee {
+                dealer: i.0,
+                reason: "share from a dealer outside the qualified set",
+            });
+        }
+        if let Some(q) = qualified
+            .iter()
+            .find(|q| !shares.iter().any(|(i, _)| i == *q))
+        {
+            return Err(CryptoError::Trustee {
+                dealer: q.0,
+                reason: "no share from this qualified dealer",
+            });
+        }
+        let mut acc = Scalar::ZERO;
+        for (_, s) in shares {
+            acc = acc + *s.expose();
+        }
+        let secret = SecretScalar::new(acc);
+        acc.zeroize();
+        Ok(Self { trustee, secret })
+    }
+
     /// The trustee l.
     pub fn trustee(&self) -> TrusteeIndex {
         self.trustee
@@ -1295,6 +1332,48 @@ impl JointPublicKeys {
         verify_commitments(params, manifest_hash, reveals)?;
         let mut aggregate = vec![RistrettoPoint::default(); params.k_usize()];
         for r in reveals {
+            for (c, k_ij) in aggregate.iter_mut().zip(&r.commitments) {
+                *c += k_ij.as_point();
+            }
+        }
+        let aggregate: Vec<Point> = aggregate.into_iter().map(Point::from_point).collect();
+        let k0 = aggregate
+            .first()
+            .copied()
+            .ok_or(CryptoError::Parameter("threshold k must be at least 1"))?;
+        let election_key = ElectionPublicKey::new(k0)?;
+        let public_shares = params
+            .indices()
+            .map(|l| eval_public(&aggregate, l.to_scalar()))
+            .collect();
+        Ok(Self {
+            params: *params,
+            election_key,
+            public_shares,
+        })
+    }
+
+    /// The joint keys over the qualified set QUAL only (protocol-spec/06-ceremony.md
+    /// §6.7, §6.11): every reveal is still verified (all n were revealed before any
+    /// dealer could be disqualified), but only QUAL dealers' polynomials are summed,
+    /// K = Σ_{j∈QUAL} K_j0 and X_l = Σ_{j∈QUAL} Σ_m l^m·K_jm for every l = 1..=n. A
+    /// disqualified dealer's polynomial is excluded because its shares are in dispute;
+    /// QUAL must keep at least k dealers, or k honest trustees could not decrypt.
+    pub fn from_qualified(
+        params: &CeremonyParams,
+        manifest_hash: &Hash32,
+        reveals: &[CoefficientCommitments],
+        qualified: &[TrusteeIndex],
+    ) -> Result<Self> {
+        verify_commitments(params, manifest_hash, reveals)?;
+        let count = check_distinct(params, qualified.iter().copied())?;
+        if count < params.k_usize() {
+            return Err(CryptoError::Parameter(
+                "fewer qualified trustees than the threshold k",
+            ));
+        }
+        let mut aggregate = vec![RistrettoPoint::default(); params.k_usize()];
+        for r in reveals.iter().filter(|r| qualified.contains(&r.dealer)) {
             for (c, k_ij) in aggregate.iter_mut().zip(&r.commitments) {
                 *c += k_ij.as_point();
             }
@@ -1716,6 +1795,68 @@ mod tests {
             }
         }
         (cts, expected)
+    }
+
+    /// Dealer 2 of 4 (k = 2) is disqualified: the joint key is over QUAL = {1, 3, 4},
+    /// every remaining trustee's x_l sums only QUAL shares and matches X_l, and every
+    /// k-subset of the remaining trustees decrypts a tally under the QUAL key.
+    #[test]
+    fn qualified_subset_key_decrypts_without_the_disqualified_dealer() {
+        let table = DlogTable::new(100).unwrap();
+        let mh = mh();
+        let mut c = run_ceremony(4, 2, 77);
+        let qual = [idx(1), idx(3), idx(4)];
+        let joint = JointPublicKeys::from_qualified(&c.params, &mh, &c.reveals, &qual).unwrap();
+        let sum = qual.iter().fold(Point::identity(), |acc, q| {
+            acc + c.reveals[q.slot()].commitments[0]
+        });
+        assert_eq!(*joint.election_key().point(), sum);
+        assert_ne!(joint.election_key(), c.joint.election_key());
+        // Each remaining trustee's share over QUAL, rebuilt from the dealers' polynomials.
+        let key_shares: Vec<KeyShare> = qual
+            .iter()
+            .map(|l| {
+                let shares: Vec<(TrusteeIndex, SecretScalar)> = qual
+                    .iter()
+                    .map(|j| {
+                        (
+                            *j,
+                            SecretScalar::new(c.dealers[j.slot()].inner.polynomial.eval(*l)),
+                        )
+                    })
+                    .collect();
+                let ks = KeyShare::combine_qualified(&c.params, *l, &shares, &qual).unwrap();
+                ks.check(&joint).unwrap();
+                ks
+            })
+            .collect();
+        // The full-set share does not match the QUAL public share.
+        assert!(c.key_shares[0].check(&joint).is_err());
+        c.joint = joint.clone();
+        let (cts, expected) = tally(&c, 5);
+        let mut rng = rng(11);
+        let all: Vec<DecryptionShare> = key_shares
+            .iter()
+            .map(|ks| DecryptionShare::create(ks, &mh, &cts, &mut rng))
+            .collect();
+        for sub in subsets(&all, 2) {
+            let points = joint.verify_and_combine(&mh, &cts, &sub, &mut rng).unwrap();
+            let got: Vec<u64> = points.iter().map(|p| table.solve(p).unwrap()).collect();
+            assert_eq!(got, expected);
+        }
+        // Too few qualified dealers, or a share from outside QUAL, are refused.
+        assert!(JointPublicKeys::from_qualified(&c.params, &mh, &c.reveals, &[idx(1)]).is_err());
+        let with_bad: Vec<(TrusteeIndex, SecretScalar)> = c
+            .params
+            .indices()
+            .map(|j| {
+                (
+                    j,
+                    SecretScalar::new(c.dealers[j.slot()].inner.polynomial.eval(idx(1))),
+                )
+            })
+            .collect();
+        assert!(KeyShare::combine_qualified(&c.params, idx(1), &with_bad, &qual).is_err());
     }
 
     #[test]

@@ -85,7 +85,7 @@ fn build() -> CeremonyFixture {
         if let Err(e) = msg.verify_signature(&manifest, &mh) {
             panic!("ceremony fixture: own signature: {e}");
         }
-        match tracker.apply(&manifest, &msg) {
+        match tracker.apply(&manifest, &msg, 0) {
             Ok(j) => joint = j.or(joint.take()),
             Err(e) => panic!("ceremony fixture: message of trustee {i} refused: {e}"),
         }
@@ -235,7 +235,7 @@ impl CeremonyFixture {
     pub fn tracker_after(&self, n: usize) -> CeremonyTracker {
         let mut t = self.tracker();
         for m in self.messages.iter().take(n) {
-            if let Err(e) = t.apply(&self.manifest, m) {
+            if let Err(e) = t.apply(&self.manifest, m, 0) {
                 panic!("ceremony fixture: replay: {e}");
             }
         }
@@ -251,7 +251,8 @@ pub(crate) fn apply_checked(
     msg: &CeremonyMessage,
 ) -> Result<Option<JointPublicKeys>, vox_protocol::ProtocolError> {
     let before = format!("{tracker:?}");
-    let r = tracker.apply(manifest, msg);
+    // Every fuzzed message is at board time 0: answers are always in time.
+    let r = tracker.apply(manifest, msg, 0);
     if r.is_err() {
         assert_eq!(
             format!("{tracker:?}"),

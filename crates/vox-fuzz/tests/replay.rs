@@ -969,7 +969,7 @@ fn ceremony_fixture_is_honest() {
     let mut t = cf.tracker();
     let mut joint = None;
     for m in &cf.messages {
-        joint = t.apply(&cf.manifest, m).unwrap().or(joint);
+        joint = t.apply(&cf.manifest, m, 0).unwrap().or(joint);
     }
     assert_eq!(joint.as_ref(), Some(&cf.joint));
     for pair in [[0, 1], [0, 2], [1, 2]] {

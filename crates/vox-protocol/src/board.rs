@@ -546,6 +546,52 @@ pub enum Payload {
         /// Their indices, increasing.
         trustees: Vec<u32>,
     },
+    /// A dealer is removed from the ceremony's qualified set QUAL for a complaint it did
+    /// not answer before the deadline or answered with a share that fails the
+    /// commitment check (06 §6.6, §6.11). A system entry: the tracker decides whether it
+    /// is valid, so no authority signs it.
+    TrusteeDisqualified {
+        /// Referendum.
+        referendum_id: String,
+        /// The disqualified dealer.
+        trustee: u32,
+        /// The complaint it is disqualified for.
+        complaint: ComplaintRef,
+        /// Why.
+        reason: DisqualificationReason,
+    },
+}
+
+/// The complaint a `trustee-disqualified` entry names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ComplaintRef {
+    /// The accused dealer.
+    pub dealer: u32,
+    /// The complaining recipient.
+    pub recipient: u32,
+}
+
+/// Why a dealer is disqualified (08 table 8.1, tag 28).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum DisqualificationReason {
+    /// No answer on the board by the complaint's deadline.
+    Unanswered,
+    /// The answer's share fails the commitment check.
+    BadAnswer,
+}
+
+impl DisqualificationReason {
+    /// Canonical byte: 0 unanswered, 1 bad-answer.
+    pub fn code(self) -> u8 {
+        match self {
+            DisqualificationReason::Unanswered => 0,
+            DisqualificationReason::BadAnswer => 1,
+        }
+    }
 }
 
 impl Canonical for ThresholdKind {
@@ -611,6 +657,7 @@ impl Payload {
             Payload::TrusteePanelSet { .. } => "trustee-panel-set",
             Payload::ReferendumTriggered { .. } => "referendum-triggered",
             Payload::SharesOverdue { .. } => "shares-overdue",
+            Payload::TrusteeDisqualified { .. } => "trustee-disqualified",
         }
     }
 
@@ -786,6 +833,19 @@ impl Payload {
                     e.u32(*t);
                 }
             }
+            Payload::TrusteeDisqualified {
+                referendum_id,
+                trustee,
+                complaint,
+                reason,
+            } => {
+                e.u8(28)
+                    .str(referendum_id)
+                    .u32(*trustee)
+                    .u32(complaint.dealer)
+                    .u32(complaint.recipient)
+                    .u8(reason.code());
+            }
         }
     }
 }
@@ -839,7 +899,8 @@ impl BoardEntry {
             Payload::CeremonyCompleted { referendum_id, .. }
             | Payload::ReferendumOpened { referendum_id, .. }
             | Payload::ReferendumClosed { referendum_id, .. }
-            | Payload::SharesOverdue { referendum_id, .. } => Some(referendum_id),
+            | Payload::SharesOverdue { referendum_id, .. }
+            | Payload::TrusteeDisqualified { referendum_id, .. } => Some(referendum_id),
             Payload::BallotCast { ballot } => Some(&ballot.referendum_id),
             Payload::BallotAudited { audited } => Some(&audited.ballot.referendum_id),
             Payload::TallyComputed { tally } => Some(&tally.referendum_id),

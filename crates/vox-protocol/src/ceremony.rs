@@ -21,6 +21,7 @@ use vox_crypto::threshold::{
 use vox_crypto::transcript::new_transcript;
 use vox_crypto::{Hash32, Point};
 
+use crate::board::{ComplaintRef, DisqualificationReason};
 use crate::encoding::{Canonical, Encoder};
 use crate::error::{ProtocolError, Result};
 use crate::manifest::Manifest;
@@ -303,11 +304,42 @@ pub enum CeremonyPhase {
     Confirm,
     /// Done: the joint key is fixed.
     Complete,
-    /// Stopped: a dealer is disqualified (the reason names it).
+    /// Stopped: so many dealers are disqualified that fewer than k trustees remain
+    /// (the reason names the last one); the abort is visible on the board.
     Failed {
         /// Why.
         reason: String,
     },
+}
+
+/// One complaint as the board shows it, for whoever must check that obligations were
+/// met (the verifier's obligations step, the server's deadline sweep). Board timestamps
+/// in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComplaintRecord {
+    /// Timestamp of the complaint's board entry.
+    pub complaint_ts: i64,
+    /// The accused dealer.
+    pub dealer: u32,
+    /// The complaining recipient.
+    pub recipient: u32,
+    /// The last timestamp at which an answer is accepted: `complaint_ts + answer_due_ms`.
+    pub answer_deadline: i64,
+    /// Timestamp of the dealer's answer (good or bad), if it answered in time.
+    pub answered_at: Option<i64>,
+    /// Timestamp of the `trustee-disqualified` entry that removed the dealer, if any
+    /// (for this complaint or for another one against the same dealer).
+    pub disqualified_at: Option<i64>,
+    /// Timestamp at which the complaint closed because its recipient was disqualified
+    /// (for another complaint): a disqualified trustee holds no key share, so nobody
+    /// owes it one.
+    pub withdrawn_at: Option<i64>,
+}
+
+impl ComplaintRecord {
+    fn is_open(&self) -> bool {
+        self.answered_at.is_none() && self.disqualified_at.is_none() && self.withdrawn_at.is_none()
+    }
 }
 
 /// The ceremony state machine (protocol-spec/06-ceremony.md §6.11).
@@ -317,12 +349,23 @@ pub struct CeremonyTracker {
     manifest_hash: Hash32,
     /// Current phase.
     pub phase: CeremonyPhase,
+    /// The manifest's `answer_due_ms`.
+    answer_due_ms: i64,
     keys: Vec<Option<TrusteePublicKey>>,
     commitments: Vec<Option<CeremonyCommitment>>,
     reveals: Vec<Option<CoefficientCommitments>>,
     shares: Vec<Option<Vec<EncryptedShare>>>,
     confirmed: Vec<bool>,
     open_complaints: Vec<Complaint>,
+    /// Every complaint ever made, in board order.
+    log: Vec<ComplaintRecord>,
+    /// Good answers: the publicly revealed shares recipients use instead of the
+    /// encrypted ones.
+    answers: Vec<ComplaintAnswer>,
+    /// Board timestamp of each trustee's disqualification.
+    disqualified: Vec<Option<i64>>,
+    /// A bad answer was applied: the next entry must disqualify its dealer.
+    pending_bad_answer: Option<Complaint>,
 }
 
 impl CeremonyTracker {
@@ -342,7 +385,208 @@ impl CeremonyTracker {
             shares: vec![None; n],
             confirmed: vec![false; n],
             open_complaints: Vec::new(),
+            answer_due_ms: manifest.answer_due_ms,
+            log: Vec::new(),
+            answers: Vec::new(),
+            disqualified: vec![None; n],
+            pending_bad_answer: None,
         })
+    }
+
+    /// Every complaint ever made, with its deadline and how it closed, in board order.
+    pub fn complaint_log(&self) -> &[ComplaintRecord] {
+        &self.log
+    }
+
+    /// The good answers so far: shares now public, which their recipients sum instead
+    /// of the encrypted ones.
+    pub fn answers(&self) -> &[ComplaintAnswer] {
+        &self.answers
+    }
+
+    /// Whether trustee `i` has been disqualified.
+    pub fn is_disqualified(&self, i: u32) -> bool {
+        self.disqualified_at(i).is_some()
+    }
+
+    /// When trustee `i` was disqualified, if it was.
+    pub fn disqualified_at(&self, i: u32) -> Option<i64> {
+        i.checked_sub(1)
+            .and_then(|s| self.disqualified.get(s as usize).copied().flatten())
+    }
+
+    /// The qualified set QUAL: every trustee not disqualified, in index order.
+    pub fn qualified(&self) -> Vec<TrusteeIndex> {
+        self.params
+            .indices()
+            .filter(|i| !self.is_disqualified(i.get()))
+            .collect()
+    }
+
+    /// The complaint whose bad answer was just applied: a `trustee-disqualified` entry
+    /// with reason `bad-answer` for it must be the very next board entry.
+    pub fn pending_disqualification(&self) -> Option<ComplaintRef> {
+        self.pending_bad_answer.map(|c| ComplaintRef {
+            dealer: c.dealer.get(),
+            recipient: c.recipient.get(),
+        })
+    }
+
+    /// Open complaints whose answer deadline has passed at `now_ms` (strictly after
+    /// `complaint_ts + answer_due_ms`): each may now be closed by disqualifying its
+    /// dealer with reason `unanswered`. One per dealer, oldest first, since the first
+    /// disqualification closes the dealer's other complaints.
+    pub fn overdue(&self, now_ms: i64) -> Vec<ComplaintRef> {
+        if self.phase != CeremonyPhase::Confirm {
+            return Vec::new();
+        }
+        let mut out: Vec<ComplaintRef> = Vec::new();
+        for r in self.log.iter().filter(|r| r.is_open()) {
+            if now_ms > r.answer_deadline && !out.iter().any(|c| c.dealer == r.dealer) {
+                out.push(ComplaintRef {
+                    dealer: r.dealer,
+                    recipient: r.recipient,
+                });
+            }
+        }
+        out
+    }
+
+    fn record_mut(&mut self, c: &Complaint) -> Option<&mut ComplaintRecord> {
+        self.log
+            .iter_mut()
+            .rev()
+            .find(|r| r.dealer == c.dealer.get() && r.recipient == c.recipient.get())
+    }
+
+    /// The joint keys over QUAL once every qualified trustee has confirmed.
+    fn try_complete(&mut self) -> Result<Option<JointPublicKeys>> {
+        let qual = self.qualified();
+        if !qual.iter().all(|i| {
+            self.confirmed
+                .get((i.get() - 1) as usize)
+                .copied()
+                .unwrap_or(false)
+        }) {
+            return Ok(None);
+        }
+        let joint = JointPublicKeys::from_qualified(
+            &self.params,
+            &self.manifest_hash,
+            &self.reveals(),
+            &qual,
+        )
+        .map_err(|e| ProtocolError::crypto("ceremony", e))?;
+        self.phase = CeremonyPhase::Complete;
+        Ok(Some(joint))
+    }
+
+    /// Apply a `trustee-disqualified` entry at board timestamp `ts` (06 §6.11). Valid
+    /// only right after a bad answer by that dealer to that complaint (reason
+    /// `bad-answer`), or for an open complaint strictly after its answer deadline
+    /// (reason `unanswered`). The dealer leaves QUAL, every open complaint against it
+    /// or by it closes; the ceremony fails if fewer than k trustees remain, and
+    /// completes (returning the joint keys over QUAL) if every remaining trustee has
+    /// already confirmed.
+    pub fn disqualify(
+        &mut self,
+        trustee: u32,
+        complaint: ComplaintRef,
+        reason: DisqualificationReason,
+        ts: i64,
+    ) -> Result<Option<JointPublicKeys>> {
+        if self.phase != CeremonyPhase::Confirm {
+            return Err(ProtocolError::invalid(
+                "trustee",
+                "a trustee is disqualified only in the confirm phase, for a complaint",
+            ));
+        }
+        if trustee != complaint.dealer {
+            return Err(ProtocolError::invalid(
+                "complaint/dealer",
+                "the disqualified trustee must be the complaint's dealer",
+            ));
+        }
+        let dealer = TrusteeIndex::new(complaint.dealer)
+            .and_then(|d| self.params.check(d).map(|_| d))
+            .map_err(|e| ProtocolError::crypto("complaint/dealer", e))?;
+        let recipient = TrusteeIndex::new(complaint.recipient)
+            .and_then(|r| self.params.check(r).map(|_| r))
+            .map_err(|e| ProtocolError::crypto("complaint/recipient", e))?;
+        let c = Complaint { dealer, recipient };
+        match (self.pending_bad_answer, reason) {
+            (Some(p), DisqualificationReason::BadAnswer) if p == c => {}
+            (Some(p), _) => {
+                return Err(ProtocolError::invalid(
+                    "reason",
+                    format!(
+                        "trustee {} answered the complaint of trustee {} with a bad share: \
+                         its bad-answer disqualification must come next",
+                        p.dealer.get(),
+                        p.recipient.get()
+                    ),
+                ))
+            }
+            (None, DisqualificationReason::BadAnswer) => {
+                return Err(ProtocolError::invalid(
+                    "reason",
+                    "bad-answer: no bad answer to this complaint comes just before",
+                ))
+            }
+            (None, DisqualificationReason::Unanswered) => {
+                let r = self
+                    .log
+                    .iter()
+                    .rev()
+                    .find(|r| r.dealer == complaint.dealer && r.recipient == complaint.recipient)
+                    .ok_or_else(|| ProtocolError::invalid("complaint", "no such complaint"))?;
+                if !r.is_open() {
+                    return Err(ProtocolError::invalid(
+                        "complaint",
+                        "this complaint is closed (answered, or its dealer or recipient \
+                         already disqualified)",
+                    ));
+                }
+                if ts <= r.answer_deadline {
+                    return Err(ProtocolError::invalid(
+                        "reason",
+                        format!(
+                            "unanswered: the answer deadline {} has not passed at {ts}",
+                            r.answer_deadline
+                        ),
+                    ));
+                }
+            }
+        }
+        self.pending_bad_answer = None;
+        if let Some(slot) = self.disqualified.get_mut((dealer.get() - 1) as usize) {
+            *slot = Some(ts);
+        }
+        self.open_complaints
+            .retain(|o| o.dealer != dealer && o.recipient != dealer);
+        for r in &mut self.log {
+            if r.dealer == trustee && r.disqualified_at.is_none() {
+                r.disqualified_at = Some(ts);
+            } else if r.recipient == trustee && r.is_open() {
+                r.withdrawn_at = Some(ts);
+            }
+        }
+        let remaining = self.qualified().len();
+        if remaining < self.params.k() as usize {
+            self.phase = CeremonyPhase::Failed {
+                reason: format!(
+                    "trustee {trustee} disqualified ({}): {remaining} trustees remain, fewer \
+                     than the threshold {}",
+                    match reason {
+                        DisqualificationReason::Unanswered => "unanswered complaint",
+                        DisqualificationReason::BadAnswer => "bad answer",
+                    },
+                    self.params.k()
+                ),
+            };
+            return Ok(None);
+        }
+        self.try_complete()
     }
 
     /// The ceremony parameters.
@@ -382,18 +626,38 @@ impl CeremonyTracker {
     }
 
     /// Apply one signed message (signature already checked by the caller with
-    /// [`CeremonyMessage::verify_signature`]). Returns the joint keys when this message
-    /// completes the ceremony.
+    /// [`CeremonyMessage::verify_signature`]) at its board entry timestamp `ts` (the
+    /// answer deadline is counted from the complaint's timestamp). Returns the joint
+    /// keys when this message completes the ceremony.
     pub fn apply(
         &mut self,
         manifest: &Manifest,
         msg: &CeremonyMessage,
+        ts: i64,
     ) -> Result<Option<JointPublicKeys>> {
         let i = TrusteeIndex::new(msg.trustee).map_err(|e| ProtocolError::crypto("trustee", e))?;
         self.params
             .check(i)
             .map_err(|e| ProtocolError::crypto("trustee", e))?;
         let slot = (msg.trustee - 1) as usize;
+        if let Some(at) = self.disqualified_at(msg.trustee) {
+            return Err(ProtocolError::invalid(
+                "trustee",
+                format!(
+                    "trustee {} was disqualified at {at}: it sends nothing more",
+                    msg.trustee
+                ),
+            ));
+        }
+        if let Some(p) = self.pending_bad_answer {
+            return Err(ProtocolError::invalid(
+                "body",
+                format!(
+                    "trustee {} answered badly: its disqualification must come first",
+                    p.dealer.get()
+                ),
+            ));
+        }
         let wrong = |phase: &str| {
             ProtocolError::invalid(
                 "body",
@@ -489,14 +753,7 @@ impl CeremonyTracker {
                 if let Some(c) = self.confirmed.get_mut(slot) {
                     *c = true;
                 }
-                if self.confirmed.iter().all(|c| *c) {
-                    let joint =
-                        JointPublicKeys::from_commitments(&self.params, &mh, &self.reveals())
-                            .map_err(|e| ProtocolError::crypto("ceremony", e))?;
-                    self.phase = CeremonyPhase::Complete;
-                    return Ok(Some(joint));
-                }
-                Ok(None)
+                self.try_complete()
             }
             (CeremonyPhase::Confirm, CeremonyBody::Complaint { complaint }) => {
                 if complaint.recipient != i || complaint.dealer == i {
@@ -508,6 +765,12 @@ impl CeremonyTracker {
                 self.params
                     .check(complaint.dealer)
                     .map_err(|e| ProtocolError::crypto("body/complaint", e))?;
+                if self.is_disqualified(complaint.dealer.get()) {
+                    return Err(ProtocolError::invalid(
+                        "body/complaint",
+                        "the dealer is disqualified: its shares no longer count",
+                    ));
+                }
                 if self.confirmed.get(slot).copied().unwrap_or(true)
                     || self.open_complaints.contains(complaint)
                 {
@@ -517,6 +780,15 @@ impl CeremonyTracker {
                     ));
                 }
                 self.open_complaints.push(*complaint);
+                self.log.push(ComplaintRecord {
+                    complaint_ts: ts,
+                    dealer: complaint.dealer.get(),
+                    recipient: complaint.recipient.get(),
+                    answer_deadline: ts.saturating_add(self.answer_due_ms),
+                    answered_at: None,
+                    disqualified_at: None,
+                    withdrawn_at: None,
+                });
                 Ok(None)
             }
             (CeremonyPhase::Confirm, CeremonyBody::Answer { answer }) => {
@@ -533,22 +805,39 @@ impl CeremonyTracker {
                     .ok_or_else(|| {
                         ProtocolError::invalid("body/answer", "no such open complaint")
                     })?;
-                let complaint = self.open_complaints.remove(pos);
+                let complaint = self.open_complaints.get(pos).copied().ok_or_else(|| {
+                    ProtocolError::invalid("body/answer", "no such open complaint")
+                })?;
+                let deadline = self
+                    .record_mut(&complaint)
+                    .map(|r| r.answer_deadline)
+                    .ok_or_else(|| ProtocolError::invalid("body/answer", "no such complaint"))?;
+                if ts > deadline {
+                    return Err(ProtocolError::invalid(
+                        "body/answer",
+                        format!(
+                            "late answer: the deadline {deadline} passed before {ts}; the \
+                             dealer is disqualified instead"
+                        ),
+                    ));
+                }
+                self.open_complaints.remove(pos);
+                if let Some(r) = self.record_mut(&complaint) {
+                    r.answered_at = Some(ts);
+                }
                 let dealer_reveal = self
                     .reveals
                     .get((answer.dealer.get() - 1) as usize)
                     .cloned()
                     .flatten()
                     .ok_or_else(|| ProtocolError::invalid("body/answer", "dealer has no reveal"))?;
+                // A bad answer does not fail the ceremony: the dealer must be
+                // disqualified by the very next entry (06 §6.6, §6.11).
                 match judge_complaint(&dealer_reveal, &complaint, Some(answer)) {
-                    Ok(_) => Ok(None),
-                    Err(e) => {
-                        self.phase = CeremonyPhase::Failed {
-                            reason: e.to_string(),
-                        };
-                        Ok(None)
-                    }
+                    Ok(_) => self.answers.push(*answer),
+                    Err(_) => self.pending_bad_answer = Some(complaint),
                 }
+                Ok(None)
             }
             (phase, _) => Err(wrong(match phase {
                 CeremonyPhase::Commit => "commit",

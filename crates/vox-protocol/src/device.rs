@@ -467,6 +467,32 @@ pub fn check_election_key(
     let mut joint = None;
     for &at in ceremony {
         let e = leaf(leaves, sth, at)?;
+        // A disqualification (tag 28) is part of the ceremony: it changes QUAL and so
+        // the key the device must encrypt to.
+        if let Payload::TrusteeDisqualified {
+            referendum_id,
+            trustee,
+            complaint,
+            reason,
+        } = &e.payload
+        {
+            if referendum_id != id {
+                refuse!(
+                    "leaf {at} disqualifies a trustee of referendum {referendum_id:?}, not {id:?}"
+                );
+            }
+            match tracker.disqualify(*trustee, *complaint, *reason, e.timestamp_ms) {
+                Ok(Some(j)) => joint = Some(j),
+                Ok(None) => {}
+                Err(err) => {
+                    refuse!("the disqualification at leaf {at} breaks the ceremony rules: {err}")
+                }
+            }
+            if let CeremonyPhase::Failed { reason } = &tracker.phase {
+                refuse!("the key ceremony failed on the board (leaf {at}): {reason}");
+            }
+            continue;
+        }
         let Payload::Ceremony { message } = &e.payload else {
             refuse!(
                 "leaf {at} is a {} entry, not a ceremony message",
@@ -488,7 +514,7 @@ pub fn check_election_key(
                     message.trustee
                 ))
             })?;
-        match tracker.apply(manifest, message) {
+        match tracker.apply(manifest, message, e.timestamp_ms) {
             Ok(Some(j)) => joint = Some(j),
             Ok(None) => {}
             Err(err) => {
@@ -752,7 +778,7 @@ mod tests {
                     body,
                     rng,
                 );
-                let joint = tracker.apply(&manifest, &msg).unwrap();
+                let joint = tracker.apply(&manifest, &msg, 0).unwrap();
                 ceremony.push(put(entries, Payload::Ceremony { message: msg }));
                 joint
             };

@@ -97,7 +97,7 @@ fn whole_referendum_in_memory() {
         |tracker: &mut CeremonyTracker, i: u32, body: CeremonyBody, rng: &mut ChaCha20Rng| {
             let msg = CeremonyMessage::sign(&m, &mh, i, &tkeys[(i - 1) as usize], body, rng);
             msg.verify_signature(&m, &mh).unwrap();
-            tracker.apply(&m, &msg).unwrap()
+            tracker.apply(&m, &msg, 0).unwrap()
         };
     for (i, d) in dealers.iter().enumerate() {
         let i = i as u32 + 1;

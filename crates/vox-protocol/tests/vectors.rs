@@ -3182,7 +3182,7 @@ fn gen_ceremony() -> Value {
     let mut send =
         |tracker: &mut CeremonyTracker, i: u32, body: CeremonyBody, rng: &mut ChaCha20Rng| {
             let msg = CeremonyMessage::sign(&manifest, &mh, i, &tkeys[(i - 1) as usize], body, rng);
-            let out = tracker.apply(&manifest, &msg).unwrap();
+            let out = tracker.apply(&manifest, &msg, 0).unwrap();
             messages.push(msg);
             out
         };
@@ -3250,7 +3250,7 @@ fn gen_ceremony() -> Value {
             },
             &mut crng,
         );
-        assert_eq!(t.apply(&manifest, &complaint).unwrap(), None);
+        assert_eq!(t.apply(&manifest, &complaint, 0).unwrap(), None);
         let es = all_shares
             .iter()
             .find(|e| e.dealer.get() == 1 && e.recipient.get() == 2)
@@ -3282,22 +3282,80 @@ fn gen_ceremony() -> Value {
         let honest = answer(p12, &mut crng);
         let wrong = answer(p12 + Scalar::ONE, &mut crng);
         let mut upheld = t.clone();
-        upheld.apply(&manifest, &honest).unwrap();
+        upheld.apply(&manifest, &honest, 1).unwrap();
         assert_eq!(upheld.phase, CeremonyPhase::Confirm);
-        let mut failed = t.clone();
-        failed.apply(&manifest, &wrong).unwrap();
-        let CeremonyPhase::Failed { reason } = &failed.phase else {
-            panic!("a wrong answer must fail the ceremony")
+        let mut bad = t.clone();
+        bad.apply(&manifest, &wrong, 1).unwrap();
+        assert_eq!(bad.phase, CeremonyPhase::Confirm);
+        let complaint_ref = vox_protocol::board::ComplaintRef {
+            dealer: 1,
+            recipient: 2,
+        };
+        assert_eq!(bad.pending_disqualification(), Some(complaint_ref));
+        let disqualified = vox_protocol::board::BoardEntry {
+            timestamp_ms: 1,
+            payload: vox_protocol::board::Payload::TrusteeDisqualified {
+                referendum_id: manifest.referendum_id.clone(),
+                trustee: 1,
+                complaint: complaint_ref,
+                reason: vox_protocol::board::DisqualificationReason::BadAnswer,
+            },
+        };
+        bad.disqualify(
+            1,
+            complaint_ref,
+            vox_protocol::board::DisqualificationReason::BadAnswer,
+            1,
+        )
+        .unwrap();
+        assert_eq!(
+            bad.qualified(),
+            vec![idx(2), idx(3)],
+            "dealer 1 leaves QUAL"
+        );
+        // Unanswered: the same complaint, no answer, disqualified 1 ms after its deadline.
+        let mut late = t.clone();
+        let due = manifest.answer_due_ms;
+        assert!(late
+            .disqualify(
+                1,
+                complaint_ref,
+                vox_protocol::board::DisqualificationReason::Unanswered,
+                due
+            )
+            .is_err());
+        late.disqualify(
+            1,
+            complaint_ref,
+            vox_protocol::board::DisqualificationReason::Unanswered,
+            due + 1,
+        )
+        .unwrap();
+        let unanswered = vox_protocol::board::BoardEntry {
+            timestamp_ms: due + 1,
+            payload: vox_protocol::board::Payload::TrusteeDisqualified {
+                referendum_id: manifest.referendum_id.clone(),
+                trustee: 1,
+                complaint: complaint_ref,
+                reason: vox_protocol::board::DisqualificationReason::Unanswered,
+            },
         };
         json!({
             "description": "After the nine commit/reveal/shares messages: trustee 2 complains \
                             about dealer 1 (body tag 4); dealer 1's honest answer (tag 5) \
                             reveals P_1(2), which passes P_1(2)·G = Σ_j 2^j·K_1j, and the \
                             ceremony stays in phase confirm; a wrong answer (P_1(2) + 1) fails \
-                            that check and the ceremony fails (06 §6.6, §6.11).",
+                            that check, and the next board entry must be trustee-disqualified \
+                            (tag 28, reason bad-answer) removing dealer 1 from QUAL; without \
+                            any answer, trustee-disqualified with reason unanswered is valid \
+                            from complaint ts + answer_due_ms + 1 (the complaint here is at \
+                            ts 0). Entries are given as whole board entries (timestamp, \
+                            payload) with their canonical bytes (06 §6.6, §6.11; 08 table 8.1).",
             "complaint": {"message": to_json(&complaint), "canonical": hex::encode(complaint.canonical_bytes())},
             "honest_answer": {"message": to_json(&honest), "canonical": hex::encode(honest.canonical_bytes()), "phase_after": "confirm"},
-            "wrong_answer": {"message": to_json(&wrong), "canonical": hex::encode(wrong.canonical_bytes()), "phase_after": "failed", "reason": reason},
+            "wrong_answer": {"message": to_json(&wrong), "canonical": hex::encode(wrong.canonical_bytes()), "phase_after": "confirm", "next_entry_must_be": "trustee-disqualified"},
+            "bad_answer_disqualification": {"entry": to_json(&disqualified), "canonical": hex::encode(disqualified.canonical_bytes()), "qualified_after": [2, 3]},
+            "unanswered_disqualification": {"entry": to_json(&unanswered), "canonical": hex::encode(unanswered.canonical_bytes()), "qualified_after": [2, 3]},
         })
     };
     let mut key_shares = Vec::new();
@@ -3439,7 +3497,7 @@ fn verify_complaint_example(x: &Value, v: &Value, manifest: &Manifest, mh: &Hash
         .unwrap();
     let mut t = CeremonyTracker::new(manifest, *mh).unwrap();
     for m in &first_nine {
-        t.apply(manifest, m).unwrap();
+        t.apply(manifest, m, 0).unwrap();
     }
     let complaint: CeremonyMessage = parse(&x["complaint"]["message"]);
     complaint.verify_signature(manifest, mh).unwrap();
@@ -3447,7 +3505,7 @@ fn verify_complaint_example(x: &Value, v: &Value, manifest: &Manifest, mh: &Hash
     assert_eq!(hex::encode(complaint.canonical_bytes()), hex::encode(&c));
     let body = &c[..c.len() - 64];
     assert_eq!(body[body.len() - 9..], [4, 0, 0, 0, 1, 0, 0, 0, 2]);
-    t.apply(manifest, &complaint).unwrap();
+    t.apply(manifest, &complaint, 0).unwrap();
     for (key, share_ok) in [("honest_answer", true), ("wrong_answer", false)] {
         let answer: CeremonyMessage = parse(&x[key]["message"]);
         answer.verify_signature(manifest, mh).unwrap();
@@ -3466,15 +3524,55 @@ fn verify_complaint_example(x: &Value, v: &Value, manifest: &Manifest, mh: &Hash
         }
         assert_eq!(share.mul_base() == rhs, share_ok, "{key}");
         let mut after = t.clone();
-        after.apply(manifest, &answer).unwrap();
+        after.apply(manifest, &answer, 1).unwrap();
         match (s(&x[key]["phase_after"]), &after.phase) {
             ("confirm", CeremonyPhase::Confirm) => {}
-            ("failed", CeremonyPhase::Failed { reason }) => {
-                assert_eq!(reason, s(&x[key]["reason"]))
-            }
             (want, got) => panic!("{key}: expected {want}, got {got:?}"),
         }
+        assert_eq!(after.pending_disqualification().is_some(), !share_ok);
+        if !share_ok {
+            disqualification_example(&x["bad_answer_disqualification"], &mut after, manifest, 1);
+        }
     }
+    let mut unanswered = t.clone();
+    disqualification_example(
+        &x["unanswered_disqualification"],
+        &mut unanswered,
+        manifest,
+        0,
+    );
+}
+
+/// A `trustee-disqualified` board entry by hand (08 table 8.1: i64 timestamp ‖ tag 28 ‖
+/// str referendum_id ‖ u32 trustee ‖ u32 dealer ‖ u32 recipient ‖ u8 reason), then
+/// applied to the tracker: dealer 1 leaves QUAL.
+fn disqualification_example(x: &Value, t: &mut CeremonyTracker, manifest: &Manifest, code: u8) {
+    let entry: vox_protocol::board::BoardEntry = parse(&x["entry"]);
+    let c = unhex(&x["canonical"]);
+    assert_eq!(hex::encode(entry.canonical_bytes()), hex::encode(&c));
+    let mut want = entry.timestamp_ms.to_be_bytes().to_vec();
+    want.push(28);
+    want.extend((manifest.referendum_id.len() as u32).to_be_bytes());
+    want.extend(manifest.referendum_id.as_bytes());
+    want.extend([0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 2, code]);
+    assert_eq!(hex::encode(&c), hex::encode(&want));
+    let vox_protocol::board::Payload::TrusteeDisqualified {
+        trustee,
+        complaint,
+        reason,
+        ..
+    } = &entry.payload
+    else {
+        panic!("not a trustee-disqualified entry")
+    };
+    t.disqualify(*trustee, *complaint, *reason, entry.timestamp_ms)
+        .unwrap();
+    let qual: Vec<u32> = t.qualified().iter().map(|i| i.get()).collect();
+    let want_qual: Vec<u32> = arr(&x["qualified_after"])
+        .iter()
+        .map(|v| v.as_u64().unwrap() as u32)
+        .collect();
+    assert_eq!(qual, want_qual);
 }
 
 fn verify_ceremony(v: &Value) {
@@ -3514,7 +3612,7 @@ fn verify_ceremony(v: &Value) {
             }
             _ => {}
         }
-        joint = tracker.apply(&manifest, &msg).unwrap().or(joint);
+        joint = tracker.apply(&manifest, &msg, 0).unwrap().or(joint);
     }
     let joint = joint.expect("the ceremony completes");
     assert_eq!(tracker.phase, CeremonyPhase::Complete);

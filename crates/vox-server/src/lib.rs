@@ -252,6 +252,9 @@ async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
         if let Err(e) = api::petitions::close_overdue(&state).await {
             tracing::warn!(detail = %e.detail, "petition sweep failed");
         }
+        if let Err(e) = api::deadlines::ceremony_deadlines(&state).await {
+            tracing::warn!(detail = %e.detail, "ceremony deadline sweep failed");
+        }
         if let Err(e) = schedule::run_schedule(&state).await {
             tracing::warn!(detail = %e.detail, "referendum schedule failed");
         }

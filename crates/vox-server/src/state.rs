@@ -584,7 +584,7 @@ impl Derived {
             Payload::Ceremony { message } => {
                 let r = self.referendum(&message.referendum_id)?;
                 let manifest = Arc::clone(&r.manifest);
-                if let Some(joint) = r.ceremony.apply(&manifest, message)? {
+                if let Some(joint) = r.ceremony.apply(&manifest, message, ts)? {
                     r.joint = Some(Arc::new(joint));
                 }
                 r.ceremony_leaves.push(index);
@@ -593,6 +593,23 @@ impl Derived {
                     CeremonyBody::Confirm => r.confirmed.push(message.trustee),
                     _ => {}
                 }
+                if matches!(r.ceremony.phase, CeremonyPhase::Failed { .. }) {
+                    r.state = RefState::Failed;
+                }
+            }
+            Payload::TrusteeDisqualified {
+                referendum_id,
+                trustee,
+                complaint,
+                reason,
+            } => {
+                let r = self.referendum(referendum_id)?;
+                if let Some(joint) = r.ceremony.disqualify(*trustee, *complaint, *reason, ts)? {
+                    r.joint = Some(Arc::new(joint));
+                }
+                // A device replaying the ceremony (D5) needs the disqualifications too:
+                // they change QUAL and so the election key.
+                r.ceremony_leaves.push(index);
                 if matches!(r.ceremony.phase, CeremonyPhase::Failed { .. }) {
                     r.state = RefState::Failed;
                 }

@@ -7,10 +7,20 @@ use common::*;
 use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
 use serde_json::json;
+use vox_crypto::dlog::DlogTable;
+use vox_crypto::elgamal::Ciphertext;
+use vox_crypto::threshold::{
+    receive_share, CeremonyParams, CoefficientCommitments, DecryptionShare, EncryptedShare,
+    JointPublicKeys, KeyShare, RevealedDealer, ShareVerdict,
+};
 use vox_crypto::threshold::{Complaint, ComplaintAnswer, TrusteeIndex};
 use vox_crypto::Scalar;
-use vox_protocol::board::{BoardPublicKey, SignedTreeHead};
+use vox_protocol::board::{
+    BoardPublicKey, ComplaintRef, DisqualificationReason, Payload, SignedTreeHead,
+};
 use vox_protocol::ceremony::CeremonyBody;
+use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::Manifest;
 
 fn idx(i: u32) -> TrusteeIndex {
     TrusteeIndex::new(i).unwrap()
@@ -65,10 +75,11 @@ fn complaints(db: &TestDb) {
     confirm_all(c, &m, &trustees, &revealed);
     assert_eq!(c.get("/api/v1/referendums/honest").json()["state"], "ready");
 
-    // 2. A complaint judged against the dealer stops the ceremony with a clear reason.
+    // 2. A complaint judged against the dealer: the dealer is disqualified by the next
+    // entry, in the same write; the other two (k = 2) complete without it.
     let m = manifest("cheat", eh, &trustees, 2, None);
     c.act(acts::created(&m)).expect(201);
-    ceremony_until_confirm(c, &m, &trustees);
+    let revealed = ceremony_until_confirm(c, &m, &trustees);
     let complaint = Complaint {
         dealer: idx(3),
         recipient: idx(1),
@@ -88,25 +99,200 @@ fn complaints(db: &TestDb) {
         &m,
         &ceremony_message(&m, &trustees, 3, CeremonyBody::Answer { answer: bogus }),
     );
-    assert_eq!(r.json()["phase"], "failed");
-    let d = c.get("/api/v1/referendums/cheat").json();
-    assert_eq!(d["state"], "failed");
-    assert_eq!(d["ceremony_phase"], "failed");
-    let reason = d["failure_reason"].as_str().unwrap();
-    assert!(
-        reason.contains("trustee 3") && reason.contains("disqualified"),
-        "{reason}"
-    );
-    // Nothing more is accepted.
+    assert_eq!(r.json()["phase"], "confirm");
+    let answer_leaf = r.json()["leaf_index"].as_u64().unwrap() as usize;
+    let entries = check_log(c);
+    assert!(matches!(
+        &entries[answer_leaf + 1].payload,
+        Payload::TrusteeDisqualified {
+            trustee: 3,
+            complaint: ComplaintRef {
+                dealer: 3,
+                recipient: 1
+            },
+            reason: DisqualificationReason::BadAnswer,
+            ..
+        }
+    ));
+    // The disqualified trustee sends nothing more.
     let size = c.size();
-    c.post(
+    let r = c.post(
         "/api/v1/referendums/cheat/ceremony",
-        &ceremony_message(&m, &trustees, 2, CeremonyBody::Confirm),
-    )
-    .expect(409);
-    c.post_empty("/api/v1/referendums/cheat/open").expect(409);
+        &ceremony_message(&m, &trustees, 3, CeremonyBody::Confirm),
+    );
+    r.expect(422);
+    assert!(r.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("disqualified"));
     assert_eq!(c.size(), size);
+    let key_shares = confirm_qualified(c, &m, &trustees, &revealed, &[1, 2]);
+    assert_eq!(c.get("/api/v1/referendums/cheat").json()["state"], "ready");
+    decrypt_with(c, &m, &key_shares, &[1, 2]);
     check_log(c);
+}
+
+/// The trustees in `qual` (the others are disqualified) sum the shares of QUAL dealers
+/// only (06 §6.7), each checks its x_l against the X_l of the published
+/// `ceremony-completed`, and confirms. Returns their key shares.
+fn confirm_qualified(
+    c: &Client,
+    m: &Manifest,
+    trustees: &Trustees,
+    revealed: &[RevealedDealer],
+    qual: &[u32],
+) -> Vec<KeyShare> {
+    let mh = m.canonical_hash();
+    let params = CeremonyParams::new(m.trustees.len() as u32, m.threshold).unwrap();
+    let path = format!("/api/v1/referendums/{}/ceremony", m.referendum_id);
+    let view = c.get(&path).json();
+    let reveals: Vec<CoefficientCommitments> =
+        serde_json::from_value(view["reveals"].clone()).unwrap();
+    let all_shares: Vec<EncryptedShare> = serde_json::from_value(view["shares"].clone()).unwrap();
+    let q: Vec<TrusteeIndex> = qual.iter().map(|i| idx(*i)).collect();
+    let mut key_shares = Vec::new();
+    for &l in qual {
+        let li = idx(l);
+        let slot = (l - 1) as usize;
+        let mut got = vec![(li, revealed[slot].own_share())];
+        for es in all_shares
+            .iter()
+            .filter(|s| s.recipient == li && q.contains(&s.dealer))
+        {
+            let dealer_reveal = reveals.iter().find(|c| c.dealer == es.dealer).unwrap();
+            match receive_share(&mh, li, &trustees.keys[slot], dealer_reveal, es).unwrap() {
+                ShareVerdict::Accepted(s) => got.push((es.dealer, s)),
+                ShareVerdict::Complaint(_) => panic!("honest share refused"),
+            }
+        }
+        key_shares.push(KeyShare::combine_qualified(&params, li, &got, &q).unwrap());
+        post_ceremony(
+            c,
+            m,
+            &ceremony_message(m, trustees, l, CeremonyBody::Confirm),
+        );
+    }
+    let joint = JointPublicKeys::from_qualified(&params, &mh, &reveals, &q).unwrap();
+    let completed = check_log(c)
+        .into_iter()
+        .rev()
+        .find_map(|e| match e.payload {
+            Payload::CeremonyCompleted {
+                referendum_id,
+                election_key,
+                public_shares,
+            } if referendum_id == m.referendum_id => Some((election_key, public_shares)),
+            _ => None,
+        })
+        .expect("ceremony-completed");
+    assert_eq!(completed.0, *joint.election_key());
+    for ks in &key_shares {
+        ks.check(&joint).unwrap();
+        assert_eq!(completed.1[(ks.trustee().get() - 1) as usize], ks.public());
+    }
+    key_shares
+}
+
+/// Encrypt 3 under the published election key; the remaining trustees' shares decrypt it.
+fn decrypt_with(c: &Client, m: &Manifest, key_shares: &[KeyShare], qual: &[u32]) {
+    let mh = m.canonical_hash();
+    let params = CeremonyParams::new(m.trustees.len() as u32, m.threshold).unwrap();
+    let view = c
+        .get(&format!("/api/v1/referendums/{}/ceremony", m.referendum_id))
+        .json();
+    let reveals: Vec<CoefficientCommitments> =
+        serde_json::from_value(view["reveals"].clone()).unwrap();
+    let q: Vec<TrusteeIndex> = qual.iter().map(|i| idx(*i)).collect();
+    let joint = JointPublicKeys::from_qualified(&params, &mh, &reveals, &q).unwrap();
+    let (ct, _) = Ciphertext::encrypt(joint.election_key(), 3, &mut OsRng);
+    let shares: Vec<DecryptionShare> = key_shares
+        .iter()
+        .take(m.threshold as usize)
+        .map(|ks| DecryptionShare::create(ks, &mh, &[ct], &mut OsRng))
+        .collect();
+    let points = joint
+        .verify_and_combine(&mh, &[ct], &shares, &mut OsRng)
+        .unwrap();
+    let table = DlogTable::new(10).unwrap();
+    assert_eq!(table.solve(&points[0]).unwrap(), 3);
+}
+
+/// A complaint nobody answers: before the deadline the sweep does nothing; once the
+/// injectable clock passes complaint ts + answer_due_ms, the sweep appends
+/// `trustee-disqualified` (unanswered) and, as the others have confirmed,
+/// `ceremony-completed` over QUAL; the remaining trustees decrypt.
+fn unanswered(db: &TestDb) {
+    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+    let mut cfg = config(&db.url);
+    let o = offset.clone();
+    cfg.clock = vox_server::config::Clock(std::sync::Arc::new(move || {
+        now_ms() + o.load(std::sync::atomic::Ordering::SeqCst)
+    }));
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let voters = Voters::new("e", 3, |_| None);
+    let eh = voters.register(c);
+    let trustees = Trustees::new(4);
+    let m = manifest("silent", eh, &trustees, 2, None);
+    c.act(acts::created(&m)).expect(201);
+    let revealed = ceremony_until_confirm(c, &m, &trustees);
+    let complaint = Complaint {
+        dealer: idx(4),
+        recipient: idx(1),
+    };
+    post_ceremony(
+        c,
+        &m,
+        &ceremony_message(&m, &trustees, 1, CeremonyBody::Complaint { complaint }),
+    );
+    // Two sweeps' time: nothing happens before the deadline.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(
+        c.get("/api/v1/referendums/silent").json()["state"],
+        "key-ceremony"
+    );
+    offset.store(m.answer_due_ms + 1_000, std::sync::atomic::Ordering::SeqCst);
+    // A late answer is refused with a clear reason.
+    let answer = revealed[3].answer_complaint(&complaint).unwrap();
+    let r = c.post(
+        "/api/v1/referendums/silent/ceremony",
+        &ceremony_message(&m, &trustees, 4, CeremonyBody::Answer { answer }),
+    );
+    r.expect(422);
+    let detail = r.json()["detail"].as_str().unwrap().to_owned();
+    assert!(
+        detail.contains("late answer") || detail.contains("disqualified"),
+        "{detail}"
+    );
+    let mut waited = 0;
+    while !check_log(c).iter().any(|e| {
+        matches!(
+            e.payload,
+            Payload::TrusteeDisqualified {
+                trustee: 4,
+                reason: DisqualificationReason::Unanswered,
+                ..
+            }
+        )
+    }) {
+        assert!(
+            waited < 100,
+            "the sweep did not disqualify the silent dealer"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        waited += 1;
+    }
+    let key_shares = confirm_qualified(c, &m, &trustees, &revealed, &[1, 2, 3]);
+    assert_eq!(c.get("/api/v1/referendums/silent").json()["state"], "ready");
+    decrypt_with(c, &m, &key_shares, &[1, 2, 3]);
+}
+
+#[test]
+fn unanswered_complaint_disqualifies_after_the_deadline() {
+    for db in databases("unanswered") {
+        eprintln!("unanswered complaint on {}", db.label);
+        unanswered(&db);
+    }
 }
 
 #[test]

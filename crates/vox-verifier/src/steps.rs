@@ -168,9 +168,12 @@ pub const STEPS: &[StepInfo] = &[
         spec: "protocol-spec/06-ceremony.md §6.10–6.12",
         checks: "every ceremony message is signed by the manifest's trustee key and is \
                  replayed through CeremonyTracker (phase order, proofs of possession and of \
-                 knowledge, reveals against their hash commitments, shares, complaints); the \
-                 CeremonyCompleted entry comes after completion and its election key and \
-                 public shares equal those computed from the reveals",
+                 knowledge, reveals against their hash commitments, shares, complaints, \
+                 answers by their deadline); every trustee-disqualified entry is accepted by \
+                 the same tracker (bad-answer right after a bad answer, unanswered only after \
+                 the deadline); the CeremonyCompleted entry comes after completion and its \
+                 election key and public shares equal those computed from the reveals of the \
+                 qualified set",
         needs_input: false,
     },
     StepInfo {
@@ -216,7 +219,8 @@ pub const STEPS: &[StepInfo] = &[
         id: "V12",
         title: "decryption shares",
         spec: "protocol-spec/06-ceremony.md §6.8",
-        checks: "every decryption share is from a trustee of the manifest, once, signed by \
+        checks: "every decryption share is from a trustee of the manifest not disqualified \
+                 in the ceremony, once, signed by \
                  that trustee, with a valid DLEQ proof per tally ciphertext against that \
                  trustee's public share; at least k valid shares",
         needs_input: false,

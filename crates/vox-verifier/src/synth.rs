@@ -28,8 +28,8 @@ use vox_crypto::threshold::{
 use vox_crypto::{Hash32, Point, Scalar};
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
 use vox_protocol::board::{
-    unsigned, BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead,
-    TreeHead,
+    unsigned, BoardEntry, BoardPublicKey, ComplaintRef, DisqualificationReason, EncryptedTally,
+    Payload, Receipt, SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker,
@@ -831,7 +831,7 @@ impl Referendum {
                     rng: &mut ChaCha20Rng|
          -> Result<Option<JointPublicKeys>> {
             let msg = CeremonyMessage::sign(&manifest, &mh, i, key(i)?, body, rng);
-            let joint = tracker.apply(&manifest, &msg).map_err(err)?;
+            let joint = tracker.apply(&manifest, &msg, board.now()).map_err(err)?;
             board.append(Payload::Ceremony { message: msg })?;
             Ok(joint)
         };
@@ -1539,8 +1539,9 @@ pub const FAILED_CEREMONY_RECIPIENT: u32 = 2;
 /// [`FAILED_CEREMONY_DEALER`] encrypts to trustee [`FAILED_CEREMONY_RECIPIENT`] the
 /// share P_1(2) + 1 instead of P_1(2) (the other shares are honest). Trustees 1 and 3
 /// confirm; trustee 2's check fails and it complains; dealer 1 answers with the value it
-/// sent, which fails the commitment check too, so the ceremony, and the referendum, end
-/// in `failed`. Every message goes through a [`CeremonyTracker`] as on the server; heads
+/// sent, which fails the commitment check too, so the next entry disqualifies it
+/// (tag 28, bad-answer); with threshold 3 of 3, two remaining trustees are too few, so
+/// the ceremony, and the referendum, end in `failed`. Every message goes through a [`CeremonyTracker`] as on the server; heads
 /// are signed after the electorate, after the shares and at the end.
 pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
@@ -1555,7 +1556,7 @@ pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
         &town,
         vec![question("q1", 2, QuestionKind::YesNo)],
         &trustee_keys,
-        2,
+        3,
         b.now().saturating_add(DAY),
         None,
     );
@@ -1584,7 +1585,7 @@ pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
                     body: CeremonyBody|
      -> Result<()> {
         let msg = CeremonyMessage::sign(&m, &mh, i, key(i)?, body, &mut rng);
-        tracker.apply(&m, &msg).map_err(err)?;
+        tracker.apply(&m, &msg, board.now()).map_err(err)?;
         board.append(Payload::Ceremony { message: msg })?;
         Ok(())
     };
@@ -1696,6 +1697,27 @@ pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
             },
         },
     )?;
+    let complaint = ComplaintRef {
+        dealer: FAILED_CEREMONY_DEALER,
+        recipient: FAILED_CEREMONY_RECIPIENT,
+    };
+    if tracker.pending_disqualification() != Some(complaint) {
+        return Err(err("the bad answer is not pending disqualification"));
+    }
+    tracker
+        .disqualify(
+            FAILED_CEREMONY_DEALER,
+            complaint,
+            DisqualificationReason::BadAnswer,
+            b.now(),
+        )
+        .map_err(err)?;
+    b.append(Payload::TrusteeDisqualified {
+        referendum_id: m.referendum_id.clone(),
+        trustee: FAILED_CEREMONY_DEALER,
+        complaint,
+        reason: DisqualificationReason::BadAnswer,
+    })?;
     if !matches!(tracker.phase, CeremonyPhase::Failed { .. }) {
         return Err(err("the ceremony did not fail"));
     }

@@ -22,7 +22,8 @@ use vox_crypto::threshold::{combine, DecryptionShare, JointPublicKeys};
 use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{
-    BoardEntry, BoardPublicKey, EncryptedTally, Payload, Receipt, SignedTreeHead, TreeHead,
+    BoardEntry, BoardPublicKey, ComplaintRef, DisqualificationReason, EncryptedTally, Payload,
+    Receipt, SignedTreeHead, TreeHead,
 };
 use vox_protocol::ceremony::{
     completed_payload, CeremonyMessage, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
@@ -489,6 +490,9 @@ pub struct Verifier {
     /// petition must be the very next leaf (07 §7.4).
     trigger_due: Option<String>,
     expected: VecDeque<Expected>,
+    /// A bad complaint answer was applied at leaf `.2`: the next entry must be the
+    /// `trustee-disqualified` (reason bad-answer) for this referendum and complaint (V8).
+    expected_disqualification: Option<(String, ComplaintRef, u64)>,
     ballots: Vec<BallotWork>,
     signatures: Vec<SignatureWork>,
     /// Per referendum id: ballots pass 2 found to be a credential's last (pass 1).
@@ -584,6 +588,7 @@ impl Verifier {
             panel: None,
             reserved_ids: HashMap::new(),
             trigger_due: None,
+            expected_disqualification: None,
             ballots: Vec::new(),
             signatures: Vec::new(),
             last_seen: HashMap::new(),
@@ -1003,6 +1008,7 @@ impl Verifier {
                     );
                 }
             }
+            self.check_expected_disqualification(index, &entry);
             let consumed = self.check_expected_thresholds(index, &entry.payload);
             if consumed {
                 if let Payload::PetitionThreshold {
@@ -1198,7 +1204,7 @@ impl Verifier {
                 referendum_id,
                 trustees,
             } => self.on_overdue(index, ts, &referendum_id, trustees),
-            Payload::Ceremony { message } => self.on_ceremony(index, message),
+            Payload::Ceremony { message } => self.on_ceremony(index, ts, message),
             Payload::CeremonyCompleted {
                 referendum_id,
                 election_key,
@@ -1260,6 +1266,12 @@ impl Verifier {
                     }
                 });
             }
+            Payload::TrusteeDisqualified {
+                referendum_id,
+                trustee,
+                complaint,
+                reason,
+            } => self.on_disqualified(index, ts, &referendum_id, trustee, complaint, reason),
         }
     }
 
@@ -2050,7 +2062,103 @@ impl Verifier {
         self.time(StepId::Lifecycle, sw);
     }
 
-    fn on_ceremony(&mut self, index: u64, message: CeremonyMessage) {
+    /// V8: after a bad complaint answer, the very next entry must disqualify its dealer
+    /// (reason bad-answer), as the server appends both in one write. If it does not,
+    /// the fault is at this leaf, and the dealer is disqualified anyway so that the
+    /// rest of the ceremony is still checked.
+    fn check_expected_disqualification(&mut self, index: u64, entry: &BoardEntry) {
+        let Some((id, c, cause)) = self.expected_disqualification.take() else {
+            return;
+        };
+        if let Payload::TrusteeDisqualified {
+            referendum_id,
+            complaint,
+            reason: DisqualificationReason::BadAnswer,
+            ..
+        } = &entry.payload
+        {
+            if *referendum_id == id && *complaint == c {
+                return;
+            }
+        }
+        let Some(r) = self.referendum_ids.get(&id).copied() else {
+            return;
+        };
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.trustee(c.dealer, index);
+        if let Some(t) = st.ceremony.as_mut() {
+            if let Ok(Some(joint)) = t.disqualify(
+                c.dealer,
+                c,
+                DisqualificationReason::BadAnswer,
+                entry.timestamp_ms,
+            ) {
+                st.joint = Some(joint);
+            }
+        }
+        self.fail(
+            StepId::Ceremony,
+            at,
+            format!(
+                "leaf {cause} is a bad answer by trustee {} to the complaint of trustee {}, but \
+                 leaf {index} is a {} entry, not the trustee-disqualified (bad-answer) that \
+                 must follow it",
+                c.dealer,
+                c.recipient,
+                entry.payload.kind()
+            ),
+        );
+    }
+
+    /// V8: a `trustee-disqualified` entry, replayed with the same tracker as the server.
+    fn on_disqualified(
+        &mut self,
+        index: u64,
+        ts: i64,
+        id: &str,
+        trustee: u32,
+        complaint: ComplaintRef,
+        reason: DisqualificationReason,
+    ) {
+        let sw = Stopwatch::start();
+        let Some(r) = self.referendum(index, id, "trustee disqualification") else {
+            return;
+        };
+        self.count(StepId::Ceremony, 1);
+        let Some(st) = self.referendums.get_mut(r) else {
+            return;
+        };
+        let at = st.trustee(trustee, index);
+        let mut faults: Vec<(StepId, String)> = Vec::new();
+        if st.phase != Phase::Ceremony {
+            faults.push((
+                StepId::Lifecycle,
+                format!(
+                    "trustee disqualified while the referendum is {}",
+                    st.phase.name()
+                ),
+            ));
+        } else if let Some(tracker) = st.ceremony.as_mut() {
+            match tracker.disqualify(trustee, complaint, reason, ts) {
+                Ok(Some(joint)) => st.joint = Some(joint),
+                Ok(None) => {}
+                Err(e) => faults.push((StepId::Ceremony, e.to_string())),
+            }
+            if let CeremonyPhase::Failed { reason } = &tracker.phase {
+                st.phase = Phase::Failed;
+                let note = format!("referendum {}: key ceremony failed: {reason}", st.id);
+                self.note(StepId::Ceremony, note);
+            }
+        }
+        for (step, f) in faults {
+            self.fail(step, at.clone(), f);
+        }
+        self.time(StepId::Ceremony, sw);
+    }
+
+    fn on_ceremony(&mut self, index: u64, ts: i64, message: CeremonyMessage) {
         let sw = Stopwatch::start();
         let Some(r) = self.referendum(index, &message.referendum_id, "ceremony message") else {
             return;
@@ -2072,9 +2180,13 @@ impl Verifier {
         } else if let Some(tracker) = st.ceremony.as_mut() {
             match message.verify_signature(&st.manifest, &st.manifest_hash) {
                 Err(e) => faults.push((StepId::Ceremony, e.to_string())),
-                Ok(()) => match tracker.apply(&st.manifest, &message) {
+                Ok(()) => match tracker.apply(&st.manifest, &message, ts) {
                     Ok(Some(joint)) => st.joint = Some(joint),
-                    Ok(None) => {}
+                    Ok(None) => {
+                        if let Some(c) = tracker.pending_disqualification() {
+                            self.expected_disqualification = Some((st.id.clone(), c, index));
+                        }
+                    }
                     Err(e) => faults.push((StepId::Ceremony, e.to_string())),
                 },
             }
@@ -2566,6 +2678,20 @@ impl Verifier {
                     StepId::Shares,
                     format!("share from trustee {trustee}, who is not a trustee of the manifest"),
                 ));
+            } else if let Some(at) = st
+                .ceremony
+                .as_ref()
+                .and_then(|c| c.disqualified_at(trustee))
+            {
+                // V12.1: a disqualified trustee still knows a value matching X_l (it
+                // received QUAL's shares), but it is out of the ceremony.
+                faults.push((
+                    StepId::Shares,
+                    format!(
+                        "share from trustee {trustee}, who was disqualified from the key \
+                         ceremony at {at}"
+                    ),
+                ));
             } else if !st.share_trustees.insert(trustee) {
                 faults.push((
                     StepId::Shares,
@@ -2638,6 +2764,21 @@ impl Verifier {
     pub fn finish(mut self) -> Report {
         self.flush();
         let size = self.tree.size();
+        if let Some((id, c, cause)) = self.expected_disqualification.take() {
+            self.fail(
+                StepId::Ceremony,
+                Location::Trustee {
+                    referendum: id,
+                    trustee: c.dealer,
+                    leaf: Some(cause),
+                },
+                format!(
+                    "leaf {cause} is a bad answer by trustee {}, but the log ends without \
+                     its trustee-disqualified entry",
+                    c.dealer
+                ),
+            );
+        }
         // Thresholds still due at the end of the log.
         if !self.expected.is_empty() {
             let missing: Vec<Expected> = self.expected.drain(..).collect();

@@ -2,6 +2,7 @@
 
 pub mod board;
 pub mod data;
+pub mod deadlines;
 pub mod electorates;
 pub mod openapi;
 pub mod petitions;

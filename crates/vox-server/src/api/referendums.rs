@@ -24,7 +24,7 @@ use vox_protocol::api::{
     ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
 };
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
-use vox_protocol::board::{EncryptedTally, Payload};
+use vox_protocol::board::{DisqualificationReason, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
 };
@@ -397,6 +397,20 @@ fn expected_now(phase: &CeremonyPhase, body: &CeremonyBody) -> bool {
     )
 }
 
+/// Append `ceremony-completed` with the joint keys over QUAL.
+pub(crate) fn push_completed(
+    w: &mut crate::board::WriteTx,
+    id: &str,
+    joint: &JointPublicKeys,
+) -> Result<u64, AppError> {
+    let (election_key, public_shares) = completed_payload(joint)?;
+    w.push(Payload::CeremonyCompleted {
+        referendum_id: id.to_owned(),
+        election_key,
+        public_shares,
+    })
+}
+
 /// Tracker errors about what was already said are conflicts; the rest is invalid input.
 fn ceremony_error(e: ProtocolError) -> AppError {
     match &e {
@@ -456,15 +470,21 @@ async fn ceremony_message(
             .with_field("body/step"));
         }
         let mut c = r.ceremony.clone();
-        let joint = c.apply(&r.manifest, &msg).map_err(ceremony_error)?;
+        let mut joint = c.apply(&r.manifest, &msg, w.ts).map_err(ceremony_error)?;
         let leaf_index = w.push(Payload::Ceremony { message: msg })?;
+        // A bad answer: its dealer's disqualification is the very next entry, in the
+        // same write (06 §6.11, V8.4).
+        if let Some(complaint) = c.pending_disqualification() {
+            joint = crate::api::deadlines::disqualify(
+                w,
+                &mut c,
+                &id,
+                complaint,
+                DisqualificationReason::BadAnswer,
+            )?;
+        }
         if let Some(joint) = joint {
-            let (election_key, public_shares) = completed_payload(&joint)?;
-            w.push(Payload::CeremonyCompleted {
-                referendum_id: id.clone(),
-                election_key,
-                public_shares,
-            })?;
+            push_completed(w, &id, &joint)?;
         }
         JsonResponse::created(&CeremonyPosted {
             leaf_index,

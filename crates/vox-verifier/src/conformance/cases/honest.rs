@@ -34,8 +34,10 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             "honest-failed-ceremony",
             "Referendum r1's key ceremony fails legitimately: dealer 1 encrypts to trustee 2 \
              a share that does not match its commitments, trustee 2 complains, and dealer 1's \
-             public answer fails the commitment check, so the ceremony and the referendum \
-             end in `failed` (06 §6.6, §6.11) with nothing to tally. A correct verifier \
+             public answer fails the commitment check, so the next entry disqualifies dealer 1 \
+             (tag 28, bad-answer); with k = 3 of 3 trustees, two remaining are too few, so \
+             the ceremony and the referendum end in `failed` (06 §6.6, §6.11) with nothing to \
+             tally. A correct verifier \
              accepts it: the failure is itself recorded on the board, and anyone can check \
              that the revealed share justifies it.",
             b.failed_ceremony.clone(),

@@ -4,6 +4,7 @@
 //! submodule owns the cases of a group of steps. A case's name is its directory; it
 //! never changes once published (other verifiers refer to cases by name).
 
+pub mod ceremony;
 pub mod civic;
 pub mod core;
 pub mod honest;
@@ -47,6 +48,7 @@ pub fn all_from(bases: &Bases) -> Vec<Case> {
     cases.extend(civic::cases(bases));
     cases.extend(more::cases(bases));
     cases.extend(rules::cases(bases));
+    cases.extend(ceremony::cases(bases));
     cases
 }
 
