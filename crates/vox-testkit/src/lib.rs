@@ -184,14 +184,48 @@ pub mod acts {
             act: unsigned(),
         }
     }
-    /// Publish, open for `open_for_ms` from now (the longest the petition allows).
+    /// Publish, open for `open_for_ms` from now (the longest the petition allows), with
+    /// [`terms`] for the referendum its threshold obliges.
     pub fn publish(petition_id: &str, open_for_ms: i64) -> Payload {
+        publish_with(petition_id, open_for_ms, terms(petition_id))
+    }
+    /// Publish with these referendum terms.
+    pub fn publish_with(
+        petition_id: &str,
+        open_for_ms: i64,
+        referendum: vox_protocol::petition::ReferendumTerms,
+    ) -> Payload {
         moderation(
             petition_id,
             Moderation::Publish {
                 closes_at: now_ms() + open_for_ms,
+                referendum,
             },
         )
+    }
+    /// Default referendum terms of a petition: `r-<id>`, one yes/no question, voting
+    /// opening 7 days after the threshold and lasting 14 days.
+    pub fn terms(petition_id: &str) -> vox_protocol::petition::ReferendumTerms {
+        vox_protocol::petition::ReferendumTerms {
+            referendum_id: format!("r-{petition_id}"),
+            title: format!("Referendum on petition {petition_id}"),
+            description: String::new(),
+            questions: vec![vox_protocol::manifest::Question {
+                id: "q1".into(),
+                text: "Do you agree?".into(),
+                options: vec!["yes".into(), "no".into()],
+                kind: vox_protocol::manifest::QuestionKind::YesNo,
+            }],
+            opens_after_ms: 7 * vox_protocol::manifest::DAY_MS,
+            voting_ms: 14 * vox_protocol::manifest::DAY_MS,
+        }
+    }
+    /// The election authority's standing trustee panel.
+    pub fn panel(panel: vox_protocol::manifest::TrusteePanel) -> Payload {
+        Payload::TrusteePanelSet {
+            panel,
+            act: unsigned(),
+        }
     }
     pub fn reject(petition_id: &str, reason: &str) -> Payload {
         moderation(
@@ -223,26 +257,6 @@ pub mod acts {
     pub fn created(m: &Manifest) -> Payload {
         Payload::ReferendumCreated {
             manifest: m.clone(),
-            act: unsigned(),
-        }
-    }
-    pub fn opened(referendum_id: &str) -> Payload {
-        Payload::ReferendumOpened {
-            referendum_id: referendum_id.into(),
-            act: unsigned(),
-        }
-    }
-    pub fn closed(referendum_id: &str) -> Payload {
-        Payload::ReferendumClosed {
-            referendum_id: referendum_id.into(),
-            act: unsigned(),
-        }
-    }
-    /// A close before the manifest's closes_at, with its public reason.
-    pub fn closed_early(referendum_id: &str, reason: &str) -> Payload {
-        Payload::ReferendumClosedEarly {
-            referendum_id: referendum_id.into(),
-            reason: reason.into(),
             act: unsigned(),
         }
     }
@@ -295,15 +309,7 @@ pub fn act_path(p: &Payload) -> String {
             format!("/api/v1/petitions/{petition_id}/invalidations")
         }
         Payload::ReferendumCreated { .. } => "/api/v1/referendums".into(),
-        Payload::ReferendumOpened { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/open")
-        }
-        Payload::ReferendumClosed { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/close")
-        }
-        Payload::ReferendumClosedEarly { referendum_id, .. } => {
-            format!("/api/v1/referendums/{referendum_id}/close-early")
-        }
+        Payload::TrusteePanelSet { .. } => "/api/v1/panel".into(),
         Payload::RoleKeyRotated { .. } => "/api/v1/roles/rotations".into(),
         Payload::PetitionPolicySet { .. } => "/api/v1/petition-policy".into(),
         Payload::EnrolmentOpened { .. } => "/api/v1/enrolments".into(),
@@ -834,7 +840,26 @@ pub fn election_key(c: &Client, id: &str) -> ElectionPublicKey {
     serde_json::from_value(v["election_key"].clone()).unwrap()
 }
 
-/// Create, run the ceremony, open: returns the key shares and the election key.
+/// Wait (at most 10 s) until referendum `id` is in `state`, nudging the board's
+/// scheduler with `POST …/{nudge}` (no body, no key) meanwhile.
+pub fn await_state(c: &Client, id: &str, state: &str, nudge: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let v = c.get(&format!("/api/v1/referendums/{id}")).json();
+        if v["state"] == state {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "referendum {id} did not become {state}: {v}"
+        );
+        let _ = c.post_empty(&format!("/api/v1/referendums/{id}/{nudge}"));
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Create, run the ceremony, wait for the board to open it (the manifest's opens_at is
+/// past): returns the key shares and the election key.
 pub fn open_referendum(
     c: &Client,
     m: &Manifest,
@@ -842,7 +867,7 @@ pub fn open_referendum(
 ) -> (Vec<KeyShare>, ElectionPublicKey) {
     c.act(acts::created(m)).expect(201);
     let shares = run_ceremony(c, m, trustees);
-    c.act(acts::opened(&m.referendum_id)).expect(200);
+    await_state(c, &m.referendum_id, "open", "open");
     let key = election_key(c, &m.referendum_id);
     (shares, key)
 }
@@ -896,9 +921,8 @@ pub fn close_and_publish(
     which: &[usize],
 ) -> Value {
     let id = &m.referendum_id;
-    // The tests' manifests close an hour after creation: closing now is early.
-    c.act(acts::closed_early(id, "All test voters have voted."))
-        .expect(200);
+    // Closing is the board's, at closes_at (no early close).
+    await_state(c, id, "closed", "close");
     let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
     t.expect(201);
     let tally: vox_protocol::board::EncryptedTally = t.parse();
