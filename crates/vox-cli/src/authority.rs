@@ -343,6 +343,12 @@ pub struct TermsArgs {
     /// Its yes/no question [default: the petition's action as a question].
     #[arg(long, value_name = "TEXT", conflicts_with = "reject")]
     pub referendum_question: Option<String>,
+    /// An extra choose-one question (with --referendum-option, at least two).
+    #[arg(long, value_name = "TEXT", requires = "referendum_options")]
+    pub referendum_choose_one: Option<String>,
+    /// Options of the choose-one question.
+    #[arg(long = "referendum-option", value_name = "TEXT")]
+    pub referendum_options: Vec<String>,
     /// Its title [default: the petition's action].
     #[arg(long, value_name = "TEXT", conflicts_with = "reject")]
     pub referendum_title: Option<String>,
@@ -401,6 +407,21 @@ pub fn yes_no(text: String) -> Vec<Question> {
 /// The terms `a` describes for petition `id` (defaults from the petition), validated.
 fn referendum_terms(public: &Client, id: &str, a: &TermsArgs) -> Result<ReferendumTerms> {
     let p = public.petition(id)?.petition;
+    let mut questions = yes_no(
+        a.referendum_question
+            .clone()
+            .unwrap_or_else(|| action_as_question(&p.action)),
+    );
+    if let Some(text) = &a.referendum_choose_one {
+        questions.push(Question {
+            id: "q2".into(),
+            text: text.clone(),
+            options: a.referendum_options.clone(),
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        });
+    }
     let terms = ReferendumTerms {
         referendum_id: a
             .referendum_id
@@ -414,11 +435,7 @@ fn referendum_terms(public: &Client, id: &str, a: &TermsArgs) -> Result<Referend
             .referendum_description
             .clone()
             .unwrap_or_else(|| p.background.clone()),
-        questions: yes_no(
-            a.referendum_question
-                .clone()
-                .unwrap_or_else(|| action_as_question(&p.action)),
-        ),
+        questions,
         opens_after_ms: clock::parse_duration(&a.opens_after).context("--opens-after")?,
         voting_ms: clock::parse_duration(&a.voting).context("--voting")?,
     };
@@ -727,6 +744,9 @@ pub struct CreateReferendumArgs {
     /// anything is sent).
     #[arg(long, default_value_t = 14)]
     pub days: u32,
+    /// Voting lasts this long from opens_at instead (30m, 12h, 45s…).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["days", "closes_at"])]
+    pub voting: Option<String>,
     /// Close voting at this absolute time instead (Unix ms or YYYY-MM-DDTHH:MM:SSZ,
     /// UTC); it must lie in the future.
     #[arg(long, value_name = "TIME", conflicts_with = "days")]
@@ -1267,7 +1287,10 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
     let now = now_ms();
     let opens_at = now.saturating_add(a.opens_in);
     let closes_at = match a.closes_at.as_deref() {
-        None => opens_at + i64::from(a.days.max(1)) * DAY_MS,
+        None => match a.voting.as_deref() {
+            Some(d) => opens_at.saturating_add(clock::parse_duration(d).context("--voting")?),
+            None => opens_at + i64::from(a.days.max(1)) * DAY_MS,
+        },
         Some(t) => {
             let t = clock::parse_time(t).context("--closes-at")?;
             if t <= opens_at {
