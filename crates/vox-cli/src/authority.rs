@@ -684,6 +684,20 @@ pub enum ReferendumCommand {
         /// Referendum id.
         id: String,
     },
+    /// Wait until the board has moved a referendum to a state by itself (no key): `open`
+    /// (at opens_at, once the ceremony is complete), `closed` or `tallied` (at
+    /// closes_at), `published` (once enough decryption shares are in).
+    Wait {
+        /// Referendum id.
+        id: String,
+        /// The state to wait for (ready, open, closed, tallied, published); a later state
+        /// also ends the wait.
+        #[arg(long, value_name = "STATE")]
+        until: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+    },
     /// Compute the encrypted tally of a closed referendum (no key).
     Tally {
         /// Referendum id.
@@ -1184,6 +1198,56 @@ fn referendum(
             public.referendum_action(&id, "close")?;
             println!("referendum {id} is closed");
             Ok(())
+        }
+        ReferendumCommand::Wait { id, until, timeout } => {
+            const ORDER: [&str; 6] = [
+                "key-ceremony",
+                "ready",
+                "open",
+                "closed",
+                "tallied",
+                "published",
+            ];
+            let want = ORDER
+                .iter()
+                .position(|s| *s == until)
+                .ok_or_else(|| anyhow!("--until {until}: one of {}", ORDER.join(", ")))?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+            let mut told = false;
+            loop {
+                let d = public.referendum(&id)?;
+                let state = d.state_name();
+                if state == "failed" {
+                    bail!("referendum {id}: the key ceremony failed");
+                }
+                if ORDER
+                    .iter()
+                    .position(|s| *s == state)
+                    .is_some_and(|i| i >= want)
+                {
+                    println!("referendum {id} is {state}");
+                    return Ok(());
+                }
+                if !told {
+                    let when = match until.as_str() {
+                        "open" => format!(
+                            " (opens_at {})",
+                            clock::describe_time(d.manifest.opens_at, now_ms())
+                        ),
+                        "closed" | "tallied" => format!(
+                            " (closes_at {})",
+                            clock::describe_time(d.manifest.closes_at, now_ms())
+                        ),
+                        _ => String::new(),
+                    };
+                    eprintln!("referendum {id} is {state}; waiting for the board to make it {until}{when}");
+                    told = true;
+                }
+                if std::time::Instant::now() >= deadline {
+                    bail!("referendum {id} is still {state} after {timeout} s");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
         }
         ReferendumCommand::Tally { id } => {
             let t = public.compute_tally(&id)?;
