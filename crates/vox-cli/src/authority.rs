@@ -532,7 +532,7 @@ pub fn panel_of(v: &serde_json::Value) -> Option<TrusteePanel> {
 /// `vox authority panel`.
 fn panel(public: &Client, authority: impl Fn() -> Result<Signing>, a: &PanelArgs) -> Result<()> {
     if a.show {
-        match panel_of(&public.panel()?) {
+        match public.panel()?.as_ref().and_then(panel_of) {
             Some(p) => print_panel(&p),
             None => println!("no trustee panel in force: petitions cannot be published yet"),
         }

@@ -673,10 +673,14 @@ impl Client {
         )
     }
 
-    /// `GET /api/v1/panel`: the standing trustee panel in force (`{"panel": null}` if
-    /// none).
-    pub fn panel(&self) -> Result<Value> {
-        self.get("/api/v1/panel")
+    /// `GET /api/v1/panel`: the standing trustee panel in force (`{"panel": …,
+    /// "leaf_index": …}`), `None` if none is (404).
+    pub fn panel(&self) -> Result<Option<Value>> {
+        match self.get("/api/v1/panel") {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if api_status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// `GET /api/v1/referendums`.
@@ -720,13 +724,15 @@ impl Client {
     /// Opening and closing are system entries the board's scheduler appends at the
     /// manifest's `opens_at` and `closes_at` (10 §10.3); this only nudges it, and the
     /// server answers 409 before the time.
-    pub fn referendum_action(&self, id: &str, action: &str) -> Result<ReferendumSummary> {
+    pub fn referendum_action(&self, id: &str, action: &str) -> Result<Value> {
         if !matches!(action, "open" | "close") {
             bail!("unknown referendum action {action:?} (open or close)");
         }
-        self.post(
+        self.call(
+            "POST",
             &format!("/api/v1/referendums/{}/{action}", enc(id)),
-            &serde_json::json!({}),
+            None,
+            None,
         )
     }
 
