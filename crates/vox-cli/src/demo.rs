@@ -78,6 +78,14 @@ pub struct DemoArgs {
     /// Concurrent HTTP clients submitting ballots and signatures.
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
+    /// Voting opens this long after the petition reaches its referendum threshold (the
+    /// referendum terms' opens_after: 10s, 1m…) [default: 5 s + 2 ms per citizen].
+    #[arg(long, value_name = "DURATION")]
+    pub opens_after: Option<String>,
+    /// Voting lasts this long (the terms' voting period) [default: 4 s + 6 ms per
+    /// citizen].
+    #[arg(long, value_name = "DURATION")]
+    pub voting: Option<String>,
 }
 
 /// Run the demo. Succeeds only if the verifier passes every step of the record.
@@ -86,6 +94,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         bail!("--voters must be at least 10");
     }
     let started = Instant::now();
+    let schedule = Schedule::new(&a)?;
     let work = WorkDir::new(a.keep.as_deref())?;
     let record_dir = match &a.out {
         Some(p) => p.clone(),
@@ -187,7 +196,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         board_key: None,
     };
     drop(signers);
-    let outcome = demo.cycle(a.voters, &mut phases, &record_dir);
+    let outcome = demo.cycle(a.voters, &schedule, &mut phases, &record_dir);
     if let Err(e) = rt.block_on(server.shutdown()) {
         eprintln!("warning: server shutdown: {e}");
     }
@@ -291,12 +300,18 @@ struct Schedule {
 }
 
 impl Schedule {
-    fn for_voters(voters: usize) -> Self {
-        let v = i64::try_from(voters).unwrap_or(i64::MAX / 100);
-        Self {
-            opens_after_ms: 4_000 + 3 * v,
-            voting_ms: 5_000 + 8 * v,
-        }
+    fn new(a: &DemoArgs) -> Result<Self> {
+        let v = i64::try_from(a.voters).unwrap_or(i64::MAX / 100);
+        let given = |d: &Option<String>, flag: &str| -> Result<Option<i64>> {
+            d.as_deref()
+                .map(|d| crate::clock::parse_duration(d).with_context(|| flag.to_owned()))
+                .transpose()
+        };
+        Ok(Self {
+            opens_after_ms: given(&a.opens_after, "--opens-after")?
+                .unwrap_or_else(|| 5_000 + 2 * v),
+            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 6 * v),
+        })
     }
 }
 
@@ -494,6 +509,7 @@ impl Demo {
     fn cycle(
         &mut self,
         voters: usize,
+        schedule: &Schedule,
         phases: &mut Phases,
         record_dir: &Path,
     ) -> Result<CycleReport> {
@@ -515,8 +531,7 @@ impl Demo {
         // referendum its threshold obliges).
         let t = Instant::now();
         let keys = self.panel()?;
-        let schedule = Schedule::for_voters(voters);
-        let (petition, signers) = self.petition(voters, electorate_hash, &schedule)?;
+        let (petition, signers) = self.petition(voters, electorate_hash, schedule)?;
         phases.done(
             "petition",
             t,
