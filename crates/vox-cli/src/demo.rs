@@ -82,7 +82,7 @@ pub struct DemoArgs {
     /// referendum terms' opens_after: 10s, 1m…) [default: 5 s + 2 ms per citizen].
     #[arg(long, value_name = "DURATION")]
     pub opens_after: Option<String>,
-    /// Voting lasts this long (the terms' voting period) [default: 4 s + 6 ms per
+    /// Voting lasts this long (the terms' voting period) [default: 4 s + 4 ms per
     /// citizen].
     #[arg(long, value_name = "DURATION")]
     pub voting: Option<String>,
@@ -310,7 +310,7 @@ impl Schedule {
         Ok(Self {
             opens_after_ms: given(&a.opens_after, "--opens-after")?
                 .unwrap_or_else(|| 5_000 + 2 * v),
-            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 6 * v),
+            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 4 * v),
         })
     }
 }
