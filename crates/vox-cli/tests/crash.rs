@@ -397,15 +397,7 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
     vox_testkit::sign(&tk, &petition, &creds[1], SignatureAction::Sign).expect(201);
     // The standing trustee panel (a publication needs one): the referendum the rounds'
     // signers trigger gets these trustees.
-    tk.act(vox_testkit::acts::panel(
-        vox_protocol::manifest::TrusteePanel {
-            trustees: m.trustees.clone(),
-            threshold: m.threshold,
-            answer_due_ms: m.answer_due_ms,
-            decryption_due_ms: m.decryption_due_ms,
-        },
-    ))
-    .expect(201);
+    tk.act(vox_testkit::acts::panel()).expect(201);
     // Open for the whole period (the server finds it in (now, now + open_for_ms]).
     tk.act(Payload::PetitionModerated {
         petition_id: PETITION.into(),

@@ -309,9 +309,7 @@ pub fn http_bodies(data: &[u8]) {
         | Route::Moderation
         | Route::Response
         | Route::Invalidation
-        | Route::ReferendumOpen
-        | Route::ReferendumClose
-        | Route::ReferendumCloseEarly
+        | Route::TrusteePanel
         | Route::RoleRotation
         | Route::EnrolmentOpening
         | Route::Revocation

@@ -559,8 +559,6 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
         (Route::Response, "response", json(&acts[3])),
         (Route::Invalidation, "invalidation", json(&acts[4])),
         (Route::Cosignature, "cosignature", json(&cosign)),
-        (Route::ReferendumOpen, "referendum-open", b"{}".to_vec()),
-        (Route::ReferendumClose, "referendum-close", b"{}".to_vec()),
         (Route::RoleRotation, "role-rotation", json(&acts[ROTATION])),
         (
             Route::EnrolmentOpening,
@@ -583,6 +581,7 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
             "petition-policy",
             json(&acts[POLICY]),
         ),
+        (Route::TrusteePanel, "trustee-panel", json(&acts[PANEL])),
     ];
     for (route, name, body) in bodies {
         let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;

@@ -20,7 +20,7 @@ use vox_protocol::ceremony::CeremonyTracker;
 use vox_protocol::electorate::Electorate;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentOpening;
-use vox_protocol::manifest::Manifest;
+use vox_protocol::manifest::{Manifest, TrusteePanel};
 use vox_protocol::petition::{Moderation, PetitionPolicy};
 use vox_protocol::roles::{ActSignature, Role};
 
@@ -41,14 +41,8 @@ pub enum ActKind {
     SignaturesInvalidated,
     /// `referendum-created` (election authority).
     ReferendumCreated,
-    /// `referendum-opened` (election authority).
-    ReferendumOpened,
-    /// `referendum-closed` (election authority).
-    ReferendumClosed,
     /// `role-key-rotated` (the role rotated).
     RoleKeyRotated,
-    /// `referendum-closed-early` (election authority).
-    ReferendumClosedEarly,
     /// `enrolment-opened` (registrar).
     EnrolmentOpened,
     /// `credential-revoked` (registrar).
@@ -57,6 +51,8 @@ pub enum ActKind {
     ElectorateFrozen,
     /// `petition-policy-set` (petitions office).
     PetitionPolicySet,
+    /// `trustee-panel-set` (election authority).
+    TrusteePanelSet,
 }
 
 impl ActKind {
@@ -68,14 +64,12 @@ impl ActKind {
             ActKind::PetitionResponded => "petition-responded",
             ActKind::SignaturesInvalidated => "signatures-invalidated",
             ActKind::ReferendumCreated => "referendum-created",
-            ActKind::ReferendumOpened => "referendum-opened",
-            ActKind::ReferendumClosed => "referendum-closed",
             ActKind::RoleKeyRotated => "role-key-rotated",
             ActKind::EnrolmentOpened => "enrolment-opened",
             ActKind::CredentialRevoked => "credential-revoked",
             ActKind::ElectorateFrozen => "electorate-frozen",
-            ActKind::ReferendumClosedEarly => "referendum-closed-early",
             ActKind::PetitionPolicySet => "petition-policy-set",
+            ActKind::TrusteePanelSet => "trustee-panel-set",
         }
     }
 }
@@ -137,25 +131,6 @@ struct CreatedAct {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ReferendumAct {
-    #[serde(rename = "type")]
-    _kind: String,
-    referendum_id: String,
-    act: ActSignature,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct EarlyCloseAct {
-    #[serde(rename = "type")]
-    _kind: String,
-    referendum_id: String,
-    reason: String,
-    act: ActSignature,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RotationAct {
     #[serde(rename = "type")]
     _kind: String,
@@ -199,6 +174,15 @@ struct FreezeAct {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
+struct PanelAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    panel: TrusteePanel,
+    act: ActSignature,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct PolicyAct {
     #[serde(rename = "type")]
     _kind: String,
@@ -232,6 +216,9 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
         }
         ActKind::PetitionModerated => {
             let b: ModerationAct = parse_json(bytes)?;
+            if let Moderation::Publish { referendum, .. } = &b.moderation {
+                referendum.validate().map_err(|e| prefix("moderation", e))?;
+            }
             Payload::PetitionModerated {
                 petition_id: b.petition_id,
                 moderation: b.moderation,
@@ -277,29 +264,6 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
                 act: b.act,
             }
         }
-        ActKind::ReferendumOpened => {
-            let b: ReferendumAct = parse_json(bytes)?;
-            Payload::ReferendumOpened {
-                referendum_id: b.referendum_id,
-                act: b.act,
-            }
-        }
-        ActKind::ReferendumClosed => {
-            let b: ReferendumAct = parse_json(bytes)?;
-            Payload::ReferendumClosed {
-                referendum_id: b.referendum_id,
-                act: b.act,
-            }
-        }
-        ActKind::ReferendumClosedEarly => {
-            let b: EarlyCloseAct = parse_json(bytes)?;
-            vox_protocol::board::check_early_close_reason(&b.reason)?;
-            Payload::ReferendumClosedEarly {
-                referendum_id: b.referendum_id,
-                reason: b.reason,
-                act: b.act,
-            }
-        }
         ActKind::RoleKeyRotated => {
             let b: RotationAct = parse_json(bytes)?;
             if b.role == Role::Operator {
@@ -341,6 +305,14 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
             b.policy.validate().map_err(|e| prefix("policy", e))?;
             Payload::PetitionPolicySet {
                 policy: b.policy,
+                act: b.act,
+            }
+        }
+        ActKind::TrusteePanelSet => {
+            let b: PanelAct = parse_json(bytes)?;
+            b.panel.validate().map_err(|e| prefix("panel", e))?;
+            Payload::TrusteePanelSet {
+                panel: b.panel,
                 act: b.act,
             }
         }
@@ -394,29 +366,29 @@ mod tests {
 
     #[test]
     fn the_type_must_match_the_endpoint() {
-        let body = br#"{"type":"referendum-closed","referendum_id":"r","act":{"issued_at_ms":1,"signature":"00"}}"#;
-        let e = parse_act(ActKind::ReferendumOpened, body).unwrap_err();
+        let body = br#"{"type":"petition-responded","petition_id":"p","text":"t","act":{"issued_at_ms":1,"signature":"00"}}"#;
+        let e = parse_act(ActKind::PetitionModerated, body).unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("type")));
         // The right type, a malformed signature: 400 naming it.
-        let e = parse_act(ActKind::ReferendumClosed, body).unwrap_err();
+        let e = parse_act(ActKind::PetitionResponded, body).unwrap_err();
         assert_eq!(
             (e.status.as_u16(), e.field.as_deref()),
             (400, Some("act/signature"))
         );
         let ok = format!(
-            r#"{{"type":"referendum-closed","referendum_id":"r","act":{{"issued_at_ms":1,"signature":"{}"}}}}"#,
+            r#"{{"type":"petition-responded","petition_id":"p","text":"t","act":{{"issued_at_ms":1,"signature":"{}"}}}}"#,
             "00".repeat(64)
         );
         assert!(matches!(
-            parse_act(ActKind::ReferendumClosed, ok.as_bytes()).unwrap(),
-            Payload::ReferendumClosed { .. }
+            parse_act(ActKind::PetitionResponded, ok.as_bytes()).unwrap(),
+            Payload::PetitionResponded { .. }
         ));
         // Unknown fields are refused.
-        let extra = ok.replace("\"referendum_id\"", "\"x\":1,\"referendum_id\"");
-        let e = parse_act(ActKind::ReferendumClosed, extra.as_bytes()).unwrap_err();
+        let extra = ok.replace("\"petition_id\"", "\"x\":1,\"petition_id\"");
+        let e = parse_act(ActKind::PetitionResponded, extra.as_bytes()).unwrap_err();
         assert_eq!(e.status.as_u16(), 400);
         // No type at all.
-        let e = parse_act(ActKind::ReferendumClosed, b"{}").unwrap_err();
+        let e = parse_act(ActKind::PetitionResponded, b"{}").unwrap_err();
         assert_eq!(e.status.as_u16(), 400);
     }
 }

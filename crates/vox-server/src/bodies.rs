@@ -46,10 +46,6 @@ pub enum Route {
     Invalidation,
     /// `POST /api/v1/board/cosignatures`
     Cosignature,
-    /// `POST /api/v1/referendums/{id}/open` (a signed `referendum-opened` act)
-    ReferendumOpen,
-    /// `POST /api/v1/referendums/{id}/close` (a signed `referendum-closed` act)
-    ReferendumClose,
     /// `POST /api/v1/roles/rotations` (a signed `role-key-rotated` act)
     RoleRotation,
     /// `POST /api/v1/enrolments` (a signed `enrolment-opened` act)
@@ -60,16 +56,16 @@ pub enum Route {
     Revocation,
     /// `POST /api/v1/electorates/{id}/freeze` (a signed `electorate-frozen` act)
     Freeze,
-    /// `POST /api/v1/referendums/{id}/close-early` (a signed `referendum-closed-early` act)
-    ReferendumCloseEarly,
     /// `POST /api/v1/petition-policy` (a signed `petition-policy-set` act)
     PetitionPolicy,
+    /// `POST /api/v1/panel` (a signed `trustee-panel-set` act)
+    TrusteePanel,
 }
 
 impl Route {
     /// Every route with a JSON body (routes added later come last, so that a route's
     /// position stays what it was).
-    pub const ALL: [Route; 21] = [
+    pub const ALL: [Route; 19] = [
         Route::Electorate,
         Route::Referendum,
         Route::CeremonyMessage,
@@ -82,15 +78,13 @@ impl Route {
         Route::Response,
         Route::Invalidation,
         Route::Cosignature,
-        Route::ReferendumOpen,
-        Route::ReferendumClose,
         Route::RoleRotation,
         Route::EnrolmentOpening,
         Route::Enrolment,
         Route::Revocation,
         Route::Freeze,
-        Route::ReferendumCloseEarly,
         Route::PetitionPolicy,
+        Route::TrusteePanel,
     ];
 
     /// The payload `type` of the act this route takes, if it is an authority endpoint.
@@ -101,14 +95,12 @@ impl Route {
             Route::Moderation => ActKind::PetitionModerated.type_name(),
             Route::Response => ActKind::PetitionResponded.type_name(),
             Route::Invalidation => ActKind::SignaturesInvalidated.type_name(),
-            Route::ReferendumOpen => ActKind::ReferendumOpened.type_name(),
-            Route::ReferendumClose => ActKind::ReferendumClosed.type_name(),
             Route::RoleRotation => ActKind::RoleKeyRotated.type_name(),
             Route::EnrolmentOpening => ActKind::EnrolmentOpened.type_name(),
             Route::Revocation => ActKind::CredentialRevoked.type_name(),
             Route::Freeze => ActKind::ElectorateFrozen.type_name(),
-            Route::ReferendumCloseEarly => ActKind::ReferendumClosedEarly.type_name(),
             Route::PetitionPolicy => ActKind::PetitionPolicySet.type_name(),
+            Route::TrusteePanel => ActKind::TrusteePanelSet.type_name(),
             Route::Enrolment
             | Route::CeremonyMessage
             | Route::Ballot
@@ -161,14 +153,12 @@ pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
         Route::Moderation => act(ActKind::PetitionModerated)?,
         Route::Response => act(ActKind::PetitionResponded)?,
         Route::Invalidation => act(ActKind::SignaturesInvalidated)?,
-        Route::ReferendumOpen => act(ActKind::ReferendumOpened)?,
-        Route::ReferendumClose => act(ActKind::ReferendumClosed)?,
         Route::RoleRotation => act(ActKind::RoleKeyRotated)?,
         Route::EnrolmentOpening => act(ActKind::EnrolmentOpened)?,
         Route::Revocation => act(ActKind::CredentialRevoked)?,
         Route::Freeze => act(ActKind::ElectorateFrozen)?,
-        Route::ReferendumCloseEarly => act(ActKind::ReferendumClosedEarly)?,
         Route::PetitionPolicy => act(ActKind::PetitionPolicySet)?,
+        Route::TrusteePanel => act(ActKind::TrusteePanelSet)?,
         Route::Enrolment => Body::Enrolment(parse_json(bytes)?),
         Route::CeremonyMessage => Body::CeremonyMessage(parse_json(bytes)?),
         Route::Ballot => Body::Ballot(parse_json(bytes)?),

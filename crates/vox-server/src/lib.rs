@@ -61,6 +61,7 @@ mod limiter;
 mod metrics;
 mod middleware;
 mod rules;
+mod schedule;
 mod state;
 pub mod web;
 pub mod witness_client;
@@ -104,6 +105,16 @@ impl RunningServer {
     /// The board's public key.
     pub fn board_public_key(&self) -> BoardPublicKey {
         self.state.board.public
+    }
+
+    /// Run the referendum schedule once now (what the sweeper does every
+    /// `sweep_interval_ms`): open, close and tally, publish, name overdue trustees —
+    /// whatever is due at the server's clock. Errors are the board's (a step that is not
+    /// due any more is not one).
+    pub async fn run_schedule(&self) -> Result<(), String> {
+        schedule::run_schedule(&self.state)
+            .await
+            .map_err(|e| e.detail)
     }
 
     /// Counters (ballots accepted, batches, time verifying and committing).
@@ -230,7 +241,7 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
     })
 }
 
-/// Close overdue petitions periodically.
+/// Close overdue petitions and run the referendum schedule periodically.
 async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
     let every = Duration::from_millis(state.config.sweep_interval_ms.max(10));
     loop {
@@ -240,6 +251,9 @@ async fn sweeper(state: AppState, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = api::petitions::close_overdue(&state).await {
             tracing::warn!(detail = %e.detail, "petition sweep failed");
+        }
+        if let Err(e) = schedule::run_schedule(&state).await {
+            tracing::warn!(detail = %e.detail, "referendum schedule failed");
         }
     }
 }

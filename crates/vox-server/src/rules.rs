@@ -6,8 +6,11 @@
 //! reaches into an HTTP handler.
 
 use vox_protocol::ballot::Ballot;
+use vox_protocol::board::Payload;
 use vox_protocol::manifest::VotingPeriod;
+use vox_protocol::petition::{Crossed, PetitionTracker, ThresholdKind};
 
+use crate::board::WriteTx;
 use crate::error::{standing_error, AppError};
 use crate::state::{Derived, RefState, ReferendumInfo};
 
@@ -66,6 +69,41 @@ pub fn get_ref<'a>(st: &'a Derived, id: &str) -> Result<&'a ReferendumInfo, AppE
 pub fn audits_allowed(r: &ReferendumInfo) -> Result<(), AppError> {
     if r.joint.is_none() || matches!(r.state, RefState::KeyCeremony | RefState::Failed) {
         return Err(wrong_state(r, "past its key ceremony"));
+    }
+    Ok(())
+}
+
+/// Stage the threshold entries a change made the petition cross (`t` is the working copy
+/// of its tracker, the change applied) and, right after the entry of the referendum
+/// threshold, the `referendum-triggered` entry it obliges (07 §7.4): the manifest the
+/// petition's terms and the panel in force determine at the write's time, applied to `t`
+/// too. The caller holds the board lock, so the panel is the one in force.
+pub fn push_thresholds(
+    w: &mut WriteTx,
+    st: &Derived,
+    t: &mut PetitionTracker,
+    crossed: Crossed,
+) -> Result<(), AppError> {
+    let id = t.petition.id.clone();
+    for (kind, count) in crossed.0 {
+        w.push(Payload::PetitionThreshold {
+            petition_id: id.clone(),
+            kind,
+            count,
+        })?;
+        if kind != ThresholdKind::Referendum {
+            continue;
+        }
+        let panel = st.panel.as_ref().map(|p| &p.panel);
+        let Some(manifest) = t.due_referendum(panel, w.ts) else {
+            // Publication needs terms and a panel, and a panel is never withdrawn.
+            return Err(AppError::internal(format!(
+                "petition {id} reached its referendum threshold without terms or a panel"
+            )));
+        };
+        t.apply_referendum_triggered(&manifest, panel, w.ts)
+            .map_err(AppError::internal)?;
+        w.push(Payload::ReferendumTriggered { manifest })?;
     }
     Ok(())
 }

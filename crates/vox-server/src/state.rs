@@ -29,7 +29,7 @@ use vox_protocol::ceremony::{
 use vox_protocol::electorate::{Electorate, ElectorateIndex, Ineligible};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{Effect, Roll};
-use vox_protocol::manifest::Manifest;
+use vox_protocol::manifest::{Manifest, TrusteePanel};
 use vox_protocol::petition::{PetitionPolicy, PetitionTracker, SignatureAction};
 use vox_protocol::roles::{ActError, Authorities};
 use vox_protocol::tally::ReferendumResult;
@@ -151,6 +151,55 @@ pub struct ReferendumInfo {
     pub ceremony_leaves: Vec<u64>,
     /// Leaf of its `ceremony-completed` entry.
     pub completed_leaf: Option<u64>,
+    /// Board time of its `tally-computed` entry (the decryption deadline counts from it).
+    pub tallied_at: Option<i64>,
+    /// The trustees a `shares-overdue` entry named, once it is on the board.
+    pub overdue: Option<Vec<u32>>,
+}
+
+impl ReferendumInfo {
+    /// A referendum just created (by `referendum-created` or `referendum-triggered`) at
+    /// leaf `index`.
+    fn new(manifest: &Manifest, index: u64) -> Result<Self, ProtocolError> {
+        let manifest_hash = manifest.canonical_hash();
+        let ceremony = CeremonyTracker::new(manifest, manifest_hash)?;
+        Ok(ReferendumInfo {
+            manifest: Arc::new(manifest.clone()),
+            manifest_hash,
+            leaf_index: index,
+            state: RefState::KeyCeremony,
+            ceremony,
+            answers: Vec::new(),
+            confirmed: Vec::new(),
+            joint: None,
+            tally: None,
+            shares: Vec::new(),
+            result: None,
+            ballots_cast: 0,
+            audited: 0,
+            ceremony_leaves: Vec::new(),
+            completed_leaf: None,
+            tallied_at: None,
+            overdue: None,
+        })
+    }
+
+    /// The decryption deadline (tally time + the manifest's `decryption_due_ms`), once
+    /// tallied.
+    pub fn decryption_deadline(&self) -> Option<i64> {
+        self.tallied_at
+            .map(|t| t.saturating_add(self.manifest.decryption_due_ms))
+    }
+
+    /// The manifest's trustees without a decryption share, increasing.
+    pub fn silent_trustees(&self) -> Vec<u32> {
+        self.manifest
+            .trustees
+            .iter()
+            .map(|t| t.index)
+            .filter(|i| !self.shares.iter().any(|m| m.share.trustee.get() == *i))
+            .collect()
+    }
 }
 
 /// The API name of a ceremony phase.
@@ -197,6 +246,21 @@ pub struct Derived {
     /// The petitions office's policy in force (the latest `petition-policy-set`), which
     /// every new proposal must respect (07 §7.8).
     pub petition_policy: Option<PolicyInForce>,
+    /// The standing trustee panel in force (the latest `trustee-panel-set`, 07 §7.4).
+    pub panel: Option<PanelInForce>,
+    /// Referendum ids reserved by published petitions' terms → the petition.
+    pub reserved_ids: HashMap<String, String>,
+}
+
+/// The standing trustee panel and where it was set.
+#[derive(Clone, Debug, Serialize)]
+pub struct PanelInForce {
+    /// The panel.
+    pub panel: TrusteePanel,
+    /// Leaf of the `trustee-panel-set` entry.
+    pub leaf_index: u64,
+    /// Its board timestamp (ms).
+    pub set_at: i64,
 }
 
 /// A petitions office policy and where it was set.
@@ -420,14 +484,22 @@ impl Derived {
             } => {
                 let p = self.petition(petition_id)?;
                 p.tracker.apply_moderation(moderation, ts)?;
-                if let vox_protocol::petition::Moderation::Reject { reason } = moderation {
-                    p.rejection_reason = Some(reason.clone());
+                match moderation {
+                    vox_protocol::petition::Moderation::Reject { reason } => {
+                        p.rejection_reason = Some(reason.clone());
+                    }
+                    vox_protocol::petition::Moderation::Publish { referendum, .. } => {
+                        self.reserved_ids
+                            .insert(referendum.referendum_id.clone(), petition_id.clone());
+                    }
                 }
             }
             Payload::PetitionResponded {
                 petition_id, text, ..
             } => {
-                self.petition(petition_id)?.tracker.apply_response(text)?;
+                self.petition(petition_id)?
+                    .tracker
+                    .apply_response(text, ts)?;
             }
             Payload::PetitionPolicySet { policy, .. } => {
                 self.petition_policy = Some(PolicyInForce {
@@ -455,35 +527,39 @@ impl Derived {
                 self.petition(petition_id)?.tracker.apply_close(ts)?;
             }
             Payload::ReferendumCreated { manifest, .. } => {
-                if let Some(pid) = &manifest.source_petition {
-                    self.petition(pid)?
-                        .tracker
-                        .apply_referendum_created(&manifest.referendum_id)?;
+                if manifest.source_petition.is_some() {
+                    return Err(ProtocolError::invalid(
+                        "source_petition",
+                        "a referendum-created act may not name a source petition",
+                    ));
                 }
-                let manifest_hash = manifest.canonical_hash();
-                let ceremony = CeremonyTracker::new(manifest, manifest_hash)?;
-                let id = manifest.referendum_id.clone();
-                self.referendums.insert(
-                    id.clone(),
-                    ReferendumInfo {
-                        manifest: Arc::new(manifest.clone()),
-                        manifest_hash,
-                        leaf_index: index,
-                        state: RefState::KeyCeremony,
-                        ceremony,
-                        answers: Vec::new(),
-                        confirmed: Vec::new(),
-                        joint: None,
-                        tally: None,
-                        shares: Vec::new(),
-                        result: None,
-                        ballots_cast: 0,
-                        audited: 0,
-                        ceremony_leaves: Vec::new(),
-                        completed_leaf: None,
-                    },
-                );
-                self.referendum_order.push(id);
+                self.create_referendum(index, manifest)?;
+            }
+            Payload::ReferendumTriggered { manifest } => {
+                let pid = manifest.source_petition.clone().ok_or_else(|| {
+                    ProtocolError::invalid("source_petition", "a triggered referendum names none")
+                })?;
+                let panel = self.panel.as_ref().map(|p| p.panel.clone());
+                self.petition(&pid)?.tracker.apply_referendum_triggered(
+                    manifest,
+                    panel.as_ref(),
+                    ts,
+                )?;
+                self.create_referendum(index, manifest)?;
+            }
+            Payload::TrusteePanelSet { panel, .. } => {
+                panel.validate()?;
+                self.panel = Some(PanelInForce {
+                    panel: panel.clone(),
+                    leaf_index: index,
+                    set_at: ts,
+                });
+            }
+            Payload::SharesOverdue {
+                referendum_id,
+                trustees,
+            } => {
+                self.referendum(referendum_id)?.overdue = Some(trustees.clone());
             }
             Payload::Ceremony { message } => {
                 let r = self.referendum(&message.referendum_id)?;
@@ -524,14 +600,14 @@ impl Derived {
                 self.referendum(referendum_id)?.state = RefState::Open;
             }
             Payload::BallotCast { .. } | Payload::BallotAudited { .. } => {}
-            Payload::ReferendumClosed { referendum_id, .. }
-            | Payload::ReferendumClosedEarly { referendum_id, .. } => {
+            Payload::ReferendumClosed { referendum_id } => {
                 self.referendum(referendum_id)?.state = RefState::Closed;
             }
             Payload::TallyComputed { tally } => {
                 let r = self.referendum(&tally.referendum_id)?;
                 r.tally = Some(Arc::new(tally.clone()));
                 r.state = RefState::Tallied;
+                r.tallied_at = Some(ts);
             }
             Payload::DecryptionShare { share } => {
                 self.referendum(&share.referendum_id)?
@@ -544,6 +620,22 @@ impl Derived {
                 r.state = RefState::Published;
             }
         }
+        Ok(())
+    }
+
+    /// Record a referendum created at leaf `index` (`referendum-created` or
+    /// `referendum-triggered`).
+    fn create_referendum(&mut self, index: u64, manifest: &Manifest) -> Result<(), ProtocolError> {
+        let id = manifest.referendum_id.clone();
+        if self.referendums.contains_key(&id) {
+            return Err(ProtocolError::invalid(
+                "referendum_id",
+                format!("referendum {id} already exists"),
+            ));
+        }
+        let info = ReferendumInfo::new(manifest, index)?;
+        self.referendums.insert(id.clone(), info);
+        self.referendum_order.push(id);
         Ok(())
     }
 }

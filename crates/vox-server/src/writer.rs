@@ -725,13 +725,8 @@ fn stage_signature(
     };
     let count = t.count();
     let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
-    // The thresholds it made the petition cross, as their entries.
-    for (kind, count) in crossed.0 {
-        w.push(Payload::PetitionThreshold {
-            petition_id: id.clone(),
-            kind,
-            count,
-        })?;
-    }
+    // The thresholds it made the petition cross, as their entries (and the referendum
+    // the referendum threshold obliges, right after its entry).
+    crate::rules::push_thresholds(w, st, t, crossed)?;
     Ok(Ok((leaf_index, count)))
 }

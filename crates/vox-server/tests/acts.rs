@@ -70,21 +70,13 @@ fn forgeries(act: &Payload) -> Vec<(&'static str, Payload)> {
     match &mut changed {
         Payload::ElectorateRegistered { electorate, .. } => electorate.name.push('!'),
         Payload::PetitionModerated {
-            moderation: Moderation::Publish { closes_at },
+            moderation: Moderation::Publish { closes_at, .. },
             ..
         } => *closes_at -= 1,
         Payload::PetitionResponded { text, .. } => text.push('!'),
         Payload::ReferendumCreated { manifest, .. } => manifest.title.push('!'),
-        Payload::ReferendumClosedEarly { reason, .. } => reason.push('!'),
         Payload::PetitionPolicySet { policy, .. } => policy.max_response_due_ms = None,
-        Payload::ReferendumOpened { .. } | Payload::ReferendumClosed { .. } => {
-            // The id is checked against the path: change the signed time instead.
-            if let Payload::ReferendumOpened { act, .. } | Payload::ReferendumClosed { act, .. } =
-                &mut changed
-            {
-                act.issued_at_ms += 1;
-            }
-        }
+        Payload::TrusteePanelSet { panel, .. } => panel.decryption_due_ms += 1,
         other => panic!("no field to change in {}", other.kind()),
     }
     out.push(("a field changed after signing", changed));
@@ -145,6 +137,9 @@ fn acts_need_their_roles_signature(db: &TestDb) {
     only_the_role_can_act(c, acts::electorate(&voters.electorate), 201);
     let eh = voters.hash();
 
+    // Election authority: the standing trustee panel (a publish needs one).
+    only_the_role_can_act(c, acts::panel(), 201);
+
     // Petitions office: publish, respond.
     let p = petition("p", eh, 600_000);
     c.post(
@@ -157,30 +152,10 @@ fn acts_need_their_roles_signature(db: &TestDb) {
     sign(c, &p, &voters.creds[2], SignatureAction::Sign).expect(201);
     only_the_role_can_act(c, acts::response("p", "Thank you."), 200);
 
-    // Election authority: create, open, close.
+    // Election authority: create.
     let trustees = Trustees::new(3);
     let m = yes_no_manifest("r", eh, &trustees, 2);
     only_the_role_can_act(c, acts::created(&m), 201);
-    run_ceremony(c, &m, &trustees);
-    only_the_role_can_act(c, acts::opened("r"), 200);
-    // Before the manifest's closes_at: a plain close is refused (422, nothing
-    // appended), an early close with its reason needs the election authority.
-    let r = refused(c, 422, "early-close-needs-reason", || {
-        c.act(acts::closed("r"))
-    });
-    assert!(
-        r.json()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("/api/v1/referendums/r/close-early"),
-        "{}",
-        r.body
-    );
-    only_the_role_can_act(
-        c,
-        acts::closed_early("r", "The question was withdrawn."),
-        200,
-    );
 
     // A replay is refused even where its rules would pass again: the same response
     // re-signed is a new act (and refused by the petition's rules, 409 wrong-state),
@@ -189,74 +164,61 @@ fn acts_need_their_roles_signature(db: &TestDb) {
     refused(c, 409, "wrong-state", || c.post_act(&again));
     // An act signed for this log by the right role but posted before its subject exists
     // is judged by the rules (404), not refused as forged.
-    refused(c, 404, "not-found", || c.act(acts::opened("nope")));
+    let unknown = signed(acts::response("nope", "x"));
+    refused(c, 404, "not-found", || c.post_act(&unknown));
 
     // Everything appended is on the board as it was signed.
     let entries = check_log(c);
     let n_acts = entries.iter().filter(|e| e.payload.act().is_some()).count();
-    assert_eq!(n_acts, 6);
+    assert_eq!(n_acts, 5);
 }
 
-/// An early close is explicit (V9.4): before closes_at only a `referendum-closed-early`
-/// with a public reason closes, at or after it only a plain `referendum-closed`; every
-/// refusal appends nothing.
-fn early_close_rules(db: &TestDb) {
-    let offset = std::sync::Arc::new(std::sync::atomic::AtomicI64::new(0));
+/// Opening and closing are system steps on the manifest's schedule (V9.4): anyone may
+/// ask, nothing starts or ends early (409 naming the time, nothing appended).
+fn schedule_rules(db: &TestDb) {
     let mut cfg = config(&db.url);
-    let o = offset.clone();
-    cfg.clock = vox_server::config::Clock(std::sync::Arc::new(move || {
-        now_ms() + o.load(std::sync::atomic::Ordering::SeqCst)
-    }));
+    // Only requests act here (no schedule running).
+    cfg.sweep_interval_ms = 3_600_000;
     let h = Harness::start(cfg);
     let c = &h.client;
     let voters = Voters::new("e", 3, |_| None);
     let eh = voters.register(c);
     let trustees = Trustees::new(3);
-    let m = yes_no_manifest("r", eh, &trustees, 2);
-    open_referendum(c, &m, &trustees);
-
-    // Before closes_at: a plain close is refused; so is an early close without a
-    // (non-blank) reason, or with one too long.
-    let r = refused(c, 422, "early-close-needs-reason", || {
-        c.act(acts::closed("r"))
+    let mut m = yes_no_manifest("r", eh, &trustees, 2);
+    m.opens_at = now_ms() + 600_000;
+    m.closes_at = now_ms() + 3_600_000;
+    c.act(acts::created(&m)).expect(201);
+    run_ceremony(c, &m, &trustees);
+    // Before opens_at.
+    let r = refused(c, 409, "too-early", || {
+        c.post_empty("/api/v1/referendums/r/open")
     });
-    assert_eq!(r.field().as_deref(), Some("type"));
-    let r = refused(c, 422, "invalid", || c.act(acts::closed_early("r", "  ")));
-    assert_eq!(r.field().as_deref(), Some("reason"));
-    let long = "x".repeat(vox_protocol::board::MAX_EARLY_CLOSE_REASON_BYTES + 1);
-    let r = refused(c, 422, "invalid", || c.act(acts::closed_early("r", &long)));
-    assert_eq!(r.field().as_deref(), Some("reason"));
-    // The early-close act on the plain endpoint is the wrong type.
-    let r = refused(c, 422, "invalid", || {
-        c.post(
-            "/api/v1/referendums/r/close",
-            &signed(acts::closed_early("r", "Withdrawn.")),
-        )
+    assert!(r.body.contains(&m.opens_at.to_string()), "{}", r.body);
+    c.advance_to(m.opens_at);
+    c.post_empty("/api/v1/referendums/r/open").expect(200);
+    refused(c, 409, "wrong-state", || {
+        c.post_empty("/api/v1/referendums/r/open")
     });
-    assert_eq!(r.field().as_deref(), Some("type"));
-
-    // After closes_at: a reason is refused, a plain close closes.
-    offset.store(2 * 3_600_000, std::sync::atomic::Ordering::SeqCst);
-    let r = refused(c, 422, "not-early", || {
-        c.act(acts::closed_early("r", "Withdrawn."))
+    // Before closes_at.
+    let r = refused(c, 409, "too-early", || {
+        c.post_empty("/api/v1/referendums/r/close")
     });
-    assert!(
-        r.json()["detail"]
-            .as_str()
-            .unwrap()
-            .contains("/api/v1/referendums/r/close"),
-        "{}",
-        r.body
+    assert!(r.body.contains(&m.closes_at.to_string()), "{}", r.body);
+    c.advance_to(m.closes_at);
+    c.post_empty("/api/v1/referendums/r/close").expect(200);
+    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "closed");
+    // The early-close route is gone.
+    assert_eq!(
+        c.post_empty("/api/v1/referendums/r/close-early").status,
+        404
     );
-    c.act(acts::closed("r")).expect(200);
-    assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "closed",);
 }
 
 #[test]
-fn early_close_rules_on_every_backend() {
-    for db in databases("early_close") {
-        eprintln!("early close on {}", db.label);
-        early_close_rules(&db);
+fn schedule_rules_on_every_backend() {
+    for db in databases("schedule_rules") {
+        eprintln!("schedule rules on {}", db.label);
+        schedule_rules(&db);
     }
 }
 

@@ -104,7 +104,7 @@ fn complaints(db: &TestDb) {
         &ceremony_message(&m, &trustees, 2, CeremonyBody::Confirm),
     )
     .expect(409);
-    c.act(acts::opened("cheat")).expect(409);
+    c.post_empty("/api/v1/referendums/cheat/open").expect(409);
     assert_eq!(c.size(), size);
     check_log(c);
 }

@@ -69,7 +69,17 @@ fn full_flow(db: &TestDb) {
     contract::<api::SignatureAccepted>(&r);
     let detail = c.get("/api/v1/petitions/p1").json();
     assert_eq!(detail["stage"], "awaiting-moderation");
-    let r = c.act(acts::publish("p1", 60_000));
+    // Published with the terms of the referendum its threshold obliges: id r1.
+    let r = c.act(acts::moderation(
+        "p1",
+        vox_protocol::petition::Moderation::Publish {
+            closes_at: now_ms() + 60_000,
+            referendum: vox_protocol::petition::ReferendumTerms {
+                referendum_id: "r1".into(),
+                ..acts::terms("p1")
+            },
+        },
+    ));
     r.expect(200);
     assert_eq!(r.json()["stage"], "open");
     // The signature receipt's inclusion proof checks against its signed tree head.
@@ -181,21 +191,23 @@ fn full_flow(db: &TestDb) {
     assert!(counts_csv.body.ends_with(&format!("p1,day,{today},4\r\n")));
     c.get("/api/v1/petitions/nope/counts.csv").expect(404);
 
-    // Referendum triggered by the petition.
-    let trustees = Trustees::new(3);
-    let m = manifest("r1", eh, &trustees, 2, Some("p1".into()));
-    let r = c.act(acts::created(&m));
-    r.expect(201);
-    assert_eq!(r.json()["state"], "key-ceremony");
-    contract::<api::ReferendumCreated>(&r);
+    // The referendum the petition obliged: the board triggered it at the threshold,
+    // with the standing panel's trustees.
+    let trustees = panel_trustees();
+    let detail = c.get("/api/v1/referendums/r1").json();
+    assert_eq!(detail["state"], "key-ceremony");
+    let m: vox_protocol::manifest::Manifest =
+        serde_json::from_value(detail["manifest"].clone()).unwrap();
+    assert_eq!(m.source_petition.as_deref(), Some("p1"));
     assert_eq!(c.get("/api/v1/petitions/p1").json()["referendum_id"], "r1");
-    // A second referendum from the same petition is refused.
-    let m2 = manifest("r1b", eh, &trustees, 2, Some("p1".into()));
-    c.act(acts::created(&m2)).expect(409);
-    let key_shares = run_ceremony(c, &m, &trustees);
+    // No act may create a referendum from a petition.
+    let m2 = manifest("r1b", eh, trustees, 2, Some("p1".into()));
+    c.act(acts::created(&m2)).expect(422);
+    let key_shares = run_ceremony(c, &m, trustees);
     let ceremony = contract::<api::CeremonyView>(&c.get("/api/v1/referendums/r1/ceremony"));
     assert_eq!(ceremony.phase, api::CeremonyPhaseName::Complete);
-    c.act(acts::opened("r1")).expect(200);
+    c.advance_to(m.opens_at);
+    open_now(c, "r1");
     let key = election_key(c, "r1");
     let board = c.board_key();
 
@@ -302,7 +314,7 @@ fn full_flow(db: &TestDb) {
     contract::<api::ReferendumDetail>(&c.get("/api/v1/referendums/r1"));
 
     // Close, tally, two of three trustees decrypt, publish.
-    let result = close_and_publish(c, &m, &trustees, &key_shares, &[0, 2]);
+    let result = close_and_publish(c, &m, trustees, &key_shares, &[0, 2]);
     // Counted: v0 (no, c), v1 (no, b), v2 (yes, c), v3 (yes, a), v4 (no, a), v5 (yes, b).
     assert_eq!(result["counted_ballots"], 6);
     assert_eq!(result["counts"], serde_json::json!([[3, 3], [2, 2, 2]]));
@@ -403,7 +415,7 @@ fn full_flow(db: &TestDb) {
         .iter()
         .map(|e| match &e.payload {
             Payload::ReferendumOpened { .. } => "opened",
-            Payload::ReferendumClosed { .. } | Payload::ReferendumClosedEarly { .. } => "closed",
+            Payload::ReferendumClosed { .. } => "closed",
             Payload::TallyComputed { .. } => "tally",
             Payload::ResultPublished { .. } => "result",
             Payload::CeremonyCompleted { .. } => "completed",

@@ -391,11 +391,8 @@ fn a_real_run_matches_the_schemas() {
     c.get("/api/v1/referendums/nope").expect(404);
     c.get("/api/v1/board/entries?start=x&end=1").expect(400);
     c.request("POST", "/api/v1/petitions", Some("{\"nope\": 1}"), &[]);
-    c.act(acts::opened("r1"));
-    c.act_at(
-        "/api/v1/referendums/r1/open",
-        acts::response("p1", "wrong path"),
-    );
+    c.post_empty("/api/v1/referendums/r1/open");
+    c.act_at("/api/v1/panel", acts::response("p1", "wrong path"));
 
     // Validate everything the client saw.
     let exchanges = c.exchanges();

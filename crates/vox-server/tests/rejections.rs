@@ -81,10 +81,11 @@ fn rejections(db: &TestDb) {
     let trustees = Trustees::new(3);
     let m = manifest("r", eh, &trustees, 2, None);
     let (_, key) = open_referendum(c, &m, &trustees);
-    let mc = manifest("rc", eh, &trustees, 2, None);
+    // rc closes a second after creation: the server's schedule closes and tallies it.
+    let mut mc = manifest("rc", eh, &trustees, 2, None);
+    mc.closes_at = now_ms() + 1_000;
     let (_, key_c) = open_referendum(c, &mc, &trustees);
-    c.act(acts::closed_early("rc", "Closed early for the test."))
-        .expect(200);
+    wait_state(c, "rc", &["tallied"]);
     let mk = manifest("rk", eh, &trustees, 2, None);
     c.act(acts::created(&mk)).expect(201);
     // Score maxima and tally bounds are limited (04 §4.2 rules 3 and 6): 422, nothing
@@ -181,7 +182,7 @@ fn rejections(db: &TestDb) {
             &signature(&p, &voters.creds[3], SignatureAction::Sign),
         )
     });
-    refused(c, 404, || c.act(acts::opened("nope")));
+    refused(c, 404, || c.post_empty("/api/v1/referendums/nope/open"));
     refused(c, 404, || c.get("/api/v1/no/such/route"));
     refused(c, 405, || {
         c.request("DELETE", "/api/v1/petitions", None, &[])
@@ -198,8 +199,19 @@ fn rejections(db: &TestDb) {
     refused(c, 409, || cast(c, &mc, &closed_ballot));
     refused(c, 409, || c.post_empty("/api/v1/referendums/r/tally"));
     refused(c, 409, || c.post_empty("/api/v1/referendums/r/publish"));
-    refused(c, 409, || c.act(acts::opened("rk")));
-    refused(c, 409, || c.act(acts::closed("rc")));
+    refused(c, 409, || c.post_empty("/api/v1/referendums/rk/open"));
+    refused(c, 409, || c.post_empty("/api/v1/referendums/rc/close"));
+    // Closing before the manifest's closes_at is refused, naming the time.
+    let r = refused(c, 409, || c.post_empty("/api/v1/referendums/r/close"));
+    assert!(r.body.contains(&m.closes_at.to_string()), "{}", r.body);
+    // The referendum a petition obliges is the board's, never an act's: a manifest may
+    // name no source petition, nor a referendum id a published petition reserved.
+    let sourced = manifest("rs", eh, &trustees, 2, Some("p".into()));
+    let r = refused(c, 422, || c.act(acts::created(&sourced)));
+    assert_eq!(r.field().as_deref(), Some("manifest/source_petition"));
+    let reserved = manifest("p-r", eh, &trustees, 2, None);
+    let r = refused(c, 422, || c.act(acts::created(&reserved)));
+    assert_eq!(r.field().as_deref(), Some("manifest/referendum_id"));
     // The short petition closed by itself at its deadline; signing it now is refused.
     refused(c, 409, || {
         sign(c, &short, &voters.creds[3], SignatureAction::Sign)
@@ -235,7 +247,10 @@ fn rejections(db: &TestDb) {
     for closes_at in [now_ms() + 10_000_000, now_ms() - 1] {
         let publish = acts::moderation(
             "p2",
-            vox_protocol::petition::Moderation::Publish { closes_at },
+            vox_protocol::petition::Moderation::Publish {
+                closes_at,
+                referendum: acts::terms("p2"),
+            },
         );
         let r = refused(c, 422, || c.act(publish));
         assert_eq!(r.field().as_deref(), Some("moderation/closes_at"));
@@ -262,11 +277,28 @@ fn rejections(db: &TestDb) {
     assert_eq!(r.field().as_deref(), Some("credentials"));
 
     // Acts: the wrong type for the endpoint, an id other than the path's (422).
-    let closing = signed(acts::closed("r"));
-    let r = refused(c, 422, || c.post("/api/v1/referendums/r/open", &closing));
+    let panel = signed(acts::panel());
+    let r = refused(c, 422, || c.post("/api/v1/referendums", &panel));
     assert_eq!(r.field().as_deref(), Some("type"));
-    let r = refused(c, 422, || c.post("/api/v1/referendums/rc/close", &closing));
-    assert_eq!(r.field().as_deref(), Some("referendum_id"));
+    // A publish whose terms name an existing referendum, or an id another petition
+    // reserved.
+    for (rid, taken) in [("r", "already exists"), ("p-r", "reserved")] {
+        let mut terms = acts::terms("p2");
+        terms.referendum_id = rid.into();
+        let publish = acts::moderation(
+            "p2",
+            vox_protocol::petition::Moderation::Publish {
+                closes_at: now_ms() + 300_000,
+                referendum: terms,
+            },
+        );
+        let r = refused(c, 422, || c.act(publish));
+        assert_eq!(
+            r.field().as_deref(),
+            Some("moderation/referendum/referendum_id")
+        );
+        assert!(r.body.contains(taken), "{}", r.body);
+    }
     let response = signed(acts::response("p", "hello"));
     let r = refused(c, 422, || {
         c.post("/api/v1/petitions/p2/response", &response)

@@ -15,7 +15,10 @@ use common::*;
 use vox_protocol::ballot::AuditedBallot;
 
 fn second_process_follows(db: &TestDb) {
-    let a = Harness::start(config(&db.url));
+    // Neither process runs its schedule: the test opens and closes through A.
+    let mut cfg = config(&db.url);
+    cfg.sweep_interval_ms = 3_600_000;
+    let a = Harness::start(cfg);
     // B catches up only when asked: no petition sweep during the test.
     let mut cfg = config(&db.url);
     cfg.sweep_interval_ms = 3_600_000;
@@ -42,12 +45,14 @@ fn second_process_follows(db: &TestDb) {
     .expect(201);
 
     // Opened through A; B's fold says ready. A ballot through B:
-    ca.act(acts::opened("r-stale")).expect(200);
+    ca.post_empty("/api/v1/referendums/r-stale/open")
+        .expect(200);
     let ballot = encrypt(&m, key, &voters.creds[1], &choices(&m, false, 0)).0;
     cast(cb, &m, &ballot).expect(201);
 
     // Closed through A: B still refuses, after catching up (and so does its writer).
-    ca.act(acts::closed_early("r-stale", "Closed early for the test."))
+    ca.advance_to(m.closes_at);
+    ca.post_empty("/api/v1/referendums/r-stale/close")
         .expect(200);
     let late = encrypt(&m, key, &voters.creds[2], &choices(&m, true, 0)).0;
     let r = cast(cb, &m, &late);

@@ -39,10 +39,12 @@ use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, SignedTreeHead};
 use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, ElectorateEntry};
 use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{
+    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+};
 use vox_protocol::merkle::root_from_leaf_hashes;
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+    Moderation, Petition, PetitionProposal, PetitionSignature, ReferendumTerms, SignatureAction,
 };
 use vox_protocol::roles::{ActSignature, Genesis, RoleSigners, WitnessPolicy};
 use vox_server::{RunningServer, ServerConfig, ServerError};
@@ -185,45 +187,41 @@ pub mod acts {
         }
     }
     /// Publish, open for `open_for_ms` from now (the longest the petition allows), with
-    /// [`terms`] for the referendum its threshold obliges.
+    /// [`terms`]. (A publish needs a standing trustee panel: [`Client::act`] sets
+    /// [`panel`] first when none is in force.)
     pub fn publish(petition_id: &str, open_for_ms: i64) -> Payload {
-        publish_with(petition_id, open_for_ms, terms(petition_id))
-    }
-    /// Publish with these referendum terms.
-    pub fn publish_with(
-        petition_id: &str,
-        open_for_ms: i64,
-        referendum: vox_protocol::petition::ReferendumTerms,
-    ) -> Payload {
         moderation(
             petition_id,
             Moderation::Publish {
                 closes_at: now_ms() + open_for_ms,
-                referendum,
+                referendum: terms(petition_id),
             },
         )
     }
-    /// Default referendum terms of a petition: `r-<id>`, one yes/no question, voting
-    /// opening 7 days after the threshold and lasting 14 days.
-    pub fn terms(petition_id: &str) -> vox_protocol::petition::ReferendumTerms {
-        vox_protocol::petition::ReferendumTerms {
-            referendum_id: format!("r-{petition_id}"),
+    /// The referendum terms [`publish`] fixes: referendum `<petition_id>-r`, the two
+    /// questions of [`super::manifest`], opening a minute after it is triggered (the
+    /// ceremony runs in between), voting for an hour.
+    pub fn terms(petition_id: &str) -> ReferendumTerms {
+        ReferendumTerms {
+            referendum_id: format!("{petition_id}-r"),
             title: format!("Referendum on petition {petition_id}"),
-            description: String::new(),
-            questions: vec![vox_protocol::manifest::Question {
-                id: "q1".into(),
-                text: "Do you agree?".into(),
-                options: vec!["yes".into(), "no".into()],
-                kind: vox_protocol::manifest::QuestionKind::YesNo,
-            }],
-            opens_after_ms: 7 * vox_protocol::manifest::DAY_MS,
-            voting_ms: 14 * vox_protocol::manifest::DAY_MS,
+            description: "Triggered by the petition's referendum threshold.".into(),
+            questions: super::questions(),
+            opens_after_ms: 60_000,
+            voting_ms: 3_600_000,
         }
     }
-    /// The election authority's standing trustee panel.
-    pub fn panel(panel: vox_protocol::manifest::TrusteePanel) -> Payload {
+    /// The standing trustee panel of [`super::panel_trustees`] (k = 2 of 3).
+    pub fn panel() -> Payload {
         Payload::TrusteePanelSet {
-            panel,
+            panel: TrusteePanel {
+                trustees: TrusteeInfo::numbered(
+                    super::panel_trustees().keys.iter().map(TrusteeKeys::public),
+                ),
+                threshold: 2,
+                answer_due_ms: vox_protocol::manifest::DAY_MS,
+                decryption_due_ms: vox_protocol::manifest::DAY_MS,
+            },
             act: unsigned(),
         }
     }
@@ -394,6 +392,9 @@ pub struct Client {
     pub base: String,
     agent: ureq::Agent,
     log: std::sync::Arc<std::sync::Mutex<Vec<Exchange>>>,
+    /// How far the server's clock is ahead of the wall clock (ms): [`Harness`] gives its
+    /// server a clock that adds it.
+    pub offset: std::sync::Arc<AtomicI64>,
 }
 
 impl Client {
@@ -405,6 +406,7 @@ impl Client {
                 .max_idle_connections_per_host(64)
                 .build(),
             log: Default::default(),
+            offset: Default::default(),
         }
     }
 
@@ -476,9 +478,44 @@ impl Client {
         self.request("POST", path, Some(""), &[])
     }
 
-    /// Sign an act with the role's key ([`signed`]) and post it to its endpoint.
+    /// Sign an act with the role's key ([`signed`]) and post it to its endpoint. A
+    /// publish is preceded by the standing panel [`acts::panel`] if none is in force.
     pub fn act(&self, payload: Payload) -> Resp {
+        if matches!(
+            &payload,
+            Payload::PetitionModerated {
+                moderation: Moderation::Publish { .. },
+                ..
+            }
+        ) {
+            self.ensure_panel();
+        }
         self.post_act(&signed(payload))
+    }
+
+    /// Set the standing trustee panel [`acts::panel`] unless one is in force.
+    pub fn ensure_panel(&self) {
+        if self.get("/api/v1/panel").status == 404 {
+            self.post_act(&signed(acts::panel())).expect(201);
+        }
+    }
+
+    /// Move the server's clock forward by `ms` (servers started by [`Harness`]).
+    pub fn advance(&self, ms: i64) {
+        self.offset.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    /// Move the server's clock forward so that it reads at least `t` (Unix ms).
+    pub fn advance_to(&self, t: i64) {
+        let need = t - (now_ms() + self.offset.load(Ordering::SeqCst));
+        if need > 0 {
+            self.advance(need);
+        }
+    }
+
+    /// The server's clock now (Unix ms), for servers started by [`Harness`].
+    pub fn server_now(&self) -> i64 {
+        now_ms() + self.offset.load(Ordering::SeqCst)
     }
 
     /// An act signed by its role's key, posted to `path` (which may not be its own
@@ -517,7 +554,15 @@ pub struct Harness {
 }
 
 impl Harness {
-    pub fn try_start(cfg: ServerConfig) -> Result<Self, ServerError> {
+    pub fn try_start(mut cfg: ServerConfig) -> Result<Self, ServerError> {
+        // The server's clock runs `offset` ahead of the given one: tests move it with
+        // `Client::advance`.
+        let offset = std::sync::Arc::new(AtomicI64::new(0));
+        let inner = cfg.clock.clone();
+        let o = std::sync::Arc::clone(&offset);
+        cfg.clock = vox_server::Clock(std::sync::Arc::new(move || {
+            inner.now_ms() + o.load(Ordering::SeqCst)
+        }));
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -525,8 +570,10 @@ impl Harness {
             .unwrap();
         let server = rt.block_on(vox_server::start(cfg))?;
         let base = format!("http://{}", server.local_addr());
+        let mut client = Client::new(base);
+        client.offset = offset;
         Ok(Self {
-            client: Client::new(base),
+            client,
             rt,
             server: Some(server),
         })
@@ -666,22 +713,7 @@ pub fn manifest(
         referendum_id: id.into(),
         title: format!("Referendum {id}"),
         description: "Advisory".into(),
-        questions: vec![
-            Question {
-                id: "q1".into(),
-                text: "Yes or no?".into(),
-                options: vec!["yes".into(), "no".into()],
-                kind: QuestionKind::YesNo,
-            },
-            Question {
-                id: "q2".into(),
-                text: "Pick one".into(),
-                options: vec!["a".into(), "b".into(), "c".into()],
-                kind: QuestionKind::ChooseOne {
-                    blank_allowed: false,
-                },
-            },
-        ],
+        questions: questions(),
         opens_at: now - 60_000,
         closes_at: now + 3_600_000,
         electorate_hash,
@@ -691,6 +723,33 @@ pub fn manifest(
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition,
     }
+}
+
+/// A yes/no question and a choose-one question (no blank) with three options.
+pub fn questions() -> Vec<Question> {
+    vec![
+        Question {
+            id: "q1".into(),
+            text: "Yes or no?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        },
+        Question {
+            id: "q2".into(),
+            text: "Pick one".into(),
+            options: vec!["a".into(), "b".into(), "c".into()],
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        },
+    ]
+}
+
+/// The trustees of the standing panel [`acts::panel`] (3 of them, k = 2), drawn once per
+/// test process.
+pub fn panel_trustees() -> &'static Trustees {
+    static T: OnceLock<Trustees> = OnceLock::new();
+    T.get_or_init(|| Trustees::new(3))
 }
 
 /// A manifest with one yes/no question only (the fast path).
@@ -840,26 +899,7 @@ pub fn election_key(c: &Client, id: &str) -> ElectionPublicKey {
     serde_json::from_value(v["election_key"].clone()).unwrap()
 }
 
-/// Wait (at most 10 s) until referendum `id` is in `state`, nudging the board's
-/// scheduler with `POST …/{nudge}` (no body, no key) meanwhile.
-pub fn await_state(c: &Client, id: &str, state: &str, nudge: &str) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-    loop {
-        let v = c.get(&format!("/api/v1/referendums/{id}")).json();
-        if v["state"] == state {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "referendum {id} did not become {state}: {v}"
-        );
-        let _ = c.post_empty(&format!("/api/v1/referendums/{id}/{nudge}"));
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
-}
-
-/// Create, run the ceremony, wait for the board to open it (the manifest's opens_at is
-/// past): returns the key shares and the election key.
+/// Create, run the ceremony, open: returns the key shares and the election key.
 pub fn open_referendum(
     c: &Client,
     m: &Manifest,
@@ -867,9 +907,44 @@ pub fn open_referendum(
 ) -> (Vec<KeyShare>, ElectionPublicKey) {
     c.act(acts::created(m)).expect(201);
     let shares = run_ceremony(c, m, trustees);
-    await_state(c, &m.referendum_id, "open", "open");
+    open_now(c, &m.referendum_id);
     let key = election_key(c, &m.referendum_id);
     (shares, key)
+}
+
+/// Open the ready referendum `id` (its opens_at has come): `POST …/open`, or the
+/// server's schedule got there first.
+pub fn open_now(c: &Client, id: &str) {
+    let r = c.post_empty(&format!("/api/v1/referendums/{id}/open"));
+    assert!(r.status == 200 || r.status == 409, "open: {}", r.body);
+    wait_state(c, id, &["open", "closed", "tallied", "published"]);
+}
+
+/// Wait (a few seconds at most) until referendum `id` is in one of `states`.
+pub fn wait_state(c: &Client, id: &str, states: &[&str]) -> Value {
+    for _ in 0..200 {
+        let v = c.get(&format!("/api/v1/referendums/{id}")).json();
+        if states.iter().any(|s| v["state"] == *s) {
+            return v;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("referendum {id} never reached {states:?}");
+}
+
+/// Move the server's clock to the manifest's closes_at and close and tally: `POST
+/// …/close` and `…/tally`, or the server's schedule got there first. Returns the tally.
+pub fn close_and_tally(c: &Client, m: &Manifest) -> vox_protocol::board::EncryptedTally {
+    let id = &m.referendum_id;
+    c.advance_to(m.closes_at);
+    let r = c.post_empty(&format!("/api/v1/referendums/{id}/close"));
+    assert!(r.status == 200 || r.status == 409, "close: {}", r.body);
+    let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
+    assert!(t.status == 201 || t.status == 409, "tally: {}", t.body);
+    wait_state(c, id, &["tallied", "published"]);
+    let t = c.get(&format!("/api/v1/referendums/{id}/tally"));
+    t.expect(200);
+    t.parse()
 }
 
 /// Choices for the two-question manifest: yes/no, then option `pick`.
@@ -912,7 +987,8 @@ pub fn cast(c: &Client, m: &Manifest, ballot: &Ballot) -> Resp {
     )
 }
 
-/// Close, tally, send shares from `which` trustees (0-based), publish; returns the result.
+/// Close and tally (at the manifest's closes_at, the server's clock moved there), send
+/// shares from `which` trustees (0-based), publish; returns the result.
 pub fn close_and_publish(
     c: &Client,
     m: &Manifest,
@@ -921,11 +997,8 @@ pub fn close_and_publish(
     which: &[usize],
 ) -> Value {
     let id = &m.referendum_id;
-    // Closing is the board's, at closes_at (no early close).
-    await_state(c, id, "closed", "close");
-    let t = c.post_empty(&format!("/api/v1/referendums/{id}/tally"));
-    t.expect(201);
-    let tally: vox_protocol::board::EncryptedTally = t.parse();
+    // The tests' manifests close an hour after creation: the server's clock moves there.
+    let tally = close_and_tally(c, m);
     let mh = m.canonical_hash();
     for &i in which {
         let share = DecryptionShare::create(&key_shares[i], &mh, &tally.ciphertexts, &mut OsRng);
@@ -934,7 +1007,10 @@ pub fn close_and_publish(
             .expect(201);
     }
     let r = c.post_empty(&format!("/api/v1/referendums/{id}/publish"));
-    r.expect(201);
+    assert!(r.status == 201 || r.status == 409, "publish: {}", r.body);
+    wait_state(c, id, &["published"]);
+    let r = c.get(&format!("/api/v1/referendums/{id}/result"));
+    r.expect(200);
     r.json()
 }
 

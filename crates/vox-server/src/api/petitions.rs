@@ -14,8 +14,8 @@ use vox_protocol::api::{
 };
 use vox_protocol::board::Payload;
 use vox_protocol::petition::{
-    Crossed, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
-    ThresholdKind,
+    Moderation, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
+    ReferendumTerms, ThresholdKind,
 };
 
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::board::WriteTx;
 use crate::error::{rule_error, standing_error, AppError};
 use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
+use crate::rules::push_thresholds;
 use crate::state::{Derived, ElectorateInfo, PetitionInfo};
 use crate::writer::{Job, PendingWrite};
 use utoipa_axum::router::OpenApiRouter;
@@ -399,18 +400,6 @@ async fn set_policy(
     .await
 }
 
-/// Stage the threshold entries a change made the petition cross.
-fn push_thresholds(w: &mut WriteTx, petition_id: &str, crossed: Crossed) -> Result<(), AppError> {
-    for (kind, count) in crossed.0 {
-        w.push(Payload::PetitionThreshold {
-            petition_id: petition_id.to_owned(),
-            kind,
-            count,
-        })?;
-    }
-    Ok(())
-}
-
 /// The petition's tracker, copied for validation.
 fn tracker_copy(
     st: &Derived,
@@ -494,6 +483,52 @@ async fn sign(
     .await
 }
 
+/// What publishing with `terms` needs from the board (07 §7.4): a standing trustee panel
+/// in force (the referendum the threshold obliges needs trustees), a referendum id that
+/// is neither an existing referendum nor reserved by another petition, and a manifest
+/// that the petition's electorate can tally (04 §4.2 rule 6). 422 naming the field.
+fn check_terms(
+    st: &Derived,
+    t: &PetitionTracker,
+    electorate: Option<&ElectorateInfo>,
+    terms: &ReferendumTerms,
+    now: i64,
+) -> Result<(), AppError> {
+    let Some(panel) = &st.panel else {
+        return Err(AppError::unprocessable(
+            "no-trustee-panel",
+            "moderation/referendum",
+            "no standing trustee panel is in force: the referendum this petition's threshold \
+             obliges could not be run; the election authority sets one first (POST \
+             /api/v1/panel)",
+        ));
+    };
+    let rid = &terms.referendum_id;
+    let field = "moderation/referendum/referendum_id";
+    if st.referendums.contains_key(rid) {
+        return Err(AppError::invalid(
+            field,
+            format!("referendum {rid:?} already exists"),
+        ));
+    }
+    if let Some(other) = st.reserved_ids.get(rid) {
+        return Err(AppError::invalid(
+            field,
+            format!("referendum id {rid:?} is reserved by petition {other:?}"),
+        ));
+    }
+    let manifest = terms.manifest(&t.petition, &panel.panel, now);
+    manifest
+        .validate()
+        .map_err(|e| AppError::invalid("moderation/referendum", e.to_string()))?;
+    if let Some(e) = electorate {
+        manifest
+            .check_slot_bound(e.electorate.entries.len() as u64)
+            .map_err(|e| AppError::invalid("moderation/referendum", e.to_string()))?;
+    }
+    Ok(())
+}
+
 /// A tracker rule broken by a petitions-office act; fields inside the act's nested
 /// moderation are named with their path in the body.
 fn moderation_error(e: vox_protocol::ProtocolError) -> AppError {
@@ -541,13 +576,16 @@ async fn moderate(
     let moderation = moderation.clone();
     s.write(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
-        let (mut t, _) = tracker_copy(st, &id)?;
+        let (mut t, electorate) = tracker_copy(st, &id)?;
         // The signed closes_at is used as it is: it must lie in (now, now + open_for_ms].
         let crossed = t
             .apply_moderation(&moderation, w.ts)
             .map_err(moderation_error)?;
+        if let Moderation::Publish { referendum, .. } = &moderation {
+            check_terms(st, &t, electorate.as_deref(), referendum, w.ts)?;
+        }
         w.push(payload)?;
-        push_thresholds(w, &id, crossed)?;
+        push_thresholds(w, st, &mut t, crossed)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })
     .await
@@ -586,7 +624,7 @@ async fn respond(
     s.write(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let (mut t, _) = tracker_copy(st, &id)?;
-        t.apply_response(&text).map_err(rule_error)?;
+        t.apply_response(&text, w.ts).map_err(rule_error)?;
         w.push(payload)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })

@@ -24,7 +24,7 @@ use vox_protocol::api::{
     ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
 };
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
-use vox_protocol::board::{is_early_close, EncryptedTally, Payload};
+use vox_protocol::board::{EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
 };
@@ -33,14 +33,14 @@ use vox_protocol::manifest::Manifest;
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 use vox_protocol::ProtocolError;
 
-use crate::acts::{authorize, check_path_id, parse_act, ActKind};
+use crate::acts::{authorize, parse_act, ActKind};
 use crate::api::petitions::unusable_electorate;
 use crate::app::AppState;
 use crate::board::to_u64;
-use crate::error::{rule_error, standing_error, took_part_error, AppError};
-use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, RawBody};
+use crate::error::{standing_error, took_part_error, AppError};
+use crate::extract::{ApiJson, ApiResult, Idem, JsonResponse, MaybeIdem, RawBody};
 use crate::rules::{audits_allowed, get_ref, voting_window, wrong_state};
-use crate::state::{phase_name, ElectorateInfo, RefState, ReferendumInfo};
+use crate::state::{phase_name, ElectorateInfo, PanelInForce, RefState, ReferendumInfo};
 use crate::writer::{Job, PendingWrite};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -57,7 +57,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(latest_ballot))
         .routes(routes!(audit))
         .routes(routes!(close))
-        .routes(routes!(close_early))
+        .routes(routes!(show_panel, set_panel))
         .routes(routes!(get_tally, compute_tally))
         .routes(routes!(decryption_share))
         .routes(routes!(publish))
@@ -90,15 +90,8 @@ fn summary(r: &ReferendumInfo) -> ReferendumSummary {
 
 /// Before waiting for the witnesses (an entry that ends a phase): a request the state
 /// refuses anyway is answered at once, not after the wait. Checked again under the lock.
-fn precheck_state(
-    s: &AppState,
-    act: &Payload,
-    id: &str,
-    want: RefState,
-    what: &str,
-) -> Result<(), AppError> {
+fn precheck_state(s: &AppState, id: &str, want: RefState, what: &str) -> Result<(), AppError> {
     let st = s.board.read();
-    authorize(&st, act)?;
     let r = get_ref(&st, id)?;
     if r.state != want {
         return Err(wrong_state(r, what));
@@ -231,6 +224,25 @@ async fn create(
     let manifest_hash = manifest.canonical_hash();
     s.write(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
+        if let Some(pid) = &manifest.source_petition {
+            return Err(AppError::invalid(
+                "manifest/source_petition",
+                format!(
+                    "names petition {pid:?}: the referendum a petition obliges is created by \
+                     the board itself when the petition reaches its referendum threshold \
+                     (referendum-triggered, 07 §7.4), never by an act"
+                ),
+            ));
+        }
+        if let Some(pid) = st.reserved_ids.get(&manifest.referendum_id) {
+            return Err(AppError::invalid(
+                "manifest/referendum_id",
+                format!(
+                    "referendum id {:?} is reserved for the referendum petition {pid:?} obliges",
+                    manifest.referendum_id
+                ),
+            ));
+        }
         if st.referendums.contains_key(&manifest.referendum_id) {
             return Err(AppError::conflict(
                 "already-exists",
@@ -254,15 +266,6 @@ async fn create(
                 }
                 other => AppError::from(other),
             })?;
-        if let Some(pid) = &manifest.source_petition {
-            let p = st
-                .petitions
-                .get(pid)
-                .ok_or_else(|| AppError::invalid("manifest/source_petition", "no such petition"))?;
-            let mut t = p.tracker.clone();
-            t.apply_referendum_created(&manifest.referendum_id)
-                .map_err(rule_error)?;
-        }
         let leaf_index = w.push(payload)?;
         JsonResponse::created(&ReferendumCreated {
             referendum_id: manifest.referendum_id,
@@ -471,33 +474,178 @@ async fn ceremony_message(
     .await
 }
 
-// ---- open, close -----------------------------------------------------------------------
+// ---- the trustee panel ----------------------------------------------------------------
 
-/// Parse an election-authority act about the referendum in the path.
-fn referendum_act(kind: ActKind, body: &[u8], id: &str) -> Result<Payload, AppError> {
-    let payload = parse_act(kind, body)?;
-    match &payload {
-        Payload::ReferendumOpened { referendum_id, .. }
-        | Payload::ReferendumClosed { referendum_id, .. }
-        | Payload::ReferendumClosedEarly { referendum_id, .. } => {
-            check_path_id("referendum_id", referendum_id, id)?;
-        }
-        _ => return Err(AppError::internal("parsed act of another kind")),
+/// The standing trustee panel in force and where it was set.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PanelView {
+    /// The panel.
+    pub panel: vox_protocol::manifest::TrusteePanel,
+    /// Leaf of its `trustee-panel-set` entry.
+    pub leaf_index: u64,
+    /// Its board timestamp (Unix ms).
+    pub set_at: i64,
+}
+
+fn panel_view(p: &PanelInForce) -> PanelView {
+    PanelView {
+        panel: p.panel.clone(),
+        leaf_index: p.leaf_index,
+        set_at: p.set_at,
     }
-    Ok(payload)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/panel",
+    tag = "referendums",
+    summary = "The standing trustee panel in force: who runs the ceremony of every referendum a petition triggers (404 if none)",
+    responses(
+        (status = 200, description = "the panel", body = PanelView),
+    )
+)]
+async fn show_panel(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
+    let st = s.board.read();
+    match &st.panel {
+        Some(p) => JsonResponse::ok(&panel_view(p)),
+        None => Err(AppError::not_found("trustee panel", "in force")),
+    }
+}
+
+/// `POST /api/v1/panel`: a signed `trustee-panel-set` act (election authority). It
+/// replaces the panel in force; referendums already triggered keep their trustees.
+#[utoipa::path(
+    post,
+    path = "/api/v1/panel",
+    tag = "referendums",
+    summary = "Set the standing trustee panel (election-authority act; 422 for an invalid panel)",
+    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, or an invalid panel (trustee indices 1..=n, 1 ≤ threshold ≤ n, positive deadlines)."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "set", body = PanelView),
+    )
+)]
+async fn set_panel(
+    State(s): State<AppState>,
+    MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
+) -> ApiResult {
+    let payload = parse_act(ActKind::TrusteePanelSet, &body)?;
+    let Payload::TrusteePanelSet { panel, .. } = &payload else {
+        return Err(AppError::internal("parsed act of another kind"));
+    };
+    let panel = panel.clone();
+    s.write(idem.as_ref(), move |w, st, _| {
+        authorize(st, &payload)?;
+        let leaf_index = w.push(payload)?;
+        JsonResponse::created(&PanelView {
+            panel,
+            leaf_index,
+            set_at: w.ts,
+        })
+    })
+    .await
+}
+
+// ---- open, close: system steps on the manifest's schedule ---------------------------
+
+/// 409 `too-early`: a scheduled step asked for before its time.
+fn too_early(id: &str, what: &str, field: &str, at: i64, now: i64) -> AppError {
+    AppError::conflict(
+        "too-early",
+        format!(
+            "referendum {id} is {what} at the manifest's {field} {at} (Unix ms), {} ms from \
+             now; nothing starts or ends early (the board does it on schedule)",
+            at.saturating_sub(now)
+        ),
+    )
+}
+
+/// Append `referendum-opened` for the ready referendum `id` if its `opens_at` has come
+/// (the schedule's step, and `POST …/open`): 409 before opens_at or in another state.
+pub async fn open_now(s: &AppState, id: &str, idem: Option<&Idem>) -> ApiResult {
+    s.board.catch_up().await?;
+    let id = id.to_owned();
+    s.write(idem, move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Ready {
+            return Err(wrong_state(r, "ready (key ceremony complete)"));
+        }
+        if w.ts < r.manifest.opens_at {
+            return Err(too_early(
+                &id,
+                "opened",
+                "opens_at",
+                r.manifest.opens_at,
+                w.ts,
+            ));
+        }
+        let mut sm = summary(r);
+        w.push(Payload::ReferendumOpened {
+            referendum_id: id.clone(),
+        })?;
+        sm.state = ReferendumState::Open;
+        JsonResponse::ok(&sm)
+    })
+    .await
+}
+
+/// Append `referendum-closed` for the open referendum `id` if its `closes_at` has come
+/// (after the witness quorum cosigned the head, as for every entry that ends a phase):
+/// 409 before closes_at or in another state.
+pub async fn close_now(s: &AppState, id: &str, idem: Option<&Idem>) -> ApiResult {
+    s.board.catch_up().await?;
+    let too_soon = |r: &ReferendumInfo, now: i64| {
+        (now < r.manifest.closes_at).then(|| {
+            too_early(
+                &r.manifest.referendum_id,
+                "closed",
+                "closes_at",
+                r.manifest.closes_at,
+                now,
+            )
+        })
+    };
+    precheck_state(s, id, RefState::Open, "open")?;
+    {
+        let st = s.board.read();
+        if let Some(e) = too_soon(get_ref(&st, id)?, s.board.clock.now_ms()) {
+            return Err(e);
+        }
+    }
+    let id = id.to_owned();
+    s.write_ending_phase(idem, move |w, st, _| {
+        let r = get_ref(st, &id)?;
+        if r.state != RefState::Open {
+            return Err(wrong_state(r, "open"));
+        }
+        if let Some(e) = too_soon(r, w.ts) {
+            return Err(e);
+        }
+        let mut sm = summary(r);
+        w.push(Payload::ReferendumClosed {
+            referendum_id: id.clone(),
+        })?;
+        sm.state = ReferendumState::Closed;
+        JsonResponse::ok(&sm)
+    })
+    .await
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/referendums/{id}/open",
     tag = "referendums",
-    summary = "Open voting (election-authority act)",
-    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    summary = "Open voting at or after the manifest's opens_at (anyone may trigger it; the server does it on schedule)",
+    description = r#"No body. Appends the system entry `referendum-opened` once the key ceremony completed and the board's time has reached the manifest's `opens_at`. 409 `too-early` before opens_at (the detail names the time); 409 `wrong-state` if the referendum is not ready."#,
     params(
         ("id" = String, Path, description = "The referendum id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
     ),
-    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "opened", body = vox_protocol::api::ReferendumSummary),
     )
@@ -506,40 +654,20 @@ async fn open(
     State(s): State<AppState>,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
-    RawBody(body): RawBody,
 ) -> ApiResult {
-    let payload = referendum_act(ActKind::ReferendumOpened, &body, &id)?;
-    s.write(idem.as_ref(), move |w, st, _| {
-        authorize(st, &payload)?;
-        let r = get_ref(st, &id)?;
-        if r.state != RefState::Ready {
-            return Err(wrong_state(r, "ready (key ceremony complete)"));
-        }
-        if w.ts >= r.manifest.closes_at {
-            return Err(AppError::conflict(
-                "wrong-state",
-                "the manifest's closes_at has passed",
-            ));
-        }
-        let mut sm = summary(r);
-        w.push(payload)?;
-        sm.state = ReferendumState::Open;
-        JsonResponse::ok(&sm)
-    })
-    .await
+    open_now(&s, &id, idem.as_ref()).await
 }
 
 #[utoipa::path(
     post,
     path = "/api/v1/referendums/{id}/close",
     tag = "referendums",
-    summary = "Close voting at or after the manifest's closes_at (election-authority act; before closes_at: 422 early-close-needs-reason)",
-    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
+    summary = "Close voting at or after the manifest's closes_at (anyone may trigger it; the server does it on schedule)",
+    description = r#"No body. Appends the system entry `referendum-closed` once the board's time has reached the manifest's `closes_at`, after the witness quorum cosigned the head. 409 `too-early` before closes_at (the detail names the time; nothing is appended); 409 `wrong-state` if the referendum is not open; 503 while the witness quorum is not reached."#,
     params(
         ("id" = String, Path, description = "The referendum id"),
         ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
     ),
-    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
     responses(
         (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
     )
@@ -548,90 +676,8 @@ async fn close(
     State(s): State<AppState>,
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
-    RawBody(body): RawBody,
 ) -> ApiResult {
-    let payload = referendum_act(ActKind::ReferendumClosed, &body, &id)?;
-    s.board.catch_up().await?;
-    precheck_state(&s, &payload, &id, RefState::Open, "open")?;
-    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
-        authorize(st, &payload)?;
-        let r = get_ref(st, &id)?;
-        if r.state != RefState::Open {
-            return Err(wrong_state(r, "open"));
-        }
-        // V9.4: a close before the announced closes_at (by the entry's board timestamp)
-        // is explicit, with a public reason (`referendum-closed-early`).
-        if is_early_close(w.ts, r.manifest.closes_at) {
-            return Err(AppError::unprocessable(
-                "early-close-needs-reason",
-                "type",
-                format!(
-                    "the manifest announces voting until closes_at {} (ms), {} ms from now: \
-                     closing before then is an early close, which must be a \
-                     referendum-closed-early act with a public reason, posted to \
-                     /api/v1/referendums/{id}/close-early",
-                    r.manifest.closes_at,
-                    r.manifest.closes_at.saturating_sub(w.ts)
-                ),
-            ));
-        }
-        let mut sm = summary(r);
-        w.push(payload)?;
-        sm.state = ReferendumState::Closed;
-        JsonResponse::ok(&sm)
-    })
-    .await
-}
-
-#[utoipa::path(
-    post,
-    path = "/api/v1/referendums/{id}/close-early",
-    tag = "referendums",
-    summary = "Close voting before the manifest's closes_at, with a public reason (election-authority act; at or after closes_at: 422 not-early)",
-    description = r#"The body is the board payload of the act, signed by the election authority's current key (its `act` field); the server checks the signature against the board's roles under the board lock and appends the payload unchanged. 403 `forbidden`: not signed by the role's current key; 409 `already-exists`: the act is already on the board; 422 `invalid`: wrong `type` for this path, an id other than the path's, or a broken rule."#,
-    params(
-        ("id" = String, Path, description = "The referendum id"),
-        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
-    ),
-    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
-    responses(
-        (status = 200, description = "closed", body = vox_protocol::api::ReferendumSummary),
-    )
-)]
-async fn close_early(
-    State(s): State<AppState>,
-    Path(id): Path<String>,
-    MaybeIdem(idem): MaybeIdem,
-    RawBody(body): RawBody,
-) -> ApiResult {
-    let payload = referendum_act(ActKind::ReferendumClosedEarly, &body, &id)?;
-    s.board.catch_up().await?;
-    precheck_state(&s, &payload, &id, RefState::Open, "open")?;
-    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
-        authorize(st, &payload)?;
-        let r = get_ref(st, &id)?;
-        if r.state != RefState::Open {
-            return Err(wrong_state(r, "open"));
-        }
-        // V9.4: a reason only on an early close; at or after closes_at the close is a
-        // plain `referendum-closed`.
-        if !is_early_close(w.ts, r.manifest.closes_at) {
-            return Err(AppError::unprocessable(
-                "not-early",
-                "type",
-                format!(
-                    "the manifest's closes_at {} (ms) has passed: this is not an early close; \
-                     post a plain referendum-closed act to /api/v1/referendums/{id}/close",
-                    r.manifest.closes_at
-                ),
-            ));
-        }
-        let mut sm = summary(r);
-        w.push(payload)?;
-        sm.state = ReferendumState::Closed;
-        JsonResponse::ok(&sm)
-    })
-    .await
+    close_now(&s, &id, idem.as_ref()).await
 }
 
 // ---- ballots --------------------------------------------------------------------------
@@ -1025,8 +1071,15 @@ async fn compute_tally(
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
 ) -> ApiResult {
+    tally_now(&s, &id, idem.as_ref()).await
+}
+
+/// Sum the counted ballots of the closed referendum `id` and append `tally-computed`
+/// (after the witness quorum): the step `POST …/tally` and the schedule share.
+pub async fn tally_now(s: &AppState, id: &str, idem: Option<&Idem>) -> ApiResult {
     s.board.catch_up().await?;
-    let snap = snapshot(&s, &id).await?;
+    let id = id.to_owned();
+    let snap = snapshot(s, &id).await?;
     if snap.info.state != RefState::Closed {
         return Err(wrong_state(&snap.info, "closed and not yet tallied"));
     }
@@ -1056,7 +1109,7 @@ async fn compute_tally(
         })
     })
     .await?;
-    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
+    s.write_ending_phase(idem, move |w, st, _| {
         let r = get_ref(st, &id)?;
         if r.state != RefState::Closed {
             return Err(wrong_state(r, "closed and not yet tallied"));
@@ -1230,8 +1283,15 @@ async fn publish(
     Path(id): Path<String>,
     MaybeIdem(idem): MaybeIdem,
 ) -> ApiResult {
+    publish_now(&s, &id, idem.as_ref()).await
+}
+
+/// Combine the tallied referendum's decryption shares and append `result-published`
+/// (after the witness quorum): the step `POST …/publish` and the schedule share.
+pub async fn publish_now(s: &AppState, id: &str, idem: Option<&Idem>) -> ApiResult {
     s.board.catch_up().await?;
-    let snap = snapshot(&s, &id).await?;
+    let id = id.to_owned();
+    let snap = snapshot(s, &id).await?;
     let tally = match (&snap.info.state, &snap.info.tally) {
         (RefState::Tallied, Some(t)) => Arc::clone(t),
         _ => return Err(wrong_state(&snap.info, "tallied")),
@@ -1255,7 +1315,7 @@ async fn publish(
     let result =
         blocking(move || decrypt_result(&manifest, &manifest_hash, &joint, &tally, &shares))
             .await?;
-    s.write_ending_phase(idem.as_ref(), move |w, st, _| {
+    s.write_ending_phase(idem, move |w, st, _| {
         let r = get_ref(st, &id)?;
         if r.state != RefState::Tallied {
             return Err(wrong_state(r, "tallied"));
