@@ -844,7 +844,7 @@ try {
     await checkResponsive('verify the record', beforeVerify);
     console.log(`  measure verify_record (in the worker): ${(await page.evaluate(() => Vox.timings.verify_record)).toFixed(1)} ms`);
     const steps = await page.$$eval('#verify-steps tbody tr', (rows) => rows.map((r) => [r.dataset.step, r.dataset.status]));
-    check(steps.length === 14 && steps.every(([s], i) => s === 'V' + (i + 1)), 'verifier steps V1..V14 listed: ' + steps.map(([s]) => s).join(' '));
+    check(steps.length === 15 && steps.every(([s], i) => s === 'V' + (i + 1)), 'verifier steps V1..V15 listed: ' + steps.map(([s]) => s).join(' '));
     // V14 (receipts) needs a receipt file: NOT-CHECKED in the page, like vox-verify without --receipt.
     const bad = steps.filter(([s, st]) => st !== 'pass' && !(s === 'V14' && st === 'not-checked'));
     check(bad.length === 0, 'every step PASS in the browser' + (bad.length ? ': ' + bad.map((x) => x.join('=')).join(', ') : ''));

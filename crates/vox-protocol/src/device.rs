@@ -38,6 +38,7 @@ use crate::ceremony::{completed_payload, CeremonyPhase, CeremonyTracker};
 use crate::encoding::Hashable;
 use crate::manifest::Manifest;
 use crate::merkle::{verify_inclusion, NodeHash};
+use crate::petition::Moderation;
 use crate::roles::Authorities;
 
 /// A device check failed: the device must not encrypt. The message says which leaf or
@@ -94,6 +95,25 @@ pub struct ReferendumClaims {
     /// Leaf of its `ceremony-completed` entry.
     #[serde(default)]
     pub completed_leaf: Option<u64>,
+    /// For a referendum a petition triggered (`referendum-triggered`): the leaves that
+    /// determine its manifest (07 §7.4). Absent for one the authority created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trigger: Option<TriggerLeaves>,
+}
+
+/// Where the parts of a triggered referendum's manifest are on the board: the petition
+/// (its electorate), the petitions office's publication (the terms) and the election
+/// authority's standing panel (the trustees), each signed by whoever is responsible.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TriggerLeaves {
+    /// The `petition-proposed` entry.
+    pub petition_leaf: u64,
+    /// The `petition-moderated` publish entry carrying the referendum terms.
+    pub publish_leaf: u64,
+    /// The `trustee-panel-set` entry of the panel in the manifest.
+    pub panel_leaf: u64,
 }
 
 /// A board leaf as the server served it (`GET /api/v1/board/entries`), with its audit
@@ -189,6 +209,7 @@ struct Hints<'a> {
     rotations: &'a [u64],
     ceremony: &'a [u64],
     completed: u64,
+    trigger: Option<TriggerLeaves>,
 }
 
 /// D1 and the hints: `sth` must verify under `board_key`, and the server must name every
@@ -242,11 +263,27 @@ fn hints<'a>(
             n
         );
     }
+    let trigger = claims.trigger;
+    if let Some(t) = trigger {
+        if !(t.petition_leaf < t.publish_leaf
+            && t.publish_leaf < manifest_leaf
+            && t.panel_leaf < manifest_leaf)
+        {
+            refuse!(
+                "the server's leaves of the triggering petition ({}, {}) and panel ({}) do \
+                 not come before the referendum (leaf {manifest_leaf})",
+                t.petition_leaf,
+                t.publish_leaf,
+                t.panel_leaf
+            );
+        }
+    }
     Ok(Hints {
         manifest_leaf,
         rotations,
         ceremony,
         completed,
+        trigger,
     })
 }
 
@@ -262,9 +299,12 @@ pub fn leaves_to_fetch(
     claims: &ReferendumClaims,
 ) -> Result<Vec<u64>> {
     let h = hints(board_key, sth, id, claims)?;
-    let mut out = Vec::with_capacity(h.rotations.len() + h.ceremony.len() + 3);
+    let mut out = Vec::with_capacity(h.rotations.len() + h.ceremony.len() + 6);
     out.push(0);
     out.extend_from_slice(h.rotations);
+    if let Some(t) = h.trigger {
+        out.extend([t.petition_leaf, t.publish_leaf, t.panel_leaf]);
+    }
     out.push(h.manifest_leaf);
     out.extend_from_slice(h.ceremony);
     out.push(h.completed);
@@ -300,6 +340,7 @@ pub fn check_election_key(
         rotations,
         ceremony,
         completed,
+        trigger,
     } = hints(board_key, sth, id, claims)?;
     let size = sth.head.tree_size;
 
@@ -312,27 +353,94 @@ pub fn check_election_key(
         }
     }
 
-    // D3: the role key rotations before the manifest.
-    for &at in rotations {
+    // D3: the role key rotations before the manifest, and (for a triggered referendum)
+    // the acts that fixed its parts, each checked under its role's key at its leaf.
+    let mut acts: Vec<u64> = rotations.to_vec();
+    if let Some(t) = trigger {
+        acts.extend([t.publish_leaf, t.panel_leaf]);
+    }
+    acts.sort_unstable();
+    for at in acts {
         let e = leaf(leaves, sth, at)?;
-        if !matches!(e.payload, Payload::RoleKeyRotated { .. }) {
-            refuse!(
-                "leaf {at} is a {} entry, not a role key rotation",
-                e.payload.kind()
-            );
+        match &e.payload {
+            Payload::RoleKeyRotated { .. } => authorities
+                .accept(&e.payload)
+                .map_err(|err| error(format!("the role key rotation at leaf {at}: {err}")))?,
+            Payload::PetitionModerated { .. } | Payload::TrusteePanelSet { .. }
+                if trigger.is_some_and(|t| at == t.publish_leaf || at == t.panel_leaf) =>
+            {
+                authorities.check(&e.payload).map_err(|err| {
+                    error(format!(
+                        "the {} act at leaf {at} is not signed by its role's key of that \
+                         time: {err}",
+                        e.payload.kind()
+                    ))
+                })?
+            }
+            other => refuse!(
+                "leaf {at} is a {} entry, not the one expected",
+                other.kind()
+            ),
         }
-        authorities
-            .accept(&e.payload)
-            .map_err(|err| error(format!("the role key rotation at leaf {at}: {err}")))?;
     }
 
-    // D4: the manifest, signed by the election authority's key of that time.
+    // D4: the manifest, signed by the election authority's key of that time — or, for a
+    // referendum a petition triggered, exactly the one the office's terms, the
+    // authority's panel and the petition determine at the trigger's time (07 §7.4).
     let created = leaf(leaves, sth, manifest_leaf)?;
-    let Payload::ReferendumCreated { manifest, .. } = &created.payload else {
-        refuse!(
+    let manifest = match (&created.payload, trigger) {
+        (Payload::ReferendumCreated { manifest, .. }, None) => {
+            authorities.check(&created.payload).map_err(|e| {
+                error(format!(
+                    "the manifest at leaf {manifest_leaf} is not signed by the election \
+                     authority's key of that time: {e}"
+                ))
+            })?;
+            manifest
+        }
+        (Payload::ReferendumTriggered { manifest }, Some(t)) => {
+            let petition = match &leaf(leaves, sth, t.petition_leaf)?.payload {
+                Payload::PetitionProposed { proposal } => &proposal.petition,
+                other => refuse!(
+                    "leaf {} is a {} entry, not the triggering petition",
+                    t.petition_leaf,
+                    other.kind()
+                ),
+            };
+            let terms = match &leaf(leaves, sth, t.publish_leaf)?.payload {
+                Payload::PetitionModerated {
+                    petition_id,
+                    moderation: Moderation::Publish { referendum, .. },
+                    ..
+                } if *petition_id == petition.id => referendum,
+                other => refuse!(
+                    "leaf {} is a {} entry, not the publication of petition {:?}",
+                    t.publish_leaf,
+                    other.kind(),
+                    petition.id
+                ),
+            };
+            let panel = match &leaf(leaves, sth, t.panel_leaf)?.payload {
+                Payload::TrusteePanelSet { panel, .. } => panel,
+                other => refuse!(
+                    "leaf {} is a {} entry, not a trustee panel",
+                    t.panel_leaf,
+                    other.kind()
+                ),
+            };
+            if terms.manifest(petition, panel, created.timestamp_ms) != *manifest {
+                refuse!(
+                    "the manifest at leaf {manifest_leaf} is not the one petition {:?}'s \
+                     published terms and the standing panel determine",
+                    petition.id
+                );
+            }
+            manifest
+        }
+        (other, _) => refuse!(
             "leaf {manifest_leaf} is a {} entry, not the creation of referendum {id}",
-            created.payload.kind()
-        );
+            other.kind()
+        ),
     };
     if manifest.referendum_id != id {
         refuse!(
@@ -340,12 +448,6 @@ pub fn check_election_key(
             manifest.referendum_id
         );
     }
-    authorities.check(&created.payload).map_err(|e| {
-        error(format!(
-            "the manifest at leaf {manifest_leaf} is not signed by the election authority's \
-             key of that time: {e}"
-        ))
-    })?;
     manifest.validate().map_err(|e| {
         error(format!(
             "the manifest at leaf {manifest_leaf} is invalid: {e}"
@@ -479,6 +581,17 @@ mod tests {
 
     impl World {
         fn new(seed: u64) -> Self {
+            Self::build(seed, false)
+        }
+
+        /// The same board, but the referendum is the one a petition triggered: the
+        /// petition, its publication with the referendum terms and the standing panel come
+        /// before a `referendum-triggered` entry (07 §7.4).
+        fn triggered(seed: u64) -> Self {
+            Self::build(seed, true)
+        }
+
+        fn build(seed: u64, triggered: bool) -> Self {
             let mut rng = ChaCha20Rng::seed_from_u64(seed);
             let mut roles = RoleSigners::generate(&mut rng);
             let genesis = roles.genesis(ORIGIN, T0, WitnessPolicy::default()).unwrap();
@@ -518,7 +631,7 @@ mod tests {
 
             let trustees: Vec<TrusteeKeys> =
                 (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
-            let manifest = Manifest {
+            let mut manifest = Manifest {
                 version: MANIFEST_VERSION,
                 referendum_id: ID.into(),
                 title: "Plant trees?".into(),
@@ -538,16 +651,88 @@ mod tests {
                 decryption_due_ms: crate::manifest::DAY_MS,
                 source_petition: None,
             };
+            let mut trigger = None;
+            let created = if triggered {
+                // The petition (its electorate), its publication with the terms, the
+                // panel: each signed by whoever is responsible; then the board's entry.
+                let citizen = vox_crypto::credential::Credential::generate(&mut rng);
+                let petition = crate::petition::Petition {
+                    id: "p1".into(),
+                    action: "Plant trees".into(),
+                    background: "Shade".into(),
+                    details: String::new(),
+                    electorate_hash: manifest.electorate_hash,
+                    sponsor_threshold: 1,
+                    response_threshold: 1,
+                    referendum_threshold: 1,
+                    open_for_ms: crate::manifest::DAY_MS,
+                    response_due_ms: crate::manifest::DAY_MS,
+                    region_min_group: 1,
+                };
+                let proposal =
+                    crate::petition::PetitionProposal::create(petition.clone(), &citizen, &mut rng);
+                let petition_leaf = put(&mut entries, Payload::PetitionProposed { proposal });
+                let terms = crate::petition::ReferendumTerms {
+                    referendum_id: ID.into(),
+                    title: manifest.title.clone(),
+                    description: String::new(),
+                    questions: manifest.questions.clone(),
+                    opens_after_ms: 10_000,
+                    voting_ms: 1_000_000,
+                };
+                let at = T0 + entries.len() as i64;
+                let publish = roles
+                    .sign(
+                        Payload::PetitionModerated {
+                            petition_id: "p1".into(),
+                            moderation: Moderation::Publish {
+                                closes_at: at + 1_000,
+                                referendum: terms.clone(),
+                            },
+                            act: ActSignature::unsigned(),
+                        },
+                        at,
+                    )
+                    .unwrap();
+                let publish_leaf = put(&mut entries, publish);
+                let panel = crate::manifest::TrusteePanel {
+                    trustees: manifest.trustees.clone(),
+                    threshold: 2,
+                    answer_due_ms: crate::manifest::DAY_MS,
+                    decryption_due_ms: crate::manifest::DAY_MS,
+                };
+                let at = T0 + entries.len() as i64;
+                let panel_act = roles
+                    .sign(
+                        Payload::TrusteePanelSet {
+                            panel: panel.clone(),
+                            act: ActSignature::unsigned(),
+                        },
+                        at,
+                    )
+                    .unwrap();
+                let panel_leaf = put(&mut entries, panel_act);
+                trigger = Some(TriggerLeaves {
+                    petition_leaf,
+                    publish_leaf,
+                    panel_leaf,
+                });
+                manifest = terms.manifest(&petition, &panel, T0 + entries.len() as i64);
+                Payload::ReferendumTriggered {
+                    manifest: manifest.clone(),
+                }
+            } else {
+                roles
+                    .sign(
+                        Payload::ReferendumCreated {
+                            manifest: manifest.clone(),
+                            act: ActSignature::unsigned(),
+                        },
+                        T0 + 2,
+                    )
+                    .unwrap()
+            };
             let mh = manifest.canonical_hash();
-            let created = roles
-                .sign(
-                    Payload::ReferendumCreated {
-                        manifest: manifest.clone(),
-                        act: ActSignature::unsigned(),
-                    },
-                    T0 + 2,
-                )
-                .unwrap();
             let manifest_leaf = put(&mut entries, created);
 
             // The ceremony, every message signed by its trustee and applied to a tracker.
@@ -656,6 +841,7 @@ mod tests {
                 role_rotation_leaves: Some(vec![rotated_at]),
                 ceremony_leaves: Some(ceremony),
                 completed_leaf: Some(completed),
+                trigger,
             };
             Self {
                 roles,
@@ -760,6 +946,53 @@ mod tests {
         let mut leaves = w.fetched(&sth);
         leaves.reverse();
         check_election_key(&w.board_key(), &sth, ID, &w.claims, &leaves).unwrap();
+    }
+
+    #[test]
+    fn a_triggered_referendum_is_checked_against_its_terms_and_panel() {
+        let w = World::triggered(7);
+        let sth = w.head();
+        let want = leaves_to_fetch(&w.board_key(), &sth, ID, &w.claims).unwrap();
+        // Genesis, the rotation, petition, publication, panel, the manifest, 12 messages,
+        // the completion.
+        assert_eq!(want.len(), 6 + 12 + 1);
+        let got = w.check().unwrap();
+        assert_eq!(Some(got.election_key), w.claims.election_key);
+        let t = w.claims.trigger.unwrap();
+        let manifest_leaf = w.claims.leaf_index.unwrap() as usize;
+
+        // The operator changes the question of the triggered manifest (and shows the same
+        // to the device): not the one the office's terms determine.
+        let mut bad = World::triggered(7);
+        if let Payload::ReferendumTriggered { manifest } = &mut bad.entries[manifest_leaf].payload {
+            manifest.questions[0].text = "Cut trees?".into();
+            bad.claims.manifest = manifest.clone();
+            bad.claims.manifest_hash = manifest.canonical_hash();
+        }
+        refused(bad.check(), "not the one petition");
+
+        // The terms under a signature that is not the petitions office's.
+        let mut bad = World::triggered(7);
+        let at = t.publish_leaf as usize;
+        let ts = bad.entries[at].timestamp_ms;
+        let payload = bad.entries[at].payload.clone();
+        bad.entries[at].payload = payload
+            .signed_act(&bad.roles.log_id(), ts, &bad.roles.registrar)
+            .unwrap();
+        refused(bad.check(), "not signed by its role's key");
+
+        // A panel leaf that is not a panel.
+        let mut bad = World::triggered(7);
+        bad.claims.trigger = Some(TriggerLeaves {
+            panel_leaf: t.petition_leaf,
+            ..t
+        });
+        refused(bad.check(), "not the one expected");
+
+        // A triggered entry presented as if the authority had created it.
+        let mut bad = World::triggered(7);
+        bad.claims.trigger = None;
+        refused(bad.check(), "not the creation of referendum");
     }
 
     #[test]

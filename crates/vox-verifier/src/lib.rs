@@ -4,7 +4,7 @@
 //! every signed tree head, the genesis and every role-signed authority act, every
 //! petition count and threshold, every ceremony message,
 //! every ballot's eligibility and proofs, the encrypted tally, every decryption share and
-//! the published result, in numbered steps V1…V14 ([`STEPS`], protocol-spec/10-verifier.md).
+//! the published result, in numbered steps V1…V15 ([`STEPS`], protocol-spec/10-verifier.md).
 //! It depends on `vox-crypto` and `vox-protocol` only — never on the server — so an
 //! observer can audit it on its own.
 //!
@@ -16,7 +16,7 @@
 //! ```
 //!
 //! ## Layout
-//! - [`steps`]: the table of steps V1…V14.
+//! - [`steps`]: the table of steps V1…V15.
 //! - [`run`]: [`verify_record`], the two-pass driver over a [`RecordSource`], and
 //!   [`StagedVerification`], the same two passes over a record held in memory, one
 //!   call per page (a browser draws progress between calls).

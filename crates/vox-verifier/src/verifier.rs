@@ -336,8 +336,11 @@ struct PetitionState {
     electorate: Option<Hash32>,
     /// The referendum its threshold obliged: the leaf and time of the threshold entry,
     /// and the leaf and time of the `referendum-triggered` entry once seen (V15).
-    trigger: Option<((u64, i64), Option<(u64, i64)>)>,
+    trigger: Option<(LeafTime, Option<LeafTime>)>,
 }
+
+/// A leaf index and its entry's board timestamp.
+type LeafTime = (u64, i64);
 
 struct Expected {
     petition: String,
@@ -2701,14 +2704,15 @@ impl Verifier {
     }
 
     /// V15 (10 §10.6): every obligation the record creates, its deadline and its fate
-    /// at the record's time (the last tree head's, or the last entry's without a head).
+    /// at the record's time (the later of its last tree head's and its last entry's).
     /// Met late, broken and (for a close) early fail; running ones are listed.
     fn finish_obligations(&mut self, size: u64) {
         let sw = Stopwatch::start();
+        // The record's time: its last tree head's, or its last entry's if later.
         let now = self
             .final_head
             .map(|h| h.timestamp_ms)
-            .or(self.last_timestamp)
+            .max(self.last_timestamp)
             .unwrap_or(i64::MIN);
         let mut list: Vec<Obligation> = Vec::new();
         for (pid, p) in &self.petitions {
@@ -2795,10 +2799,14 @@ impl Verifier {
                 continue;
             }
             let deadline = tallied.saturating_add(m.decryption_due_ms);
+            let naming_due = deadline.saturating_add(SCHEDULE_GRACE_MS);
+            // Trustees the board must name: still without a share when the naming is due
+            // (one who posts late, before the board's scheduler named it, is not named;
+            // its late share fails on its own).
             let mut missing = Vec::new();
             for tr in &m.trustees {
                 let share = t.shares.get(&tr.index).copied();
-                if !matches!(share, Some(t) if t <= deadline) {
+                if !matches!(share, Some(t) if t <= naming_due) {
                     missing.push(tr.index);
                 }
                 push(
@@ -2811,7 +2819,7 @@ impl Verifier {
             if !missing.is_empty() {
                 push(
                     format!("naming the trustees without a share by the deadline {missing:?}"),
-                    deadline.saturating_add(SCHEDULE_GRACE_MS),
+                    naming_due,
                     t.overdue.as_ref().map(|(ts, _)| *ts),
                     None,
                 );

@@ -65,14 +65,14 @@ fn verifies_a_record_directory() {
             && w.next()
                 .is_some_and(|st| ["PASS", "FAIL", "NOT-CHECKED"].contains(&st))
     });
-    assert_eq!(step_lines.count(), 14);
+    assert_eq!(step_lines.count(), 15);
 
     let o = bin(&[s(&dir), "--json"]);
     assert_eq!(code(&o), 0, "{}", text(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["verdict"], "pass");
     assert_eq!(v["exit_code"], 0);
-    assert_eq!(v["steps"].as_array().unwrap().len(), 14);
+    assert_eq!(v["steps"].as_array().unwrap().len(), 15);
     assert_eq!(v["steps"][9]["id"], "V10");
     assert_eq!(v["steps"][9]["status"], "pass");
     assert_eq!(v["steps"][13]["status"], "not-checked");

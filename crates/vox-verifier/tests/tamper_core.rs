@@ -264,7 +264,7 @@ fn manifest_carrying_its_own_generators_is_refused_by_v1() {
     assert!(f.message.contains("/payload/manifest/generators"), "{f}");
     // A null optional field is not an extra field. (This changes the manifest's source
     // petition, so other steps object; V1 not.)
-    let report = run("v4-manifest-source-petition-set-to-null");
+    let report = run("v7-manifest-source-petition-set-to-null");
     assert_eq!(report.status(StepId::Record), Status::Pass);
 }
 
@@ -343,7 +343,7 @@ fn enrolment_acts_signed_by_wrong_role_or_forged_are_caught_by_v4() {
 
 #[test]
 fn forged_act_signature_is_caught_by_v4() {
-    let leaf = find_kind(&bases().by_code.record, "referendum-opened");
+    let leaf = find_kind(&bases().by_code.record, "trustee-panel-set");
     let f = v4_failures(&run("v4-act-signature-forged"));
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(
@@ -361,7 +361,7 @@ fn forged_act_signature_is_caught_by_v4() {
 
 #[test]
 fn replayed_act_is_caught_by_v4() {
-    let first = find_kind(&bases().by_code.record, "referendum-closed-early");
+    let first = find_kind(&bases().by_code.record, "trustee-panel-set");
     let f = v4_failures(&run("v4-act-replayed"));
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(
@@ -478,7 +478,7 @@ fn leaf_0_that_is_not_a_genesis_is_caught_by_v4() {
 
 #[test]
 fn second_genesis_is_caught_by_v4() {
-    let at = find_kind(&bases().by_code.record, "referendum-created");
+    let at = find_kind(&bases().by_code.record, "trustee-panel-set");
     let f = v4_failures(&run("v4-second-genesis"));
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0].location, Location::Leaf { index: at as u64 });

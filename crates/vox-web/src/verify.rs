@@ -1,5 +1,5 @@
 //! The verifier (`vox-verifier`, built without rayon, files or HTTP) on a record the
-//! page downloaded: the same numbered steps V1…V14 and the same report as
+//! page downloaded: the same numbered steps V1…V15 and the same report as
 //! `vox-verify --json`.
 //!
 //! Two ways in:

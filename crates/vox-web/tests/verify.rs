@@ -44,7 +44,7 @@ fn status(report: &Value, id: &str) -> String {
 
 fn assert_all_pass(report: &Value) {
     let steps = report["steps"].as_array().unwrap();
-    assert_eq!(steps.len(), 14, "{report:#}");
+    assert_eq!(steps.len(), 15, "{report:#}");
     for (i, s) in steps.iter().enumerate() {
         assert_eq!(s["id"], format!("V{}", i + 1));
         assert!(!s["title"].as_str().unwrap().is_empty());

@@ -98,7 +98,7 @@
   }
 
   // The verifier's report in the page's language. What vox-verifier reports as
-  // structured data is translated here: the step (by its id V1…V14 → verify.step.*),
+  // structured data is translated here: the step (by its id V1…V15 → verify.step.*),
   // the status, the unit and count of what was checked, the number of faults, and where
   // a fault is (the location's kind and fields → verify.where.*). Its sentences (the
   // notes of a step, a fault's message, a reason for NOT-CHECKED) are free text that

@@ -26,7 +26,7 @@ use vox_verifier::{verify_record, NamedReceipt, Options, TrustAnchors, VerifyErr
 /// role-signed authority act, petition count and threshold, key-ceremony message, ballot
 /// (eligibility and proofs, batch-verified on all cores), the encrypted tally, every
 /// decryption share and the published result.
-/// Each check is a numbered step V1…V14 (`vox-verify steps`); the report gives PASS,
+/// Each check is a numbered step V1…V15 (`vox-verify steps`); the report gives PASS,
 /// FAIL (with the leaf, ballot tracking code, trustee or petition at fault) or
 /// NOT-CHECKED for each.
 ///

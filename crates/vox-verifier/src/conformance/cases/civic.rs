@@ -18,7 +18,9 @@ use vox_protocol::petition::{Petition, PetitionPolicy, PetitionSignature, Signat
 use vox_protocol::roles::{ActSignature, Role};
 
 use super::Bases;
-use crate::conformance::edits::{ballots, closed_at, edit_resigned, find_kind, insert, restamp};
+use crate::conformance::edits::{
+    ballots, closed_at, edit, edit_resigned, find_kind, insert, restamp,
+};
 use crate::conformance::generate::Case;
 use crate::report::Location;
 use crate::synth::{manifest, question, Honest, SynthRecord, DAY};
@@ -224,6 +226,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
     out.extend(standing(h));
     out.extend(replacements(h));
     out.extend(early_close(h));
+    out.extend(obligations(h));
     out.extend(policy(h));
     out.extend(ordering_and_audits(h));
     out
@@ -646,6 +649,193 @@ fn ballot_at_payload(p: &Payload) -> Ballot {
         Payload::BallotCast { ballot } => ballot.clone(),
         _ => panic!("not a ballot"),
     }
+}
+
+/// V15: obligations met late or never.
+fn obligations(h: &Honest) -> Vec<Case> {
+    let rec = &h.record;
+    let shares = rec.find_all(|p| matches!(p, Payload::DecryptionShare { .. }));
+    let last_share = *shares.last().expect("r1 has shares");
+    let trigger = find_kind(rec, "referendum-triggered");
+    let responded = find_kind(rec, "petition-responded");
+    let opens_at = h.manifest.opens_at;
+    let closes_at = h.manifest.closes_at;
+    let p1 = |leaf: Option<u64>| Location::Petition {
+        petition: "p1".into(),
+        leaf,
+    };
+    vec![
+        Case::fail(
+            "v15-trustee-share-never-posted",
+            "Trustee 2 never posts its decryption share (its entry after the result \
+             removed, the log re-signed): the result stands on the shares of trustees 1 and \
+             3, but every trustee owes a share by the decryption deadline and the board \
+             never named trustee 2 as overdue: both obligations are broken (V15).",
+            edit_resigned(h, |r| {
+                r.entries.remove(last_share);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.6")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-response-never-given",
+            "The petitions office never answers p1, which reached its response threshold \
+             (the response entry removed, the log re-signed): the record's last head is \
+             long past the response deadline, so the obligation is broken (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                r.entries.remove(responded);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.1")
+        .resigned()
+        .only()
+        .at(p1(None)),
+        Case::fail(
+            "v15-response-given-late",
+            "The petitions office answers p1 only after the petition closed, weeks past its \
+             response deadline (the signed response moved to the end of the log with the \
+             last entry's time, the log re-signed): the response counts, but it is late, and \
+             late stays late (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                let mut e = r.entries.remove(responded);
+                e.timestamp_ms = r.entries.last().map_or(e.timestamp_ms, |l| l.timestamp_ms);
+                r.entries.push(e);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.1")
+        .resigned()
+        .only()
+        .at(p1(None)),
+        Case::fail(
+            "v15-triggered-referendum-missing",
+            "The board never creates the referendum p1's threshold obliges: the \
+             referendum-triggered entry and every later entry of r1 removed, the log \
+             re-signed. Nothing left is wrong in itself; the broken obligation is (07 §7.4, \
+             V15).",
+            edit_resigned(h, |r| {
+                r.entries.retain(|e| e.scope() != Some("r1"));
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.2")
+        .resigned()
+        .only()
+        .at(p1(Some(trigger as u64 - 1))),
+        Case::fail(
+            "v15-triggered-referendum-not-next",
+            "A malicious operator slips a (validly signed) petitions-office act between p1's \
+             referendum threshold entry and the referendum-triggered entry and re-signs the \
+             log: the referendum a threshold obliges is the very next entry; later is late, \
+             and late stays late (07 §7.4, V15).",
+            edit_resigned(h, |r| {
+                let ts = r.entries[trigger - 1].timestamp_ms;
+                let act = Payload::PetitionPolicySet {
+                    policy: crate::synth::honest_policy(),
+                    act: ActSignature::unsigned(),
+                }
+                .signed_act(&h.roles.log_id(), ts, h.roles.key(Role::PetitionsOffice))
+                .unwrap();
+                insert(r, trigger, act);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.2")
+        .resigned()
+        .only()
+        .at(p1(Some(trigger as u64 - 1))),
+        Case::fail(
+            "v15-opened-late",
+            "A malicious operator stamps r1's referendum-opened two minutes after opens_at \
+             (later entries restamped to keep time monotonic) and re-signs the log: the \
+             board opens on schedule, within the one-minute grace (10 §10.6, V15).",
+            edit_resigned(h, |r| {
+                let at = find_kind(r, "referendum-opened");
+                r.entries[at].timestamp_ms = opens_at + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.3")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-closed-late",
+            "A malicious operator stamps r1's referendum-closed two minutes after closes_at \
+             (later entries restamped) and re-signs the log: the close is late (V15).",
+            edit_resigned(h, |r| {
+                let at = closed_at(r);
+                r.entries[at].timestamp_ms = closes_at + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.4")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v15-tally-late",
+            "A malicious operator stamps r1's tally two minutes after its close (later \
+             entries restamped) and re-signs the log: the tally follows the close within the \
+             grace (V15).",
+            edit_resigned(h, |r| {
+                let close = closed_at(r);
+                let at = find_kind(r, "tally-computed");
+                r.entries[at].timestamp_ms = r.entries[close].timestamp_ms + 120_000;
+                restamp(r);
+            }),
+            StepId::Obligations,
+        )
+        .rule("V15.5")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v12-shares-overdue-before-the-deadline",
+            "A malicious operator names trustee 2 as overdue right after the tally, long \
+             before the decryption deadline, and re-signs the log: a shares-overdue entry \
+             comes only after the deadline and names exactly the trustees without a share \
+             (V12.5).",
+            edit_resigned(h, |r| {
+                let at = find_kind(r, "tally-computed") + 1;
+                insert(
+                    r,
+                    at,
+                    Payload::SharesOverdue {
+                        referendum_id: "r1".into(),
+                        trustees: vec![2],
+                    },
+                );
+            }),
+            StepId::Shares,
+        )
+        .rule("V12.5")
+        .resigned()
+        .only(),
+        Case::fail(
+            "v7-trustee-panel-with-threshold-zero",
+            "The election authority signs a standing panel asking 0 of its 3 trustees to \
+             decrypt (re-signed by the authority, the log re-signed): the panel is invalid \
+             (07 §7.9, V7.6) and never in force, so p1's publication and its triggered \
+             referendum fail as well.",
+            {
+                let mut rec = edit(h, |r| {
+                    let at = find_kind(r, "trustee-panel-set");
+                    if let Payload::TrusteePanelSet { panel, .. } = &mut r.entries[at].payload {
+                        panel.threshold = 0;
+                    }
+                });
+                rec.resign_acts(&h.roles).unwrap();
+                rec.resign(&h.board_key, &h.witness_keys);
+                rec
+            },
+            StepId::Manifests,
+        )
+        .rule("V7.6")
+        .resigned(),
+    ]
 }
 
 /// V9.4 and V15: nothing ends early.

@@ -656,7 +656,7 @@ fn petition_at(rec: &SynthRecord, leaf: usize) -> Location {
 fn header_cases(h: &Honest) -> Vec<Case> {
     let rec = &h.record;
     let created = rec
-        .find(|p| matches!(p, Payload::ReferendumCreated { .. }))
+        .find(|p| matches!(p, Payload::ReferendumTriggered { .. }))
         .expect("r1 is created");
     vec![
         Case::fail_text(
@@ -687,7 +687,7 @@ fn header_cases(h: &Honest) -> Vec<Case> {
         .rule("V1.4"),
         Case::fail_text(
             "v1-manifest-with-its-own-generators",
-            "The referendum-created entry's manifest carries a `generators` field naming G \
+            "The referendum-triggered entry's manifest carries a `generators` field naming G \
              as H: the generators are fixed by the protocol and an unknown field in an \
              entry is refused (01 §1.7, V1.6).",
             edit_json(rec, Some(created), |v| {
@@ -700,19 +700,19 @@ fn header_cases(h: &Honest) -> Vec<Case> {
             index: created as u64,
         }),
         Case::fail_text(
-            "v4-manifest-source-petition-set-to-null",
-            "The referendum-created entry's manifest has its optional `source_petition` \
+            "v7-manifest-source-petition-set-to-null",
+            "The referendum-triggered entry's manifest has its optional `source_petition` \
              written as JSON null, which is the same as leaving it out: a null optional \
              field is not a field outside the protocol, so V1 passes (V1.6). It does change \
-             the manifest the election authority signed (p1 is no longer its source), so \
-             the act signature does not verify (11 §11.3, V4.3). The log was not \
-             re-signed, so V2 fails as well.",
+             the manifest (p1 is no longer its source), so the entry no longer is the \
+             referendum p1 obliges (07 §7.4, V7.4). The log was not re-signed, so V2 fails \
+             as well.",
             edit_json(rec, Some(created), |v| {
                 v["payload"]["manifest"]["source_petition"] = serde_json::Value::Null;
             }),
-            StepId::Roles,
+            StepId::Manifests,
         )
-        .rule("V4.3"),
+        .rule("V7.4"),
     ]
 }
 

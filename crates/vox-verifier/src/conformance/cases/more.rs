@@ -21,12 +21,13 @@ fn flip(sig: &mut Sig) {
     sig.0 = ed25519_dalek::Signature::from_bytes(&bytes);
 }
 
-/// Edit r1's manifest; the election authority signs it again (it is that role's act) and
-/// the operator re-signs the log: only the manifest rules can object.
+/// Edit r1's manifest in the `referendum-triggered` system entry (a malicious operator's
+/// doing) and re-sign the log: the manifest rules object (V7.2), and so does V7.4, since
+/// the manifest is no longer the one p1's terms and the panel determine.
 fn edit_manifest(b: &Honest, f: impl FnOnce(&mut Manifest)) -> SynthRecord {
     let mut rec = edit(b, |r| {
-        let i = find_kind(r, "referendum-created");
-        if let Payload::ReferendumCreated { manifest, .. } = &mut r.entries[i].payload {
+        let i = find_kind(r, "referendum-triggered");
+        if let Payload::ReferendumTriggered { manifest } = &mut r.entries[i].payload {
             f(manifest);
         }
     });
@@ -46,7 +47,7 @@ fn r1_at(leaf: usize) -> Location {
 pub fn cases(b: &Bases) -> Vec<Case> {
     let w = &b.witnessed;
     let by_code = &b.by_code;
-    let created = find_kind(&by_code.record, "referendum-created");
+    let created = find_kind(&by_code.record, "referendum-triggered");
     let mut out = vec![
         // ---- V3: witnesses -----------------------------------------------------------
         Case::fail(
@@ -162,7 +163,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         // ---- V7: manifests -------------------------------------------------------------
         Case::fail(
             "v7-manifest-threshold-above-trustee-count",
-            "The election authority publishes (and signs) a manifest asking 4 of its 3 \
+            "The operator's referendum-triggered entry carries a manifest asking 4 of its 3 \
              trustees to decrypt: no tally could ever be decrypted (04 §4.2, V7).",
             edit_manifest(by_code, |m| m.threshold = 4),
             StepId::Manifests,
@@ -172,7 +173,7 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .at(r1_at(created)),
         Case::fail(
             "v7-manifest-with-a-question-without-options",
-            "The signed manifest's yes-no question has had its options removed (04 §4.2: \
+            "The triggered manifest's yes-no question has had its options removed (04 §4.2: \
              every question has at least two options, V7).",
             edit_manifest(by_code, |m| m.questions[0].options.clear()),
             StepId::Manifests,
@@ -182,9 +183,9 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .at(r1_at(created)),
         Case::fail(
             "v7-referendum-from-a-petition-that-never-reached-its-threshold",
-            "The signed manifest names petition p2 (rejected with 1 sponsor) as its source: \
-             a referendum may only come from a petition that reached its referendum \
-             threshold (07 §7.5, 04 §4.2, V7).",
+            "The triggered manifest names petition p2 (rejected with 1 sponsor) as its \
+             source: a referendum may only come from a petition that reached its referendum \
+             threshold (07 §7.4, V7.4); p1's own referendum is then never triggered (V15).",
             edit_manifest(by_code, |m| m.source_petition = Some("p2".into())),
             StepId::Manifests,
         )

@@ -170,7 +170,7 @@ fn enrolment_act_cases(h: &Honest) -> Vec<Case> {
 
 /// Genesis and operator-key cases.
 fn genesis_cases(h: &Honest) -> Vec<Case> {
-    let created = find_kind(&h.record, "referendum-created");
+    let created = find_kind(&h.record, "trustee-panel-set");
     let fresh = fresh_roles();
     let mut regenesis = h.record.clone();
     regenesis.regenesis(&fresh).unwrap();
@@ -390,8 +390,8 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .expect("p1 is published");
     let reg = &b.registered;
     let registered = find_kind(&reg.record, "electorate-registered");
-    let opened = find_kind(&h.record, "referendum-opened");
-    let replayed = find_kind(&h.record, "referendum-closed-early") + 1;
+    let opened = find_kind(&h.record, "trustee-panel-set");
+    let replayed = find_kind(&h.record, "trustee-panel-set") + 1;
     let mut out = vec![
         Case::fail(
             "v4-petition-publication-signed-by-the-election-authority",
@@ -431,8 +431,9 @@ pub fn cases(b: &Bases) -> Vec<Case> {
     out.extend([
         Case::fail(
             "v4-act-signature-forged",
-            "One bit of the election authority's signature on the opening of r1 is flipped, \
-             the log re-signed: the act no longer verifies under the role's key (11 §11.3, V4.3).",
+            "One bit of the election authority's signature on its standing trustee panel is \
+             flipped, the log re-signed: the act no longer verifies under the role's key \
+             (11 §11.3, V4.3).",
             edit_resigned(h, |r| flip_act_signature(&mut r.entries[opened].payload)),
             StepId::Roles,
         )
@@ -458,8 +459,8 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .only(),
         Case::fail(
             "v4-act-replayed",
-            "A malicious operator appends a copy of the election authority's early close of \
-             r1 right after it and re-signs the log: an act signature is valid once, a copy \
+            "A malicious operator appends a copy of the election authority's trustee-panel \
+             act right after it and re-signs the log: an act signature is valid once, a copy \
              is a replay, named at the later leaf (V4.4).",
             edit_resigned(h, |r| {
                 let copy = r.entries[replayed - 1].payload.clone();

@@ -12,6 +12,7 @@ use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::Ballot;
 use vox_protocol::board::{BoardPublicKey, Payload, TreeHead};
 use vox_protocol::enrolment::EnrolmentOpening;
+use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::NodeHash;
 use vox_protocol::roles::ActSignature;
 
@@ -237,12 +238,22 @@ fn electorates(h: &Honest, reg: &Honest) -> Vec<Case> {
 /// V7.1, V9.1, V9.3.
 fn referendums(h: &Honest) -> Vec<Case> {
     let log_id = h.roles.log_id();
-    let created = find_kind(&h.record, "referendum-created");
+    let created = find_kind(&h.record, "referendum-triggered");
     let end = h.record.entries.len();
     let created_twice = edit_resigned(h, |r| {
-        let mut copy = r.entries[created].payload.clone();
-        let at = copy.act().unwrap().issued_at_ms + 1;
-        copy.sign_act(&log_id, at, &h.roles.election_authority)
+        let copy = match &r.entries[created].payload {
+            Payload::ReferendumTriggered { manifest } => Payload::ReferendumCreated {
+                manifest: Manifest {
+                    source_petition: None,
+                    ..manifest.clone()
+                },
+                act: ActSignature::unsigned(),
+            },
+            other => panic!("not r1's creation: {}", other.kind()),
+        };
+        let ts = r.entries[end - 1].timestamp_ms;
+        let copy = copy
+            .signed_act(&log_id, ts, &h.roles.election_authority)
             .unwrap();
         insert(r, end, copy);
     });
@@ -265,7 +276,7 @@ fn referendums(h: &Honest) -> Vec<Case> {
     vec![
         Case::fail(
             "v7-referendum-created-twice",
-            "The election authority signs a second referendum-created for r1 (the same \
+            "The election authority signs a referendum-created for r1 (the triggered \
              manifest, a later issued_at, so it is no replay), appended at the end of the \
              log, the log re-signed: a referendum id is created once; the copy is refused \
              and the first creation stands (04 §4.2, V7.1).",
@@ -290,10 +301,9 @@ fn referendums(h: &Honest) -> Vec<Case> {
         Case::fail(
             "v9-ballot-cast-at-closes-at",
             "A malicious operator stamps the last cast ballot at r1's closes_at (the close \
-             becomes a plain referendum-closed, signed by the election authority, at the \
-             same time; later entries restamped) and re-signs the log: the referendum is \
-             still open, but a ballot's entry time must be before closes_at (10 §10.3, \
-             V9.3).",
+             right after it keeps that time; later entries restamped) and re-signs the \
+             log: the referendum is still open, but a ballot's entry time must be before \
+             closes_at (10 §10.3, V9.3).",
             late,
             StepId::Lifecycle,
         )
@@ -408,13 +418,13 @@ fn counting(h: &Honest) -> Vec<Case> {
         }),
         Case::partial(
             "v12-one-share-of-two-and-no-result",
-            "The log ends before the second decryption share and the result (both removed, \
-             the log re-signed): r1 is tallied with 1 of the k = 2 shares it needs. Nothing \
-             is wrong yet, so V12 (and V13) are NOT-CHECKED and the verdict partial (06 \
-             §6.8, V12.4).",
+            "The log ends right after the first decryption share (everything later removed, \
+             the log re-signed): r1 is tallied with 1 of the k = 2 shares it needs and the \
+             decryption deadline has not passed. Nothing is wrong yet, so V12 (and V13) are \
+             NOT-CHECKED, the remaining shares and the result are still running obligations \
+             (V15), and the verdict partial (06 §6.8, V12.4).",
             edit_resigned(h, |r| {
-                r.entries.remove(result);
-                r.entries.remove(shares[1]);
+                r.entries.truncate(shares[0] + 1);
             }),
             StepId::Shares,
         )
