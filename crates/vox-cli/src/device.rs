@@ -36,8 +36,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use vox_protocol::board::{BoardPublicKey, Payload, SignedTreeHead};
-use vox_protocol::device::{self, ProvedLeaf, ReferendumClaims};
+use vox_protocol::device::{self, ProvedLeaf, ReferendumClaims, TriggerLeaves};
 use vox_protocol::merkle::NodeHash;
+use vox_protocol::petition::Moderation;
 use vox_protocol::roles::Authorities;
 
 use crate::client::{Client, ReferendumDetail};
@@ -202,6 +203,48 @@ pub fn genesis_authorities(
 
 // ---- the election key (D1–D7) ----------------------------------------------------------
 
+/// For a referendum a petition triggered, where the parts of its manifest are on the
+/// board (hints for D3/D4, which check them): the petition's proposal (from the petition's
+/// page), the office's publication with the terms and the panel in force at the trigger
+/// (found on the board between the proposal and the manifest; the panel, if set before
+/// the proposal, is the one the panel page names). The server's referendum page does
+/// not name these leaves yet.
+fn trigger_leaves(client: &Client, detail: &ReferendumDetail) -> Result<Option<TriggerLeaves>> {
+    let Some(pid) = detail.manifest.source_petition.as_deref() else {
+        return Ok(None);
+    };
+    let petition_leaf = client.petition(pid)?.leaf_index;
+    let manifest_leaf = detail.leaf_index;
+    let (mut publish_leaf, mut panel_leaf) = (None, None);
+    client.all_entries(petition_leaf, manifest_leaf, |i, e| {
+        match e.payload {
+            Payload::PetitionModerated {
+                petition_id,
+                moderation: Moderation::Publish { .. },
+                ..
+            } if petition_id == pid => publish_leaf = Some(i),
+            Payload::TrusteePanelSet { .. } => panel_leaf = Some(i),
+            _ => {}
+        }
+        Ok(())
+    })?;
+    let panel_leaf = match panel_leaf {
+        Some(l) => Some(l),
+        None => client
+            .panel()?
+            .and_then(|v| v.get("leaf_index").and_then(serde_json::Value::as_u64))
+            .filter(|l| *l < petition_leaf),
+    };
+    Ok(match (publish_leaf, panel_leaf) {
+        (Some(publish_leaf), Some(panel_leaf)) => Some(TriggerLeaves {
+            petition_leaf,
+            publish_leaf,
+            panel_leaf,
+        }),
+        _ => None,
+    })
+}
+
 /// D1–D7 for referendum `id` ([`vox_protocol::device::check_election_key`]): the election
 /// key recomputed from board leaves proved included under a tree head signed by
 /// `board_key`. `detail` is the server's view; only its leaf indices are used (as hints),
@@ -221,6 +264,7 @@ pub fn check_election_key(
         role_rotation_leaves: Some(detail.role_rotation_leaves.clone()),
         ceremony_leaves: Some(detail.ceremony_leaves.clone()),
         completed_leaf: detail.completed_leaf,
+        trigger: trigger_leaves(client, detail)?,
     };
     let sth = client.tree_head()?;
     let wanted = device::leaves_to_fetch(board_key, &sth, id, &claims)?;
