@@ -1209,7 +1209,7 @@ fn http_act_of_the_wrong_type_or_id_is_422() {
     assert_eq!(p["field"], "type", "{p}");
     // A panel that breaks the trustee rules (k > n).
     let p = refused(c, 422, "invalid", || c.post(PANEL, &sign_act(panel(4))));
-    assert_eq!(p["field"], "threshold", "{p}");
+    assert_eq!(p["field"], "panel/threshold", "{p}");
     assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
 }
 
