@@ -1358,6 +1358,13 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         Some(t) => {
             let t = clock::parse_time(t).context("--closes-at")?;
             if t <= opens_at {
+                if t <= now {
+                    bail!(
+                        "--closes-at {} is not in the future (now is {})",
+                        clock::format_utc(t),
+                        clock::format_utc(now)
+                    );
+                }
                 bail!(
                     "--closes-at {} is not after the opening ({})",
                     clock::format_utc(t),
