@@ -976,7 +976,7 @@ fn open(tune: impl FnOnce(&mut ServerConfig)) -> Open {
     let mut m = in_memory_manifest("r", electorate.canonical_hash(), &trustees.keys);
     m.questions.truncate(1);
     let now = vox_server::now_ms();
-    m.opens_at = now - 60_000;
+    m.opens_at = now;
     m.closes_at = now + 3_600_000;
     let (_, key) = open_referendum(c, &m, &trustees);
     Open {
@@ -1090,24 +1090,36 @@ fn http_ballot_for_an_unknown_referendum_is_404() {
 fn http_cast_after_close_is_409() {
     let o = open(|_| {});
     let b = o.ballot(0);
-    o.c().act_at(CLOSE, closed("r")).expect(200);
-    refused(o.c(), 409, "wrong-state", || o.c().post(BALLOTS, &b));
+    // Nothing closes a referendum before its closes_at (no early close): 409.
+    let c = o.c();
+    refused(c, 409, "too-early", || c.post_empty(CLOSE));
+    // At closes_at (the server's clock moved there) the board closes and tallies it.
+    vox_testkit::close_and_tally(c, &o.manifest);
+    refused(c, 409, "wrong-state", || c.post(BALLOTS, &b));
 }
 
-/// The manifest closes in 2096: every close in these tests is early, with a reason.
-const CLOSE: &str = "/api/v1/referendums/r/close-early";
+/// The board closes a referendum by itself at closes_at; this only nudges it (no body,
+/// no key).
+const CLOSE: &str = "/api/v1/referendums/r/close";
 
-fn opened(id: &str) -> Payload {
-    Payload::ReferendumOpened {
-        referendum_id: id.into(),
-        act: ActSignature::unsigned(),
-    }
-}
+/// The election authority's act these tests forge, replay and misdirect.
+const PANEL: &str = "/api/v1/panel";
 
-fn closed(id: &str) -> Payload {
-    Payload::ReferendumClosedEarly {
-        referendum_id: id.into(),
-        reason: "Closed early for the test.".into(),
+/// A `trustee-panel-set` act (unsigned) of three fresh trustees, any `k` decrypt.
+fn panel(k: u32) -> Payload {
+    let trustees = Trustees::new(3);
+    Payload::TrusteePanelSet {
+        panel: vox_protocol::manifest::TrusteePanel {
+            trustees: TrusteeInfo::numbered(
+                trustees
+                    .keys
+                    .iter()
+                    .map(vox_crypto::threshold::TrusteeKeys::public),
+            ),
+            threshold: k,
+            answer_due_ms: vox_protocol::manifest::DAY_MS,
+            decryption_due_ms: 2 * vox_protocol::manifest::DAY_MS,
+        },
         act: ActSignature::unsigned(),
     }
 }
@@ -1118,14 +1130,14 @@ fn http_act_signed_by_another_role_is_403() {
     let c = o.c();
     let log_id = roles().log_id();
     let now = issued_at();
-    // The registrar, the petitions office and the operator cannot close a referendum.
+    // The registrar, the petitions office and the operator cannot set the trustee panel.
     for key in [
         &roles().registrar,
         &roles().petitions_office,
         &roles().operator,
     ] {
-        let forged = closed("r").signed_act(&log_id, now, key).unwrap();
-        let p = refused(c, 403, "forbidden", || c.post(CLOSE, &forged));
+        let forged = panel(2).signed_act(&log_id, now, key).unwrap();
+        let p = refused(c, 403, "forbidden", || c.post(PANEL, &forged));
         assert_eq!(p["field"], "act/signature", "{p}");
         assert!(
             p["detail"].as_str().unwrap().contains("election authority"),
@@ -1133,17 +1145,18 @@ fn http_act_signed_by_another_role_is_403() {
         );
     }
     // Unsigned, or signed for another log by the right key: refused the same way.
-    let unsigned = serde_json::to_value(closed("r")).unwrap();
-    refused(c, 403, "forbidden", || c.post(CLOSE, &unsigned));
+    let unsigned = serde_json::to_value(panel(2)).unwrap();
+    refused(c, 403, "forbidden", || c.post(PANEL, &unsigned));
     let other_log = Hash32::sha256(&[b"another log"]);
-    let elsewhere = closed("r")
+    let elsewhere = panel(2)
         .signed_act(&other_log, now, &roles().election_authority)
         .unwrap();
-    refused(c, 403, "forbidden", || c.post(CLOSE, &elsewhere));
+    refused(c, 403, "forbidden", || c.post(PANEL, &elsewhere));
     // The old bearer token means nothing: no header authorizes anything.
     refused(c, 400, "malformed-request", || {
-        c.request("POST", CLOSE, Some(""), &[("Authorization", "Bearer 0000")])
+        c.request("POST", PANEL, Some(""), &[("Authorization", "Bearer 0000")])
     });
+    assert_eq!(c.get("/api/v1/panel").status, 404);
     assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
 }
 
@@ -1177,9 +1190,9 @@ fn http_act_altered_after_signing_is_403() {
 fn http_replayed_act_is_409() {
     let o = open(|_| {});
     let c = o.c();
-    let close = sign_act(closed("r"));
-    c.post(CLOSE, &close).expect(200);
-    let p = refused(c, 409, "already-exists", || c.post(CLOSE, &close));
+    let set = sign_act(panel(2));
+    c.post(PANEL, &set).expect(201);
+    let p = refused(c, 409, "already-exists", || c.post(PANEL, &set));
     assert_eq!(p["field"], "act", "{p}");
 }
 
@@ -1187,14 +1200,16 @@ fn http_replayed_act_is_409() {
 fn http_act_of_the_wrong_type_or_id_is_422() {
     let o = open(|_| {});
     let c = o.c();
-    // A signed open posted to the close endpoint.
-    let open_act = sign_act(opened("r"));
-    let p = refused(c, 422, "invalid", || c.post(CLOSE, &open_act));
+    // A signed referendum creation posted to the panel endpoint.
+    let created = sign_act(Payload::ReferendumCreated {
+        manifest: o.manifest.clone(),
+        act: ActSignature::unsigned(),
+    });
+    let p = refused(c, 422, "invalid", || c.post(PANEL, &created));
     assert_eq!(p["field"], "type", "{p}");
-    // A close of another referendum posted to r's path.
-    let other = sign_act(closed("other"));
-    let p = refused(c, 422, "invalid", || c.post(CLOSE, &other));
-    assert_eq!(p["field"], "referendum_id", "{p}");
+    // A panel that breaks the trustee rules (k > n).
+    let p = refused(c, 422, "invalid", || c.post(PANEL, &sign_act(panel(4))));
+    assert_eq!(p["field"], "panel/threshold", "{p}");
     assert_eq!(c.get("/api/v1/referendums/r").json()["state"], "open");
 }
 
@@ -1250,12 +1265,10 @@ fn http_role_key_rotation_retires_the_old_key() {
         hex::encode(new_key.verifying_key().as_bytes()),
         "{r}"
     );
-    let old = sign_act(closed("r"));
-    refused(c, 403, "forbidden", || c.post(CLOSE, &old));
-    let new = closed("r")
-        .signed_act(&log_id, issued_at(), &new_key)
-        .unwrap();
-    c.post(CLOSE, &new).expect(200);
+    let old = sign_act(panel(2));
+    refused(c, 403, "forbidden", || c.post(PANEL, &old));
+    let new = panel(2).signed_act(&log_id, issued_at(), &new_key).unwrap();
+    c.post(PANEL, &new).expect(201);
 }
 
 #[test]

@@ -25,8 +25,9 @@
 //!   per process) answers 429 to the excess. Those 429s are counted as intended; any
 //!   other non-2xx answer, transport error or failed client-side check is an error.
 //!
-//! Progress every 10 s on stderr. At the end: close, tally, two of three trustees
-//! decrypt, publish; the result must equal the last accepted ballot of every credential
+//! Progress every 10 s on stderr. At the end: the board closes voting by itself at the
+//! manifest's closes_at (the timed period and 30 s) and tallies, two of three trustees
+//! decrypt, the board publishes; the result must equal the last accepted ballot of every credential
 //! as the clients saw them; the record is exported and checked by the verifier library
 //! with every receipt the clients got; every accepted signature and audit must be at its
 //! leaf in the record. Exits non-zero on any error or failed check.
@@ -79,10 +80,12 @@ use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::Hash32;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead};
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{
+    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction,
+    Moderation, Petition, PetitionProposal, PetitionSignature, ReferendumTerms, SignatureAction,
 };
 use vox_protocol::roles::{Role, RoleSigners, WitnessPolicy};
 
@@ -1271,10 +1274,19 @@ fn setup_petitions(
             &mut OsRng,
         );
         office.sign_petition(&petition.id, &s)?;
+        // The referendum its threshold obliges (the CLI's defaults: 7 and 14 days).
         office.moderate(
             &petition.id,
             &Moderation::Publish {
                 closes_at: authority::now_ms() + petition.open_for_ms - 1000,
+                referendum: ReferendumTerms {
+                    referendum_id: authority::default_referendum_id(&petition.id),
+                    title: petition.action.clone(),
+                    description: petition.background.clone(),
+                    questions: authority::yes_no(authority::action_as_question(&petition.action)),
+                    opens_after_ms: 7 * DAY_MS,
+                    voting_ms: 14 * DAY_MS,
+                },
             },
         )?;
         out.push(petition);
@@ -1282,14 +1294,29 @@ fn setup_petitions(
     Ok(out)
 }
 
-/// `authority`: the election authority's client.
+/// The election authority's standing trustee panel (needed before any petition is
+/// published): three trustees, any two decrypt; returns their keys.
+fn setup_panel(authority: &Client) -> Result<Vec<TrusteeKeys>> {
+    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
+    authority.set_panel(&TrusteePanel {
+        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+        threshold: 2,
+        answer_due_ms: DAY_MS,
+        decryption_due_ms: DAY_MS,
+    })?;
+    Ok(keys)
+}
+
+/// `authority`: the election authority's client. Voting opens as soon as the ceremony
+/// completes and closes `voting_ms` later (the board closes it by itself then).
 fn setup_referendum(
     authority: &Client,
     public: &Client,
     electorate_hash: vox_crypto::Hash32,
     work: &Path,
+    keys: Vec<TrusteeKeys>,
+    voting_ms: i64,
 ) -> Result<Vec<TrusteeSession>> {
-    let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
     let now = authority::now_ms();
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -1303,7 +1330,7 @@ fn setup_referendum(
             kind: QuestionKind::YesNo,
         }],
         opens_at: now,
-        closes_at: now + DAY_MS,
+        closes_at: now + voting_ms,
         electorate_hash,
         trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
         threshold: 2,
@@ -1350,8 +1377,27 @@ fn setup_referendum(
     if !done.iter().all(|d| *d) {
         bail!("the key ceremony did not complete");
     }
-    authority.referendum_action(RID, "open")?;
+    await_state(public, &["open"], "open")?;
     Ok(sessions)
+}
+
+/// Wait until the referendum is in one of `states`, which the board's scheduler reaches
+/// by itself (opens_at, closes_at, k shares); nudges it with `POST …/{nudge}` meanwhile.
+fn await_state(public: &Client, states: &[&str], nudge: &str) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let state = public.referendum(RID)?.state_name();
+        if states.contains(&state.as_str()) {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("referendum {RID} is {state}, not {states:?}, after 10 minutes");
+        }
+        if !nudge.is_empty() {
+            let _ = public.referendum_action(RID, nudge);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 // ---- report ------------------------------------------------------------------------
@@ -1552,6 +1598,7 @@ fn run_with(
     drop(requests);
     let created = registrar.create_electorate(&electorate)?;
     drop(electorate);
+    let keys = setup_panel(&election_authority)?;
     let petitions = setup_petitions(
         &office,
         &creds,
@@ -1559,8 +1606,16 @@ fn run_with(
         a.petitions,
         a.voters,
     )?;
-    let mut sessions =
-        setup_referendum(&election_authority, &public, created.electorate_hash, work)?;
+    // Voting lasts the timed period and a margin; the board closes it by itself then.
+    let voting_ms = i64::try_from(a.secs).unwrap_or(86_400).saturating_add(30) * 1000;
+    let mut sessions = setup_referendum(
+        &election_authority,
+        &public,
+        created.electorate_hash,
+        work,
+        keys,
+        voting_ms,
+    )?;
     let board_key = public.board()?.board_public_key;
     let vc = VotingContext::fetch(&last_public, RID, &board_key)?;
     let setup_secs = t.elapsed().as_secs_f64();
@@ -1863,17 +1918,11 @@ fn run_with(
     println!();
     let mut ok = errors == 0;
     let t = Instant::now();
-    // Long before the announced closes_at: an early close, recorded with its public
-    // reason (as `vox demo` does; a plain close is refused before closes_at).
-    election_authority.post_act::<serde_json::Value>(
-        &format!("/api/v1/referendums/{RID}/close-early"),
-        Payload::ReferendumClosedEarly {
-            referendum_id: RID.into(),
-            reason: "Load benchmark: the timed period is over.".into(),
-            act: vox_protocol::roles::ActSignature::unsigned(),
-        },
-    )?;
-    let tally = last_public.compute_tally(RID)?;
+    // The board closes voting at closes_at (the timed period and a margin) and tallies
+    // by itself; nothing closes earlier.
+    eprintln!("day: waiting for the board to close voting at closes_at and tally");
+    await_state(&public, &["tallied", "published"], "close")?;
+    let tally = last_public.tally(RID)?;
     let close_tally = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let mut decrypting: Vec<&mut TrusteeSession> = sessions
@@ -1895,7 +1944,8 @@ fn run_with(
         }
         Ok(())
     })?;
-    let result = public.publish(RID)?;
+    await_state(&public, &["published"], "")?;
+    let result = public.result(RID)?;
     let decrypt_secs = t.elapsed().as_secs_f64();
     // The result the clients expect: the last accepted ballot of every credential.
     let mut last: HashMap<u32, (u64, bool)> = HashMap::new();

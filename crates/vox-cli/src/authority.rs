@@ -1,15 +1,18 @@
 //! `vox authority …`: electorates and credentials, petition moderation and responses,
-//! referendums (creation, opening, closing, tally, publication), role key rotation and
-//! record export.
+//! the standing trustee panel, referendums (creation, and nudges of the board's own
+//! steps), role key rotation and record export.
 //!
 //! Every discretionary act is signed here, locally, with the key of the role it
 //! belongs to (`--key FILE` or `$VOX_ROLE_KEY`, a file made by `vox keys new`): the
-//! registrar registers electorates, the petitions office moderates, answers and
-//! invalidates, the election authority creates, opens and closes referendums. The
-//! server only checks the signature against that role's current key (protocol-spec/
-//! 11-roles.md). Closing a petition at its deadline, the tally and the publication of
-//! the result follow from the board's rules: they need no key. `export` and `show`
-//! only read public data.
+//! registrar registers electorates, the petitions office moderates (a publication fixes
+//! the referendum the petition's threshold obliges), answers and invalidates, the
+//! election authority sets the standing trustee panel and creates stand-alone
+//! referendums. The server only checks the signature against that role's current key
+//! (protocol-spec/11-roles.md). What follows from the board's rules needs no key: a
+//! petition that reaches its referendum threshold triggers its referendum, the board
+//! opens and closes referendums at their manifest's times, tallies, publishes the result
+//! and closes petitions at their deadline (07 §7.4, 10 §10.3); the nudges here only ask
+//! it to do so now. `export` and `show` only read public data.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -25,9 +28,11 @@ use vox_protocol::board::SignedTreeHead;
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{
+    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
-use vox_protocol::petition::{Moderation, PetitionPolicy};
+use vox_protocol::petition::{Moderation, PetitionPolicy, ReferendumTerms};
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
 use vox_protocol::roles::Role;
 use vox_protocol::tally::ReferendumResult;
@@ -65,7 +70,12 @@ pub enum AuthorityCommand {
     /// Petition moderation, responses, invalidations (petitions office).
     #[command(subcommand)]
     Petition(PetitionCommand),
-    /// Referendums (election authority).
+    /// The standing trustee panel (election authority): the trustees who run the key
+    /// ceremony of every referendum a petition triggers from now on, and its deadlines.
+    /// A petition can only be published while a panel is in force.
+    Panel(PanelArgs),
+    /// Referendums: stand-alone creation (election authority), and nudges of the
+    /// board's own steps (no key).
     #[command(subcommand)]
     Referendum(ReferendumCommand),
     /// Replace a role's key: the act is signed with the current key (--key) and proves
@@ -95,9 +105,43 @@ pub enum AuthorityCommand {
     },
 }
 
+/// `vox authority panel --trustee FILE … | --show`
+#[derive(Debug, Args)]
+pub struct PanelArgs {
+    /// Show the panel in force instead (no key).
+    #[arg(long, conflicts_with_all = ["trustees", "threshold", "answer_within", "decryption_within"])]
+    pub show: bool,
+    /// Trustee public key files (`vox trustee keygen` writes FILE.pub), in index order.
+    #[arg(
+        long = "trustee",
+        value_name = "FILE",
+        required_unless_present = "show"
+    )]
+    pub trustees: Vec<PathBuf>,
+    /// Trustees needed to decrypt (k of n) [default: majority of the trustees, ⌊n/2⌋+1].
+    #[arg(long)]
+    pub threshold: Option<u32>,
+    /// How long a trustee has to answer a complaint in the key ceremony (the manifest's
+    /// answer_due_ms: 30m, 12h, 1d…).
+    #[arg(long, value_name = "DURATION", default_value = "1d")]
+    pub answer_within: String,
+    /// How long after the tally every trustee has to post its decryption share (the
+    /// manifest's decryption_due_ms); the board names the trustees who miss it.
+    #[arg(long, value_name = "DURATION", default_value = "2d")]
+    pub decryption_within: String,
+}
+
 /// A role name on the command line.
 pub fn parse_role(s: &str) -> Result<Role, String> {
     Role::from_name(s).map_err(|e| e.to_string())
+}
+
+/// A delay on the command line: a duration, or 0 / 0s.
+fn parse_delay(s: &str) -> Result<i64, String> {
+    if s.trim_end_matches(['s', 'm', 'h', 'd']) == "0" {
+        return Ok(0);
+    }
+    clock::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// `vox authority electorate …`
@@ -230,8 +274,12 @@ pub enum PetitionCommand {
         id: String,
     },
     /// Publish a sponsored petition or reject it with a public reason (petitions
-    /// office key). A publication fixes the closing time; by default the petition stays
-    /// open for its whole `open_for_ms` (less a minute for clock differences).
+    /// office key). A publication fixes the closing time (by default the petition stays
+    /// open for its whole `open_for_ms`, less a minute for clock differences) and the
+    /// referendum its referendum threshold obliges: when the petition reaches it, the
+    /// board creates that referendum by itself, with the standing trustee panel
+    /// (`vox authority panel`; a publication is refused without one), voting opening
+    /// --opens-after the threshold and lasting --voting.
     Moderate {
         /// Petition id.
         id: String,
@@ -249,6 +297,9 @@ pub enum PetitionCommand {
         /// Reject with this public reason.
         #[arg(long)]
         reject: Option<String>,
+        /// The referendum the threshold triggers, with --publish.
+        #[command(flatten)]
+        terms: Box<TermsArgs>,
     },
     /// Record the official response (petitions office key).
     Respond {
@@ -280,6 +331,222 @@ pub enum PetitionCommand {
     /// the board: `set` (petitions office key) or `show` (no key).
     #[command(subcommand)]
     Policy(PolicyCommand),
+}
+
+/// The referendum terms of a publication (`petition moderate --publish`, 07 §7.4).
+#[derive(Debug, Args)]
+pub struct TermsArgs {
+    /// The id of the referendum the threshold triggers (1 to 64 bytes) [default:
+    /// r-PETITION].
+    #[arg(long, value_name = "ID", conflicts_with = "reject")]
+    pub referendum_id: Option<String>,
+    /// Its yes/no question [default: the petition's action as a question].
+    #[arg(long, value_name = "TEXT", conflicts_with = "reject")]
+    pub referendum_question: Option<String>,
+    /// An extra choose-one question (with --referendum-option, at least two).
+    #[arg(long, value_name = "TEXT", requires = "referendum_options")]
+    pub referendum_choose_one: Option<String>,
+    /// Options of the choose-one question.
+    #[arg(long = "referendum-option", value_name = "TEXT")]
+    pub referendum_options: Vec<String>,
+    /// Its title [default: the petition's action].
+    #[arg(long, value_name = "TEXT", conflicts_with = "reject")]
+    pub referendum_title: Option<String>,
+    /// Its description [default: the petition's background].
+    #[arg(long, value_name = "TEXT", conflicts_with = "reject")]
+    pub referendum_description: Option<String>,
+    /// Voting opens this long after the threshold is reached (the trustees' key
+    /// ceremony runs in between: 7d, 12h, 30s…).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "7d",
+        conflicts_with = "reject"
+    )]
+    pub opens_after: String,
+    /// Voting lasts this long.
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "14d",
+        conflicts_with = "reject"
+    )]
+    pub voting: String,
+}
+
+/// The longest referendum id, in bytes (07 §7.4).
+pub const MAX_REFERENDUM_ID_BYTES: usize = 64;
+
+/// `r-PETITION`, cut to [`MAX_REFERENDUM_ID_BYTES`] on a character boundary.
+pub fn default_referendum_id(petition_id: &str) -> String {
+    let mut id = format!("r-{petition_id}");
+    let mut end = id.len().min(MAX_REFERENDUM_ID_BYTES);
+    while !id.is_char_boundary(end) {
+        end -= 1;
+    }
+    id.truncate(end);
+    id
+}
+
+/// A petition's action as a yes/no question: "Build a lane" → "Build a lane?".
+pub fn action_as_question(action: &str) -> String {
+    let a = action.trim().trim_end_matches(['.', '!', '?']);
+    format!("{a}?")
+}
+
+/// The single yes/no question of a triggered referendum.
+pub fn yes_no(text: String) -> Vec<Question> {
+    vec![Question {
+        id: "q1".into(),
+        text,
+        options: vec!["yes".into(), "no".into()],
+        kind: QuestionKind::YesNo,
+    }]
+}
+
+/// The terms `a` describes for petition `id` (defaults from the petition), validated.
+fn referendum_terms(public: &Client, id: &str, a: &TermsArgs) -> Result<ReferendumTerms> {
+    let p = public.petition(id)?.petition;
+    let mut questions = yes_no(
+        a.referendum_question
+            .clone()
+            .unwrap_or_else(|| action_as_question(&p.action)),
+    );
+    if let Some(text) = &a.referendum_choose_one {
+        questions.push(Question {
+            id: "q2".into(),
+            text: text.clone(),
+            options: a.referendum_options.clone(),
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        });
+    }
+    let terms = ReferendumTerms {
+        referendum_id: a
+            .referendum_id
+            .clone()
+            .unwrap_or_else(|| default_referendum_id(id)),
+        title: a
+            .referendum_title
+            .clone()
+            .unwrap_or_else(|| p.action.clone()),
+        description: a
+            .referendum_description
+            .clone()
+            .unwrap_or_else(|| p.background.clone()),
+        questions,
+        opens_after_ms: clock::parse_duration(&a.opens_after).context("--opens-after")?,
+        voting_ms: clock::parse_duration(&a.voting).context("--voting")?,
+    };
+    terms
+        .validate()
+        .map_err(|e| anyhow!("the referendum terms are not valid: {e}"))?;
+    Ok(terms)
+}
+
+/// Print the terms of a publication.
+pub fn print_terms(t: &ReferendumTerms) {
+    println!(
+        "on reaching its referendum threshold it triggers referendum {}: {}",
+        t.referendum_id, t.title
+    );
+    for q in &t.questions {
+        println!(
+            "  question {}: {} ({})",
+            q.id,
+            q.text,
+            q.options.join(" / ")
+        );
+    }
+    println!(
+        "  voting opens {} after the threshold is reached and lasts {}; the trustees are the \
+         standing panel in force then",
+        clock::format_duration(t.opens_after_ms),
+        clock::format_duration(t.voting_ms)
+    );
+}
+
+/// Read the trustees' public key files, in index order.
+fn read_trustees(paths: &[PathBuf]) -> Result<Vec<TrusteeInfo>> {
+    if paths.is_empty() {
+        bail!("name the trustees' public key files with --trustee FILE (one per trustee)");
+    }
+    paths
+        .iter()
+        .enumerate()
+        .map(|(i, path)| {
+            let f = files::load_trustee_public(path)?;
+            Ok(TrusteeInfo {
+                index: i as u32 + 1,
+                name: f.name,
+                public_key: f.public_key,
+            })
+        })
+        .collect()
+}
+
+/// The panel `a` describes, validated.
+fn panel_from_args(a: &PanelArgs) -> Result<TrusteePanel> {
+    let trustees = read_trustees(&a.trustees)?;
+    let threshold = a
+        .threshold
+        .unwrap_or_else(|| (trustees.len() as u32 / 2) + 1);
+    let panel = TrusteePanel {
+        trustees,
+        threshold,
+        answer_due_ms: clock::parse_duration(&a.answer_within).context("--answer-within")?,
+        decryption_due_ms: clock::parse_duration(&a.decryption_within)
+            .context("--decryption-within")?,
+    };
+    panel
+        .validate()
+        .map_err(|e| anyhow!("the panel is not valid: {e}"))?;
+    Ok(panel)
+}
+
+/// Print a panel.
+pub fn print_panel(p: &TrusteePanel) {
+    println!(
+        "trustee panel: {} of {} trustees decrypt; complaints answered within {}, decryption \
+         shares due {} after the tally",
+        p.threshold,
+        p.trustees.len(),
+        clock::format_duration(p.answer_due_ms),
+        clock::format_duration(p.decryption_due_ms)
+    );
+    for t in &p.trustees {
+        println!("  {} {} {}", t.index, t.name, t.public_key.to_hex());
+    }
+}
+
+/// The panel in a `GET /api/v1/panel` answer (`{"panel": …}` or the panel itself).
+pub fn panel_of(v: &serde_json::Value) -> Option<TrusteePanel> {
+    let p = v.get("panel").unwrap_or(v);
+    if p.is_null() {
+        return None;
+    }
+    serde_json::from_value(p.clone()).ok()
+}
+
+/// `vox authority panel`.
+fn panel(public: &Client, authority: impl Fn() -> Result<Signing>, a: &PanelArgs) -> Result<()> {
+    if a.show {
+        match public.panel()?.as_ref().and_then(panel_of) {
+            Some(p) => print_panel(&p),
+            None => println!("no trustee panel in force: petitions cannot be published yet"),
+        }
+        return Ok(());
+    }
+    let ea = authority()?;
+    let panel = panel_from_args(a)?;
+    ea.explain(ea.client.set_panel(&panel))?;
+    print_panel(&panel);
+    println!(
+        "in force from now on: every referendum a petition triggers gets these trustees and \
+         deadlines"
+    );
+    Ok(())
 }
 
 /// `vox authority petition policy …`
@@ -399,25 +666,37 @@ fn print_policy(v: &serde_json::Value) {
 /// `vox authority referendum …`
 #[derive(Debug, Subcommand)]
 pub enum ReferendumCommand {
-    /// Create a referendum from a manifest file, or from a petition that reached its
-    /// referendum threshold (election authority key).
+    /// Create a stand-alone referendum from a manifest file or from flags (election
+    /// authority key). A referendum a petition obliges is not created by anyone: the
+    /// board creates it by itself when the petition reaches its threshold.
     Create(Box<CreateReferendumArgs>),
-    /// Open voting; the key ceremony must be complete (election authority key).
+    /// Ask the board to open voting now (no key). The board opens a referendum by
+    /// itself at its manifest's opens_at once the key ceremony is complete; before that
+    /// time the server refuses (409).
     Open {
         /// Referendum id.
         id: String,
     },
-    /// Close voting (election authority key). Before the manifest's closes_at this is an
-    /// early close: it needs --early and a public --reason, recorded on the board.
+    /// Ask the board to close voting now (no key). The board closes a referendum by
+    /// itself at its manifest's closes_at, never before (the server answers 409), and
+    /// then computes the tally.
     Close {
         /// Referendum id.
         id: String,
-        /// Close before the announced closes_at (a `referendum-closed-early` act).
-        #[arg(long, requires = "reason")]
-        early: bool,
-        /// The public reason of an early close (published on the board).
-        #[arg(long, requires = "early")]
-        reason: Option<String>,
+    },
+    /// Wait until the board has moved a referendum to a state by itself (no key): `open`
+    /// (at opens_at, once the ceremony is complete), `closed` or `tallied` (at
+    /// closes_at), `published` (once enough decryption shares are in).
+    Wait {
+        /// Referendum id.
+        id: String,
+        /// The state to wait for (ready, open, closed, tallied, published); a later state
+        /// also ends the wait.
+        #[arg(long, value_name = "STATE")]
+        until: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
     },
     /// Compute the encrypted tally of a closed referendum (no key).
     Tally {
@@ -440,11 +719,8 @@ pub enum ReferendumCommand {
 #[derive(Debug, Args)]
 pub struct CreateReferendumArgs {
     /// A complete manifest (JSON).
-    #[arg(long, conflicts_with_all = ["from_petition", "question"])]
+    #[arg(long, conflicts_with = "question")]
     pub manifest: Option<PathBuf>,
-    /// The petition that triggered it.
-    #[arg(long)]
-    pub from_petition: Option<String>,
     /// The yes/no question.
     #[arg(long, required_unless_present = "manifest")]
     pub question: Option<String>,
@@ -454,17 +730,17 @@ pub struct CreateReferendumArgs {
     /// Options of the choose-one question.
     #[arg(long = "option")]
     pub options: Vec<String>,
-    /// Referendum id [default: derived from the petition, else random].
+    /// Referendum id [default: random].
     #[arg(long)]
     pub id: Option<String>,
-    /// Title [default: the petition's action].
+    /// Title [default: the question].
     #[arg(long)]
     pub title: Option<String>,
-    /// Description [default: the petition's background].
+    /// Description [default: empty].
     #[arg(long)]
     pub description: Option<String>,
-    /// Electorate id (not needed with --from-petition).
-    #[arg(long)]
+    /// Electorate id.
+    #[arg(long, required_unless_present = "manifest")]
     pub electorate: Option<String>,
     /// Trustee public key files (`vox trustee keygen` writes FILE.pub), in index order.
     #[arg(long = "trustee", value_name = "FILE")]
@@ -472,11 +748,19 @@ pub struct CreateReferendumArgs {
     /// Trustees needed to decrypt (k of n) [default: majority of the trustees, ⌊n/2⌋+1].
     #[arg(long)]
     pub threshold: Option<u32>,
-    /// Days voting stays open, counted from now: the manifest's opens_at is the time of
-    /// this command and its closes_at DAYS later; the key ceremony and `referendum open`
-    /// take place within that period (both times are printed before anything is sent).
+    /// Voting opens this long from now (the manifest's opens_at): the trustees' key
+    /// ceremony must be complete by then, and the board opens voting by itself at that
+    /// time (a late opening fails verification step V15). 0s opens as soon as the
+    /// ceremony completes.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_delay)]
+    pub opens_in: i64,
+    /// Days voting stays open, counted from opens_at (both times are printed before
+    /// anything is sent).
     #[arg(long, default_value_t = 14)]
     pub days: u32,
+    /// Voting lasts this long from opens_at instead (30m, 12h, 45s…).
+    #[arg(long, value_name = "DURATION", conflicts_with_all = ["days", "closes_at"])]
+    pub voting: Option<String>,
     /// Close voting at this absolute time instead (Unix ms or YYYY-MM-DDTHH:MM:SSZ,
     /// UTC); it must lie in the future.
     #[arg(long, value_name = "TIME", conflicts_with = "days")]
@@ -649,6 +933,7 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                     closes_at,
                     open_for,
                     reject,
+                    terms,
                 } => {
                     let office = signing(Role::PetitionsOffice)?;
                     let m = match (publish, reject) {
@@ -659,7 +944,12 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                                 closes_at.as_deref(),
                                 open_for.as_deref(),
                             )?;
-                            Moderation::Publish { closes_at }
+                            let referendum = referendum_terms(&public, &id, &terms)?;
+                            print_terms(&referendum);
+                            Moderation::Publish {
+                                closes_at,
+                                referendum,
+                            }
                         }
                         (false, Some(reason)) => Moderation::Reject { reason },
                         (false, None) => bail!("pass --publish or --reject REASON"),
@@ -702,6 +992,7 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
             print_summary(&summary);
             Ok(())
         }
+        AuthorityCommand::Panel(a) => panel(&public, || signing(Role::ElectionAuthority), &a),
         AuthorityCommand::Referendum(cmd) => {
             referendum(&public, || signing(Role::ElectionAuthority), cmd)
         }
@@ -872,61 +1163,91 @@ fn referendum(
             Ok(())
         }
         ReferendumCommand::Open { id } => {
-            let ea = authority()?;
-            // The voting period is the manifest's, fixed at creation: opening late
-            // shortens it.
             let manifest = public.referendum(&id)?.manifest;
             if let Some(w) = late_opening_warning(&manifest, now_ms()) {
                 eprintln!("{w}");
             }
-            ea.explain(ea.client.referendum_action(&id, "open"))?;
+            public.referendum_action(&id, "open").map_err(|e| {
+                if api_status(&e) == Some(409) {
+                    e.context(format!(
+                        "the board opens referendum {id} by itself at {} once its key ceremony \
+                         is complete",
+                        clock::describe_time(manifest.opens_at, now_ms())
+                    ))
+                } else {
+                    e
+                }
+            })?;
             println!(
                 "referendum {id} is open for voting until {}",
                 clock::describe_time(manifest.closes_at, now_ms())
             );
             Ok(())
         }
-        ReferendumCommand::Close { id, early, reason } => {
+        ReferendumCommand::Close { id } => {
             let closes_at = public.referendum(&id)?.manifest.closes_at;
             let now = now_ms();
-            let announced = clock::format_utc(closes_at);
-            match (early, reason) {
-                (false, _) if now < closes_at => bail!(
-                    "referendum {id} is announced to close at {announced} ({}): closing now is \
-                     an early close, recorded on the board with its public reason; to do \
-                     that, pass --early --reason TEXT",
+            if now < closes_at {
+                bail!(
+                    "referendum {id} closes at {} ({}); nothing closes a referendum earlier, and \
+                     the board closes it by itself then",
+                    clock::format_utc(closes_at),
                     clock::relative(closes_at, now)
-                ),
-                (true, _) if now >= closes_at => bail!(
-                    "referendum {id} was announced to close at {announced}, which has passed: \
-                     this is not an early close; run without --early and --reason"
-                ),
-                (true, Some(reason)) => {
-                    vox_protocol::board::check_early_close_reason(&reason)
-                        .map_err(|e| anyhow!("--reason: {e}"))?;
-                    let ea = authority()?;
-                    let payload = vox_protocol::board::Payload::ReferendumClosedEarly {
-                        referendum_id: id.clone(),
-                        reason: reason.clone(),
-                        act: vox_protocol::roles::ActSignature::unsigned(),
-                    };
-                    let path = format!(
-                        "/api/v1/referendums/{}/close-early",
-                        crate::client::enc(&id)
-                    );
-                    ea.explain(ea.client.post_act::<serde_json::Value>(&path, payload))?;
-                    println!(
-                        "referendum {id} is closed early (announced close: {announced}); \
-                         reason on the board: {reason}"
-                    );
-                }
-                _ => {
-                    let ea = authority()?;
-                    ea.explain(ea.client.referendum_action(&id, "close"))?;
-                    println!("referendum {id} is closed");
-                }
+                );
             }
+            public.referendum_action(&id, "close")?;
+            println!("referendum {id} is closed");
             Ok(())
+        }
+        ReferendumCommand::Wait { id, until, timeout } => {
+            const ORDER: [&str; 6] = [
+                "key-ceremony",
+                "ready",
+                "open",
+                "closed",
+                "tallied",
+                "published",
+            ];
+            let want = ORDER
+                .iter()
+                .position(|s| *s == until)
+                .ok_or_else(|| anyhow!("--until {until}: one of {}", ORDER.join(", ")))?;
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(timeout);
+            let mut told = false;
+            loop {
+                let d = public.referendum(&id)?;
+                let state = d.state_name();
+                if state == "failed" {
+                    bail!("referendum {id}: the key ceremony failed");
+                }
+                if ORDER
+                    .iter()
+                    .position(|s| *s == state)
+                    .is_some_and(|i| i >= want)
+                {
+                    println!("referendum {id} is {state}");
+                    return Ok(());
+                }
+                if !told {
+                    let when = match until.as_str() {
+                        "open" => format!(
+                            " (opens_at {})",
+                            clock::describe_time(d.manifest.opens_at, now_ms())
+                        ),
+                        "closed" | "tallied" => format!(
+                            " (closes_at {})",
+                            clock::describe_time(d.manifest.closes_at, now_ms())
+                        ),
+                        _ => String::new(),
+                    };
+                    eprintln!("referendum {id} is {state}; waiting for the board to make it {until}{when}");
+                    told = true;
+                }
+                if std::time::Instant::now() >= deadline {
+                    bail!("referendum {id} is still {state} after {timeout} s");
+                }
+                std::thread::sleep(std::time::Duration::from_millis(250));
+            }
         }
         ReferendumCommand::Tally { id } => {
             let t = public.compute_tally(&id)?;
@@ -964,7 +1285,7 @@ fn referendum(
 /// far they are from `now`, and how long voting lasts.
 pub fn voting_period(m: &Manifest, now: i64) -> String {
     format!(
-        "voting period of {}: {}\n  opens  {}\n  closes {}\n  (the period is fixed by the manifest; `referendum open` does not restart it)\n",
+        "voting period of {}: {}\n  opens  {}\n  closes {}\n  (the period is fixed by the manifest: the board opens and closes voting at these times)\n",
         m.referendum_id,
         clock::format_duration(m.closes_at.saturating_sub(m.opens_at)),
         clock::describe_time(m.opens_at, now),
@@ -1007,58 +1328,16 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         .question
         .clone()
         .ok_or_else(|| anyhow!("pass --question (or --manifest FILE)"))?;
-    let (electorate_hash, title, description, id) = match &a.from_petition {
-        Some(pid) => {
-            let p = client.petition(pid)?;
-            if let Some(r) = &p.referendum_id {
-                bail!("petition {pid} already triggered referendum {r}");
-            }
-            (
-                p.petition.electorate_hash,
-                p.petition.action.clone(),
-                p.petition.background.clone(),
-                format!("r-{pid}"),
-            )
-        }
-        None => {
-            let eid = a
-                .electorate
-                .as_deref()
-                .ok_or_else(|| anyhow!("pass --electorate ID (or --from-petition ID)"))?;
-            let e = client.electorate(eid)?;
-            (
-                e.electorate_hash,
-                question.clone(),
-                String::new(),
-                format!("r-{}", crate::voter::random_hex(4)),
-            )
-        }
-    };
-    if a.trustees.is_empty() {
-        bail!("name the trustees' public key files with --trustee FILE (one per trustee)");
-    }
-    let trustees = a
-        .trustees
-        .iter()
-        .enumerate()
-        .map(|(i, path)| {
-            let f = files::load_trustee_public(path)?;
-            Ok(TrusteeInfo {
-                index: i as u32 + 1,
-                name: f.name,
-                public_key: f.public_key,
-            })
-        })
-        .collect::<Result<Vec<_>>>()?;
+    let eid = a
+        .electorate
+        .as_deref()
+        .ok_or_else(|| anyhow!("pass --electorate ID"))?;
+    let electorate_hash = client.electorate(eid)?.electorate_hash;
+    let trustees = read_trustees(&a.trustees)?;
     let threshold = a
         .threshold
         .unwrap_or_else(|| (trustees.len() as u32 / 2) + 1);
-    let mut questions = vec![Question {
-        id: "q1".into(),
-        text: question,
-        options: vec!["yes".into(), "no".into()],
-        kind: QuestionKind::YesNo,
-    }];
+    let mut questions = yes_no(question.clone());
     if let Some(text) = &a.choose_one {
         questions.push(Question {
             id: "q2".into(),
@@ -1070,15 +1349,26 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         });
     }
     let now = now_ms();
+    let opens_at = now.saturating_add(a.opens_in);
     let closes_at = match a.closes_at.as_deref() {
-        None => now + i64::from(a.days.max(1)) * DAY_MS,
+        None => match a.voting.as_deref() {
+            Some(d) => opens_at.saturating_add(clock::parse_duration(d).context("--voting")?),
+            None => opens_at + i64::from(a.days.max(1)) * DAY_MS,
+        },
         Some(t) => {
             let t = clock::parse_time(t).context("--closes-at")?;
-            if t <= now {
+            if t <= opens_at {
+                if t <= now {
+                    bail!(
+                        "--closes-at {} is not in the future (now is {})",
+                        clock::format_utc(t),
+                        clock::format_utc(now)
+                    );
+                }
                 bail!(
-                    "--closes-at {} is not in the future (now is {})",
+                    "--closes-at {} is not after the opening ({})",
                     clock::format_utc(t),
-                    clock::format_utc(now)
+                    clock::format_utc(opens_at)
                 );
             }
             t
@@ -1086,18 +1376,21 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
     };
     Ok(Manifest {
         version: MANIFEST_VERSION,
-        referendum_id: a.id.clone().unwrap_or(id),
-        title: a.title.clone().unwrap_or(title),
-        description: a.description.clone().unwrap_or(description),
+        referendum_id: a
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("r-{}", crate::voter::random_hex(4))),
+        title: a.title.clone().unwrap_or(question),
+        description: a.description.clone().unwrap_or_default(),
         questions,
-        opens_at: now,
+        opens_at,
         closes_at,
         electorate_hash,
         trustees,
         threshold,
         answer_due_ms: DAY_MS,
         decryption_due_ms: DAY_MS,
-        source_petition: a.from_petition.clone(),
+        source_petition: None,
     })
 }
 

@@ -22,7 +22,7 @@ use vox_protocol::board::{
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::enrolment::EnrolmentOpening;
-use vox_protocol::manifest::Manifest;
+use vox_protocol::manifest::{Manifest, TrusteePanel};
 use vox_protocol::petition::{Moderation, PetitionPolicy, PetitionProposal, PetitionSignature};
 use vox_protocol::record::RecordHeader;
 use vox_protocol::roles::{possession_message, ActSignature, Role};
@@ -661,6 +661,28 @@ impl Client {
 
     // ---- referendums -------------------------------------------------------------
 
+    /// `POST /api/v1/panel`: the election authority's signed `trustee-panel-set` act
+    /// (the standing panel of every referendum a petition triggers from now on).
+    pub fn set_panel(&self, panel: &TrusteePanel) -> Result<Value> {
+        self.post_act(
+            "/api/v1/panel",
+            Payload::TrusteePanelSet {
+                panel: panel.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
+    }
+
+    /// `GET /api/v1/panel`: the standing trustee panel in force (`{"panel": …,
+    /// "leaf_index": …}`), `None` if none is (404).
+    pub fn panel(&self) -> Result<Option<Value>> {
+        match self.get("/api/v1/panel") {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if api_status(&e) == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `GET /api/v1/referendums`.
     pub fn referendums(&self) -> Result<Vec<ReferendumSummary>> {
         self.get("/api/v1/referendums")
@@ -698,19 +720,19 @@ impl Client {
         self.post_idempotent(&format!("/api/v1/referendums/{}/ceremony", enc(id)), m, key)
     }
 
-    /// `POST /api/v1/referendums/{id}/open` or `/close` (`action`): the election
-    /// authority's signed `referendum-opened` / `referendum-closed` act.
-    pub fn referendum_action(&self, id: &str, action: &str) -> Result<ReferendumSummary> {
-        let referendum_id = id.to_owned();
-        let act = ActSignature::unsigned();
-        let payload = match action {
-            "open" => Payload::ReferendumOpened { referendum_id, act },
-            "close" => Payload::ReferendumClosed { referendum_id, act },
-            other => bail!("unknown referendum action {other:?} (open or close)"),
-        };
-        self.post_act(
+    /// `POST /api/v1/referendums/{id}/open` or `/close` (`action`): no key and no body.
+    /// Opening and closing are system entries the board's scheduler appends at the
+    /// manifest's `opens_at` and `closes_at` (10 §10.3); this only nudges it, and the
+    /// server answers 409 before the time.
+    pub fn referendum_action(&self, id: &str, action: &str) -> Result<Value> {
+        if !matches!(action, "open" | "close") {
+            bail!("unknown referendum action {action:?} (open or close)");
+        }
+        self.call(
+            "POST",
             &format!("/api/v1/referendums/{}/{action}", enc(id)),
-            payload,
+            None,
+            None,
         )
     }
 

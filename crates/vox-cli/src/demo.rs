@@ -10,13 +10,17 @@
 //! The registrar opens an electorate of N citizens with one-time enrolment codes (one
 //! letter each); every citizen's device draws its own credential and enrols it on the
 //! board with its code; the registrar freezes the list. One citizen proposes a petition,
-//! sponsors sign, the petitions office publishes it, citizens sign until the referendum
-//! threshold triggers (the response threshold on the way obliges an official
-//! response); the election authority creates a referendum from the petition; three trustees run
-//! the key ceremony over HTTP; every citizen votes (a few audit a ballot first, a few
-//! vote again); voting closes; two of the three trustees post decryption shares; the
-//! result is published; the record is exported under the current directory and checked
-//! by the verifier library, in this process.
+//! sponsors sign; the election authority has set the standing trustee panel (three
+//! trustees, any two decrypt), so the petitions office can publish the petition with the
+//! referendum its threshold obliges (questions and a compressed schedule, in seconds);
+//! citizens sign until the referendum threshold, and the board creates that referendum
+//! by itself (the response threshold on the way obliges an official response); the
+//! three trustees run the key ceremony over HTTP; the board opens voting at the
+//! manifest's opens_at; every citizen votes (a few audit a ballot first, a few vote
+//! again); the board closes voting at closes_at and tallies; two of the three trustees
+//! post decryption shares; the board publishes the result; the record is exported under
+//! the current directory and checked by the verifier library, in this process, with
+//! every obligation met on time (V15).
 //!
 //! Ballots and signatures are prepared on all cores (rayon) and submitted by several
 //! concurrent HTTP clients, as many citizens' devices would.
@@ -39,10 +43,10 @@ use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, Choices};
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
-use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, MANIFEST_VERSION};
+use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel};
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature, SignatureAction,
-    ThresholdKind,
+    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature, ReferendumTerms,
+    SignatureAction, ThresholdKind,
 };
 use vox_protocol::roles::{Genesis, Role, RoleKeys, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
@@ -74,6 +78,14 @@ pub struct DemoArgs {
     /// Concurrent HTTP clients submitting ballots and signatures.
     #[arg(long, default_value_t = 8)]
     pub clients: usize,
+    /// Voting opens this long after the petition reaches its referendum threshold (the
+    /// referendum terms' opens_after: 10s, 1m…) [default: 5 s + 2 ms per citizen].
+    #[arg(long, value_name = "DURATION")]
+    pub opens_after: Option<String>,
+    /// Voting lasts this long (the terms' voting period) [default: 4 s + 4 ms per
+    /// citizen].
+    #[arg(long, value_name = "DURATION")]
+    pub voting: Option<String>,
 }
 
 /// Run the demo. Succeeds only if the verifier passes every step of the record.
@@ -82,6 +94,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         bail!("--voters must be at least 10");
     }
     let started = Instant::now();
+    let schedule = Schedule::new(&a)?;
     let work = WorkDir::new(a.keep.as_deref())?;
     let record_dir = match &a.out {
         Some(p) => p.clone(),
@@ -183,7 +196,7 @@ pub fn run(a: DemoArgs) -> Result<()> {
         board_key: None,
     };
     drop(signers);
-    let outcome = demo.cycle(a.voters, &mut phases, &record_dir);
+    let outcome = demo.cycle(a.voters, &schedule, &mut phases, &record_dir);
     if let Err(e) = rt.block_on(server.shutdown()) {
         eprintln!("warning: server shutdown: {e}");
     }
@@ -210,6 +223,14 @@ pub fn run(a: DemoArgs) -> Result<()> {
     println!();
     println!("Verification of {}:", record_dir.display());
     print!("{}", verdict.human);
+    if let Some(s) = verdict
+        .report
+        .steps
+        .iter()
+        .find(|s| s.id == vox_verifier::StepId::Obligations)
+    {
+        println!("Obligations (V15, {}): {}", s.status, s.detail);
+    }
     println!();
     authority::print_result(&report.manifest, &report.result, Some(a.voters));
     println!();
@@ -265,6 +286,54 @@ struct CycleReport {
 
 /// The demo log's name.
 const DEMO_LOG_NAME: &str = "demo.vox.invalid/riverton";
+
+/// The id of the referendum the demo's petition triggers.
+const DEMO_REFERENDUM: &str = "riverton-cycle-lane-2026";
+
+/// The demo's compressed schedule of the triggered referendum (07 §7.4 terms): long
+/// enough for the rest of the signing, the response and the in-process key ceremony
+/// before voting opens, and for every citizen's ballots (encrypted beforehand) to be
+/// cast before it closes; the board's scheduler opens and closes on time by itself.
+struct Schedule {
+    opens_after_ms: i64,
+    voting_ms: i64,
+}
+
+impl Schedule {
+    fn new(a: &DemoArgs) -> Result<Self> {
+        let v = i64::try_from(a.voters).unwrap_or(i64::MAX / 100);
+        let given = |d: &Option<String>, flag: &str| -> Result<Option<i64>> {
+            d.as_deref()
+                .map(|d| crate::clock::parse_duration(d).with_context(|| flag.to_owned()))
+                .transpose()
+        };
+        Ok(Self {
+            opens_after_ms: given(&a.opens_after, "--opens-after")?
+                .unwrap_or_else(|| 5_000 + 2 * v),
+            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 4 * v),
+        })
+    }
+}
+
+/// The questions of the demo's referendum.
+fn demo_questions() -> Vec<Question> {
+    vec![
+        Question {
+            id: "q1".into(),
+            text: "Should the council build a protected cycle lane on the High Street?".into(),
+            options: vec!["yes".into(), "no".into()],
+            kind: QuestionKind::YesNo,
+        },
+        Question {
+            id: "q2".into(),
+            text: "If it is built, which design do you prefer?".into(),
+            options: DESIGNS.iter().map(|s| (*s).to_owned()).collect(),
+            kind: QuestionKind::ChooseOne {
+                blank_allowed: false,
+            },
+        },
+    ]
+}
 
 /// How many witnesses the demo runs, and how many must cosign before a phase ends.
 const DEMO_WITNESSES: usize = 3;
@@ -440,6 +509,7 @@ impl Demo {
     fn cycle(
         &mut self,
         voters: usize,
+        schedule: &Schedule,
         phases: &mut Phases,
         record_dir: &Path,
     ) -> Result<CycleReport> {
@@ -457,55 +527,52 @@ impl Demo {
             ),
         );
 
-        // 3. Petition.
+        // 3. The standing trustee panel, then the petition (published with the
+        // referendum its threshold obliges).
         let t = Instant::now();
-        let (petition, signers) = self.petition(voters, electorate_hash)?;
+        let keys = self.panel()?;
+        let (petition, signers) = self.petition(voters, electorate_hash, schedule)?;
         phases.done(
             "petition",
             t,
             format!(
-                "`{}` proposed, sponsored, published; {signers} citizens signed",
+                "trustee panel set; `{}` proposed, sponsored, published with its referendum \
+                 terms; {signers} citizens signed",
                 petition.id
             ),
         );
         let t = Instant::now();
-        self.show_petition(&petition)?;
+        let manifest = self.show_petition(&petition)?;
         phases.done("response", t, "official response recorded".into());
 
-        // 4. Referendum and key ceremony.
+        // 4. The key ceremony of the referendum the board created.
         let t = Instant::now();
-        let (manifest, trustees) = self.referendum(&petition)?;
+        let trustees = self.ceremony(&manifest, keys)?;
         phases.done(
             "ceremony",
             t,
             format!(
-                "referendum `{}` created from the petition; 3 trustees completed the key ceremony (threshold 2); voting open",
+                "3 trustees completed the key ceremony of `{}` (threshold 2)",
                 manifest.referendum_id
             ),
         );
 
-        // 5. Voting.
+        // 5. Voting, opened by the board at opens_at.
         let t = Instant::now();
         let (expected, stats, receipts) = self.vote(&manifest)?;
         phases.done("voting", t, stats);
 
-        // 6. Close, tally, two of three trustees decrypt, publish.
+        // 6. The board closes and tallies at closes_at; two of three trustees decrypt;
+        // the board publishes the result.
         let t = Instant::now();
         let rid = manifest.referendum_id.clone();
-        // Every citizen has voted long before the announced closes_at: an early close,
-        // recorded with its public reason (protocol-spec/10-verifier.md V9.4).
-        self.authority.post_act::<serde_json::Value>(
-            &format!(
-                "/api/v1/referendums/{}/close-early",
-                crate::client::enc(&rid)
-            ),
-            Payload::ReferendumClosedEarly {
-                referendum_id: rid.clone(),
-                reason: "Demo: every citizen has voted.".into(),
-                act: vox_protocol::roles::ActSignature::unsigned(),
-            },
+        self.await_state(
+            &rid,
+            &["tallied", "published"],
+            manifest.closes_at,
+            "close voting and compute the tally",
         )?;
-        let tally = self.public.compute_tally(&rid)?;
+        let tally = self.public.tally(&rid)?;
         let mut decrypting: Vec<TrusteeSession> = trustees
             .into_iter()
             .filter(|s| s.state.trustee != 2)
@@ -522,7 +589,8 @@ impl Demo {
             }
             Ok(())
         })?;
-        let result = self.public.publish(&rid)?;
+        self.await_state(&rid, &["published"], now_ms(), "publish the result")?;
+        let result = self.public.result(&rid)?;
         if result.counts != expected {
             bail!(
                 "the published result {:?} differs from the votes the citizens cast {:?}",
@@ -534,7 +602,9 @@ impl Demo {
             "tally",
             t,
             format!(
-                "closed; encrypted tally of {} ballots; trustees 1 and 3 decrypted (trustee 2 absent); result published and equal to the votes cast",
+                "the board closed voting at closes_at and computed the encrypted tally of {} \
+                 ballots; trustees 1 and 3 decrypted (trustee 2 absent); the board published \
+                 the result, equal to the votes cast",
                 tally.counted_ballots
             ),
         );
@@ -672,6 +742,7 @@ impl Demo {
         &mut self,
         voters: usize,
         electorate_hash: vox_crypto::Hash32,
+        schedule: &Schedule,
     ) -> Result<(Petition, usize)> {
         let sponsors = 5u32;
         let response = ((voters / 10) as u32).max(sponsors + 1);
@@ -713,13 +784,29 @@ impl Demo {
             );
             self.public.sign_petition(&petition.id, &s)?;
         }
-        // The whole open period, less a second for clock differences.
+        // The whole open period, less a second for clock differences; the referendum the
+        // threshold obliges, on the demo's compressed schedule (seconds, not weeks).
+        let terms = ReferendumTerms {
+            referendum_id: DEMO_REFERENDUM.into(),
+            title: petition.action.clone(),
+            description: petition.background.clone(),
+            questions: demo_questions(),
+            opens_after_ms: schedule.opens_after_ms,
+            voting_ms: schedule.voting_ms,
+        };
         self.office.moderate(
             &petition.id,
             &Moderation::Publish {
                 closes_at: now_ms() + petition.open_for_ms - 1000,
+                referendum: terms,
             },
         )?;
+        println!(
+            "       published with its referendum terms: `{DEMO_REFERENDUM}` opens {} after the \
+             threshold and lasts {} (a compressed schedule; the CLI's defaults are 7 and 14 days)",
+            crate::clock::format_duration(schedule.opens_after_ms),
+            crate::clock::format_duration(schedule.voting_ms)
+        );
         // Citizens sign until past the referendum threshold.
         let target = (referendum as usize + voters / 10).min(voters);
         let first = sponsors as usize;
@@ -747,19 +834,23 @@ impl Demo {
         Ok((petition, target - 1))
     }
 
-    fn show_petition(&mut self, petition: &Petition) -> Result<()> {
+    fn show_petition(&mut self, petition: &Petition) -> Result<Manifest> {
         let size = self.public.board()?.tree_size;
         let mut events = Vec::new();
+        let mut triggered = None;
         self.public.all_entries(0, size, |i, e| {
-            if let Payload::PetitionThreshold {
-                petition_id,
-                kind,
-                count,
-            } = e.payload
-            {
-                if petition_id == petition.id {
-                    events.push((i, kind, count));
+            match e.payload {
+                Payload::PetitionThreshold {
+                    petition_id,
+                    kind,
+                    count,
+                } if petition_id == petition.id => events.push((i, kind, count)),
+                Payload::ReferendumTriggered { manifest }
+                    if manifest.source_petition.as_deref() == Some(petition.id.as_str()) =>
+                {
+                    triggered = Some((i, manifest));
                 }
+                _ => {}
             }
             Ok(())
         })?;
@@ -775,12 +866,22 @@ impl Demo {
             };
             println!("       board leaf {i:>5}: {what} (at {count} signatures)");
         }
-        if !events
+        let Some((_, _, reached)) = events
             .iter()
-            .any(|(_, k, _)| *k == ThresholdKind::Referendum)
-        {
+            .find(|(_, k, _)| *k == ThresholdKind::Referendum)
+        else {
             bail!("the petition did not reach its referendum threshold");
-        }
+        };
+        let Some((leaf, manifest)) = triggered else {
+            bail!("the petition reached its referendum threshold, but no referendum-triggered entry is on the board");
+        };
+        println!(
+            "       the petition reached {reached} signatures: the board created referendum `{}` \
+             by itself (leaf {leaf}); voting opens {} and closes {}",
+            manifest.referendum_id,
+            crate::clock::format_utc(manifest.opens_at),
+            crate::clock::format_utc(manifest.closes_at)
+        );
         let d = self.public.petition(&petition.id)?;
         let regions: Vec<String> = d
             .region_counts
@@ -798,54 +899,79 @@ impl Demo {
             "The council welcomes the petition and will put the question to residents in an \
              advisory referendum.",
         )?;
-        Ok(())
+        Ok(manifest)
     }
 
     // ---- referendum and ceremony ---------------------------------------------------
 
-    fn referendum(&mut self, petition: &Petition) -> Result<(Manifest, Vec<TrusteeSession>)> {
+    /// The election authority's standing panel: three trustees (keys drawn here, as
+    /// each trustee would on their own machine), any two decrypt.
+    fn panel(&mut self) -> Result<Vec<TrusteeKeys>> {
         let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
-        let mut key_files = Vec::new();
         for (i, k) in keys.iter().enumerate() {
             let path = self.work.join(format!("trustee-{}.key", i + 1));
             files::save_trustee_keys(&path, &format!("Trustee {}", i + 1), k)?;
-            key_files.push(path);
         }
-        let now = now_ms();
-        let manifest = Manifest {
-            version: MANIFEST_VERSION,
-            referendum_id: "riverton-cycle-lane-2026".into(),
-            title: petition.action.clone(),
-            description: petition.background.clone(),
-            questions: vec![
-                Question {
-                    id: "q1".into(),
-                    text: "Should the council build a protected cycle lane on the High Street?"
-                        .into(),
-                    options: vec!["yes".into(), "no".into()],
-                    kind: QuestionKind::YesNo,
-                },
-                Question {
-                    id: "q2".into(),
-                    text: "If it is built, which design do you prefer?".into(),
-                    options: DESIGNS.iter().map(|s| (*s).to_owned()).collect(),
-                    kind: QuestionKind::ChooseOne {
-                        blank_allowed: false,
-                    },
-                },
-            ],
-            opens_at: now,
-            closes_at: now + 14 * DAY_MS,
-            electorate_hash: petition.electorate_hash,
+        let panel = TrusteePanel {
             trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
             threshold: 2,
-            answer_due_ms: vox_protocol::manifest::DAY_MS,
-            decryption_due_ms: vox_protocol::manifest::DAY_MS,
-            source_petition: Some(petition.id.clone()),
+            answer_due_ms: DAY_MS,
+            decryption_due_ms: DAY_MS,
         };
-        manifest.validate().map_err(|e| anyhow!("{e}"))?;
+        self.authority.set_panel(&panel)?;
+        println!(
+            "       the election authority set the standing trustee panel: 3 trustees, any 2 \
+             decrypt (a petition can be published only with a panel in force)"
+        );
+        Ok(keys)
+    }
+
+    /// Wait until referendum `rid` is in one of the states `want`, which the board's
+    /// scheduler reaches by itself at `at` (Unix ms); at most a minute past it.
+    fn await_state(&self, rid: &str, want: &[&str], at: i64, what: &str) -> Result<()> {
+        let started = Instant::now();
+        let mut told = false;
+        loop {
+            let state = self.public.referendum(rid)?.state_name();
+            if want.contains(&state.as_str()) {
+                if told {
+                    println!(
+                        "       the board did it by itself ({state}) after {:.1} s",
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+                return Ok(());
+            }
+            let now = now_ms();
+            if !told {
+                if at > now {
+                    println!(
+                        "       waiting for the board to {what} at {} (in {:.1} s)…",
+                        crate::clock::format_utc(at),
+                        (at - now) as f64 / 1000.0
+                    );
+                } else {
+                    println!("       waiting for the board to {what}…");
+                }
+                told = true;
+            }
+            if now > at.saturating_add(60_000) {
+                bail!(
+                    "the board did not {what} within a minute of {} (referendum {rid} is {state})",
+                    crate::clock::format_utc(at)
+                );
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The trustees run the key ceremony of the referendum the board created.
+    fn ceremony(
+        &mut self,
+        manifest: &Manifest,
+        keys: Vec<TrusteeKeys>,
+    ) -> Result<Vec<TrusteeSession>> {
         let rid = manifest.referendum_id.clone();
-        self.authority.create_referendum(&manifest)?;
 
         let mut sessions = Vec::new();
         for (i, k) in keys.into_iter().enumerate() {
@@ -898,8 +1024,7 @@ impl Demo {
         if !done.iter().all(|d| *d) {
             bail!("the key ceremony did not complete");
         }
-        self.authority.referendum_action(&rid, "open")?;
-        Ok((manifest, sessions))
+        Ok(sessions)
     }
 
     // ---- voting --------------------------------------------------------------------
@@ -996,6 +1121,11 @@ impl Demo {
             .collect::<Result<_>>()?;
         enc_bar.finish_and_clear();
 
+        // Ballots are ready (the election key is fixed by the ceremony); the board opens
+        // voting at opens_at.
+        self.await_state(&rid, &["open"], manifest.opens_at, "open voting")?;
+        let voting_started = Instant::now();
+
         // Benaloh audits: publish the opened ballot, check the opening.
         let audits: Vec<&AuditedBallot> = prepared.iter().filter_map(|p| p.0.as_ref()).collect();
         let public = &self.public;
@@ -1062,7 +1192,10 @@ impl Demo {
             superseded.tracking_code, last_revote.tracking_code
         );
         let stats = format!(
-            "{n} citizens voted ({} ballots cast, {revoters} re-voted, {auditors} audited a ballot first); every receipt verified",
+            "{n} citizens voted in {:.1} s of the {} voting period ({} ballots cast, {revoters} \
+             re-voted, {auditors} audited a ballot first); every receipt verified",
+            voting_started.elapsed().as_secs_f64(),
+            crate::clock::format_duration(manifest.closes_at - manifest.opens_at),
             receipts.len() + revote_receipts.len()
         );
         let mut all = receipts;

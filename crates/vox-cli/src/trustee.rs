@@ -809,12 +809,7 @@ pub fn check_tally(
             Payload::BallotCast { ballot } if !closed && &ballot.referendum_id == rid => {
                 last.insert(ballot.credential.to_bytes(), (i, ballot));
             }
-            Payload::ReferendumClosed { referendum_id, .. }
-            | Payload::ReferendumClosedEarly { referendum_id, .. }
-                if &referendum_id == rid =>
-            {
-                closed = true
-            }
+            Payload::ReferendumClosed { referendum_id } if &referendum_id == rid => closed = true,
             _ => {}
         }
         Ok(())

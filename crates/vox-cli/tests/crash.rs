@@ -288,7 +288,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys], open_ms: i64) -> 
             options: vec!["yes".into(), "no".into()],
             kind: QuestionKind::YesNo,
         }],
-        opens_at: now - 60_000,
+        opens_at: now,
         closes_at: now + open_ms,
         electorate_hash,
         trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
@@ -395,11 +395,15 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
     )
     .expect(201);
     vox_testkit::sign(&tk, &petition, &creds[1], SignatureAction::Sign).expect(201);
+    // The standing trustee panel (a publication needs one): the referendum the rounds'
+    // signers trigger gets these trustees.
+    tk.act(vox_testkit::acts::panel()).expect(201);
     // Open for the whole period (the server finds it in (now, now + open_for_ms]).
     tk.act(Payload::PetitionModerated {
         petition_id: PETITION.into(),
         moderation: Moderation::Publish {
             closes_at: vox_server::now_ms() + open_ms - 1000,
+            referendum: vox_testkit::acts::terms(PETITION),
         },
         act: ActSignature::unsigned(),
     })

@@ -279,7 +279,17 @@ impl TestServer {
                 String::from_utf8_lossy(&out.stderr)
             );
         }
-        self.auth("election-authority", &["referendum", "open", "r1"]);
+        // The board opens voting by itself once the ceremony is complete (opens_at is
+        // the creation time).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let show = self.ok(&["authority", "referendum", "show", "r1"]);
+            if show.contains("state open") {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "not opened: {show}");
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
 
     fn vote_args(&self, cred: &str) -> Vec<String> {

@@ -196,6 +196,46 @@ impl TestServer {
     }
 
     /// An authority command signed with `role`'s key file; must succeed.
+    /// Wait (at most 90 s) until `authority referendum show ID` says `state`: the board's
+    /// scheduler opens, closes, tallies and publishes by itself.
+    fn await_state(&self, id: &str, state: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(90);
+        loop {
+            let show = self.ok(&["authority", "referendum", "show", id]);
+            if show.contains(&format!("state {state}")) {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "referendum {id} did not become {state}: {show}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(250));
+        }
+    }
+
+    /// Three trustee keys (tp1..tp3.key) and the election authority's standing panel of
+    /// them (2 of 3): a petition can be published only with a panel in force.
+    fn set_panel(&self) {
+        let mut args = vec!["panel".to_owned()];
+        for t in 1..=3 {
+            let key = self.path(&format!("tp{t}.key"));
+            self.ok(&[
+                "trustee",
+                "keygen",
+                "--out",
+                &key,
+                "--name",
+                &format!("P{t}"),
+            ]);
+            args.push("--trustee".into());
+            args.push(format!("{key}.pub"));
+        }
+        self.auth(
+            "election-authority",
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+    }
+
     fn auth(&self, role: &str, args: &[&str]) -> String {
         let v = self.auth_args(role, args);
         self.ok(&v.iter().map(String::as_str).collect::<Vec<_>>())
@@ -351,6 +391,49 @@ fn every_command_against_a_real_server() {
         .ok(&["authority", "electorate", "show", "e1"])
         .contains("12 credentials"));
 
+    // Trustees and the election authority's standing panel: the referendum the
+    // petition triggers gets these trustees. Without a panel, no publication.
+    for t in 1..=3 {
+        let out = s.ok(&[
+            "trustee",
+            "keygen",
+            "--out",
+            &s.path(&format!("t{t}.key")),
+            "--name",
+            &format!("T{t}"),
+        ]);
+        assert!(out.contains("public key"));
+        #[cfg(unix)]
+        assert_eq!(mode(&s.path(&format!("t{t}.key"))), 0o600);
+    }
+    // keygen never overwrites a key.
+    s.fails(&["trustee", "keygen", "--out", &s.path("t1.key")]);
+    // The authority is refused a secret key file.
+    let err = s.auth_fails(
+        "election-authority",
+        &["panel", "--trustee", &s.path("t1.key")],
+    );
+    assert!(err.contains("SECRET"), "{err}");
+    let out = s.ok(&["authority", "panel", "--show"]);
+    assert!(out.contains("no trustee panel"), "{out}");
+    let out = s.auth(
+        "election-authority",
+        &[
+            "panel",
+            "--trustee",
+            &s.path("t1.key.pub"),
+            "--trustee",
+            &s.path("t2.key.pub"),
+            "--trustee",
+            &s.path("t3.key.pub"),
+            "--threshold",
+            "2",
+        ],
+    );
+    assert!(out.contains("2 of 3 trustees"), "{out}");
+    let out = s.ok(&["authority", "panel", "--show"]);
+    assert!(out.contains("T1") && out.contains("2 of 3"), "{out}");
+
     // Petition: propose, sponsor, publish, sign past the thresholds, withdraw, respond.
     s.ok(&[
         "voter",
@@ -386,6 +469,8 @@ fn every_command_against_a_real_server() {
         ],
     );
     assert!(err.contains("at most 180 days"), "{err}");
+    // The referendum the threshold obliges: r1, voting opening 20 s after the threshold
+    // (the trustees' ceremony runs in between) and lasting 40 s.
     let out = s.auth(
         "petitions-office",
         &[
@@ -395,10 +480,30 @@ fn every_command_against_a_real_server() {
             "--publish",
             "--open-for",
             "10d",
+            "--referendum-id",
+            "r1",
+            "--referendum-question",
+            "Should the town plant trees on Main Street?",
+            "--referendum-choose-one",
+            "Which trees?",
+            "--referendum-option",
+            "oak",
+            "--referendum-option",
+            "lime",
+            "--referendum-option",
+            "birch",
+            "--opens-after",
+            "20s",
+            "--voting",
+            "40s",
         ],
     );
     assert!(
         out.contains("will close at") && out.contains("open for 10 days"),
+        "{out}"
+    );
+    assert!(
+        out.contains("triggers referendum r1") && out.contains("lasts 40 s"),
         "{out}"
     );
     // Published once: moderating again is refused by the rules (409), not by the key.
@@ -412,6 +517,10 @@ fn every_command_against_a_real_server() {
     }
     let err = s.fails(&["voter", "sign", "p1", "--credential", &cred(3)]);
     assert!(err.contains("refused"), "{err}");
+    // The fourth signature reached the referendum threshold: the board created r1 by
+    // itself, with the panel's trustees.
+    let show = s.ok(&["authority", "referendum", "show", "r1"]);
+    assert!(show.contains("key-ceremony"), "{show}");
     let out = s.ok(&[
         "voter",
         "sign",
@@ -433,69 +542,6 @@ fn every_command_against_a_real_server() {
     );
     let list = s.ok(&["voter", "list"]);
     assert!(list.contains("p1"), "{list}");
-
-    // Trustees and the referendum from the petition.
-    for t in 1..=3 {
-        let out = s.ok(&[
-            "trustee",
-            "keygen",
-            "--out",
-            &s.path(&format!("t{t}.key")),
-            "--name",
-            &format!("T{t}"),
-        ]);
-        assert!(out.contains("public key"));
-        #[cfg(unix)]
-        assert_eq!(mode(&s.path(&format!("t{t}.key"))), 0o600);
-    }
-    // keygen never overwrites a key.
-    s.fails(&["trustee", "keygen", "--out", &s.path("t1.key")]);
-    // The authority is refused a secret key file.
-    let err = s.auth_fails(
-        "election-authority",
-        &[
-            "referendum",
-            "create",
-            "--from-petition",
-            "p1",
-            "--question",
-            "Plant?",
-            "--trustee",
-            &s.path("t1.key"),
-            "--id",
-            "bad",
-        ],
-    );
-    assert!(err.contains("SECRET"), "{err}");
-    s.auth(
-        "election-authority",
-        &[
-            "referendum",
-            "create",
-            "--from-petition",
-            "p1",
-            "--id",
-            "r1",
-            "--question",
-            "Should the town plant trees on Main Street?",
-            "--choose-one",
-            "Which trees?",
-            "--option",
-            "oak",
-            "--option",
-            "lime",
-            "--option",
-            "birch",
-            "--trustee",
-            &s.path("t1.key.pub"),
-            "--trustee",
-            &s.path("t2.key.pub"),
-            "--trustee",
-            &s.path("t3.key.pub"),
-            "--threshold",
-            "2",
-        ],
-    );
 
     // Voting before the ceremony: refused.
     let err = s.fails(&[
@@ -563,7 +609,8 @@ fn every_command_against_a_real_server() {
         &s.path("t1.state"),
     ]);
     assert!(again.contains("complete"), "{again}");
-    s.auth("election-authority", &["referendum", "open", "r1"]);
+    // The board opens voting by itself at opens_at; before that the nudge is refused.
+    s.await_state("r1", "open");
 
     // Votes: plain, audited, re-vote.
     let out = s.ok(&[
@@ -743,25 +790,11 @@ fn every_command_against_a_real_server() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is open") && err.contains("closed"), "{err}");
 
-    // Close (before the announced closes_at: refused locally without --early and a
-    // reason, which the board then records); voting is then refused; decrypting before
-    // the tally too.
-    let err = s.auth_fails("election-authority", &["referendum", "close", "r1"]);
-    assert!(
-        err.contains("announced to close at") && err.contains("--early --reason"),
-        "{err}"
-    );
-    s.auth(
-        "election-authority",
-        &[
-            "referendum",
-            "close",
-            "r1",
-            "--early",
-            "--reason",
-            "All test voters have voted.",
-        ],
-    );
+    // Nothing closes a referendum before its closes_at (refused locally); the board
+    // closes it by itself then, and tallies; voting is then refused.
+    let err = s.fails(&["authority", "referendum", "close", "r1"]);
+    assert!(err.contains("nothing closes a referendum earlier"), "{err}");
+    s.await_state("r1", "tallied");
     let err = s.fails(&[
         "vote",
         "r1",
@@ -772,10 +805,7 @@ fn every_command_against_a_real_server() {
         "--choice",
         "q2=oak",
     ]);
-    assert!(err.contains("closed"), "{err}");
-    assert!(!decrypt(3).status.success());
-    // Tally and publication need no key.
-    s.ok(&["authority", "referendum", "tally", "r1"]);
+    assert!(err.contains("closed") || err.contains("tallied"), "{err}");
     for t in [1, 3] {
         let out = decrypt(t);
         assert!(
@@ -784,11 +814,11 @@ fn every_command_against_a_real_server() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    let out = s.ok(&["authority", "referendum", "publish", "r1"]);
-    // Ballots counted: voter 1 yes/lime, voter 2 no/oak, voter 3 no/birch.
-    assert!(out.contains("counted ballots: 3"), "{out}");
+    // The board publishes the result once two shares are in.
+    s.await_state("r1", "published");
     let show = s.ok(&["authority", "referendum", "show", "r1"]);
-    assert!(show.contains("published"), "{show}");
+    // Ballots counted: voter 1 yes/lime, voter 2 no/oak, voter 3 no/birch.
+    assert!(show.contains("counted ballots: 3"), "{show}");
 
     // Export and verify.
     let rec = s.path("record");
@@ -1235,6 +1265,7 @@ fn authority_acts_need_their_role_key_and_write_no_secret_elsewhere() {
     let s = TestServer::start("secrets");
     let cred = |i: usize| s.path(&format!("el/credentials/voter-{i:04}.txt"));
     s.enrol("e1", 4, &[]);
+    s.set_panel();
     s.ok(&[
         "voter",
         "propose",
@@ -1707,6 +1738,8 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
             &s.path("t3.key.pub"),
             "--threshold",
             "2",
+            "--voting",
+            "25s",
         ],
     );
     let children: Vec<_> = (1..=3)
@@ -1744,7 +1777,9 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
-    s.auth("election-authority", &["referendum", "open", "r1"]);
+    // The board opens voting by itself (opens_at is the creation time; the ceremony is
+    // complete).
+    s.await_state("r1", "open");
     let vote = |cred: &str, choice: &str| {
         s.vox(&[
             "vote",
@@ -1762,18 +1797,8 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
     assert!(err.contains("revoked"), "{err}");
     ok(vote("c2b.txt", "q1=no"));
     ok(vote("c3.txt", "q1=no"));
-    s.auth(
-        "election-authority",
-        &[
-            "referendum",
-            "close",
-            "r1",
-            "--early",
-            "--reason",
-            "Every enrolled citizen has voted.",
-        ],
-    );
-    s.ok(&["authority", "referendum", "tally", "r1"]);
+    // The board closes voting at closes_at and tallies by itself.
+    s.await_state("r1", "tallied");
     for t in [1, 2] {
         s.ok(&[
             "trustee",
@@ -1788,7 +1813,8 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
             &s.path(&format!("t{t}.state")),
         ]);
     }
-    let out = s.ok(&["authority", "referendum", "publish", "r1"]);
+    s.await_state("r1", "published");
+    let out = s.ok(&["authority", "referendum", "show", "r1"]);
     assert!(out.contains("counted ballots: 3"), "{out}");
     // Citizen 1 yes; the replacement of citizen 2 and citizen 3 no.
     let count = |option: &str| -> u64 {

@@ -183,6 +183,7 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
                     let sponsor = f.petition_signature(SignatureAction::Sign);
                     let publish = Moderation::Publish {
                         closes_at: T0 + 86_400_000,
+                        referendum: crate::roles::fixture_terms(fixture()),
                     };
                     if let Err(e) = t
                         .apply_signature(&sponsor, Some("south"), T0)
@@ -308,9 +309,7 @@ pub fn http_bodies(data: &[u8]) {
         | Route::Moderation
         | Route::Response
         | Route::Invalidation
-        | Route::ReferendumOpen
-        | Route::ReferendumClose
-        | Route::ReferendumCloseEarly
+        | Route::TrusteePanel
         | Route::RoleRotation
         | Route::EnrolmentOpening
         | Route::Revocation

@@ -67,9 +67,7 @@ pub use enrolment::{enrolment_fixture, enrolment_json, EnrolmentFixture, ENROLME
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
 pub use ring::{ring_fixture, ring_signature, RingFixture};
-pub use roles::{
-    roles_fixture, roles_json, RolesFixture, EARLY_CLOSE, POLICY, REGISTRAR_ACTS, ROTATION,
-};
+pub use roles::{roles_fixture, roles_json, RolesFixture, PANEL, POLICY, REGISTRAR_ACTS, ROTATION};
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 use ed25519_dalek::{Signer, SigningKey};
 use vox_protocol::board::{BoardPublicKey, Payload, Sig};
 use vox_protocol::encoding::{Canonical, Encoder};
-use vox_protocol::petition::{Moderation, PetitionPolicy};
+use vox_protocol::manifest::TrusteePanel;
+use vox_protocol::petition::{Moderation, PetitionPolicy, ReferendumTerms};
 use vox_protocol::roles::{
     act_message, possession_message, ActError, ActSignature, Authorities, Genesis, Role,
     GENESIS_LABEL,
@@ -16,19 +17,18 @@ use vox_protocol::roles::{
 use crate::{fixture, parse_roundtrip, Fixture, T0};
 
 /// Index of the petitions office's key rotation in [`RolesFixture::acts`].
-pub const ROTATION: usize = 7;
+pub const ROTATION: usize = 6;
 
 /// Indexes in [`RolesFixture::acts`] of the registrar's `enrolment-opened`,
 /// `credential-revoked` and `electorate-frozen` acts (after the rotation).
-pub const REGISTRAR_ACTS: [usize; 3] = [9, 10, 11];
+pub const REGISTRAR_ACTS: [usize; 3] = [8, 9, 10];
 
-/// Index in [`RolesFixture::acts`] of the election authority's `referendum-closed-early`
-/// act (last).
-pub const EARLY_CLOSE: usize = 12;
+/// Index in [`RolesFixture::acts`] of the election authority's `trustee-panel-set` act.
+pub const PANEL: usize = 5;
 
 /// Index in [`RolesFixture::acts`] of the petitions office's `petition-policy-set` act
 /// (signed with its rotated key; last).
-pub const POLICY: usize = 13;
+pub const POLICY: usize = 11;
 
 /// Honest signed acts of the fixture's roles, and the roles' state before and after the
 /// rotation.
@@ -37,18 +37,31 @@ pub struct RolesFixture {
     pub new_office_key: SigningKey,
     /// In log order: the registrar registers the fixture electorate; the election
     /// authority creates the fixture referendum; the petitions office publishes the
-    /// fixture petition, answers it and invalidates a signature; the election authority
-    /// opens and closes the referendum; the petitions office rotates its key
-    /// ([`ROTATION`]) and rejects petition `p2` with the new key; the registrar opens an
-    /// enrolment, revokes a credential and freezes ([`REGISTRAR_ACTS`]); the election
-    /// authority closes the referendum early, with a reason ([`EARLY_CLOSE`]); the
-    /// petitions office publishes its bounds on proposals ([`POLICY`]).
+    /// fixture petition (with the referendum terms its threshold obliges), answers it and
+    /// invalidates a signature; the election authority sets the standing trustee panel
+    /// ([`PANEL`]); the petitions office rotates its key ([`ROTATION`]) and rejects
+    /// petition `p2` with the new key; the registrar opens an enrolment, revokes a
+    /// credential and freezes ([`REGISTRAR_ACTS`]); the petitions office publishes its
+    /// bounds on proposals ([`POLICY`]).
     pub acts: Vec<Payload>,
     /// The roles right after the genesis.
     pub before: Authorities,
     /// After the genesis and the rotation (nothing else applied).
     pub after: Authorities,
     honest: BTreeSet<Vec<u8>>,
+}
+
+/// The referendum terms of the fixture petition's publication: the fixture manifest's
+/// questions, opening a week after the threshold, voting for two weeks.
+pub fn fixture_terms(f: &Fixture) -> ReferendumTerms {
+    ReferendumTerms {
+        referendum_id: format!("r-{}", f.petition.id),
+        title: f.petition.action.clone(),
+        description: f.petition.background.clone(),
+        questions: f.manifest.questions.clone(),
+        opens_after_ms: 7 * 86_400_000,
+        voting_ms: 14 * 86_400_000,
+    }
 }
 
 fn build() -> RolesFixture {
@@ -70,6 +83,7 @@ fn build() -> RolesFixture {
             petition_id: f.petition.id.clone(),
             moderation: Moderation::Publish {
                 closes_at: T0 + 86_400_000,
+                referendum: fixture_terms(f),
             },
             act,
         },
@@ -90,12 +104,13 @@ fn build() -> RolesFixture {
             reason: "registered twice".into(),
             act,
         },
-        Payload::ReferendumOpened {
-            referendum_id: f.manifest.referendum_id.clone(),
-            act,
-        },
-        Payload::ReferendumClosed {
-            referendum_id: f.manifest.referendum_id.clone(),
+        Payload::TrusteePanelSet {
+            panel: TrusteePanel {
+                trustees: f.manifest.trustees.clone(),
+                threshold: f.manifest.threshold,
+                answer_due_ms: f.manifest.answer_due_ms,
+                decryption_due_ms: f.manifest.decryption_due_ms,
+            },
             act,
         },
         Payload::RoleKeyRotated {
@@ -158,15 +173,6 @@ fn build() -> RolesFixture {
             Ok(p) => acts.push(p),
             Err(e) => panic!("fixture: cannot sign registrar act {i}: {e}"),
         }
-    }
-    let early = Payload::ReferendumClosedEarly {
-        referendum_id: f.manifest.referendum_id.clone(),
-        reason: "The council withdrew the question.".into(),
-        act,
-    };
-    match f.roles.sign(early, T0 - 1_000_000) {
-        Ok(p) => acts.push(p),
-        Err(e) => panic!("fixture: cannot sign the early close: {e}"),
     }
     let policy = Payload::PetitionPolicySet {
         policy: PetitionPolicy {

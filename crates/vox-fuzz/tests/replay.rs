@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 
 use ed25519_dalek::Signer;
 use vox_fuzz::{
-    ceremony_fixture, enrolment_fixture, fixture, roles_fixture, Fixture, EARLY_CLOSE,
-    ENROLMENT_ID, HEADS_SEPARATOR, POLICY, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
+    ceremony_fixture, enrolment_fixture, fixture, roles_fixture, Fixture, ENROLMENT_ID,
+    HEADS_SEPARATOR, PANEL, POLICY, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
 };
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
 use vox_protocol::board::{
@@ -559,8 +559,6 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
         (Route::Response, "response", json(&acts[3])),
         (Route::Invalidation, "invalidation", json(&acts[4])),
         (Route::Cosignature, "cosignature", json(&cosign)),
-        (Route::ReferendumOpen, "referendum-open", json(&acts[5])),
-        (Route::ReferendumClose, "referendum-close", json(&acts[6])),
         (Route::RoleRotation, "role-rotation", json(&acts[ROTATION])),
         (
             Route::EnrolmentOpening,
@@ -579,15 +577,11 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
         ),
         (Route::Freeze, "freeze", json(&acts[REGISTRAR_ACTS[2]])),
         (
-            Route::ReferendumCloseEarly,
-            "referendum-close-early",
-            json(&acts[EARLY_CLOSE]),
-        ),
-        (
             Route::PetitionPolicy,
             "petition-policy",
             json(&acts[POLICY]),
         ),
+        (Route::TrusteePanel, "trustee-panel", json(&acts[PANEL])),
     ];
     for (route, name, body) in bodies {
         let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;
@@ -756,16 +750,21 @@ fn roles_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>) {
                 .unwrap(),
         ),
     );
-    let mut p = rf.acts[5].clone();
-    if let Payload::ReferendumOpened { referendum_id, .. } = &mut p {
-        referendum_id.push('x');
+    let mut p = rf.acts[2].clone();
+    if let Payload::PetitionModerated { petition_id, .. } = &mut p {
+        petition_id.push('x');
     }
     reject("act-tampered-id", json(&p));
-    let mut p = rf.acts[6].clone();
-    if let Payload::ReferendumClosed { act, .. } = &mut p {
+    let mut p = rf.acts[PANEL].clone();
+    if let Payload::TrusteePanelSet { act, .. } = &mut p {
         act.issued_at_ms += 1;
     }
     reject("act-tampered-issued-at", json(&p));
+    let mut p = rf.acts[PANEL].clone();
+    if let Payload::TrusteePanelSet { panel, .. } = &mut p {
+        panel.threshold += 1;
+    }
+    reject("act-tampered-panel", json(&p));
     let other_log = BoardPublicKey(f.roles.registrar.verifying_key()).log_id();
     reject(
         "act-other-log",
