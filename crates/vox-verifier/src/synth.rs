@@ -1028,15 +1028,13 @@ impl Referendum {
         }
     }
 
-    /// Post the tally, the decryption shares of `trustees` (1-based) and the result.
-    /// Post trustee `t`'s decryption share of the tally (after [`Referendum::publish`]).
-    pub fn share<S: EntrySink>(
+    /// Trustee `t`'s (1-based) decryption share of `tally`, and its signed message.
+    fn signed_share(
         &self,
-        board: &mut Board<S>,
+        tally: &EncryptedTally,
         t: u32,
         rng: &mut (impl RngCore + CryptoRng),
-    ) -> Result<u64> {
-        let tally = self.tally();
+    ) -> Result<(DecryptionShare, DecryptionShareMessage)> {
         let slot = (t as usize).saturating_sub(1);
         let ks = self
             .key_shares
@@ -1047,11 +1045,28 @@ impl Referendum {
             .get(slot)
             .ok_or_else(|| err("no such trustee"))?;
         let share = DecryptionShare::create(ks, &self.manifest_hash, &tally.ciphertexts, rng);
-        let msg =
-            DecryptionShareMessage::sign(&self.manifest, &self.manifest_hash, keys, share, rng);
+        let msg = DecryptionShareMessage::sign(
+            &self.manifest,
+            &self.manifest_hash,
+            keys,
+            share.clone(),
+            rng,
+        );
+        Ok((share, msg))
+    }
+
+    /// Post trustee `t`'s decryption share of the tally (after [`Referendum::publish`]).
+    pub fn share<S: EntrySink>(
+        &self,
+        board: &mut Board<S>,
+        t: u32,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<u64> {
+        let (_, msg) = self.signed_share(&self.tally(), t, rng)?;
         board.append(Payload::DecryptionShare { share: msg })
     }
 
+    /// Post the tally, the decryption shares of `trustees` (1-based) and the result.
     pub fn publish<S: EntrySink>(
         &self,
         board: &mut Board<S>,
@@ -1064,23 +1079,7 @@ impl Referendum {
         })?;
         let mut shares = Vec::new();
         for t in trustees {
-            let slot = (*t as usize).saturating_sub(1);
-            let ks = self
-                .key_shares
-                .get(slot)
-                .ok_or_else(|| err("no such trustee"))?;
-            let keys = self
-                .trustee_keys
-                .get(slot)
-                .ok_or_else(|| err("no such trustee"))?;
-            let share = DecryptionShare::create(ks, &self.manifest_hash, &tally.ciphertexts, rng);
-            let msg = DecryptionShareMessage::sign(
-                &self.manifest,
-                &self.manifest_hash,
-                keys,
-                share.clone(),
-                rng,
-            );
+            let (share, msg) = self.signed_share(&tally, *t, rng)?;
             board.append(Payload::DecryptionShare { share: msg })?;
             shares.push(share);
         }
