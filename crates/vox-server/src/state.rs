@@ -203,6 +203,8 @@ impl ReferendumInfo {
             .trustees
             .iter()
             .map(|t| t.index)
+            // A disqualified trustee holds no share to post (V12.1): nobody owes it.
+            .filter(|i| !self.ceremony.is_disqualified(*i))
             .filter(|i| !self.shares.iter().any(|m| m.share.trustee.get() == *i))
             .collect()
     }

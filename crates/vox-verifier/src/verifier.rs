@@ -2012,12 +2012,14 @@ impl Verifier {
             }
             Some(tallied) => {
                 let deadline = tallied.saturating_add(st.manifest.decryption_due_ms);
+                let disqualified =
+                    |i: u32| st.ceremony.as_ref().is_some_and(|c| c.is_disqualified(i));
                 let missing: Vec<u32> = st
                     .manifest
                     .trustees
                     .iter()
                     .map(|t| t.index)
-                    .filter(|i| !st.times.shares.contains_key(i))
+                    .filter(|i| !disqualified(*i) && !st.times.shares.contains_key(i))
                     .collect();
                 if ts <= deadline {
                     Some(format!(
@@ -2946,6 +2948,14 @@ impl Verifier {
             // its late share fails on its own).
             let mut missing = Vec::new();
             for tr in &m.trustees {
+                // A disqualified trustee holds no share (V12.1 refuses one): it owes none.
+                if st
+                    .ceremony
+                    .as_ref()
+                    .is_some_and(|c| c.is_disqualified(tr.index))
+                {
+                    continue;
+                }
                 let share = t.shares.get(&tr.index).copied();
                 if !matches!(share, Some(t) if t <= naming_due) {
                     missing.push(tr.index);
