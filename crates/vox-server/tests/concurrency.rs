@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use vox_protocol::ballot::Ballot;
 use vox_protocol::board::{Receipt, SignedTreeHead};
 use vox_protocol::merkle::{verify_consistency, NodeHash};
-use vox_protocol::petition::{PetitionProposal, SignatureAction};
+use vox_protocol::petition::{Moderation, PetitionProposal, SignatureAction};
 
 /// Run `jobs` on `threads` threads, each job picking a client by its index.
 fn run_parallel<J: Sync, R: Send>(
@@ -279,7 +279,21 @@ fn two_servers_on_one_postgres_keep_one_log() {
         )
         .expect(201);
     sign(&clients[1], &p, &voters.creds[1], SignatureAction::Sign).expect(201);
-    clients[1].act(acts::publish("p2", 600_000)).expect(200);
+    // The ballot race moved server a's clock to its referendum's closing time; server b
+    // keeps the real time, and the board's time is the later of the two (entries never go
+    // back in time). Align b's clock, and publish against the board's time, not the
+    // test's wall clock.
+    let board_now = clients.iter().map(|c| c.server_now()).max().unwrap_or(0);
+    clients[1].advance_to(board_now);
+    clients[1]
+        .act(acts::moderation(
+            "p2",
+            Moderation::Publish {
+                closes_at: board_now + 300_000,
+                referendum: acts::terms("p2"),
+            },
+        ))
+        .expect(200);
     let mut jobs: Vec<usize> = (2..24).collect();
     jobs.extend([5; 3]);
     let sigs: Vec<_> = jobs
