@@ -200,6 +200,11 @@ CRED=("$WORK"/devices/voter-000*)
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
   --sponsors 2 --response-threshold 3 --referendum-threshold 6 --days 30 --response-days 14 --region-min-group 1
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[5]}"   # a sponsor
+# The election authority's standing trustee panel: a publication fixes the referendum its
+# threshold obliges, which these trustees would run (07 §7.9).
+for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Trustee $i" >/dev/null; done
+"${ELECTION[@]}" panel --trustee "$WORK/trustee1.key.pub" --trustee "$WORK/trustee2.key.pub" \
+  --trustee "$WORK/trustee3.key.pub" --threshold 2
 "${OFFICE[@]}" petition moderate cycle-lane --publish --open-for 30d
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[2]}"
 # The credential drawn in the browser (enrol.html, in-person flow) works with the CLI:
@@ -244,7 +249,6 @@ JS
 VOX_URL="$PAGES" VOX_PHASE=enrol-closed VOX_CODE_ELECTORATE=district VOX_CODE_REGION=north VOX_CODE="${NORTH[2]}" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 
-for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Trustee $i" >/dev/null; done
 cp "$WORK/district.json" "$WORK/electorate-published.json"
 node - "$WORK" > "$WORK/manifest.json" <<'JS'
 const fs = require('fs');
@@ -264,7 +268,8 @@ console.log(JSON.stringify({
     { id: 'budget', text: 'Which projects should get money (one or two)?', options: ['Library', 'Parks', 'Bus shelters'], kind: { type: 'approve', min: 1, max: 2 } },
     { id: 'score', text: 'Rate each proposal from 0 to 5', options: ['Night buses', 'Market square'], kind: { type: 'score', max: 5 } },
   ],
-  opens_at: now, closes_at: now + 7 * 24 * 3600 * 1000,
+  // Voting closes on schedule (nothing closes early): long enough for the browser phases.
+  opens_at: now + 45 * 1000, closes_at: now + 400 * 1000,
   electorate_hash: el.electorate_hash, trustees, threshold: 2,
   answer_due_ms: 24 * 3600 * 1000, decryption_due_ms: 24 * 3600 * 1000,
 }));
@@ -279,7 +284,7 @@ done
 for p in "${CEREMONY[@]}"; do
   if ! wait "$p"; then cat "$WORK"/ceremony*.log; echo "key ceremony failed"; exit 1; fi
 done
-"${ELECTION[@]}" referendum open town-2026
+"${PUBLIC[@]}" referendum wait town-2026 --until open --timeout 120
 # The two citizens enrolled by code with the CLI vote with it, so that the result is not
 # a single ballot.
 "$VOX" vote --server "$URL" town-2026 --credential "$WORK/devices/district-1.txt" --receipt-out "$WORK/cli-receipt-1.json" \
@@ -328,19 +333,19 @@ JS
   for p in "${CEREMONY[@]}"; do
     if ! wait "$p"; then cat "$WORK"/ceremony-ten*.log; echo "key ceremony (ten-2026) failed"; exit 1; fi
   done
-  "${ELECTION[@]}" referendum open ten-2026
+  "${PUBLIC[@]}" referendum wait ten-2026 --until open --timeout 120
   uptime
   VOX_PHASE=bench-encrypt VOX_REFERENDUM=ten-2026 VOX_VOTE_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
     VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 fi
 
 say "Close, tally, decrypt (2 of 3), publish"
-"${ELECTION[@]}" referendum close town-2026 --early --reason "Web test: every test voter has voted."
-"${PUBLIC[@]}" referendum tally town-2026
+# The board closes and tallies at closes_at by itself, and publishes once two shares are in.
+"${PUBLIC[@]}" referendum wait town-2026 --until tallied --timeout 600
 for i in 1 2; do
   "$VOX" trustee decrypt --server "$URL" --referendum town-2026 --key "$WORK/trustee$i.key" --state "$WORK/trustee$i.state"
 done
-"${PUBLIC[@]}" referendum publish town-2026
+"${PUBLIC[@]}" referendum wait town-2026 --until published --timeout 120
 
 say "Browser: results"
 VOX_PHASE=results VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
