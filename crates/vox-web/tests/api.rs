@@ -18,7 +18,7 @@ use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::Manifest;
 use vox_protocol::merkle::{inclusion_proof, root_from_leaf_hashes};
-use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature};
+use vox_protocol::petition::{Moderation, Petition, PetitionProposal, PetitionSignature};
 use vox_verifier::synth::{honest_with, Enrolment, Honest};
 
 fn seed() {
@@ -69,12 +69,32 @@ fn server_view(entries: &[BoardEntry], key: &SigningKey, election_key: Value) ->
             .map(|(i, _)| i as u64)
             .collect()
     };
-    let created = at(
-        &|p| matches!(p, Payload::ReferendumCreated { manifest, .. } if manifest.referendum_id == "r1"),
-    )[0];
-    let Payload::ReferendumCreated { manifest, .. } = &entries[created as usize].payload else {
-        unreachable!()
+    // r1 is created by the authority or, in the honest record, triggered by a petition.
+    let created = at(&|p| match p {
+        Payload::ReferendumCreated { manifest, .. } | Payload::ReferendumTriggered { manifest } => {
+            manifest.referendum_id == "r1"
+        }
+        _ => false,
+    })[0];
+    let (manifest, triggered) = match &entries[created as usize].payload {
+        Payload::ReferendumCreated { manifest, .. } => (manifest, false),
+        Payload::ReferendumTriggered { manifest } => (manifest, true),
+        _ => unreachable!(),
     };
+    // For a triggered referendum the server names the leaves that determine its manifest
+    // (the petition, the office's publication with the terms, the panel in force).
+    let trigger = triggered.then(|| {
+        let pid = manifest.source_petition.clone().unwrap();
+        let last_before = |v: Vec<u64>| v.into_iter().filter(|i| *i < created).last().unwrap();
+        json!({
+            "petition_leaf": last_before(at(&|p| matches!(p,
+                Payload::PetitionProposed { proposal } if proposal.petition.id == pid))),
+            "publish_leaf": last_before(at(&|p| matches!(p,
+                Payload::PetitionModerated { petition_id, moderation: Moderation::Publish { .. }, .. }
+                    if *petition_id == pid))),
+            "panel_leaf": last_before(at(&|p| matches!(p, Payload::TrusteePanelSet { .. }))),
+        })
+    });
     let rotations: Vec<u64> = at(&|p| matches!(p, Payload::RoleKeyRotated { .. }))
         .into_iter()
         .filter(|i| *i < created)
@@ -90,6 +110,10 @@ fn server_view(entries: &[BoardEntry], key: &SigningKey, election_key: Value) ->
         "leaf_index": created, "role_rotation_leaves": rotations,
         "ceremony_leaves": ceremony, "completed_leaf": completed,
     });
+    let mut detail = detail;
+    if let Some(t) = trigger {
+        detail["trigger"] = t;
+    }
     let hashes: Vec<_> = entries.iter().map(BoardEntry::leaf_hash).collect();
     let sth = SignedTreeHead::sign(
         TreeHead {
