@@ -256,11 +256,11 @@ const work = process.argv[2];
 const el = JSON.parse(fs.readFileSync(work + '/electorate-published.json', 'utf8'));
 const trustees = [1, 2, 3].map((i) => {
   const p = JSON.parse(fs.readFileSync(`${work}/trustee${i}.key.pub`, 'utf8'));
-  return { index: i, name: p.name || `Trustee ${i}`, public_key: p.public_key };
+  return { index: i, name: p.name || `Trustee ${i}`, signing_key: p.signing_key, communication_key: p.communication_key };
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 3, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 4, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },

@@ -132,7 +132,7 @@ fn in_memory_manifest(id: &str, electorate_hash: Hash32, trustees: &[TrusteeKeys
         opens_at: 0,
         closes_at: 4_000_000_000_000,
         electorate_hash,
-        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(trustees),
         threshold: 2,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
@@ -1110,12 +1110,7 @@ fn panel(k: u32) -> Payload {
     let trustees = Trustees::new(3);
     Payload::TrusteePanelSet {
         panel: vox_protocol::manifest::TrusteePanel {
-            trustees: TrusteeInfo::numbered(
-                trustees
-                    .keys
-                    .iter()
-                    .map(vox_crypto::threshold::TrusteeKeys::public),
-            ),
+            trustees: TrusteeInfo::numbered(&trustees.keys),
             threshold: k,
             answer_due_ms: vox_protocol::manifest::DAY_MS,
             decryption_due_ms: 2 * vox_protocol::manifest::DAY_MS,

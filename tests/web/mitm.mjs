@@ -28,7 +28,7 @@ function rewriter(method, url) {
   if (method !== 'GET') return null;
   if (mode === 'key' && url.pathname === detailPath) {
     return (v) => {
-      if (v && v.manifest && v.election_key) v.election_key = v.manifest.trustees[0].public_key;
+      if (v && v.manifest && v.election_key) v.election_key = v.manifest.trustees[0].signing_key;
       return v;
     };
   }

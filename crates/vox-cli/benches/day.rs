@@ -1299,7 +1299,7 @@ fn setup_petitions(
 fn setup_panel(authority: &Client) -> Result<Vec<TrusteeKeys>> {
     let keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut OsRng)).collect();
     authority.set_panel(&TrusteePanel {
-        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(&keys),
         threshold: 2,
         answer_due_ms: DAY_MS,
         decryption_due_ms: DAY_MS,
@@ -1332,7 +1332,7 @@ fn setup_referendum(
         opens_at: now,
         closes_at: now + voting_ms,
         electorate_hash,
-        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(&keys),
         threshold: 2,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

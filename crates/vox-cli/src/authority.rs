@@ -480,7 +480,8 @@ fn read_trustees(paths: &[PathBuf]) -> Result<Vec<TrusteeInfo>> {
             Ok(TrusteeInfo {
                 index: i as u32 + 1,
                 name: f.name,
-                public_key: f.public_key,
+                signing_key: f.signing_key,
+                communication_key: f.communication_key,
             })
         })
         .collect()
@@ -516,7 +517,13 @@ pub fn print_panel(p: &TrusteePanel) {
         clock::format_duration(p.decryption_due_ms)
     );
     for t in &p.trustees {
-        println!("  {} {} {}", t.index, t.name, t.public_key.to_hex());
+        println!(
+            "  {} {} signing {} communication {}",
+            t.index,
+            t.name,
+            t.signing_key.to_hex(),
+            t.communication_key.to_hex()
+        );
     }
 }
 

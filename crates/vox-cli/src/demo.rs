@@ -913,7 +913,7 @@ impl Demo {
             files::save_trustee_keys(&path, &format!("Trustee {}", i + 1), k)?;
         }
         let panel = TrusteePanel {
-            trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+            trustees: TrusteeInfo::numbered(keys.iter()),
             threshold: 2,
             answer_due_ms: DAY_MS,
             decryption_due_ms: DAY_MS,

@@ -298,25 +298,40 @@ fn credential_format_problem(text: &str) -> Option<String> {
 
 // ---- trustee keys ------------------------------------------------------------------
 
-/// A trustee's secret key file (JSON, mode 0600).
+/// Version of the trustee key files: 2 since the signing key and the communication
+/// (share-encryption) key are separate keys (06 §6.2). A version-1 file held one key for
+/// both jobs and is refused with a pointer to `vox trustee keygen`.
+pub const TRUSTEE_KEY_VERSION: u32 = 2;
+
+/// A trustee's secret key file (JSON, mode 0600): both public keys and both secrets
+/// (`secret_key` is 64 bytes in hex: the signing secret, then the communication secret).
 #[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct TrusteeKeyFile {
     format: String,
     version: u32,
     name: String,
-    public_key: Point,
+    signing_key: Point,
+    communication_key: Point,
     secret_key: String,
 }
 
-/// A trustee's public key file, handed to the authority for the manifest.
+/// A trustee's public key file, handed to the election authority for its panel or a
+/// manifest: `{"format": "vox-trustee-public-key", "version": 2, "name",
+/// "signing_key", "communication_key"}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct TrusteePublicFile {
     /// [`TRUSTEE_PUBLIC_FORMAT`].
     pub format: String,
+    /// [`TRUSTEE_KEY_VERSION`].
+    pub version: u32,
     /// Display name in the manifest.
     pub name: String,
-    /// The trustee's public key.
-    pub public_key: Point,
+    /// D: verifies the trustee's signed messages.
+    pub signing_key: Point,
+    /// E: receives the trustee's encrypted key-ceremony shares.
+    pub communication_key: Point,
 }
 
 /// Where `keygen --out FILE` puts the public half: `FILE.pub`.
@@ -331,9 +346,10 @@ pub fn save_trustee_keys(path: &Path, name: &str, keys: &TrusteeKeys) -> Result<
     let secret = keys.secret_bytes();
     let file = TrusteeKeyFile {
         format: TRUSTEE_KEY_FORMAT.into(),
-        version: 1,
+        version: TRUSTEE_KEY_VERSION,
         name: name.to_owned(),
-        public_key: *keys.public(),
+        signing_key: *keys.signing_key(),
+        communication_key: *keys.communication_key(),
         secret_key: hex::encode(secret.as_ref()),
     };
     let text = Zeroizing::new(serde_json::to_string_pretty(&file)? + "\n");
@@ -344,58 +360,93 @@ pub fn save_trustee_keys(path: &Path, name: &str, keys: &TrusteeKeys) -> Result<
         &public_path,
         &TrusteePublicFile {
             format: TRUSTEE_PUBLIC_FORMAT.into(),
+            version: TRUSTEE_KEY_VERSION,
             name: name.to_owned(),
-            public_key: *keys.public(),
+            signing_key: *keys.signing_key(),
+            communication_key: *keys.communication_key(),
         },
     )?;
     Ok(public_path)
 }
 
+/// The refusal for a trustee key file of another version.
+fn old_trustee_version(path: &Path, version: u32) -> anyhow::Error {
+    anyhow!(
+        "{} is a version-{version} trustee key file; this vox reads version \
+         {TRUSTEE_KEY_VERSION} (separate signing and communication keys): generate new keys \
+         with `vox trustee keygen` and give the election authority the new `.pub` file",
+        path.display()
+    )
+}
+
 /// Read a trustee's secret key file; returns its name and keys.
 pub fn load_trustee_keys(path: &Path) -> Result<(String, TrusteeKeys)> {
     let text = read_private_strict(path, "trustee key file")?;
-    let file: TrusteeKeyFile = serde_json::from_str(&text)
+    // Format and version first (a struct that takes only those two, so the secret is
+    // not copied into an intermediate value), then the whole file.
+    #[derive(Deserialize)]
+    struct Head {
+        format: Option<String>,
+        version: Option<u32>,
+    }
+    let head: Head = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a trustee key file", path.display()))?;
-    if file.format != TRUSTEE_KEY_FORMAT {
+    if head.format.as_deref() != Some(TRUSTEE_KEY_FORMAT) {
         bail!("{} is not a trustee key file", path.display());
     }
+    match head.version {
+        Some(TRUSTEE_KEY_VERSION) => {}
+        Some(v) => return Err(old_trustee_version(path, v)),
+        None => bail!("{} has no version", path.display()),
+    }
+    let file: TrusteeKeyFile = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a trustee key file", path.display()))?;
     let bytes = Zeroizing::new(hex::decode(&file.secret_key).context("secret_key is not hex")?);
-    let keys = TrusteeKeys::from_secret_bytes(&bytes).map_err(|e| anyhow!("{e}"))?;
-    if *keys.public() != file.public_key {
+    let keys =
+        TrusteeKeys::from_secret_bytes(&bytes).map_err(|e| anyhow!("{}: {e}", path.display()))?;
+    if *keys.signing_key() != file.signing_key
+        || *keys.communication_key() != file.communication_key
+    {
         bail!(
-            "{}: the secret key does not match its public key",
+            "{}: the secret keys do not match the public keys written beside them",
             path.display()
         );
     }
     Ok((file.name, keys))
 }
 
-/// Read a trustee's public key: a public key file, or a file holding only the hex key.
+/// Read a trustee's public key file (the `.pub` file `vox trustee keygen` writes).
 pub fn load_trustee_public(path: &Path) -> Result<TrusteePublicFile> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    if text.contains("secret_key") || text.contains(TRUSTEE_KEY_FORMAT) {
+    if text.contains("secret_key") || text.contains(&format!("\"{TRUSTEE_KEY_FORMAT}\"")) {
         bail!(
             "{} is a trustee's SECRET key file; use its public `.pub` file instead",
             path.display()
         );
     }
-    if let Ok(f) = serde_json::from_str::<TrusteePublicFile>(&text) {
-        if f.format != TRUSTEE_PUBLIC_FORMAT {
-            bail!("{} is not a trustee public key file", path.display());
-        }
-        return Ok(f);
+    let head: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow!(
+            "{}: not a trustee public key file ({e}); use the `.pub` file `vox trustee keygen` wrote",
+            path.display()
+        )
+    })?;
+    if head.get("format").and_then(|f| f.as_str()) != Some(TRUSTEE_PUBLIC_FORMAT) {
+        bail!("{} is not a trustee public key file", path.display());
     }
-    let public_key = Point::from_hex(text.trim())
-        .map_err(|e| anyhow!("{}: not a trustee public key file ({e})", path.display()))?;
-    let name = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "trustee".into());
-    Ok(TrusteePublicFile {
-        format: TRUSTEE_PUBLIC_FORMAT.into(),
-        name,
-        public_key,
-    })
+    match head.get("version").and_then(|v| v.as_u64()) {
+        Some(v) if v == u64::from(TRUSTEE_KEY_VERSION) => {}
+        Some(v) => return Err(old_trustee_version(path, v as u32)),
+        None => return Err(old_trustee_version(path, 1)),
+    }
+    let f: TrusteePublicFile = serde_json::from_value(head)
+        .with_context(|| format!("{} is not a trustee public key file", path.display()))?;
+    if f.signing_key == f.communication_key {
+        bail!(
+            "{}: the signing and communication keys must be different keys",
+            path.display()
+        );
+    }
+    Ok(f)
 }
 
 // ---- role keys ---------------------------------------------------------------------
@@ -598,13 +649,34 @@ mod tests {
         );
         let (name, back) = load_trustee_keys(&path).unwrap();
         assert_eq!(name, "T");
-        assert_eq!(back.public(), keys.public());
-        assert_eq!(
-            load_trustee_public(&public).unwrap().public_key,
-            *keys.public()
-        );
+        assert_eq!(back.signing_key(), keys.signing_key());
+        assert_eq!(back.communication_key(), keys.communication_key());
+        let pubfile = load_trustee_public(&public).unwrap();
+        assert_eq!(pubfile.signing_key, *keys.signing_key());
+        assert_eq!(pubfile.communication_key, *keys.communication_key());
         let e = load_trustee_public(&path).err().unwrap();
         assert!(e.to_string().contains("SECRET"), "{e}");
+        // A version-1 public file (one key for both jobs) is refused with the way out.
+        let old = dir.join("old.pub");
+        fs::write(
+            &old,
+            format!(
+                r#"{{"format":"{TRUSTEE_PUBLIC_FORMAT}","name":"T","public_key":"{}"}}"#,
+                keys.signing_key().to_hex()
+            ),
+        )
+        .unwrap();
+        let e = load_trustee_public(&old).err().unwrap().to_string();
+        assert!(
+            e.contains("version-1") && e.contains("vox trustee keygen"),
+            "{e}"
+        );
+        // A public file whose two keys are one key is refused.
+        let mut same = serde_json::to_value(&pubfile).unwrap();
+        same["communication_key"] = same["signing_key"].clone();
+        fs::write(&old, same.to_string()).unwrap();
+        let e = load_trustee_public(&old).err().unwrap().to_string();
+        assert!(e.contains("different keys"), "{e}");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

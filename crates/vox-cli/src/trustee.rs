@@ -120,7 +120,8 @@ pub fn run(cmd: TrusteeCommand) -> Result<()> {
                 "public key:  {} (give this file to the authority)",
                 public.display()
             );
-            println!("{}", keys.public().to_hex());
+            println!("signing key:       {}", keys.signing_key().to_hex());
+            println!("communication key: {}", keys.communication_key().to_hex());
             Ok(())
         }
         TrusteeCommand::Ceremony(a) => {
@@ -201,7 +202,8 @@ pub struct TrusteeState {
     /// This trustee's index.
     pub trustee: u32,
     manifest_hash: Hash32,
-    public_key: Point,
+    /// The trustee's signing key D (which key file made this state).
+    signing_key: Point,
     /// Secret: the dealer's polynomial coefficients (hex of k × 32 bytes).
     dealer_secret: String,
     /// Public: the dealer's coefficient commitments and proofs (revealed in round 2).
@@ -292,13 +294,22 @@ impl TrusteeSession {
         let mine = manifest
             .trustees
             .iter()
-            .find(|t| t.public_key == *keys.public())
+            .find(|t| t.signing_key == *keys.signing_key())
             .ok_or_else(|| {
                 anyhow!(
-                    "this key ({}) is not one of the trustees of referendum {referendum}",
-                    keys.public().to_hex()
+                    "this key (signing key {}) is not one of the trustees of referendum {referendum}",
+                    keys.signing_key().to_hex()
                 )
             })?;
+        if mine.communication_key != *keys.communication_key() {
+            bail!(
+                "the manifest lists this signing key as trustee {} but with another \
+                 communication key ({}): shares encrypted to it could not be read with this \
+                 key file",
+                mine.index,
+                mine.communication_key.to_hex()
+            );
+        }
         if let Some(i) = index {
             if i != mine.index {
                 bail!(
@@ -325,7 +336,7 @@ impl TrusteeSession {
                     s.referendum_id
                 );
             }
-            if s.public_key != *keys.public() || s.trustee != mine.index {
+            if s.signing_key != *keys.signing_key() || s.trustee != mine.index {
                 bail!("{} was made with another trustee key", path.display());
             }
             s
@@ -341,7 +352,7 @@ impl TrusteeSession {
                 referendum_id: referendum.to_owned(),
                 trustee: mine.index,
                 manifest_hash: mh,
-                public_key: *keys.public(),
+                signing_key: *keys.signing_key(),
                 dealer_secret: hex::encode(dealer.export_secret().as_slice()),
                 dealer_reveal: dealer.coefficients().clone(),
                 received: Vec::new(),

@@ -81,7 +81,7 @@ fn complaints_are_raised_answered_and_resolved() {
         opens_at: 0,
         closes_at: i64::MAX / 2,
         electorate_hash: electorate.canonical_hash(),
-        trustees: TrusteeInfo::numbered(keys.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(&keys),
         threshold: 2,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

@@ -291,7 +291,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys], open_ms: i64) -> 
         opens_at: now,
         closes_at: now + open_ms,
         electorate_hash,
-        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(trustees),
         threshold: 2,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

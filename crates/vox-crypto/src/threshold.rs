@@ -17,9 +17,11 @@
 //! encodings, written in JSON as 64 lower-case hex characters. All JSON objects here
 //! reject unknown fields.
 //!
-//! # §6.2 Communication keys
-//! Each trustee holds a communication key pair `(e, E = e·G)` (`TrusteeKeys`) used only to
-//! receive encrypted shares. For a ceremony it publishes
+//! # §6.2 Signing and communication keys
+//! Each trustee holds two independent key pairs (`TrusteeKeys`): a signing key
+//! `(d, D = d·G)` that signs its board messages (06 §6.10), and a communication key
+//! `(e, E = e·G)` used only to receive encrypted shares. The manifest names both
+//! (`signing_key`, `communication_key`, which must differ). For a ceremony it publishes
 //! `TrusteePublicKey {"trustee": i, "communication_key": E, "proof": {"t": T, "z": z}}`,
 //! a Schnorr proof of possession with transcript:
 //! `new_transcript("trustee-key", manifest_hash)`, `append_u64_le("trustee", i)`, then
@@ -300,32 +302,61 @@ fn check_distinct(
 // §6.2 Communication keys
 // ---------------------------------------------------------------------------------------
 
-/// A trustee's long-term communication key pair (e, E = e·G), used only to receive
-/// encrypted shares (protocol-spec/06-ceremony.md §6.2). The secret is zeroized on drop
-/// and never printed.
+/// A trustee's two long-term key pairs (protocol-spec/06-ceremony.md §6.2): the
+/// **signing key** (d, D = d·G), which signs every message the trustee puts on the board,
+/// and the **communication key** (e, E = e·G), used only to receive encrypted shares.
+///
+/// They are independent secrets on purpose (issue 13: "the trustee's signing key and
+/// share-encryption key are separate keys"): a key is used for one job only, so a
+/// decryption oracle on shares can never help forge a trustee's signature and the two can
+/// be kept, rotated or audited apart. Secrets are zeroized on drop and never printed.
 #[derive(Clone)]
 pub struct TrusteeKeys {
+    signing_secret: SecretScalar,
+    signing_key: Point,
     communication_secret: SecretScalar,
-    public: Point,
+    communication_key: Point,
 }
 
+/// Length of [`TrusteeKeys::secret_bytes`]: the signing secret then the communication
+/// secret, 32 canonical bytes each.
+pub const TRUSTEE_SECRET_LEN: usize = 64;
+
 impl TrusteeKeys {
-    /// Fresh random keys (never the zero scalar, so E is never the identity).
+    /// Fresh random keys: two independent non-zero scalars (so neither public key is the
+    /// identity; they are distinct except with negligible probability, and a clash is
+    /// redrawn).
     pub fn generate(rng: &mut (impl RngCore + CryptoRng)) -> Self {
-        let secret = nonzero_scalar(rng);
-        let public = secret.mul_base();
-        Self {
-            communication_secret: SecretScalar::new(secret),
-            public,
+        loop {
+            let d = nonzero_scalar(rng);
+            let e = nonzero_scalar(rng);
+            if d != e {
+                return Self::from_scalars(d, e);
+            }
         }
     }
 
-    /// The public communication key E.
-    pub fn public(&self) -> &Point {
-        &self.public
+    fn from_scalars(d: Scalar, e: Scalar) -> Self {
+        Self {
+            signing_key: d.mul_base(),
+            signing_secret: SecretScalar::new(d),
+            communication_key: e.mul_base(),
+            communication_secret: SecretScalar::new(e),
+        }
     }
 
-    /// Sign `msg` with the trustee key (a Schnorr proof of knowledge of e over the
+    /// The public signing key D (the manifest's `signing_key`).
+    pub fn signing_key(&self) -> &Point {
+        &self.signing_key
+    }
+
+    /// The public communication key E (the manifest's `communication_key`): dealers
+    /// encrypt this trustee's shares to it.
+    pub fn communication_key(&self) -> &Point {
+        &self.communication_key
+    }
+
+    /// Sign `msg` with the signing key (a Schnorr proof of knowledge of d over the
     /// message, in the caller's transcript). Trustee messages on the board carry this
     /// signature, so the server cannot speak for a trustee (protocol-spec/06-ceremony.md §6.10).
     pub fn sign(
@@ -336,30 +367,44 @@ impl TrusteeKeys {
     ) -> SchnorrProof {
         SchnorrProof::prove(
             transcript,
-            self.communication_secret.expose(),
-            &self.public,
+            self.signing_secret.expose(),
+            &self.signing_key,
             msg,
             rng,
         )
     }
 
-    /// Restore keys from the secret scalar's canonical bytes (a trustee's key file).
+    /// Restore keys from [`Self::secret_bytes`] (a trustee's key file): 64 bytes, the
+    /// signing secret then the communication secret, each canonical, non-zero, and the
+    /// two different.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self> {
-        let s = Scalar::try_from_bytes(bytes)?;
-        if s == Scalar::ZERO {
+        if bytes.len() != TRUSTEE_SECRET_LEN {
+            return Err(CryptoError::Parameter(
+                "trustee secret keys are 64 bytes: the signing secret, then the communication secret",
+            ));
+        }
+        let d = Scalar::try_from_bytes(&bytes[..32])?;
+        let e = Scalar::try_from_bytes(&bytes[32..])?;
+        if d == Scalar::ZERO || e == Scalar::ZERO {
             return Err(CryptoError::Parameter(
                 "trustee secret key must not be zero",
             ));
         }
-        Ok(Self {
-            public: s.mul_base(),
-            communication_secret: SecretScalar::new(s),
-        })
+        if d == e {
+            return Err(CryptoError::Parameter(
+                "a trustee's signing and communication keys must be different keys",
+            ));
+        }
+        Ok(Self::from_scalars(d, e))
     }
 
-    /// The secret scalar's canonical bytes, for the trustee's own key file only.
-    pub fn secret_bytes(&self) -> Zeroizing<[u8; 32]> {
-        Zeroizing::new(self.communication_secret.expose().to_bytes())
+    /// Both secrets' canonical bytes (signing ‖ communication), for the trustee's own
+    /// key file only.
+    pub fn secret_bytes(&self) -> Zeroizing<[u8; TRUSTEE_SECRET_LEN]> {
+        let mut out = Zeroizing::new([0u8; TRUSTEE_SECRET_LEN]);
+        out[..32].copy_from_slice(&self.signing_secret.expose().to_bytes());
+        out[32..].copy_from_slice(&self.communication_secret.expose().to_bytes());
+        out
     }
 
     /// The announcement for one ceremony: E with a proof of possession bound to the
@@ -375,13 +420,13 @@ impl TrusteeKeys {
         let proof = SchnorrProof::prove(
             &mut t,
             self.communication_secret.expose(),
-            &self.public,
+            &self.communication_key,
             b"",
             rng,
         );
         TrusteePublicKey {
             trustee,
-            communication_key: self.public,
+            communication_key: self.communication_key,
             proof,
         }
     }
@@ -390,8 +435,10 @@ impl TrusteeKeys {
 impl core::fmt::Debug for TrusteeKeys {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("TrusteeKeys")
+            .field("signing_secret", &"<redacted>")
+            .field("signing_key", &self.signing_key)
             .field("communication_secret", &"<redacted>")
-            .field("public", &self.public)
+            .field("communication_key", &self.communication_key)
             .finish()
     }
 }
@@ -1047,7 +1094,7 @@ impl EncryptedShare {
             self.dealer,
             self.recipient,
             &self.r,
-            &keys.public,
+            &keys.communication_key,
             &shared,
         )?;
         let mut mac = <HmacSha256 as Mac>::new_from_slice(k_mac.as_ref())
@@ -2436,6 +2483,57 @@ mod tests {
         assert!(
             KeyShare::combine(&c.params, idx(1), &[(idx(1), own.clone()), (idx(1), own)]).is_err()
         );
+    }
+
+    #[test]
+    fn signing_and_communication_keys_are_separate_keys() {
+        let mut rng = rng(95);
+        let keys = TrusteeKeys::generate(&mut rng);
+        assert_ne!(keys.signing_key(), keys.communication_key());
+        // A message signature verifies under the signing key only.
+        let sig = keys.sign(&mut Transcript::new(b"test"), b"msg", &mut rng);
+        sig.verify(&mut Transcript::new(b"test"), keys.signing_key(), b"msg")
+            .unwrap();
+        assert!(sig
+            .verify(
+                &mut Transcript::new(b"test"),
+                keys.communication_key(),
+                b"msg"
+            )
+            .is_err());
+        // The announcement proves possession of the communication key, not the signing key.
+        let mh = mh();
+        let a = keys.announce(idx(1), &mh, &mut rng);
+        assert_eq!(a.communication_key, *keys.communication_key());
+        a.verify(&mh).unwrap();
+        let mut swapped = a;
+        swapped.communication_key = *keys.signing_key();
+        assert!(swapped.verify(&mh).is_err());
+        // The key file holds both secrets and restores both keys.
+        let bytes = keys.secret_bytes();
+        let back = TrusteeKeys::from_secret_bytes(bytes.as_ref()).unwrap();
+        assert_eq!(back.signing_key(), keys.signing_key());
+        assert_eq!(back.communication_key(), keys.communication_key());
+        // Wrong length, a zero secret, or one secret used for both jobs is refused.
+        assert!(TrusteeKeys::from_secret_bytes(&bytes[..32]).is_err());
+        let mut same = *bytes;
+        same.copy_within(..32, 32);
+        assert!(TrusteeKeys::from_secret_bytes(&same).is_err());
+        let mut zero = *bytes;
+        zero[32..].fill(0);
+        assert!(TrusteeKeys::from_secret_bytes(&zero).is_err());
+        // A share encrypted to E decrypts only with the communication secret.
+        let c = run_ceremony(3, 2, 96);
+        let enc = c.dealers[0]
+            .encrypt_share(&c.announcements[1], &mut rng)
+            .unwrap();
+        enc.decrypt(&mh, &c.keys[1]).unwrap();
+        let mut swapped_secrets = [0u8; TRUSTEE_SECRET_LEN];
+        let own = c.keys[1].secret_bytes();
+        swapped_secrets[..32].copy_from_slice(&own[32..]);
+        swapped_secrets[32..].copy_from_slice(&own[..32]);
+        let swapped_keys = TrusteeKeys::from_secret_bytes(&swapped_secrets).unwrap();
+        assert!(enc.decrypt(&mh, &swapped_keys).is_err());
     }
 
     #[test]

@@ -59,7 +59,7 @@ fn build() -> CeremonyFixture {
         .collect();
     let mut manifest = f.manifest.clone();
     manifest.referendum_id = "r2".into();
-    manifest.trustees = TrusteeInfo::numbered(trustee_keys.iter().map(TrusteeKeys::public));
+    manifest.trustees = TrusteeInfo::numbered(&trustee_keys);
     manifest.threshold = THRESHOLD;
     let mh = manifest.canonical_hash();
     let idx = |i: u32| match TrusteeIndex::new(i) {

@@ -321,11 +321,11 @@ fn build_fixture() -> Fixture {
         opens_at: T0,
         closes_at: T0 + 7 * 86_400_000,
         electorate_hash: electorate.canonical_hash(),
-        trustees: vec![TrusteeInfo {
-            index: 1,
-            name: "Trustee 1".into(),
-            public_key: *election_key.point(),
-        }],
+        // One trustee with its own two keys (its own stream, so the rest of the
+        // fixture does not move).
+        trustees: TrusteeInfo::numbered([&vox_crypto::threshold::TrusteeKeys::generate(
+            &mut Fixture::rng(23),
+        )]),
         threshold: 1,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

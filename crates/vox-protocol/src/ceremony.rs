@@ -24,7 +24,7 @@ use vox_crypto::{Hash32, Point};
 use crate::board::{ComplaintRef, DisqualificationReason};
 use crate::encoding::{Canonical, Encoder};
 use crate::error::{ProtocolError, Result};
-use crate::manifest::Manifest;
+use crate::manifest::{Manifest, TrusteeInfo};
 
 /// Transcript purpose of trustee message signatures.
 pub const TRUSTEE_MESSAGE_PURPOSE: &[u8] = b"trustee-message";
@@ -181,12 +181,11 @@ impl Canonical for DecryptionShareMessage {
     }
 }
 
-fn trustee_key(manifest: &Manifest, trustee: u32) -> Result<&Point> {
+fn trustee_info(manifest: &Manifest, trustee: u32) -> Result<&TrusteeInfo> {
     manifest
         .trustees
         .iter()
         .find(|t| t.index == trustee)
-        .map(|t| &t.public_key)
         .ok_or_else(|| {
             ProtocolError::invalid(
                 "trustee",
@@ -202,7 +201,8 @@ fn check_signature(
     msg: &[u8],
     sig: &SchnorrProof,
 ) -> Result<()> {
-    let key = trustee_key(manifest, trustee)?;
+    // Messages are signed with the signing key D, never the communication key E.
+    let key = &trustee_info(manifest, trustee)?.signing_key;
     let mut t = new_transcript(TRUSTEE_MESSAGE_PURPOSE, manifest_hash);
     sig.verify(&mut t, key, msg)
         .map_err(|e| ProtocolError::crypto("signature", e))
@@ -673,10 +673,10 @@ impl CeremonyTracker {
                         "key and commitment must be the sender's own",
                     ));
                 }
-                if key.communication_key != *trustee_key(manifest, msg.trustee)? {
+                if key.communication_key != trustee_info(manifest, msg.trustee)?.communication_key {
                     return Err(ProtocolError::invalid(
                         "body/key",
-                        "communication key differs from the manifest",
+                        "communication key differs from the manifest's communication_key",
                     ));
                 }
                 key.verify(&mh)

@@ -671,7 +671,7 @@ mod tests {
                 opens_at: T0,
                 closes_at: T0 + 1_000_000,
                 electorate_hash: Hash32([5; 32]),
-                trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
+                trustees: TrusteeInfo::numbered(trustees.iter()),
                 threshold: 2,
                 answer_due_ms: crate::manifest::DAY_MS,
                 decryption_due_ms: crate::manifest::DAY_MS,

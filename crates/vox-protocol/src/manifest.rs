@@ -1,13 +1,14 @@
 //! Referendum manifests and question kinds (protocol-spec/04-ballots.md §4.2).
 
 use serde::{Deserialize, Serialize};
+use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::{Hash32, Point};
 
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 
 /// Current manifest format version.
-pub const MANIFEST_VERSION: u32 = 3;
+pub const MANIFEST_VERSION: u32 = 4;
 
 /// Upper bound on options per question (keeps ballots and tallies bounded).
 pub const MAX_OPTIONS: usize = 64;
@@ -91,16 +92,22 @@ impl Question {
     }
 }
 
-/// A trustee as named in the manifest: index (1-based) and public key.
+/// A trustee as named in the manifest: index (1-based), name and its two public keys
+/// (06 §6.2): one that signs, one that receives encrypted shares. Separate keys, so a
+/// key does one job only.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct TrusteeInfo {
     /// 1-based trustee index (the evaluation point of its key share).
     pub index: u32,
     /// Display name.
     pub name: String,
-    /// The trustee's public key (signs ceremony messages; receives encrypted shares).
-    pub public_key: Point,
+    /// D: verifies the trustee's signed board messages (ceremony, decryption shares).
+    pub signing_key: Point,
+    /// E: dealers encrypt this trustee's key-ceremony shares to it; its round-1
+    /// announcement must carry exactly this key.
+    pub communication_key: Point,
 }
 
 /// Everything that defines a referendum before its key exists.
@@ -165,15 +172,16 @@ impl Canonical for Question {
 }
 
 impl TrusteeInfo {
-    /// The manifest's trustee list for keys in index order: indices 1..=n, named
+    /// The manifest's trustee list for key pairs in index order: indices 1..=n, named
     /// "Trustee i" (what every tool that builds a manifest from bare keys needs).
-    pub fn numbered<'a>(keys: impl IntoIterator<Item = &'a Point>) -> Vec<TrusteeInfo> {
+    pub fn numbered<'a>(keys: impl IntoIterator<Item = &'a TrusteeKeys>) -> Vec<TrusteeInfo> {
         keys.into_iter()
             .zip(1u32..)
             .map(|(k, index)| TrusteeInfo {
                 index,
                 name: format!("Trustee {index}"),
-                public_key: *k,
+                signing_key: *k.signing_key(),
+                communication_key: *k.communication_key(),
             })
             .collect()
     }
@@ -181,7 +189,10 @@ impl TrusteeInfo {
 
 impl Canonical for TrusteeInfo {
     fn encode(&self, e: &mut Encoder) {
-        e.u32(self.index).str(&self.name).point(&self.public_key);
+        e.u32(self.index)
+            .str(&self.name)
+            .point(&self.signing_key)
+            .point(&self.communication_key);
     }
 }
 
@@ -378,9 +389,32 @@ pub fn validate_trustees(trustees: &[TrusteeInfo], threshold: u32) -> Result<()>
                 "trustee indices must be 1..=n in order",
             ));
         }
-        t.public_key
-            .ensure_not_identity("trustee public key")
-            .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/public_key"), e))?;
+        t.signing_key
+            .ensure_not_identity("trustee signing key")
+            .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/signing_key"), e))?;
+        t.communication_key
+            .ensure_not_identity("trustee communication key")
+            .map_err(|e| ProtocolError::crypto(format!("trustees/{i}/communication_key"), e))?;
+        if t.signing_key == t.communication_key {
+            return Err(ProtocolError::invalid(
+                format!("trustees/{i}/communication_key"),
+                "a trustee's signing and communication keys must be different keys",
+            ));
+        }
+        // Two trustees with one key would be one party holding two shares; and a key
+        // that is both one trustee's signing key and another's communication key is one
+        // key doing two jobs.
+        let clash = trustees[..i].iter().position(|o| {
+            [o.signing_key, o.communication_key]
+                .iter()
+                .any(|k| *k == t.signing_key || *k == t.communication_key)
+        });
+        if let Some(j) = clash {
+            return Err(ProtocolError::invalid(
+                format!("trustees/{i}"),
+                format!("shares a key with trustee {}", j + 1),
+            ));
+        }
     }
     if threshold == 0 || threshold as usize > n {
         return Err(ProtocolError::invalid(

@@ -891,7 +891,7 @@ mod tests {
             Payload::TrusteePanelSet {
                 panel: crate::manifest::TrusteePanel {
                     trustees: crate::manifest::TrusteeInfo::numbered([
-                        vox_crypto::threshold::TrusteeKeys::generate(rng).public(),
+                        &vox_crypto::threshold::TrusteeKeys::generate(rng),
                     ]),
                     threshold: 1,
                     answer_due_ms: crate::manifest::DAY_MS,

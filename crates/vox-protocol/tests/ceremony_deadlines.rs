@@ -36,7 +36,7 @@ fn manifest(trustees: &[TrusteeKeys], threshold: u32) -> Manifest {
         opens_at: 0,
         closes_at: 10,
         electorate_hash: Hash32::sha256(&[b"electorate"]),
-        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(trustees.iter()),
         threshold,
         answer_due_ms: DUE,
         decryption_due_ms: DUE,

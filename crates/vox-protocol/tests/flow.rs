@@ -57,7 +57,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys]) -> Manifest {
         opens_at: 0,
         closes_at: 10,
         electorate_hash,
-        trustees: TrusteeInfo::numbered(trustees.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(trustees.iter()),
         threshold: 2,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

@@ -651,7 +651,8 @@ fn gen_schnorr() -> Value {
     let mh = test_manifest_hash();
     // Case 1: a trustee's proof of possession of its communication key (06-ceremony §6.2).
     let keys = TrusteeKeys::generate(&mut rng);
-    let x = Scalar::try_from_bytes(keys.secret_bytes().as_ref()).unwrap();
+    // The communication secret e: the second half of the key file (06 §6.2).
+    let x = Scalar::try_from_bytes(&keys.secret_bytes()[32..]).unwrap();
     let mut ctx = Rec::new();
     ctx.msg(b"purpose", b"trustee-key")
         .msg(b"manifest-hash", &mh.0)
@@ -2796,7 +2797,8 @@ fn ballot_world(
             .map(|(i, k)| TrusteeInfo {
                 index: i as u32 + 1,
                 name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
+                signing_key: *k.signing_key(),
+                communication_key: *k.communication_key(),
             })
             .collect(),
         threshold: 2,
@@ -3165,7 +3167,8 @@ fn gen_ceremony() -> Value {
             .map(|(i, k)| TrusteeInfo {
                 index: i as u32 + 1,
                 name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
+                signing_key: *k.signing_key(),
+                communication_key: *k.communication_key(),
             })
             .collect(),
         threshold: 2,
@@ -3382,13 +3385,14 @@ fn gen_ceremony() -> Value {
         .iter()
         .find(|e| e.dealer.get() == 1 && e.recipient.get() == 2)
         .unwrap();
-    let e2 = Scalar::try_from_bytes(tkeys[1].secret_bytes().as_ref()).unwrap();
+    // The recipient's communication secret e: the second half of its key file.
+    let e2 = Scalar::try_from_bytes(&tkeys[1].secret_bytes()[32..]).unwrap();
     let shared = e2.mul_point(&es.r);
     let mut info = mh.0.to_vec();
     info.extend_from_slice(&1u32.to_be_bytes());
     info.extend_from_slice(&2u32.to_be_bytes());
     info.extend_from_slice(es.r.as_bytes());
-    info.extend_from_slice(tkeys[1].public().as_bytes());
+    info.extend_from_slice(tkeys[1].communication_key().as_bytes());
     let prk = hmac_sha256(b"vox/v2/share-kdf", &[shared.as_bytes()]);
     let k_enc = hmac_sha256(&prk, &[&info, &[1u8]]);
     let k_mac = hmac_sha256(&prk, &[&k_enc, &info, &[2u8]]);
@@ -3448,7 +3452,7 @@ fn gen_ceremony() -> Value {
                 "dealer": 1,
                 "recipient": 2,
                 "R": es.r.to_hex(),
-                "recipient_key_E": tkeys[1].public().to_hex(),
+                "recipient_key_E": tkeys[1].communication_key().to_hex(),
                 "shared_S": shared.to_hex(),
                 "hkdf_salt": "vox/v2/share-kdf",
                 "hkdf_info": hex::encode(&info),
@@ -3587,7 +3591,8 @@ fn verify_ceremony(v: &Value) {
         .map(|x| TrusteeKeys::from_secret_bytes(&unhex(x)).unwrap())
         .collect();
     for (k, t) in secrets.iter().zip(&manifest.trustees) {
-        assert_eq!(*k.public(), t.public_key);
+        assert_eq!(*k.signing_key(), t.signing_key);
+        assert_eq!(*k.communication_key(), t.communication_key);
     }
     // Replay every signed message through the state machine (§6.10–§6.11).
     let mut tracker = CeremonyTracker::new(&manifest, mh).unwrap();
@@ -3656,7 +3661,7 @@ fn verify_ceremony(v: &Value) {
     }
     // The worked share, from the spec alone.
     let ex = &v["share_encryption_example"];
-    let e2 = Scalar::try_from_bytes(secrets[1].secret_bytes().as_ref()).unwrap();
+    let e2 = Scalar::try_from_bytes(&secrets[1].secret_bytes()[32..]).unwrap();
     let r = pt(&ex["R"]);
     assert_eq!(e2.mul_point(&r), pt(&ex["shared_S"]));
     let mut info = mh.0.to_vec();
@@ -3953,7 +3958,8 @@ fn board_entries() -> Vec<BoardEntry> {
         trustees: vec![TrusteeInfo {
             index: 1,
             name: "Sole trustee".into(),
-            public_key: *tkey.public(),
+            signing_key: *tkey.signing_key(),
+            communication_key: *tkey.communication_key(),
         }],
         threshold: 1,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
@@ -4457,7 +4463,8 @@ fn trustees_replica(b: &mut Vec<u8>, ts: &Value) {
     for t in ts {
         b.extend_from_slice(&u32::try_from(u(&t["index"])).unwrap().to_be_bytes());
         enc_str(b, s(&t["name"]));
-        b.extend_from_slice(&key32(&t["public_key"]));
+        b.extend_from_slice(&key32(&t["signing_key"]));
+        b.extend_from_slice(&key32(&t["communication_key"]));
     }
 }
 
@@ -5131,9 +5138,7 @@ fn gen_roles() -> Value {
         .sign(
             Payload::TrusteePanelSet {
                 panel: vox_protocol::manifest::TrusteePanel {
-                    trustees: vox_protocol::manifest::TrusteeInfo::numbered([
-                        panel_trustee.public()
-                    ]),
+                    trustees: vox_protocol::manifest::TrusteeInfo::numbered([&panel_trustee]),
                     threshold: 1,
                     answer_due_ms: vox_protocol::manifest::DAY_MS,
                     decryption_due_ms: 2 * vox_protocol::manifest::DAY_MS,
@@ -5176,7 +5181,7 @@ fn gen_roles() -> Value {
             opens_at: t(6),
             closes_at: t(6) + 86_400_000,
             electorate_hash: Hash32([7; 32]),
-            trustees: vox_protocol::manifest::TrusteeInfo::numbered([panel_trustee.public()]),
+            trustees: vox_protocol::manifest::TrusteeInfo::numbered([&panel_trustee]),
             threshold: 1,
             answer_due_ms: vox_protocol::manifest::DAY_MS,
             decryption_due_ms: vox_protocol::manifest::DAY_MS,

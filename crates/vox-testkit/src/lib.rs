@@ -215,9 +215,7 @@ pub mod acts {
     pub fn panel() -> Payload {
         Payload::TrusteePanelSet {
             panel: TrusteePanel {
-                trustees: TrusteeInfo::numbered(
-                    super::panel_trustees().keys.iter().map(TrusteeKeys::public),
-                ),
+                trustees: TrusteeInfo::numbered(&super::panel_trustees().keys),
                 threshold: 2,
                 answer_due_ms: vox_protocol::manifest::DAY_MS,
                 decryption_due_ms: vox_protocol::manifest::DAY_MS,
@@ -717,7 +715,7 @@ pub fn manifest(
         opens_at: now - 60_000,
         closes_at: now + 3_600_000,
         electorate_hash,
-        trustees: TrusteeInfo::numbered(trustees.keys.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(trustees.keys.iter()),
         threshold: k,
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,

@@ -737,15 +737,7 @@ pub fn manifest(
         opens_at,
         closes_at: opens_at.saturating_add(7 * DAY),
         electorate_hash: electorate.canonical_hash(),
-        trustees: trustees
-            .iter()
-            .enumerate()
-            .map(|(i, k)| TrusteeInfo {
-                index: i as u32 + 1,
-                name: format!("Trustee {}", i + 1),
-                public_key: *k.public(),
-            })
-            .collect(),
+        trustees: TrusteeInfo::numbered(trustees),
         threshold,
         answer_due_ms: DAY,
         decryption_due_ms: DAY,
@@ -1391,7 +1383,7 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     // The election authority's standing panel: three trustees, any two decrypt.
     let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
     b.set_panel(TrusteePanel {
-        trustees: TrusteeInfo::numbered(trustee_keys.iter().map(TrusteeKeys::public)),
+        trustees: TrusteeInfo::numbered(&trustee_keys),
         threshold: 2,
         answer_due_ms: DAY,
         decryption_due_ms: DAY,

@@ -309,7 +309,7 @@ fn forged_authority_act_fails_v4() {
     seed();
     let h = base();
     let mut rec = h.record.clone();
-    let i = rec.find(|p| p.kind() == "referendum-opened").unwrap();
+    let i = rec.find(|p| p.kind() == "trustee-panel-set").unwrap();
     let p = &mut rec.entries[i].payload;
     let at = p.act().unwrap().issued_at_ms;
     // Signed by the operator instead of the election authority.
