@@ -182,6 +182,19 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .resigned()
         .at(r1_at(created)),
         Case::fail(
+            "v7-manifest-trustee-with-one-key-for-both-jobs",
+            "The triggered manifest gives trustee 2 its signing key as its communication key \
+             too: a trustee's signing and share-encryption keys must be separate keys \
+             (04 §4.2 rule 5, 06 §6.2, V7).",
+            edit_manifest(by_code, |m| {
+                m.trustees[1].communication_key = m.trustees[1].signing_key;
+            }),
+            StepId::Manifests,
+        )
+        .rule("V7.2")
+        .resigned()
+        .at(r1_at(created)),
+        Case::fail(
             "v7-referendum-from-a-petition-that-never-reached-its-threshold",
             "The triggered manifest names petition p2 (rejected with 1 sponsor) as its \
              source: a referendum may only come from a petition that reached its referendum \
