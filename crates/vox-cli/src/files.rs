@@ -637,6 +637,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::indexing_slicing)] // a test: a missing field is a failure
     fn trustee_key_files() {
         let dir = std::env::temp_dir().join(format!("vox-files-test-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);

@@ -192,6 +192,14 @@ struct Outgoing {
     posted: bool,
 }
 
+/// QUAL: the trustees 1..=n the board has not disqualified (06 §6.6).
+fn qualified(params: &CeremonyParams, view: &CeremonyView) -> Vec<TrusteeIndex> {
+    params
+        .indices()
+        .filter(|i| !view.disqualified.contains(&i.get()))
+        .collect()
+}
+
 /// The ceremony state file (private: holds the dealer seed and received shares).
 #[derive(Clone, Serialize, Deserialize)]
 pub struct TrusteeState {
@@ -461,6 +469,13 @@ impl TrusteeSession {
             bail!("the key ceremony of {rid} failed: {reason}");
         }
         let me = self.index()?;
+        if view.disqualified.contains(&me.get()) {
+            bail!(
+                "trustee {me} was disqualified from the key ceremony of {rid} (a complaint \
+                 against it was not answered in time, or its answer was wrong): the ceremony \
+                 goes on without it"
+            );
+        }
         let n = self.params.n() as usize;
         let phase = view.phase_name();
         let dealer = self.dealer()?;
@@ -554,13 +569,10 @@ impl TrusteeSession {
         }
 
         if phase == "complete" {
-            let key_share = self.key_share(&revealed)?;
-            let joint = JointPublicKeys::from_commitments(
-                &self.params,
-                &self.state.manifest_hash,
-                &view.reveals,
-            )
-            .map_err(|e| anyhow!("the published reveals do not make a valid key: {e}"))?;
+            let key_share = self.key_share(&revealed, &view)?;
+            let joint = self
+                .joint(&view)
+                .map_err(|e| anyhow!("the published reveals do not make a valid key: {e}"))?;
             key_share
                 .check(&joint)
                 .map_err(|e| anyhow!("this trustee's key share is wrong: {e}"))?;
@@ -589,8 +601,10 @@ impl TrusteeSession {
         let mh = self.state.manifest_hash;
         for es in view.shares.iter().filter(|s| s.recipient == me) {
             let d = es.dealer.get();
+            // A disqualified dealer is outside QUAL: its share is not part of the key.
             if self.state.received.iter().any(|r| r.dealer == d)
                 || self.state.complained.contains(&d)
+                || view.disqualified.contains(&d)
             {
                 continue;
             }
@@ -624,6 +638,8 @@ impl TrusteeSession {
             .iter()
             .copied()
             .filter(|d| !self.state.received.iter().any(|r| r.dealer == *d))
+            // No answer will come from a disqualified dealer, and none is needed.
+            .filter(|d| !view.disqualified.contains(d))
             .collect();
         if !pending.is_empty() {
             let answers = find_answers(client, &self.state.referendum_id, me)?;
@@ -650,17 +666,23 @@ impl TrusteeSession {
                 self.save()?;
             }
         }
-        let n = self.params.n() as usize;
-        if self.state.received.len() + 1 < n {
+        let others = qualified(&self.params, view)
+            .iter()
+            .filter(|i| **i != me)
+            .count();
+        let have = self
+            .state
+            .received
+            .iter()
+            .filter(|r| !view.disqualified.contains(&r.dealer))
+            .count();
+        if have < others {
             return Ok(Step::Waiting(format!(
-                "waiting for shares ({}/{})",
-                self.state.received.len(),
-                n - 1
+                "waiting for shares ({have}/{others})"
             )));
         }
-        let key_share = self.key_share(revealed)?;
-        let joint = JointPublicKeys::from_commitments(&self.params, &mh, &view.reveals)
-            .map_err(|e| anyhow!("{e}"))?;
+        let key_share = self.key_share(revealed, view)?;
+        let joint = self.joint(view).map_err(|e| anyhow!("{e}"))?;
         key_share
             .check(&joint)
             .map_err(|e| anyhow!("combined key share does not match: {e}"))?;
@@ -668,14 +690,34 @@ impl TrusteeSession {
         self.send(client, "confirmation", CeremonyBody::Confirm)
     }
 
-    fn key_share(&self, revealed: &RevealedDealer) -> Result<KeyShare> {
+    /// x_l = Σ_{j∈QUAL} P_j(l): this trustee's own share and the ones received from the
+    /// other qualified dealers (06 §6.7). A disqualified dealer's share is left out, as
+    /// its polynomial is left out of the election key.
+    fn key_share(&self, revealed: &RevealedDealer, view: &CeremonyView) -> Result<KeyShare> {
         let me = self.index()?;
+        if view.disqualified.contains(&me.get()) {
+            bail!("this trustee (trustee {me}) was disqualified from the key ceremony: it holds no key share");
+        }
+        let qual = qualified(&self.params, view);
         let mut parts = vec![(me, revealed.own_share())];
         for r in &self.state.received {
             let i = TrusteeIndex::new(r.dealer).map_err(|e| anyhow!("{e}"))?;
-            parts.push((i, SecretScalar::new(r.share)));
+            if qual.contains(&i) {
+                parts.push((i, SecretScalar::new(r.share)));
+            }
         }
-        KeyShare::combine(&self.params, me, &parts).map_err(|e| anyhow!("{e}"))
+        KeyShare::combine_qualified(&self.params, me, &parts, &qual).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// The joint keys over QUAL from the published reveals (06 §6.7).
+    fn joint(&self, view: &CeremonyView) -> Result<JointPublicKeys> {
+        JointPublicKeys::from_qualified(
+            &self.params,
+            &self.state.manifest_hash,
+            &view.reveals,
+            &qualified(&self.params, view),
+        )
+        .map_err(|e| anyhow!("{e}"))
     }
 
     /// The key share after a complete ceremony, checked against the published key.
@@ -689,13 +731,8 @@ impl TrusteeSession {
             );
         }
         let revealed = self.revealed(&view)?;
-        let key_share = self.key_share(&revealed)?;
-        let joint = JointPublicKeys::from_commitments(
-            &self.params,
-            &self.state.manifest_hash,
-            &view.reveals,
-        )
-        .map_err(|e| anyhow!("{e}"))?;
+        let key_share = self.key_share(&revealed, &view)?;
+        let joint = self.joint(&view)?;
         key_share.check(&joint).map_err(|e| anyhow!("{e}"))?;
         Ok((key_share, joint))
     }

@@ -378,13 +378,16 @@ impl TrusteeKeys {
     /// signing secret then the communication secret, each canonical, non-zero, and the
     /// two different.
     pub fn from_secret_bytes(bytes: &[u8]) -> Result<Self> {
-        if bytes.len() != TRUSTEE_SECRET_LEN {
-            return Err(CryptoError::Parameter(
-                "trustee secret keys are 64 bytes: the signing secret, then the communication secret",
-            ));
-        }
-        let d = Scalar::try_from_bytes(&bytes[..32])?;
-        let e = Scalar::try_from_bytes(&bytes[32..])?;
+        let (d, e) = match bytes.split_first_chunk::<32>() {
+            Some((d, e)) if e.len() == 32 => (d, e),
+            _ => {
+                return Err(CryptoError::Parameter(
+                    "trustee secret keys are 64 bytes: the signing secret, then the communication secret",
+                ))
+            }
+        };
+        let d = Scalar::try_from_bytes(d)?;
+        let e = Scalar::try_from_bytes(e)?;
         if d == Scalar::ZERO || e == Scalar::ZERO {
             return Err(CryptoError::Parameter(
                 "trustee secret key must not be zero",
@@ -402,8 +405,9 @@ impl TrusteeKeys {
     /// key file only.
     pub fn secret_bytes(&self) -> Zeroizing<[u8; TRUSTEE_SECRET_LEN]> {
         let mut out = Zeroizing::new([0u8; TRUSTEE_SECRET_LEN]);
-        out[..32].copy_from_slice(&self.signing_secret.expose().to_bytes());
-        out[32..].copy_from_slice(&self.communication_secret.expose().to_bytes());
+        let (d, e) = out.split_at_mut(32);
+        d.copy_from_slice(&self.signing_secret.expose().to_bytes());
+        e.copy_from_slice(&self.communication_secret.expose().to_bytes());
         out
     }
 
@@ -1250,19 +1254,8 @@ impl KeyShare {
         trustee: TrusteeIndex,
         shares: &[(TrusteeIndex, SecretScalar)],
     ) -> Result<Self> {
-        params.check(trustee)?;
-        check_complete_set(
-            params,
-            shares.iter().map(|(i, _)| *i),
-            "no share from this dealer",
-        )?;
-        let mut acc = Scalar::ZERO;
-        for (_, s) in shares {
-            acc = acc + *s.expose();
-        }
-        let secret = SecretScalar::new(acc);
-        acc.zeroize();
-        Ok(Self { trustee, secret })
+        let all: Vec<TrusteeIndex> = params.indices().collect();
+        Self::combine_qualified(params, trustee, shares, &all)
     }
 
     /// Sum the shares P_j(l) from exactly the qualified dealers j ∈ QUAL (including l's
@@ -1376,28 +1369,8 @@ impl JointPublicKeys {
         manifest_hash: &Hash32,
         reveals: &[CoefficientCommitments],
     ) -> Result<Self> {
-        verify_commitments(params, manifest_hash, reveals)?;
-        let mut aggregate = vec![RistrettoPoint::default(); params.k_usize()];
-        for r in reveals {
-            for (c, k_ij) in aggregate.iter_mut().zip(&r.commitments) {
-                *c += k_ij.as_point();
-            }
-        }
-        let aggregate: Vec<Point> = aggregate.into_iter().map(Point::from_point).collect();
-        let k0 = aggregate
-            .first()
-            .copied()
-            .ok_or(CryptoError::Parameter("threshold k must be at least 1"))?;
-        let election_key = ElectionPublicKey::new(k0)?;
-        let public_shares = params
-            .indices()
-            .map(|l| eval_public(&aggregate, l.to_scalar()))
-            .collect();
-        Ok(Self {
-            params: *params,
-            election_key,
-            public_shares,
-        })
+        let all: Vec<TrusteeIndex> = params.indices().collect();
+        Self::from_qualified(params, manifest_hash, reveals, &all)
     }
 
     /// The joint keys over the qualified set QUAL only (protocol-spec/06-ceremony.md

@@ -533,6 +533,11 @@ pub struct CeremonyView {
     pub answers: Vec<ComplaintAnswer>,
     /// Trustees that confirmed their shares.
     pub confirmed: Vec<u32>,
+    /// Trustees disqualified by a `trustee-disqualified` entry (06 §6.6), ascending. They
+    /// are outside QUAL: a trustee's key share sums the shares of the other dealers only,
+    /// and it waits for no answer from a disqualified one.
+    #[serde(default)]
+    pub disqualified: Vec<u32>,
 }
 
 impl CeremonyView {

@@ -404,7 +404,7 @@ pub fn validate_trustees(trustees: &[TrusteeInfo], threshold: u32) -> Result<()>
         // Two trustees with one key would be one party holding two shares; and a key
         // that is both one trustee's signing key and another's communication key is one
         // key doing two jobs.
-        let clash = trustees[..i].iter().position(|o| {
+        let clash = trustees.iter().take(i).position(|o| {
             [o.signing_key, o.communication_key]
                 .iter()
                 .any(|k| *k == t.signing_key || *k == t.communication_key)

@@ -767,6 +767,17 @@ struct LastBallot {
     ciphertexts: Vec<[u8; 64]>,
 }
 
+/// A dealer that sends its next trustee a bad share and never answers the complaint
+/// ([`Referendum::ceremony_with`]).
+#[derive(Clone, Copy, Debug)]
+pub struct SilentDealer {
+    /// The dealer (1-based).
+    pub dealer: u32,
+    /// How long after the complaint the board disqualifies it (ms): more than the
+    /// manifest's `answer_due_ms`, and within it + G to be on time (10 V15.7).
+    pub disqualify_after: i64,
+}
+
 /// A referendum run by the server: ceremony, ballots, tally, decryption, result.
 pub struct Referendum {
     /// The manifest.
@@ -776,7 +787,8 @@ pub struct Referendum {
     /// The ceremony's outcome.
     pub joint: JointPublicKeys,
     trustee_keys: Vec<TrusteeKeys>,
-    key_shares: Vec<KeyShare>,
+    /// Per trustee (index order), its key share; none for a disqualified trustee.
+    key_shares: Vec<Option<KeyShare>>,
     /// Per credential, its last ballot.
     last: HashMap<[u8; 32], LastBallot>,
     sums: Vec<(RistrettoPoint, RistrettoPoint)>,
@@ -804,6 +816,21 @@ impl Referendum {
         board: &mut Board<S>,
         manifest: Manifest,
         trustee_keys: Vec<TrusteeKeys>,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<Self> {
+        Self::ceremony_with(board, manifest, trustee_keys, None, rng)
+    }
+
+    /// [`Self::ceremony`], where `silent` (if any) is a dealer that sends its next
+    /// trustee a bad share and never answers the complaint: the board waits
+    /// `silent.disqualify_after` ms after the complaint, appends `trustee-disqualified`
+    /// (reason `unanswered`), and the others complete over QUAL (06 §6.6–§6.7): their key
+    /// shares and the election key leave the silent dealer's polynomial out.
+    pub fn ceremony_with<S: EntrySink>(
+        board: &mut Board<S>,
+        manifest: Manifest,
+        trustee_keys: Vec<TrusteeKeys>,
+        silent: Option<SilentDealer>,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<Self> {
         let mh = manifest.canonical_hash();
@@ -864,8 +891,31 @@ impl Referendum {
             )?;
         }
         let announced = tracker.trustee_keys();
+        // The silent dealer's victim: the next trustee (cyclically).
+        let victim = silent.map(|s| s.dealer % n + 1);
         for (r, i) in revealed.iter().zip(1..=n) {
-            let shares = r.encrypt_shares(&announced, rng).map_err(err)?;
+            let mut shares = r.encrypt_shares(&announced, rng).map_err(err)?;
+            if let (Some(sd), Some(v)) = (silent, victim) {
+                if sd.dealer == i {
+                    let to = announced
+                        .iter()
+                        .find(|k| k.trustee.get() == v)
+                        .ok_or_else(|| err("no key announced by the victim"))?;
+                    let bad = r
+                        .answer_complaint(&Complaint {
+                            dealer: idx(i)?,
+                            recipient: idx(v)?,
+                        })
+                        .map_err(err)?
+                        .share
+                        + Scalar::ONE;
+                    let share = shares
+                        .iter_mut()
+                        .find(|s| s.recipient.get() == v)
+                        .ok_or_else(|| err("no share for the victim"))?;
+                    *share = EncryptedShare::encrypt(&mh, idx(i)?, to, &bad, rng).map_err(err)?;
+                }
+            }
             send(
                 board,
                 &mut tracker,
@@ -875,11 +925,12 @@ impl Referendum {
             )?;
         }
         let reveals = tracker.reveals();
-        let mut key_shares = Vec::new();
+        let mut received = Vec::new();
         let mut joint = None;
         for (r, l) in revealed.iter().zip(1..=n) {
             let li = idx(l)?;
             let mut got = vec![(li, r.own_share())];
+            let mut complaint = None;
             for es in tracker.shares_for(l) {
                 let dealer = reveals
                     .iter()
@@ -887,11 +938,60 @@ impl Referendum {
                     .ok_or_else(|| err("dealer without reveal"))?;
                 match receive_share(&mh, li, key(l)?, dealer, &es).map_err(err)? {
                     ShareVerdict::Accepted(s) => got.push((es.dealer, s)),
+                    ShareVerdict::Complaint(c) if silent.is_some() && victim == Some(l) => {
+                        complaint = Some(c)
+                    }
                     ShareVerdict::Complaint(_) => return Err(err("honest share refused")),
                 }
             }
-            key_shares.push(KeyShare::combine(&params, li, &got).map_err(err)?);
-            joint = send(board, &mut tracker, l, CeremonyBody::Confirm, &mut fresh)?.or(joint);
+            received.push(got);
+            let body = match complaint {
+                Some(complaint) => CeremonyBody::Complaint { complaint },
+                None => CeremonyBody::Confirm,
+            };
+            joint = send(board, &mut tracker, l, body, &mut fresh)?.or(joint);
+        }
+        // The silent dealer never answers: past the deadline the board disqualifies it,
+        // and the victim, no longer owed the share, confirms.
+        if let (Some(sd), Some(v)) = (silent, victim) {
+            board.advance_clock(sd.disqualify_after);
+            let complaint = ComplaintRef {
+                dealer: sd.dealer,
+                recipient: v,
+            };
+            tracker
+                .disqualify(
+                    sd.dealer,
+                    complaint,
+                    DisqualificationReason::Unanswered,
+                    board.now(),
+                )
+                .map_err(err)?;
+            board.append(Payload::TrusteeDisqualified {
+                referendum_id: manifest.referendum_id.clone(),
+                trustee: sd.dealer,
+                complaint,
+                reason: DisqualificationReason::Unanswered,
+            })?;
+            joint = send(board, &mut tracker, v, CeremonyBody::Confirm, &mut fresh)?.or(joint);
+        }
+        let qualified = tracker.qualified();
+        let mut key_shares = Vec::new();
+        for (got, l) in received.into_iter().zip(1..=n) {
+            let li = idx(l)?;
+            if !qualified.contains(&li) {
+                // A disqualified trustee holds no key share; a placeholder keeps the
+                // list indexed by trustee, and nothing ever uses it.
+                key_shares.push(None);
+                continue;
+            }
+            let got: Vec<_> = got
+                .into_iter()
+                .filter(|(d, _)| qualified.contains(d))
+                .collect();
+            key_shares.push(Some(
+                KeyShare::combine_qualified(&params, li, &got, &qualified).map_err(err)?,
+            ));
         }
         let joint = joint.ok_or_else(|| err("ceremony did not complete"))?;
         let (election_key, public_shares) = completed_payload(&joint).map_err(err)?;
@@ -1031,7 +1131,8 @@ impl Referendum {
         let ks = self
             .key_shares
             .get(slot)
-            .ok_or_else(|| err("no such trustee"))?;
+            .and_then(Option::as_ref)
+            .ok_or_else(|| err("no such trustee, or it was disqualified"))?;
         let keys = self
             .trustee_keys
             .get(slot)
@@ -1712,6 +1813,63 @@ pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
     if !matches!(tracker.phase, CeremonyPhase::Failed { .. }) {
         return Err(err("the ceremony did not fail"));
     }
+    b.sign_head();
+    let header = b.header(None);
+    let (entries, heads) = b.into_parts();
+    Ok(SynthRecord {
+        header,
+        heads,
+        entries,
+    })
+}
+
+/// The dealer that never answers in [`qualified_ceremony`].
+pub const SILENT_DEALER: u32 = 1;
+
+/// A short record whose key ceremony completes without a dealer (06 §6.6–§6.7): an
+/// electorate of 4 registered whole; referendum r1 (one yes-no question, 3 trustees,
+/// k = 2) created by the authority; dealer [`SILENT_DEALER`] sends trustee 2 a bad share
+/// and never answers its complaint; `disqualify_after` ms after the complaint the board
+/// disqualifies it (reason `unanswered`) and the ceremony completes over QUAL = {2, 3}
+/// (K and every X_l leave dealer 1's polynomial out). Voting opens and closes on
+/// schedule; the 4 citizens vote; trustees 2 and 3 decrypt (trustee 1 holds no share and
+/// owes none) and the result is published. The record passes every step but V15: dealer
+/// 1 broke its obligation to answer (V15.7), and so does the board too if
+/// `disqualify_after` exceeds the answer deadline + G.
+pub fn qualified_ceremony(seed: u64, disqualify_after: i64) -> Result<SynthRecord> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let roles = RoleSigners::generate(&mut rng);
+    let mut b = Board::new(roles, Vec::new(), T0, Vec::new())?;
+    let town = ElectorateRun::register(&mut b, "town", 4, &mut rng)?;
+    b.sign_head();
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let m = manifest(
+        "r1",
+        &town.electorate,
+        vec![question("q1", 2, QuestionKind::YesNo)],
+        &trustee_keys,
+        2,
+        b.now().saturating_add(3 * DAY),
+        None,
+    );
+    b.append_act(Payload::ReferendumCreated {
+        manifest: m.clone(),
+        act: ActSignature::unsigned(),
+    })?;
+    let silent = SilentDealer {
+        dealer: SILENT_DEALER,
+        disqualify_after,
+    };
+    let mut r = Referendum::ceremony_with(&mut b, m, trustee_keys, Some(silent), &mut rng)?;
+    b.sign_head();
+    r.open(&mut b)?;
+    for (v, c) in town.credentials.iter().enumerate() {
+        let choice = vec![if v % 2 == 0 { vec![1, 0] } else { vec![0, 1] }];
+        let (ballot, _) = r.encrypt(c, &choice, &mut rng)?;
+        r.cast(&mut b, ballot)?;
+    }
+    r.close(&mut b)?;
+    r.publish(&mut b, &[2, 3], &mut rng)?;
     b.sign_head();
     let header = b.header(None);
     let (entries, heads) = b.into_parts();

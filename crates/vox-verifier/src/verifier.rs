@@ -2914,6 +2914,39 @@ impl Verifier {
                     fixed: None,
                 })
             };
+            // V15.7: every ceremony complaint obliges the accused dealer to answer by
+            // its deadline, and, if it does not, the board to disqualify it by the
+            // deadline + G (06 §6.6, §6.11). A dealer already out by the deadline (for
+            // another complaint) owes no answer; a complaint closed because its recipient
+            // was disqualified is owed nothing.
+            for c in st.ceremony.iter().flat_map(|c| c.complaint_log()) {
+                if c.withdrawn_at.is_some() && c.answered_at.is_none() {
+                    continue;
+                }
+                if c.disqualified_at.is_some_and(|d| d <= c.answer_deadline) {
+                    continue;
+                }
+                push(
+                    format!(
+                        "trustee {}'s answer to trustee {}'s ceremony complaint ({} ms)",
+                        c.dealer, c.recipient, c.complaint_ts
+                    ),
+                    c.answer_deadline,
+                    c.answered_at,
+                    None,
+                );
+                if c.answered_at.is_none() {
+                    push(
+                        format!(
+                            "disqualifying trustee {}, who did not answer trustee {}'s complaint",
+                            c.dealer, c.recipient
+                        ),
+                        c.answer_deadline.saturating_add(SCHEDULE_GRACE_MS),
+                        c.disqualified_at,
+                        None,
+                    );
+                }
+            }
             let t = &st.times;
             push(
                 "opened".into(),

@@ -85,7 +85,7 @@ fn server_view(entries: &[BoardEntry], key: &SigningKey, election_key: Value) ->
     // (the petition, the office's publication with the terms, the panel in force).
     let trigger = triggered.then(|| {
         let pid = manifest.source_petition.clone().unwrap();
-        let last_before = |v: Vec<u64>| v.into_iter().filter(|i| *i < created).last().unwrap();
+        let last_before = |v: Vec<u64>| v.into_iter().rfind(|i| *i < created).unwrap();
         json!({
             "petition_leaf": last_before(at(&|p| matches!(p,
                 Payload::PetitionProposed { proposal } if proposal.petition.id == pid))),

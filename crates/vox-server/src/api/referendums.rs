@@ -378,6 +378,7 @@ async fn ceremony(State(s): State<AppState>, Path(id): Path<String>) -> ApiResul
         complaints: c.complaints().to_vec(),
         answers: r.answers.clone(),
         confirmed: r.confirmed.clone(),
+        disqualified: (1..=n).filter(|i| c.is_disqualified(*i)).collect(),
     })
 }
 

@@ -78,5 +78,35 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         )
         .rule("V8.4")
         .at(trustee_1_at(answer)),
+        Case::fail(
+            "v15-ceremony-complaint-never-answered",
+            "Dealer 1 sends trustee 2 a bad share and never answers the complaint; a day \
+             (answer_due_ms) later the board disqualifies it (tag 28, unanswered) and the \
+             ceremony completes over QUAL = {2, 3}: the election key and the public shares \
+             leave dealer 1's polynomial out, trustees 2 and 3 decrypt, and trustee 1 owes no \
+             share. Everything checks (V8 the disqualification, V12 the decryption over QUAL) \
+             but the obligations: dealer 1's answer was due and never came (V15.7).",
+            b.qualified_ceremony.clone(),
+            StepId::Obligations,
+        )
+        .rule("V15.7")
+        .at(r1()),
+        Case::fail(
+            "v15-unanswered-complaint-disqualified-late",
+            "As above, but the board disqualifies the silent dealer two grace periods after \
+             the answer deadline: the board, not only the dealer, is late (V15.7: the \
+             disqualification is due by the deadline + G).",
+            b.late_disqualification.clone(),
+            StepId::Obligations,
+        )
+        .rule("V15.7")
+        .at(r1()),
     ]
+}
+
+fn r1() -> Location {
+    Location::Referendum {
+        referendum: "r1".into(),
+        leaf: None,
+    }
 }

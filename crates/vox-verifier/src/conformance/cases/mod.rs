@@ -13,7 +13,10 @@ pub mod roles;
 pub mod rules;
 
 use super::generate::Case;
-use crate::synth::{failed_ceremony, honest, honest_with, Enrolment, Honest, SynthRecord};
+use crate::synth::{
+    failed_ceremony, honest, honest_with, qualified_ceremony, Enrolment, Honest, SynthRecord,
+};
+use vox_protocol::manifest::{DAY_MS, SCHEDULE_GRACE_MS};
 
 /// The honest records the cases edit.
 pub struct Bases {
@@ -25,10 +28,16 @@ pub struct Bases {
     pub witnessed: Honest,
     /// A short record whose key ceremony fails legitimately (seed 14).
     pub failed_ceremony: SynthRecord,
+    /// A short record whose ceremony completes over QUAL after dealer 1 never answered a
+    /// complaint and the board disqualified it on time (seed 15), and the same with the
+    /// disqualification two grace periods late (seed 16).
+    pub qualified_ceremony: SynthRecord,
+    /// See `qualified_ceremony`.
+    pub late_disqualification: SynthRecord,
 }
 
 impl Bases {
-    /// Build the four records (deterministic: every key and nonce comes from the seed).
+    /// Build the records (deterministic: every key and nonce comes from the seed).
     pub fn build() -> Result<Self, String> {
         let e = |e: crate::VerifyError| e.to_string();
         Ok(Self {
@@ -36,6 +45,9 @@ impl Bases {
             registered: honest_with(12, 0, Enrolment::Registered).map_err(e)?,
             witnessed: honest(13, 2).map_err(e)?,
             failed_ceremony: failed_ceremony(14).map_err(e)?,
+            qualified_ceremony: qualified_ceremony(15, DAY_MS + 1_000).map_err(e)?,
+            late_disqualification: qualified_ceremony(16, DAY_MS + 2 * SCHEDULE_GRACE_MS)
+                .map_err(e)?,
         })
     }
 }
