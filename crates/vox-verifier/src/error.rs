@@ -50,7 +50,7 @@ pub enum VerifyError {
     },
     /// Two signed heads of the same size with different roots: equivocation.
     #[error(
-        "equivocation: two signed tree heads of size {tree_size} with roots {first} and {second}"
+        "equivocation: two signed tree heads of size {tree_size} with roots {first} and {second}{evidence}"
     )]
     Equivocation {
         /// The size.
@@ -59,6 +59,9 @@ pub enum VerifyError {
         first: NodeHash,
         /// Root seen now.
         second: NodeHash,
+        /// Both signed checkpoint notes when both are at hand ("; evidence, …" and the
+        /// two notes), else empty: what a journalist or a witness needs to prove it.
+        evidence: String,
     },
     /// A consistency proof between two heads does not verify.
     #[error("tree heads {old_size} → {new_size} are not consistent: {source}")]

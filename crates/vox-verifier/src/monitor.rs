@@ -23,6 +23,11 @@ pub struct MonitorState {
     pub board_public_key: BoardPublicKey,
     /// The last head checked.
     pub head: TreeHead,
+    /// The signed head it came from, kept as evidence: if the board later signs another
+    /// root for this size, both notes prove the equivocation (absent in older state
+    /// files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed: Option<SignedTreeHead>,
     /// Its compact tree (peaks), to recompute later roots from new entries only.
     pub tree: CompactTree,
 }
@@ -39,6 +44,7 @@ impl MonitorState {
         Ok(Self {
             board_public_key,
             head: sth.head,
+            signed: Some(sth.clone()),
             tree,
         })
     }
@@ -59,6 +65,7 @@ impl MonitorState {
                 tree_size: new.tree_size,
                 first: old.root_hash,
                 second: new.root_hash,
+                evidence: evidence(&self.board_public_key, self.signed.as_ref(), Some(sth)),
             });
         }
         verify_consistency(
@@ -89,7 +96,23 @@ impl MonitorState {
         check_root(&tree, &sth.head)?;
         self.tree = tree;
         self.head = sth.head;
+        self.signed = Some(sth.clone());
         Ok(())
+    }
+}
+
+/// The two signed checkpoint notes of an equivocation, as the tail of its message
+/// ("; evidence, the two signed checkpoints:" and both notes), or "" when either is
+/// missing. Each note verifies under the board's note key with any C2SP implementation.
+pub fn evidence(
+    board: &BoardPublicKey,
+    first: Option<&SignedTreeHead>,
+    second: Option<&SignedTreeHead>,
+) -> String {
+    let note = |h: &SignedTreeHead| h.to_note(board).ok();
+    match (first.and_then(note), second.and_then(note)) {
+        (Some(a), Some(b)) => format!("; evidence, the two signed checkpoints:\n{a}\n{b}"),
+        _ => String::new(),
     }
 }
 

@@ -452,6 +452,9 @@ pub struct Verifier {
     last_timestamp: Option<i64>,
     roots: BTreeMap<u64, Vec<(NodeHash, RootCheck)>>,
     last_head: Option<TreeHead>,
+    /// The signed head `last_head` came from: on equivocation both notes are the
+    /// evidence (12 §12.6), so the report quotes them whole.
+    last_signed: Option<SignedTreeHead>,
     final_head: Option<TreeHead>,
     final_cosigners: HashSet<[u8; 32]>,
     witness_best: HashMap<[u8; 32], u64>,
@@ -567,6 +570,7 @@ impl Verifier {
             last_timestamp: None,
             roots: BTreeMap::new(),
             last_head: None,
+            last_signed: None,
             final_head: None,
             final_cosigners: HashSet::new(),
             witness_best: HashMap::new(),
@@ -708,14 +712,19 @@ impl Verifier {
                     ),
                 );
             } else if size == last.tree_size && sth.head.root_hash != last.root_hash {
-                self.fail(
-                    StepId::Log,
-                    at.clone(),
-                    format!(
-                        "equivocation: two signed tree heads of size {size} with roots {} and {}",
-                        last.root_hash, sth.head.root_hash
+                // Both heads verified under the board key above: quote both signed
+                // notes, which anyone can check with a stock C2SP implementation.
+                let e = crate::VerifyError::Equivocation {
+                    tree_size: size,
+                    first: last.root_hash,
+                    second: sth.head.root_hash,
+                    evidence: crate::monitor::evidence(
+                        &self.board,
+                        self.last_signed.as_ref(),
+                        Some(sth),
                     ),
-                );
+                };
+                self.fail(StepId::Log, at.clone(), e.to_string());
             } else if sth.head.timestamp_ms < last.timestamp_ms {
                 self.fail(
                     StepId::Log,
@@ -726,6 +735,7 @@ impl Verifier {
         }
         if self.last_head.is_none_or(|l| size >= l.tree_size) {
             self.last_head = Some(sth.head);
+            self.last_signed = Some(sth.clone());
         }
         match self.final_head {
             Some(f) if f.tree_size > size => {}

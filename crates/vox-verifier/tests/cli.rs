@@ -699,9 +699,9 @@ fn monitor_catches_equivocation_at_the_same_size() {
         s(&state),
     ]);
     assert_eq!(code(&o), 1, "{}", text(&o));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("equivocation"),
-        "{}",
-        text(&o)
-    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("equivocation"), "{}", text(&o));
+    // Both signed notes are in the report (the remembered one from the state file).
+    assert!(err.contains("evidence"), "{}", text(&o));
+    assert_eq!(err.matches("\n\n— ").count(), 2, "{}", text(&o));
 }

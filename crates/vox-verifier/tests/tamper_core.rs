@@ -194,10 +194,13 @@ fn forged_tree_head_signature_is_caught_by_v3() {
 fn two_heads_of_one_size_with_different_roots_are_caught_by_v2() {
     let report = run("v2-two-heads-of-one-size-with-different-roots");
     let faults = &report.step(StepId::Log).unwrap().failures;
-    assert!(
-        faults.iter().any(|f| f.message.contains("equivocation")),
-        "{faults:?}"
-    );
+    let f = faults
+        .iter()
+        .find(|f| f.message.contains("equivocation"))
+        .unwrap_or_else(|| panic!("{faults:?}"));
+    // The evidence: both signed checkpoint notes, each with its board signature line.
+    assert!(f.message.contains("evidence"), "{}", f.message);
+    assert_eq!(f.message.matches("\n\n— ").count(), 2, "{}", f.message);
     // Both heads are validly signed: V3 has nothing to object to.
     assert_eq!(report.status(StepId::TreeHeads), Status::Pass);
 }

@@ -208,6 +208,14 @@ fn follow(args: &MonitorArgs) -> Result<(), Stop> {
                     tree_size: st.head.tree_size,
                     first: st.head.root_hash,
                     second: v.root(),
+                    // The entries served now hash to another root: there is one signed
+                    // note (the remembered one) and the entries themselves.
+                    evidence: st
+                        .signed
+                        .as_ref()
+                        .and_then(|h| h.to_note(&st.board_public_key).ok())
+                        .map(|n| format!("; the remembered signed checkpoint:\n{n}"))
+                        .unwrap_or_default(),
                 }
                 .to_string(),
             ));
