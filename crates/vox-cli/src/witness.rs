@@ -381,6 +381,32 @@ pub fn load_state(path: &Path) -> Result<Option<StateFile>> {
     Ok(Some(file))
 }
 
+/// Take the exclusive lock of `state` (on `STATE.lock` beside it, created if needed),
+/// or say which file another process holds.
+pub fn lock_state(state: &Path) -> Result<File> {
+    let mut name = state.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let f = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("opening the lock file {}", path.display()))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "another witness process is using the state file {} (it holds {}): one \
+             process per state file, or two could cosign two forks of one log",
+            state.display(),
+            path.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
+    }
+}
+
 /// Write the state durably: a temporary file in the same directory, fsync, rename over
 /// the state file, fsync of the directory (so that the rename itself survives a power
 /// cut). When this returns `Ok`, a restart reads this state.
@@ -627,6 +653,10 @@ fn serve(a: &ServeArgs) -> Result<()> {
         }
     }
     let vkey = wk.vkey();
+    // One process per state file: two witnesses writing one state would each cosign
+    // from their own memory and could cosign two forks of one log. The lock is held
+    // until this process exits (the OS releases it even on SIGKILL).
+    let _lock = lock_state(&s.state)?;
     let state = match load_state(&s.state)? {
         Some(file) => {
             if file.witness != vkey.to_string() {

@@ -498,6 +498,26 @@ fn a_corrupt_or_foreign_state_file_stops_the_start() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// Two processes on one state file could each cosign from their own memory, and so
+/// cosign two forks of one log: the second start is refused while the first runs, and
+/// allowed once it is gone (even killed: the OS drops the lock).
+#[test]
+fn one_witness_process_per_state_file() {
+    let dir = unique_dir("lock");
+    let (key, _) = keygen(&dir, "witness.test/w5");
+    let log = Log::new(4);
+    let state = dir.join("state.json");
+    let first = spawn_witness(&dir, &key, &state, &[&log.vkey()]).unwrap();
+    let err = spawn_witness(&dir, &key, &state, &[&log.vkey()])
+        .err()
+        .unwrap();
+    assert!(err.contains("another witness process"), "{err}");
+    drop(first); // SIGKILL
+    let again = spawn_witness(&dir, &key, &state, &[&log.vkey()]).unwrap();
+    drop(again);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn keys_and_arguments() {
     let dir = unique_dir("keys");
