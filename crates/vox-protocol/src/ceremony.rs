@@ -865,6 +865,25 @@ fn put_once<T>(v: &mut [Option<T>], slot: usize, value: T) -> Result<()> {
     }
 }
 
+/// The trustees that owe a decryption share and have none yet (10 V12.5, V15.6): every
+/// trustee of the manifest the ceremony did not disqualify (a disqualified trustee holds
+/// no key share, so nobody owes anything for it) for which `posted` is false, in index
+/// order. One rule for the server (which names them in `shares-overdue`) and the
+/// verifier (which checks that naming).
+pub fn trustees_owing_a_share(
+    manifest: &Manifest,
+    ceremony: Option<&CeremonyTracker>,
+    posted: impl Fn(u32) -> bool,
+) -> Vec<u32> {
+    manifest
+        .trustees
+        .iter()
+        .map(|t| t.index)
+        .filter(|i| !ceremony.is_some_and(|c| c.is_disqualified(*i)))
+        .filter(|i| !posted(*i))
+        .collect()
+}
+
 /// The election key and public shares from a completed ceremony, as published.
 pub fn completed_payload(joint: &JointPublicKeys) -> Result<(ElectionPublicKey, Vec<Point>)> {
     let mut shares = Vec::new();

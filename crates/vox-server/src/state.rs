@@ -199,14 +199,9 @@ impl ReferendumInfo {
 
     /// The manifest's trustees without a decryption share, increasing.
     pub fn silent_trustees(&self) -> Vec<u32> {
-        self.manifest
-            .trustees
-            .iter()
-            .map(|t| t.index)
-            // A disqualified trustee holds no share to post (V12.1): nobody owes it.
-            .filter(|i| !self.ceremony.is_disqualified(*i))
-            .filter(|i| !self.shares.iter().any(|m| m.share.trustee.get() == *i))
-            .collect()
+        vox_protocol::ceremony::trustees_owing_a_share(&self.manifest, Some(&self.ceremony), |i| {
+            self.shares.iter().any(|m| m.share.trustee.get() == i)
+        })
     }
 }
 

@@ -2022,15 +2022,11 @@ impl Verifier {
             }
             Some(tallied) => {
                 let deadline = tallied.saturating_add(st.manifest.decryption_due_ms);
-                let disqualified =
-                    |i: u32| st.ceremony.as_ref().is_some_and(|c| c.is_disqualified(i));
-                let missing: Vec<u32> = st
-                    .manifest
-                    .trustees
-                    .iter()
-                    .map(|t| t.index)
-                    .filter(|i| !disqualified(*i) && !st.times.shares.contains_key(i))
-                    .collect();
+                let missing = vox_protocol::ceremony::trustees_owing_a_share(
+                    &st.manifest,
+                    st.ceremony.as_ref(),
+                    |i| st.times.shares.contains_key(&i),
+                );
                 if ts <= deadline {
                     Some(format!(
                         "shares-overdue at {ts} ms, before the decryption deadline {deadline}"
