@@ -328,6 +328,20 @@ impl<S: EntrySink> Board<S> {
     }
 }
 
+impl Board<Vec<BoardEntry>> {
+    /// Sign a last head over everything and make the record (header without a focus).
+    pub fn finish(mut self) -> SynthRecord {
+        self.sign_head();
+        let header = self.header(None);
+        let (entries, heads) = self.into_parts();
+        SynthRecord {
+            header,
+            heads,
+            entries,
+        }
+    }
+}
+
 /// An unsigned `role-key-rotated` act of `role` to `new_key` in the log `log_id`, with
 /// the new key's proof of possession (sign it with the role's current key).
 pub fn rotation(log_id: &Hash32, role: Role, new_key: &SigningKey) -> Result<Payload> {
@@ -1813,14 +1827,7 @@ pub fn failed_ceremony(seed: u64) -> Result<SynthRecord> {
     if !matches!(tracker.phase, CeremonyPhase::Failed { .. }) {
         return Err(err("the ceremony did not fail"));
     }
-    b.sign_head();
-    let header = b.header(None);
-    let (entries, heads) = b.into_parts();
-    Ok(SynthRecord {
-        header,
-        heads,
-        entries,
-    })
+    Ok(b.finish())
 }
 
 /// The dealer that never answers in [`qualified_ceremony`].
@@ -1870,14 +1877,7 @@ pub fn qualified_ceremony(seed: u64, disqualify_after: i64) -> Result<SynthRecor
     }
     r.close(&mut b)?;
     r.publish(&mut b, &[2, 3], &mut rng)?;
-    b.sign_head();
-    let header = b.header(None);
-    let (entries, heads) = b.into_parts();
-    Ok(SynthRecord {
-        header,
-        heads,
-        entries,
-    })
+    Ok(b.finish())
 }
 
 // -------------------------------------------------------------------------------------
