@@ -2130,73 +2130,74 @@ impl Verifier {
         complaint: ComplaintRef,
         reason: DisqualificationReason,
     ) {
-        let sw = Stopwatch::start();
-        let Some(r) = self.referendum(index, id, "trustee disqualification") else {
-            return;
-        };
-        self.count(StepId::Ceremony, 1);
-        let Some(st) = self.referendums.get_mut(r) else {
-            return;
-        };
-        let at = st.trustee(trustee, index);
-        let mut faults: Vec<(StepId, String)> = Vec::new();
-        if st.phase != Phase::Ceremony {
-            faults.push((
-                StepId::Lifecycle,
-                format!(
-                    "trustee disqualified while the referendum is {}",
-                    st.phase.name()
-                ),
-            ));
-        } else if let Some(tracker) = st.ceremony.as_mut() {
-            match tracker.disqualify(trustee, complaint, reason, ts) {
-                Ok(Some(joint)) => st.joint = Some(joint),
-                Ok(None) => {}
-                Err(e) => faults.push((StepId::Ceremony, e.to_string())),
-            }
-            if let CeremonyPhase::Failed { reason } = &tracker.phase {
-                st.phase = Phase::Failed;
-                let note = format!("referendum {}: key ceremony failed: {reason}", st.id);
-                self.note(StepId::Ceremony, note);
-            }
-        }
-        for (step, f) in faults {
-            self.fail(step, at.clone(), f);
-        }
-        self.time(StepId::Ceremony, sw);
+        self.ceremony_entry(
+            index,
+            id,
+            trustee,
+            "trustee disqualified",
+            |_, _, tracker| {
+                tracker
+                    .disqualify(trustee, complaint, reason, ts)
+                    .map_err(|e| e.to_string())
+            },
+        );
     }
 
     fn on_ceremony(&mut self, index: u64, ts: i64, message: CeremonyMessage) {
+        let id = message.referendum_id.clone();
+        let pending = self.ceremony_entry(
+            index,
+            &id,
+            message.trustee,
+            "ceremony message",
+            |manifest, mh, tracker| {
+                message
+                    .verify_signature(manifest, mh)
+                    .map_err(|e| e.to_string())?;
+                tracker
+                    .apply(manifest, &message, ts)
+                    .map_err(|e| e.to_string())
+            },
+        );
+        if let Some(c) = pending {
+            self.expected_disqualification = Some((id, c, index));
+        }
+    }
+
+    /// The frame every ceremony entry shares (a trustee's message, or the board's
+    /// disqualification of one, V8): the referendum must be in its ceremony; `apply`
+    /// runs the entry through the tracker; a completion sets the joint keys, a failure
+    /// ends the referendum; faults are the named trustee's. Returns the disqualification
+    /// the tracker now waits for (after a bad answer), if the entry left one pending.
+    fn ceremony_entry(
+        &mut self,
+        index: u64,
+        id: &str,
+        trustee: u32,
+        what: &str,
+        apply: impl FnOnce(
+            &Manifest,
+            &Hash32,
+            &mut CeremonyTracker,
+        ) -> Result<Option<JointPublicKeys>, String>,
+    ) -> Option<ComplaintRef> {
         let sw = Stopwatch::start();
-        let Some(r) = self.referendum(index, &message.referendum_id, "ceremony message") else {
-            return;
-        };
+        let r = self.referendum(index, id, what)?;
         self.count(StepId::Ceremony, 1);
+        let st = self.referendums.get_mut(r)?;
+        let at = st.trustee(trustee, index);
         let mut faults: Vec<(StepId, String)> = Vec::new();
-        let Some(st) = self.referendums.get_mut(r) else {
-            return;
-        };
-        let at = st.trustee(message.trustee, index);
+        let mut pending = None;
         if st.phase != Phase::Ceremony {
             faults.push((
                 StepId::Lifecycle,
-                format!(
-                    "ceremony message while the referendum is {}",
-                    st.phase.name()
-                ),
+                format!("{what} while the referendum is {}", st.phase.name()),
             ));
         } else if let Some(tracker) = st.ceremony.as_mut() {
-            match message.verify_signature(&st.manifest, &st.manifest_hash) {
-                Err(e) => faults.push((StepId::Ceremony, e.to_string())),
-                Ok(()) => match tracker.apply(&st.manifest, &message, ts) {
-                    Ok(Some(joint)) => st.joint = Some(joint),
-                    Ok(None) => {
-                        if let Some(c) = tracker.pending_disqualification() {
-                            self.expected_disqualification = Some((st.id.clone(), c, index));
-                        }
-                    }
-                    Err(e) => faults.push((StepId::Ceremony, e.to_string())),
-                },
+            match apply(&st.manifest, &st.manifest_hash, tracker) {
+                Ok(Some(joint)) => st.joint = Some(joint),
+                Ok(None) => pending = tracker.pending_disqualification(),
+                Err(e) => faults.push((StepId::Ceremony, e)),
             }
             if let CeremonyPhase::Failed { reason } = &tracker.phase {
                 st.phase = Phase::Failed;
@@ -2208,6 +2209,7 @@ impl Verifier {
             self.fail(step, at.clone(), f);
         }
         self.time(StepId::Ceremony, sw);
+        pending
     }
 
     fn on_completed(
