@@ -3431,9 +3431,10 @@ fn gen_ceremony() -> Value {
              encrypted share worked through by hand (HKDF-SHA256 / XOR / HMAC-SHA256), the \
              resulting joint key and public shares, and the threshold decryption of a two-slot \
              tally by trustees 1 and 3 (DLEQ-proven shares, Lagrange coefficients at 0, bounded \
-             discrete log). trustee_secrets_test_only are the trustees' communication keys e_i \
-             (the manifest's trustee keys E_i = e_i·G), given so every encrypted share can be \
-             decrypted.",
+             discrete log). trustee_secrets_test_only are the trustees' key files' secrets, \
+             64 bytes each: the signing secret d_i (D_i = d_i·G, the manifest's signing_key) \
+             then the communication secret e_i (E_i = e_i·G, its communication_key), given so \
+             every encrypted share can be decrypted.",
             "protocol-spec/06-ceremony.md §6.1–§6.12",
             Some(12),
         ),
