@@ -18,6 +18,7 @@ use vox_crypto::proofs::{ConstantProof, LinkProof, RangeProof, RangeStatement, Z
 use vox_crypto::transcript::{new_transcript, TranscriptProtocol};
 use vox_crypto::{Hash32, Point, Scalar};
 
+use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::electorate::ElectorateIndex;
 use crate::encoding::{human_code, Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
@@ -44,7 +45,11 @@ pub mod context_labels {
 use context_labels as cl;
 
 /// The proof about a question's homomorphic sum.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized by serde's derive (internally tagged by `type`); decoded by hand, like
+/// [`crate::board::Payload`] (see its `Deserialize` impl for why): the same JSON
+/// accepted and refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum SumProof {
@@ -66,6 +71,50 @@ pub enum SumProof {
         /// Same-plaintext proof between the summed ciphertext and C.
         link: LinkProof,
     },
+}
+
+/// The `type` of a [`SumProof`]: serde's variant identifier of it.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(variant_identifier, rename_all = "kebab-case")]
+enum SumProofTag {
+    Constant,
+    ZeroOne,
+    Range,
+}
+
+impl SumProof {
+    fn from_buffered<E: serde::de::Error>(
+        tag: SumProofTag,
+        body: Buffered<'_>,
+    ) -> core::result::Result<Self, E> {
+        Ok(match tag {
+            SumProofTag::Constant => tagged_variant!(SumProof, body, Constant { proof: req }),
+            SumProofTag::ZeroOne => tagged_variant!(SumProof, body, ZeroOne { proof: req }),
+            SumProofTag::Range => {
+                tagged_variant!(
+                    SumProof,
+                    body,
+                    Range {
+                        commitment: req,
+                        link: req
+                    }
+                )
+            }
+        })
+    }
+}
+
+/// Hand-written for the size of the web bundle, as [`crate::board::Payload`]'s: the
+/// derive instantiated these variants' decoders a second time over serde's private
+/// buffer, besides the copies the ballot's other fields need.
+impl<'de> Deserialize<'de> for SumProof {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let (tag, body) = d.deserialize_any(TaggedVisitor::<SumProofTag>::new(
+            "type",
+            "internally tagged enum SumProof",
+        ))?;
+        SumProof::from_buffered(tag, body)
+    }
 }
 
 /// A score option's commitment and link proof (range proven in the aggregate).

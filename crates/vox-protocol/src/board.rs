@@ -2,12 +2,14 @@
 //! with Ed25519-signed tree heads and signed voter receipts (protocol-spec/08-board.md).
 
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
+use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
 use vox_crypto::{Hash32, Point};
 
 use crate::ballot::{AuditedBallot, Ballot};
+use crate::buffered::{self, tagged_variant, Buffered, TaggedVisitor};
 use crate::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use crate::electorate::{Electorate, EnrolmentRequest};
 use crate::encoding::{Canonical, Encoder, Hashable};
@@ -185,7 +187,10 @@ impl Cosignature {
 /// A tree head signed by the log's key: a C2SP checkpoint signed note (08 §8.3), kept
 /// as its fields plus the signature so that the JSON stays readable; [`SignedTreeHead::to_note`]
 /// gives the note byte for byte.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized by serde's derive (the head's fields flattened in); decoded by hand (see
+/// the `Deserialize` impl below): the same JSON accepted and refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedTreeHead {
     /// The checkpoint origin: the genesis `log_name`, also the board key's note key name.
@@ -198,6 +203,73 @@ pub struct SignedTreeHead {
     /// Witness cosignatures collected so far.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cosignatures: Vec<Cosignature>,
+}
+
+/// Reads a [`SignedTreeHead`]: its own fields by name, the others kept for the head.
+struct SignedTreeHeadVisitor;
+
+impl<'de> de::Visitor<'de> for SignedTreeHeadVisitor {
+    type Value = SignedTreeHead;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("struct SignedTreeHead")
+    }
+
+    fn visit_map<A: de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> core::result::Result<SignedTreeHead, A::Error> {
+        let mut origin: Option<String> = None;
+        let mut signature: Option<Sig> = None;
+        let mut cosignatures: Option<Vec<Cosignature>> = None;
+        let mut rest = Vec::new();
+        while let Some(key) = map.next_key::<Buffered<'de>>()? {
+            match key.as_str() {
+                Some("origin") => {
+                    if origin.is_some() {
+                        return Err(de::Error::duplicate_field("origin"));
+                    }
+                    origin = Some(map.next_value()?);
+                }
+                Some("signature") => {
+                    if signature.is_some() {
+                        return Err(de::Error::duplicate_field("signature"));
+                    }
+                    signature = Some(map.next_value()?);
+                }
+                Some("cosignatures") => {
+                    if cosignatures.is_some() {
+                        return Err(de::Error::duplicate_field("cosignatures"));
+                    }
+                    cosignatures = Some(map.next_value()?);
+                }
+                _ => rest.push((key, map.next_value::<Buffered<'de>>()?)),
+            }
+        }
+        let origin = origin.ok_or_else(|| de::Error::missing_field("origin"))?;
+        let head = buffered::decode::<TreeHead, A::Error>(Buffered::Map(rest))?;
+        let signature = signature.ok_or_else(|| de::Error::missing_field("signature"))?;
+        Ok(SignedTreeHead {
+            origin,
+            head,
+            signature,
+            cosignatures: cosignatures.unwrap_or_default(),
+        })
+    }
+}
+
+/// Hand-written instead of derived (issue 15 §4, size of the web bundle): serde's
+/// `#[serde(flatten)]` decodes the head's fields through its private buffer and a
+/// flattening decoder, code the browser's wasm held for this struct alone. The JSON
+/// accepted and refused is the derive's: an object (never an array: a flattened struct
+/// is read as a map), `origin` and `signature` once each, `cosignatures` at most once
+/// (empty when absent), the head's `tree_size`, `root_hash` and `timestamp_ms` once
+/// each, unknown keys ignored; the errors are serde's, in the derive's order (the
+/// head's after the loop over the keys). `tests/payload_decoder.rs` compares both.
+impl<'de> Deserialize<'de> for SignedTreeHead {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        d.deserialize_map(SignedTreeHeadVisitor)
+    }
 }
 
 /// The board's C2SP note verifier key: type 0x01 (Ed25519) under the log's origin.
@@ -332,7 +404,10 @@ pub struct EncryptedTally {
 }
 
 /// Every kind of public message (protocol-spec/08-board.md §8.2, table 8.1).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized by serde's derive (internally tagged by `type`); decoded by hand (see the
+/// `Deserialize` impl below): the same JSON accepted and refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum Payload {
@@ -560,6 +635,254 @@ pub enum Payload {
         /// Why.
         reason: DisqualificationReason,
     },
+}
+
+/// The `type` of a payload: serde's variant identifier of [`Payload`] (the same names,
+/// and the same errors for an unknown one).
+#[derive(Clone, Copy, Deserialize)]
+#[serde(variant_identifier, rename_all = "kebab-case")]
+enum PayloadTag {
+    Genesis,
+    ElectorateRegistered,
+    PetitionProposed,
+    PetitionSigned,
+    PetitionThreshold,
+    PetitionModerated,
+    PetitionResponded,
+    SignaturesInvalidated,
+    PetitionClosed,
+    ReferendumCreated,
+    Ceremony,
+    CeremonyCompleted,
+    ReferendumOpened,
+    BallotCast,
+    BallotAudited,
+    ReferendumClosed,
+    TallyComputed,
+    DecryptionShare,
+    ResultPublished,
+    RoleKeyRotated,
+    EnrolmentOpened,
+    CredentialEnrolled,
+    CredentialRevoked,
+    ElectorateFrozen,
+    PetitionPolicySet,
+    TrusteePanelSet,
+    ReferendumTriggered,
+    SharesOverdue,
+    TrusteeDisqualified,
+}
+
+/// The key that names a payload's variant.
+const PAYLOAD_TAG: &str = "type";
+
+impl Payload {
+    /// The variant `tag` from its buffered fields; generic over the error type only, so
+    /// the bundle holds one copy per input format, not one per variant and decoder.
+    fn from_buffered<E: de::Error>(
+        tag: PayloadTag,
+        body: Buffered<'_>,
+    ) -> core::result::Result<Self, E> {
+        use PayloadTag as T;
+        Ok(match tag {
+            T::Genesis => tagged_variant!(Payload, body, Genesis { genesis: req }),
+            T::ElectorateRegistered => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    ElectorateRegistered {
+                        electorate: req,
+                        act: req
+                    }
+                )
+            }
+            T::PetitionProposed => {
+                tagged_variant!(Payload, body, PetitionProposed { proposal: req })
+            }
+            T::PetitionSigned => tagged_variant!(Payload, body, PetitionSigned { signature: req }),
+            T::PetitionThreshold => tagged_variant!(
+                Payload,
+                body,
+                PetitionThreshold {
+                    petition_id: req,
+                    kind: req,
+                    count: req
+                }
+            ),
+            T::PetitionModerated => tagged_variant!(
+                Payload,
+                body,
+                PetitionModerated {
+                    petition_id: req,
+                    moderation: req,
+                    act: req
+                }
+            ),
+            T::PetitionResponded => tagged_variant!(
+                Payload,
+                body,
+                PetitionResponded {
+                    petition_id: req,
+                    text: req,
+                    act: req
+                }
+            ),
+            T::SignaturesInvalidated => tagged_variant!(
+                Payload,
+                body,
+                SignaturesInvalidated {
+                    petition_id: req,
+                    credentials: req,
+                    reason: req,
+                    act: req
+                }
+            ),
+            T::PetitionClosed => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    PetitionClosed {
+                        petition_id: req,
+                        count: req
+                    }
+                )
+            }
+            T::ReferendumCreated => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    ReferendumCreated {
+                        manifest: req,
+                        act: req
+                    }
+                )
+            }
+            T::Ceremony => tagged_variant!(Payload, body, Ceremony { message: req }),
+            T::CeremonyCompleted => tagged_variant!(
+                Payload,
+                body,
+                CeremonyCompleted {
+                    referendum_id: req,
+                    election_key: req,
+                    public_shares: req
+                }
+            ),
+            T::ReferendumOpened => {
+                tagged_variant!(Payload, body, ReferendumOpened { referendum_id: req })
+            }
+            T::BallotCast => tagged_variant!(Payload, body, BallotCast { ballot: req }),
+            T::BallotAudited => tagged_variant!(Payload, body, BallotAudited { audited: req }),
+            T::ReferendumClosed => {
+                tagged_variant!(Payload, body, ReferendumClosed { referendum_id: req })
+            }
+            T::TallyComputed => tagged_variant!(Payload, body, TallyComputed { tally: req }),
+            T::DecryptionShare => tagged_variant!(Payload, body, DecryptionShare { share: req }),
+            T::ResultPublished => tagged_variant!(Payload, body, ResultPublished { result: req }),
+            T::RoleKeyRotated => tagged_variant!(
+                Payload,
+                body,
+                RoleKeyRotated {
+                    role: req,
+                    new_key: req,
+                    possession: req,
+                    act: req
+                }
+            ),
+            T::EnrolmentOpened => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    EnrolmentOpened {
+                        opening: req,
+                        act: req
+                    }
+                )
+            }
+            T::CredentialEnrolled => {
+                tagged_variant!(Payload, body, CredentialEnrolled { enrolment: req })
+            }
+            T::CredentialRevoked => tagged_variant!(
+                Payload,
+                body,
+                CredentialRevoked {
+                    electorate_id: req,
+                    credential: req,
+                    replacement: opt,
+                    reason: req,
+                    act: req,
+                }
+            ),
+            T::ElectorateFrozen => tagged_variant!(
+                Payload,
+                body,
+                ElectorateFrozen {
+                    electorate_id: req,
+                    electorate_hash: req,
+                    act: req
+                }
+            ),
+            T::PetitionPolicySet => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    PetitionPolicySet {
+                        policy: req,
+                        act: req
+                    }
+                )
+            }
+            T::TrusteePanelSet => tagged_variant!(
+                Payload,
+                body,
+                TrusteePanelSet {
+                    panel: req,
+                    act: req
+                }
+            ),
+            T::ReferendumTriggered => {
+                tagged_variant!(Payload, body, ReferendumTriggered { manifest: req })
+            }
+            T::SharesOverdue => {
+                tagged_variant!(
+                    Payload,
+                    body,
+                    SharesOverdue {
+                        referendum_id: req,
+                        trustees: req
+                    }
+                )
+            }
+            T::TrusteeDisqualified => tagged_variant!(
+                Payload,
+                body,
+                TrusteeDisqualified {
+                    referendum_id: req,
+                    trustee: req,
+                    complaint: req,
+                    reason: req
+                }
+            ),
+        })
+    }
+}
+
+/// Hand-written instead of derived (issue 15 §4, size of the web bundle): serde's derive
+/// of an internally tagged enum generates, per variant, a field-name visitor and a map
+/// and a sequence visitor over its buffered form, ≈ 107 KB of the browser's wasm for
+/// this enum. This reads the tag and the buffered entries once ([`TaggedVisitor`]),
+/// then each variant's fields through one shared loop ([`Fields`]). The JSON accepted
+/// and refused is the derive's: an object with one `type` naming a variant (or an array
+/// starting with it), each variant's fields present once (`replacement` may be absent),
+/// unknown fields ignored; the errors are serde's (unknown variant, missing, duplicate
+/// or invalid field). `tests/payload_decoder.rs` compares it with the derived decoder.
+impl<'de> Deserialize<'de> for Payload {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let (tag, body) = d.deserialize_any(TaggedVisitor::<PayloadTag>::new(
+            PAYLOAD_TAG,
+            "internally tagged enum Payload",
+        ))?;
+        Payload::from_buffered(tag, body)
+    }
 }
 
 /// The complaint a `trustee-disqualified` entry names.
@@ -1028,6 +1351,55 @@ mod tests {
     use super::*;
 
     const ORIGIN: &str = "board.vox.example/test";
+
+    /// A compile-time guard for the hand-written decoder: a new `Payload` variant fails
+    /// to compile here until it has its `PayloadTag` (and then `from_buffered` fails until
+    /// it has its arm); and the tag's name is the variant's `type`.
+    fn tag_of(p: &Payload) -> PayloadTag {
+        match p {
+            Payload::Genesis { .. } => PayloadTag::Genesis,
+            Payload::ElectorateRegistered { .. } => PayloadTag::ElectorateRegistered,
+            Payload::PetitionProposed { .. } => PayloadTag::PetitionProposed,
+            Payload::PetitionSigned { .. } => PayloadTag::PetitionSigned,
+            Payload::PetitionThreshold { .. } => PayloadTag::PetitionThreshold,
+            Payload::PetitionModerated { .. } => PayloadTag::PetitionModerated,
+            Payload::PetitionResponded { .. } => PayloadTag::PetitionResponded,
+            Payload::SignaturesInvalidated { .. } => PayloadTag::SignaturesInvalidated,
+            Payload::PetitionClosed { .. } => PayloadTag::PetitionClosed,
+            Payload::ReferendumCreated { .. } => PayloadTag::ReferendumCreated,
+            Payload::Ceremony { .. } => PayloadTag::Ceremony,
+            Payload::CeremonyCompleted { .. } => PayloadTag::CeremonyCompleted,
+            Payload::ReferendumOpened { .. } => PayloadTag::ReferendumOpened,
+            Payload::BallotCast { .. } => PayloadTag::BallotCast,
+            Payload::BallotAudited { .. } => PayloadTag::BallotAudited,
+            Payload::ReferendumClosed { .. } => PayloadTag::ReferendumClosed,
+            Payload::TallyComputed { .. } => PayloadTag::TallyComputed,
+            Payload::DecryptionShare { .. } => PayloadTag::DecryptionShare,
+            Payload::ResultPublished { .. } => PayloadTag::ResultPublished,
+            Payload::RoleKeyRotated { .. } => PayloadTag::RoleKeyRotated,
+            Payload::EnrolmentOpened { .. } => PayloadTag::EnrolmentOpened,
+            Payload::CredentialEnrolled { .. } => PayloadTag::CredentialEnrolled,
+            Payload::CredentialRevoked { .. } => PayloadTag::CredentialRevoked,
+            Payload::ElectorateFrozen { .. } => PayloadTag::ElectorateFrozen,
+            Payload::PetitionPolicySet { .. } => PayloadTag::PetitionPolicySet,
+            Payload::TrusteePanelSet { .. } => PayloadTag::TrusteePanelSet,
+            Payload::ReferendumTriggered { .. } => PayloadTag::ReferendumTriggered,
+            Payload::SharesOverdue { .. } => PayloadTag::SharesOverdue,
+            Payload::TrusteeDisqualified { .. } => PayloadTag::TrusteeDisqualified,
+        }
+    }
+
+    #[test]
+    fn payload_tags_are_the_kinds() {
+        let p = Payload::ReferendumOpened {
+            referendum_id: "r".to_owned(),
+        };
+        let tag: PayloadTag = serde_json::from_value(serde_json::json!(p.kind())).unwrap();
+        assert!(matches!(
+            (tag, tag_of(&p)),
+            (PayloadTag::ReferendumOpened, PayloadTag::ReferendumOpened)
+        ));
+    }
 
     /// A named edit of a value, for the tamper tables.
     type Tweak<T> = (&'static str, fn(&mut T));

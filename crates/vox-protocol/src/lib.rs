@@ -17,6 +17,8 @@
 //! - [`merkle`]: RFC 6962 / 9162 Merkle tree, inclusion and consistency proofs.
 //! - [`merkle_nodes`]: the same roots and proofs from stored perfect-subtree hashes (O(log n)).
 //! - [`board`]: board entries, signed tree heads, cosignatures and receipts.
+//! - [`buffered`]: a decoded JSON value kept for a second decoding (the hand-written
+//!   decoder of board payloads; the browser's requests).
 //! - [`roles`]: the four roles, the genesis entry, signed authority acts and key rotation.
 //! - [`record`]: the election record format read by `vox-verify`.
 //! - [`tlog`]: the C2SP signed-note, checkpoint, cosignature and witness formats, and a
@@ -28,6 +30,7 @@
 pub mod api;
 pub mod ballot;
 pub mod board;
+pub mod buffered;
 pub mod ceremony;
 pub mod device;
 pub mod electorate;

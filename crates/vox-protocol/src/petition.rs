@@ -17,6 +17,7 @@ use vox_crypto::credential::{Credential, CredentialPublicKey, CredentialSignatur
 use vox_crypto::transcript::new_transcript;
 use vox_crypto::Hash32;
 
+use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::electorate::ElectorateIndex;
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
@@ -523,7 +524,11 @@ impl PetitionStage {
 }
 
 /// A moderation decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Serialized by serde's derive (internally tagged by `decision`); decoded by hand,
+/// like [`crate::board::Payload`] (see its `Deserialize` impl for why): the same JSON
+/// accepted and refused.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "decision", rename_all = "kebab-case")]
 pub enum Moderation {
@@ -541,6 +546,48 @@ pub enum Moderation {
         /// Shown to everyone.
         reason: String,
     },
+}
+
+/// The `decision` of a [`Moderation`]: serde's variant identifier of it.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(variant_identifier, rename_all = "kebab-case")]
+enum ModerationTag {
+    Publish,
+    Reject,
+}
+
+impl Moderation {
+    fn from_buffered<E: serde::de::Error>(
+        tag: ModerationTag,
+        body: Buffered<'_>,
+    ) -> core::result::Result<Self, E> {
+        Ok(match tag {
+            ModerationTag::Publish => {
+                tagged_variant!(
+                    Moderation,
+                    body,
+                    Publish {
+                        closes_at: req,
+                        referendum: req
+                    }
+                )
+            }
+            ModerationTag::Reject => tagged_variant!(Moderation, body, Reject { reason: req }),
+        })
+    }
+}
+
+/// Hand-written for the size of the web bundle, as [`crate::board::Payload`]'s: the
+/// derive decoded the referendum terms (and their questions) a second time over serde's
+/// private buffer, besides the copies the manifests need.
+impl<'de> Deserialize<'de> for Moderation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let (tag, body) = d.deserialize_any(TaggedVisitor::<ModerationTag>::new(
+            "decision",
+            "internally tagged enum Moderation",
+        ))?;
+        Moderation::from_buffered(tag, body)
+    }
 }
 
 /// What a petition's referendum threshold obliges, fixed by the petitions office when it

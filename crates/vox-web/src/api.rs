@@ -13,6 +13,7 @@ use vox_crypto::{Hash32, Point};
 use vox_protocol::api::{ConsistencyProof, InclusionProof};
 use vox_protocol::ballot::{encrypt_ballot as encrypt, AuditedBallot, Ballot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Receipt, SignedTreeHead};
+use vox_protocol::buffered::{Buffered, BufferedDeserializer};
 use vox_protocol::device::{self, CheckedKey, ProvedLeaf, ReferendumClaims};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
@@ -37,69 +38,34 @@ fn envelope(r: Res<Value>) -> String {
     }
 }
 
-/// A request as serde's flattening decodes it: every field of `T` through serde's
-/// buffered decoder, and the keys `T` does not name in `unknown`.
+/// A request: the text read once into a [`Buffered`] value, then decoded from it.
 ///
-/// Why (issue 15 §4, size of vox_web.wasm): the board payloads are an internally tagged
-/// enum (`vox_protocol::board::Payload`), which serde decodes through its buffered
-/// `Content` form, so every type a board entry can hold (manifests, ballots, ceremony
-/// messages…) already has a decoder over that form in the bundle. Decoding the requests
-/// straight from the text (`serde_json::from_str::<T>`) added a second copy of the
-/// decoders of the same types, over the text; through `Flat` they share the first one.
-/// The JSON accepted is the same (a flattened struct field sees only its own keys, so
-/// `deny_unknown_fields` is enforced here, by [`parse_strict`]); error messages lose the
-/// line and column.
-#[derive(Deserialize)]
-struct Flat<T> {
-    #[serde(flatten)]
-    body: T,
-    #[serde(flatten)]
-    unknown: UnknownKeys,
-}
-
-/// The keys of a map, values skipped (smaller in the wasm than a map of `IgnoredAny`).
-struct UnknownKeys(Vec<String>);
-
-impl<'de> Deserialize<'de> for UnknownKeys {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct Keys;
-        impl<'de> serde::de::Visitor<'de> for Keys {
-            type Value = UnknownKeys;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a map")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut m: A,
-            ) -> Result<UnknownKeys, A::Error> {
-                let mut keys = Vec::new();
-                while let Some(k) = m.next_key::<String>()? {
-                    m.next_value::<serde::de::IgnoredAny>()?;
-                    keys.push(k);
-                }
-                Ok(UnknownKeys(keys))
-            }
-        }
-        d.deserialize_map(Keys)
-    }
-}
-
-fn parse_flat<T: DeserializeOwned>(input: &str) -> Res<Flat<T>> {
-    serde_json::from_str(input).map_err(|e| format!("bad request JSON: {e}"))
-}
-
-/// A request whose unknown fields are ignored.
+/// Why (issue 15 §4, size of vox_web.wasm): the board payloads (`vox_protocol::board::
+/// Payload`, decoded by hand through `vox_protocol::buffered`) hold manifests, ballots,
+/// ceremony messages…, so every type a board entry can hold already has a decoder over
+/// [`BufferedDeserializer`] in the bundle. Decoding the requests straight from the text
+/// (`serde_json::from_str::<T>`) would add a second copy of the decoders of the same
+/// types, over the text; through the buffer they share the first one (and the JSON
+/// parser is instantiated once, for [`Buffered`]). The JSON accepted is the same as from
+/// the text, except that a request must be an object (serde would also take a struct
+/// as the array of its fields): `deny_unknown_fields` applies as written on the
+/// request types; error messages lose the line and column.
 fn parse<T: DeserializeOwned>(input: &str) -> Res<T> {
-    parse_flat(input).map(|f| f.body)
+    let bad = |e: serde_json::Error| format!("bad request JSON: {e}");
+    let value: Buffered<'_> = serde_json::from_str(input).map_err(bad)?;
+    if !matches!(value, Buffered::Map(_)) {
+        return Err(bad(serde::de::Error::invalid_type(
+            value.unexpected(),
+            &"a JSON object",
+        )));
+    }
+    T::deserialize(BufferedDeserializer::<serde_json::Error>::new(value)).map_err(bad)
 }
 
-/// A request whose unknown fields are refused (what `deny_unknown_fields` says on it).
+/// A request whose type says `deny_unknown_fields` (the name says so at the call site;
+/// the decoding is [`parse`]'s).
 fn parse_strict<T: DeserializeOwned>(input: &str) -> Res<T> {
-    let f = parse_flat(input)?;
-    match f.unknown.0.first() {
-        Some(k) => Err(format!("bad request JSON: unknown field `{k}`")),
-        None => Ok(f.body),
-    }
+    parse(input)
 }
 
 fn to_value<T: Serialize>(v: &T) -> Res<Value> {

@@ -721,9 +721,10 @@ fn make_credential_refuses_a_malformed_code() {
     }
 }
 
-/// Requests are decoded through serde's flattening (`Flat` in src/api.rs, for the size of
-/// the wasm): the requests marked `deny_unknown_fields` still refuse an unknown field,
-/// the others still ignore it, and a missing or mistyped field is still an error.
+/// Requests are decoded from a buffered value (`parse` in src/api.rs, for the size of the
+/// wasm): the requests marked `deny_unknown_fields` still refuse an unknown field, the
+/// others still ignore it, a missing, duplicated or mistyped field is still an error, and
+/// a request that is not an object is refused.
 #[test]
 fn request_fields_are_checked_as_before() {
     seed();
@@ -743,6 +744,15 @@ fn request_fields_are_checked_as_before() {
         &json!({ "electorate_id": 7 }).to_string(),
     ));
     assert!(e.contains("bad request JSON: invalid type"), "{e}");
+    let e = err(&vox_web::make_credential(
+        r#"{"electorate_id": "town", "electorate_id": "city"}"#,
+    ));
+    assert!(e.contains("duplicate field `electorate_id`"), "{e}");
+    let e = err(&vox_web::make_credential(r#"["town"]"#));
+    assert!(
+        e.contains("bad request JSON: invalid type: sequence, expected a JSON object"),
+        "{e}"
+    );
     let lenient = json!({ "credential": cred.text(), "colour": "blue" }).to_string();
     let v = ok(&vox_web::credential_public_key(&lenient));
     assert_eq!(v["public_key"], cred.public_key().point().to_hex());
