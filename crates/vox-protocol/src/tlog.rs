@@ -28,8 +28,10 @@
 //! "malformed note" without the line or the rule. The formats are a few hundred lines of
 //! line splitting; written here, every rule of the specifications is a named, tested error.
 //!
-//! Base64 is RFC 4648 §4 with padding ([`data_encoding::BASE64`]), which refuses
-//! non-zero trailing bits, so every byte string has exactly one accepted text encoding.
+//! Base64 is RFC 4648 §4 with padding ([`data_encoding::BASE64`]). That decoder refuses
+//! non-zero trailing bits but accepts a concatenation of padded blocks (`Uk=gwM=`), so
+//! `decode_base64` also requires the text to be the encoding of what it decodes to:
+//! every byte string has exactly one accepted text encoding.
 
 use core::fmt;
 use std::collections::BTreeMap;
@@ -387,9 +389,8 @@ impl VerifierKey {
         let mut given = [0u8; 4];
         hex::decode_to_slice(id_hex, &mut given)
             .map_err(|_| TlogError::VerifierKey("key ID is not 8 lower-case hex digits"))?;
-        let raw = BASE64
-            .decode(key_b64.as_bytes())
-            .map_err(|_| TlogError::VerifierKey("key is not canonical base64"))?;
+        let raw =
+            decode_base64(key_b64).ok_or(TlogError::VerifierKey("key is not canonical base64"))?;
         let Some((&type_byte, key)) = raw.split_first() else {
             return Err(TlogError::VerifierKey("key is empty"));
         };
@@ -486,9 +487,7 @@ impl NoteSignature {
             .split_once(' ')
             .ok_or(err("no space between name and signature"))?;
         let name = KeyName::new(name).map_err(|_| err("invalid key name"))?;
-        let raw = BASE64
-            .decode(b64.as_bytes())
-            .map_err(|_| err("signature is not canonical base64"))?;
+        let raw = decode_base64(b64).ok_or(err("signature is not canonical base64"))?;
         let (id, sig) = raw
             .split_first_chunk::<4>()
             .ok_or(err("shorter than a key ID"))?;
@@ -705,9 +704,17 @@ fn parse_decimal(s: &str) -> Option<u64> {
     }
 }
 
+/// Decode canonical padded base64: the one text that [`BASE64`] encodes the bytes to.
+/// The re-encoding check refuses what the decoder alone lets through: padding inside
+/// the text (a concatenation of padded blocks), so no two texts carry the same bytes.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let raw = BASE64.decode(s.as_bytes()).ok()?;
+    (BASE64.encode(&raw) == s).then_some(raw)
+}
+
 /// Decode one base64 hash line (a checkpoint root or a proof hash).
 fn parse_hash(s: &str) -> Option<NodeHash> {
-    let raw = BASE64.decode(s.as_bytes()).ok()?;
+    let raw = decode_base64(s)?;
     let bytes: [u8; 32] = raw.try_into().ok()?;
     Some(NodeHash(bytes))
 }

@@ -96,6 +96,13 @@ fn verifier_key_round_trip_and_rejections() {
         (format!("{n}+{wrong_id}+{b64}"), "wrong id"),
         (format!("{n}+{id}+{}", &b64[..b64.len() - 4]), "short key"),
         (format!("{n}+{id}+{bad_type}"), "unknown type"),
+        (
+            format!(
+                "{n}+{id}+{}",
+                padded_inside(&BASE64.decode(b64.as_bytes()).unwrap())
+            ),
+            "padding inside the base64",
+        ),
         (format!("{n}+{id}+{b64}="), "extra padding"),
         (format!("{n}+{id}+"), "empty key"),
     ];
@@ -137,6 +144,18 @@ fn note_round_trip() {
     assert_eq!(note.text(), "hello\n\nworld\n");
     assert_eq!(note.to_text(), text);
     note.verify(&[log_vkey()]).unwrap();
+}
+
+/// The same bytes as two padded base64 blocks (`Uk=` + `gwM=`): `data_encoding` decodes
+/// such a concatenation, so the parsers must refuse it themselves (one text per value).
+fn padded_inside(raw: &[u8]) -> String {
+    let text = format!("{}{}", BASE64.encode(&raw[..1]), BASE64.encode(&raw[1..]));
+    assert_eq!(
+        BASE64.decode(text.as_bytes()).unwrap(),
+        raw,
+        "the decoder accepts it"
+    );
+    text
 }
 
 #[test]
@@ -199,6 +218,10 @@ fn note_parse_rejects_each_malformed_variant() {
         (
             good.replace(&b64, &noncanonical).into_bytes(),
             "non-canonical base64",
+        ),
+        (
+            good.replace(&b64, &padded_inside(&raw)).into_bytes(),
+            "padding inside the base64",
         ),
         (good.replace(&b64, "AAAAAA==").into_bytes(), "key ID only"),
         (good.replace(&b64, "AAAA").into_bytes(), "short of a key ID"),
@@ -322,6 +345,13 @@ fn checkpoint_parse_rejects_each_malformed_variant() {
         (format!("{ORIGIN}\n0x5\n{root}\n"), "hex size"),
         (format!("{ORIGIN}\n5\n{short_root}\n"), "31-byte root"),
         (format!("{ORIGIN}\n5\n{long_root}\n"), "33-byte root"),
+        (
+            format!(
+                "{ORIGIN}\n5\n{}\n",
+                padded_inside(checkpoint(5).root.as_bytes())
+            ),
+            "padding inside the root's base64",
+        ),
         (
             format!("{ORIGIN}\n5\n{}\n", root.trim_end_matches('=')),
             "unpadded root",
@@ -568,6 +598,16 @@ fn request_parse_rejects_each_malformed_variant() {
             good.replacen(&first_proof, &hex::encode([0u8; 32]), 1),
             "hex hash",
         ),
+        (
+            good.replacen(
+                &first_proof,
+                &padded_inside(&BASE64.decode(first_proof.as_bytes()).unwrap()),
+                1,
+            ),
+            "padding inside a proof hash's base64",
+        ),
+        // The shape proptest found: a proof line whose base64 has padding in the middle.
+        ("old 3\n2B9gwM=\n".to_owned(), "short padded proof line"),
         (good.replacen("\n\n", "\n", 1), "no empty line"),
         (too_many, "64 proof lines"),
         (good.replace("\u{2014} ", "- "), "bad note"),
