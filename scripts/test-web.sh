@@ -198,7 +198,8 @@ CRED=("$WORK"/devices/voter-000*)
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id cycle-lane \
   --action "Build a protected cycle lane on the high street" \
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
-  --sponsors 2 --response-threshold 3 --referendum-threshold 6 --days 30 --response-days 14 --region-min-group 1
+  --sponsors 2 --response-threshold 3 --referendum-threshold 6 --days 30 --response-days 14 --region-min-group 1 \
+  --public-signatures   # the browser signs it below, and the web client does not ring-sign yet (issue 12)
 "$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[5]}"   # a sponsor
 # The election authority's standing trustee panel: a publication fixes the referendum its
 # threshold obliges, which these trustees would run (07 §7.9).
@@ -293,8 +294,15 @@ done
   --choice lane=no --choice design= --choice budget=2 --choice score=1,5
 "$VOX" voter --server "$URL" check-receipt "$WORK/cli-receipt-2.json"
 
+# A ring-signed petition (the CLI's default, 07 §7.10): its page says how to sign it
+# instead of offering the browser form (checked in the results phase).
+"$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id ring-trees \
+  --action "Plant trees along the canal" --background "Shade for walkers." \
+  --sponsors 2 --response-threshold 3 --referendum-threshold 6 --region-min-group 1
+"$VOX" voter --server "$URL" sign ring-trees --credential "${CRED[0]}"
+
 say "Browser: sign (town), audit, vote with the credential enrolled by code in the browser (district), check the receipt"
-export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026
+export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026 VOX_RING_PETITION=ring-trees
 VOX_PHASE=vote VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_VOTE_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
   VOX_RECEIPT_OUT="$WORK/browser-first-receipt.json" VOX_REVOTE_RECEIPT_OUT="$WORK/browser-receipt.json" \
   VOX_MITM_KEY_URL="$MITM_KEY" VOX_MITM_LEAF_URL="$MITM_LEAF" \

@@ -1264,6 +1264,7 @@ fn setup_petitions(
             open_for_ms: 30 * DAY_MS,
             response_due_ms: 14 * DAY_MS,
             region_min_group: 10,
+            signatures: Default::default(),
         };
         let proposal = PetitionProposal::create(petition.clone(), &creds[2 * p], &mut OsRng);
         office.propose(&proposal)?;

@@ -23,8 +23,9 @@ use clap::{Args, Subcommand};
 use rand::rngs::OsRng;
 use rayon::prelude::*;
 use vox_crypto::credential::{Credential, CredentialPublicKey};
+use vox_crypto::ring::LinkingTag;
 use vox_crypto::Point;
-use vox_protocol::board::SignedTreeHead;
+use vox_protocol::board::{BoardPublicKey, SignedTreeHead};
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
@@ -34,7 +35,7 @@ use vox_protocol::manifest::{
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::{Moderation, PetitionPolicy, ReferendumTerms};
 use vox_protocol::record::{self, RecordHeader, ENTRIES_FILE, HEADER_FILE, TREE_HEADS_FILE};
-use vox_protocol::roles::Role;
+use vox_protocol::roles::{Role, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 
 use crate::client::{api_error, api_status, role_phrase, Client, ElectorateInfo, PetitionSummary};
@@ -53,7 +54,8 @@ pub struct AuthorityArgs {
     pub server: Option<String>,
     /// The key file of the role whose act this is (made by `vox keys new`; mode 0600):
     /// registrar for electorates, petitions office for moderation, responses and
-    /// invalidations, election authority for referendums [default: $VOX_ROLE_KEY].
+    /// invalidations, election authority for referendums and the panel, operator for the
+    /// witness policy [default: $VOX_ROLE_KEY].
     #[arg(long, global = true, value_name = "FILE")]
     pub key: Option<PathBuf>,
     /// What to do.
@@ -74,6 +76,11 @@ pub enum AuthorityCommand {
     /// ceremony of every referendum a petition triggers from now on, and its deadlines.
     /// A petition can only be published while a panel is in force.
     Panel(PanelArgs),
+    /// The board's witness policy (operator): which witnesses must cosign, and how
+    /// many, before the board ends a phase. A change takes effect once the current
+    /// witnesses' quorum cosigns a head covering it; keep asking the old witnesses
+    /// (`vox serve --witness`) until then.
+    Witnesses(WitnessesArgs),
     /// Referendums: stand-alone creation (election authority), and nudges of the
     /// board's own steps (no key).
     #[command(subcommand)]
@@ -129,6 +136,93 @@ pub struct PanelArgs {
     /// manifest's decryption_due_ms); the board names the trustees who miss it.
     #[arg(long, value_name = "DURATION", default_value = "2d")]
     pub decryption_within: String,
+}
+
+/// `vox authority witnesses --witness KEY … [--quorum N] | --show`
+#[derive(Debug, Args)]
+pub struct WitnessesArgs {
+    /// Show the policy in force (and a pending change) instead (no key).
+    #[arg(long, conflicts_with_all = ["witnesses", "quorum"])]
+    pub show: bool,
+    /// A witness of the new policy: its verifier key (`name+keyid+base64`, as `vox
+    /// witness keygen` prints it) or its Ed25519 public key in hex. Repeat for each.
+    #[arg(long = "witness", value_name = "KEY", required_unless_present = "show")]
+    pub witnesses: Vec<String>,
+    /// How many of them must cosign [default: a majority, ⌊n/2⌋+1].
+    #[arg(long)]
+    pub quorum: Option<u32>,
+}
+
+/// A witness key on the command line: a C2SP verifier key or 64 hex characters.
+pub fn parse_witness_key(s: &str) -> Result<BoardPublicKey> {
+    if s.contains('+') {
+        let vkey = vox_protocol::tlog::VerifierKey::parse(s)
+            .map_err(|e| anyhow!("witness verifier key {s}: {e}"))?;
+        return Ok(BoardPublicKey(*vkey.verifying_key()));
+    }
+    BoardPublicKey::from_hex(s).map_err(|e| anyhow!("witness key {s}: {e}"))
+}
+
+/// Print a witness policy view.
+fn print_witness_policy(v: &vox_protocol::api::WitnessPolicyView) {
+    let since = match v.in_force_since_leaf {
+        0 => "the genesis".to_owned(),
+        leaf => format!("leaf {leaf}"),
+    };
+    let p = &v.in_force;
+    println!(
+        "witness policy in force (since {since}): {} of {} witnesses cosign before a phase ends",
+        p.quorum,
+        p.keys.len()
+    );
+    for k in &p.keys {
+        println!("  {}", k.to_hex());
+    }
+    if let Some(next) = &v.pending {
+        println!(
+            "pending (leaf {}): {} of {} witnesses, in force once the witnesses above cosign a \
+             head covering it",
+            next.leaf_index,
+            next.policy.quorum,
+            next.policy.keys.len()
+        );
+        for k in &next.policy.keys {
+            println!("  {}", k.to_hex());
+        }
+    }
+}
+
+/// `vox authority witnesses`.
+fn witnesses(
+    public: &Client,
+    operator: impl Fn() -> Result<Signing>,
+    a: &WitnessesArgs,
+) -> Result<()> {
+    if a.show {
+        print_witness_policy(&public.witness_policy()?);
+        return Ok(());
+    }
+    let keys = a
+        .witnesses
+        .iter()
+        .map(|s| parse_witness_key(s))
+        .collect::<Result<Vec<_>>>()?;
+    let n = u32::try_from(keys.len()).context("too many witnesses")?;
+    let policy = WitnessPolicy {
+        keys,
+        quorum: a.quorum.unwrap_or(n / 2 + 1),
+    };
+    if policy.quorum() > policy.keys.len() {
+        bail!(
+            "--quorum {} is more than the {} witnesses given",
+            policy.quorum,
+            policy.keys.len()
+        );
+    }
+    let op = operator()?;
+    let view = op.explain(op.client.set_witness_policy(&policy))?;
+    print_witness_policy(&view);
+    Ok(())
 }
 
 /// A role name on the command line.
@@ -314,9 +408,19 @@ pub enum PetitionCommand {
     Invalidate {
         /// Petition id.
         id: String,
-        /// Credential public keys (hex) whose signatures no longer count.
-        #[arg(long = "credential", value_name = "HEX", required = true)]
+        /// Credential public keys (hex) whose signatures no longer count (a petition
+        /// with public signatures).
+        #[arg(
+            long = "credential",
+            value_name = "HEX",
+            required_unless_present = "tags",
+            conflicts_with = "tags"
+        )]
         credentials: Vec<String>,
+        /// Linking tags (hex, from their `petition-ring-signed` entries) whose signatures
+        /// no longer count (a ring-signed petition, protocol-spec/07 §7.10).
+        #[arg(long = "tag", value_name = "HEX")]
+        tags: Vec<String>,
         /// Public reason.
         #[arg(long)]
         reason: String,
@@ -970,6 +1074,7 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                 PetitionCommand::Invalidate {
                     id,
                     credentials,
+                    tags,
                     reason,
                 } => {
                     let office = signing(Role::PetitionsOffice)?;
@@ -977,7 +1082,21 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
                         .iter()
                         .map(|h| parse_credential(h))
                         .collect::<Result<Vec<_>>>()?;
-                    office.explain(office.client.invalidate(&id, &keys, &reason))?
+                    let tags = tags
+                        .iter()
+                        .map(|h| {
+                            hex::decode(h.trim())
+                                .ok()
+                                .and_then(|b| LinkingTag::try_from_bytes(&b).ok())
+                                .ok_or_else(|| {
+                                    anyhow!(
+                                        "--tag {h}: not a linking tag (64 hex digits of a \
+                                         Ristretto point, as in a petition-ring-signed entry)"
+                                    )
+                                })
+                        })
+                        .collect::<Result<Vec<_>>>()?;
+                    office.explain(office.client.invalidate(&id, &keys, &tags, &reason))?
                 }
                 PetitionCommand::Close { id } => public.close_petition(&id)?,
                 PetitionCommand::Policy(PolicyCommand::Show) => {
@@ -1000,6 +1119,7 @@ pub fn run(args: AuthorityArgs) -> Result<()> {
             Ok(())
         }
         AuthorityCommand::Panel(a) => panel(&public, || signing(Role::ElectionAuthority), &a),
+        AuthorityCommand::Witnesses(a) => witnesses(&public, || signing(Role::Operator), &a),
         AuthorityCommand::Referendum(cmd) => {
             referendum(&public, || signing(Role::ElectionAuthority), cmd)
         }

@@ -14,6 +14,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::ring::LinkingTag;
 use vox_crypto::Hash32;
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::{
@@ -23,9 +24,13 @@ use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::{Manifest, TrusteePanel};
-use vox_protocol::petition::{Moderation, PetitionPolicy, PetitionProposal, PetitionSignature};
+use vox_protocol::merkle::root_from_leaf_hashes;
+use vox_protocol::petition::{
+    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, RingPetitionSignature,
+};
 use vox_protocol::record::RecordHeader;
-use vox_protocol::roles::{possession_message, ActSignature, Role};
+use vox_protocol::rings::BoardView;
+use vox_protocol::roles::{possession_message, ActSignature, Role, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 
 fn payload_kind_phrase(role: Role) -> String {
@@ -120,7 +125,7 @@ pub use vox_protocol::api::{
     CeremonyView, ConsistencyProof, CredentialEnrolled, CredentialRevoked, ElectorateInfo,
     ElectorateState, EnrolmentOpened, InclusionProof, IndexedEntry, LatestBallot, PetitionDetail,
     PetitionSummary, PolicyView, ReferendumCreated, ReferendumDetail, ReferendumState,
-    ReferendumSummary, RoleKeyRotated, SharePosted, SignatureAccepted,
+    ReferendumSummary, RoleKeyRotated, SharePosted, SignatureAccepted, WitnessPolicyView,
 };
 /// Codes committed and credentials enrolled in one region of an electorate.
 pub use vox_protocol::enrolment::RegionTally as RegionCounts;
@@ -568,6 +573,42 @@ impl Client {
         self.post(&format!("/api/v1/petitions/{}/signatures", enc(id)), s)
     }
 
+    /// `POST /api/v1/petitions/{id}/ring-signatures` (a ring-signed petition, 07 §7.10).
+    pub fn ring_sign_petition(
+        &self,
+        id: &str,
+        s: &RingPetitionSignature,
+    ) -> Result<SignatureAccepted> {
+        self.post(&format!("/api/v1/petitions/{}/ring-signatures", enc(id)), s)
+    }
+
+    /// The board as the signer's device sees it, built from every entry up to the
+    /// latest signed tree head: the entries must hash to that head's root (so the
+    /// server cannot show this device a made-up electorate or hide a revocation without
+    /// signing a different log), and every act's signature is checked on the way
+    /// (`BoardView::apply`). Ring-signed petitions derive their rings from it.
+    pub fn board_view(&self) -> Result<BoardView> {
+        let board = self.board()?;
+        let head = self.tree_head()?;
+        head.verify(&board.board_public_key)
+            .map_err(|e| anyhow!("the board's tree head does not verify: {e}"))?;
+        let size = head.head.tree_size;
+        let mut view = BoardView::new();
+        let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+        self.all_entries(0, size, |index, entry| {
+            leaves.push(entry.leaf_hash());
+            view.apply(&entry.payload)
+                .map_err(|e| anyhow!("board entry {index}: {e}"))
+        })?;
+        if root_from_leaf_hashes(&leaves) != head.head.root_hash {
+            bail!(
+                "the board's entries 0..{size} do not hash to its signed tree head: it shows \
+                 this device a different log than the one it signed"
+            );
+        }
+        Ok(view)
+    }
+
     /// `POST /api/v1/petitions/{id}/moderation`: the petitions office's signed
     /// `petition-moderated` act (a publication carries its `closes_at`).
     pub fn moderate(&self, id: &str, m: &Moderation) -> Result<PetitionSummary> {
@@ -617,6 +658,7 @@ impl Client {
         &self,
         id: &str,
         credentials: &[CredentialPublicKey],
+        tags: &[LinkingTag],
         reason: &str,
     ) -> Result<PetitionSummary> {
         self.post_act(
@@ -624,6 +666,7 @@ impl Client {
             Payload::SignaturesInvalidated {
                 petition_id: id.to_owned(),
                 credentials: credentials.to_vec(),
+                tags: tags.to_vec(),
                 reason: reason.to_owned(),
                 act: ActSignature::unsigned(),
             },
@@ -660,6 +703,23 @@ impl Client {
     }
 
     // ---- referendums -------------------------------------------------------------
+
+    /// `POST /api/v1/witness-policy`: the operator's signed `witness-policy-set` act (in
+    /// force once the current witnesses' quorum cosigns a head covering it).
+    pub fn set_witness_policy(&self, policy: &WitnessPolicy) -> Result<WitnessPolicyView> {
+        self.post_act(
+            "/api/v1/witness-policy",
+            Payload::WitnessPolicySet {
+                policy: policy.clone(),
+                act: ActSignature::unsigned(),
+            },
+        )
+    }
+
+    /// `GET /api/v1/witness-policy`: the policy in force and a pending change.
+    pub fn witness_policy(&self) -> Result<WitnessPolicyView> {
+        self.get("/api/v1/witness-policy")
+    }
 
     /// `POST /api/v1/panel`: the election authority's signed `trustee-panel-set` act
     /// (the standing panel of every referendum a petition triggers from now on).

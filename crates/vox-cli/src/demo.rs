@@ -45,8 +45,8 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel};
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature, ReferendumTerms,
-    SignatureAction, ThresholdKind,
+    Moderation, Petition, PetitionPolicy, PetitionProposal, ReferendumTerms, RingPetitionSignature,
+    SignatureAction, SignatureScheme, ThresholdKind,
 };
 use vox_protocol::roles::{Genesis, Role, RoleKeys, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
@@ -761,6 +761,9 @@ impl Demo {
             open_for_ms: 30 * DAY_MS,
             response_due_ms: 14 * DAY_MS,
             region_min_group: 5,
+            // Ring signatures (07 §7.10): the board counts signatures per region from
+            // their rings, and no one, the registrar included, learns who signed.
+            signatures: SignatureScheme::Ring,
         };
         // The petitions office's published bounds (07 §7.8): the proposal below meets
         // them, and the verifier checks that it does (V6.7).
@@ -775,14 +778,42 @@ impl Demo {
         let proposer = self.cred(0)?;
         let proposal = PetitionProposal::create(petition.clone(), proposer, &mut OsRng);
         self.public.propose(&proposal)?;
-        for i in 1..sponsors as usize {
-            let s = PetitionSignature::create(
+        // Every device derives the rings from the board it checked itself (entries
+        // hashing to the signed head, every act's signature): no ring comes from the
+        // server. Nothing is revoked during the demo, so one view serves every signer.
+        let rings = self
+            .public
+            .board_view()?
+            .petition_rings(&petition)
+            .map_err(|e| anyhow!("the petition's rings: {e}"))?;
+        let sizes: Vec<String> = rings
+            .rings()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {}",
+                    r.region.as_deref().unwrap_or("(pooled)"),
+                    r.ring.member_count()
+                )
+            })
+            .collect();
+        println!(
+            "       ring-signed: {} rings derived from the electorate ({}); a signature names \
+             its ring and a per-petition linking tag, never the citizen",
+            rings.rings().len(),
+            sizes.join(", ")
+        );
+        // The proposer is public as the author, and counts only by signing like anyone.
+        for i in 0..sponsors as usize {
+            let s = RingPetitionSignature::create(
                 &petition,
+                &rings,
                 self.cred(i)?,
                 SignatureAction::Sign,
                 &mut OsRng,
-            );
-            self.public.sign_petition(&petition.id, &s)?;
+            )
+            .map_err(|e| anyhow!("{e}"))?;
+            self.public.ring_sign_petition(&petition.id, &s)?;
         }
         // The whole open period, less a second for clock differences; the referendum the
         // threshold obliges, on the demo's compressed schedule (seconds, not weeks).
@@ -810,27 +841,43 @@ impl Demo {
         // Citizens sign until past the referendum threshold.
         let target = (referendum as usize + voters / 10).min(voters);
         let first = sponsors as usize;
-        let sigs: Vec<PetitionSignature> = self
+        let prove = progress::bar((target - first) as u64, "proving ring signatures");
+        let sigs: Vec<RingPetitionSignature> = self
             .creds
             .get(first..target)
             .unwrap_or_default()
             .par_iter()
-            .map(|c| PetitionSignature::create(&petition, c, SignatureAction::Sign, &mut OsRng))
-            .collect();
+            .map(|c| {
+                let s = RingPetitionSignature::create(
+                    &petition,
+                    &rings,
+                    c,
+                    SignatureAction::Sign,
+                    &mut OsRng,
+                );
+                prove.inc(1);
+                s
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| anyhow!("{e}"))?;
+        prove.finish_and_clear();
         let bar = progress::bar(sigs.len() as u64, "signing the petition");
         let public = &self.public;
         parallel(&sigs, self.threads, &bar, |s| {
-            public.sign_petition(&petition.id, s).map(|_| ())
+            public.ring_sign_petition(&petition.id, s).map(|_| ())
         })?;
         bar.finish_and_clear();
-        // One signer changes their mind while the petition is open.
-        let w = PetitionSignature::create(
+        // One signer changes their mind while the petition is open: the same tag, with
+        // the withdraw action.
+        let w = RingPetitionSignature::create(
             &petition,
+            &rings,
             self.cred(first)?,
             SignatureAction::Withdraw,
             &mut OsRng,
-        );
-        self.public.sign_petition(&petition.id, &w)?;
+        )
+        .map_err(|e| anyhow!("{e}"))?;
+        self.public.ring_sign_petition(&petition.id, &w)?;
         Ok((petition, target - 1))
     }
 

@@ -316,6 +316,13 @@ struct TrusteeKeyFile {
     secret_key: String,
 }
 
+impl Drop for TrusteeKeyFile {
+    /// The hex of both secrets must not linger in freed memory.
+    fn drop(&mut self) {
+        self.secret_key.zeroize();
+    }
+}
+
 /// A trustee's public key file, handed to the election authority for its panel or a
 /// manifest: `{"format": "vox-trustee-public-key", "version": 2, "name",
 /// "signing_key", "communication_key"}`.
@@ -412,7 +419,7 @@ pub fn load_trustee_keys(path: &Path) -> Result<(String, TrusteeKeys)> {
             path.display()
         );
     }
-    Ok((file.name, keys))
+    Ok((file.name.clone(), keys))
 }
 
 /// Read a trustee's public key file (the `.pub` file `vox trustee keygen` writes).

@@ -2,6 +2,7 @@
 
 use anyhow::{Context, Result};
 use serde_json::Value;
+use vox_protocol::petition::SignatureScheme;
 
 use crate::client::{enc, Client, PetitionDetail};
 use crate::clock;
@@ -45,6 +46,17 @@ pub fn format_petition(d: &PetitionDetail, raw: &Value, now: i64) -> String {
         line(format!("  details:     {}", p.details));
     }
     line(format!("  electorate:  {}", p.electorate_hash));
+    line(match p.signatures {
+        SignatureScheme::Ring => {
+            "  signed by:   ring signatures (a signature names its ring and a \
+                                  linking tag, never the citizen; the proposer counts only by \
+                                  signing)"
+                .to_owned()
+        }
+        SignatureScheme::Credential => {
+            "  signed by:   credentials (anyone can list who signed)".to_owned()
+        }
+    });
     match stage {
         "proposed" | "awaiting-moderation" => line(format!(
             "  sponsors:    {} of {sponsors} required{}",

@@ -80,7 +80,9 @@ pub struct ServeArgs {
     /// verifier key (`vox witness keygen` prints it) and its base URL, e.g.
     /// `w1.example+1a2b3c4d+BK…@http://127.0.0.1:7380`. Repeat for each witness (the
     /// config file takes a list, `witness = ["…", "…"]`). A close, tally or result waits
-    /// until the genesis's witness quorum has cosigned the head before it [default: none].
+    /// until the quorum of the log's witness policy in force has cosigned the head before
+    /// it [default: none]. While a witness policy change is pending, list the old
+    /// witnesses and the new ones.
     #[arg(long = "witness", value_name = "VKEY@URL")]
     pub witnesses: Vec<String>,
     /// How long a close, tally or result waits for the witness quorum before it is

@@ -15,12 +15,16 @@ use clap::{Args, Subcommand};
 use rand::rngs::OsRng;
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
+use vox_protocol::api::SignatureAccepted;
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, Choices};
 use vox_protocol::board::{BoardPublicKey, Receipt};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
-use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
+use vox_protocol::petition::{
+    Petition, PetitionProposal, PetitionSignature, RingPetitionSignature, SignatureAction,
+    SignatureScheme,
+};
 
 use crate::client::{api_error, api_status, BallotStanding, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
@@ -253,9 +257,14 @@ pub struct ProposeArgs {
     /// Days the authority has to respond once the response threshold is reached.
     #[arg(long, default_value_t = 30)]
     pub response_days: u32,
-    /// Smallest region group reported separately.
+    /// Smallest region group reported separately (and, for ring signatures, the
+    /// smallest region with rings of its own: smaller ones are pooled).
     #[arg(long, default_value_t = 10)]
     pub region_min_group: u32,
+    /// Signatures name their credentials (anyone can list who signed) instead of being
+    /// ring signatures that name no one (the default; protocol-spec/07 §7.10).
+    #[arg(long)]
+    pub public_signatures: bool,
 }
 
 /// Arguments of `vox vote` / `vox voter vote`.
@@ -761,17 +770,78 @@ pub fn sign(
     if detail.petition.canonical_hash() != detail.petition_hash {
         bail!("the server's petition hash does not match the petition text it sent");
     }
-    let sig = PetitionSignature::create(&detail.petition, &cred.credential, action, &mut OsRng);
-    let accepted = client
-        .sign_petition(petition_id, &sig)
-        .map_err(|e| explain_not_member(client, e, &detail.petition.electorate_hash))
-        .context("the signature was not accepted")?;
+    let accepted = match detail.petition.signatures {
+        SignatureScheme::Credential => {
+            let sig =
+                PetitionSignature::create(&detail.petition, &cred.credential, action, &mut OsRng);
+            client
+                .sign_petition(petition_id, &sig)
+                .map_err(|e| explain_not_member(client, e, &detail.petition.electorate_hash))
+                .context("the signature was not accepted")?
+        }
+        SignatureScheme::Ring => ring_sign(client, &detail.petition, cred, action)?,
+    };
     let board = client.board()?;
     accepted
         .tree_head
         .verify(&board.board_public_key)
         .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
     Ok(accepted.count)
+}
+
+/// Sign a ring-signed petition (07 §7.10): derive its rings from the board this device
+/// checked itself (never from the server's say-so), prove membership of this
+/// credential's ring, and post the signature, which names the ring and the linking tag
+/// only. A revocation or replacement between deriving and posting changes the rings (409
+/// `rings-changed`): derive again, at most three times.
+fn ring_sign(
+    client: &Client,
+    petition: &Petition,
+    cred: &CredentialFile,
+    action: SignatureAction,
+) -> Result<SignatureAccepted> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let view = client
+            .board_view()
+            .context("cannot derive the petition's rings from the board")?;
+        let rings = view
+            .petition_rings(petition)
+            .map_err(|e| anyhow!("cannot derive the petition's rings: {e}"))?;
+        let Some((ring, _)) = rings.ring_of(&cred.credential.public_key()) else {
+            bail!(
+                "this credential is in none of the petition's rings: it is not on the \
+                 petition's electorate, or it was revoked, or it replaced a revoked credential \
+                 after the petition was proposed (protocol-spec/07 §7.10); nothing was sent"
+            );
+        };
+        eprintln!(
+            "  ring signature: one of {} credentials of {} (ring {} of {})",
+            ring.ring.member_count(),
+            ring.region.as_deref().map_or(
+                "the pooled small regions and no region".to_owned(),
+                |r| format!("region {r}")
+            ),
+            ring.index + 1,
+            ring.count
+        );
+        let sig =
+            RingPetitionSignature::create(petition, &rings, &cred.credential, action, &mut OsRng)
+                .map_err(|e| anyhow!("{e}"))?;
+        match client.ring_sign_petition(&petition.id, &sig) {
+            Ok(a) => return Ok(a),
+            Err(e)
+                if attempt < 3
+                    && api_error(&e).is_some_and(|a| {
+                        a.status == 409 && a.kind.as_deref() == Some("rings-changed")
+                    }) =>
+            {
+                eprintln!("  the rings changed meanwhile; deriving them again");
+            }
+            Err(e) => return Err(e.context("the signature was not accepted")),
+        }
+    }
 }
 
 /// A refusal because the credential is not on the electorate (422 naming the
@@ -823,6 +893,11 @@ fn propose(client: &Client, a: ProposeArgs) -> Result<()> {
         open_for_ms: i64::from(a.days) * DAY_MS,
         response_due_ms: i64::from(a.response_days) * DAY_MS,
         region_min_group: a.region_min_group,
+        signatures: if a.public_signatures {
+            SignatureScheme::Credential
+        } else {
+            SignatureScheme::Ring
+        },
     };
     petition.validate().map_err(|e| anyhow!("{e}"))?;
     let proposal = PetitionProposal::create(petition, &cred.credential, &mut OsRng);
@@ -832,6 +907,12 @@ fn propose(client: &Client, a: ProposeArgs) -> Result<()> {
         s.stage.as_str(),
         a.sponsors
     );
+    if !a.public_signatures {
+        println!(
+            "  its signatures are ring signatures: they name no one, and you count only if \
+             you sign it too (`vox voter sign {id}`)"
+        );
+    }
     Ok(())
 }
 

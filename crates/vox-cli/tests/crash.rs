@@ -388,6 +388,7 @@ fn setup(url: &str, dir: &Path, voters: usize, open_ms: i64) -> World {
         open_for_ms: open_ms,
         response_due_ms: open_ms,
         region_min_group: 2,
+        signatures: Default::default(),
     };
     tk.post(
         "/api/v1/petitions",

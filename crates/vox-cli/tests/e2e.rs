@@ -434,6 +434,34 @@ fn every_command_against_a_real_server() {
     let out = s.ok(&["authority", "panel", "--show"]);
     assert!(out.contains("T1") && out.contains("2 of 3"), "{out}");
 
+    // The operator's witness policy (11 §11.6): only its key signs a change; with no
+    // quorum in force (this genesis names no witness) it takes effect at once. Quorum 0
+    // keeps the rest of this test from waiting for a witness that does not run.
+    let w_pub = vox_protocol::board::BoardPublicKey(
+        ed25519_dalek::SigningKey::from_bytes(&[0x57; 32]).verifying_key(),
+    )
+    .to_hex();
+    let err = s.auth_fails(
+        "registrar",
+        &["witnesses", "--witness", &w_pub, "--quorum", "0"],
+    );
+    assert!(err.contains("operator"), "{err}");
+    let err = s.auth_fails(
+        "operator",
+        &["witnesses", "--witness", &w_pub, "--quorum", "2"],
+    );
+    assert!(err.contains("more than the 1 witnesses"), "{err}");
+    let err = s.auth_fails("operator", &["witnesses", "--witness", "not-a-key"]);
+    assert!(err.contains("witness key not-a-key"), "{err}");
+    let out = s.auth(
+        "operator",
+        &["witnesses", "--witness", &w_pub, "--quorum", "0"],
+    );
+    assert!(out.contains("witness policy in force (since leaf"), "{out}");
+    assert!(out.contains(&w_pub), "{out}");
+    let out = s.ok(&["authority", "witnesses", "--show"]);
+    assert!(out.contains(&w_pub) && !out.contains("pending"), "{out}");
+
     // Petition: propose, sponsor, publish, sign past the thresholds, withdraw, respond.
     s.ok(&[
         "voter",
@@ -455,6 +483,8 @@ fn every_command_against_a_real_server() {
         "--region-min-group",
         "1",
     ]);
+    // Ring-signed (the default): the proposer counts only by signing too.
+    s.ok(&["voter", "sign", "p1", "--credential", &cred(1)]);
     s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
     // Longer than the petition's open period (180 days by default): refused locally.
     let err = s.auth_fails(
@@ -718,7 +748,11 @@ fn every_command_against_a_real_server() {
         "--credential",
         &s.path("outsider2.txt"),
     ]);
-    assert!(err.contains("refused"), "{err}");
+    // A ring-signed petition: the device finds no ring for it and sends nothing.
+    assert!(
+        err.contains("in none of the petition's rings") && err.contains("nothing was sent"),
+        "{err}"
+    );
 
     // Receipts.
     let out = s.ok(&["voter", "check-receipt", &s.path("rc1.json")]);
@@ -1286,6 +1320,8 @@ fn authority_acts_need_their_role_key_and_write_no_secret_elsewhere() {
         "--region-min-group",
         "1",
     ]);
+    // Ring-signed (the default): the proposer counts only by signing too.
+    s.ok(&["voter", "sign", "p1", "--credential", &cred(1)]);
     s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
 
     // The wrong role's key: the server's 403, naming the role whose key is needed.

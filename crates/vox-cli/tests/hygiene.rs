@@ -312,7 +312,9 @@ fn safe_defaults_and_honest_errors() {
     for want in [
         "petition p1: proposed",
         "Build a cycle lane",
-        "sponsors:    1 of 2 required",
+        // Ring-signed by default: the proposer is not counted.
+        "sponsors:    0 of 2 required",
+        "signed by:   ring signatures",
         "response at 3 signatures, referendum at 7 signatures",
         "20 days once published",
         "9 days after the response threshold",
@@ -332,10 +334,49 @@ fn safe_defaults_and_honest_errors() {
         format!("credential: {}\n", outsider.text()),
     )
     .unwrap();
+    // On the ring-signed p1 the device finds no ring for it and sends nothing.
     let (_, err) = fails(
         d,
         s,
         &["voter", "sign", "p1", "--credential", &p("outsider.txt")],
+    );
+    assert!(
+        err.contains("in none of the petition's rings") && err.contains("nothing was sent"),
+        "{err}"
+    );
+    // On a petition with public signatures, the server refuses it.
+    ok(
+        d,
+        s,
+        &[
+            "voter",
+            "propose",
+            "--credential",
+            &p("c1.txt"),
+            "--id",
+            "p2",
+            "--action",
+            "Open the pool on Sundays",
+            "--background",
+            "Families",
+            "--sponsors",
+            "2",
+            "--response-threshold",
+            "3",
+            "--referendum-threshold",
+            "7",
+            "--region-min-group",
+            "4",
+            "--public-signatures",
+        ],
+    );
+    let shown = ok(d, s, &["authority", "petition", "show", "p2"]);
+    assert!(shown.contains("sponsors:    1 of 2 required"), "{shown}");
+    assert!(shown.contains("signed by:   credentials"), "{shown}");
+    let (_, err) = fails(
+        d,
+        s,
+        &["voter", "sign", "p2", "--credential", &p("outsider.txt")],
     );
     for want in [
         "422",

@@ -60,6 +60,19 @@ hex_schema!(
     "A Bulletproofs range proof: its byte encoding in lower-case hex."
 );
 
+hex_schema!(
+    crate::ring::LinkingTag,
+    "LinkingTag",
+    Some(32),
+    "A linking tag J = x⁻¹·U_p (protocol-spec/13 §13.1): a Ristretto255 point, 32 bytes in lower-case hex."
+);
+hex_schema!(
+    crate::ring::RingSignature,
+    "RingSignature",
+    None,
+    "A linkable ring signature (protocol-spec/13 §13.6): its bytes in lower-case hex."
+);
+
 /// `TrusteeIndex`: serialized as the bare integer, 1 to 255.
 impl utoipa::PartialSchema for crate::threshold::TrusteeIndex {
     fn schema() -> RefOr<Schema> {

@@ -544,6 +544,19 @@ fn bad(what: &'static str) -> CryptoError {
     }
 }
 
+impl serde::Serialize for LinkingTag {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for LinkingTag {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let p = <Point as serde::Deserialize>::deserialize(d)?;
+        LinkingTag::try_from_bytes(&p.to_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
 impl serde::Serialize for RingSignature {
     fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_hex())

@@ -9,7 +9,8 @@ use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::EnrolmentRequest;
 use vox_protocol::encoding::Hashable;
 use vox_protocol::petition::{
-    Moderation, PetitionProposal, PetitionSignature, PetitionTracker, SignatureAction,
+    Moderation, PetitionProposal, PetitionSignature, PetitionTracker, RingPetitionSignature,
+    SignatureAction,
 };
 use vox_protocol::ProtocolError;
 use vox_server::bodies::{parse_body, parse_json, Body, QueryParams, Route};
@@ -163,6 +164,24 @@ fn stateful(which: Route, raw: &[u8], body: Body) {
             }
             assert!(check_proposal(&p));
         }
+        Body::RingSignature(s) => {
+            // The fixture's petition takes credential signatures and nobody holds a ring
+            // signature on it: whatever parses, its proof cannot verify against the
+            // rings of the fixture's electorate (no forgery), and the refusal is a client
+            // error.
+            let rings = match vox_protocol::rings::RingSet::derive(
+                &f.electorate,
+                &f.electorate_index,
+                u64::MAX,
+            ) {
+                Ok(r) => r,
+                Err(e) => panic!("fixture rings: {e}"),
+            };
+            match s.verify(&f.petition_hash, &rings) {
+                Ok(()) => panic!("{route}: a ring signature nobody made verified"),
+                Err(e) => client_error(route, e),
+            }
+        }
         Body::Signature(s) => {
             if s.petition_id != f.petition.id {
                 return; // 422: does not match the petition in the path
@@ -301,6 +320,7 @@ pub fn http_bodies(data: &[u8]) {
         Route::DecryptionShare => agrees::<DecryptionShareMessage>(&name, body),
         Route::Proposal => agrees::<PetitionProposal>(&name, body),
         Route::Signature => agrees::<PetitionSignature>(&name, body),
+        Route::RingSignature => agrees::<RingPetitionSignature>(&name, body),
         Route::Enrolment => agrees::<EnrolmentRequest>(&name, body),
         // Authority acts: the server's parser is stricter than serde_json's (the type
         // first, no unknown field); what it accepts is checked in `stateful`.
@@ -315,6 +335,7 @@ pub fn http_bodies(data: &[u8]) {
         | Route::Revocation
         | Route::Freeze
         | Route::PetitionPolicy
+        | Route::WitnessPolicy
         | Route::Cosignature => {}
     }
     match parse_body(route, body) {

@@ -67,7 +67,10 @@ pub use enrolment::{enrolment_fixture, enrolment_json, EnrolmentFixture, ENROLME
 pub use http::{http_bodies, QUERY_SELECTOR};
 pub use nodes::merkle_nodes;
 pub use ring::{ring_fixture, ring_signature, RingFixture};
-pub use roles::{roles_fixture, roles_json, RolesFixture, PANEL, POLICY, REGISTRAR_ACTS, ROTATION};
+pub use roles::{
+    roles_fixture, roles_json, RolesFixture, PANEL, POLICY, REGISTRAR_ACTS, ROTATION,
+    WITNESS_POLICY,
+};
 
 /// A fuzz target: must not panic on any input.
 pub type Target = fn(&[u8]);
@@ -344,6 +347,7 @@ fn build_fixture() -> Fixture {
         open_for_ms: 30 * 86_400_000,
         response_due_ms: 14 * 86_400_000,
         region_min_group: 2,
+        signatures: Default::default(),
     };
     let petition_hash = petition.canonical_hash();
     let proposal = proposal(&petition, &credentials);

@@ -27,8 +27,11 @@ pub const REGISTRAR_ACTS: [usize; 3] = [8, 9, 10];
 pub const PANEL: usize = 5;
 
 /// Index in [`RolesFixture::acts`] of the petitions office's `petition-policy-set` act
-/// (signed with its rotated key; last).
+/// (signed with its rotated key).
 pub const POLICY: usize = 11;
+
+/// Index in [`RolesFixture::acts`] of the operator's `witness-policy-set` act (last).
+pub const WITNESS_POLICY: usize = 12;
 
 /// Honest signed acts of the fixture's roles, and the roles' state before and after the
 /// rotation.
@@ -42,7 +45,8 @@ pub struct RolesFixture {
     /// ([`PANEL`]); the petitions office rotates its key ([`ROTATION`]) and rejects
     /// petition `p2` with the new key; the registrar opens an enrolment, revokes a
     /// credential and freezes ([`REGISTRAR_ACTS`]); the petitions office publishes its
-    /// bounds on proposals ([`POLICY`]).
+    /// bounds on proposals ([`POLICY`]); the operator names two witnesses, either of
+    /// whom cosigns ([`WITNESS_POLICY`]).
     pub acts: Vec<Payload>,
     /// The roles right after the genesis.
     pub before: Authorities,
@@ -94,6 +98,7 @@ fn build() -> RolesFixture {
         },
         Payload::SignaturesInvalidated {
             petition_id: f.petition.id.clone(),
+            tags: Vec::new(),
             credentials: f
                 .credentials
                 .iter()
@@ -188,6 +193,24 @@ fn build() -> RolesFixture {
     match policy {
         Ok(p) => acts.push(p),
         Err(e) => panic!("fixture: cannot sign the policy: {e}"),
+    }
+    let witnesses = Payload::WitnessPolicySet {
+        policy: vox_protocol::roles::WitnessPolicy {
+            keys: [[0x57u8; 32], [0x58u8; 32]]
+                .iter()
+                .map(|seed| {
+                    vox_protocol::board::BoardPublicKey(
+                        SigningKey::from_bytes(seed).verifying_key(),
+                    )
+                })
+                .collect(),
+            quorum: 1,
+        },
+        act,
+    };
+    match f.roles.sign(witnesses, T0 - 400_000) {
+        Ok(p) => acts.push(p),
+        Err(e) => panic!("fixture: cannot sign the witness policy: {e}"),
     }
     let before = match Authorities::from_genesis(&f.genesis) {
         Ok(a) => a,
@@ -330,6 +353,12 @@ pub(crate) fn check_act(p: &Payload) -> bool {
                 assert!(
                     matches!(p, Payload::RoleKeyRotated { .. }),
                     "rotation error on another act"
+                );
+            }
+            Err(ActError::WitnessPolicy(_)) => {
+                assert!(
+                    matches!(p, Payload::WitnessPolicySet { .. }),
+                    "witness policy error on another act"
                 );
             }
             Err(_) => {}

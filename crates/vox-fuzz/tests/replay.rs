@@ -20,6 +20,7 @@ use ed25519_dalek::Signer;
 use vox_fuzz::{
     ceremony_fixture, enrolment_fixture, fixture, roles_fixture, Fixture, ENROLMENT_ID,
     HEADS_SEPARATOR, PANEL, POLICY, QUERY_SELECTOR, REGISTRAR_ACTS, ROTATION, TARGETS,
+    WITNESS_POLICY,
 };
 use vox_protocol::ballot::{encrypt_ballot, AuditedBallot};
 use vox_protocol::board::{
@@ -582,6 +583,16 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
             json(&acts[POLICY]),
         ),
         (Route::TrusteePanel, "trustee-panel", json(&acts[PANEL])),
+        (
+            Route::WitnessPolicy,
+            "witness-policy",
+            json(&acts[WITNESS_POLICY]),
+        ),
+        (
+            Route::RingSignature,
+            "ring-signature",
+            json(&ring_signature(f)),
+        ),
     ];
     for (route, name, body) in bodies {
         let selector = Route::ALL.iter().position(|r| *r == route).unwrap() as u8;
@@ -600,6 +611,27 @@ fn new_target_seeds(out: &mut Vec<(&'static str, String, Vec<u8>)>, ballot: &[u8
         format!("valid-{QUERY_SELECTOR:02}-query.txt"),
         q,
     ));
+}
+
+/// A ring signature by voter 2 on the fixture's petition made ring-signed (07 §7.10),
+/// over the fixture electorate's rings, from a fixed seed: it parses, and (the fixture's
+/// petition being credential-signed) never verifies.
+fn ring_signature(f: &Fixture) -> vox_protocol::petition::RingPetitionSignature {
+    use rand_chacha::rand_core::SeedableRng;
+    let petition = vox_protocol::petition::Petition {
+        signatures: vox_protocol::petition::SignatureScheme::Ring,
+        ..f.petition.clone()
+    };
+    let rings =
+        vox_protocol::rings::RingSet::derive(&f.electorate, &f.electorate_index, u64::MAX).unwrap();
+    vox_protocol::petition::RingPetitionSignature::create(
+        &petition,
+        &rings,
+        &f.credentials[2],
+        SignatureAction::Sign,
+        &mut rand_chacha::ChaCha20Rng::seed_from_u64(20),
+    )
+    .unwrap()
 }
 
 /// roles_json: the fixture's genesis and every honest act (`valid-*`), and forgeries that

@@ -22,7 +22,7 @@ use crate::enrolment::RegionTally;
 use crate::manifest::Manifest;
 use crate::merkle::NodeHash;
 use crate::petition::{Petition, PetitionPolicy, PetitionStage, ThresholdKind};
-use crate::roles::{Genesis, RoleKeys};
+use crate::roles::{Genesis, RoleKeys, WitnessPolicy};
 use crate::tally::ReferendumResult;
 
 // ---- errors --------------------------------------------------------------------------
@@ -48,6 +48,33 @@ pub struct Problem {
 }
 
 // ---- board ---------------------------------------------------------------------------
+
+/// `GET /api/v1/witness-policy` and the answer to `POST /api/v1/witness-policy`: the
+/// witness policy in force for the board's latest head and a change waiting to take
+/// effect (11 §11.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WitnessPolicyView {
+    /// The policy in force: its witnesses' quorum must cosign the head before an entry
+    /// that ends a phase.
+    pub in_force: WitnessPolicy,
+    /// Leaf of the entry that declared it (0: the genesis).
+    pub in_force_since_leaf: u64,
+    /// A change declared but not in force yet: it takes effect once a head covering it
+    /// carries the quorum of the policy in force.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<PendingWitnessPolicy>,
+}
+
+/// A witness policy change not in force yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PendingWitnessPolicy {
+    /// Leaf of the `witness-policy-set` entry.
+    pub leaf_index: u64,
+    /// The policy it declares.
+    pub policy: WitnessPolicy,
+}
 
 /// `GET /api/v1/board`: what a client needs to check the board's answers.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

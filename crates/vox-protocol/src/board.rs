@@ -6,6 +6,7 @@ use serde::de;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
+use vox_crypto::ring::LinkingTag;
 use vox_crypto::{Hash32, Point};
 
 use crate::ballot::{AuditedBallot, Ballot};
@@ -18,9 +19,10 @@ use crate::error::{ProtocolError, Result};
 use crate::manifest::{Manifest, TrusteePanel};
 use crate::merkle::{leaf_hash, verify_inclusion, NodeHash};
 use crate::petition::{
-    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, ThresholdKind,
+    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, RingPetitionSignature,
+    ThresholdKind,
 };
-use crate::roles::{ActSignature, Genesis, Role};
+use crate::roles::{ActSignature, Genesis, Role, WitnessPolicy};
 use crate::tally::ReferendumResult;
 use crate::tlog;
 
@@ -434,6 +436,13 @@ pub enum Payload {
         /// The signature.
         signature: PetitionSignature,
     },
+    /// A ring signature or withdrawal on a ring-signed petition (07 §7.10): names a
+    /// derived ring and a linking tag, never the credential.
+    PetitionRingSigned {
+        /// The signature (boxed: a proof is about a kilobyte, every other payload far
+        /// less).
+        signature: Box<RingPetitionSignature>,
+    },
     /// A threshold was reached by the entry just before.
     PetitionThreshold {
         /// Petition.
@@ -465,8 +474,12 @@ pub enum Payload {
     SignaturesInvalidated {
         /// Petition.
         petition_id: String,
-        /// The credentials whose signatures no longer count.
+        /// The credentials whose signatures no longer count (a credential-signed
+        /// petition; empty for a ring-signed one).
         credentials: Vec<CredentialPublicKey>,
+        /// The linking tags whose signatures no longer count (a ring-signed petition,
+        /// 07 §7.10; empty for a credential-signed one).
+        tags: Vec<LinkingTag>,
         /// Why.
         reason: String,
         /// The petitions office's signature.
@@ -635,6 +648,16 @@ pub enum Payload {
         /// Why.
         reason: DisqualificationReason,
     },
+    /// The witness policy that replaces the one in force (11 §11.6): it takes effect
+    /// only once a tree head covering this entry carries the quorum of the policy it
+    /// replaces (V3.7), so the old witnesses vouch that everyone saw the change.
+    /// Operator act.
+    WitnessPolicySet {
+        /// The new witnesses and quorum.
+        policy: WitnessPolicy,
+        /// The operator's signature.
+        act: ActSignature,
+    },
 }
 
 /// The `type` of a payload: serde's variant identifier of [`Payload`] (the same names,
@@ -671,6 +694,8 @@ enum PayloadTag {
     ReferendumTriggered,
     SharesOverdue,
     TrusteeDisqualified,
+    WitnessPolicySet,
+    PetitionRingSigned,
 }
 
 /// The key that names a payload's variant.
@@ -700,6 +725,9 @@ impl Payload {
                 tagged_variant!(Payload, body, PetitionProposed { proposal: req })
             }
             T::PetitionSigned => tagged_variant!(Payload, body, PetitionSigned { signature: req }),
+            T::PetitionRingSigned => {
+                tagged_variant!(Payload, body, PetitionRingSigned { signature: req })
+            }
             T::PetitionThreshold => tagged_variant!(
                 Payload,
                 body,
@@ -733,6 +761,7 @@ impl Payload {
                 SignaturesInvalidated {
                     petition_id: req,
                     credentials: req,
+                    tags: req,
                     reason: req,
                     act: req
                 }
@@ -862,6 +891,14 @@ impl Payload {
                     reason: req
                 }
             ),
+            T::WitnessPolicySet => tagged_variant!(
+                Payload,
+                body,
+                WitnessPolicySet {
+                    policy: req,
+                    act: req
+                }
+            ),
         })
     }
 }
@@ -956,6 +993,7 @@ impl Payload {
             Payload::ElectorateRegistered { .. } => "electorate-registered",
             Payload::PetitionProposed { .. } => "petition-proposed",
             Payload::PetitionSigned { .. } => "petition-signed",
+            Payload::PetitionRingSigned { .. } => "petition-ring-signed",
             Payload::PetitionThreshold { .. } => "petition-threshold",
             Payload::PetitionModerated { .. } => "petition-moderated",
             Payload::PetitionResponded { .. } => "petition-responded",
@@ -981,6 +1019,7 @@ impl Payload {
             Payload::ReferendumTriggered { .. } => "referendum-triggered",
             Payload::SharesOverdue { .. } => "shares-overdue",
             Payload::TrusteeDisqualified { .. } => "trustee-disqualified",
+            Payload::WitnessPolicySet { .. } => "witness-policy-set",
         }
     }
 
@@ -1039,12 +1078,17 @@ impl Payload {
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
+                tags,
                 reason,
                 ..
             } => {
                 e.u8(7).str(petition_id).count(credentials.len());
                 for c in credentials {
                     e.raw32(&c.to_bytes());
+                }
+                e.count(tags.len());
+                for t in tags {
+                    e.raw32(&t.to_bytes());
                 }
                 e.str(reason);
             }
@@ -1169,6 +1213,14 @@ impl Payload {
                     .u32(complaint.recipient)
                     .u8(reason.code());
             }
+            Payload::WitnessPolicySet { policy, .. } => {
+                e.u8(30);
+                policy.encode(e);
+            }
+            Payload::PetitionRingSigned { signature } => {
+                e.u8(31);
+                signature.encode(e);
+            }
         }
     }
 }
@@ -1208,9 +1260,11 @@ impl BoardEntry {
             | Payload::CredentialRevoked { .. }
             | Payload::ElectorateFrozen { .. }
             | Payload::PetitionPolicySet { .. }
-            | Payload::TrusteePanelSet { .. } => None,
+            | Payload::TrusteePanelSet { .. }
+            | Payload::WitnessPolicySet { .. } => None,
             Payload::PetitionProposed { proposal } => Some(&proposal.petition.id),
             Payload::PetitionSigned { signature } => Some(&signature.petition_id),
+            Payload::PetitionRingSigned { signature } => Some(&signature.petition_id),
             Payload::PetitionThreshold { petition_id, .. }
             | Payload::PetitionModerated { petition_id, .. }
             | Payload::PetitionResponded { petition_id, .. }
@@ -1386,6 +1440,8 @@ mod tests {
             Payload::ReferendumTriggered { .. } => PayloadTag::ReferendumTriggered,
             Payload::SharesOverdue { .. } => PayloadTag::SharesOverdue,
             Payload::TrusteeDisqualified { .. } => PayloadTag::TrusteeDisqualified,
+            Payload::WitnessPolicySet { .. } => PayloadTag::WitnessPolicySet,
+            Payload::PetitionRingSigned { .. } => PayloadTag::PetitionRingSigned,
         }
     }
 

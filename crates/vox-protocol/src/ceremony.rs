@@ -22,6 +22,7 @@ use vox_crypto::transcript::new_transcript;
 use vox_crypto::{Hash32, Point};
 
 use crate::board::{ComplaintRef, DisqualificationReason};
+use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::encoding::{Canonical, Encoder};
 use crate::error::{ProtocolError, Result};
 use crate::manifest::{Manifest, TrusteeInfo};
@@ -30,7 +31,7 @@ use crate::manifest::{Manifest, TrusteeInfo};
 pub const TRUSTEE_MESSAGE_PURPOSE: &[u8] = b"trustee-message";
 
 /// What a trustee says in the ceremony.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "step", rename_all = "kebab-case")]
 #[allow(clippy::large_enum_variant)] // one message per trustee and round: boxing buys nothing
@@ -64,6 +65,62 @@ pub enum CeremonyBody {
         /// The answer.
         answer: ComplaintAnswer,
     },
+}
+
+/// The `step` of a [`CeremonyBody`]: serde's variant identifier of it.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(variant_identifier, rename_all = "kebab-case")]
+enum CeremonyStep {
+    Commit,
+    Reveal,
+    Shares,
+    Confirm,
+    Complaint,
+    Answer,
+}
+
+impl CeremonyBody {
+    fn from_buffered<E: serde::de::Error>(
+        tag: CeremonyStep,
+        body: Buffered<'_>,
+    ) -> core::result::Result<Self, E> {
+        use CeremonyStep as T;
+        Ok(match tag {
+            T::Commit => tagged_variant!(
+                CeremonyBody,
+                body,
+                Commit {
+                    key: req,
+                    commitment: req
+                }
+            ),
+            T::Reveal => tagged_variant!(CeremonyBody, body, Reveal { coefficients: req }),
+            T::Shares => tagged_variant!(CeremonyBody, body, Shares { shares: req }),
+            // A unit variant: like serde's derive, the other keys of a map are ignored,
+            // and the array form may hold nothing after its tag.
+            T::Confirm => match body {
+                Buffered::Seq(rest) if !rest.is_empty() => {
+                    return Err(E::invalid_length(rest.len(), &"0 elements in sequence"))
+                }
+                _ => CeremonyBody::Confirm,
+            },
+            T::Complaint => tagged_variant!(CeremonyBody, body, Complaint { complaint: req }),
+            T::Answer => tagged_variant!(CeremonyBody, body, Answer { answer: req }),
+        })
+    }
+}
+
+/// Hand-written for the size of the web bundle, as [`crate::board::Payload`]'s: serde's
+/// derive of an internally tagged enum buffers through its own private `Content` and
+/// decodes the variant from it again, one more copy of that machinery in the bundle.
+impl<'de> Deserialize<'de> for CeremonyBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let (tag, body) = d.deserialize_any(TaggedVisitor::<CeremonyStep>::new(
+            "step",
+            "internally tagged enum CeremonyBody",
+        ))?;
+        CeremonyBody::from_buffered(tag, body)
+    }
 }
 
 /// A trustee's signed ceremony message.

@@ -694,6 +694,7 @@ mod tests {
                     open_for_ms: crate::manifest::DAY_MS,
                     response_due_ms: crate::manifest::DAY_MS,
                     region_min_group: 1,
+                    signatures: Default::default(),
                 };
                 let proposal =
                     crate::petition::PetitionProposal::create(petition.clone(), &citizen, &mut rng);

@@ -246,6 +246,13 @@ impl ElectorateIndex {
             .filter(|(k, _)| !self.revoked.contains_key(*k))
     }
 
+    /// How many registrar acts changed who is in standing (revocations plus replacement
+    /// enrolments). Rings (13 §13.3) change only when this number does, so it keys a
+    /// cache of derived rings.
+    pub fn epoch(&self) -> usize {
+        self.revoked.len() + self.added.len()
+    }
+
     /// Number of revoked credentials.
     pub fn revoked_count(&self) -> usize {
         self.revoked.len()

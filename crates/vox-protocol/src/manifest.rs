@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use vox_crypto::threshold::TrusteeKeys;
 use vox_crypto::{Hash32, Point};
 
+use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 
@@ -35,7 +36,7 @@ pub const DAY_MS: i64 = 86_400_000;
 pub const SCHEDULE_GRACE_MS: i64 = 60_000;
 
 /// What a voter may answer to a question.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum QuestionKind {
@@ -58,6 +59,51 @@ pub enum QuestionKind {
         /// Highest score.
         max: u32,
     },
+}
+
+/// The `type` of a [`QuestionKind`]: serde's variant identifier of it.
+#[derive(Clone, Copy, Deserialize)]
+#[serde(variant_identifier, rename_all = "kebab-case")]
+enum QuestionKindTag {
+    YesNo,
+    ChooseOne,
+    Approve,
+    Score,
+}
+
+impl QuestionKind {
+    fn from_buffered<E: serde::de::Error>(
+        tag: QuestionKindTag,
+        body: Buffered<'_>,
+    ) -> core::result::Result<Self, E> {
+        use QuestionKindTag as T;
+        Ok(match tag {
+            // A unit variant: like serde's derive, the other keys of a map are ignored,
+            // and the array form may hold nothing after its tag.
+            T::YesNo => match body {
+                Buffered::Seq(rest) if !rest.is_empty() => {
+                    return Err(E::invalid_length(rest.len(), &"0 elements in sequence"))
+                }
+                _ => QuestionKind::YesNo,
+            },
+            T::ChooseOne => tagged_variant!(QuestionKind, body, ChooseOne { blank_allowed: req }),
+            T::Approve => tagged_variant!(QuestionKind, body, Approve { min: req, max: req }),
+            T::Score => tagged_variant!(QuestionKind, body, Score { max: req }),
+        })
+    }
+}
+
+/// Hand-written for the size of the web bundle, as [`crate::board::Payload`]'s: serde's
+/// derive of an internally tagged enum buffers through its own private `Content` and
+/// decodes the variant from it again, one more copy of that machinery in the bundle.
+impl<'de> Deserialize<'de> for QuestionKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        let (tag, body) = d.deserialize_any(TaggedVisitor::<QuestionKindTag>::new(
+            "type",
+            "internally tagged enum QuestionKind",
+        ))?;
+        QuestionKind::from_buffered(tag, body)
+    }
 }
 
 /// One question of a referendum.

@@ -85,6 +85,38 @@ impl RingSet {
     /// enrolled at an earlier leaf is in its region's rings. `index` must be the
     /// electorate's index with the registrar's acts applied (at least up to `leaf`).
     pub fn derive(electorate: &Electorate, index: &ElectorateIndex, leaf: u64) -> Result<Self> {
+        Self::derive_with(electorate, index, leaf, u64::MAX, 0)
+    }
+
+    /// The rings a signature on a petition uses at board leaf `leaf` (07 §7.10, 13 §13.3):
+    /// the credentials in standing at `leaf`, without replacements enrolled at or after
+    /// the petition's proposal leaf `proposed_at` (a replacement's predecessor may have
+    /// signed already, and tags cannot tell), with the regions of fewer than
+    /// `region_min_group` such credentials pooled with the credentials that have no
+    /// region, so that a small region's signers are not counted (or hidden) apart.
+    pub fn for_petition(
+        electorate: &Electorate,
+        index: &ElectorateIndex,
+        leaf: u64,
+        proposed_at: u64,
+        region_min_group: u32,
+    ) -> Result<Self> {
+        Self::derive_with(
+            electorate,
+            index,
+            leaf,
+            proposed_at,
+            usize::try_from(region_min_group).unwrap_or(usize::MAX),
+        )
+    }
+
+    fn derive_with(
+        electorate: &Electorate,
+        index: &ElectorateIndex,
+        leaf: u64,
+        enrolled_before: u64,
+        min_region: usize,
+    ) -> Result<Self> {
         let hash = index.hash;
         let mut regions: BTreeMap<Option<&str>, Vec<CredentialPublicKey>> = BTreeMap::new();
         for e in &electorate.entries {
@@ -96,6 +128,9 @@ impl RingSet {
             }
         }
         for (key, replacement) in index.added() {
+            if replacement.since >= enrolled_before {
+                continue;
+            }
             let Ok(point) = vox_crypto::Point::try_from_bytes(key) else {
                 continue;
             };
@@ -107,6 +142,17 @@ impl RingSet {
                     .entry(replacement.region.as_deref())
                     .or_default()
                     .push(credential);
+            }
+        }
+        // Pool the regions below the minimum group with the credentials without one.
+        let small: Vec<Option<&str>> = regions
+            .iter()
+            .filter(|(r, keys)| r.is_some() && keys.len() < min_region)
+            .map(|(r, _)| *r)
+            .collect();
+        for r in small {
+            if let Some(keys) = regions.remove(&r) {
+                regions.entry(None).or_default().extend(keys);
             }
         }
 
@@ -166,9 +212,92 @@ impl RingSet {
         Some((self.rings.get(*r)?, *slot))
     }
 
+    /// The ring with this hash and its position in [`RingSet::rings`].
+    pub fn position_of(&self, hash: &Hash32) -> Option<usize> {
+        self.rings.iter().position(|r| r.ring.hash() == hash)
+    }
+
     /// Number of credentials in all rings.
     pub fn member_count(&self) -> usize {
         self.slots.len()
+    }
+}
+
+/// A signer's own view of the board, enough to derive a petition's rings (07 §7.10)
+/// without taking them from the server: the genesis and every authority act's
+/// signature (so the registrar's revocations and replacements are the registrar's),
+/// the electorates with their revocations and replacements, and the leaf of every
+/// petition proposal. Feed it every entry in order from leaf 0 (after checking that
+/// they hash to a signed tree head), then ask for [`BoardView::petition_rings`].
+#[derive(Debug, Default)]
+pub struct BoardView {
+    authorities: Option<crate::roles::Authorities>,
+    roll: crate::enrolment::Roll,
+    proposals: HashMap<String, u64>,
+    size: u64,
+}
+
+impl BoardView {
+    /// An empty view (before leaf 0).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of entries applied.
+    pub fn size(&self) -> u64 {
+        self.size
+    }
+
+    /// Apply the entry at the next leaf. Refuses a log that does not start with a
+    /// genesis, an act whose signature or role is wrong, and a registrar act the roll
+    /// refuses: a device must not derive rings from a board it cannot vouch for.
+    pub fn apply(&mut self, payload: &crate::board::Payload) -> Result<()> {
+        use crate::board::Payload as P;
+        let leaf = self.size;
+        match (&mut self.authorities, payload) {
+            (None, P::Genesis { genesis }) => {
+                let a = crate::roles::Authorities::from_genesis(genesis)
+                    .map_err(|e| ProtocolError::invalid("genesis", format!("leaf {leaf}: {e}")))?;
+                self.authorities = Some(a);
+            }
+            (None, _) => {
+                return Err(ProtocolError::invalid(
+                    "board",
+                    "leaf 0 is not a genesis entry",
+                ))
+            }
+            (Some(a), p) => a
+                .accept(p)
+                .map_err(|e| ProtocolError::invalid("board", format!("leaf {leaf}: {e}")))?,
+        }
+        self.roll
+            .apply(leaf, payload)
+            .map_err(|e| ProtocolError::invalid("board", format!("leaf {leaf}: {e}")))?;
+        if let P::PetitionProposed { proposal } = payload {
+            self.proposals
+                .entry(proposal.petition.id.clone())
+                .or_insert(leaf);
+        }
+        self.size += 1;
+        Ok(())
+    }
+
+    /// The rings of `petition` for a signature at the next leaf (13 §13.3, 07 §7.10).
+    pub fn petition_rings(&self, petition: &crate::petition::Petition) -> Result<RingSet> {
+        let proposed_at = *self.proposals.get(&petition.id).ok_or_else(|| {
+            ProtocolError::invalid("petition", "not proposed on this board (yet)")
+        })?;
+        let (electorate, index) = self
+            .roll
+            .usable(&petition.electorate_hash)
+            .ok_or_else(|| ProtocolError::invalid("electorate", "not usable on this board"))?;
+        RingSet::for_petition(
+            electorate,
+            index,
+            self.size,
+            proposed_at,
+            petition.region_min_group,
+        )
     }
 }
 

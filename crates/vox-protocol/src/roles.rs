@@ -124,6 +124,169 @@ pub struct WitnessPolicy {
     pub quorum: u32,
 }
 
+impl WitnessPolicy {
+    /// The rules of 11 §11.2 for a witness policy (a genesis's or a `witness-policy-set`'s):
+    /// no witness key repeats or is one of the roles' `role_keys`, and `quorum` ≤ the
+    /// number of keys. `field` prefixes the error's field name.
+    pub fn validate(&self, role_keys: &RoleKeys, field: &str) -> Result<()> {
+        let mut seen: HashSet<[u8; 32]> = Role::ALL
+            .iter()
+            .map(|r| *role_keys.get(*r).0.as_bytes())
+            .collect();
+        for (i, w) in self.keys.iter().enumerate() {
+            if !seen.insert(*w.0.as_bytes()) {
+                return Err(ProtocolError::invalid(
+                    format!("{field}/keys/{i}"),
+                    "a witness key repeats, or is a role key",
+                ));
+            }
+        }
+        if usize::try_from(self.quorum).unwrap_or(usize::MAX) > self.keys.len() {
+            return Err(ProtocolError::invalid(
+                format!("{field}/quorum"),
+                "larger than the number of witnesses",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The quorum as a count.
+    pub fn quorum(&self) -> usize {
+        usize::try_from(self.quorum).unwrap_or(usize::MAX)
+    }
+
+    /// How many distinct witnesses of this policy are among `cosigned` (a predicate on
+    /// keys: "has validly cosigned the head in question").
+    pub fn cosigners(&self, cosigned: impl Fn(&BoardPublicKey) -> bool) -> usize {
+        self.keys.iter().filter(|k| cosigned(k)).count()
+    }
+
+    /// Whether the witnesses `cosigned` reach the quorum.
+    pub fn is_met_by(&self, cosigned: impl Fn(&BoardPublicKey) -> bool) -> bool {
+        self.cosigners(cosigned) >= self.quorum()
+    }
+}
+
+impl Canonical for WitnessPolicy {
+    /// `u32(#keys) ‖ key… ‖ u32(quorum)` (11 §11.2).
+    fn encode(&self, e: &mut Encoder) {
+        e.count(self.keys.len());
+        for w in &self.keys {
+            e.raw32(w.0.as_bytes());
+        }
+        e.u32(self.quorum);
+    }
+}
+
+/// A change of witness policy declared while an earlier one is not in force yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the witness policy change at leaf {pending_leaf} is not in force yet (no tree head \
+     covering it carries the quorum of the policy before it): one change at a time"
+)]
+pub struct PendingChange {
+    /// Leaf of the change still waiting.
+    pub pending_leaf: u64,
+}
+
+/// The witness policies a log declared, in log order, and which one is in force
+/// (11 §11.6). The genesis policy is in force from the start; a `witness-policy-set` at
+/// leaf c takes effect once a tree head of a size > c carries valid cosignatures from the
+/// quorum of the policy it replaces (immediately, if that quorum is 0): the old witnesses
+/// vouch that every view of the log holds the change, so an operator cannot swap its
+/// witnesses for friendly ones behind their back. Until then the old policy stays in
+/// force, and no further change may be declared.
+///
+/// Feed it in log order: [`WitnessPolicies::observe`] every head (by increasing size)
+/// and [`WitnessPolicies::declare`] every change. The verifier (V3.4, V3.6, V3.7) and the
+/// server (before it ends a phase or accepts a change) share it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WitnessPolicies {
+    /// The policy in force and the leaf that declared it (0: the genesis).
+    in_force: (u64, WitnessPolicy),
+    /// A change declared but not in force yet.
+    pending: Option<(u64, WitnessPolicy)>,
+}
+
+impl WitnessPolicies {
+    /// Start from the genesis policy (in force).
+    pub fn new(genesis: WitnessPolicy) -> Self {
+        Self {
+            in_force: (0, genesis),
+            pending: None,
+        }
+    }
+
+    /// The policy in force now.
+    pub fn in_force(&self) -> &WitnessPolicy {
+        &self.in_force.1
+    }
+
+    /// The leaf that declared the policy in force (0: the genesis).
+    pub fn in_force_leaf(&self) -> u64 {
+        self.in_force.0
+    }
+
+    /// "the genesis witness policy" or "the witness policy set at leaf N", for reports.
+    pub fn in_force_name(&self) -> String {
+        match self.in_force_leaf() {
+            0 => "the genesis witness policy".to_owned(),
+            leaf => format!("the witness policy set at leaf {leaf}"),
+        }
+    }
+
+    /// The change waiting for the old quorum, if any: its leaf and policy.
+    pub fn pending(&self) -> Option<(u64, &WitnessPolicy)> {
+        self.pending.as_ref().map(|(l, p)| (*l, p))
+    }
+
+    /// A tree head of `size`, validly cosigned by the witnesses `cosigned` says: if it
+    /// covers the pending change and carries the quorum of the policy in force, the
+    /// change takes effect. Returns whether it did.
+    pub fn observe(&mut self, size: u64, cosigned: impl Fn(&BoardPublicKey) -> bool) -> bool {
+        let covered = matches!(&self.pending, Some((leaf, _)) if size > *leaf);
+        if covered && self.in_force().is_met_by(cosigned) {
+            if let Some(next) = self.pending.take() {
+                self.in_force = next;
+                return true;
+            }
+        }
+        false
+    }
+
+    /// A change declared at `leaf` (after every head of a size ≤ `leaf` was observed).
+    ///
+    /// # Errors
+    /// [`PendingChange`] while the previous change is not in force; nothing changes.
+    pub fn declare(
+        &mut self,
+        leaf: u64,
+        policy: WitnessPolicy,
+    ) -> core::result::Result<(), PendingChange> {
+        if let Some((pending_leaf, _)) = self.pending() {
+            return Err(PendingChange { pending_leaf });
+        }
+        if self.in_force().quorum == 0 {
+            self.in_force = (leaf, policy);
+        } else {
+            self.pending = Some((leaf, policy));
+        }
+        Ok(())
+    }
+
+    /// A change the caller already accepted once (the server replaying its own log):
+    /// an earlier pending change counts as in force, this one as pending unless the
+    /// policy it replaces has quorum 0. The truth about earlier changes is in the
+    /// cosignatures; the server refused a change while another was pending, so it held
+    /// then.
+    pub fn replay(&mut self, leaf: u64, policy: WitnessPolicy) {
+        if let Some(earlier) = self.pending.take() {
+            self.in_force = earlier;
+        }
+        let _ = self.declare(leaf, policy);
+    }
+}
+
 /// A link to the log this one replaces (re-genesis after a compromise).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -227,11 +390,7 @@ impl Genesis {
         for r in Role::ALL {
             e.raw32(self.keys.get(r).0.as_bytes());
         }
-        e.count(self.witnesses.keys.len());
-        for w in &self.witnesses.keys {
-            e.raw32(w.0.as_bytes());
-        }
-        e.u32(self.witnesses.quorum);
+        self.witnesses.encode(e);
         match &self.predecessor {
             None => e.u8(0),
             Some(p) => e
@@ -310,22 +469,7 @@ impl Genesis {
                 ));
             }
         }
-        for (i, w) in self.witnesses.keys.iter().enumerate() {
-            if !seen.insert(*w.0.as_bytes()) {
-                return Err(ProtocolError::invalid(
-                    format!("witnesses/keys/{i}"),
-                    "a witness key repeats, or is a role key",
-                ));
-            }
-        }
-        let quorum = usize::try_from(self.witnesses.quorum).unwrap_or(usize::MAX);
-        if quorum > self.witnesses.keys.len() {
-            return Err(ProtocolError::invalid(
-                "witnesses/quorum",
-                "larger than the number of witnesses",
-            ));
-        }
-        Ok(())
+        self.witnesses.validate(&self.keys, "witnesses")
     }
 
     /// The whole genesis rule (§11.2): a valid body and exactly one valid signature by
@@ -441,6 +585,7 @@ impl Payload {
                 Some(Role::ElectionAuthority)
             }
             Payload::RoleKeyRotated { role, .. } => Some(*role),
+            Payload::WitnessPolicySet { .. } => Some(Role::Operator),
             _ => None,
         }
     }
@@ -458,7 +603,8 @@ impl Payload {
             | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::TrusteePanelSet { act, .. }
-            | Payload::RoleKeyRotated { act, .. } => Some(act),
+            | Payload::RoleKeyRotated { act, .. }
+            | Payload::WitnessPolicySet { act, .. } => Some(act),
             _ => None,
         }
     }
@@ -476,7 +622,8 @@ impl Payload {
             | Payload::PetitionPolicySet { act, .. }
             | Payload::ReferendumCreated { act, .. }
             | Payload::TrusteePanelSet { act, .. }
-            | Payload::RoleKeyRotated { act, .. } => Some(act),
+            | Payload::RoleKeyRotated { act, .. }
+            | Payload::WitnessPolicySet { act, .. } => Some(act),
             _ => None,
         }
     }
@@ -534,6 +681,9 @@ pub enum ActError {
     /// A key rotation breaks a rule.
     #[error("role key rotation: {0}")]
     Rotation(String),
+    /// A `witness-policy-set` declares an invalid policy.
+    #[error("witness policy: {0}")]
+    WitnessPolicy(String),
 }
 
 /// The roles' keys as of a point in the log, and the acts already seen: the replay of
@@ -543,6 +693,8 @@ pub struct Authorities {
     genesis: Genesis,
     current: RoleKeys,
     seen: HashSet<Hash32>,
+    /// Every witness key a policy of this log declared (no role may rotate to one).
+    witness_keys: HashSet<[u8; 32]>,
 }
 
 impl Authorities {
@@ -555,6 +707,12 @@ impl Authorities {
             current: genesis.keys,
             genesis: genesis.clone(),
             seen: HashSet::new(),
+            witness_keys: genesis
+                .witnesses
+                .keys
+                .iter()
+                .map(|k| *k.0.as_bytes())
+                .collect(),
         })
     }
 
@@ -613,7 +771,7 @@ impl Authorities {
                 ));
             }
             let taken = Role::ALL.iter().any(|r| self.current.get(*r) == new_key)
-                || self.genesis.witnesses.keys.contains(new_key);
+                || self.witness_keys.contains(new_key.0.as_bytes());
             if taken {
                 return Err(ActError::Rotation(
                     "the new key is already a role or witness key".into(),
@@ -625,6 +783,11 @@ impl Authorities {
                 .map_err(|_| {
                     ActError::Rotation("the new key's proof of possession does not verify".into())
                 })?;
+        }
+        if let Payload::WitnessPolicySet { policy, .. } = payload {
+            policy
+                .validate(&self.current, "policy")
+                .map_err(|e| ActError::WitnessPolicy(e.to_string()))?;
         }
         Ok(())
     }
@@ -638,6 +801,10 @@ impl Authorities {
         self.seen.insert(Hash32::sha256(&[&msg]));
         if let Payload::RoleKeyRotated { role, new_key, .. } = payload {
             *self.current.get_mut(*role) = *new_key;
+        }
+        if let Payload::WitnessPolicySet { policy, .. } = payload {
+            self.witness_keys
+                .extend(policy.keys.iter().map(|k| *k.0.as_bytes()));
         }
     }
 
@@ -881,6 +1048,7 @@ mod tests {
             Payload::SignaturesInvalidated {
                 petition_id: "p".into(),
                 credentials: vec![Credential::generate(rng).public_key()],
+                tags: Vec::new(),
                 reason: "fraud".into(),
                 act,
             },
@@ -939,6 +1107,13 @@ mod tests {
                     Role::Registrar,
                     &new_pk,
                 ))),
+                act,
+            },
+            Payload::WitnessPolicySet {
+                policy: WitnessPolicy {
+                    keys: (0..3).map(|_| public(&SigningKey::generate(rng))).collect(),
+                    quorum: 2,
+                },
                 act,
             },
         ]
@@ -1210,6 +1385,29 @@ mod tests {
                 push("possession", &mut |q| {
                     if let Payload::RoleKeyRotated { possession, .. } = q {
                         flip_sig(possession);
+                    }
+                });
+            }
+            Payload::WitnessPolicySet { .. } => {
+                let other = public(&SigningKey::generate(rng));
+                push("quorum", &mut |q| {
+                    if let Payload::WitnessPolicySet { policy, .. } = q {
+                        policy.quorum -= 1;
+                    }
+                });
+                push("witness key", &mut |q| {
+                    if let Payload::WitnessPolicySet { policy, .. } = q {
+                        policy.keys[1] = other;
+                    }
+                });
+                push("witness removed", &mut |q| {
+                    if let Payload::WitnessPolicySet { policy, .. } = q {
+                        policy.keys.pop();
+                    }
+                });
+                push("witnesses reordered", &mut |q| {
+                    if let Payload::WitnessPolicySet { policy, .. } = q {
+                        policy.keys.swap(0, 2);
                     }
                 });
             }
@@ -1862,5 +2060,119 @@ mod tests {
             )
             .unwrap();
         auth.accept(&created).unwrap();
+    }
+
+    #[test]
+    fn witness_policy_set_is_an_operator_act_with_a_valid_policy() {
+        let mut r = rng();
+        let (signers, _, g) = world(&mut r);
+        let log_id = g.log_id();
+        let mut auth = Authorities::from_genesis(&g).unwrap();
+        let fresh: Vec<SigningKey> = (0..3).map(|_| SigningKey::generate(&mut r)).collect();
+        let set = |keys: Vec<BoardPublicKey>, quorum: u32, signer: &SigningKey, t: i64| {
+            Payload::WitnessPolicySet {
+                policy: WitnessPolicy { keys, quorum },
+                act: ActSignature::unsigned(),
+            }
+            .signed_act(&log_id, t, signer)
+            .unwrap()
+        };
+        let keys: Vec<BoardPublicKey> = fresh.iter().map(public).collect();
+        // Signed by another role than the operator: the signature is not the operator's.
+        for role in [
+            Role::Registrar,
+            Role::PetitionsOffice,
+            Role::ElectionAuthority,
+        ] {
+            assert_eq!(
+                auth.check(&set(keys.clone(), 2, signers.key(role), T0)),
+                Err(ActError::BadSignature {
+                    role: Role::Operator,
+                    kind: "witness-policy-set"
+                })
+            );
+        }
+        // Invalid policies, properly signed.
+        let invalid = |auth: &Authorities, p: &Payload| {
+            assert!(
+                matches!(auth.check(p), Err(ActError::WitnessPolicy(_))),
+                "{:?}",
+                auth.check(p)
+            );
+        };
+        invalid(&auth, &set(keys.clone(), 4, &signers.operator, T0));
+        invalid(
+            &auth,
+            &set(vec![keys[0], keys[1], keys[0]], 2, &signers.operator, T0),
+        );
+        invalid(
+            &auth,
+            &set(vec![keys[0], g.keys.registrar], 1, &signers.operator, T0),
+        );
+        // Valid: accepted, and no role may rotate to one of its keys afterwards.
+        let good = set(keys.clone(), 2, &signers.operator, T0);
+        auth.accept(&good).unwrap();
+        assert_eq!(
+            auth.check(&good),
+            Err(ActError::Replayed {
+                role: Role::Operator
+            })
+        );
+        let pk = keys[2];
+        let rotation = Payload::RoleKeyRotated {
+            role: Role::Registrar,
+            new_key: pk,
+            possession: Sig(fresh[2].sign(&possession_message(&log_id, Role::Registrar, &pk))),
+            act: ActSignature::unsigned(),
+        }
+        .signed_act(&log_id, T0 + 1, &signers.registrar)
+        .unwrap();
+        assert!(matches!(auth.check(&rotation), Err(ActError::Rotation(_))));
+    }
+
+    #[test]
+    fn a_witness_policy_change_takes_effect_once_the_old_quorum_cosigns() {
+        let mut r = rng();
+        let k = |r: &mut ChaCha20Rng| public(&SigningKey::generate(r));
+        let (a, b, c) = (k(&mut r), k(&mut r), k(&mut r));
+        let old = WitnessPolicy {
+            keys: vec![a, b],
+            quorum: 2,
+        };
+        let new = WitnessPolicy {
+            keys: vec![b, c],
+            quorum: 2,
+        };
+        let mut ps = WitnessPolicies::new(old.clone());
+        assert_eq!(ps.in_force(), &old);
+        ps.declare(10, new.clone()).unwrap();
+        assert_eq!(ps.pending(), Some((10, &new)));
+        // Still the old policy: a head that does not cover the change does not count,
+        // even with every witness; nor does one covering it with only new witnesses.
+        assert!(!ps.observe(10, |_| true));
+        assert!(!ps.observe(11, |w| *w == b || *w == c));
+        assert_eq!(ps.in_force(), &old);
+        // One change at a time.
+        assert_eq!(
+            ps.declare(12, old.clone()),
+            Err(PendingChange { pending_leaf: 10 })
+        );
+        assert_eq!(ps.pending(), Some((10, &new)));
+        // The old quorum on a head covering it: the new policy is in force.
+        assert!(ps.observe(12, |w| *w == a || *w == b));
+        assert_eq!(ps.in_force(), &new);
+        assert_eq!(ps.pending(), None);
+        assert!(!ps.observe(13, |_| true));
+        // From quorum 0 a change takes effect at once.
+        let mut ps = WitnessPolicies::new(WitnessPolicy::default());
+        ps.declare(3, new.clone()).unwrap();
+        assert_eq!(ps.in_force(), &new);
+        // A server replaying its own log trusts its earlier acceptances.
+        let mut ps = WitnessPolicies::new(old.clone());
+        ps.replay(5, new.clone());
+        ps.replay(9, old.clone());
+        assert_eq!(ps.pending(), Some((9, &old)));
+        assert_eq!(ps.in_force(), &new);
+        assert_eq!(ps.in_force_leaf(), 5);
     }
 }

@@ -15,6 +15,11 @@ use serde_json::{json, Value};
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::proofs::{ConstantProof, LinkProof, ZeroOneProof};
+use vox_crypto::ring::LinkingTag;
+use vox_crypto::threshold::{
+    CeremonyCommitment, CoefficientCommitments, Complaint, ComplaintAnswer, EncryptedShare,
+    TrusteePublicKey,
+};
 use vox_crypto::{Hash32, Point};
 use vox_protocol::ballot::{AuditedBallot, Ballot, SumProof};
 use vox_protocol::board::{
@@ -22,14 +27,15 @@ use vox_protocol::board::{
     Sig, SignedTreeHead, TreeHead,
 };
 use vox_protocol::buffered::{Buffered, BufferedDeserializer};
-use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
+use vox_protocol::ceremony::{CeremonyBody, CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::enrolment::EnrolmentOpening;
-use vox_protocol::manifest::{Manifest, TrusteePanel};
+use vox_protocol::manifest::{Manifest, QuestionKind, TrusteePanel};
 use vox_protocol::petition::{
-    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, ReferendumTerms, ThresholdKind,
+    Moderation, PetitionPolicy, PetitionProposal, PetitionSignature, ReferendumTerms,
+    RingPetitionSignature, ThresholdKind,
 };
-use vox_protocol::roles::{ActSignature, Genesis, Role};
+use vox_protocol::roles::{ActSignature, Genesis, Role, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 
 /// serde's derive of `Payload`, as it was before the decoder was written by hand.
@@ -68,6 +74,7 @@ enum PayloadDerived {
     SignaturesInvalidated {
         petition_id: String,
         credentials: Vec<CredentialPublicKey>,
+        tags: Vec<LinkingTag>,
         reason: String,
         act: ActSignature,
     },
@@ -155,6 +162,13 @@ enum PayloadDerived {
         complaint: ComplaintRef,
         reason: DisqualificationReason,
     },
+    WitnessPolicySet {
+        policy: WitnessPolicy,
+        act: ActSignature,
+    },
+    PetitionRingSigned {
+        signature: Box<RingPetitionSignature>,
+    },
 }
 
 /// serde's derive of `SumProof`.
@@ -165,6 +179,41 @@ enum SumProofDerived {
     Constant { proof: ConstantProof },
     ZeroOne { proof: ZeroOneProof },
     Range { commitment: Point, link: LinkProof },
+}
+
+/// serde's derive of `CeremonyBody`.
+#[derive(Deserialize)]
+#[serde(remote = "CeremonyBody", tag = "step", rename_all = "kebab-case")]
+#[allow(dead_code, clippy::large_enum_variant)]
+enum CeremonyBodyDerived {
+    Commit {
+        key: TrusteePublicKey,
+        commitment: CeremonyCommitment,
+    },
+    Reveal {
+        coefficients: CoefficientCommitments,
+    },
+    Shares {
+        shares: Vec<EncryptedShare>,
+    },
+    Confirm,
+    Complaint {
+        complaint: Complaint,
+    },
+    Answer {
+        answer: ComplaintAnswer,
+    },
+}
+
+/// serde's derive of `QuestionKind`.
+#[derive(Deserialize)]
+#[serde(remote = "QuestionKind", tag = "type", rename_all = "kebab-case")]
+#[allow(dead_code)]
+enum QuestionKindDerived {
+    YesNo,
+    ChooseOne { blank_allowed: bool },
+    Approve { min: u32, max: u32 },
+    Score { max: u32 },
 }
 
 /// serde's derive of `Moderation`.
@@ -228,7 +277,7 @@ fn sample_payloads() -> Vec<Value> {
         }
     }
     assert!(
-        by_type.len() >= 29,
+        by_type.len() >= 30,
         "payload types found: {:?}",
         by_type.keys()
     );
@@ -388,6 +437,8 @@ fn payload_decoder_agrees_with_serde_derive() {
 fn sum_proof_and_moderation_decoders_agree_with_serde_derive() {
     let mut sums = 0;
     let mut moderations = 0;
+    let mut kinds = 0;
+    let mut bodies = 0;
     for p in sample_payloads() {
         let mut objects = Vec::new();
         fn walk(v: &Value, out: &mut Vec<(String, Value)>) {
@@ -400,6 +451,12 @@ fn sum_proof_and_moderation_decoders_agree_with_serde_derive() {
                         if k == "moderation" && x.is_object() {
                             out.push(("decision".to_owned(), x.clone()));
                         }
+                        if k == "kind" && x.is_object() {
+                            out.push(("kind".to_owned(), x.clone()));
+                        }
+                        if k == "body" && x.is_object() {
+                            out.push(("body".to_owned(), x.clone()));
+                        }
                         walk(x, out);
                     }
                 }
@@ -409,6 +466,34 @@ fn sum_proof_and_moderation_decoders_agree_with_serde_derive() {
         }
         walk(&p, &mut objects);
         for (tag, obj) in objects {
+            if tag == "kind" {
+                for (how, text) in variants_of(&obj, "type") {
+                    kinds += 1;
+                    agree(
+                        &format!("question kind, {how}"),
+                        &text,
+                        |d| QuestionKind::deserialize(d),
+                        |d| QuestionKindDerived::deserialize(d),
+                        QuestionKind::deserialize,
+                        QuestionKindDerived::deserialize,
+                    );
+                }
+                continue;
+            }
+            if tag == "body" {
+                for (how, text) in variants_of(&obj, "step") {
+                    bodies += 1;
+                    agree(
+                        &format!("ceremony body, {how}"),
+                        &text,
+                        |d| CeremonyBody::deserialize(d),
+                        |d| CeremonyBodyDerived::deserialize(d),
+                        CeremonyBody::deserialize,
+                        CeremonyBodyDerived::deserialize,
+                    );
+                }
+                continue;
+            }
             for (how, text) in variants_of(&obj, &tag) {
                 if tag == "type" {
                     sums += 1;
@@ -435,8 +520,9 @@ fn sum_proof_and_moderation_decoders_agree_with_serde_derive() {
         }
     }
     assert!(
-        sums > 50 && moderations > 20,
-        "{sums} sum proofs, {moderations} moderations"
+        sums > 50 && moderations > 20 && kinds > 50 && bodies > 50,
+        "{sums} sum proofs, {moderations} moderations, {kinds} question kinds, {bodies} \
+         ceremony bodies"
     );
 }
 

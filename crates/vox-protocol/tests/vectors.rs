@@ -60,8 +60,10 @@ use vox_protocol::merkle::{
     verify_consistency, verify_inclusion, NodeHash,
 };
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, SignatureAction, ThresholdKind,
+    Moderation, Petition, PetitionProposal, PetitionSignature, RingPetitionSignature,
+    SignatureAction, SignatureScheme, ThresholdKind,
 };
+use vox_protocol::rings::RingSet;
 use vox_protocol::roles::{
     act_message, possession_message, ActError, ActSignature, Authorities, Genesis, LogLink, Role,
     RoleSignature, RoleSigners, WitnessPolicy,
@@ -439,6 +441,7 @@ fn purpose_contexts() -> Vec<(&'static str, Vec<(&'static str, u64)>)> {
         ("ballot-signature", vec![]),
         ("petition-proposal", vec![]),
         ("petition-signature", vec![]),
+        ("petition-ring-signature", vec![]),
         ("enrolment-request", vec![]),
         ("trustee-key", vec![("trustee", 2)]),
         ("ceremony", vec![("trustee", 2), ("coefficient", 1)]),
@@ -470,10 +473,11 @@ fn verify_transcripts(v: &Value) {
     // gives the case's challenge: the table names the code's purposes and labels.
     use vox_crypto::transcript::{labels, TranscriptProtocol};
     type Context = &'static [(&'static [u8], u64)];
-    let purposes: [(&'static [u8], Context); 8] = [
+    let purposes: [(&'static [u8], Context); 9] = [
         (vox_protocol::ballot::context_labels::BALLOT_SIGNATURE, &[]),
         (vox_protocol::petition::PROPOSAL_PURPOSE, &[]),
         (vox_protocol::petition::SIGNATURE_PURPOSE, &[]),
+        (vox_protocol::petition::RING_SIGNATURE_PURPOSE, &[]),
         (vox_protocol::electorate::ENROLMENT_PURPOSE, &[]),
         (labels::PURPOSE_TRUSTEE_KEY, &[(labels::TRUSTEE, 2)]),
         (
@@ -3882,7 +3886,7 @@ fn signing_key(seed_hex: &str) -> SigningKey {
 }
 
 /// (tag byte, JSON type) of every payload kind (08-board table 8.1).
-const KINDS: [(u8, &str); 23] = [
+const KINDS: [(u8, &str); 24] = [
     (0, "genesis"),
     (1, "electorate-registered"),
     (2, "petition-proposed"),
@@ -3906,6 +3910,7 @@ const KINDS: [(u8, &str); 23] = [
     (26, "trustee-panel-set"),
     (27, "referendum-triggered"),
     (29, "shares-overdue"),
+    (31, "petition-ring-signed"),
 ];
 
 /// The log name of the board vector's genesis.
@@ -3938,9 +3943,27 @@ fn board_entries() -> Vec<BoardEntry> {
         open_for_ms: 30 * 24 * 3600 * 1000,
         response_due_ms: 14 * 24 * 3600 * 1000,
         region_min_group: 1,
+        signatures: Default::default(),
     };
     let proposal = PetitionProposal::create(petition.clone(), &creds[0], &mut rng);
     let sign = PetitionSignature::create(&petition, &creds[1], SignatureAction::Sign, &mut rng);
+    // A ring-signed petition (07 §7.10) on the same electorate, signed by creds[2] in the
+    // one ring of region "centre" (3 members, 16 slots).
+    let ring_petition = Petition {
+        id: "vector-ring-petition".into(),
+        signatures: SignatureScheme::Ring,
+        ..petition.clone()
+    };
+    let ring_proposal = PetitionProposal::create(ring_petition.clone(), &creds[0], &mut rng);
+    let rings = RingSet::for_petition(&electorate, &electorate.index(), u64::MAX, 0, 1).unwrap();
+    let ring_sign = RingPetitionSignature::create(
+        &ring_petition,
+        &rings,
+        &creds[2],
+        SignatureAction::Sign,
+        &mut rng,
+    )
+    .unwrap();
     let tkey = TrusteeKeys::generate(&mut rng);
     let manifest = Manifest {
         version: MANIFEST_VERSION,
@@ -4088,6 +4111,7 @@ fn board_entries() -> Vec<BoardEntry> {
         Payload::SignaturesInvalidated {
             petition_id: pid.clone(),
             credentials: vec![creds[0].public_key()],
+            tags: Vec::new(),
             reason: "Example invalidation".into(),
             act,
         },
@@ -4120,6 +4144,12 @@ fn board_entries() -> Vec<BoardEntry> {
         Payload::SharesOverdue {
             referendum_id: rid.clone(),
             trustees: vec![1],
+        },
+        Payload::PetitionProposed {
+            proposal: ring_proposal,
+        },
+        Payload::PetitionRingSigned {
+            signature: Box::new(ring_sign),
         },
     ];
     // Each act is signed (by its role's current key) 2 s before the board appends it.
@@ -4415,6 +4445,7 @@ fn act_role_replica(payload: &Value) -> Option<u8> {
         | "petition-policy-set" => Some(2),
         "referendum-created" | "trustee-panel-set" => Some(3),
         "role-key-rotated" => Some(role_code(s(&payload["role"]))),
+        "witness-policy-set" => Some(0),
         _ => None,
     }
 }
@@ -4552,7 +4583,32 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
             for c in creds {
                 b.extend_from_slice(&key32(c));
             }
+            let tags = arr(&payload["tags"]);
+            b.extend_from_slice(&be32(tags.len()));
+            for t in tags {
+                b.extend_from_slice(&key32(t));
+            }
             enc_str(&mut b, s(&payload["reason"]));
+        }
+        "petition-ring-signed" => {
+            // 07 §7.10: u8(31) ‖ bytes(message) ‖ bytes(signature), the message being
+            // str(petition_id) ‖ petition_hash ‖ ring ‖ u8(action).
+            b.push(31);
+            let sig = &payload["signature"];
+            let mut m = Vec::new();
+            enc_str(&mut m, s(&sig["petition_id"]));
+            m.extend_from_slice(&key32(&sig["petition_hash"]));
+            m.extend_from_slice(&key32(&sig["ring"]));
+            m.push(match s(&sig["action"]) {
+                "sign" => 0,
+                "withdraw" => 1,
+                other => panic!("unknown action {other}"),
+            });
+            b.extend_from_slice(&be32(m.len()));
+            b.extend_from_slice(&m);
+            let proof = unhex(&sig["signature"]);
+            b.extend_from_slice(&be32(proof.len()));
+            b.extend_from_slice(&proof);
         }
         "referendum-created" => {
             b.push(9);
@@ -4566,6 +4622,17 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
             b.extend_from_slice(&u32::try_from(u(&p["threshold"])).unwrap().to_be_bytes());
             b.extend_from_slice(&int(&p["answer_due_ms"]).to_be_bytes());
             b.extend_from_slice(&int(&p["decryption_due_ms"]).to_be_bytes());
+        }
+        "witness-policy-set" => {
+            // 11 §11.6: the witness policy as in the genesis body (§11.2).
+            b.push(30);
+            let keys = arr(&payload["policy"]["keys"]);
+            b.extend_from_slice(&be32(keys.len()));
+            for k in keys {
+                b.extend_from_slice(&key32(k));
+            }
+            let q = u32::try_from(u(&payload["policy"]["quorum"])).unwrap();
+            b.extend_from_slice(&q.to_be_bytes());
         }
         "petition-policy-set" => {
             // 07 §7.8: ten optional bounds in order, u32 or i64 big-endian.
@@ -4633,8 +4700,8 @@ impl RolesReplica {
     }
 
     /// The verdict on one more entry, from its JSON payload and, for an act, its body
-    /// bytes: "accept", "genesis-refused", "bad-signature", "replayed" or
-    /// "rotation-refused". Records accepted acts.
+    /// bytes: "accept", "genesis-refused", "bad-signature", "replayed",
+    /// "rotation-refused" or "witness-policy-refused". Records accepted acts.
     fn accept(&mut self, payload: &Value, body: &[u8]) -> &'static str {
         if s(&payload["type"]) == "genesis" {
             return "genesis-refused";
@@ -4658,6 +4725,19 @@ impl RolesReplica {
         let h = sha256(&[&msg]);
         if self.seen.contains(&h) {
             return "replayed";
+        }
+        if s(&payload["type"]) == "witness-policy-set" {
+            // 11 §11.6: no key twice, none a current role key, quorum <= #keys.
+            let keys: Vec<[u8; 32]> = arr(&payload["policy"]["keys"]).iter().map(key32).collect();
+            let mut distinct = std::collections::BTreeSet::new();
+            let ok = keys
+                .iter()
+                .all(|k| distinct.insert(*k) && !self.keys.contains(k))
+                && u(&payload["policy"]["quorum"]) <= keys.len() as u64;
+            if !ok {
+                return "witness-policy-refused";
+            }
+            self.witnesses.extend(keys);
         }
         if s(&payload["type"]) == "role-key-rotated" {
             let new_key = key32(&payload["new_key"]);
@@ -4686,6 +4766,7 @@ fn act_error_name(e: &ActError) -> &'static str {
         ActError::BadSignature { .. } => "bad-signature",
         ActError::Replayed { .. } => "replayed",
         ActError::Rotation(_) => "rotation-refused",
+        ActError::WitnessPolicy(_) => "witness-policy-refused",
         other => panic!("unexpected {other:?}"),
     }
 }
@@ -4925,6 +5006,8 @@ fn verify_board(v: &Value) {
 /// Check every entry of the example board in the context of the entries before it.
 fn verify_board_semantics(entries: &[BoardEntry]) {
     let mut electorate = None;
+    let mut electorate_list = None;
+    let mut ring_petition = None;
     let mut petition = None;
     let mut open_for_ms = None;
     let mut manifest: Option<Manifest> = None;
@@ -4951,11 +5034,32 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
             Payload::ElectorateRegistered { electorate: el, .. } => {
                 el.validate().unwrap();
                 electorate = Some(el.index());
+                electorate_list = Some(el.clone());
+            }
+            Payload::PetitionProposed { proposal }
+                if proposal.petition.signatures == SignatureScheme::Ring =>
+            {
+                proposal.verify(electorate.as_ref().unwrap()).unwrap();
+                ring_petition = Some((proposal.petition.clone(), i as u64));
             }
             Payload::PetitionProposed { proposal } => {
                 proposal.verify(electorate.as_ref().unwrap()).unwrap();
                 petition = Some(proposal.petition.canonical_hash());
                 open_for_ms = Some(proposal.petition.open_for_ms);
+            }
+            Payload::PetitionRingSigned { signature } => {
+                // 07 §7.10: the rings derived at this leaf; 13 §13.8: the proof.
+                let (p, proposed_at) = ring_petition.as_ref().unwrap();
+                let rings = RingSet::for_petition(
+                    electorate_list.as_ref().unwrap(),
+                    electorate.as_ref().unwrap(),
+                    i as u64,
+                    *proposed_at,
+                    p.region_min_group,
+                )
+                .unwrap();
+                assert_eq!(rings.rings().len(), 1);
+                signature.verify(&p.canonical_hash(), &rings).unwrap();
             }
             Payload::PetitionModerated {
                 moderation: Moderation::Publish { closes_at, .. },
@@ -5201,6 +5305,20 @@ fn gen_roles() -> Value {
         act,
     };
     let policy_set = signers.sign(policy_body.clone(), t(6)).unwrap();
+    // The operator replaces the witness policy (11 §11.6): the second genesis witness
+    // stays, two new ones join, any two of the three cosign.
+    let joining: Vec<BoardPublicKey> = [b"roles-vector witness 3", b"roles-vector witness 4"]
+        .iter()
+        .map(|l| public(&SigningKey::from_bytes(&sha256(&[*l]))))
+        .collect();
+    let witness_body = |keys: Vec<BoardPublicKey>, quorum: u32| Payload::WitnessPolicySet {
+        policy: WitnessPolicy { keys, quorum },
+        act,
+    };
+    let new_witnesses = vec![public(&witnesses[1]), joining[0], joining[1]];
+    let witness_set = signers
+        .sign(witness_body(new_witnesses.clone(), 2), t(7))
+        .unwrap();
     let log: Vec<(Payload, &SigningKey, &str)> = vec![
         (
             registered.clone(),
@@ -5238,6 +5356,12 @@ fn gen_roles() -> Value {
             &signers.petitions_office,
             "petitions office: bounds on later proposals (petition-policy-set, tag 25; three \
              bounds present, seven absent: 07 §7.8)",
+        ),
+        (
+            witness_set.clone(),
+            &signers.operator,
+            "operator: a new witness policy, 2 of 3 (witness-policy-set, tag 30; in force \
+             once a head covering it carries the genesis quorum: 11 §11.6)",
         ),
     ];
     let mut authorities = Authorities::from_genesis(&genesis).unwrap();
@@ -5410,6 +5534,50 @@ fn gen_roles() -> Value {
             Role::ElectionAuthority,
             &witnesses[0],
             &witnesses[0],
+            Role::ElectionAuthority,
+        ),
+        "rotation-refused",
+    );
+    neg(
+        "a witness-policy-set signed with the election authority's key (only the operator \
+         sets the witness policy)",
+        7,
+        witness_body(new_witnesses.clone(), 2)
+            .signed_act(&log_id, t(7), &signers.election_authority)
+            .unwrap(),
+        "bad-signature",
+    );
+    neg(
+        "a witness-policy-set whose quorum exceeds its witnesses",
+        7,
+        witness_body(new_witnesses.clone(), 4)
+            .signed_act(&log_id, t(7), &signers.operator)
+            .unwrap(),
+        "witness-policy-refused",
+    );
+    neg(
+        "a witness-policy-set naming one witness twice",
+        7,
+        witness_body(vec![joining[0], joining[1], joining[0]], 2)
+            .signed_act(&log_id, t(7), &signers.operator)
+            .unwrap(),
+        "witness-policy-refused",
+    );
+    neg(
+        "a witness-policy-set naming a role key as a witness",
+        7,
+        witness_body(vec![joining[0], public(&signers.petitions_office)], 1)
+            .signed_act(&log_id, t(7), &signers.operator)
+            .unwrap(),
+        "witness-policy-refused",
+    );
+    neg(
+        "the election authority rotating to a witness key of a later witness policy",
+        8,
+        rotate(
+            Role::ElectionAuthority,
+            &SigningKey::from_bytes(&sha256(&[b"roles-vector witness 3"])),
+            &SigningKey::from_bytes(&sha256(&[b"roles-vector witness 3"])),
             Role::ElectionAuthority,
         ),
         "rotation-refused",

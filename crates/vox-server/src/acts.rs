@@ -14,6 +14,7 @@
 
 use serde::Deserialize;
 use vox_crypto::credential::CredentialPublicKey;
+use vox_crypto::ring::LinkingTag;
 use vox_crypto::Hash32;
 use vox_protocol::board::{BoardPublicKey, Payload, Sig};
 use vox_protocol::ceremony::CeremonyTracker;
@@ -22,7 +23,7 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::EnrolmentOpening;
 use vox_protocol::manifest::{Manifest, TrusteePanel};
 use vox_protocol::petition::{Moderation, PetitionPolicy};
-use vox_protocol::roles::{ActSignature, Role};
+use vox_protocol::roles::{ActSignature, Role, WitnessPolicy};
 
 use crate::error::{act_error, AppError};
 use crate::extract::parse_json;
@@ -53,6 +54,8 @@ pub enum ActKind {
     PetitionPolicySet,
     /// `trustee-panel-set` (election authority).
     TrusteePanelSet,
+    /// `witness-policy-set` (operator).
+    WitnessPolicySet,
 }
 
 impl ActKind {
@@ -70,6 +73,7 @@ impl ActKind {
             ActKind::ElectorateFrozen => "electorate-frozen",
             ActKind::PetitionPolicySet => "petition-policy-set",
             ActKind::TrusteePanelSet => "trustee-panel-set",
+            ActKind::WitnessPolicySet => "witness-policy-set",
         }
     }
 }
@@ -115,7 +119,10 @@ struct InvalidationAct {
     #[serde(rename = "type")]
     _kind: String,
     petition_id: String,
+    #[serde(default)]
     credentials: Vec<CredentialPublicKey>,
+    #[serde(default)]
+    tags: Vec<LinkingTag>,
     reason: String,
     act: ActSignature,
 }
@@ -190,6 +197,15 @@ struct PolicyAct {
     act: ActSignature,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WitnessPolicyAct {
+    #[serde(rename = "type")]
+    _kind: String,
+    policy: WitnessPolicy,
+    act: ActSignature,
+}
+
 /// Parse the body of an endpoint taking `kind` and run the checks that need no state.
 /// Errors: 400 malformed (naming the field), 422 wrong `type` or a broken stateless rule.
 pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
@@ -241,15 +257,16 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
                     "an invalidation needs a public reason",
                 ));
             }
-            if b.credentials.is_empty() {
+            if b.credentials.is_empty() && b.tags.is_empty() {
                 return Err(AppError::invalid(
                     "credentials",
-                    "no credential to invalidate",
+                    "no credential (or linking tag, on a ring-signed petition) to invalidate",
                 ));
             }
             Payload::SignaturesInvalidated {
                 petition_id: b.petition_id,
                 credentials: b.credentials,
+                tags: b.tags,
                 reason: b.reason,
                 act: b.act,
             }
@@ -313,6 +330,14 @@ pub fn parse_act(kind: ActKind, bytes: &[u8]) -> Result<Payload, AppError> {
             b.panel.validate().map_err(|e| prefix("panel", e))?;
             Payload::TrusteePanelSet {
                 panel: b.panel,
+                act: b.act,
+            }
+        }
+        ActKind::WitnessPolicySet => {
+            // Its rules need the role keys: checked with the signature (`authorize`).
+            let b: WitnessPolicyAct = parse_json(bytes)?;
+            Payload::WitnessPolicySet {
+                policy: b.policy,
                 act: b.act,
             }
         }

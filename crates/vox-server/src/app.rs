@@ -76,10 +76,11 @@ impl AppState {
     }
 
     /// [`AppState::write`] for an entry that ends a phase (close, early close, tally,
-    /// result): first wait until the latest head is cosigned by the genesis witness quorum
-    /// (08 §8.4, 10 V3.6), asking the configured witnesses; then write, only if the board
-    /// has not grown meanwhile (503 `witness-quorum` otherwise: retry). Without a quorum in
-    /// the genesis this is [`AppState::write`].
+    /// result): first wait until the latest head is cosigned by the quorum of the witness
+    /// policy in force (08 §8.4, 10 V3.6, 11 §11.6), asking the configured witnesses; then
+    /// write, only if the board has not grown meanwhile (503 `witness-quorum` otherwise:
+    /// retry). When no witness policy of the log asks for a cosignature this is
+    /// [`AppState::write`].
     pub async fn write_ending_phase<F>(
         &self,
         idem: Option<&Idem>,
@@ -88,20 +89,16 @@ impl AppState {
     where
         F: FnOnce(&mut WriteTx, &Derived, &SigningKey) -> Result<JsonResponse, AppError>,
     {
-        let policy = {
+        let declared = {
             let st = self.board.read();
-            st.authorities()
-                .map_err(AppError::internal)?
-                .genesis()
-                .witnesses
-                .clone()
+            st.witness_policies().map_err(AppError::internal)?.clone()
         };
-        if policy.quorum == 0 {
+        if declared.never_required() {
             return self.write(idem, plan).await;
         }
         let size = crate::witnessing::await_quorum(
             &self.board,
-            &policy,
+            &declared,
             &self.config.witness_endpoints,
             std::time::Duration::from_millis(self.config.witness_wait_ms),
         )

@@ -1008,6 +1008,46 @@ pub async fn largest_cosigned_size_by(
     Ok(row.0.map_or(0, to_u64))
 }
 
+/// The witnesses that cosigned each head of a size in `from..=to` (every stored
+/// cosignature was verified before it was stored), by increasing size.
+pub async fn cosigners_between(
+    board: &Board,
+    from: u64,
+    to: u64,
+) -> Result<std::collections::BTreeMap<u64, std::collections::HashSet<[u8; 32]>>, AppError> {
+    let rows: Vec<(i64, Vec<u8>)> = sqlx::query_as(
+        "SELECT tree_size, witness FROM cosignatures WHERE tree_size >= $1 AND tree_size <= $2",
+    )
+    .bind(to_i64(from))
+    .bind(to_i64(to))
+    .fetch_all(&board.db.pool)
+    .await?;
+    let mut out: std::collections::BTreeMap<u64, std::collections::HashSet<[u8; 32]>> =
+        std::collections::BTreeMap::new();
+    for (size, key) in rows {
+        if let Ok(k) = <[u8; 32]>::try_from(key.as_slice()) {
+            out.entry(to_u64(size)).or_default().insert(k);
+        }
+    }
+    Ok(out)
+}
+
+/// The sizes of at most `limit` cosigned heads no larger than `upto`, largest first.
+pub async fn cosigned_sizes_desc(
+    board: &Board,
+    upto: u64,
+    limit: u32,
+) -> Result<Vec<u64>, AppError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT DISTINCT tree_size FROM cosignatures WHERE tree_size <= $1 ORDER BY tree_size DESC LIMIT $2",
+    )
+    .bind(to_i64(upto))
+    .bind(i64::from(limit))
+    .fetch_all(&board.db.pool)
+    .await?;
+    Ok(rows.into_iter().map(|(s,)| to_u64(s)).collect())
+}
+
 /// Store a witness cosignature (after the caller verified it).
 pub async fn store_cosignature(
     board: &Board,

@@ -12,7 +12,7 @@ use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::Payload;
 use vox_protocol::ceremony::{CeremonyMessage, DecryptionShareMessage};
 use vox_protocol::electorate::EnrolmentRequest;
-use vox_protocol::petition::{PetitionProposal, PetitionSignature};
+use vox_protocol::petition::{PetitionProposal, PetitionSignature, RingPetitionSignature};
 
 use crate::acts::{parse_act, ActKind};
 use crate::api::board::CosignRequest;
@@ -60,12 +60,16 @@ pub enum Route {
     PetitionPolicy,
     /// `POST /api/v1/panel` (a signed `trustee-panel-set` act)
     TrusteePanel,
+    /// `POST /api/v1/witness-policy` (a signed `witness-policy-set` act)
+    WitnessPolicy,
+    /// `POST /api/v1/petitions/{id}/ring-signatures`
+    RingSignature,
 }
 
 impl Route {
     /// Every route with a JSON body (routes added later come last, so that a route's
     /// position stays what it was).
-    pub const ALL: [Route; 19] = [
+    pub const ALL: [Route; 21] = [
         Route::Electorate,
         Route::Referendum,
         Route::CeremonyMessage,
@@ -85,6 +89,8 @@ impl Route {
         Route::Freeze,
         Route::PetitionPolicy,
         Route::TrusteePanel,
+        Route::WitnessPolicy,
+        Route::RingSignature,
     ];
 
     /// The payload `type` of the act this route takes, if it is an authority endpoint.
@@ -101,6 +107,7 @@ impl Route {
             Route::Freeze => ActKind::ElectorateFrozen.type_name(),
             Route::PetitionPolicy => ActKind::PetitionPolicySet.type_name(),
             Route::TrusteePanel => ActKind::TrusteePanelSet.type_name(),
+            Route::WitnessPolicy => ActKind::WitnessPolicySet.type_name(),
             Route::Enrolment
             | Route::CeremonyMessage
             | Route::Ballot
@@ -108,6 +115,7 @@ impl Route {
             | Route::DecryptionShare
             | Route::Proposal
             | Route::Signature
+            | Route::RingSignature
             | Route::Cosignature => return None,
         })
     }
@@ -136,6 +144,8 @@ pub enum Body {
     Proposal(PetitionProposal),
     /// A petition signature or withdrawal.
     Signature(PetitionSignature),
+    /// A ring signature or withdrawal on a ring-signed petition.
+    RingSignature(RingPetitionSignature),
     /// A witness cosignature.
     Cosignature,
     /// A citizen's enrolment request (its credential signature is checked by the
@@ -159,6 +169,7 @@ pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
         Route::Freeze => act(ActKind::ElectorateFrozen)?,
         Route::PetitionPolicy => act(ActKind::PetitionPolicySet)?,
         Route::TrusteePanel => act(ActKind::TrusteePanelSet)?,
+        Route::WitnessPolicy => act(ActKind::WitnessPolicySet)?,
         Route::Enrolment => Body::Enrolment(parse_json(bytes)?),
         Route::CeremonyMessage => Body::CeremonyMessage(parse_json(bytes)?),
         Route::Ballot => Body::Ballot(parse_json(bytes)?),
@@ -166,6 +177,7 @@ pub fn parse_body(route: Route, bytes: &[u8]) -> Result<Body, AppError> {
         Route::DecryptionShare => Body::DecryptionShare(parse_json(bytes)?),
         Route::Proposal => Body::Proposal(parse_json(bytes)?),
         Route::Signature => Body::Signature(parse_json(bytes)?),
+        Route::RingSignature => Body::RingSignature(parse_json(bytes)?),
         Route::Cosignature => {
             parse_json::<CosignRequest>(bytes)?;
             Body::Cosignature

@@ -83,7 +83,7 @@ pub struct ServerConfig {
     /// Witnesses the board asks to cosign its heads (C2SP tlog-witness, 12 §12.5); their
     /// keys are accepted as [`ServerConfig::witnesses`] are.
     pub witness_endpoints: Vec<crate::witness_client::WitnessEndpoint>,
-    /// How long a close, tally or result waits for the genesis witness quorum before it
+    /// How long a close, tally or result waits for the witness quorum in force before it
     /// is answered 503 (ms).
     pub witness_wait_ms: u64,
     /// How often the board asks its witnesses to cosign a grown board (ms).

@@ -279,6 +279,9 @@ pub fn act_error(e: ActError) -> AppError {
             AppError::invalid(field, format!("role key rotation: {reason}"))
         }
         ActError::Genesis(reason) => AppError::invalid("type", format!("genesis: {reason}")),
+        ActError::WitnessPolicy(reason) => {
+            AppError::invalid("policy", format!("witness policy: {reason}"))
+        }
         other => AppError::invalid("act", other.to_string()),
     }
 }

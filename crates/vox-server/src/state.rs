@@ -22,7 +22,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use vox_crypto::threshold::{ComplaintAnswer, JointPublicKeys};
 use vox_crypto::Hash32;
-use vox_protocol::board::{BoardEntry, EncryptedTally, Payload};
+use vox_protocol::board::{BoardEntry, BoardPublicKey, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     CeremonyBody, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
 };
@@ -31,7 +31,8 @@ use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{Effect, Roll};
 use vox_protocol::manifest::{Manifest, TrusteePanel};
 use vox_protocol::petition::{PetitionPolicy, PetitionTracker, SignatureAction};
-use vox_protocol::roles::{ActError, Authorities};
+use vox_protocol::rings::RingSet;
+use vox_protocol::roles::{ActError, Authorities, WitnessPolicy};
 use vox_protocol::tally::ReferendumResult;
 use vox_protocol::ProtocolError;
 
@@ -101,7 +102,19 @@ pub struct PetitionInfo {
     /// The count at the end of each UTC day on which it changed: (day start in Unix
     /// ms, count), ascending (open data: a petition's counts over time).
     pub daily_counts: Vec<(i64, u64)>,
+    /// A ring-signed petition's rings at its electorate's current epoch (07 §7.10),
+    /// derived on first use.
+    pub rings: RingCache,
 }
+
+/// The rings of one ring-signed petition and the electorate epoch they were derived at:
+/// rings change only when a revocation or a replacement changes the epoch, so one
+/// derivation serves every signature in between. Shared by the copies of the state.
+#[derive(Clone, Debug, Default)]
+pub struct RingCache(Arc<std::sync::Mutex<Option<EpochRings>>>);
+
+/// Rings and the electorate epoch they were derived at.
+type EpochRings = (usize, Arc<RingSet>);
 
 impl PetitionInfo {
     /// Record the tracker's count after an entry at `ts`.
@@ -251,8 +264,47 @@ pub struct Derived {
     pub petition_policy: Option<PolicyInForce>,
     /// The standing trustee panel in force (the latest `trustee-panel-set`, 07 §7.4).
     pub panel: Option<PanelInForce>,
+    /// The witness policies the log declared (genesis and `witness-policy-set`s,
+    /// 11 §11.6). Which one is in force depends on the cosignatures too:
+    /// [`crate::witnessing::policies_at`].
+    pub witness_policies: Option<DeclaredWitnessPolicies>,
     /// Referendum ids reserved by published petitions' terms → the petition.
     pub reserved_ids: HashMap<String, String>,
+}
+
+/// The witness policies a log declared, in log order: which one is in force for a head
+/// also depends on the cosignatures ([`crate::witnessing::policies_at`], 11 §11.6).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredWitnessPolicies {
+    /// The genesis policy.
+    pub genesis: WitnessPolicy,
+    /// Each `witness-policy-set`: its leaf and policy.
+    pub changes: Vec<(u64, WitnessPolicy)>,
+}
+
+impl DeclaredWitnessPolicies {
+    /// Whether `key` is a witness of any declared policy (its cosignatures are kept).
+    pub fn knows(&self, key: &BoardPublicKey) -> bool {
+        self.genesis.keys.contains(key) || self.changes.iter().any(|(_, p)| p.keys.contains(key))
+    }
+
+    /// Every witness key of a declared policy, in order of first appearance.
+    pub fn known_keys(&self) -> Vec<BoardPublicKey> {
+        let mut out: Vec<BoardPublicKey> = Vec::new();
+        for p in std::iter::once(&self.genesis).chain(self.changes.iter().map(|(_, p)| p)) {
+            for k in &p.keys {
+                if !out.contains(k) {
+                    out.push(*k);
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether no policy ever asks for a cosignature (nothing to wait for, ever).
+    pub fn never_required(&self) -> bool {
+        self.genesis.quorum == 0 && self.changes.iter().all(|(_, p)| p.quorum == 0)
+    }
 }
 
 /// The standing trustee panel and where it was set.
@@ -314,6 +366,14 @@ impl Derived {
         self.apply(index, entry).map_err(|e| fail(e.to_string()))
     }
 
+    /// The witness policies the log declared (500 before the genesis is folded, which
+    /// the start-up prevents).
+    pub fn witness_policies(&self) -> Result<&DeclaredWitnessPolicies, ActError> {
+        self.witness_policies
+            .as_ref()
+            .ok_or_else(|| ActError::Genesis("the board has no genesis entry".into()))
+    }
+
     /// The roles' state for checking an act at the locked head (500 before the genesis
     /// is folded, which the start-up prevents).
     pub fn authorities(&self) -> Result<&Authorities, ActError> {
@@ -354,6 +414,40 @@ impl Derived {
                 _ => {}
             }
         }
+    }
+
+    /// The rings a ring signature on petition `id` uses now (07 §7.10, 13 §13.3): every
+    /// registrar act folded so far is before the next leaf.
+    pub fn petition_rings(&self, id: &str) -> Result<Arc<RingSet>, ProtocolError> {
+        let p = self.petitions.get(id).ok_or_else(|| {
+            ProtocolError::invalid("petition_id", format!("unknown petition {id}"))
+        })?;
+        let e = self
+            .electorates
+            .get(&p.tracker.petition.electorate_hash)
+            .ok_or_else(|| {
+                ProtocolError::invalid("electorate", "petition without its electorate")
+            })?;
+        let epoch = e.index.epoch();
+        let mut cache = p
+            .rings
+            .0
+            .lock()
+            .map_err(|_| ProtocolError::invalid("rings", "a ring derivation panicked"))?;
+        if let Some((at, rings)) = &*cache {
+            if *at == epoch {
+                return Ok(Arc::clone(rings));
+            }
+        }
+        let rings = Arc::new(RingSet::for_petition(
+            &e.electorate,
+            &e.index,
+            u64::MAX,
+            p.leaf_index,
+            p.tracker.petition.region_min_group,
+        )?);
+        *cache = Some((epoch, Arc::clone(&rings)));
+        Ok(rings)
     }
 
     fn petition(&mut self, id: &str) -> Result<&mut PetitionInfo, ProtocolError> {
@@ -434,8 +528,18 @@ impl Derived {
     fn apply(&mut self, index: u64, entry: &BoardEntry) -> Result<(), ProtocolError> {
         let ts = entry.timestamp_ms;
         match &entry.payload {
-            // Folded by `authority`.
-            Payload::Genesis { .. } => {}
+            // Folded by `authority`; the witness policy starts here.
+            Payload::Genesis { genesis } => {
+                self.witness_policies = Some(DeclaredWitnessPolicies {
+                    genesis: genesis.witnesses.clone(),
+                    changes: Vec::new(),
+                });
+            }
+            Payload::WitnessPolicySet { policy, .. } => {
+                if let Some(w) = &mut self.witness_policies {
+                    w.changes.push((index, policy.clone()));
+                }
+            }
             Payload::RoleKeyRotated { .. } => self.rotation_leaves.push(index),
             // Every electorate rule is the roll's; here only what it changed is mirrored.
             Payload::ElectorateRegistered { .. }
@@ -457,6 +561,7 @@ impl Derived {
                     invalidations: Vec::new(),
                     publish_leaf: None,
                     daily_counts: Vec::new(),
+                    rings: RingCache::default(),
                 };
                 info.note_count(ts);
                 self.petitions.insert(id.clone(), info);
@@ -476,6 +581,22 @@ impl Derived {
                 };
                 let p = self.petition(&signature.petition_id)?;
                 p.tracker.apply_signature(signature, region, ts)?;
+                p.note_count(ts);
+            }
+            Payload::PetitionRingSigned { signature } => {
+                let region = match signature.action {
+                    SignatureAction::Sign => {
+                        let rings = self.petition_rings(&signature.petition_id)?;
+                        let pos = rings.position_of(&signature.ring).ok_or_else(|| {
+                            ProtocolError::invalid("ring", "not one of the petition's rings")
+                        })?;
+                        rings.rings().get(pos).and_then(|r| r.region.clone())
+                    }
+                    SignatureAction::Withdraw => None,
+                };
+                let p = self.petition(&signature.petition_id)?;
+                p.tracker
+                    .apply_ring_signature(signature, region.as_deref(), ts)?;
                 p.note_count(ts);
             }
             // Thresholds are consequences the tracker derives itself; the entries make
@@ -516,11 +637,12 @@ impl Derived {
             Payload::SignaturesInvalidated {
                 petition_id,
                 credentials,
+                tags,
                 reason,
                 ..
             } => {
                 let p = self.petition(petition_id)?;
-                let count = p.tracker.apply_invalidation(credentials)?;
+                let count = p.tracker.apply_invalidation(credentials, tags)?;
                 p.note_count(ts);
                 p.invalidations.push(Invalidation {
                     leaf_index: index,

@@ -1,5 +1,6 @@
 //! The board asks its witnesses to cosign (protocol-spec 08 §8.4, 12 §12.5), and waits
-//! for the genesis quorum before an entry that ends a phase (10 V3.6).
+//! for the quorum of the witness policy in force before an entry that ends a phase
+//! (10 V3.6, 11 §11.6).
 //!
 //! A round sends the latest signed head, as a C2SP checkpoint note, to every configured
 //! witness with the consistency proof from the largest size that witness cosigned on
@@ -13,11 +14,12 @@ use std::time::Duration;
 
 use tokio::task::JoinSet;
 use vox_protocol::board::{BoardPublicKey, Cosignature, Sig, SignedTreeHead};
-use vox_protocol::roles::WitnessPolicy;
+use vox_protocol::roles::{WitnessPolicies, WitnessPolicy};
 use vox_protocol::tlog::Note;
 
-use crate::board::{store_cosignature, Board};
+use crate::board::{cosigners_between, store_cosignature, Board};
 use crate::error::AppError;
+use crate::state::DeclaredWitnessPolicies;
 use crate::witness_client::{request_cosignature_with_retry, WitnessClientError, WitnessEndpoint};
 
 /// What one witness answered in a round.
@@ -140,23 +142,111 @@ pub fn cosigners_in(policy: &WitnessPolicy, sth: &SignedTreeHead) -> usize {
         .count()
 }
 
-/// Wait until the latest head is cosigned by the genesis quorum, asking the witnesses
-/// (at most `wait`); returns the size of that head. With a quorum of 0 there is nothing
-/// to wait for.
+/// The witness policies as of a head of `size`, exactly as the verifier replays them
+/// (11 §11.6, 10 V3.6/V3.7): the genesis policy, then each change declared at a leaf
+/// below `size` in log order, a pending change taking effect at the first stored head
+/// covering it (and no larger than `size`, nor than the next change's leaf) whose
+/// cosignatures meet the quorum of the policy in force.
+///
+/// # Errors
+/// The database's.
+pub async fn policies_at(
+    board: &Board,
+    declared: &DeclaredWitnessPolicies,
+    size: u64,
+) -> Result<WitnessPolicies, AppError> {
+    let mut policies = WitnessPolicies::new(declared.genesis.clone());
+    for (leaf, policy) in declared.changes.iter().filter(|(l, _)| *l < size) {
+        resolve_pending(board, &mut policies, *leaf).await?;
+        if policies.declare(*leaf, policy.clone()).is_err() {
+            // The server accepted this change only once the one before was in force;
+            // a store without those cosignatures (restored from elsewhere) is trusted.
+            policies.replay(*leaf, policy.clone());
+        }
+    }
+    resolve_pending(board, &mut policies, size).await?;
+    Ok(policies)
+}
+
+/// Let a pending change take effect at the first stored head of a size ≤ `upto` that
+/// covers it and carries the quorum of the policy in force.
+async fn resolve_pending(
+    board: &Board,
+    policies: &mut WitnessPolicies,
+    upto: u64,
+) -> Result<(), AppError> {
+    let Some((leaf, _)) = policies.pending() else {
+        return Ok(());
+    };
+    let from = leaf.saturating_add(1);
+    if from > upto {
+        return Ok(());
+    }
+    for (s, set) in cosigners_between(board, from, upto).await? {
+        if policies.observe(s, |k| set.contains(k.0.as_bytes())) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// The size of the latest signed head that carries the quorum of the witness policy in
+/// force for it (where an exported record ends, 08 §8.4: V3.4 fails a record whose
+/// covering head lacks it); the latest head when no policy of the log requires a
+/// cosignature, or when no head has the quorum yet (the record then fails V3.4, truly).
+///
+/// # Errors
+/// The database's.
+pub async fn latest_witnessed_size(
+    board: &Board,
+    declared: &DeclaredWitnessPolicies,
+) -> Result<u64, AppError> {
+    let latest = board.latest_sth().await?.head.tree_size;
+    if declared.never_required() {
+        return Ok(latest);
+    }
+    let mut candidates = vec![latest];
+    candidates.extend(
+        crate::board::cosigned_sizes_desc(board, latest, 64)
+            .await?
+            .into_iter()
+            .filter(|s| *s < latest),
+    );
+    for size in candidates {
+        let policy = policies_at(board, declared, size).await?.in_force().clone();
+        if policy.quorum == 0 {
+            return Ok(size);
+        }
+        let cosigned = cosigners_between(board, size, size).await?;
+        if let Some(set) = cosigned.get(&size) {
+            if policy.is_met_by(|k| set.contains(k.0.as_bytes())) {
+                return Ok(size);
+            }
+        }
+    }
+    Ok(latest)
+}
+
+/// Wait until the latest head is cosigned by the quorum of the witness policy in force
+/// for it (`declared`, resolved by [`policies_at`]), asking the witnesses (at most
+/// `wait`); returns the size of that head. With a quorum of 0 there is nothing to wait
+/// for.
 ///
 /// # Errors
 /// 503 `witness-quorum` naming what each witness answered, when `wait` runs out.
 pub async fn await_quorum(
     board: &Arc<Board>,
-    policy: &WitnessPolicy,
+    declared: &DeclaredWitnessPolicies,
     endpoints: &[WitnessEndpoint],
     wait: Duration,
 ) -> Result<u64, AppError> {
-    let quorum = usize::try_from(policy.quorum).unwrap_or(usize::MAX);
     let deadline = tokio::time::Instant::now() + wait;
     let mut last_round: Vec<Outcome> = Vec::new();
     loop {
         let sth = board.latest_sth().await?;
+        let policies = policies_at(board, declared, sth.head.tree_size).await?;
+        let policy = policies.in_force();
+        let quorum = policy.quorum();
         let have = cosigners_in(policy, &sth);
         if have >= quorum {
             return Ok(sth.head.tree_size);
@@ -164,11 +254,18 @@ pub async fn await_quorum(
         if tokio::time::Instant::now() >= deadline {
             let mut detail = format!(
                 "the board appends nothing that ends a phase before its witnesses cosign the \
-                 head before it: the head of size {} is cosigned by {have} of the {} genesis \
-                 witnesses, {quorum} are required",
+                 head before it: the head of size {} is cosigned by {have} of the {} witnesses \
+                 of {}, {quorum} are required",
                 sth.head.tree_size,
-                policy.keys.len()
+                policy.keys.len(),
+                policies.in_force_name()
             );
+            if let Some((leaf, _)) = policies.pending() {
+                detail.push_str(&format!(
+                    " (the witness policy set at leaf {leaf} takes effect once the witnesses \
+                     of the policy before it cosign a head covering it)"
+                ));
+            }
             if endpoints.is_empty() {
                 detail.push_str("; this server asks no witness (start it with --witness)");
             }

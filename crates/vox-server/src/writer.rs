@@ -31,7 +31,9 @@ use vox_protocol::api::{AuditPosted, SignatureAccepted};
 use vox_protocol::ballot::{AuditedBallot, Ballot};
 use vox_protocol::board::{unsigned, Payload, Receipt};
 use vox_protocol::encoding::human_code;
-use vox_protocol::petition::{PetitionSignature, PetitionTracker, SignatureAction};
+use vox_protocol::petition::{
+    PetitionSignature, PetitionTracker, RingPetitionSignature, SignatureAction,
+};
 
 use crate::board::{insert_rows, to_i64, to_u64, Board, Val, WriteTx};
 use crate::error::{rule_error, standing_error, took_part_error, AppError};
@@ -55,6 +57,12 @@ pub enum Job {
     Signature {
         /// The signature.
         signature: Box<PetitionSignature>,
+    },
+    /// A ring signature or withdrawal (its proof checked against the rings then; the
+    /// writer checks again that its ring is still one of the petition's).
+    RingSignature {
+        /// The signature.
+        signature: Box<RingPetitionSignature>,
     },
     /// A Benaloh-audited ballot (its opening and the credential's signature checked).
     Audit {
@@ -353,7 +361,7 @@ async fn try_commit(
         .iter()
         .filter_map(|(job, _)| match job {
             Job::Ballot { hash, .. } | Job::Audit { hash, .. } => Some(hash.0.to_vec()),
-            Job::Signature { .. } => None,
+            Job::Signature { .. } | Job::RingSignature { .. } => None,
         })
         .collect();
     let known = known_ballots(&mut w, &hashes).await?;
@@ -452,6 +460,14 @@ async fn try_commit(
                         // Outer error: staging failed (the batch fails); inner: this
                         // signature is refused (the others go on).
                         match stage_signature(&mut w, &st, &mut trackers, *signature)? {
+                            Ok((leaf, count)) => {
+                                Decision::Accept(Accepted::Signature { leaf, count })
+                            }
+                            Err(e) => Decision::Done(Err(e)),
+                        }
+                    }
+                    Job::RingSignature { signature } => {
+                        match stage_ring_signature(&mut w, &st, &mut trackers, *signature)? {
                             Ok((leaf, count)) => {
                                 Decision::Accept(Accepted::Signature { leaf, count })
                             }
@@ -727,6 +743,52 @@ fn stage_signature(
     let leaf_index = w.push(Payload::PetitionSigned { signature: sig })?;
     // The thresholds it made the petition cross, as their entries (and the referendum
     // the referendum threshold obliges, right after its entry).
+    crate::rules::push_thresholds(w, st, t, crossed)?;
+    Ok(Ok((leaf_index, count)))
+}
+
+/// Stage a ring signature (07 §7.10) like [`stage_signature`]: its ring must still be one
+/// of the petition's rings at the leaf it gets (a revocation or replacement between the
+/// proof check and now changes them: 409, derive again), and its tag is counted.
+fn stage_ring_signature(
+    w: &mut WriteTx,
+    st: &Derived,
+    trackers: &mut HashMap<String, PetitionTracker>,
+    sig: RingPetitionSignature,
+) -> Result<Result<(u64, u64), AppError>, AppError> {
+    let id = sig.petition_id.clone();
+    let Some(p) = st.petitions.get(&id) else {
+        return Ok(Err(AppError::not_found("petition", &id)));
+    };
+    let rings = match st.petition_rings(&id) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(rule_error(e))),
+    };
+    let Some(ring) = rings
+        .position_of(&sig.ring)
+        .and_then(|i| rings.rings().get(i))
+    else {
+        return Ok(Err(AppError::conflict(
+            "rings-changed",
+            "the petition's rings changed since the signature was made (a credential was \
+             revoked or replaced): derive them again and sign again",
+        )));
+    };
+    let t = trackers
+        .entry(id.clone())
+        .or_insert_with(|| p.tracker.clone());
+    let region = match sig.action {
+        SignatureAction::Sign => ring.region.as_deref(),
+        SignatureAction::Withdraw => None,
+    };
+    let crossed = match t.apply_ring_signature(&sig, region, w.ts) {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(rule_error(e))),
+    };
+    let count = t.count();
+    let leaf_index = w.push(Payload::PetitionRingSigned {
+        signature: Box::new(sig),
+    })?;
     crate::rules::push_thresholds(w, st, t, crossed)?;
     Ok(Ok((leaf_index, count)))
 }

@@ -442,7 +442,10 @@ fn full_flow(db: &TestDb) {
     contract::<Vec<api::IndexedEntry>>(&c.get("/api/v1/board/entries?start=0&end=1000"));
     let heads: Vec<SignedTreeHead> = c.get("/api/v1/board/tree-heads").parse();
     assert_eq!(heads.first().unwrap().head.tree_size, 0);
-    assert_eq!(heads.last().unwrap(), &head);
+    // The head read above is listed; the board's schedule may have appended since (e.g.
+    // `shares-overdue` once the decryption deadline passed), so it need not be the last.
+    assert!(heads.contains(&head), "{head:?} not among the heads");
+    assert!(heads.last().unwrap().head.tree_size >= head.head.tree_size);
     assert!(heads
         .windows(2)
         .all(|w| w[0].head.tree_size < w[1].head.tree_size));
@@ -453,7 +456,7 @@ fn full_flow(db: &TestDb) {
     assert!(entries.first().unwrap().timestamp_ms >= heads.first().unwrap().head.timestamp_ms);
     let rec: RecordHeader = c.get("/api/v1/record?referendum=r1").parse();
     rec.validate().unwrap();
-    assert_eq!(rec.tree_size, head.head.tree_size);
+    assert!(rec.tree_size >= head.head.tree_size, "{rec:?}");
     assert_eq!(rec.board_public_key, board);
     let missing = c.get("/api/v1/record?referendum=nope");
     missing.expect(404);

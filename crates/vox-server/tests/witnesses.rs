@@ -1,5 +1,6 @@
-//! The board asks its witnesses (C2SP tlog-witness) and waits for the genesis quorum
-//! before an entry that ends a phase (protocol-spec 08 §8.4, 10 V3.6).
+//! The board asks its witnesses (C2SP tlog-witness) and waits for the quorum of the
+//! witness policy in force before an entry that ends a phase (protocol-spec 08 §8.4,
+//! 10 V3.6); a policy change takes effect once the old quorum cosigned it (11 §11.6).
 //!
 //! The witnesses here run `vox_protocol::tlog::Witness` (the state machine `vox witness
 //! serve` runs, without its state file) behind a minimal add-checkpoint endpoint on
@@ -15,7 +16,10 @@ use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use ed25519_dalek::SigningKey;
 use rand::rngs::OsRng;
+use vox_crypto::threshold::KeyShare;
+use vox_crypto::Hash32;
 use vox_protocol::board::{board_note_key, BoardPublicKey, SignedTreeHead};
+use vox_protocol::manifest::Manifest;
 use vox_protocol::roles::WitnessPolicy;
 use vox_protocol::tlog::{KeyName, KeyType, Origin, VerifierKey, Witness, WitnessState};
 use vox_server::witness_client::WitnessEndpoint;
@@ -198,33 +202,54 @@ fn last_leaf(c: &Client, kind: &str) -> u64 {
         .unwrap() as u64
 }
 
-#[test]
-fn phases_end_only_after_the_witness_quorum_cosigned() {
-    let board_key = &roles().operator;
-    let board = BoardPublicKey(board_key.verifying_key());
-    let a = TestWitness::start("a.witness.test", &board);
-    let mut b = TestWitness::start("b.witness.test", &board);
-    let c_dead = TestWitness::dead("c.witness.test");
-    let witnesses = [&a, &b, &c_dead];
-    let policy = WitnessPolicy {
+/// The witness policy naming `witnesses`, `quorum` of whom must cosign.
+fn policy_of(witnesses: &[&TestWitness], quorum: u32) -> WitnessPolicy {
+    WitnessPolicy {
         keys: witnesses
             .iter()
             .map(|w| BoardPublicKey(w.key.verifying_key()))
             .collect(),
-        quorum: 2,
-    };
+        quorum,
+    }
+}
+
+/// A board on SQLite whose genesis has `policy`, run by the test roles' operator, asking
+/// the witnesses `asked` (in the background every `interval_ms`; a phase end waits at
+/// most `wait_ms`). Keep the database guard alive as long as the harness.
+fn witnessed_board(
+    policy: &WitnessPolicy,
+    asked: &[&TestWitness],
+    wait_ms: u64,
+    interval_ms: u64,
+) -> (TestDb, Harness) {
     let db = sqlite_db();
     let mut cfg = bare_config(&db.url);
     cfg.genesis = Some(roles().genesis(LOG, now_ms(), policy.clone()).unwrap());
-    cfg.operator_key = Some(board_key.clone());
-    cfg.witness_endpoints = witnesses.iter().map(|w| w.endpoint()).collect();
-    cfg.witness_wait_ms = 3_000;
-    cfg.witness_interval_ms = 100;
+    cfg.operator_key = Some(roles().operator.clone());
+    cfg.witness_endpoints = asked.iter().map(|w| w.endpoint()).collect();
+    cfg.witness_wait_ms = wait_ms;
+    cfg.witness_interval_ms = interval_ms;
     let h = Harness::start(cfg);
-    let c = &h.client;
+    (db, h)
+}
 
-    // 2 of 3: one witness is down, the two others make the quorum.
-    let voters = Voters::new("e", 3, |_| None);
+/// Move the clock to `m`'s closes_at and ask to close: the board must answer 503
+/// `witness-quorum` with a Retry-After and append nothing. Returns the detail.
+fn close_waits_for_witnesses(c: &Client, m: &Manifest) -> String {
+    let before = c.size();
+    c.advance_to(m.closes_at);
+    let r = c.post_empty(&format!("/api/v1/referendums/{}/close", m.referendum_id));
+    r.expect(503);
+    let p = r.json();
+    assert_eq!(p["type"], "https://vox.invalid/problems/witness-quorum");
+    assert!(r.retry_after.is_some());
+    assert_eq!(c.size(), before, "nothing appended");
+    p["detail"].as_str().unwrap().to_owned()
+}
+
+/// Register `voters` voters, open r1 (3 trustees, 2 decrypt) and have each vote yes.
+fn r1_with_votes(c: &Client, voters: usize) -> (Hash32, Trustees, Manifest, Vec<KeyShare>) {
+    let voters = Voters::new("e", voters, |_| None);
     let eh = voters.register(c);
     let trustees = Trustees::new(3);
     let m = yes_no_manifest("r1", eh, &trustees, 2);
@@ -233,6 +258,21 @@ fn phases_end_only_after_the_witness_quorum_cosigned() {
         let (ballot, _) = encrypt(&m, key, cred, &choices(&m, true, 0));
         cast(c, &m, &ballot).expect(201);
     }
+    (eh, trustees, m, shares)
+}
+
+#[test]
+fn phases_end_only_after_the_witness_quorum_cosigned() {
+    let board = BoardPublicKey(roles().operator.verifying_key());
+    let a = TestWitness::start("a.witness.test", &board);
+    let mut b = TestWitness::start("b.witness.test", &board);
+    let c_dead = TestWitness::dead("c.witness.test");
+    let policy = policy_of(&[&a, &b, &c_dead], 2);
+    let (_db, h) = witnessed_board(&policy, &[&a, &b, &c_dead], 3_000, 100);
+    let c = &h.client;
+
+    // 2 of 3: one witness is down, the two others make the quorum.
+    let (eh, trustees, m, shares) = r1_with_votes(c, 3);
     let result = close_and_publish(c, &m, &trustees, &shares, &[0, 1]);
     assert_eq!(result["referendum_id"], "r1");
     for kind in ["referendum-closed", "tally-computed", "result-published"] {
@@ -283,23 +323,149 @@ fn phases_end_only_after_the_witness_quorum_cosigned() {
     b.kill();
     let m2 = yes_no_manifest("r2", eh, &trustees, 2);
     let _ = open_referendum(c, &m2, &trustees);
-    let before = c.size();
-    c.advance_to(m2.closes_at);
-    let r = c.post_empty("/api/v1/referendums/r2/close");
-    r.expect(503);
-    let p = r.json();
-    assert_eq!(p["type"], "https://vox.invalid/problems/witness-quorum");
-    let detail = p["detail"].as_str().unwrap();
+    let detail = close_waits_for_witnesses(c, &m2);
     assert!(
-        detail.contains("1 of the 3 genesis witnesses, 2 are required"),
+        detail.contains("1 of the 3 witnesses of the genesis witness policy, 2 are required"),
         "{detail}"
     );
     assert!(detail.contains("b.witness.test"), "{detail}");
     assert!(detail.contains("c.witness.test"), "{detail}");
-    assert!(r.retry_after.is_some());
-    assert_eq!(c.size(), before, "nothing appended");
     let st = c.get("/api/v1/referendums/r2").json();
     assert_eq!(st["state"], "open");
+    // A record exported now ends at the latest head the quorum vouched for (V3.4), not
+    // at the newest head, which only witness a has cosigned.
+    let header = c.get("/api/v1/record").json();
+    let size = header["tree_size"].as_u64().unwrap();
+    assert!(size < c.size(), "record of {size}, board of {}", c.size());
+    assert!(cosigners_at(c, size, &policy) >= 2, "size {size}");
+}
+
+/// The operator's signed `witness-policy-set`.
+fn witness_policy_set(keys: &[&TestWitness], quorum: u32) -> vox_protocol::board::Payload {
+    roles()
+        .sign(
+            vox_protocol::board::Payload::WitnessPolicySet {
+                policy: policy_of(keys, quorum),
+                act: vox_protocol::roles::ActSignature::unsigned(),
+            },
+            now_ms(),
+        )
+        .unwrap()
+}
+
+#[test]
+fn a_witness_policy_change_takes_effect_once_the_old_quorum_cosigned_it() {
+    let board = BoardPublicKey(roles().operator.verifying_key());
+    let mut a = TestWitness::start("a.witness.test", &board);
+    let mut b = TestWitness::start("b.witness.test", &board);
+    let c3 = TestWitness::start("c.witness.test", &board);
+    let genesis_policy = policy_of(&[&a, &b], 2);
+    // No background round in this test: the witnesses are asked only when a phase ends,
+    // so what is in force at each step is deterministic.
+    let (_db, h) = witnessed_board(&genesis_policy, &[&a, &b, &c3], 3_000, 3_600_000);
+    let c = &h.client;
+    let (eh, trustees, m, shares) = r1_with_votes(c, 2);
+
+    // Witness a retires, c joins: declared, not in force yet.
+    let r = c.post("/api/v1/witness-policy", &witness_policy_set(&[&b, &c3], 2));
+    r.expect(201);
+    let change_leaf = last_leaf(c, "witness-policy-set");
+    let view: vox_protocol::api::WitnessPolicyView = r.parse();
+    assert_eq!(view.in_force, genesis_policy);
+    assert_eq!(view.in_force_since_leaf, 0);
+    assert_eq!(view.pending.as_ref().unwrap().leaf_index, change_leaf);
+    // One change at a time.
+    let r = c.post("/api/v1/witness-policy", &witness_policy_set(&[&c3], 1));
+    r.expect(409);
+    assert_eq!(
+        r.json()["type"],
+        "https://vox.invalid/problems/witness-policy-pending"
+    );
+    // Only the operator sets it; an invalid policy is refused.
+    let forged = vox_protocol::board::Payload::WitnessPolicySet {
+        policy: WitnessPolicy {
+            keys: vec![BoardPublicKey(c3.key.verifying_key())],
+            quorum: 1,
+        },
+        act: vox_protocol::roles::ActSignature::unsigned(),
+    }
+    .signed_act(&board.log_id(), now_ms(), &roles().election_authority)
+    .unwrap();
+    c.post("/api/v1/witness-policy", &forged).expect(403);
+
+    // The close asks every witness: a and b (the old quorum) cosign the head covering
+    // the change, so the new policy is in force, and b and c (its quorum) cosign it too.
+    let result = close_and_publish(c, &m, &trustees, &shares, &[0, 1]);
+    assert_eq!(result["referendum_id"], "r1");
+    let view: vox_protocol::api::WitnessPolicyView = c.get("/api/v1/witness-policy").parse();
+    assert_eq!(view.in_force_since_leaf, change_leaf);
+    assert!(view.pending.is_none());
+    let new_policy = view.in_force.clone();
+    for kind in ["referendum-closed", "tally-computed", "result-published"] {
+        let at = last_leaf(c, kind);
+        assert!(
+            cosigners_at(c, at, &new_policy) >= 2,
+            "the head before {kind} (size {at}) lacks the new quorum"
+        );
+    }
+    // No background round ran since: the latest witnessed head is the one before the
+    // result, where an exported record ends.
+    let header = c.get("/api/v1/record").json();
+    assert_eq!(
+        header["tree_size"].as_u64().unwrap(),
+        last_leaf(c, "result-published")
+    );
+    // The retired witness no longer matters; with b gone too, closing waits and names
+    // the policy in force.
+    a.kill();
+    b.kill();
+    let m2 = yes_no_manifest("r2", eh, &trustees, 2);
+    let _ = open_referendum(c, &m2, &trustees);
+    let detail = close_waits_for_witnesses(c, &m2);
+    assert!(
+        detail.contains(&format!(
+            "1 of the 2 witnesses of the witness policy set at leaf {change_leaf}, 2 are required"
+        )),
+        "{detail}"
+    );
+}
+
+#[test]
+fn a_witness_policy_change_the_old_witnesses_never_cosign_never_takes_effect() {
+    let board = BoardPublicKey(roles().operator.verifying_key());
+    let a_dead = TestWitness::dead("a.witness.test");
+    let b = TestWitness::start("b.witness.test", &board);
+    let c3 = TestWitness::start("c.witness.test", &board);
+    let (_db, h) = witnessed_board(
+        &policy_of(&[&a_dead, &b], 2),
+        &[&a_dead, &b, &c3],
+        2_000,
+        100,
+    );
+    let c = &h.client;
+    let voters = Voters::new("e", 1, |_| None);
+    let eh = voters.register(c);
+    let trustees = Trustees::new(3);
+    // The operator swaps the dead witness for c; b and c cosign everything, but the
+    // old quorum (a and b) never vouches for the change: it never takes effect.
+    c.post("/api/v1/witness-policy", &witness_policy_set(&[&b, &c3], 2))
+        .expect(201);
+    let change_leaf = last_leaf(c, "witness-policy-set");
+    let m = yes_no_manifest("r1", eh, &trustees, 2);
+    let _ = open_referendum(c, &m, &trustees);
+    let detail = close_waits_for_witnesses(c, &m);
+    assert!(
+        detail.contains("of the genesis witness policy, 2 are required"),
+        "{detail}"
+    );
+    assert!(
+        detail.contains(&format!(
+            "the witness policy set at leaf {change_leaf} takes effect once"
+        )),
+        "{detail}"
+    );
+    let view: vox_protocol::api::WitnessPolicyView = c.get("/api/v1/witness-policy").parse();
+    assert_eq!(view.pending.unwrap().leaf_index, change_leaf);
 }
 
 #[test]

@@ -93,12 +93,14 @@ pub const STEPS: &[StepInfo] = &[
         step: StepId::TreeHeads,
         id: "V3",
         title: "tree-head signatures and cosignatures",
-        spec: "protocol-spec/08-board.md §8.4, protocol-spec/11-roles.md §11.2",
+        spec: "protocol-spec/08-board.md §8.4, protocol-spec/11-roles.md §11.2, §11.6",
         checks: "every signed tree head verifies (Ed25519, strict) under the board key; every \
-                 witness cosignature present verifies; the head covering the record carries \
-                 valid cosignatures from at least `quorum` distinct witnesses of the genesis \
-                 witness policy, and one from each witness the header lists or the observer \
-                 pins (NOT-CHECKED while they have not cosigned it yet)",
+                 witness cosignature present verifies; the head before every close, tally \
+                 and result, and the head covering the record, carry valid cosignatures from \
+                 at least `quorum` distinct witnesses of the witness policy in force (the \
+                 genesis's, or a later one once the old quorum cosigned it), and the latter \
+                 one from each witness the header lists or the observer pins (NOT-CHECKED \
+                 while they have not cosigned it yet)",
         needs_input: false,
     },
     StepInfo {

@@ -21,6 +21,7 @@ use rand_core::{CryptoRng, RngCore, SeedableRng};
 use vox_crypto::credential::Credential;
 use vox_crypto::dlog::DlogTable;
 use vox_crypto::elgamal::Ciphertext;
+use vox_crypto::ring::LinkingTag;
 use vox_crypto::threshold::{
     receive_share, Complaint, ComplaintAnswer, Dealer, DecryptionShare, EncryptedShare,
     JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
@@ -44,9 +45,10 @@ use vox_protocol::manifest::{
 use vox_protocol::merkle::{inclusion_proof, NodeHash};
 use vox_protocol::petition::{
     Crossed, Moderation, Petition, PetitionPolicy, PetitionProposal, PetitionSignature,
-    PetitionTracker, ReferendumTerms, SignatureAction,
+    PetitionTracker, ReferendumTerms, RingPetitionSignature, SignatureAction, SignatureScheme,
 };
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
+use vox_protocol::rings::{BoardView, RingSet};
 use vox_protocol::roles::{ActSignature, Genesis, Role, RoleSigners, WitnessPolicy};
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 
@@ -102,6 +104,17 @@ pub fn sign_and_cosign(
     sth
 }
 
+/// The witness policy naming `witnesses`, all of whom must cosign.
+fn all_required(witnesses: &[SigningKey]) -> Result<WitnessPolicy> {
+    Ok(WitnessPolicy {
+        keys: witnesses
+            .iter()
+            .map(|w| BoardPublicKey(w.verifying_key()))
+            .collect(),
+        quorum: u32::try_from(witnesses.len()).map_err(err)?,
+    })
+}
+
 /// A copy of `roles` (`RoleSigners` is deliberately not `Clone`).
 pub fn copy_signers(roles: &RoleSigners) -> RoleSigners {
     RoleSigners {
@@ -142,6 +155,9 @@ pub struct Board<S> {
     sink: S,
     /// The standing trustee panel in force (tag 26).
     panel: Option<TrusteePanel>,
+    /// Witnesses of a policy change not in force yet: they cosign the next head with
+    /// the current ones, whose quorum makes the change take effect (11 §11.6).
+    next_witnesses: Option<Vec<SigningKey>>,
 }
 
 impl<S: EntrySink> Board<S> {
@@ -154,14 +170,9 @@ impl<S: EntrySink> Board<S> {
         start_ms: i64,
         sink: S,
     ) -> Result<Self> {
-        let policy = WitnessPolicy {
-            keys: witnesses
-                .iter()
-                .map(|w| BoardPublicKey(w.verifying_key()))
-                .collect(),
-            quorum: u32::try_from(witnesses.len()).map_err(err)?,
-        };
-        let genesis = roles.genesis(LOG_NAME, start_ms, policy).map_err(err)?;
+        let genesis = roles
+            .genesis(LOG_NAME, start_ms, all_required(&witnesses)?)
+            .map_err(err)?;
         let mut board = Self {
             key: roles.operator.clone(),
             roles,
@@ -172,6 +183,7 @@ impl<S: EntrySink> Board<S> {
             heads: Vec::new(),
             sink,
             panel: None,
+            next_witnesses: None,
         };
         board.append(Payload::Genesis { genesis })?;
         Ok(board)
@@ -217,6 +229,19 @@ impl<S: EntrySink> Board<S> {
             act: ActSignature::unsigned(),
         })?;
         self.panel = Some(panel);
+        Ok(index)
+    }
+
+    /// The operator replaces the witness policy (`witness-policy-set`, tag 30) with
+    /// `witnesses`, all of whom it requires. The next head is cosigned by the old
+    /// witnesses and the new ones (the old quorum makes the change take effect,
+    /// 11 §11.6), later heads by the new ones only.
+    pub fn change_witnesses(&mut self, witnesses: Vec<SigningKey>) -> Result<u64> {
+        let index = self.append_act(Payload::WitnessPolicySet {
+            policy: all_required(&witnesses)?,
+            act: ActSignature::unsigned(),
+        })?;
+        self.next_witnesses = Some(witnesses);
         Ok(index)
     }
 
@@ -268,7 +293,24 @@ impl<S: EntrySink> Board<S> {
             root_hash: self.tree.root(),
             timestamp_ms: self.now,
         };
-        let sth = sign_and_cosign(head, LOG_NAME, &self.key, &self.witnesses);
+        let sth = match self.next_witnesses.take() {
+            None => sign_and_cosign(head, LOG_NAME, &self.key, &self.witnesses),
+            Some(next) => {
+                let mut both = self.witnesses.clone();
+                both.extend(
+                    next.iter()
+                        .filter(|n| {
+                            !self
+                                .witnesses
+                                .iter()
+                                .any(|w| w.verifying_key() == n.verifying_key())
+                        })
+                        .cloned(),
+                );
+                self.witnesses = next;
+                sign_and_cosign(head, LOG_NAME, &self.key, &both)
+            }
+        };
         self.heads.push(sth.clone());
         sth
     }
@@ -635,6 +677,53 @@ impl PetitionRun {
         Ok(index)
     }
 
+    /// Ring-sign or withdraw (07 §7.10) in the ring `rings` gives the credential, then
+    /// post the thresholds this crosses.
+    pub fn ring_sign<S: EntrySink>(
+        &mut self,
+        board: &mut Board<S>,
+        rings: &RingSet,
+        credential: &Credential,
+        action: SignatureAction,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<RingPetitionSignature> {
+        let sig =
+            RingPetitionSignature::create(&self.tracker.petition, rings, credential, action, rng)
+                .map_err(err)?;
+        let region = rings
+            .position_of(&sig.ring)
+            .and_then(|i| rings.rings().get(i))
+            .and_then(|r| r.region.clone())
+            .filter(|_| action == SignatureAction::Sign);
+        let crossed = self
+            .tracker
+            .apply_ring_signature(&sig, region.as_deref(), board.now())
+            .map_err(err)?;
+        board.append(Payload::PetitionRingSigned {
+            signature: Box::new(sig.clone()),
+        })?;
+        self.thresholds(board, crossed)?;
+        Ok(sig)
+    }
+
+    /// Invalidate ring signatures by their linking tags, with a public reason.
+    pub fn invalidate_tags<S: EntrySink>(
+        &mut self,
+        board: &mut Board<S>,
+        tags: Vec<LinkingTag>,
+        reason: &str,
+    ) -> Result<()> {
+        self.tracker.apply_invalidation(&[], &tags).map_err(err)?;
+        board.append_act(Payload::SignaturesInvalidated {
+            petition_id: self.tracker.petition.id.clone(),
+            credentials: Vec::new(),
+            tags,
+            reason: reason.into(),
+            act: ActSignature::unsigned(),
+        })?;
+        Ok(())
+    }
+
     /// Moderate, then post the thresholds publication crosses.
     pub fn moderate<S: EntrySink>(&mut self, board: &mut Board<S>, m: Moderation) -> Result<()> {
         let crossed = self
@@ -669,10 +758,13 @@ impl PetitionRun {
         credentials: Vec<vox_crypto::credential::CredentialPublicKey>,
         reason: &str,
     ) -> Result<()> {
-        self.tracker.apply_invalidation(&credentials).map_err(err)?;
+        self.tracker
+            .apply_invalidation(&credentials, &[])
+            .map_err(err)?;
         board.append_act(Payload::SignaturesInvalidated {
             petition_id: self.tracker.petition.id.clone(),
             credentials,
+            tags: Vec::new(),
             reason: reason.into(),
             act: ActSignature::unsigned(),
         })?;
@@ -688,6 +780,16 @@ impl PetitionRun {
         })?;
         Ok(())
     }
+}
+
+/// The rings of `petition` for a signature at the next leaf, derived the way a signer's
+/// device does: from the log itself (07 §7.10).
+pub fn rings_from_log(entries: &[BoardEntry], petition: &Petition) -> Result<RingSet> {
+    let mut view = BoardView::new();
+    for e in entries {
+        view.apply(&e.payload).map_err(err)?;
+    }
+    view.petition_rings(petition).map_err(err)
 }
 
 /// The petitions office's policy in the honest record: every honest proposal meets it
@@ -725,6 +827,7 @@ pub fn petition(
         open_for_ms: 30 * DAY,
         response_due_ms: 14 * DAY,
         region_min_group: 2,
+        signatures: Default::default(),
     }
 }
 
@@ -1444,10 +1547,27 @@ pub fn honest(seed: u64, witnesses: usize) -> Result<Honest> {
 /// and 3, and the result. Tree heads are signed every few entries (cosigned by
 /// `witnesses` new keys).
 pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<Honest> {
+    honest_scenario(seed, witnesses, enrolment, false)
+}
+
+/// [`honest`] with two witnesses, where the operator replaces the first witness by a
+/// third one early on (a `witness-policy-set` after the electorate, 11 §11.6): the next
+/// head is cosigned by all three, so the old quorum makes the change take effect, and
+/// later heads by the new pair only. `witness_keys` holds all three (old first).
+pub fn honest_rewitnessed(seed: u64) -> Result<Honest> {
+    honest_scenario(seed, 2, Enrolment::ByCode, true)
+}
+
+fn honest_scenario(
+    seed: u64,
+    witnesses: usize,
+    enrolment: Enrolment,
+    rewitness: bool,
+) -> Result<Honest> {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let roles = RoleSigners::generate(&mut rng);
     let board_key = roles.operator.clone();
-    let witness_keys: Vec<SigningKey> = (0..witnesses)
+    let mut witness_keys: Vec<SigningKey> = (0..witnesses)
         .map(|_| SigningKey::generate(&mut rng))
         .collect();
     let mut b = Board::new(copy_signers(&roles), witness_keys.clone(), T0, Vec::new())?;
@@ -1460,6 +1580,15 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     let town = town_run.electorate.clone();
     let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
     b.sign_head();
+    if rewitness {
+        // The first witness retires; a new one joins the second (11 §11.6).
+        let joining = SigningKey::generate(&mut rng);
+        let keep = witness_keys
+            .get(1)
+            .ok_or_else(|| err("rewitnessing needs 2 witnesses"))?;
+        b.change_witnesses(vec![keep.clone(), joining.clone()])?;
+        witness_keys.push(joining);
+    }
     // The petitions office publishes its bounds on proposals (07 §7.8, V6.7).
     b.append_act(Payload::PetitionPolicySet {
         policy: honest_policy(),
@@ -1594,6 +1723,27 @@ pub fn honest_with(seed: u64, witnesses: usize, enrolment: Enrolment) -> Result<
     // The petition closes at its deadline.
     b.advance_clock(31 * DAY);
     p1.close(&mut b)?;
+    b.sign_head();
+    // Petition p3 is ring-signed (07 §7.10): voter 0 proposes it (and does not count),
+    // voters 5, 6 and 7 sponsor it by ring signature, in rings derived from the log
+    // (voter 13 revoked: in none; the replacement, enrolled before p3: in its region's),
+    // and the office invalidates voter 7's signature by its linking tag.
+    let p3_petition = Petition {
+        signatures: SignatureScheme::Ring,
+        ..petition("p3", &town, 3, 5, 10)
+    };
+    let mut p3 = PetitionRun::propose(&mut b, &town, p3_petition, cred(0)?, &mut rng)?;
+    let mut last_tag = None;
+    for v in [5, 6, 7] {
+        let rings = rings_from_log(&b.sink, &p3.tracker.petition)?;
+        let sig = p3.ring_sign(&mut b, &rings, cred(v)?, SignatureAction::Sign, &mut rng)?;
+        last_tag = Some(*sig.tag());
+    }
+    p3.invalidate_tags(
+        &mut b,
+        last_tag.into_iter().collect(),
+        "Example: a signature the office found to be bought.",
+    )?;
     b.sign_head();
 
     let header = b.header(None);

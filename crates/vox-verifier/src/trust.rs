@@ -70,7 +70,7 @@ pub struct TrustAnchors {
     #[serde(default, skip_serializing_if = "PinnedRoles::is_empty")]
     pub roles: PinnedRoles,
     /// Witnesses that must have cosigned the head covering the record (V3), in addition
-    /// to the header's and the genesis quorum.
+    /// to the header's and the quorum of the witness policy in force.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub witnesses: Vec<BoardPublicKey>,
 }

@@ -57,9 +57,15 @@ fn honest_record_with_receipts_and_witnesses_passes() {
 }
 
 #[test]
-fn a_missing_witness_cosignature_is_not_a_pass() {
-    let mut h = honest(3, 1).unwrap();
-    h.record.heads.last_mut().unwrap().cosignatures.clear();
+fn a_missing_cosignature_of_a_listed_witness_is_not_a_pass() {
+    // No witness policy in the genesis (quorum 0); the header lists a witness that has
+    // cosigned nothing: V3.3 cannot conclude yet.
+    let mut h = honest(3, 0).unwrap();
+    let listed = ed25519_dalek::SigningKey::from_bytes(&[9u8; 32]);
+    h.record
+        .header
+        .witnesses
+        .push(vox_protocol::board::BoardPublicKey(listed.verifying_key()));
     let report = verify_record(
         &h.record.source().unwrap(),
         Options::default(),
@@ -110,16 +116,17 @@ fn genesis_witness_quorum_is_required() {
     };
     let report = verify(&h);
     assert_eq!(report.verdict(), Verdict::Pass, "{}", report.to_human());
-    // One cosignature short of the quorum on the head covering the record.
+    // One cosignature short of the quorum on the head covering the record: the record
+    // is not witnessed (a board exports up to the latest head with the quorum).
     h.record.heads.last_mut().unwrap().cosignatures.pop();
     let report = verify(&h);
-    assert_eq!(report.status(StepId::TreeHeads), Status::NotChecked);
-    let reasons = &report.step(StepId::TreeHeads).unwrap().not_checked;
+    assert_eq!(report.status(StepId::TreeHeads), Status::Fail);
+    let failures = &report.step(StepId::TreeHeads).unwrap().failures;
     assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("1 of the 2 genesis witnesses; the genesis requires 2")),
-        "{reasons:?}"
+        failures.iter().any(|f| f
+            .message
+            .contains("1 of the 2 witnesses of the genesis witness policy, which requires 2")),
+        "{failures:?}"
     );
     // A cosignature by a witness the genesis does not name does not count.
     let stranger = ed25519_dalek::SigningKey::from_bytes(&[3u8; 32]);
@@ -129,6 +136,6 @@ fn genesis_witness_quorum_is_required() {
         .unwrap();
     last.cosignatures.push(c);
     let report = verify(&h);
-    assert_eq!(report.status(StepId::TreeHeads), Status::NotChecked);
-    assert_eq!(report.verdict(), Verdict::Partial);
+    assert_eq!(report.status(StepId::TreeHeads), Status::Fail);
+    assert_eq!(report.verdict(), Verdict::Fail);
 }

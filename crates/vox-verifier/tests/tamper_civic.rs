@@ -46,8 +46,8 @@ fn honest_record_enrols_by_code_revokes_and_replaces() {
     );
     let report = run("honest-by-code");
     // 1 opening + 16 enrolments + 1 freeze + 1 revocation + 1 replacement enrolment, and
-    // the uses by 2 petitions and 1 manifest.
-    assert_eq!(report.step(StepId::Electorates).unwrap().checked, 20 + 3);
+    // the uses by 3 petitions (p3 ring-signed) and 1 manifest.
+    assert_eq!(report.step(StepId::Electorates).unwrap().checked, 20 + 4);
 }
 
 #[test]

@@ -364,6 +364,7 @@ fn petition_signature_verifies() {
         open_for_ms: 1000,
         response_due_ms: 1000,
         region_min_group: 1,
+        signatures: Default::default(),
     };
     let h = petition.canonical_hash();
     let req = json!({"petition": petition, "petition_hash": h, "credential": s.credential.text()});
@@ -402,6 +403,7 @@ fn petition_proposal_verifies() {
         open_for_ms: 1000,
         response_due_ms: 1000,
         region_min_group: 1,
+        signatures: Default::default(),
     };
     let req = json!({"petition": petition, "credential": s.credential.text()});
     let out = ok(&vox_web::propose_petition(&req.to_string()));

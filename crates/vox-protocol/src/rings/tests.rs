@@ -224,3 +224,271 @@ fn signatures_over_other_rings_fail_against_the_derived_ring() {
         .unwrap();
     assert!(ring::verify(&mut ctx(), &good, &south.ring, &u, b"m").is_err());
 }
+
+// ---- petition rings (07 §7.10) and ring-signed petition signatures ---------------------
+
+use crate::encoding::{Canonical, Hashable};
+use crate::petition::{
+    Petition, PetitionProposal, PetitionTracker, RingPetitionSignature, SignatureAction,
+    SignatureScheme,
+};
+
+fn ring_petition(e: &Electorate, min_group: u32) -> Petition {
+    Petition {
+        id: "ring-p".into(),
+        action: "Plant trees".into(),
+        background: "Shade".into(),
+        details: String::new(),
+        electorate_hash: e.canonical_hash(),
+        sponsor_threshold: 2,
+        response_threshold: 3,
+        referendum_threshold: 5,
+        open_for_ms: 30 * 86_400_000,
+        response_due_ms: 14 * 86_400_000,
+        region_min_group: min_group,
+        signatures: SignatureScheme::Ring,
+    }
+}
+
+#[test]
+fn small_regions_are_pooled_with_the_credentials_without_a_region() {
+    let (e, creds) = electorate(REGIONS, 3);
+    let idx = e.index();
+    // south has 5 members, north 10: with a minimum group of 6, south joins "no region".
+    let rings = RingSet::for_petition(&e, &idx, 1, 0, 6).unwrap();
+    let regions: Vec<Option<&str>> = rings.rings().iter().map(|r| r.region.as_deref()).collect();
+    assert_eq!(regions, [None, Some("north")]);
+    assert_eq!(rings.rings()[0].ring.member_count(), 5 + 3);
+    let (r, _) = rings.ring_of(&creds[0].public_key()).unwrap(); // a south credential
+    assert_eq!(r.region, None);
+    // With a minimum of 5 nothing is pooled: the same rings as `derive`.
+    let plain = RingSet::derive(&e, &idx, 1).unwrap();
+    let kept = RingSet::for_petition(&e, &idx, 1, 0, 5).unwrap();
+    let hashes = |s: &RingSet| s.rings().iter().map(|r| *r.ring.hash()).collect::<Vec<_>>();
+    assert_eq!(hashes(&plain), hashes(&kept));
+}
+
+#[test]
+fn replacements_enrolled_after_the_proposal_are_in_no_ring() {
+    let (e, creds) = electorate(REGIONS, 4);
+    let mut idx = e.index();
+    let revoked = creds[0].public_key();
+    idx.revoke(revoked.to_bytes(), 10);
+    let replacement = Credential::generate(&mut ChaCha20Rng::seed_from_u64(5));
+    idx.add(
+        replacement.public_key().to_bytes(),
+        Replacement {
+            region: Some("south".into()),
+            since: 11,
+            replaces: revoked.to_bytes(),
+        },
+    );
+    // Proposed at leaf 12 (after the enrolment): the replacement is in.
+    let after = RingSet::for_petition(&e, &idx, 20, 12, 1).unwrap();
+    assert!(after.ring_of(&replacement.public_key()).is_some());
+    assert!(after.ring_of(&revoked).is_none());
+    // Proposed at leaf 11 (the enrolment's own leaf) or before: it is not.
+    for proposed_at in [0, 11] {
+        let rings = RingSet::for_petition(&e, &idx, 20, proposed_at, 1).unwrap();
+        assert!(rings.ring_of(&replacement.public_key()).is_none());
+        assert!(rings.ring_of(&revoked).is_none());
+    }
+}
+
+/// A ring-signed petition on REGIONS and a signature by credential `who`.
+fn signed(
+    who: usize,
+    action: SignatureAction,
+) -> (Petition, RingSet, Vec<Credential>, RingPetitionSignature) {
+    let (e, creds) = electorate(REGIONS, 6);
+    let rings = RingSet::for_petition(&e, &e.index(), 1, 0, 1).unwrap();
+    let p = ring_petition(&e, 1);
+    let mut rng = ChaCha20Rng::seed_from_u64(7);
+    let sig = RingPetitionSignature::create(&p, &rings, &creds[who], action, &mut rng).unwrap();
+    (p, rings, creds, sig)
+}
+
+#[test]
+fn ring_petition_signature_round_trip_and_tag() {
+    let (p, rings, creds, sig) = signed(2, SignatureAction::Sign);
+    let ph = p.canonical_hash();
+    sig.verify(&ph, &rings).unwrap();
+    // The tag is the credential's on this petition, whatever the action or ring.
+    let u = petition_tag_generator(&ph).unwrap();
+    assert_eq!(*sig.tag(), ring::linking_tag(&creds[2], &u));
+    let mut rng = ChaCha20Rng::seed_from_u64(8);
+    let w =
+        RingPetitionSignature::create(&p, &rings, &creds[2], SignatureAction::Withdraw, &mut rng)
+            .unwrap();
+    assert_eq!(w.tag(), sig.tag());
+    // JSON round trip.
+    let json = serde_json::to_string(&sig).unwrap();
+    let back: RingPetitionSignature = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, sig);
+    assert_eq!(back.canonical_bytes(), sig.canonical_bytes());
+    // A credential in no ring cannot sign.
+    let stranger = Credential::generate(&mut rng);
+    assert!(
+        RingPetitionSignature::create(&p, &rings, &stranger, SignatureAction::Sign, &mut rng)
+            .is_err()
+    );
+}
+
+#[test]
+fn tampering_with_any_part_of_the_statement_fails() {
+    let (p, rings, _creds, sig) = signed(4, SignatureAction::Sign);
+    let ph = p.canonical_hash();
+    // Another action (the message).
+    let mut t = sig.clone();
+    t.action = SignatureAction::Withdraw;
+    assert!(t.verify(&ph, &rings).is_err());
+    // Another petition id.
+    let mut t = sig.clone();
+    t.petition_id = "other".into();
+    assert!(t.verify(&ph, &rings).is_err());
+    // Another petition hash (scope, then the tag generator).
+    let mut t = sig.clone();
+    t.petition_hash = Hash32([9; 32]);
+    assert!(t.verify(&ph, &rings).is_err());
+    assert!(t.verify(&t.petition_hash.clone(), &rings).is_err());
+    // Another ring of the set (named, but the proof is over the first).
+    let other_ring = rings
+        .rings()
+        .iter()
+        .map(|r| *r.ring.hash())
+        .find(|h| *h != sig.ring)
+        .unwrap();
+    let mut t = sig.clone();
+    t.ring = other_ring;
+    assert!(t.verify(&ph, &rings).is_err());
+    // A ring hash of no ring of the set.
+    let mut t = sig.clone();
+    t.ring = Hash32([7; 32]);
+    assert!(t.verify(&ph, &rings).is_err());
+    // Every byte of the signature: refused when read (a tag that is no point) or when
+    // verified (decoder R1, or an equation).
+    let bytes = sig.signature.as_bytes().to_vec();
+    for i in 0..bytes.len() {
+        let mut b = bytes.clone();
+        b[i] ^= 0x01;
+        let Ok(s) = crate::petition::RingSignatureBytes::from_bytes(b) else {
+            assert!(i < 32, "byte {i}: only the tag is checked when read");
+            continue;
+        };
+        let t = RingPetitionSignature {
+            signature: s,
+            ..sig.clone()
+        };
+        assert!(
+            t.verify(&ph, &rings).is_err(),
+            "byte {i} flipped still verifies"
+        );
+    }
+    // Truncated, or extended by a byte.
+    for b in [
+        bytes[..bytes.len() - 1].to_vec(),
+        [&bytes[..], &[0]].concat(),
+    ] {
+        let t = RingPetitionSignature {
+            signature: crate::petition::RingSignatureBytes::from_bytes(b).unwrap(),
+            ..sig.clone()
+        };
+        assert!(t.verify(&ph, &rings).is_err());
+    }
+}
+
+#[test]
+fn the_tracker_counts_tags_and_refuses_the_other_scheme() {
+    let (e, creds) = electorate(REGIONS, 6);
+    let rings = RingSet::for_petition(&e, &e.index(), 1, 0, 1).unwrap();
+    let p = ring_petition(&e, 1);
+    let mut rng = ChaCha20Rng::seed_from_u64(10);
+    let proposal = PetitionProposal::create(p.clone(), &creds[0], &mut rng);
+    let mut t = PetitionTracker::new(&proposal, Some("south"));
+    assert_eq!(
+        t.count(),
+        0,
+        "the proposer of a ring-signed petition is not counted"
+    );
+    let sig = |who: usize, action, rng: &mut ChaCha20Rng| {
+        RingPetitionSignature::create(&p, &rings, &creds[who], action, rng).unwrap()
+    };
+    let a = sig(0, SignatureAction::Sign, &mut rng);
+    t.apply_ring_signature(&a, Some("south"), 1).unwrap();
+    // The same tag again, with a fresh proof: refused.
+    let again = sig(0, SignatureAction::Sign, &mut rng);
+    assert_ne!(again.signature, a.signature);
+    assert!(t.apply_ring_signature(&again, Some("south"), 2).is_err());
+    let b = sig(9, SignatureAction::Sign, &mut rng);
+    let crossed = t.apply_ring_signature(&b, Some("north"), 3).unwrap();
+    assert_eq!(t.count(), 2);
+    assert_eq!(crossed.0.len(), 1, "the sponsor threshold of 2 is crossed");
+    // A credential signature on a ring-signed petition is refused.
+    let cred_sig =
+        crate::petition::PetitionSignature::create(&p, &creds[3], SignatureAction::Sign, &mut rng);
+    assert!(t.apply_signature(&cred_sig, Some("south"), 4).is_err());
+    // Invalidation names tags, not credentials.
+    assert!(t.apply_invalidation(&[creds[9].public_key()], &[]).is_err());
+    assert_eq!(t.apply_invalidation(&[], &[*b.tag()]).unwrap(), 1);
+    assert_eq!(t.count(), 1);
+    // An invalidated tag cannot sign again.
+    let b2 = sig(9, SignatureAction::Sign, &mut rng);
+    assert!(t.apply_ring_signature(&b2, Some("north"), 5).is_err());
+}
+
+#[test]
+fn a_board_view_derives_rings_only_from_a_log_it_can_vouch_for() {
+    use crate::board::Payload;
+    use crate::roles::{ActSignature, RoleSigners, WitnessPolicy};
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let roles = RoleSigners::generate(&mut rng);
+    let genesis = roles
+        .genesis("vox.test/view", 1, WitnessPolicy::default())
+        .unwrap();
+    let (e, creds) = electorate(REGIONS, 12);
+    let registered = roles
+        .sign(
+            Payload::ElectorateRegistered {
+                electorate: e.clone(),
+                act: ActSignature::unsigned(),
+            },
+            2,
+        )
+        .unwrap();
+    let p = ring_petition(&e, 1);
+    let proposal = Payload::PetitionProposed {
+        proposal: PetitionProposal::create(p.clone(), &creds[0], &mut rng),
+    };
+
+    // Leaf 0 must be the genesis.
+    assert!(BoardView::new().apply(&registered).is_err());
+    // A registrar act signed by another role's key is refused.
+    let mut view = BoardView::new();
+    view.apply(&Payload::Genesis {
+        genesis: genesis.clone(),
+    })
+    .unwrap();
+    let forged = Payload::ElectorateRegistered {
+        electorate: e.clone(),
+        act: ActSignature::unsigned(),
+    }
+    .signed_act(&roles.log_id(), 2, &roles.operator)
+    .unwrap();
+    assert!(view.apply(&forged).is_err());
+    // An honest log: the rings are the ones derived from the electorate.
+    let mut view = BoardView::new();
+    for payload in [Payload::Genesis { genesis }, registered, proposal] {
+        view.apply(&payload).unwrap();
+    }
+    assert_eq!(view.size(), 3);
+    let rings = view.petition_rings(&p).unwrap();
+    let direct = RingSet::for_petition(&e, &e.index(), 3, 2, 1).unwrap();
+    let hashes = |s: &RingSet| s.rings().iter().map(|r| *r.ring.hash()).collect::<Vec<_>>();
+    assert_eq!(hashes(&rings), hashes(&direct));
+    // A petition it has not seen proposed has no rings.
+    let other = Petition {
+        id: "unseen".into(),
+        ..p
+    };
+    assert!(view.petition_rings(&other).is_err());
+}

@@ -1,14 +1,18 @@
 //! The board: tree heads, entries, proofs, cosignatures, record header.
 
+use crate::state::DeclaredWitnessPolicies;
 use axum::extract::State;
 use axum::http::StatusCode;
-use vox_protocol::api::{BoardInfo, ConsistencyProof, InclusionProof};
+use vox_protocol::api::{
+    BoardInfo, ConsistencyProof, InclusionProof, PendingWitnessPolicy, WitnessPolicyView,
+};
 use vox_protocol::board::BoardPublicKey;
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 
+use crate::acts::{authorize, parse_act, ActKind};
 use crate::app::AppState;
 use crate::error::AppError;
-use crate::extract::{ApiJson, ApiResult, JsonResponse, QueryParams};
+use crate::extract::{ApiJson, ApiResult, JsonResponse, MaybeIdem, QueryParams, RawBody};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -27,6 +31,118 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(consistency))
         .routes(routes!(cosign))
         .routes(routes!(record))
+        .routes(routes!(show_witness_policy, set_witness_policy))
+}
+
+/// The witness policy view as of the latest head.
+async fn witness_policy_view(
+    s: &AppState,
+    declared: &DeclaredWitnessPolicies,
+) -> Result<WitnessPolicyView, AppError> {
+    let size = s.board.latest_sth().await?.head.tree_size;
+    let policies = crate::witnessing::policies_at(&s.board, declared, size).await?;
+    Ok(WitnessPolicyView {
+        in_force: policies.in_force().clone(),
+        in_force_since_leaf: policies.in_force_leaf(),
+        pending: policies
+            .pending()
+            .map(|(leaf_index, policy)| PendingWitnessPolicy {
+                leaf_index,
+                policy: policy.clone(),
+            }),
+    })
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/witness-policy",
+    tag = "board",
+    summary = "The witness policy in force for the latest head, and a change waiting to take effect",
+    responses(
+        (status = 200, description = "the policy", body = vox_protocol::api::WitnessPolicyView),
+    )
+)]
+async fn show_witness_policy(State(s): State<AppState>) -> ApiResult {
+    s.board.catch_up().await?;
+    let declared = {
+        let st = s.board.read();
+        st.witness_policies().map_err(AppError::internal)?.clone()
+    };
+    JsonResponse::ok(&witness_policy_view(&s, &declared).await?)
+}
+
+/// `POST /api/v1/witness-policy`: a signed `witness-policy-set` act (operator).
+#[utoipa::path(
+    post,
+    path = "/api/v1/witness-policy",
+    tag = "board",
+    summary = "Replace the witness policy (operator act; in force once the current witnesses' quorum cosigns a head covering it)",
+    description = r#"The body is the board payload of the act, signed by the operator's key (its `act` field); the server checks the signature and the policy (no key twice, none a role key, quorum at most the number of keys) and appends the payload unchanged. The new policy takes effect only once a tree head covering the entry carries the quorum of the policy in force (11 §11.6): until then phase ends still wait for the current witnesses, and the server asks both. 403 `forbidden`: not signed by the operator's key; 409 `already-exists`: the act is already on the board; 409 `witness-policy-pending`: an earlier change has not taken effect yet (one change at a time); 422 `invalid`: a broken rule."#,
+    params(
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::board::Payload, content_type = "application/json"),
+    responses(
+        (status = 201, description = "declared", body = vox_protocol::api::WitnessPolicyView),
+    )
+)]
+async fn set_witness_policy(
+    State(s): State<AppState>,
+    MaybeIdem(idem): MaybeIdem,
+    RawBody(body): RawBody,
+) -> ApiResult {
+    let payload = parse_act(ActKind::WitnessPolicySet, &body)?;
+    s.board.catch_up().await?;
+    // Resolve a pending change from the cosignatures first (a database read), then
+    // append only if the log still declares the same policies.
+    let (declared, size) = {
+        let st = s.board.read();
+        (
+            st.witness_policies().map_err(AppError::internal)?.clone(),
+            s.board.known_size(),
+        )
+    };
+    let resolved = crate::witnessing::policies_at(&s.board, &declared, size).await?;
+    let pending = resolved.pending().map(|(leaf, _)| leaf);
+    let count = declared.changes.len();
+    let resp = s
+        .write(idem.as_ref(), move |w, st, _| {
+            authorize(st, &payload)?;
+            if st
+                .witness_policies()
+                .map_err(AppError::internal)?
+                .changes
+                .len()
+                != count
+            {
+                return Err(AppError::conflict(
+                    "witness-policy-pending",
+                    "another witness policy change was appended meanwhile; read GET \
+                     /api/v1/witness-policy and retry",
+                ));
+            }
+            if let Some(leaf) = pending {
+                return Err(AppError::conflict(
+                    "witness-policy-pending",
+                    format!(
+                        "the witness policy change at leaf {leaf} is not in force yet: no tree \
+                         head covering it carries the quorum of the policy before it. One \
+                         change at a time (11 §11.6): let the current witnesses cosign first"
+                    ),
+                ));
+            }
+            w.push(payload)?;
+            JsonResponse::created(&serde_json::json!({ "leaf_index": w.size() - 1 }))
+        })
+        .await?;
+    if resp.status != StatusCode::CREATED {
+        return Ok(resp);
+    }
+    let declared = {
+        let st = s.board.read();
+        st.witness_policies().map_err(AppError::internal)?.clone()
+    };
+    JsonResponse::created(&witness_policy_view(&s, &declared).await?)
 }
 
 #[utoipa::path(
@@ -41,12 +157,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
 async fn info(State(s): State<AppState>) -> ApiResult {
     s.board.catch_up().await?;
     let sth = s.board.latest_sth().await?;
-    let (genesis, roles) = {
+    let (genesis, roles, declared) = {
         let st = s.board.read();
         let a = st.authorities().map_err(AppError::internal)?;
-        (a.genesis().clone(), *a.current())
+        let w = st.witness_policies().map_err(AppError::internal)?;
+        (a.genesis().clone(), *a.current(), w.clone())
     };
-    let mut witnesses = genesis.witnesses.keys.clone();
+    let mut witnesses: Vec<BoardPublicKey> = declared.known_keys();
     let asked = s
         .config
         .witness_endpoints
@@ -253,15 +370,13 @@ pub(crate) use vox_protocol::api::CosignatureRequest as CosignRequest;
     )
 )]
 async fn cosign(State(s): State<AppState>, ApiJson(req): ApiJson<CosignRequest>) -> ApiResult {
-    // The board's witnesses: those the genesis names (its witness policy, 11 §11.2) and
-    // any the operator configured besides.
+    // The board's witnesses: those a witness policy of the log names (the genesis's or
+    // a `witness-policy-set`'s, 11 §11.2, §11.6) and any the operator configured besides.
     let in_genesis = {
         let st = s.board.read();
-        let a = st.authorities().map_err(AppError::internal)?;
-        a.genesis()
-            .witnesses
-            .keys
-            .contains(&req.cosignature.witness)
+        st.witness_policies()
+            .map_err(AppError::internal)?
+            .knows(&req.cosignature.witness)
     };
     let asked = s
         .config
@@ -321,13 +436,18 @@ async fn record(State(s): State<AppState>, q: QueryParams) -> ApiResult {
             }
         }
     }
-    let sth = s.board.latest_sth().await?;
+    // The record ends at the latest head its witnesses vouched for (V3.4).
+    let declared = {
+        let st = s.board.read();
+        st.witness_policies().map_err(AppError::internal)?.clone()
+    };
+    let tree_size = crate::witnessing::latest_witnessed_size(&s.board, &declared).await?;
     JsonResponse::ok(&RecordHeader {
         format: RECORD_FORMAT.into(),
         version: RECORD_VERSION,
         board_public_key: s.board.public,
         log_id: s.board.log_id(),
-        tree_size: sth.head.tree_size,
+        tree_size,
         referendum_id,
         petition_id,
         witnesses: s.config.witnesses.clone(),

@@ -15,7 +15,7 @@ use vox_protocol::api::{
 use vox_protocol::board::Payload;
 use vox_protocol::petition::{
     Moderation, Petition, PetitionProposal, PetitionSignature, PetitionStage, PetitionTracker,
-    ReferendumTerms, ThresholdKind,
+    ReferendumTerms, RingPetitionSignature, SignatureScheme, ThresholdKind,
 };
 
 use crate::acts::{authorize, check_path_id, parse_act, ActKind};
@@ -36,6 +36,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_csv))
         .routes(routes!(show))
         .routes(routes!(sign))
+        .routes(routes!(ring_sign))
         .routes(routes!(moderate))
         .routes(routes!(respond))
         .routes(routes!(invalidate))
@@ -483,6 +484,88 @@ async fn sign(
     .await
 }
 
+/// Sign or withdraw from a ring-signed petition (07 §7.10): the body names a ring and
+/// carries a linking tag and a Triptych proof, never the credential. The server derives
+/// the petition's rings itself (13 §13.3) and checks the proof against the named one.
+#[utoipa::path(
+    post,
+    path = "/api/v1/petitions/{id}/ring-signatures",
+    tag = "petitions",
+    summary = "Sign or withdraw (ring-signed: names no one)",
+    params(
+        ("id" = String, Path, description = "The petition id"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Optional: a repeated request with the same key and body gets the first answer again (at most 128 characters)"),
+    ),
+    request_body(content = vox_protocol::petition::RingPetitionSignature, content_type = "application/json"),
+    responses(
+        (status = 201, description = "accepted, with the tree head and inclusion proof of its entry", body = vox_protocol::api::SignatureAccepted),
+        (status = 409, description = "`rings-changed`: a revocation or replacement changed the rings since; derive them again and sign again"),
+    )
+)]
+async fn ring_sign(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    MaybeIdem(idem): MaybeIdem,
+    ApiJson(sig): ApiJson<RingPetitionSignature>,
+) -> ApiResult {
+    if !s.board.read().petitions.contains_key(&id) {
+        s.board.catch_up().await?;
+    }
+    if sig.petition_id != id {
+        return Err(AppError::invalid(
+            "petition_id",
+            "does not match the petition in the path",
+        ));
+    }
+    // One signer, one tag: the per-credential limit applies to the tag.
+    s.limit_credential(&sig.tag().to_bytes())?;
+    let (hash, scheme, rings) = {
+        let st = s.board.read();
+        let p = st
+            .petitions
+            .get(&id)
+            .ok_or_else(|| AppError::not_found("petition", &id))?;
+        (
+            p.tracker.hash,
+            p.tracker.petition.signatures,
+            st.petition_rings(&id).map_err(rule_error)?,
+        )
+    };
+    if scheme != SignatureScheme::Ring {
+        return Err(AppError::invalid(
+            "signature",
+            "this petition takes credential signatures: POST them to \
+             /api/v1/petitions/{id}/signatures",
+        ));
+    }
+    let rings = if rings.position_of(&sig.ring).is_none() {
+        // Maybe another process folded a revocation or replacement already.
+        s.board.catch_up().await?;
+        let st = s.board.read();
+        st.petition_rings(&id).map_err(rule_error)?
+    } else {
+        rings
+    };
+    if rings.position_of(&sig.ring).is_none() {
+        return Err(AppError::conflict(
+            "rings-changed",
+            "the signature's ring is not one of the petition's rings now (a credential was \
+             revoked or replaced since it was derived): derive them again and sign again",
+        ));
+    }
+    let sig = tokio::task::spawn_blocking(move || sig.verify(&hash, &rings).map(|()| sig))
+        .await
+        .map_err(AppError::internal)??;
+    PendingWrite::submit(
+        &s.writer,
+        Job::RingSignature {
+            signature: Box::new(sig),
+        },
+        idem,
+    )
+    .await
+}
+
 /// What publishing with `terms` needs from the board (07 §7.4): a standing trustee panel
 /// in force (the referendum the threshold obliges needs trustees), a referendum id that
 /// is neither an existing referendum nor reserved by another petition, and a manifest
@@ -656,6 +739,7 @@ async fn invalidate(
     let Payload::SignaturesInvalidated {
         petition_id,
         credentials,
+        tags,
         ..
     } = &payload
     else {
@@ -663,10 +747,12 @@ async fn invalidate(
     };
     check_path_id("petition_id", petition_id, &id)?;
     let credentials = credentials.clone();
+    let tags = tags.clone();
     s.write(idem.as_ref(), move |w, st, _| {
         authorize(st, &payload)?;
         let (mut t, _) = tracker_copy(st, &id)?;
-        t.apply_invalidation(&credentials).map_err(rule_error)?;
+        t.apply_invalidation(&credentials, &tags)
+            .map_err(rule_error)?;
         w.push(payload)?;
         JsonResponse::ok(&summary(&t, w.ts))
     })

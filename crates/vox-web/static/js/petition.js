@@ -30,6 +30,8 @@
     if (detail.referendum_id) facts.push([t('petition.referendum'), el('a', { href: 'referendum.html?id=' + encodeURIComponent(detail.referendum_id), text: detail.referendum_id })]);
     if (detail.rejection_reason) facts.push([t('petition.rejected'), detail.rejection_reason]);
     if (detail.region_counts && detail.region_counts.length) facts.push([t('petition.regions'), detail.region_counts.map(([r, n]) => r + ': ' + fmtNum(n)).join(', ')]);
+    const ring = detail.petition.signatures === 'ring';
+    facts.push([t('petition.signatures'), t(ring ? 'petition.signatures_ring' : 'petition.signatures_credential')]);
     const data = '/api/v1/petitions/' + encodeURIComponent(id) + '/counts';
     facts.push([t('data.heading'), el('span', {},
       el('a', { href: data + '.csv', download: '', text: t('data.counts_csv') }), ' · ',
@@ -39,7 +41,10 @@
     document.getElementById('response').textContent = detail.response || '';
     document.getElementById('details').hidden = false;
     const open = detail.stage === 'open' || detail.stage === 'proposed';
-    document.getElementById('sign-form').hidden = !open;
+    // Ring signatures (protocol-spec/07 §7.10) are made by the command-line app only, so
+    // far: the page says so instead of offering a form the board would refuse.
+    document.getElementById('sign-form').hidden = !open || ring;
+    document.getElementById('ring-notice').hidden = !(open && ring);
     if (lastConfirmation) showConfirmation(lastConfirmation);
   }
 

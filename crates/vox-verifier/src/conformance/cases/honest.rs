@@ -31,6 +31,17 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         )
         .with_receipts(b.witnessed.receipts.clone()),
         Case::pass(
+            "honest-witness-policy-changed",
+            "The honest witnessed story, where the operator replaces one of its two witnesses \
+             early on with a signed `witness-policy-set` (tag 30, 11 §11.6): the next tree \
+             head is cosigned by the old pair and the new one, so the old quorum vouches for \
+             the change and the new policy is in force from that head; every later head, \
+             including those before the close, tally and result, is cosigned by the new \
+             pair only.",
+            b.rewitnessed.record.clone(),
+        )
+        .with_receipts(b.rewitnessed.receipts.clone()),
+        Case::pass(
             "honest-failed-ceremony",
             "Referendum r1's key ceremony fails legitimately: dealer 1 encrypts to trustee 2 \
              a share that does not match its commitments, trustee 2 complains, and dealer 1's \

@@ -9,12 +9,14 @@ pub mod civic;
 pub mod core;
 pub mod honest;
 pub mod more;
+pub mod rings;
 pub mod roles;
 pub mod rules;
 
 use super::generate::Case;
 use crate::synth::{
-    failed_ceremony, honest, honest_with, qualified_ceremony, Enrolment, Honest, SynthRecord,
+    failed_ceremony, honest, honest_rewitnessed, honest_with, qualified_ceremony, Enrolment,
+    Honest, SynthRecord,
 };
 use vox_protocol::manifest::{DAY_MS, SCHEDULE_GRACE_MS};
 
@@ -34,6 +36,9 @@ pub struct Bases {
     pub qualified_ceremony: SynthRecord,
     /// See `qualified_ceremony`.
     pub late_disqualification: SynthRecord,
+    /// Two witnesses, the first replaced by a third with a `witness-policy-set` early on
+    /// (seed 17).
+    pub rewitnessed: Honest,
 }
 
 impl Bases {
@@ -48,6 +53,7 @@ impl Bases {
             qualified_ceremony: qualified_ceremony(15, DAY_MS + 1_000).map_err(e)?,
             late_disqualification: qualified_ceremony(16, DAY_MS + 2 * SCHEDULE_GRACE_MS)
                 .map_err(e)?,
+            rewitnessed: honest_rewitnessed(17).map_err(e)?,
         })
     }
 }
@@ -61,6 +67,7 @@ pub fn all_from(bases: &Bases) -> Vec<Case> {
     cases.extend(more::cases(bases));
     cases.extend(rules::cases(bases));
     cases.extend(ceremony::cases(bases));
+    cases.extend(rings::cases(bases));
     cases
 }
 

@@ -4,8 +4,10 @@
 //! party could publish.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
-use vox_protocol::board::{Payload, Sig};
+use ed25519_dalek::SigningKey;
+use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Sig};
 use vox_protocol::manifest::Manifest;
+use vox_protocol::roles::{ActSignature, WitnessPolicy};
 
 use super::Bases;
 use crate::conformance::edits::{ballots, edit, edit_resigned, find_kind};
@@ -62,14 +64,14 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             StepId::TreeHeads,
         )
         .rule("V3.2"),
-        Case::partial(
+        Case::fail(
             "v3-one-witness-counted-twice",
             "The second witness's cosignature on the heads covering the record (after the \
              result) is replaced by a copy of the first witness's: each verifies, but they \
              come from one witness, so the head covering the record has 1 of the 2 distinct \
-             witnesses the genesis quorum requires (11 §11.2). Nothing is wrong with what is \
-             signed, so V3 is NOT-CHECKED (the quorum may still be reached) and the verdict \
-             partial, not a pass.",
+             witnesses the genesis quorum requires (11 §11.2). A board exports a record up \
+             to the latest head its witnesses vouched for (08 §8.4), so a record that ends \
+             on a head without the quorum is not witnessed: V3 fails there.",
             edit(w, |r| {
                 let last = r.heads.last().map(|h| h.head.tree_size);
                 for h in r
@@ -83,7 +85,10 @@ pub fn cases(b: &Bases) -> Vec<Case> {
             }),
             StepId::TreeHeads,
         )
-        .rule("V3.4"),
+        .rule("V3.4")
+        .at(Location::TreeHead {
+            tree_size: w.record.header.tree_size,
+        }),
         Case::fail(
             "v3-one-head-is-a-checkpoint-of-another-log",
             "The operator signs the third tree head (same size, root and time) as a \
@@ -159,6 +164,126 @@ pub fn cases(b: &Bases) -> Vec<Case> {
         .rule("V3.6")
         .at(Location::Leaf {
             index: find_kind(&w.record, "tally-computed") as u64,
+        }),
+        Case::fail(
+            "v3-new-witnesses-used-before-the-old-quorum-cosigned",
+            "The operator replaces witness 1 of two (quorum 2) by a third, but the retired \
+             witness never cosigns a head covering the change: its cosignatures are gone from \
+             every head after the `witness-policy-set`. The new pair cosigns everything, yet \
+             the change never takes effect (11 §11.6: the old quorum must vouch that every \
+             view holds it), so the close needs the old quorum and lacks it (V3.6).",
+            {
+                let rw = &b.rewitnessed;
+                edit(rw, |r| {
+                    let at = find_kind(r, "witness-policy-set") as u64;
+                    let retired = rw.witness_keys[0].verifying_key();
+                    for h in r.heads.iter_mut().filter(|h| h.head.tree_size > at) {
+                        h.cosignatures.retain(|c| c.witness.0 != retired);
+                    }
+                })
+            },
+            StepId::TreeHeads,
+        )
+        .rule("V3.6")
+        .at(Location::Leaf {
+            index: find_kind(&b.rewitnessed.record, "referendum-closed") as u64,
+        }),
+        Case::fail(
+            "v3-witness-policy-changed-again-before-the-first-change-took-effect",
+            "Two `witness-policy-set` entries appended one after the other at the end of the \
+             witnessed log, with no tree head between them: the first change is not in force \
+             when the second is declared (no head covering it carries the genesis quorum \
+             yet), and one change at a time is the rule (11 §11.6, V3.7).",
+            {
+                let mut rec = w.record.clone();
+                let fresh: Vec<BoardPublicKey> = (1..=2u8)
+                    .map(|i| {
+                        BoardPublicKey(SigningKey::from_bytes(&[0x70 + i; 32]).verifying_key())
+                    })
+                    .collect();
+                let ts = rec.entries.last().map_or(0, |e| e.timestamp_ms);
+                let log_id = w.roles.log_id();
+                for (i, keys) in [vec![fresh[0]], vec![fresh[1]]].into_iter().enumerate() {
+                    let payload = Payload::WitnessPolicySet {
+                        policy: WitnessPolicy { keys, quorum: 1 },
+                        act: ActSignature::unsigned(),
+                    }
+                    .signed_act(&log_id, ts + i as i64, &w.roles.operator)
+                    .unwrap();
+                    rec.entries.push(BoardEntry {
+                        timestamp_ms: ts + i as i64,
+                        payload,
+                    });
+                }
+                rec.resign(&w.board_key, &w.witness_keys);
+                rec
+            },
+            StepId::TreeHeads,
+        )
+        .rule("V3.7")
+        .at(Location::Leaf {
+            index: w.record.entries.len() as u64 + 1,
+        }),
+        Case::fail(
+            "v4-witness-policy-set-signed-by-the-election-authority",
+            "The `witness-policy-set` of the rewitnessed record is signed by the election \
+             authority instead of the operator (and the heads re-signed): only the operator \
+             may change the witness policy (11 §11.3, §11.6), so the act fails V4 and the \
+             change is not adopted.",
+            {
+                let rw = &b.rewitnessed;
+                let mut rec = edit(rw, |r| {
+                    let i = find_kind(r, "witness-policy-set");
+                    let at = r.entries[i].payload.act().unwrap().issued_at_ms;
+                    r.entries[i]
+                        .payload
+                        .sign_act(&rw.roles.log_id(), at, &rw.roles.election_authority)
+                        .unwrap();
+                });
+                rec.resign(&rw.board_key, &rw.witness_keys);
+                rec
+            },
+            StepId::Roles,
+        )
+        .rule("V4.3")
+        .resigned()
+        .at(Location::Act {
+            leaf: find_kind(&b.rewitnessed.record, "witness-policy-set") as u64,
+            role: vox_protocol::roles::Role::Operator,
+        }),
+        Case::fail(
+            "v4-witness-policy-with-a-quorum-above-its-witnesses",
+            "The operator appends, at the end of the witnessed log, a properly signed \
+             `witness-policy-set` asking 3 cosignatures of its 2 witnesses: no head could \
+             ever meet it, so the policy is invalid (11 §11.6, V4.6) and is not adopted.",
+            {
+                let mut rec = w.record.clone();
+                let ts = rec.entries.last().map_or(0, |e| e.timestamp_ms);
+                let keys = (1..=2u8)
+                    .map(|i| {
+                        BoardPublicKey(SigningKey::from_bytes(&[0x60 + i; 32]).verifying_key())
+                    })
+                    .collect();
+                let payload = Payload::WitnessPolicySet {
+                    policy: WitnessPolicy { keys, quorum: 3 },
+                    act: ActSignature::unsigned(),
+                }
+                .signed_act(&w.roles.log_id(), ts, &w.roles.operator)
+                .unwrap();
+                rec.entries.push(BoardEntry {
+                    timestamp_ms: ts,
+                    payload,
+                });
+                rec.resign(&w.board_key, &w.witness_keys);
+                rec
+            },
+            StepId::Roles,
+        )
+        .rule("V4.6")
+        .resigned()
+        .at(Location::Act {
+            leaf: w.record.entries.len() as u64,
+            role: vox_protocol::roles::Role::Operator,
         }),
         // ---- V7: manifests -------------------------------------------------------------
         Case::fail(

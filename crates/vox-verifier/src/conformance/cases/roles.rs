@@ -106,6 +106,15 @@ pub fn rotate_petitions_office(h: &Honest, r: &mut SynthRecord, new_key: &Signin
         .signed_act(&log_id, T0 + 6, &h.roles.petitions_office)
         .unwrap();
     insert(r, at, p);
+    // The office's acts after the response (p3's invalidation) are signed with its new
+    // key; the response itself, at `at + 1`, keeps the old signature for the cases to
+    // sign as each needs.
+    for e in r.entries.iter_mut().skip(at + 2) {
+        if e.payload.act_role() == Some(Role::PetitionsOffice) {
+            let issued = e.payload.act().map_or(T0, |a| a.issued_at_ms);
+            e.payload.sign_act(&log_id, issued, new_key).unwrap();
+        }
+    }
     at + 1
 }
 
