@@ -717,6 +717,107 @@ impl RingPetitionSignature {
     }
 }
 
+/// One ring signature to check with [`verify_ring_batch`]: the signature, the hash of the
+/// petition it is for, and that petition's rings as the checker derived them itself.
+#[derive(Clone, Copy, Debug)]
+pub struct RingCheck<'a> {
+    /// The signature.
+    pub signature: &'a RingPetitionSignature,
+    /// The petition's hash.
+    pub petition_hash: &'a Hash32,
+    /// The petition's rings at the signature's leaf.
+    pub rings: &'a RingSet,
+}
+
+/// Check many ring signatures at once (13 §13.8): the scope rules and decoding of each,
+/// then every proof in one batch (random 128-bit weights from `rng`, each distinct
+/// ring's points once in one multiscalar multiplication). When the batch fails, each
+/// proof is checked alone, so the answer is exactly
+/// `items.iter().map(|c| c.signature.verify(c.petition_hash, c.rings))`, only cheaper:
+/// one result per item, in order.
+///
+/// Why: a lone proof on a 4,096-member ring costs one 4,096-point multiplication; a
+/// server that verifies what arrived meanwhile as one batch pays it once per ring.
+pub fn verify_ring_batch(
+    items: &[RingCheck<'_>],
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Vec<Result<()>> {
+    struct Ready<'a> {
+        index: usize,
+        proof: RingSignature,
+        ring: &'a vox_crypto::ring::Ring,
+        transcript: merlin::Transcript,
+        message: Vec<u8>,
+        tag_generator: vox_crypto::ring::TagGenerator,
+    }
+    let mut results: Vec<Result<()>> = Vec::with_capacity(items.len());
+    let mut ready: Vec<Ready<'_>> = Vec::with_capacity(items.len());
+    // One tag generator per petition (a hash-to-point each).
+    let mut generators: Vec<(Hash32, vox_crypto::ring::TagGenerator)> = Vec::new();
+    for (index, check) in items.iter().enumerate() {
+        let sig = check.signature;
+        let prepared = (|| {
+            let pos = sig.check_scope(check.petition_hash, check.rings)?;
+            let ring = &check
+                .rings
+                .rings()
+                .get(pos)
+                .ok_or_else(|| ProtocolError::invalid("ring", "unknown"))?
+                .ring;
+            let proof = sig.signature.decode()?;
+            let tag_generator = match generators.iter().find(|(h, _)| *h == sig.petition_hash) {
+                Some((_, g)) => *g,
+                None => {
+                    let g = petition_tag_generator(&sig.petition_hash)?;
+                    generators.push((sig.petition_hash, g));
+                    g
+                }
+            };
+            Ok(Ready {
+                index,
+                transcript: sig.transcript(),
+                proof,
+                ring,
+                message: sig.message(),
+                tag_generator,
+            })
+        })();
+        match prepared {
+            Ok(r) => {
+                ready.push(r);
+                results.push(Ok(()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    let batch: Vec<vox_crypto::ring::BatchItem<'_>> = ready
+        .iter()
+        .map(|r| vox_crypto::ring::BatchItem {
+            transcript: r.transcript.clone(),
+            signature: &r.proof,
+            ring: r.ring,
+            tag_generator: &r.tag_generator,
+            message: &r.message,
+        })
+        .collect();
+    if vox_crypto::ring::verify_batch(&batch, rng).is_err() {
+        for (r, item) in ready.iter().zip(batch) {
+            let mut transcript = item.transcript;
+            let alone = vox_crypto::ring::verify(
+                &mut transcript,
+                item.signature,
+                item.ring,
+                item.tag_generator,
+                item.message,
+            );
+            if let (Err(e), Some(slot)) = (alone, results.get_mut(r.index)) {
+                *slot = Err(ProtocolError::crypto("signature", e));
+            }
+        }
+    }
+    results
+}
+
 /// The scope rules every petition signature shares (V6.2, V6.8): it names the petition's
 /// hash and a well-formed petition id.
 fn check_signature_scope(petition_id: &str, named: &Hash32, petition_hash: &Hash32) -> Result<()> {

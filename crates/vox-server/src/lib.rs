@@ -60,6 +60,7 @@ pub mod integrity;
 mod limiter;
 mod metrics;
 mod middleware;
+mod ring_verifier;
 mod rules;
 mod schedule;
 mod state;
@@ -185,8 +186,15 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         batch_sizes: Arc::clone(&batch_sizes),
         max_batch: config.max_ballot_batch,
     };
+    let ring_batch_sizes = Arc::new(metrics::BatchSizes::default());
+    let ring_verifier = ring_verifier::RingVerifier::start(
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Arc::clone(&ring_batch_sizes),
+    );
     let inner = Arc::new(Inner {
         board,
+        ring_verifier,
+        ring_batch_sizes,
         writer: tx,
         address_limiter: config.rate_limit_per_address.map(RateLimiter::new),
         credential_limiter: config.rate_limit_per_credential.map(RateLimiter::new),

@@ -19,6 +19,8 @@
 //! - `vox_board_size`: the entries on the board (as this process knows it);
 //! - `vox_ballot_commit_batch_size` (histogram), `vox_ballot_verify_seconds_total`,
 //!   `vox_ballot_commit_seconds_total`: the group-commit writer;
+//! - `vox_ring_signature_verify_batch_size` (histogram): ring signatures per batch check
+//!   (`ring_verifier`);
 //! - `vox_witness_lag_entries`: entries appended since the largest tree head any witness
 //!   has cosigned (the whole board when none has), read from the database per scrape.
 
@@ -256,6 +258,8 @@ pub struct Sources<'a> {
     pub appended: &'a AppendCounters,
     /// Ballot batch sizes.
     pub batch_sizes: &'a BatchSizes,
+    /// Ring signatures per batch check.
+    pub ring_batch_sizes: &'a BatchSizes,
     /// The board's size as this process knows it.
     pub board_size: u64,
     /// The largest tree size a witness has cosigned (0 if none).
@@ -328,12 +332,16 @@ pub fn render(src: &Sources<'_>) -> String {
         &mut out,
         "vox_petition_signatures_accepted_total",
         "counter",
-        "Petition signatures committed to the board by this process.",
+        "Petition signatures committed to the board by this process (credential- and \
+         ring-signed).",
     );
     let _ = writeln!(
         out,
         "vox_petition_signatures_accepted_total {}",
-        appended.get("petition-signed").copied().unwrap_or(0)
+        ["petition-signed", "petition-ring-signed"]
+            .iter()
+            .map(|k| appended.get(k).copied().unwrap_or(0))
+            .sum::<u64>()
     );
     family(
         &mut out,
@@ -364,6 +372,15 @@ pub fn render(src: &Sources<'_>) -> String {
     src.batch_sizes
         .0
         .write(&mut out, "vox_ballot_commit_batch_size", "");
+    family(
+        &mut out,
+        "vox_ring_signature_verify_batch_size",
+        "histogram",
+        "Ring signatures checked per batch (one multiscalar multiplication per ring).",
+    );
+    src.ring_batch_sizes
+        .0
+        .write(&mut out, "vox_ring_signature_verify_batch_size", "");
     family(
         &mut out,
         "vox_ballot_verify_seconds_total",

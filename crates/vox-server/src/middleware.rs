@@ -71,6 +71,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         http: &state.http_metrics,
         appended: &state.board.appended,
         batch_sizes: &state.batch_sizes,
+        ring_batch_sizes: &state.ring_batch_sizes,
         board_size: state.board.known_size(),
         witnessed,
     });

@@ -176,6 +176,70 @@ fn ring_petitions(db: &TestDb) {
     h.stop();
 }
 
+/// A burst of ring signatures sent at once is checked in batches (13 §13.8), and each
+/// request still gets its own answer: the forged ones 422, the others 201, counted once.
+/// (How the burst splits into batches depends on timing; that every signature is checked
+/// exactly once in some batch does not.)
+#[test]
+fn a_burst_of_ring_signatures_gets_exact_answers() {
+    let db = sqlite_db();
+    let h = Harness::start(config(&db.url));
+    let c = &h.client;
+    c.ensure_panel();
+    let voters = Voters::new("town", 12, |_| None);
+    let eh = voters.register(c);
+    let p = Petition {
+        signatures: SignatureScheme::Ring,
+        ..petition("burst", eh, 30 * DAY_MS)
+    };
+    c.post(
+        "/api/v1/petitions",
+        &PetitionProposal::create(p.clone(), &voters.creds[0], &mut OsRng),
+    )
+    .expect(201);
+    let r = rings(c, &p);
+    // Every third one forged (another action than the one it proves).
+    let sigs: Vec<(RingPetitionSignature, bool)> = voters
+        .creds
+        .iter()
+        .enumerate()
+        .map(|(i, cred)| {
+            let mut sig =
+                RingPetitionSignature::create(&p, &r, cred, SignatureAction::Sign, &mut OsRng)
+                    .unwrap();
+            let forged = i % 3 == 1;
+            if forged {
+                sig.action = SignatureAction::Withdraw;
+            }
+            (sig, !forged)
+        })
+        .collect();
+    let size = c.size();
+    std::thread::scope(|scope| {
+        for (sig, good) in &sigs {
+            scope.spawn(move || {
+                let r = c.post("/api/v1/petitions/burst/ring-signatures", sig);
+                r.expect(if *good { 201 } else { 422 });
+            });
+        }
+    });
+    let good = sigs.iter().filter(|(_, g)| *g).count() as u64;
+    assert_eq!(count(c, "burst"), good);
+    let appended = entries(c)
+        .into_iter()
+        .skip(size as usize)
+        .filter(|e| matches!(e.entry.payload, Payload::PetitionRingSigned { .. }))
+        .count();
+    assert_eq!(appended as u64, good, "one entry per accepted signature");
+    let metrics = c.get("/metrics").body;
+    let sum = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vox_ring_signature_verify_batch_size_sum "))
+        .unwrap();
+    assert_eq!(sum.parse::<f64>().unwrap(), sigs.len() as f64, "{metrics}");
+    h.stop();
+}
+
 #[test]
 fn ring_signed_petitions_on_every_backend() {
     for db in databases("ring_petitions") {

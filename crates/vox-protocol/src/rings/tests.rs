@@ -397,6 +397,76 @@ fn tampering_with_any_part_of_the_statement_fails() {
     }
 }
 
+/// The batch check answers exactly what checking each signature alone answers: all
+/// good, or precisely the tampered ones named (a flipped proof byte, another petition's
+/// hash, a ring of no set, an undecodable proof), on two petitions at once.
+#[test]
+fn batch_verification_names_exactly_the_bad_signatures() {
+    use crate::petition::{verify_ring_batch, RingCheck, RingSignatureBytes};
+    let (e, creds) = electorate(REGIONS, 6);
+    let rings = RingSet::for_petition(&e, &e.index(), 1, 0, 1).unwrap();
+    let p1 = ring_petition(&e, 1);
+    let p2 = Petition {
+        id: "ring-q".into(),
+        ..p1.clone()
+    };
+    let (h1, h2) = (p1.canonical_hash(), p2.canonical_hash());
+    let mut rng = ChaCha20Rng::seed_from_u64(11);
+    let mut sigs = Vec::new();
+    for (i, c) in creds.iter().enumerate().take(6) {
+        let p = if i % 2 == 0 { &p1 } else { &p2 };
+        sigs.push(
+            RingPetitionSignature::create(p, &rings, c, SignatureAction::Sign, &mut rng).unwrap(),
+        );
+    }
+    let hash_of = |s: &RingPetitionSignature| if s.petition_id == p1.id { h1 } else { h2 };
+    let check = |sigs: &[RingPetitionSignature], rng: &mut ChaCha20Rng| {
+        let hashes: Vec<Hash32> = sigs.iter().map(hash_of).collect();
+        let items: Vec<RingCheck<'_>> = sigs
+            .iter()
+            .zip(&hashes)
+            .map(|(signature, petition_hash)| RingCheck {
+                signature,
+                petition_hash,
+                rings: &rings,
+            })
+            .collect();
+        let batch: Vec<bool> = verify_ring_batch(&items, rng)
+            .iter()
+            .map(Result::is_ok)
+            .collect();
+        let alone: Vec<bool> = items
+            .iter()
+            .map(|c| c.signature.verify(c.petition_hash, c.rings).is_ok())
+            .collect();
+        assert_eq!(batch, alone);
+        batch
+    };
+    assert!(verify_ring_batch(&[], &mut rng).is_empty());
+    assert_eq!(check(&sigs, &mut rng), [true; 6]);
+
+    let mut bad = sigs.clone();
+    // A flipped proof byte (past the tag, so it still reads).
+    let mut b = bad[1].signature.as_bytes().to_vec();
+    b[100] ^= 1;
+    bad[1].signature = RingSignatureBytes::from_bytes(b).unwrap();
+    // Named for the other petition (scope).
+    bad[2].petition_hash = h2;
+    // A ring of no set.
+    bad[3].ring = Hash32([7; 32]);
+    // A truncated proof (refused when decoded).
+    let b = bad[4].signature.as_bytes();
+    bad[4].signature = RingSignatureBytes::from_bytes(b[..b.len() - 1].to_vec()).unwrap();
+    assert_eq!(
+        check(&bad, &mut rng),
+        [true, false, false, false, false, true]
+    );
+    // Only a forged proof among good ones: the batch fails and names it alone.
+    let mut one = sigs.clone();
+    one[5].action = SignatureAction::Withdraw;
+    assert_eq!(check(&one, &mut rng), [true, true, true, true, true, false]);
+}
+
 #[test]
 fn the_tracker_counts_tags_and_refuses_the_other_scheme() {
     let (e, creds) = electorate(REGIONS, 6);
