@@ -13,7 +13,11 @@
 //!   credential that already voted; cast it; check the receipt (board signature,
 //!   inclusion proof, that it is for this ballot);
 //! - sign: sign one of the petitions with a credential that has not signed it yet;
-//!   check the signed tree head of the answer;
+//!   check the signed tree head of the answer. With `--ring-signatures N` the petitions
+//!   are ring-signed (07 §7.10): N linkable ring signatures are proved on all cores
+//!   before the timed period (on the rings a device derives from the board; `--regions`
+//!   sets their size) and the clients send them, so the server's side — the batched
+//!   ring checks and the writer — is what is timed;
 //! - check: re-check the last receipt against the live board like a citizen's device
 //!   (latest tree head, consistency and inclusion proofs, counted/superseded status);
 //! - read: fetch a petition page and the referendum page;
@@ -85,7 +89,8 @@ use vox_protocol::manifest::{
 };
 use vox_protocol::merkle::{verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{
-    Moderation, Petition, PetitionProposal, PetitionSignature, ReferendumTerms, SignatureAction,
+    Moderation, Petition, PetitionProposal, PetitionSignature, ReferendumTerms,
+    RingPetitionSignature, SignatureAction, SignatureScheme,
 };
 use vox_protocol::roles::{Role, RoleSigners, WitnessPolicy};
 
@@ -121,6 +126,11 @@ struct Args {
     keep: Option<PathBuf>,
     /// Offered requests per second by kind (open loop when any is positive).
     rates: Rates,
+    /// Ring-signed petitions, with this many signatures proved before the timed period
+    /// (0: credential-signed petitions, signed on the fly).
+    ring_signatures: usize,
+    /// Regions of the electorate (each region's credentials form its rings).
+    regions: usize,
 }
 
 /// Offered rates of the open loop, per second.
@@ -182,6 +192,13 @@ day: a realistic day of load on real `vox serve` processes (a benchmark, not a t
   --rapid-burst N            ballots each fires at once [30]
   --rapid-pause S            seconds between bursts [15]
   --max-connections N        database pool size per server [16]
+  --ring-signatures N        ring-signed petitions (07 §7.10): N signatures are proved
+                             before the timed period (proving costs the clients'
+                             cores ≈ 20 ms on a 256-member ring, ≈ 300 ms on 4,096),
+                             and the clients send them; signing stops when they run out
+                             [0: credential-signed petitions]
+  --regions N                regions of the electorate; a region's credentials make its
+                             rings (at most 4,096 each), so more regions, smaller rings [4]
   --keep DIR                 keep the working files (database, logs, record) in DIR
   --rate-cast R, --rate-sign R, --rate-check R, --rate-read R, --rate-audit R
                              open loop: offer each kind at R per second (latency from
@@ -221,6 +238,8 @@ fn parse_args() -> Result<Option<Args>> {
         max_connections: 16,
         keep: None,
         rates: Rates::default(),
+        ring_signatures: 0,
+        regions: 4,
     };
     let mut it = raw.into_iter();
     while let Some(flag) = it.next() {
@@ -258,6 +277,8 @@ fn parse_args() -> Result<Option<Args>> {
             "--rapid-pause" => a.rapid_pause = num(&flag, value()?)?,
             "--max-connections" => a.max_connections = num(&flag, value()?)?,
             "--keep" => a.keep = Some(PathBuf::from(value()?)),
+            "--ring-signatures" => a.ring_signatures = num(&flag, value()?)?,
+            "--regions" => a.regions = num(&flag, value()?)?,
             "--rate-cast" => a.rates.cast = num(&flag, value()?)?,
             "--rate-sign" => a.rates.sign = num(&flag, value()?)?,
             "--rate-check" => a.rates.check = num(&flag, value()?)?,
@@ -270,8 +291,8 @@ fn parse_args() -> Result<Option<Args>> {
     if !(0.0..=1.0).contains(&shares) || !(0.0..=1.0).contains(&a.revote_share) {
         bail!("the action shares must add up to at most 1");
     }
-    if a.servers == 0 || a.clients == 0 || a.petitions == 0 || a.secs == 0 {
-        bail!("--servers, --clients, --petitions and --secs must be positive");
+    if a.servers == 0 || a.clients == 0 || a.petitions == 0 || a.secs == 0 || a.regions == 0 {
+        bail!("--servers, --clients, --petitions, --regions and --secs must be positive");
     }
     if a.rates
         .lanes()
@@ -665,6 +686,9 @@ struct Shared<'a> {
     election_key: vox_crypto::elgamal::ElectionPublicKey,
     board_key: BoardPublicKey,
     petitions: &'a [Petition],
+    /// Ring mode: the signatures proved before the timed period, in signing order, with
+    /// their request bodies.
+    ring_signed: &'a [(RingPetitionSignature, String)],
     /// Pool credentials in voting order (first votes), and in signing order.
     vote_order: Vec<u32>,
     sign_order: Vec<u32>,
@@ -690,9 +714,16 @@ const RECENT: usize = 256;
 /// An accepted signature, for the record check.
 struct SignedRec {
     leaf: u64,
-    signature: PetitionSignature,
+    signature: Signed,
     tree_size: u64,
     root: NodeHash,
+}
+
+/// A petition signature as sent.
+#[derive(PartialEq)]
+enum Signed {
+    Credential(Box<PetitionSignature>),
+    Ring(RingPetitionSignature),
 }
 
 #[derive(Default)]
@@ -846,25 +877,45 @@ fn next_voter(sh: &Shared<'_>) -> u32 {
     sh.vote_order[rng.gen_range(0..voted)]
 }
 
-fn sign(sh: &Shared<'_>, out: &mut ClientOut, agent: &ureq::Agent, base: &str) -> bool {
-    let m = sh.sign_order.len();
-    let p = sh.petitions.len();
-    let k = sh.next_sign.fetch_add(1, Ordering::Relaxed);
-    if k >= m * p {
-        sh.signing_exhausted.store(true, Ordering::Relaxed);
-        return false;
+/// The k-th (credential, petition) pair of the signing order: petitions in turn, each
+/// petition's signers a different stretch of `sign_order`.
+fn sign_pair(sign_order: &[u32], petitions: usize, k: usize) -> Option<(usize, u32)> {
+    let m = sign_order.len();
+    if k >= m * petitions {
+        return None;
     }
-    let pi = k % p;
-    let ci = sh.sign_order[(k / p + pi * (m / p)) % m];
-    let petition = &sh.petitions[pi];
-    let sig = PetitionSignature::create(
-        petition,
-        &sh.creds[ci as usize],
-        SignatureAction::Sign,
-        &mut OsRng,
-    );
-    let body = serde_json::to_string(&sig).unwrap();
-    let url = format!("{base}/api/v1/petitions/{}/signatures", petition.id);
+    let pi = k % petitions;
+    Some((pi, sign_order[(k / petitions + pi * (m / petitions)) % m]))
+}
+
+fn sign(sh: &Shared<'_>, out: &mut ClientOut, agent: &ureq::Agent, base: &str) -> bool {
+    let k = sh.next_sign.fetch_add(1, Ordering::Relaxed);
+    let (signed, body, url) = if sh.args.ring_signatures > 0 {
+        let Some((sig, body)) = sh.ring_signed.get(k) else {
+            sh.signing_exhausted.store(true, Ordering::Relaxed);
+            return false;
+        };
+        let url = format!(
+            "{base}/api/v1/petitions/{}/ring-signatures",
+            sig.petition_id
+        );
+        (Signed::Ring(sig.clone()), body.clone(), url)
+    } else {
+        let Some((pi, ci)) = sign_pair(&sh.sign_order, sh.petitions.len(), k) else {
+            sh.signing_exhausted.store(true, Ordering::Relaxed);
+            return false;
+        };
+        let petition = &sh.petitions[pi];
+        let sig = PetitionSignature::create(
+            petition,
+            &sh.creds[ci as usize],
+            SignatureAction::Sign,
+            &mut OsRng,
+        );
+        let body = serde_json::to_string(&sig).unwrap();
+        let url = format!("{base}/api/v1/petitions/{}/signatures", petition.id);
+        (Signed::Credential(Box::new(sig)), body, url)
+    };
     let Some((_, text)) = sh.call(out, agent, Kind::Sign, "POST", &url, Some(&body)) else {
         return true;
     };
@@ -886,7 +937,7 @@ fn sign(sh: &Shared<'_>, out: &mut ClientOut, agent: &ureq::Agent, base: &str) -
     sh.c.signatures.fetch_add(1, Ordering::Relaxed);
     out.signatures.push(SignedRec {
         leaf: a.leaf_index,
-        signature: sig,
+        signature: signed,
         tree_size: a.tree_head.head.tree_size,
         root: a.tree_head.head.root_hash,
     });
@@ -1225,6 +1276,7 @@ fn setup_petitions(
     electorate_hash: vox_crypto::Hash32,
     n: usize,
     voters: usize,
+    ring: bool,
 ) -> Result<Vec<Petition>> {
     let topics = [
         (
@@ -1264,17 +1316,36 @@ fn setup_petitions(
             open_for_ms: 30 * DAY_MS,
             response_due_ms: 14 * DAY_MS,
             region_min_group: 10,
-            signatures: Default::default(),
+            signatures: if ring {
+                SignatureScheme::Ring
+            } else {
+                SignatureScheme::Credential
+            },
         };
         let proposal = PetitionProposal::create(petition.clone(), &creds[2 * p], &mut OsRng);
         office.propose(&proposal)?;
-        let s = PetitionSignature::create(
-            &petition,
-            &creds[2 * p + 1],
-            SignatureAction::Sign,
-            &mut OsRng,
-        );
-        office.sign_petition(&petition.id, &s)?;
+        // The sponsor's signature (the proposer is not counted on a ring-signed petition).
+        if ring {
+            let rings = office.board_view()?.petition_rings(&petition)?;
+            for cred in [&creds[2 * p], &creds[2 * p + 1]] {
+                let s = RingPetitionSignature::create(
+                    &petition,
+                    &rings,
+                    cred,
+                    SignatureAction::Sign,
+                    &mut OsRng,
+                )?;
+                office.ring_sign_petition(&petition.id, &s)?;
+            }
+        } else {
+            let s = PetitionSignature::create(
+                &petition,
+                &creds[2 * p + 1],
+                SignatureAction::Sign,
+                &mut OsRng,
+            );
+            office.sign_petition(&petition.id, &s)?;
+        }
         // The referendum its threshold obliges (the CLI's defaults: 7 and 14 days).
         office.moderate(
             &petition.id,
@@ -1292,6 +1363,57 @@ fn setup_petitions(
         )?;
         out.push(petition);
     }
+    Ok(out)
+}
+
+/// Ring mode: prove `n` signatures (on all cores, before the timed period), in the
+/// signing order, on the rings a device derives from the board as it stands.
+fn prove_ring_signatures(
+    public: &Client,
+    petitions: &[Petition],
+    creds: &[Credential],
+    sign_order: &[u32],
+    n: usize,
+) -> Result<Vec<(RingPetitionSignature, String)>> {
+    use rayon::prelude::*;
+    let view = public.board_view()?;
+    let rings = petitions
+        .iter()
+        .map(|p| view.petition_rings(p).map(std::sync::Arc::new))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let largest = rings
+        .iter()
+        .flat_map(|r| r.rings().iter().map(|d| d.ring.member_count()))
+        .max()
+        .unwrap_or(0);
+    eprintln!("day: proving {n} ring signatures on rings of up to {largest} members (not timed) …");
+    let t = Instant::now();
+    let done = AtomicUsize::new(0);
+    let out = (0..n)
+        .into_par_iter()
+        .map(|k| {
+            let (pi, ci) = sign_pair(sign_order, petitions.len(), k)
+                .ok_or_else(|| anyhow!("--ring-signatures {n}: more than the credentials"))?;
+            let sig = RingPetitionSignature::create(
+                &petitions[pi],
+                &rings[pi],
+                &creds[ci as usize],
+                SignatureAction::Sign,
+                &mut OsRng,
+            )?;
+            let d = done.fetch_add(1, Ordering::Relaxed) + 1;
+            if d.is_multiple_of(1000) {
+                eprintln!("day:   {d}/{n} proved ({:.0} s)", t.elapsed().as_secs_f64());
+            }
+            let body = serde_json::to_string(&sig)?;
+            Ok((sig, body))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    println!(
+        "ring signatures    {} proved before the timed period on rings of up to {largest} members in {:.1} s",
+        thousands(n as u64),
+        t.elapsed().as_secs_f64()
+    );
     Ok(out)
 }
 
@@ -1590,10 +1712,14 @@ fn run_with(
 
     // Electorate, petitions, referendum.
     let t = Instant::now();
-    let regions: Vec<String> = ["north", "south", "east", "west"]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+    let regions: Vec<String> = if a.regions == 4 {
+        ["north", "south", "east", "west"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    } else {
+        (1..=a.regions).map(|i| format!("ward-{i}")).collect()
+    };
     let (creds, requests) = authority::simulate_devices(a.voters, &regions, "city");
     let electorate = authority::electorate_from_requests("city", "City residents", &requests)?;
     drop(requests);
@@ -1606,6 +1732,7 @@ fn run_with(
         created.electorate_hash,
         a.petitions,
         a.voters,
+        a.ring_signatures > 0,
     )?;
     // Voting lasts the timed period and a margin; the board closes it by itself then.
     let voting_ms = i64::try_from(a.secs).unwrap_or(86_400).saturating_add(30) * 1000;
@@ -1631,6 +1758,11 @@ fn run_with(
     vote_order.shuffle(&mut rng);
     let mut sign_order = vote_order.clone();
     sign_order.shuffle(&mut rng);
+    let ring_signed = if a.ring_signatures > 0 {
+        prove_ring_signatures(&public, &petitions, &creds, &sign_order, a.ring_signatures)?
+    } else {
+        Vec::new()
+    };
     let vote_share = 1.0 - a.sign_share - a.check_share - a.read_share;
     println!(
         "electorate         {} credentials; {} petitions open (response threshold {}, referendum threshold {}); a yes/no referendum open (3 trustees, threshold 2)",
@@ -1661,6 +1793,7 @@ fn run_with(
         election_key: vc.election_key,
         board_key,
         petitions: &petitions,
+        ring_signed: &ring_signed,
         vote_order,
         sign_order,
         next_vote: AtomicUsize::new(0),
@@ -1798,10 +1931,12 @@ fn run_with(
         "signatures         {} = {:.0}/s sustained{}",
         thousands(sigs),
         sigs as f64 / secs,
-        if shared.signing_exhausted.load(Ordering::Relaxed) {
-            " (every credential signed every petition: signing stopped)"
-        } else {
+        if !shared.signing_exhausted.load(Ordering::Relaxed) {
             ""
+        } else if a.ring_signatures > 0 {
+            " (ring-signed: the pre-proved signatures ran out, signing stopped; prove more with --ring-signatures)"
+        } else {
+            " (every credential signed every petition: signing stopped)"
         }
     );
     let full = &windows[..];
@@ -2021,7 +2156,7 @@ fn run_with(
             ));
         }
     }
-    let mut sig_at: HashMap<u64, &PetitionSignature> = all
+    let mut sig_at: HashMap<u64, &Signed> = all
         .signatures
         .iter()
         .map(|s| (s.leaf, &s.signature))
@@ -2037,9 +2172,13 @@ fn run_with(
             _ => {}
         }
         if let Some(sig) = sig_at.remove(&i) {
-            match &e.payload {
-                Payload::PetitionSigned { signature } if signature == sig => {}
-                _ => problems.push(format!("leaf {i} is not the accepted signature")),
+            let same = match (&e.payload, sig) {
+                (Payload::PetitionSigned { signature }, Signed::Credential(s)) => signature == &**s,
+                (Payload::PetitionRingSigned { signature }, Signed::Ring(s)) => **signature == *s,
+                _ => false,
+            };
+            if !same {
+                problems.push(format!("leaf {i} is not the accepted signature"));
             }
         }
         if audit_at.remove(&i) && !matches!(e.payload, Payload::BallotAudited { .. }) {
