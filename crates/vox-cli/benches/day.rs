@@ -1734,6 +1734,18 @@ fn run_with(
         a.voters,
         a.ring_signatures > 0,
     )?;
+    let reserved = 2 * a.petitions + a.rapid;
+    let mut rng = rand::thread_rng();
+    let mut vote_order: Vec<u32> = (reserved as u32..a.voters as u32).collect();
+    vote_order.shuffle(&mut rng);
+    let mut sign_order = vote_order.clone();
+    sign_order.shuffle(&mut rng);
+    // Before the referendum is set up: its voting period starts then.
+    let ring_signed = if a.ring_signatures > 0 {
+        prove_ring_signatures(&public, &petitions, &creds, &sign_order, a.ring_signatures)?
+    } else {
+        Vec::new()
+    };
     // Voting lasts the timed period and a margin; the board closes it by itself then.
     let voting_ms = i64::try_from(a.secs).unwrap_or(86_400).saturating_add(30) * 1000;
     let mut sessions = setup_referendum(
@@ -1752,17 +1764,6 @@ fn run_with(
         a.voters, a.petitions
     );
 
-    let reserved = 2 * a.petitions + a.rapid;
-    let mut rng = rand::thread_rng();
-    let mut vote_order: Vec<u32> = (reserved as u32..a.voters as u32).collect();
-    vote_order.shuffle(&mut rng);
-    let mut sign_order = vote_order.clone();
-    sign_order.shuffle(&mut rng);
-    let ring_signed = if a.ring_signatures > 0 {
-        prove_ring_signatures(&public, &petitions, &creds, &sign_order, a.ring_signatures)?
-    } else {
-        Vec::new()
-    };
     let vote_share = 1.0 - a.sign_share - a.check_share - a.read_share;
     println!(
         "electorate         {} credentials; {} petitions open (response threshold {}, referendum threshold {}); a yes/no referendum open (3 trustees, threshold 2)",
