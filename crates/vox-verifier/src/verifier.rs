@@ -70,6 +70,24 @@ const RING_CHUNK: usize = 256;
 /// and the decoded proofs (≈ 5 KB each) never pile up over a long petition.
 const RING_FLUSH: usize = 4 * RING_CHUNK;
 
+/// Queue the threshold entries the thresholds crossed at leaf `cause` oblige (V6.5): the
+/// board must show each one right after the entry that crossed it.
+fn expect_crossed(
+    expected: &mut VecDeque<Expected>,
+    petition: &str,
+    crossed: vox_protocol::petition::Crossed,
+    cause: u64,
+) {
+    for (kind, count) in crossed.0 {
+        expected.push_back(Expected {
+            petition: petition.to_owned(),
+            kind,
+            count,
+            cause,
+        });
+    }
+}
+
 /// A receipt given to the verifier, with a name for the report (its file name).
 #[derive(Clone, Debug)]
 pub struct NamedReceipt {
@@ -1751,16 +1769,7 @@ impl Verifier {
         let petition_hash = p.tracker.hash;
         let electorate = p.electorate;
         match applied {
-            Ok(crossed) => {
-                for (kind, count) in crossed.0 {
-                    self.expected.push_back(Expected {
-                        petition: id.clone(),
-                        kind,
-                        count,
-                        cause: index,
-                    });
-                }
-            }
+            Ok(crossed) => expect_crossed(&mut self.expected, &id, crossed, index),
             Err(e) => faults.push(e.to_string()),
         }
         for f in faults {
@@ -1849,16 +1858,7 @@ impl Verifier {
             .tracker
             .apply_ring_signature(&signature, region.as_deref(), ts)
         {
-            Ok(crossed) => {
-                for (kind, count) in crossed.0 {
-                    self.expected.push_back(Expected {
-                        petition: id.clone(),
-                        kind,
-                        count,
-                        cause: index,
-                    });
-                }
-            }
+            Ok(crossed) => expect_crossed(&mut self.expected, &id, crossed, index),
             Err(e) => faults.push(e.to_string()),
         }
         let tag_generator = vox_protocol::rings::petition_tag_generator(&p.tracker.hash);
@@ -1925,14 +1925,7 @@ impl Verifier {
                             self.reserved_ids.insert(rid.clone(), id.clone());
                         }
                     }
-                    for (kind, count) in crossed.0 {
-                        self.expected.push_back(Expected {
-                            petition: id.clone(),
-                            kind,
-                            count,
-                            cause: index,
-                        });
-                    }
+                    expect_crossed(&mut self.expected, &id, crossed, index);
                 }
                 Err(e) => self.fail(StepId::Petitions, at, e.to_string()),
             },
