@@ -24,14 +24,14 @@ use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, Sign
 
 use crate::rng::with_rng;
 
-type Res<T> = Result<T, String>;
+pub(crate) type Res<T> = Result<T, String>;
 
 /// `{"error": message}` as a string.
 pub fn error_json(message: &str) -> String {
     json!({ "error": message }).to_string()
 }
 
-fn envelope(r: Res<Value>) -> String {
+pub(crate) fn envelope(r: Res<Value>) -> String {
     match r {
         Ok(v) => json!({ "ok": v }).to_string(),
         Err(e) => error_json(&e),
@@ -64,7 +64,7 @@ fn parse<T: DeserializeOwned>(input: &str) -> Res<T> {
 
 /// A request whose type says `deny_unknown_fields` (the name says so at the call site;
 /// the decoding is [`parse`]'s).
-fn parse_strict<T: DeserializeOwned>(input: &str) -> Res<T> {
+pub(crate) fn parse_strict<T: DeserializeOwned>(input: &str) -> Res<T> {
     parse(input)
 }
 

@@ -69,7 +69,10 @@ fn read(ptr: usize, len: usize) -> Option<Vec<u8>> {
 }
 
 /// Store `json` as a length-prefixed result buffer.
-#[cfg_attr(not(any(feature = "client", feature = "verify")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "client", feature = "verify", feature = "ring")),
+    allow(dead_code)
+)]
 fn result(json: String) -> usize {
     let bytes = json.into_bytes();
     let len = u32::try_from(bytes.len()).unwrap_or(u32::MAX);
@@ -79,7 +82,10 @@ fn result(json: String) -> usize {
     register(out)
 }
 
-#[cfg_attr(not(any(feature = "client", feature = "verify")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "client", feature = "verify", feature = "ring")),
+    allow(dead_code)
+)]
 fn call(ptr: usize, len: usize, f: fn(&str) -> String) -> usize {
     let out = match read(ptr, len) {
         None => api::error_json("input buffer: unknown address or length past its end"),
@@ -215,6 +221,44 @@ pub extern "C" fn vox_verify_stream(ptr: usize, len: usize) -> usize {
 #[no_mangle]
 pub extern "C" fn vox_verify_finish(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::verify::verify_finish)
+}
+
+/// The board key a server presents, checked against its log id (the ring bundle's own
+/// copy, so that signing a ring-signed petition needs no other bundle): see
+/// [`api::board_key`].
+#[cfg(all(feature = "ring", not(feature = "client")))]
+#[no_mangle]
+pub extern "C" fn vox_board_key(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::board_key)
+}
+
+/// Start deriving a ring-signed petition's rings: see [`crate::ring::ring_begin`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_begin(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_begin)
+}
+
+/// Feed a page of board entries: see [`crate::ring::ring_feed`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_feed(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_feed)
+}
+
+/// Check the fed board and derive the petition's rings: see
+/// [`crate::ring::ring_derive`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_derive(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_derive)
+}
+
+/// Prove a ring signature: see [`crate::ring::ring_sign`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_sign(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_sign)
 }
 
 /// The ABI version (bumped on incompatible changes to the JSON shapes).

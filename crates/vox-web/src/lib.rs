@@ -26,13 +26,20 @@
 //!   [`verify_feed`] (per page) / [`verify_run`] (until done) / [`verify_finish`] for a
 //!   progress bar, or, streaming (`"stream": true`), pass 2 through [`verify_stream`]
 //!   with the pages downloaded again instead of [`verify_run`]. Its batch weights come from the same seeded ChaCha20 (see [`verify`]).
+//!   And the ring signer of ring-signed petitions ([`ring`], protocol-spec/07 §7.10):
+//!   [`ring_begin`] (pinned board key, signed tree head) / [`ring_feed`] (per page of
+//!   board entries) / [`ring_derive`] (the entries hash to the head; the petition's rings
+//!   and this credential's) / [`ring_sign`] (the proof).
 //!
-//! ## Two bundles (cargo features `client` and `verify`, both on by default)
+//! ## Three bundles (cargo features `client`, `verify` and `ring`, all on by default)
 //! The exports above are split by feature, so that each page downloads only the code it
 //! runs (issue 15 §4, size): `scripts/build-web.sh` builds `vox_web.wasm` with
-//! `--no-default-features --features client` (every function but the record verifier:
-//! the voting, petition, enrolment and receipt pages) and `vox_verify.wasm` with
-//! `--features verify` (the [`verify`] exports only: the results page). Both have
+//! `--no-default-features --features client` (every function but the record verifier
+//! and the ring signer: the voting, petition, enrolment and receipt pages),
+//! `vox_verify.wasm` with `--features verify` (the [`verify`] exports only: the results
+//! page) and `vox_ring.wasm` with `--features ring` (the [`ring`] exports and its own
+//! `vox_board_key`: fetched only when a citizen signs a ring-signed petition; the
+//! Triptych prover would take `vox_web.wasm` over its 300 KB budget). All have
 //! `vox_alloc`, `vox_free`, `vox_seed` and `vox_version`. The Rust functions themselves
 //! are compiled in either case (native tests and the rlib see all of them); only the
 //! `#[no_mangle]` exports are gated, and link-time optimisation drops what no export
@@ -68,6 +75,7 @@ pub mod api;
 // them and no `unsafe` block.
 #[allow(unsafe_code)]
 mod ffi;
+pub mod ring;
 mod rng;
 pub mod verify;
 
@@ -82,11 +90,14 @@ pub use ffi::{
     vox_device_plan, vox_encrypt_ballot, vox_make_credential, vox_propose_petition,
     vox_sign_petition, vox_verify_receipt,
 };
+#[cfg(feature = "ring")]
+pub use ffi::{vox_ring_begin, vox_ring_derive, vox_ring_feed, vox_ring_sign};
 #[cfg(feature = "verify")]
 pub use ffi::{
     vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_record, vox_verify_run,
     vox_verify_stream,
 };
+pub use ring::{ring_begin, ring_derive, ring_feed, ring_sign};
 pub use rng::{fill, seed, FillError};
 pub use verify::{
     verify_begin, verify_feed, verify_finish, verify_record, verify_run, verify_stream,

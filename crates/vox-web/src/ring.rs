@@ -1,0 +1,302 @@
+//! Ring signatures on the citizen's device (protocol-spec/07-petitions.md §7.10,
+//! 13-ring-signatures.md §13.7): the same steps as `vox voter sign` on a ring-signed
+//! petition, streaming so the board never has to fit in one request.
+//!
+//! The device derives the rings itself and never takes them from the server:
+//! 1. [`ring_begin`]: the board key this browser pinned for the origin and the board's
+//!    signed tree head, whose signature is checked under that key;
+//! 2. [`ring_feed`], once per page of `GET /api/v1/board/entries`, in order from leaf 0
+//!    to the head's size: every entry goes through a [`BoardView`] (which refuses a log
+//!    that does not start with a genesis, and any authority act whose signature or role
+//!    is wrong) and its leaf hash is kept (32 bytes per entry);
+//! 3. [`ring_derive`]: the leaf hashes must hash to the head's root (otherwise the
+//!    server showed this device another log than the one it signed: refused), then the
+//!    petition's rings at the next leaf (`BoardView::petition_rings`) and this
+//!    credential's ring (`RingSet::ring_of`; refused if none);
+//! 4. [`ring_sign`]: the Triptych proof (`RingPetitionSignature::create`) over the ring
+//!    derived in step 3.
+//!
+//! Steps 3 and 4 are separate calls so that the page can say "deriving the rings" and
+//! "proving" and the worker can time the proof alone. One session at a time, kept in
+//! wasm memory like [`crate::verify`]'s; [`ring_begin`] replaces any previous one (a
+//! 409 `rings-changed` from the server means: begin again).
+
+use std::cell::RefCell;
+
+use serde::Deserialize;
+use serde_json::{json, Value};
+use vox_crypto::credential::Credential;
+use vox_crypto::Hash32;
+use vox_protocol::api::IndexedEntry;
+use vox_protocol::board::{BoardPublicKey, SignedTreeHead};
+use vox_protocol::encoding::Hashable;
+use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
+use vox_protocol::petition::{Petition, RingPetitionSignature, SignatureAction, SignatureScheme};
+use vox_protocol::rings::{BoardView, RingSet};
+
+use crate::api::{envelope, parse_strict, Res};
+use crate::rng::with_rng;
+
+thread_local! {
+    /// The current session (wasm32 is single-threaded; natively, per test thread).
+    static SESSION: RefCell<Option<Session>> = const { RefCell::new(None) };
+}
+
+struct Session {
+    head: SignedTreeHead,
+    view: BoardView,
+    leaves: Vec<NodeHash>,
+    /// The rings of the last petition derived, with that petition's hash.
+    derived: Option<(Hash32, RingSet)>,
+}
+
+impl Session {
+    fn tree_size(&self) -> u64 {
+        self.head.head.tree_size
+    }
+}
+
+fn with_session<T>(f: impl FnOnce(&mut Session) -> Res<T>) -> Res<T> {
+    SESSION.with(|cell| match cell.borrow_mut().as_mut() {
+        Some(s) => f(s),
+        None => Err("no ring signature in progress: call ring_begin first".into()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BeginRequest {
+    /// The board key this browser trusts for the server (pinned on first contact).
+    board_public_key: BoardPublicKey,
+    /// `GET /api/v1/board/tree-head`.
+    tree_head: SignedTreeHead,
+}
+
+/// Start deriving rings: `{"board_public_key": the pinned key, "tree_head": GET
+/// /api/v1/board/tree-head}`. The head's signature must verify under the pinned key.
+/// Answer: `{"tree_size": n}`, the entries to feed (leaves 0..n).
+pub fn ring_begin(input: &str) -> String {
+    envelope(begin_inner(input))
+}
+
+fn begin_inner(input: &str) -> Res<Value> {
+    // A failed begin leaves no session behind: a half-checked one must not be signed from.
+    SESSION.with(|cell| *cell.borrow_mut() = None);
+    let req: BeginRequest = parse_strict(input)?;
+    req.tree_head.verify(&req.board_public_key).map_err(|e| {
+        format!(
+            "the board's signed tree head does not verify under the board key this browser \
+             trusts: {e}"
+        )
+    })?;
+    let size = req.tree_head.head.tree_size;
+    let session = Session {
+        leaves: Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0)),
+        head: req.tree_head,
+        view: BoardView::new(),
+        derived: None,
+    };
+    SESSION.with(|cell| *cell.borrow_mut() = Some(session));
+    Ok(json!({ "tree_size": size }))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedRequest {
+    /// A page of `GET /api/v1/board/entries` (`[{"index", "entry"}]`), continuing from
+    /// the last entry fed.
+    entries: Vec<IndexedEntry>,
+}
+
+/// Feed the next page of entries: `{"entries": [{"index", "entry"}…]}` (a page of `GET
+/// /api/v1/board/entries`, as the server sent it), in log order from leaf 0. Every entry
+/// is applied to the device's view of the board (genesis, authority acts, electorates,
+/// revocations, replacements, proposals) and its leaf hash kept. Entries past the head's
+/// size, or out of order, are refused, and so is the whole session after an entry the
+/// view refuses. Answer: `{"received": entries so far, "tree_size"}`.
+pub fn ring_feed(input: &str) -> String {
+    envelope(feed_inner(input))
+}
+
+fn feed_inner(input: &str) -> Res<Value> {
+    let req: FeedRequest = parse_strict(input)?;
+    let out = with_session(|s| {
+        for item in &req.entries {
+            let next = s.view.size();
+            if item.index != next {
+                return Err(format!(
+                    "entries: expected entry {next}, got {} (a page is missing or out of order)",
+                    item.index
+                ));
+            }
+            if next >= s.tree_size() {
+                return Err(format!(
+                    "entries: entry {next} is past the signed tree head (size {})",
+                    s.tree_size()
+                ));
+            }
+            s.view
+                .apply(&item.entry.payload)
+                .map_err(|e| format!("board entry {next}: {e}"))?;
+            s.leaves.push(item.entry.leaf_hash());
+        }
+        s.derived = None;
+        Ok(json!({ "received": s.view.size(), "tree_size": s.tree_size() }))
+    });
+    if out.is_err() {
+        // The view may hold half a page: nothing is derived from it.
+        SESSION.with(|cell| *cell.borrow_mut() = None);
+    }
+    out
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+/// The request of [`ring_derive`] and [`ring_sign`] (the page sends the same to both;
+/// `action` matters to the signature only).
+struct SignRequest {
+    petition: Petition,
+    #[serde(default)]
+    petition_hash: Option<Hash32>,
+    credential: String,
+    #[serde(default)]
+    action: Option<SignatureAction>,
+}
+
+/// The petition's hash, checked against the one the server announced, and that it is
+/// ring-signed.
+fn petition_hash(petition: &Petition, announced: Option<Hash32>) -> Res<Hash32> {
+    let h = petition.canonical_hash();
+    if let Some(a) = announced {
+        if a != h {
+            return Err(format!(
+                "petition_hash: the petition hashes to {}, not to the announced {}",
+                h.to_hex(),
+                a.to_hex()
+            ));
+        }
+    }
+    if petition.signatures != SignatureScheme::Ring {
+        return Err(
+            "this petition takes credential signatures, not ring signatures (07 §7.1)".into(),
+        );
+    }
+    Ok(h)
+}
+
+fn credential(text: &str) -> Res<Credential> {
+    Credential::from_text(text).map_err(|e| format!("credential: {e}"))
+}
+
+/// The rings of `petition` in this session (derived once per petition and board).
+fn rings_of<'s>(s: &'s mut Session, petition: &Petition, hash: Hash32) -> Res<&'s RingSet> {
+    let size = s.tree_size();
+    if s.view.size() != size {
+        return Err(format!(
+            "entries: {} of the board's {size} entries received; all of them are needed",
+            s.view.size()
+        ));
+    }
+    if !matches!(&s.derived, Some((h, _)) if *h == hash) {
+        if root_from_leaf_hashes(&s.leaves) != s.head.head.root_hash {
+            return Err(format!(
+                "the board's entries 0..{size} do not hash to its signed tree head: it shows \
+                 this device a different log than the one it signed; nothing was signed"
+            ));
+        }
+        let rings = s
+            .view
+            .petition_rings(petition)
+            .map_err(|e| format!("cannot derive the petition's rings: {e}"))?;
+        s.derived = Some((hash, rings));
+    }
+    match &s.derived {
+        Some((_, rings)) => Ok(rings),
+        None => Err("cannot derive the petition's rings".into()),
+    }
+}
+
+/// The facts the page shows about the ring a credential signs in.
+fn ring_facts(rings: &RingSet, c: &Credential, tree_size: u64) -> Res<Value> {
+    let Some((ring, _)) = rings.ring_of(&c.public_key()) else {
+        return Err(NOT_IN_RING.into());
+    };
+    Ok(json!({
+        "ring": ring.ring.hash().to_hex(),
+        "region": ring.region,
+        "ring_index": ring.index,
+        "ring_count": ring.count,
+        "ring_members": ring.ring.member_count(),
+        "rings": rings.rings().len(),
+        "tree_size": tree_size,
+    }))
+}
+
+/// The refusal when the credential is in no ring (it starts with `not-in-ring:` so the
+/// page can say it in the citizen's language).
+pub const NOT_IN_RING: &str = "not-in-ring: this credential is in none of the petition's \
+    rings: it is not on the petition's electorate, or it was revoked, or it replaced a \
+    revoked credential after the petition was proposed (protocol-spec/07 §7.10); nothing \
+    was signed";
+
+/// Check the fed entries against the head and derive the petition's rings:
+/// `{"petition": Petition, "petition_hash"?, "credential": text, "action"?}` (as for
+/// [`ring_sign`]). Refused if not every
+/// entry up to the head's size was fed, if the entries do not hash to the head's root,
+/// if the petition is not ring-signed, or (error starting with `not-in-ring:`) if the
+/// credential is in none of the rings. Answer: `{"ring": hex ring hash, "region": name
+/// or null (the pooled small regions and no region), "ring_index": i (0-based),
+/// "ring_count": rings of that region, "ring_members": members of that ring, "rings":
+/// rings of the petition, "tree_size"}`.
+pub fn ring_derive(input: &str) -> String {
+    envelope(derive_inner(input))
+}
+
+fn derive_inner(input: &str) -> Res<Value> {
+    let req: SignRequest = parse_strict(input)?;
+    let hash = petition_hash(&req.petition, req.petition_hash)?;
+    let cred = credential(&req.credential)?;
+    with_session(|s| {
+        let size = s.tree_size();
+        ring_facts(rings_of(s, &req.petition, hash)?, &cred, size)
+    })
+}
+
+/// Make the ring signature: `{"petition": Petition, "petition_hash"?, "credential":
+/// text, "action"?: "sign" | "withdraw"}`, over the rings [`ring_derive`] derived (or
+/// derives now) from the fed board. Answer: `{"signature": RingPetitionSignature (what
+/// to POST to /api/v1/petitions/{id}/ring-signatures; it names the ring and the linking
+/// tag, never the credential), "signature_hash", "tag": hex linking tag, and the facts
+/// of [`ring_derive`]}`.
+pub fn ring_sign(input: &str) -> String {
+    envelope(sign_inner(input))
+}
+
+fn sign_inner(input: &str) -> Res<Value> {
+    let req: SignRequest = parse_strict(input)?;
+    let hash = petition_hash(&req.petition, req.petition_hash)?;
+    let cred = credential(&req.credential)?;
+    let action = req.action.unwrap_or(SignatureAction::Sign);
+    let (mut facts, sig) = with_session(|s| {
+        let size = s.tree_size();
+        let rings = rings_of(s, &req.petition, hash)?;
+        let facts = ring_facts(rings, &cred, size)?;
+        let sig = with_rng(|rng| {
+            RingPetitionSignature::create(&req.petition, rings, &cred, action, rng)
+                .map_err(|e| format!("ring signature: {e}"))
+        })?;
+        Ok((facts, sig))
+    })?;
+    if let Some(obj) = facts.as_object_mut() {
+        obj.insert("tag".into(), json!(sig.tag().to_hex()));
+        obj.insert(
+            "signature_hash".into(),
+            json!(sig.canonical_hash().to_hex()),
+        );
+        obj.insert(
+            "signature".into(),
+            serde_json::to_value(&sig).map_err(|e| format!("cannot encode the answer: {e}"))?,
+        );
+    }
+    Ok(facts)
+}
