@@ -35,6 +35,9 @@
 #     the CLI, another device); through two dishonest servers (tests/web/mitm.mjs: a
 #     substituted election key, a ceremony message not in the signed tree) the page
 #     refuses to encrypt and posts nothing; a pin naming another board key is an alarm;
+#     a citizen ring-signs petition "ring-trees" in the browser (phase ring: progress,
+#     receipt with ring and tag, no credential key in what is posted or on the board,
+#     signing again refused, a credential in no ring refused, English and French);
 #     then the election authority closes, the tally is computed, two trustees decrypt,
 #     the result is published and the results page is checked, with the in-browser
 #     verifier's report in English and in French;
@@ -45,10 +48,10 @@
 #  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
 #     the parties' public keys pinned.
 # Bundle and responsiveness (issue 15 §4): the test checks the gzipped sizes of
-# vox_web.wasm and vox_verify.wasm against their budgets and that they import nothing
+# vox_web.wasm, vox_verify.wasm and vox_ring.wasm against their budgets and that they import nothing
 # (no wasm-bindgen glue), and that no main-thread task exceeds 100 ms (Long Tasks API)
-# while a ballot is encrypted, audited and re-encrypted, or the record verified: the
-# wasm runs in a Web Worker.
+# while a ballot is encrypted, audited and re-encrypted, a ring signature proved, or the
+# record verified: the wasm runs in a Web Worker.
 # VOX_WEB_BENCH=1 also times a 1-of-10 ballot's encryption in the browser (a second
 # referendum, ten-2026; not in CI); scripts/bench-web.sh times the in-browser verifier.
 # Screenshots: target/web-screenshots/. Keep the work dir with KEEP=1.
@@ -261,7 +264,7 @@ const trustees = [1, 2, 3].map((i) => {
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 4, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 5, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },
@@ -294,11 +297,12 @@ done
   --choice lane=no --choice design= --choice budget=2 --choice score=1,5
 "$VOX" voter --server "$URL" check-receipt "$WORK/cli-receipt-2.json"
 
-# A ring-signed petition (the CLI's default, 07 §7.10): its page says how to sign it
-# instead of offering the browser form (checked in the results phase).
+# A ring-signed petition (the CLI's default, 07 §7.10), signed once with the CLI and
+# then in the browser (phase ring, below); three sponsors, so that it still takes
+# signatures (stage proposed) when the browser signs it again and is refused.
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id ring-trees \
   --action "Plant trees along the canal" --background "Shade for walkers." \
-  --sponsors 2 --response-threshold 3 --referendum-threshold 6 --region-min-group 1
+  --sponsors 3 --response-threshold 3 --referendum-threshold 6 --region-min-group 1
 "$VOX" voter --server "$URL" sign ring-trees --credential "${CRED[0]}"
 
 say "Browser: sign (town), audit, vote with the credential enrolled by code in the browser (district), check the receipt"
@@ -314,6 +318,21 @@ if "$VOX" voter --server "$URL" check-receipt "$WORK/browser-first-receipt.json"
   echo "the CLI accepted a receipt superseded by a ballot it did not cast" >&2; exit 1
 fi
 grep -q "superseded by a ballot this device did not cast" "$WORK/alarm.txt"
+
+# A citizen signs the ring-signed petition in the browser (issue 12 §3): the worker
+# fetches vox_ring.wasm, checks the board against its signed tree head under the pinned
+# key, derives the rings, proves and posts; signing again is refused (same tag); a
+# credential of another electorate (district) is in none of the rings.
+say "Browser: ring-sign petition ring-trees"
+VOX_PHASE=ring VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_OTHER_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+# The CLI, deriving the rings on its own, sees the browser's signature on the board.
+curl -fsS "$URL/api/v1/petitions/ring-trees" > "$WORK/ring-trees.json"
+node - "$WORK/ring-trees.json" <<'JS'
+const d = JSON.parse(require('fs').readFileSync(process.argv[2], 'utf8'));
+if (d.count !== 2) { console.error(`ring-trees: ${d.count} signatures (expected 2: the CLI's and the browser's)`); process.exit(1); }
+console.log(`ring-trees: ${d.count} signatures (stage ${d.stage})`);
+JS
 
 # Benchmark only (VOX_WEB_BENCH=1; not in CI): a referendum with one choose-one question
 # of 10 options on "district"; the browser encrypts and proves a ballot with the

@@ -1,4 +1,8 @@
 // Petition page: details, progress, response; sign or withdraw with a credential kept in the browser.
+// A ring-signed petition (07 §7.10) is signed on this device too: the worker loads
+// vox_ring.wasm, checks the whole board against its signed tree head under the pinned
+// board key, derives the rings, proves and posts (Vox.ringSign); the page shows the
+// progress and then the ring, the linking tag and the count.
 'use strict';
 (async () => {
   const { el, t, api, fmtDate, fmtNum } = Vox;
@@ -6,6 +10,7 @@
   const id = Vox.param('id');
   let detail = null;
   let lastConfirmation = null;
+  let lastProgress = null;
 
   function render() {
     if (!detail) return;
@@ -41,10 +46,10 @@
     document.getElementById('response').textContent = detail.response || '';
     document.getElementById('details').hidden = false;
     const open = detail.stage === 'open' || detail.stage === 'proposed';
-    // Ring signatures (protocol-spec/07 §7.10) are made by the command-line app only, so
-    // far: the page says so instead of offering a form the board would refuse.
-    document.getElementById('sign-form').hidden = !open || ring;
+    document.getElementById('sign-form').hidden = !open;
+    // A ring-signed petition: what the ring hides, and what it does not.
     document.getElementById('ring-notice').hidden = !(open && ring);
+    if (lastProgress) showProgress(lastProgress);
     if (lastConfirmation) showConfirmation(lastConfirmation);
   }
 
@@ -60,10 +65,22 @@
     return file ? Vox.credentialFromFile(file) : '';
   }
 
+  function ringText(f) {
+    return t('petition.ring_desc', {
+      region: f.region === null ? t('petition.ring_pooled') : f.region,
+      i: fmtNum(f.ring_index + 1), k: fmtNum(f.ring_count), members: fmtNum(f.ring_members),
+    });
+  }
+
   function showConfirmation(c) {
     const box = document.getElementById('confirmation');
     box.querySelector('h2').textContent = c.action === 'withdraw' ? t('petition.withdrawn') : t('petition.confirmed');
+    const ringFacts = c.ring ? [
+      [t('petition.ring'), el('span', { id: 'confirmation-ring', text: ringText(c.ring) })],
+      [t('petition.ring_tag'), el('span', { class: 'mono', id: 'confirmation-tag', text: c.ring.tag })],
+    ] : [];
     const facts = [
+      ...ringFacts,
       [t('petition.leaf'), fmtNum(c.answer.leaf_index)],
       [t('petition.count'), fmtNum(c.answer.count)],
       [t('petition.tree_size'), fmtNum(c.answer.tree_head.tree_size)],
@@ -74,12 +91,81 @@
     box.hidden = false;
   }
 
+  // Progress of a ring signature: the bar and its label follow every page of entries;
+  // the live status says each new phase once.
+  const PHASES = { fetch: 'petition.ring_phase_fetch', derive: 'petition.ring_phase_derive', prove: 'petition.ring_phase_prove', send: 'petition.ring_phase_send', again: 'petition.ring_phase_again' };
+  function showProgress(p) {
+    const box = document.getElementById('ring-progress-box');
+    const bar = document.getElementById('ring-progress');
+    box.hidden = false;
+    const text = t(PHASES[p.phase] || p.phase, { n: fmtNum(p.n), total: fmtNum(p.total) });
+    document.getElementById('ring-phase').textContent = text;
+    if (p.phase === 'fetch' && p.total > 0) {
+      bar.max = p.total;
+      bar.value = p.n;
+    } else if (p.phase === 'fetch' || p.phase === 'again') {
+      bar.removeAttribute('value');
+    } else {
+      // Deriving, proving, sending: the board is in; a bar that moves no further.
+      bar.max = 1;
+      bar.value = 1;
+    }
+    return text;
+  }
+
+  function onRingProgress(p) {
+    const was = lastProgress && lastProgress.phase;
+    lastProgress = p;
+    const text = showProgress(p);
+    if (p.phase !== was) Vox.status('sign-status', text);
+  }
+
+  // A refusal of a ring signature, as a sentence.
+  function ringRefusal(e, action) {
+    const msg = String(e.message || '');
+    const detail = e.problem && typeof e.problem.detail === 'string' ? e.problem.detail : '';
+    const field = e.problem && e.problem.field;
+    if (e instanceof Vox.BoardKeyChanged) return t('petition.ring_board_key_changed');
+    if (msg.startsWith('not-in-ring:')) return t('petition.ring_not_in_ring');
+    if (e.status === 422 && field === 'linking tag' && detail.includes('already signed')) return t('petition.ring_already_signed');
+    if (e.status === 422 && field === 'linking tag' && detail.includes('withdrew')) return t('petition.ring_cannot_sign_again');
+    if (e.status === 409 && field === 'petition') return action === 'withdraw' ? t('petition.ring_closed_withdraw') : t('petition.ring_closed');
+    if (e.status === 409 && e.problem && String(e.problem.type || '').endsWith('rings-changed')) return t('petition.ring_changed');
+    return t('error.generic') + ' ' + msg;
+  }
+
+  async function submitRing(action, credential) {
+    lastProgress = null;
+    lastConfirmation = null;
+    document.getElementById('confirmation').hidden = true;
+    try {
+      const pin = await Vox.trustedBoardKey('ring');
+      const r = await Vox.ringSign(id, credential, action, pin.key, onRingProgress);
+      lastConfirmation = {
+        action, answer: r.answer, signature_hash: r.facts.signature_hash,
+        ring: r.facts,
+      };
+      document.getElementById('credential').value = '';
+      document.getElementById('ring-progress-box').hidden = true;
+      lastProgress = null;
+      Vox.status('sign-status', (action === 'withdraw' ? t('petition.withdrawn') : t('petition.confirmed')) + '. ' +
+        t('petition.ring_receipt', { count: fmtNum(r.answer.count), ring: ringText(r.facts) }), 'ok');
+      await load();
+      document.getElementById('confirmation').focus();
+    } catch (e) {
+      document.getElementById('ring-progress-box').hidden = true;
+      lastProgress = null;
+      Vox.status('sign-status', ringRefusal(e, action), 'error');
+    }
+  }
+
   async function submit(action) {
     const buttons = document.querySelectorAll('#sign-form button');
     buttons.forEach((b) => { b.disabled = true; });
     try {
       const credential = await credentialText();
       if (!credential) { Vox.status('sign-status', t('credential.missing'), 'error'); document.getElementById('credential').focus(); return; }
+      if (detail.petition.signatures === 'ring') { await submitRing(action, credential); return; }
       Vox.status('sign-status', t('petition.signing'));
       const signed = await Vox.call('sign_petition', { petition: detail.petition, petition_hash: detail.petition_hash, credential, action });
       const answer = await api('/petitions/' + encodeURIComponent(id) + '/signatures', { method: 'POST', body: signed.signature });

@@ -5,9 +5,11 @@
 //
 // Messages from the page (vox.js):
 //   {id, op: 'load', bundle?}                     → {id, ok: true} once the wasm is ready
-//       bundle: 'client' (default, vox_web.wasm) or 'verify' (vox_verify.wasm).
-//   {id, op: 'call', name, input}                 → {id, ok: answer, ms} | {id, error, vox}
-//       name: a `vox_<name>` export of vox_web.wasm; input: the JSON text of its request.
+//       bundle: 'client' (default, vox_web.wasm), 'verify' (vox_verify.wasm) or 'ring'
+//       (vox_ring.wasm).
+//   {id, op: 'call', name, input, bundle?}        → {id, ok: answer, ms} | {id, error, vox}
+//       name: a `vox_<name>` export of the bundle (default vox_web.wasm); input: the JSON
+//       text of its request.
 //   {id, op: 'verify', referendum_id}             → {id, progress: {phase, n, total, offset}}…
 //       then {id, ok: report, ms} | {id, error, vox}
 //       With vox_verify.wasm. The worker downloads the record itself from /api/v1 (same
@@ -15,15 +17,31 @@
 //       text, unparsed (no number is rounded by JavaScript), and keeps none: pass 1
 //       indexes a page and drops it, pass 2 downloads the pages again
 //       (vox_verify_stream). Only the progress and the report return to the page.
+//   {id, op: 'ring-sign', petition_id, credential, action, board_public_key}
+//       → {id, progress: {phase, n, total}}… then {id, ok: {answer, facts, timings}, ms}
+//       | {id, error, vox, status?, problem?}
+//       With vox_ring.wasm (issue 12 §3; 07 §7.10): a ring-signed petition signed on this
+//       device, as `vox voter sign` does. The worker fetches the petition, the board's
+//       signed tree head and every board entry from leaf 0 (pages of GET
+//       /api/v1/board/entries, as the server sent them), feeds them to the wasm, which
+//       checks the head under the board key the page pinned, every authority act, and
+//       that the entries hash to the head, then derives the petition's rings itself
+//       (never taking them from the server), proves, and POSTs the signature to
+//       /api/v1/petitions/{id}/ring-signatures. A 409 `rings-changed` (a revocation or
+//       replacement meanwhile) derives again, at most three times in all. Phases:
+//       'fetch' (n of total entries), 'derive', 'prove', 'send', 'again' (rings changed).
+//       `timings`: fetch_ms, derive_ms, prove_ms, send_ms of the last attempt; attempts.
 // `vox: true` marks an error the wasm reported ({"error": …}); other errors are thrown
 // exceptions (network, HTTP, a trap). After a trap the instance is dropped and the next
 // request instantiates the module afresh.
 'use strict';
 
-// Two bundles (issue 15 §4, size): vox_web.wasm has every export but the record
-// verifier (the voting, petition, enrolment and receipt pages); vox_verify.wasm has the
-// verifier's exports only (the results page). Each is fetched on first use.
-const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm' };
+// Three bundles (issue 15 §4, size): vox_web.wasm has every export but the record
+// verifier and the ring prover (the voting, petition, enrolment and receipt pages);
+// vox_verify.wasm has the verifier's exports only (the results page); vox_ring.wasm the
+// ring signer's (and its own board-key check), fetched only when a citizen signs a
+// ring-signed petition. Each is fetched on first use.
+const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm', ring: '../vox_ring.wasm' };
 const instances = {};
 const loading = {};
 
@@ -153,6 +171,87 @@ async function verifyRecord(id, referendumId) {
   return call(w, 'verify_finish', '{}');
 }
 
+// ---- a ring-signed petition, signed on this device (07 §7.10) ----
+class HttpError extends Error {
+  constructor(message, status, problem) {
+    super(message);
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+function idempotencyKey() {
+  const b = new Uint8Array(16);
+  crypto.getRandomValues(b);
+  return Array.from(b, (x) => x.toString(16).padStart(2, '0')).join('');
+}
+
+async function postJson(path, body) {
+  const resp = await fetch('/api/v1' + path, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'Idempotency-Key': idempotencyKey() },
+    body: JSON.stringify(body),
+  });
+  const text = await resp.text();
+  let answer = null;
+  try { answer = text ? JSON.parse(text) : null; } catch (_) { answer = text; }
+  if (!resp.ok) {
+    const detail = answer && typeof answer === 'object'
+      ? (answer.detail || answer.title || text) + (answer.field ? ' (' + answer.field + ')' : '')
+      : String(answer || resp.statusText);
+    throw new HttpError(detail, resp.status, answer && typeof answer === 'object' ? answer : null);
+  }
+  return answer;
+}
+
+async function ringSign(id, req) {
+  const progress = (phase, n, total) => self.postMessage({ id, progress: { phase, n, total } });
+  const w = await load('ring');
+  const petitionPath = '/petitions/' + encodeURIComponent(req.petition_id);
+  for (let attempt = 1; ; attempt++) {
+    const timings = { attempts: attempt };
+    let t0 = performance.now();
+    const detail = await fetchJson(petitionPath);
+    const head = await fetchText('/board/tree-head');
+    // The head's signature is checked in wasm under the key the page pinned.
+    const begun = call(w, 'ring_begin', '{"board_public_key":' + JSON.stringify(req.board_public_key) + ',"tree_head":' + head + '}');
+    const total = begun.tree_size;
+    progress('fetch', 0, total);
+    let next = 0;
+    while (next < total) {
+      const end = Math.min(total, next + PAGE);
+      // The server's text, unparsed: the wasm reads the entries as the board holds them.
+      const fed = call(w, 'ring_feed', '{"entries":' + await fetchText('/board/entries?start=' + next + '&end=' + end) + '}');
+      if (fed.received <= next) throw new Error('entries: the server returned none for ' + next + '..' + end);
+      next = fed.received;
+      progress('fetch', next, total);
+    }
+    timings.fetch_ms = performance.now() - t0;
+    progress('derive', total, total);
+    const input = JSON.stringify({ petition: detail.petition, petition_hash: detail.petition_hash, credential: req.credential, action: req.action });
+    t0 = performance.now();
+    const facts = call(w, 'ring_derive', input);
+    timings.derive_ms = performance.now() - t0;
+    progress('prove', 0, facts.ring_members);
+    t0 = performance.now();
+    const signed = call(w, 'ring_sign', input);
+    timings.prove_ms = performance.now() - t0;
+    progress('send', 0, 0);
+    t0 = performance.now();
+    try {
+      const answer = await postJson(petitionPath + '/ring-signatures', signed.signature);
+      timings.send_ms = performance.now() - t0;
+      const shown = Object.assign({}, signed);
+      delete shown.signature;
+      return { answer, facts: shown, signature: signed.signature, timings };
+    } catch (e) {
+      const changed = e instanceof HttpError && e.status === 409 && e.problem && String(e.problem.type || '').endsWith('rings-changed');
+      if (!changed || attempt >= 3) throw e;
+      progress('again', attempt, 3);
+    }
+  }
+}
+
 self.onmessage = async (ev) => {
   const { id, op } = ev.data;
   const started = performance.now();
@@ -162,7 +261,9 @@ self.onmessage = async (ev) => {
       await load(ev.data.bundle);
       ok = true;
     } else if (op === 'call') {
-      ok = call(await load(), ev.data.name, ev.data.input);
+      ok = call(await load(ev.data.bundle), ev.data.name, ev.data.input);
+    } else if (op === 'ring-sign') {
+      ok = await ringSign(id, ev.data);
     } else if (op === 'verify') {
       ok = await verifyRecord(id, ev.data.referendum_id);
     } else {
@@ -170,6 +271,8 @@ self.onmessage = async (ev) => {
     }
     self.postMessage({ id, ok, ms: performance.now() - started });
   } catch (e) {
-    self.postMessage({ id, error: String(e && e.message !== undefined ? e.message : e), vox: e instanceof VoxError });
+    const m = { id, error: String(e && e.message !== undefined ? e.message : e), vox: e instanceof VoxError };
+    if (e instanceof HttpError) { m.status = e.status; m.problem = e.problem; }
+    self.postMessage(m);
   }
 };

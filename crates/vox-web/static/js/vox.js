@@ -7,7 +7,8 @@ const Vox = (() => {
   // The crypto runs off the main thread, so that proving a ballot or verifying a record
   // never freezes the page; this side only posts requests and awaits the answers.
   let worker = null;
-  // Per bundle ('client': vox_web.wasm, 'verify': vox_verify.wasm): resolves once loaded.
+  // Per bundle ('client': vox_web.wasm, 'verify': vox_verify.wasm, 'ring':
+  // vox_ring.wasm): resolves once loaded.
   let ready = {};
   let nextId = 1;
   const pending = new Map();
@@ -23,7 +24,11 @@ const Vox = (() => {
       if (!p) return;
       if (m.progress) { if (p.onProgress) p.onProgress(m.progress); return; }
       pending.delete(m.id);
-      if (m.error !== undefined) p.reject(m.vox ? new VoxError(m.error) : new Error(m.error));
+      if (m.error !== undefined) {
+        const err = m.vox ? new VoxError(m.error) : new Error(m.error);
+        if (m.status !== undefined) { err.status = m.status; err.problem = m.problem; }
+        p.reject(err);
+      }
       else { if (p.name) timings[p.name] = m.ms; p.resolve(m.ok); }
     };
     // The worker script failed to load or threw at the top level: every request fails,
@@ -58,11 +63,25 @@ const Vox = (() => {
     return ready[kind];
   }
 
-  async function call(name, request) {
-    await load();
+  // `bundle`: which wasm has the export (default 'client', vox_web.wasm).
+  async function call(name, request, bundle) {
+    await load(bundle);
     // A string is sent as is (JSON text the page did not parse, e.g. raw API pages).
     const input = typeof request === 'string' ? request : JSON.stringify(request);
-    return post({ op: 'call', name, input }, name);
+    return post({ op: 'call', name, input, bundle }, name);
+  }
+
+  // Sign (or withdraw from) the ring-signed petition `petitionId` on this device (07
+  // §7.10): the worker loads vox_ring.wasm, fetches the whole board, checks it against
+  // its signed tree head under `boardKey` (the key this browser pinned), derives the
+  // rings, proves and posts. `onProgress({phase, n, total})` as it goes. Resolves with
+  // `{answer, facts, signature, timings}`; the worker's timings are kept in
+  // `Vox.timings` (ring_fetch, ring_derive, ring_prove, ring_send).
+  async function ringSign(petitionId, credential, action, boardKey, onProgress) {
+    await load('ring');
+    const r = await post({ op: 'ring-sign', petition_id: petitionId, credential, action, board_public_key: boardKey }, 'ring_sign_petition', onProgress);
+    for (const k of ['fetch', 'derive', 'prove', 'send']) timings['ring_' + k] = r.timings[k + '_ms'];
+    return r;
   }
 
   // The in-browser verifier on this origin's record of `referendumId`, downloaded and
@@ -132,10 +151,12 @@ const Vox = (() => {
   }
 
   // The board key this browser trusts for this origin: { key, fingerprint, firstContact }.
-  async function trustedBoardKey() {
+  // `bundle`: the wasm that checks the key ('ring' on a ring-signed petition's page, so
+  // that it loads no other bundle).
+  async function trustedBoardKey(bundle) {
     const board = await api('/board');
     // The log id must be the key's (checked in wasm); the key comes back normalised.
-    const offered = await call('board_key', { board_public_key: board.board_public_key, log_id: board.log_id });
+    const offered = await call('board_key', { board_public_key: board.board_public_key, log_id: board.log_id }, bundle);
     const pinned = readPin();
     if (pinned) {
       if (pinned.board_public_key !== offered.board_public_key) throw new BoardKeyChanged(pinned, offered);
@@ -284,5 +305,5 @@ const Vox = (() => {
     await setLang(pickLang());
   }
 
-  return { load, call, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+  return { load, call, ringSign, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
 })();
