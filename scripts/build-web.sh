@@ -30,8 +30,9 @@ fi
 # issue 12 §3), is fetched by the worker only when a citizen signs such a petition: the
 # Triptych prover made vox_web.wasm 337,878 B gzipped with it (over its 300 KB budget),
 # 246,080 B alone. Its curve, prover and vox-crypto are compiled at opt-level 3 (the rest
-# "z"): proving on a 4,096-member ring took 2.0 s in V8 with all of it at "z", 1.2 s so,
-# for +20 KB gzipped (1.15 s and +90 KB with everything at 3); BENCHMARKS.md "Web bundle".
+# "z"): proving on a 4,096-member ring took 1.31 s in Chromium with all of it at "z",
+# 0.97 s so, for +20 KB gzipped (0.98 s and +90 KB with everything at 3); BENCHMARKS.md
+# "Web bundle" (`scripts/bench-web.sh ring`).
 # All write target/wasm32-unknown-unknown/release/vox_web.wasm: copied after each.
 TMP="$OUT.tmp.$$"
 rm -rf "$TMP"
