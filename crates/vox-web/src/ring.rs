@@ -10,8 +10,9 @@
 //!    that does not start with a genesis, and any authority act whose signature or role
 //!    is wrong) and its leaf hash is kept (32 bytes per entry);
 //! 3. [`ring_derive`]: the leaf hashes must hash to the head's root (otherwise the
-//!    server showed this device another log than the one it signed: refused), then the
-//!    petition's rings at the next leaf (`BoardView::petition_rings`) and this
+//!    server showed this device another log than the one it signed: refused), the
+//!    petition the page got from the server must be the one proposed on the board under
+//!    its id (same hash), then the petition's rings at the next leaf (`BoardView::petition_rings`) and this
 //!    credential's ring (`RingSet::ring_of`; refused if none);
 //! 4. [`ring_sign`]: the Triptych proof (`RingPetitionSignature::create`) over the ring
 //!    derived in step 3.
@@ -22,13 +23,14 @@
 //! 409 `rings-changed` from the server means: begin again).
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vox_crypto::credential::Credential;
 use vox_crypto::Hash32;
 use vox_protocol::api::IndexedEntry;
-use vox_protocol::board::{BoardPublicKey, SignedTreeHead};
+use vox_protocol::board::{BoardPublicKey, Payload, SignedTreeHead};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::{Petition, RingPetitionSignature, SignatureAction, SignatureScheme};
@@ -46,6 +48,9 @@ struct Session {
     head: SignedTreeHead,
     view: BoardView,
     leaves: Vec<NodeHash>,
+    /// The hash of every petition proposed on the board, by id (the first proposal of
+    /// an id, as `BoardView` counts it): the petition the server sends must be that one.
+    proposed: HashMap<String, Hash32>,
     /// The rings of the last petition derived, with that petition's hash.
     derived: Option<(Hash32, RingSet)>,
 }
@@ -94,6 +99,7 @@ fn begin_inner(input: &str) -> Res<Value> {
         leaves: Vec::with_capacity(usize::try_from(size.min(1 << 20)).unwrap_or(0)),
         head: req.tree_head,
         view: BoardView::new(),
+        proposed: HashMap::new(),
         derived: None,
     };
     SESSION.with(|cell| *cell.borrow_mut() = Some(session));
@@ -139,6 +145,11 @@ fn feed_inner(input: &str) -> Res<Value> {
                 .apply(&item.entry.payload)
                 .map_err(|e| format!("board entry {next}: {e}"))?;
             s.leaves.push(item.entry.leaf_hash());
+            if let Payload::PetitionProposed { proposal } = &item.entry.payload {
+                s.proposed
+                    .entry(proposal.petition.id.clone())
+                    .or_insert_with(|| proposal.petition.canonical_hash());
+            }
         }
         s.derived = None;
         Ok(json!({ "received": s.view.size(), "tree_size": s.tree_size() }))
@@ -203,6 +214,22 @@ fn rings_of<'s>(s: &'s mut Session, petition: &Petition, hash: Hash32) -> Res<&'
                 "the board's entries 0..{size} do not hash to its signed tree head: it shows \
                  this device a different log than the one it signed; nothing was signed"
             ));
+        }
+        match s.proposed.get(&petition.id) {
+            Some(h) if *h == hash => {}
+            Some(_) => {
+                return Err(format!(
+                    "petition {:?}: the text the server sent is not the petition proposed on \
+                     the board under this id; nothing was signed",
+                    petition.id
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "petition {:?} is not proposed on the board (up to its signed tree head)",
+                    petition.id
+                ))
+            }
         }
         let rings = s
             .view

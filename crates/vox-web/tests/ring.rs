@@ -218,6 +218,22 @@ fn a_credential_in_no_ring_is_refused() {
     let p1 = petition("p1");
     let e = err(&vox_web::ring_sign(&sign_request(&p1, &h.credentials[1])));
     assert!(e.contains("credential signatures"), "{e}");
+    // A petition text other than the one proposed on the board under its id (the
+    // server's detail is not trusted): refused, even with a matching hash.
+    let mut edited = p3.clone();
+    edited.action.push_str(" (and something else)");
+    let e = err(&vox_web::ring_sign(&sign_request(
+        &edited,
+        &h.credentials[1],
+    )));
+    assert!(e.contains("not the petition proposed on the board"), "{e}");
+    let mut unknown = p3.clone();
+    unknown.id = "p9".into();
+    let e = err(&vox_web::ring_derive(&sign_request(
+        &unknown,
+        &h.credentials[1],
+    )));
+    assert!(e.contains("is not proposed on the board"), "{e}");
     // A petition hash that is not the petition's.
     let mut req: Value = serde_json::from_str(&sign_request(&p3, &h.credentials[1])).unwrap();
     req["petition_hash"] = json!(p1.canonical_hash());
