@@ -264,7 +264,7 @@ const trustees = [1, 2, 3].map((i) => {
 });
 const now = Date.now();
 console.log(JSON.stringify({
-  version: 4, referendum_id: 'town-2026', title: 'Town consultation 2026',
+  version: 5, referendum_id: 'town-2026', title: 'Town consultation 2026',
   description: 'An advisory referendum on the high street and the town budget.',
   questions: [
     { id: 'lane', text: 'Should the town build a protected cycle lane on the high street?', options: ['yes', 'no'], kind: { type: 'yes-no' } },

@@ -137,6 +137,7 @@ fn in_memory_manifest(id: &str, electorate_hash: Hash32, trustees: &[TrusteeKeys
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     }
 }
 
@@ -178,11 +179,12 @@ impl Election {
             &mut rng(seed),
         )
         .unwrap();
-        b.validate(&self.ctx(), &self.index, &mut OsRng).unwrap();
+        b.validate(&self.ctx(), &self.index, None, &mut OsRng)
+            .unwrap();
         b
     }
     fn validate(&self, b: &Ballot) -> Result<(), ProtocolError> {
-        b.validate(&self.ctx(), &self.index, &mut OsRng)
+        b.validate(&self.ctx(), &self.index, None, &mut OsRng)
     }
     /// Re-sign the ballot body with a credential (so a failure cannot come from the
     /// signature).
@@ -191,7 +193,7 @@ impl Election {
             context_labels::BALLOT_SIGNATURE,
             &self.manifest.canonical_hash(),
         );
-        b.signature = cred.sign(&mut st, &b.body_hash().0, &mut OsRng);
+        b.signature = Some(cred.sign(&mut st, &b.body_hash().0, &mut OsRng));
     }
 }
 
@@ -570,7 +572,7 @@ fn generators_supplied_by_the_record_header_are_refused_by_v1() {
 fn ballot_copied_verbatim_under_another_credential_is_rejected() {
     let e = election("r", 10);
     let mut b = e.ballot(0, 11);
-    b.credential = e.creds[1].public_key();
+    b.credential = Some(e.creds[1].public_key());
     e.resign(&mut b, &e.creds[1]);
     assert_proof_field(e.validate(&b), "answers/0/selection_proofs/0");
 }

@@ -1460,6 +1460,7 @@ fn setup_referendum(
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     };
     manifest.validate().map_err(|e| anyhow!("{e}"))?;
     authority.create_referendum(&manifest)?;

@@ -30,7 +30,7 @@ use vox_protocol::electorate::{Electorate, EnrolmentRequest};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening};
 use vox_protocol::manifest::{
-    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+    Manifest, Participation, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
 };
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::{Moderation, PetitionPolicy, ReferendumTerms};
@@ -876,6 +876,12 @@ pub struct CreateReferendumArgs {
     /// UTC); it must lie in the future.
     #[arg(long, value_name = "TIME", conflicts_with = "days")]
     pub closes_at: Option<String>,
+    /// Anonymous participation (04 §4.10): ballots carry a ring signature and a
+    /// per-referendum linking tag instead of the credential, so the board does not show
+    /// who voted. Each ballot costs a ring-signature check (BENCHMARKS.md); replacement
+    /// credentials enrolled after the referendum is created cannot vote in it.
+    #[arg(long)]
+    pub anonymous: bool,
     /// Write the manifest here as well.
     #[arg(long)]
     pub save_manifest: Option<PathBuf>,
@@ -1518,6 +1524,11 @@ fn build_manifest(client: &Client, a: &CreateReferendumArgs) -> Result<Manifest>
         answer_due_ms: DAY_MS,
         decryption_due_ms: DAY_MS,
         source_petition: None,
+        participation: if a.anonymous {
+            Participation::Anonymous
+        } else {
+            Participation::Pseudonymous
+        },
     })
 }
 

@@ -817,15 +817,13 @@ impl Client {
 
     /// `GET /api/v1/referendums/{id}/credentials/{key}/latest-ballot`; `None` (the server
     /// answers `null`) if the credential has cast no ballot in that referendum.
-    pub fn latest_ballot(
-        &self,
-        id: &str,
-        credential: &CredentialPublicKey,
-    ) -> Result<Option<LatestBallot>> {
+    /// The voter is a credential's 32 bytes, or for an anonymous referendum the
+    /// credential's linking tag (04 §4.10).
+    pub fn latest_ballot(&self, id: &str, voter: &[u8; 32]) -> Result<Option<LatestBallot>> {
         let path = format!(
             "/api/v1/referendums/{}/credentials/{}/latest-ballot",
             enc(id),
-            credential.point().to_hex()
+            hex::encode(voter)
         );
         self.get(&path)
     }

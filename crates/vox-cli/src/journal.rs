@@ -15,7 +15,6 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, Context, Result};
-use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::Hash32;
 
 /// The journal file.
@@ -83,17 +82,12 @@ pub fn record(path: &Path, b: &CastBallot) -> Result<()> {
     )
 }
 
-/// Did this device cast `hash` in referendum `id` with `credential`?
-pub fn cast_here(
-    journal: &[CastBallot],
-    id: &str,
-    credential: &CredentialPublicKey,
-    hash: &Hash32,
-) -> bool {
-    let c = credential.to_bytes();
+/// Did this device cast `hash` in referendum `id` as `voter` (the credential's bytes, or
+/// an anonymous ballot's linking tag)?
+pub fn cast_here(journal: &[CastBallot], id: &str, voter: &[u8; 32], hash: &Hash32) -> bool {
     journal
         .iter()
-        .any(|b| b.referendum_id == id && b.credential == c && b.ballot_hash == *hash)
+        .any(|b| b.referendum_id == id && b.credential == *voter && b.ballot_hash == *hash)
 }
 
 /// Did this device cast `hash` in referendum `id` (with any credential)?

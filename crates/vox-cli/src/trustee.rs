@@ -855,7 +855,10 @@ pub fn check_tally(
     client.all_entries(0, size, |i, e| {
         match e.payload {
             Payload::BallotCast { ballot } if !closed && &ballot.referendum_id == rid => {
-                last.insert(ballot.credential.to_bytes(), (i, ballot));
+                // The voter key: the credential, or an anonymous ballot's linking tag.
+                if let Some(key) = ballot.voter_key() {
+                    last.insert(key, (i, ballot));
+                }
             }
             Payload::ReferendumClosed { referendum_id } if &referendum_id == rid => closed = true,
             _ => {}

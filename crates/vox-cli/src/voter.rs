@@ -16,10 +16,12 @@ use rand::rngs::OsRng;
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
 use vox_protocol::api::SignatureAccepted;
-use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, Choices};
+use vox_protocol::ballot::{
+    encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, BallotContext, Choices,
+};
 use vox_protocol::board::{BoardPublicKey, Receipt};
 use vox_protocol::encoding::Hashable;
-use vox_protocol::manifest::{Manifest, QuestionKind};
+use vox_protocol::manifest::{Manifest, Participation, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
 use vox_protocol::petition::{
     Petition, PetitionProposal, PetitionSignature, RingPetitionSignature, SignatureAction,
@@ -1025,10 +1027,59 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         vc.tree_size,
         crate::device::fingerprint(&board_key.log_id())
     );
-    // D8: the ballot names the credential's latest ballot, which this device should know.
+    // Anonymous participation (04 §4.10): the rings come from the board this device
+    // checks itself, and the ballot is known on the board by its linking tag, never by
+    // the credential.
+    let ctx = vc.ballot_context();
+    let anonymous = vc.manifest.participation == Participation::Anonymous;
+    let ring_sets = if anonymous {
+        let view = client
+            .board_view()
+            .context("cannot derive the referendum's rings from the board")?;
+        let rings = view
+            .referendum_rings(&a.referendum)
+            .map_err(|e| anyhow!("cannot derive the referendum's rings: {e}"))?;
+        let Some((ring, _)) = rings.ring_of(&cred.credential.public_key()) else {
+            bail!(
+                "this credential is in none of the referendum's rings: it is not on the \
+                 referendum's electorate, or it was revoked, or it replaced a revoked credential \
+                 after the referendum was created (protocol-spec/04 §4.10); nothing was sent"
+            );
+        };
+        println!(
+            "  anonymous ballot: the board will show one of {} credentials (ring {} of {}), \
+             never which",
+            ring.ring.member_count(),
+            ring.index + 1,
+            ring.count
+        );
+        Some(rings)
+    } else {
+        None
+    };
+    let encrypt = |previous: Option<vox_crypto::Hash32>| match &ring_sets {
+        None => encrypt_ballot(&ctx, &cred.credential, &choices, previous, &mut OsRng),
+        Some(rings) => encrypt_anonymous_ballot(
+            &ctx,
+            rings,
+            &cred.credential,
+            &choices,
+            previous,
+            &mut OsRng,
+        ),
+    };
+    // D8: the ballot names the voter's latest ballot, which this device should know. An
+    // anonymous ballot's voter is its tag (the board looks it up like a credential).
     let journal_file = journal::journal_path()?;
     let journal = journal::read(&journal_file)?;
-    let pk = cred.credential.public_key();
+    let pk: [u8; 32] = match &ring_sets {
+        None => cred.credential.public_key().to_bytes(),
+        Some(_) => vox_crypto::ring::linking_tag(
+            &cred.credential,
+            &ctx.tag_generator().map_err(|e| anyhow!("{e}"))?,
+        )
+        .to_bytes(),
+    };
     let latest = client.latest_ballot(&a.referendum, &pk)?;
     if let Some(l) = &latest {
         if journal::cast_here(&journal, &a.referendum, &pk, &l.ballot_hash) {
@@ -1048,11 +1099,8 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         }
     }
     let previous = latest.map(|l| l.ballot_hash);
-    let ctx = vc.ballot_context();
     if a.audit {
-        let (ballot, secrets) =
-            encrypt_ballot(&ctx, &cred.credential, &choices, previous, &mut OsRng)
-                .map_err(|e| anyhow!("{e}"))?;
+        let (ballot, secrets) = encrypt(previous).map_err(|e| anyhow!("{e}"))?;
         println!(
             "Audit: prepared a ballot with tracking code {}",
             ballot.tracking_code()
@@ -1071,8 +1119,7 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         );
         println!("Audit: that ballot is spoiled (never counted). Casting a fresh encryption…");
     }
-    let (ballot, _secrets) = encrypt_ballot(&ctx, &cred.credential, &choices, previous, &mut OsRng)
-        .map_err(|e| anyhow!("{e}"))?;
+    let (ballot, _secrets) = encrypt(previous).map_err(|e| anyhow!("{e}"))?;
     let receipt = client
         .cast(&a.referendum, &ballot)
         .map_err(|e| explain_not_member(client, e, &vc.manifest.electorate_hash))
@@ -1087,7 +1134,7 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
         &journal_file,
         &journal::CastBallot {
             referendum_id: a.referendum.clone(),
-            credential: pk.to_bytes(),
+            credential: pk,
             ballot_hash: ballot.hash(),
             leaf_index: receipt.leaf_index,
         },

@@ -100,6 +100,7 @@ fn world(tag: &str, answer_due_ms: i64) -> World {
         answer_due_ms,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     };
     authority.create_referendum(&manifest).unwrap();
     let sessions: Vec<TrusteeSession> = (2..=3)

@@ -296,6 +296,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys], open_ms: i64) -> 
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     }
 }
 

@@ -1867,3 +1867,220 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
     let verdict = vox_cli::demo::verify_record(Path::new(&rec)).unwrap();
     assert!(verdict.passed, "{}", verdict.human);
 }
+
+/// An anonymous-participation referendum through the CLI (04 §4.10): ballots carry a ring
+/// signature and a per-referendum tag, never a credential; re-voting replaces the tag's
+/// ballot; an audit names no credential either; a revoked credential cannot vote again;
+/// the record verifies and the board's ballots name no voter.
+#[test]
+fn an_anonymous_referendum_counts_the_last_ballot_per_tag() {
+    let s = TestServer::start("anonymous");
+    let letters_file = s.path("letters.csv");
+    s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "open",
+            "--id",
+            "town",
+            "--codes",
+            "2:north",
+            "--codes",
+            "2:south",
+            "--letters",
+            &letters_file,
+        ],
+    );
+    let rows = letters(&letters_file);
+    let mut keys = Vec::new();
+    for (i, (region, code)) in rows.iter().enumerate().take(3) {
+        let out = s.ok(&[
+            "voter",
+            "enrol",
+            "--electorate",
+            "town",
+            "--code",
+            code,
+            "--region",
+            region,
+            "--out",
+            &s.path(&format!("c{}.txt", i + 1)),
+        ]);
+        keys.push(enrolled_key(&out));
+    }
+    s.auth("registrar", &["electorate", "freeze", "--id", "town"]);
+    for t in 1..=2 {
+        s.ok(&[
+            "trustee",
+            "keygen",
+            "--out",
+            &s.path(&format!("t{t}.key")),
+            "--name",
+            &format!("T{t}"),
+        ]);
+    }
+    s.auth(
+        "election-authority",
+        &[
+            "referendum",
+            "create",
+            "--electorate",
+            "town",
+            "--id",
+            "r1",
+            "--question",
+            "Plant trees?",
+            "--trustee",
+            &s.path("t1.key.pub"),
+            "--trustee",
+            &s.path("t2.key.pub"),
+            "--threshold",
+            "2",
+            "--voting",
+            "30s",
+            "--anonymous",
+        ],
+    );
+    let children: Vec<_> = (1..=2)
+        .map(|t| {
+            Command::new(env!("CARGO_BIN_EXE_vox"))
+                .args([
+                    "trustee",
+                    "ceremony",
+                    "--server",
+                    &s.url,
+                    "--referendum",
+                    "r1",
+                    "--index",
+                    &t.to_string(),
+                    "--key",
+                    &s.path(&format!("t{t}.key")),
+                    "--state",
+                    &s.path(&format!("t{t}.state")),
+                    "--wait",
+                    "--timeout",
+                    "60",
+                ])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    s.await_state("r1", "open");
+    let vote = |cred: &str, choice: &str, extra: &[&str]| {
+        let receipt = s.path(&format!("rc-{cred}-{choice}.json"));
+        let mut args = vec![
+            "vote",
+            "r1",
+            "--credential",
+            cred,
+            "--choice",
+            choice,
+            "--receipt-out",
+            &receipt,
+        ];
+        args.extend_from_slice(extra);
+        let args: Vec<String> = args.into_iter().map(str::to_owned).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        s.vox(&args)
+    };
+    let ok = |o: Output| -> String {
+        let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
+        assert!(
+            o.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        stdout
+    };
+    let (c1, c2, c3) = (s.path("c1.txt"), s.path("c2.txt"), s.path("c3.txt"));
+    let out = ok(vote(&c1, "q1=yes", &[]));
+    assert!(
+        out.contains("anonymous ballot: the board will show one of 3"),
+        "{out}"
+    );
+    // Re-voting: the tag's latest ballot is the one this device cast.
+    let out = ok(vote(&c1, "q1=no", &[]));
+    assert!(out.contains("You voted before from this device"), "{out}");
+    // A Benaloh audit first, then the cast.
+    let out = ok(vote(&c2, "q1=yes", &["--audit"]));
+    assert!(out.contains("Audit: published opened"), "{out}");
+    ok(vote(&c3, "q1=no", &[]));
+    // Citizen 3's credential is revoked after it voted: its ballot still counts (no one
+    // can tell which it is), but it cannot vote again.
+    s.auth(
+        "registrar",
+        &[
+            "electorate",
+            "revoke",
+            "--id",
+            "town",
+            "--credential",
+            &keys[2],
+            "--reason",
+            "lost",
+        ],
+    );
+    let o = vote(&c3, "q1=yes", &[]);
+    assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("none of the referendum's rings"), "{err}");
+    s.await_state("r1", "tallied");
+    for t in [1, 2] {
+        s.ok(&[
+            "trustee",
+            "decrypt",
+            "--server",
+            &s.url,
+            "--referendum",
+            "r1",
+            "--key",
+            &s.path(&format!("t{t}.key")),
+            "--state",
+            &s.path(&format!("t{t}.state")),
+        ]);
+    }
+    s.await_state("r1", "published");
+    let out = s.ok(&["authority", "referendum", "show", "r1"]);
+    assert!(out.contains("counted ballots: 3"), "{out}");
+    let count = |option: &str| -> u64 {
+        out.lines()
+            .map(str::split_whitespace)
+            .find_map(|mut w| {
+                (w.next() == Some(option)).then(|| w.next().unwrap().parse().unwrap())
+            })
+            .unwrap_or_else(|| panic!("no {option} in {out}"))
+    };
+    // Citizen 1's last ballot (no), citizen 2 (yes), citizen 3 (no).
+    assert_eq!((count("yes"), count("no")), (1, 2), "{out}");
+    let rec = s.path("record");
+    s.ok(&["authority", "export", "--referendum", "r1", "--out", &rec]);
+    let verdict = vox_cli::demo::verify_record(Path::new(&rec)).unwrap();
+    assert!(verdict.passed, "{}", verdict.human);
+    // No ballot or audit on the board names a voter's credential.
+    let mut ballots = 0;
+    for f in files_under(Path::new(&rec)) {
+        let text = std::fs::read_to_string(&f).unwrap_or_default();
+        for line in text
+            .lines()
+            .filter(|l| l.contains("\"ballot-cast\"") || l.contains("\"ballot-audited\""))
+        {
+            ballots += 1;
+            assert!(line.contains("\"ring_signature\"") && !line.contains("\"credential\""));
+            for k in &keys {
+                assert!(!line.contains(k.as_str()), "a ballot names credential {k}");
+            }
+        }
+    }
+    assert_eq!(ballots, 5, "four casts and one audit");
+}

@@ -167,6 +167,45 @@ impl Fixture {
     /// RNG tag of [`Fixture::revote`].
     pub const REVOTE_TAG: u64 = 11;
 
+    /// The fixture's manifest made anonymous (04 §4.10) and the rings of its electorate
+    /// (created at leaf 0, rings at leaf 1).
+    pub fn anonymous(&self) -> &'static (Manifest, vox_protocol::rings::RingSet) {
+        static ANONYMOUS: OnceLock<(Manifest, vox_protocol::rings::RingSet)> = OnceLock::new();
+        ANONYMOUS.get_or_init(|| {
+            let mut manifest = self.manifest.clone();
+            manifest.participation = vox_protocol::manifest::Participation::Anonymous;
+            let rings = vox_protocol::rings::RingSet::for_referendum(
+                &self.electorate,
+                &self.electorate_index,
+                1,
+                0,
+            )
+            .unwrap_or_else(|e| panic!("fixture: no rings: {e}"));
+            (manifest, rings)
+        })
+    }
+
+    /// The honest anonymous ballot (voter 2, RNG tag 8): the seed `valid-anonymous-ballot`.
+    pub fn anonymous_ballot(&self) -> Ballot {
+        let (manifest, rings) = self.anonymous();
+        let ctx = BallotContext::new(manifest, self.election_key);
+        let choices = vec![vec![1, 0], vec![0, 1, 0], vec![1, 0, 1], vec![3, 1]];
+        let Some(credential) = self.credentials.get(2) else {
+            panic!("fixture: no voter 2");
+        };
+        match vox_protocol::ballot::encrypt_anonymous_ballot(
+            &ctx,
+            rings,
+            credential,
+            &choices,
+            None,
+            &mut Self::rng(8),
+        ) {
+            Ok((ballot, _)) => ballot,
+            Err(e) => panic!("fixture: cannot encrypt an anonymous ballot: {e}"),
+        }
+    }
+
     fn ballot_after(
         &self,
         voter: usize,
@@ -333,6 +372,7 @@ fn build_fixture() -> Fixture {
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     };
     let manifest_hash = manifest.canonical_hash();
     let petition = Petition {
@@ -480,6 +520,9 @@ pub fn ballot_json(data: &[u8]) {
 /// proofs), in which case it must be one of the honest ballots.
 pub(crate) fn check_ballot(ballot: &Ballot) -> bool {
     let f = fixture();
+    if ballot.ring.is_some() || ballot.ring_signature.is_some() {
+        check_anonymous_ballot(ballot);
+    }
     let ctx = f.context();
     let _ = (ballot.hash(), ballot.tracking_code(), ballot.body_hash());
     let structure = ballot.check_structure(&ctx, &f.electorate_index);
@@ -499,7 +542,7 @@ pub(crate) fn check_ballot(ballot: &Ballot) -> bool {
     let accepted = structure.is_ok() && single.is_ok();
     if accepted {
         assert!(ballot
-            .validate(&ctx, &f.electorate_index, &mut Fixture::rng(4))
+            .validate(&ctx, &f.electorate_index, None, &mut Fixture::rng(4))
             .is_ok());
         assert!(
             honest().ballots.contains(&ballot.canonical_bytes()),
@@ -507,6 +550,26 @@ pub(crate) fn check_ballot(ballot: &Ballot) -> bool {
         );
     }
     accepted
+}
+
+/// An anonymous ballot against the fixture made anonymous: structure, proofs, the ring
+/// and the ring signature; accepted only if it is the honest one.
+fn check_anonymous_ballot(ballot: &Ballot) {
+    let f = fixture();
+    let (manifest, rings) = f.anonymous();
+    let ctx = BallotContext::new(manifest, f.election_key);
+    let _ = ballot.voter_key();
+    let accepted = ballot
+        .validate(&ctx, &f.electorate_index, Some(rings), &mut Fixture::rng(5))
+        .is_ok();
+    if accepted {
+        static HONEST_ANONYMOUS: OnceLock<Vec<u8>> = OnceLock::new();
+        let honest = HONEST_ANONYMOUS.get_or_init(|| f.anonymous_ballot().canonical_bytes());
+        assert!(
+            ballot.canonical_bytes() == *honest,
+            "forged anonymous ballot accepted: {ballot:?}"
+        );
+    }
 }
 
 /// Parse a `PetitionSignature` (or, failing that, a `PetitionProposal`) from JSON and

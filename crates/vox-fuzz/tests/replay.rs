@@ -270,6 +270,13 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     ));
     // A re-vote: `previous` names the credential's first ballot (04 §4.3).
     out.push(("ballot_json", "valid-revote.json".into(), json(&f.revote())));
+    // An anonymous ballot (04 §4.10): ring and ring signature instead of the credential
+    // (valid for the fixture's manifest made anonymous, which the target also checks).
+    out.push((
+        "ballot_json",
+        "valid-anonymous-ballot.json".into(),
+        json(&f.anonymous_ballot()),
+    ));
 
     // petition_signature_json: a signature, a withdrawal and a proposal.
     for (name, action) in [
@@ -875,9 +882,21 @@ fn generate_valid_seeds() {
     let ctx = f.context();
     for (target, name, data) in &seeds {
         match *target {
+            "ballot_json" if name.contains("anonymous") => {
+                let b: vox_protocol::ballot::Ballot = serde_json::from_slice(data).unwrap();
+                let (manifest, rings) = f.anonymous();
+                let actx = vox_protocol::ballot::BallotContext::new(manifest, f.election_key);
+                b.validate(
+                    &actx,
+                    &f.electorate_index,
+                    Some(rings),
+                    &mut Fixture::rng(9),
+                )
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
             "ballot_json" => {
                 let b: vox_protocol::ballot::Ballot = serde_json::from_slice(data).unwrap();
-                b.validate(&ctx, &f.electorate_index, &mut Fixture::rng(9))
+                b.validate(&ctx, &f.electorate_index, None, &mut Fixture::rng(9))
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             "receipt_json" => {

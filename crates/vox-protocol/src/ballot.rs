@@ -3,9 +3,12 @@
 //!
 //! A ballot carries, per question, one exponential-ElGamal ciphertext per option and the
 //! proofs the question kind requires, one aggregated range proof for the whole ballot,
-//! and a Schnorr signature by the voter's credential key. Every proof's transcript
-//! absorbs the manifest hash and the credential public key, so a ballot (or a proof
-//! lifted from it) cannot be replayed in another referendum or under another credential.
+//! and either a Schnorr signature by the voter's credential key (pseudonymous
+//! participation, the default) or a linkable ring signature in the credential's derived
+//! ring (anonymous participation, 04 §4.10). Every proof's transcript absorbs the
+//! manifest hash and the credential public key (or, anonymous, the linking tag), so a
+//! ballot (or a proof lifted from it) cannot be replayed in another referendum or under
+//! another voter.
 
 use merlin::Transcript;
 use rand_core::{CryptoRng, RngCore};
@@ -22,10 +25,15 @@ use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::electorate::ElectorateIndex;
 use crate::encoding::{human_code, Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
-use crate::manifest::{approve_sum_needs_range, Manifest, QuestionKind};
+use crate::manifest::{approve_sum_needs_range, Manifest, Participation, QuestionKind};
+use crate::petition::RingSignatureBytes;
+use crate::rings::{DerivedRing, RingSet, RingStatement};
+use vox_crypto::ring::{LinkingTag, TagGenerator};
 
-/// Current ballot format version. 3 added `previous` (the voter orders their own ballots).
-pub const BALLOT_VERSION: u32 = 3;
+/// Current ballot format version. 3 added `previous` (the voter orders their own ballots);
+/// 4 added anonymous ballots (`ring` and `ring_signature` instead of `credential` and
+/// `signature`, 04 §4.10) and encodes which of the two a ballot carries.
+pub const BALLOT_VERSION: u32 = 4;
 
 /// Transcript labels of the ballot context (protocol-spec/02-transcripts.md, table 2.2).
 pub mod context_labels {
@@ -33,8 +41,12 @@ pub mod context_labels {
     pub const BALLOT: &[u8] = b"ballot";
     /// Purpose label of the ballot signature transcript.
     pub const BALLOT_SIGNATURE: &[u8] = b"ballot-signature";
-    /// The voter's credential public key.
+    /// The voter's credential public key (pseudonymous ballots).
     pub const CREDENTIAL: &[u8] = b"credential";
+    /// The voter's linking tag (anonymous ballots).
+    pub const LINKING_TAG: &[u8] = b"linking-tag";
+    /// Purpose label of an anonymous ballot's ring-signature transcript.
+    pub const BALLOT_RING_SIGNATURE: &[u8] = b"ballot-ring-signature";
     /// Question index.
     pub const QUESTION: &[u8] = b"question";
     /// Option index.
@@ -154,9 +166,13 @@ pub struct Ballot {
     pub referendum_id: String,
     /// Hash of that referendum's manifest.
     pub manifest_hash: Hash32,
-    /// The voter's credential public key.
-    pub credential: CredentialPublicKey,
-    /// The hash of this credential's latest ballot on the board when the device signed
+    /// The voter's credential public key (pseudonymous ballots; absent from anonymous ones).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialPublicKey>,
+    /// Anonymous ballots: the hash of the derived ring the voter hides in (04 §4.10).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring: Option<Hash32>,
+    /// The hash of this voter's latest ballot on the board when the device signed
     /// this one, `None` for its first. Signed, so the voter (not the server, nor anyone
     /// holding an uncast ballot) decides which ballot counts: the board accepts a ballot
     /// only if it extends the credential's latest one (10 V10.6), so an older ballot
@@ -168,8 +184,33 @@ pub struct Ballot {
     /// Aggregated range proof for every range statement of the ballot, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub range_proof: Option<RangeProof>,
-    /// Credential signature over the ballot body hash.
-    pub signature: CredentialSignature,
+    /// Pseudonymous ballots: the credential's signature over the ballot body hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<CredentialSignature>,
+    /// Anonymous ballots: the linking tag and Triptych proof over the body hash
+    /// (13 §13.6), on the ring `ring`, with the referendum's tag generator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub ring_signature: Option<RingSignatureBytes>,
+}
+
+/// Who a ballot says cast it: exactly one of the two forms (04 §4.3 B1).
+#[derive(Clone, Copy, Debug)]
+pub enum Voter<'a> {
+    /// Pseudonymous: the credential and its signature.
+    Credential {
+        /// The credential public key.
+        credential: &'a CredentialPublicKey,
+        /// Its signature over the body hash.
+        signature: &'a CredentialSignature,
+    },
+    /// Anonymous: a derived ring and a linkable ring signature in it.
+    Ring {
+        /// The ring's hash.
+        ring: &'a Hash32,
+        /// The ring signature (its first 32 bytes are the linking tag).
+        signature: &'a RingSignatureBytes,
+    },
 }
 
 /// What the voter chose: per question, the value for each option
@@ -218,10 +259,20 @@ impl<'a> BallotContext<'a> {
         }
     }
 
-    fn base_transcript(&self, credential: &CredentialPublicKey) -> Transcript {
+    /// The transcript every proof of the ballot starts from: the manifest hash and who
+    /// votes (the credential, or for an anonymous ballot its linking tag).
+    fn base_transcript(&self, voter: VoterId<'_>) -> Transcript {
         let mut t = new_transcript(cl::BALLOT, &self.manifest_hash);
-        t.append_bytes(cl::CREDENTIAL, &credential.to_bytes());
+        match voter {
+            VoterId::Credential(c) => t.append_bytes(cl::CREDENTIAL, &c.to_bytes()),
+            VoterId::Tag(j) => t.append_bytes(cl::LINKING_TAG, &j.to_bytes()),
+        }
         t
+    }
+
+    /// The linking-tag generator of this referendum's anonymous ballots (04 §4.10).
+    pub fn tag_generator(&self) -> Result<TagGenerator> {
+        crate::rings::referendum_tag_generator(&self.manifest_hash)
     }
 }
 
@@ -283,14 +334,23 @@ struct Body<'a> {
     version: u32,
     referendum_id: &'a str,
     manifest_hash: &'a Hash32,
-    credential: &'a CredentialPublicKey,
+    credential: Option<&'a CredentialPublicKey>,
+    ring: Option<&'a Hash32>,
+    tag: Option<&'a LinkingTag>,
     previous: &'a Option<Hash32>,
     answers: &'a [Answer],
     range_proof: &'a Option<RangeProof>,
 }
 
+/// Who the proofs of a ballot are bound to (its base transcript).
+#[derive(Clone, Copy)]
+enum VoterId<'a> {
+    Credential(&'a CredentialPublicKey),
+    Tag(&'a LinkingTag),
+}
+
 impl Body<'_> {
-    /// The hash that the credential signs.
+    /// The hash that the credential signs (or the ring signature's message).
     fn hash(&self) -> Hash32 {
         let mut e = Encoder::new();
         self.encode(&mut e);
@@ -298,13 +358,27 @@ impl Body<'_> {
         Hash32::sha256(&[b"vox/v2/ballot-body", &[0u8], &bytes])
     }
 
+    /// 04 §4.3: u32 version ‖ str referendum ‖ manifest hash ‖ opt credential ‖ opt ring
+    /// ‖ opt tag ‖ opt previous ‖ answers ‖ opt range proof. A ballot carries either the
+    /// credential or the ring and tag; the encoding of both forms is total, so two
+    /// different ballots never share a body.
     fn encode(&self, e: &mut Encoder) {
         e.u32(self.version)
             .str(self.referendum_id)
-            .hash(self.manifest_hash)
-            .raw32(&self.credential.to_bytes())
-            .opt(self.previous)
-            .seq(self.answers);
+            .hash(self.manifest_hash);
+        match self.credential {
+            None => e.u8(0),
+            Some(c) => e.u8(1).raw32(&c.to_bytes()),
+        };
+        match self.ring {
+            None => e.u8(0),
+            Some(r) => e.u8(1).hash(r),
+        };
+        match self.tag {
+            None => e.u8(0),
+            Some(j) => e.u8(1).raw32(&j.to_bytes()),
+        };
+        e.opt(self.previous).seq(self.answers);
         match self.range_proof {
             None => e.u8(0),
             Some(p) => e.u8(1).bytes(&p.to_bytes()),
@@ -315,6 +389,7 @@ impl Body<'_> {
 /// Encrypt and prove a ballot on the voter's device (protocol-spec/04-ballots.md §4.4).
 /// `previous` is the hash of this credential's latest ballot on the board (`None` for
 /// its first): the board refuses a ballot that does not extend the latest one.
+/// Pseudonymous participation: the ballot names the credential and is signed by it.
 pub fn encrypt_ballot(
     ctx: &BallotContext<'_>,
     credential: &Credential,
@@ -322,10 +397,130 @@ pub fn encrypt_ballot(
     previous: Option<Hash32>,
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Result<(Ballot, BallotSecrets)> {
-    validate_choices(ctx.manifest, choices)?;
+    if ctx.manifest.participation != Participation::Pseudonymous {
+        return Err(ProtocolError::invalid(
+            "participation",
+            "this referendum takes anonymous ballots: encrypt with the rings \
+             (encrypt_anonymous_ballot)",
+        ));
+    }
     let pk = credential.public_key();
+    let (answers, range_proof, secrets) =
+        encrypt_answers(ctx, VoterId::Credential(&pk), choices, rng)?;
+    let rid = ctx.manifest.referendum_id.clone();
+    let h = Body {
+        version: BALLOT_VERSION,
+        referendum_id: &rid,
+        manifest_hash: &ctx.manifest_hash,
+        credential: Some(&pk),
+        ring: None,
+        tag: None,
+        previous: &previous,
+        answers: &answers,
+        range_proof: &range_proof,
+    }
+    .hash();
+    let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
+    let signature = credential.sign(&mut st, &h.0, rng);
+    Ok((
+        Ballot {
+            version: BALLOT_VERSION,
+            referendum_id: rid,
+            manifest_hash: ctx.manifest_hash,
+            credential: Some(pk),
+            ring: None,
+            previous,
+            answers,
+            range_proof,
+            signature: Some(signature),
+            ring_signature: None,
+        },
+        secrets,
+    ))
+}
+
+/// Encrypt and prove an anonymous ballot (04 §4.10): the proofs are bound to the
+/// credential's linking tag for this referendum, and a linkable ring signature in the
+/// credential's ring of `rings` (derived by the device itself from the board, 13 §13.3)
+/// signs the body. `previous` is the hash of this tag's latest ballot, `None` for its
+/// first. Errors if the credential is in none of the rings.
+pub fn encrypt_anonymous_ballot(
+    ctx: &BallotContext<'_>,
+    rings: &RingSet,
+    credential: &Credential,
+    choices: &Choices,
+    previous: Option<Hash32>,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Ballot, BallotSecrets)> {
+    if ctx.manifest.participation != Participation::Anonymous {
+        return Err(ProtocolError::invalid(
+            "participation",
+            "this referendum takes pseudonymous (credential-signed) ballots",
+        ));
+    }
+    let (derived, slot) = rings.ring_of(&credential.public_key()).ok_or_else(|| {
+        ProtocolError::invalid(
+            "credential",
+            "not in any ring of this referendum: not on its electorate, revoked, or a \
+             replacement enrolled after the referendum was created (04 §4.10)",
+        )
+    })?;
+    let generator = ctx.tag_generator()?;
+    let tag = vox_crypto::ring::linking_tag(credential, &generator);
+    let (answers, range_proof, secrets) = encrypt_answers(ctx, VoterId::Tag(&tag), choices, rng)?;
+    let rid = ctx.manifest.referendum_id.clone();
+    let ring = *derived.ring.hash();
+    let h = Body {
+        version: BALLOT_VERSION,
+        referendum_id: &rid,
+        manifest_hash: &ctx.manifest_hash,
+        credential: None,
+        ring: Some(&ring),
+        tag: Some(&tag),
+        previous: &previous,
+        answers: &answers,
+        range_proof: &range_proof,
+    }
+    .hash();
+    let mut t = new_transcript(cl::BALLOT_RING_SIGNATURE, &ctx.manifest_hash);
+    let signature = vox_crypto::ring::sign(
+        &mut t,
+        credential,
+        &derived.ring,
+        slot,
+        &generator,
+        &h.0,
+        rng,
+    )
+    .map_err(|e| ProtocolError::crypto("ring_signature", e))?;
+    Ok((
+        Ballot {
+            version: BALLOT_VERSION,
+            referendum_id: rid,
+            manifest_hash: ctx.manifest_hash,
+            credential: None,
+            ring: Some(ring),
+            previous,
+            answers,
+            range_proof,
+            signature: None,
+            ring_signature: Some(RingSignatureBytes::new(&signature)),
+        },
+        secrets,
+    ))
+}
+
+/// The encrypted answers and their proofs, bound to `voter` (04 §4.4).
+fn encrypt_answers(
+    ctx: &BallotContext<'_>,
+    voter: VoterId<'_>,
+    choices: &Choices,
+    rng: &mut (impl RngCore + CryptoRng),
+) -> Result<(Vec<Answer>, Option<RangeProof>, BallotSecrets)> {
+    validate_choices(ctx.manifest, choices)?;
     let key = &ctx.election_key;
-    let base = ctx.base_transcript(&pk);
+    let base = ctx.base_transcript(voter);
+
     // The options proven 0/1 decide whether a table for K pays (PreparedKey); the
     // prepared prover's output is byte-identical to the plain one's.
     let bit_options: usize = ctx
@@ -476,30 +671,9 @@ pub fn encrypt_ballot(
                 .map_err(crypto("range_proof".into()))?,
         )
     };
-    let rid = ctx.manifest.referendum_id.clone();
-    let h = Body {
-        version: BALLOT_VERSION,
-        referendum_id: &rid,
-        manifest_hash: &ctx.manifest_hash,
-        credential: &pk,
-        previous: &previous,
-        answers: &answers,
-        range_proof: &range_proof,
-    }
-    .hash();
-    let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
-    let signature = credential.sign(&mut st, &h.0, rng);
     Ok((
-        Ballot {
-            version: BALLOT_VERSION,
-            referendum_id: rid,
-            manifest_hash: ctx.manifest_hash,
-            credential: pk,
-            previous,
-            answers,
-            range_proof,
-            signature,
-        },
+        answers,
+        range_proof,
         BallotSecrets {
             choices: choices.clone(),
             nonces: nonces_all,
@@ -528,16 +702,67 @@ impl Ballot {
             version: self.version,
             referendum_id: &self.referendum_id,
             manifest_hash: &self.manifest_hash,
-            credential: &self.credential,
+            credential: self.credential.as_ref(),
+            ring: self.ring.as_ref(),
+            tag: self.ring_signature.as_ref().map(RingSignatureBytes::tag),
             previous: &self.previous,
             answers: &self.answers,
             range_proof: &self.range_proof,
         }
     }
 
+    /// Who cast it: the credential and its signature, or the ring and the ring signature
+    /// (04 §4.5 B1). Refuses a ballot with both, with neither, or with half of one.
+    pub fn voter(&self) -> Result<Voter<'_>> {
+        match (
+            &self.credential,
+            &self.signature,
+            &self.ring,
+            &self.ring_signature,
+        ) {
+            (Some(credential), Some(signature), None, None) => Ok(Voter::Credential {
+                credential,
+                signature,
+            }),
+            (None, None, Some(ring), Some(signature)) => Ok(Voter::Ring { ring, signature }),
+            _ => Err(ProtocolError::invalid(
+                "ballot",
+                "carries either `credential` and `signature` (pseudonymous) or `ring` and \
+                 `ring_signature` (anonymous), nothing else",
+            )),
+        }
+    }
+
+    /// The key the board counts one ballot for (04 §4.8, 05 §5.1): the credential's
+    /// 32 bytes, or an anonymous ballot's linking tag. `None` for a malformed ballot.
+    pub fn voter_key(&self) -> Option<[u8; 32]> {
+        match self.voter().ok()? {
+            Voter::Credential { credential, .. } => Some(credential.to_bytes()),
+            Voter::Ring { signature, .. } => Some(signature.tag().to_bytes()),
+        }
+    }
+
+    /// The credential of a pseudonymous ballot (`None` for an anonymous one).
+    pub fn credential(&self) -> Option<&CredentialPublicKey> {
+        match self.voter().ok()? {
+            Voter::Credential { credential, .. } => Some(credential),
+            Voter::Ring { .. } => None,
+        }
+    }
+
+    fn voter_id(&self) -> Result<VoterId<'_>> {
+        Ok(match self.voter()? {
+            Voter::Credential { credential, .. } => VoterId::Credential(credential),
+            Voter::Ring { signature, .. } => VoterId::Tag(signature.tag()),
+        })
+    }
+
     /// Structural checks (protocol-spec/04-ballots.md §4.5 steps B1–B4): version,
-    /// referendum, manifest hash, eligibility and the shape of every answer. These run
-    /// before any scalar multiplication, so malformed ballots are cheap to refuse.
+    /// referendum, manifest hash, the voter's form against the manifest's participation,
+    /// eligibility of a pseudonymous ballot's credential, and the shape of every answer.
+    /// These run before any scalar multiplication, so malformed ballots are cheap to
+    /// refuse. An anonymous ballot's ring is checked against the rings derived at its
+    /// leaf by [`Ballot::check_ring`].
     pub fn check_structure(
         &self,
         ctx: &BallotContext<'_>,
@@ -563,8 +788,26 @@ impl Ballot {
                 scope: "referendum",
             });
         }
-        if !electorate.contains(&self.credential) {
-            return Err(ProtocolError::NotEligible(self.credential.point().to_hex()));
+        match (self.voter()?, ctx.manifest.participation) {
+            (Voter::Credential { credential, .. }, Participation::Pseudonymous) => {
+                if !electorate.contains(credential) {
+                    return Err(ProtocolError::NotEligible(credential.point().to_hex()));
+                }
+            }
+            (Voter::Ring { .. }, Participation::Anonymous) => {}
+            (Voter::Credential { .. }, Participation::Anonymous) => {
+                return Err(ProtocolError::invalid(
+                    "credential",
+                    "this referendum takes anonymous ballots: a ring signature, no credential \
+                     (04 §4.10)",
+                ))
+            }
+            (Voter::Ring { .. }, Participation::Pseudonymous) => {
+                return Err(ProtocolError::invalid(
+                    "ring",
+                    "this referendum takes pseudonymous ballots signed by the credential",
+                ))
+            }
         }
         self.check_shape(ctx)
     }
@@ -676,7 +919,7 @@ impl Ballot {
     ) -> Result<()> {
         self.check_shape(ctx)?;
         let key = &ctx.election_key;
-        let base = ctx.base_transcript(&self.credential);
+        let base = ctx.base_transcript(self.voter_id()?);
         let mut range_statements = Vec::new();
         for (qi, (q, a)) in ctx.manifest.questions.iter().zip(&self.answers).enumerate() {
             let qt = question_transcript(&base, qi);
@@ -742,36 +985,131 @@ impl Ballot {
                 ))
             }
         }
-        let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
-        self.signature
-            .check(&mut st, &self.credential, &self.body_hash().0, eq)
-            .map_err(|e| ProtocolError::crypto("signature", e))
+        match self.voter()? {
+            Voter::Credential {
+                credential,
+                signature,
+            } => {
+                let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
+                signature
+                    .check(&mut st, credential, &self.body_hash().0, eq)
+                    .map_err(|e| ProtocolError::crypto("signature", e))
+            }
+            // Not a sigma equation: the caller checks it with `ring_statement` (alone or
+            // in a batch of ring signatures), against the rings derived at its leaf.
+            Voter::Ring { .. } => Ok(()),
+        }
     }
 
-    /// B9 alone: the credential signed this ballot's body. An audit needs it (an opened
-    /// ballot in a credential's name must come from that credential's device, 04 §4.6) but
-    /// not the proofs, which the opening makes moot.
+    /// B9 alone for a pseudonymous ballot: the credential signed this ballot's body. An
+    /// audit needs it (an opened ballot in a credential's name must come from that
+    /// credential's device, 04 §4.6) but not the proofs, which the opening makes moot.
+    /// An anonymous ballot's ring signature is checked with [`Ballot::ring_statement`].
     pub fn check_signature(&self, manifest_hash: &Hash32) -> Result<()> {
-        let mut st = new_transcript(cl::BALLOT_SIGNATURE, manifest_hash);
-        self.signature
-            .check(
-                &mut st,
-                &self.credential,
-                &self.body_hash().0,
-                &mut SingleVerifier,
-            )
-            .map_err(|e| ProtocolError::crypto("signature", e))
+        match self.voter()? {
+            Voter::Credential {
+                credential,
+                signature,
+            } => {
+                let mut st = new_transcript(cl::BALLOT_SIGNATURE, manifest_hash);
+                signature
+                    .check(
+                        &mut st,
+                        credential,
+                        &self.body_hash().0,
+                        &mut SingleVerifier,
+                    )
+                    .map_err(|e| ProtocolError::crypto("signature", e))
+            }
+            Voter::Ring { .. } => Err(ProtocolError::invalid(
+                "ring_signature",
+                "an anonymous ballot's signature is a ring signature: check it against the \
+                 rings (ring_statement)",
+            )),
+        }
     }
 
-    /// Full validation of one ballot on its own (structure, then every proof).
+    /// B10 for an anonymous ballot (04 §4.10): its ring is one of `rings` (the rings the
+    /// checker derived itself for the ballot's leaf). Returns the ring. Errors for a
+    /// pseudonymous ballot.
+    pub fn check_ring<'r>(&self, rings: &'r RingSet) -> Result<&'r DerivedRing> {
+        let Voter::Ring { ring, .. } = self.voter()? else {
+            return Err(ProtocolError::invalid(
+                "ring",
+                "a pseudonymous ballot has no ring",
+            ));
+        };
+        rings.by_hash(ring).ok_or_else(|| {
+            ProtocolError::invalid(
+                "ring",
+                "is not one of the referendum's rings at this leaf (derive them again: a \
+                 credential may have been revoked since)",
+            )
+        })
+    }
+
+    /// The ring-signature statement of an anonymous ballot (B10–B11, 04 §4.10): its ring
+    /// among `rings`, the referendum's tag generator `generator`, the transcript and the
+    /// message (the body hash), with the proof decoded strictly. Check it with
+    /// [`crate::rings::verify_ring_statements`] (alone or batched).
+    pub fn ring_statement<'r>(
+        &self,
+        rings: &'r RingSet,
+        generator: &TagGenerator,
+    ) -> Result<RingStatement<'r>> {
+        let derived = self.check_ring(rings)?;
+        self.ring_statement_on(&derived.ring, generator)
+    }
+
+    /// [`Ballot::ring_statement`] on a ring the caller already matched to the ballot
+    /// (refused if the ballot names another ring).
+    pub fn ring_statement_on<'r>(
+        &self,
+        ring: &'r vox_crypto::ring::Ring,
+        generator: &TagGenerator,
+    ) -> Result<RingStatement<'r>> {
+        let (Some(named), Some(signature)) = (&self.ring, &self.ring_signature) else {
+            return Err(ProtocolError::invalid(
+                "ring_signature",
+                "a pseudonymous ballot has no ring signature",
+            ));
+        };
+        if named != ring.hash() {
+            return Err(ProtocolError::invalid("ring", "is not the ring checked"));
+        }
+        Ok(RingStatement {
+            transcript: new_transcript(cl::BALLOT_RING_SIGNATURE, &self.manifest_hash),
+            proof: signature
+                .decode()
+                .map_err(|e| ProtocolError::invalid("ring_signature", e.to_string()))?,
+            ring,
+            tag_generator: *generator,
+            message: self.body_hash().0.to_vec(),
+        })
+    }
+
+    /// Full validation of one ballot on its own (structure, then every proof; an
+    /// anonymous ballot's ring signature against `rings`, which it needs).
     pub fn validate(
         &self,
         ctx: &BallotContext<'_>,
         electorate: &ElectorateIndex,
+        rings: Option<&RingSet>,
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<()> {
         self.check_structure(ctx, electorate)?;
-        self.check_proofs(ctx, &mut SingleVerifier, rng)
+        self.check_proofs(ctx, &mut SingleVerifier, rng)?;
+        if let Voter::Ring { .. } = self.voter()? {
+            let rings = rings.ok_or_else(|| {
+                ProtocolError::invalid("ring", "an anonymous ballot needs the referendum's rings")
+            })?;
+            let statement = self.ring_statement(rings, &ctx.tag_generator()?)?;
+            crate::rings::verify_ring_statements(vec![Ok(statement)], rng)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Err(ProtocolError::invalid("ring_signature", "not checked")))?;
+        }
+        Ok(())
     }
 }
 
@@ -890,9 +1228,17 @@ impl Canonical for Answer {
 }
 
 impl Canonical for Ballot {
+    /// The body, then opt(signature point ‖ scalar) ‖ opt(bytes(ring signature)) (04 §4.3).
     fn encode(&self, e: &mut Encoder) {
         self.body().encode(e);
-        e.point(&self.signature.0.t).scalar(&self.signature.0.z);
+        match &self.signature {
+            None => e.u8(0),
+            Some(s) => e.u8(1).point(&s.0.t).scalar(&s.0.z),
+        };
+        match &self.ring_signature {
+            None => e.u8(0),
+            Some(r) => e.u8(1).bytes(r.as_bytes()),
+        };
     }
 }
 
@@ -913,3 +1259,7 @@ impl Canonical for AuditedBallot {
         }
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+mod anonymous_tests;

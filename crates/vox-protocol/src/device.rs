@@ -676,6 +676,7 @@ mod tests {
                 answer_due_ms: crate::manifest::DAY_MS,
                 decryption_due_ms: crate::manifest::DAY_MS,
                 source_petition: None,
+                participation: Default::default(),
             };
             let mut trigger = None;
             let created = if triggered {

@@ -8,8 +8,41 @@ use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
 
-/// Current manifest format version.
-pub const MANIFEST_VERSION: u32 = 4;
+/// Current manifest format version. 5 added `participation` (04 §4.2).
+pub const MANIFEST_VERSION: u32 = 5;
+
+/// How ballots name their voter (protocol-spec/04-ballots.md §4.2, §4.10).
+///
+/// Pseudonymous ballots carry the credential key and its signature: cheap to check, and
+/// the board shows which credentials voted (not how). Anonymous ballots carry a linkable
+/// ring signature instead: the board shows that someone in a ring of up to 4,096
+/// citizens voted, and a per-referendum tag that makes the last ballot per citizen count,
+/// at the price of a ring-signature check per ballot (BENCHMARKS.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "kebab-case")]
+pub enum Participation {
+    /// Ballots signed by the credential (the default).
+    #[default]
+    Pseudonymous,
+    /// Ballots ring-signed in the credential's derived ring, with a linking tag.
+    Anonymous,
+}
+
+impl Participation {
+    /// Its byte in the manifest's canonical encoding (0 pseudonymous, 1 anonymous).
+    pub fn code(self) -> u8 {
+        match self {
+            Participation::Pseudonymous => 0,
+            Participation::Anonymous => 1,
+        }
+    }
+
+    /// `serde` skips the default, so a pseudonymous manifest's JSON is unchanged.
+    pub fn is_pseudonymous(&self) -> bool {
+        *self == Participation::Pseudonymous
+    }
+}
 
 /// Upper bound on options per question (keeps ballots and tallies bounded).
 pub const MAX_OPTIONS: usize = 64;
@@ -189,6 +222,9 @@ pub struct Manifest {
     /// The petition that triggered this referendum, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_petition: Option<String>,
+    /// Pseudonymous (credential-signed) or anonymous (ring-signed) ballots.
+    #[serde(default, skip_serializing_if = "Participation::is_pseudonymous")]
+    pub participation: Participation,
 }
 
 impl Canonical for QuestionKind {
@@ -256,7 +292,8 @@ impl Canonical for Manifest {
             .u32(self.threshold)
             .i64(self.answer_due_ms)
             .i64(self.decryption_due_ms)
-            .opt(&self.source_petition);
+            .opt(&self.source_petition)
+            .u8(self.participation.code());
     }
 }
 

@@ -742,21 +742,12 @@ pub fn verify_ring_batch(
     items: &[RingCheck<'_>],
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Vec<Result<()>> {
-    struct Ready<'a> {
-        index: usize,
-        proof: RingSignature,
-        ring: &'a vox_crypto::ring::Ring,
-        transcript: merlin::Transcript,
-        message: Vec<u8>,
-        tag_generator: vox_crypto::ring::TagGenerator,
-    }
-    let mut results: Vec<Result<()>> = Vec::with_capacity(items.len());
-    let mut ready: Vec<Ready<'_>> = Vec::with_capacity(items.len());
     // One tag generator per petition (a hash-to-point each).
     let mut generators: Vec<(Hash32, vox_crypto::ring::TagGenerator)> = Vec::new();
-    for (index, check) in items.iter().enumerate() {
-        let sig = check.signature;
-        let prepared = (|| {
+    let statements = items
+        .iter()
+        .map(|check| {
+            let sig = check.signature;
             let pos = sig.check_scope(check.petition_hash, check.rings)?;
             let ring = &check
                 .rings
@@ -773,49 +764,16 @@ pub fn verify_ring_batch(
                     g
                 }
             };
-            Ok(Ready {
-                index,
+            Ok(crate::rings::RingStatement {
                 transcript: sig.transcript(),
                 proof,
                 ring,
                 message: sig.message(),
                 tag_generator,
             })
-        })();
-        match prepared {
-            Ok(r) => {
-                ready.push(r);
-                results.push(Ok(()));
-            }
-            Err(e) => results.push(Err(e)),
-        }
-    }
-    let batch: Vec<vox_crypto::ring::BatchItem<'_>> = ready
-        .iter()
-        .map(|r| vox_crypto::ring::BatchItem {
-            transcript: r.transcript.clone(),
-            signature: &r.proof,
-            ring: r.ring,
-            tag_generator: &r.tag_generator,
-            message: &r.message,
         })
         .collect();
-    if vox_crypto::ring::verify_batch(&batch, rng).is_err() {
-        for (r, item) in ready.iter().zip(batch) {
-            let mut transcript = item.transcript;
-            let alone = vox_crypto::ring::verify(
-                &mut transcript,
-                item.signature,
-                item.ring,
-                item.tag_generator,
-                item.message,
-            );
-            if let (Err(e), Some(slot)) = (alone, results.get_mut(r.index)) {
-                *slot = Err(ProtocolError::crypto("signature", e));
-            }
-        }
-    }
-    results
+    crate::rings::verify_ring_statements(statements, rng)
 }
 
 /// The scope rules every petition signature shares (V6.2, V6.8): it names the petition's
@@ -1035,6 +993,8 @@ impl ReferendumTerms {
             answer_due_ms: panel.answer_due_ms,
             decryption_due_ms: panel.decryption_due_ms,
             source_petition: Some(petition.id.clone()),
+            // Terms carry no participation (yet): a triggered referendum is pseudonymous.
+            participation: crate::manifest::Participation::Pseudonymous,
         }
     }
 }

@@ -22,7 +22,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use vox_crypto::credential::CredentialPublicKey;
-use vox_crypto::ring::{Ring, TagGenerator, RING_MAX};
+use vox_crypto::ring::{Ring, RingSignature, TagGenerator, RING_MAX};
 use vox_crypto::Hash32;
 
 use crate::electorate::{Electorate, ElectorateIndex};
@@ -33,6 +33,8 @@ use crate::error::{ProtocolError, Result};
 pub const RING_LABEL_DOMAIN: &str = "vox/v2/ring";
 /// Domain string of a petition's tag-generator context.
 pub const PETITION_TAG_DOMAIN: &str = "petition";
+/// Domain string of a referendum's tag-generator context (anonymous ballots).
+pub const REFERENDUM_TAG_DOMAIN: &str = "referendum";
 
 /// The label of ring `index` of `count` in `region` of an electorate (13 §13.3):
 /// str("vox/v2/ring") ‖ electorate hash ‖ (0x00 | 0x01 ‖ str(region)) ‖ u32(index) ‖
@@ -55,6 +57,79 @@ pub fn petition_tag_generator(petition: &Hash32) -> Result<TagGenerator> {
     let mut e = Encoder::new();
     e.str(PETITION_TAG_DOMAIN).hash(petition);
     TagGenerator::derive(&e.into_bytes()).map_err(|err| ProtocolError::crypto("petition", err))
+}
+
+/// The linking-tag generator of an anonymous referendum's ballots: U_r =
+/// TagGenerator::derive(str("referendum") ‖ manifest hash) (04 §4.10). A credential's tag
+/// is the same on every ballot of one referendum (so its last ballot counts) and
+/// unlinkable to its tags elsewhere.
+pub fn referendum_tag_generator(manifest: &Hash32) -> Result<TagGenerator> {
+    let mut e = Encoder::new();
+    e.str(REFERENDUM_TAG_DOMAIN).hash(manifest);
+    TagGenerator::derive(&e.into_bytes()).map_err(|err| ProtocolError::crypto("manifest", err))
+}
+
+/// One linkable ring signature to check: its context transcript (before the signature's
+/// own appends), the decoded proof, the ring, the tag generator and the message.
+/// Petition signatures and anonymous ballots both reduce to it.
+pub struct RingStatement<'a> {
+    /// The context transcript.
+    pub transcript: merlin::Transcript,
+    /// The decoded proof (its tag inside).
+    pub proof: RingSignature,
+    /// The ring, as the checker derived it.
+    pub ring: &'a Ring,
+    /// The tag generator of the petition or referendum.
+    pub tag_generator: TagGenerator,
+    /// The signed message.
+    pub message: Vec<u8>,
+}
+
+/// Check ring-signature statements: every ready one in one batch (random weights from
+/// `rng`, each distinct ring's points once); if the batch fails, each alone, so each
+/// answer is exactly its own. An `Err` item (a statement that could not be built) stays
+/// that error. One result per item, in order.
+pub fn verify_ring_statements(
+    items: Vec<Result<RingStatement<'_>>>,
+    rng: &mut (impl rand_core::RngCore + rand_core::CryptoRng),
+) -> Vec<Result<()>> {
+    let mut results: Vec<Result<()>> = Vec::with_capacity(items.len());
+    let mut ready: Vec<(usize, RingStatement<'_>)> = Vec::with_capacity(items.len());
+    for (index, item) in items.into_iter().enumerate() {
+        match item {
+            Ok(st) => {
+                ready.push((index, st));
+                results.push(Ok(()));
+            }
+            Err(e) => results.push(Err(e)),
+        }
+    }
+    let batch: Vec<vox_crypto::ring::BatchItem<'_>> = ready
+        .iter()
+        .map(|(_, r)| vox_crypto::ring::BatchItem {
+            transcript: r.transcript.clone(),
+            signature: &r.proof,
+            ring: r.ring,
+            tag_generator: &r.tag_generator,
+            message: &r.message,
+        })
+        .collect();
+    if vox_crypto::ring::verify_batch(&batch, rng).is_err() {
+        for ((index, _), item) in ready.iter().zip(batch) {
+            let mut transcript = item.transcript;
+            let alone = vox_crypto::ring::verify(
+                &mut transcript,
+                item.signature,
+                item.ring,
+                item.tag_generator,
+                item.message,
+            );
+            if let (Err(e), Some(slot)) = (alone, results.get_mut(*index)) {
+                *slot = Err(ProtocolError::crypto("signature", e));
+            }
+        }
+    }
+    results
 }
 
 /// One derived ring: where it sits in the partition, and the ring itself.
@@ -108,6 +183,21 @@ impl RingSet {
             proposed_at,
             usize::try_from(region_min_group).unwrap_or(usize::MAX),
         )
+    }
+
+    /// The rings an anonymous ballot of a referendum uses at board leaf `leaf` (04 §4.10):
+    /// the credentials in standing at `leaf`, without replacements enrolled at or after
+    /// the referendum's creation leaf `created_at` (a replaced credential may have voted
+    /// already, and tags cannot tell), every region pooled (no count is per region, so
+    /// the largest rings: the anonymity set is the whole electorate, split in rings of at
+    /// most 4,096).
+    pub fn for_referendum(
+        electorate: &Electorate,
+        index: &ElectorateIndex,
+        leaf: u64,
+        created_at: u64,
+    ) -> Result<Self> {
+        Self::derive_with(electorate, index, leaf, created_at, usize::MAX)
     }
 
     fn derive_with(
@@ -234,6 +324,8 @@ pub struct BoardView {
     authorities: Option<crate::roles::Authorities>,
     roll: crate::enrolment::Roll,
     proposals: HashMap<String, u64>,
+    /// Referendum id → (leaf of its creation, its electorate's hash).
+    referendums: HashMap<String, (u64, Hash32)>,
     size: u64,
 }
 
@@ -273,10 +365,18 @@ impl BoardView {
         self.roll
             .apply(leaf, payload)
             .map_err(|e| ProtocolError::invalid("board", format!("leaf {leaf}: {e}")))?;
-        if let P::PetitionProposed { proposal } = payload {
-            self.proposals
-                .entry(proposal.petition.id.clone())
-                .or_insert(leaf);
+        match payload {
+            P::PetitionProposed { proposal } => {
+                self.proposals
+                    .entry(proposal.petition.id.clone())
+                    .or_insert(leaf);
+            }
+            P::ReferendumCreated { manifest, .. } | P::ReferendumTriggered { manifest, .. } => {
+                self.referendums
+                    .entry(manifest.referendum_id.clone())
+                    .or_insert((leaf, manifest.electorate_hash));
+            }
+            _ => {}
         }
         self.size += 1;
         Ok(())
@@ -298,6 +398,21 @@ impl BoardView {
             proposed_at,
             petition.region_min_group,
         )
+    }
+}
+
+impl BoardView {
+    /// The rings of an anonymous referendum for a ballot at the next leaf (04 §4.10).
+    pub fn referendum_rings(&self, referendum_id: &str) -> Result<RingSet> {
+        let (created_at, electorate_hash) =
+            *self.referendums.get(referendum_id).ok_or_else(|| {
+                ProtocolError::invalid("referendum", "not created on this board (yet)")
+            })?;
+        let (electorate, index) = self
+            .roll
+            .usable(&electorate_hash)
+            .ok_or_else(|| ProtocolError::invalid("electorate", "not usable on this board"))?;
+        RingSet::for_referendum(electorate, index, self.size, created_at)
     }
 }
 

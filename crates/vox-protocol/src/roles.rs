@@ -1002,6 +1002,7 @@ mod tests {
             answer_due_ms: crate::manifest::DAY_MS,
             decryption_due_ms: crate::manifest::DAY_MS,
             source_petition: None,
+            participation: Default::default(),
         }
     }
 

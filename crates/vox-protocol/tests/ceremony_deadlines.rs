@@ -41,6 +41,7 @@ fn manifest(trustees: &[TrusteeKeys], threshold: u32) -> Manifest {
         answer_due_ms: DUE,
         decryption_due_ms: DUE,
         source_petition: None,
+        participation: Default::default(),
     }
 }
 

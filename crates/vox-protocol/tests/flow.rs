@@ -62,6 +62,7 @@ fn manifest(electorate_hash: Hash32, trustees: &[TrusteeKeys]) -> Manifest {
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     }
 }
 
@@ -169,7 +170,7 @@ fn whole_referendum_in_memory() {
     let mut batch = BatchVerifier::new(rand::rngs::OsRng);
     for (c, ch) in creds.iter().zip(&choices) {
         let (b, secrets) = encrypt_ballot(&ctx, c, &ch.to_vec(), None, &mut rng).unwrap();
-        b.validate(&ctx, &index, &mut rng).unwrap();
+        b.validate(&ctx, &index, None, &mut rng).unwrap();
         b.check_structure(&ctx, &index).unwrap();
         b.check_proofs(&ctx, &mut batch, &mut rng).unwrap();
         // A Benaloh audit of the same ballot opens correctly.
@@ -178,13 +179,15 @@ fn whole_referendum_in_memory() {
             .unwrap();
         // The same ballot under another credential fails.
         let mut stolen = b.clone();
-        stolen.credential = creds[(creds
-            .iter()
-            .position(|x| x.public_key() == c.public_key())
-            .unwrap()
-            + 1)
-            % 4]
-        .public_key();
+        stolen.credential = Some(
+            creds[(creds
+                .iter()
+                .position(|x| x.public_key() == c.public_key())
+                .unwrap()
+                + 1)
+                % 4]
+            .public_key(),
+        );
         assert!(stolen
             .check_proofs(&ctx, &mut SingleVerifier, &mut rng)
             .is_err());

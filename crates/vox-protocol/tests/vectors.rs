@@ -2809,6 +2809,7 @@ fn ballot_world(
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     };
     manifest.validate().unwrap();
     let ctx = BallotContext::new(&manifest, key);
@@ -2962,17 +2963,25 @@ fn verify_ballot_vector(v: &Value) {
     let pk = Credential::from_text(s(&v["credential_text"]))
         .unwrap()
         .public_key();
-    assert_eq!(ballot.credential, pk);
-    // Canonical bytes, body hash (everything but the 64-byte signature), ballot hash, code.
+    assert_eq!(ballot.credential, Some(pk));
+    // Canonical bytes = body ‖ opt(signature: 64 bytes) ‖ opt(ring signature: absent);
+    // body hash, ballot hash, code.
     let canonical = ballot.canonical_bytes();
     assert_eq!(hex::encode(&canonical), s(&v["ballot_canonical"]));
-    let body = &canonical[..canonical.len() - 64];
-    // body = u32(3) ‖ str(referendum_id) ‖ hash(MH) ‖ point(credential) ‖ opt(previous) ‖ …
-    assert_eq!(body[..4], 3u32.to_be_bytes());
+    let n = canonical.len();
+    assert_eq!(canonical[n - 66], 1);
+    assert_eq!(canonical[n - 1], 0);
+    let body = &canonical[..n - 66];
+    // body = u32(4) ‖ str(referendum_id) ‖ hash(MH) ‖ opt(credential) ‖ opt(ring) ‖
+    // opt(tag) ‖ opt(previous) ‖ …
+    assert_eq!(body[..4], 4u32.to_be_bytes());
     let rid = ballot.referendum_id.as_bytes();
     assert_eq!(body[4..8], (rid.len() as u32).to_be_bytes());
-    let at = 8 + rid.len() + 32 + 32;
-    assert_eq!(&body[at - 32..at], &ballot.credential.to_bytes());
+    let at = 8 + rid.len() + 32 + 1 + 32;
+    assert_eq!(body[at - 33], 1);
+    assert_eq!(&body[at - 32..at], &pk.to_bytes());
+    assert_eq!(body[at..at + 2], [0, 0], "no ring, no tag");
+    let at = at + 2;
     match &v["ballot"]["previous"] {
         Value::Null => assert_eq!(body[at], 0),
         p => {
@@ -2988,12 +2997,13 @@ fn verify_ballot_vector(v: &Value) {
     // Validation B1–B9.
     let ctx = BallotContext::new(&manifest, key);
     let index = electorate.index();
-    ballot.validate(&ctx, &index, &mut rng(0)).unwrap();
+    ballot.validate(&ctx, &index, None, &mut rng(0)).unwrap();
     // The signature is over the body hash in the ballot-signature transcript.
     let mut t = new_transcript(b"ballot-signature", &mh);
     ballot
         .signature
-        .verify(&mut t, &ballot.credential, &ballot.body_hash().0)
+        .unwrap()
+        .verify(&mut t, &pk, &ballot.body_hash().0)
         .unwrap();
     // Benaloh audit with the revealed nonces, and decryption with the test-only key.
     let choices: Choices = parse(&v["choices"]);
@@ -3017,8 +3027,8 @@ fn verify_ballot_vector(v: &Value) {
     }
     // The same ballot under another eligible credential does not verify (B9 and every proof).
     let mut stolen = ballot.clone();
-    stolen.credential = electorate.entries[1].credential;
-    assert!(stolen.validate(&ctx, &index, &mut rng(0)).is_err());
+    stolen.credential = Some(electorate.entries[1].credential);
+    assert!(stolen.validate(&ctx, &index, None, &mut rng(0)).is_err());
 }
 
 #[test]
@@ -3179,6 +3189,7 @@ fn gen_ceremony() -> Value {
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: None,
+        participation: Default::default(),
     };
     manifest.validate().unwrap();
     let mh = manifest.canonical_hash();
@@ -3989,6 +4000,7 @@ fn board_entries() -> Vec<BoardEntry> {
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition: Some(petition.id.clone()),
+        participation: Default::default(),
     };
     let mh = manifest.canonical_hash();
     let params = CeremonyParams::new(1, 1).unwrap();
@@ -4521,6 +4533,12 @@ fn manifest_replica(b: &mut Vec<u8>, m: &Value) {
             enc_str(b, s(p));
         }
     }
+    // u8(participation): 0 pseudonymous (absent from the JSON), 1 anonymous.
+    b.push(match m.get("participation").and_then(Value::as_str) {
+        None | Some("pseudonymous") => 0,
+        Some("anonymous") => 1,
+        Some(other) => panic!("unknown participation {other}"),
+    });
 }
 
 /// Spec replica of table 8.1: an authority act's payload body (tag and fields, without
@@ -5099,7 +5117,7 @@ fn verify_board_semantics(entries: &[BoardEntry]) {
                 let m = manifest.as_ref().unwrap();
                 let ctx = BallotContext::new(m, *joint.as_ref().unwrap().election_key());
                 ballot
-                    .validate(&ctx, electorate.as_ref().unwrap(), &mut rng(0))
+                    .validate(&ctx, electorate.as_ref().unwrap(), None, &mut rng(0))
                     .unwrap();
                 ballot_hashes.push(ballot.hash());
                 tally_cts = ballot.answers[0].ciphertexts.clone();
@@ -5291,6 +5309,7 @@ fn gen_roles() -> Value {
             answer_due_ms: vox_protocol::manifest::DAY_MS,
             decryption_due_ms: vox_protocol::manifest::DAY_MS,
             source_petition: None,
+            participation: Default::default(),
         },
         act,
     };

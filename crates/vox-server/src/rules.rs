@@ -43,17 +43,31 @@ pub fn voting_window(r: &ReferendumInfo, ts: i64) -> Result<(), AppError> {
 }
 
 /// The ballot's credential may vote at leaf `leaf` (04 §4.1.3: not revoked before it),
-/// checked by the writer under the board lock.
+/// or an anonymous ballot's ring is one of the referendum's rings at that leaf (04
+/// §4.10: a revocation since the handler's check changes them, 409), checked by the
+/// writer under the board lock (every registrar act folded is before `leaf`).
 pub fn ballot_standing(
     st: &Derived,
     r: &ReferendumInfo,
     ballot: &Ballot,
     leaf: u64,
 ) -> Result<(), AppError> {
+    let Some(credential) = ballot.credential() else {
+        let rings = st
+            .referendum_rings(&r.manifest.referendum_id)
+            .map_err(AppError::from)?;
+        return ballot.check_ring(&rings).map(|_| ()).map_err(|_| {
+            AppError::conflict(
+                "rings-changed",
+                "the referendum's rings changed since the ballot was made (a credential was \
+                 revoked): derive them again and vote again",
+            )
+        });
+    };
     st.electorates
         .get(&r.manifest.electorate_hash)
         .ok_or_else(|| AppError::internal("referendum without its electorate"))?
-        .standing(&ballot.credential, leaf)
+        .standing(credential, leaf)
         .map_err(|e| standing_error(e, "credential"))
 }
 

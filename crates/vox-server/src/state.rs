@@ -116,6 +116,28 @@ pub struct RingCache(Arc<std::sync::Mutex<Option<EpochRings>>>);
 /// Rings and the electorate epoch they were derived at.
 type EpochRings = (usize, Arc<RingSet>);
 
+impl RingCache {
+    /// The rings at `epoch`: the cached ones if derived at it, else `derive()` (cached).
+    fn get_or_derive(
+        &self,
+        epoch: usize,
+        derive: impl FnOnce() -> Result<RingSet, ProtocolError>,
+    ) -> Result<Arc<RingSet>, ProtocolError> {
+        let mut cache = self
+            .0
+            .lock()
+            .map_err(|_| ProtocolError::invalid("rings", "a ring derivation panicked"))?;
+        if let Some((at, rings)) = &*cache {
+            if *at == epoch {
+                return Ok(Arc::clone(rings));
+            }
+        }
+        let rings = Arc::new(derive()?);
+        *cache = Some((epoch, Arc::clone(&rings)));
+        Ok(rings)
+    }
+}
+
 impl PetitionInfo {
     /// Record the tracker's count after an entry at `ts`.
     fn note_count(&mut self, ts: i64) {
@@ -173,6 +195,9 @@ pub struct ReferendumInfo {
     /// For a triggered referendum: the leaves its manifest is recomputed from (device
     /// checks D3–D4).
     pub trigger: Option<vox_protocol::device::TriggerLeaves>,
+    /// Anonymous participation: its rings at its electorate's current epoch (04 §4.10),
+    /// derived on first use.
+    pub rings: RingCache,
 }
 
 impl ReferendumInfo {
@@ -200,6 +225,7 @@ impl ReferendumInfo {
             tallied_at: None,
             overdue: None,
             trigger: None,
+            rings: RingCache::default(),
         })
     }
 
@@ -428,26 +454,32 @@ impl Derived {
             .ok_or_else(|| {
                 ProtocolError::invalid("electorate", "petition without its electorate")
             })?;
-        let epoch = e.index.epoch();
-        let mut cache = p
-            .rings
-            .0
-            .lock()
-            .map_err(|_| ProtocolError::invalid("rings", "a ring derivation panicked"))?;
-        if let Some((at, rings)) = &*cache {
-            if *at == epoch {
-                return Ok(Arc::clone(rings));
-            }
-        }
-        let rings = Arc::new(RingSet::for_petition(
-            &e.electorate,
-            &e.index,
-            u64::MAX,
-            p.leaf_index,
-            p.tracker.petition.region_min_group,
-        )?);
-        *cache = Some((epoch, Arc::clone(&rings)));
-        Ok(rings)
+        p.rings.get_or_derive(e.index.epoch(), || {
+            RingSet::for_petition(
+                &e.electorate,
+                &e.index,
+                u64::MAX,
+                p.leaf_index,
+                p.tracker.petition.region_min_group,
+            )
+        })
+    }
+
+    /// The rings an anonymous ballot of referendum `id` uses now (04 §4.10): every
+    /// registrar act folded so far is before the next leaf.
+    pub fn referendum_rings(&self, id: &str) -> Result<Arc<RingSet>, ProtocolError> {
+        let r = self.referendums.get(id).ok_or_else(|| {
+            ProtocolError::invalid("referendum_id", format!("unknown referendum {id}"))
+        })?;
+        let e = self
+            .electorates
+            .get(&r.manifest.electorate_hash)
+            .ok_or_else(|| {
+                ProtocolError::invalid("electorate", "referendum without its electorate")
+            })?;
+        r.rings.get_or_derive(e.index.epoch(), || {
+            RingSet::for_referendum(&e.electorate, &e.index, u64::MAX, r.leaf_index)
+        })
     }
 
     fn petition(&mut self, id: &str) -> Result<&mut PetitionInfo, ProtocolError> {

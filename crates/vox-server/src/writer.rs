@@ -310,7 +310,7 @@ async fn latest_ballots(
             by_referendum
                 .entry(ballot.referendum_id.as_str())
                 .or_default()
-                .push(ballot.credential.to_bytes().to_vec());
+                .push(ballot.voter_key().unwrap_or_default().to_vec());
         }
     }
     for (rid, creds) in by_referendum {
@@ -439,7 +439,8 @@ async fn try_commit(
                             break 'decide Decision::Done(Err(e));
                         }
                         let referendum_id = ballot.referendum_id.clone();
-                        let credential = ballot.credential.to_bytes();
+                        // The voter key: the credential, or an anonymous ballot's tag.
+                        let credential = ballot.voter_key().unwrap_or_default();
                         let key = (referendum_id.clone(), credential);
                         let latest = latest_before.get(&key).copied();
                         if ballot.previous != latest {

@@ -364,13 +364,14 @@ fn rejections(db: &TestDb) {
     // credential) but the credential did not sign the ballot; likewise a forged signature.
     let (b3, s3) = encrypt(&m, key, &voters.creds[3], &choices(&m, true, 0));
     let mut other_name = AuditedBallot::new(b3.clone(), s3.clone());
-    other_name.ballot.credential = voters.creds[4].public_key();
+    other_name.ballot.credential = Some(voters.creds[4].public_key());
     let r = refused(c, 422, || {
         c.post("/api/v1/referendums/r/audits", &other_name)
     });
     assert_eq!(r.field().as_deref(), Some("ballot/signature"));
     let mut unsigned = AuditedBallot::new(b3, s3);
-    unsigned.ballot.signature.0.z = unsigned.ballot.signature.0.z + vox_crypto::Scalar::ONE;
+    let sig = unsigned.ballot.signature.as_mut().unwrap();
+    sig.0.z = sig.0.z + vox_crypto::Scalar::ONE;
     let r = refused(c, 422, || c.post("/api/v1/referendums/r/audits", &unsigned));
     assert_eq!(r.field().as_deref(), Some("ballot/signature"));
 

@@ -722,6 +722,7 @@ pub fn manifest(
         answer_due_ms: vox_protocol::manifest::DAY_MS,
         decryption_due_ms: vox_protocol::manifest::DAY_MS,
         source_petition,
+        participation: Default::default(),
     }
 }
 

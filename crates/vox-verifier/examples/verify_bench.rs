@@ -103,7 +103,8 @@ impl Equations for Collect {
 
 /// Every point encoding a ballot carries (all are decompressed when it is read).
 fn ballot_points(b: &Ballot) -> Vec<[u8; 32]> {
-    let mut v = vec![b.credential.to_bytes(), b.signature.0.t.to_bytes()];
+    let mut v: Vec<[u8; 32]> = b.credential.iter().map(|c| c.to_bytes()).collect();
+    v.extend(b.signature.iter().map(|s| s.0.t.to_bytes()));
     for a in &b.answers {
         for ct in &a.ciphertexts {
             v.extend([ct.a.to_bytes(), ct.b.to_bytes()]);

@@ -1,6 +1,7 @@
 //! Pass 1: which ballot of each credential is counted (protocol-spec/05-tally.md §5.1).
 //!
-//! The counted ballot of a credential is its last BallotCast in log order. Pass 1 reads
+//! The counted ballot of a credential (for an anonymous ballot: of a linking tag, the
+//! first 32 bytes of its `ring_signature`, 04 §4.10) is its last BallotCast in log order. Pass 1 reads
 //! only the entry type, the referendum and the credential of each ballot (no point is
 //! decompressed, no proof is read) and keeps, per referendum and credential, the index
 //! of the last ballot: per-credential bookkeeping, independent of the number of ballots.
@@ -31,8 +32,10 @@ struct LightPayload<'a> {
 struct LightBallot<'a> {
     #[serde(borrow)]
     referendum_id: Cow<'a, str>,
-    #[serde(borrow)]
-    credential: Cow<'a, str>,
+    #[serde(default, borrow)]
+    credential: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    ring_signature: Option<Cow<'a, str>>,
 }
 
 /// A ballot seen by pass 1: referendum and credential bytes.
@@ -44,8 +47,14 @@ fn light(line: &str) -> Seen {
         return None;
     }
     let b = e.payload.ballot?;
+    // The voter key: the credential, or the linking tag that starts the ring signature.
+    let hex_key = match (&b.credential, &b.ring_signature) {
+        (Some(c), _) => c.as_bytes(),
+        (None, Some(r)) => r.as_bytes().get(..64)?,
+        (None, None) => return None,
+    };
     let mut key = [0u8; 32];
-    hex::decode_to_slice(b.credential.as_bytes(), &mut key).ok()?;
+    hex::decode_to_slice(hex_key, &mut key).ok()?;
     Some((b.referendum_id.into_owned(), key))
 }
 

@@ -27,7 +27,9 @@ use vox_crypto::threshold::{
     JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
 };
 use vox_crypto::{Hash32, Point, Scalar};
-use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices};
+use vox_protocol::ballot::{
+    encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices,
+};
 use vox_protocol::board::{
     unsigned, BoardEntry, BoardPublicKey, ComplaintRef, DisqualificationReason, EncryptedTally,
     Payload, Receipt, SignedTreeHead, TreeHead,
@@ -40,7 +42,7 @@ use vox_protocol::electorate::{Electorate, ElectorateEntry, EnrolmentRequest};
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::enrolment::{EnrolmentCode, EnrolmentOpening, Roll};
 use vox_protocol::manifest::{
-    Manifest, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
+    Manifest, Participation, Question, QuestionKind, TrusteeInfo, TrusteePanel, MANIFEST_VERSION,
 };
 use vox_protocol::merkle::{inclusion_proof, NodeHash};
 use vox_protocol::petition::{
@@ -792,6 +794,104 @@ pub fn rings_from_log(entries: &[BoardEntry], petition: &Petition) -> Result<Rin
     view.petition_rings(petition).map_err(err)
 }
 
+/// The rings of an anonymous referendum for a ballot at the next leaf, derived the way a
+/// voter's device does: from the log itself (04 §4.10).
+pub fn referendum_rings_from_log(entries: &[BoardEntry], referendum_id: &str) -> Result<RingSet> {
+    let mut view = BoardView::new();
+    for e in entries {
+        view.apply(&e.payload).map_err(err)?;
+    }
+    view.referendum_rings(referendum_id).map_err(err)
+}
+
+/// The voter of [`anonymous_referendum`] whose credential is revoked after voting.
+pub const ANONYMOUS_REVOKED: usize = 5;
+
+/// A short record with an anonymous-participation referendum (04 §4.10): an electorate of
+/// 8 enrolled by code and frozen; referendum "ra" (one yes-no question, 3 trustees, k = 2,
+/// `participation: anonymous`) created by the authority; voters 0–5 cast ballots ring-
+/// signed in rings derived from the log, voter 1 re-votes (same tag, `previous` its first
+/// ballot), voter 6 audits a ballot then casts; the registrar then revokes voter
+/// [`ANONYMOUS_REVOKED`]'s credential (its ballot stays counted) and enrols a replacement,
+/// which is in no ring of "ra" (enrolled after its creation) and does not vote; close,
+/// tally, trustees 1 and 3 decrypt (trustee 2 posts its share too), result. Every step
+/// passes.
+pub fn anonymous_referendum(seed: u64) -> Result<Honest> {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    let roles = RoleSigners::generate(&mut rng);
+    let board_key = roles.operator.clone();
+    let mut b = Board::new(copy_signers(&roles), Vec::new(), T0, Vec::new())?;
+    let mut town_run = ElectorateRun::by_code(&mut b, "town", 8, &mut rng)?;
+    let creds = town_run.credentials.clone();
+    let cred = |i: usize| creds.get(i).ok_or_else(|| err("voter"));
+    b.sign_head();
+    let trustee_keys: Vec<TrusteeKeys> = (0..3).map(|_| TrusteeKeys::generate(&mut rng)).collect();
+    let m = Manifest {
+        participation: Participation::Anonymous,
+        ..manifest(
+            "ra",
+            &town_run.electorate,
+            vec![question("q1", 2, QuestionKind::YesNo)],
+            &trustee_keys,
+            2,
+            b.now().saturating_add(DAY),
+            None,
+        )
+    };
+    let mut r = Referendum::create(&mut b, m, trustee_keys.clone(), &mut rng)?;
+    b.sign_head();
+    r.open(&mut b)?;
+    let choice = |v: usize| vec![if v.is_multiple_of(3) { vec![0, 1] } else { vec![1, 0] }];
+    let vote = |b: &mut Board<Vec<BoardEntry>>,
+                r: &mut Referendum,
+                c: &Credential,
+                v: usize,
+                rng: &mut ChaCha20Rng|
+     -> Result<u64> {
+        b.advance_clock(60_000);
+        let rings = referendum_rings_from_log(&b.sink, "ra")?;
+        let (ballot, _) = r.encrypt_anonymous(&rings, c, &choice(v), rng)?;
+        r.cast(b, ballot)
+    };
+    for v in 0..=5 {
+        vote(&mut b, &mut r, cred(v)?, v, &mut rng)?;
+    }
+    vote(&mut b, &mut r, cred(1)?, 3, &mut rng)?;
+    b.sign_head();
+    let rings = referendum_rings_from_log(&b.sink, "ra")?;
+    let (spoiled, secrets) = r.encrypt_anonymous(&rings, cred(6)?, &choice(6), &mut rng)?;
+    r.audit(&mut b, AuditedBallot::new(spoiled, secrets))?;
+    vote(&mut b, &mut r, cred(6)?, 6, &mut rng)?;
+    let (replacement, _, _) = town_run.revoke_and_replace(&mut b, ANONYMOUS_REVOKED, &mut rng)?;
+    b.sign_head();
+    r.close(&mut b)?;
+    let result = r.publish(&mut b, &[1, 3], &mut rng)?;
+    r.share(&mut b, 2, &mut rng)?;
+    b.sign_head();
+    let header = b.header(None);
+    let joint = r.joint.clone();
+    let manifest = r.manifest.clone();
+    let (entries, heads) = b.into_parts();
+    Ok(Honest {
+        record: SynthRecord {
+            header,
+            heads,
+            entries,
+        },
+        board_key,
+        roles,
+        witness_keys: Vec::new(),
+        receipts: Vec::new(),
+        credentials: creds,
+        revoked: ANONYMOUS_REVOKED,
+        replacement,
+        trustee_keys,
+        manifest,
+        joint,
+        result,
+    })
+}
+
 /// The petitions office's policy in the honest record: every honest proposal meets it
 /// (p1 asks for a referendum threshold of exactly the minimum, 6).
 pub fn honest_policy() -> PetitionPolicy {
@@ -859,6 +959,7 @@ pub fn manifest(
         answer_due_ms: DAY,
         decryption_due_ms: DAY,
         source_petition,
+        participation: Participation::Pseudonymous,
     }
 }
 
@@ -1159,10 +1260,27 @@ impl Referendum {
         encrypt_ballot(&self.context(), credential, choices, previous, rng).map_err(err)
     }
 
+    /// Encrypt an anonymous ballot (04 §4.10) for `credential` in `rings` (derived by the
+    /// device for the ballot's leaf); `previous` is its tag's latest ballot.
+    pub fn encrypt_anonymous(
+        &self,
+        rings: &RingSet,
+        credential: &Credential,
+        choices: &Choices,
+        rng: &mut (impl RngCore + CryptoRng),
+    ) -> Result<(Ballot, vox_protocol::ballot::BallotSecrets)> {
+        let ctx = self.context();
+        let tag = vox_crypto::ring::linking_tag(credential, &ctx.tag_generator().map_err(err)?);
+        let previous = self.last.get(&tag.to_bytes()).map(|l| l.hash);
+        encrypt_anonymous_ballot(&ctx, rings, credential, choices, previous, rng).map_err(err)
+    }
+
     /// Accept a ballot (the last ballot of a credential replaces its earlier one).
     pub fn cast<S: EntrySink>(&mut self, board: &mut Board<S>, ballot: Ballot) -> Result<u64> {
         let hash = ballot.hash();
-        let cred = ballot.credential.to_bytes();
+        let cred = ballot
+            .voter_key()
+            .ok_or_else(|| VerifyError::Synth("ballot without a voter".into()))?;
         let cts: Vec<&Ciphertext> = ballot.answers.iter().flat_map(|a| &a.ciphertexts).collect();
         if let Some(old) = self.last.get(&cred) {
             for ((a, b), bytes) in self.sums.iter_mut().zip(&old.ciphertexts) {

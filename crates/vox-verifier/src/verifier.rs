@@ -19,6 +19,7 @@ use rand_core::{RngCore, SeedableRng};
 use sha2::{Digest, Sha256};
 use vox_crypto::batch::SingleVerifier;
 use vox_crypto::dlog::DlogTable;
+use vox_crypto::ring::{Ring, TagGenerator};
 use vox_crypto::threshold::{combine, DecryptionShare, JointPublicKeys};
 use vox_crypto::{Hash32, Scalar};
 use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
@@ -310,7 +311,15 @@ struct ReferendumState {
     ceremony: Option<CeremonyTracker>,
     joint: Option<JointPublicKeys>,
     phase: Phase,
+    /// Ballots and audits per voter key (the credential, or an anonymous ballot's tag).
     credentials: HashMap<[u8; 32], CredentialBallots>,
+    /// The leaf of its manifest (anonymous ballots' rings leave out replacements
+    /// enrolled from then on, 04 §4.10).
+    created_leaf: u64,
+    /// Anonymous participation: the rings at the electorate epoch they were derived at,
+    /// and the tag generator.
+    rings: Option<(usize, Arc<RingSet>)>,
+    tag_generator: Option<TagGenerator>,
     ballots_cast: u64,
     audited: u64,
     counted: u64,
@@ -918,7 +927,8 @@ impl Verifier {
                         match self
                             .counted_index
                             .as_ref()
-                            .and_then(|c| c.last(&ballot.referendum_id, &ballot.credential.to_bytes()))
+                            .zip(ballot.voter_key())
+                            .and_then(|(c, k)| c.last(&ballot.referendum_id, &k))
                         {
                             Some(last) if last == index => notes.push(format!(
                                 "{}: ballot {} at leaf {index} is counted",
@@ -2069,6 +2079,9 @@ impl Verifier {
             joint: None,
             phase: Phase::Ceremony,
             credentials: HashMap::new(),
+            created_leaf: index,
+            rings: None,
+            tag_generator: None,
             ballots_cast: 0,
             audited: 0,
             counted: 0,
@@ -2482,12 +2495,16 @@ impl Verifier {
             leaf: index,
             tracking_code: human_code(&hash),
         };
-        // Counted = the credential's last ballot, as pass 1 found it (if there was one).
-        let counted = match self
-            .counted_index
-            .as_ref()
-            .map(|c| c.last(&ballot.referendum_id, &ballot.credential.to_bytes()))
-        {
+        // The voter key: the credential, or an anonymous ballot's linking tag (a malformed
+        // ballot, which fails B1 in its chunk, is never counted).
+        let key = ballot.voter_key();
+        // Counted = the voter's last ballot, as pass 1 found it (if there was one).
+        let counted = match (self.counted_index.as_ref(), key) {
+            (None, _) | (Some(_), None) => None,
+            (Some(c), Some(k)) => Some(c.last(&ballot.referendum_id, &k)),
+        };
+        let key = key.unwrap_or_default();
+        let counted = match counted {
             None => false,
             Some(Some(last)) if last == index => {
                 *self
@@ -2514,6 +2531,10 @@ impl Verifier {
         for f in self.ballot_standing(r, index, &ballot) {
             faults.push((StepId::Ballots, at.clone(), f));
         }
+        let (ring_faults, ring) = self.ballot_ring(r, index, &ballot);
+        for f in ring_faults {
+            faults.push((StepId::Ballots, at.clone(), f));
+        }
         let Some(st) = self.referendums.get_mut(r) else {
             return;
         };
@@ -2537,10 +2558,7 @@ impl Verifier {
         }
         let mut unverifiable = 0;
         if st.focus {
-            let cred = st
-                .credentials
-                .entry(ballot.credential.to_bytes())
-                .or_default();
+            let cred = st.credentials.entry(key).or_default();
             if cred.cast.contains(&hash) {
                 faults.push((
                     StepId::Ballots,
@@ -2586,6 +2604,7 @@ impl Verifier {
                     ballot: Box::new(ballot),
                     hash,
                     counted,
+                    ring,
                 });
             } else {
                 unverifiable += 1;
@@ -2623,8 +2642,12 @@ impl Verifier {
         let Some(e) = st.electorate.and_then(|h| self.electorates.get(&h)) else {
             return faults;
         };
-        faults.extend(standing_fault(&e.index, &ballot.credential, leaf, "V10.5"));
-        for pred in e.index.predecessors(&ballot.credential) {
+        // An anonymous ballot's standing is its ring's (V10.7, `ballot_ring`).
+        let Some(credential) = ballot.credential() else {
+            return faults;
+        };
+        faults.extend(standing_fault(&e.index, credential, leaf, "V10.5"));
+        for pred in e.index.predecessors(credential) {
             if st
                 .credentials
                 .get(&pred)
@@ -2640,6 +2663,61 @@ impl Verifier {
         faults
     }
 
+    /// V10.7 for an anonymous ballot at `leaf` of referendum `r` (verified referendums
+    /// only): it names one of the rings derived for the referendum at its leaf (04
+    /// §4.10). Returns the faults and, if it does, the ring and the referendum's tag
+    /// generator, for the ring-signature check in the ballot's chunk (V10.8).
+    fn ballot_ring(
+        &mut self,
+        r: usize,
+        leaf: u64,
+        ballot: &Ballot,
+    ) -> (Vec<String>, Option<(Ring, TagGenerator)>) {
+        let mut faults = Vec::new();
+        if ballot.ring.is_none() {
+            return (faults, None);
+        }
+        let Some(st) = self.referendums.get_mut(r).filter(|st| st.focus) else {
+            return (faults, None);
+        };
+        let Some((electorate, live)) = st.electorate.and_then(|h| self.roll.usable(&h)) else {
+            return (faults, None);
+        };
+        let epoch = live.epoch();
+        let rings = match &st.rings {
+            Some((e, rings)) if *e == epoch => Ok(Arc::clone(rings)),
+            _ => RingSet::for_referendum(electorate, live, leaf, st.created_leaf).map(Arc::new),
+        };
+        let rings = match rings {
+            Ok(rings) => rings,
+            Err(e) => {
+                faults.push(format!("V10.7: the referendum's rings: {e}"));
+                return (faults, None);
+            }
+        };
+        st.rings = Some((epoch, Arc::clone(&rings)));
+        let generator = match st.tag_generator {
+            Some(g) => g,
+            None => match vox_protocol::rings::referendum_tag_generator(&st.manifest_hash) {
+                Ok(g) => {
+                    st.tag_generator = Some(g);
+                    g
+                }
+                Err(e) => {
+                    faults.push(format!("V10.7: tag generator: {e}"));
+                    return (faults, None);
+                }
+            },
+        };
+        match ballot.check_ring(&rings) {
+            Ok(derived) => (faults, Some((derived.ring.clone(), generator))),
+            Err(e) => {
+                faults.push(format!("V10.7: {e}"));
+                (faults, None)
+            }
+        }
+    }
+
     fn on_audit(&mut self, index: u64, audited: AuditedBallot) {
         let sw = Stopwatch::start();
         let Some(r) = self.referendum(index, &audited.ballot.referendum_id, "audited ballot")
@@ -2649,6 +2727,30 @@ impl Verifier {
         self.count(StepId::Lifecycle, 1);
         let hash = audited.ballot.hash();
         let mut faults = Vec::new();
+        // An anonymous audited ballot: its ring is derived (V10.7) and its ring
+        // signature holds (V10.8), checked alone (audits are few).
+        if audited.ballot.ring.is_some() {
+            let (ring_faults, ring) = self.ballot_ring(r, index, &audited.ballot);
+            faults.extend(ring_faults.into_iter().map(|f| (StepId::Ballots, f)));
+            if let Some((ring, generator)) = ring {
+                let checked = audited
+                    .ballot
+                    .ring_statement_on(&ring, &generator)
+                    .and_then(|mut st| {
+                        vox_crypto::ring::verify(
+                            &mut st.transcript,
+                            &st.proof,
+                            st.ring,
+                            &st.tag_generator,
+                            &st.message,
+                        )
+                        .map_err(|e| vox_protocol::ProtocolError::crypto("ring_signature", e))
+                    });
+                if let Err(e) = checked {
+                    faults.push((StepId::Ballots, format!("V10.8: {e}")));
+                }
+            }
+        }
         let Some(st) = self.referendums.get_mut(r) else {
             return;
         };
@@ -2674,18 +2776,22 @@ impl Verifier {
                         faults.push((StepId::Ballots, format!("audited ballot: {err}")));
                     }
                 }
-                if let Err(err) = audited.ballot.check_signature(&st.manifest_hash) {
-                    faults.push((
-                        StepId::Ballots,
-                        format!("V10.4: the audited ballot is not signed by its credential: {err}"),
-                    ));
+                if audited.ballot.ring.is_none() {
+                    if let Err(err) = audited.ballot.check_signature(&st.manifest_hash) {
+                        faults.push((
+                            StepId::Ballots,
+                            format!(
+                                "V10.4: the audited ballot is not signed by its credential: {err}"
+                            ),
+                        ));
+                    }
                 }
                 if let Err(err) = audited.verify_opening(&ctx) {
                     faults.push((StepId::Ballots, format!("audit opening: {err}")));
                 }
                 let cred = st
                     .credentials
-                    .entry(audited.ballot.credential.to_bytes())
+                    .entry(audited.ballot.voter_key().unwrap_or_default())
                     .or_default();
                 if cred.cast.contains(&hash) {
                     faults.push((

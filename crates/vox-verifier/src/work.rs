@@ -21,6 +21,7 @@ use vox_crypto::Hash32;
 use vox_protocol::ballot::{Ballot, BallotContext};
 use vox_protocol::electorate::ElectorateIndex;
 use vox_protocol::manifest::Manifest;
+use vox_protocol::ProtocolError;
 
 use vox_crypto::ring::{self, Ring, RingSignature, TagGenerator};
 use vox_protocol::petition::{PetitionSignature, RingPetitionSignature};
@@ -106,6 +107,9 @@ pub(crate) struct BallotWork {
     pub ballot: Box<Ballot>,
     pub hash: Hash32,
     pub counted: bool,
+    /// An anonymous ballot's ring (derived at its leaf, V10.7) and the referendum's tag
+    /// generator: its ring signature is checked in the chunk (V10.8).
+    pub ring: Option<(Ring, TagGenerator)>,
 }
 
 /// A queued petition signature.
@@ -192,6 +196,44 @@ pub(crate) fn verify_ballots(
                 ballot_location(inputs.manifest, w),
                 e.to_string(),
             ));
+        }
+    }
+    // V10.8: the ring signatures of the chunk's anonymous ballots, as one batch (one
+    // multiplication per distinct ring). A ballot whose ring was not derived (V10.7
+    // failed already) has none to check.
+    let anonymous: Vec<usize> = items
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| w.ballot.ring.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    if !anonymous.is_empty() {
+        let statements = anonymous
+            .iter()
+            .filter_map(|i| items.get(*i))
+            .map(|w| match &w.ring {
+                Some((ring, generator)) => w.ballot.ring_statement_on(ring, generator),
+                None => Err(ProtocolError::invalid(
+                    "ring",
+                    "not one of the referendum's rings (V10.7)",
+                )),
+            })
+            .collect();
+        let results = vox_protocol::rings::verify_ring_statements(statements, &mut rng);
+        for (i, res) in anonymous.iter().zip(results) {
+            let (Some(w), Err(e)) = (items.get(*i), res) else {
+                continue;
+            };
+            if w.ring.is_some() {
+                if let Some(good) = ok.get_mut(*i) {
+                    *good = false;
+                }
+                out.failures.push((
+                    StepId::Ballots,
+                    ballot_location(inputs.manifest, w),
+                    format!("V10.8: ring signature: {e}"),
+                ));
+            }
         }
     }
     if !batch.is_empty() && batch.finish().is_err() {

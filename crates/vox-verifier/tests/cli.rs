@@ -645,7 +645,8 @@ fn monitor_catches_an_invalid_ballot_on_the_board() {
         .find(|p| matches!(p, Payload::BallotCast { .. }))
         .unwrap();
     if let Payload::BallotCast { ballot } = &mut rec.entries[i].payload {
-        ballot.signature.0.z = ballot.signature.0.z + vox_crypto::Scalar::ONE;
+        let sig = ballot.signature.as_mut().unwrap();
+        sig.0.z = sig.0.z + vox_crypto::Scalar::ONE;
     }
     rec.resign(&h.board_key, &[]);
     let n = rec.entries.len();

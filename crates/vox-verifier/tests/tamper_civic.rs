@@ -39,7 +39,7 @@ fn honest_record_enrols_by_code_revokes_and_replaces() {
     let replacement = h.replacement.public_key();
     assert!(
         rec.find_all(
-            |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement)
+            |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == Some(replacement))
         )
         .len()
             == 1
@@ -179,7 +179,7 @@ fn ballot_by_a_revoked_credential_is_caught_by_v10() {
     // One entry was inserted before it.
     let second = h
         .record
-        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement))
+        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == Some(replacement)))
         .unwrap()
         + 1;
     assert_eq!(f.len(), 1, "{f:?}");
@@ -268,7 +268,7 @@ fn replacement_ballot_before_its_enrolment_is_caught_by_v10() {
     let replacement = h.replacement.public_key();
     let i = h
         .record
-        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement))
+        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == Some(replacement)))
         .unwrap();
     let ballot = ballot_at(&h.record, i);
     let leaf = h

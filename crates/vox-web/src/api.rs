@@ -261,7 +261,7 @@ fn encrypt_inner(input: &str) -> Res<Value> {
         "ballot": to_value(&ballot)?,
         "ballot_hash": ballot.hash().to_hex(),
         "tracking_code": ballot.tracking_code(),
-        "credential_public_key": ballot.credential.point().to_hex(),
+        "credential_public_key": cred.public_key().point().to_hex(),
         "checked": checked_json(&checked)?,
         "secrets": {
             "choices": secrets.choices,

@@ -188,7 +188,7 @@ fn encrypt_gives_a_valid_ballot() {
     let ballot: Ballot = serde_json::from_value(out["ballot"].clone()).unwrap();
     let ctx = BallotContext::new(&s.manifest, s.key);
     ballot
-        .validate(&ctx, &s.electorate.index(), &mut OsRng)
+        .validate(&ctx, &s.electorate.index(), None, &mut OsRng)
         .unwrap();
     assert_eq!(out["tracking_code"], ballot.tracking_code());
     assert_eq!(out["ballot_hash"], ballot.hash().to_hex());

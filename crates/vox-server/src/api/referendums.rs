@@ -23,13 +23,14 @@ use vox_protocol::api::{
     BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView, LatestBallot,
     ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
 };
-use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext};
+use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext, Voter};
 use vox_protocol::board::{DisqualificationReason, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
 };
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::manifest::Manifest;
+use vox_protocol::rings::verify_ring_statements;
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 use vox_protocol::ProtocolError;
 
@@ -723,6 +724,34 @@ fn verify_proofs(ballot: &Ballot, ctx: &BallotContext<'_>) -> Result<(), Protoco
     ))
 }
 
+/// The referendum's rings now, one of which the anonymous `ballot` must name (04
+/// §4.10): if it names none, the state catches up with other processes once (a
+/// revocation folded elsewhere), then 409 `rings-changed` (derive again, prove again).
+async fn current_rings(
+    s: &AppState,
+    id: &str,
+    ballot: &Ballot,
+) -> Result<Arc<vox_protocol::rings::RingSet>, AppError> {
+    let derive = |s: &AppState| {
+        let st = s.board.read();
+        st.referendum_rings(id).map_err(AppError::from)
+    };
+    let mut rings = derive(s)?;
+    if ballot.check_ring(&rings).is_err() {
+        s.board.catch_up().await?;
+        rings = derive(s)?;
+    }
+    if ballot.check_ring(&rings).is_err() {
+        return Err(AppError::conflict(
+            "rings-changed",
+            "the ballot's ring is not one of the referendum's rings now (a credential was \
+             revoked since it was derived, or the ballot names a ring of its own): derive \
+             them again and vote again",
+        ));
+    }
+    Ok(rings)
+}
+
 /// Every (a, b) of a ballot in tally order, 64 bytes each.
 fn ciphertext_blob(ballot: &Ballot) -> Vec<u8> {
     let mut out = Vec::new();
@@ -761,23 +790,38 @@ async fn cast(
             "does not match the referendum in the path",
         ));
     }
-    s.limit_credential(&ballot.credential.to_bytes())?;
+    // The voter: a credential (pseudonymous) or a ring and a linking tag (anonymous);
+    // one voter key either way, which the per-credential limit applies to.
+    let credential = match ballot.voter()? {
+        Voter::Credential { credential, .. } => Some(*credential),
+        Voter::Ring { .. } => None,
+    };
+    if let Some(key) = ballot.voter_key() {
+        s.limit_credential(&key)?;
+    }
     let snap = recheck(&s, &id, snap, |snap| {
         voting_window(&snap.info, s.board.clock.now_ms())?;
         snap.election_key()?;
         // A revocation is final: standing at any later leaf (`u64::MAX`) is decided by
         // the fold already (a replacement enrolled through another process: the
         // recheck catches up). The writer checks again at the ballot's leaf.
-        snap.electorate()?
-            .standing(&ballot.credential, u64::MAX)
-            .map_err(|e| standing_error(e, "credential"))
+        match &credential {
+            Some(c) => snap
+                .electorate()?
+                .standing(c, u64::MAX)
+                .map_err(|e| standing_error(e, "credential")),
+            None => Ok(()),
+        }
     })
     .await?;
     let election_key = snap.election_key()?;
     let electorate = snap.electorate()?;
     // One vote per citizen: a replacement may not vote where a credential it replaces
     // voted. No race: those are revoked, so none of their ballots can still be appended.
-    for predecessor in electorate.index.predecessors(&ballot.credential) {
+    for predecessor in credential
+        .iter()
+        .flat_map(|c| electorate.index.predecessors(c))
+    {
         let voted =
             sqlx::query("SELECT 1 FROM latest_ballot WHERE referendum_id = $1 AND credential = $2")
                 .bind(&id)
@@ -788,6 +832,12 @@ async fn cast(
             return Err(took_part_error("credential", "voted in this referendum"));
         }
     }
+    // An anonymous ballot names one of the referendum's rings as they stand now (04
+    // §4.10); the writer checks again at the ballot's leaf.
+    let rings = match credential {
+        Some(_) => None,
+        None => Some(current_rings(&s, &id, &ballot).await?),
+    };
     // Structure, sizes and eligibility first: no scalar multiplication for bad ballots.
     {
         let ctx = BallotContext {
@@ -807,6 +857,14 @@ async fn cast(
             election_key,
         };
         verify_proofs(&ballot, &ctx)?;
+        if let Some(rings) = &rings {
+            let statement = ballot.ring_statement(rings, &ctx.tag_generator()?);
+            verify_ring_statements(vec![statement], &mut OsRng)
+                .into_iter()
+                .next()
+                .unwrap_or_else(|| Err(ProtocolError::invalid("ring_signature", "not checked")))
+                .map_err(|e| AppError::invalid("ring_signature", e.to_string()))?;
+        }
         Ok((ballot, t0.elapsed()))
     })
     .await?;
@@ -838,7 +896,7 @@ async fn cast(
     summary = "A credential's latest ballot: what its next ballot names as `previous`",
     params(
         ("id" = String, Path, description = "The referendum id"),
-        ("credential" = String, Path, description = "The credential public key (hex)"),
+        ("credential" = String, Path, description = "The credential public key (hex); for an anonymous referendum, the credential's linking tag (04 §4.10)"),
     ),
     responses(
         (status = 200, description = "the latest ballot, or null", body = Option<vox_protocol::api::LatestBallot>),
@@ -975,7 +1033,9 @@ async fn audit(
     ApiJson(audited): ApiJson<AuditedBallot>,
 ) -> ApiResult {
     // Audits cost the board an entry each, like casts: the same per-credential limit.
-    s.limit_credential(&audited.ballot.credential.to_bytes())?;
+    if let Some(key) = audited.ballot.voter_key() {
+        s.limit_credential(&key)?;
+    }
     let snap = snapshot(&s, &id).await?;
     if audited.ballot.referendum_id != id {
         return Err(AppError::invalid(
@@ -992,6 +1052,10 @@ async fn audit(
     let electorate = snap.electorate()?;
     let manifest = Arc::clone(&snap.manifest);
     let manifest_hash = snap.manifest_hash;
+    let rings = match audited.ballot.ring {
+        None => None,
+        Some(_) => Some(current_rings(&s, &id, &audited.ballot).await?),
+    };
     let audited = blocking(move || {
         let ctx = BallotContext {
             manifest: &manifest,
@@ -1007,16 +1071,28 @@ async fn audit(
                 }
                 other => AppError::from(other),
             })?;
-        // Only the credential's own device may publish an opening in its name (04 §4.6).
-        audited
-            .ballot
-            .check_signature(&manifest_hash)
-            .map_err(|e| {
-                AppError::invalid(
-                    "ballot/signature",
-                    format!("not signed by the ballot's credential: {e}"),
-                )
-            })?;
+        // Only the credential's own device may publish an opening in its name (04 §4.6);
+        // an anonymous one, only a device holding a credential of the ring (04 §4.10).
+        match &rings {
+            None => audited
+                .ballot
+                .check_signature(&manifest_hash)
+                .map_err(|e| {
+                    AppError::invalid(
+                        "ballot/signature",
+                        format!("not signed by the ballot's credential: {e}"),
+                    )
+                })?,
+            Some(rings) => {
+                let generator = ctx.tag_generator()?;
+                let statement = audited.ballot.ring_statement(rings, &generator);
+                verify_ring_statements(vec![statement], &mut OsRng)
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| Err(ProtocolError::invalid("ring_signature", "not checked")))
+                    .map_err(|e| AppError::invalid("ballot/ring_signature", e.to_string()))?
+            }
+        }
         audited.verify_opening(&ctx)?;
         Ok(audited)
     })

@@ -189,7 +189,7 @@ pub fn policy_after_the_proposals(h: &Honest) -> SynthRecord {
 /// The leaf and credential of the first ballot whose credential casts no other ballot.
 pub fn lone_first_ballot(rec: &SynthRecord) -> (usize, CredentialPublicKey) {
     let all = ballots(rec);
-    let cred = |i: usize| ballot_at(rec, i).credential;
+    let cred = |i: usize| ballot_at(rec, i).credential.unwrap();
     let i = all
         .iter()
         .copied()
@@ -498,7 +498,7 @@ fn standing(h: &Honest) -> Vec<Case> {
     });
     let replacement = h.replacement.public_key();
     let second = rec
-        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement))
+        .find(|p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == Some(replacement)))
         .unwrap();
     let second_at = ballot_location(&ballot_at(&rec, second), second);
     out.push(
@@ -571,7 +571,7 @@ fn replacements(h: &Honest) -> Vec<Case> {
     let rec = edit_resigned(h, |r| {
         let i = r
             .find(
-                |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == replacement),
+                |p| matches!(p, Payload::BallotCast { ballot } if ballot.credential == Some(replacement)),
             )
             .unwrap();
         let enrolled = r
@@ -992,9 +992,9 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
             .credentials
             .iter()
             .map(Credential::public_key)
-            .find(|k| *k != audited.ballot.credential)
+            .find(|k| Some(*k) != audited.ballot.credential)
             .unwrap();
-        audited.ballot.credential = other;
+        audited.ballot.credential = Some(other);
     });
     let at = audit_location(&rec);
     out.push(
@@ -1015,7 +1015,8 @@ fn ordering_and_audits(h: &Honest) -> Vec<Case> {
 
     let rec = edit_resigned(h, |r| {
         let audited = audited_mut(r);
-        audited.ballot.signature.0.z = audited.ballot.signature.0.z + Scalar::ONE;
+        let s = audited.ballot.signature.as_mut().unwrap();
+        s.0.z = s.0.z + Scalar::ONE;
     });
     let at = audit_location(&rec);
     out.push(

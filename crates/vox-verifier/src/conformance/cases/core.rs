@@ -105,7 +105,8 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
     });
     let altered_sig = edit_resigned(h, |r| {
         let b = ballot_mut(r, ballots(r)[0]);
-        b.signature.0.z = b.signature.0.z + Scalar::ONE;
+        let s = b.signature.as_mut().unwrap();
+        s.0.z = s.0.z + Scalar::ONE;
     });
     let duplicated = edit_resigned(h, |r| {
         let i = ballots(r)[4];
@@ -128,7 +129,7 @@ fn ballot_cases(h: &Honest) -> Vec<Case> {
             _ => unreachable!(),
         };
         // Voter 15 never voted: the copy would be their only, counted, ballot.
-        copy.credential = h.credentials[15].public_key();
+        copy.credential = Some(h.credentials[15].public_key());
         let at = closed_at(r);
         insert(r, at, Payload::BallotCast { ballot: copy });
     });

@@ -4,6 +4,7 @@
 //! submodule owns the cases of a group of steps. A case's name is its directory; it
 //! never changes once published (other verifiers refer to cases by name).
 
+pub mod anonymous;
 pub mod ceremony;
 pub mod civic;
 pub mod core;
@@ -15,8 +16,8 @@ pub mod rules;
 
 use super::generate::Case;
 use crate::synth::{
-    failed_ceremony, honest, honest_rewitnessed, honest_with, qualified_ceremony, Enrolment,
-    Honest, SynthRecord,
+    anonymous_referendum, failed_ceremony, honest, honest_rewitnessed, honest_with,
+    qualified_ceremony, Enrolment, Honest, SynthRecord,
 };
 use vox_protocol::manifest::{DAY_MS, SCHEDULE_GRACE_MS};
 
@@ -39,6 +40,8 @@ pub struct Bases {
     /// Two witnesses, the first replaced by a third with a `witness-policy-set` early on
     /// (seed 17).
     pub rewitnessed: Honest,
+    /// An anonymous-participation referendum (seed 18).
+    pub anonymous: Honest,
 }
 
 impl Bases {
@@ -54,6 +57,7 @@ impl Bases {
             late_disqualification: qualified_ceremony(16, DAY_MS + 2 * SCHEDULE_GRACE_MS)
                 .map_err(e)?,
             rewitnessed: honest_rewitnessed(17).map_err(e)?,
+            anonymous: anonymous_referendum(18).map_err(e)?,
         })
     }
 }
@@ -68,6 +72,7 @@ pub fn all_from(bases: &Bases) -> Vec<Case> {
     cases.extend(rules::cases(bases));
     cases.extend(ceremony::cases(bases));
     cases.extend(rings::cases(bases));
+    cases.extend(anonymous::cases(bases));
     cases
 }
 
