@@ -697,6 +697,29 @@ impl RingPetitionSignature {
         })
     }
 
+    /// The statement to check (13 §13.8): the scope rules (V6.9) against `rings`, the
+    /// proof decoded strictly (R1), the petition's tag generator U_p, the transcript and
+    /// the message. Check it with [`crate::rings::verify_ring_statements`].
+    pub fn statement<'r>(
+        &self,
+        petition_hash: &Hash32,
+        rings: &'r RingSet,
+    ) -> Result<crate::rings::RingStatement<'r>> {
+        let pos = self.check_scope(petition_hash, rings)?;
+        let ring = &rings
+            .rings()
+            .get(pos)
+            .ok_or_else(|| ProtocolError::invalid("ring", "unknown"))?
+            .ring;
+        Ok(crate::rings::RingStatement {
+            transcript: self.transcript(),
+            proof: self.signature.decode()?,
+            ring,
+            tag_generator: petition_tag_generator(&self.petition_hash)?,
+            message: self.message(),
+        })
+    }
+
     /// Check scope and the proof on its own (R1–R9 of 13 §13.8).
     pub fn verify(&self, petition_hash: &Hash32, rings: &RingSet) -> Result<()> {
         let pos = self.check_scope(petition_hash, rings)?;
@@ -742,36 +765,9 @@ pub fn verify_ring_batch(
     items: &[RingCheck<'_>],
     rng: &mut (impl RngCore + CryptoRng),
 ) -> Vec<Result<()>> {
-    // One tag generator per petition (a hash-to-point each).
-    let mut generators: Vec<(Hash32, vox_crypto::ring::TagGenerator)> = Vec::new();
     let statements = items
         .iter()
-        .map(|check| {
-            let sig = check.signature;
-            let pos = sig.check_scope(check.petition_hash, check.rings)?;
-            let ring = &check
-                .rings
-                .rings()
-                .get(pos)
-                .ok_or_else(|| ProtocolError::invalid("ring", "unknown"))?
-                .ring;
-            let proof = sig.signature.decode()?;
-            let tag_generator = match generators.iter().find(|(h, _)| *h == sig.petition_hash) {
-                Some((_, g)) => *g,
-                None => {
-                    let g = petition_tag_generator(&sig.petition_hash)?;
-                    generators.push((sig.petition_hash, g));
-                    g
-                }
-            };
-            Ok(crate::rings::RingStatement {
-                transcript: sig.transcript(),
-                proof,
-                ring,
-                message: sig.message(),
-                tag_generator,
-            })
-        })
+        .map(|c| c.signature.statement(c.petition_hash, c.rings))
         .collect();
     crate::rings::verify_ring_statements(statements, rng)
 }

@@ -376,7 +376,7 @@ pub fn render(src: &Sources<'_>) -> String {
         &mut out,
         "vox_ring_signature_verify_batch_size",
         "histogram",
-        "Ring signatures checked per batch (one multiscalar multiplication per ring).",
+        "Ring signatures (petitions and anonymous ballots) checked per batch (one multiscalar multiplication per ring).",
     );
     src.ring_batch_sizes
         .0

@@ -1,4 +1,5 @@
-//! Batched verification of ring signatures (07 §7.10, 13 §13.8).
+//! Batched verification of ring signatures (07 §7.10, 04 §4.10, 13 §13.8): petition
+//! signatures and anonymous ballots, in the same batches.
 //!
 //! A lone Triptych proof on a ring of N members costs one N-point multiscalar
 //! multiplication (≈ 15 ms at N = 4,096); checked as a batch, the ring's points enter one
@@ -15,9 +16,11 @@
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot, Mutex};
+use vox_crypto::ring::TagGenerator;
 use vox_crypto::Hash32;
-use vox_protocol::petition::{verify_ring_batch, RingCheck, RingPetitionSignature};
-use vox_protocol::rings::RingSet;
+use vox_protocol::ballot::Ballot;
+use vox_protocol::petition::RingPetitionSignature;
+use vox_protocol::rings::{verify_ring_statements, RingSet};
 use vox_protocol::ProtocolError;
 
 use crate::error::AppError;
@@ -30,11 +33,22 @@ pub const MAX_BATCH: usize = 64;
 /// How many signatures may wait for a worker before [`RingVerifier::verify`] waits for room.
 const QUEUE: usize = 4096;
 
+/// What is checked: a petition's ring signature, or an anonymous ballot's.
+enum Item {
+    Petition {
+        signature: RingPetitionSignature,
+        petition_hash: Hash32,
+    },
+    Ballot {
+        ballot: Box<Ballot>,
+        generator: TagGenerator,
+    },
+}
+
 struct Request {
-    signature: RingPetitionSignature,
-    petition_hash: Hash32,
+    item: Item,
     rings: Arc<RingSet>,
-    reply: oneshot::Sender<Result<RingPetitionSignature, ProtocolError>>,
+    reply: oneshot::Sender<Result<Item, ProtocolError>>,
 }
 
 /// The queue in front of the verification workers; cheap to share (`Arc` inside).
@@ -45,8 +59,12 @@ pub struct RingVerifier {
 
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let what = match &self.item {
+            Item::Petition { signature, .. } => format!("petition {}", signature.petition_id),
+            Item::Ballot { ballot, .. } => format!("ballot of {}", ballot.referendum_id),
+        };
         f.debug_struct("Request")
-            .field("petition", &self.signature.petition_id)
+            .field("item", &what)
             .finish_non_exhaustive()
     }
 }
@@ -72,19 +90,56 @@ impl RingVerifier {
         petition_hash: Hash32,
         rings: Arc<RingSet>,
     ) -> Result<RingPetitionSignature, AppError> {
+        let item = Item::Petition {
+            signature,
+            petition_hash,
+        };
+        match self.check(item, rings).await?? {
+            Item::Petition { signature, .. } => Ok(signature),
+            Item::Ballot { .. } => Err(AppError::internal("the verifier answered another item")),
+        }
+    }
+
+    /// Check an anonymous ballot's ring signature (04 §4.10 B10–B11: its ring among
+    /// `rings`, the server's derivation; the referendum's tag generator `generator`),
+    /// batched with whatever else is waiting. Returns the ballot if it holds; the ballot's
+    /// answers' proofs are the caller's to check.
+    pub async fn verify_ballot(
+        &self,
+        ballot: Ballot,
+        generator: TagGenerator,
+        rings: Arc<RingSet>,
+    ) -> Result<Ballot, AppError> {
+        let item = Item::Ballot {
+            ballot: Box::new(ballot),
+            generator,
+        };
+        // A refusal names the ballot's field (B10 `ring`, B11 `ring_signature`).
+        match self.check(item, rings).await? {
+            Ok(Item::Ballot { ballot, .. }) => Ok(*ballot),
+            Ok(Item::Petition { .. }) => {
+                Err(AppError::internal("the verifier answered another item"))
+            }
+            Err(ProtocolError::Invalid { field, reason }) => Err(AppError::invalid(field, reason)),
+            Err(e) => Err(AppError::invalid("ring_signature", e.to_string())),
+        }
+    }
+
+    /// Queue `item` and wait for its answer. Outer error: the verifier stopped; inner:
+    /// the item's own verdict.
+    async fn check(
+        &self,
+        item: Item,
+        rings: Arc<RingSet>,
+    ) -> Result<Result<Item, ProtocolError>, AppError> {
         let (reply, answer) = oneshot::channel();
         self.tx
-            .send(Request {
-                signature,
-                petition_hash,
-                rings,
-                reply,
-            })
+            .send(Request { item, rings, reply })
             .await
             .map_err(|_| AppError::internal("the ring-signature verifier has stopped"))?;
-        Ok(answer
+        answer
             .await
-            .map_err(|_| AppError::internal("the ring-signature verifier has stopped"))??)
+            .map_err(|_| AppError::internal("the ring-signature verifier has stopped"))
     }
 }
 
@@ -109,19 +164,25 @@ async fn worker(rx: Arc<Mutex<mpsc::Receiver<Request>>>, batch_sizes: Arc<BatchS
         batch_sizes.observe(batch.len());
         let checked = tokio::task::spawn_blocking(move || {
             let results = {
-                let items: Vec<RingCheck<'_>> = batch
+                // One batch for both kinds: petition signatures through the petition's
+                // own statement (scope rules, U_p), ballots through theirs (B10, U_r).
+                let statements = batch
                     .iter()
-                    .map(|r| RingCheck {
-                        signature: &r.signature,
-                        petition_hash: &r.petition_hash,
-                        rings: &r.rings,
+                    .map(|r| match &r.item {
+                        Item::Petition {
+                            signature,
+                            petition_hash,
+                        } => signature.statement(petition_hash, &r.rings),
+                        Item::Ballot { ballot, generator } => {
+                            ballot.ring_statement(&r.rings, generator)
+                        }
                     })
                     .collect();
-                verify_ring_batch(&items, &mut rand::rngs::OsRng)
+                verify_ring_statements(statements, &mut rand::rngs::OsRng)
             };
             for (r, result) in batch.into_iter().zip(results) {
                 // A caller that went away (client disconnected) no longer needs the answer.
-                let _ = r.reply.send(result.map(|()| r.signature));
+                let _ = r.reply.send(result.map(|()| r.item));
             }
         })
         .await;
