@@ -1358,6 +1358,7 @@ fn setup_petitions(
                     questions: authority::yes_no(authority::action_as_question(&petition.action)),
                     opens_after_ms: 7 * DAY_MS,
                     voting_ms: 14 * DAY_MS,
+                    participation: Default::default(),
                 },
             },
         )?;

@@ -476,6 +476,11 @@ pub struct TermsArgs {
         conflicts_with = "reject"
     )]
     pub voting: String,
+    /// The triggered referendum takes anonymous ballots (protocol-spec/04 §4.10: a ring
+    /// signature and a linking tag instead of the credential), e.g. for a ring-signed
+    /// petition whose signers name no one.
+    #[arg(long, conflicts_with = "reject")]
+    pub anonymous_referendum: bool,
 }
 
 /// The longest referendum id, in bytes (07 §7.4).
@@ -542,6 +547,11 @@ fn referendum_terms(public: &Client, id: &str, a: &TermsArgs) -> Result<Referend
         questions,
         opens_after_ms: clock::parse_duration(&a.opens_after).context("--opens-after")?,
         voting_ms: clock::parse_duration(&a.voting).context("--voting")?,
+        participation: if a.anonymous_referendum {
+            Participation::Anonymous
+        } else {
+            Participation::Pseudonymous
+        },
     };
     terms
         .validate()

@@ -824,6 +824,7 @@ impl Demo {
             questions: demo_questions(),
             opens_after_ms: schedule.opens_after_ms,
             voting_ms: schedule.voting_ms,
+            participation: Default::default(),
         };
         self.office.moderate(
             &petition.id,

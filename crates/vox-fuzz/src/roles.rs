@@ -65,6 +65,7 @@ pub fn fixture_terms(f: &Fixture) -> ReferendumTerms {
         questions: f.manifest.questions.clone(),
         opens_after_ms: 7 * 86_400_000,
         voting_ms: 14 * 86_400_000,
+        participation: Default::default(),
     }
 }
 

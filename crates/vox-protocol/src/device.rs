@@ -707,6 +707,7 @@ mod tests {
                     questions: manifest.questions.clone(),
                     opens_after_ms: 10_000,
                     voting_ms: 1_000_000,
+                    participation: Default::default(),
                 };
                 let at = T0 + entries.len() as i64;
                 let publish = roles

@@ -22,7 +22,9 @@ use crate::buffered::{tagged_variant, Buffered, TaggedVisitor};
 use crate::electorate::ElectorateIndex;
 use crate::encoding::{Canonical, Encoder, Hashable};
 use crate::error::{ProtocolError, Result};
-use crate::manifest::{validate_questions, Manifest, Question, TrusteePanel, MANIFEST_VERSION};
+use crate::manifest::{
+    validate_questions, Manifest, Participation, Question, TrusteePanel, MANIFEST_VERSION,
+};
 use crate::rings::{petition_tag_generator, RingSet};
 
 /// Transcript purpose label for petition proposals.
@@ -925,6 +927,10 @@ pub struct ReferendumTerms {
     pub opens_after_ms: i64,
     /// Voting lasts this long.
     pub voting_ms: i64,
+    /// Pseudonymous (the default, omitted) or anonymous ballots (04 §4.10): the office
+    /// decides when it publishes, e.g. anonymous for a ring-signed petition.
+    #[serde(default, skip_serializing_if = "Participation::is_pseudonymous")]
+    pub participation: Participation,
 }
 
 impl Canonical for ReferendumTerms {
@@ -934,7 +940,8 @@ impl Canonical for ReferendumTerms {
             .str(&self.description)
             .seq(&self.questions)
             .i64(self.opens_after_ms)
-            .i64(self.voting_ms);
+            .i64(self.voting_ms)
+            .u8(self.participation.code());
     }
 }
 
@@ -989,8 +996,7 @@ impl ReferendumTerms {
             answer_due_ms: panel.answer_due_ms,
             decryption_due_ms: panel.decryption_due_ms,
             source_petition: Some(petition.id.clone()),
-            // Terms carry no participation (yet): a triggered referendum is pseudonymous.
-            participation: crate::manifest::Participation::Pseudonymous,
+            participation: self.participation,
         }
     }
 }
@@ -1483,6 +1489,50 @@ mod tests {
             region_min_group: 10,
             signatures: Default::default(),
         }
+    }
+
+    /// The office's choice of participation reaches the triggered manifest (07 §7.4),
+    /// and is part of the terms' canonical bytes (so of the signed publication).
+    #[test]
+    fn terms_decide_the_triggered_referendums_participation() {
+        let terms = ReferendumTerms {
+            referendum_id: "r".into(),
+            title: "T".into(),
+            description: String::new(),
+            questions: vec![Question {
+                id: "q".into(),
+                text: "Yes?".into(),
+                options: vec!["yes".into(), "no".into()],
+                kind: crate::manifest::QuestionKind::YesNo,
+            }],
+            opens_after_ms: 1_000,
+            voting_ms: 1_000,
+            participation: Participation::Anonymous,
+        };
+        let panel = TrusteePanel {
+            trustees: Vec::new(),
+            threshold: 1,
+            answer_due_ms: 1,
+            decryption_due_ms: 1,
+        };
+        let m = terms.manifest(&petition(), &panel, 0);
+        assert_eq!(m.participation, Participation::Anonymous);
+        let pseudonymous = ReferendumTerms {
+            participation: Participation::Pseudonymous,
+            ..terms.clone()
+        };
+        assert_eq!(
+            pseudonymous.manifest(&petition(), &panel, 0).participation,
+            Participation::Pseudonymous
+        );
+        let (a, b) = (terms.canonical_bytes(), pseudonymous.canonical_bytes());
+        assert_eq!(a.len(), b.len());
+        assert_eq!((a.last(), b.last()), (Some(&1), Some(&0)));
+        let json = serde_json::to_value(&pseudonymous).unwrap();
+        assert!(
+            json.get("participation").is_none(),
+            "the default is omitted"
+        );
     }
 
     fn field_of(e: ProtocolError) -> String {

@@ -1014,6 +1014,7 @@ mod tests {
             questions: manifest().questions,
             opens_after_ms: 7 * crate::manifest::DAY_MS,
             voting_ms: 14 * crate::manifest::DAY_MS,
+            participation: Default::default(),
         }
     }
 

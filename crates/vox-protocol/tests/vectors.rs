@@ -187,6 +187,7 @@ fn vector_terms() -> vox_protocol::petition::ReferendumTerms {
         }],
         opens_after_ms: 7 * vox_protocol::manifest::DAY_MS,
         voting_ms: 14 * vox_protocol::manifest::DAY_MS,
+        participation: Default::default(),
     }
 }
 
@@ -4580,6 +4581,8 @@ fn act_body_replica(payload: &Value) -> Option<Vec<u8>> {
                     questions_replica(&mut b, &t["questions"]);
                     b.extend_from_slice(&int(&t["opens_after_ms"]).to_be_bytes());
                     b.extend_from_slice(&int(&t["voting_ms"]).to_be_bytes());
+                    // u8(participation): 0 pseudonymous (omitted), 1 anonymous.
+                    b.push(u8::from(t["participation"].as_str() == Some("anonymous")));
                 }
                 "reject" => {
                     b.push(1);

@@ -209,6 +209,7 @@ pub mod acts {
             questions: super::questions(),
             opens_after_ms: 60_000,
             voting_ms: 3_600_000,
+            participation: Default::default(),
         }
     }
     /// The standing trustee panel of [`super::panel_trustees`] (k = 2 of 3).

@@ -841,7 +841,13 @@ pub fn anonymous_referendum(seed: u64) -> Result<Honest> {
     let mut r = Referendum::create(&mut b, m, trustee_keys.clone(), &mut rng)?;
     b.sign_head();
     r.open(&mut b)?;
-    let choice = |v: usize| vec![if v.is_multiple_of(3) { vec![0, 1] } else { vec![1, 0] }];
+    let choice = |v: usize| {
+        vec![if v.is_multiple_of(3) {
+            vec![0, 1]
+        } else {
+            vec![1, 0]
+        }]
+    };
     let vote = |b: &mut Board<Vec<BoardEntry>>,
                 r: &mut Referendum,
                 c: &Credential,
@@ -1773,6 +1779,7 @@ fn honest_scenario(
                 questions,
                 opens_after_ms: 3_600_000,
                 voting_ms: DAY,
+                participation: Default::default(),
             },
         },
     )?;
