@@ -261,6 +261,30 @@ pub extern "C" fn vox_ring_sign(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::ring::ring_sign)
 }
 
+/// An anonymous referendum's linking tag of a credential: see
+/// [`crate::ring::ring_referendum_tag`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_referendum_tag(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_referendum_tag)
+}
+
+/// Check the fed board and derive an anonymous referendum's rings: see
+/// [`crate::ring::ring_referendum_derive`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_referendum_derive(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_referendum_derive)
+}
+
+/// Encrypt, prove and ring-sign an anonymous ballot: see
+/// [`crate::ring::ring_encrypt_ballot`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_encrypt_ballot(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_encrypt_ballot)
+}
+
 /// The ABI version (bumped on incompatible changes to the JSON shapes).
 #[no_mangle]
 pub extern "C" fn vox_version() -> u32 {

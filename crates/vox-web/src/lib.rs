@@ -29,7 +29,11 @@
 //!   And the ring signer of ring-signed petitions ([`ring`], protocol-spec/07 §7.10):
 //!   [`ring_begin`] (pinned board key, signed tree head) / [`ring_feed`] (per page of
 //!   board entries) / [`ring_derive`] (the entries hash to the head; the petition's rings
-//!   and this credential's) / [`ring_sign`] (the proof).
+//!   and this credential's) / [`ring_sign`] (the proof), and, after the same begin and
+//!   feed, the anonymous ballots of protocol-spec/04 §4.10: [`ring_referendum_derive`]
+//!   (the referendum's rings; the manifest must be the one created on that board) /
+//!   [`ring_encrypt_ballot`] (encrypted, proved and ring-signed), and
+//!   [`ring_referendum_tag`] (a credential's linking tag, for the latest-ballot lookup).
 //!
 //! ## Three bundles (cargo features `client`, `verify` and `ring`, all on by default)
 //! The exports above are split by feature, so that each page downloads only the code it
@@ -38,7 +42,8 @@
 //! and the ring signer: the voting, petition, enrolment and receipt pages),
 //! `vox_verify.wasm` with `--features verify` (the [`verify`] exports only: the results
 //! page) and `vox_ring.wasm` with `--features ring` (the [`ring`] exports and its own
-//! `vox_board_key`: fetched only when a citizen signs a ring-signed petition; the
+//! `vox_board_key`: fetched only when a citizen signs a ring-signed petition or votes in
+//! an anonymous referendum; the
 //! Triptych prover would take `vox_web.wasm` over its 300 KB budget). All have
 //! `vox_alloc`, `vox_free`, `vox_seed` and `vox_version`. The Rust functions themselves
 //! are compiled in either case (native tests and the rlib see all of them); only the
@@ -91,13 +96,19 @@ pub use ffi::{
     vox_sign_petition, vox_verify_receipt,
 };
 #[cfg(feature = "ring")]
-pub use ffi::{vox_ring_begin, vox_ring_derive, vox_ring_feed, vox_ring_sign};
+pub use ffi::{
+    vox_ring_begin, vox_ring_derive, vox_ring_encrypt_ballot, vox_ring_feed,
+    vox_ring_referendum_derive, vox_ring_referendum_tag, vox_ring_sign,
+};
 #[cfg(feature = "verify")]
 pub use ffi::{
     vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_record, vox_verify_run,
     vox_verify_stream,
 };
-pub use ring::{ring_begin, ring_derive, ring_feed, ring_sign};
+pub use ring::{
+    ring_begin, ring_derive, ring_encrypt_ballot, ring_feed, ring_referendum_derive,
+    ring_referendum_tag, ring_sign,
+};
 pub use rng::{fill, seed, FillError};
 pub use verify::{
     verify_begin, verify_feed, verify_finish, verify_record, verify_run, verify_stream,

@@ -28,10 +28,13 @@ use std::collections::HashMap;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use vox_crypto::credential::Credential;
+use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::Hash32;
 use vox_protocol::api::IndexedEntry;
+use vox_protocol::ballot::{encrypt_anonymous_ballot, BallotContext};
 use vox_protocol::board::{BoardPublicKey, Payload, SignedTreeHead};
 use vox_protocol::encoding::Hashable;
+use vox_protocol::manifest::{Manifest, Participation};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::{Petition, RingPetitionSignature, SignatureAction, SignatureScheme};
 use vox_protocol::rings::{BoardView, RingSet};
@@ -51,8 +54,22 @@ struct Session {
     /// The hash of every petition proposed on the board, by id (the first proposal of
     /// an id, as `BoardView` counts it): the petition the server sends must be that one.
     proposed: HashMap<String, Hash32>,
-    /// The rings of the last petition derived, with that petition's hash.
-    derived: Option<(Hash32, RingSet)>,
+    /// The hash of every referendum's manifest created on the board (its
+    /// `referendum-created` or `referendum-triggered` entry), by referendum id (the first
+    /// creation of an id, as `BoardView` counts it): the manifest the page passes in must
+    /// be that one.
+    created: HashMap<String, Hash32>,
+    /// The rings last derived, with what they were derived for.
+    derived: Option<(Subject, RingSet)>,
+}
+
+/// What a [`RingSet`] of the session was derived for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Subject {
+    /// A ring-signed petition, by its hash.
+    Petition(Hash32),
+    /// An anonymous referendum, by its manifest's hash.
+    Referendum(Hash32),
 }
 
 impl Session {
@@ -100,6 +117,7 @@ fn begin_inner(input: &str) -> Res<Value> {
         head: req.tree_head,
         view: BoardView::new(),
         proposed: HashMap::new(),
+        created: HashMap::new(),
         derived: None,
     };
     SESSION.with(|cell| *cell.borrow_mut() = Some(session));
@@ -149,6 +167,13 @@ fn feed_inner(input: &str) -> Res<Value> {
                 s.proposed
                     .entry(proposal.petition.id.clone())
                     .or_insert_with(|| proposal.petition.canonical_hash());
+            }
+            if let Payload::ReferendumCreated { manifest, .. }
+            | Payload::ReferendumTriggered { manifest } = &item.entry.payload
+            {
+                s.created
+                    .entry(manifest.referendum_id.clone())
+                    .or_insert_with(|| manifest.canonical_hash());
             }
         }
         s.derived = None;
@@ -208,13 +233,8 @@ fn rings_of<'s>(s: &'s mut Session, petition: &Petition, hash: Hash32) -> Res<&'
             s.view.size()
         ));
     }
-    if !matches!(&s.derived, Some((h, _)) if *h == hash) {
-        if root_from_leaf_hashes(&s.leaves) != s.head.head.root_hash {
-            return Err(format!(
-                "the board's entries 0..{size} do not hash to its signed tree head: it shows \
-                 this device a different log than the one it signed; nothing was signed"
-            ));
-        }
+    if !matches!(&s.derived, Some((Subject::Petition(h), _)) if *h == hash) {
+        check_root(s)?;
         match s.proposed.get(&petition.id) {
             Some(h) if *h == hash => {}
             Some(_) => {
@@ -235,7 +255,7 @@ fn rings_of<'s>(s: &'s mut Session, petition: &Petition, hash: Hash32) -> Res<&'
             .view
             .petition_rings(petition)
             .map_err(|e| format!("cannot derive the petition's rings: {e}"))?;
-        s.derived = Some((hash, rings));
+        s.derived = Some((Subject::Petition(hash), rings));
     }
     match &s.derived {
         Some((_, rings)) => Ok(rings),
@@ -243,10 +263,28 @@ fn rings_of<'s>(s: &'s mut Session, petition: &Petition, hash: Hash32) -> Res<&'
     }
 }
 
+/// Every entry up to the head's size was fed, and the entries hash to the head's root.
+fn check_root(s: &Session) -> Res<()> {
+    let size = s.tree_size();
+    if s.view.size() != size {
+        return Err(format!(
+            "entries: {} of the board's {size} entries received; all of them are needed",
+            s.view.size()
+        ));
+    }
+    if root_from_leaf_hashes(&s.leaves) != s.head.head.root_hash {
+        return Err(format!(
+            "the board's entries 0..{size} do not hash to its signed tree head: it shows \
+             this device a different log than the one it signed; nothing was signed"
+        ));
+    }
+    Ok(())
+}
+
 /// The facts the page shows about the ring a credential signs in.
-fn ring_facts(rings: &RingSet, c: &Credential, tree_size: u64) -> Res<Value> {
+fn ring_facts(rings: &RingSet, c: &Credential, tree_size: u64, refusal: &str) -> Res<Value> {
     let Some((ring, _)) = rings.ring_of(&c.public_key()) else {
-        return Err(NOT_IN_RING.into());
+        return Err(refusal.into());
     };
     Ok(json!({
         "ring": ring.ring.hash().to_hex(),
@@ -285,7 +323,7 @@ fn derive_inner(input: &str) -> Res<Value> {
     let cred = credential(&req.credential)?;
     with_session(|s| {
         let size = s.tree_size();
-        ring_facts(rings_of(s, &req.petition, hash)?, &cred, size)
+        ring_facts(rings_of(s, &req.petition, hash)?, &cred, size, NOT_IN_RING)
     })
 }
 
@@ -307,7 +345,7 @@ fn sign_inner(input: &str) -> Res<Value> {
     let (mut facts, sig) = with_session(|s| {
         let size = s.tree_size();
         let rings = rings_of(s, &req.petition, hash)?;
-        let facts = ring_facts(rings, &cred, size)?;
+        let facts = ring_facts(rings, &cred, size, NOT_IN_RING)?;
         let sig = with_rng(|rng| {
             RingPetitionSignature::create(&req.petition, rings, &cred, action, rng)
                 .map_err(|e| format!("ring signature: {e}"))
@@ -323,6 +361,212 @@ fn sign_inner(input: &str) -> Res<Value> {
         obj.insert(
             "signature".into(),
             serde_json::to_value(&sig).map_err(|e| format!("cannot encode the answer: {e}"))?,
+        );
+    }
+    Ok(facts)
+}
+
+// ---- anonymous ballots (protocol-spec/04-ballots.md §4.10) -------------------------
+//
+// The same session (ring_begin / ring_feed) serves an anonymous referendum: after the
+// board is fed, [`ring_referendum_derive`] checks it against the head and derives the
+// referendum's rings (`BoardView::referendum_rings`, the pooled electorate without the
+// replacements enrolled after the referendum was created), and [`ring_encrypt_ballot`]
+// encrypts, proves and ring-signs the ballot in this credential's ring. The manifest and
+// election key come from the device check of vox_web.wasm (D1–D7, 04 §4.7); here the
+// manifest must also be the one created on the board this session checked, under the
+// referendum's id, and anonymous.
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+/// The request of [`ring_referendum_tag`], [`ring_referendum_derive`] and
+/// [`ring_encrypt_ballot`] (the page may send the same to all three; `election_key`,
+/// `choices` and `previous` matter to the encryption only).
+struct BallotRequest {
+    manifest: Manifest,
+    #[serde(default)]
+    manifest_hash: Option<Hash32>,
+    credential: String,
+    #[serde(default)]
+    election_key: Option<ElectionPublicKey>,
+    #[serde(default)]
+    choices: Option<Vec<Vec<u64>>>,
+    /// The hash of this credential's tag's latest ballot on the board (04 §4.8), absent
+    /// for a first ballot.
+    #[serde(default)]
+    previous: Option<Hash32>,
+}
+
+/// The refusal when the credential is in none of the referendum's rings (it starts with
+/// `not-in-ring:`, like [`NOT_IN_RING`]).
+pub const NOT_IN_REFERENDUM_RING: &str = "not-in-ring: this credential is in none of the \
+    referendum's rings: it is not on the referendum's electorate, or it was revoked, or it \
+    replaced a revoked credential after the referendum was created (protocol-spec/04 \
+    §4.10); nothing was encrypted";
+
+/// The manifest's hash, checked against the one announced (if any), and that the
+/// referendum takes anonymous ballots.
+fn anonymous_manifest(manifest: &Manifest, announced: Option<Hash32>) -> Res<Hash32> {
+    let h = manifest.canonical_hash();
+    if let Some(a) = announced {
+        if a != h {
+            return Err(format!(
+                "manifest_hash: the manifest hashes to {}, not to the announced {}",
+                h.to_hex(),
+                a.to_hex()
+            ));
+        }
+    }
+    if manifest.participation != Participation::Anonymous {
+        return Err(format!(
+            "referendum {:?} takes pseudonymous (credential-signed) ballots, not anonymous \
+             ones (04 §4.10)",
+            manifest.referendum_id
+        ));
+    }
+    Ok(h)
+}
+
+/// The credential's linking tag in the referendum of `manifest_hash` (04 §4.10).
+fn referendum_tag(manifest_hash: &Hash32, cred: &Credential) -> Res<vox_crypto::ring::LinkingTag> {
+    let generator = vox_protocol::rings::referendum_tag_generator(manifest_hash)
+        .map_err(|e| format!("tag generator: {e}"))?;
+    Ok(vox_crypto::ring::linking_tag(cred, &generator))
+}
+
+/// The rings of the anonymous referendum of `manifest` in this session (derived once
+/// per manifest and board).
+fn referendum_rings_of<'s>(
+    s: &'s mut Session,
+    manifest: &Manifest,
+    hash: Hash32,
+) -> Res<&'s RingSet> {
+    if !matches!(&s.derived, Some((Subject::Referendum(h), _)) if *h == hash) {
+        check_root(s)?;
+        let id = &manifest.referendum_id;
+        match s.created.get(id) {
+            Some(h) if *h == hash => {}
+            Some(_) => {
+                return Err(format!(
+                    "referendum {id:?}: the manifest given is not the one created on the \
+                     board under this id; nothing was encrypted"
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "referendum {id:?} is not created on the board (up to its signed tree \
+                     head); nothing was encrypted"
+                ))
+            }
+        }
+        let rings = s
+            .view
+            .referendum_rings(id)
+            .map_err(|e| format!("cannot derive the referendum's rings: {e}"))?;
+        s.derived = Some((Subject::Referendum(hash), rings));
+    }
+    match &s.derived {
+        Some((_, rings)) => Ok(rings),
+        None => Err("cannot derive the referendum's rings".into()),
+    }
+}
+
+/// The credential's linking tag in an anonymous referendum, for the lookup of its
+/// latest ballot (`GET /api/v1/referendums/{id}/credentials/{tag}/latest-ballot`) and
+/// this device's journal: `{"manifest", "manifest_hash"?, "credential"}` (no session
+/// needed). Refused if the manifest is not anonymous. Answer: `{"tag": hex,
+/// "manifest_hash"}`.
+pub fn ring_referendum_tag(input: &str) -> String {
+    envelope((|| {
+        let req: BallotRequest = parse_strict(input)?;
+        let hash = anonymous_manifest(&req.manifest, req.manifest_hash)?;
+        let cred = credential(&req.credential)?;
+        let tag = referendum_tag(&hash, &cred)?;
+        Ok(json!({ "tag": tag.to_hex(), "manifest_hash": hash.to_hex() }))
+    })())
+}
+
+/// Check the fed entries against the head and derive the anonymous referendum's rings:
+/// `{"manifest", "manifest_hash"?, "credential"}`. Refused if not every entry up to the
+/// head's size was fed, if they do not hash to the head's root, if the manifest is not
+/// anonymous or not the one created on that board under its referendum id, or (error
+/// starting with `not-in-ring:`) if the credential is in none of the rings. Answer: the
+/// facts of [`ring_derive`] and `"tag"` (hex linking tag).
+pub fn ring_referendum_derive(input: &str) -> String {
+    envelope((|| {
+        let req: BallotRequest = parse_strict(input)?;
+        let hash = anonymous_manifest(&req.manifest, req.manifest_hash)?;
+        let cred = credential(&req.credential)?;
+        let tag = referendum_tag(&hash, &cred)?;
+        let mut facts = with_session(|s| {
+            let size = s.tree_size();
+            let rings = referendum_rings_of(s, &req.manifest, hash)?;
+            ring_facts(rings, &cred, size, NOT_IN_REFERENDUM_RING)
+        })?;
+        if let Some(obj) = facts.as_object_mut() {
+            obj.insert("tag".into(), json!(tag.to_hex()));
+        }
+        Ok(facts)
+    })())
+}
+
+/// Encrypt, prove and ring-sign an anonymous ballot (`encrypt_anonymous_ballot`, the
+/// code of `vox vote`): `{"manifest", "manifest_hash"?, "election_key", "credential",
+/// "choices": [[u64]], "previous"?: hex}`, over the rings [`ring_referendum_derive`]
+/// derived (or derives now) from the fed board. `manifest` and `election_key` are what
+/// the device check of vox_web.wasm (`check_election_key`, D1–D7) established; the
+/// manifest is checked again here against the board of this session. Answer:
+/// `{"ballot": Ballot (what to POST to /ballots; it names the ring and carries the ring
+/// signature, never the credential), "ballot_hash", "tracking_code", "tag", the facts of
+/// [`ring_derive`], "secrets": {"choices", "nonces"}}`. `{ballot, ...secrets}` is the
+/// `AuditedBallot` to POST to `/audits` for a Benaloh challenge; the secrets must
+/// otherwise be discarded.
+pub fn ring_encrypt_ballot(input: &str) -> String {
+    envelope(encrypt_ballot_inner(input))
+}
+
+fn encrypt_ballot_inner(input: &str) -> Res<Value> {
+    let req: BallotRequest = parse_strict(input)?;
+    let hash = anonymous_manifest(&req.manifest, req.manifest_hash)?;
+    let key = req
+        .election_key
+        .ok_or("election_key: the key the device check recomputed is needed")?;
+    let choices = req
+        .choices
+        .as_ref()
+        .ok_or("choices: one list of values per question is needed")?;
+    let cred = credential(&req.credential)?;
+    let ctx = BallotContext::new(&req.manifest, key);
+    let (mut facts, ballot, secrets) = with_session(|s| {
+        let size = s.tree_size();
+        let rings = referendum_rings_of(s, &req.manifest, hash)?;
+        let facts = ring_facts(rings, &cred, size, NOT_IN_REFERENDUM_RING)?;
+        let (ballot, secrets) = with_rng(|rng| {
+            encrypt_anonymous_ballot(&ctx, rings, &cred, choices, req.previous, rng)
+                .map_err(|e| format!("ballot: {e}"))
+        })?;
+        Ok((facts, ballot, secrets))
+    })?;
+    let tag = ballot
+        .ring_signature
+        .as_ref()
+        .map(|sig| sig.tag().to_hex())
+        .ok_or("ballot: no ring signature")?;
+    if let Some(obj) = facts.as_object_mut() {
+        obj.insert("tag".into(), json!(tag));
+        obj.insert("ballot_hash".into(), json!(ballot.hash().to_hex()));
+        obj.insert("tracking_code".into(), json!(ballot.tracking_code()));
+        obj.insert(
+            "ballot".into(),
+            serde_json::to_value(&ballot).map_err(|e| format!("cannot encode the answer: {e}"))?,
+        );
+        obj.insert(
+            "secrets".into(),
+            json!({
+                "choices": secrets.choices,
+                "nonces": serde_json::to_value(&secrets.nonces)
+                    .map_err(|e| format!("cannot encode the answer: {e}"))?,
+            }),
         );
     }
     Ok(facts)
