@@ -1506,6 +1506,51 @@ fn demo_with_30_voters_exports_and_verifies_its_record() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// `vox demo --anonymous`: the ring-signed petition's referendum takes anonymous ballots
+/// (04 §4.10); the whole loop verifies and no ballot names a credential.
+#[test]
+fn demo_anonymous_verifies_and_its_ballots_name_no_credential() {
+    let dir = std::env::temp_dir().join(format!("vox-cli-demo-anon-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rec = dir.join("record");
+    let out = vox_in(
+        &dir,
+        &[],
+        &[
+            "demo",
+            "--voters",
+            "20",
+            "--clients",
+            "4",
+            "--anonymous",
+            "--out",
+            rec.to_str().unwrap(),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "demo failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("anonymous ballots:") && stdout.contains("verification PASSED"),
+        "{stdout}"
+    );
+    let verdict = vox_cli::demo::verify_record(&rec).unwrap();
+    assert!(verdict.passed, "{}", verdict.human);
+    let entries = std::fs::read_to_string(rec.join("entries.jsonl")).unwrap();
+    let ballots: Vec<&str> = entries
+        .lines()
+        .filter(|l| l.contains("\"type\":\"ballot-cast\""))
+        .collect();
+    assert!(ballots.len() >= 20, "{} ballots", ballots.len());
+    for b in ballots {
+        assert!(b.contains("\"ring_signature\"") && !b.contains("\"credential\""));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The (region, code) rows of a letters file written by `vox authority electorate open`
 /// or `revoke --replacement-letter` (region and code never need CSV quoting here).
 fn letters(path: &str) -> Vec<(String, String)> {
