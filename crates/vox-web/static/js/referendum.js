@@ -1,4 +1,9 @@
 // Referendum page: accessible ballot, encryption in the browser, Benaloh audit or cast, receipt.
+// An anonymous referendum (04 §4.10) is voted on this device too: after the device check,
+// the worker loads vox_ring.wasm, checks the whole board against its signed tree head
+// under the pinned board key, derives the referendum's rings, looks up the latest ballot
+// of the credential's linking tag and encrypts a ring-signed ballot (Vox.ringBallot);
+// the page shows the progress, then audits or casts as for any ballot.
 'use strict';
 (async () => {
   const { el, t, api, fmtDate, fmtNum } = Vox;
@@ -17,6 +22,9 @@
   let credential = null; // kept in memory only between encrypt and cast
   let receipt = null;
   let audits = 0;
+  let ringFed = false;   // the ring wasm holds this page's board (anonymous referendums)
+  let lastProgress = null;
+  const anonymous = () => detail && detail.manifest.participation === 'anonymous';
 
   const $ = (x) => document.getElementById(x);
 
@@ -119,6 +127,7 @@
     ];
     $('facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
     $('intro').hidden = false;
+    $('anon-notice').hidden = !anonymous();
   }
 
   function renderForm() {
@@ -220,9 +229,75 @@
     renderKeyCheck();
   }
 
-  async function encrypt(choices) {
+  // Progress of an anonymous ballot: the bar follows every page of entries; the live
+  // status says each new phase once.
+  const PHASES = { fetch: 'vote.anon_phase_fetch', derive: 'vote.anon_phase_derive', encrypt: 'vote.anon_phase_encrypt', again: 'vote.anon_phase_again' };
+  function showProgress(p) {
+    const box = $('ring-progress-box');
+    const bar = $('ring-progress');
+    box.hidden = false;
+    const text = t(PHASES[p.phase] || p.phase, { n: fmtNum(p.n), total: fmtNum(p.total) });
+    $('ring-phase').textContent = text;
+    if (p.phase === 'fetch' && p.total > 0) {
+      bar.max = p.total;
+      bar.value = p.n;
+    } else if (p.phase === 'fetch' || p.phase === 'again') {
+      bar.removeAttribute('value');
+    } else {
+      bar.max = 1;
+      bar.value = 1;
+    }
+    return text;
+  }
+
+  function onRingProgress(p) {
+    const was = lastProgress && lastProgress.phase;
+    lastProgress = p;
+    const text = showProgress(p);
+    if (p.phase !== was) Vox.status('vote-status', text);
+  }
+
+  function hideProgress() {
+    lastProgress = null;
+    $('ring-progress-box').hidden = true;
+  }
+
+  function ringText(f) {
+    return t('vote.anon_ring_desc', { i: fmtNum(f.ring_index + 1), k: fmtNum(f.ring_count), members: fmtNum(f.ring_members) });
+  }
+
+  // An anonymous ballot (04 §4.10), encrypted by the ring bundle under the manifest and
+  // key the device check established (the wasm checks again that the manifest is the one
+  // created on the board it fed, and anonymous). `refetch`: fetch and check the board
+  // again (first ballot, or the rings changed).
+  async function encryptAnonymous(choices, refetch) {
+    const r = await Vox.ringBallot(id, {
+      manifest: detail.manifest, manifest_hash: checked.manifest_hash, election_key: checked.election_key,
+      credential, choices, board_public_key: trusted.key, fetch: refetch || !ringFed,
+    }, onRingProgress);
+    ringFed = true;
+    hideProgress();
+    return { out: Object.assign(r.prepared, { checked }), latest: r.latest };
+  }
+
+  async function encrypt(choices, refetch) {
     if (alarm || !evidence) throw new Error(t('keycheck.not_checked'));
     const started = performance.now();
+    if (anonymous()) {
+      // The ring bundle encrypts to the key the device check recomputed: no check, no ballot.
+      if (!checked) throw new Error(t('keycheck.not_checked'));
+      const { out, latest } = await encryptAnonymous(choices, refetch);
+      const foreign = latest && !Vox.castHere(latest.ballot_hash) ? latest : null;
+      prepared = Object.assign(out, { choices, foreign, ms: Math.round(performance.now() - started) });
+      $('tracking-code').textContent = out.tracking_code;
+      $('prepared-ring').textContent = t('vote.anon_ring', { members: fmtNum(out.ring_members), i: fmtNum(out.ring_index + 1), k: fmtNum(out.ring_count) });
+      $('prepared-ring').hidden = false;
+      $('prepared').hidden = false;
+      $('vote-form').hidden = true;
+      $('prepared').focus();
+      return;
+    }
+    $('prepared-ring').hidden = true;
     // The ballot names the credential's latest ballot (04 §4.8); one this browser did not
     // cast is an alarm (D8): someone else holds the credential or a ballot it signed.
     const pk = (await Vox.call('credential_public_key', { credential })).public_key;
@@ -254,11 +329,24 @@
         Vox.status('vote-status', t('vote.encrypted', { ms: prepared.ms }) + ' ' + t('vote.key_checked', { fp: prepared.checked.fingerprint }), 'ok');
       }
     } catch (e) {
-      Vox.status('vote-status', t('error.generic') + ' ' + e.message, 'error');
+      hideProgress();
+      Vox.status('vote-status', refusal(e), 'error');
     } finally {
       $('encrypt-button').disabled = false;
     }
   });
+
+  // A refusal, as a sentence (the ring bundle's and the server's known ones).
+  function refusal(e) {
+    const msg = String(e.message || '');
+    if (msg.startsWith('not-in-ring:')) return t('vote.anon_not_in_ring');
+    if (isRingsChanged(e)) return t('vote.anon_changed');
+    return t('error.generic') + ' ' + msg;
+  }
+
+  function isRingsChanged(e) {
+    return e && e.status === 409 && e.problem && String(e.problem.type || '').endsWith('rings-changed');
+  }
 
   $('change-button').addEventListener('click', () => {
     prepared = null;
@@ -286,6 +374,7 @@
       Vox.status('vote-status', t('vote.reencrypted', { code: prepared.tracking_code }), 'ok');
       $('audit-result').focus();
     } catch (e) {
+      hideProgress();
       Vox.status('vote-status', t('vote.audit_failed') + ' ' + e.message, 'error');
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
@@ -297,14 +386,33 @@
     buttons.forEach((b) => { b.disabled = true; });
     try {
       Vox.status('vote-status', t('vote.casting'));
-      receipt = await api('/referendums/' + encodeURIComponent(id) + '/ballots', { method: 'POST', body: prepared.ballot });
+      // An anonymous ballot whose rings changed meanwhile (a revocation or replacement,
+      // 409 rings-changed): check the board and derive the rings again, encrypt again with
+      // the same choices, and cast that; three attempts in all.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          receipt = await api('/referendums/' + encodeURIComponent(id) + '/ballots', { method: 'POST', body: prepared.ballot });
+          break;
+        } catch (e) {
+          if (!anonymous() || !isRingsChanged(e) || attempt >= 3) throw e;
+          onRingProgress({ phase: 'again', n: attempt, total: 3 });
+          if (!credential) throw e;
+          await encrypt(prepared.choices, true);
+          Vox.status('vote-status', t('vote.casting'));
+        }
+      }
       // Check the receipt right away against the pinned board key and the ballot we sent.
       await Vox.call('verify_receipt', { receipt, board_public_key: trusted.key, ballot: prepared.ballot });
       Vox.rememberCast(receipt.ballot_hash);
       credential = null;
       prepared.secrets = null;
       $('receipt-code').textContent = receipt.tracking_code;
+      const ringFacts = prepared.ring ? [
+        [t('vote.anon_ring_label'), el('span', { id: 'receipt-ring', text: ringText(prepared) })],
+        [t('vote.anon_tag'), el('span', { class: 'mono', id: 'receipt-tag', text: prepared.tag })],
+      ] : [];
       const facts = [
+        ...ringFacts,
         [t('petition.leaf'), fmtNum(receipt.leaf_index)],
         [t('petition.tree_size'), fmtNum(receipt.tree_head.tree_size)],
         [t('check.ballot_hash'), el('span', { class: 'mono', text: receipt.ballot_hash })],
@@ -316,7 +424,8 @@
       Vox.status('vote-status', t('vote.cast_ok'), 'ok');
       $('receipt-box').focus();
     } catch (e) {
-      Vox.status('vote-status', t('error.generic') + ' ' + e.message, 'error');
+      hideProgress();
+      Vox.status('vote-status', refusal(e), 'error');
     } finally {
       buttons.forEach((b) => { b.disabled = false; });
     }
@@ -326,7 +435,7 @@
     if (receipt) Vox.download('vox-receipt-' + receipt.tracking_code + '.json', receipt);
   });
 
-  Vox.onLang(() => { if (detail) { renderHeader(); renderForm(); renderKeyCheck(); renderAlarm(); } });
+  Vox.onLang(() => { if (detail) { renderHeader(); renderForm(); renderKeyCheck(); renderAlarm(); if (lastProgress) showProgress(lastProgress); } });
   try {
     if (!id) throw new Error(t('error.no_id'));
     detail = await api('/referendums/' + encodeURIComponent(id));

@@ -31,6 +31,23 @@
 //       replacement meanwhile) derives again, at most three times in all. Phases:
 //       'fetch' (n of total entries), 'derive', 'prove', 'send', 'again' (rings changed).
 //       `timings`: fetch_ms, derive_ms, prove_ms, send_ms of the last attempt; attempts.
+//   {id, op: 'ring-ballot', referendum_id, manifest, manifest_hash, election_key,
+//        credential, choices, board_public_key, fetch}
+//       → {id, progress: {phase, n, total}}… then {id, ok: {prepared, latest, timings}, ms}
+//       | {id, error, vox, status?, problem?}
+//       With vox_ring.wasm (issue 12 §3; 04 §4.10): an anonymous ballot encrypted on this
+//       device, as `vox vote` does. With `fetch` (the first ballot of a page, or after a
+//       409 `rings-changed`), the worker fetches the signed tree head and every board
+//       entry from leaf 0 and feeds them to the wasm, which checks them as for a petition
+//       and derives the referendum's rings (the manifest and election key are the ones
+//       the device check of vox_web.wasm established; the wasm checks that the manifest
+//       is the one created on that board, and anonymous); without it, the board fed
+//       last time is used again (a fresh encryption after an audit). Then the latest
+//       ballot of the credential's linking tag (GET …/credentials/{tag}/latest-ballot,
+//       04 §4.8) and the encryption. `prepared`: the answer of vox_ring_encrypt_ballot
+//       (ballot, tracking code, tag, ring facts, audit secrets); `latest`: the tag's
+//       latest ballot on the board or null. Phases: 'fetch' (n of total), 'derive',
+//       'encrypt'. Nothing is posted: the page audits or casts.
 // `vox: true` marks an error the wasm reported ({"error": …}); other errors are thrown
 // exceptions (network, HTTP, a trap). After a trap the instance is dropped and the next
 // request instantiates the module afresh.
@@ -40,7 +57,7 @@
 // verifier and the ring prover (the voting, petition, enrolment and receipt pages);
 // vox_verify.wasm has the verifier's exports only (the results page); vox_ring.wasm the
 // ring signer's (and its own board-key check), fetched only when a citizen signs a
-// ring-signed petition. Each is fetched on first use.
+// ring-signed petition or votes in an anonymous referendum. Each is fetched on first use.
 const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm', ring: '../vox_ring.wasm' };
 const instances = {};
 const loading = {};
@@ -252,6 +269,45 @@ async function ringSign(id, req) {
   }
 }
 
+async function ringBallot(id, req) {
+  const progress = (phase, n, total) => self.postMessage({ id, progress: { phase, n, total } });
+  const w = await load('ring');
+  const timings = {};
+  const input = { manifest: req.manifest, manifest_hash: req.manifest_hash, credential: req.credential };
+  let t0 = performance.now();
+  if (req.fetch) {
+    const head = await fetchText('/board/tree-head');
+    // The head's signature is checked in wasm under the key the page pinned.
+    const begun = call(w, 'ring_begin', '{"board_public_key":' + JSON.stringify(req.board_public_key) + ',"tree_head":' + head + '}');
+    const total = begun.tree_size;
+    progress('fetch', 0, total);
+    let next = 0;
+    while (next < total) {
+      const end = Math.min(total, next + PAGE);
+      // The server's text, unparsed: the wasm reads the entries as the board holds them.
+      const fed = call(w, 'ring_feed', '{"entries":' + await fetchText('/board/entries?start=' + next + '&end=' + end) + '}');
+      if (fed.received <= next) throw new Error('entries: the server returned none for ' + next + '..' + end);
+      next = fed.received;
+      progress('fetch', next, total);
+    }
+    timings.fetch_ms = performance.now() - t0;
+    progress('derive', total, total);
+  }
+  t0 = performance.now();
+  // The entries hash to the head; the manifest is the board's; the credential's ring.
+  const facts = call(w, 'ring_referendum_derive', JSON.stringify(input));
+  timings.derive_ms = performance.now() - t0;
+  // D8 (04 §4.8): the ballot names the latest ballot of the credential's tag.
+  const latest = await fetchJson('/referendums/' + encodeURIComponent(req.referendum_id) + '/credentials/' + facts.tag + '/latest-ballot');
+  progress('encrypt', 0, facts.ring_members);
+  t0 = performance.now();
+  const request = Object.assign({}, input, { election_key: req.election_key, choices: req.choices });
+  if (latest) request.previous = latest.ballot_hash;
+  const prepared = call(w, 'ring_encrypt_ballot', JSON.stringify(request));
+  timings.encrypt_ms = performance.now() - t0;
+  return { prepared, latest, timings };
+}
+
 self.onmessage = async (ev) => {
   const { id, op } = ev.data;
   const started = performance.now();
@@ -262,6 +318,8 @@ self.onmessage = async (ev) => {
       ok = true;
     } else if (op === 'call') {
       ok = call(await load(ev.data.bundle), ev.data.name, ev.data.input);
+    } else if (op === 'ring-ballot') {
+      ok = await ringBallot(id, ev.data);
     } else if (op === 'ring-sign') {
       ok = await ringSign(id, ev.data);
     } else if (op === 'verify') {

@@ -84,6 +84,18 @@ const Vox = (() => {
     return r;
   }
 
+  // Encrypt an anonymous ballot of referendum `referendumId` on this device (04 §4.10):
+  // `req` = {manifest, manifest_hash, election_key (from the device check), credential,
+  // choices, board_public_key (pinned), fetch (true: fetch and check the whole board and
+  // derive the rings; false: reuse the board fed last time)}. `onProgress({phase, n,
+  // total})` as it goes. Resolves with `{prepared, latest, timings}`; nothing is posted.
+  async function ringBallot(referendumId, req, onProgress) {
+    await load('ring');
+    const r = await post(Object.assign({ op: 'ring-ballot', referendum_id: referendumId }, req), 'ring_ballot', onProgress);
+    for (const k of ['fetch', 'derive', 'encrypt']) if (r.timings[k + '_ms'] !== undefined) timings['ring_ballot_' + k] = r.timings[k + '_ms'];
+    return r;
+  }
+
   // The in-browser verifier on this origin's record of `referendumId`, downloaded and
   // checked in the worker; `onProgress({phase, n, total, offset})` as it goes. The report.
   // The worker loads vox_verify.wasm for it (not vox_web.wasm: the results page needs
@@ -305,5 +317,5 @@ const Vox = (() => {
     await setLang(pickLang());
   }
 
-  return { load, call, ringSign, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+  return { load, call, ringSign, ringBallot, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
 })();
