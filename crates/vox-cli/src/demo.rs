@@ -322,10 +322,26 @@ impl Schedule {
                 .map(|d| crate::clock::parse_duration(d).with_context(|| flag.to_owned()))
                 .transpose()
         };
+        // Anonymous ballots are proved on a ring of the whole electorate before voting
+        // opens: ≈ 70 µs per ring slot per ballot on this machine kind (BENCHMARKS.md
+        // "Ring signatures"), on every core, twice that for a loaded machine. And each is
+        // then checked by the server (≈ 1.5 ms batched): a longer voting period too.
+        let (prove_ms, check_ms) = if a.anonymous {
+            let slots = i64::try_from(a.voters.next_power_of_two().max(16)).unwrap_or(i64::MAX);
+            let cores = std::thread::available_parallelism()
+                .map_or(1, |n| i64::try_from(n.get()).unwrap_or(1));
+            let ballots = v.saturating_add(v / 20);
+            (
+                ballots.saturating_mul(slots).saturating_mul(140) / 1_000 / cores,
+                ballots.saturating_mul(6),
+            )
+        } else {
+            (0, 0)
+        };
         Ok(Self {
             opens_after_ms: given(&a.opens_after, "--opens-after")?
-                .unwrap_or_else(|| 5_000 + 2 * v),
-            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 4 * v),
+                .unwrap_or_else(|| 5_000 + 2 * v + prove_ms),
+            voting_ms: given(&a.voting, "--voting")?.unwrap_or_else(|| 4_000 + 4 * v + check_ms),
         })
     }
 }
