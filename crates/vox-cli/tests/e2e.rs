@@ -103,6 +103,48 @@ struct TestServer {
 }
 
 impl TestServer {
+    /// The key ceremony of referendum `id`: trustee processes 1..=`n` at once
+    /// (`vox trustee ceremony --wait`, keys t{i}.key, state t{i}.state), each polling
+    /// until done; every one must succeed.
+    fn ceremony(&self, id: &str, n: u32) {
+        let children: Vec<_> = (1..=n)
+            .map(|t| {
+                Command::new(env!("CARGO_BIN_EXE_vox"))
+                    .args([
+                        "trustee",
+                        "ceremony",
+                        "--server",
+                        &self.url,
+                        "--referendum",
+                        id,
+                        "--index",
+                        &t.to_string(),
+                        "--key",
+                        &self.path(&format!("t{t}.key")),
+                        "--state",
+                        &self.path(&format!("t{t}.state")),
+                        "--wait",
+                        "--timeout",
+                        "60",
+                    ])
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap();
+            assert!(
+                out.status.success(),
+                "ceremony failed: {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+    }
+
     fn start(name: &str) -> Self {
         let dir = unique_dir(name);
         let server_dir = dir.join("server");
@@ -587,42 +629,7 @@ fn every_command_against_a_real_server() {
     assert!(err.contains("key") || err.contains("not open"), "{err}");
 
     // The ceremony: three trustee processes at once, each polling until done.
-    let children: Vec<_> = (1..=3)
-        .map(|t| {
-            Command::new(env!("CARGO_BIN_EXE_vox"))
-                .args([
-                    "trustee",
-                    "ceremony",
-                    "--server",
-                    &s.url,
-                    "--referendum",
-                    "r1",
-                    "--index",
-                    &t.to_string(),
-                    "--key",
-                    &s.path(&format!("t{t}.key")),
-                    "--state",
-                    &s.path(&format!("t{t}.state")),
-                    "--wait",
-                    "--timeout",
-                    "60",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "ceremony failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    s.ceremony("r1", 3);
     #[cfg(unix)]
     assert_eq!(mode(&s.path("t1.state")), 0o600);
     // Re-running is harmless.
@@ -1823,41 +1830,7 @@ fn enrolment_by_code_freeze_revoke_and_a_referendum() {
             "25s",
         ],
     );
-    let children: Vec<_> = (1..=3)
-        .map(|t| {
-            Command::new(env!("CARGO_BIN_EXE_vox"))
-                .args([
-                    "trustee",
-                    "ceremony",
-                    "--server",
-                    &s.url,
-                    "--referendum",
-                    "r1",
-                    "--index",
-                    &t.to_string(),
-                    "--key",
-                    &s.path(&format!("t{t}.key")),
-                    "--state",
-                    &s.path(&format!("t{t}.state")),
-                    "--wait",
-                    "--timeout",
-                    "60",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    s.ceremony("r1", 3);
     // The board opens voting by itself (opens_at is the creation time; the ceremony is
     // complete).
     s.await_state("r1", "open");
@@ -1986,41 +1959,7 @@ fn an_anonymous_referendum_counts_the_last_ballot_per_tag() {
             "--anonymous",
         ],
     );
-    let children: Vec<_> = (1..=2)
-        .map(|t| {
-            Command::new(env!("CARGO_BIN_EXE_vox"))
-                .args([
-                    "trustee",
-                    "ceremony",
-                    "--server",
-                    &s.url,
-                    "--referendum",
-                    "r1",
-                    "--index",
-                    &t.to_string(),
-                    "--key",
-                    &s.path(&format!("t{t}.key")),
-                    "--state",
-                    &s.path(&format!("t{t}.state")),
-                    "--wait",
-                    "--timeout",
-                    "60",
-                ])
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    s.ceremony("r1", 2);
     s.await_state("r1", "open");
     let vote = |cred: &str, choice: &str, extra: &[&str]| {
         let receipt = s.path(&format!("rc-{cred}-{choice}.json"));

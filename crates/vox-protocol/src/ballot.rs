@@ -1103,11 +1103,8 @@ impl Ballot {
             let rings = rings.ok_or_else(|| {
                 ProtocolError::invalid("ring", "an anonymous ballot needs the referendum's rings")
             })?;
-            let statement = self.ring_statement(rings, &ctx.tag_generator()?)?;
-            crate::rings::verify_ring_statements(vec![Ok(statement)], rng)
-                .into_iter()
-                .next()
-                .unwrap_or_else(|| Err(ProtocolError::invalid("ring_signature", "not checked")))?;
+            self.ring_statement(rings, &ctx.tag_generator()?)?
+                .verify()?;
         }
         Ok(())
     }

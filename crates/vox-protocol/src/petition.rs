@@ -724,21 +724,7 @@ impl RingPetitionSignature {
 
     /// Check scope and the proof on its own (R1–R9 of 13 §13.8).
     pub fn verify(&self, petition_hash: &Hash32, rings: &RingSet) -> Result<()> {
-        let pos = self.check_scope(petition_hash, rings)?;
-        let ring = &rings
-            .rings()
-            .get(pos)
-            .ok_or_else(|| ProtocolError::invalid("ring", "unknown"))?
-            .ring;
-        let tag_generator = petition_tag_generator(&self.petition_hash)?;
-        vox_crypto::ring::verify(
-            &mut self.transcript(),
-            &self.signature.decode()?,
-            ring,
-            &tag_generator,
-            &self.message(),
-        )
-        .map_err(|e| ProtocolError::crypto("signature", e))
+        self.statement(petition_hash, rings)?.verify()
     }
 }
 

@@ -85,6 +85,21 @@ pub struct RingStatement<'a> {
     pub message: Vec<u8>,
 }
 
+impl RingStatement<'_> {
+    /// Check this statement alone (13 §13.8 R2–R9): one multiscalar multiplication over
+    /// the ring. Deterministic (no batch weights).
+    pub fn verify(mut self) -> Result<()> {
+        vox_crypto::ring::verify(
+            &mut self.transcript,
+            &self.proof,
+            self.ring,
+            &self.tag_generator,
+            &self.message,
+        )
+        .map_err(|e| ProtocolError::crypto("signature", e))
+    }
+}
+
 /// Check ring-signature statements: every ready one in one batch (random weights from
 /// `rng`, each distinct ring's points once); if the batch fails, each alone, so each
 /// answer is exactly its own. An `Err` item (a statement that could not be built) stays

@@ -787,21 +787,24 @@ impl PetitionRun {
 /// The rings of `petition` for a signature at the next leaf, derived the way a signer's
 /// device does: from the log itself (07 §7.10).
 pub fn rings_from_log(entries: &[BoardEntry], petition: &Petition) -> Result<RingSet> {
+    view_of(entries)?.petition_rings(petition).map_err(err)
+}
+
+/// The device's view of the log (every act checked), as a signer's device builds it.
+fn view_of(entries: &[BoardEntry]) -> Result<BoardView> {
     let mut view = BoardView::new();
     for e in entries {
         view.apply(&e.payload).map_err(err)?;
     }
-    view.petition_rings(petition).map_err(err)
+    Ok(view)
 }
 
 /// The rings of an anonymous referendum for a ballot at the next leaf, derived the way a
 /// voter's device does: from the log itself (04 §4.10).
 pub fn referendum_rings_from_log(entries: &[BoardEntry], referendum_id: &str) -> Result<RingSet> {
-    let mut view = BoardView::new();
-    for e in entries {
-        view.apply(&e.payload).map_err(err)?;
-    }
-    view.referendum_rings(referendum_id).map_err(err)
+    view_of(entries)?
+        .referendum_rings(referendum_id)
+        .map_err(err)
 }
 
 /// The voter of [`anonymous_referendum`] whose credential is revoked after voting.

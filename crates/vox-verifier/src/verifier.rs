@@ -2736,16 +2736,7 @@ impl Verifier {
                 let checked = audited
                     .ballot
                     .ring_statement_on(&ring, &generator)
-                    .and_then(|mut st| {
-                        vox_crypto::ring::verify(
-                            &mut st.transcript,
-                            &st.proof,
-                            st.ring,
-                            &st.tag_generator,
-                            &st.message,
-                        )
-                        .map_err(|e| vox_protocol::ProtocolError::crypto("ring_signature", e))
-                    });
+                    .and_then(|st| st.verify());
                 if let Err(e) = checked {
                     faults.push((StepId::Ballots, format!("V10.8: {e}")));
                 }

@@ -30,7 +30,6 @@ use vox_protocol::ceremony::{
 };
 use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::manifest::Manifest;
-use vox_protocol::rings::verify_ring_statements;
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 use vox_protocol::ProtocolError;
 
@@ -1088,11 +1087,10 @@ async fn audit(
                 })?,
             Some(rings) => {
                 let generator = ctx.tag_generator()?;
-                let statement = audited.ballot.ring_statement(rings, &generator);
-                verify_ring_statements(vec![statement], &mut OsRng)
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| Err(ProtocolError::invalid("ring_signature", "not checked")))
+                audited
+                    .ballot
+                    .ring_statement(rings, &generator)
+                    .and_then(|st| st.verify())
                     .map_err(|e| AppError::invalid("ballot/ring_signature", e.to_string()))?
             }
         }
