@@ -831,13 +831,8 @@ async fn cast(
             return Err(took_part_error("credential", "voted in this referendum"));
         }
     }
-    // An anonymous ballot names one of the referendum's rings as they stand now (04
-    // §4.10); the writer checks again at the ballot's leaf.
-    let rings = match credential {
-        Some(_) => None,
-        None => Some(current_rings(&s, &id, &ballot).await?),
-    };
-    // Structure, sizes and eligibility first: no scalar multiplication for bad ballots.
+    // Structure, sizes, the form the manifest asks for and eligibility first: no scalar
+    // multiplication (and no ring derivation) for bad ballots.
     {
         let ctx = BallotContext {
             manifest: &snap.manifest,
@@ -846,6 +841,12 @@ async fn cast(
         };
         ballot.check_structure(&ctx, &electorate.index)?;
     }
+    // An anonymous ballot names one of the referendum's rings as they stand now (04
+    // §4.10); the writer checks again at the ballot's leaf.
+    let rings = match credential {
+        Some(_) => None,
+        None => Some(current_rings(&s, &id, &ballot).await?),
+    };
     let manifest = Arc::clone(&snap.manifest);
     let manifest_hash = snap.manifest_hash;
     let (ballot, nanos) = blocking(move || {
@@ -1054,9 +1055,12 @@ async fn audit(
     let electorate = snap.electorate()?;
     let manifest = Arc::clone(&snap.manifest);
     let manifest_hash = snap.manifest_hash;
-    let rings = match audited.ballot.ring {
-        None => None,
-        Some(_) => Some(current_rings(&s, &id, &audited.ballot).await?),
+    // An anonymous audit's ring, derived now (a ballot of the wrong form for the manifest
+    // is refused below, by its structure).
+    let anonymous = snap.manifest.participation == vox_protocol::manifest::Participation::Anonymous;
+    let rings = match (&audited.ballot.ring, anonymous) {
+        (Some(_), true) => Some(current_rings(&s, &id, &audited.ballot).await?),
+        _ => None,
     };
     let audited = blocking(move || {
         let ctx = BallotContext {
