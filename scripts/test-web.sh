@@ -35,6 +35,12 @@
 #     the CLI, another device); through two dishonest servers (tests/web/mitm.mjs: a
 #     substituted election key, a ceremony message not in the signed tree) the page
 #     refuses to encrypt and posts nothing; a pin naming another board key is an alarm;
+#     an anonymous referendum "anon-2026" on "district" (04 §4.10, same trustees): the
+#     browser votes in it (phase anon: device check, then vox_ring.wasm checks the whole
+#     board, derives the rings, looks up the tag's latest ballot, encrypts and ring-signs;
+#     progress, audit, cast, receipt with ring and tag, the board's ballot names no
+#     credential, a re-vote names the tag's latest ballot and survives a simulated 409
+#     rings-changed, a credential of "town" refused in French), the CLI votes in it too;
 #     a citizen ring-signs petition "ring-trees" in the browser (phase ring: progress,
 #     receipt with ring and tag, no credential key in what is posted or on the board,
 #     signing again refused, a credential in no ring refused, English and French);
@@ -45,8 +51,8 @@
 #     and French once its dynamic content is shown (and the ballot form, a verified
 #     receipt, a drawn credential, the verifier's report): any "serious" or "critical"
 #     violation fails the test;
-#  6. the record is exported and checked by `vox-verify`, with the browser's receipt and
-#     the parties' public keys pinned.
+#  6. the records of town-2026 and anon-2026 are exported and checked by `vox-verify`,
+#     with the browser's receipts and the parties' public keys pinned.
 # Bundle and responsiveness (issue 15 §4): the test checks the gzipped sizes of
 # vox_web.wasm, vox_verify.wasm and vox_ring.wasm against their budgets and that they import nothing
 # (no wasm-bindgen glue), and that no main-thread task exceeds 100 ms (Long Tasks API)
@@ -279,10 +285,27 @@ console.log(JSON.stringify({
 }));
 JS
 "${ELECTION[@]}" referendum create --manifest "$WORK/manifest.json"
+# An anonymous-participation referendum on "district" too (04 §4.10): one yes-no
+# question, the same trustees and times; the browser votes in it (phase anon) with the
+# credential it enrolled by code, and its record is verified at the end.
+node - "$WORK" > "$WORK/manifest-anon.json" <<'JS'
+const fs = require('fs');
+const m = JSON.parse(fs.readFileSync(process.argv[2] + '/manifest.json', 'utf8'));
+m.referendum_id = 'anon-2026';
+m.title = 'Anonymous consultation 2026';
+m.description = 'An advisory referendum with anonymous participation: the board shows that someone in a ring voted, never who.';
+m.questions = [m.questions[0]];
+m.participation = 'anonymous';
+console.log(JSON.stringify(m));
+JS
+"${ELECTION[@]}" referendum create --manifest "$WORK/manifest-anon.json"
 CEREMONY=()
 for i in 1 2 3; do
   "$VOX" trustee ceremony --server "$URL" --referendum town-2026 --key "$WORK/trustee$i.key" \
     --state "$WORK/trustee$i.state" --wait --timeout 300 > "$WORK/ceremony$i.log" 2>&1 &
+  CEREMONY+=($!)
+  "$VOX" trustee ceremony --server "$URL" --referendum anon-2026 --key "$WORK/trustee$i.key" \
+    --state "$WORK/trustee$i-anon.state" --wait --timeout 300 > "$WORK/ceremony-anon$i.log" 2>&1 &
   CEREMONY+=($!)
 done
 for p in "${CEREMONY[@]}"; do
@@ -318,6 +341,22 @@ if "$VOX" voter --server "$URL" check-receipt "$WORK/browser-first-receipt.json"
   echo "the CLI accepted a receipt superseded by a ballot it did not cast" >&2; exit 1
 fi
 grep -q "superseded by a ballot this device did not cast" "$WORK/alarm.txt"
+
+# A citizen votes in the anonymous referendum in the browser (issue 12 §3, 04 §4.10):
+# the device check, then the worker fetches vox_ring.wasm, checks the board against its
+# signed tree head, derives the referendum's rings, looks up the tag's latest ballot,
+# encrypts and ring-signs; audit, cast, receipt, re-vote; a credential of "town" is in no
+# ring of it.
+say "Browser: vote in the anonymous referendum anon-2026 (district)"
+"${PUBLIC[@]}" referendum wait anon-2026 --until open --timeout 120
+VOX_PHASE=anon VOX_ANON_REFERENDUM=anon-2026 VOX_VOTE_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
+  VOX_OTHER_CREDENTIAL_FILE="${CRED[1]}" VOX_ANON_RECEIPT_OUT="$WORK/browser-anon-first-receipt.json" \
+  VOX_ANON_REVOTE_RECEIPT_OUT="$WORK/browser-anon-receipt.json" \
+  VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+# The CLI votes in it too (another ring member), deriving the rings on its own.
+"$VOX" vote --server "$URL" anon-2026 --credential "$WORK/devices/district-1.txt" \
+  --receipt-out "$WORK/cli-anon-receipt.json" --choice lane=no
+"$VOX" voter --server "$URL" check-receipt "$WORK/browser-anon-receipt.json"
 
 # A citizen signs the ring-signed petition in the browser (issue 12 §3): the worker
 # fetches vox_ring.wasm, checks the board against its signed tree head under the pinned
@@ -374,12 +413,26 @@ for i in 1 2; do
 done
 "${PUBLIC[@]}" referendum wait town-2026 --until published --timeout 120
 
+# The anonymous referendum: tallied at the same time; two trustees decrypt.
+"${PUBLIC[@]}" referendum wait anon-2026 --until tallied --timeout 600
+for i in 1 2; do
+  "$VOX" trustee decrypt --server "$URL" --referendum anon-2026 --key "$WORK/trustee$i.key" --state "$WORK/trustee$i-anon.state"
+done
+"${PUBLIC[@]}" referendum wait anon-2026 --until published --timeout 120
+
 say "Browser: results"
 VOX_PHASE=results VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
 
 say "Verifier"
 "${PUBLIC[@]}" export --referendum town-2026 --out "$WORK/record"
 "$VERIFY" "$WORK/record" --receipt "$WORK/browser-receipt.json" --referendum town-2026 \
+  --board-key "$(cat "$WORK/keys-operator.pub")" \
+  --role-key "registrar=$(cat "$WORK/keys-registrar.pub")" \
+  --role-key "petitions-office=$(cat "$WORK/keys-petitions-office.pub")" \
+  --role-key "election-authority=$(cat "$WORK/keys-election-authority.pub")"
+# The anonymous referendum's record, with the browser's ring-signed ballots in it.
+"${PUBLIC[@]}" export --referendum anon-2026 --out "$WORK/record-anon"
+"$VERIFY" "$WORK/record-anon" --receipt "$WORK/browser-anon-receipt.json" --referendum anon-2026 \
   --board-key "$(cat "$WORK/keys-operator.pub")" \
   --role-key "registrar=$(cat "$WORK/keys-registrar.pub")" \
   --role-key "petitions-office=$(cat "$WORK/keys-petitions-office.pub")" \
