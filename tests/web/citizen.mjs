@@ -885,6 +885,8 @@ try {
     check(/^[0-9a-f]{64}$/.test(tag), 'linking tag shown: ' + tag);
     check(/^(north|south|small regions and no region): ring 1 of 1, \d+ citizens$/.test(ringShown), 'ring shown: ' + ringShown);
     check((await page.locator('#confirmation-facts').textContent()).includes(String(after.count)), 'count shown in the receipt');
+    const receiptShown = await page.locator('#confirmation-receipt').textContent();
+    check(/^checked on this device: your signature is leaf [\d,]+, included in the board’s signed tree of [\d,]+ entries$/.test(receiptShown), 'receipt checked in wasm (entry = the posted signature, inclusion proof): ' + receiptShown);
     check(requests.some((r) => r.path === '/vox_ring.wasm') && !requests.some((r) => r.path === '/vox_web.wasm' || r.path === '/vox_verify.wasm'), 'signing fetched vox_ring.wasm only (' + requests.filter((r) => r.path.endsWith('.wasm')).map((r) => r.path).join(', ') + ')');
     // What left the browser: one ring signature naming a ring and a tag, never the
     // credential nor its public key; on the board, the same.

@@ -19,7 +19,7 @@ use vox_protocol::api::SignatureAccepted;
 use vox_protocol::ballot::{
     encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, BallotContext, Choices,
 };
-use vox_protocol::board::{BoardPublicKey, Receipt};
+use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Participation, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
@@ -772,23 +772,67 @@ pub fn sign(
     if detail.petition.canonical_hash() != detail.petition_hash {
         bail!("the server's petition hash does not match the petition text it sent");
     }
-    let accepted = match detail.petition.signatures {
+    let (accepted, posted) = match detail.petition.signatures {
         SignatureScheme::Credential => {
             let sig =
                 PetitionSignature::create(&detail.petition, &cred.credential, action, &mut OsRng);
-            client
+            let accepted = client
                 .sign_petition(petition_id, &sig)
                 .map_err(|e| explain_not_member(client, e, &detail.petition.electorate_hash))
-                .context("the signature was not accepted")?
+                .context("the signature was not accepted")?;
+            (accepted, Payload::PetitionSigned { signature: sig })
         }
-        SignatureScheme::Ring => ring_sign(client, &detail.petition, cred, action)?,
+        SignatureScheme::Ring => {
+            let (accepted, sig) = ring_sign(client, &detail.petition, cred, action)?;
+            (
+                accepted,
+                Payload::PetitionRingSigned {
+                    signature: Box::new(sig),
+                },
+            )
+        }
     };
-    let board = client.board()?;
-    accepted
-        .tree_head
-        .verify(&board.board_public_key)
-        .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
+    check_signature_receipt(client, &accepted, &posted)?;
     Ok(accepted.count)
+}
+
+/// The answer to a signature is its receipt (like a ballot's, 08 §8.5): the tree head
+/// must be signed by the board key, the entry at `leaf_index` must be exactly the
+/// signature this device posted, and its leaf hash must be included under that head
+/// (the inclusion proof). Anything else: the board did not record what it said it did.
+fn check_signature_receipt(
+    client: &Client,
+    accepted: &SignatureAccepted,
+    posted: &Payload,
+) -> Result<()> {
+    let board = client.board()?;
+    let head = &accepted.tree_head;
+    head.verify(&board.board_public_key)
+        .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
+    let leaf = accepted.leaf_index;
+    let mut entry = None;
+    client.all_entries(leaf, leaf.saturating_add(1), |_, e| {
+        entry = Some(e);
+        Ok(())
+    })?;
+    let entry = entry.ok_or_else(|| anyhow!("the board has no entry at leaf {leaf}"))?;
+    if entry.payload != *posted {
+        bail!("the board's entry at leaf {leaf} is not the signature this device posted");
+    }
+    verify_inclusion(
+        &entry.leaf_hash(),
+        leaf,
+        head.head.tree_size,
+        &accepted.inclusion_proof,
+        &head.head.root_hash,
+    )
+    .map_err(|e| anyhow!("the signature is NOT included under the signed tree head: {e}"))?;
+    println!(
+        "  receipt checked: the signature is leaf {leaf}, included in the board's signed tree \
+         of size {} (inclusion proof)",
+        head.head.tree_size
+    );
+    Ok(())
 }
 
 /// Sign a ring-signed petition (07 §7.10): derive its rings from the board this device
@@ -801,7 +845,7 @@ fn ring_sign(
     petition: &Petition,
     cred: &CredentialFile,
     action: SignatureAction,
-) -> Result<SignatureAccepted> {
+) -> Result<(SignatureAccepted, RingPetitionSignature)> {
     let mut attempt = 0;
     loop {
         attempt += 1;
@@ -832,7 +876,7 @@ fn ring_sign(
             RingPetitionSignature::create(petition, &rings, &cred.credential, action, &mut OsRng)
                 .map_err(|e| anyhow!("{e}"))?;
         match client.ring_sign_petition(&petition.id, &sig) {
-            Ok(a) => return Ok(a),
+            Ok(a) => return Ok((a, sig)),
             Err(e)
                 if attempt < 3
                     && api_error(&e).is_some_and(|a| {

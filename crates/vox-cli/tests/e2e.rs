@@ -526,7 +526,13 @@ fn every_command_against_a_real_server() {
         "1",
     ]);
     // Ring-signed (the default): the proposer counts only by signing too.
-    s.ok(&["voter", "sign", "p1", "--credential", &cred(1)]);
+    let out = s.ok(&["voter", "sign", "p1", "--credential", &cred(1)]);
+    // The answer is checked as a receipt: the entry is the posted signature, included
+    // under the board-signed head.
+    assert!(
+        out.contains("receipt checked: the signature is leaf") && out.contains("inclusion proof"),
+        "{out}"
+    );
     s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
     // Longer than the petition's open period (180 days by default): refused locally.
     let err = s.auth_fails(

@@ -261,6 +261,14 @@ pub extern "C" fn vox_ring_sign(ptr: usize, len: usize) -> usize {
     call(ptr, len, crate::ring::ring_sign)
 }
 
+/// Check the answer to a ring signature as a receipt: see
+/// [`crate::ring::ring_check_receipt`].
+#[cfg(feature = "ring")]
+#[no_mangle]
+pub extern "C" fn vox_ring_check_receipt(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::ring::ring_check_receipt)
+}
+
 /// An anonymous referendum's linking tag of a credential: see
 /// [`crate::ring::ring_referendum_tag`].
 #[cfg(feature = "ring")]

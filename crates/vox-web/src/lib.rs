@@ -33,7 +33,8 @@
 //!   feed, the anonymous ballots of protocol-spec/04 §4.10: [`ring_referendum_derive`]
 //!   (the referendum's rings; the manifest must be the one created on that board) /
 //!   [`ring_encrypt_ballot`] (encrypted, proved and ring-signed), and
-//!   [`ring_referendum_tag`] (a credential's linking tag, for the latest-ballot lookup).
+//!   [`ring_referendum_tag`] (a credential's linking tag, for the latest-ballot lookup);
+//!   [`ring_check_receipt`] checks the answer to a ring signature as a receipt.
 //!
 //! ## Three bundles (cargo features `client`, `verify` and `ring`, all on by default)
 //! The exports above are split by feature, so that each page downloads only the code it
@@ -97,8 +98,8 @@ pub use ffi::{
 };
 #[cfg(feature = "ring")]
 pub use ffi::{
-    vox_ring_begin, vox_ring_derive, vox_ring_encrypt_ballot, vox_ring_feed,
-    vox_ring_referendum_derive, vox_ring_referendum_tag, vox_ring_sign,
+    vox_ring_begin, vox_ring_check_receipt, vox_ring_derive, vox_ring_encrypt_ballot,
+    vox_ring_feed, vox_ring_referendum_derive, vox_ring_referendum_tag, vox_ring_sign,
 };
 #[cfg(feature = "verify")]
 pub use ffi::{
@@ -106,8 +107,8 @@ pub use ffi::{
     vox_verify_stream,
 };
 pub use ring::{
-    ring_begin, ring_derive, ring_encrypt_ballot, ring_feed, ring_referendum_derive,
-    ring_referendum_tag, ring_sign,
+    ring_begin, ring_check_receipt, ring_derive, ring_encrypt_ballot, ring_feed,
+    ring_referendum_derive, ring_referendum_tag, ring_sign,
 };
 pub use rng::{fill, seed, FillError};
 pub use verify::{

@@ -406,6 +406,61 @@ pub const NOT_IN_REFERENDUM_RING: &str = "not-in-ring: this credential is in non
 
 /// The manifest's hash, checked against the one announced (if any), and that the
 /// referendum takes anonymous ballots.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReceiptRequest {
+    /// The board key this browser trusts for the server.
+    board_public_key: BoardPublicKey,
+    /// The server's answer to the POST (`SignatureAccepted`).
+    answer: vox_protocol::api::SignatureAccepted,
+    /// `GET /api/v1/board/entries?start=L&end=L+1` for the answer's leaf L.
+    entries: Vec<IndexedEntry>,
+    /// The signature this device posted.
+    signature: RingPetitionSignature,
+}
+
+/// The answer to a ring signature is its receipt (like a ballot's, 08 §8.5): `{"board_public_key",
+/// "answer", "entries", "signature"}`. The answer's tree head must be signed under the
+/// pinned key, the entry at its `leaf_index` must be exactly the posted signature, and that
+/// entry's leaf hash must be included under the head (the answer's inclusion proof).
+/// Answer: `{"leaf_index", "tree_size", "leaf_hash"}`. No session needed.
+pub fn ring_check_receipt(input: &str) -> String {
+    envelope((|| {
+        let req: ReceiptRequest = parse_strict(input)?;
+        let head = &req.answer.tree_head;
+        head.verify(&req.board_public_key).map_err(|e| {
+            format!("the answer's tree head does not verify under the board key: {e}")
+        })?;
+        let leaf = req.answer.leaf_index;
+        let entry = match req.entries.as_slice() {
+            [one] if one.index == leaf => &one.entry,
+            _ => return Err(format!("the board did not return its entry at leaf {leaf}")),
+        };
+        let posted = Payload::PetitionRingSigned {
+            signature: Box::new(req.signature),
+        };
+        if entry.payload != posted {
+            return Err(format!(
+                "the board's entry at leaf {leaf} is not the signature this device posted"
+            ));
+        }
+        let leaf_hash = entry.leaf_hash();
+        vox_protocol::merkle::verify_inclusion(
+            &leaf_hash,
+            leaf,
+            head.head.tree_size,
+            &req.answer.inclusion_proof,
+            &head.head.root_hash,
+        )
+        .map_err(|e| format!("the signature is not included under the signed tree head: {e}"))?;
+        Ok(json!({
+            "leaf_index": leaf,
+            "tree_size": head.head.tree_size,
+            "leaf_hash": hex::encode(leaf_hash.0),
+        }))
+    })())
+}
+
 fn anonymous_manifest(manifest: &Manifest, announced: Option<Hash32>) -> Res<Hash32> {
     let h = manifest.canonical_hash();
     if let Some(a) = announced {

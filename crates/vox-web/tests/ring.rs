@@ -267,3 +267,76 @@ fn a_tampered_or_foreign_head_is_refused() {
     )));
     assert!(e.contains("call ring_begin first"), "{e}");
 }
+
+/// The answer to a ring signature is checked as a receipt: head signed under the pinned
+/// key, the leaf's entry exactly the posted signature, included under the head.
+#[test]
+fn the_answer_to_a_ring_signature_is_checked_as_a_receipt() {
+    use vox_protocol::api::{IndexedEntry, SignatureAccepted};
+    use vox_protocol::merkle::inclusion_proof;
+    let h = board();
+    let entries = &h.record.entries;
+    let leaves: Vec<_> = entries.iter().map(BoardEntry::leaf_hash).collect();
+    let (leaf, signature) = entries
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| match &e.payload {
+            Payload::PetitionRingSigned { signature } => Some((i, (**signature).clone())),
+            _ => None,
+        })
+        .unwrap();
+    let answer = SignatureAccepted {
+        leaf_index: leaf as u64,
+        tree_head: head().clone(),
+        inclusion_proof: inclusion_proof(&leaves, leaf as u64).unwrap(),
+        count: 1,
+    };
+    let request = |answer: &SignatureAccepted, at: usize, sig: &RingPetitionSignature| {
+        json!({
+            "board_public_key": h.record.header.board_public_key,
+            "answer": answer,
+            "entries": [IndexedEntry { index: at as u64, entry: entries[at].clone() }],
+            "signature": sig,
+        })
+        .to_string()
+    };
+    let checked = ok(&vox_web::ring_check_receipt(&request(
+        &answer, leaf, &signature,
+    )));
+    assert_eq!(checked["leaf_index"], json!(leaf));
+    assert_eq!(checked["tree_size"], json!(entries.len()));
+    // Another entry at that leaf (the board recorded something else): refused.
+    let other = entries
+        .iter()
+        .enumerate()
+        .find_map(|(i, e)| match &e.payload {
+            Payload::PetitionRingSigned { signature: s } if i != leaf => Some((**s).clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(err(&vox_web::ring_check_receipt(&request(
+        &answer, leaf, &other
+    )))
+    .contains("not the signature this device posted"));
+    // The entry of another leaf: refused.
+    assert!(!err(&vox_web::ring_check_receipt(&request(
+        &answer,
+        leaf + 1,
+        &signature
+    )))
+    .is_empty());
+    // A proof that does not lead to the signed root: refused.
+    let mut bad = answer.clone();
+    bad.inclusion_proof[0].0[0] ^= 1;
+    assert!(err(&vox_web::ring_check_receipt(&request(
+        &bad, leaf, &signature
+    )))
+    .contains("not included"));
+    // A head not signed by the pinned key: refused.
+    let mut forged = answer.clone();
+    forged.tree_head.head.root_hash.0[0] ^= 1;
+    assert!(err(&vox_web::ring_check_receipt(&request(
+        &forged, leaf, &signature
+    )))
+    .contains("does not verify"));
+}

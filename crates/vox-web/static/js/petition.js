@@ -86,6 +86,7 @@
       [t('petition.tree_size'), fmtNum(c.answer.tree_head.tree_size)],
       [t('petition.root'), el('span', { class: 'mono', text: c.answer.tree_head.root_hash })],
       [t('petition.signature_hash'), el('span', { class: 'mono', text: c.signature_hash })],
+      ...(c.receipt ? [[t('petition.receipt'), el('span', { id: 'confirmation-receipt', text: t('petition.receipt_checked', { leaf: fmtNum(c.receipt.leaf_index), size: fmtNum(c.receipt.tree_size) }) })]] : []),
     ];
     document.getElementById('confirmation-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
     box.hidden = false;
@@ -143,7 +144,7 @@
       const r = await Vox.ringSign(id, credential, action, pin.key, onRingProgress);
       lastConfirmation = {
         action, answer: r.answer, signature_hash: r.facts.signature_hash,
-        ring: r.facts,
+        ring: r.facts, receipt: r.receipt,
       };
       document.getElementById('credential').value = '';
       document.getElementById('ring-progress-box').hidden = true;

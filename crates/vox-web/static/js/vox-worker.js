@@ -258,9 +258,15 @@ async function ringSign(id, req) {
     try {
       const answer = await postJson(petitionPath + '/ring-signatures', signed.signature);
       timings.send_ms = performance.now() - t0;
+      // The answer is a receipt: its head signed under the pinned key, its leaf exactly
+      // the posted signature, included under that head (checked in wasm).
+      const leaf = answer.leaf_index;
+      const entries = await fetchText('/board/entries?start=' + leaf + '&end=' + (leaf + 1));
+      const receipt = call(w, 'ring_check_receipt', '{"board_public_key":' + JSON.stringify(req.board_public_key) +
+        ',"answer":' + JSON.stringify(answer) + ',"entries":' + entries + ',"signature":' + JSON.stringify(signed.signature) + '}');
       const shown = Object.assign({}, signed);
       delete shown.signature;
-      return { answer, facts: shown, signature: signed.signature, timings };
+      return { answer, facts: shown, signature: signed.signature, receipt, timings };
     } catch (e) {
       const changed = e instanceof HttpError && e.status === 409 && e.problem && String(e.problem.type || '').endsWith('rings-changed');
       if (!changed || attempt >= 3) throw e;
