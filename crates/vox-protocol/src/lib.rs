@@ -21,6 +21,8 @@
 //!   decoder of board payloads; the browser's requests).
 //! - [`roles`]: the four roles, the genesis entry, signed authority acts and key rotation.
 //! - [`record`]: the election record format read by `vox-verify`.
+//! - [`signature_receipt`]: a petition signature's receipt and the later check that it
+//!   still counts (protocol-spec/07 §7.10).
 //! - [`tlog`]: the C2SP signed-note, checkpoint, cosignature and witness formats, and a
 //!   witness state machine (protocol-spec/12-witnesses.md).
 //! - [`device`]: what a citizen's device checks before it encrypts (D1–D7: the election
@@ -46,6 +48,7 @@ pub mod petition;
 pub mod record;
 pub mod rings;
 pub mod roles;
+pub mod signature_receipt;
 pub mod tally;
 pub mod time;
 pub mod tlog;

@@ -438,6 +438,49 @@ pub fn verify_inclusion(
     }
 }
 
+/// The perfect subtrees ("peaks") that cover leaves `0..index` of a tree, largest
+/// first, read off a checked inclusion proof of leaf `index`.
+///
+/// In the RFC 9162 tree every left sibling on a leaf's audit path is a perfect subtree
+/// lying wholly to the left of the leaf, one per set bit of `index`, so the left
+/// siblings (nearest first) reversed are exactly the compact stack of the prefix
+/// `0..index`. Whoever holds an inclusion proof under a trusted root can therefore
+/// extend the tree from that leaf onwards — fetch the later entries, fold them in and
+/// compare with a later signed root — without ever downloading the entries before it
+/// (a signer re-checking its receipt, protocol-spec/07 §7.10).
+///
+/// The proof is verified first ([`verify_inclusion`]); nothing is returned from an
+/// unchecked one.
+///
+/// # Errors
+/// Those of [`verify_inclusion`].
+pub fn prefix_peaks(
+    leaf: &NodeHash,
+    index: u64,
+    tree_size: u64,
+    proof: &[NodeHash],
+    root: &NodeHash,
+) -> Result<Vec<NodeHash>, MerkleError> {
+    verify_inclusion(leaf, index, tree_size, proof, root)?;
+    // The same walk as verify_inclusion, keeping the left siblings.
+    let mut left = Vec::with_capacity(index.count_ones() as usize);
+    let mut f_n = index;
+    let mut s_n = tree_size - 1;
+    for p in proof {
+        if f_n & 1 == 1 || f_n == s_n {
+            left.push(*p);
+            while f_n & 1 == 0 && f_n != 0 {
+                f_n >>= 1;
+                s_n >>= 1;
+            }
+        }
+        f_n >>= 1;
+        s_n >>= 1;
+    }
+    left.reverse();
+    Ok(left)
+}
+
 /// Check that the tree of size `new_size` with root `new_root` extends the tree
 /// of size `old_size` with root `old_root`, using the algorithm of RFC 9162
 /// §2.1.4.2 verbatim for 0 < `old_size` < `new_size`.

@@ -445,4 +445,4 @@ pub fn balanced_sizes(s: usize) -> Vec<usize> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
-mod tests;
+pub(crate) mod tests;

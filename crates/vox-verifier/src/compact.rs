@@ -104,4 +104,39 @@ mod tests {
         }
         assert!(CompactTree::from_parts(3, vec![]).is_err());
     }
+
+    /// The left siblings of an inclusion proof are the compact stack of the prefix
+    /// before the leaf (`merkle::prefix_peaks`), for every leaf of every size up to 70;
+    /// a tampered proof gives nothing.
+    #[test]
+    fn inclusion_proofs_give_the_prefix_peaks() {
+        use vox_protocol::merkle::{inclusion_proof, prefix_peaks};
+        let leaves: Vec<NodeHash> = (0u32..70).map(|i| leaf_hash(&i.to_be_bytes())).collect();
+        for n in 1..=leaves.len() {
+            let root = root_from_leaf_hashes(&leaves[..n]);
+            for i in 0..n {
+                let proof = inclusion_proof(&leaves[..n], i as u64).unwrap();
+                let peaks = prefix_peaks(&leaves[i], i as u64, n as u64, &proof, &root).unwrap();
+                let mut expected = CompactTree::new();
+                for l in &leaves[..i] {
+                    expected.push(*l);
+                }
+                assert_eq!(peaks, expected.peaks(), "leaf {i} of {n}");
+                // Extending from the peaks reaches the same root.
+                let mut t = CompactTree::from_parts(i as u64, peaks).unwrap();
+                for l in &leaves[i..n] {
+                    t.push(*l);
+                }
+                assert_eq!(t.root(), root);
+                for k in 0..proof.len() {
+                    let mut bad = proof.clone();
+                    bad[k].0[0] ^= 1;
+                    assert!(
+                        prefix_peaks(&leaves[i], i as u64, n as u64, &bad, &root).is_err(),
+                        "leaf {i} of {n}, node {k} tampered"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -296,7 +296,7 @@ fn replacements_enrolled_after_the_proposal_are_in_no_ring() {
 }
 
 /// A ring-signed petition on REGIONS and a signature by credential `who`.
-fn signed(
+pub(crate) fn signed(
     who: usize,
     action: SignatureAction,
 ) -> (Petition, RingSet, Vec<Credential>, RingPetitionSignature) {
