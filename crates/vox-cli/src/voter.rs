@@ -19,7 +19,7 @@ use vox_protocol::api::SignatureAccepted;
 use vox_protocol::ballot::{
     encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, BallotContext, Choices,
 };
-use vox_protocol::board::{BoardPublicKey, Payload, Receipt};
+use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead};
 use vox_protocol::encoding::Hashable;
 use vox_protocol::manifest::{Manifest, Participation, QuestionKind};
 use vox_protocol::merkle::{verify_consistency, verify_inclusion};
@@ -27,6 +27,7 @@ use vox_protocol::petition::{
     Petition, PetitionProposal, PetitionSignature, RingPetitionSignature, SignatureAction,
     SignatureScheme,
 };
+use vox_protocol::signature_receipt::{SignatureReceipt, Signer, SignerStanding};
 
 use crate::client::{api_error, api_status, BallotStanding, Client, ReferendumDetail};
 use crate::files::{self, CredentialFile};
@@ -178,7 +179,10 @@ pub enum VoterCommand {
         #[arg(long)]
         show_credential: bool,
     },
-    /// Sign a petition (or withdraw your signature with --withdraw).
+    /// Sign a petition (or withdraw your signature with --withdraw). The board's answer
+    /// is checked as a receipt before success is reported, and saved: check later that
+    /// your signature is still on the board and still counts with `vox voter
+    /// check-receipt FILE`.
     Sign {
         /// Petition id.
         petition: String,
@@ -188,6 +192,16 @@ pub enum VoterCommand {
         /// Withdraw your signature instead (only while the petition is open).
         #[arg(long)]
         withdraw: bool,
+        /// Where to save the receipt [default:
+        /// ./signature-receipt-<petition>-<leaf>.json]. On a ring-signed petition it
+        /// holds your linking tag: whoever reads the file can tell this signature is
+        /// yours, so keep it like your credential (or do not keep it).
+        #[arg(long)]
+        receipt_out: Option<PathBuf>,
+        /// The board key to trust (64 hex) instead of the one pinned in the known-boards
+        /// file (pinned on first contact, as `vox vote` does).
+        #[arg(long, value_name = "HEX")]
+        board_key: Option<String>,
     },
     /// Propose a petition; you are its first sponsor. It goes to moderation once enough
     /// other citizens have sponsored (signed) it.
@@ -210,11 +224,13 @@ pub enum VoterCommand {
         #[arg(long, value_name = "HEX")]
         board_key: Option<String>,
     },
-    /// Check a receipt: board signature, tree head, inclusion of your ballot in the
-    /// current board (with a consistency proof from the receipt's tree), and whether the
-    /// ballot is counted or superseded by a later one.
+    /// Check a receipt: board signature, tree head, inclusion of your ballot or petition
+    /// signature in the current board (with a consistency proof from the receipt's
+    /// tree), and whether the ballot is counted or superseded by a later one, or the
+    /// signature still counted, withdrawn or invalidated (read from every entry after it,
+    /// checked against the board's signed root).
     CheckReceipt {
-        /// Receipt file saved by `vox vote`.
+        /// Receipt file saved by `vox vote` or `vox voter sign`.
         file: PathBuf,
         /// The board key to trust (64 hex) instead of the one pinned in the known-boards
         /// file (pinned on first contact, as `vox vote` does).
@@ -327,17 +343,35 @@ pub fn run(args: VoterArgs) -> Result<()> {
             petition,
             credential,
             withdraw,
+            receipt_out,
+            board_key,
         } => {
             let cred = CredentialFile::load(&credential)?;
+            let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
             let action = if withdraw {
                 SignatureAction::Withdraw
             } else {
                 SignatureAction::Sign
             };
-            let count = sign(&client, &petition, &cred, action)?;
+            let receipt = sign(&client, &key, &petition, &cred, action)?;
+            let out = receipt_out.unwrap_or_else(|| {
+                PathBuf::from(format!(
+                    "signature-receipt-{}-{}.json",
+                    file_safe(&petition),
+                    receipt.leaf_index
+                ))
+            });
+            files::write_json(&out, &receipt)?;
             println!(
-                "{} petition {petition}; it now has {count} signature(s)",
-                if withdraw { "withdrew from" } else { "signed" }
+                "{} petition {petition}; it now has {} signature(s)",
+                if withdraw { "withdrew from" } else { "signed" },
+                receipt.count
+            );
+            println!("Receipt:       {}", out.display());
+            println!(
+                "Check it any time with: vox voter check-receipt {} --server {}",
+                out.display(),
+                client.base()
             );
             Ok(())
         }
@@ -352,7 +386,16 @@ pub fn run(args: VoterArgs) -> Result<()> {
             check_enrolment(&client, &key, &credential, electorate)
         }
         VoterCommand::CheckReceipt { file, board_key } => {
-            let receipt: Receipt = files::read_json(&file)?;
+            let value: serde_json::Value = files::read_json(&file)?;
+            if value.get("kind").is_some() {
+                let receipt: SignatureReceipt = serde_json::from_value(value)
+                    .with_context(|| format!("{} is not a signature receipt", file.display()))?;
+                let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
+                check_signature_receipt_later(&client, &key, &receipt, true)?;
+                return Ok(());
+            }
+            let receipt: Receipt = serde_json::from_value(value)
+                .with_context(|| format!("{} is not a ballot receipt", file.display()))?;
             let key = crate::device::trusted_board_key(&client, board_key.as_deref())?;
             let journal = journal::read(&journal::journal_path()?)?;
             let own = |h: &Hash32| journal::cast_hash_here(&journal, &receipt.referendum_id, h);
@@ -761,13 +804,15 @@ fn list(client: &Client) -> Result<()> {
     Ok(())
 }
 
-/// Sign or withdraw; returns the petition's new count.
+/// Sign or withdraw; returns the checked receipt (which carries the petition's new
+/// count). `key` is the board key this device trusts.
 pub fn sign(
     client: &Client,
+    key: &BoardPublicKey,
     petition_id: &str,
     cred: &CredentialFile,
     action: SignatureAction,
-) -> Result<u64> {
+) -> Result<SignatureReceipt> {
     let detail = client.petition(petition_id)?;
     if detail.petition.canonical_hash() != detail.petition_hash {
         bail!("the server's petition hash does not match the petition text it sent");
@@ -792,22 +837,22 @@ pub fn sign(
             )
         }
     };
-    check_signature_receipt(client, &accepted, &posted)?;
-    Ok(accepted.count)
+    check_signature_receipt(client, key, accepted, &posted)
 }
 
-/// The answer to a signature is its receipt (like a ballot's, 08 §8.5): the tree head
-/// must be signed by the board key, the entry at `leaf_index` must be exactly the
-/// signature this device posted, and its leaf hash must be included under that head
-/// (the inclusion proof). Anything else: the board did not record what it said it did.
+/// The answer to a signature is its receipt (like a ballot's, 08 §8.5; 07 §7.10): the
+/// tree head must be signed by the board key this device trusts, the entry at
+/// `leaf_index` must be exactly the signature this device posted, and its leaf hash must
+/// be included under that head (the inclusion proof). Anything else: the board did not
+/// record what it said it did.
 fn check_signature_receipt(
     client: &Client,
-    accepted: &SignatureAccepted,
+    key: &BoardPublicKey,
+    accepted: SignatureAccepted,
     posted: &Payload,
-) -> Result<()> {
-    let board = client.board()?;
+) -> Result<SignatureReceipt> {
     let head = &accepted.tree_head;
-    head.verify(&board.board_public_key)
+    head.verify(key)
         .map_err(|e| anyhow!("the board's tree head on the answer does not verify: {e}"))?;
     let leaf = accepted.leaf_index;
     let mut entry = None;
@@ -832,7 +877,21 @@ fn check_signature_receipt(
          of size {} (inclusion proof)",
         head.head.tree_size
     );
-    Ok(())
+    SignatureReceipt::from_answer(accepted, &entry).map_err(|e| anyhow!("{e}"))
+}
+
+/// A petition id as part of a file name: anything but letters, digits, `-` and `_`
+/// becomes `_`.
+fn file_safe(id: &str) -> String {
+    id.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Sign a ring-signed petition (07 §7.10): derive its rings from the board this device
@@ -1404,45 +1463,12 @@ pub fn check_receipt(
         "receipt signed by the board, tracking code {}",
         receipt.tracking_code
     ));
-    let old = &receipt.tree_head.head;
     say(format!(
         "ballot at leaf {} is in the signed tree of size {}",
-        receipt.leaf_index, old.tree_size
+        receipt.leaf_index, receipt.tree_head.head.tree_size
     ));
-    let latest = client.tree_head()?;
-    latest
-        .verify(key)
-        .map_err(|e| anyhow!("the board's latest tree head is not signed by the board: {e}"))?;
-    if latest.origin != receipt.tree_head.origin {
-        bail!(
-            "the board's latest tree head is a checkpoint of log {:?}, your receipt's of {:?}",
-            latest.origin,
-            receipt.tree_head.origin
-        );
-    }
+    let latest = latest_extending(client, key, &receipt.tree_head, &say)?;
     let new = &latest.head;
-    if new.tree_size < old.tree_size {
-        bail!(
-            "EQUIVOCATION: the board now claims {} entries, fewer than the {} your receipt saw",
-            new.tree_size,
-            old.tree_size
-        );
-    }
-    let cons = client.consistency(old.tree_size, new.tree_size)?;
-    verify_consistency(
-        old.tree_size,
-        new.tree_size,
-        &old.root_hash,
-        &new.root_hash,
-        &cons.proof,
-    )
-    .map_err(|e| {
-        anyhow!("EQUIVOCATION: the current board does not extend the one your receipt saw: {e}")
-    })?;
-    say(format!(
-        "the current board (size {}) extends the receipt's tree (consistency proof)",
-        new.tree_size
-    ));
     let inc = client.inclusion(receipt.leaf_index, new.tree_size)?;
     verify_inclusion(
         &receipt.leaf_hash,
@@ -1456,23 +1482,7 @@ pub fn check_receipt(
         "the ballot is still at leaf {} of the current board (inclusion proof)",
         receipt.leaf_index
     ));
-    // The witnesses the server names: only extra evidence, each cosignature checked.
-    let board = client.board()?;
-    for w in &board.witnesses {
-        match latest.cosignatures.iter().find(|c| c.witness == *w) {
-            Some(c) => {
-                latest
-                    .verify_cosignature(c)
-                    .map_err(|e| anyhow!("witness {} cosignature invalid: {e}", w.to_hex()))?;
-                say(format!("cosigned by witness {}", w.to_hex()));
-            }
-            None if verbose => println!(
-                "  --  witness {} has not cosigned the latest tree head yet",
-                w.to_hex()
-            ),
-            None => {}
-        }
-    }
+    show_witnesses(client, &latest, verbose, &say)?;
     let status = client.ballot_status(&receipt.referendum_id, &receipt.ballot_hash)?;
     if status.leaf_index != receipt.leaf_index {
         bail!(
@@ -1517,6 +1527,168 @@ pub fn check_receipt(
         println!("Receipt {} checks out.", receipt.tracking_code);
     }
     Ok(status.status.as_str().to_owned())
+}
+
+/// The board's latest tree head, checked under `key` (the key the device trusts) and
+/// against an earlier head `old` the device holds: same log, not shrunk, and extending
+/// it (consistency proof). Anything else is equivocation.
+fn latest_extending(
+    client: &Client,
+    key: &BoardPublicKey,
+    old_head: &SignedTreeHead,
+    say: &dyn Fn(String),
+) -> Result<SignedTreeHead> {
+    let old = &old_head.head;
+    let latest = client.tree_head()?;
+    latest
+        .verify(key)
+        .map_err(|e| anyhow!("the board's latest tree head is not signed by the board: {e}"))?;
+    if latest.origin != old_head.origin {
+        bail!(
+            "the board's latest tree head is a checkpoint of log {:?}, your receipt's of {:?}",
+            latest.origin,
+            old_head.origin
+        );
+    }
+    let new = &latest.head;
+    if new.tree_size < old.tree_size {
+        bail!(
+            "EQUIVOCATION: the board now claims {} entries, fewer than the {} your receipt saw",
+            new.tree_size,
+            old.tree_size
+        );
+    }
+    let cons = client.consistency(old.tree_size, new.tree_size)?;
+    verify_consistency(
+        old.tree_size,
+        new.tree_size,
+        &old.root_hash,
+        &new.root_hash,
+        &cons.proof,
+    )
+    .map_err(|e| {
+        anyhow!("EQUIVOCATION: the current board does not extend the one your receipt saw: {e}")
+    })?;
+    say(format!(
+        "the current board (size {}) extends the receipt's tree (consistency proof)",
+        new.tree_size
+    ));
+    Ok(latest)
+}
+
+/// The witnesses the server names: only extra evidence, each cosignature checked.
+fn show_witnesses(
+    client: &Client,
+    latest: &SignedTreeHead,
+    verbose: bool,
+    say: &dyn Fn(String),
+) -> Result<()> {
+    let board = client.board()?;
+    for w in &board.witnesses {
+        match latest.cosignatures.iter().find(|c| c.witness == *w) {
+            Some(c) => {
+                latest
+                    .verify_cosignature(c)
+                    .map_err(|e| anyhow!("witness {} cosignature invalid: {e}", w.to_hex()))?;
+                say(format!("cosigned by witness {}", w.to_hex()));
+            }
+            None if verbose => println!(
+                "  --  witness {} has not cosigned the latest tree head yet",
+                w.to_hex()
+            ),
+            None => {}
+        }
+    }
+    Ok(())
+}
+
+/// Check a petition signature's receipt against the live board (07 §7.10 R1–R6);
+/// prints each check when `verbose`. Returns the signer's standing (`counted`,
+/// `withdrawn` or `invalidated`).
+///
+/// Unlike a ballot's standing, which the server reports, this one is read from the board
+/// itself: the receipt's inclusion proof gives the compact stack of the board before the
+/// signature, so the device fetches only the entries from the signature on, folds their
+/// leaf hashes in and requires the current signed root. Those entries are then exactly
+/// the board's, and a withdrawal or an invalidation among them cannot be hidden.
+pub fn check_signature_receipt_later(
+    client: &Client,
+    key: &BoardPublicKey,
+    receipt: &SignatureReceipt,
+    verbose: bool,
+) -> Result<String> {
+    let say = |s: String| {
+        if verbose {
+            println!("  ok  {s}");
+        }
+    };
+    receipt
+        .verify(key)
+        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    let who = match &receipt.signer {
+        Signer::Credential(c) => format!("credential {}", hex::encode(c.to_bytes())),
+        Signer::Tag(t) => format!("linking tag {}", hex::encode(t.to_bytes())),
+    };
+    say(format!(
+        "{} of petition {} by {who} is leaf {} of the board-signed tree of size {}",
+        match receipt.action {
+            SignatureAction::Sign => "signature",
+            SignatureAction::Withdraw => "withdrawal",
+        },
+        receipt.petition_id,
+        receipt.leaf_index,
+        receipt.tree_head.head.tree_size
+    ));
+    let latest = latest_extending(client, key, &receipt.tree_head, &say)?;
+    let size = latest.head.tree_size;
+    let peaks = receipt
+        .peaks_before()
+        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    let mut tree = vox_verifier::compact::CompactTree::from_parts(receipt.leaf_index, peaks)
+        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    let mut watch = receipt.watch();
+    let bar = crate::progress::bar(size - receipt.leaf_index, "entries since");
+    client.all_entries(receipt.leaf_index, size, |index, entry| {
+        if index == receipt.leaf_index {
+            receipt.check_entry(&entry).map_err(|e| {
+                anyhow!("the board's entry at leaf {index} is not your signature: {e}")
+            })?;
+        }
+        tree.push(entry.leaf_hash());
+        watch.apply(index, &entry.payload);
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if tree.size() != size || tree.root() != latest.head.root_hash {
+        bail!(
+            "the entries the server sent from leaf {} on do not hash to its signed tree head \
+             of size {size}: it shows this device something other than the board it signed",
+            receipt.leaf_index
+        );
+    }
+    say(format!(
+        "the signature is still at leaf {}, and the {} entries from it on hash to the current \
+         signed root",
+        receipt.leaf_index,
+        size - receipt.leaf_index
+    ));
+    show_witnesses(client, &latest, verbose, &say)?;
+    let standing = watch.standing();
+    match standing {
+        SignerStanding::Counted => say("status: counted (not withdrawn, not invalidated)".into()),
+        SignerStanding::Withdrawn { leaf_index } => say(format!(
+            "status: withdrawn at leaf {leaf_index} (a withdrawal signed with your credential: \
+             if you did not withdraw, someone else holds it; report it to the registrar)"
+        )),
+        SignerStanding::Invalidated { leaf_index, reason } => say(format!(
+            "status: invalidated by the petitions office at leaf {leaf_index}, reason: {reason}"
+        )),
+    }
+    if verbose {
+        println!("Receipt for petition {} checks out.", receipt.petition_id);
+    }
+    Ok(standing.as_str().to_owned())
 }
 
 #[cfg(test)]

@@ -533,6 +533,13 @@ fn every_command_against_a_real_server() {
         out.contains("receipt checked: the signature is leaf") && out.contains("inclusion proof"),
         "{out}"
     );
+    // ... and saved (by default in the working directory), to be checked again later.
+    let receipt1 = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Receipt:"))
+        .map(|p| s.dir.join(p.trim()).display().to_string())
+        .expect("the receipt's path is printed");
+    assert!(receipt1.contains("signature-receipt-p1-"), "{receipt1}");
     s.ok(&["voter", "sign", "p1", "--credential", &cred(2)]);
     // Longer than the petition's open period (180 days by default): refused locally.
     let err = s.auth_fails(
@@ -591,7 +598,16 @@ fn every_command_against_a_real_server() {
     );
     assert!(err.contains("409"), "{err}");
     for i in 3..=5 {
-        s.ok(&["voter", "sign", "p1", "--credential", &cred(i)]);
+        let receipt = s.path(&format!("sig{i}.json"));
+        s.ok(&[
+            "voter",
+            "sign",
+            "p1",
+            "--credential",
+            &cred(i),
+            "--receipt-out",
+            &receipt,
+        ]);
     }
     let err = s.fails(&["voter", "sign", "p1", "--credential", &cred(3)]);
     assert!(err.contains("refused"), "{err}");
@@ -608,6 +624,48 @@ fn every_command_against_a_real_server() {
         "--withdraw",
     ]);
     assert!(out.contains("withdrew"), "{out}");
+    // Signature receipts checked later (07 §7.10 R1–R6): the standing is read from the
+    // board's entries after the signature, checked against the current signed root.
+    let check = s.ok(&["voter", "check-receipt", &receipt1]);
+    assert!(
+        check.contains("hash to the current signed root")
+            && check.contains("status: counted")
+            && check.contains("linking tag"),
+        "{check}"
+    );
+    let check = s.ok(&["voter", "check-receipt", &s.path("sig5.json")]);
+    assert!(check.contains("status: withdrawn at leaf"), "{check}");
+    // The petitions office invalidates citizen 4's signature by its tag (from the
+    // receipt: the office would read it off the board entry).
+    let sig4: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(s.path("sig4.json")).unwrap()).unwrap();
+    let tag4 = sig4["signer"]["tag"].as_str().unwrap().to_owned();
+    s.auth(
+        "petitions-office",
+        &[
+            "petition",
+            "invalidate",
+            "p1",
+            "--tag",
+            &tag4,
+            "--reason",
+            "signed twice from one device farm",
+        ],
+    );
+    let check = s.ok(&["voter", "check-receipt", &s.path("sig4.json")]);
+    assert!(
+        check.contains("status: invalidated by the petitions office")
+            && check.contains("signed twice from one device farm"),
+        "{check}"
+    );
+    // A receipt whose inclusion proof was altered is refused.
+    let mut bad = sig4.clone();
+    let node = bad["inclusion_proof"][0].as_str().unwrap().to_owned();
+    let flipped = if node.starts_with('0') { "1" } else { "0" };
+    bad["inclusion_proof"][0] = serde_json::Value::from(format!("{flipped}{}", &node[1..]));
+    std::fs::write(s.path("bad-sig.json"), bad.to_string()).unwrap();
+    let err = s.fails(&["voter", "check-receipt", &s.path("bad-sig.json")]);
+    assert!(err.contains("RECEIPT INVALID"), "{err}");
     s.auth(
         "petitions-office",
         &[
@@ -877,6 +935,59 @@ fn every_command_against_a_real_server() {
     assert!(err.contains("not empty"), "{err}");
     let verdict = vox_cli::demo::verify_record(Path::new(&rec)).unwrap();
     assert!(verdict.passed, "{}", verdict.human);
+
+    // The verifier checks signature receipts against the record too (V14, 07 §7.10):
+    // the standing of each, read from the record's later entries; a receipt naming
+    // another signer than its leaf's entry fails.
+    let signature_receipt = |name: &str| -> vox_protocol::signature_receipt::SignatureReceipt {
+        serde_json::from_str(&std::fs::read_to_string(s.path(name)).unwrap()).unwrap()
+    };
+    let named = |name: &str, receipt| vox_verifier::NamedSignatureReceipt {
+        name: name.to_owned(),
+        receipt,
+    };
+    let mut forged = signature_receipt("sig3.json");
+    forged.signer = signature_receipt("sig4.json").signer;
+    let verify_with = |receipts| {
+        let options = vox_verifier::Options {
+            signature_receipts: receipts,
+            ..vox_verifier::Options::default()
+        };
+        let source = vox_verifier::dir::DirSource::new(Path::new(&rec));
+        vox_verifier::verify_record(&source, options, &mut vox_verifier::NoProgress).unwrap()
+    };
+    let report = verify_with(
+        ["sig3.json", "sig4.json", "sig5.json"]
+            .into_iter()
+            .map(|n| named(n, signature_receipt(n)))
+            .collect(),
+    );
+    let step = report.step(vox_verifier::StepId::Receipts).unwrap();
+    assert_eq!(step.status, vox_verifier::Status::Pass, "{step:?}");
+    for expected in [
+        "sig3.json: signature of petition p1 at leaf",
+        ": counted as of entry",
+        "sig4.json: signature of petition p1 at leaf",
+        "invalidated by the petitions office at leaf",
+        "(signed twice from one device farm)",
+        "sig5.json: signature of petition p1 at leaf",
+        ": withdrawn at leaf",
+    ] {
+        assert!(
+            step.detail.contains(expected),
+            "{expected}: {}",
+            step.detail
+        );
+    }
+    let report = verify_with(vec![named("forged.json", forged)]);
+    let step = report.step(vox_verifier::StepId::Receipts).unwrap();
+    assert_eq!(step.status, vox_verifier::Status::Fail, "{step:?}");
+    assert!(
+        step.failures
+            .iter()
+            .any(|f| f.message.contains("not the receipt's petition signature")),
+        "{step:?}"
+    );
 }
 
 /// Start `vox serve ARGS` on a free port; returns the child and its first stdout lines
