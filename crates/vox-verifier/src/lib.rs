@@ -78,4 +78,4 @@ pub use run::{verify_record, NoProgress, Progress, StagedVerification};
 pub use source::{MemorySource, RecordSource};
 pub use steps::{StepId, StepInfo, STEPS};
 pub use trust::TrustAnchors;
-pub use verifier::{NamedReceipt, Options, Seed, Verifier};
+pub use verifier::{NamedReceipt, NamedSignatureReceipt, Options, Seed, Verifier};

@@ -243,12 +243,14 @@ pub const STEPS: &[StepInfo] = &[
         step: StepId::Receipts,
         id: "V14",
         title: "voter receipts",
-        spec: "protocol-spec/08-board.md §8.5",
+        spec: "protocol-spec/08-board.md §8.5, 07-petitions.md §7.10",
         checks: "each --receipt: board signature, tree-head signature, tracking code, \
                  inclusion proof; its tree head's root equals the record's root of that size; \
                  the record's leaf at that index has that leaf hash and is the BallotCast of \
                  that ballot; the ballot is counted or superseded by a later ballot of the \
-                 same credential",
+                 same credential. A petition signature's receipt: tree-head signature, \
+                 inclusion proof, root, the leaf is that signature, and its standing \
+                 (counted, withdrawn, invalidated) from the later entries",
         needs_input: true,
     },
     StepInfo {

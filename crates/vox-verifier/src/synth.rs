@@ -27,6 +27,7 @@ use vox_crypto::threshold::{
     JointPublicKeys, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
 };
 use vox_crypto::{Hash32, Point, Scalar};
+use vox_protocol::api::SignatureAccepted;
 use vox_protocol::ballot::{
     encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, Ballot, BallotContext, Choices,
 };
@@ -52,6 +53,7 @@ use vox_protocol::petition::{
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 use vox_protocol::rings::{BoardView, RingSet};
 use vox_protocol::roles::{ActSignature, Genesis, Role, RoleSigners, WitnessPolicy};
+use vox_protocol::signature_receipt::{SignatureReceipt, Signer};
 use vox_protocol::tally::{counted_hash, counts_from_slots, slot_bounds, ReferendumResult};
 
 use crate::compact::CompactTree;
@@ -1461,6 +1463,50 @@ pub struct SynthRecord {
 }
 
 impl SynthRecord {
+    /// The receipt a signer's device saves for the petition signature at `leaf` (07
+    /// §7.10): the first signed head of the record that includes the leaf, and the
+    /// leaf's inclusion proof under it.
+    ///
+    /// # Errors
+    /// The leaf is not a petition signature, or no head includes it.
+    pub fn signature_receipt(&self, leaf: u64) -> Result<SignatureReceipt> {
+        let entry = self
+            .entries
+            .get(usize::try_from(leaf).map_err(err)?)
+            .ok_or_else(|| err("leaf beyond the record"))?;
+        let head = self
+            .heads
+            .iter()
+            .find(|h| h.head.tree_size > leaf)
+            .ok_or_else(|| err("no head includes the leaf"))?;
+        let size = usize::try_from(head.head.tree_size).map_err(err)?;
+        let leaves: Vec<NodeHash> = self
+            .entries
+            .get(..size)
+            .ok_or_else(|| err("head beyond the record"))?
+            .iter()
+            .map(BoardEntry::leaf_hash)
+            .collect();
+        let answer = SignatureAccepted {
+            leaf_index: leaf,
+            tree_head: head.clone(),
+            inclusion_proof: inclusion_proof(&leaves, leaf).map_err(err)?,
+            count: 0,
+        };
+        SignatureReceipt::from_answer(answer, entry).map_err(err)
+    }
+
+    /// The leaves of the petition signatures of `petition_id`, in order.
+    pub fn signature_leaves(&self, petition_id: &str) -> Vec<u64> {
+        (0u64..)
+            .zip(&self.entries)
+            .filter(|(_, e)| {
+                Signer::of_entry(&e.payload).is_some_and(|(id, _, _, _)| id == petition_id)
+            })
+            .map(|(i, _)| i)
+            .collect()
+    }
+
     /// As a [`MemorySource`].
     pub fn source(&self) -> Result<MemorySource> {
         MemorySource::from_parts(&self.header, &self.heads, &self.entries)

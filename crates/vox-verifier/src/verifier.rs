@@ -44,6 +44,7 @@ use vox_protocol::petition::{
 use vox_protocol::record::RecordHeader;
 use vox_protocol::rings::RingSet;
 use vox_protocol::roles::{act_message, ActError, Authorities, Role, WitnessPolicies};
+use vox_protocol::signature_receipt::{SignatureReceipt, SignerStanding, SignerWatch};
 use vox_protocol::tally::{counts_from_slots, slot_bounds, ReferendumResult};
 
 use crate::compact::CompactTree;
@@ -98,6 +99,16 @@ pub struct NamedReceipt {
     pub receipt: Receipt,
 }
 
+/// A petition signature's receipt given to the verifier (07 §7.10), with a name for the
+/// report (its file name).
+#[derive(Clone, Debug)]
+pub struct NamedSignatureReceipt {
+    /// Shown in locations.
+    pub name: String,
+    /// The receipt.
+    pub receipt: SignatureReceipt,
+}
+
 /// What to verify.
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -107,6 +118,8 @@ pub struct Options {
     pub referendums: Option<Vec<String>>,
     /// Receipts to check (V14).
     pub receipts: Vec<NamedReceipt>,
+    /// Petition signatures' receipts to check (V14, 07 §7.10).
+    pub signature_receipts: Vec<NamedSignatureReceipt>,
     /// Keys the observer pins: the board key (V1), role keys (V4) and witnesses that
     /// must cosign the head covering the record (V3). Empty: the record vouches for
     /// itself (its header and genesis).
@@ -130,6 +143,7 @@ impl Default for Options {
         Self {
             referendums: None,
             receipts: Vec::new(),
+            signature_receipts: Vec::new(),
             trust: TrustAnchors::default(),
             chunk_size: DEFAULT_CHUNK,
             seed: None,
@@ -404,9 +418,33 @@ enum RootCheck {
 }
 
 struct ReceiptState {
-    named: NamedReceipt,
+    name: String,
+    held: HeldReceipt,
     leaf_checked: bool,
     root_checked: bool,
+}
+
+/// A ballot's receipt, or a petition signature's with the watch that follows its signer
+/// through the entries after its leaf (set once the leaf checks out).
+enum HeldReceipt {
+    Ballot(Receipt),
+    Signature(Box<SignatureReceipt>, Option<SignerWatch>),
+}
+
+impl HeldReceipt {
+    fn tree_head(&self) -> &SignedTreeHead {
+        match self {
+            HeldReceipt::Ballot(r) => &r.tree_head,
+            HeldReceipt::Signature(r, _) => &r.tree_head,
+        }
+    }
+
+    fn leaf_index(&self) -> u64 {
+        match self {
+            HeldReceipt::Ballot(r) => r.leaf_index,
+            HeldReceipt::Signature(r, _) => r.leaf_index,
+        }
+    }
 }
 
 /// What V4 knows of the log's genesis.
@@ -525,6 +563,8 @@ pub struct Verifier {
     // ---- receipts (V14)
     receipts: Vec<ReceiptState>,
     receipt_leaves: HashMap<u64, Vec<usize>>,
+    /// Signature receipts whose leaf checked out: their watches follow later entries.
+    watching: Vec<usize>,
     // ---- content
     /// Replay of every electorate entry (V5): the same rules the server applies.
     roll: Roll,
@@ -589,8 +629,17 @@ impl Verifier {
             v.focus = Focus::Only(named.iter().cloned().collect());
         }
         v.focus_named = named;
-        for (i, r) in options.receipts.into_iter().enumerate() {
-            v.add_receipt(i, r);
+        for r in options.receipts {
+            let check = r.receipt.verify(&v.board);
+            v.add_receipt(r.name, HeldReceipt::Ballot(r.receipt), check);
+        }
+        for r in options.signature_receipts {
+            let check = r.receipt.verify(&v.board);
+            v.add_receipt(
+                r.name,
+                HeldReceipt::Signature(Box::new(r.receipt), None),
+                check,
+            );
         }
         v.header = Some(header);
         v
@@ -632,6 +681,7 @@ impl Verifier {
             unverifiable_acts: 0,
             receipts: Vec::new(),
             receipt_leaves: HashMap::new(),
+            watching: Vec::new(),
             roll: Roll::new(),
             electorates: HashMap::new(),
             petitions: BTreeMap::new(),
@@ -859,30 +909,54 @@ impl Verifier {
     fn receipt_name(&self, i: usize) -> String {
         self.receipts
             .get(i)
-            .map(|r| r.named.name.clone())
+            .map(|r| r.name.clone())
             .unwrap_or_default()
     }
 
-    fn add_receipt(&mut self, i: usize, named: NamedReceipt) {
+    /// V14.1: `check` is the receipt's own check (a ballot receipt's signature, tracking
+    /// code and inclusion; a signature receipt's R1–R2), made by the caller.
+    fn add_receipt(
+        &mut self,
+        name: String,
+        held: HeldReceipt,
+        check: Result<(), vox_protocol::ProtocolError>,
+    ) {
         let sw = Stopwatch::start();
-        let at = Location::Receipt {
-            name: named.name.clone(),
-        };
+        let i = self.receipts.len();
+        let at = Location::Receipt { name: name.clone() };
         self.count(StepId::Receipts, 1);
-        if let Err(e) = named.receipt.verify(&self.board) {
+        if let Err(e) = check {
             self.fail(StepId::Receipts, at.clone(), e.to_string());
         }
-        let size = named.receipt.tree_head.head.tree_size;
-        let root = named.receipt.tree_head.head.root_hash;
-        let leaf = named.receipt.leaf_index;
+        let size = held.tree_head().head.tree_size;
+        let root = held.tree_head().head.root_hash;
+        let leaf = held.leaf_index();
         self.receipts.push(ReceiptState {
-            named,
+            name,
+            held,
             leaf_checked: false,
             root_checked: false,
         });
         self.receipt_leaves.entry(leaf).or_default().push(i);
         self.expect_root(size, root, RootCheck::Receipt(i), at);
         self.time(StepId::Receipts, sw);
+    }
+
+    /// V14.4 for signature receipts: each entry after a checked leaf moves its signer's
+    /// standing (07 §7.10 R6).
+    fn follow_signers(&mut self, index: u64, p: &Parsed) {
+        let Ok(entry) = &p.entry else {
+            return;
+        };
+        for &i in &self.watching {
+            if let Some(ReceiptState {
+                held: HeldReceipt::Signature(_, Some(watch)),
+                ..
+            }) = self.receipts.get_mut(i)
+            {
+                watch.apply(index, &entry.payload);
+            }
+        }
     }
 
     fn check_receipt_leaf(&mut self, index: u64, p: &Parsed) {
@@ -892,13 +966,35 @@ impl Verifier {
         let sw = Stopwatch::start();
         let mut notes = Vec::new();
         for i in ids {
-            let Some(state) = self.receipts.get(i) else {
+            let Some(state) = self.receipts.get_mut(i) else {
                 continue;
             };
-            let r = state.named.receipt.clone();
+            state.leaf_checked = true;
             let at = Location::Receipt {
-                name: state.named.name.clone(),
+                name: state.name.clone(),
             };
+            let r = match &mut state.held {
+                HeldReceipt::Ballot(r) => r.clone(),
+                HeldReceipt::Signature(r, watch) => {
+                    // V14.3 for a signature receipt: R4 (07 §7.10); the watch then
+                    // follows its signer through the later entries (V14.4).
+                    let fault = match &p.entry {
+                        Ok(entry) => r.check_entry(entry).err().map(|e| {
+                            format!("leaf {index} is not the receipt's petition signature: {e}")
+                        }),
+                        Err(_) => Some(format!("leaf {index} is not a valid entry")),
+                    };
+                    match fault {
+                        Some(f) => self.fail(StepId::Receipts, at, f),
+                        None => {
+                            *watch = Some(r.watch());
+                            self.watching.push(i);
+                        }
+                    }
+                    continue;
+                }
+            };
+            let name = state.name.clone();
             let mut faults = Vec::new();
             if r.leaf_hash != p.leaf_hash {
                 faults.push(format!(
@@ -931,12 +1027,12 @@ impl Verifier {
                             .and_then(|(c, k)| c.last(&ballot.referendum_id, &k))
                         {
                             Some(last) if last == index => notes.push(format!(
-                                "{}: ballot {} at leaf {index} is counted",
-                                state.named.name, r.tracking_code
+                                "{name}: ballot {} at leaf {index} is counted",
+                                r.tracking_code
                             )),
                             Some(last) if last > index => notes.push(format!(
-                                "{}: ballot {} at leaf {index} is superseded by the credential's later ballot at leaf {last}",
-                                state.named.name, r.tracking_code
+                                "{name}: ballot {} at leaf {index} is superseded by the credential's later ballot at leaf {last}",
+                                r.tracking_code
                             )),
                             Some(_) | None if self.counted_index.is_some() => faults.push(
                                 "the ballot is neither counted nor superseded by a later ballot of its credential"
@@ -948,9 +1044,6 @@ impl Verifier {
                 }
                 Ok(_) => faults.push(format!("leaf {index} is not a cast ballot")),
                 Err(_) => faults.push(format!("leaf {index} is not a valid entry")),
-            }
-            if let Some(s) = self.receipts.get_mut(i) {
-                s.leaf_checked = true;
             }
             for f in faults {
                 self.fail(StepId::Receipts, at.clone(), f);
@@ -1047,6 +1140,7 @@ impl Verifier {
             }
         }
         self.time(StepId::Log, sw);
+        self.follow_signers(index, &p);
         self.check_receipt_leaf(index, &p);
         let accepted = self.check_authority(index, p.entry.as_ref().ok().map(|e| &e.payload));
         self.check_phase_quorum(index, p.entry.as_ref().ok().map(|e| &e.payload), accepted);
@@ -3528,9 +3622,9 @@ impl Verifier {
             .map(|(i, r)| {
                 (
                     i,
-                    r.named.name.clone(),
-                    r.named.receipt.tree_head.head.tree_size,
-                    r.named.receipt.tree_head.head.timestamp_ms,
+                    r.name.clone(),
+                    r.held.tree_head().head.tree_size,
+                    r.held.tree_head().head.timestamp_ms,
                     r.leaf_checked,
                     r.root_checked,
                 )
@@ -3557,6 +3651,31 @@ impl Verifier {
                     ),
                 );
             }
+        }
+        let mut notes = Vec::new();
+        for r in &self.receipts {
+            if let HeldReceipt::Signature(receipt, Some(watch)) = &r.held {
+                let what = match receipt.action {
+                    SignatureAction::Sign => "signature",
+                    SignatureAction::Withdraw => "withdrawal",
+                };
+                let standing = match watch.standing() {
+                    SignerStanding::Counted => "counted".to_owned(),
+                    SignerStanding::Withdrawn { leaf_index } => {
+                        format!("withdrawn at leaf {leaf_index}")
+                    }
+                    SignerStanding::Invalidated { leaf_index, reason } => format!(
+                        "invalidated by the petitions office at leaf {leaf_index} ({reason})"
+                    ),
+                };
+                notes.push(format!(
+                    "{}: {what} of petition {} at leaf {}: {standing} as of entry {size}",
+                    r.name, receipt.petition_id, receipt.leaf_index
+                ));
+            }
+        }
+        for n in notes {
+            self.note(StepId::Receipts, n);
         }
         if self.receipts.is_empty() {
             self.not_checked(StepId::Receipts, "no receipt given (--receipt FILE)");

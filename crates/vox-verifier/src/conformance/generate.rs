@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use vox_protocol::board::Receipt;
+use vox_protocol::signature_receipt::SignatureReceipt;
 
 use super::{
     location_json, Expectation, ExpectedFailure, Index, IndexEntry, Inputs, StepExpectation,
@@ -21,7 +22,8 @@ use crate::dir::RecordWriter;
 use crate::report::{Location, Report, Status, Verdict};
 use crate::synth::SynthRecord;
 use crate::{
-    verify_record, MemorySource, NamedReceipt, NoProgress, Options, StepId, TrustAnchors, STEPS,
+    verify_record, MemorySource, NamedReceipt, NamedSignatureReceipt, NoProgress, Options, StepId,
+    TrustAnchors, STEPS,
 };
 
 /// What a case must show.
@@ -63,6 +65,8 @@ pub struct Case {
     pub trust: Option<TrustAnchors>,
     /// Receipts the observer checks (V14).
     pub receipts: Vec<Receipt>,
+    /// Petition signatures' receipts the observer checks (V14, 07 §7.10).
+    pub signature_receipts: Vec<SignatureReceipt>,
     /// The declaration.
     pub expect: Expect,
     /// The numbered rule of 10-verifier.md (`V10.6`) the case is about, if one.
@@ -96,6 +100,7 @@ impl Case {
             record,
             trust: None,
             receipts: Vec::new(),
+            signature_receipts: Vec::new(),
             expect: Expect::Pass,
             rule: None,
         }
@@ -160,10 +165,23 @@ impl Case {
         self
     }
 
+    /// The observer checks these petition signatures' receipts.
+    pub fn with_signature_receipts(mut self, receipts: Vec<SignatureReceipt>) -> Self {
+        self.signature_receipts = receipts;
+        self
+    }
+
     /// The file names of the receipts, relative to the case directory.
     fn receipt_names(&self) -> Vec<String> {
         (0..self.receipts.len())
             .map(|i| format!("receipts/{i}.json"))
+            .collect()
+    }
+
+    /// The file names of the signature receipts, relative to the case directory.
+    fn signature_receipt_names(&self) -> Vec<String> {
+        (0..self.signature_receipts.len())
+            .map(|i| format!("receipts/signature-{i}.json"))
             .collect()
     }
 
@@ -176,6 +194,15 @@ impl Case {
                 .into_iter()
                 .zip(&self.receipts)
                 .map(|(name, receipt)| NamedReceipt {
+                    name,
+                    receipt: receipt.clone(),
+                })
+                .collect(),
+            signature_receipts: self
+                .signature_receipt_names()
+                .into_iter()
+                .zip(&self.signature_receipts)
+                .map(|(name, receipt)| NamedSignatureReceipt {
                     name,
                     receipt: receipt.clone(),
                 })
@@ -273,7 +300,11 @@ impl Case {
             inputs: Inputs {
                 record: "record".into(),
                 trust: self.trust.as_ref().map(|_| "trust.json".into()),
-                receipts: self.receipt_names(),
+                receipts: self
+                    .receipt_names()
+                    .into_iter()
+                    .chain(self.signature_receipt_names())
+                    .collect(),
             },
             verdict: super::json_name(report.verdict()),
             steps: STEPS
@@ -364,6 +395,13 @@ pub fn write_corpus(dir: &Path, cases: &[Case]) -> Result<(), String> {
             write(&at.join("trust.json"), &pretty(trust)?)?;
         }
         for (name, receipt) in case.receipt_names().iter().zip(&case.receipts) {
+            write(&at.join(name), &pretty(receipt)?)?;
+        }
+        for (name, receipt) in case
+            .signature_receipt_names()
+            .iter()
+            .zip(&case.signature_receipts)
+        {
             write(&at.join(name), &pretty(receipt)?)?;
         }
         write(&at.join("expected.json"), &pretty(&expected)?)?;

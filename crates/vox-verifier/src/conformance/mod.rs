@@ -18,11 +18,13 @@ pub mod generate;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use vox_protocol::board::Receipt;
 
 use crate::dir::DirSource;
 use crate::report::{Location, Report};
-use crate::{verify_record, NamedReceipt, NoProgress, Options, TrustAnchors, VerifyError, STEPS};
+use crate::{
+    verify_record, NamedReceipt, NamedSignatureReceipt, NoProgress, Options, TrustAnchors,
+    VerifyError, STEPS,
+};
 
 /// `format` of every `expected.json` and of `index.json`.
 pub const FORMAT: &str = "vox-conformance";
@@ -180,11 +182,20 @@ pub fn case_options(case_dir: &Path, inputs: &Inputs) -> Result<Options, VerifyE
             .map_err(|e| malformed("trust file", format!("{}: {e}", path.display())))?;
     }
     for name in &inputs.receipts {
-        let receipt: Receipt = read_json(&case_dir.join(name), "receipt")?;
-        options.receipts.push(NamedReceipt {
-            name: name.clone(),
-            receipt,
-        });
+        // A petition signature's receipt has a `kind` (07 §7.10); a ballot's has none.
+        let value: serde_json::Value = read_json(&case_dir.join(name), "receipt")?;
+        let bad = |e: serde_json::Error| malformed("receipt", format!("{name}: {e}"));
+        if value.get("kind").is_some() {
+            options.signature_receipts.push(NamedSignatureReceipt {
+                name: name.clone(),
+                receipt: serde_json::from_value(value).map_err(bad)?,
+            });
+        } else {
+            options.receipts.push(NamedReceipt {
+                name: name.clone(),
+                receipt: serde_json::from_value(value).map_err(bad)?,
+            });
+        }
     }
     Ok(options)
 }

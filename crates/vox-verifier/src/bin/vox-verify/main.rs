@@ -15,10 +15,13 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 use vox_protocol::board::{BoardPublicKey, Receipt};
 use vox_protocol::roles::Role;
+use vox_protocol::signature_receipt::SignatureReceipt;
 use vox_verifier::dir::DirSource;
 use vox_verifier::report::{EXIT_ERROR, EXIT_FAIL};
 use vox_verifier::trust::parse_role_key;
-use vox_verifier::{verify_record, NamedReceipt, Options, TrustAnchors, VerifyError, STEPS};
+use vox_verifier::{
+    verify_record, NamedReceipt, NamedSignatureReceipt, Options, TrustAnchors, VerifyError, STEPS,
+};
 
 /// Independent verifier of vox records.
 ///
@@ -59,7 +62,9 @@ struct VerifyArgs {
     #[arg(long, value_name = "DIR", requires = "server")]
     out: Option<PathBuf>,
     /// A voter receipt (JSON, as returned when the ballot was cast) to check against the
-    /// record: signature, inclusion, and that its ballot is counted or superseded.
+    /// record: signature, inclusion, and that its ballot is counted or superseded; or a
+    /// petition signature's receipt (saved by `vox voter sign`): inclusion, the entry,
+    /// and whether the signature still counts, was withdrawn or invalidated.
     /// Repeat for several.
     #[arg(long = "receipt", value_name = "FILE")]
     receipts: Vec<PathBuf>,
@@ -220,17 +225,30 @@ fn print_steps() {
     }
 }
 
-fn read_receipt(path: &PathBuf) -> Result<NamedReceipt, VerifyError> {
+/// A receipt file: a petition signature's (it has a `kind`, 07 §7.10) or a ballot's.
+enum AnyReceipt {
+    Ballot(NamedReceipt),
+    Signature(NamedSignatureReceipt),
+}
+
+fn read_receipt(path: &PathBuf) -> Result<AnyReceipt, VerifyError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| VerifyError::io(path.display().to_string(), e))?;
-    let receipt: Receipt = serde_json::from_str(&text).map_err(|e| VerifyError::Malformed {
+    let malformed = |e: serde_json::Error| VerifyError::Malformed {
         what: "receipt",
         reason: format!("{}: {e}", path.display()),
-    })?;
-    Ok(NamedReceipt {
-        name: path.display().to_string(),
-        receipt,
-    })
+    };
+    let value: serde_json::Value = serde_json::from_str(&text).map_err(malformed)?;
+    let name = path.display().to_string();
+    if value.get("kind").is_some() {
+        let receipt: SignatureReceipt = serde_json::from_value(value).map_err(malformed)?;
+        return Ok(AnyReceipt::Signature(NamedSignatureReceipt {
+            name,
+            receipt,
+        }));
+    }
+    let receipt: Receipt = serde_json::from_value(value).map_err(malformed)?;
+    Ok(AnyReceipt::Ballot(NamedReceipt { name, receipt }))
 }
 
 /// A witness's C2SP verifier key, of the cosignature/v1 type (12 §12.2, §12.4).
@@ -280,11 +298,14 @@ pub fn trust_anchors(args: &PinArgs) -> Result<TrustAnchors, VerifyError> {
 
 fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
     let trust = trust_anchors(&args.pins)?;
-    let receipts = args
-        .receipts
-        .iter()
-        .map(read_receipt)
-        .collect::<Result<Vec<_>, _>>()?;
+    let mut receipts = Vec::new();
+    let mut signature_receipts = Vec::new();
+    for path in &args.receipts {
+        match read_receipt(path)? {
+            AnyReceipt::Ballot(r) => receipts.push(r),
+            AnyReceipt::Signature(r) => signature_receipts.push(r),
+        }
+    }
     let dir = match (&args.record, &args.server) {
         (Some(dir), _) => dir.clone(),
         (None, Some(url)) => {
@@ -302,6 +323,7 @@ fn verify(args: &VerifyArgs) -> Result<i32, VerifyError> {
     let options = Options {
         referendums: args.referendum.clone().map(|r| vec![r]),
         receipts,
+        signature_receipts,
         trust,
         ..Options::default()
     };

@@ -13,6 +13,7 @@ pub mod more;
 pub mod rings;
 pub mod roles;
 pub mod rules;
+pub mod signature_receipts;
 
 use super::generate::Case;
 use crate::synth::{
@@ -73,6 +74,7 @@ pub fn all_from(bases: &Bases) -> Vec<Case> {
     cases.extend(ceremony::cases(bases));
     cases.extend(rings::cases(bases));
     cases.extend(anonymous::cases(bases));
+    cases.extend(signature_receipts::cases(bases));
     cases
 }
 
