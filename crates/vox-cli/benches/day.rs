@@ -1326,7 +1326,8 @@ fn setup_petitions(
         office.propose(&proposal)?;
         // The sponsor's signature (the proposer is not counted on a ring-signed petition).
         if ring {
-            let rings = office.board_view()?.petition_rings(&petition)?;
+            let key = office.board()?.board_public_key;
+            let rings = office.board_view(&key)?.petition_rings(&petition)?;
             for cred in [&creds[2 * p], &creds[2 * p + 1]] {
                 let s = RingPetitionSignature::create(
                     &petition,
@@ -1377,7 +1378,7 @@ fn prove_ring_signatures(
     n: usize,
 ) -> Result<Vec<(RingPetitionSignature, String)>> {
     use rayon::prelude::*;
-    let view = public.board_view()?;
+    let view = public.board_view(&public.board()?.board_public_key)?;
     let rings = petitions
         .iter()
         .map(|p| view.petition_rings(p).map(std::sync::Arc::new))

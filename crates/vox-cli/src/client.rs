@@ -586,12 +586,14 @@ impl Client {
     /// latest signed tree head: the entries must hash to that head's root (so the
     /// server cannot show this device a made-up electorate or hide a revocation without
     /// signing a different log), and every act's signature is checked on the way
-    /// (`BoardView::apply`). Ring-signed petitions derive their rings from it.
-    pub fn board_view(&self) -> Result<BoardView> {
-        let board = self.board()?;
+    /// (`BoardView::apply`). The head is checked under `key`, the board key this device
+    /// trusts (pinned or given), never one the server names now. Ring-signed petitions
+    /// and anonymous referendums derive their rings from it.
+    pub fn board_view(&self, key: &BoardPublicKey) -> Result<BoardView> {
         let head = self.tree_head()?;
-        head.verify(&board.board_public_key)
-            .map_err(|e| anyhow!("the board's tree head does not verify: {e}"))?;
+        head.verify(key).map_err(|e| {
+            anyhow!("the board's tree head does not verify under the trusted board key: {e}")
+        })?;
         let size = head.head.tree_size;
         let mut view = BoardView::new();
         let mut leaves = Vec::with_capacity(usize::try_from(size).unwrap_or(0));

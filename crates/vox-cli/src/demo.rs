@@ -814,9 +814,10 @@ impl Demo {
         // Every device derives the rings from the board it checked itself (entries
         // hashing to the signed head, every act's signature): no ring comes from the
         // server. Nothing is revoked during the demo, so one view serves every signer.
+        let board_key = self.board_key()?;
         let rings = self
             .public
-            .board_view()?
+            .board_view(&board_key)?
             .petition_rings(&petition)
             .map_err(|e| anyhow!("the petition's rings: {e}"))?;
         let sizes: Vec<String> = rings
@@ -1124,7 +1125,7 @@ impl Demo {
             Participation::Anonymous => {
                 let rings = self
                     .public
-                    .board_view()?
+                    .board_view(&board_key)?
                     .referendum_rings(&rid)
                     .map_err(|e| anyhow!("the referendum's rings: {e}"))?;
                 println!(

@@ -828,7 +828,7 @@ pub fn sign(
             (accepted, Payload::PetitionSigned { signature: sig })
         }
         SignatureScheme::Ring => {
-            let (accepted, sig) = ring_sign(client, &detail.petition, cred, action)?;
+            let (accepted, sig) = ring_sign(client, key, &detail.petition, cred, action)?;
             (
                 accepted,
                 Payload::PetitionRingSigned {
@@ -901,6 +901,7 @@ fn file_safe(id: &str) -> String {
 /// `rings-changed`): derive again, at most three times.
 fn ring_sign(
     client: &Client,
+    key: &BoardPublicKey,
     petition: &Petition,
     cred: &CredentialFile,
     action: SignatureAction,
@@ -909,7 +910,7 @@ fn ring_sign(
     loop {
         attempt += 1;
         let view = client
-            .board_view()
+            .board_view(key)
             .context("cannot derive the petition's rings from the board")?;
         let rings = view
             .petition_rings(petition)
@@ -1137,7 +1138,7 @@ fn vote_command(client: &Client, a: VoteArgs) -> Result<()> {
     let anonymous = vc.manifest.participation == Participation::Anonymous;
     let ring_sets = if anonymous {
         let view = client
-            .board_view()
+            .board_view(&board_key)
             .context("cannot derive the referendum's rings from the board")?;
         let rings = view
             .referendum_rings(&a.referendum)
