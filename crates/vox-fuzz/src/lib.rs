@@ -37,7 +37,7 @@ use vox_crypto::credential::Credential;
 use vox_crypto::elgamal::{ElectionPublicKey, SecretScalar};
 use vox_crypto::proofs::RangeProof;
 use vox_crypto::{Hash32, Point, Scalar};
-use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext};
+use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext, VoterProof};
 use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Receipt, SignedTreeHead, TreeHead};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, ElectorateIndex};
 use vox_protocol::encoding::{Canonical, Hashable};
@@ -533,13 +533,22 @@ pub(crate) fn check_ballot(ballot: &Ballot) -> bool {
     let mut batch = BatchVerifier::new(Fixture::rng(2));
     let batched = ballot
         .check_proofs(&ctx, &mut batch, &mut rng)
-        .is_ok_and(|()| batch.finish().is_ok());
+        .is_ok_and(|_| batch.finish().is_ok());
     assert_eq!(
         single.is_ok(),
         batched,
         "single and batch verification disagree: single {single:?}"
     );
     let accepted = structure.is_ok() && single.is_ok();
+    if accepted {
+        // The fixture is pseudonymous: nothing may be left after the proofs (a ring
+        // signature pending would mean a ring-form ballot passed the structure check).
+        assert_eq!(
+            single.as_ref().ok(),
+            Some(&VoterProof::Checked),
+            "a pseudonymous referendum's ballot left a ring signature pending"
+        );
+    }
     if accepted {
         assert!(ballot
             .validate(&ctx, &f.electorate_index, None, &mut Fixture::rng(4))

@@ -194,6 +194,24 @@ pub struct Ballot {
     pub ring_signature: Option<RingSignatureBytes>,
 }
 
+/// What [`Ballot::check_proofs`] leaves to its caller.
+///
+/// A pseudonymous ballot's credential signature is one more sigma equation, checked with
+/// the others. An anonymous ballot's ring signature is not: Triptych verifies in its own
+/// batch, against the rings derived at the ballot's leaf, which `check_proofs` does not
+/// have. So the answer says which, and cannot be ignored: a caller that drops it gets a
+/// warning (an error under `-D warnings`), and one that handles it must name the ring
+/// check (`Ballot::ring_statement` / `ring_statement_on`, or `Ballot::validate`).
+#[must_use = "an anonymous ballot's ring signature is not among check_proofs' equations: \
+              check its ring statement before accepting the ballot"]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VoterProof {
+    /// The credential's signature was among the equations: nothing is left.
+    Checked,
+    /// The ring signature is left to check (04 §4.5 B10–B11).
+    RingSignaturePending,
+}
+
 /// Who a ballot says cast it: exactly one of the two forms (04 §4.3 B1).
 #[derive(Clone, Copy, Debug)]
 pub enum Voter<'a> {
@@ -908,15 +926,16 @@ impl Ballot {
         Ok(())
     }
 
-    /// Hand every sigma-proof equation (selections, sums, links, the signature) to `eq`
-    /// and verify the aggregated range proof (protocol-spec/04-ballots.md §4.5 B5–B9).
-    /// Call [`Ballot::check_structure`] first.
+    /// Hand every sigma-proof equation (selections, sums, links, a credential's
+    /// signature) to `eq` and verify the aggregated range proof (protocol-spec/
+    /// 04-ballots.md §4.5 B5–B9). Call [`Ballot::check_structure`] first. An anonymous
+    /// ballot's ring signature is left to the caller ([`VoterProof`]).
     pub fn check_proofs(
         &self,
         ctx: &BallotContext<'_>,
         eq: &mut impl Equations,
         rng: &mut (impl RngCore + CryptoRng),
-    ) -> Result<()> {
+    ) -> Result<VoterProof> {
         self.check_shape(ctx)?;
         let key = &ctx.election_key;
         let base = ctx.base_transcript(self.voter_id()?);
@@ -993,11 +1012,12 @@ impl Ballot {
                 let mut st = new_transcript(cl::BALLOT_SIGNATURE, &ctx.manifest_hash);
                 signature
                     .check(&mut st, credential, &self.body_hash().0, eq)
+                    .map(|()| VoterProof::Checked)
                     .map_err(|e| ProtocolError::crypto("signature", e))
             }
             // Not a sigma equation: the caller checks it with `ring_statement` (alone or
             // in a batch of ring signatures), against the rings derived at its leaf.
-            Voter::Ring { .. } => Ok(()),
+            Voter::Ring { .. } => Ok(VoterProof::RingSignaturePending),
         }
     }
 
@@ -1098,15 +1118,18 @@ impl Ballot {
         rng: &mut (impl RngCore + CryptoRng),
     ) -> Result<()> {
         self.check_structure(ctx, electorate)?;
-        self.check_proofs(ctx, &mut SingleVerifier, rng)?;
-        if let Voter::Ring { .. } = self.voter()? {
-            let rings = rings.ok_or_else(|| {
-                ProtocolError::invalid("ring", "an anonymous ballot needs the referendum's rings")
-            })?;
-            self.ring_statement(rings, &ctx.tag_generator()?)?
-                .verify()?;
+        match self.check_proofs(ctx, &mut SingleVerifier, rng)? {
+            VoterProof::Checked => Ok(()),
+            VoterProof::RingSignaturePending => {
+                let rings = rings.ok_or_else(|| {
+                    ProtocolError::invalid(
+                        "ring",
+                        "an anonymous ballot needs the referendum's rings",
+                    )
+                })?;
+                self.ring_statement(rings, &ctx.tag_generator()?)?.verify()
+            }
         }
-        Ok(())
     }
 }
 

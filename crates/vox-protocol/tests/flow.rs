@@ -11,7 +11,7 @@ use vox_crypto::threshold::{
     receive_share, Dealer, DecryptionShare, KeyShare, ShareVerdict, TrusteeIndex, TrusteeKeys,
 };
 use vox_crypto::Hash32;
-use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext};
+use vox_protocol::ballot::{encrypt_ballot, AuditedBallot, BallotContext, VoterProof};
 use vox_protocol::ceremony::{
     CeremonyBody, CeremonyMessage, CeremonyPhase, CeremonyTracker, DecryptionShareMessage,
 };
@@ -172,7 +172,10 @@ fn whole_referendum_in_memory() {
         let (b, secrets) = encrypt_ballot(&ctx, c, &ch.to_vec(), None, &mut rng).unwrap();
         b.validate(&ctx, &index, None, &mut rng).unwrap();
         b.check_structure(&ctx, &index).unwrap();
-        b.check_proofs(&ctx, &mut batch, &mut rng).unwrap();
+        assert_eq!(
+            b.check_proofs(&ctx, &mut batch, &mut rng).unwrap(),
+            VoterProof::Checked
+        );
         // A Benaloh audit of the same ballot opens correctly.
         AuditedBallot::new(b.clone(), secrets)
             .verify_opening(&ctx)

@@ -23,7 +23,7 @@ use vox_protocol::api::{
     BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView, LatestBallot,
     ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
 };
-use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext, Voter};
+use vox_protocol::ballot::{AuditedBallot, Ballot, BallotContext, Voter, VoterProof};
 use vox_protocol::board::{DisqualificationReason, EncryptedTally, Payload};
 use vox_protocol::ceremony::{
     completed_payload, CeremonyBody, CeremonyMessage, CeremonyPhase, DecryptionShareMessage,
@@ -706,14 +706,15 @@ async fn close(
 
 /// Verify every proof of a ballot whose structure was checked: one batch (a single
 /// multiscalar multiplication); if it fails, again equation by equation to name the
-/// failing field.
-fn verify_proofs(ballot: &Ballot, ctx: &BallotContext<'_>) -> Result<(), ProtocolError> {
+/// failing field. An anonymous ballot's ring signature is left to the caller.
+fn verify_proofs(ballot: &Ballot, ctx: &BallotContext<'_>) -> Result<VoterProof, ProtocolError> {
     let mut batch = BatchVerifier::new(OsRng);
-    ballot.check_proofs(ctx, &mut batch, &mut OsRng)?;
+    let left = ballot.check_proofs(ctx, &mut batch, &mut OsRng)?;
     if batch.finish().is_ok() {
-        return Ok(());
+        return Ok(left);
     }
-    ballot.check_proofs(ctx, &mut SingleVerifier, &mut OsRng)?;
+    // Only to name the failing equation: an error is returned either way.
+    let _ = ballot.check_proofs(ctx, &mut SingleVerifier, &mut OsRng)?;
     Err(ProtocolError::crypto(
         "answers",
         CryptoError::ProofInvalid {
@@ -849,26 +850,32 @@ async fn cast(
     };
     let manifest = Arc::clone(&snap.manifest);
     let manifest_hash = snap.manifest_hash;
-    let (ballot, nanos) = blocking(move || {
+    let (ballot, left, nanos) = blocking(move || {
         let t0 = Instant::now();
         let ctx = BallotContext {
             manifest: &manifest,
             manifest_hash,
             election_key,
         };
-        verify_proofs(&ballot, &ctx)?;
-        Ok((ballot, t0.elapsed()))
+        let left = verify_proofs(&ballot, &ctx)?;
+        Ok((ballot, left, t0.elapsed()))
     })
     .await?;
     // B10–B11: an anonymous ballot's ring signature, batched with the other ring
     // signatures waiting (13 §13.8): same answer, cheaper under load.
-    let ballot = match rings {
-        None => ballot,
-        Some(rings) => {
+    let ballot = match (left, rings) {
+        (VoterProof::Checked, None) => ballot,
+        (VoterProof::RingSignaturePending, Some(rings)) => {
             let generator = vox_protocol::rings::referendum_tag_generator(&snap.manifest_hash)?;
             s.ring_verifier
                 .verify_ballot(ballot, generator, rings)
                 .await?
+        }
+        // The structure check (B1) ties the form to the manifest; never reached.
+        _ => {
+            return Err(AppError::internal(
+                "a ballot's proofs and its form disagree about its ring signature",
+            ))
         }
     };
     let nanos = u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX);
