@@ -359,7 +359,11 @@ fn audit_inner(input: &str) -> Res<Value> {
     req.audited
         .verify_opening(&ctx)
         .map_err(|e| format!("opening: {e}"))?;
-    with_rng(|rng| {
+    // An anonymous ballot's ring signature is not checked here (`VoterProof::
+    // RingSignaturePending`): an audit asks whether the ballot encrypts the choices it
+    // claims; the ring signature only says that someone of a ring made it, which the
+    // board's verifier checks against the derived rings (10 V10.8).
+    let _who_made_it = with_rng(|rng| {
         ballot
             .check_proofs(&ctx, &mut SingleVerifier, rng)
             .map_err(|e| format!("ballot proofs: {e}"))
