@@ -37,6 +37,7 @@ use vox_crypto::credential::Credential;
 use vox_crypto::elgamal::{ElectionPublicKey, SecretScalar};
 use vox_crypto::proofs::RangeProof;
 use vox_crypto::{Hash32, Point, Scalar};
+use vox_protocol::api::SignatureAccepted;
 use vox_protocol::ballot::{encrypt_ballot, Ballot, BallotContext, VoterProof};
 use vox_protocol::board::{BoardEntry, BoardPublicKey, Payload, Receipt, SignedTreeHead, TreeHead};
 use vox_protocol::electorate::{Electorate, ElectorateEntry, ElectorateIndex};
@@ -49,6 +50,7 @@ use vox_protocol::merkle::{
 use vox_protocol::petition::{Petition, PetitionProposal, PetitionSignature, SignatureAction};
 use vox_protocol::record::{RecordHeader, RECORD_FORMAT, RECORD_VERSION};
 use vox_protocol::roles::{Genesis, RoleSigners, WitnessPolicy};
+use vox_protocol::signature_receipt::SignatureReceipt;
 use vox_verifier::{verify_record, MemorySource, NoProgress, Options};
 
 mod audit;
@@ -257,6 +259,47 @@ impl Fixture {
         }
     }
 
+    /// The receipt of the honest petition signature at leaf 3 of a 6-leaf log (07
+    /// §7.10), and that entry.
+    pub fn signature_receipt(&self) -> (SignatureReceipt, BoardEntry) {
+        let entry = BoardEntry {
+            timestamp_ms: T0 + 1500,
+            payload: Payload::PetitionSigned {
+                signature: self.petition_signature(SignatureAction::Sign),
+            },
+        };
+        let mut leaves: Vec<NodeHash> = (0u8..6).map(|i| leaf_hash(&[i])).collect();
+        if let Some(l) = leaves.get_mut(3) {
+            *l = entry.leaf_hash();
+        }
+        let proof = match inclusion_proof(&leaves, 3) {
+            Ok(p) => p,
+            Err(e) => panic!("fixture: inclusion proof: {e}"),
+        };
+        let head = match SignedTreeHead::sign(
+            TreeHead {
+                tree_size: 6,
+                root_hash: root_from_leaf_hashes(&leaves),
+                timestamp_ms: T0 + 2500,
+            },
+            &self.genesis.log_name,
+            &self.board_key,
+        ) {
+            Ok(h) => h,
+            Err(e) => panic!("fixture: tree head: {e}"),
+        };
+        let answer = SignatureAccepted {
+            leaf_index: 3,
+            tree_head: head,
+            inclusion_proof: proof,
+            count: 2,
+        };
+        match SignatureReceipt::from_answer(answer, &entry) {
+            Ok(r) => (r, entry),
+            Err(e) => panic!("fixture: signature receipt: {e}"),
+        }
+    }
+
     /// A board-signed receipt for a valid ballot at leaf 2 of a 5-leaf log.
     pub fn receipt(&self) -> Receipt {
         let mut rng = Self::rng(3);
@@ -434,6 +477,7 @@ struct Honest {
     petition_signatures: BTreeSet<Vec<u8>>,
     proposal: Vec<u8>,
     receipt: Receipt,
+    signature_receipt: (SignatureReceipt, BoardEntry),
 }
 
 /// Built on first use: only when something verified (encrypting the ballots is slow).
@@ -453,6 +497,7 @@ fn honest() -> &'static Honest {
                 .collect(),
             proposal: f.proposal.canonical_bytes(),
             receipt: f.receipt(),
+            signature_receipt: f.signature_receipt(),
         }
     })
 }
@@ -628,8 +673,10 @@ pub(crate) fn check_proposal(proposal: &PetitionProposal) -> bool {
 }
 
 /// Parse a `Receipt` from JSON and verify it against the fixture board key (and, as a
-/// voter would, against the fixture's ballot).
+/// voter would, against the fixture's ballot); or, for a file with a `kind`, a petition
+/// signature's receipt ([`signature_receipt`]).
 pub fn receipt_json(data: &[u8]) {
+    signature_receipt(data);
     let Some(receipt) = parse_roundtrip::<Receipt>(data) else {
         return;
     };
@@ -656,6 +703,43 @@ pub fn receipt_json(data: &[u8]) {
     static BALLOT: OnceLock<Ballot> = OnceLock::new();
     let ballot = BALLOT.get_or_init(|| f.ballot(1, &mut Fixture::rng(3)));
     let _ = receipt.matches_ballot(ballot);
+}
+
+/// A petition signature's receipt (07 §7.10), checked as `vox voter check-receipt` and
+/// V14 do: what the board key's head and the inclusion proof accept (R1–R2) is exactly
+/// the honest leaf under the honest head; what the entry then accepts (R4) is the honest
+/// receipt but for its `count` (the server's word, bound by nothing) and the head's
+/// unsigned cosignatures. Nothing panics, whatever the input.
+fn signature_receipt(data: &[u8]) {
+    let Some(receipt) = parse_roundtrip::<SignatureReceipt>(data) else {
+        return;
+    };
+    let f = fixture();
+    let h = honest();
+    let (good, entry) = &h.signature_receipt;
+    if receipt.verify(&f.board).is_ok() {
+        assert!(
+            receipt.leaf_index == good.leaf_index
+                && receipt.leaf_hash == good.leaf_hash
+                && receipt.tree_head.head == good.tree_head.head,
+            "forged signature receipt evidence accepted: {receipt:?}"
+        );
+        assert!(receipt.peaks_before().is_ok(), "verified but no peaks");
+        if receipt.check_entry(entry).is_ok() {
+            let mut same = receipt.clone();
+            same.count = good.count;
+            same.tree_head
+                .cosignatures
+                .clone_from(&good.tree_head.cosignatures);
+            assert!(
+                same == *good,
+                "forged signature receipt accepted: {receipt:?}"
+            );
+        }
+    }
+    let mut watch = receipt.watch();
+    watch.apply(receipt.leaf_index.saturating_add(1), &entry.payload);
+    let _ = watch.standing().as_str();
 }
 
 /// Reads fixed-width fields from the input, zero-padding past its end.

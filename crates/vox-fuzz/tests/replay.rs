@@ -301,6 +301,11 @@ fn valid_seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         "valid-receipt.json".into(),
         json(&f.receipt()),
     ));
+    out.push((
+        "receipt_json",
+        "valid-signature-receipt.json".into(),
+        json(&f.signature_receipt().0),
+    ));
 
     // merkle_proofs: honest inclusion and consistency proofs over 11 leaves.
     let leaves: Vec<_> = (0u8..11)
@@ -897,6 +902,13 @@ fn generate_valid_seeds() {
             "ballot_json" => {
                 let b: vox_protocol::ballot::Ballot = serde_json::from_slice(data).unwrap();
                 b.validate(&ctx, &f.electorate_index, None, &mut Fixture::rng(9))
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
+            }
+            "receipt_json" if name.contains("signature") => {
+                let r: vox_protocol::signature_receipt::SignatureReceipt =
+                    serde_json::from_slice(data).unwrap();
+                r.verify(&f.board).unwrap_or_else(|e| panic!("{name}: {e}"));
+                r.check_entry(&f.signature_receipt().1)
                     .unwrap_or_else(|e| panic!("{name}: {e}"));
             }
             "receipt_json" => {
