@@ -55,7 +55,7 @@ for _ in $(seq 1 100); do
 done
 [ -n "$ADDR" ] || { cat "$CHECK/log.txt"; echo "dist check: the server did not start"; exit 1; }
 curl -fsS "$ADDR/" | grep -q "<html" || { echo "dist check: / is not the pages"; exit 1; }
-for w in vox_web.wasm vox_verify.wasm vox_ring.wasm; do
+for w in vox_web.wasm vox_verify.wasm vox_ring.wasm vox_receipt.wasm; do
   curl -fsS -o /dev/null "$ADDR/$w" || { echo "dist check: no $w"; exit 1; }
 done
 grep -q "built into this binary" "$CHECK/log.txt" || { echo "dist check: pages not from the binary"; exit 1; }

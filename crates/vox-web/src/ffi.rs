@@ -70,7 +70,12 @@ fn read(ptr: usize, len: usize) -> Option<Vec<u8>> {
 
 /// Store `json` as a length-prefixed result buffer.
 #[cfg_attr(
-    not(any(feature = "client", feature = "verify", feature = "ring")),
+    not(any(
+        feature = "client",
+        feature = "verify",
+        feature = "ring",
+        feature = "receipt"
+    )),
     allow(dead_code)
 )]
 fn result(json: String) -> usize {
@@ -83,7 +88,12 @@ fn result(json: String) -> usize {
 }
 
 #[cfg_attr(
-    not(any(feature = "client", feature = "verify", feature = "ring")),
+    not(any(
+        feature = "client",
+        feature = "verify",
+        feature = "ring",
+        feature = "receipt"
+    )),
     allow(dead_code)
 )]
 fn call(ptr: usize, len: usize, f: fn(&str) -> String) -> usize {
@@ -180,6 +190,30 @@ pub extern "C" fn vox_verify_receipt(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::verify_receipt)
 }
 
+/// Start checking a petition signature's receipt (R1–R3): see
+/// [`crate::signature_receipt::signature_receipt_begin`].
+#[cfg(feature = "receipt")]
+#[no_mangle]
+pub extern "C" fn vox_signature_receipt_begin(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::signature_receipt::signature_receipt_begin)
+}
+
+/// Feed a page of the entries from the receipt's leaf on (R4): see
+/// [`crate::signature_receipt::signature_receipt_feed`].
+#[cfg(feature = "receipt")]
+#[no_mangle]
+pub extern "C" fn vox_signature_receipt_feed(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::signature_receipt::signature_receipt_feed)
+}
+
+/// Conclude a signature receipt's check (R5, R6: the standing): see
+/// [`crate::signature_receipt::signature_receipt_finish`].
+#[cfg(feature = "receipt")]
+#[no_mangle]
+pub extern "C" fn vox_signature_receipt_finish(ptr: usize, len: usize) -> usize {
+    call(ptr, len, crate::signature_receipt::signature_receipt_finish)
+}
+
 /// Verify a whole downloaded record: see [`crate::verify::verify_record`].
 #[cfg(feature = "verify")]
 #[no_mangle]
@@ -227,6 +261,15 @@ pub extern "C" fn vox_verify_finish(ptr: usize, len: usize) -> usize {
 /// copy, so that signing a ring-signed petition needs no other bundle): see
 /// [`api::board_key`].
 #[cfg(all(feature = "ring", not(feature = "client")))]
+#[no_mangle]
+pub extern "C" fn vox_board_key(ptr: usize, len: usize) -> usize {
+    call(ptr, len, api::board_key)
+}
+
+/// The board key a server presents, checked against its log id (the receipt bundle's
+/// own copy, so that checking a signature receipt needs no other bundle): see
+/// [`api::board_key`].
+#[cfg(all(feature = "receipt", not(feature = "client"), not(feature = "ring")))]
 #[no_mangle]
 pub extern "C" fn vox_board_key(ptr: usize, len: usize) -> usize {
     call(ptr, len, api::board_key)

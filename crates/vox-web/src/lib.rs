@@ -34,9 +34,15 @@
 //!   (the referendum's rings; the manifest must be the one created on that board) /
 //!   [`ring_encrypt_ballot`] (encrypted, proved and ring-signed), and
 //!   [`ring_referendum_tag`] (a credential's linking tag, for the latest-ballot lookup);
-//!   [`ring_check_receipt`] checks the answer to a ring signature as a receipt.
+//!   [`ring_check_receipt`] checks the answer to a ring signature as a receipt and
+//!   returns the receipt file to save (`SignatureReceipt`, the file `vox voter sign`
+//!   writes). That file is checked later ([`signature_receipt`], protocol-spec/07 §7.10
+//!   R1–R6, in `vox_receipt.wasm`, see below): [`signature_receipt_begin`]
+//!   (the receipt, the pinned key, the latest head and the consistency proof) /
+//!   [`signature_receipt_feed`] (per page of the entries from the receipt's leaf on) /
+//!   [`signature_receipt_finish`] (the entries hash to the latest head; the standing).
 //!
-//! ## Three bundles (cargo features `client`, `verify` and `ring`, all on by default)
+//! ## Four bundles (cargo features `client`, `verify`, `ring` and `receipt`, all on by default)
 //! The exports above are split by feature, so that each page downloads only the code it
 //! runs (issue 15 §4, size): `scripts/build-web.sh` builds `vox_web.wasm` with
 //! `--no-default-features --features client` (every function but the record verifier
@@ -45,7 +51,11 @@
 //! page) and `vox_ring.wasm` with `--features ring` (the [`ring`] exports and its own
 //! `vox_board_key`: fetched only when a citizen signs a ring-signed petition or votes in
 //! an anonymous referendum; the
-//! Triptych prover would take `vox_web.wasm` over its 300 KB budget). All have
+//! Triptych prover would take `vox_web.wasm` over its 300 KB budget) and
+//! `vox_receipt.wasm` with `--features receipt` (the [`signature_receipt`] exports and
+//! its own `vox_board_key`: fetched by the receipt page only for a petition signature's
+//! receipt; in `vox_web.wasm` they took it from 291,750 to 300,714 B gzipped, over its
+//! 300 KB budget, the decoders of the receipt's types being most of it). All have
 //! `vox_alloc`, `vox_free`, `vox_seed` and `vox_version`. The Rust functions themselves
 //! are compiled in either case (native tests and the rlib see all of them); only the
 //! `#[no_mangle]` exports are gated, and link-time optimisation drops what no export
@@ -83,6 +93,7 @@ pub mod api;
 mod ffi;
 pub mod ring;
 mod rng;
+pub mod signature_receipt;
 pub mod verify;
 
 pub use api::{
@@ -101,6 +112,10 @@ pub use ffi::{
     vox_ring_begin, vox_ring_check_receipt, vox_ring_derive, vox_ring_encrypt_ballot,
     vox_ring_feed, vox_ring_referendum_derive, vox_ring_referendum_tag, vox_ring_sign,
 };
+#[cfg(feature = "receipt")]
+pub use ffi::{
+    vox_signature_receipt_begin, vox_signature_receipt_feed, vox_signature_receipt_finish,
+};
 #[cfg(feature = "verify")]
 pub use ffi::{
     vox_verify_begin, vox_verify_feed, vox_verify_finish, vox_verify_record, vox_verify_run,
@@ -111,6 +126,9 @@ pub use ring::{
     ring_referendum_derive, ring_referendum_tag, ring_sign,
 };
 pub use rng::{fill, seed, FillError};
+pub use signature_receipt::{
+    signature_receipt_begin, signature_receipt_feed, signature_receipt_finish,
+};
 pub use verify::{
     verify_begin, verify_feed, verify_finish, verify_record, verify_run, verify_stream,
 };

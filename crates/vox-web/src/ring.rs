@@ -38,6 +38,7 @@ use vox_protocol::manifest::{Manifest, Participation};
 use vox_protocol::merkle::{root_from_leaf_hashes, NodeHash};
 use vox_protocol::petition::{Petition, RingPetitionSignature, SignatureAction, SignatureScheme};
 use vox_protocol::rings::{BoardView, RingSet};
+use vox_protocol::signature_receipt::SignatureReceipt;
 
 use crate::api::{envelope, parse_strict, Res};
 use crate::rng::with_rng;
@@ -423,7 +424,10 @@ struct ReceiptRequest {
 /// "answer", "entries", "signature"}`. The answer's tree head must be signed under the
 /// pinned key, the entry at its `leaf_index` must be exactly the posted signature, and that
 /// entry's leaf hash must be included under the head (the answer's inclusion proof).
-/// Answer: `{"leaf_index", "tree_size", "leaf_hash"}`. No session needed.
+/// Answer: `{"leaf_index", "tree_size", "leaf_hash", "receipt_file"}`; `receipt_file` is
+/// the text of the receipt to save, exactly the file `vox voter sign` writes
+/// (`SignatureReceipt::from_answer`, pretty JSON and a newline; 07 §7.10), which
+/// [`crate::signature_receipt`] checks later. It names the linking tag. No session needed.
 pub fn ring_check_receipt(input: &str) -> String {
     envelope((|| {
         let req: ReceiptRequest = parse_strict(input)?;
@@ -453,10 +457,17 @@ pub fn ring_check_receipt(input: &str) -> String {
             &head.head.root_hash,
         )
         .map_err(|e| format!("the signature is not included under the signed tree head: {e}"))?;
+        let tree_size = head.head.tree_size;
+        let receipt = SignatureReceipt::from_answer(req.answer, entry)
+            .map_err(|e| format!("cannot make the receipt: {e}"))?;
+        let mut file = serde_json::to_string_pretty(&receipt)
+            .map_err(|e| format!("cannot encode the receipt: {e}"))?;
+        file.push('\n');
         Ok(json!({
             "leaf_index": leaf,
-            "tree_size": head.head.tree_size,
+            "tree_size": tree_size,
             "leaf_hash": hex::encode(leaf_hash.0),
+            "receipt_file": file,
         }))
     })())
 }
