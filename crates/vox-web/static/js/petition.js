@@ -89,8 +89,20 @@
       ...(c.receipt ? [[t('petition.receipt'), el('span', { id: 'confirmation-receipt', text: t('petition.receipt_checked', { leaf: fmtNum(c.receipt.leaf_index), size: fmtNum(c.receipt.tree_size) }) })]] : []),
     ];
     document.getElementById('confirmation-facts').replaceChildren(...facts.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', {}, v)]));
+    // The receipt to save (07 §7.10): the file `vox voter sign` writes, made in wasm.
+    document.getElementById('receipt-save').hidden = !(c.receipt && c.receipt.receipt_file);
     box.hidden = false;
   }
+
+  // The file name `vox voter sign` gives a receipt.
+  function receiptFileName(c) {
+    return 'signature-receipt-' + String(id).replace(/[^A-Za-z0-9_-]/gu, '_') + '-' + c.answer.leaf_index + '.json';
+  }
+
+  document.getElementById('save-receipt').addEventListener('click', () => {
+    const c = lastConfirmation;
+    if (c && c.receipt && c.receipt.receipt_file) Vox.download(receiptFileName(c), c.receipt.receipt_file);
+  });
 
   // Progress of a ring signature: the bar and its label follow every page of entries;
   // the live status says each new phase once.

@@ -5,8 +5,8 @@
 //
 // Messages from the page (vox.js):
 //   {id, op: 'load', bundle?}                     → {id, ok: true} once the wasm is ready
-//       bundle: 'client' (default, vox_web.wasm), 'verify' (vox_verify.wasm) or 'ring'
-//       (vox_ring.wasm).
+//       bundle: 'client' (default, vox_web.wasm), 'verify' (vox_verify.wasm), 'ring'
+//       (vox_ring.wasm) or 'receipt' (vox_receipt.wasm).
 //   {id, op: 'call', name, input, bundle?}        → {id, ok: answer, ms} | {id, error, vox}
 //       name: a `vox_<name>` export of the bundle (default vox_web.wasm); input: the JSON
 //       text of its request.
@@ -48,6 +48,19 @@
 //       (ballot, tracking code, tag, ring facts, audit secrets); `latest`: the tag's
 //       latest ballot on the board or null. Phases: 'fetch' (n of total), 'derive',
 //       'encrypt'. Nothing is posted: the page audits or casts.
+//   {id, op: 'signature-receipt', receipt, board_public_key}
+//       → {id, progress: {phase, n, total}}… then {id, ok: the check's answer, ms}
+//       | {id, error, vox}
+//       With vox_receipt.wasm (07 §7.10 "Receipt", R1–R6; the receipt page): a petition
+//       signature's saved receipt (the parsed file) checked against the live board under
+//       the board key the page pinned, as `vox voter check-receipt` does. The worker
+//       fetches the latest signed tree head and the consistency proof from the receipt's
+//       head to it (vox_signature_receipt_begin: R1–R3), then the entries from the
+//       receipt's leaf to the latest size, page by page as the server sent them
+//       (vox_signature_receipt_feed: R4, each leaf hash onto the compact stack, the
+//       signer's standing), and concludes (vox_signature_receipt_finish: R5, R6). No page
+//       is kept. Phases: 'head', 'entries' (n of total entries since the receipt's leaf).
+//       A refusal's message starts with a code (`r1:`…, see src/signature_receipt.rs).
 // `vox: true` marks an error the wasm reported ({"error": …}); other errors are thrown
 // exceptions (network, HTTP, a trap). After a trap the instance is dropped and the next
 // request instantiates the module afresh.
@@ -57,8 +70,10 @@
 // verifier and the ring prover (the voting, petition, enrolment and receipt pages);
 // vox_verify.wasm has the verifier's exports only (the results page); vox_ring.wasm the
 // ring signer's (and its own board-key check), fetched only when a citizen signs a
-// ring-signed petition or votes in an anonymous referendum. Each is fetched on first use.
-const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm', ring: '../vox_ring.wasm' };
+// ring-signed petition or votes in an anonymous referendum; vox_receipt.wasm the check of
+// a petition signature's saved receipt (and its own board-key check), fetched by the
+// receipt page for such a receipt only. Each is fetched on first use.
+const BUNDLES = { client: '../vox_web.wasm', verify: '../vox_verify.wasm', ring: '../vox_ring.wasm', receipt: '../vox_receipt.wasm' };
 const instances = {};
 const loading = {};
 
@@ -314,6 +329,36 @@ async function ringBallot(id, req) {
   return { prepared, latest, timings };
 }
 
+// ---- a petition signature's receipt, checked later (07 §7.10, R1–R6) ----
+async function signatureReceipt(id, req) {
+  const progress = (phase, n, total) => self.postMessage({ id, progress: { phase, n, total } });
+  const w = await load('receipt');
+  const receipt = req.receipt;
+  progress('head', 0, 0);
+  const headText = await fetchText('/board/tree-head');
+  const head = JSON.parse(headText);
+  const old = receipt && receipt.tree_head && receipt.tree_head.tree_size;
+  let request = '{"receipt":' + JSON.stringify(receipt) + ',"board_public_key":' + JSON.stringify(req.board_public_key) + ',"tree_head":' + headText;
+  // The proof that the latest head extends the receipt's (checked in wasm, R3).
+  if (Number.isSafeInteger(old) && old > 0 && Number.isSafeInteger(head.tree_size) && head.tree_size > old) {
+    request += ',"consistency":' + await fetchText('/board/consistency?first=' + old + '&second=' + head.tree_size);
+  }
+  const begun = call(w, 'signature_receipt_begin', request + '}');
+  const from = begun.from;
+  const total = begun.tree_size;
+  progress('entries', 0, total - from);
+  let next = from;
+  while (next < total) {
+    const end = Math.min(total, next + PAGE);
+    // The server's text, unparsed: the wasm hashes the entries as the board holds them.
+    const fed = call(w, 'signature_receipt_feed', '{"entries":' + await fetchText('/board/entries?start=' + next + '&end=' + end) + '}');
+    if (fed.received <= next) throw new Error('entries: the server returned none for ' + next + '..' + end);
+    next = fed.received;
+    progress('entries', next - from, total - from);
+  }
+  return call(w, 'signature_receipt_finish', '{}');
+}
+
 self.onmessage = async (ev) => {
   const { id, op } = ev.data;
   const started = performance.now();
@@ -328,6 +373,8 @@ self.onmessage = async (ev) => {
       ok = await ringBallot(id, ev.data);
     } else if (op === 'ring-sign') {
       ok = await ringSign(id, ev.data);
+    } else if (op === 'signature-receipt') {
+      ok = await signatureReceipt(id, ev.data);
     } else if (op === 'verify') {
       ok = await verifyRecord(id, ev.data.referendum_id);
     } else {

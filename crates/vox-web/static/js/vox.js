@@ -8,7 +8,7 @@ const Vox = (() => {
   // never freezes the page; this side only posts requests and awaits the answers.
   let worker = null;
   // Per bundle ('client': vox_web.wasm, 'verify': vox_verify.wasm, 'ring':
-  // vox_ring.wasm): resolves once loaded.
+  // vox_ring.wasm, 'receipt': vox_receipt.wasm): resolves once loaded.
   let ready = {};
   let nextId = 1;
   const pending = new Map();
@@ -96,6 +96,16 @@ const Vox = (() => {
     return r;
   }
 
+  // Check a petition signature's saved receipt (the parsed file) against the live board
+  // under `boardKey` (the key this browser pinned), R1–R6 of 07 §7.10, in the worker
+  // with vox_receipt.wasm; `onProgress({phase, n, total})` as the entries since the
+  // signature come in. Resolves with the answer of vox_signature_receipt_finish
+  // (checks, standing…); a refusal is a VoxError whose message starts with its code.
+  async function checkSignatureReceipt(receipt, boardKey, onProgress) {
+    await load('receipt');
+    return post({ op: 'signature-receipt', receipt, board_public_key: boardKey }, 'signature_receipt', onProgress);
+  }
+
   // The in-browser verifier on this origin's record of `referendumId`, downloaded and
   // checked in the worker; `onProgress({phase, n, total, offset})` as it goes. The report.
   // The worker loads vox_verify.wasm for it (not vox_web.wasm: the results page needs
@@ -163,8 +173,9 @@ const Vox = (() => {
   }
 
   // The board key this browser trusts for this origin: { key, fingerprint, firstContact }.
-  // `bundle`: the wasm that checks the key ('ring' on a ring-signed petition's page, so
-  // that it loads no other bundle).
+  // `bundle`: the wasm that checks the key ('ring' on a ring-signed petition's page,
+  // 'receipt' for a signature receipt on the receipt page, so that it loads no other
+  // bundle).
   async function trustedBoardKey(bundle) {
     const board = await api('/board');
     // The log id must be the key's (checked in wasm); the key comes back normalised.
@@ -284,7 +295,9 @@ const Vox = (() => {
 
   function download(filename, data, type) {
     const blob = new Blob([typeof data === 'string' ? data : JSON.stringify(data, null, 2)], { type: type || 'application/json' });
-    const a = el('a', { href: URL.createObjectURL(blob), download: filename });
+    // Hidden: an anchor without text is no link to show (nor for axe's link-name rule)
+    // while it waits to be removed.
+    const a = el('a', { href: URL.createObjectURL(blob), download: filename, hidden: true });
     document.body.append(a);
     a.click();
     setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
@@ -317,5 +330,5 @@ const Vox = (() => {
     await setLang(pickLang());
   }
 
-  return { load, call, ringSign, ringBallot, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
+  return { load, call, ringSign, ringBallot, checkSignatureReceipt, verifyRecord, timings, api, trustedBoardKey, BoardKeyChanged, rememberCast, castHere, t, setLang, onLang, applyI18n, el, fmtDate, fmtNum, param, status, download, readFile, credentialFromFile, init, VoxError, get lang() { return lang; } };
 })();
