@@ -54,7 +54,7 @@
 #  6. the records of town-2026 and anon-2026 are exported and checked by `vox-verify`,
 #     with the browser's receipts and the parties' public keys pinned.
 # Bundle and responsiveness (issue 15 §4): the test checks the gzipped sizes of
-# vox_web.wasm, vox_verify.wasm and vox_ring.wasm against their budgets and that they import nothing
+# vox_web.wasm, vox_verify.wasm, vox_ring.wasm and vox_receipt.wasm against their budgets and that they import nothing
 # (no wasm-bindgen glue), and that no main-thread task exceeds 100 ms (Long Tasks API)
 # while a ballot is encrypted, audited and re-encrypted, a ring signature proved, or the
 # record verified: the wasm runs in a Web Worker.
@@ -361,10 +361,14 @@ VOX_PHASE=anon VOX_ANON_REFERENDUM=anon-2026 VOX_VOTE_CREDENTIAL_FILE="$WORK/bro
 # A citizen signs the ring-signed petition in the browser (issue 12 §3): the worker
 # fetches vox_ring.wasm, checks the board against its signed tree head under the pinned
 # key, derives the rings, proves and posts; signing again is refused (same tag); a
-# credential of another electorate (district) is in none of the rings.
+# credential of another electorate (district) is in none of the rings. The page offers
+# the receipt; check.html checks it (R1–R6, vox_receipt.wasm), and so does the CLI.
 say "Browser: ring-sign petition ring-trees"
 VOX_PHASE=ring VOX_CREDENTIAL_FILE="${CRED[1]}" VOX_OTHER_CREDENTIAL_FILE="$WORK/browser-code-credential.txt" \
+  VOX_SIGNATURE_RECEIPT_OUT="$WORK/browser-signature-receipt.json" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
+# The receipt the page saved is the CLI's format: vox voter check-receipt runs R1–R6 on it.
+"$VOX" voter --server "$URL" check-receipt "$WORK/browser-signature-receipt.json"
 # The CLI, deriving the rings on its own, sees the browser's signature on the board.
 curl -fsS "$URL/api/v1/petitions/ring-trees" > "$WORK/ring-trees.json"
 node - "$WORK/ring-trees.json" <<'JS'
