@@ -209,17 +209,17 @@ CRED=("$WORK"/devices/voter-000*)
   --background "Cycling on the high street is dangerous; a protected lane would make it safe for children." \
   --sponsors 2 --response-threshold 3 --referendum-threshold 6 --days 30 --response-days 14 --region-min-group 1 \
   --public-signatures   # the browser signs it below, and the web client does not ring-sign yet (issue 12)
-"$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[5]}"   # a sponsor
+"$VOX" voter --server "$URL" sign cycle-lane --receipt-out "$WORK/signature-receipt-212.json" --credential "${CRED[5]}"   # a sponsor
 # The election authority's standing trustee panel: a publication fixes the referendum its
 # threshold obliges, which these trustees would run (07 §7.9).
 for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Trustee $i" >/dev/null; done
 "${ELECTION[@]}" panel --trustee "$WORK/trustee1.key.pub" --trustee "$WORK/trustee2.key.pub" \
   --trustee "$WORK/trustee3.key.pub" --threshold 2
 "${OFFICE[@]}" petition moderate cycle-lane --publish --open-for 30d
-"$VOX" voter --server "$URL" sign cycle-lane --credential "${CRED[2]}"
+"$VOX" voter --server "$URL" sign cycle-lane --receipt-out "$WORK/signature-receipt-219.json" --credential "${CRED[2]}"
 # The credential drawn in the browser (enrol.html, in-person flow) works with the CLI:
 # its request was registered, so it is on "town" and its signature is accepted.
-"$VOX" voter --server "$URL" sign cycle-lane --credential "$WORK/browser-credential.txt"
+"$VOX" voter --server "$URL" sign cycle-lane --receipt-out "$WORK/signature-receipt-222.json" --credential "$WORK/browser-credential.txt"
 
 # A citizen proposes a petition in the browser (propose.html: signed in wasm with the
 # credential file, which names the electorate); then the same path as a CLI proposal: a
@@ -227,7 +227,7 @@ for i in 1 2 3; do "$VOX" trustee keygen --out "$WORK/trustee$i.key" --name "Tru
 say "Browser: propose a petition (town); a sponsor (CLI); the office moderates it"
 VOX_URL="$PAGES" VOX_PHASE=propose VOX_PROPOSE_ID=trees VOX_ELECTORATE=town VOX_CREDENTIAL_FILE="${CRED[3]}" \
   VOX_SCREENSHOTS="$TARGET_DIR/web-screenshots" node tests/web/citizen.mjs
-"$VOX" voter --server "$URL" sign trees --credential "${CRED[4]}"   # a sponsor
+"$VOX" voter --server "$URL" sign trees --receipt-out "$WORK/signature-receipt-230.json" --credential "${CRED[4]}"   # a sponsor
 "${OFFICE[@]}" petition moderate trees --publish --open-for 30d
 curl -fsS "$URL/api/v1/petitions/trees" > "$WORK/trees.json"
 node - "$WORK/trees.json" <<'JS'
@@ -326,7 +326,7 @@ done
 "$VOX" voter --server "$URL" propose --credential "${CRED[0]}" --id ring-trees \
   --action "Plant trees along the canal" --background "Shade for walkers." \
   --sponsors 3 --response-threshold 3 --referendum-threshold 6 --region-min-group 1
-"$VOX" voter --server "$URL" sign ring-trees --credential "${CRED[0]}"
+"$VOX" voter --server "$URL" sign ring-trees --receipt-out "$WORK/signature-receipt-329.json" --credential "${CRED[0]}"
 
 say "Browser: sign (town), audit, vote with the credential enrolled by code in the browser (district), check the receipt"
 export VOX_URL="$PAGES" VOX_PETITION=cycle-lane VOX_REFERENDUM=town-2026 VOX_RING_PETITION=ring-trees

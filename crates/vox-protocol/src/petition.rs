@@ -1047,6 +1047,9 @@ pub struct PetitionTracker {
     withdrawn: HashSet<[u8; 32]>,
     invalidated: HashSet<[u8; 32]>,
     regions: HashMap<[u8; 32], Option<String>>,
+    /// Current signers per region (those with a region), kept as signers come and go so
+    /// that a petition page (read on every GET) does not recount every signer.
+    per_region: HashMap<String, u64>,
 }
 
 impl PetitionTracker {
@@ -1056,12 +1059,16 @@ impl PetitionTracker {
     pub fn new(proposal: &PetitionProposal, proposer_region: Option<&str>) -> Self {
         let mut signers = HashSet::new();
         let mut regions = HashMap::new();
+        let mut per_region = HashMap::new();
         if proposal.petition.signatures == SignatureScheme::Credential {
             signers.insert(proposal.proposer.to_bytes());
             regions.insert(
                 proposal.proposer.to_bytes(),
                 proposer_region.map(str::to_owned),
             );
+            if let Some(r) = proposer_region {
+                per_region.insert(r.to_owned(), 1);
+            }
         }
         Self {
             hash: proposal.petition.canonical_hash(),
@@ -1079,6 +1086,7 @@ impl PetitionTracker {
             withdrawn: HashSet::new(),
             invalidated: HashSet::new(),
             regions,
+            per_region,
         }
     }
 
@@ -1189,6 +1197,9 @@ impl PetitionTracker {
                 }
                 self.signers.insert(key);
                 self.regions.insert(key, region.map(str::to_owned));
+                if let Some(r) = region {
+                    *self.per_region.entry(r.to_owned()).or_default() += 1;
+                }
                 Ok(self.crossed(now))
             }
             SignatureAction::Withdraw => {
@@ -1201,6 +1212,7 @@ impl PetitionTracker {
                 if !self.signers.remove(&key) {
                     return Err(ProtocolError::invalid(who, "this signer has not signed"));
                 }
+                self.uncount_region(&key);
                 self.withdrawn.insert(key);
                 Ok(Crossed::default())
             }
@@ -1363,6 +1375,7 @@ impl PetitionTracker {
         }
         for k in keys {
             self.signers.remove(&k);
+            self.uncount_region(&k);
             self.invalidated.insert(k);
         }
         Ok(listed.len() as u64)
@@ -1387,19 +1400,24 @@ impl PetitionTracker {
         self.response.is_none() && self.response_due_by.is_some_and(|d| now > d)
     }
 
-    /// Signature counts per region, omitting regions below `region_min_group` (privacy).
-    pub fn region_counts(&self) -> Vec<(String, u64)> {
-        let mut m: HashMap<&str, u64> = HashMap::new();
-        for k in &self.signers {
-            if let Some(Some(r)) = self.regions.get(k) {
-                *m.entry(r.as_str()).or_default() += 1;
+    /// A signer who was counted leaves (withdrawal, invalidation): its region's count
+    /// goes down.
+    fn uncount_region(&mut self, key: &[u8; 32]) {
+        if let Some(Some(r)) = self.regions.get(key) {
+            if let Some(n) = self.per_region.get_mut(r) {
+                *n = n.saturating_sub(1);
             }
         }
+    }
+
+    /// Signature counts per region, omitting regions below `region_min_group` (privacy).
+    pub fn region_counts(&self) -> Vec<(String, u64)> {
         let min = u64::from(self.petition.region_min_group);
-        let mut v: Vec<(String, u64)> = m
-            .into_iter()
-            .filter(|(_, n)| *n >= min)
-            .map(|(r, n)| (r.to_owned(), n))
+        let mut v: Vec<(String, u64)> = self
+            .per_region
+            .iter()
+            .filter(|(_, n)| **n >= min && **n > 0)
+            .map(|(r, n)| (r.clone(), *n))
             .collect();
         v.sort();
         v
@@ -1519,6 +1537,80 @@ mod tests {
             json.get("participation").is_none(),
             "the default is omitted"
         );
+    }
+
+    /// The per-region counts kept as signers come and go are what recounting every
+    /// current signer gives (07 §7.6), through signatures, withdrawals and an
+    /// invalidation; a region below the minimum group is withheld.
+    #[test]
+    fn region_counts_follow_signers_withdrawals_and_invalidations() {
+        use rand::SeedableRng;
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let creds: Vec<Credential> = (0..12).map(|_| Credential::generate(&mut rng)).collect();
+        let p = Petition {
+            sponsor_threshold: 1,
+            region_min_group: 2,
+            signatures: SignatureScheme::Credential,
+            ..petition()
+        };
+        let proposal = PetitionProposal::create(p.clone(), &creds[0], &mut rng);
+        let mut t = PetitionTracker::new(&proposal, Some("north"));
+        let region = |i: usize| match i % 3 {
+            0 => Some("north"),
+            1 => Some("south"),
+            _ => None,
+        };
+        let recount = |t: &PetitionTracker| {
+            let mut m: HashMap<String, u64> = HashMap::new();
+            for k in &t.signers {
+                if let Some(Some(r)) = t.regions.get(k) {
+                    *m.entry(r.clone()).or_default() += 1;
+                }
+            }
+            let mut v: Vec<(String, u64)> = m.into_iter().filter(|(_, n)| *n >= 2).collect();
+            v.sort();
+            v
+        };
+        let sign =
+            |t: &mut PetitionTracker, i: usize, action, rng: &mut rand_chacha::ChaCha20Rng| {
+                let sig = PetitionSignature::create(&p, &creds[i], action, rng);
+                t.apply_signature(&sig, region(i), 0).unwrap();
+            };
+        // The proposer (north) counts; one more north signer before publication.
+        sign(&mut t, 3, SignatureAction::Sign, &mut rng);
+        assert_eq!(t.region_counts(), vec![("north".to_owned(), 2)]);
+        let publish = Moderation::Publish {
+            closes_at: 1_000_000,
+            referendum: ReferendumTerms {
+                referendum_id: "r".into(),
+                title: "T".into(),
+                description: String::new(),
+                questions: vec![Question {
+                    id: "q".into(),
+                    text: "Yes?".into(),
+                    options: vec!["yes".into(), "no".into()],
+                    kind: crate::manifest::QuestionKind::YesNo,
+                }],
+                opens_after_ms: 1,
+                voting_ms: 1,
+                participation: Participation::Pseudonymous,
+            },
+        };
+        t.apply_moderation(&publish, 0).unwrap();
+        for i in 4..12 {
+            sign(&mut t, i, SignatureAction::Sign, &mut rng);
+            assert_eq!(t.region_counts(), recount(&t), "after signer {i}");
+        }
+        for i in [4, 5] {
+            sign(&mut t, i, SignatureAction::Withdraw, &mut rng);
+            assert_eq!(t.region_counts(), recount(&t), "after withdrawal {i}");
+        }
+        t.apply_invalidation(&[creds[7].public_key(), creds[6].public_key()], &[])
+            .unwrap();
+        assert_eq!(t.region_counts(), recount(&t));
+        // north: 0, 3, 9 (6 invalidated); south: 10 (4 withdrew, 7 invalidated) is
+        // below the group of 2 and withheld.
+        assert_eq!(t.region_counts(), vec![("north".to_owned(), 3)]);
     }
 
     fn field_of(e: ProtocolError) -> String {
