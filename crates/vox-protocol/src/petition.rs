@@ -1543,6 +1543,7 @@ mod tests {
     /// current signer gives (07 §7.6), through signatures, withdrawals and an
     /// invalidation; a region below the minimum group is withheld.
     #[test]
+    #[allow(clippy::indexing_slicing)]
     fn region_counts_follow_signers_withdrawals_and_invalidations() {
         use rand::SeedableRng;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
