@@ -1495,11 +1495,9 @@ mod tests {
         }
     }
 
-    /// The office's choice of participation reaches the triggered manifest (07 §7.4),
-    /// and is part of the terms' canonical bytes (so of the signed publication).
-    #[test]
-    fn terms_decide_the_triggered_referendums_participation() {
-        let terms = ReferendumTerms {
+    /// Terms of a yes/no referendum `r`, opening and lasting 1 s.
+    fn yes_no_terms(participation: Participation) -> ReferendumTerms {
+        ReferendumTerms {
             referendum_id: "r".into(),
             title: "T".into(),
             description: String::new(),
@@ -1511,8 +1509,15 @@ mod tests {
             }],
             opens_after_ms: 1_000,
             voting_ms: 1_000,
-            participation: Participation::Anonymous,
-        };
+            participation,
+        }
+    }
+
+    /// The office's choice of participation reaches the triggered manifest (07 §7.4),
+    /// and is part of the terms' canonical bytes (so of the signed publication).
+    #[test]
+    fn terms_decide_the_triggered_referendums_participation() {
+        let terms = yes_no_terms(Participation::Anonymous);
         let panel = TrusteePanel {
             trustees: Vec::new(),
             threshold: 1,
@@ -1582,20 +1587,7 @@ mod tests {
         assert_eq!(t.region_counts(), vec![("north".to_owned(), 2)]);
         let publish = Moderation::Publish {
             closes_at: 1_000_000,
-            referendum: ReferendumTerms {
-                referendum_id: "r".into(),
-                title: "T".into(),
-                description: String::new(),
-                questions: vec![Question {
-                    id: "q".into(),
-                    text: "Yes?".into(),
-                    options: vec!["yes".into(), "no".into()],
-                    kind: crate::manifest::QuestionKind::YesNo,
-                }],
-                opens_after_ms: 1,
-                voting_ms: 1,
-                participation: Participation::Pseudonymous,
-            },
+            referendum: yes_no_terms(Participation::Pseudonymous),
         };
         t.apply_moderation(&publish, 0).unwrap();
         for i in 4..12 {
