@@ -20,9 +20,9 @@ use vox_protocol::ballot::{
     encrypt_anonymous_ballot, encrypt_ballot, AuditedBallot, BallotContext, Choices,
 };
 use vox_protocol::board::{BoardPublicKey, Payload, Receipt, SignedTreeHead};
-use vox_protocol::encoding::Hashable;
+use vox_protocol::encoding::{human_code, Hashable};
 use vox_protocol::manifest::{Manifest, Participation, QuestionKind};
-use vox_protocol::merkle::{verify_consistency, verify_inclusion};
+use vox_protocol::merkle::{prefix_peaks, verify_consistency, verify_inclusion, NodeHash};
 use vox_protocol::petition::{
     Petition, PetitionProposal, PetitionSignature, RingPetitionSignature, SignatureAction,
     SignatureScheme,
@@ -227,8 +227,8 @@ pub enum VoterCommand {
     /// Check a receipt: board signature, tree head, inclusion of your ballot or petition
     /// signature in the current board (with a consistency proof from the receipt's
     /// tree), and whether the ballot is counted or superseded by a later one, or the
-    /// signature still counted, withdrawn or invalidated (read from every entry after it,
-    /// checked against the board's signed root).
+    /// signature still counted, withdrawn or invalidated. Both are read from every entry
+    /// after it, checked against the board's signed root: not the server's word.
     CheckReceipt {
         /// Receipt file saved by `vox vote` or `vox voter sign`.
         file: PathBuf,
@@ -1443,8 +1443,10 @@ pub fn describe_choices(manifest: &Manifest, choices: &Choices) -> String {
 ///
 /// Everything is checked under `key`, the board key the device trusts (pinned or given),
 /// never under a key the server names at check time: a server that swapped its key would
-/// otherwise vouch for itself (issue 18 item 6). A ballot superseded by one that `own`
-/// (the device's journal) does not know is an alarm and an error (04 §4.7 D8).
+/// otherwise vouch for itself (issue 18 item 6). The status is read from the board's
+/// entries after the ballot ([`entries_since`]), and the server's answer must agree. A
+/// ballot superseded by one that `own` (the device's journal) does not know is an alarm
+/// and an error (04 §4.8 D8).
 pub fn check_receipt(
     client: &Client,
     key: &BoardPublicKey,
@@ -1484,27 +1486,73 @@ pub fn check_receipt(
         receipt.leaf_index
     ));
     show_witnesses(client, &latest, verbose, &say)?;
-    let status = client.ballot_status(&receipt.referendum_id, &receipt.ballot_hash)?;
-    if status.leaf_index != receipt.leaf_index {
+    // The standing, read from the board itself (05 §5.1: the credential's or tag's last
+    // ballot counts): every entry from the ballot on, checked against the current root.
+    let mut voter = None;
+    let mut last: Option<(u64, Hash32)> = None;
+    entries_since(
+        client,
+        receipt.leaf_index,
+        &receipt.leaf_hash,
+        &receipt.tree_head,
+        &receipt.inclusion_proof,
+        &latest,
+        |index, entry| {
+            let Payload::BallotCast { ballot } = &entry.payload else {
+                if index == receipt.leaf_index {
+                    bail!("the board's entry at leaf {index} is not a cast ballot");
+                }
+                return Ok(());
+            };
+            if index == receipt.leaf_index {
+                receipt
+                    .matches_ballot(ballot)
+                    .map_err(|e| anyhow!("the board's entry at leaf {index}: {e}"))?;
+                voter = ballot.voter_key();
+            } else if ballot.referendum_id == receipt.referendum_id
+                && voter.is_some()
+                && ballot.voter_key() == voter
+            {
+                last = Some((index, ballot.hash()));
+            }
+            Ok(())
+        },
+    )?;
+    say(format!(
+        "the entries from leaf {} on hash to the current signed root; the standing is read \
+         from them",
+        receipt.leaf_index
+    ));
+    let status = if last.is_some() {
+        BallotStanding::Superseded
+    } else {
+        BallotStanding::Counted
+    };
+    // The server's answer must agree with the board up to the head this device read
+    // (asked after it: a ballot it names past that head is newer, not a contradiction).
+    let answer = client.ballot_status(&receipt.referendum_id, &receipt.ballot_hash)?;
+    let server_last = answer
+        .superseded_by
+        .as_ref()
+        .map(|b| (b.leaf_index, b.ballot_hash));
+    let agrees = answer.leaf_index == receipt.leaf_index
+        && (server_last == last || server_last.is_some_and(|(l, _)| l >= latest.head.tree_size));
+    if !agrees {
         bail!(
-            "the server places this ballot at leaf {}, the receipt at {}",
-            status.leaf_index,
+            "the server's status for this ballot ({} at leaf {}) is not what its board shows \
+             ({} at leaf {})",
+            answer.status.as_str(),
+            answer.leaf_index,
+            status.as_str(),
             receipt.leaf_index
         );
     }
-    if status.status == BallotStanding::Superseded {
-        let by = status.superseded_by.as_ref().ok_or_else(|| {
-            anyhow!("the server says this ballot is superseded but does not say by which ballot")
-        })?;
-        if by.leaf_index <= receipt.leaf_index {
-            bail!(
-                "the server says this ballot (leaf {}) is superseded by one at leaf {}, \
-                 which is not later",
-                receipt.leaf_index,
-                by.leaf_index
-            );
-        }
-        if !own(&by.ballot_hash) {
+    if let Some((by_leaf, by_hash)) = last {
+        let by = BallotRef {
+            leaf_index: by_leaf,
+            tracking_code: human_code(&by_hash),
+        };
+        if !own(&by_hash) {
             bail!(
                 "ALARM: your ballot {} is superseded by a ballot this device did not cast \
                  (tracking code {}, leaf {}). Unless you voted again from another device, \
@@ -1522,12 +1570,68 @@ pub fn check_receipt(
             by.tracking_code, by.leaf_index
         ));
     } else {
-        say(format!("status: {}", status.status.as_str()));
+        say(format!("status: {}", status.as_str()));
     }
     if verbose {
         println!("Receipt {} checks out.", receipt.tracking_code);
     }
-    Ok(status.status.as_str().to_owned())
+    Ok(status.as_str().to_owned())
+}
+
+/// A later ballot, as the alarm and the status line name it.
+struct BallotRef {
+    leaf_index: u64,
+    tracking_code: String,
+}
+
+/// Every board entry from `leaf` to the latest signed head, authenticated without the
+/// entries before it (07 §7.10 R5, and the same for a ballot's receipt, 08 §8.5): the
+/// checked inclusion proof of `leaf` under `old` gives the compact stack of the board
+/// before the leaf (`merkle::prefix_peaks`); each fetched entry's leaf hash is pushed on
+/// it, the entry at `leaf` must have `leaf_hash`, and the stack's root must be
+/// `latest`'s. Each entry goes to `each` as it comes; the caller concludes only once
+/// this returns `Ok` (an error means the server showed entries other than the board it
+/// signed).
+fn entries_since(
+    client: &Client,
+    leaf: u64,
+    leaf_hash: &NodeHash,
+    old: &SignedTreeHead,
+    proof: &[NodeHash],
+    latest: &SignedTreeHead,
+    mut each: impl FnMut(u64, &vox_protocol::board::BoardEntry) -> Result<()>,
+) -> Result<()> {
+    let size = latest.head.tree_size;
+    let peaks = prefix_peaks(
+        leaf_hash,
+        leaf,
+        old.head.tree_size,
+        proof,
+        &old.head.root_hash,
+    )
+    .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    let mut tree = vox_verifier::compact::CompactTree::from_parts(leaf, peaks)
+        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
+    let bar = crate::progress::bar(size.saturating_sub(leaf), "entries since");
+    client.all_entries(leaf, size, |index, entry| {
+        let hash = entry.leaf_hash();
+        if index == leaf && hash != *leaf_hash {
+            bail!("the board's entry at leaf {index} is not the receipt's entry");
+        }
+        tree.push(hash);
+        each(index, &entry)?;
+        bar.inc(1);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+    if tree.size() != size || tree.root() != latest.head.root_hash {
+        bail!(
+            "the entries the server sent from leaf {leaf} on do not hash to its signed tree \
+             head of size {size}: it shows this device something other than the board it \
+             signed"
+        );
+    }
+    Ok(())
 }
 
 /// The board's latest tree head, checked under `key` (the key the device trusts) and
@@ -1642,32 +1746,24 @@ pub fn check_signature_receipt_later(
     ));
     let latest = latest_extending(client, key, &receipt.tree_head, &say)?;
     let size = latest.head.tree_size;
-    let peaks = receipt
-        .peaks_before()
-        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
-    let mut tree = vox_verifier::compact::CompactTree::from_parts(receipt.leaf_index, peaks)
-        .map_err(|e| anyhow!("RECEIPT INVALID: {e}"))?;
     let mut watch = receipt.watch();
-    let bar = crate::progress::bar(size - receipt.leaf_index, "entries since");
-    client.all_entries(receipt.leaf_index, size, |index, entry| {
-        if index == receipt.leaf_index {
-            receipt.check_entry(&entry).map_err(|e| {
-                anyhow!("the board's entry at leaf {index} is not your signature: {e}")
-            })?;
-        }
-        tree.push(entry.leaf_hash());
-        watch.apply(index, &entry.payload);
-        bar.inc(1);
-        Ok(())
-    })?;
-    bar.finish_and_clear();
-    if tree.size() != size || tree.root() != latest.head.root_hash {
-        bail!(
-            "the entries the server sent from leaf {} on do not hash to its signed tree head \
-             of size {size}: it shows this device something other than the board it signed",
-            receipt.leaf_index
-        );
-    }
+    entries_since(
+        client,
+        receipt.leaf_index,
+        &receipt.leaf_hash,
+        &receipt.tree_head,
+        &receipt.inclusion_proof,
+        &latest,
+        |index, entry| {
+            if index == receipt.leaf_index {
+                receipt.check_entry(entry).map_err(|e| {
+                    anyhow!("the board's entry at leaf {index} is not your signature: {e}")
+                })?;
+            }
+            watch.apply(index, &entry.payload);
+            Ok(())
+        },
+    )?;
     say(format!(
         "the signature is still at leaf {}, and the {} entries from it on hash to the current \
          signed root",

@@ -828,6 +828,11 @@ fn every_command_against_a_real_server() {
     // Receipts.
     let out = s.ok(&["voter", "check-receipt", &s.path("rc1.json")]);
     assert!(out.contains("status: counted"), "{out}");
+    // The standing is read from the board's entries after the ballot (04 §4.8).
+    assert!(
+        out.contains("hash to the current signed root; the standing is read from them"),
+        "{out}"
+    );
     let out = s.ok(&["voter", "check-receipt", &s.path("rc3a.json")]);
     assert!(out.contains("superseded"), "{out}");
     let mut tampered: serde_json::Value =
