@@ -35,6 +35,10 @@ pub struct Inner {
     pub http_metrics: HttpMetrics,
     /// Ballots per group-commit transaction (`/metrics`; shared with the writer).
     pub batch_sizes: Arc<BatchSizes>,
+    /// Batched checks of ballot proofs and credential signatures on petitions.
+    pub proof_verifier: crate::proof_verifier::ProofVerifier,
+    /// Items per batch check of `proof_verifier` (`/metrics`).
+    pub proof_batch_sizes: Arc<BatchSizes>,
     /// Batched checks of ring signatures (07 §7.10).
     pub ring_verifier: crate::ring_verifier::RingVerifier,
     /// Ring signatures per batch check (`/metrics`; shared with the verifier's workers).

@@ -60,6 +60,7 @@ pub mod integrity;
 mod limiter;
 mod metrics;
 mod middleware;
+mod proof_verifier;
 mod ring_verifier;
 mod rules;
 mod schedule;
@@ -191,8 +192,16 @@ pub async fn start(config: ServerConfig) -> Result<RunningServer, ServerError> {
         std::thread::available_parallelism().map_or(1, |n| n.get()),
         Arc::clone(&ring_batch_sizes),
     );
+    let proof_batch_sizes = Arc::new(metrics::BatchSizes::default());
+    let proof_verifier = proof_verifier::ProofVerifier::start(
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Arc::clone(&proof_batch_sizes),
+        Arc::clone(&metrics),
+    );
     let inner = Arc::new(Inner {
         board,
+        proof_verifier,
+        proof_batch_sizes,
         ring_verifier,
         ring_batch_sizes,
         writer: tx,

@@ -21,6 +21,8 @@
 //!   `vox_ballot_commit_seconds_total`: the group-commit writer;
 //! - `vox_ring_signature_verify_batch_size` (histogram): ring signatures per batch check
 //!   (`ring_verifier`);
+//! - `vox_proof_verify_batch_size` (histogram): ballots and petition credential
+//!   signatures per batch check (`proof_verifier`);
 //! - `vox_witness_lag_entries`: entries appended since the largest tree head any witness
 //!   has cosigned (the whole board when none has), read from the database per scrape.
 
@@ -36,7 +38,8 @@ pub struct Metrics {
     pub ballots_accepted: AtomicU64,
     /// Group-commit transactions of ballots.
     pub ballot_batches: AtomicU64,
-    /// Nanoseconds spent verifying ballot proofs (all threads).
+    /// Nanoseconds spent in batch checks of ballot proofs and petition credential
+    /// signatures (all threads).
     pub verify_nanos: AtomicU64,
     /// Nanoseconds spent in ballot transactions (lock to commit).
     pub commit_nanos: AtomicU64,
@@ -260,6 +263,8 @@ pub struct Sources<'a> {
     pub batch_sizes: &'a BatchSizes,
     /// Ring signatures per batch check.
     pub ring_batch_sizes: &'a BatchSizes,
+    /// Ballots and credential signatures per batch check.
+    pub proof_batch_sizes: &'a BatchSizes,
     /// The board's size as this process knows it.
     pub board_size: u64,
     /// The largest tree size a witness has cosigned (0 if none).
@@ -383,9 +388,18 @@ pub fn render(src: &Sources<'_>) -> String {
         .write(&mut out, "vox_ring_signature_verify_batch_size", "");
     family(
         &mut out,
+        "vox_proof_verify_batch_size",
+        "histogram",
+        "Ballots and petition credential signatures checked per batch (one multiscalar multiplication).",
+    );
+    src.proof_batch_sizes
+        .0
+        .write(&mut out, "vox_proof_verify_batch_size", "");
+    family(
+        &mut out,
         "vox_ballot_verify_seconds_total",
         "counter",
-        "Time spent verifying ballot proofs, summed over threads.",
+        "Time spent in batch checks of ballot proofs and petition credential signatures, summed over threads.",
     );
     let _ = writeln!(
         out,

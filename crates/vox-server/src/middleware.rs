@@ -72,6 +72,7 @@ pub async fn scrape(State(state): State<AppState>) -> Response {
         appended: &state.board.appended,
         batch_sizes: &state.batch_sizes,
         ring_batch_sizes: &state.ring_batch_sizes,
+        proof_batch_sizes: &state.proof_batch_sizes,
         board_size: state.board.known_size(),
         witnessed,
     });

@@ -470,10 +470,11 @@ async fn sign(
     electorate
         .standing(&sig.credential, u64::MAX)
         .map_err(|e| standing_error(e, "credential"))?;
-    let index = electorate.index.clone();
-    let sig = tokio::task::spawn_blocking(move || sig.verify(&hash, &index).map(|()| sig))
-        .await
-        .map_err(AppError::internal)??;
+    // Batched with the ballots and signatures waiting (`proof_verifier`).
+    let sig = s
+        .proof_verifier
+        .verify_signature(sig, hash, electorate)
+        .await?;
     PendingWrite::submit(
         &s.writer,
         Job::Signature {

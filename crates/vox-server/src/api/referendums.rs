@@ -4,21 +4,19 @@
 //! and the published result. Every transition is a board entry.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 use axum::extract::{Path, State};
 use curve25519_dalek::ristretto::RistrettoPoint;
 use curve25519_dalek::traits::Identity;
 use rand::rngs::OsRng;
 use sqlx::Row;
-use vox_crypto::batch::{BatchVerifier, SingleVerifier};
+use vox_crypto::batch::SingleVerifier;
 use vox_crypto::credential::CredentialPublicKey;
 use vox_crypto::dlog::DlogTable;
 use vox_crypto::elgamal::{Ciphertext, ElectionPublicKey};
 use vox_crypto::threshold::JointPublicKeys;
-use vox_crypto::{CryptoError, Hash32, Point};
+use vox_crypto::{Hash32, Point};
 use vox_protocol::api::{
     BallotStanding, BallotStatus, CeremonyPhaseName, CeremonyPosted, CeremonyView, LatestBallot,
     ReferendumCreated, ReferendumDetail, ReferendumState, ReferendumSummary, SharePosted,
@@ -704,26 +702,6 @@ async fn close(
 
 // ---- ballots --------------------------------------------------------------------------
 
-/// Verify every proof of a ballot whose structure was checked: one batch (a single
-/// multiscalar multiplication); if it fails, again equation by equation to name the
-/// failing field. An anonymous ballot's ring signature is left to the caller.
-fn verify_proofs(ballot: &Ballot, ctx: &BallotContext<'_>) -> Result<VoterProof, ProtocolError> {
-    let mut batch = BatchVerifier::new(OsRng);
-    let left = ballot.check_proofs(ctx, &mut batch, &mut OsRng)?;
-    if batch.finish().is_ok() {
-        return Ok(left);
-    }
-    // Only to name the failing equation: an error is returned either way.
-    let _ = ballot.check_proofs(ctx, &mut SingleVerifier, &mut OsRng)?;
-    Err(ProtocolError::crypto(
-        "answers",
-        CryptoError::ProofInvalid {
-            proof: "batch",
-            reason: "batch failed but no single equation fails; retry",
-        },
-    ))
-}
-
 /// The referendum's rings now, one of which the anonymous `ballot` must name (04
 /// §4.10): if it names none, the state catches up with other processes once (a
 /// revocation folded elsewhere), then 409 `rings-changed` (derive again, prove again).
@@ -848,19 +826,18 @@ async fn cast(
         Some(_) => None,
         None => Some(current_rings(&s, &id, &ballot).await?),
     };
-    let manifest = Arc::clone(&snap.manifest);
-    let manifest_hash = snap.manifest_hash;
-    let (ballot, left, nanos) = blocking(move || {
-        let t0 = Instant::now();
-        let ctx = BallotContext {
-            manifest: &manifest,
-            manifest_hash,
+    // B5–B9: the proofs (and a pseudonymous ballot's credential signature), batched with
+    // the other ballots and signatures waiting (`proof_verifier`): same answer, cheaper
+    // under load.
+    let (ballot, left) = s
+        .proof_verifier
+        .verify_ballot(
+            ballot,
+            Arc::clone(&snap.manifest),
+            snap.manifest_hash,
             election_key,
-        };
-        let left = verify_proofs(&ballot, &ctx)?;
-        Ok((ballot, left, t0.elapsed()))
-    })
-    .await?;
+        )
+        .await?;
     // B10–B11: an anonymous ballot's ring signature, batched with the other ring
     // signatures waiting (13 §13.8): same answer, cheaper under load.
     let ballot = match (left, rings) {
@@ -878,8 +855,6 @@ async fn cast(
             ))
         }
     };
-    let nanos = u64::try_from(nanos.as_nanos()).unwrap_or(u64::MAX);
-    s.metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
     crate::failpoint::hit("after-proofs");
 
     PendingWrite::submit(
