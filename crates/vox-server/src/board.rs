@@ -296,6 +296,40 @@ impl WriteTx {
         }
     }
 
+    /// The stored records of many Idempotency-Keys, read under the board lock: one
+    /// round trip per 400 keys (the writer's batches), not one per key.
+    pub async fn idempotency_lookup_many(
+        &mut self,
+        keys: &[&str],
+    ) -> Result<HashMap<String, (Vec<u8>, u16, String)>, AppError> {
+        let mut found = HashMap::new();
+        for chunk in keys.chunks(400) {
+            let sql = format!(
+                "SELECT key, request_hash, status, body FROM idempotency WHERE key IN ({})",
+                (1..=chunk.len())
+                    .map(|i| format!("${i}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+            let mut q = sqlx::query(&sql);
+            for k in chunk {
+                q = q.bind(*k);
+            }
+            for r in q.fetch_all(&mut *self.tx).await? {
+                let status: i64 = r.try_get(2)?;
+                found.insert(
+                    r.try_get(0)?,
+                    (
+                        r.try_get(1)?,
+                        u16::try_from(status).unwrap_or(500),
+                        r.try_get(3)?,
+                    ),
+                );
+            }
+        }
+        Ok(found)
+    }
+
     /// Record the answer to an Idempotency-Key in this transaction.
     pub async fn idempotency_store(
         &mut self,

@@ -524,7 +524,7 @@ mod tests {
         };
         // A 0/1 proof lifted from another ballot: an equation fails (batch-level).
         ballot_mut(&mut items[0]).answers[0].selection_proofs[0] =
-            donor.answers[0].selection_proofs[0].clone();
+            donor.answers[0].selection_proofs[0];
         // A ciphertext replaced: its proofs no longer hold (batch-level).
         ballot_mut(&mut items[10]).answers[1].ciphertexts[2] = donor.answers[1].ciphertexts[2];
         // A missing proof: the item's own shape check fails (and may have left equations).
@@ -568,7 +568,7 @@ mod tests {
         let mut items: Vec<Item> = (0..6).map(|i| f.ballot(i, true)).collect();
         for item in &mut items {
             let b = ballot_mut(item);
-            b.answers[0].selection_proofs[0] = b.answers[1].selection_proofs[0].clone();
+            b.answers[0].selection_proofs[0] = b.answers[1].selection_proofs[0];
         }
         for (item, v) in items.iter().zip(verify_items(&items)) {
             assert!(v.is_err());
@@ -597,8 +597,7 @@ mod tests {
                 unreachable!()
             };
             if i == 7 {
-                ballot.answers[0].selection_proofs[0] =
-                    ballot.answers[1].selection_proofs[1].clone();
+                ballot.answers[0].selection_proofs[0] = ballot.answers[1].selection_proofs[1];
             }
             let v = verifier.clone();
             let (m, h, k) = (Arc::clone(&f.manifest), f.manifest_hash, f.key);

@@ -244,101 +244,147 @@ fn not_latest(previous: Option<Hash32>, latest: Option<Hash32>) -> AppError {
     .with_field("previous")
 }
 
-/// Placeholders `$1, …, $n` for an IN list.
-fn placeholders(n: usize) -> String {
-    (1..=n)
+/// `$from, …, $(from + n - 1)`: the placeholders of an IN list.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
         .map(|i| format!("${i}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
+/// The size an IN list of `n` values is padded to (by repeating a value, which changes
+/// nothing): a power of two, so that a batch's lookup has one of a few SQL texts and
+/// the connection's prepared statement is reused instead of parsed again for every
+/// batch size.
+fn padded(n: usize) -> usize {
+    n.max(1).next_power_of_two()
+}
+
+/// Values per IN list of one lookup statement.
+const LOOKUP_CHUNK: usize = 256;
+
 type Work = (Job, Option<Idem>);
 
-/// What the database says about the ballots a batch casts or audits.
+/// What the database says about the ballots and voters of a batch, read under the board
+/// lock so that no other process can change it meanwhile.
 #[derive(Default)]
 struct Known {
     /// Cast ballots, with their stored receipts.
     cast: HashMap<Vec<u8>, String>,
     /// Audited ballots, with their leaf.
     audited: HashMap<Vec<u8>, u64>,
+    /// The latest ballot of each voter key (credential or tag) casting in the batch, per
+    /// referendum: a ballot must extend it (its signed `previous`, 04 §4.3, 10 V10.6), so
+    /// no one can post an older ballot after a newer one.
+    latest: HashMap<(String, [u8; 32]), Hash32>,
 }
 
-/// One round trip per 400 hashes: cast ballots (with their receipts) and audited ones.
-async fn known_ballots(w: &mut WriteTx, hashes: &[Vec<u8>]) -> Result<Known, AppError> {
+/// Cast and audited ballots among `hashes`, and the latest ballots of the batch's voter
+/// keys, in one round trip per 256 of each. Every statement under the board lock is a
+/// wait that all the board's writers share, so the lookups go together.
+async fn lookups(w: &mut WriteTx, hashes: &[Vec<u8>], work: &[Work]) -> Result<Known, AppError> {
+    let mut by_referendum: Vec<(&str, Vec<Vec<u8>>)> = Vec::new();
+    for (job, _) in work {
+        if let Job::Ballot { ballot, .. } = job {
+            let rid = ballot.referendum_id.as_str();
+            let key = ballot.voter_key().unwrap_or_default().to_vec();
+            match by_referendum.iter_mut().find(|(r, _)| *r == rid) {
+                Some((_, keys)) => keys.push(key),
+                None => by_referendum.push((rid, vec![key])),
+            }
+        }
+    }
     let mut known = Known::default();
-    for chunk in hashes.chunks(400) {
-        let n = chunk.len();
-        let cast_ph = placeholders(n);
-        let audited_ph = (n + 1..=2 * n)
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "SELECT ballot_hash, receipt, seq FROM ballots WHERE ballot_hash IN ({cast_ph}) \
-             UNION ALL SELECT ballot_hash, NULL, seq FROM audited_ballots WHERE ballot_hash IN ({audited_ph})"
-        );
+    // Round k looks up the k-th chunk of the hashes and of each referendum's keys.
+    let rounds = by_referendum
+        .iter()
+        .map(|(_, keys)| keys.len())
+        .chain([hashes.len()])
+        .map(|n| n.div_ceil(LOOKUP_CHUNK))
+        .max()
+        .unwrap_or(0);
+    for k in 0..rounds {
+        let chunk_of = |v: &[Vec<u8>]| -> Vec<Vec<u8>> {
+            let mut c = v
+                .chunks(LOOKUP_CHUNK)
+                .nth(k)
+                .map(<[Vec<u8>]>::to_vec)
+                .unwrap_or_default();
+            if let Some(last) = c.last().cloned() {
+                c.resize(padded(c.len()), last);
+            }
+            c
+        };
+        let mut arms = Vec::new();
+        let mut binds: Vec<(Option<&str>, Vec<Vec<u8>>)> = Vec::new();
+        let mut next = 1usize;
+        let hs = chunk_of(hashes);
+        if !hs.is_empty() {
+            let cast = placeholders(next, hs.len());
+            let audited = placeholders(next + hs.len(), hs.len());
+            next += 2 * hs.len();
+            arms.push(format!(
+                "SELECT CAST(0 AS BIGINT) AS what, ballot_hash AS a, CAST(NULL AS BYTEA) AS b, \
+                 receipt AS t, seq FROM ballots WHERE ballot_hash IN ({cast})"
+            ));
+            arms.push(format!(
+                "SELECT CAST(1 AS BIGINT), ballot_hash, CAST(NULL AS BYTEA), CAST(NULL AS TEXT), \
+                 seq FROM audited_ballots WHERE ballot_hash IN ({audited})"
+            ));
+            binds.push((None, hs.clone()));
+            binds.push((None, hs));
+        }
+        for (rid, keys) in &by_referendum {
+            let ks = chunk_of(keys);
+            if ks.is_empty() {
+                continue;
+            }
+            let list = placeholders(next + 1, ks.len());
+            arms.push(format!(
+                "SELECT CAST(2 AS BIGINT), credential, ballot_hash, referendum_id, seq \
+                 FROM latest_ballot WHERE referendum_id = ${next} AND credential IN ({list})"
+            ));
+            next += 1 + ks.len();
+            binds.push((Some(*rid), ks));
+        }
+        if arms.is_empty() {
+            continue;
+        }
+        let sql = arms.join(" UNION ALL ");
         let mut q = sqlx::query(&sql);
-        for h in chunk.iter().chain(chunk.iter()) {
-            q = q.bind(h.clone());
+        for (rid, values) in binds {
+            if let Some(rid) = rid {
+                q = q.bind(rid);
+            }
+            for v in values {
+                q = q.bind(v);
+            }
         }
         for r in q.fetch_all(w.conn()).await? {
-            let hash: Vec<u8> = r.try_get(0)?;
-            match r.try_get::<Option<String>, _>(1)? {
-                Some(receipt) => {
-                    known.cast.insert(hash, receipt);
+            let what: i64 = r.try_get(0)?;
+            let a: Vec<u8> = r.try_get(1)?;
+            match what {
+                0 => {
+                    let receipt: Option<String> = r.try_get(3)?;
+                    known.cast.insert(a, receipt.unwrap_or_default());
                 }
-                None => {
-                    known.audited.insert(hash, to_u64(r.try_get::<i64, _>(2)?));
+                1 => {
+                    known.audited.insert(a, to_u64(r.try_get::<i64, _>(4)?));
+                }
+                _ => {
+                    let hash: Option<Vec<u8>> = r.try_get(2)?;
+                    let rid: Option<String> = r.try_get(3)?;
+                    let (Ok(cred), Some(Ok(hash)), Some(rid)) =
+                        (<[u8; 32]>::try_from(a), hash.map(<[u8; 32]>::try_from), rid)
+                    else {
+                        return Err(AppError::internal("a stored latest ballot is malformed"));
+                    };
+                    known.latest.insert((rid, cred), Hash32(hash));
                 }
             }
         }
     }
     Ok(known)
-}
-
-/// The latest ballot of each credential casting in the batch: a ballot must extend it
-/// (its signed `previous`, 04 §4.3, 10 V10.6), so no one can post an older ballot after
-/// a newer one. Read under the board lock, so another process cannot move it meanwhile.
-async fn latest_ballots(
-    w: &mut WriteTx,
-    work: &[Work],
-) -> Result<HashMap<(String, [u8; 32]), Hash32>, AppError> {
-    let mut latest = HashMap::new();
-    let mut by_referendum: HashMap<&str, Vec<Vec<u8>>> = HashMap::new();
-    for (job, _) in work {
-        if let Job::Ballot { ballot, .. } = job {
-            by_referendum
-                .entry(ballot.referendum_id.as_str())
-                .or_default()
-                .push(ballot.voter_key().unwrap_or_default().to_vec());
-        }
-    }
-    for (rid, creds) in by_referendum {
-        for chunk in creds.chunks(400) {
-            let sql = format!(
-                "SELECT credential, ballot_hash FROM latest_ballot \
-                 WHERE referendum_id = $1 AND credential IN ({})",
-                (2..=chunk.len() + 1)
-                    .map(|i| format!("${i}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut q = sqlx::query(&sql).bind(rid);
-            for c in chunk {
-                q = q.bind(c.clone());
-            }
-            for r in q.fetch_all(w.conn()).await? {
-                let cred: Vec<u8> = r.try_get(0)?;
-                let hash: Vec<u8> = r.try_get(1)?;
-                let (Ok(cred), Ok(hash)) = (<[u8; 32]>::try_from(cred), <[u8; 32]>::try_from(hash))
-                else {
-                    return Err(AppError::internal("a stored latest ballot is malformed"));
-                };
-                latest.insert((rid.to_owned(), cred), Hash32(hash));
-            }
-        }
-    }
-    Ok(latest)
 }
 
 async fn try_commit(
@@ -349,14 +395,11 @@ async fn try_commit(
     let mut w = board.begin().await?;
 
     // What the database already knows about these keys and ballots.
-    let mut stored_keys = HashMap::new();
-    for (_, idem) in &work {
-        if let Some(i) = idem {
-            if let Some(s) = w.idempotency_lookup(&i.key).await? {
-                stored_keys.insert(i.key.clone(), s);
-            }
-        }
-    }
+    let keys: Vec<&str> = work
+        .iter()
+        .filter_map(|(_, idem)| idem.as_ref().map(|i| i.key.as_str()))
+        .collect();
+    let stored_keys = w.idempotency_lookup_many(&keys).await?;
     let hashes: Vec<Vec<u8>> = work
         .iter()
         .filter_map(|(job, _)| match job {
@@ -364,8 +407,8 @@ async fn try_commit(
             Job::Signature { .. } | Job::RingSignature { .. } => None,
         })
         .collect();
-    let known = known_ballots(&mut w, &hashes).await?;
-    let mut latest_before = latest_ballots(&mut w, &work).await?;
+    let mut known = lookups(&mut w, &hashes, &work).await?;
+    let mut latest_before = std::mem::take(&mut known.latest);
 
     // Decide each item in order against the caught-up state plus the items before it,
     // and stage the accepted ones.

@@ -265,3 +265,74 @@ fn writers_queue_without_starving_readers() {
         reads_served_while_writers_wait(&db);
     }
 }
+
+/// A batch larger than one lookup round (256 ballots): re-votes whose latest ballot is
+/// in the first round or the second are checked against it, a stale one is refused,
+/// and a re-post of a cast ballot gets its receipt again — every decision the lookups
+/// feed holds past the first round.
+fn batch_past_one_lookup_round(db: &TestDb) {
+    const N: usize = 270;
+    let mut cfg = config(&db.url);
+    cfg.max_ballot_batch = 1024;
+    let h = Harness::start(cfg);
+    let c = &h.client;
+    let voters = Voters::new("e", N, |_| None);
+    let eh = voters.register(c);
+    let trustees = Trustees::new(3);
+    let m = yes_no_manifest("r", eh, &trustees, 2);
+    let (_, key) = open_referendum(c, &m, &trustees);
+
+    // Every voter's first ballot, one by one.
+    let first: Vec<_> = (0..N)
+        .map(|v| encrypt(&m, key, &voters.creds[v], &choices(&m, true, 0)).0)
+        .collect();
+    for b in &first {
+        c.post("/api/v1/referendums/r/ballots", b).expect(201);
+    }
+    // Under the lock: a re-vote of every voter (the last ten name no previous ballot:
+    // stale), then the first ballots of voters 0..10 again (re-posts).
+    let lock = OtherProcess::lock(&db.url);
+    let post = |body: String| {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            c.request("POST", "/api/v1/referendums/r/ballots", Some(&body), &[])
+        })
+    };
+    let revotes: Vec<_> = (0..N)
+        .map(|v| {
+            let previous = (v < N - 10).then(|| first[v].hash());
+            let b = encrypt_after(&m, key, &voters.creds[v], &choices(&m, false, 0), previous).0;
+            post(json(&b))
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    let reposts: Vec<_> = first[..10].iter().map(|b| post(json(b))).collect();
+    std::thread::sleep(Duration::from_millis(1500));
+    lock.release();
+
+    for (v, t) in revotes.into_iter().enumerate() {
+        let r = t.join().unwrap();
+        if v < N - 10 {
+            r.expect(201);
+        } else {
+            r.expect(409);
+            let kind = r.json()["type"].as_str().unwrap_or_default().to_owned();
+            assert!(kind.ends_with("/ballot-not-latest"), "{}", r.body);
+        }
+    }
+    for (v, t) in reposts.into_iter().enumerate() {
+        let r = t.join().unwrap();
+        r.expect(200);
+        let receipt: Receipt = r.parse();
+        assert_eq!(receipt.ballot_hash, first[v].hash());
+    }
+    check_log(c);
+}
+
+#[test]
+fn batches_past_one_lookup_round_decide_every_item() {
+    for db in databases("bigbatch") {
+        eprintln!("a batch past one lookup round on {}", db.label);
+        batch_past_one_lookup_round(&db);
+    }
+}
