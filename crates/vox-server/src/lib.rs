@@ -47,6 +47,7 @@
 mod acts;
 mod api;
 mod app;
+mod batch_queue;
 mod board;
 pub mod bodies;
 pub mod config;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rand::rngs::OsRng;
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::oneshot;
 use vox_crypto::batch::{BatchVerifier, Equations, SingleVerifier};
 use vox_crypto::elgamal::ElectionPublicKey;
 use vox_crypto::{CryptoError, Hash32};
@@ -33,6 +33,7 @@ use vox_protocol::manifest::Manifest;
 use vox_protocol::petition::PetitionSignature;
 use vox_protocol::ProtocolError;
 
+use crate::batch_queue::{BatchQueue, QueueShape};
 use crate::error::AppError;
 use crate::metrics::{BatchSizes, Metrics};
 use crate::state::ElectorateInfo;
@@ -123,7 +124,7 @@ struct Request {
 /// The queue in front of the verification workers; cheap to share (`Arc` inside).
 #[derive(Debug, Clone)]
 pub struct ProofVerifier {
-    tx: mpsc::Sender<Request>,
+    queue: BatchQueue<Request>,
 }
 
 impl std::fmt::Debug for Request {
@@ -143,16 +144,15 @@ impl ProofVerifier {
     /// stop when the last [`ProofVerifier`] is dropped. Each batch's size goes to
     /// `batch_sizes` and its time to `metrics.verify_nanos`.
     pub fn start(workers: usize, batch_sizes: Arc<BatchSizes>, metrics: Arc<Metrics>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..workers.max(1) {
-            tokio::spawn(worker(
-                Arc::clone(&rx),
-                Arc::clone(&batch_sizes),
-                Arc::clone(&metrics),
-            ));
+        let shape = QueueShape {
+            workers,
+            capacity: QUEUE,
+            max_batch: MAX_BATCH,
+        };
+        let check = move |batch: Vec<Request>| check_batch(batch, &metrics);
+        Self {
+            queue: BatchQueue::start(shape, batch_sizes, "ballot proofs", check),
         }
-        Self { tx }
     }
 
     /// Check a structurally checked ballot's proofs (04 §4.5 B5–B9) against the
@@ -202,7 +202,7 @@ impl ProofVerifier {
     /// Queue `item` and wait for its verdict.
     async fn check(&self, item: Item) -> Result<(Item, Verdict), AppError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
+        self.queue
             .send(Request { item, reply })
             .await
             .map_err(|_| AppError::internal("the proof verifier has stopped"))?;
@@ -212,48 +212,17 @@ impl ProofVerifier {
     }
 }
 
-/// Take one request (waiting), then every request already queued up to [`MAX_BATCH`]
-/// (not waiting), check them as one batch on a blocking thread, answer each.
-async fn worker(
-    rx: Arc<Mutex<mpsc::Receiver<Request>>>,
-    batch_sizes: Arc<BatchSizes>,
-    metrics: Arc<Metrics>,
-) {
-    loop {
-        let batch = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
-        batch_sizes.observe(batch.len());
-        let metrics = Arc::clone(&metrics);
-        let checked = tokio::task::spawn_blocking(move || {
-            let t0 = Instant::now();
-            let (items, replies): (Vec<Item>, Vec<_>) =
-                batch.into_iter().map(|r| (r.item, r.reply)).unzip();
-            let verdicts = verify_items(&items);
-            let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
-            for ((item, reply), verdict) in items.into_iter().zip(replies).zip(verdicts) {
-                // A caller that went away (client disconnected) no longer needs it.
-                let _ = reply.send((item, verdict));
-            }
-        })
-        .await;
-        if let Err(e) = checked {
-            // A panic in the check drops the batch's reply senders: each caller gets
-            // "stopped" (500) rather than an answer; the worker goes on.
-            tracing::error!(error = %e, "proof batch check panicked");
-        }
+/// Check a batch, add its time to `metrics.verify_nanos` and answer each request.
+fn check_batch(batch: Vec<Request>, metrics: &Metrics) {
+    let t0 = Instant::now();
+    let (items, replies): (Vec<Item>, Vec<_>) =
+        batch.into_iter().map(|r| (r.item, r.reply)).unzip();
+    let verdicts = verify_items(&items);
+    let nanos = u64::try_from(t0.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    metrics.verify_nanos.fetch_add(nanos, Ordering::Relaxed);
+    for ((item, reply), verdict) in items.into_iter().zip(replies).zip(verdicts) {
+        // A caller that went away (client disconnected) no longer needs it.
+        let _ = reply.send((item, verdict));
     }
 }
 

@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use tokio::sync::{mpsc, oneshot, Mutex};
+use tokio::sync::oneshot;
 use vox_crypto::ring::TagGenerator;
 use vox_crypto::Hash32;
 use vox_protocol::ballot::Ballot;
@@ -23,6 +23,7 @@ use vox_protocol::petition::RingPetitionSignature;
 use vox_protocol::rings::{verify_ring_statements, RingSet};
 use vox_protocol::ProtocolError;
 
+use crate::batch_queue::{BatchQueue, QueueShape};
 use crate::error::AppError;
 use crate::metrics::BatchSizes;
 
@@ -54,7 +55,7 @@ struct Request {
 /// The queue in front of the verification workers; cheap to share (`Arc` inside).
 #[derive(Debug, Clone)]
 pub struct RingVerifier {
-    tx: mpsc::Sender<Request>,
+    queue: BatchQueue<Request>,
 }
 
 impl std::fmt::Debug for Request {
@@ -73,12 +74,14 @@ impl RingVerifier {
     /// Start `workers` verification workers (at least one) on the current runtime. They
     /// stop when the last [`RingVerifier`] is dropped.
     pub fn start(workers: usize, batch_sizes: Arc<BatchSizes>) -> Self {
-        let (tx, rx) = mpsc::channel(QUEUE);
-        let rx = Arc::new(Mutex::new(rx));
-        for _ in 0..workers.max(1) {
-            tokio::spawn(worker(Arc::clone(&rx), Arc::clone(&batch_sizes)));
+        let shape = QueueShape {
+            workers,
+            capacity: QUEUE,
+            max_batch: MAX_BATCH,
+        };
+        Self {
+            queue: BatchQueue::start(shape, batch_sizes, "ring signatures", check_batch),
         }
-        Self { tx }
     }
 
     /// Check `signature` against the petition's hash and its rings as the server derived
@@ -133,7 +136,7 @@ impl RingVerifier {
         rings: Arc<RingSet>,
     ) -> Result<Result<Item, ProtocolError>, AppError> {
         let (reply, answer) = oneshot::channel();
-        self.tx
+        self.queue
             .send(Request { item, rings, reply })
             .await
             .map_err(|_| AppError::internal("the ring-signature verifier has stopped"))?;
@@ -143,53 +146,26 @@ impl RingVerifier {
     }
 }
 
-/// Take one request (waiting), then every request already queued up to [`MAX_BATCH`]
-/// (not waiting), check them as one batch on a blocking thread, answer each.
-async fn worker(rx: Arc<Mutex<mpsc::Receiver<Request>>>, batch_sizes: Arc<BatchSizes>) {
-    loop {
-        let batch = {
-            let mut rx = rx.lock().await;
-            let Some(first) = rx.recv().await else {
-                return;
-            };
-            let mut batch = vec![first];
-            while batch.len() < MAX_BATCH {
-                match rx.try_recv() {
-                    Ok(r) => batch.push(r),
-                    Err(_) => break,
-                }
-            }
-            batch
-        };
-        batch_sizes.observe(batch.len());
-        let checked = tokio::task::spawn_blocking(move || {
-            let results = {
-                // One batch for both kinds: petition signatures through the petition's
-                // own statement (scope rules, U_p), ballots through theirs (B10, U_r).
-                let statements = batch
-                    .iter()
-                    .map(|r| match &r.item {
-                        Item::Petition {
-                            signature,
-                            petition_hash,
-                        } => signature.statement(petition_hash, &r.rings),
-                        Item::Ballot { ballot, generator } => {
-                            ballot.ring_statement(&r.rings, generator)
-                        }
-                    })
-                    .collect();
-                verify_ring_statements(statements, &mut rand::rngs::OsRng)
-            };
-            for (r, result) in batch.into_iter().zip(results) {
-                // A caller that went away (client disconnected) no longer needs the answer.
-                let _ = r.reply.send(result.map(|()| r.item));
-            }
-        })
-        .await;
-        if let Err(e) = checked {
-            // A panic in the check drops the batch's reply senders: each caller gets
-            // "stopped" (500) rather than an answer; the worker goes on.
-            tracing::error!(error = %e, "ring-signature batch check panicked");
-        }
+/// Check a batch as one (one multiscalar multiplication per ring) and answer each
+/// request.
+fn check_batch(batch: Vec<Request>) {
+    // One batch for both kinds: petition signatures through the petition's own statement
+    // (scope rules, U_p), ballots through theirs (B10, U_r).
+    let results = {
+        let statements = batch
+            .iter()
+            .map(|r| match &r.item {
+                Item::Petition {
+                    signature,
+                    petition_hash,
+                } => signature.statement(petition_hash, &r.rings),
+                Item::Ballot { ballot, generator } => ballot.ring_statement(&r.rings, generator),
+            })
+            .collect();
+        verify_ring_statements(statements, &mut rand::rngs::OsRng)
+    };
+    for (r, result) in batch.into_iter().zip(results) {
+        // A caller that went away (client disconnected) no longer needs the answer.
+        let _ = r.reply.send(result.map(|()| r.item));
     }
 }
